@@ -1,0 +1,49 @@
+"""Command line entry point. Each verb group lives in its own module; this one wires them."""
+
+from __future__ import annotations
+
+import typer
+
+from ovnguard import __version__
+
+app = typer.Typer(
+    name="ovnguard",
+    help=(
+        "Predict what an OVN/OVS change will do to every node before you press enter, "
+        "and recover automatically when it goes wrong.\n\n"
+        "Start with `ovnguard demo` (the incident this tool was built for), then "
+        "`ovnguard check --bundle DIR --change FILE`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ovnguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    pass
+
+
+def _register() -> None:
+    # Imported here so a broken optional verb group never hides the others' --help.
+    from ovnguard.cli import lab as lab_cli
+
+    app.add_typer(lab_cli.app, name="lab")
+
+
+_register()
+
+
+def main() -> None:
+    app()
