@@ -1,0 +1,400 @@
+"""An in-memory OVSDB database: schema-typed rows, copy-on-write edits, garbage collection.
+
+Everything ovnguard knows about NB, SB and each host's Open_vSwitch DB is held in this one
+generic shape, so that a change (ovn-nbctl `set/add/remove/clear`, ovs-vsctl, Neutron) is applied
+to a copy exactly as OVSDB would apply it, and the before/after databases can be diffed
+(Batfish's fork-and-diff). Typed views (switches, bridges, ...) are derived from it, never stored
+beside it, so there is one source of truth.
+
+Value normalisation (by the schema, so callers never guess):
+- scalar column (min=max=1): the atom itself (`str`, `int`, `float`, `bool` or `Uuid`);
+- set column (including optional scalars, max=1): a `tuple` of atoms, sorted, no duplicates;
+- map column: a `dict` (treat as read-only).
+"""
+
+from __future__ import annotations
+
+import uuid as _uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+class Uuid(str):
+    """An OVSDB reference to a row (the `uuid` atom), distinct from a plain string."""
+
+    __slots__ = ()
+
+
+Atom = str | int | float | bool
+Value = Any  # Atom | tuple[Atom, ...] | dict[Atom, Atom]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    key: str  # atomic type: string, integer, real, boolean, uuid
+    value: str | None = None  # map value type, None for sets/scalars
+    min: int = 1
+    max: int | float = 1  # float("inf") for "unlimited"
+    ref_table: str | None = None
+    ref_strong: bool = True
+    value_ref_table: str | None = None
+    value_ref_strong: bool = True
+
+    @property
+    def is_map(self) -> bool:
+        return self.value is not None
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.value is None and self.min == 1 and self.max == 1
+
+    @property
+    def is_set(self) -> bool:
+        return not self.is_map and not self.is_scalar
+
+    def default(self) -> Value:
+        if self.is_map:
+            return {}
+        if self.is_set:
+            return ()
+        return {"string": "", "integer": 0, "real": 0.0, "boolean": False, "uuid": Uuid("")}[
+            self.key
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    name: str
+    columns: Mapping[str, ColumnType]
+    is_root: bool
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    name: str
+    version: str
+    tables: Mapping[str, TableSchema]
+
+    @staticmethod
+    def from_json(doc: Mapping[str, Any]) -> Schema:
+        """Parse an OVSDB schema (RFC 7047 section 3.2)."""
+        tables: dict[str, TableSchema] = {}
+        for tname, tdoc in doc["tables"].items():
+            cols = {c: _parse_column_type(cdoc["type"]) for c, cdoc in tdoc["columns"].items()}
+            tables[tname] = TableSchema(
+                name=tname,
+                columns=MappingProxyType(cols),
+                # RFC 7047: a table without "isRoot" in a schema that has none is root-set.
+                is_root=bool(tdoc.get("isRoot", False)),
+                indexes=tuple(tuple(ix) for ix in tdoc.get("indexes", ())),
+            )
+        return Schema(doc["name"], str(doc.get("version", "")), MappingProxyType(tables))
+
+    def column(self, table: str, column: str) -> ColumnType:
+        return self.tables[table].columns[column]
+
+
+def _base(t: Any) -> tuple[str, str | None, bool]:
+    if isinstance(t, str):
+        return t, None, True
+    ref = t.get("refTable")
+    return t["type"], ref, t.get("refType", "strong") == "strong"
+
+
+def _parse_column_type(t: Any) -> ColumnType:
+    if isinstance(t, str):
+        return ColumnType(key=t)
+    key, ref, strong = _base(t["key"])
+    value = vref = None
+    vstrong = True
+    if "value" in t:
+        value, vref, vstrong = _base(t["value"])
+    mx = t.get("max", 1)
+    return ColumnType(
+        key=key,
+        value=value,
+        min=int(t.get("min", 1)),
+        max=float("inf") if mx == "unlimited" else int(mx),
+        ref_table=ref,
+        ref_strong=strong,
+        value_ref_table=vref,
+        value_ref_strong=vstrong,
+    )
+
+
+def _atom_from_json(j: Any) -> Atom:
+    if isinstance(j, list):
+        # ["uuid", x] or ["named-uuid", x]; the latter never appears in stored files.
+        return Uuid(j[1])
+    return j  # type: ignore[no-any-return]
+
+
+def value_from_json(ctype: ColumnType, j: Any) -> Value:
+    """Convert an RFC 7047 <value> to the normalised Python form for this column."""
+    if ctype.is_map:
+        pairs = j[1] if isinstance(j, list) and j and j[0] == "map" else []
+        return {_atom_from_json(k): _atom_from_json(v) for k, v in pairs}
+    if isinstance(j, list) and j and j[0] == "set":
+        atoms = [_atom_from_json(a) for a in j[1]]
+    else:
+        atoms = [_atom_from_json(j)]
+    if ctype.is_scalar:
+        return atoms[0] if atoms else ctype.default()
+    return normalize_set(atoms)
+
+
+def normalize_set(atoms: Iterable[Atom]) -> tuple[Atom, ...]:
+    uniq = set(atoms)
+    try:
+        return tuple(sorted(uniq))  # type: ignore[type-var]
+    except TypeError:
+        return tuple(sorted(uniq, key=repr))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row. `data` holds every column the reader kept; absent columns read as defaults."""
+
+    table: str
+    uuid: Uuid
+    data: Mapping[str, Value]
+
+    def get(self, column: str, default: Value = None) -> Value:
+        return self.data.get(column, default)
+
+    def __getitem__(self, column: str) -> Value:
+        return self.data[column]
+
+    def opt(self, column: str) -> Atom | None:
+        """The single value of an optional (max=1 set) column, or None."""
+        v = self.data.get(column, ())
+        if isinstance(v, tuple):
+            return v[0] if v else None
+        return v  # type: ignore[no-any-return]
+
+    def map(self, column: str) -> Mapping[Atom, Atom]:
+        v = self.data.get(column)
+        return v if isinstance(v, dict) else {}
+
+    def set(self, column: str) -> tuple[Atom, ...]:
+        v = self.data.get(column, ())
+        return v if isinstance(v, tuple) else (v,)
+
+    @property
+    def name(self) -> str:
+        n = self.data.get("name", "")
+        return n if isinstance(n, str) else ""
+
+
+@dataclass(frozen=True)
+class Database:
+    """An immutable snapshot of one OVSDB database."""
+
+    schema: Schema
+    tables: Mapping[str, Mapping[Uuid, Row]]
+    source: str = ""  # where it came from (file path / remote), for evidence
+    _name_index: dict[str, dict[str, list[Row]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def name(self) -> str:
+        return self.schema.name
+
+    def rows(self, table: str) -> Iterator[Row]:
+        return iter(self.tables.get(table, {}).values())
+
+    def row(self, table: str, uuid: str) -> Row | None:
+        return self.tables.get(table, {}).get(Uuid(uuid))
+
+    def lookup(self, table: str, uuid: str) -> Row | None:
+        """A row by uuid in any table (when the reference's table is implied)."""
+        return self.row(table, uuid)
+
+    def find(self, table: str, name: str, column: str = "name") -> list[Row]:
+        """Rows whose `column` equals `name` (indexed lazily; the snapshot never changes)."""
+        key = f"{table}\0{column}"
+        idx = self._name_index.get(key)
+        if idx is None:
+            idx = {}
+            for r in self.rows(table):
+                v = r.get(column)
+                if isinstance(v, str):
+                    idx.setdefault(v, []).append(r)
+            self._name_index[key] = idx
+        return list(idx.get(name, ()))
+
+    def find_one(self, table: str, name: str, column: str = "name") -> Row | None:
+        found = self.find(table, name, column)
+        return found[0] if found else None
+
+    def get_by_record(self, table: str, record: str) -> list[Row]:
+        """Resolve a record the way ovn-nbctl/ovs-vsctl do: uuid, uuid prefix of 4+, or name."""
+        t = self.tables.get(table, {})
+        if record in t:
+            return [t[Uuid(record)]]
+        named = self.find(table, record)
+        if named:
+            return named
+        if len(record) >= 4 and all(c in "0123456789abcdef-" for c in record.lower()):
+            return [r for u, r in t.items() if u.startswith(record.lower())]
+        return []
+
+    def edit(self) -> Edit:
+        return Edit(self)
+
+    def count(self, table: str) -> int:
+        return len(self.tables.get(table, {}))
+
+
+class Edit:
+    """A copy-on-write transaction against a Database.
+
+    Commit applies OVSDB semantics the change simulation relies on: defaults for missing
+    columns, and garbage collection of non-root rows that nothing strongly references any more
+    (so `lsp-del`, which only removes the port from the switch's `ports`, deletes the port).
+    """
+
+    def __init__(self, base: Database) -> None:
+        self.base = base
+        self._tables: dict[str, dict[Uuid, Row]] = {}
+
+    def _table(self, table: str) -> dict[Uuid, Row]:
+        t = self._tables.get(table)
+        if t is None:
+            if table not in self.base.schema.tables:
+                raise KeyError(f"no table {table} in schema {self.base.schema.name}")
+            t = dict(self.base.tables.get(table, {}))
+            self._tables[table] = t
+        return t
+
+    def rows(self, table: str) -> Iterator[Row]:
+        if table in self._tables:
+            return iter(list(self._tables[table].values()))
+        return self.base.rows(table)
+
+    def row(self, table: str, uuid: str) -> Row | None:
+        if table in self._tables:
+            return self._tables[table].get(Uuid(uuid))
+        return self.base.row(table, uuid)
+
+    def find(self, table: str, name: str, column: str = "name") -> list[Row]:
+        return [r for r in self.rows(table) if r.get(column) == name]
+
+    def insert(self, table: str, data: Mapping[str, Value], uuid: str | None = None) -> Uuid:
+        u = Uuid(uuid or str(_uuid.uuid4()))
+        schema = self.base.schema.tables[table]
+        full = {c: t.default() for c, t in schema.columns.items()}
+        full.update({k: self._norm(table, k, v) for k, v in data.items()})
+        self._table(table)[u] = Row(table, u, full)
+        return u
+
+    def update(self, table: str, uuid: str, changes: Mapping[str, Value]) -> None:
+        t = self._table(table)
+        old = t[Uuid(uuid)]
+        new = dict(old.data)
+        new.update({k: self._norm(table, k, v) for k, v in changes.items()})
+        t[Uuid(uuid)] = Row(table, old.uuid, new)
+
+    def delete(self, table: str, uuid: str) -> None:
+        self._table(table).pop(Uuid(uuid), None)
+
+    def _norm(self, table: str, column: str, v: Value) -> Value:
+        ctype = self.base.schema.column(table, column)
+        if ctype.is_map:
+            return dict(v)
+        if ctype.is_set:
+            if isinstance(v, (tuple, list, set, frozenset)):
+                return normalize_set(v)
+            return (v,)
+        return v
+
+    def commit(self) -> Database:
+        tables: dict[str, Mapping[Uuid, Row]] = dict(self.base.tables)
+        tables.update(self._tables)
+        tables = _garbage_collect(self.base.schema, tables)
+        return Database(self.base.schema, MappingProxyType(tables), self.base.source)
+
+
+def _garbage_collect(
+    schema: Schema, tables: dict[str, Mapping[Uuid, Row]]
+) -> dict[str, Mapping[Uuid, Row]]:
+    non_root = {t for t, ts in schema.tables.items() if not ts.is_root}
+    if not non_root:
+        return tables
+    # Iterate to a fixed point: deleting a row can orphan what it referenced.
+    while True:
+        referenced: set[Uuid] = set()
+        for tname, rows in tables.items():
+            ts = schema.tables.get(tname)
+            if ts is None:
+                continue
+            strong_cols = [
+                (c, ct)
+                for c, ct in ts.columns.items()
+                if (ct.ref_table in non_root and ct.ref_strong)
+                or (ct.value_ref_table in non_root and ct.value_ref_strong)
+            ]
+            if not strong_cols:
+                continue
+            for r in rows.values():
+                for c, ct in strong_cols:
+                    v = r.data.get(c)
+                    if v is None:
+                        continue
+                    if isinstance(v, dict):
+                        if ct.ref_table in non_root:
+                            referenced.update(k for k in v if isinstance(k, Uuid))
+                        if ct.value_ref_table in non_root:
+                            referenced.update(x for x in v.values() if isinstance(x, Uuid))
+                    elif isinstance(v, tuple):
+                        referenced.update(x for x in v if isinstance(x, Uuid))
+                    elif isinstance(v, Uuid):
+                        referenced.add(v)
+        changed = False
+        for tname in non_root:
+            rows = tables.get(tname)
+            if not rows:
+                continue
+            keep = {u: r for u, r in rows.items() if u in referenced}
+            if len(keep) != len(rows):
+                tables[tname] = MappingProxyType(keep)
+                changed = True
+        if not changed:
+            return tables
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    table: str
+    uuid: Uuid
+    kind: str  # "insert" | "delete" | "update"
+    before: Row | None
+    after: Row | None
+    columns: tuple[str, ...] = ()
+
+
+def diff(before: Database, after: Database) -> list[RowChange]:
+    """Row-level difference of two snapshots of the same database."""
+    out: list[RowChange] = []
+    for table in sorted(set(before.tables) | set(after.tables)):
+        b = before.tables.get(table, {})
+        a = after.tables.get(table, {})
+        if b is a:
+            continue
+        for u in b.keys() - a.keys():
+            out.append(RowChange(table, u, "delete", b[u], None))
+        for u in a.keys() - b.keys():
+            out.append(RowChange(table, u, "insert", None, a[u]))
+        for u in a.keys() & b.keys():
+            if a[u] is b[u] or a[u].data == b[u].data:
+                continue
+            cols = tuple(
+                sorted(c for c in set(a[u].data) | set(b[u].data)
+                       if a[u].data.get(c) != b[u].data.get(c))
+            )
+            out.append(RowChange(table, u, "update", b[u], a[u], cols))
+    return out

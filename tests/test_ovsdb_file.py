@@ -1,0 +1,79 @@
+"""The OVSDB file reader against files written by the real ovsdb-server."""
+
+from pathlib import Path
+
+import pytest
+from realdb import RealDb, make_db
+
+from ovnguard.errors import InputError
+from ovnguard.model.db import Uuid, diff
+from ovnguard.sources.ovsdb_file import read_database
+
+pytestmark = pytest.mark.realdb
+
+
+def test_diff_records_replay_to_live_state(tmp_path: Path) -> None:
+    # lsp-set-options replaces the map; `remove` deletes a key; lsp-del garbage-collects the
+    # port. The live server's view is the oracle for what replaying the file must give.
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-set-options p1 a=b x=y")
+        db.run("lsp-set-options p1 a=b z=1 -- set logical_switch_port p1 external_ids:k=v")
+        db.run("remove logical_switch_port p1 external_ids k -- set logical_switch_port p1 external_ids:m=n")
+        db.run("lsp-add sw1 p2 -- lsp-set-addresses p2 unknown 'aa:bb:cc:dd:ee:ff 10.0.0.5'")
+        db.run("lsp-del p2")
+        live_opts = db.run("get logical_switch_port p1 options").strip()
+        backup = db.backup(tmp_path / "backup.db")
+    for f in (path, backup):
+        nb = read_database(f, verify=True)
+        ports = {r.name: r for r in nb.rows("Logical_Switch_Port")}
+        assert set(ports) == {"p1"}
+        assert ports["p1"]["options"] == {"a": "b", "z": "1"}
+        assert live_opts == '{a=b, z="1"}'
+        assert ports["p1"]["external_ids"] == {"m": "n"}
+        sw = nb.find_one("Logical_Switch", "sw1")
+        assert sw is not None and sw["ports"] == (ports["p1"].uuid,)
+        assert isinstance(sw["ports"][0], Uuid)
+
+
+def test_keep_limits_tables_and_columns(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "nb.db", "nb", ["ls-add sw1 -- lsp-add sw1 p1"])
+    nb = read_database(path, keep={"Logical_Switch": ["name"]})
+    assert set(nb.tables) == {"Logical_Switch"}
+    (sw,) = nb.rows("Logical_Switch")
+    assert set(sw.data) == {"name"}
+
+
+def test_edit_garbage_collects_unreferenced_ports(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "nb.db", "nb", ["ls-add sw1 -- lsp-add sw1 p1 -- lsp-add sw1 p2"])
+    nb = read_database(path)
+    sw = nb.find_one("Logical_Switch", "sw1")
+    assert sw is not None
+    keep = next(r.uuid for r in nb.rows("Logical_Switch_Port") if r.name == "p1")
+    e = nb.edit()
+    e.update("Logical_Switch", sw.uuid, {"ports": (keep,)})
+    after = e.commit()
+    assert [r.name for r in after.rows("Logical_Switch_Port")] == ["p1"]
+    kinds = sorted((c.table, c.kind) for c in diff(nb, after))
+    assert kinds == [("Logical_Switch", "update"), ("Logical_Switch_Port", "delete")]
+    assert nb.count("Logical_Switch_Port") == 2  # the snapshot itself never changes
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"hello\n", "not an OVSDB database file"),
+        (b"OVSDB CLUSTER 10 abc\n", "ovsdb-tool cluster-to-standalone"),
+        (b"OVSDB JSON 50 0000\n{}", "truncated record"),
+        (b'OVSDB JSON 5 0000\n{"a":\n', "not valid JSON"),
+    ],
+)
+def test_bad_files_are_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    f = tmp_path / "nb.db"
+    f.write_bytes(content)
+    with pytest.raises(InputError) as ei:
+        read_database(f)
+    assert message in str(ei.value)
+    assert str(ei.value).startswith(str(f))
+    assert "\n" not in str(ei.value)
