@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
-from realdb import RealDb, make_db
 
 from ovnguard.errors import InputError
 from ovnguard.model.db import Uuid, diff
 from ovnguard.sources.ovsdb_file import read_database
+from realdb import RealDb, make_db
 
 pytestmark = pytest.mark.realdb
 
@@ -19,7 +19,10 @@ def test_diff_records_replay_to_live_state(tmp_path: Path) -> None:
     with RealDb(path, "nb") as db:
         db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-set-options p1 a=b x=y")
         db.run("lsp-set-options p1 a=b z=1 -- set logical_switch_port p1 external_ids:k=v")
-        db.run("remove logical_switch_port p1 external_ids k -- set logical_switch_port p1 external_ids:m=n")
+        db.run(
+            "remove logical_switch_port p1 external_ids k"
+            " -- set logical_switch_port p1 external_ids:m=n"
+        )
         db.run("lsp-add sw1 p2 -- lsp-set-addresses p2 unknown 'aa:bb:cc:dd:ee:ff 10.0.0.5'")
         db.run("lsp-del p2")
         live_opts = db.run("get logical_switch_port p1 options").strip()

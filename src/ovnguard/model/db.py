@@ -129,7 +129,7 @@ def _atom_from_json(j: Any) -> Atom:
     if isinstance(j, list):
         # ["uuid", x] or ["named-uuid", x]; the latter never appears in stored files.
         return Uuid(j[1])
-    return j  # type: ignore[no-any-return]
+    return j
 
 
 def value_from_json(ctype: ColumnType, j: Any) -> Value:
@@ -149,7 +149,7 @@ def value_from_json(ctype: ColumnType, j: Any) -> Value:
 def normalize_set(atoms: Iterable[Atom]) -> tuple[Atom, ...]:
     uniq = set(atoms)
     try:
-        return tuple(sorted(uniq))  # type: ignore[type-var]
+        return tuple(sorted(uniq))
     except TypeError:
         return tuple(sorted(uniq, key=repr))
 
@@ -173,7 +173,7 @@ class Row:
         v = self.data.get(column, ())
         if isinstance(v, tuple):
             return v[0] if v else None
-        return v  # type: ignore[no-any-return]
+        return v
 
     def map(self, column: str) -> Mapping[Atom, Atom]:
         v = self.data.get(column)
@@ -328,7 +328,7 @@ def _garbage_collect(
     # Iterate to a fixed point: deleting a row can orphan what it referenced.
     while True:
         referenced: set[Uuid] = set()
-        for tname, rows in tables.items():
+        for tname, trows in tables.items():
             ts = schema.tables.get(tname)
             if ts is None:
                 continue
@@ -340,7 +340,7 @@ def _garbage_collect(
             ]
             if not strong_cols:
                 continue
-            for r in rows.values():
+            for r in trows.values():
                 for c, ct in strong_cols:
                     v = r.data.get(c)
                     if v is None:
@@ -356,11 +356,11 @@ def _garbage_collect(
                         referenced.add(v)
         changed = False
         for tname in non_root:
-            rows = tables.get(tname)
-            if not rows:
+            nrows = tables.get(tname)
+            if not nrows:
                 continue
-            keep = {u: r for u, r in rows.items() if u in referenced}
-            if len(keep) != len(rows):
+            keep = {u: r for u, r in nrows.items() if u in referenced}
+            if len(keep) != len(nrows):
                 tables[tname] = MappingProxyType(keep)
                 changed = True
         if not changed:

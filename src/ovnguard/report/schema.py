@@ -1,0 +1,87 @@
+"""The `--format json` output: a documented, versioned schema (PRODUCT.md "Output").
+
+pydantic models so the schema can be exported (`ovnguard schema`) and checked in tests; every
+renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
+
+Versioning: `schema_version` is MAJOR.MINOR. MINOR grows when fields are added; MAJOR when a
+field is removed or changes meaning. Consumers should ignore unknown fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+Verdict = Literal["safe", "risky", "dangerous"]
+SeverityName = Literal["critical", "high", "medium", "low", "info"]
+VERDICT_ORDER: dict[str, int] = {"safe": 0, "risky": 1, "dangerous": 2}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceOut(_Model):
+    fact: str
+    source: str = Field(description="file path, `change:LINE`, or remote the fact was read from")
+    table: str | None = None
+    row: str | None = None
+    host: str | None = None
+
+
+class FindingOut(_Model):
+    rule: str = Field(description="stable rule id, see docs/rules.md")
+    severity: SeverityName
+    hosts: list[str] = Field(description="affected hostnames, sorted")
+    summary: str
+    evidence: list[EvidenceOut]
+    remediation: str
+    introduced_by_change: bool
+    status: Literal["present", "introduced", "resolved", "pre-existing"] = "present"
+
+
+class PatchPortOut(_Model):
+    bridge: str
+    port: str
+
+
+class HostRealizationOut(_Model):
+    added: list[PatchPortOut] = []
+    removed: list[PatchPortOut] = []
+    stale_until_recompute: list[PatchPortOut] = Field(
+        default=[],
+        description="no longer wanted, but ovn-controller 23.03 keeps them until a full recompute",
+    )
+
+
+class ChangeLineOut(_Model):
+    line: int
+    text: str
+    host: str | None = None
+    outcome: Literal["applied", "rejected", "unsupported", "skipped"]
+    message: str | None = None
+    suggestions: list[str] = []
+
+
+class Report(_Model):
+    schema_version: str = SCHEMA_VERSION
+    tool: dict[str, str]
+    bundle: str
+    change: str | None = None
+    verdict: Verdict
+    summary: str = Field(description="one sentence an operator reads first")
+    findings: list[FindingOut]
+    realization: dict[str, HostRealizationOut] = Field(
+        description="per host: patch ports ovn-controller is predicted to add/remove",
+    )
+    blast_radius: dict[str, list[str]] = Field(
+        default={}, description="host -> rule ids of introduced findings that reach it"
+    )
+    chain: list[EvidenceOut] = Field(
+        default=[], description="the flow of events the change sets off, in order"
+    )
+    change_lines: list[ChangeLineOut] = []
+    notes: list[str] = Field(default=[], description="what could not be checked, and why")
