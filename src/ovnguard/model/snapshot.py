@@ -35,6 +35,8 @@ class IpRoute:
     protocol: str | None = None
     scope: str | None = None
     type: str = "unicast"
+    metric: int | None = None  # lower wins among equal prefixes
+    family: str | None = None  # "inet" | "inet6"; None when nothing in the entry tells
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,116 @@
+"""inventory.yaml: which address operators use to reach each host (SSH, the Proxmox UI...).
+
+    hosts:
+      compute1:
+        address: 10.10.0.21
+      compute2: 10.10.0.22      # short form
+
+The address is what "management reachability" means for a host, so it must be an IP
+address (a DNS name would hide which interface and route carry it). Validation walks the
+YAML node tree rather than the loaded dict so every error names its line, and a host listed
+twice is an error (plain YAML loading would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import yaml
+
+from ovnguard.errors import InputError
+
+HOST_KEYS = ("address",)
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _scalar(node: yaml.Node, source: str, what: str) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise InputError(f"{what} must be a plain value", source, _line(node))
+    return str(node.value)
+
+
+def _pairs(
+    node: yaml.MappingNode, source: str, what: str
+) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    seen: dict[str, int] = {}
+    out = []
+    for k, v in node.value:
+        key = _scalar(k, source, f"a key in {what}")
+        if key in seen:
+            raise InputError(f"{what}: {key!r} given twice (first on line {seen[key]})",
+                             source, _line(k))
+        seen[key] = _line(k)
+        out.append((key, k, v))
+    return out
+
+
+def _address(node: yaml.Node, source: str, host: str) -> str:
+    value = _scalar(node, source, f"address of host {host!r}")
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise InputError(f"address of host {host!r} is not an IP address: {value!r}",
+                         source, _line(node)) from None
+
+
+def parse_inventory(text: str, source: str) -> dict[str, str]:
+    """host name -> management address (normalised by `ipaddress`)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"not valid YAML: {e.problem or e.context}", source, line) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"not valid YAML: {e}", source) from None
+    if root is None:
+        raise InputError("empty file: expected 'hosts:' mapping host names to addresses", source)
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError("expected a mapping with a 'hosts:' key", source, _line(root))
+    hosts_node: yaml.Node | None = None
+    for key, knode, vnode in _pairs(root, source, "the top level"):
+        if key != "hosts":
+            raise InputError(f"unknown key {key!r} (expected 'hosts')", source, _line(knode))
+        hosts_node = vnode
+    if hosts_node is None:
+        raise InputError("no 'hosts:' key", source, _line(root))
+    if isinstance(hosts_node, yaml.ScalarNode) and hosts_node.value in ("", "~", "null"):
+        return {}
+    if not isinstance(hosts_node, yaml.MappingNode):
+        raise InputError("'hosts' must map host names to addresses", source, _line(hosts_node))
+    out: dict[str, str] = {}
+    for host, knode, vnode in _pairs(hosts_node, source, "hosts"):
+        if not host:
+            raise InputError("empty host name", source, _line(knode))
+        if isinstance(vnode, yaml.ScalarNode):
+            out[host] = _address(vnode, source, host)
+            continue
+        if not isinstance(vnode, yaml.MappingNode):
+            raise InputError(f"host {host!r}: expected an address or {{address: ...}}",
+                             source, _line(vnode))
+        addr: str | None = None
+        for key, k2, v2 in _pairs(vnode, source, f"host {host!r}"):
+            if key not in HOST_KEYS:
+                raise InputError(
+                    f"host {host!r}: unknown key {key!r} (expected {', '.join(HOST_KEYS)})",
+                    source, _line(k2))
+            addr = _address(v2, source, host)
+        if addr is None:
+            raise InputError(f"host {host!r} has no 'address'", source, _line(vnode))
+        out[host] = addr
+    return out
+
+
+def read_inventory(path: str | Path) -> dict[str, str]:
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", str(p)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    return parse_inventory(text, str(p))
