@@ -66,6 +66,18 @@ class ChangeLineOut(_Model):
     suggestions: list[str] = []
 
 
+class HostTopologyOut(_Model):
+    """Enough of a host to draw it: bridges with their ports, and where management lives."""
+
+    management: str | None = Field(default=None, description="management address/prefix")
+    management_interface: str | None = None
+    management_bridge: str | None = Field(
+        default=None, description="the OVS bridge whose L2 domain carries management, if any"
+    )
+    bridges: dict[str, list[str]] = {}
+    bridge_mappings: str | None = None
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -85,3 +97,6 @@ class Report(_Model):
     )
     change_lines: list[ChangeLineOut] = []
     notes: list[str] = Field(default=[], description="what could not be checked, and why")
+    topology: dict[str, HostTopologyOut] = Field(
+        default={}, description="per host, bridges and management (for pictures)"
+    )
