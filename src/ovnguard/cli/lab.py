@@ -1,5 +1,253 @@
-"""`ovnguard lab ...`: a real OVN on this machine (owned by the lab work)."""
+"""`ovnguard lab ...`: a real OVN (northd, NB/SB, N chassis) on this machine."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import typer
 
-app = typer.Typer(help="Run a real OVN (northd, NB/SB, N chassis) on this machine.", no_args_is_help=True)
+from ovnguard.errors import InputError, OvnguardError
+
+app = typer.Typer(
+    help=(
+        "Run a real OVN on this machine: NB and SB ovsdb-servers, ovn-northd, and N chassis, "
+        "each with its own ovsdb-server, ovs-vswitchd (dummy datapath) and ovn-controller, "
+        "from the Debian packages (openvswitch-switch, ovn-central, ovn-host).\n\n"
+        "Everything lives in the run dir (default ./.lab, or $OVNGUARD_LAB_DIR, or "
+        "--run-dir): nb/ sb/ northd/ for the central daemons, hosts/<name>/ per chassis "
+        "(conf.db, db.sock, *.log), and lab.json describing the lab.\n\n"
+        'Typical use:  ovnguard lab up --chassis 3;  eval "$(ovnguard lab env)";  '
+        "ovn-nbctl show;  ovnguard lab export bundle/;  ovnguard lab down"
+    ),
+    no_args_is_help=True,
+)
+
+RUN_DIR_HELP = "Lab run dir (default: $OVNGUARD_LAB_DIR, else ./.lab)."
+MAX_CHASSIS = 500
+
+
+@contextmanager
+def _errors(verb: str) -> Iterator[None]:
+    """One line on stderr and the error's exit code, never a traceback."""
+    try:
+        yield
+    except OvnguardError as e:
+        typer.echo(f"ovnguard lab {verb}: {e}", err=True)
+        raise typer.Exit(e.exit_code) from None
+
+
+def _progress_printer() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
+    """A rich progress display on a terminal; nothing when output goes to a file or pipe."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    labels = {
+        "central": "NB/SB ovsdb-servers + ovn-northd",
+        "chassis": "chassis (ovsdb-server, ovs-vswitchd, ovn-controller)",
+        "register": "chassis registered in SB",
+        "sync": "ovn-nbctl --wait=hv sync",
+    }
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    progress.start()
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return update, progress.stop
+
+
+@app.command("up")
+def up(
+    chassis: int | None = typer.Option(
+        None,
+        "--chassis",
+        "-n",
+        help=(
+            "Build N chassis named controller, network, compute1..compute(N-2), each with "
+            "br-ex holding NIC enp6s18 and the management address 10.10.0.(21+i)/24, "
+            "physnet2:br-ex, plus Neutron's provider network with its provnet localnet port "
+            "and a VM port bound on compute1. Default 3 when no --topology."
+        ),
+    ),
+    topology: Path | None = typer.Option(
+        None,
+        "--topology",
+        "-t",
+        help=(
+            "Topology YAML file (hosts, bridges, mappings, logical switches/routers); "
+            "see docs/lab.md."
+        ),
+    ),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds to wait for every chassis to register and sync."
+    ),
+) -> None:
+    """Start a lab and wait until every chassis is registered in SB and in sync.
+
+    Starts NB and SB ovsdb-server and ovn-northd (logs in RUN_DIR/{nb,sb,northd}/), then per
+    chassis an ovsdb-server, ovs-vswitchd --enable-dummy=override and ovn-controller (logs in
+    RUN_DIR/hosts/<name>/). A run dir left by a killed lab is cleaned first; a running lab
+    there is an error (stop it with `ovnguard lab down`).
+    """
+    from ovnguard.lab import Lab, load_topology, seed_topology
+
+    with _errors("up"):
+        if chassis is not None and topology is not None:
+            raise InputError("give either --chassis or --topology, not both")
+        if topology is not None:
+            topo = load_topology(topology)
+        else:
+            n = 3 if chassis is None else chassis
+            if not 1 <= n <= MAX_CHASSIS:
+                raise InputError(f"--chassis must be between 1 and {MAX_CHASSIS}, not {n}")
+            topo = seed_topology(n)
+        show, stop = _progress_printer()
+        started = time.monotonic()
+        try:
+            lab = Lab.up(topo, run_dir, timeout=timeout, progress=show)
+        finally:
+            stop()
+        took = time.monotonic() - started
+        names = lab.host_names()
+        shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
+        root = lab.run_dir
+        typer.echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
+        typer.echo(f"  run dir   {root}")
+        typer.echo(f"  NB        {lab.nb_remote}")
+        typer.echo(f"  SB        {lab.sb_remote}")
+        typer.echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
+        hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
+        typer.echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
+        typer.echo(f"  stop      ovnguard lab down{hint}")
+
+
+@app.command("status")
+def status(
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Show each daemon (pid, running) and each chassis (registered in SB Chassis or not).
+
+    Exit 0 when every daemon runs and every chassis is registered, 1 otherwise, 3 when there
+    is no lab in the run dir.
+    """
+    from ovnguard.lab import Lab
+
+    with _errors("status"):
+        if fmt not in ("text", "json"):
+            raise InputError(f"--format must be text or json, not {fmt!r}")
+        st = Lab.attach(run_dir).status()
+        if fmt == "json":
+            typer.echo(st.model_dump_json(indent=2))
+        else:
+            _print_status_text(st)
+        if not st.healthy:
+            raise typer.Exit(1)
+
+
+def _print_status_text(st: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    state = "[green]running[/green]" if st.running else "[red]not fully running[/red]"
+    console.print(f"lab in {st.run_dir} (started {st.created_at}): {state}")
+    console.print(f"NB {st.nb_remote}   SB {st.sb_remote}")
+    for d in st.central:
+        mark = "[green]up[/green]" if d.running else "[red]down[/red]"
+        console.print(f"  {d.name:<16} pid {d.pid or '-':<8} {mark}  log {d.log}")
+    table = Table("chassis", "registered", "daemons", "encap ip", "management", "bridge mappings")
+    for c in st.chassis:
+        reg = "[green]yes[/green]" if c.registered else "[red]no[/red]"
+        down = [d.name for d in c.daemons if not d.running]
+        daemons = (
+            "[green]all up[/green]" if not down else "[red]down: " + ", ".join(down) + "[/red]"
+        )
+        table.add_row(
+            c.name, reg, daemons, c.encap_ip, c.management or "-", c.bridge_mappings or "-"
+        )
+    console.print(table)
+    if not st.sb_reachable:
+        console.print("[red]SB database not reachable: registration unknown[/red]")
+
+
+@app.command("down")
+def down(
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+    purge: bool = typer.Option(
+        False, "--purge", help="Also delete the run dir (databases and logs); default keeps them."
+    ),
+) -> None:
+    """Stop every daemon of the lab (TERM, then KILL) and remove its sockets and pidfiles.
+
+    Works from any process and also on the remains of a killed lab. Only processes whose
+    command line mentions the run dir are ever signalled. Logs and DB files stay in the run
+    dir for post-mortems unless --purge.
+    """
+    from ovnguard.lab import Lab
+
+    with _errors("down"):
+        if Lab.down_dir(run_dir, purge=purge):
+            typer.echo("lab stopped" + (" and run dir removed" if purge else ""))
+        else:
+            typer.echo("no lab in the run dir; nothing to stop")
+
+
+@app.command("export")
+def export(
+    dest: Path = typer.Argument(..., help="Directory to write the bundle to (new or empty)."),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
+) -> None:
+    """Write a bundle of the running lab: nb.db, sb.db, hosts/<host>/{conf.db, addr.json,
+    route.json, link.json}, inventory.yaml — the layout `ovnguard check --bundle` reads.
+
+    The .db files are `ovsdb-client backup` of the lab's real servers; the ip -j JSON files
+    are synthesized from the topology and each chassis' interfaces.
+    """
+    from ovnguard.lab import Lab
+
+    with _errors("export"):
+        out = Lab.attach(run_dir).export(dest, force=force)
+        typer.echo(f"bundle written to {out}")
+
+
+@app.command("env")
+def env(
+    host: str | None = typer.Option(
+        None, "--host", help="Also point ovs-vsctl/ovs-ofctl/ovn-appctl at this chassis."
+    ),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+) -> None:
+    """Print shell `export` lines that point the stock OVN/OVS tools at the lab.
+
+    ovn-nbctl and ovn-sbctl talk to the lab's NB/SB; with --host, also ovs-vsctl, ovs-ofctl
+    and `ovn-appctl -t ovn-controller` talk to that chassis:
+
+        eval "$(ovnguard lab env --host compute1)"
+    """
+    from ovnguard.lab import Lab, environ_for
+
+    with _errors("env"):
+        lab = Lab.attach(run_dir)
+        for k, v in environ_for(lab, host).items():
+            typer.echo(f"export {k}={shlex.quote(v)}")

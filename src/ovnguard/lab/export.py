@@ -1,0 +1,140 @@
+"""`lab export DIR`: a bundle (see PRODUCT.md) taken from a running lab.
+
+The OVSDB files come from the lab's real servers via `ovsdb-client backup`, never typed by
+hand; addr/route/link JSON are synthesized (iproute.py) because lab hosts have no kernel of
+their own.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from ovnguard.errors import LabError
+from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
+from ovnguard.lab.process import run_bytes
+
+if TYPE_CHECKING:
+    from ovnguard.lab.lab import Lab
+
+
+def _backup(remote: str, database: str, dest: Path) -> None:
+    data = run_bytes(["ovsdb-client", "--timeout=30", "backup", remote, database], timeout=35)
+    if not data:
+        raise LabError(f"ovsdb-client backup {remote} {database} printed nothing")
+    dest.write_bytes(data)
+
+
+def _json_tables(text: str) -> list[dict[str, Any]]:
+    """ovs-vsctl --format=json prints one JSON object per command, one after the other."""
+    decoder = json.JSONDecoder()
+    out: list[dict[str, Any]] = []
+    idx, text = 0, text.strip()
+    while idx < len(text):
+        obj, idx = decoder.raw_decode(text, idx)
+        out.append(obj)
+        while idx < len(text) and text[idx].isspace():
+            idx += 1
+    return out
+
+
+def _uuids(value: Any) -> list[str]:
+    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
+        return [str(value[1])]
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return [str(v[1]) for v in value[1]]
+    return []
+
+
+def _scalar(value: Any) -> Any:
+    # --data=json prints an empty optional column as ["set", []].
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return value[1][0] if value[1] else None
+    return value
+
+
+def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
+    out = lab.vsctl(
+        host,
+        "--format=json",
+        "--data=json",
+        "--",
+        "--columns=name,ports",
+        "list",
+        "Bridge",
+        "--",
+        "--columns=_uuid,interfaces",
+        "list",
+        "Port",
+        "--",
+        "--columns=_uuid,name,type,mac_in_use,mtu",
+        "list",
+        "Interface",
+    )
+    bridges, ports, ifaces = _json_tables(out)
+    port_ifaces = {row[0][1]: _uuids(row[1]) for row in ports["data"]}
+    iface_rows = {row[0][1]: row for row in ifaces["data"]}
+    result: list[OvsInterface] = []
+    for br_name, port_set in sorted(bridges["data"], key=lambda r: r[0]):
+        for p in _uuids(port_set):
+            for i in port_ifaces.get(p, []):
+                row = iface_rows.get(i)
+                if row is None:
+                    continue
+                _, name, typ, mac, mtu = row
+                result.append(
+                    OvsInterface(
+                        name=name, type=typ, bridge=br_name, mac=_scalar(mac), mtu=_scalar(mtu)
+                    )
+                )
+    return sorted(result, key=lambda r: (r.bridge, r.name))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def export_bundle(lab: Lab, dest: Path, *, force: bool = False) -> Path:
+    dest = dest.absolute()
+    if dest.exists() and any(dest.iterdir()) and not force:
+        raise LabError(f"{dest} is not empty; choose a new directory (or --force to overwrite)")
+    hosts_dir = dest / "hosts"
+    hosts_dir.mkdir(parents=True, exist_ok=True)
+    topo = lab.topology
+
+    def one_host(name: str) -> None:
+        hdir = hosts_dir / name
+        hdir.mkdir(exist_ok=True)
+        _backup(lab.host_paths(name).ovsdb.remote, "Open_vSwitch", hdir / "conf.db")
+        host = topo.host(name)
+        devs = devices(host, ovs_interfaces(lab, name))
+        _write_json(hdir / "addr.json", addr_json(devs))
+        _write_json(hdir / "route.json", route_json(host, devs))
+        _write_json(hdir / "link.json", link_json(devs))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [
+            pool.submit(_backup, lab.nb_remote, "OVN_Northbound", dest / "nb.db"),
+            pool.submit(_backup, lab.sb_remote, "OVN_Southbound", dest / "sb.db"),
+            *(pool.submit(one_host, h) for h in lab.host_names()),
+        ]
+        for f in futures:
+            f.result()
+
+    inventory = {
+        "hosts": {
+            h.name: {"address": str(h.management.address.ip)}
+            for h in topo.hosts
+            if h.management is not None
+        }
+    }
+    (dest / "inventory.yaml").write_text(
+        "# Management addresses (what operators SSH to), from the lab topology.\n"
+        + yaml.safe_dump(inventory, sort_keys=False),
+        encoding="utf-8",
+    )
+    return dest

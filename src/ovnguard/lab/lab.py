@@ -1,0 +1,716 @@
+"""A real OVN on this machine: NB/SB ovsdb-servers, ovn-northd, and N chassis.
+
+Each chassis has its own directory holding its ovsdb-server (Open_vSwitch), ovs-vswitchd
+(dummy datapath) and ovn-controller, as OVN's own test suite does (`sim_add`/`ovn_attach`
+in tests/ovn-macros.at).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import math
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from ovnguard.errors import LabError
+from ovnguard.lab import commands as cmd
+from ovnguard.lab.layout import (
+    NB_SCHEMA_CANDIDATES,
+    SB_SCHEMA_CANDIDATES,
+    VSWITCH_SCHEMA_CANDIDATES,
+    HostPaths,
+    RunLayout,
+    default_run_dir,
+    first_existing,
+)
+from ovnguard.lab.process import (
+    DaemonSpec,
+    is_ours,
+    log_tail_text,
+    read_pidfile,
+    run,
+    scan_our_daemons,
+    start_daemon,
+    stop_pids,
+)
+from ovnguard.lab.state import (
+    ChassisStatus,
+    DaemonRecord,
+    DaemonStatus,
+    HostRecord,
+    LabState,
+    LabStatus,
+    read_state,
+    write_state,
+)
+from ovnguard.lab.topology import Topology, validate_topology
+
+# progress(stage, done, total); stages: "central", "chassis", "register", "sync".
+ProgressFn = Callable[[str, int, int], None]
+
+CTL_TIMEOUT = 30.0
+# Runtime files a daemon leaves behind when it is killed with SIGKILL.
+_RUNTIME_SUFFIXES = (".pid", ".ctl", ".sock", ".mgmt", ".snoop", ".tmp")
+
+
+def _schema(candidates: tuple[str, ...], package: str) -> str:
+    found = first_existing(candidates)
+    if found is None:
+        raise LabError(
+            f"{candidates[0]} not found: install the Debian package {package} "
+            "(apt-get install openvswitch-switch ovn-central ovn-host)"
+        )
+    return found
+
+
+def _record(spec: DaemonSpec, pid: int | None = None, ctl: str | None = None) -> DaemonRecord:
+    return DaemonRecord(
+        name=spec.name, pidfile=str(spec.pidfile), logfile=str(spec.logfile), pid=pid, ctl=ctl
+    )
+
+
+@contextlib.contextmanager
+def _locked(layout: RunLayout) -> Iterator[None]:
+    """Serialise up/down on one run dir (two `lab up` racing would kill each other's work)."""
+    if not layout.root.is_dir():
+        # Nothing there to protect (and nothing to create: down must not leave a dir behind).
+        yield
+        return
+    with layout.lock.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(
+                f"another ovnguard is starting or stopping the lab in {layout.root}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _claim_run_dir(layout: RunLayout) -> None:
+    """Create the run dir, or accept an existing one only if it is empty or already a lab's.
+    Checked before anything is written there: a user's directory stays untouched."""
+    root = layout.root
+    if root.exists() and not root.is_dir():
+        raise LabError(f"run dir {root} exists and is not a directory")
+    if root.is_dir() and not layout.marker.exists() and any(root.iterdir()):
+        raise LabError(
+            f"run dir {root} is not empty and holds no lab ({layout.marker.name} missing); "
+            "refusing to delete anything there — pick another --run-dir"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    layout.marker.write_text("This directory is an ovnguard lab run dir.\n")
+
+
+def _pidfile_pids(root: Path) -> list[int]:
+    pids = []
+    for p in root.rglob("*.pid"):
+        pid = read_pidfile(p)
+        if pid is not None:
+            pids.append(pid)
+    return pids
+
+
+def _our_live_pids(layout: RunLayout) -> list[int]:
+    pids = set(_pidfile_pids(layout.root)) if layout.root.is_dir() else set()
+    with contextlib.suppress(LabError):
+        state = read_state(layout.state)
+        pids |= {d.pid for d in state.all_daemons() if d.pid is not None}
+    token = layout.ownership_token
+    pids |= set(scan_our_daemons(token))
+    return sorted(p for p in pids if is_ours(p, token))
+
+
+def _remove_runtime_files(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for p in root.rglob("*"):
+        try:
+            mode = p.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISSOCK(mode) or (stat.S_ISREG(mode) and p.name.endswith(_RUNTIME_SUFFIXES)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def _prepare_run_dir(layout: RunLayout) -> None:
+    """Empty a claimed run dir; a stale lab (dead or foreign pids) is cleaned, a live one is
+    an error."""
+    live = _our_live_pids(layout)
+    if live:
+        raise LabError(
+            f"a lab is already running in {layout.root} ({len(live)} daemons, e.g. pid "
+            f"{live[0]}); stop it with `ovnguard lab down --run-dir {layout.root}`"
+        )
+    keep = {layout.lock.name, layout.marker.name}
+    for p in layout.root.iterdir():
+        if p.name in keep:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+
+
+class Lab:
+    """A running lab. Create with `Lab.up(...)`, re-open with `Lab.attach(run_dir)`."""
+
+    def __init__(self, layout: RunLayout, state: LabState) -> None:
+        self.layout = layout
+        self.state = state
+
+    # --- life cycle -------------------------------------------------------------------
+
+    @classmethod
+    def up(
+        cls,
+        topology: Topology,
+        run_dir: str | Path | None = None,
+        *,
+        timeout: float = 60.0,
+        progress: ProgressFn | None = None,
+        workers: int | None = None,
+    ) -> Lab:
+        """Start NB/SB, northd and every chassis; return once all chassis are registered in SB
+        and have processed the logical topology (`ovn-nbctl --wait=hv sync`).
+
+        A run dir left over by a killed lab is cleaned first; a live lab there is an error.
+        On any failure everything started so far is stopped again and a LabError raised.
+        """
+        validate_topology(topology)
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        nb_schema = _schema(NB_SCHEMA_CANDIDATES, "ovn-central")
+        sb_schema = _schema(SB_SCHEMA_CANDIDATES, "ovn-central")
+        ovs_schema = _schema(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch")
+        _claim_run_dir(layout)
+        with _locked(layout):
+            _prepare_run_dir(layout)
+            lab = cls(layout, cls._initial_state(layout, topology))
+            write_state(layout.state, lab.state)
+            try:
+                lab._start(nb_schema, sb_schema, ovs_schema, timeout, progress, workers)
+            except BaseException:
+                # KeyboardInterrupt included: never leave half a lab running. The original
+                # error is the one worth reporting.
+                with contextlib.suppress(LabError):
+                    lab._stop_all()
+                raise
+            return lab
+
+    @classmethod
+    def attach(cls, run_dir: str | Path | None = None) -> Lab:
+        """Open the lab whose state file is in `run_dir` (default ./.lab or $OVNGUARD_LAB_DIR)."""
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        return cls(layout, read_state(layout.state))
+
+    def down(self, *, purge: bool = False) -> None:
+        """Stop every daemon (TERM, then KILL) and remove sockets, pidfiles and the state
+        file. DB files and logs stay for post-mortems unless `purge`."""
+        with _locked(self.layout):
+            self._stop_all()
+            if purge:
+                shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    @staticmethod
+    def down_dir(run_dir: str | Path | None = None, *, purge: bool = False) -> bool:
+        """Stop whatever lab is (or was) in `run_dir`, state file or not. Returns False if
+        there was nothing to stop (no state file, no daemon of ours)."""
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        if not layout.marker.exists():
+            return False
+        with _locked(layout):
+            live = _our_live_pids(layout)
+            had_lab = bool(live) or layout.state.exists()
+            survivors = stop_pids(live, layout.ownership_token)
+            _remove_runtime_files(layout.root)
+            layout.state.unlink(missing_ok=True)
+            if survivors:
+                raise LabError(f"could not stop pids {survivors} of the lab in {layout.root}")
+            if purge:
+                shutil.rmtree(layout.root, ignore_errors=True)
+        return had_lab
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
+
+    # --- starting ---------------------------------------------------------------------
+
+    @staticmethod
+    def _initial_state(layout: RunLayout, topo: Topology) -> LabState:
+        encaps = topo.encap_ips()
+        central = [
+            _record(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
+            _record(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
+            _record(cmd.northd_spec(layout)),
+        ]
+        hosts = []
+        for h in topo.hosts:
+            hp = layout.host(h.name)
+            specs = [
+                cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
+                cmd.vswitchd_spec(hp),
+                cmd.controller_spec(hp),
+            ]
+            hosts.append(
+                HostRecord(
+                    name=h.name,
+                    dir=str(hp.dir),
+                    db_remote=hp.ovsdb.remote,
+                    encap_ip=str(encaps[h.name]),
+                    daemons=[_record(s) for s in specs],
+                )
+            )
+        return LabState(
+            run_dir=str(layout.root),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            nb_remote=layout.nb.remote,
+            sb_remote=layout.sb.remote,
+            central=central,
+            hosts=hosts,
+            topology=topo,
+        )
+
+    def _start(
+        self,
+        nb_schema: str,
+        sb_schema: str,
+        ovs_schema: str,
+        timeout: float,
+        progress: ProgressFn | None,
+        workers: int | None,
+    ) -> None:
+        layout, topo = self.layout, self.state.topology
+        deadline = time.monotonic() + timeout
+        lock = threading.Lock()
+
+        def report(stage: str, done: int, total: int) -> None:
+            if progress is not None:
+                with lock:
+                    progress(stage, done, total)
+
+        report("central", 0, 3)
+        for d in (layout.nb.dir, layout.sb.dir, layout.northd_dir):
+            d.mkdir(parents=True)
+        n_hosts = len(topo.hosts)
+        pool_size = workers or max(2, min(12, n_hosts))
+        with ThreadPoolExecutor(max_workers=pool_size) as pool:
+            creates = [
+                pool.submit(run, ["ovsdb-tool", "create", str(db), schema])
+                for db, schema in (
+                    (layout.nb.db, nb_schema),
+                    (layout.sb.db, sb_schema),
+                    (layout.template_conf_db, ovs_schema),
+                )
+            ]
+            for f in creates:
+                f.result()
+            nb_spec = cmd.ovsdb_server_spec(
+                "nb-ovsdb-server", layout.nb, layout.central_env(layout.nb.dir)
+            )
+            sb_spec = cmd.ovsdb_server_spec(
+                "sb-ovsdb-server", layout.sb, layout.central_env(layout.sb.dir)
+            )
+            nb_pid = pool.submit(start_daemon, nb_spec)
+            sb_pid = pool.submit(start_daemon, sb_spec)
+            self._set_pid(None, "nb-ovsdb-server", nb_pid.result())
+            self._set_pid(None, "sb-ovsdb-server", sb_pid.result())
+            # The logical topology goes in before any chassis connects, so each
+            # ovn-controller sees it in its first full run.
+            nb_f = pool.submit(self.nbctl, "init", *cmd.chain(cmd.logical_commands(topo.logical)))
+            sb_f = pool.submit(self.sbctl, "init")
+            nb_f.result()
+            sb_f.result()
+            report("central", 2, 3)
+            self._set_pid(None, "ovn-northd", start_daemon(cmd.northd_spec(layout)))
+            report("central", 3, 3)
+            write_state(layout.state, self.state)
+
+            report("chassis", 0, n_hosts)
+            hosts = {pool.submit(self._start_host, h.name): h.name for h in topo.hosts}
+            errors: list[tuple[str, BaseException]] = []
+            for done, (future, name) in enumerate(hosts.items(), start=1):
+                try:
+                    future.result()
+                except BaseException as e:  # collect all, fail once
+                    errors.append((name, e))
+                report("chassis", done, n_hosts)
+            write_state(layout.state, self.state)
+            if errors:
+                name, first = errors[0]
+                others = f" ({len(errors) - 1} more chassis failed too)" if len(errors) > 1 else ""
+                raise LabError(f"chassis {name}: {first}{others}") from None
+
+        self._wait_registered(deadline, report)
+        report("sync", 0, 1)
+        self.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
+        report("sync", 1, 1)
+
+    def _set_pid(self, host: str | None, daemon: str, pid: int, ctl: str | None = None) -> None:
+        records = self.state.central if host is None else self.state.host(host).daemons
+        for r in records:
+            if r.name == daemon:
+                r.pid = pid
+                if ctl is not None:
+                    r.ctl = ctl
+
+    def _start_host(self, name: str) -> None:
+        topo = self.state.topology
+        host = topo.host(name)
+        hp = self.host_paths(name)
+        hp.dir.mkdir(parents=True)
+        # A copy of one `ovsdb-tool create` output is cheaper than a process per chassis.
+        shutil.copyfile(self.layout.template_conf_db, hp.ovsdb.db)
+        env = hp.env()
+        self._set_pid(
+            name, "ovsdb-server", start_daemon(cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, env))
+        )
+        init = cmd.host_init_commands(
+            host, topo, sb_remote=self.layout.sb.remote, encap_ip=topo.encap_ips()[name]
+        )
+        run(
+            [
+                "ovs-vsctl",
+                f"--db={hp.ovsdb.remote}",
+                "--no-wait",
+                f"--timeout={_secs(CTL_TIMEOUT)}",
+                *cmd.chain(init),
+            ],
+            env=env,
+            timeout=CTL_TIMEOUT + 5,
+        )
+        vs = cmd.vswitchd_spec(hp)
+        self._set_pid(name, "ovs-vswitchd", start_daemon(vs), str(hp.vswitchd_ctl))
+        ctl_spec = cmd.controller_spec(hp)
+        pid = start_daemon(ctl_spec)
+        ctl = hp.controller_ctl(pid)
+        self._set_pid(name, "ovn-controller", pid, str(ctl))
+        # Without this, ovn-controller keeps patch ports it should delete for ~10 s after start.
+        run(
+            ["ovn-appctl", "-t", str(ctl), "debug/ignore-startup-delay"],
+            env=env,
+            timeout=CTL_TIMEOUT,
+        )
+        mgmt = host.management
+        if mgmt is not None and mgmt.interface not in host.nics:
+            # Gives the dummy netdev the host's address so it answers ARP, as ovn_attach does.
+            run(
+                [
+                    "ovs-appctl",
+                    "-t",
+                    str(hp.vswitchd_ctl),
+                    "netdev-dummy/ip4addr",
+                    mgmt.interface,
+                    str(mgmt.address),
+                ],
+                env=env,
+                timeout=CTL_TIMEOUT,
+            )
+
+    def _wait_registered(self, deadline: float, report: Callable[[str, int, int], None]) -> None:
+        names = set(self.state.topology.host_names())
+        total = len(names)
+        last_check = 0.0
+        registered: set[str] = set()
+        while True:
+            registered = self.registered_chassis() & names
+            report("register", len(registered), total)
+            if registered == names:
+                return
+            now = time.monotonic()
+            if now - last_check > 0.5:
+                last_check = now
+                self._raise_if_controller_died(names - registered)
+            if now >= deadline:
+                break
+            time.sleep(0.03)
+        missing = sorted(names - registered)
+        first = missing[0]
+        raise LabError(
+            f"chassis {', '.join(missing)} did not register in SB Chassis in time"
+            f"{log_tail_text(self.host_paths(first).controller_log)}"
+        )
+
+    def _raise_if_controller_died(self, hosts: set[str]) -> None:
+        token = self.layout.ownership_token
+        for name in sorted(hosts):
+            rec = self.state.host(name)
+            for d in rec.daemons:
+                if d.pid is not None and not is_ours(d.pid, token):
+                    raise LabError(
+                        f"chassis {name}: {d.name} (pid {d.pid}) exited before the chassis "
+                        f"registered{log_tail_text(Path(d.logfile))}"
+                    )
+
+    def _stop_all(self) -> None:
+        pids = {d.pid for d in self.state.all_daemons() if d.pid is not None}
+        pids |= set(_pidfile_pids(self.layout.root))
+        pids |= set(scan_our_daemons(self.layout.ownership_token))
+        survivors = stop_pids(pids, self.layout.ownership_token)
+        _remove_runtime_files(self.layout.root)
+        self.layout.state.unlink(missing_ok=True)
+        if survivors:
+            raise LabError(f"could not stop pids {survivors} of the lab in {self.layout.root}")
+
+    # --- where things are ---------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        return self.layout.root
+
+    @property
+    def topology(self) -> Topology:
+        return self.state.topology
+
+    @property
+    def nb_remote(self) -> str:
+        return self.state.nb_remote
+
+    @property
+    def sb_remote(self) -> str:
+        return self.state.sb_remote
+
+    def host_names(self) -> list[str]:
+        return [h.name for h in self.state.hosts]
+
+    def host_paths(self, host: str) -> HostPaths:
+        self.state.host(host)  # a clear error for an unknown host
+        return self.layout.host(host)
+
+    def host_dir(self, host: str) -> Path:
+        return self.host_paths(host).dir
+
+    def host_env(self, host: str) -> dict[str, str]:
+        """OVS_RUNDIR & co. for running OVS tools against this chassis (e.g. `ovs-ofctl`)."""
+        return self.host_paths(host).env()
+
+    def controller_ctl(self, host: str) -> Path:
+        hp = self.host_paths(host)
+        pid = read_pidfile(hp.controller_pidfile)
+        if pid is None:
+            raise LabError(f"ovn-controller of {host} is not running (no {hp.controller_pidfile})")
+        return hp.controller_ctl(pid)
+
+    # --- talking to the daemons ---------------------------------------------------------
+
+    def nbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return run(
+            ["ovn-nbctl", f"--db={self.nb_remote}", f"--timeout={_secs(timeout)}", *args],
+            timeout=timeout + 5,
+        )
+
+    def sbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return run(
+            ["ovn-sbctl", f"--db={self.sb_remote}", f"--timeout={_secs(timeout)}", *args],
+            timeout=timeout + 5,
+        )
+
+    def vsctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        hp = self.host_paths(host)
+        return run(
+            ["ovs-vsctl", f"--db={hp.ovsdb.remote}", f"--timeout={_secs(timeout)}", *args],
+            env=hp.env(),
+            timeout=timeout + 5,
+        )
+
+    def appctl_controller(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return run(
+            [
+                "ovn-appctl",
+                "-t",
+                str(self.controller_ctl(host)),
+                f"--timeout={_secs(timeout)}",
+                *args,
+            ],
+            env=self.host_env(host),
+            timeout=timeout + 5,
+        )
+
+    def appctl_vswitchd(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        hp = self.host_paths(host)
+        return run(
+            ["ovs-appctl", "-t", str(hp.vswitchd_ctl), f"--timeout={_secs(timeout)}", *args],
+            env=hp.env(),
+            timeout=timeout + 5,
+        )
+
+    def ofctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        """`ovs-ofctl` on a chassis: `lab.ofctl("compute1", "dump-flows", "br-int")` finds
+        that chassis' br-int.mgmt through OVS_RUNDIR."""
+        return run(
+            ["ovs-ofctl", f"--timeout={_secs(timeout)}", *args],
+            env=self.host_env(host),
+            timeout=timeout + 5,
+        )
+
+    def registered_chassis(self) -> set[str]:
+        """Names of the rows in SB Chassis."""
+        out = self.sbctl("--format=json", "--columns=name", "list", "Chassis", timeout=5)
+        return {row[0] for row in json.loads(out)["data"]}
+
+    def wait_hv(self, timeout: float = 30.0) -> None:
+        """`ovn-nbctl --wait=hv sync`: return once every chassis has caught up with NB."""
+        try:
+            self.nbctl("--wait=hv", "sync", timeout=timeout)
+        except LabError as e:
+            raise LabError(
+                f"chassis did not catch up with NB within {timeout:g}s{self._lagging()}: {e}"
+            ) from None
+
+    def _lagging(self) -> str:
+        with contextlib.suppress(LabError, ValueError, KeyError):
+            want = int(self.nbctl("get", "NB_Global", ".", "nb_cfg", timeout=3).strip())
+            out = self.sbctl(
+                "--format=json", "--columns=name,nb_cfg", "list", "Chassis_Private", timeout=3
+            )
+            have = {r[0]: r[1] for r in json.loads(out)["data"]}
+            late = sorted(n for n in self.host_names() if have.get(n, -1) < want)
+            if late:
+                return f" (behind: {', '.join(late)})"
+        return ""
+
+    def chassis_ports(self, host: str) -> dict[str, list[str]]:
+        """Ports of every bridge on a chassis (without the bridge's own local port), sorted."""
+        out = self.vsctl(
+            host,
+            "--format=json",
+            "--data=json",
+            "--",
+            "--columns=name,ports",
+            "list",
+            "Bridge",
+            "--",
+            "--columns=_uuid,name",
+            "list",
+            "Port",
+        )
+        decoder = json.JSONDecoder()
+        tables = []
+        idx = 0
+        text = out.strip()
+        while idx < len(text):
+            obj, end = decoder.raw_decode(text, idx)
+            tables.append(obj)
+            idx = end
+            while idx < len(text) and text[idx].isspace():
+                idx += 1
+        bridges, ports = tables
+        port_names = {row[0][1]: row[1] for row in ports["data"]}
+        result: dict[str, list[str]] = {}
+        for name, port_set in bridges["data"]:
+            uuids = _ovsdb_set(port_set)
+            result[name] = sorted(port_names[u] for u in uuids if port_names.get(u) != name)
+        return dict(sorted(result.items()))
+
+    # --- status -------------------------------------------------------------------------
+
+    def status(self) -> LabStatus:
+        token = self.layout.ownership_token
+
+        def daemon(d: DaemonRecord) -> DaemonStatus:
+            pid = read_pidfile(Path(d.pidfile)) or d.pid
+            return DaemonStatus(
+                name=d.name, pid=pid, running=pid is not None and is_ours(pid, token), log=d.logfile
+            )
+
+        central = [daemon(d) for d in self.state.central]
+        sb_up = next((c.running for c in central if c.name == "sb-ovsdb-server"), False)
+        registered: set[str] = set()
+        sb_reachable = False
+        if sb_up:
+            with contextlib.suppress(LabError, ValueError, KeyError):
+                registered = self.registered_chassis()
+                sb_reachable = True
+        chassis = []
+        for h in self.state.hosts:
+            spec = self.state.topology.host(h.name)
+            ds = [daemon(d) for d in h.daemons]
+            chassis.append(
+                ChassisStatus(
+                    name=h.name,
+                    registered=h.name in registered,
+                    running=all(d.running for d in ds),
+                    encap_ip=h.encap_ip,
+                    bridge_mappings=spec.bridge_mappings,
+                    management=str(spec.management.address) if spec.management else None,
+                    dir=h.dir,
+                    daemons=ds,
+                )
+            )
+        return LabStatus(
+            run_dir=self.state.run_dir,
+            created_at=self.state.created_at,
+            running=all(d.running for d in central) and all(c.running for c in chassis),
+            sb_reachable=sb_reachable,
+            nb_remote=self.nb_remote,
+            sb_remote=self.sb_remote,
+            central=central,
+            chassis=chassis,
+        )
+
+    def pids(self) -> dict[str, int]:
+        """`{"<host>/<daemon>" or "<daemon>": pid}` of every running daemon of the lab."""
+        token = self.layout.ownership_token
+        out: dict[str, int] = {}
+        for d in self.state.central:
+            pid = read_pidfile(Path(d.pidfile))
+            if pid is not None and is_ours(pid, token):
+                out[d.name] = pid
+        for h in self.state.hosts:
+            for d in h.daemons:
+                pid = read_pidfile(Path(d.pidfile))
+                if pid is not None and is_ours(pid, token):
+                    out[f"{h.name}/{d.name}"] = pid
+        return out
+
+    def export(self, dest: str | Path, *, force: bool = False) -> Path:
+        """Write a bundle (PRODUCT.md layout) of the running lab to `dest`."""
+        from ovnguard.lab.export import export_bundle
+
+        return export_bundle(self, Path(dest), force=force)
+
+
+def _secs(timeout: float) -> int:
+    """OVS tools take whole seconds for --timeout."""
+    return max(1, math.ceil(timeout))
+
+
+def _ovsdb_set(value: object) -> list[str]:
+    """UUIDs from an OVSDB JSON set: ["set", [["uuid", u], ...]] or a single ["uuid", u]."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
+        return [str(value[1])]
+    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+        return [str(v[1]) for v in value[1]]
+    return []
+
+
+def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:
+    """Shell variables that point the stock ovn-nbctl/ovn-sbctl/ovs-vsctl at the lab."""
+    env = {"OVN_NB_DB": lab.nb_remote, "OVN_SB_DB": lab.sb_remote}
+    if host is not None:
+        # ovs-vsctl defaults to $OVS_RUNDIR/db.sock, ovn-appctl -t ovn-controller finds
+        # $OVN_RUNDIR/ovn-controller.pid: the host dir makes both work unchanged.
+        env.update(lab.host_env(host))
+    return env
+
+
+__all__ = ["Lab", "ProgressFn", "environ_for"]
