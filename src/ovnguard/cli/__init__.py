@@ -46,4 +46,17 @@ _register()
 
 
 def main() -> None:
-    app()
+    # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
+    # bug, so only OvnguardError is caught here.
+    import sys
+
+    from ovnguard.errors import OvnguardError
+
+    try:
+        app()
+    except OvnguardError as e:
+        print(f"ovnguard: error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        print("ovnguard: interrupted", file=sys.stderr)
+        sys.exit(130)
