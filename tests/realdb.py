@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterable
@@ -46,14 +47,34 @@ class RealDb:
             ],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while not self.sock.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"ovsdb-server did not start: {self.log.read_text()}")
-            time.sleep(0.005)
-        if self.kind == "vswitch":
-            self.run("--no-wait init")
+        try:
+            self._wait_ready()
+            if self.kind == "vswitch":
+                self.run("--no-wait init")
+        except BaseException:
+            # __exit__ does not run when __enter__ raises: stop the server here, or it leaks
+            # and keeps the database locked.
+            self.__exit__(None, None, None)
+            raise
         return self
+
+    def _wait_ready(self) -> None:
+        # The socket file appears slightly before ovsdb-server accepts on it: wait for a
+        # connection to succeed, not for the file.
+        assert self.proc is not None
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = self.log.read_text() if self.log.exists() else ""
+                raise RuntimeError(f"ovsdb-server did not start: {log}")
+            if self.sock.exists():
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    try:
+                        s.connect(str(self.sock))
+                        return
+                    except OSError:
+                        pass
+            time.sleep(0.005)
 
     def run(self, line: str | list[str]) -> str:
         """Run one ovn-nbctl/ovn-sbctl/ovs-vsctl command line (without the program name)."""
