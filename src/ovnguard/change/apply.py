@@ -1,0 +1,245 @@
+"""Apply a parsed change to a copy of the model: `apply_change(snapshot, change)` (pure).
+
+Semantics are the real tools': each invocation is one transaction; if any of its commands
+fails, none of them applies and the problem carries the tool's own error text; later
+invocations still run against the database as it then is (an operator pasting four lines
+whose first fails gets exactly that). An invocation after `&&` runs only if the one before it
+succeeded, as in sh. An invocation ovnguard cannot simulate is reported and not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from ovnguard.change import dbctl, nbctl, vsctl
+from ovnguard.change.model import (
+    AppliedInvocation,
+    Change,
+    ChangeProblem,
+    ChangeResult,
+    Command,
+    Invocation,
+    InvocationStatus,
+)
+from ovnguard.change.neutron import UnsupportedNeutron, ml2_config, network_create
+from ovnguard.change.suggest import suggest, suggest_host
+from ovnguard.change.txn import CtlError, Txn
+from ovnguard.model.db import Database, diff
+from ovnguard.model.snapshot import Snapshot
+
+GENERIC = ("set", "add", "remove", "clear", "create", "destroy", "get", "list", "find", "comment")
+_SUPPORTED = {
+    "ovn-nbctl": tuple(nbctl.VERBS) + GENERIC,
+    "ovs-vsctl": tuple(vsctl.VERBS) + GENERIC,
+}
+# What each verb would have created, to explain a later "not found".
+_CREATES = {
+    "ls-add": ("Logical_Switch", 0),
+    "lr-add": ("Logical_Router", 0),
+    "lsp-add": ("Logical_Switch_Port", 1),
+    "lrp-add": ("Logical_Router_Port", 1),
+    "add-br": ("Bridge", 0),
+    "add-port": ("Port", 1),
+    "add-bond": ("Port", 1),
+}
+
+
+def supported_verbs(tool: str) -> tuple[str, ...]:
+    return _SUPPORTED.get(tool, ("network create",))
+
+
+def apply_change(snapshot: Snapshot, change: Change) -> ChangeResult:
+    state = _State(snapshot, change)
+    for inv in change.invocations:
+        state.run(inv)
+    problems = sorted(
+        [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
+    )
+    return ChangeResult(snapshot, state.snapshot, tuple(problems), tuple(state.applied))
+
+
+class _State:
+    def __init__(self, snapshot: Snapshot, change: Change) -> None:
+        self.snapshot = snapshot
+        self.change = change
+        self.problems: list[ChangeProblem] = []
+        self.applied: list[AppliedInvocation] = []
+        self.last: InvocationStatus | None = None
+        self.failed_creates: dict[tuple[str, str], int] = {}  # (table, name) -> line
+        neutron: dict[str, dict[str, dict[str, str]]] = {}
+        for h in snapshot.hosts.values():
+            for path, sections in h.neutron.items():
+                neutron.setdefault(path, {k: dict(v) for k, v in sections.items()})
+        self.ml2 = ml2_config(neutron)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _record(
+        self,
+        inv: Invocation,
+        status: InvocationStatus,
+        database: str,
+        before: Database | None = None,
+        after: Database | None = None,
+    ) -> None:
+        changes = tuple(diff(before, after)) if before is not None and after is not None else ()
+        if status == "applied" and not changes:
+            status = "unchanged"
+        self.applied.append(
+            AppliedInvocation(inv.index, inv.location, inv.tool, inv.host, database, status,
+                              changes)
+        )
+        self.last = status
+        if status == "failed":
+            for c in inv.commands:
+                made = _CREATES.get(c.verb)
+                if made and len(c.args) > made[1]:
+                    self.failed_creates.setdefault((made[0], c.args[made[1]]), inv.location.line)
+
+    def _problem(
+        self,
+        kind: str,
+        inv: Invocation,
+        message: str,
+        suggestions: tuple[str, ...] = (),
+        note: str = "",
+    ) -> None:
+        self.problems.append(
+            ChangeProblem(kind, inv.location, inv.expanded, message, suggestions,  # type: ignore[arg-type]
+                          inv.index, note)
+        )
+
+    # -- one invocation -------------------------------------------------------------------
+
+    def run(self, inv: Invocation) -> None:
+        database = "Open_vSwitch" if inv.tool == "ovs-vsctl" else "OVN_Northbound"
+        if inv.after == "&&" and self.last not in ("applied", "unchanged"):
+            self._record(inv, "skipped", database)
+            return
+        if inv.syntax_error is not None:
+            self._problem("rejected", inv, f"{inv.tool}: {inv.syntax_error}")
+            self._record(inv, "failed", database)
+            return
+        unsupported = self._unsupported(inv)
+        if unsupported:
+            self._problem("unsupported-command", inv, unsupported)
+            self._record(inv, "unsupported", database)
+            return
+        if inv.tool == "ovs-vsctl":
+            self._run_vsctl(inv)
+        elif inv.tool == "ovn-nbctl":
+            self._run_db(inv, self.snapshot.nb, database, None)
+        else:
+            self._run_db(inv, self.snapshot.nb, database, None)
+
+    def _unsupported(self, inv: Invocation) -> str | None:
+        if inv.tool == "openstack":
+            if inv.argv[:2] != ("network", "create"):
+                what = " ".join(inv.argv[:2]) or "(nothing)"
+                return (
+                    f"`openstack {what}` is not simulated; only `openstack network create` is "
+                    "(what Neutron would write to the Northbound DB is otherwise unknown)"
+                )
+            return None
+        for c in inv.commands:
+            if c.verb not in _SUPPORTED[inv.tool]:
+                return (
+                    f"`{inv.tool} {c.verb}` is not simulated, so what this line does to the "
+                    f"database is unknown; simulated: {', '.join(sorted(_SUPPORTED[inv.tool]))}"
+                )
+        return None
+
+    def _run_vsctl(self, inv: Invocation) -> None:
+        hosts = self.snapshot.hosts
+        if inv.host is None:
+            self._problem(
+                "unknown-host", inv,
+                "ovs-vsctl acts on one host's Open_vSwitch database: say which with a "
+                "'# host: NAME' line above it or --host NAME",
+                tuple(sorted(hosts))[:5],
+            )
+            self._record(inv, "unsupported", "Open_vSwitch")
+            return
+        host = hosts.get(inv.host)
+        if host is None or host.ovs is None:
+            msg = (f"host {inv.host} is not in the bundle" if host is None else
+                   f"the Open_vSwitch database of host {inv.host} was not collected")
+            self._problem("unknown-host", inv, msg,
+                          suggest_host(sorted(hosts), inv.host) if host is None else ())
+            self._record(inv, "unsupported", "Open_vSwitch")
+            return
+        self._run_db(inv, host.ovs, "Open_vSwitch", inv.host)
+
+    def _run_db(self, inv: Invocation, db: Database, database: str, host: str | None) -> None:
+        seed = f"{self.change.path}:{inv.index}"
+        try:
+            after = _transact(db, inv, seed, self.ml2)
+        except UnsupportedNeutron as e:
+            self._problem("unsupported-command", inv, str(e))
+            self._record(inv, "unsupported", database)
+            return
+        except CtlError as e:
+            prefix = "openstack network create" if inv.tool == "openstack" else inv.tool
+            suggestions: tuple[str, ...] = ()
+            note = ""
+            if e.missing is not None:
+                table, name = e.missing
+                suggestions = suggest(db, table, name)
+                line = self.failed_creates.get((table, name))
+                if line is not None:
+                    note = f"{name} would have been created by line {line}, which failed"
+            self._problem("rejected", inv, f"{prefix}: {e.message}", suggestions, note)
+            self._record(inv, "failed", database, db, db)
+            return
+        if inv.dry_run:
+            after = db
+        if host is None:
+            self.snapshot = self.snapshot.with_nb(after)
+        else:
+            self.snapshot = self.snapshot.with_host(replace(self.snapshot.hosts[host], ovs=after))
+        self._record(inv, "applied", database, db, after)
+
+
+def _transact(db: Database, inv: Invocation, seed: str, ml2: object) -> Database:
+    """Run one invocation as one transaction; CtlError if the real tool would fail."""
+    txn = Txn(db, seed)
+    gopts = dict(inv.global_options)
+    if inv.tool == "openstack":
+        network_create(txn, inv.commands[0], ml2)  # type: ignore[arg-type]
+        return txn.commit()
+    if not inv.commands:  # --help, --version: prints and exits
+        return db
+    root = "NB_Global" if inv.tool == "ovn-nbctl" else "Open_vSwitch"
+    if next(iter(txn.rows(root)), None) is None:
+        txn.insert(root, {})  # nbctl_pre_execute() / do_vsctl() create the root row
+    verbs: dict[str, Callable[[Txn, Command], None]] = (
+        nbctl.VERBS if inv.tool == "ovn-nbctl" else vsctl.VERBS
+    )
+    for cmd in inv.commands:
+        if cmd.verb in GENERIC and cmd.verb not in verbs:
+            dbctl.pre_generic(txn, cmd)
+    last = len(inv.commands) - 1
+    for k, cmd in enumerate(inv.commands):
+        txn.last_command = k == last
+        if cmd.verb in verbs:
+            verbs[cmd.verb](txn, cmd)
+        else:
+            dbctl.run_generic(txn, inv.tool, cmd)
+    for name in txn.symbols:
+        if name not in txn.created_symbols:
+            raise CtlError(
+                f'row id "{name}" is referenced but never created (e.g. with "-- --id={name} '
+                'create ...")'
+            )
+    if txn.touched or txn.deleted:
+        bump = (
+            gopts.get("--wait") in ("sb", "hv")
+            if inv.tool == "ovn-nbctl"
+            else "--no-wait" not in gopts
+        )
+        if bump:
+            column = "nb_cfg" if inv.tool == "ovn-nbctl" else "next_cfg"
+            row = next(iter(txn.rows(root)))
+            txn.update(root, row.uuid, {column: int(row.get(column, 0)) + 1})
+    return txn.commit()

@@ -1,0 +1,271 @@
+"""Change file text -> `Change`: invocations of ovn-nbctl / ovs-vsctl / openstack, in order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ovnguard.change.model import (
+    Change,
+    ChangeProblem,
+    Command,
+    Invocation,
+    Location,
+    Tool,
+)
+from ovnguard.change.shell import (
+    Token,
+    Undefined,
+    Unsupported,
+    expand_word,
+    quote_words,
+    split_assignment,
+    tokenize,
+)
+from ovnguard.change.syntax import parse_ctl_argv
+from ovnguard.errors import InputError
+
+TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "openstack")
+SUPPORTED_HINT = (
+    "supported: ovn-nbctl, ovs-vsctl, `openstack network create`, VAR=value, "
+    "comments, `\\` continuations, `;` and `&&` between commands"
+)
+# Wrappers operators put in front of the real command; they do not change what it does to
+# the database. Options that take a value must be known to skip it.
+_SHELL_KEYWORDS = frozenset(
+    {"for", "while", "until", "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
+     "function", "select", "{", "}", "!", "[[", "]]"}
+)
+_SUDO_VALUE_OPTS = frozenset("ugCDhprtUT")
+_EXEC_VALUE_OPTS = frozenset({"-u", "--user", "-w", "--workdir", "-e", "--env", "--env-file"})
+
+
+def read_change(path: str | Path, default_host: str | None = None) -> Change:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", str(p)) from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text ({e.reason})", str(p)) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    return parse_change(text, str(p), default_host)
+
+
+def parse_change(text: str, path: str, default_host: str | None = None) -> Change:
+    """Parse a change file. Unreadable text (an unterminated quote) raises `InputError`."""
+    text = text.replace("\r\n", "\n")  # a change pasted from Windows
+    tokens = tokenize(text, path)
+    return _Reader(text, path, default_host).read(tokens)
+
+
+class _Reader:
+    def __init__(self, text: str, path: str, default_host: str | None) -> None:
+        self.text = text
+        self.path = path
+        self.host = default_host
+        self.variables: dict[str, str | None] = {}
+        self.invocations: list[Invocation] = []
+        self.problems: list[ChangeProblem] = []
+
+    def read(self, tokens: list[Token]) -> Change:
+        line: list[Token] = []
+        for tok in [*tokens, Token("nl", 0, len(self.text), len(self.text))]:
+            if tok.kind == "host":
+                self.host = tok.op or None
+            elif tok.kind == "nl":
+                if line:
+                    self._logical_line(line)
+                line = []
+            else:
+                line.append(tok)
+        return Change(
+            self.path,
+            tuple(self.invocations),
+            tuple(self.problems),
+            tuple((k, v) for k, v in self.variables.items() if v is not None),
+        )
+
+    def _raw(self, toks: list[Token]) -> str:
+        raw = self.text[toks[0].start : toks[-1].end]
+        return raw.replace("\\\n", "").strip()
+
+    def _problem(self, kind: str, toks: list[Token], message: str) -> None:
+        self.problems.append(
+            ChangeProblem(
+                kind,  # type: ignore[arg-type]
+                Location(self.path, toks[0].line),
+                self._raw(toks),
+                message,
+            )
+        )
+
+    def _logical_line(self, toks: list[Token]) -> None:
+        bad_ops = [t.op for t in toks if t.kind == "op" and t.op not in (";", "&&")]
+        if bad_ops:
+            self._problem(
+                "unsupported-command",
+                toks,
+                f"shell operator '{bad_ops[0]}' is not supported: ovnguard never runs a shell "
+                f"and cannot know what it would do ({SUPPORTED_HINT})",
+            )
+            return
+        starts = [toks[0]] + [toks[i + 1] for i, t in enumerate(toks[:-1]) if t.kind == "op"]
+        keywords = [w.literal_prefix for w in starts if w.kind == "word" and len(w.parts) == 1
+                    and w.literal_prefix in _SHELL_KEYWORDS]
+        if keywords:
+            self._problem(
+                "unsupported-command",
+                toks,
+                f"shell '{keywords[0]}' is not supported: ovnguard never runs a shell and does "
+                f"not unroll loops or conditions; write out each command ({SUPPORTED_HINT})",
+            )
+            return
+        seg: list[Token] = []
+        joiner = ""
+        for tok in [*toks, Token("op", toks[-1].line, toks[-1].end, op=";")]:
+            if tok.kind == "op":
+                if seg:
+                    self._simple_command(seg, joiner)
+                seg = []
+                joiner = tok.op
+            else:
+                seg.append(tok)
+
+    def _simple_command(self, toks: list[Token], joiner: str) -> None:
+        words = list(toks)
+        assignments: list[tuple[str, Token]] = []
+        while words:
+            a = split_assignment(words[0])
+            if a is None:
+                break
+            assignments.append(a)
+            words.pop(0)
+        if words and words[0].literal_prefix == "export" and len(words[0].parts) == 1:
+            for w in words[1:]:
+                a = split_assignment(w)
+                if a is None:
+                    if not _is_name(w):
+                        self._problem(
+                            "unsupported-command", toks, f"export of {self._raw([w])!r}"
+                        )
+                        return
+                    continue
+                assignments.append(a)
+            words = []
+        if words and assignments:
+            self._problem(
+                "unsupported-command",
+                toks,
+                "a variable assignment in front of a command only changes that command's "
+                "environment; put it on its own line",
+            )
+            return
+        if not words:
+            for name, value_tok in assignments:
+                try:
+                    (value,) = expand_word(value_tok, self.variables, split=False) or [""]
+                except Undefined as e:
+                    self.variables[name] = None
+                    self._undefined(toks, e.names)
+                    continue
+                except Unsupported as e:
+                    self.variables[name] = None
+                    self._problem("unsupported-command", toks, f"{e} is not supported")
+                    continue
+                self.variables[name] = value
+            return
+        argv: list[str] = []
+        for w in words:
+            try:
+                argv.extend(expand_word(w, self.variables))
+            except Undefined as e:
+                self._undefined(toks, e.names)
+                return
+            except Unsupported as e:
+                self._problem("unsupported-command", toks, f"{e} is not supported")
+                return
+        argv = _strip_wrappers(argv)
+        if not argv:
+            return
+        tool = os.path.basename(argv[0])
+        if tool not in TOOLS:
+            self._problem(
+                "unsupported-command",
+                toks,
+                f"'{argv[0]}' is not something ovnguard can simulate ({SUPPORTED_HINT})",
+            )
+            return
+        self._invocation(toks, tool, argv[1:], joiner)
+
+    def _undefined(self, toks: list[Token], names: list[str]) -> None:
+        self._problem(
+            "undefined-variable",
+            toks,
+            "undefined variable " + ", ".join(f"${n}" for n in names)
+            + " (assign it with NAME=value on an earlier line)",
+        )
+
+    def _invocation(self, toks: list[Token], tool: Tool, argv: list[str], joiner: str) -> None:
+        loc = Location(self.path, toks[0].line)
+        index = len(self.invocations)
+        host = self.host if tool == "ovs-vsctl" else None
+        after = joiner if self.invocations and joiner in ("&&", ";") else ""
+        if tool == "openstack":
+            inv = Invocation(
+                index, loc, tool, self._raw(toks), tuple(argv), None, (),
+                (Command(loc, tool, " ".join(argv[:2]), tuple(argv[2:]), (), (), None, index),),
+                after=after,  # type: ignore[arg-type]
+            )
+            self.invocations.append(inv)
+            return
+        parsed = parse_ctl_argv(tool, argv)
+        commands = tuple(
+            Command(loc, tool, c.verb, c.args, c.options, parsed.global_options, host, index, k)
+            for k, c in enumerate(parsed.commands)
+        )
+        self.invocations.append(
+            Invocation(
+                index,
+                loc,
+                tool,
+                self._raw(toks),
+                tuple(argv),
+                host,
+                parsed.global_options,
+                commands,
+                syntax_error=parsed.error,
+                after=after,  # type: ignore[arg-type]
+            )
+        )
+
+
+def _is_name(tok: Token) -> bool:
+    return len(tok.parts) == 1 and tok.parts[0].kind == "lit" and tok.parts[0].value.isidentifier()
+
+
+def _strip_wrappers(argv: list[str]) -> list[str]:
+    """`sudo ovn-nbctl ...`, `docker exec ovn_northd ovn-nbctl ...` -> `ovn-nbctl ...`."""
+    while argv:
+        head = os.path.basename(argv[0])
+        if head == "sudo":
+            i = 1
+            while i < len(argv) and argv[i].startswith("-"):
+                if len(argv[i]) == 2 and argv[i][1] in _SUDO_VALUE_OPTS:
+                    i += 1
+                i += 1
+            argv = argv[i:]
+        elif head in ("docker", "podman") and len(argv) > 1 and argv[1] == "exec":
+            i = 2
+            while i < len(argv) and argv[i].startswith("-"):
+                if argv[i] in _EXEC_VALUE_OPTS:
+                    i += 1
+                i += 1
+            argv = argv[i + 1 :]  # the container name
+        else:
+            return argv
+    return argv
+
+
+__all__ = ["parse_change", "quote_words", "read_change"]
