@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 
 from ovnguard.model.evidence import Evidence
 
+# Evidence.source for facts derived from OVN's behaviour rather than read from a file: the
+# source file of ovn-org/ovn (tag v23.03.1) whose code decides it, and the lab notes.
+OVN_SRC = "ovn v23.03.1 "
+LAB_NOTES = "LAB-NOTES (measured with OVS 3.1 / OVN 23.03)"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class PatchPort:
@@ -29,6 +34,22 @@ class ControllerEvent:
     message: str  # the real log text where known
     lport: str = ""
     evidence: tuple[Evidence, ...] = ()
+    daemon: str = "ovn-controller"  # or "ovn-northd"
+    # False: the daemon logs nothing; the event describes a silent effect (e.g. entries after
+    # an empty one in ovn-bridge-mappings are ignored without a word).
+    logged: bool = True
+    # Where the real code emits it (for the reader; e.g. "controller/patch.c").
+    where: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"level": self.level, "message": self.message,
+                                  "daemon": self.daemon, "logged": self.logged}
+        if self.lport:
+            out["lport"] = self.lport
+        if self.where:
+            out["where"] = self.where
+        out["evidence"] = [e.to_json() for e in self.evidence]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +64,26 @@ class HostRealization:
     # Why each patch port exists (localnet port, its network_name, the mapping, the bridge).
     why: Mapping[PatchPort, tuple[Evidence, ...]] = field(default_factory=dict)
     events: tuple[ControllerEvent, ...] = ()
+    # --- extensions (simulation internals other parts may read) ---
+    integration_bridge: str = "br-int"
+    # network -> bridge, as ovn-controller uses them (after parsing and bridge checks)
+    bridge_mappings: Mapping[str, str] = field(default_factory=dict)
+    # Logical ports this chassis binds/claims (VIF, container, l2/l3gateway, chassisredirect,
+    # external), each with why.
+    bound_ports: Mapping[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    # NB uuids of the local datapaths (names in `local_datapaths` need not be unique).
+    local_datapath_uuids: frozenset[str] = frozenset()
+    # "ovs" (the host's Open_vSwitch DB), "sb" (fallback: SB Chassis/Port_Binding), "none"
+    based_on: str = "ovs"
+    notes: tuple[str, ...] = ()  # what was assumed (fallbacks, unknowns)
 
 
 @dataclass(frozen=True, slots=True)
 class Realization:
     hosts: Mapping[str, HostRealization]
     ovn_version: str = "23.03"  # whose ovn-controller semantics are implemented
+    # What ovn-northd logs for this NB (unknown port types, bad MACs, ...); not per host.
+    northd_events: tuple[ControllerEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +95,12 @@ class HostDelta:
     # No longer wanted, but real ovn-controller 23.03 leaves them until a full recompute
     # (LAB-NOTES: stale patch ports after the last local VIF goes away).
     stale: tuple[PatchPort, ...] = ()
+    # Why each added/removed/stale port is predicted (extension).
+    why: Mapping[PatchPort, tuple[Evidence, ...]] = field(default_factory=dict)
+    # Why ovn-controller on this host recomputes its local datapaths (then nothing is
+    # stale); empty when it only processes the change incrementally.
+    recompute: tuple[Evidence, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, list[dict[str, str]]]:
         out = {

@@ -1,0 +1,504 @@
+"""Typed, read-only views of OVN Northbound and Southbound databases.
+
+The generic `Database` is the single source of truth; these views are derived from it on
+demand (pure functions, no I/O) so that simulation and rules can speak of switches, ports,
+routers and chassis instead of rows. Nothing here interprets what ovn-northd or
+ovn-controller would do with the rows -- that is `ovnguard.simulation`.
+
+Logical_Switch and Logical_Router names are not unique in NB (only ports, Gateway_Chassis and
+HA_Chassis_Group have a name index), so datapaths are keyed by row uuid and carry their name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import networkx as nx
+
+from ovnguard.model.db import Database, Row
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, str]:
+    return _EMPTY
+
+
+def _smap(row: Row, column: str) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in row.map(column).items()})
+
+
+def _opt_str(row: Row, column: str) -> str | None:
+    v = row.opt(column)
+    return None if v is None else str(v)
+
+
+def _opt_int(row: Row, column: str) -> int | None:
+    v = row.opt(column)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _opt_bool(row: Row, column: str) -> bool | None:
+    v = row.opt(column)
+    return v if isinstance(v, bool) else None
+
+
+def _strs(row: Row, column: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in row.set(column))
+
+
+@dataclass(frozen=True, slots=True)
+class HaChassis:
+    chassis_name: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class HaChassisGroup:
+    name: str
+    uuid: str
+    members: tuple[HaChassis, ...]  # sorted by priority, highest first
+
+    def contains(self, chassis_name: str) -> bool:
+        return any(m.chassis_name == chassis_name for m in self.members)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayChassis:
+    name: str  # the Gateway_Chassis row name, "<lrp>-<chassis>" when made by ovn-nbctl
+    chassis_name: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchPort:
+    name: str
+    uuid: str
+    switch: str  # switch name
+    switch_uuid: str
+    type: str = ""
+    options: Mapping[str, str] = field(default_factory=_empty)
+    addresses: tuple[str, ...] = ()
+    enabled: bool | None = None  # None = unset (enabled)
+    parent_name: str | None = None
+    tag: int | None = None
+    tag_request: int | None = None
+    external_ids: Mapping[str, str] = field(default_factory=_empty)
+    ha_chassis_group: HaChassisGroup | None = None
+
+    @property
+    def network_name(self) -> str | None:
+        return self.options.get("network_name")
+
+    @property
+    def router_port(self) -> str | None:
+        return self.options.get("router-port")
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    name: str
+    uuid: str
+    ports: tuple[str, ...]  # port names, sorted
+    other_config: Mapping[str, str] = field(default_factory=_empty)
+    external_ids: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
+class Nat:
+    uuid: str
+    router: str
+    type: str  # "snat" | "dnat" | "dnat_and_snat"
+    external_ip: str
+    logical_ip: str
+    logical_port: str | None = None
+    external_mac: str | None = None
+    gateway_port: str | None = None  # LRP name
+
+
+@dataclass(frozen=True, slots=True)
+class RouterPort:
+    name: str
+    uuid: str
+    router: str
+    router_uuid: str
+    mac: str
+    networks: tuple[str, ...] = ()
+    peer: str | None = None  # the LRP `peer` column (router-to-router)
+    enabled: bool | None = None
+    options: Mapping[str, str] = field(default_factory=_empty)
+    external_ids: Mapping[str, str] = field(default_factory=_empty)
+    gateway_chassis: tuple[GatewayChassis, ...] = ()  # highest priority first
+    ha_chassis_group: HaChassisGroup | None = None
+
+    @property
+    def is_gateway_port(self) -> bool:
+        """Configured as a distributed gateway port (northd then also needs a router
+        without options:chassis to make `cr-<name>`)."""
+        return bool(self.gateway_chassis) or self.ha_chassis_group is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    name: str
+    uuid: str
+    ports: tuple[str, ...]
+    options: Mapping[str, str] = field(default_factory=_empty)
+    enabled: bool | None = None
+    nat: tuple[Nat, ...] = ()
+    external_ids: Mapping[str, str] = field(default_factory=_empty)
+
+    @property
+    def chassis(self) -> str | None:
+        """options:chassis makes this a gateway (l3gateway) router pinned to a chassis."""
+        return self.options.get("chassis")
+
+
+@dataclass(frozen=True)
+class LogicalTopology:
+    """Switches, routers and their ports from one NB database."""
+
+    switches: Mapping[str, Switch]  # uuid -> switch
+    routers: Mapping[str, Router]  # uuid -> router
+    switch_ports: Mapping[str, SwitchPort]  # name -> port
+    router_ports: Mapping[str, RouterPort]  # name -> port
+    source: str = ""
+    # Ports (LSP/LRP) referenced by more than one datapath: northd keeps one and warns.
+    duplicate_ports: tuple[str, ...] = ()
+
+    @staticmethod
+    def from_nb(nb: Database) -> LogicalTopology:
+        groups: dict[str, HaChassisGroup] = {
+            str(r.uuid): _ha_group(nb, r) for r in nb.rows("HA_Chassis_Group")}
+        switches: dict[str, Switch] = {}
+        routers: dict[str, Router] = {}
+        lsps: dict[str, SwitchPort] = {}
+        lrps: dict[str, RouterPort] = {}
+        dups: set[str] = set()
+        for ls in sorted(nb.rows("Logical_Switch"), key=lambda r: (r.name, r.uuid)):
+            names: list[str] = []
+            for pu in ls.set("ports"):
+                pr = nb.row("Logical_Switch_Port", str(pu))
+                if pr is None:
+                    continue
+                if pr.name in lsps:
+                    dups.add(pr.name)
+                    continue
+                names.append(pr.name)
+                hg = pr.opt("ha_chassis_group")
+                lsps[pr.name] = SwitchPort(
+                    name=pr.name,
+                    uuid=pr.uuid,
+                    switch=ls.name,
+                    switch_uuid=ls.uuid,
+                    type=str(pr.get("type", "") or ""),
+                    options=_smap(pr, "options"),
+                    addresses=_strs(pr, "addresses"),
+                    enabled=_opt_bool(pr, "enabled"),
+                    parent_name=_opt_str(pr, "parent_name"),
+                    tag=_opt_int(pr, "tag"),
+                    tag_request=_opt_int(pr, "tag_request"),
+                    external_ids=_smap(pr, "external_ids"),
+                    ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
+                )
+            switches[ls.uuid] = Switch(
+                name=ls.name,
+                uuid=ls.uuid,
+                ports=tuple(sorted(names)),
+                other_config=_smap(ls, "other_config"),
+                external_ids=_smap(ls, "external_ids"),
+            )
+        for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
+            names = []
+            for pu in lr.set("ports"):
+                pr = nb.row("Logical_Router_Port", str(pu))
+                if pr is None:
+                    continue
+                if pr.name in lrps:
+                    dups.add(pr.name)
+                    continue
+                names.append(pr.name)
+                gcs = [nb.row("Gateway_Chassis", str(u)) for u in pr.set("gateway_chassis")]
+                gw = sorted(
+                    (
+                        GatewayChassis(
+                            name=g.name,
+                            chassis_name=str(g.get("chassis_name", "")),
+                            priority=int(g.get("priority", 0)),
+                        )
+                        for g in gcs
+                        if g is not None
+                    ),
+                    key=lambda g: (-g.priority, g.chassis_name),
+                )
+                hg = pr.opt("ha_chassis_group")
+                lrps[pr.name] = RouterPort(
+                    name=pr.name,
+                    uuid=pr.uuid,
+                    router=lr.name,
+                    router_uuid=lr.uuid,
+                    mac=str(pr.get("mac", "") or ""),
+                    networks=_strs(pr, "networks"),
+                    peer=_opt_str(pr, "peer"),
+                    enabled=_opt_bool(pr, "enabled"),
+                    options=_smap(pr, "options"),
+                    external_ids=_smap(pr, "external_ids"),
+                    gateway_chassis=tuple(gw),
+                    ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
+                )
+            nats = []
+            for nu in lr.set("nat"):
+                n = nb.row("NAT", str(nu))
+                if n is None:
+                    continue
+                gp = n.opt("gateway_port")
+                gp_row = nb.row("Logical_Router_Port", str(gp)) if gp is not None else None
+                nats.append(
+                    Nat(
+                        uuid=n.uuid,
+                        router=lr.name,
+                        type=str(n.get("type", "")),
+                        external_ip=str(n.get("external_ip", "")),
+                        logical_ip=str(n.get("logical_ip", "")),
+                        logical_port=_opt_str(n, "logical_port"),
+                        external_mac=_opt_str(n, "external_mac"),
+                        gateway_port=gp_row.name if gp_row is not None else None,
+                    )
+                )
+            routers[lr.uuid] = Router(
+                name=lr.name,
+                uuid=lr.uuid,
+                ports=tuple(sorted(names)),
+                options=_smap(lr, "options"),
+                enabled=_opt_bool(lr, "enabled"),
+                nat=tuple(sorted(nats, key=lambda n: (n.type, n.external_ip, n.uuid))),
+                external_ids=_smap(lr, "external_ids"),
+            )
+        return LogicalTopology(
+            switches=MappingProxyType(switches),
+            routers=MappingProxyType(routers),
+            switch_ports=MappingProxyType(lsps),
+            router_ports=MappingProxyType(lrps),
+            source=nb.source,
+            duplicate_ports=tuple(sorted(dups)),
+        )
+
+    def switches_named(self, name: str) -> list[Switch]:
+        return [s for s in self.switches.values() if s.name == name]
+
+    def routers_named(self, name: str) -> list[Router]:
+        return [r for r in self.routers.values() if r.name == name]
+
+    def ports_of(self, switch_uuid: str) -> Iterator[SwitchPort]:
+        sw = self.switches[switch_uuid]
+        return (self.switch_ports[p] for p in sw.ports)
+
+    def router_ports_of(self, router_uuid: str) -> Iterator[RouterPort]:
+        lr = self.routers[router_uuid]
+        return (self.router_ports[p] for p in lr.ports)
+
+    def localnet_ports(self) -> list[SwitchPort]:
+        return [p for p in self.switch_ports.values() if p.type == "localnet"]
+
+    def graph(self) -> nx.MultiGraph:
+        """Datapaths as nodes ("ls"|"lr", uuid), links (LSP router-port / LRP peer) as edges.
+
+        networkx because the report draws this picture and rules ask path questions
+        ("which switches does this router join?") that are one call there; the simulation
+        itself follows ovn-controller's own peer walk, not this graph.
+        """
+        g: nx.MultiGraph = nx.MultiGraph()
+        for s in self.switches.values():
+            g.add_node(("ls", s.uuid), name=s.name, kind="switch")
+        for r in self.routers.values():
+            g.add_node(("lr", r.uuid), name=r.name, kind="router")
+        for p in self.switch_ports.values():
+            rp = self.router_ports.get(p.router_port or "") if p.type == "router" else None
+            if rp is not None:
+                g.add_edge(("ls", p.switch_uuid), ("lr", rp.router_uuid), lsp=p.name, lrp=rp.name)
+        seen: set[frozenset[str]] = set()
+        for rp in self.router_ports.values():
+            peer = self.router_ports.get(rp.peer or "")
+            if peer is None or frozenset((rp.name, peer.name)) in seen:
+                continue
+            seen.add(frozenset((rp.name, peer.name)))
+            g.add_edge(("lr", rp.router_uuid), ("lr", peer.router_uuid), lrp=rp.name,
+                       peer=peer.name)
+        return g
+
+
+def _ha_group(db: Database, row: Row) -> HaChassisGroup:
+    members = []
+    for u in row.set("ha_chassis"):
+        h = db.row("HA_Chassis", str(u))
+        if h is None:
+            continue
+        members.append(HaChassis(str(h.get("chassis_name", "")), int(h.get("priority", 0))))
+    members.sort(key=lambda m: (-m.priority, m.chassis_name))
+    return HaChassisGroup(name=row.name, uuid=row.uuid, members=tuple(members))
+
+
+# --- Southbound ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SbChassis:
+    name: str
+    uuid: str
+    hostname: str
+    other_config: Mapping[str, str] = field(default_factory=_empty)
+    external_ids: Mapping[str, str] = field(default_factory=_empty)
+    encap_ips: tuple[str, ...] = ()
+
+    @property
+    def bridge_mappings(self) -> str | None:
+        """The raw ovn-bridge-mappings the chassis reported (other_config since OVN 20.06,
+        external_ids before and, as a copy, until 22.09)."""
+        return self.other_config.get("ovn-bridge-mappings", self.external_ids.get(
+            "ovn-bridge-mappings"))
+
+
+@dataclass(frozen=True, slots=True)
+class SbDatapath:
+    uuid: str
+    tunnel_key: int
+    name: str
+    nb_uuid: str | None  # external_ids:logical-switch / logical-router
+    is_switch: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SbPortBinding:
+    logical_port: str
+    uuid: str
+    type: str
+    datapath: str | None  # SB datapath uuid
+    tunnel_key: int
+    options: Mapping[str, str] = field(default_factory=_empty)
+    parent_port: str | None = None
+    chassis: str | None = None  # chassis name
+    additional_chassis: tuple[str, ...] = ()
+    virtual_parent: str | None = None
+    ha_chassis: tuple[HaChassis, ...] = ()
+
+
+@dataclass(frozen=True)
+class Southbound:
+    chassis: Mapping[str, SbChassis]  # name -> chassis
+    datapaths: Mapping[str, SbDatapath]  # SB uuid -> datapath
+    port_bindings: Mapping[str, SbPortBinding]  # logical_port -> binding
+    source: str = ""
+
+    @staticmethod
+    def from_sb(sb: Database) -> Southbound:
+        chassis: dict[str, SbChassis] = {}
+        by_uuid: dict[str, str] = {}
+        for c in sb.rows("Chassis"):
+            ips = []
+            for eu in c.set("encaps"):
+                e = sb.row("Encap", str(eu))
+                if e is not None:
+                    ips.append(str(e.get("ip", "")))
+            chassis[c.name] = SbChassis(
+                name=c.name,
+                uuid=c.uuid,
+                hostname=str(c.get("hostname", "") or ""),
+                other_config=_smap(c, "other_config"),
+                external_ids=_smap(c, "external_ids"),
+                encap_ips=tuple(sorted(ips)),
+            )
+            by_uuid[c.uuid] = c.name
+        dps: dict[str, SbDatapath] = {}
+        for d in sb.rows("Datapath_Binding"):
+            ext = _smap(d, "external_ids")
+            nb_uuid = ext.get("logical-switch") or ext.get("logical-router")
+            dps[d.uuid] = SbDatapath(
+                uuid=d.uuid,
+                tunnel_key=int(d.get("tunnel_key", 0)),
+                name=ext.get("name", ""),
+                nb_uuid=nb_uuid,
+                is_switch="logical-switch" in ext,
+            )
+        pbs: dict[str, SbPortBinding] = {}
+        for p in sb.rows("Port_Binding"):
+            lp = str(p.get("logical_port", ""))
+            ch = p.opt("chassis")
+            hg = p.opt("ha_chassis_group")
+            ha: list[HaChassis] = []
+            if hg is not None:
+                g = sb.row("HA_Chassis_Group", str(hg))
+                for hu in g.set("ha_chassis") if g is not None else ():
+                    h = sb.row("HA_Chassis", str(hu))
+                    if h is None:
+                        continue
+                    hc = h.opt("chassis")
+                    if hc is not None and str(hc) in by_uuid:
+                        ha.append(HaChassis(by_uuid[str(hc)], int(h.get("priority", 0))))
+            dp = p.get("datapath")
+            pbs[lp] = SbPortBinding(
+                logical_port=lp,
+                uuid=p.uuid,
+                type=str(p.get("type", "") or ""),
+                datapath=str(dp) if dp else None,
+                tunnel_key=int(p.get("tunnel_key", 0)),
+                options=_smap(p, "options"),
+                parent_port=_opt_str(p, "parent_port"),
+                chassis=by_uuid.get(str(ch)) if ch is not None else None,
+                additional_chassis=tuple(
+                    sorted(by_uuid[str(u)] for u in p.set("additional_chassis")
+                           if str(u) in by_uuid)
+                ),
+                virtual_parent=_opt_str(p, "virtual_parent"),
+                ha_chassis=tuple(sorted(ha, key=lambda m: (-m.priority, m.chassis_name))),
+            )
+        return Southbound(
+            chassis=MappingProxyType(chassis),
+            datapaths=MappingProxyType(dps),
+            port_bindings=MappingProxyType(pbs),
+            source=sb.source,
+        )
+
+    def chassis_for_host(self, host: str) -> SbChassis | None:
+        """Match a bundle host to a chassis: by hostname first, then by name (system-id)."""
+        for c in sorted(self.chassis.values(), key=lambda c: c.name):
+            if c.hostname == host:
+                return c
+        return self.chassis.get(host)
+
+    def tunnel_key_for(self, nb_uuid: str) -> int | None:
+        for d in self.datapaths.values():
+            if d.nb_uuid == nb_uuid:
+                return d.tunnel_key
+        return None
+
+
+def as_json(obj: Any) -> Any:
+    """A plain-JSON rendering of any view above (for reports and debugging)."""
+    if isinstance(obj, Mapping):
+        return {str(k): as_json(v) for k, v in obj.items()}
+    if isinstance(obj, tuple | list):
+        return [as_json(v) for v in obj]
+    if hasattr(obj, "__dataclass_fields__"):
+        return {f: as_json(getattr(obj, f)) for f in obj.__dataclass_fields__}
+    return obj
+
+
+__all__ = [
+    "GatewayChassis",
+    "HaChassis",
+    "HaChassisGroup",
+    "LogicalTopology",
+    "Nat",
+    "Router",
+    "RouterPort",
+    "SbChassis",
+    "SbDatapath",
+    "SbPortBinding",
+    "Southbound",
+    "Switch",
+    "SwitchPort",
+    "as_json",
+]

@@ -1,0 +1,119 @@
+"""Which chassis each chassis runs BFD with (ovn-controller 23.03 controller/bfd.c).
+
+Why the simulation cares: `bfd_run()` writes `Interface.bfd` on the tunnel ports, a tracked
+column of a non-VIF interface, so a change of a chassis' BFD peers makes its ovn-controller
+recompute runtime_data -- which drops stale local datapaths and their patch ports (seen in
+the lab: moving a gateway chassis removed the old gateway's ports on one host and left them
+on another).
+
+Sources (ovn v23.03.1):
+- controller/bfd.c `bfd_calculate_chassis()`: only SB HA_Chassis_Groups with 2+ chassis;
+  an HA member runs BFD with the other members and the group's ref_chassis; a ref chassis
+  runs BFD with the members;
+- northd/northd.c `build_lrouter_groups()` (routers joined by router-to-router peers or by a
+  switch between them form one group), `build_lrouter_groups__()` (a group collects the SB
+  HA groups of its distributed gateway ports), `handle_port_binding_changes()` /
+  `collect_lb_groups_for_ha_chassis_groups()` (the ref_chassis of those HA groups are the
+  chassis that claim a port of a switch attached to a router of the group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from ovnguard.simulation.northd import PredictedSouthbound
+
+# Port types whose SB `chassis` a chassis sets when it claims them (switch side).
+_CLAIMED_TYPES = frozenset({"", "virtual", "l2gateway", "l3gateway"})
+
+
+def _sb_group_name(psb: PredictedSouthbound, port: str) -> str:
+    b = psb.bindings[port]
+    topo = psb.topology
+    if b.type == "chassisredirect":
+        rp = topo.router_ports.get(b.nb_row)
+        if rp is not None and rp.ha_chassis_group is not None:
+            return rp.ha_chassis_group.name
+        return b.nb_row  # northd names the copy of Gateway_Chassis after the LRP
+    lsp = topo.switch_ports.get(port)
+    if lsp is not None and lsp.ha_chassis_group is not None:
+        return lsp.ha_chassis_group.name
+    return port
+
+
+def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
+              known_chassis: Collection[str]) -> dict[str, frozenset[str]]:
+    """chassis -> the chassis it runs BFD with. `claims`: chassis -> logical ports it binds
+    (from the realizations); `known_chassis`: chassis registered in SB (HA_Chassis rows of
+    others stay empty, so they do not count as members)."""
+    known = set(known_chassis)
+    groups: dict[str, set[str]] = {}  # SB HA group name -> member chassis
+    dgp_groups: dict[str, set[str]] = {}  # router uuid -> SB HA group names of its DGPs
+    for name, b in psb.bindings.items():
+        if b.type not in ("chassisredirect", "external") or not b.ha_chassis:
+            continue
+        members = {m.chassis_name for m in b.ha_chassis if m.chassis_name in known}
+        gname = _sb_group_name(psb, name)
+        groups.setdefault(gname, set()).update(members)
+        if b.type == "chassisredirect":
+            dgp_groups.setdefault(b.datapath, set()).add(gname)
+    groups = {g: m for g, m in groups.items() if len(m) >= 2}
+    if not groups:
+        return {}
+
+    # Router groups: union-find over routers.
+    parent: dict[str, str] = {u: u for u in psb.topology.routers}
+
+    def find(u: str) -> str:
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    routers_of_switch: dict[str, set[str]] = {}
+    for b in psb.bindings.values():
+        if b.type not in ("patch", "l3gateway") or b.peer is None:
+            continue
+        peer = psb.bindings.get(b.peer)
+        if peer is None:
+            continue
+        here, there = psb.datapaths[b.datapath], psb.datapaths[peer.datapath]
+        if here.kind == "router" and there.kind == "router":
+            union(here.uuid, there.uuid)
+        elif here.kind == "switch" and there.kind == "router":
+            routers_of_switch.setdefault(here.uuid, set()).add(there.uuid)
+    for routers in routers_of_switch.values():
+        first, *rest = sorted(routers)
+        for r in rest:
+            union(first, r)
+    group_ha: dict[str, set[str]] = {}
+    for r, names in dgp_groups.items():
+        group_ha.setdefault(find(r), set()).update(n for n in names if n in groups)
+
+    ref: dict[str, set[str]] = {g: set() for g in groups}
+    for chassis, ports in claims.items():
+        for port in ports:
+            pb = psb.bindings.get(port)
+            if pb is None or pb.nb_table != "Logical_Switch_Port":
+                continue
+            if pb.type == "external":
+                # Claimed by the active member only: the highest priority one alive.
+                alive = [m.chassis_name for m in pb.ha_chassis if m.chassis_name in known]
+                if not alive or alive[0] != chassis:
+                    continue
+            elif pb.type not in _CLAIMED_TYPES:
+                continue
+            for r in sorted(routers_of_switch.get(pb.datapath, ()))[:1]:
+                for g in group_ha.get(find(r), ()):
+                    ref[g].add(chassis)
+
+    out: dict[str, set[str]] = {}
+    for g, members in groups.items():
+        for c in members:
+            out.setdefault(c, set()).update((members | ref[g]) - {c})
+        for c in ref[g] - members:
+            out.setdefault(c, set()).update(members)
+    return {c: frozenset(p) for c, p in out.items() if p}

@@ -1,0 +1,450 @@
+"""One chassis' ovn-controller 23.03: which ports it binds, which datapaths are local, and
+which patch ports `patch_run()` wants. Pure: inputs are the predicted SB and the host's
+configuration.
+
+Sources (ovn v23.03.1):
+- controller/binding.c `binding_run()`, `build_local_bindings()`, `consider_vif_lport_()`,
+  `consider_container_lport()`, `consider_virtual_lport()`, `consider_localport()`,
+  `consider_l2gw_lport()`, `consider_l3gw_lport()`, `consider_ha_lport()`,
+  `update_ld_localnet_port()`, `ovs_iface_matches_lport_iface_id_ver()`;
+- controller/lport.c `lport_can_bind_on_this_chassis()`;
+- controller/local_data.c `add_local_datapath__()`, `need_add_peer_to_local()`;
+- controller/ha-chassis.c `ha_chassis_group_contains()` (membership, whatever the priority);
+- controller/patch.c `add_bridge_mappings()`, `add_bridge_mappings_by_type()`,
+  `patch_port_name()`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ovnguard.model.evidence import Evidence
+from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
+from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
+from ovnguard.simulation.northd import Binding, PredictedSouthbound
+from ovnguard.simulation.patchrun import (
+    PatchPair,
+    conflict_message,
+    may_conflict,
+    ovs_state,
+    patch_run,
+)
+from ovnguard.simulation.types import (
+    LAB_NOTES,
+    OVN_SRC,
+    ControllerEvent,
+    HostRealization,
+    PatchPort,
+)
+
+Chain = tuple[Evidence, ...]
+NbEvidence = Callable[[Binding, str], Evidence]
+
+
+@dataclass(frozen=True)
+class HostPrediction:
+    realization: HostRealization
+    config: HostConfig
+    mappings: BridgeMappings
+    pairs: tuple[PatchPair, ...]
+    local: Mapping[str, Chain]  # NB datapath uuid -> chain
+    # False: ovn-controller has no chassis here (no system-id, no encap, not running) and,
+    # in its main loop, skips binding and patch_run() altogether -- ports stay as they are.
+    active: bool = True
+
+
+def realize_host(psb: PredictedSouthbound, hc: HostConfig,
+                 seed_local: Mapping[str, Chain] | None = None) -> HostPrediction:
+    """Predict one chassis. `seed_local` adds datapaths that are local already (what
+    incremental processing keeps from before a change)."""
+    events: list[ControllerEvent] = []
+    notes = list(hc.notes)
+    for level, msg in hc.problems:
+        events.append(ControllerEvent(level, msg, evidence=(hc.evidence(
+            f"{hc.host}'s Open_vSwitch external_ids lack what ovn-controller needs",
+            "Open_vSwitch", "external_ids"),), where="controller/chassis.c"))
+    bm = parse_bridge_mappings(hc.mappings_raw, hc.bridges, hc.mappings_key)
+    nothing = (hc.chassis is None or not hc.encap_ok or not hc.controller_expected
+               or hc.based_on == "none")
+    if nothing:
+        return HostPrediction(
+            HostRealization(
+                host=hc.host, chassis=hc.chassis, events=tuple(events),
+                integration_bridge=hc.integration_bridge, based_on=hc.based_on,
+                notes=(*notes, "ovn-controller cannot realize anything on this host"),
+            ),
+            hc, bm, (), MappingProxyType({}), active=False,
+        )
+    chassis: str = hc.chassis  # type: ignore[assignment]
+    nb = psb.nb_source
+    map_ev = hc.evidence(
+        f"{hc.host}'s Open_vSwitch external_ids:{hc.mappings_key}={hc.mappings_raw!r}"
+        if hc.based_on == "ovs" else
+        f"SB Chassis {chassis} reports ovn-bridge-mappings={hc.mappings_raw!r}",
+        "Open_vSwitch" if hc.based_on == "ovs" else "Chassis",
+        f"external_ids:{hc.mappings_key}" if hc.based_on == "ovs" else chassis)
+    for p in bm.problems:
+        events.append(ControllerEvent(p.level, p.message, evidence=(map_ev,), logged=p.logged,
+                                      where="controller/patch.c add_ovs_bridge_mappings()"))
+
+    labels = {u: d.name or u for u, d in psb.datapaths.items()}
+    dp_name = labels.__getitem__
+
+    def nb_ev(b: Binding, fact: str) -> Evidence:
+        return Evidence(fact, nb, b.nb_table, b.nb_row)
+
+    # --- binding_run(): what this chassis binds / claims, and the datapaths that seeds.
+    bound: dict[str, Chain] = {}
+    roots: dict[str, Chain] = {}
+    lbindings = _local_bindings(hc, events)
+
+    def bind(b: Binding, chain: Chain, makes_local: bool = True) -> None:
+        bound[b.logical_port] = chain
+        if makes_local and b.datapath not in roots:
+            roots[b.datapath] = (*chain, Evidence(
+                f"so {dp_name(b.datapath)} is a local datapath on {hc.host} "
+                f"(binding.c, add_local_datapath)", nb, psb.datapaths[b.datapath].nb_table,
+                dp_name(b.datapath)))
+
+    # Only ports that can bind here are looked at (a VIF with a local interface, children of
+    # those, and the non-VIF types binding.c considers on every chassis).
+    candidates = set(hc.sb_bound) if hc.based_on == "sb" else set(lbindings)
+    for lport in list(candidates):
+        candidates.update(psb.children.get(lport, ()))
+    for typ in ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external"):
+        candidates.update(psb.by_type.get(typ, ()))
+    for name in sorted(candidates):
+        b = psb.bindings.get(name)
+        if b is None:
+            continue
+        sw = dp_name(b.datapath)
+        if b.type == "" and b.parent_port is None:
+            chain = _vif_chain(b, hc, lbindings, chassis, events, sw, nb_ev)
+            if chain is not None:
+                bind(b, chain)
+        elif b.type == "" and b.parent_port is not None:
+            parent = psb.bindings.get(b.parent_port)
+            if parent is None or parent.type != "" or parent.parent_port is not None:
+                continue
+            if hc.based_on == "sb":
+                if name in hc.sb_bound:
+                    bind(b, (hc.evidence(f"SB Port_Binding {name} is bound to {chassis}",
+                                         "Port_Binding", name),
+                             nb_ev(b, f"{name} is a port of {sw}")))
+                continue
+            iface = lbindings.get(b.parent_port)
+            if iface is None:
+                continue
+            if not _can_bind(b, chassis, hc.hostname):
+                events.append(_not_claiming(b, chassis))
+                continue
+            bind(b, (_iface_ev(hc, iface),
+                     nb_ev(b, f"{name} is a container port of {b.parent_port} (parent_name) "
+                              f"in {sw}, so it is bound where its parent's VIF is")))
+        elif b.type == "virtual":
+            if b.sb_chassis == chassis:
+                bind(b, (Evidence(f"SB Port_Binding {name} (virtual, parent "
+                                  f"{b.virtual_parent}) is bound to {chassis}; ovn-controller "
+                                  "binds virtual ports when their parent answers for the "
+                                  "virtual IP, which only SB records", psb.southbound.source
+                                  if psb.southbound else "", "Port_Binding", name),
+                         nb_ev(b, f"{name} is a port of {sw}")))
+        elif b.type in ("l2gateway", "l3gateway"):
+            key = f"{b.type}-chassis"
+            if b.options.get(key) == chassis:
+                bind(b, (nb_ev(b, f"{name} is an {b.type} port of {sw} with options:{key}="
+                                  f"{chassis}, so {hc.host} claims it"),))
+        elif b.type in ("chassisredirect", "external") and any(
+                m.chassis_name == chassis for m in b.ha_chassis):
+            what = ("the chassisredirect port of distributed gateway port "
+                    f"{b.options.get('distributed-port', '')}"
+                    if b.type == "chassisredirect" else "an external port")
+            bind(b, (*b.ha_evidence, nb_ev(
+                b, f"{name} is {what} on {sw}; {chassis} is in its HA chassis group "
+                   "(binding.c consider_ha_lport: members are local, active or not)")))
+        # localport, localnet, patch, vtep, remote: nothing binds them here. A localport
+        # (Neutron's metadata port) with a local interface does not make its datapath local.
+
+    for uuid, chain in (seed_local or {}).items():
+        if uuid in psb.datapaths and uuid not in roots:
+            roots[uuid] = chain
+
+    local = _closure(psb, roots, chassis, hc.host, events)
+
+    # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
+    for uuid in sorted(local):
+        if len(psb.localnets.get(uuid, ())) < 2:
+            continue
+        lns = [psb.bindings[n] for n in psb.localnets[uuid]
+               if bm.bridge_for(psb.bindings[n].network_name or "\0") is not None]
+        if len(lns) < 2:
+            continue
+        # Incremental processing keeps the port it saw first: one already in SB before one
+        # the change adds, and among SB ports the older one, i.e. usually the lower port
+        # tunnel key (northd allocates them in turn). A full recompute walks SB in hash
+        # order instead; which name the warning carries is then not predictable.
+        lns.sort(key=lambda b: (not b.in_sb, b.sb_tunnel_key or 0, b.logical_port))
+        first = lns[0]
+        tkey = psb.datapaths[uuid].tunnel_key
+        for other in lns[1:]:
+            events.append(ControllerEvent(
+                "WARN",
+                f"localnet port '{first.logical_port}' already set for datapath "
+                f"'{tkey if tkey is not None else '?'}', skipping the new port "
+                f"'{other.logical_port}'.",
+                other.logical_port,
+                (*local[uuid],
+                 nb_ev(first, f"{dp_name(uuid)} has localnet port {first.logical_port} "
+                              f"(network_name {first.network_name})"),
+                 nb_ev(other, f"{dp_name(uuid)} also has localnet port {other.logical_port} "
+                              f"(network_name {other.network_name})"),
+                 Evidence("ovn-controller 23.03 still creates the patch pair of both "
+                          "(patch.c iterates every localnet binding of a local datapath): "
+                          "two paths between the same L2 domains", LAB_NOTES)),
+                where="controller/binding.c update_ld_localnet_port()"))
+
+    # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
+    pairs: list[PatchPair] = []
+    why: dict[PatchPort, Chain] = {}
+    for typ, key in (("l2gateway", "ovn-l2gateway-port"), ("localnet", "ovn-localnet-port")):
+        for name in psb.by_type.get(typ, ()):
+            b = psb.bindings[name]
+            if b.datapath not in local:
+                continue
+            if typ == "l2gateway" and name not in bound:
+                continue
+            sw = dp_name(b.datapath)
+            network = b.network_name
+            ln_ev = nb_ev(b, f"{sw} has {typ} port {name} with network_name {network}")
+            if network is None:
+                events.append(ControllerEvent(
+                    "ERR", f"{typ} port '{name}' has no network name.", name,
+                    (*local[b.datapath], nb_ev(b, f"{name} has no options:network_name")),
+                    where="controller/patch.c add_bridge_mappings_by_type()"))
+                continue
+            bridge = bm.bridge_for(network)
+            if bridge is None:
+                msg = (f"bridge not found for {typ} port '{name}' with network name "
+                       f"'{network}'")
+                events.append(ControllerEvent(
+                    "ERR" if typ == "l2gateway" else "INFO",
+                    msg if typ == "l2gateway" else f"{msg}; skipping", name,
+                    (*local[b.datapath], ln_ev, hc.evidence(
+                        f"{hc.host} has no usable mapping for {network} in ovn-bridge-mappings "
+                        f"({hc.mappings_raw!r}), so no patch port is created",
+                        map_ev.table, map_ev.row)),
+                    where="controller/patch.c add_bridge_mappings_by_type()"))
+                continue
+            pair = PatchPair.make(name, key, network, hc.integration_bridge, bridge,
+                                  b.datapath)
+            pairs.append(pair)
+            chain = (*local[b.datapath], ln_ev, hc.evidence(
+                f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
+                map_ev.table, map_ev.row),
+                Evidence(f"ovn-controller creates {pair.ext_name} on {bridge} and "
+                         f"{pair.int_name} on {pair.br_int} (patch.c "
+                         "add_bridge_mappings_by_type)", OVN_SRC + "controller/patch.c", None, None,
+                         hc.host))
+            for pp in pair.ports():
+                why[pp] = chain
+
+    state = ovs_state(hc) if hc.based_on == "ovs" and pairs else None
+    if state is not None and may_conflict(state, pairs):
+        run = patch_run(state, hc.integration_bridge, pairs)
+        for bridge, name, holder in run.conflicts:
+            lport = next((p.lport for p in pairs if name in (p.int_name, p.ext_name)), "")
+            events.append(ControllerEvent(
+                "WARN", conflict_message(name), lport,
+                (hc.evidence(f"{hc.host} already has a port named {name} on {holder}, which "
+                             f"is not ovn-controller's to delete, so creating {name} on "
+                             f"{bridge} makes ovn-controller's whole OVS transaction fail; it "
+                             "is retried, and fails, on every iteration: no patch port "
+                             "changes on this host (OVSDB: Port/Interface names are unique)",
+                             "Port", name),),
+                where="ovsdb_idl (ovn-controller's OVS transaction, patch.c patch_run)"))
+            notes.append(f"ovn-controller cannot create {name} on {bridge}: the name is "
+                         f"taken on {holder}; none of its patch port changes apply")
+
+    names = _names(psb, local)
+    real = HostRealization(
+        host=hc.host,
+        chassis=chassis,
+        patch_ports=frozenset(why),
+        local_datapaths=MappingProxyType({names[u]: local[u] for u in local}),
+        why=MappingProxyType(why),
+        events=tuple(events),
+        integration_bridge=hc.integration_bridge,
+        bridge_mappings=MappingProxyType(dict(bm.mappings)),
+        bound_ports=MappingProxyType(bound),
+        local_datapath_uuids=frozenset(local),
+        based_on=hc.based_on,
+        notes=tuple(notes),
+    )
+    return HostPrediction(real, hc, bm, tuple(pairs), MappingProxyType(local))
+
+
+def _names(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> dict[str, str]:
+    counts: dict[str, int] = {}
+    for u in local:
+        counts[psb.datapath_label(u)] = counts.get(psb.datapath_label(u), 0) + 1
+    return {u: psb.datapath_label(u) if counts[psb.datapath_label(u)] == 1
+            else f"{psb.datapath_label(u)} ({u[:8]})" for u in local}
+
+
+def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
+    extra = ("" if iface.ofport is not None else
+             "; its ofport is not assigned in this snapshot, assumed to be once "
+             "ovs-vswitchd adds it")
+    return hc.evidence(
+        f"{hc.host}'s {hc.integration_bridge} has interface {iface.name} with "
+        f"external_ids:iface-id={iface.external_ids.get('iface-id')}{extra}",
+        "Interface", iface.name)
+
+
+def _local_bindings(hc: HostConfig, events: list[ControllerEvent]) -> dict[str, OvsInterface]:
+    """build_local_bindings(): interfaces on br-int with iface-id and ofport > 0."""
+    out: dict[str, OvsInterface] = {}
+    if hc.based_on != "ovs":
+        return out
+    for iface in hc.br_int_interfaces():
+        if iface.port == hc.integration_bridge:
+            continue
+        iid = iface.external_ids.get("iface-id")
+        if iid is None:
+            continue
+        if iface.ofport is not None and iface.ofport <= 0:
+            events.append(ControllerEvent(
+                "INFO",
+                f"interface {iface.name} (iface-id={iid}) has ofport {iface.ofport}"
+                + (f" ({iface.error})" if iface.error else "")
+                + ": ovn-controller does not bind it",
+                iid, (hc.evidence(f"{iface.name} has ofport {iface.ofport}", "Interface",
+                                  iface.name),), logged=False,
+                where="controller/binding.c build_local_bindings()"))
+            continue
+        first = out.get(iid)
+        if first is not None:
+            events.append(ControllerEvent(
+                "WARN",
+                f"Invalid configuration: iface-id is configured on interfaces : "
+                f"[{first.name}] and [{iface.name}]. Ignoring the configuration on "
+                f"interface [{iface.name}]",
+                iid, (hc.evidence(f"{iface.name} also has external_ids:iface-id={iid}",
+                                  "Interface", iface.name),
+                      Evidence("logged on a full recompute (build_local_bindings); when the "
+                               "second interface appears, incremental processing silently "
+                               "moves the binding to it (consider_iface_claim)",
+                               OVN_SRC + "controller/binding.c", None,
+                               None, hc.host)),
+                where="controller/binding.c build_local_bindings()"))
+            continue
+        out[iid] = iface
+    return out
+
+
+def _can_bind(b: Binding, chassis: str, hostname: str) -> bool:
+    """lport.c lport_can_bind_on_this_chassis(): empty requested-chassis binds anywhere;
+    else one of its comma-separated names (chassis name or hostname) must be ours."""
+    req = b.options.get("requested-chassis")
+    if not req:
+        return True
+    return any(c in (chassis, hostname) for c in req.split(",") if c)
+
+
+def _not_claiming(b: Binding, chassis: str) -> ControllerEvent:
+    req = b.options.get("requested-chassis") or "[]"
+    return ControllerEvent(
+        "INFO",
+        f"Not claiming lport {b.logical_port}, chassis {chassis} requested-chassis {req} "
+        f"pb->chassis {b.sb_chassis or ''}",
+        b.logical_port, (), where="controller/binding.c consider_vif_lport_()")
+
+
+def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface],
+               chassis: str, events: list[ControllerEvent], sw: str,
+               nb_ev: NbEvidence) -> Chain | None:
+    name = b.logical_port
+    if hc.based_on == "sb":
+        if name not in hc.sb_bound:
+            return None
+        return (hc.evidence(f"SB Port_Binding {name} is bound to chassis {chassis} (no "
+                            "Open_vSwitch DB for this host; SB stands in)", "Port_Binding",
+                            name),
+                nb_ev(b, f"{name} is a port of {sw}"))
+    iface = lbindings.get(name)
+    if iface is None:
+        return None
+    want_ver = b.options.get("iface-id-ver")
+    if want_ver is not None and iface.external_ids.get("iface-id-ver") != want_ver:
+        found = iface.external_ids.get("iface-id-ver") or "<empty>"
+        events.append(ControllerEvent(
+            "INFO", f"Mismatch iface-id-ver for lport {name}, expected {want_ver}, found "
+                    f"{found}", name, (_iface_ev(hc, iface),),
+            where="controller/binding.c ovs_iface_matches_lport_iface_id_ver()"))
+        return None
+    if not _can_bind(b, chassis, hc.hostname):
+        events.append(_not_claiming(b, chassis))
+        return None
+    return (_iface_ev(hc, iface), nb_ev(b, f"{name} is a port of {sw}"))
+
+
+def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str, host: str,
+             events: list[ControllerEvent]) -> dict[str, Chain]:
+    """add_local_datapath__(): from each local datapath, follow patch/l3gateway ports to
+    their peers when need_add_peer_to_local() says so. Breadth first, so each datapath keeps
+    its shortest explanation; the set is the same as the real depth-first walk."""
+    local: dict[str, Chain] = dict(roots)
+    queue = deque(sorted(roots))
+    nb = psb.nb_source
+    warned: set[str] = set()
+    while queue:
+        dp = queue.popleft()
+        for name in psb.links.get(dp, ()):
+            pb = psb.bindings[name]
+            peer = psb.bindings[pb.options["peer"]]
+            why = _need_add_peer(psb, pb, chassis, events, warned)
+            if why is None or peer.datapath in local:
+                continue
+            here, there = psb.datapath_label(dp), psb.datapath_label(peer.datapath)
+            local[peer.datapath] = (*local[dp], *why, Evidence(
+                f"{here} reaches {there} through {pb.logical_port} (peer {peer.logical_port}),"
+                f" so {there} is local on {host} too (local_data.c add_local_datapath__)",
+                nb, pb.nb_table, pb.nb_row))
+            queue.append(peer.datapath)
+    return local
+
+
+def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
+                   events: list[ControllerEvent], warned: set[str]) -> Chain | None:
+    """local_data.c need_add_peer_to_local() (23.03): None = do not add the peer."""
+    nb = psb.nb_source
+    if pb.type == "l3gateway":
+        if pb.options.get("l3gateway-chassis") == chassis:
+            return (Evidence(f"{pb.logical_port} is an l3gateway port claimed by {chassis} "
+                             "(options:l3gateway-chassis)", nb, pb.nb_table, pb.nb_row),)
+        return None
+    crp = pb.options.get("chassis-redirect-port")
+    if crp is None:
+        return ()
+    cr = psb.bindings.get(crp)
+    if cr is None:
+        if pb.logical_port not in warned:
+            warned.add(pb.logical_port)
+            # The real format string passes (pb->logical_port, crp) in this order.
+            events.append(ControllerEvent(
+                "WARN", f"Chassis-redirect-port {pb.logical_port} for DGP {crp} is not found.",
+                pb.logical_port, where="controller/local_data.c need_add_peer_to_local()"))
+        return None
+    if cr.options.get("always-redirect") != "true":
+        return (*cr.ha_evidence, Evidence(
+            f"{crp} has no always-redirect, so the gateway port {pb.logical_port} is "
+            "processed distributed and its peer is local wherever its router is", nb,
+            cr.nb_table, cr.nb_row))
+    if any(m.chassis_name == chassis for m in cr.ha_chassis):
+        return (*cr.ha_evidence, Evidence(
+            f"{crp} has always-redirect=true and {chassis} is in its HA chassis group",
+            nb, cr.nb_table, cr.nb_row))
+    return None

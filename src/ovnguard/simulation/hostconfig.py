@@ -1,0 +1,211 @@
+"""What ovn-controller on one host reads from that host's Open_vSwitch database.
+
+Source: ovn v23.03.1 controller/chassis.c (`get_ovs_chassis_id`, `chassis_parse_ovs_config`),
+controller/ovn-controller.c (`br_int_name`), lib/ovn-util.c (`get_chassis_external_id_value`:
+`<key>-<system-id>` wins over `<key>`), controller/binding.c (`build_local_bindings`),
+controller/patch.c (`patch_run`: which ports count as ovn-controller's patch ports).
+
+When a host has no Open_vSwitch DB in the bundle, the SB Chassis row (its reported
+ovn-bridge-mappings) and SB Port_Binding.chassis stand in, and every fact says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ovnguard.model.db import Database, Row
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.logical import SbChassis, Southbound
+from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
+from ovnguard.simulation.mappings import chassis_key
+
+DEFAULT_BRIDGE_NAME = "br-int"  # controller/ovn-controller.h
+# patch.c patch_run(): br-int ports with one of these external_ids are ovn-controller's; the
+# last two are no longer created but still deleted on sight.
+PATCH_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
+              "ovn-logical-patch-port")
+# external_ids keys (each also as "<key>-<system-id>") that ovn-controller copies into its SB
+# Chassis row (chassis.c chassis_parse_ovs_config / chassis_build_other_config / encaps).
+# A change to one rewrites SB Chassis, which every ovn-controller monitors.
+CHASSIS_RECORD_KEYS = (
+    "hostname", "ovn-bridge-mappings", "ovn-encap-type", "ovn-encap-ip", "ovn-encap-csum",
+    "ovn-cms-options", "ovn-monitor-all", "ovn-enable-lflow-cache", "ovn-limit-lflow-cache",
+    "ovn-memlimit-lflow-cache-kb", "ovn-trim-limit-lflow-cache",
+    "ovn-trim-wmark-perc-lflow-cache", "ovn-trim-timeout-ms", "ovn-chassis-mac-mappings",
+    "ovn-is-interconn", "ovn-transport-zones",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OvsInterface:
+    name: str
+    type: str
+    port: str
+    bridge: str
+    external_ids: Mapping[str, str]
+    options: Mapping[str, str]
+    ofport: int | None  # None: not assigned in this snapshot (no ovs-vswitchd yet)
+    error: str | None = None
+    port_external_ids: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    host: str
+    based_on: str  # "ovs" | "sb" | "none"
+    source: str  # conf.db path (or SB path for the fallback)
+    chassis: str | None  # system-id = SB Chassis name
+    hostname: str  # what the chassis reports as Chassis.hostname
+    integration_bridge: str
+    mappings_raw: str | None
+    mappings_key: str
+    bridges: frozenset[str] | None  # None: unknown (fallback)
+    interfaces: tuple[OvsInterface, ...] = ()
+    # Fallback only: logical ports SB says are bound to this chassis.
+    sb_bound: frozenset[str] = frozenset()
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    encap_ok: bool = True
+    # False when nothing suggests an ovn-controller runs here (not in SB, no ovn-remote).
+    controller_expected: bool = True
+    notes: tuple[str, ...] = ()
+    problems: tuple[tuple[str, str], ...] = ()  # (level, real log line)
+
+    def evidence(self, fact: str, table: str | None = None, row: str | None = None) -> Evidence:
+        return Evidence(fact, self.source, table, row, self.host)
+
+    def br_int_interfaces(self) -> list[OvsInterface]:
+        return [i for i in self.interfaces if i.bridge == self.integration_bridge]
+
+    def chassis_record(self) -> dict[str, str]:
+        """The values this host's ovn-controller writes into SB Chassis."""
+        out = {}
+        for k in CHASSIS_RECORD_KEYS:
+            kk = chassis_key(self.external_ids, self.chassis, k)
+            if kk in self.external_ids:
+                out[k] = self.external_ids[kk]
+        out["system-id"] = self.chassis or ""
+        return out
+
+
+def _smap(row: Row, column: str) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in row.map(column).items()})
+
+
+def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:
+    out = []
+    for br in ovs.rows("Bridge"):
+        for pu in br.set("ports"):
+            port = ovs.row("Port", str(pu))
+            if port is None:
+                continue
+            for iu in port.set("interfaces"):
+                iface = ovs.row("Interface", str(iu))
+                if iface is None:
+                    continue
+                ofport = iface.opt("ofport")
+                err = iface.opt("error")
+                out.append(OvsInterface(
+                    name=iface.name,
+                    type=str(iface.get("type", "") or ""),
+                    port=port.name,
+                    bridge=br.name,
+                    external_ids=_smap(iface, "external_ids"),
+                    options=_smap(iface, "options"),
+                    ofport=ofport if isinstance(ofport, int) else None,
+                    error=str(err) if err is not None else None,
+                    port_external_ids=_smap(port, "external_ids"),
+                ))
+    # build_local_bindings() walks br_int->ports then port->interfaces, both in IDL (uuid)
+    # order; the first interface claiming an iface-id wins.
+    return tuple(out)
+
+
+def _interface_order(ovs: Database) -> dict[str, tuple[str, str]]:
+    order: dict[str, tuple[str, str]] = {}
+    for br in ovs.rows("Bridge"):
+        for pu in br.set("ports"):
+            port = ovs.row("Port", str(pu))
+            for iu in port.set("interfaces") if port is not None else ():
+                iface = ovs.row("Interface", str(iu))
+                if iface is not None:
+                    order[iface.name] = (str(pu), str(iu))
+    return order
+
+
+def port_external_ids(ovs: Database) -> dict[str, Mapping[str, str]]:
+    return {p.name: _smap(p, "external_ids") for p in ovs.rows("Port")}
+
+
+def host_config(host: str, ovs: Database | None, south: Southbound | None) -> HostConfig:
+    if ovs is not None:
+        return _from_ovs(host, ovs, south)
+    return _from_sb(host, south)
+
+
+def _from_ovs(host: str, ovs: Database, south: Southbound | None) -> HostConfig:
+    rows = sorted(ovs.rows("Open_vSwitch"), key=lambda r: r.uuid)
+    if not rows:
+        return HostConfig(host, "ovs", ovs.source, None, host, DEFAULT_BRIDGE_NAME, None,
+                          MAPPINGS_KEY, frozenset(), notes=("Open_vSwitch table is empty",),
+                          problems=(("INFO", "No Open_vSwitch row defined."),))
+    cfg = rows[0]
+    ext = _smap(cfg, "external_ids")
+    chassis = ext.get("system-id")
+    problems: list[tuple[str, str]] = []
+    notes: list[str] = []
+    expected = True
+    if chassis is None:
+        problems.append(("WARN", "'system-id' in Open_vSwitch database is missing."))
+    bk = chassis_key(ext, chassis, "ovn-bridge")
+    br_int = ext.get(bk, DEFAULT_BRIDGE_NAME)
+    hk = chassis_key(ext, chassis, "hostname")
+    # get_hostname(): external_ids:hostname, else gethostname() -- the bundle's host name.
+    hostname = ext.get(hk, host)
+    mk = chassis_key(ext, chassis, MAPPINGS_KEY)
+    enc_t = ext.get(chassis_key(ext, chassis, "ovn-encap-type"))
+    enc_ip = ext.get(chassis_key(ext, chassis, "ovn-encap-ip"))
+    encap_ok = bool(enc_t) and bool(enc_ip)
+    if not encap_ok:
+        problems.append(("INFO", "Need to specify an encap type and ip"))
+    ifaces = read_interfaces(ovs)
+    order = _interface_order(ovs)
+    ifaces = tuple(sorted(ifaces, key=lambda i: (i.bridge, *order.get(i.name, ("", "")))))
+    if south is not None and chassis is not None and chassis not in south.chassis \
+            and "ovn-remote" not in ext:
+        expected = False
+        notes.append(f"chassis {chassis} is not in SB and ovn-remote is not set: "
+                     "no ovn-controller seems to run on this host")
+    return HostConfig(
+        host=host, based_on="ovs", source=ovs.source, chassis=chassis, hostname=hostname,
+        integration_bridge=br_int, mappings_raw=ext.get(mk), mappings_key=mk,
+        bridges=frozenset(b.name for b in ovs.rows("Bridge")), interfaces=ifaces,
+        external_ids=ext, encap_ok=encap_ok, controller_expected=expected,
+        notes=tuple(notes), problems=tuple(problems),
+    )
+
+
+def _from_sb(host: str, south: Southbound | None) -> HostConfig:
+    if south is None:
+        return HostConfig(host, "none", "", None, host, DEFAULT_BRIDGE_NAME, None,
+                          MAPPINGS_KEY, None,
+                          notes=("no Open_vSwitch DB and no SB DB for this host: nothing "
+                                 "can be predicted",))
+    ch: SbChassis | None = south.chassis_for_host(host)
+    if ch is None:
+        return HostConfig(host, "none", south.source, None, host, DEFAULT_BRIDGE_NAME, None,
+                          MAPPINGS_KEY, None,
+                          notes=(f"no Open_vSwitch DB for this host and no SB Chassis with "
+                                 f"hostname or name {host!r}",))
+    bound = frozenset(pb.logical_port for pb in south.port_bindings.values()
+                      if pb.chassis == ch.name or ch.name in pb.additional_chassis)
+    return HostConfig(
+        host=host, based_on="sb", source=south.source, chassis=ch.name,
+        hostname=ch.hostname or host, integration_bridge=DEFAULT_BRIDGE_NAME,
+        mappings_raw=ch.bridge_mappings, mappings_key=MAPPINGS_KEY, bridges=None,
+        sb_bound=bound,
+        notes=(f"no Open_vSwitch DB for this host: chassis {ch.name}, its bridge mappings "
+               "and its bound ports are taken from SB (Chassis, Port_Binding.chassis); the "
+               "mapped bridges are assumed to exist and the integration bridge to be br-int",),
+    )

@@ -1,0 +1,361 @@
+"""What ovn-northd 23.03 writes to SB Port_Binding for a given NB (the part that decides which
+datapaths become local where).
+
+The simulation derives bindings from NB rather than reading SB, because a change edits NB
+and SB only follows after northd ran. SB is used for what NB cannot say: datapath tunnel keys
+(they appear in ovn-controller's log lines) and dynamic state (which chassis a virtual port
+is bound to).
+
+Source: ovn v23.03.1 northd/northd.c `join_logical_ports()` and `ovn_port_update_sbrec()`,
+lib/ovn-util.c `ovn_is_known_nb_lsp_type()`, `extract_lrp_networks()`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from ovnguard.model.db import Database
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.logical import (
+    HaChassis,
+    LogicalTopology,
+    Router,
+    RouterPort,
+    Southbound,
+)
+from ovnguard.simulation.types import ControllerEvent
+
+# lib/ovn-util.c OVN_NB_LSP_TYPES (plus "" = VIF): l3gateway, chassisredirect and patch are
+# only ever set by northd.
+KNOWN_LSP_TYPES = frozenset(
+    {"", "l2gateway", "localnet", "localport", "router", "vtep", "external", "virtual", "remote"}
+)
+# eth_addr_from_string(): six hex fields separated by ':' (ovs_scan "%hhx:...").
+_MAC = re.compile(r"^\s*[0-9a-fA-F]+(:[0-9a-fA-F]+){5}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Datapath:
+    uuid: str  # NB row uuid
+    name: str
+    kind: str  # "switch" | "router"
+    tunnel_key: int | None  # from SB, or NB requested-tnl-key; None when northd picks later
+
+    @property
+    def nb_table(self) -> str:
+        return "Logical_Switch" if self.kind == "switch" else "Logical_Router"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One predicted SB Port_Binding row."""
+
+    logical_port: str
+    type: str  # SB type: "" (VIF), patch, l3gateway, chassisredirect, localnet, ...
+    datapath: str  # NB uuid of its datapath
+    options: Mapping[str, str] = field(default_factory=dict)
+    parent_port: str | None = None
+    # chassisredirect / external: the HA chassis group members (SB HA_Chassis_Group).
+    ha_chassis: tuple[HaChassis, ...] = ()
+    ha_evidence: tuple[Evidence, ...] = ()  # where the group comes from
+    nb_table: str = "Logical_Switch_Port"
+    nb_row: str = ""  # the NB row name it derives from (the LRP for cr-<lrp>)
+    in_sb: bool = False  # a Port_Binding of this name exists in the SB snapshot
+    # From SB (dynamic state only SB knows):
+    sb_chassis: str | None = None
+    sb_additional_chassis: tuple[str, ...] = ()
+    virtual_parent: str | None = None
+    sb_tunnel_key: int | None = None
+
+    @property
+    def network_name(self) -> str | None:
+        return self.options.get("network_name")
+
+    @property
+    def peer(self) -> str | None:
+        return self.options.get("peer")
+
+
+@dataclass(frozen=True)
+class PredictedSouthbound:
+    topology: LogicalTopology
+    datapaths: Mapping[str, Datapath]  # NB uuid -> datapath
+    bindings: Mapping[str, Binding]  # logical_port -> binding
+    by_datapath: Mapping[str, tuple[str, ...]]  # NB uuid -> logical ports (sorted)
+    events: tuple[ControllerEvent, ...] = ()
+    nb_source: str = ""
+    southbound: Southbound | None = None
+    by_type: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # SB type -> ports
+    children: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> ports
+    # datapath -> its patch/l3gateway ports whose peer binding exists (what
+    # add_local_datapath__() walks), and -> its localnet ports.
+    links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    localnets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def datapath_label(self, uuid: str) -> str:
+        dp = self.datapaths[uuid]
+        return dp.name or uuid
+
+
+def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSouthbound:
+    topo = LogicalTopology.from_nb(nb)
+    south = Southbound.from_sb(sb) if sb is not None else None
+    src = nb.source
+    events: list[ControllerEvent] = []
+
+    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+        events.append(ControllerEvent(level, msg, lport, ev, daemon="ovn-northd",
+                                      where="northd/northd.c"))
+
+    datapaths: dict[str, Datapath] = {}
+    for s in topo.switches.values():
+        datapaths[s.uuid] = Datapath(s.uuid, s.name, "switch",
+                                     _tunnel_key(south, s.uuid, s.other_config))
+    for r in topo.routers.values():
+        datapaths[r.uuid] = Datapath(r.uuid, r.name, "router",
+                                     _tunnel_key(south, r.uuid, r.options))
+
+    for d in topo.duplicate_ports:
+        northd("WARN", f"duplicate logical port {d}", d)
+
+    # join_logical_ports(): router ports first decide which ports exist at all.
+    lrps: dict[str, RouterPort] = {}
+    for rp in sorted(topo.router_ports.values(), key=lambda p: p.name):
+        ev = (Evidence(f"router port {rp.name} has mac {rp.mac!r}", src, "Logical_Router_Port",
+                       rp.name),)
+        if not _MAC.match(rp.mac):
+            northd("WARN", f"bad 'mac' {rp.mac}", rp.name, ev)
+            continue
+        if rp.name in topo.switch_ports:
+            # Both live in one `ports` hmap keyed by name; which one northd keeps depends on
+            # datapath hash order. Keep the switch port and say so.
+            northd("WARN", f"duplicate logical router port {rp.name}", rp.name, ev)
+            continue
+        lrps[rp.name] = rp
+
+    # Peers (join_logical_ports(), second loop).
+    lrp_peer: dict[str, str] = {}  # LRP name -> peer key (LSP or LRP name)
+    lsp_peer: dict[str, RouterPort] = {}  # LSP name -> LRP
+    for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
+        if lsp.type != "router":
+            continue
+        target = lrps.get(lsp.router_port or "")
+        if target is None:
+            continue
+        lsp_peer[lsp.name] = target
+        lrp_peer.setdefault(target.name, lsp.name)
+    for rp in lrps.values():
+        if rp.peer is None or rp.name in lrp_peer:
+            continue
+        if rp.peer in lrps:
+            lrp_peer[rp.name] = rp.peer
+        elif rp.peer in topo.switch_ports:
+            northd("WARN", f"Bad configuration: The peer of router port {rp.name} is a "
+                   "switch port", rp.name)
+
+    bindings: dict[str, Binding] = {}
+
+    # Switch ports.
+    vtep_switches = {p.switch_uuid for p in topo.switch_ports.values() if p.type == "vtep"}
+    for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
+        if lsp.type == "router":
+            peer_lrp = lsp_peer.get(lsp.name)
+            router = topo.routers[peer_lrp.router_uuid] if peer_lrp is not None else None
+            chassis = router.chassis if router is not None else None
+            opts: dict[str, str] = {}
+            if lsp.router_port is not None:
+                opts["peer"] = lsp.router_port
+            if chassis:
+                opts["l3gateway-chassis"] = chassis
+            bindings[lsp.name] = Binding(
+                lsp.name, "l3gateway" if chassis else "patch", lsp.switch_uuid,
+                MappingProxyType(opts), nb_row=lsp.name,
+            )
+            continue
+        typ = lsp.type
+        if typ not in KNOWN_LSP_TYPES:
+            northd("WARN", f"Unknown port type '{typ}' set on logical switch '{lsp.name}'.",
+                   lsp.name, (Evidence(f"{lsp.name} has type {typ!r}", src,
+                                       "Logical_Switch_Port", lsp.name),))
+            # The SB type is left as it was: "" (a VIF) for a new binding.
+            old = south.port_bindings.get(lsp.name) if south is not None else None
+            typ = old.type if old is not None else ""
+        ha: tuple[HaChassis, ...] = ()
+        ha_ev: tuple[Evidence, ...] = ()
+        if typ == "external" and lsp.ha_chassis_group is not None:
+            ha = lsp.ha_chassis_group.members
+            ha_ev = (Evidence(
+                f"external port {lsp.name} uses HA_Chassis_Group {lsp.ha_chassis_group.name} "
+                f"({_members(ha)})", src, "HA_Chassis_Group", lsp.ha_chassis_group.name),)
+        bindings[lsp.name] = Binding(
+            lsp.name, typ, lsp.switch_uuid, lsp.options,
+            parent_port=lsp.parent_name if lsp.parent_name else None,
+            ha_chassis=ha, ha_evidence=ha_ev, nb_row=lsp.name,
+        )
+
+    # Router ports and chassisredirect ports.
+    for rp in sorted(lrps.values(), key=lambda p: p.name):
+        router = topo.routers[rp.router_uuid]
+        chassis = router.chassis
+        opts = {}
+        peer = lrp_peer.get(rp.name)
+        if peer is not None:
+            opts["peer"] = peer
+            if rp.is_gateway_port:
+                opts["chassis-redirect-port"] = f"cr-{rp.name}"
+        if chassis:
+            opts["l3gateway-chassis"] = chassis
+        bindings[rp.name] = Binding(
+            rp.name, "l3gateway" if chassis else "patch", rp.router_uuid,
+            MappingProxyType(opts), nb_table="Logical_Router_Port", nb_row=rp.name,
+        )
+        if not rp.is_gateway_port:
+            continue
+        if chassis:
+            northd("WARN", f"Bad configuration: distributed gateway port configured on port "
+                   f"{rp.name} on L3 gateway router", rp.name)
+            continue
+        cr = f"cr-{rp.name}"
+        ha, ha_ev = _gateway_group(rp, src, northd)
+        cr_opts = {"distributed-port": rp.name}
+        always, why = _always_redirect(rp, router, lsp_peer_switch(rp, lrp_peer, topo),
+                                       vtep_switches, src)
+        redirect_type = rp.options.get("redirect-type")
+        if redirect_type is not None:
+            cr_opts["redirect-type"] = redirect_type
+            if redirect_type == "bridged":
+                always = False
+                why = (*why, Evidence(f"{rp.name} has options:redirect-type=bridged, which "
+                                      "disables always-redirect", src, "Logical_Router_Port",
+                                      rp.name))
+        if always:
+            cr_opts["always-redirect"] = "true"
+        bindings[cr] = Binding(
+            cr, "chassisredirect", rp.router_uuid, MappingProxyType(cr_opts),
+            ha_chassis=ha, ha_evidence=(*ha_ev, *why), nb_table="Logical_Router_Port",
+            nb_row=rp.name,
+        )
+
+    if south is not None:
+        for name, b in list(bindings.items()):
+            pb = south.port_bindings.get(name)
+            if pb is not None:
+                bindings[name] = replace(
+                    b, in_sb=True, sb_chassis=pb.chassis,
+                    sb_additional_chassis=pb.additional_chassis,
+                    virtual_parent=pb.virtual_parent, sb_tunnel_key=pb.tunnel_key)
+
+    by_dp: dict[str, list[str]] = {}
+    by_type: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
+    links: dict[str, list[str]] = {}
+    localnets: dict[str, list[str]] = {}
+    for b in bindings.values():
+        by_dp.setdefault(b.datapath, []).append(b.logical_port)
+        by_type.setdefault(b.type, []).append(b.logical_port)
+        if b.parent_port is not None:
+            children.setdefault(b.parent_port, []).append(b.logical_port)
+        if b.type in ("patch", "l3gateway") and b.peer is not None and b.peer in bindings:
+            links.setdefault(b.datapath, []).append(b.logical_port)
+        if b.type == "localnet":
+            localnets.setdefault(b.datapath, []).append(b.logical_port)
+    return PredictedSouthbound(
+        topology=topo,
+        datapaths=MappingProxyType(datapaths),
+        bindings=MappingProxyType(bindings),
+        by_datapath=MappingProxyType({k: tuple(sorted(v)) for k, v in by_dp.items()}),
+        events=tuple(events),
+        nb_source=src,
+        southbound=south,
+        by_type=MappingProxyType({k: tuple(sorted(v)) for k, v in by_type.items()}),
+        children=MappingProxyType({k: tuple(sorted(v)) for k, v in children.items()}),
+        links=MappingProxyType({k: tuple(sorted(v)) for k, v in links.items()}),
+        localnets=MappingProxyType({k: tuple(sorted(v)) for k, v in localnets.items()}),
+    )
+
+
+def lsp_peer_switch(rp: RouterPort, lrp_peer: Mapping[str, str],
+                    topo: LogicalTopology) -> str | None:
+    """NB uuid of the switch on the other side of a router port, if it is a switch."""
+    peer = lrp_peer.get(rp.name)
+    lsp = topo.switch_ports.get(peer or "")
+    return lsp.switch_uuid if lsp is not None else None
+
+
+def _members(ha: tuple[HaChassis, ...]) -> str:
+    return ", ".join(f"{m.chassis_name} priority {m.priority}" for m in ha) or "no chassis"
+
+
+Emit = Callable[[str, str, str, tuple[Evidence, ...]], None]
+
+
+def _gateway_group(rp: RouterPort, src: str, northd: Emit) -> tuple[
+        tuple[HaChassis, ...], tuple[Evidence, ...]]:
+    # ovn_port_update_sbrec(): HA_Chassis_Group wins over Gateway_Chassis; the latter is
+    # copied into an SB HA_Chassis_Group named after the LRP.
+    if rp.ha_chassis_group is not None:
+        if rp.gateway_chassis:
+            northd("WARN", f"Both ha_chassis_group and gateway_chassis configured on port "
+                   f"{rp.name}; ignoring the latter.", rp.name, ())
+        g = rp.ha_chassis_group
+        return g.members, (Evidence(
+            f"{rp.name} is a distributed gateway port with HA_Chassis_Group {g.name} "
+            f"({_members(g.members)})", src, "HA_Chassis_Group", g.name),)
+    ha = tuple(HaChassis(g.chassis_name, g.priority) for g in rp.gateway_chassis)
+    ev = tuple(
+        Evidence(f"{rp.name} is a distributed gateway port with gateway chassis "
+                 f"{g.chassis_name} priority {g.priority}", src, "Gateway_Chassis", g.name)
+        for g in rp.gateway_chassis)
+    return ha, ev
+
+
+def _nat_external_ip_valid(ip: str) -> bool:
+    # init_nat_entries(): extract_ip_addresses() + nat_entry_is_valid(): exactly one address.
+    parts = ip.split()
+    if len(parts) != 1:
+        return False
+    try:
+        ipaddress.ip_address(parts[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _always_redirect(rp: RouterPort, router: Router, peer_switch: str | None,
+                     vtep_switches: set[str], src: str) -> tuple[bool, tuple[Evidence, ...]]:
+    """always-redirect = !od->has_distributed_nat && !peer switch has vtep ports."""
+    dist = [n for n in router.nat
+            if n.type == "dnat_and_snat" and n.logical_port and n.external_mac
+            and _nat_external_ip_valid(n.external_ip)]
+    if dist:
+        n = dist[0]
+        return False, (Evidence(
+            f"router {router.name} has a distributed NAT ({n.external_ip} -> {n.logical_ip} "
+            f"on {n.logical_port} with external_mac {n.external_mac}), so northd does not set "
+            f"always-redirect on cr-{rp.name}: the switch behind {rp.name} is local wherever "
+            f"{router.name} is", src, "NAT", n.uuid),)
+    if peer_switch is not None and peer_switch in vtep_switches:
+        return False, (Evidence(
+            f"the switch behind {rp.name} has vtep ports, so northd does not set "
+            f"always-redirect on cr-{rp.name}", src, "Logical_Router_Port", rp.name),)
+    return True, (Evidence(
+        f"router {router.name} has no distributed NAT (dnat_and_snat with logical_port and "
+        f"external_mac), so northd sets always-redirect=true on cr-{rp.name}: the switch "
+        f"behind {rp.name} is local only on its gateway chassis", src, "Logical_Router",
+        router.name),)
+
+
+def _tunnel_key(south: Southbound | None, uuid: str, cfg: Mapping[str, str]) -> int | None:
+    if south is not None:
+        k = south.tunnel_key_for(uuid)
+        if k is not None:
+            return k
+    try:
+        req = int(cfg.get("requested-tnl-key", "0"))
+    except ValueError:
+        req = 0
+    return req or None

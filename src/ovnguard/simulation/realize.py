@@ -1,0 +1,422 @@
+"""`realize(snapshot)`: what ovn-controller 23.03 realizes on every host, and
+`realization_delta(...)`: what changes on each host when a change lands.
+
+The delta compares real state with real state: the patch ports a host has *now* (its
+Open_vSwitch DB; ovn-controller's are the br-int ports carrying external_ids
+`ovn-localnet-port` / `ovn-l2gateway-port`, and their peers) against what it will have once
+ovn-controller has reacted to the change. How it reacts depends on how it processes the
+change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
+
+- `patch_run()` runs on every main-loop iteration over the current `local_datapaths` and
+  deletes at once any patch port whose logical port, network mapping or bridge is gone;
+- `local_datapaths` only grow incrementally; they are rebuilt (and so shrink) only by a
+  full recompute of the runtime_data engine node. Without one, a datapath that stopped being
+  local keeps its patch ports: they are *stale* (LAB-NOTES: "stays until a full recompute").
+- A full recompute happens when the runtime_data node gets an input change it has no
+  handler for, or whose handler gives up: the host's Open_vSwitch external_ids
+  (`en_ovs_open_vswitch`, no handler), any SB Chassis row (`en_sb_chassis`, no handler --
+  so one host's ovn-bridge-mappings change makes every chassis recompute), a non-VIF OVS
+  Interface added/removed/changed (binding_handle_ovs_interface_changes() returns false for
+  patch/tunnel interfaces -- including the patch ports ovn-controller itself just created or
+  deleted), or a deleted SB datapath that was local (runtime_data_sb_datapath_binding_handler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from ovnguard.model.db import Database, diff
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.simulation.bfd import bfd_peers
+from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
+from ovnguard.simulation.hostconfig import HostConfig, host_config
+from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
+from ovnguard.simulation.patchrun import (
+    Key,
+    OvsPatch,
+    OvsState,
+    conflict_message,
+    ovn_ports,
+    ovs_state,
+    patch_run,
+    synthetic_state,
+)
+from ovnguard.simulation.types import LAB_NOTES, OVN_SRC, HostDelta, PatchPort, Realization
+
+OVN_VERSION = "23.03"
+# Interface columns ovn-controller 23.03 monitors with change tracking (ovn-controller.c
+# ctrl_register_ovs_idl, binding.c, physical.c, encaps.c, bfd.c, vif-plug.c).
+TRACKED_INTERFACE_COLUMNS = frozenset({
+    "name", "type", "options", "ofport", "external_ids", "bfd", "bfd_status", "mtu",
+    "status", "mtu_request",
+})
+
+
+def realize(snapshot: Snapshot) -> Realization:
+    return _realize(snapshot, predict_southbound(snapshot.nb, snapshot.sb))[0]
+
+
+def _realize(snapshot: Snapshot, psb: PredictedSouthbound) -> tuple[
+        Realization, dict[str, HostPrediction]]:
+    preds = {h: _predict(psb, h, snapshot.hosts[h].ovs) for h in sorted(snapshot.hosts)}
+    hosts = {h: p.realization for h, p in preds.items()}
+    return Realization(MappingProxyType(hosts), OVN_VERSION, psb.events), preds
+
+
+def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
+             seed: Mapping[str, Chain] | None = None) -> HostPrediction:
+    return realize_host(psb, host_config(host, ovs, psb.southbound), seed)
+
+
+# --- recompute triggers ----------------------------------------------------------------------
+
+
+def _ext_ids(ovs: Database | None) -> dict[str, str] | None:
+    if ovs is None:
+        return None
+    rows = sorted(ovs.rows("Open_vSwitch"), key=lambda r: r.uuid)
+    return {str(k): str(v) for k, v in rows[0].map("external_ids").items()} if rows else {}
+
+
+def _changed_keys(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+def _interface_triggers(host: str, ovs0: Database, ovs1: Database) -> list[Evidence]:
+    out = []
+    for c in diff(ovs0, ovs1):
+        if c.table != "Interface":
+            continue
+        if c.kind == "update" and not (set(c.columns) & TRACKED_INTERFACE_COLUMNS):
+            continue
+        row = c.after if c.after is not None else c.before
+        assert row is not None
+        typ = str(row.get("type", "") or "")
+        egress = "ovn-egress-iface" in row.map("external_ids")
+        if typ in ("", "internal") and not egress:
+            continue
+        what = {"insert": "added", "delete": "removed", "update": "changed"}[c.kind]
+        out.append(Evidence(
+            f"the change {what} {host}'s interface {row.name} of type {typ or 'system'}; "
+            "ovn-controller handles only VIF interface changes incrementally and recomputes "
+            "(binding.c binding_handle_ovs_interface_changes)",
+            ovs1.source, "Interface", row.name, host))
+    return out
+
+
+def _chassis_record_changes(before: Snapshot, after: Snapshot,
+                            pre0: Mapping[str, HostPrediction],
+                            pre1: Mapping[str, HostPrediction],
+                            psb0: PredictedSouthbound,
+                            psb1: PredictedSouthbound) -> list[Evidence]:
+    out = []
+    for h in sorted(set(pre0) & set(pre1)):
+        if before.hosts[h].ovs is None or after.hosts[h].ovs is None:
+            continue
+        c0, c1 = pre0[h].config, pre1[h].config
+        if c0.chassis is None and c1.chassis is None:
+            continue
+        keys = _changed_keys(c0.chassis_record(), c1.chassis_record())
+        if keys:
+            out.append(Evidence(
+                f"the change alters what {h} writes to its SB Chassis row ({', '.join(keys)}); "
+                "every ovn-controller recomputes on SB Chassis changes (ovn-controller.c: "
+                "en_sb_chassis is an input of runtime_data without a handler)",
+                c1.source, "Open_vSwitch", "external_ids", h))
+    s0, s1 = psb0.southbound, psb1.southbound
+    if s0 is not None and s1 is not None and s0.chassis != s1.chassis:
+        out.append(Evidence("the change alters SB Chassis rows; every ovn-controller "
+                            "recomputes", s1.source, "Chassis"))
+    return out
+
+
+# --- the delta -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostRuntime:
+    """What ovn-controller on one host holds after it has reacted: its patch ports and its
+    local datapaths (stale ones included, until a recompute)."""
+
+    ovn: Mapping[Key, OvsPatch]
+    local: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Step:
+    present: Mapping[Key, OvsPatch]
+    final: Mapping[Key, OvsPatch]
+    stale: tuple[Key, ...]
+    why: Mapping[Key, tuple[Evidence, ...]]
+    recompute: tuple[Evidence, ...]
+    notes: tuple[str, ...]
+    runtime: HostRuntime
+    pports: Mapping[Key, PatchPort]
+
+
+def realization_delta(before: Snapshot, after: Snapshot, before_r: Realization | None = None,
+                      after_r: Realization | None = None) -> dict[str, HostDelta]:
+    """Per host: patch ports added, removed (at once) and left stale when `after` (one
+    transaction, or several applied at once) replaces `before`."""
+    return realization_steps([before, after], [before_r, after_r])
+
+
+def realization_steps(snapshots: Sequence[Snapshot],
+                      realizations: Sequence[Realization | None] | None = None,
+                      ) -> dict[str, HostDelta]:
+    """The net effect of a change made of several transactions, one snapshot after each
+    (`snapshots[0]` is the state before). Separate `ovn-nbctl` runs are separate
+    transactions, and ovn-controller reacts to each: a port created in between can stay
+    stale (e.g. removing the last gateway chassis, then setting a new one, makes the
+    provider switch local everywhere for a moment)."""
+    if len(snapshots) < 2:
+        raise ValueError("need the state before and after at least one step")
+    rs = list(realizations) if realizations is not None else [None] * len(snapshots)
+    psbs = [predict_southbound(s.nb, s.sb) for s in snapshots]
+    reals: list[Realization] = []
+    preds: list[dict[str, HostPrediction]] = []
+    for r, s, psb in zip(rs, snapshots, psbs, strict=True):
+        real, pred = _realize(s, psb)
+        reals.append(r if r is not None else real)
+        preds.append(pred)
+    runtime: dict[str, HostRuntime | None] = {}
+    initial: dict[str, Mapping[Key, OvsPatch]] = {}
+    why: dict[str, dict[Key, tuple[Evidence, ...]]] = {}
+    pports: dict[str, dict[Key, PatchPort]] = {}
+    recompute: dict[str, list[Evidence]] = {}
+    notes: dict[str, list[str]] = {}
+    last: dict[str, _Step] = {}
+    for i in range(1, len(snapshots)):
+        before, after = snapshots[i - 1], snapshots[i]
+        psb0, psb1 = psbs[i - 1], psbs[i]
+        everyone = _chassis_record_changes(before, after, preds[i - 1], preds[i], psb0,
+                                           psb1)
+        bfd0 = _bfd(psb0, before, reals[i - 1])
+        bfd1 = _bfd(psb1, after, reals[i])
+        for h in sorted(after.hosts):
+            hs0 = before.hosts.get(h)
+            r1 = reals[i].hosts.get(h)
+            if r1 is None:
+                continue
+            ch = r1.chassis
+            bfd_ev = []
+            if ch is not None and bfd0.get(ch, frozenset()) != bfd1.get(ch, frozenset()):
+                bfd_ev.append(Evidence(
+                    f"{h}'s BFD peers change ({', '.join(sorted(bfd0.get(ch, ()))) or 'none'} "
+                    f"-> {', '.join(sorted(bfd1.get(ch, ()))) or 'none'}): bfd_run() rewrites "
+                    "Interface.bfd on its tunnel ports, a non-VIF interface change, so "
+                    "ovn-controller recomputes (bfd.c bfd_calculate_chassis; northd "
+                    "ref_chassis)", psb1.nb_source, "HA_Chassis_Group", None, h))
+            p0 = preds[i - 1].get(h) or _predict(psb0, h, None)
+            step = _host_step(h, hs0.ovs if hs0 else None, after.hosts[h].ovs, psb0, psb1,
+                              p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h))
+            if h not in initial:
+                initial[h] = step.present
+            runtime[h] = step.runtime
+            why.setdefault(h, {}).update(step.why)
+            pports.setdefault(h, {}).update(step.pports)
+            recompute.setdefault(h, []).extend(step.recompute)
+            seen = notes.setdefault(h, [])
+            seen.extend(n for n in step.notes if n not in seen)
+            last[h] = step
+    out: dict[str, HostDelta] = {}
+    for h, step in last.items():
+        present, final = initial[h], step.final
+        added = sorted(set(final) - set(present))
+        removed = sorted(set(present) - set(final))
+        stale = sorted(set(step.stale) & set(final))
+        pp = pports[h]
+        out[h] = HostDelta(
+            added=tuple(pp[k] for k in added),
+            removed=tuple(pp[k] for k in removed),
+            stale=tuple(pp[k] for k in stale),
+            why=MappingProxyType({pp[k]: why[h].get(k, ()) for k in (*added, *removed, *stale)}),
+            recompute=tuple(recompute[h]),
+            notes=tuple(notes[h]),
+        )
+    return out
+
+
+def _bfd(psb: PredictedSouthbound, snap: Snapshot, r: Realization) -> dict[str, frozenset[str]]:
+    claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
+    known = set(claims)
+    if psb.southbound is not None:
+        known |= set(psb.southbound.chassis)
+    return bfd_peers(psb, claims, known)
+
+
+def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
+               psb0: PredictedSouthbound, psb1: PredictedSouthbound,
+               p0: HostPrediction, p1: HostPrediction,
+               everyone: list[Evidence], runtime0: HostRuntime | None) -> _Step:
+    notes: list[str] = []
+    hc1: HostConfig = p1.config
+    br_int = hc1.integration_bridge
+
+    snap0 = ovs_state(p0.config) if ovs0 is not None else None
+    if runtime0 is None:
+        if snap0 is None:
+            snap0 = synthetic_state(p0.pairs)
+            notes.append(f"no Open_vSwitch DB for {h} before the change: its patch ports are "
+                         "assumed to be the ones predicted for the before state")
+        runtime0 = HostRuntime(ovn_ports(snap0, p0.config.integration_bridge, p0.pairs),
+                               frozenset(p0.local))
+    present0 = runtime0.ovn
+
+    # The OVS state ovn-controller sees once the operator's change is in: the host's DB
+    # after the change, with ovn-controller's own ports as it left them.
+    if ovs1 is not None:
+        base = ovs_state(hc1)
+        base_ovn = ovn_ports(base, br_int, ())
+        have = {(p.bridge, p.port) for p in base.patches}
+        dropped = set()
+        if snap0 is not None:
+            dropped = {k for k in ovn_ports(snap0, p0.config.integration_bridge, p0.pairs)
+                       if k not in have}
+        keep = {k: p for k, p in present0.items() if k not in dropped}
+        st1 = OvsState(
+            tuple(p for p in base.patches if (p.bridge, p.port) not in base_ovn)
+            + tuple(keep.values()),
+            frozenset((base.names - {k[1] for k in base_ovn}) | {k[1] for k in keep}),
+            {**{n: b for n, b in base.port_bridge.items()}, **{k[1]: k[0] for k in keep}},
+        )
+    else:
+        st1 = OvsState(tuple(present0.values()), frozenset(k[1] for k in present0),
+                       {k[1]: k[0] for k in present0})
+
+    if not p1.active:
+        # ovn-controller.c main loop: binding and patch_run() only run with a chassis.
+        final0 = ovn_ports(st1, br_int, ())
+        notes.append(f"ovn-controller on {h} has no chassis after the change (see its "
+                     "events), so it leaves its patch ports as they are")
+        known0 = {k: PatchPort(k[0], k[1], o.lport or "") for k, o in
+                  (*present0.items(), *final0.items())}
+        return _Step(present0, final0, (), {}, (), tuple(notes),
+                     HostRuntime(MappingProxyType(dict(final0)), runtime0.local), known0)
+
+    # Recompute triggers known before ovn-controller acts.
+    triggers: list[Evidence] = list(everyone)
+    if ovs0 is not None and ovs1 is not None:
+        e0, e1 = _ext_ids(ovs0) or {}, _ext_ids(ovs1) or {}
+        keys = _changed_keys(e0, e1)
+        if keys:
+            triggers.append(Evidence(
+                f"the change edits {h}'s Open_vSwitch external_ids ({', '.join(keys)}); "
+                "runtime_data has no incremental handler for that and recomputes "
+                "(ovn-controller.c: en_ovs_open_vswitch input without handler)",
+                ovs1.source, "Open_vSwitch", "external_ids", h))
+        triggers.extend(_interface_triggers(h, ovs0, ovs1))
+    else:
+        notes.append(f"{h}'s OVS changes are unknown (no Open_vSwitch DB on one side): "
+                     "recompute triggers from OVS are not considered")
+    for u in sorted(runtime0.local - set(psb1.datapaths)):
+        name = psb0.datapath_label(u) if u in psb0.datapaths else u
+        triggers.append(Evidence(
+            f"{name}, local on {h}, is deleted; ovn-controller recomputes "
+            "(runtime_data_sb_datapath_binding_handler)", psb1.nb_source, None, name, h))
+
+    # Incremental processing keeps every datapath that was local (and, seen from the OVS
+    # state, any datapath whose patch ports exist: it was local when they were made).
+    seed: dict[str, Chain] = {}
+    for u in sorted(runtime0.local & set(psb1.datapaths)):
+        seed[u] = (Evidence(
+            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
+            "23.03 removes local datapaths only in a full recompute (local_data.c; "
+            "LAB-NOTES: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
+            None, h),)
+    for p in st1.patches:
+        b = psb1.bindings.get(p.lport or "") if p.key is not None else None
+        if b is not None and b.datapath not in seed and b.datapath not in p1.local:
+            seed[b.datapath] = (Evidence(
+                f"{h} already has patch port {p.port} for {b.logical_port}, so "
+                f"{psb1.datapath_label(b.datapath)} was local when it was made",
+                OVN_SRC + "controller/patch.c", None,
+                None, h),)
+    # Only datapaths the full computation would not have change anything.
+    inc = (realize_host(psb1, hc1, seed) if any(u not in p1.local for u in seed) else p1)
+
+    run_full = patch_run(st1, br_int, p1.pairs)
+    run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
+    recompute = list(triggers)
+    if not recompute and run_inc.changes:
+        what = ", ".join(f"{'creates' if x in run_inc.created else 'deletes'} {x[1]}"
+                         for x in [*run_inc.created, *run_inc.deleted][:4])
+        recompute.append(Evidence(
+            f"ovn-controller on {h} {what}; its own patch-port changes are non-VIF interface "
+            "changes, so the next iteration recomputes (binding.c "
+            "binding_handle_ovs_interface_changes)", OVN_SRC + "controller/binding.c",
+            "Interface", None, h))
+    run = run_full if recompute else run_inc
+    final = run.final
+    for bridge, name, holder in run.conflicts:
+        notes.append(f"{conflict_message(name)} -- {h} already has {name} on {holder}, so "
+                     f"ovn-controller cannot create it on {bridge}; its OVS transaction fails "
+                     "on every iteration and none of its patch port changes apply")
+    # With a failing transaction nothing moves: leftovers are not "stale until recompute".
+    stale = tuple(sorted(k for k in final
+                         if k not in run_full.wanted and not recompute and not run.conflicts))
+    local1 = frozenset(p1.local) if recompute else frozenset(inc.local)
+
+    known: dict[Key, PatchPort] = {}
+    for src in (p0.realization.patch_ports, inc.realization.patch_ports,
+                p1.realization.patch_ports):
+        for pp in src:
+            known[(pp.bridge, pp.port)] = pp
+    for k, o in (*present0.items(), *final.items()):
+        known.setdefault(k, PatchPort(k[0], k[1], o.lport or ""))
+
+    why: dict[Key, tuple[Evidence, ...]] = {}
+    for k in set(final) - set(present0):
+        pp = known[k]
+        why[k] = p1.realization.why.get(pp) or inc.realization.why.get(pp, ())
+    for k in set(present0) - set(final):
+        why[k] = _removal_reason(h, k, known[k], present0, st1.patches, psb1, p1, recompute)
+    for k in stale:
+        pp = known[k]
+        why[k] = (*_stale_reason(h, pp, psb1), *inc.realization.why.get(pp, ()))
+    return _Step(present0, final, stale, why, tuple(recompute), tuple(notes),
+                 HostRuntime(MappingProxyType(dict(final)), local1), known)
+
+
+def _removal_reason(h: str, k: Key, pp: PatchPort,
+                    present0: Mapping[Key, OvsPatch], inv1: tuple[OvsPatch, ...],
+                    psb1: PredictedSouthbound, p1: HostPrediction,
+                    recompute: list[Evidence]) -> tuple[Evidence, ...]:
+    if not any((p.bridge, p.port) == k for p in inv1):
+        return (Evidence(f"the change itself removes {k[1]} from {k[0]} on {h}", "", "Port",
+                         k[1], h),)
+    lport = pp.lport or (present0[k].lport if k in present0 else None) or ""
+    b = psb1.bindings.get(lport)
+    at_once = ("; patch_run() deletes it (and its peer) at once (patch.c: ports left in "
+               "existing_ports are removed)")
+    if b is None or b.type not in ("localnet", "l2gateway"):
+        return (Evidence(f"logical port {lport or '?'} is no longer a localnet/l2gateway port "
+                         f"in NB{at_once}", psb1.nb_source, "Logical_Switch_Port",
+                         lport or None),)
+    network = b.network_name
+    bridge = p1.mappings.bridge_for(network) if network else None
+    if bridge is None:
+        return (Evidence(f"{h} no longer maps {network} to a bridge (ovn-bridge-mappings "
+                         f"{p1.config.mappings_raw!r}){at_once}", p1.config.source,
+                         "Open_vSwitch", f"external_ids:{p1.config.mappings_key}", h),)
+    if b.datapath not in p1.local:
+        return (Evidence(f"{psb1.datapath_label(b.datapath)} is no longer local on {h}, and "
+                         "ovn-controller recomputes, so patch_run() deletes the pair",
+                         OVN_SRC + "controller/patch.c",
+                         None, None, h), *recompute)
+    return (Evidence(f"{k[1]} on {k[0]} is not the port ovn-controller wants for {lport} "
+                     f"(now {network} -> {bridge}){at_once}", p1.config.source, "Port", k[1],
+                     h),)
+
+
+def _stale_reason(h: str, pp: PatchPort, psb1: PredictedSouthbound) -> tuple[Evidence, ...]:
+    b = psb1.bindings.get(pp.lport)
+    dp = psb1.datapath_label(b.datapath) if b is not None else "its datapath"
+    return (Evidence(
+        f"{dp} is no longer local on {h}, but ovn-controller 23.03 keeps local datapaths "
+        f"until a full recompute, so {pp.port} stays on {pp.bridge} until then "
+        "(`ovn-appctl -t ovn-controller recompute`, a restart, or a change that makes it "
+        "recompute)", LAB_NOTES, None, None, h),)

@@ -1,0 +1,141 @@
+"""Hold simulation predictions against real ovn-controller in an `ovnguard.lab` lab.
+
+A step: snapshot the lab (`lab.export` + the bundle reader), run the change for real, wait
+until every chassis caught up and its patch ports stopped moving, then compare the real
+patch-port difference with `realization_steps()` over the snapshots a change engine would
+produce -- NB after each transaction, SB as it was, and each host's Open_vSwitch DB with
+only the operator's own ovs-vsctl commands replayed (real ovs-vsctl on a copy of the
+exported conf.db): never the state ovn-controller itself wrote.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ovnguard.lab import Lab
+from ovnguard.model.db import Database
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.simulation import realize
+from ovnguard.simulation.realize import realization_steps
+from ovnguard.simulation.types import HostDelta
+from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, load_bundle
+from ovnguard.sources.ovsdb_file import read_database
+from realdb import RealDb
+
+Port = tuple[str, str, str]  # (host, bridge, port)
+
+
+def patch_ports(lab: Lab) -> set[Port]:
+    out = set()
+    for h in lab.topology.host_names():
+        for br, ports in lab.chassis_ports(h).items():
+            out |= {(h, br, p) for p in ports if p.startswith("patch-")}
+    return out
+
+
+def settle(lab: Lab, quiet: float = 0.6, limit: float = 8.0) -> set[Port]:
+    """Wait for --wait=hv, then until the patch ports did not move for `quiet` seconds (an
+    ovn-controller reacts to its own patch-port changes one iteration later)."""
+    lab.wait_hv(timeout=20)
+    last = patch_ports(lab)
+    since = time.monotonic()
+    deadline = since + limit
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.05)
+        cur = patch_ports(lab)
+        if cur != last:
+            last, since = cur, time.monotonic()
+    return last
+
+
+@dataclass
+class Outcome:
+    real_added: set[Port]
+    real_removed: set[Port]
+    pred_added: set[Port]
+    pred_removed: set[Port]
+    pred_stale: set[Port]
+    real_unwanted: set[Port]  # present after, but not wanted by a full recompute
+    deltas: dict[str, HostDelta]
+
+    def assert_matches(self, stale: bool = True) -> None:
+        assert (self.pred_added, self.pred_removed) == (self.real_added, self.real_removed)
+        if stale:
+            assert self.pred_stale == self.real_unwanted
+
+
+class LabCheck:
+    def __init__(self, lab: Lab, work: Path) -> None:
+        self.lab = lab
+        self.work = work
+        self.n = 0
+
+    def _dir(self, what: str) -> Path:
+        self.n += 1
+        d = self.work / f"{what}{self.n}"
+        d.mkdir(parents=True)
+        return d
+
+    def snapshot(self) -> Snapshot:
+        d = self._dir("bundle")
+        self.lab.export(d / "b")
+        return load_bundle(d / "b")
+
+    def _nb(self) -> Database:
+        d = self._dir("nb")
+        with (d / "nb.db").open("wb") as f:
+            subprocess.run(["ovsdb-client", "backup", self.lab.nb_remote, "OVN_Northbound"],
+                           stdout=f, check=True, timeout=30)
+        return read_database(d / "nb.db", keep=NB_KEEP)
+
+    def _replay(self, snap: Snapshot, host: str, cmds: list[list[str]]) -> Database:
+        ovs = snap.hosts[host].ovs
+        assert ovs is not None
+        d = self._dir("ovs")
+        shutil.copy(ovs.source, d / "conf.db")
+        with RealDb(d / "conf.db", "vswitch") as db:
+            for c in cmds:
+                db.run(c)
+            db.backup(d / "after.db")
+        return read_database(d / "after.db", keep=OVS_KEEP)
+
+    def step(self, nb: list[list[str]] | None = None,
+             ovs: dict[str, list[list[str]]] | None = None) -> Outcome:
+        """Each NB command is its own transaction (as separate ovn-nbctl runs are); OVS
+        commands are applied after them."""
+        settle(self.lab)
+        s0 = self.snapshot()
+        p0 = patch_ports(self.lab)
+        snaps = [s0]
+        for cmd in nb or []:
+            self.lab.nbctl(*cmd)
+            snaps.append(replace(snaps[-1], nb=self._nb()))
+        if ovs:
+            hosts = dict(snaps[-1].hosts)
+            for h, cmds in ovs.items():
+                for c in cmds:
+                    self.lab.vsctl(h, *c)
+                hosts[h] = replace(hosts[h], ovs=self._replay(s0, h, cmds))
+            snaps.append(replace(snaps[-1], hosts=hosts))
+        p1 = settle(self.lab)
+        deltas = realization_steps(snaps)
+        real = realize(self.snapshot())
+        wanted = {(h, p.bridge, p.port) for h, hr in real.hosts.items() for p in hr.patch_ports}
+        # A host whose ovn-controller transaction fails keeps what it had.
+        stuck = {h for h, hr in real.hosts.items()
+                 if any(e.message.startswith("transaction error") for e in hr.events)}
+        missing = {p for p in wanted - p1 if p[0] not in stuck}
+        assert not missing, f"wanted but missing: {sorted(missing)}"
+
+        def flat(attr: str) -> set[Port]:
+            return {(h, p.bridge, p.port) for h, d in deltas.items() for p in getattr(d, attr)}
+
+        return Outcome(p1 - p0, p0 - p1, flat("added"), flat("removed"), flat("stale"),
+                       p1 - wanted, deltas)
+
+    def log(self, host: str) -> str:
+        return (self.lab.host_dir(host) / "ovn-controller.log").read_text()
