@@ -32,6 +32,32 @@ class Finding:
     status: str = "present"  # "present" | "introduced" | "resolved" | "pre-existing"
     # The flow of events, in order (change -> NB -> SB -> ovn-controller -> bridge -> host).
     chain: tuple[Evidence, ...] = field(default=())
+    # Hosts predicted to lose management reachability because of this hazard (a subset of
+    # `hosts`); any such host makes the verdict "dangerous" when the finding counts.
+    loses_management: tuple[str, ...] = ()
+    # Set by the differential step: hosts an existing hazard newly reaches after the change
+    # (then the finding counts as introduced: the change brings it to those hosts).
+    hosts_added: tuple[str, ...] = ()
 
     def marked(self, status: str) -> Finding:
         return replace(self, status=status, introduced_by_change=status == "introduced")
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "rule": self.rule,
+            "severity": self.severity.name,
+            "hosts": list(self.hosts),
+            "summary": self.summary,
+            "evidence": [e.to_json() for e in self.evidence],
+            "remediation": self.remediation,
+            "introduced_by_change": self.introduced_by_change,
+            "status": self.status,
+            "key": self.key,
+        }
+        if self.loses_management:
+            out["loses_management"] = list(self.loses_management)
+        if self.hosts_added:
+            out["hosts_added"] = list(self.hosts_added)
+        if self.chain:
+            out["chain"] = [e.to_json() for e in self.chain]
+        return out

@@ -1,0 +1,306 @@
+"""What a rule sees: one snapshot (before or after a change), what ovn-controller is predicted
+to realize on each host, and the typed host views -- plus the shared lookups and evidence
+builders that keep every rule's chain of facts in the same words."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from ovnguard.model.db import Database, Row
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import HostView, IpNet, L2Segment, address_network, l2_segments
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
+from ovnguard.simulation.types import HostRealization, PatchPort, Realization
+
+# The logical port types ovn-controller patches onto a provider bridge.
+BRIDGED_TYPES = ("localnet", "l2gateway")
+
+
+def _str(v: object) -> str:
+    return v if isinstance(v, str) else ""
+
+
+@dataclass(frozen=True)
+class NbIndex:
+    """Lookups over OVN_Northbound the rules share (built once per context)."""
+
+    db: Database
+
+    @cached_property
+    def lsps(self) -> dict[str, Row]:
+        return {r.name: r for r in self.db.rows("Logical_Switch_Port")}
+
+    @cached_property
+    def lsp_switch(self) -> dict[str, Row]:
+        out: dict[str, Row] = {}
+        for ls in self.db.rows("Logical_Switch"):
+            for u in ls.set("ports"):
+                p = self.db.row("Logical_Switch_Port", str(u))
+                if p is not None:
+                    out[p.name] = ls
+        return out
+
+    @cached_property
+    def lrps(self) -> dict[str, Row]:
+        return {r.name: r for r in self.db.rows("Logical_Router_Port")}
+
+    @cached_property
+    def lrp_router(self) -> dict[str, Row]:
+        out: dict[str, Row] = {}
+        for lr in self.db.rows("Logical_Router"):
+            for u in lr.set("ports"):
+                p = self.db.row("Logical_Router_Port", str(u))
+                if p is not None:
+                    out[p.name] = lr
+        return out
+
+    def switch_of(self, lport: str) -> Row | None:
+        return self.lsp_switch.get(lport)
+
+    def bridged_ports(self) -> list[tuple[Row, Row]]:
+        """(port, switch) for every localnet / l2gateway port, sorted by switch then port."""
+        out = [
+            (p, self.lsp_switch[p.name])
+            for p in self.lsps.values()
+            if _str(p.get("type")) in BRIDGED_TYPES and p.name in self.lsp_switch
+        ]
+        return sorted(out, key=lambda pl: (pl[1].name, pl[0].name))
+
+    def switch_ports(self, ls: Row) -> list[Row]:
+        out = [self.db.row("Logical_Switch_Port", str(u)) for u in ls.set("ports")]
+        return sorted((p for p in out if p is not None), key=lambda r: r.name)
+
+    def routers_on(self, ls: Row) -> list[tuple[Row, Row, Row]]:
+        """(switch port of type router, router port, router) attached to `ls`."""
+        out: list[tuple[Row, Row, Row]] = []
+        for p in self.switch_ports(ls):
+            if _str(p.get("type")) != "router":
+                continue
+            lrp = self.lrps.get(str(p.map("options").get("router-port", "")))
+            lr = self.lrp_router.get(lrp.name) if lrp is not None else None
+            if lrp is not None and lr is not None:
+                out.append((p, lrp, lr))
+        return out
+
+    def nats(self, lr: Row) -> list[Row]:
+        out = [self.db.row("NAT", str(u)) for u in lr.set("nat")]
+        return [n for n in out if n is not None]
+
+
+def network_name(port: Row) -> str | None:
+    v = port.map("options").get("network_name")
+    return str(v) if v is not None else None
+
+
+def port_tag(port: Row) -> int | None:
+    for col in ("tag", "tag_request"):
+        v = port.opt(col)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+    return None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    snapshot: Snapshot
+    realization: Realization | None = None
+    label: str = ""  # "before" / "after" / "" (no change)
+
+    @classmethod
+    def build(
+        cls, snapshot: Snapshot, realization: Realization | None = None, label: str = ""
+    ) -> RuleContext:
+        return cls(snapshot, realization, label)
+
+    # -- hosts
+    @cached_property
+    def hosts(self) -> Mapping[str, HostView]:
+        return {n: HostView(self.snapshot.hosts[n]) for n in sorted(self.snapshot.hosts)}
+
+    def views(self) -> Iterator[HostView]:
+        return iter(self.hosts.values())
+
+    @cached_property
+    def _mappings(self) -> dict[str, BridgeMappings]:
+        out: dict[str, BridgeMappings] = {}
+        for v in self.views():
+            known = frozenset(v.bridges) if v.state.ovs is not None else None
+            out[v.name] = parse_bridge_mappings(v.mappings_raw, known, v.mappings_key)
+        return out
+
+    def mappings(self, host: str) -> BridgeMappings:
+        """`host`'s ovn-bridge-mappings as ovn-controller reads them (the simulation's
+        parser: one reading for the realization and the rules)."""
+        return self._mappings[host]
+
+    def provider_bridges(self, host: str) -> dict[str, tuple[str, ...]]:
+        """bridge -> physnets effectively mapped to it on `host`."""
+        out: dict[str, list[str]] = {}
+        for physnet, bridge in self.mappings(host).mappings.items():
+            out.setdefault(bridge, []).append(physnet)
+        return {b: tuple(sorted(p)) for b, p in sorted(out.items())}
+
+    @cached_property
+    def segments(self) -> tuple[L2Segment, ...]:
+        return l2_segments(self.views())
+
+    def segment_of(self, net: IpNet) -> L2Segment | None:
+        for s in self.segments:
+            if s.network == net:
+                return s
+        return None
+
+    @cached_property
+    def notes(self) -> tuple[str, ...]:
+        """What the rules could not check, host by host."""
+        out: list[str] = []
+        for v in self.views():
+            if v.state.ovs is None:
+                out.append(f"{v.name}: conf.db not collected: bridge, mapping and "
+                           "ip-on-ovs-port rules skipped for this host")
+            if v.state.addresses is None:
+                out.append(f"{v.name}: addresses not collected: management address unknown")
+            elif v.management is None:
+                out.append(f"{v.name}: no management address found (no inventory address, no "
+                           "route to ovn-remote, no default route)")
+        if self.realization is None:
+            out.append("no realization given: rules about what ovn-controller creates skipped")
+        return tuple(out)
+
+    # -- realization
+    def host_realization(self, host: str) -> HostRealization | None:
+        if self.realization is None:
+            return None
+        return self.realization.hosts.get(host)
+
+    def provider_patches(self, host: str) -> tuple[PatchPort, ...]:
+        """Patch ports predicted on provider bridges (the `patch-<lport>-to-br-int` side)."""
+        hr = self.host_realization(host)
+        if hr is None:
+            return ()
+        v = self.hosts.get(host)
+        integ = v.integration_bridge if v is not None else "br-int"
+        return tuple(sorted(p for p in hr.patch_ports if p.bridge != integ and p.lport))
+
+    def local_hosts(self, datapath: str) -> tuple[str, ...]:
+        """Hosts where `datapath` is predicted local."""
+        if self.realization is None:
+            return ()
+        return tuple(sorted(h for h, hr in self.realization.hosts.items()
+                            if datapath in hr.local_datapaths))
+
+    # -- NB / SB
+    @cached_property
+    def nb(self) -> NbIndex:
+        return NbIndex(self.snapshot.nb)
+
+    def switch_name(self, lport: str) -> str | None:
+        ls = self.nb.switch_of(lport)
+        if ls is not None:
+            return ls.name
+        sb = self.snapshot.sb
+        if sb is None:
+            return None
+        pb = sb.find_one("Port_Binding", lport, "logical_port")
+        dp = sb.row("Datapath_Binding", str(pb.get("datapath"))) if pb is not None else None
+        if dp is None:
+            return None
+        return str(dp.map("external_ids").get("name", "")) or None
+
+    def nb_evidence(self, fact: str, table: str, row: str) -> Evidence:
+        return Evidence(fact, self.snapshot.nb.source or "nb.db", table, row)
+
+    def sb_evidence(self, fact: str, table: str, row: str) -> Evidence:
+        src = self.snapshot.sb.source if self.snapshot.sb is not None else ""
+        return Evidence(fact, src or "sb.db", table, row)
+
+    def lport_facts(self, lport: str) -> list[Evidence]:
+        """NB row, then SB (what ovn-northd publishes) for a localnet / l2gateway port."""
+        out: list[Evidence] = []
+        p = self.nb.lsps.get(lport)
+        ls = self.nb.switch_of(lport)
+        if p is not None:
+            ptype = _str(p.get("type")) or "VIF"
+            nn = network_name(p)
+            tag = port_tag(p)
+            parts = [f"Logical_Switch_Port {lport} type={ptype}"]
+            if nn is not None:
+                parts.append(f"options:network_name={nn}")
+            if tag is not None:
+                parts.append(f"tag={tag}")
+            on = f" on switch {ls.name}" if ls is not None else ""
+            out.append(self.nb_evidence(" ".join(parts) + on, "Logical_Switch_Port", lport))
+        sb = self.snapshot.sb
+        pb = sb.find_one("Port_Binding", lport, "logical_port") if sb is not None else None
+        if pb is not None:
+            out.append(self.sb_evidence(
+                f"ovn-northd published Port_Binding {lport} type={_str(pb.get('type'))} "
+                "to every chassis", "Port_Binding", lport))
+        elif p is not None:
+            out.append(Evidence(
+                f"ovn-northd publishes {lport} as a SB Port_Binding, which every chassis' "
+                "ovn-controller receives", "ovn-northd", "Port_Binding", lport))
+        return out
+
+    def realization_facts(self, host: str, pp: PatchPort) -> list[Evidence]:
+        """Why ovn-controller on `host` creates `pp`: the datapath is local, the physnet is
+        mapped; then the patch port itself."""
+        out: list[Evidence] = []
+        hr = self.host_realization(host)
+        sw = self.switch_name(pp.lport)
+        if hr is not None and sw is not None:
+            why_local = hr.local_datapaths.get(sw, ())
+            out.append(Evidence(f"{sw} is a local datapath on {host}", "simulation", None, sw,
+                                host))
+            out.extend(why_local)
+        if hr is not None:
+            out.extend(hr.why.get(pp, ()))
+            # What ovn-controller would log about this port (e.g. the duplicate-localnet WARN
+            # it prints while creating both patch pairs anyway).
+            for ev in hr.events:
+                if ev.lport == pp.lport:
+                    out.append(Evidence(f"ovn-controller on {host} logs {ev.level} "
+                                        f"`{ev.message}`", "simulation", "Port_Binding",
+                                        ev.lport, host))
+        v = self.hosts.get(host)
+        if v is not None and pp.network_name:
+            out.append(v.mappings_evidence())
+        out.append(Evidence(
+            f"ovn-controller on {host} creates {pp.port} on {pp.bridge} "
+            f"(peer patch-{v.integration_bridge if v else 'br-int'}-to-{pp.lport})",
+            "simulation", "Port", pp.port, host))
+        return out
+
+    def bridge_facts(self, v: HostView, bridge: str) -> list[Evidence]:
+        """What `bridge` connects to on `v`: its NICs and the addresses it carries."""
+        out: list[Evidence] = []
+        br = v.bridges.get(bridge)
+        if br is not None:
+            nics = ", ".join(n.name for n in br.nics) or "no NIC"
+            out.append(v.ovs_evidence(f"{bridge} holds {nics}", "Bridge", bridge))
+        for a in v.addresses_on_bridge(bridge):
+            out.append(v.address_evidence(a))
+        return out
+
+    def bridge_networks(self, v: HostView, bridge: str) -> set[IpNet]:
+        """The subnets whose L2 segment `bridge` is part of on `v` (its addresses, the
+        host's management if it rides the bridge)."""
+        nets = {address_network(a) for a in v.addresses_on_bridge(bridge)}
+        m = v.management
+        if m is not None and m.bridge == bridge and m.network is not None:
+            nets.add(m.network)
+        return nets
+
+    def management_networks(self) -> set[IpNet]:
+        return {s.network for s in self.segments}
+
+    def ip_in(self, ip: str, nets: set[IpNet]) -> bool:
+        try:
+            a = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(a.version == n.version and a in n for n in nets)

@@ -1,0 +1,121 @@
+"""Rules as data (after hotsos' scenarios): each hazard is a `RuleSpec` -- stable id, severity,
+title, why it matters, a remediation template and an example -- plus one pure check function.
+
+The spec is what docs/rules.md is generated from (`python -m ovnguard.findings.docs`), so the
+documentation cannot drift from the code; the check is what runs. A check never does I/O: it
+reads the `RuleContext` (snapshot, realization, host views) and returns findings.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ovnguard.findings.finding import Finding, Severity
+from ovnguard.model.evidence import Evidence
+
+if TYPE_CHECKING:
+    from ovnguard.findings.context import RuleContext
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    id: str  # stable; never renamed once released
+    severity: Severity  # the usual severity; a check may raise or lower it per finding
+    title: str
+    why: str  # the mechanism, with its source (ovn/ovs code, LAB-NOTES measurement)
+    remediation_template: str  # str.format fields filled by the check
+    example: str  # a situation that triggers it and the summary it produces
+    group: str = ""  # docs section
+    severity_note: str = ""  # why this severity (docs)
+
+    def fields(self) -> tuple[str, ...]:
+        return tuple(
+            f for _, f, _, _ in string.Formatter().parse(self.remediation_template) if f
+        )
+
+    def finding(
+        self,
+        *,
+        key: str,
+        hosts: Iterable[str],
+        summary: str,
+        evidence: Iterable[Evidence] = (),
+        chain: Iterable[Evidence] = (),
+        fields: Mapping[str, object] | None = None,
+        severity: Severity | None = None,
+        loses_management: Iterable[str] = (),
+    ) -> Finding:
+        return Finding(
+            rule=self.id,
+            severity=self.severity if severity is None else severity,
+            hosts=tuple(sorted(set(hosts))),
+            summary=summary,
+            evidence=_dedup(evidence),
+            remediation=self.remediation_template.format(**(fields or {})),
+            key=key,
+            chain=_dedup(chain),
+            loses_management=tuple(sorted(set(loses_management))),
+        )
+
+
+Check = Callable[["RuleContext"], list[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    spec: RuleSpec
+    check: Check
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def rule(spec: RuleSpec) -> Callable[[Check], Check]:
+    """Register `check` under `spec` (decorator). Ids are unique."""
+
+    def deco(check: Check) -> Check:
+        if spec.id in _REGISTRY:
+            raise ValueError(f"duplicate rule id {spec.id}")
+        _REGISTRY[spec.id] = Rule(spec, check)
+        return check
+
+    return deco
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every registered rule, in registration order (grouped as the modules define them)."""
+    import ovnguard.findings.rules  # noqa: F401  (registers on import)
+
+    return tuple(_REGISTRY.values())
+
+
+def get_rule(rule_id: str) -> Rule:
+    all_rules()
+    return _REGISTRY[rule_id]
+
+
+def run_rules(ctx: RuleContext, rules: Iterable[Rule] | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    for r in all_rules() if rules is None else rules:
+        for f in r.check(ctx):
+            if f.rule != r.id:
+                raise AssertionError(f"rule {r.id} returned a finding of {f.rule}")
+            out.append(f)
+    return sorted(out, key=lambda f: (-f.severity, f.rule, f.key))
+
+
+def _dedup(evs: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    seen: set[Evidence] = set()
+    out: list[Evidence] = []
+    for e in evs:
+        if e not in seen:
+            seen.add(e)
+            out.append(e)
+    return tuple(out)

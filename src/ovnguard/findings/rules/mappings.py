@@ -1,0 +1,300 @@
+"""ovn-bridge-mappings: what ovn-controller actually reads from it, and localnet ports that
+match nothing."""
+
+from __future__ import annotations
+
+from ovnguard.findings.context import RuleContext, network_name
+from ovnguard.findings.finding import Finding, Severity
+from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.model.evidence import Evidence
+from ovnguard.simulation.mappings import parse_bridge_mappings
+
+GROUP = "Bridge mappings"
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insert, delete, substitute; each costs 1)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def closest(name: str, candidates: set[str], limit: int = 2) -> str | None:
+    best = sorted((edit_distance(name, c), c) for c in candidates if c != name)
+    if best and best[0][0] <= max(1, min(limit, len(name) // 3)):
+        return best[0][1]
+    return None
+
+
+def named_physnets(raw: str | None) -> set[str]:
+    """Every physnet the text names, read by ovn-controller or not (for suggestions)."""
+    out = set()
+    for entry in (raw or "").split(","):
+        physnet = entry.partition(":")[0].strip()
+        if physnet:
+            out.add(physnet)
+    return out
+
+
+def _physnet_of(entry: str) -> str:
+    return entry.partition(":")[0].strip()
+
+
+def _sb_mappings(ctx: RuleContext) -> list[tuple[str, str, Evidence]]:
+    """(chassis, raw mappings, evidence) from SB Chassis for chassis without a conf.db in
+    the bundle (ovn-controller copies the raw string there: other_config since 20.06,
+    external_ids before)."""
+    sb = ctx.snapshot.sb
+    if sb is None:
+        return []
+    have = {v.system_id for v in ctx.views() if v.state.ovs is not None}
+    have |= {v.hostname for v in ctx.views() if v.state.ovs is not None}
+    out: list[tuple[str, str, Evidence]] = []
+    for ch in sorted(sb.rows("Chassis"), key=lambda r: r.name):
+        if ch.name in have or str(ch.get("hostname", "")) in have:
+            continue
+        for col in ("other_config", "external_ids"):
+            raw = ch.map(col).get("ovn-bridge-mappings")
+            if raw is not None:
+                out.append((ch.name, str(raw), ctx.sb_evidence(
+                    f"Chassis {ch.name} {col}:ovn-bridge-mappings=\"{raw}\"", "Chassis",
+                    ch.name)))
+                break
+    return out
+
+
+# --------------------------------------------------------------------------- unmapped-physnet
+
+UNMAPPED_PHYSNET = RuleSpec(
+    id="unmapped-physnet",
+    severity=Severity.medium,
+    group=GROUP,
+    title="A localnet port's network_name is mapped on no chassis",
+    why=(
+        "ovn-controller looks the port's options:network_name up in its own "
+        "ovn-bridge-mappings; with no match it creates nothing and logs once, at INFO, "
+        "`bridge not found for localnet port '...' with network name '...'; skipping` "
+        "(controller/patch.c; measured with `phynet2`). Nothing fails, nothing is connected: "
+        "VMs on the switch stay cut off from the physical network, and the next person to "
+        "'fix' the typo on a live cloud realizes the port everywhere at once."
+    ),
+    severity_note=(
+        "Harmless by itself, but it is a change that does not do what it says, and "
+        "correcting it is the dangerous step (see l2-loop)."
+    ),
+    remediation_template=(
+        "Check the physical network name: `ovn-nbctl lsp-set-options {lport} "
+        "network_name={suggestion}` if that is what was meant -- then run ovnguard again: on "
+        "a switch that already has a localnet port for that network it makes an L2 loop."
+    ),
+    example=(
+        "`ovn-nbctl lsp-set-options ln-phynet2 network_name=phynet2` while every chassis maps "
+        "physnet2 -> `localnet port ln-phynet2 on neutron-pub has network_name=phynet2, which "
+        "no chassis maps (did you mean physnet2?)`"
+    ),
+)
+
+
+@rule(UNMAPPED_PHYSNET)
+def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
+    effective: set[str] = set()
+    named: set[str] = set()
+    any_info = False
+    lost_on: dict[str, list[str]] = {}
+    for v in ctx.views():
+        if v.state.ovs is None:
+            continue
+        any_info = True
+        bm = ctx.mappings(v.name)
+        effective |= set(bm.mappings)
+        named |= named_physnets(v.mappings_raw)
+        for pr in bm.problems:
+            for entry in (pr.entry, *pr.ignored):
+                if entry:
+                    lost_on.setdefault(_physnet_of(entry), []).append(v.name)
+    sb_evs: list[Evidence] = []
+    for _ch, raw, ev in _sb_mappings(ctx):
+        any_info = True
+        effective |= set(parse_bridge_mappings(raw, None).mappings)
+        named |= named_physnets(raw)
+        sb_evs.append(ev)
+    if not any_info:
+        return []
+    out: list[Finding] = []
+    bridged = ctx.nb.bridged_ports()
+    used = {nn for p, _ in bridged if (nn := network_name(p))}
+    maps = [v.mappings_evidence() for v in ctx.views() if v.state.ovs is not None]
+    for port, ls in bridged:
+        nn = network_name(port)
+        if nn is None or nn in effective:
+            continue
+        suggestion = closest(nn, named | used)
+        hosts = ctx.local_hosts(ls.name)
+        did = f" (did you mean {suggestion}?)" if suggestion else ""
+        lost = ""
+        if nn in lost_on:
+            lost = (f"; it is named on {', '.join(sorted(set(lost_on[nn])))} but that entry "
+                    "is ignored (see malformed-bridge-mappings / mapping-missing-bridge)")
+        where = (f"; {ls.name} is local on {', '.join(hosts)}, which would have realized it"
+                 if hosts else "")
+        ptype = str(port.get("type"))
+        lport_facts = ctx.lport_facts(port.name)
+        log = Evidence(
+            f"ovn-controller logs `bridge not found for {ptype} port '{port.name}' with network "
+            f"name '{nn}'; skipping` and creates no patch port", "ovn-controller(patch.c)",
+            "Port_Binding", port.name)
+        out.append(UNMAPPED_PHYSNET.finding(
+            key=f"{ls.name}/{port.name}",
+            hosts=hosts,
+            summary=(f"{ptype} port {port.name} on {ls.name} has network_name={nn}, which no "
+                     f"chassis maps{did}: nothing is realized anywhere{lost}{where}"),
+            evidence=[*lport_facts, *maps, *sb_evs, log],
+            chain=[*lport_facts, log],
+            fields={"lport": port.name, "suggestion": suggestion or "<physnet>"},
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- mapping-missing-bridge
+
+MAPPING_MISSING_BRIDGE = RuleSpec(
+    id="mapping-missing-bridge",
+    severity=Severity.medium,
+    group=GROUP,
+    title="ovn-bridge-mappings names a bridge that does not exist",
+    why=(
+        "ovn-controller (add_ovs_bridge_mappings) logs WARN `Bridge 'X' not found for network "
+        "'Y'` and skips that entry: localnet ports of that physnet are not realized on this "
+        "host until the bridge appears -- and then they all are, at once."
+    ),
+    severity_note="A silent loss of provider connectivity on one host.",
+    remediation_template=(
+        "Create the bridge with its uplink (`ovs-vsctl add-br {bridge}` and add its NIC), or "
+        "fix the entry for {physnet} in `external_ids:ovn-bridge-mappings` on {host}."
+    ),
+    example=(
+        "compute2: ovn-bridge-mappings=physnet2:br-pub, no bridge br-pub -> `compute2: "
+        "ovn-bridge-mappings maps physnet2 to br-pub, which does not exist`"
+    ),
+)
+
+
+@rule(MAPPING_MISSING_BRIDGE)
+def mapping_missing_bridge(ctx: RuleContext) -> list[Finding]:
+    users: dict[str, list[str]] = {}
+    for port, _ls in ctx.nb.bridged_ports():
+        nn = network_name(port)
+        if nn is not None:
+            users.setdefault(nn, []).append(port.name)
+    out: list[Finding] = []
+    for v in ctx.views():
+        for pr in ctx.mappings(v.name).problems:
+            if pr.level != "WARN":
+                continue
+            physnet, _, bridge = pr.entry.partition(":")
+            hint = ""
+            if bridge != bridge.strip() and bridge.strip() in v.bridges:
+                hint = f" (it has whitespace: {bridge!r}; {bridge.strip()} exists)"
+            used = users.get(physnet, [])
+            uses = f"; localnet port(s) {', '.join(sorted(used))} are not realized here" \
+                if used else ""
+            bridges = ", ".join(v.bridges) or "none"
+            out.append(MAPPING_MISSING_BRIDGE.finding(
+                key=f"{v.name}:{physnet}",
+                hosts=[v.name],
+                summary=(f"{v.name}: ovn-bridge-mappings maps {physnet} to {bridge}, which "
+                         f"does not exist{hint}: ovn-controller WARNs and skips it{uses}"),
+                evidence=[v.mappings_evidence(),
+                          v.ovs_evidence(f"bridges on {v.name}: {bridges}", "Bridge"),
+                          Evidence(f"ovn-controller logs WARN `{pr.message}`",
+                                   "ovn-controller(patch.c)", None, None, v.name)],
+                fields={"bridge": bridge.strip(), "physnet": physnet, "host": v.name},
+            ))
+    return out
+
+
+# --------------------------------------------------------------------------- malformed
+
+MALFORMED_BRIDGE_MAPPINGS = RuleSpec(
+    id="malformed-bridge-mappings",
+    severity=Severity.high,
+    group=GROUP,
+    title="ovn-bridge-mappings is malformed: later entries are ignored",
+    why=(
+        "ovn-controller splits the value on ',' and each entry at the first ':' with no "
+        "whitespace trimming. An entry without ':' or with an empty side is an ERR "
+        "(`Invalid ovn-bridge-mappings configuration`) and parsing stops: every later entry "
+        "is ignored too. An empty entry (a doubled or trailing comma) stops parsing without "
+        "any log. A space after a comma becomes part of the physnet name, which then never "
+        "matches a localnet port's network_name. A physnet listed twice is kept twice and "
+        "the lookup returns whichever entry the hash table holds first (the simulation "
+        "emulates OVS 3.1's hmap), silently."
+    ),
+    severity_note="Whole physical networks disappear from a host without an error a "
+                  "monitoring system would catch.",
+    remediation_template=(
+        "Rewrite it as comma-separated physnet:bridge pairs with no spaces, e.g. "
+        "`ovs-vsctl set open . external_ids:ovn-bridge-mappings={fixed}` on {host}."
+    ),
+    example=(
+        "ovn-bridge-mappings=\"physnet1:br-ex,physnet3,physnet2:br-public\" -> `compute1: "
+        "entry 'physnet3' is malformed: ovn-controller logs ERR and ignores it and every "
+        "later entry: physnet2 are lost`"
+    ),
+)
+
+
+@rule(MALFORMED_BRIDGE_MAPPINGS)
+def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
+    out: list[Finding] = []
+    for v in ctx.views():
+        raw = v.mappings_raw
+        if not raw:
+            continue
+        bm = ctx.mappings(v.name)
+        problems: list[str] = []
+        logs: list[Evidence] = []
+        lost: set[str] = set()
+        for pr in bm.problems:
+            if pr.level == "ERR":
+                problems.append(f"entry '{pr.entry}' is malformed: ovn-controller logs ERR "
+                                "`Invalid ovn-bridge-mappings configuration` and stops there")
+                lost |= {_physnet_of(e) for e in (pr.entry, *pr.ignored)}
+            elif pr.level == "INFO" and pr.entry == "":
+                problems.append("an empty entry (doubled comma) ends parsing there, "
+                                "without logging")
+                lost |= {_physnet_of(e) for e in pr.ignored}
+            elif pr.level == "INFO":  # one network mapped more than once
+                problems.append(pr.message)
+            else:
+                continue
+            if pr.logged:
+                logs.append(Evidence(f"ovn-controller logs {pr.level} `{pr.message}`",
+                                     "ovn-controller(patch.c)", None, None, v.name))
+        lost.discard("")
+        if lost:
+            problems.append(f"ignored: {', '.join(sorted(lost))}")
+        for e in bm.entries:
+            if e.network != e.network.strip():
+                problems.append(f"physnet {e.network!r} has whitespace and never matches "
+                                f"network_name={e.network.strip()}")
+        if not problems:
+            continue
+        pairs: dict[str, str] = {}
+        for entry in raw.split(","):
+            physnet, _, bridge = (x.strip() for x in entry.partition(":"))
+            if physnet and bridge and physnet not in pairs:
+                pairs[physnet] = bridge
+        fixed = ",".join(f"{p}:{b}" for p, b in pairs.items()) or "<physnet>:<bridge>"
+        out.append(MALFORMED_BRIDGE_MAPPINGS.finding(
+            key=f"{v.name}",
+            hosts=[v.name],
+            summary=f"{v.name}: ovn-bridge-mappings \"{raw}\": " + "; ".join(problems),
+            evidence=[v.mappings_evidence(), *logs],
+            fields={"fixed": fixed, "host": v.name},
+        ))
+    return out

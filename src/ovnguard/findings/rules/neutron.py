@@ -1,0 +1,189 @@
+"""Neutron (ML2/OVN) and the OVN state it owns: configuration nobody reads, and ports made by
+hand on Neutron's switches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ovnguard.findings.context import RuleContext, network_name
+from ovnguard.findings.finding import Finding, Severity
+from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import HostView
+
+GROUP = "Neutron ML2/OVN"
+
+AGENT_INI = "openvswitch_agent.ini"
+
+
+def _parse_neutron_mappings(raw: str) -> dict[str, str]:
+    # neutron.common.utils.parse_mappings strips whitespace around each entry and side.
+    out: dict[str, str] = {}
+    for entry in raw.replace("\n", ",").split(","):
+        physnet, sep, bridge = entry.strip().partition(":")
+        if sep and physnet.strip() and bridge.strip():
+            out[physnet.strip()] = bridge.strip()
+    return out
+
+
+def _mechanism_drivers(neutron: Mapping[str, Mapping[str, Mapping[str, str]]]) -> set[str]:
+    out: set[str] = set()
+    for sections in neutron.values():
+        val = sections.get("ml2", {}).get("mechanism_drivers")
+        if val:
+            out |= {d.strip() for d in val.split(",") if d.strip()}
+    return out
+
+
+def _is_ml2_ovn(v: HostView) -> tuple[bool, str]:
+    drivers = _mechanism_drivers(v.state.neutron)
+    if "ovn" in drivers:
+        return True, "ml2_conf.ini mechanism_drivers includes ovn"
+    if drivers and "openvswitch" in drivers:
+        return False, ""
+    if v.ovn_remote or v.mappings_raw is not None:
+        return True, "the host runs ovn-controller (external_ids:ovn-remote is set)"
+    return False, ""
+
+
+# --------------------------------------------------------------------------- config drift
+
+NEUTRON_CONFIG_DRIFT = RuleSpec(
+    id="neutron-config-drift",
+    severity=Severity.medium,
+    group=GROUP,
+    title="openvswitch_agent.ini bridge_mappings on an ML2/OVN host",
+    why=(
+        "Under ML2/OVN there is no neutron-openvswitch-agent: ovn-controller reads the "
+        "mappings from OVS `external_ids:ovn-bridge-mappings`, and Neutron learns them from "
+        "SB Chassis other_config. `[ovs] bridge_mappings` in openvswitch_agent.ini is read "
+        "by nothing; editing it (as the seed incident's fix did) changes nothing, and when it "
+        "disagrees with OVS it misleads whoever reads it next."
+    ),
+    severity_note="No outage by itself, but it sends the next fix to the wrong place.",
+    remediation_template=(
+        "Make the change in OVS, the effective place: `ovs-vsctl set open . "
+        "external_ids:ovn-bridge-mappings={effective}` on {host}; remove `bridge_mappings` "
+        "from {path} (or the file) so nobody edits it again."
+    ),
+    example=(
+        "compute1: openvswitch_agent.ini `[ovs] bridge_mappings = physnet1:br-ex,"
+        "physnet2:br-public`, OVS ovn-bridge-mappings=physnet2:br-ex -> `compute1: "
+        "openvswitch_agent.ini says physnet1:br-ex,physnet2:br-public but OVS (effective) "
+        "says physnet2:br-ex`"
+    ),
+)
+
+
+@rule(NEUTRON_CONFIG_DRIFT)
+def neutron_config_drift(ctx: RuleContext) -> list[Finding]:
+    out: list[Finding] = []
+    for v in ctx.views():
+        for rel, sections in sorted(v.state.neutron.items()):
+            if not rel.endswith(AGENT_INI):
+                continue
+            raw = sections.get("ovs", {}).get("bridge_mappings")
+            if raw is None:
+                continue
+            ovn, why_ovn = _is_ml2_ovn(v)
+            if not ovn:
+                continue
+            agent = _parse_neutron_mappings(raw)
+            effective = dict(ctx.mappings(v.name).mappings)
+            ev = [v.neutron_evidence(f"[ovs] bridge_mappings = {raw}", rel, "bridge_mappings"),
+                  v.mappings_evidence(),
+                  Evidence(f"{v.name} is ML2/OVN: {why_ovn}", "rule:neutron-config-drift",
+                           None, None, v.name)]
+            eff_text = ",".join(f"{p}:{b}" for p, b in effective.items()) or "(none)"
+            if v.state.ovs is None:
+                differ = ""
+            elif agent == effective:
+                differ = "; it matches OVS, which is what ovn-controller actually reads"
+            else:
+                only_agent = sorted(set(agent.items()) - set(effective.items()))
+                differ = (f"; it disagrees with OVS ovn-bridge-mappings, the effective one "
+                          f"({eff_text}): "
+                          + ", ".join(f"{p}:{b} is not in effect" for p, b in only_agent))
+                only_ovs = sorted(set(effective.items()) - set(agent.items()))
+                if only_ovs:
+                    differ += ("; in effect but not in the file: "
+                               + ", ".join(f"{p}:{b}" for p, b in only_ovs))
+            out.append(NEUTRON_CONFIG_DRIFT.finding(
+                key=f"{v.name}:{rel}",
+                hosts=[v.name],
+                summary=(f"{v.name}: {rel} sets [ovs] bridge_mappings = {raw}, which nothing "
+                         f"reads under ML2/OVN{differ}"),
+                evidence=ev,
+                fields={"effective": eff_text if effective else ",".join(
+                    f"{p}:{b}" for p, b in agent.items()), "host": v.name,
+                    "path": f"/etc/{rel}"},
+            ))
+    return out
+
+
+# --------------------------------------------------------------------------- out of band
+
+NEUTRON_OUT_OF_BAND = RuleSpec(
+    id="neutron-out-of-band",
+    severity=Severity.medium,
+    group=GROUP,
+    title="A hand-made port on a Neutron-owned switch",
+    why=(
+        "Neutron owns switches `neutron-<network uuid>` (external_ids neutron:network_name) "
+        "and keeps them in sync with its own database: its ports carry "
+        "`neutron:port_name`, its localnet ports are `provnet-<segment>`. A port made with "
+        "ovn-nbctl is invisible to Neutron: db-sync (`log` mode by default) reports it, "
+        "`repair` mode deletes unknown `provnet-*` ports and leaves other hand-made ones such "
+        "as `ln-x` alone, so the hand-made state lingers, unowned, until someone finds it "
+        "in an outage."
+    ),
+    severity_note="The state drifts from what the cloud's owner of record knows.",
+    remediation_template=(
+        "Do it through Neutron (e.g. a provider network/segment: `openstack network create "
+        "--provider-network-type flat --provider-physical-network <physnet> ...`), or delete "
+        "the hand-made port: `ovn-nbctl lsp-del {lport}`."
+    ),
+    example=(
+        "`ovn-nbctl lsp-add neutron-3f6c... ln-physnet2` -> `ln-physnet2 on Neutron's switch "
+        "neutron-3f6c... (network public) was not made by Neutron`"
+    ),
+)
+
+
+@rule(NEUTRON_OUT_OF_BAND)
+def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
+    out: list[Finding] = []
+    for ls in sorted(ctx.snapshot.nb.rows("Logical_Switch"), key=lambda r: r.name):
+        ext = ls.map("external_ids")
+        netname = ext.get("neutron:network_name")
+        if netname is None:
+            continue
+        ports = ctx.nb.switch_ports(ls)
+        provnets = [p.name for p in ports if p.name.startswith("provnet-")]
+        for p in ports:
+            if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
+                continue
+            ptype = str(p.get("type")) or "VIF"
+            extra = ""
+            if ptype == "localnet" and provnets:
+                nn = network_name(p)
+                extra = (f"; it is a second localnet port beside Neutron's "
+                         f"{', '.join(provnets)} (network_name={nn})")
+            hosts = ctx.local_hosts(ls.name)
+            out.append(NEUTRON_OUT_OF_BAND.finding(
+                key=f"{ls.name}/{p.name}",
+                hosts=hosts,
+                summary=(f"{p.name} ({ptype}) on Neutron's switch {ls.name} (network "
+                         f"{netname}) was not made by Neutron: db-sync reports it and repair "
+                         f"mode leaves it behind{extra}"),
+                evidence=[
+                    ctx.nb_evidence(f"Logical_Switch {ls.name} external_ids:"
+                                    f"neutron:network_name={netname}", "Logical_Switch",
+                                    ls.name),
+                    ctx.nb_evidence(f"Logical_Switch_Port {p.name} type={ptype} has no "
+                                    "external_ids:neutron:port_name", "Logical_Switch_Port",
+                                    p.name),
+                ],
+                fields={"lport": p.name},
+            ))
+    return out

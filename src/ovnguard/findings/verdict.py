@@ -1,0 +1,237 @@
+"""The differential verdict: run every rule on the snapshot before and after a change, match
+findings by (rule, key), and judge the change by what it introduces -- not by what was
+already wrong (that is reported, as pre-existing, but does not make a change dangerous).
+
+Semantics (also in docs/rules.md, "Verdict"):
+- with a change, a finding is `introduced` (new key, or an existing hazard the change brings
+  to more hosts -- `hosts_added` -- or makes more severe), `pre-existing` or `resolved`;
+  without one, every finding is `present` and all of them count;
+- `dangerous`: a counted finding is critical, or predicts some host losing management
+  reachability (`Finding.loses_management`);
+- `risky`: a counted finding is high or medium, or the change has findings of its own
+  (`extra_findings`: a rejected or unsupported command means the prediction is incomplete);
+- `safe`: otherwise (low and info findings are reported, never decisive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ovnguard.findings.context import RuleContext
+from ovnguard.findings.finding import Finding, Severity
+from ovnguard.findings.registry import run_rules
+from ovnguard.model.db import Database, RowChange, diff
+from ovnguard.model.evidence import Evidence
+
+VERDICTS = ("safe", "risky", "dangerous")
+_STATUS_ORDER = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class HostImpact:
+    host: str
+    loses_management: bool
+    severity: Severity
+    rules: tuple[str, ...]  # rule ids of the counted findings that reach this host
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: str  # "safe" | "risky" | "dangerous"
+    reasons: tuple[str, ...]  # why, one line per deciding finding
+    findings: tuple[Finding, ...]  # introduced, present, pre-existing, then resolved
+    blast_radius: Mapping[str, HostImpact]  # host -> impact of the counted findings
+    chain: tuple[Evidence, ...]  # flow of events of the worst counted finding
+    has_change: bool
+    notes: tuple[str, ...] = ()  # what could not be checked
+
+    @property
+    def counted(self) -> tuple[Finding, ...]:
+        """The findings the verdict is made of."""
+        return tuple(f for f in self.findings if f.status in ("introduced", "present"))
+
+    def by_status(self, status: str) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status == status)
+
+    @property
+    def hosts_losing_management(self) -> tuple[str, ...]:
+        return tuple(sorted(h for h, i in self.blast_radius.items() if i.loses_management))
+
+
+def evaluate(
+    before: RuleContext,
+    after: RuleContext | None = None,
+    extra_findings: Iterable[Finding] = (),
+    change_lines: Sequence[Evidence] = (),
+) -> Assessment:
+    """Judge a snapshot (after=None) or a change (before -> after).
+
+    `extra_findings` come from outside the rules (e.g. the change parser's
+    `unsupported-command` / rejected commands) and always belong to the change.
+    `change_lines` are Evidence for the change's lines (source "change:LINE", table/row of
+    what each touches); they start the chain of the findings they explain.
+    """
+    extras = list(extra_findings)
+    if after is None:
+        findings = [*run_rules(before), *extras]
+        notes = before.notes
+    else:
+        marked = diff_findings(run_rules(before), run_rules(after))
+        facts = change_facts(before, after)
+        findings = [
+            _with_chain(f, change_lines, facts) if f.status == "introduced" else f
+            for f in marked
+        ]
+        extras = [e.marked("introduced") if e.status == "present" else e for e in extras]
+        findings += extras
+        notes = tuple(dict.fromkeys((*after.notes, *before.notes)))
+    findings.sort(key=lambda f: (_STATUS_ORDER.get(f.status, 9), -f.severity, f.rule, f.key))
+    counted = [f for f in findings if f.status in ("introduced", "present")]
+    verdict, reasons = _judge(counted, extras)
+    worst = sorted(counted, key=lambda f: (not f.loses_management, -f.severity))
+    chain = next((f.chain or f.evidence for f in worst if f.chain or f.evidence), ())
+    return Assessment(
+        verdict=verdict,
+        reasons=tuple(reasons),
+        findings=tuple(findings),
+        blast_radius=_blast(counted),
+        chain=tuple(chain),
+        has_change=after is not None,
+        notes=notes,
+    )
+
+
+def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
+    """Mark findings by (rule, key): introduced / pre-existing / resolved."""
+    b = {(f.rule, f.key): f for f in before}
+    a = {(f.rule, f.key): f for f in after}
+    out: list[Finding] = []
+    for k, f in a.items():
+        old = b.get(k)
+        if old is None:
+            out.append(f.marked("introduced"))
+            continue
+        added = tuple(sorted(set(f.hosts) - set(old.hosts)))
+        newly_lost = set(f.loses_management) - set(old.loses_management)
+        if added or newly_lost or f.severity > old.severity:
+            reach = tuple(sorted(set(added) | newly_lost))
+            g = replace(f.marked("introduced"), hosts_added=reach)
+            if reach:
+                g = replace(g, summary=f"{g.summary} (the change extends it to "
+                                       f"{', '.join(reach)})")
+            out.append(g)
+        else:
+            out.append(f.marked("pre-existing"))
+    for k, f in b.items():
+        if k not in a:
+            out.append(f.marked("resolved"))
+    return out
+
+
+def _judge(counted: list[Finding], extras: list[Finding]) -> tuple[str, list[str]]:
+    def line(f: Finding) -> str:
+        lost = (f"; {', '.join(f.loses_management)} lose management"
+                if f.loses_management else "")
+        hosts = f" on {', '.join(f.hosts)}" if f.hosts else ""
+        return f"{f.rule} ({f.severity.name}){hosts}{lost}"
+
+    danger = [f for f in counted if f.severity >= Severity.critical or f.loses_management]
+    if danger:
+        return "dangerous", [line(f) for f in danger]
+    risky = [f for f in counted if f.severity >= Severity.medium]
+    risky += [e for e in extras if e not in risky and e.status in ("introduced", "present")]
+    if risky:
+        return "risky", [line(f) for f in risky]
+    return "safe", []
+
+
+def _blast(counted: Iterable[Finding]) -> dict[str, HostImpact]:
+    acc: dict[str, tuple[bool, Severity, list[str]]] = {}
+    for f in counted:
+        for h in f.hosts:
+            lost, sev, rules = acc.get(h, (False, Severity.info, []))
+            if f.rule not in rules:
+                rules = [*rules, f.rule]
+            acc[h] = (lost or h in f.loses_management, max(sev, f.severity), rules)
+        for h in f.loses_management:
+            if h not in f.hosts:
+                lost, sev, rules = acc.get(h, (False, Severity.info, []))
+                acc[h] = (True, max(sev, f.severity), [*rules, f.rule])
+    return {
+        h: HostImpact(h, lost, sev, tuple(rules)) for h, (lost, sev, rules) in sorted(acc.items())
+    }
+
+
+# --------------------------------------------------------------------------- chain of events
+
+_DETAIL_COLUMNS = ("type", "options", "addresses", "tag_request", "tag", "networks",
+                   "external_ip", "fail_mode", "other_config", "external_ids")
+
+
+def _row_label(c: RowChange) -> str:
+    row = c.after if c.after is not None else c.before
+    return (row.name if row is not None and row.name else str(c.uuid)) or str(c.uuid)
+
+
+def _describe(c: RowChange, db_label: str) -> str:
+    name = _row_label(c)
+    if c.kind == "insert" and c.after is not None:
+        details: list[str] = []
+        for col in _DETAIL_COLUMNS:
+            v = c.after.get(col)
+            if v in (None, "", (), {}):
+                continue
+            if isinstance(v, dict):
+                details.extend(f"{col}:{k}={x}" for k, x in sorted(v.items()))
+            elif isinstance(v, tuple):
+                details.append(f"{col}={' '.join(str(x) for x in v)}")
+            else:
+                details.append(f"{col}={v}")
+        more = f" ({', '.join(details)})" if details else ""
+        return f"the change adds {db_label} {c.table} {name}{more}"
+    if c.kind == "delete":
+        return f"the change deletes {db_label} {c.table} {name}"
+    return f"the change sets {', '.join(c.columns)} of {db_label} {c.table} {name}"
+
+
+def _db_changes(before: Database | None, after: Database | None) -> list[RowChange]:
+    if before is None or after is None or before is after:
+        return []
+    return diff(before, after)
+
+
+def change_facts(before: RuleContext, after: RuleContext) -> list[Evidence]:
+    """What the change does to NB and to each host's Open_vSwitch DB, as Evidence."""
+    out: list[Evidence] = []
+    b, a = before.snapshot, after.snapshot
+    for c in _db_changes(b.nb, a.nb):
+        out.append(Evidence(_describe(c, "NB"), "change", c.table, _row_label(c)))
+    for host in sorted(set(b.hosts) & set(a.hosts)):
+        for c in _db_changes(b.hosts[host].ovs, a.hosts[host].ovs):
+            out.append(Evidence(_describe(c, f"{host}'s OVS"), "change", c.table,
+                                _row_label(c), host))
+    return out
+
+
+def _with_chain(f: Finding, lines: Sequence[Evidence], facts: Sequence[Evidence]) -> Finding:
+    body = f.chain or f.evidence
+    rows = {e.row for e in (*f.evidence, *f.chain) if e.row}
+    hosts = set(f.hosts) | {e.host for e in (*f.evidence, *f.chain) if e.host}
+
+    def relevant(e: Evidence) -> bool:
+        return bool(e.row) and e.row in rows and (e.host is None or e.host in hosts)
+
+    picked_facts = [e for e in facts if relevant(e)]
+    rows |= {e.row for e in picked_facts if e.row}
+    picked_lines = [e for e in lines if relevant(e)]
+    prefix = [*picked_lines, *picked_facts]
+    if not prefix:
+        return f
+    seen: set[Evidence] = set()
+    chain: list[Evidence] = []
+    for e in (*prefix, *body):
+        if e not in seen:
+            seen.add(e)
+            chain.append(e)
+    return replace(f, chain=tuple(chain))

@@ -1,0 +1,593 @@
+"""Typed views of one host: its OVS bridges, its OVN chassis settings, its addresses and routes,
+and the one fact every rule needs -- which address operators reach it by, and whether that
+address rides an OVS bridge that ovn-controller may patch a logical switch into.
+
+Derived, never stored: a view is computed from `HostState` (pure, no I/O), so the Snapshot
+stays the single source of truth and a change only has to edit the Open_vSwitch database.
+Every derived fact carries `Evidence` naming the file (conf.db / addr.json / route.json), the
+table and the row it was read from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ovnguard.model.db import Database, Row
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.snapshot import HostState, IpAddress, IpRoute
+
+IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+DEFAULT_INTEGRATION_BRIDGE = "br-int"
+
+# Interface types that stand for a wire out of the host. "dummy" is OVS's netdev-dummy, what
+# the lab (and OVN's own test suite) uses in place of a physical NIC.
+NIC_TYPES = frozenset({"", "system", "dummy", "dpdk", "afxdp", "afxdp-nonpmd"})
+TUNNEL_TYPES = frozenset(
+    {"geneve", "vxlan", "gre", "stt", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
+     "lisp", "srv6"}
+)
+
+
+def _s(v: object) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _smap(row: Row, column: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in row.map(column).items()}
+
+
+# --------------------------------------------------------------------------- OVS bridges
+
+
+@dataclass(frozen=True, slots=True)
+class OvsInterface:
+    name: str
+    type: str  # "" (system), "internal", "patch", "dummy", "geneve", ...
+    options: Mapping[str, str]
+    iface_id: str | None  # external_ids:iface-id (the logical port bound here)
+    mac_in_use: str | None
+    uuid: str
+
+    @property
+    def is_nic(self) -> bool:
+        return self.type in NIC_TYPES
+
+    @property
+    def is_internal(self) -> bool:
+        return self.type == "internal"
+
+    @property
+    def is_patch(self) -> bool:
+        return self.type == "patch"
+
+    @property
+    def is_tunnel(self) -> bool:
+        return self.type in TUNNEL_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class OvsPort:
+    name: str
+    interfaces: tuple[OvsInterface, ...]
+    tag: int | None
+    external_ids: Mapping[str, str]
+    uuid: str
+
+
+@dataclass(frozen=True, slots=True)
+class OvsBridge:
+    name: str
+    ports: tuple[OvsPort, ...]
+    fail_mode: str | None
+    controllers: tuple[str, ...]  # Controller targets
+    other_config: Mapping[str, str]
+    external_ids: Mapping[str, str]
+    datapath_type: str
+    uuid: str
+
+    @property
+    def interfaces(self) -> tuple[OvsInterface, ...]:
+        return tuple(i for p in self.ports for i in p.interfaces)
+
+    @property
+    def nics(self) -> tuple[OvsInterface, ...]:
+        """Interfaces that are wires out of the host (a bond contributes each member)."""
+        return tuple(i for i in self.interfaces if i.is_nic)
+
+    @property
+    def hwaddr(self) -> str | None:
+        return self.other_config.get("hwaddr") or None
+
+    def interface(self, name: str) -> OvsInterface | None:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        return None
+
+    def port_of(self, ifname: str) -> OvsPort | None:
+        for p in self.ports:
+            if any(i.name == ifname for i in p.interfaces):
+                return p
+        return None
+
+
+def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
+    """Every Bridge of an Open_vSwitch database, by name."""
+    out: dict[str, OvsBridge] = {}
+    for br in ovs.rows("Bridge"):
+        ports: list[OvsPort] = []
+        for pu in br.set("ports"):
+            prow = ovs.row("Port", str(pu))
+            if prow is None:
+                continue
+            ifaces: list[OvsInterface] = []
+            for iu in prow.set("interfaces"):
+                irow = ovs.row("Interface", str(iu))
+                if irow is None:
+                    continue
+                ext = _smap(irow, "external_ids")
+                mac = irow.opt("mac_in_use")
+                ifaces.append(
+                    OvsInterface(
+                        name=irow.name,
+                        type=_s(irow.get("type", "")),
+                        options=_smap(irow, "options"),
+                        iface_id=ext.get("iface-id"),
+                        mac_in_use=str(mac) if mac else None,
+                        uuid=str(irow.uuid),
+                    )
+                )
+            tag = prow.opt("tag")
+            ports.append(
+                OvsPort(
+                    name=prow.name,
+                    interfaces=tuple(sorted(ifaces, key=lambda i: i.name)),
+                    tag=tag if isinstance(tag, int) and not isinstance(tag, bool) else None,
+                    external_ids=_smap(prow, "external_ids"),
+                    uuid=str(prow.uuid),
+                )
+            )
+        controllers: list[str] = []
+        for cu in br.set("controller"):
+            crow = ovs.row("Controller", str(cu))
+            if crow is not None:
+                controllers.append(_s(crow.get("target", "")))
+        fail_mode = br.opt("fail_mode")
+        out[br.name] = OvsBridge(
+            name=br.name,
+            ports=tuple(sorted(ports, key=lambda p: p.name)),
+            fail_mode=str(fail_mode) if fail_mode else None,
+            controllers=tuple(sorted(controllers)),
+            other_config=_smap(br, "other_config"),
+            external_ids=_smap(br, "external_ids"),
+            datapath_type=_s(br.get("datapath_type", "")),
+            uuid=str(br.uuid),
+        )
+    return dict(sorted(out.items()))
+
+
+# --------------------------------------------------------------------------- addresses, routes
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """How an L3 interface of the host reaches the wire, as far as OVS is concerned."""
+
+    ifname: str
+    # "bridge": the bridge's own internal port (br-ex); "internal-port": another internal
+    # port of a bridge; "ovs-nic": a NIC that is itself an OVS port (its IP is dead, OVS FAQ);
+    # "outside-ovs": not in OVS; "unknown": conf.db not collected.
+    kind: str
+    bridge: str | None = None
+    nics: tuple[str, ...] = ()  # the bridge's NICs: the L2 path out of the host
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def in_ovs(self) -> bool:
+        return self.bridge is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    target: str  # the destination IP asked about
+    route: IpRoute | None  # None: the target is one of the host's own addresses
+    source: IpAddress | None  # the address the host sends from
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def dev(self) -> str | None:
+        if self.route is not None:
+            return self.route.dev
+        return self.source.ifname if self.source else None
+
+
+@dataclass(frozen=True, slots=True)
+class Management:
+    """The address operators (and the cluster) reach this host by."""
+
+    address: str
+    prefixlen: int | None
+    ifname: str | None
+    how: str  # "inventory" | "route-to-ovn-remote" | "default-route"
+    carrier: Carrier | None
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def network(self) -> IpNet | None:
+        if self.prefixlen is None:
+            return None
+        return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefixlen}" if self.prefixlen is not None else self.address
+
+    @property
+    def bridge(self) -> str | None:
+        return self.carrier.bridge if self.carrier else None
+
+
+def _ip(text: str | None) -> IpAddr | None:
+    if not text:
+        return None
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _route_net(r: IpRoute) -> IpNet | None:
+    if r.dst == "default":
+        gw = _ip(r.gateway)
+        return ipaddress.ip_network("::/0" if gw is not None and gw.version == 6 else "0.0.0.0/0")
+    try:
+        return ipaddress.ip_network(r.dst, strict=False)
+    except ValueError:
+        return None
+
+
+def parse_remote_targets(remote: str | None) -> tuple[tuple[str, str | None], ...]:
+    """`tcp:10.0.0.5:6642,ssl:[fd00::5]:6642,unix:/x` -> ((target, ip-or-None), ...).
+
+    A host name cannot be resolved without I/O: its IP is None and rules say so.
+    """
+    if not remote:
+        return ()
+    out: list[tuple[str, str | None]] = []
+    for target in (t.strip() for t in remote.split(",")):
+        if not target:
+            continue
+        proto, _, rest = target.partition(":")
+        if proto not in ("tcp", "ssl") or not rest:
+            out.append((target, None))
+            continue
+        if rest.startswith("["):
+            host = rest[1:].partition("]")[0]
+        elif rest.count(":") == 1:
+            host = rest.partition(":")[0]
+        else:  # "IP" without port, or a bare IPv6 address
+            host = rest
+        ip = _ip(host)
+        out.append((target, str(ip) if ip is not None else None))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- the host view
+
+
+@dataclass(frozen=True)
+class HostView:
+    """Everything a rule asks about one host, derived from its HostState."""
+
+    state: HostState
+
+    # -- sources, for evidence
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    def _file(self, key: str) -> str:
+        f = self.state.files.get(key)
+        if f:
+            return f
+        if key == "conf.db" and self.state.ovs is not None and self.state.ovs.source:
+            return self.state.ovs.source
+        return f"hosts/{self.name}/{key}"
+
+    def ovs_evidence(self, fact: str, table: str | None = None, row: str | None = None) -> Evidence:
+        return Evidence(fact, self._file("conf.db"), table, row, self.name)
+
+    def addr_evidence(self, fact: str, ifname: str | None = None) -> Evidence:
+        return Evidence(fact, self._file("addr.json"), None, ifname, self.name)
+
+    def route_evidence(self, fact: str, dst: str | None = None) -> Evidence:
+        return Evidence(fact, self._file("route.json"), None, dst, self.name)
+
+    def neutron_evidence(self, fact: str, relpath: str, key: str | None = None) -> Evidence:
+        src = self.state.files.get(f"etc/{relpath}") or f"hosts/{self.name}/etc/{relpath}"
+        return Evidence(fact, src, None, key, self.name)
+
+    # -- Open_vSwitch
+    @cached_property
+    def _ovs_row(self) -> Row | None:
+        if self.state.ovs is None:
+            return None
+        return next(self.state.ovs.rows("Open_vSwitch"), None)
+
+    @cached_property
+    def external_ids(self) -> Mapping[str, str]:
+        return _smap(self._ovs_row, "external_ids") if self._ovs_row is not None else {}
+
+    @property
+    def system_id(self) -> str | None:
+        return self.external_ids.get("system-id") or None
+
+    def chassis_option(self, key: str) -> str | None:
+        """`external_ids:<key>-<system-id>` overrides `<key>` (ovn-controller(8), 22.09+)."""
+        sid = self.system_id
+        if sid and f"{key}-{sid}" in self.external_ids:
+            return self.external_ids[f"{key}-{sid}"]
+        return self.external_ids.get(key)
+
+    @property
+    def hostname(self) -> str:
+        return self.chassis_option("hostname") or self.name
+
+    @property
+    def ovn_remote(self) -> str | None:
+        return self.chassis_option("ovn-remote") or None
+
+    @property
+    def integration_bridge(self) -> str:
+        return self.chassis_option("ovn-bridge") or DEFAULT_INTEGRATION_BRIDGE
+
+    @cached_property
+    def bridges(self) -> Mapping[str, OvsBridge]:
+        return bridges_of(self.state.ovs) if self.state.ovs is not None else {}
+
+    @property
+    def mappings_key(self) -> str:
+        """The external_ids key ovn-bridge-mappings is read from (`-<system-id>` first, as
+        the simulation reads it)."""
+        sid = self.system_id
+        key = "ovn-bridge-mappings"
+        return f"{key}-{sid}" if sid and f"{key}-{sid}" in self.external_ids else key
+
+    @property
+    def mappings_raw(self) -> str | None:
+        """The raw ovn-bridge-mappings (None: not set). Parsing it the way ovn-controller
+        does is the simulation's job (`ovnguard.simulation.mappings`), so the rules and the
+        realization can never read it differently."""
+        return self.external_ids.get(self.mappings_key)
+
+    def mappings_evidence(self) -> Evidence:
+        return self.ovs_evidence(
+            f"Open_vSwitch external_ids:{self.mappings_key}=\"{self.mappings_raw or ''}\"",
+            "Open_vSwitch", f"external_ids:{self.mappings_key}",
+        )
+
+    def bridge_of_interface(self, ifname: str) -> tuple[OvsBridge, OvsInterface] | None:
+        for br in self.bridges.values():
+            i = br.interface(ifname)
+            if i is not None:
+                return br, i
+        return None
+
+    # -- addresses and routes
+    @property
+    def addresses(self) -> tuple[IpAddress, ...]:
+        return self.state.addresses or ()
+
+    def global_addresses(self) -> tuple[IpAddress, ...]:
+        return tuple(a for a in self.addresses if a.scope == "global")
+
+    def addresses_on(self, ifname: str) -> tuple[IpAddress, ...]:
+        return tuple(a for a in self.global_addresses() if a.ifname == ifname)
+
+    def carrier(self, ifname: str) -> Carrier:
+        if self.state.ovs is None:
+            return Carrier(ifname, "unknown")
+        found = self.bridge_of_interface(ifname)
+        if found is None:
+            return Carrier(
+                ifname, "outside-ovs",
+                evidence=(self.ovs_evidence(f"{ifname} is not an OVS interface", "Interface"),),
+            )
+        br, iface = found
+        nics = tuple(n.name for n in br.nics)
+        nic_text = ", ".join(nics) if nics else "no NIC"
+        ev_nics = self.ovs_evidence(f"{br.name} holds {nic_text}", "Bridge", br.name)
+        if iface.is_internal and iface.name == br.name:
+            kind = "bridge"
+            ev = self.ovs_evidence(f"{ifname} is the internal port of OVS bridge {br.name}",
+                                   "Interface", ifname)
+        elif iface.is_internal:
+            kind = "internal-port"
+            ev = self.ovs_evidence(f"{ifname} is an internal port of OVS bridge {br.name}",
+                                   "Interface", ifname)
+        elif iface.is_nic:
+            kind = "ovs-nic"
+            ev = self.ovs_evidence(
+                f"{ifname} is a NIC and a port of OVS bridge {br.name}"
+                + (f" (type {iface.type})" if iface.type else ""),
+                "Interface", ifname,
+            )
+        else:
+            kind = f"ovs-{iface.type}"
+            ev = self.ovs_evidence(f"{ifname} is an OVS {iface.type} interface on {br.name}",
+                                   "Interface", ifname)
+        return Carrier(ifname, kind, br.name, nics, (ev, ev_nics))
+
+    def bridge_interfaces(self, bridge: str) -> frozenset[str]:
+        """Names under which the host's IP stack sees `bridge`: its internal ports and its
+        NICs (an address on either sits on the bridge's L2 segment)."""
+        br = self.bridges.get(bridge)
+        if br is None:
+            return frozenset()
+        return frozenset(i.name for i in br.interfaces if i.is_internal or i.is_nic)
+
+    def addresses_on_bridge(self, bridge: str) -> tuple[IpAddress, ...]:
+        names = self.bridge_interfaces(bridge)
+        return tuple(a for a in self.global_addresses() if a.ifname in names)
+
+    def address_evidence(self, a: IpAddress) -> Evidence:
+        return self.addr_evidence(f"{a.cidr} is on {a.ifname}", a.ifname)
+
+    def main_routes(self) -> tuple[IpRoute, ...]:
+        return tuple(
+            r for r in (self.state.routes or ())
+            if r.table in ("main", "254") and r.type == "unicast"
+        )
+
+    def _source_for(self, route: IpRoute, target: IpAddr) -> IpAddress | None:
+        if route.prefsrc:
+            for a in self.addresses:
+                if a.address == route.prefsrc:
+                    return a
+            return IpAddress(route.dev or "", route.prefsrc, target.max_prefixlen,
+                             "inet6" if target.version == 6 else "inet")
+        fam = "inet6" if target.version == 6 else "inet"
+        cands = [a for a in self.global_addresses() if a.ifname == route.dev and a.family == fam]
+        near = _ip(route.gateway) or target
+        for a in cands:
+            if near in ipaddress.ip_network(a.cidr, strict=False):
+                return a
+        return cands[0] if cands else None
+
+    def route_to(self, target: str) -> RouteMatch | None:
+        """The main-table route the kernel would pick for `target` (longest prefix; policy
+        routing is not modelled) and the source address it would use."""
+        ip = _ip(target)
+        if ip is None or (self.state.routes is None and self.state.addresses is None):
+            return None
+        for a in self.global_addresses():
+            if _ip(a.address) == ip:
+                return RouteMatch(target, None, a, (self.address_evidence(a),))
+        best: tuple[int, IpRoute] | None = None
+        for r in self.main_routes():
+            net = _route_net(r)
+            if net is None or net.version != ip.version or ip not in net:
+                continue
+            if best is None or net.prefixlen > best[0]:
+                best = (net.prefixlen, r)
+        if best is None:
+            return None
+        route = best[1]
+        src = self._source_for(route, ip)
+        via = f" via {route.gateway}" if route.gateway else ""
+        evs = [self.route_evidence(f"route to {target}: {route.dst}{via} dev {route.dev}",
+                                   route.dst)]
+        if src is not None:
+            how = "prefsrc" if route.prefsrc else f"address on {route.dev}"
+            evs.append(self.addr_evidence(f"source {src.cidr} ({how})", src.ifname))
+        return RouteMatch(target, route, src, tuple(evs))
+
+    def ovn_remote_targets(self) -> tuple[tuple[str, str | None], ...]:
+        return parse_remote_targets(self.ovn_remote)
+
+    @cached_property
+    def management(self) -> Management | None:
+        return _management(self)
+
+
+def _management(v: HostView) -> Management | None:
+    inv = v.state.inventory_address
+    if inv:
+        ev = Evidence(f"inventory: {v.name} is managed at {inv}", "inventory.yaml", None, v.name,
+                      v.name)
+        for a in v.global_addresses():
+            if a.address == inv:
+                return Management(a.address, a.prefixlen, a.ifname, "inventory",
+                                  v.carrier(a.ifname), (ev, v.address_evidence(a)))
+        found = v.route_to(inv) if _ip(inv) is not None else None
+        note = Evidence(f"{inv} is not among {v.name}'s addresses (NAT, VIP or stale inventory)",
+                        v._file("addr.json"), None, None, v.name)
+        if found and found.source is not None:
+            s = found.source
+            return Management(inv, None, s.ifname, "inventory", v.carrier(s.ifname),
+                              (ev, note, *found.evidence))
+        return Management(inv, None, None, "inventory", None, (ev, note))
+    for target, ip in v.ovn_remote_targets():
+        if ip is None:
+            continue
+        m = v.route_to(ip)
+        if m is None or m.source is None:
+            continue
+        s = m.source
+        ev = v.ovs_evidence(f"ovn-remote is {target}", "Open_vSwitch", "external_ids:ovn-remote")
+        return Management(s.address, s.prefixlen, s.ifname, "route-to-ovn-remote",
+                          v.carrier(s.ifname), (ev, *m.evidence))
+    for r in v.main_routes():
+        if r.dst != "default":
+            continue
+        gw = _ip(r.gateway)
+        probe = gw or ipaddress.ip_address("0.0.0.0")
+        src = v._source_for(r, probe)
+        if src is None:
+            continue
+        via = f" via {r.gateway}" if r.gateway else ""
+        evs = (v.route_evidence(f"default route{via} dev {r.dev}", "default"),
+               v.addr_evidence(f"source {src.cidr} on {src.ifname}", src.ifname))
+        return Management(src.address, src.prefixlen, src.ifname, "default-route",
+                          v.carrier(src.ifname), evs)
+    return None
+
+
+def host_view(state: HostState) -> HostView:
+    return HostView(state)
+
+
+# --------------------------------------------------------------------------- L2 segments
+
+
+@dataclass(frozen=True, slots=True)
+class L2Segment:
+    """Hosts whose management addresses share one subnet: one broadcast domain. A storm or
+    an ARP/MAC flip in it reaches all of them (and anything else on that LAN)."""
+
+    subnet: str
+    hosts: tuple[str, ...]
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    @property
+    def network(self) -> IpNet:
+        return ipaddress.ip_network(self.subnet)
+
+
+def l2_segments(views: Iterable[HostView]) -> tuple[L2Segment, ...]:
+    by_net: dict[IpNet, list[tuple[HostView, Management]]] = {}
+    for v in views:
+        m = v.management
+        if m is None or m.network is None:
+            continue
+        by_net.setdefault(m.network, []).append((v, m))
+    out: list[L2Segment] = []
+    for net, members in sorted(by_net.items(), key=lambda kv: (kv[0].version, kv[0])):
+        members.sort(key=lambda vm: vm[0].name)
+        evs = tuple(
+            v.addr_evidence(f"{v.name} is managed at {m.cidr} on {m.ifname}", m.ifname)
+            for v, m in members
+        )
+        out.append(L2Segment(str(net), tuple(v.name for v, _ in members), evs))
+    return tuple(out)
+
+
+def hosts_in(views: Iterable[HostView], nets: Iterable[IpNet]) -> tuple[str, ...]:
+    """Hosts whose management address lies in any of `nets` (sorted)."""
+    nets = tuple(nets)
+    out = set()
+    for v in views:
+        m = v.management
+        ip = _ip(m.address) if m else None
+        if ip is not None and any(ip.version == n.version and ip in n for n in nets):
+            out.add(v.name)
+    return tuple(sorted(out))
+
+
+def address_network(a: IpAddress) -> IpNet:
+    return ipaddress.ip_network(a.cidr, strict=False)

@@ -1,0 +1,82 @@
+"""neutron-config-drift, neutron-out-of-band."""
+
+from pathlib import Path
+
+import pytest
+from rules_cluster import (
+    NEUTRON_PUB,
+    add_localnet,
+    ctx,
+    host,
+    incident_ovs,
+    nb,
+    realization,
+    realized,
+    separated_ovs,
+    snapshot,
+)
+
+from ovnguard.findings.context import RuleContext
+from ovnguard.findings.finding import Finding, Severity
+from ovnguard.findings.registry import get_rule
+
+pytestmark = pytest.mark.realdb
+
+AGENT = "neutron/plugins/ml2/openvswitch_agent.ini"
+ML2 = "neutron/plugins/ml2/ml2_conf.ini"
+# What the seed note ended with: the "fix" written where nothing reads it.
+AGENT_TEXT = "[DEFAULT]\n\n[ovs]\nbridge_mappings = physnet1:br-ex,physnet2:br-public\n"
+
+
+def _run(rule: str, c: RuleContext) -> list[Finding]:
+    return get_rule(rule).check(c)
+
+
+def test_neutron_config_drift_positive_disagrees(tmp_path: Path) -> None:
+    snap = snapshot(nb(tmp_path, NEUTRON_PUB), [host(
+        tmp_path, "compute1", incident_ovs("compute1"),
+        neutron={AGENT: AGENT_TEXT, ML2: "[ml2]\nmechanism_drivers = ovn\n"})])
+    (f,) = _run("neutron-config-drift", ctx(snap))
+    assert f.severity == Severity.medium and f.key == f"compute1:{AGENT}"
+    assert "nothing reads under ML2/OVN" in f.summary
+    assert "the effective one (physnet2:br-ex)" in f.summary
+    assert "physnet2:br-public is not in effect" in f.summary
+    assert "ovn-bridge-mappings=physnet2:br-ex" in f.remediation
+    assert any(e.source == f"hosts/compute1/etc/{AGENT}" for e in f.evidence)
+
+
+def test_neutron_config_drift_positive_agrees_still_unread(tmp_path: Path) -> None:
+    snap = snapshot(nb(tmp_path, NEUTRON_PUB), [host(
+        tmp_path, "compute3", separated_ovs("compute3"), neutron={AGENT: AGENT_TEXT})])
+    (f,) = _run("neutron-config-drift", ctx(snap))
+    assert "it matches OVS" in f.summary
+
+
+def test_neutron_config_drift_negative(tmp_path: Path) -> None:
+    # ML2/OVS: the agent does read it.
+    ml2ovs = host(tmp_path, "compute1", incident_ovs("compute1"),
+                  neutron={AGENT: AGENT_TEXT, ML2: "[ml2]\nmechanism_drivers = openvswitch\n"})
+    # ML2/OVN without the agent file.
+    clean = host(tmp_path, "compute2", incident_ovs("compute2"),
+                 neutron={ML2: "[ml2]\nmechanism_drivers = ovn\n"})
+    snap = snapshot(nb(tmp_path, NEUTRON_PUB), [ml2ovs, clean])
+    assert _run("neutron-config-drift", ctx(snap)) == []
+
+
+def test_neutron_out_of_band_positive(tmp_path: Path) -> None:
+    snap = snapshot(nb(tmp_path, NEUTRON_PUB + add_localnet("ln-physnet2", "physnet2")),
+                    [host(tmp_path, "compute1", incident_ovs("compute1"))])
+    real = realization(realized("compute1", [("provnet-1", "physnet2", "br-ex")],
+                                {"neutron-pub": "VIF vm1 is bound here"}))
+    (f,) = _run("neutron-out-of-band", ctx(snap, real))
+    assert f.key == "neutron-pub/ln-physnet2" and f.hosts == ("compute1",)
+    assert "second localnet port beside Neutron's provnet-1" in f.summary
+    assert "lsp-del ln-physnet2" in f.remediation
+
+
+def test_neutron_out_of_band_negative(tmp_path: Path) -> None:
+    # Neutron's own ports (provnet-*, neutron:port_name) and a hand-made port on a switch
+    # Neutron does not own are all fine.
+    cmds = [*NEUTRON_PUB, "ls-add lab-sw", *add_localnet("ln-lab", "physnet2", "lab-sw")]
+    snap = snapshot(nb(tmp_path, cmds), [host(tmp_path, "compute1", incident_ovs("compute1"))])
+    assert _run("neutron-out-of-band", ctx(snap)) == []
