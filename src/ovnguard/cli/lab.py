@@ -96,6 +96,15 @@ def up(
             "see docs/lab.md."
         ),
     ),
+    from_bundle: Path | None = typer.Option(
+        None,
+        "--from-bundle",
+        help=(
+            "Build a replica of the cluster in this bundle: its NB, and one chassis per "
+            "hosts/<host>/ with that host's bridges, NICs, VIFs and external_ids "
+            "(see docs/rehearse.md)."
+        ),
+    ),
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
     timeout: float = typer.Option(
         60.0, "--timeout", help="Seconds to wait for every chassis to register and sync."
@@ -113,7 +122,17 @@ def up(
     with _errors("up"):
         if chassis is not None and topology is not None:
             raise InputError("give either --chassis or --topology, not both")
-        if topology is not None:
+        if from_bundle is not None and (chassis is not None or topology is not None):
+            raise InputError("--from-bundle builds every chassis from the bundle; do not "
+                             "combine it with --chassis or --topology")
+        notes: tuple[str, ...] = ()
+        if from_bundle is not None:
+            from ovnguard.lab.replica import plan_replica
+
+            plan = plan_replica(from_bundle)
+            topo = plan.topology
+            notes = (*plan.notes, *(n for h in plan.hosts for n in h.notes))
+        elif topology is not None:
             topo = load_topology(topology)
         else:
             n = 3 if chassis is None else chassis
@@ -123,7 +142,12 @@ def up(
         show, stop = _progress_printer()
         started = time.monotonic()
         try:
-            lab = Lab.up(topo, run_dir, timeout=timeout, progress=show)
+            if from_bundle is not None:
+                from ovnguard.lab.replica import start_replica
+
+                lab = start_replica(plan, run_dir, timeout=timeout, progress=show)
+            else:
+                lab = Lab.up(topo, run_dir, timeout=timeout, progress=show)
         finally:
             stop()
         took = time.monotonic() - started
@@ -138,6 +162,10 @@ def up(
         hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
         typer.echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
         typer.echo(f"  stop      ovnguard lab down{hint}")
+        if from_bundle is not None:
+            typer.echo(f"  replica   of {from_bundle}")
+        for note in notes:
+            typer.echo(f"  note      {note}")
 
 
 @app.command("status")

@@ -1,7 +1,7 @@
 """A real OVN on this machine (ovn-northd, NB/SB ovsdb-servers, N chassis) for tests,
 predictions checked against real ovn-controller, and rehearsals. See docs/lab.md."""
 
-from ovnguard.lab.lab import Lab, ProgressFn, environ_for
+from ovnguard.lab.lab import Lab, Preload, ProgressFn, environ_for
 from ovnguard.lab.layout import DEFAULT_RUN_DIR, RUN_DIR_ENV, RunLayout, default_run_dir
 from ovnguard.lab.state import ChassisStatus, DaemonStatus, LabState, LabStatus
 from ovnguard.lab.topology import (
@@ -34,6 +34,7 @@ __all__ = [
     "Logical",
     "Management",
     "Nat",
+    "Preload",
     "ProgressFn",
     "Router",
     "RouterPort",

@@ -126,18 +126,42 @@ def host_init_commands(
             ids["attached-mac"] = mac
         cmds.append(["add-port", "br-int", iface])
         cmds.append(["set", "Interface", iface, "type=internal", *map_args("external_ids", ids)])
-    ext = {
-        "system-id": host.name,
-        "hostname": host.name,
-        "ovn-remote": sb_remote,
-        "ovn-encap-type": "geneve",
-        "ovn-encap-ip": str(encap_ip),
-    }
+    ext = managed_external_ids(host, sb_remote=sb_remote, encap_ip=encap_ip)
+    ext["ovn-encap-type"] = "geneve"
     if host.bridge_mappings:
         ext["ovn-bridge-mappings"] = host.bridge_mappings
+    # Validation keeps system-id, hostname and ovn-remote out of the extras.
     ext.update(host.external_ids)
     cmds.append(["set", "Open_vSwitch", ".", *map_args("external_ids", ext)])
     return cmds
+
+
+def managed_external_ids(host: Host, *, sb_remote: str, encap_ip: IPv4Address) -> dict[str, str]:
+    """The Open_vSwitch external_ids the lab always owns: who the chassis is and where its
+    SB and tunnel endpoint are (never a real cluster's)."""
+    return {
+        "system-id": host.chassis_name,
+        "hostname": host.name,
+        "ovn-remote": sb_remote,
+        "ovn-encap-ip": str(encap_ip),
+    }
+
+
+def preloaded_host_commands(
+    host: Host,
+    commands: list[list[str]],
+    *,
+    sb_remote: str,
+    encap_ip: IPv4Address,
+) -> list[list[str]]:
+    """The init transaction of a chassis whose bridges and ports are given as ready-made
+    ovs-vsctl commands (a replica of a real host) instead of derived from the topology."""
+    managed = managed_external_ids(host, sb_remote=sb_remote, encap_ip=encap_ip)
+    return [
+        ["init"],
+        *commands,
+        ["set", "Open_vSwitch", ".", *map_args("external_ids", managed)],
+    ]
 
 
 def _first_mac(addresses: list[str]) -> str | None:
@@ -151,8 +175,12 @@ def _first_mac(addresses: list[str]) -> str | None:
 # --- the logical topology --------------------------------------------------------------
 
 
-def logical_commands(lg: Logical) -> list[list[str]]:
-    """ovn-nbctl commands creating switches, ports, routers, gateway chassis and NAT."""
+def logical_commands(
+    lg: Logical, chassis_names: Mapping[str, str] | None = None
+) -> list[list[str]]:
+    """ovn-nbctl commands creating switches, ports, routers, gateway chassis and NAT.
+    `chassis_names` maps a host name to its chassis name where they differ (Host.system_id)."""
+    names = chassis_names or {}
     cmds: list[list[str]] = []
     for sw in lg.switches:
         cmds.append(["ls-add", sw.name])
@@ -189,7 +217,9 @@ def logical_commands(lg: Logical) -> list[list[str]]:
                     ["lsp-set-options", sp, f"router-port={rp.name}"],
                 ]
             for chassis, prio in rp.gateway_chassis:
-                cmds.append(["lrp-set-gateway-chassis", rp.name, chassis, str(prio)])
+                cmds.append(
+                    ["lrp-set-gateway-chassis", rp.name, names.get(chassis, chassis), str(prio)]
+                )
         for nat in r.nat:
             cmd = ["lr-nat-add", r.name, nat.type, str(nat.external_ip), nat.logical_ip]
             if nat.logical_port:

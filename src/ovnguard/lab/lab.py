@@ -16,8 +16,9 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -56,6 +57,22 @@ from ovnguard.lab.topology import Topology, validate_topology
 
 # progress(stage, done, total); stages: "central", "chassis", "register", "sync".
 ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Preload:
+    """What `Lab.up` takes ready-made instead of building it from the topology: a replica
+    of a real cluster (`Lab.from_bundle`, ovnguard.lab.replica)."""
+
+    # A standalone OVN_Northbound file in the installed schema, served as the lab's NB
+    # (the topology's logical section must then be empty).
+    nb_db: Path | None = None
+    # ovn-nbctl commands run with `init` in one transaction before ovn-northd starts.
+    nb_commands: Sequence[Sequence[str]] = ()
+    # Per host: ovs-vsctl commands (bridges, ports, external_ids) replacing what the
+    # topology would give; the lab still sets system-id, hostname, ovn-remote, ovn-encap-ip.
+    host_commands: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
+
 
 CTL_TIMEOUT = 30.0
 # Runtime files a daemon leaves behind when it is killed with SIGKILL.
@@ -182,14 +199,22 @@ class Lab:
         timeout: float = 60.0,
         progress: ProgressFn | None = None,
         workers: int | None = None,
+        preload: Preload | None = None,
     ) -> Lab:
         """Start NB/SB, northd and every chassis; return once all chassis are registered in SB
         and have processed the logical topology (`ovn-nbctl --wait=hv sync`).
 
         A run dir left over by a killed lab is cleaned first; a live lab there is an error.
         On any failure everything started so far is stopped again and a LabError raised.
+        `preload` replaces parts of what the topology would build (see `Preload`).
         """
         validate_topology(topology)
+        if (
+            preload is not None
+            and preload.nb_db is not None
+            and (topology.logical.switches or topology.logical.ports or topology.logical.routers)
+        ):
+            raise LabError("a preloaded NB database and a logical topology cannot be combined")
         layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
         nb_schema = _schema(NB_SCHEMA_CANDIDATES, "ovn-central")
         sb_schema = _schema(SB_SCHEMA_CANDIDATES, "ovn-central")
@@ -200,7 +225,7 @@ class Lab:
             lab = cls(layout, cls._initial_state(layout, topology))
             write_state(layout.state, lab.state)
             try:
-                lab._start(nb_schema, sb_schema, ovs_schema, timeout, progress, workers)
+                lab._start(nb_schema, sb_schema, ovs_schema, timeout, progress, workers, preload)
             except BaseException:
                 # KeyboardInterrupt included: never leave half a lab running. The original
                 # error is the one worth reporting.
@@ -208,6 +233,21 @@ class Lab:
                     lab._stop_all()
                 raise
             return lab
+
+    @classmethod
+    def from_bundle(
+        cls,
+        bundle_dir: str | Path,
+        run_dir: str | Path | None = None,
+        *,
+        timeout: float = 60.0,
+        progress: ProgressFn | None = None,
+    ) -> Lab:
+        """A replica of the cluster a bundle describes: its NB, and one chassis per bundle
+        host with that host's bridges, NICs, VIFs and external_ids (see replica.py)."""
+        from ovnguard.lab.replica import plan_replica, start_replica
+
+        return start_replica(plan_replica(bundle_dir), run_dir, timeout=timeout, progress=progress)
 
     @classmethod
     def attach(cls, run_dir: str | Path | None = None) -> Lab:
@@ -298,8 +338,10 @@ class Lab:
         timeout: float,
         progress: ProgressFn | None,
         workers: int | None,
+        preload: Preload | None = None,
     ) -> None:
         layout, topo = self.layout, self.state.topology
+        nb_file = preload.nb_db if preload is not None else None
         deadline = time.monotonic() + timeout
         lock = threading.Lock()
 
@@ -314,13 +356,13 @@ class Lab:
         n_hosts = len(topo.hosts)
         pool_size = workers or max(2, min(12, n_hosts))
         with ThreadPoolExecutor(max_workers=pool_size) as pool:
+            fresh = [(layout.sb.db, sb_schema), (layout.template_conf_db, ovs_schema)]
+            if nb_file is None:
+                fresh.append((layout.nb.db, nb_schema))
+            else:
+                shutil.copyfile(nb_file, layout.nb.db)
             creates = [
-                pool.submit(run, ["ovsdb-tool", "create", str(db), schema])
-                for db, schema in (
-                    (layout.nb.db, nb_schema),
-                    (layout.sb.db, sb_schema),
-                    (layout.template_conf_db, ovs_schema),
-                )
+                pool.submit(run, ["ovsdb-tool", "create", str(db), schema]) for db, schema in fresh
             ]
             for f in creates:
                 f.result()
@@ -336,7 +378,10 @@ class Lab:
             self._set_pid(None, "sb-ovsdb-server", sb_pid.result())
             # The logical topology goes in before any chassis connects, so each
             # ovn-controller sees it in its first full run.
-            nb_f = pool.submit(self.nbctl, "init", *cmd.chain(cmd.logical_commands(topo.logical)))
+            chassis_names = {h.name: h.chassis_name for h in topo.hosts}
+            nb_cmds = [list(c) for c in preload.nb_commands] if preload is not None else []
+            nb_cmds += cmd.logical_commands(topo.logical, chassis_names)
+            nb_f = pool.submit(self.nbctl, "init", *cmd.chain(nb_cmds))
             sb_f = pool.submit(self.sbctl, "init")
             nb_f.result()
             sb_f.result()
@@ -346,7 +391,7 @@ class Lab:
             write_state(layout.state, self.state)
 
             report("chassis", 0, n_hosts)
-            hosts = {pool.submit(self._start_host, h.name): h.name for h in topo.hosts}
+            hosts = {pool.submit(self._start_host, h.name, preload): h.name for h in topo.hosts}
             errors: list[tuple[str, BaseException]] = []
             for done, (future, name) in enumerate(hosts.items(), start=1):
                 try:
@@ -373,7 +418,7 @@ class Lab:
                 if ctl is not None:
                     r.ctl = ctl
 
-    def _start_host(self, name: str) -> None:
+    def _start_host(self, name: str, preload: Preload | None = None) -> None:
         topo = self.state.topology
         host = topo.host(name)
         hp = self.host_paths(name)
@@ -384,9 +429,18 @@ class Lab:
         self._set_pid(
             name, "ovsdb-server", start_daemon(cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, env))
         )
-        init = cmd.host_init_commands(
-            host, topo, sb_remote=self.layout.sb.remote, encap_ip=topo.encap_ips()[name]
-        )
+        encap_ip = topo.encap_ips()[name]
+        if preload is not None and name in preload.host_commands:
+            init = cmd.preloaded_host_commands(
+                host,
+                [list(c) for c in preload.host_commands[name]],
+                sb_remote=self.layout.sb.remote,
+                encap_ip=encap_ip,
+            )
+        else:
+            init = cmd.host_init_commands(
+                host, topo, sb_remote=self.layout.sb.remote, encap_ip=encap_ip
+            )
         run(
             [
                 "ovs-vsctl",
@@ -427,7 +481,9 @@ class Lab:
             )
 
     def _wait_registered(self, deadline: float, report: Callable[[str, int, int], None]) -> None:
-        names = set(self.state.topology.host_names())
+        # SB Chassis rows are named by system-id, which a host may set apart from its name.
+        host_of = {h.chassis_name: h.name for h in self.state.topology.hosts}
+        names = set(host_of)
         total = len(names)
         last_check = 0.0
         registered: set[str] = set()
@@ -439,11 +495,11 @@ class Lab:
             now = time.monotonic()
             if now - last_check > 0.5:
                 last_check = now
-                self._raise_if_controller_died(names - registered)
+                self._raise_if_controller_died({host_of[c] for c in names - registered})
             if now >= deadline:
                 break
             time.sleep(0.03)
-        missing = sorted(names - registered)
+        missing = sorted(host_of[c] for c in names - registered)
         first = missing[0]
         raise LabError(
             f"chassis {', '.join(missing)} did not register in SB Chassis in time"
@@ -583,7 +639,9 @@ class Lab:
                 "--format=json", "--columns=name,nb_cfg", "list", "Chassis_Private", timeout=3
             )
             have = {r[0]: r[1] for r in json.loads(out)["data"]}
-            late = sorted(n for n in self.host_names() if have.get(n, -1) < want)
+            late = sorted(
+                h.name for h in self.topology.hosts if have.get(h.chassis_name, -1) < want
+            )
             if late:
                 return f" (behind: {', '.join(late)})"
         return ""
@@ -647,7 +705,7 @@ class Lab:
             chassis.append(
                 ChassisStatus(
                     name=h.name,
-                    registered=h.name in registered,
+                    registered=spec.chassis_name in registered,
                     running=all(d.running for d in ds),
                     encap_ip=h.encap_ip,
                     bridge_mappings=spec.bridge_mappings,
@@ -713,4 +771,4 @@ def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:
     return env
 
 
-__all__ = ["Lab", "ProgressFn", "environ_for"]
+__all__ = ["Lab", "Preload", "ProgressFn", "environ_for"]

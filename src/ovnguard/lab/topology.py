@@ -78,9 +78,12 @@ class Management(_Strict):
 
 
 class Host(_Strict):
-    """One chassis: its hostname is also its system-id and its SB Chassis name."""
+    """One chassis: its hostname is also its system-id and its SB Chassis name, unless
+    `system_id` names the chassis differently (a replica of a real host whose system-id is a
+    UUID, see replica.py)."""
 
     name: HostName
+    system_id: HostName | None = None
     bridges: list[Bridge] = []
     # NICs outside OVS (e.g. a management NIC after NIC separation). They exist only in the
     # exported addr/link JSON: in the lab there is no kernel NIC to create.
@@ -89,6 +92,11 @@ class Host(_Strict):
     management: Management | None = None
     encap_ip: ipaddress.IPv4Address | None = None
     external_ids: dict[str, str] = {}
+
+    @property
+    def chassis_name(self) -> str:
+        """external_ids:system-id, i.e. the SB Chassis name."""
+        return self.system_id or self.name
 
     def bridge(self, name: str) -> Bridge | None:
         return next((b for b in self.bridges if b.name == name), None)
@@ -246,6 +254,13 @@ def semantic_problems(topo: Topology) -> list[tuple[Loc, str]]:
             seen.add(name)
 
     dupes(((("hosts", i, "name"), h.name) for i, h in enumerate(topo.hosts)), "host")
+    dupes(
+        (
+            (("hosts", i, "system_id" if h.system_id else "name"), h.chassis_name)
+            for i, h in enumerate(topo.hosts)
+        ),
+        "chassis name (system-id)",
+    )
     hosts = set(topo.host_names())
     for i, h in enumerate(topo.hosts):
         base: Loc = ("hosts", i)
