@@ -41,6 +41,13 @@ class FindingOut(_Model):
     remediation: str
     introduced_by_change: bool
     status: Literal["present", "introduced", "resolved", "pre-existing"] = "present"
+    key: str = Field(default="", description="identity of the hazard across before/after")
+    loses_management: list[str] = Field(
+        default=[], description="hosts predicted to lose management reachability"
+    )
+    hosts_added: list[str] = Field(
+        default=[], description="hosts an existing hazard newly reaches because of the change"
+    )
 
 
 class PatchPortOut(_Model):
@@ -100,3 +107,18 @@ class Report(_Model):
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
     )
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of the report (docs/report.schema.json is generated from this)."""
+    schema = Report.model_json_schema()
+    schema["$id"] = f"https://ovnguard.invalid/report-{SCHEMA_VERSION}.schema.json"
+    return schema
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(json_schema(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

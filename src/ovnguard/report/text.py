@@ -38,7 +38,11 @@ def _src(e: EvidenceOut) -> str:
     return where
 
 
-def render_text(report: Report, out: TextIO | None = None, width: int | None = None) -> None:
+def render_text(
+    report: Report, out: TextIO | None = None, width: int | None = None, verbose: bool = False
+) -> None:
+    """Render for a terminal. Without `verbose`, evidence is shown once, as the chain of events,
+    and pre-existing findings are one line each; JSON always has everything."""
     console = Console(file=out, width=width, highlight=False, soft_wrap=False)
     v = report.verdict
     head = Text()
@@ -69,7 +73,11 @@ def render_text(report: Report, out: TextIO | None = None, width: int | None = N
     if report.chain:
         console.print()
         console.print(Text("How it unfolds", style="bold"))
-        for i, e in enumerate(report.chain):
+        chain: list[EvidenceOut] = []
+        for e in report.chain:
+            if all(e.fact != c.fact for c in chain):
+                chain.append(e)
+        for i, e in enumerate(chain):
             arrow = "  " if i == 0 else "→ "
             line = Text(arrow + e.fact)
             line.append(f"   [{_src(e)}]", style="dim")
@@ -98,7 +106,11 @@ def render_text(report: Report, out: TextIO | None = None, width: int | None = N
         findings = sorted(report.findings, key=lambda f: (order[f.status], sev[f.severity], f.rule))
         console.print(Text("Findings", style="bold"))
         for f in findings:
-            console.print(_finding_tree(f))
+            detailed = verbose or (f.status in ("introduced", "present") and not report.chain)
+            console.print(_finding_tree(f, detailed))
+        if not verbose and any(f.evidence for f in findings):
+            console.print(Text("(evidence of every finding: --verbose, or --format json)",
+                               style="dim"))
 
     if report.notes:
         console.print()
@@ -106,7 +118,7 @@ def render_text(report: Report, out: TextIO | None = None, width: int | None = N
                             title="Not checked", title_align="left", border_style="dim"))
 
 
-def _finding_tree(f: FindingOut) -> Tree:
+def _finding_tree(f: FindingOut, detailed: bool) -> Tree:
     label = Text()
     label.append(f"{f.severity.upper():8}", style=SEVERITY_STYLE[f.severity])
     label.append(f" {f.rule}", style="bold")
@@ -116,8 +128,9 @@ def _finding_tree(f: FindingOut) -> Tree:
     if f.hosts:
         label.append(f"  hosts: {', '.join(f.hosts)}", style="dim")
     tree = Tree(label)
-    for e in f.evidence:
-        tree.add(Text(e.fact) + Text(f"   [{_src(e)}]", style="dim"))
-    if f.remediation:
+    if detailed:
+        for e in f.evidence:
+            tree.add(Text(e.fact) + Text(f"   [{_src(e)}]", style="dim"))
+    if f.remediation and (detailed or f.status != "resolved"):
         tree.add(Text("what to do: ", style="bold") + Text(f.remediation))
     return tree

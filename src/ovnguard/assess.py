@@ -1,0 +1,328 @@
+"""The what-if pipeline, fork-and-diff: snapshot -> (change -> snapshot') -> realization of
+both -> findings of both -> differential verdict -> Report.
+
+Pure: it takes what the sources already read and returns the report object every renderer
+uses. `ovnguard check`, `ovnguard demo` and the guard all call `assess`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ovnguard import __version__
+from ovnguard.change.apply import apply_change
+from ovnguard.change.model import Change, ChangeProblem, ChangeResult
+from ovnguard.findings.context import RuleContext
+from ovnguard.findings.finding import Finding
+from ovnguard.findings.rules.change import BY_PROBLEM_KIND
+from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
+from ovnguard.findings.verdict import Assessment, evaluate
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import HostView
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.report.schema import (
+    ChangeLineOut,
+    EvidenceOut,
+    FindingOut,
+    HostRealizationOut,
+    HostTopologyOut,
+    PatchPortOut,
+    Report,
+)
+from ovnguard.simulation.realize import realization_delta, realize
+from ovnguard.simulation.types import HostDelta, Realization
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Everything one assessment computed, for callers that need more than the report."""
+
+    report: Report
+    assessment: Assessment
+    before: Realization
+    after: Realization | None
+    change_result: ChangeResult | None
+    deltas: dict[str, HostDelta]
+
+
+def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
+    before_r = realize(snapshot)
+    ctx0 = RuleContext.build(snapshot, before_r, label="before")
+    if change is None:
+        assessment = evaluate(ctx0)
+        report = build_report(snapshot, None, assessment, {}, None)
+        return WhatIf(report, assessment, before_r, None, None, {})
+    result = apply_change(snapshot, change)
+    after_r = realize(result.snapshot)
+    ctx1 = RuleContext.build(result.snapshot, after_r, label="after")
+    deltas = realization_delta(snapshot, result.snapshot, before_r, after_r)
+    problems = (*change.problems, *result.problems)
+    extra = [_problem_finding(p, snapshot) for p in _unique(problems)]
+    extra += _unapplied_physnets(change, result, ctx0)
+    assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
+    report = build_report(result.snapshot, change, assessment, deltas, result)
+    return WhatIf(report, assessment, before_r, after_r, result, deltas)
+
+
+def _unique(problems: Sequence[ChangeProblem]) -> list[ChangeProblem]:
+    seen: set[tuple[str, str, int, str]] = set()
+    out = []
+    for p in problems:
+        k = (p.kind, p.location.path, p.location.line, p.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(p)
+    return out
+
+
+def _problem_finding(p: ChangeProblem, snapshot: Snapshot) -> Finding:
+    spec = BY_PROBLEM_KIND[p.kind]
+    ev = [Evidence(f"line {p.location.line}: {p.command}", f"change:{p.location.line}")]
+    msg = p.message
+    if p.suggestions:
+        msg += f" (did you mean: {', '.join(p.suggestions)}?)"
+    if p.note:
+        msg += f"; {p.note}"
+    ev.append(Evidence(msg, f"change:{p.location.line}"))
+    fix = "Fix the line."
+    if p.suggestions:
+        fix = f"Fix the line: did you mean {' or '.join(p.suggestions[:3])}?"
+    fix += " Nothing of a refused line is applied; check what the lines after it assumed."
+    f = spec.finding(
+        key=f"{p.location.path}:{p.location.line}:{p.kind}:{p.message}",
+        hosts=(),
+        summary=f"line {p.location.line}: {msg}",
+        evidence=ev,
+        fields={"fix": fix, "hosts": ", ".join(sorted(snapshot.hosts)) or "none"},
+    )
+    return f.marked("introduced")
+
+
+_PHYSNET_ARG = re.compile(r"(?:^|[:\s])network_name=([^\s,}]+)")
+
+
+def _unapplied_physnets(
+    change: Change, result: ChangeResult, ctx: RuleContext
+) -> list[Finding]:
+    """A physnet named by a line that did not apply, and that no chassis maps.
+
+    The `unmapped-physnet` rule sees only what lands in NB. When a line is refused (the
+    seed's placeholder switch name), its typo would go unnoticed until the operator fixes the
+    first mistake and runs it again; so say now that the name is wrong too.
+    """
+    named: set[str] = set()
+    for v in ctx.views():
+        named |= named_physnets(v.mappings_raw)
+    if not named:
+        return []
+    status = {a.invocation: a.status for a in result.applied}
+    out: list[Finding] = []
+    for inv in change.invocations:
+        if status.get(inv.index) == "applied":
+            continue
+        words = list(inv.argv)
+        found = [m.group(1) for w in words for m in _PHYSNET_ARG.finditer(w)]
+        found += [
+            words[i + 1]
+            for i, w in enumerate(words[:-1])
+            if w == "--provider-physical-network"
+        ]
+        for physnet in found:
+            physnet = physnet.strip("\"'")
+            if physnet in named:
+                continue
+            guess = closest(physnet, named)
+            did = f" (did you mean {guess}?)" if guess else ""
+            line = inv.location.line
+            out.append(
+                UNMAPPED_PHYSNET.finding(
+                    key=f"change:{line}:{physnet}",
+                    hosts=(),
+                    summary=(
+                        f"line {line} names physical network {physnet}, which no chassis "
+                        f"maps{did}: even once the line applies, ovn-controller will realize "
+                        "nothing for it"
+                    ),
+                    evidence=[
+                        Evidence(f"line {line}: {inv.expanded}", f"change:{line}"),
+                        Evidence(
+                            "physical networks mapped by the chassis: " + ", ".join(sorted(named)),
+                            "ovn-bridge-mappings",
+                        ),
+                    ],
+                    fields={"lport": "<port>", "suggestion": guess or "<physnet>"},
+                ).marked("introduced")
+            )
+    return out
+
+
+def change_line_evidence(change: Change, result: ChangeResult) -> list[Evidence]:
+    """One fact per applied line, naming the rows it touches: the first link of each chain."""
+    by_inv = {a.invocation: a for a in result.applied}
+    out: list[Evidence] = []
+    for inv in change.invocations:
+        a = by_inv.get(inv.index)
+        if a is None or a.status != "applied":
+            continue
+        touched = [c for c in a.changes if c.table not in ("NB_Global", "Open_vSwitch")]
+        first = touched[0] if touched else None
+        row = None
+        if first is not None:
+            r = first.after or first.before
+            row = (r.name if r is not None else "") or str(first.uuid)[:8]
+        where = f" on {inv.host}" if inv.host else ""
+        out.append(
+            Evidence(
+                f"line {inv.location.line}{where}: {inv.expanded}",
+                f"change:{inv.location.line}",
+                table=first.table if first else None,
+                row=row,
+                host=inv.host,
+            )
+        )
+    return out
+
+
+def _ev(e: Evidence) -> EvidenceOut:
+    return EvidenceOut(fact=e.fact, source=e.source, table=e.table, row=e.row, host=e.host)
+
+
+def _finding_out(f: Finding) -> FindingOut:
+    return FindingOut(
+        rule=f.rule,
+        severity=f.severity.name,  # type: ignore[arg-type]
+        hosts=list(f.hosts),
+        summary=f.summary,
+        evidence=[_ev(e) for e in f.evidence],
+        remediation=f.remediation,
+        introduced_by_change=f.introduced_by_change,
+        status=f.status,  # type: ignore[arg-type]
+        key=f.key,
+        loses_management=list(f.loses_management),
+        hosts_added=list(f.hosts_added),
+    )
+
+
+def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
+    by_inv = {a.invocation: a for a in result.applied}
+    problems: dict[int, list[ChangeProblem]] = {}
+    for p in (*change.problems, *result.problems):
+        problems.setdefault(p.location.line, []).append(p)
+    out: list[ChangeLineOut] = []
+    seen_lines: set[int] = set()
+    for inv in change.invocations:
+        a = by_inv.get(inv.index)
+        status = a.status if a is not None else "skipped"
+        outcome = {
+            "applied": "applied",
+            "unchanged": "applied",
+            "failed": "rejected",
+            "unsupported": "unsupported",
+        }.get(status, "skipped")
+        ps = [p for p in problems.get(inv.location.line, []) if p.invocation in (None, inv.index)]
+        msg = "; ".join(p.message for p in ps) or (
+            "no effect (already so)" if status == "unchanged" else None
+        )
+        sugg = [s for p in ps for s in p.suggestions]
+        out.append(
+            ChangeLineOut(
+                line=inv.location.line,
+                text=inv.expanded,
+                host=inv.host,
+                outcome=outcome,  # type: ignore[arg-type]
+                message=msg,
+                suggestions=list(dict.fromkeys(sugg)),
+            )
+        )
+        seen_lines.add(inv.location.line)
+    # Problems found while reading (shell syntax, variables) have no invocation.
+    for line, ps in sorted(problems.items()):
+        if line in seen_lines:
+            continue
+        p = ps[0]
+        out.append(
+            ChangeLineOut(
+                line=line,
+                text=p.command,
+                outcome="unsupported" if p.kind == "unsupported-command" else "rejected",
+                message="; ".join(q.message for q in ps),
+                suggestions=list(dict.fromkeys(s for q in ps for s in q.suggestions)),
+            )
+        )
+    return sorted(out, key=lambda c: c.line)
+
+
+def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
+    out: dict[str, HostTopologyOut] = {}
+    for name, state in sorted(snapshot.hosts.items()):
+        v = HostView(state)
+        m = v.management
+        bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
+                   for b in v.bridges.values()}
+        out[name] = HostTopologyOut(
+            management=m.cidr if m else None,
+            management_interface=m.ifname if m else None,
+            management_bridge=(m.carrier.bridge if m and m.carrier else None),
+            bridges=bridges,
+            bridge_mappings=v.mappings_raw,
+        )
+    return out
+
+
+def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
+    if a.reasons:
+        head = a.reasons[0]
+    elif change is not None:
+        head = "the change introduces no hazard ovnguard knows of"
+    else:
+        head = "no hazard found in the current state"
+    lost = a.hosts_losing_management
+    touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
+    parts = [head]
+    if lost:
+        parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
+    if change is not None:
+        parts.append(
+            f"ovn-controller changes ports on: {', '.join(touched)}" if touched
+            else "no host's OVS ports change"
+        )
+    return "; ".join(parts)
+
+
+def build_report(
+    snapshot: Snapshot,
+    change: Change | None,
+    a: Assessment,
+    deltas: dict[str, HostDelta],
+    result: ChangeResult | None,
+) -> Report:
+    realization = {
+        h: HostRealizationOut(
+            added=[PatchPortOut(bridge=p.bridge, port=p.port) for p in d.added],
+            removed=[PatchPortOut(bridge=p.bridge, port=p.port) for p in d.removed],
+            stale_until_recompute=[PatchPortOut(bridge=p.bridge, port=p.port) for p in d.stale],
+        )
+        for h, d in sorted(deltas.items())
+        if d.added or d.removed or d.stale
+    }
+    if change is not None:
+        # Every host appears, so "nothing happens on compute2" is stated, not implied.
+        for h in snapshot.hosts:
+            realization.setdefault(h, HostRealizationOut())
+        realization = dict(sorted(realization.items()))
+    return Report(
+        tool={"name": "ovnguard", "version": __version__, "ovn_semantics": "23.03"},
+        bundle=snapshot.source,
+        change=change.path if change is not None else None,
+        verdict=a.verdict,  # type: ignore[arg-type]
+        summary=_summary(a, deltas, change),
+        findings=[_finding_out(f) for f in a.findings],
+        realization=realization,
+        blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
+        chain=[_ev(e) for e in a.chain],
+        change_lines=_change_lines(change, result) if change and result else [],
+        notes=list(a.notes),
+        topology=_topology(snapshot),
+    )

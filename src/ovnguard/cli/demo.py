@@ -1,0 +1,128 @@
+"""`ovnguard demo`: the incident ovnguard was built for, told by ovnguard itself.
+
+It runs the real engine on a bundle exported from a real OVN 23.03 lab that reproduces the
+seed cluster (scripts/make_examples.py), nothing is canned: change the example files and the
+story changes.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
+
+from ovnguard.report.schema import Report
+
+STORY = (
+    "An operator of an OpenStack cloud (ML2/OVN, three Proxmox VMs: controller, network, "
+    "compute1) could not reach VMs on the public network, and pasted four ovn-nbctl lines to "
+    "add a localnet port (`ovn-nbctl lsp-add ${LS_NAME} ln-${PHYSNET}` ...). Seconds later "
+    "the node lagged and SSH dropped; then every other node dropped, and even the Proxmox UI "
+    "was unreachable. Recovery took re-plugged cables, reboots and an `lsp-del`.\n\n"
+    "On every node br-ex held the management NIC enp6s18 and the management address, and "
+    "physnet2 was mapped to br-ex. Here is what ovnguard says before anyone presses enter."
+)
+
+
+def example_dir(name: str = "seed") -> Path:
+    return Path(str(resources.files("ovnguard") / "examples" / name))
+
+
+def _headline(console: Console, report: Report) -> None:
+    from ovnguard.report.text import VERDICT_STYLE
+
+    t = Text()
+    t.append(f" {report.verdict.upper()} ", style=VERDICT_STYLE[report.verdict])
+    t.append("  " + report.summary)
+    console.print(t)
+
+
+def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
+    from ovnguard.report.text import OUTCOME_STYLE, SEVERITY_STYLE
+
+    _headline(console, report)
+    for cl in report.change_lines:
+        line = Text(f"  line {cl.line}: ", style="dim")
+        line.append(cl.outcome, style=OUTCOME_STYLE[cl.outcome])
+        if cl.message:
+            line.append(f"  {cl.message}")
+        if cl.suggestions:
+            line.append(f"  (did you mean {', '.join(cl.suggestions)}?)", style="cyan")
+        console.print(line)
+    for f in report.findings:
+        if f.status not in statuses or f.rule == "change-rejected":
+            continue
+        line = Text("  ")
+        line.append(f"{f.severity.upper():8}", style=SEVERITY_STYLE[f.severity])
+        line.append(f" {f.rule}: ", style="bold")
+        line.append(f.summary)
+        console.print(line)
+
+
+def demo(
+    act: str = typer.Option(
+        "all", "--act", help="all, or one act: state, verbatim, typo, corrected."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every finding's evidence."),
+) -> None:
+    """Tell the story of the incident ovnguard was built for, on a replica of its cluster.
+
+    Four acts on the bundled example (a bundle exported from a real OVN lab): what was
+    already armed; the snippet as pasted (every line fails: placeholder switch name, typo
+    in the physnet); the switch name fixed (nothing happens, and that is the trap); both
+    fixed: the L2 loop that took every node down, host by host, with the chain of events.
+    Then run it yourself: `ovnguard check --bundle DIR --change FILE`.
+    """
+    from ovnguard.assess import assess
+    from ovnguard.change.parse import read_change
+    from ovnguard.report.text import render_text
+    from ovnguard.sources.bundle import load_bundle
+
+    ex = example_dir()
+    bundle = ex / "bundle"
+    console = Console(highlight=False)
+    snapshot = load_bundle(bundle)
+    acts = ["state", "verbatim", "typo", "corrected"] if act == "all" else [act]
+    if any(a not in ("state", "verbatim", "typo", "corrected") for a in acts):
+        raise typer.BadParameter(f"unknown act {act!r}", param_hint="--act")
+
+    if act == "all":
+        console.print(Rule("The incident"))
+        console.print(STORY)
+        console.print(Text(f"\nbundle: {bundle}", style="dim"))
+
+    if "state" in acts:
+        console.print(Rule("1. Before any change: what is already armed"))
+        _short(console, assess(snapshot).report, ("present",))
+    if "verbatim" in acts:
+        console.print(Rule("2. The snippet exactly as pasted"))
+        path = ex / "change-verbatim.sh"
+        console.print(Text(path.read_text().strip(), style="dim"))
+        _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
+        console.print(
+            "  As written, nothing would have happened: the switch name is a placeholder and "
+            "`phynet2` is mapped nowhere. The trap is the next attempt."
+        )
+    if "typo" in acts:
+        console.print(Rule("3. Switch name fixed, typo kept"))
+        path = ex / "change-typo.sh"
+        _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
+        console.print(
+            "  The port lands in NB and SB; ovn-controller on compute1 (where the switch is "
+            "local) finds no bridge for `phynet2` and logs one INFO line. Nothing visible "
+            "happens, so the operator 'fixes' the name..."
+        )
+    if "corrected" in acts:
+        console.print(Rule("4. Both fixed: what took every node down"))
+        path = ex / "change-corrected.sh"
+        render_text(assess(snapshot, read_change(path)).report, verbose=verbose)
+        console.print(Rule())
+        console.print(
+            "Next: rehearse it on a real OVN on this machine "
+            f"(`ovnguard rehearse --bundle {bundle} --change {path}`), "
+            f"or check your own cluster (`ovnguard check --bundle DIR --change FILE`)."
+        )
