@@ -80,3 +80,28 @@ def test_bad_files_are_one_line_errors(tmp_path: Path, content: bytes, message: 
     assert message in str(ei.value)
     assert str(ei.value).startswith(str(f))
     assert "\n" not in str(ei.value)
+
+
+def test_schema_constraints_reach_the_change_engine(tmp_path: Path) -> None:
+    # The real ovs-vsctl is the oracle for the constraint texts.
+    from ovnguard.change import apply_change, parse_change
+    from ovnguard.model.snapshot import HostState, Snapshot
+
+    path = tmp_path / "conf.db"
+    lines = ["set bridge br-ex fail_mode=bogus", "set interface eth0 ofport_request=99999"]
+    real = []
+    with RealDb(path, "vswitch") as db:
+        db.run("add-br br-ex -- add-port br-ex eth0")
+        for line in lines:
+            with pytest.raises(RuntimeError) as ei:
+                db.run(line)
+            real.append(str(ei.value).split("failed: ", 1)[1])
+    ovs = read_database(path)
+    nb = read_database(make_db(tmp_path / "nb.db", "nb"))
+    snap = Snapshot(nb=nb, sb=None, hosts={"h": HostState(name="h", ovs=ovs)})
+    text = "# host: h\n" + "".join(f"ovs-vsctl {line}\n" for line in lines)
+    result = apply_change(snap, parse_change(text, "c.sh"))
+    assert [p.message for p in result.problems] == real
+    col = ovs.schema.column("Bridge", "fail_mode")
+    assert col.key_enum == frozenset({"secure", "standalone"})
+    assert not ovs.schema.column("Bridge", "name").mutable

@@ -41,6 +41,18 @@ class ColumnType:
     ref_strong: bool = True
     value_ref_table: str | None = None
     value_ref_strong: bool = True
+    # Constraints (RFC 7047 <base-type>), checked by the change engine like ovsdb-server does.
+    mutable: bool = True
+    key_enum: frozenset[Atom] | None = None
+    key_min: int | float | None = None
+    key_max: int | float | None = None
+    key_min_length: int | None = None
+    key_max_length: int | None = None
+    value_enum: frozenset[Atom] | None = None
+    value_min: int | float | None = None
+    value_max: int | float | None = None
+    value_min_length: int | None = None
+    value_max_length: int | None = None
 
     @property
     def is_map(self) -> bool:
@@ -83,7 +95,10 @@ class Schema:
         """Parse an OVSDB schema (RFC 7047 section 3.2)."""
         tables: dict[str, TableSchema] = {}
         for tname, tdoc in doc["tables"].items():
-            cols = {c: _parse_column_type(cdoc["type"]) for c, cdoc in tdoc["columns"].items()}
+            cols = {
+                c: _parse_column_type(cdoc["type"], bool(cdoc.get("mutable", True)))
+                for c, cdoc in tdoc["columns"].items()
+            }
             tables[tname] = TableSchema(
                 name=tname,
                 columns=MappingProxyType(cols),
@@ -104,14 +119,32 @@ def _base(t: Any) -> tuple[str, str | None, bool]:
     return t["type"], ref, t.get("refType", "strong") == "strong"
 
 
-def _parse_column_type(t: Any) -> ColumnType:
+def _constraints(t: Any, side: str) -> dict[str, Any]:
     if isinstance(t, str):
-        return ColumnType(key=t)
+        return {}
+    out: dict[str, Any] = {}
+    if "enum" in t:
+        e = t["enum"]
+        atoms = e[1] if isinstance(e, list) and e and e[0] == "set" else [e]
+        out[f"{side}_enum"] = frozenset(_atom_from_json(a) for a in atoms)
+    for src, dst in (("minInteger", "min"), ("maxInteger", "max"), ("minReal", "min"),
+                     ("maxReal", "max"), ("minLength", "min_length"),
+                     ("maxLength", "max_length")):
+        if src in t:
+            out[f"{side}_{dst}"] = t[src]
+    return out
+
+
+def _parse_column_type(t: Any, mutable: bool = True) -> ColumnType:
+    if isinstance(t, str):
+        return ColumnType(key=t, mutable=mutable)
     key, ref, strong = _base(t["key"])
+    extra = _constraints(t["key"], "key")
     value = vref = None
     vstrong = True
     if "value" in t:
         value, vref, vstrong = _base(t["value"])
+        extra.update(_constraints(t["value"], "value"))
     mx = t.get("max", 1)
     return ColumnType(
         key=key,
@@ -122,6 +155,8 @@ def _parse_column_type(t: Any) -> ColumnType:
         ref_strong=strong,
         value_ref_table=vref,
         value_ref_strong=vstrong,
+        mutable=mutable,
+        **extra,
     )
 
 
