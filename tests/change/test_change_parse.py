@@ -217,7 +217,8 @@ def test_read_change_errors_name_the_file(tmp_path) -> None:  # type: ignore[no-
 
 
 def test_windows_line_endings_are_plain_lines() -> None:
-    change = parse_change("ovn-nbctl ls-add a \\\r\n  -- ls-add b\r\novn-nbctl ls-add c\r\n", "c.sh")
+    text = "ovn-nbctl ls-add a \\\r\n  -- ls-add b\r\novn-nbctl ls-add c\r\n"
+    change = parse_change(text, "c.sh")
     assert [(i.argv, i.location.line) for i in change.invocations] == [
         (("ls-add", "a", "--", "ls-add", "b"), 1), (("ls-add", "c"), 3),
     ]

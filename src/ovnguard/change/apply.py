@@ -22,7 +22,7 @@ from ovnguard.change.model import (
     Invocation,
     InvocationStatus,
 )
-from ovnguard.change.neutron import UnsupportedNeutron, ml2_config, network_create
+from ovnguard.change.neutron import Ml2Config, UnsupportedNeutron, ml2_config, network_create
 from ovnguard.change.suggest import suggest, suggest_host
 from ovnguard.change.txn import CtlError, Txn
 from ovnguard.model.db import Database, diff
@@ -128,9 +128,7 @@ class _State:
             return
         if inv.tool == "ovs-vsctl":
             self._run_vsctl(inv)
-        elif inv.tool == "ovn-nbctl":
-            self._run_db(inv, self.snapshot.nb, database, None)
-        else:
+        else:  # ovn-nbctl, and Neutron, which writes the Northbound DB
             self._run_db(inv, self.snapshot.nb, database, None)
 
     def _unsupported(self, inv: Invocation) -> str | None:
@@ -201,12 +199,12 @@ class _State:
         self._record(inv, "applied", database, db, after)
 
 
-def _transact(db: Database, inv: Invocation, seed: str, ml2: object) -> Database:
+def _transact(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> Database:
     """Run one invocation as one transaction; CtlError if the real tool would fail."""
     txn = Txn(db, seed)
     gopts = dict(inv.global_options)
     if inv.tool == "openstack":
-        network_create(txn, inv.commands[0], ml2)  # type: ignore[arg-type]
+        network_create(txn, inv.commands[0], ml2)
         return txn.commit()
     if not inv.commands:  # --help, --version: prints and exits
         return db

@@ -62,7 +62,7 @@ def token_parse(s: str, pos: int) -> tuple[str, int]:
 
 
 def atom_from_string(
-    base: str, s: str, symbols: Symbols | None = None, constraints: Any = None
+    base: str, s: str, symbols: Symbols | None = None, constraints: Constraints | None = None
 ) -> Atom:
     """ovsdb_atom_from_string() for base type `base`; `constraints` is the ColumnType side."""
     atom: Atom
@@ -116,7 +116,7 @@ def atom_from_string(
     return atom
 
 
-class _Side:
+class Constraints:
     """The key or value side of a column's constraints (enum, ranges, lengths), if known.
 
     `model.db.ColumnType` may carry them as `key_enum`/`key_min`/`key_max`/`key_min_length`/
@@ -131,7 +131,7 @@ class _Side:
         self.max_length = getattr(ctype, f"{side}_max_length", None)
 
 
-def check_constraints(atom: Atom, base: str, side: _Side) -> None:
+def check_constraints(atom: Atom, base: str, side: Constraints) -> None:
     """ovsdb_atom_check_constraints()."""
     if side.enum is not None and atom not in side.enum:
         valid = ", ".join(atom_to_string(a) for a in sorted(side.enum))
@@ -195,7 +195,7 @@ def datum_from_string(
     elif pos >= len(s):
         raise DatumError('use "{}" to specify the empty map' if is_map else
                          'use "[]" to specify the empty set')
-    kside, vside = _Side(ctype, "key"), _Side(ctype, "value")
+    kside, vside = Constraints(ctype, "key"), Constraints(ctype, "value")
     out: list[tuple[Atom, Atom | None]] = []
     while pos < len(s) and s[pos] != end_delim:
         if s[pos] in DELIMS:

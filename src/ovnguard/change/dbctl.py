@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ovnguard.change.datum import (
+    Constraints,
     DatumError,
-    _Side,
     atom_from_string,
     datum_from_string,
     is_uuid,
@@ -280,8 +280,8 @@ def set_column(txn: Txn, row: Row, arg: str, partial: bool) -> None:
             if not ctype.is_map:
                 raise CtlError(f"cannot specify key to set for non-map column {column}")
             assert ctype.value is not None
-            k = atom_from_string(ctype.key, key, txn.symbol, _Side(ctype, "key"))
-            v = atom_from_string(ctype.value, value, txn.symbol, _Side(ctype, "value"))
+            k = atom_from_string(ctype.key, key, txn.symbol, Constraints(ctype, "key"))
+            v = atom_from_string(ctype.value, value, txn.symbol, Constraints(ctype, "value"))
             current = txn.row(row.table, row.uuid)
             new = dict(current.map(column) if current else {})
             new[k] = v

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ovnguard.change.shell import quote_words
 from ovnguard.model.db import RowChange
 from ovnguard.model.snapshot import Snapshot
 
@@ -49,8 +50,6 @@ class Command:
 
     @property
     def text(self) -> str:
-        from ovnguard.change.shell import quote_words
-
         opts = [k if v is None else f"{k}={v}" for k, v in self.options]
         return quote_words([self.tool, *opts, self.verb, *self.args])
 
@@ -94,8 +93,6 @@ class Invocation:
 
     @property
     def expanded(self) -> str:
-        from ovnguard.change.shell import quote_words
-
         return quote_words([self.tool, *self.argv])
 
     @property
