@@ -17,6 +17,7 @@ import yaml
 from ovnguard.errors import LabError
 from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
+from ovnguard.lab.vsctl_json import json_tables, scalar, uuids
 
 if TYPE_CHECKING:
     from ovnguard.lab.lab import Lab
@@ -29,32 +30,10 @@ def _backup(remote: str, database: str, dest: Path) -> None:
     dest.write_bytes(data)
 
 
-def _json_tables(text: str) -> list[dict[str, Any]]:
-    """ovs-vsctl --format=json prints one JSON object per command, one after the other."""
-    decoder = json.JSONDecoder()
-    out: list[dict[str, Any]] = []
-    idx, text = 0, text.strip()
-    while idx < len(text):
-        obj, idx = decoder.raw_decode(text, idx)
-        out.append(obj)
-        while idx < len(text) and text[idx].isspace():
-            idx += 1
-    return out
 
 
-def _uuids(value: Any) -> list[str]:
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return [str(value[1])]
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [str(v[1]) for v in value[1]]
-    return []
 
 
-def _scalar(value: Any) -> Any:
-    # --data=json prints an empty optional column as ["set", []].
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return value[1][0] if value[1] else None
-    return value
 
 
 def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
@@ -75,12 +54,12 @@ def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
         "list",
         "Interface",
     )
-    bridges, ports, ifaces = _json_tables(out)
-    port_ifaces = {row[0][1]: _uuids(row[1]) for row in ports["data"]}
+    bridges, ports, ifaces = json_tables(out)
+    port_ifaces = {row[0][1]: uuids(row[1]) for row in ports["data"]}
     iface_rows = {row[0][1]: row for row in ifaces["data"]}
     result: list[OvsInterface] = []
     for br_name, port_set in sorted(bridges["data"], key=lambda r: r[0]):
-        for p in _uuids(port_set):
+        for p in uuids(port_set):
             for i in port_ifaces.get(p, []):
                 row = iface_rows.get(i)
                 if row is None:
@@ -88,7 +67,7 @@ def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
                 _, name, typ, mac, mtu = row
                 result.append(
                     OvsInterface(
-                        name=name, type=typ, bridge=br_name, mac=_scalar(mac), mtu=_scalar(mtu)
+                        name=name, type=typ, bridge=br_name, mac=scalar(mac), mtu=scalar(mtu)
                     )
                 )
     return sorted(result, key=lambda r: (r.bridge, r.name))

@@ -661,17 +661,9 @@ class Lab:
             "list",
             "Port",
         )
-        decoder = json.JSONDecoder()
-        tables = []
-        idx = 0
-        text = out.strip()
-        while idx < len(text):
-            obj, end = decoder.raw_decode(text, idx)
-            tables.append(obj)
-            idx = end
-            while idx < len(text) and text[idx].isspace():
-                idx += 1
-        bridges, ports = tables
+        from ovnguard.lab.vsctl_json import json_tables
+
+        bridges, ports = json_tables(out)
         port_names = {row[0][1]: row[1] for row in ports["data"]}
         result: dict[str, list[str]] = {}
         for name, port_set in bridges["data"]:

@@ -39,6 +39,7 @@ from ovnguard.errors import LabError
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.process import clean_env, run_bytes
 from ovnguard.lab.replica import ReplicaPlan, plan_replica, start_replica
+from ovnguard.lab.vsctl_json import json_tables, uuids
 from ovnguard.model.db import ColumnType, Database, RowChange, Uuid, Value, diff
 from ovnguard.simulation.types import HostDelta, PatchPort
 from ovnguard.sources.ovsdb_file import parse_database
@@ -498,17 +499,17 @@ def read_host(lab: Lab, host: str) -> HostOvs:
         "list",
         "Open_vSwitch",
     )
-    bridges, ports, ifaces, root = _json_tables(out)
+    bridges, ports, ifaces, root = json_tables(out)
     itype = {row[0][1]: row[1] for row in ifaces["data"]}
     port_rows = {row[0][1]: row for row in ports["data"]}
     result = []
     for br_name, port_set in bridges["data"]:
-        for u in _uuids(port_set):
+        for u in uuids(port_set):
             row = port_rows.get(u)
             if row is None or row[1] == br_name:
                 continue
             _, name, iface_set, ext = row
-            first = _uuids(iface_set)
+            first = uuids(iface_set)
             typ = itype.get(first[0], "") if first else ""
             result.append(OvsPort(br_name, name, typ, dict(_ovsdb_map(ext))))
     ext_ids = dict(_ovsdb_map(root["data"][0][0])) if root["data"] else {}
@@ -537,24 +538,8 @@ def patch_delta(
     )
 
 
-def _json_tables(text: str) -> list[dict[str, Any]]:
-    decoder = json.JSONDecoder()
-    out: list[dict[str, Any]] = []
-    idx, text = 0, text.strip()
-    while idx < len(text):
-        obj, idx = decoder.raw_decode(text, idx)
-        out.append(obj)
-        while idx < len(text) and text[idx].isspace():
-            idx += 1
-    return out
 
 
-def _uuids(value: Any) -> list[str]:
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return [str(value[1])]
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [str(v[1]) for v in value[1]]
-    return []
 
 
 def _ovsdb_map(value: Any) -> list[tuple[str, str]]:
