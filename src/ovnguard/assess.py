@@ -31,7 +31,7 @@ from ovnguard.report.schema import (
     PatchPortOut,
     Report,
 )
-from ovnguard.simulation.realize import realization_delta, realize
+from ovnguard.simulation.realize import realization_delta, realization_steps, realize
 from ovnguard.simulation.types import HostDelta, Realization
 
 
@@ -57,7 +57,13 @@ def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
     result = apply_change(snapshot, change)
     after_r = realize(result.snapshot)
     ctx1 = RuleContext.build(result.snapshot, after_r, label="after")
-    deltas = realization_delta(snapshot, result.snapshot, before_r, after_r)
+    if len(result.steps) > 1:
+        # Line by line, as ovn-controller sees them: an intermediate state can leave ports
+        # stale that a single transaction would not (e.g. gateway chassis moved in two lines).
+        mids: list[Realization | None] = [None] * (len(result.steps) - 1)
+        deltas = realization_steps([snapshot, *result.steps], [before_r, *mids, after_r])
+    else:
+        deltas = realization_delta(snapshot, result.snapshot, before_r, after_r)
     problems = (*change.problems, *result.problems)
     extra = [_problem_finding(p, snapshot) for p in _unique(problems)]
     extra += _unapplied_physnets(change, result, ctx0)

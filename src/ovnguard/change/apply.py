@@ -51,12 +51,18 @@ def supported_verbs(tool: str) -> tuple[str, ...]:
 
 def apply_change(snapshot: Snapshot, change: Change) -> ChangeResult:
     state = _State(snapshot, change)
+    # Each command line is its own transaction, and ovn-controller may see each one: keep the
+    # snapshot after every line that changed something (simulation.realization_steps).
+    steps: list[Snapshot] = []
     for inv in change.invocations:
         state.run(inv)
+        if state.snapshot is not (steps[-1] if steps else snapshot):
+            steps.append(state.snapshot)
     problems = sorted(
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )
-    return ChangeResult(snapshot, state.snapshot, tuple(problems), tuple(state.applied))
+    return ChangeResult(snapshot, state.snapshot, tuple(problems), tuple(state.applied),
+                        tuple(steps))
 
 
 class _State:

@@ -132,6 +132,9 @@ class ChangeResult:
     snapshot: Snapshot  # after the change
     problems: tuple[ChangeProblem, ...] = ()
     applied: tuple[AppliedInvocation, ...] = field(default_factory=tuple)
+    # The snapshot after each transaction that changed something, in order (the last one is
+    # `snapshot`); ovn-controller may act on every one of them.
+    steps: tuple[Snapshot, ...] = ()
 
     @property
     def failed_invocations(self) -> tuple[int, ...]:
