@@ -78,7 +78,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             ),
             hc, bm, (), MappingProxyType({}), active=False,
         )
-    chassis: str = hc.chassis  # type: ignore[assignment]
+    chassis = hc.chassis or ""  # not None here: `nothing` covers it
     nb = psb.nb_source
     map_ev = hc.evidence(
         f"{hc.host}'s Open_vSwitch external_ids:{hc.mappings_key}={hc.mappings_raw!r}"
@@ -101,9 +101,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     roots: dict[str, Chain] = {}
     lbindings = _local_bindings(hc, events)
 
-    def bind(b: Binding, chain: Chain, makes_local: bool = True) -> None:
+    def bind(b: Binding, chain: Chain) -> None:
         bound[b.logical_port] = chain
-        if makes_local and b.datapath not in roots:
+        if b.datapath not in roots:
             roots[b.datapath] = (*chain, Evidence(
                 f"so {dp_name(b.datapath)} is a local datapath on {hc.host} "
                 f"(binding.c, add_local_datapath)", nb, psb.datapaths[b.datapath].nb_table,

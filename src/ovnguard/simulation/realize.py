@@ -194,8 +194,8 @@ def realization_steps(snapshots: Sequence[Snapshot],
         psb0, psb1 = psbs[i - 1], psbs[i]
         everyone = _chassis_record_changes(before, after, preds[i - 1], preds[i], psb0,
                                            psb1)
-        bfd0 = _bfd(psb0, before, reals[i - 1])
-        bfd1 = _bfd(psb1, after, reals[i])
+        bfd0 = _bfd(psb0, reals[i - 1])
+        bfd1 = _bfd(psb1, reals[i])
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
             r1 = reals[i].hosts.get(h)
@@ -240,7 +240,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
     return out
 
 
-def _bfd(psb: PredictedSouthbound, snap: Snapshot, r: Realization) -> dict[str, frozenset[str]]:
+def _bfd(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
     claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
     known = set(claims)
     if psb.southbound is not None:
