@@ -19,7 +19,8 @@ from rules_cluster import (
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import get_rule
-from ovnguard.findings.rules.mappings import closest, edit_distance
+from ovnguard.findings.rules.mappings import closest
+from ovnguard.textdist import levenshtein as edit_distance
 
 pytestmark = pytest.mark.realdb
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ovnguard.model.db import Database, Row
+from ovnguard.textdist import levenshtein
 
 _PLACEHOLDER = re.compile(r"<[^<>]*>|\{[A-Za-z_][^{}]*\}|\bX{3,}\b|\.\.\.")
 _NEUTRON_ALIAS = {
@@ -22,16 +23,6 @@ _NEUTRON_ALIAS = {
 MAX_SUGGESTIONS = 5
 
 
-def levenshtein(a: str, b: str) -> int:
-    if a == b:
-        return 0
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def has_placeholder(name: str) -> bool:

@@ -8,23 +8,15 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.mappings import parse_bridge_mappings
+from ovnguard.textdist import levenshtein
 
 GROUP = "Bridge mappings"
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insert, delete, substitute; each costs 1)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def closest(name: str, candidates: set[str], limit: int = 2) -> str | None:
-    best = sorted((edit_distance(name, c), c) for c in candidates if c != name)
+    best = sorted((levenshtein(name, c), c) for c in candidates if c != name)
     if best and best[0][0] <= max(1, min(limit, len(name) // 3)):
         return best[0][1]
     return None
