@@ -166,3 +166,25 @@ def test_committed_json_schema_is_in_sync() -> None:
         "docs/report.schema.json is stale: "
         "python -m ovnguard.report.schema > docs/report.schema.json"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "needle"),
+    [
+        ("# host: compute9\novs-vsctl add-port br-ex eth2\n", "unknown-host", "compute9"),
+        ("ovn-nbctl lsp-add ${LS} ln-x\n", "undefined-variable", "LS"),
+    ],
+)
+def test_change_step_findings(tmp_path: Path, text: str, rule: str, needle: str) -> None:
+    change = tmp_path / "c.sh"
+    change.write_text(text)
+    rc, r = check_json(change)
+    assert rc == 1 and r.verdict in ("risky", "dangerous")
+    found = [f for f in r.findings if f.rule == rule]
+    assert found and found[0].introduced_by_change and needle in found[0].summary
+    # Negative: the same kind of line, right, raises nothing of that rule.
+    ok = tmp_path / "ok.sh"
+    ok.write_text(f"LS={SWITCH}\n# host: compute1\novs-vsctl set bridge br-ex "
+                  "other_config:hwaddr=02:00:00:00:00:01\novn-nbctl ls-add ${LS}-copy\n")
+    _, r2 = check_json(ok)
+    assert not [f for f in r2.findings if f.rule == rule]
