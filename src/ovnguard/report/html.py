@@ -38,12 +38,19 @@ def topology_svg(report: Report) -> str:
     if not hosts:
         return ""
     blast = set(report.blast_radius)
+    # Wide enough for the longest port name (monospace 12px ~ 7.3 px a character).
+    longest = max(
+        [len(p) for t in report.topology.values() for ps in t.bridges.values() for p in ps]
+        + [len(p.port) for r in report.realization.values() for p in r.added]
+        + [20]
+    )
+    host_w = max(HOST_W, int(longest * 7.3) + 60)
     parts: list[str] = []
     heights: dict[str, float] = {}
     mgmt_anchor: dict[str, tuple[float, float]] = {}
     top = 40.0
     for i, h in enumerate(hosts):
-        x = 10 + i * (HOST_W + GAP)
+        x = 10 + i * (host_w + GAP)
         topo = report.topology.get(h)
         real = report.realization.get(h)
         added = {(p.bridge, p.port) for p in (real.added if real else [])}
@@ -62,9 +69,12 @@ def topology_svg(report: Report) -> str:
             bh = 22 + PORT_H * max(1, len(ports)) + BR_PAD
             is_mgmt = topo is not None and topo.management_bridge == b
             inner.append(
-                f'<rect x="{x + 10}" y="{y}" width="{HOST_W - 20}" height="{bh}" rx="6" '
+                f'<rect x="{x + 10}" y="{y}" width="{host_w - 20}" height="{bh}" rx="6" '
                 f'class="bridge{" mgmt" if is_mgmt else ""}"/>'
-                f'<text x="{x + 18}" y="{y + 15}" class="brname">{_esc(b)}</text>'
+                f'<text x="{x + 18}" y="{y + 15}" class="brname">{_esc(b)}'
+                + (f'<tspan class="mgmtlabel">  management {_esc(topo.management or "")}'
+                   "</tspan>" if is_mgmt and topo is not None else "")
+                + "</text>"
             )
             py = y + 22
             for p in ports:
@@ -83,20 +93,20 @@ def topology_svg(report: Report) -> str:
                 )
                 py += PORT_H
             if is_mgmt and topo is not None:
-                mgmt_anchor[h] = (x + HOST_W / 2, y + bh)
+                mgmt_anchor[h] = (x + host_w / 2, 0.0)
             y += bh + 10
         if topo is not None and h not in mgmt_anchor and topo.management:
             inner.append(
                 f'<text x="{x + 18}" y="{y + 12}" class="port">'
                 f"{_esc((topo.management_interface or '?') + '  (' + topo.management + ')')}</text>"
             )
-            mgmt_anchor[h] = (x + HOST_W / 2, y + 18)
+            mgmt_anchor[h] = (x + host_w / 2, 0.0)
             y += 22
         height = y - top + 6
         heights[h] = height
         frame = "host blast" if h in blast else "host"
         parts.append(
-            f'<rect x="{x}" y="{top}" width="{HOST_W}" height="{height}" rx="10" class="{frame}"/>'
+            f'<rect x="{x}" y="{top}" width="{host_w}" height="{height}" rx="10" class="{frame}"/>'
             f'<text x="{x + 12}" y="{top + 22}" class="hostname">{_esc(h)}</text>'
         )
         parts.extend(inner)
@@ -114,13 +124,15 @@ def topology_svg(report: Report) -> str:
         cls = "lan hot" if hot else "lan"
         parts.append(
             f'<line x1="{min(xs) - 60}" y1="{y}" x2="{max(xs) + 60}" y2="{y}" class="{cls}"/>'
-            f'<text x="{min(xs) - 60}" y="{y - 6}" class="lanname">'
+            f'<text x="{min(xs) - 60}" y="{y + 16}" class="lanname">'
             f"management LAN {_esc(net)}</text>"
         )
         for h in members:
-            ax, ay = mgmt_anchor[h]
+            # From the bottom of the host's box: the management path leaves the host there.
+            ax = mgmt_anchor[h][0]
+            ay = top + heights[h]
             parts.append(f'<line x1="{ax}" y1="{ay}" x2="{ax}" y2="{y}" class="{cls}"/>')
-    width = 20 + len(hosts) * (HOST_W + GAP)
+    width = 20 + len(hosts) * (host_w + GAP)
     height = bottom + 34 * max(1, len(segments)) + 10
     legend = (
         '<text x="10" y="20" class="legend">'

@@ -259,7 +259,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                           "machine on it")
             outcome.append(Evidence(
                 f"{seg_text} is one broadcast domain: {spread} ({others}, and any machine "
-                f"on that LAN not in the bundle): {lost_text} lose management",
+                f"on that LAN not in the bundle); predicted to lose management: {lost_text}",
                 "rule:l2-loop"))
         chain.extend(outcome)
         evidence.extend(outcome)
