@@ -131,7 +131,7 @@ def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[F
 
 def _judge(counted: list[Finding], extras: list[Finding]) -> tuple[str, list[str]]:
     def line(f: Finding) -> str:
-        lost = (f"; {', '.join(f.loses_management)} lose management"
+        lost = (f"; loses management: {', '.join(f.loses_management)}"
                 if f.loses_management else "")
         hosts = f" on {', '.join(f.hosts)}" if f.hosts else ""
         return f"{f.rule} ({f.severity.name}){hosts}{lost}"
