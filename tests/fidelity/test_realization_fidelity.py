@@ -208,7 +208,8 @@ def _run_real(lab: Lab, change_text: str) -> None:
     for inv in change.invocations:
         try:
             if inv.tool == "ovn-nbctl":
-                lab.nbctl(*inv.argv)
+                # Each line seen by every chassis, as the prediction assumes (see labcheck).
+                lab.nbctl("--wait=hv", *inv.argv)
             elif inv.tool == "ovs-vsctl":
                 assert inv.host is not None
                 lab.vsctl(inv.host, *inv.argv)

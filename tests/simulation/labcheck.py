@@ -112,7 +112,10 @@ class LabCheck:
         p0 = patch_ports(self.lab)
         snaps = [s0]
         for cmd in nb or []:
-            self.lab.nbctl(*cmd)
+            # --wait=hv: every chassis sees each transaction's state. Without it a busy
+            # ovn-controller may coalesce quick runs and never see the transient state (the
+            # prediction says such ports *may* be left stale).
+            self.lab.nbctl("--wait=hv", *cmd)
             snaps.append(replace(snaps[-1], nb=self._nb()))
         if ovs:
             hosts = dict(snaps[-1].hosts)
