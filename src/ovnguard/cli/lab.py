@@ -109,6 +109,24 @@ def up(
     timeout: float = typer.Option(
         60.0, "--timeout", help="Seconds to wait for every chassis to register and sync."
     ),
+    dataplane: bool = typer.Option(
+        False,
+        "--dataplane",
+        help=(
+            "Real packets: each host a network namespace on a shared LAN, OVS on its "
+            "userspace datapath, the management address on br-ex, so ping/TCP between hosts "
+            "are real (needs root; see docs/dataplane.md)."
+        ),
+    ),
+    control: str = typer.Option(
+        "management",
+        "--control",
+        help=(
+            "With --dataplane: 'management' = ovn-controller reaches the SB over the "
+            "management LAN (as in production: a loop can cut it off); 'local' = over a unix "
+            "socket the LAN cannot break."
+        ),
+    ),
 ) -> None:
     """Start a lab and wait until every chassis is registered in SB and in sync.
 
@@ -125,6 +143,9 @@ def up(
         if from_bundle is not None and (chassis is not None or topology is not None):
             raise InputError("--from-bundle builds every chassis from the bundle; do not "
                              "combine it with --chassis or --topology")
+        if dataplane:
+            _up_dataplane(topology, chassis, from_bundle, run_dir, control, timeout)
+            return
         notes: tuple[str, ...] = ()
         if from_bundle is not None:
             from ovnguard.lab.replica import plan_replica
@@ -218,6 +239,35 @@ def _print_status_text(st: Any) -> None:
         console.print("[red]SB database not reachable: registration unknown[/red]")
 
 
+def _up_dataplane(
+    topology: Path | None,
+    chassis: int | None,
+    from_bundle: Path | None,
+    run_dir: Path | None,
+    control: str,
+    timeout: float,
+) -> None:
+    from ovnguard.lab import load_topology
+    from ovnguard.lab.dataplane import DataplaneLab
+
+    if chassis is not None or from_bundle is not None:
+        raise InputError("--dataplane takes --topology (or nothing, for the seed cluster)")
+    if control not in ("management", "local"):
+        raise InputError(f"--control must be 'management' or 'local', not {control!r}")
+    topo = load_topology(topology) if topology is not None else None
+    started = time.monotonic()
+    dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",
+                         timeout=timeout)
+    typer.echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
+               f"(ovn-controller reaches the SB over: {control})")
+    for node, addr in sorted(dp.addresses.items()):
+        typer.echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
+    hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
+    typer.echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
+               f"{dp.addresses[sorted(dp.hosts)[-1]]}")
+    typer.echo(f"  stop      ovnguard lab down{hint}")
+
+
 @app.command("down")
 def down(
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
@@ -232,9 +282,14 @@ def down(
     dir for post-mortems unless --purge.
     """
     from ovnguard.lab import Lab
+    from ovnguard.lab.dataplane import STATE_FILE, DataplaneLab
+    from ovnguard.lab.layout import RunLayout, default_run_dir
 
     with _errors("down"):
-        if Lab.down_dir(run_dir, purge=purge):
+        root = RunLayout.at(run_dir if run_dir is not None else default_run_dir()).root
+        # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
+        stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
+        if stop(run_dir, purge=purge):
             typer.echo("lab stopped" + (" and run dir removed" if purge else ""))
         else:
             typer.echo("no lab in the run dir; nothing to stop")

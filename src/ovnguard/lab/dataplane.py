@@ -1,0 +1,1345 @@
+"""The lab's data-plane mode: every host a network namespace on a shared "LAN", OVS on the
+userspace datapath, real packets, real management reachability. See docs/dataplane.md.
+
+Layout (seed): a LAN namespace holds one Linux bridge per segment (`lan0` = management,
+with the "router" address); a `central` namespace holds NB/SB ovsdb-server and ovn-northd
+on the management network; each host namespace holds ovsdb-server, ovs-vswitchd
+(`datapath_type=netdev`, no dummy datapath) and ovn-controller, whose NIC `enp6s18` is one
+end of a veth whose other end is a port of `lan0`. The management address sits on the
+`br-ex` tap, so a loop through br-ex really cuts a host off.
+
+The control plane of the lab (our ctl commands) uses unix sockets, i.e. it is the
+"console": it keeps working when the management network does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from ovnguard.errors import InputError, LabError
+from ovnguard.lab import commands as cmd
+from ovnguard.lab import netns
+from ovnguard.lab.lab import Lab
+from ovnguard.lab.layout import (
+    NB_SCHEMA_CANDIDATES,
+    SB_SCHEMA_CANDIDATES,
+    VSWITCH_SCHEMA_CANDIDATES,
+    RunLayout,
+    default_run_dir,
+    first_existing,
+)
+from ovnguard.lab.process import (
+    DaemonSpec,
+    clean_env,
+    is_alive,
+    is_ours,
+    log_tail_text,
+    read_pidfile,
+    run,
+    scan_our_daemons,
+    stop_pids,
+    wait_until,
+)
+from ovnguard.lab.state import DaemonRecord, HostRecord, LabState, write_state
+from ovnguard.lab.topology import Host, Topology, seed_topology, validate_topology
+
+CENTRAL = "central"
+ROUTER = "router"
+MANAGEMENT_SEGMENT = "management"
+# What the TCP probe connects to: a stand-in for sshd on every node's management address.
+PROBE_PORT = 22
+NB_PORT = 6641
+SB_PORT = 6642
+STATE_FILE = "dataplane.json"
+# /run is a tmpfs, like /run/netns: a record here lives exactly as long as the namespaces
+# it describes (both vanish on reboot).
+REGISTRY_DIR = Path("/run/ovnguard-lab")
+CTL_TIMEOUT = 30.0
+
+Control = Literal["management", "local"]
+Kind = Literal["icmp", "tcp"]
+Matrix = dict[tuple[str, str], bool]
+
+# A tiny TCP service: accept, say who we are, close. Started per node inside its namespace
+# with the run dir in its argv (how down() recognises it).
+_LISTENER = r"""
+import os, socket, sys
+addr, port, name, pidfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port))
+s.listen(64)
+with open(pidfile + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.replace(pidfile + ".tmp", pidfile)
+banner = ("ovnguard-lab " + name + "\n").encode()
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(banner)
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+# --- the plan (pure) --------------------------------------------------------------------
+
+
+class StormLimits(BaseModel):
+    """What keeps a broadcast storm in the lab from eating the machine.
+
+    `rate`/`burst`/`latency`: a tc token bucket (tbf) on both ends of every LAN link, so no
+    node sends or receives more than `rate`. `cpus`: CPU time for all ovs-vswitchd of the
+    lab together (a cpu cgroup; None = no cgroup). `nice`: niceness of each ovs-vswitchd.
+    """
+
+    rate: str = "4mbit"
+    burst: str = "64kb"
+    latency: str = "50ms"
+    cpus: float | None = 0.5
+    nice: int = 10
+
+
+class Node(BaseModel):
+    """Something with a management address: the central node, a host or the LAN's router."""
+
+    name: str
+    kind: Literal["central", "host", "router"]
+    netns: str
+    address: ipaddress.IPv4Interface
+    # The device holding the address inside `netns` (br-ex's tap on a seed host).
+    interface: str
+
+
+class Segment(BaseModel):
+    """One L2 segment: a Linux bridge in the LAN namespace. Management NICs of all hosts
+    share the `management` segment; any other NIC joins the segment named after it."""
+
+    name: str
+    bridge: str
+
+
+class LanLink(BaseModel):
+    """A veth: `ifname` in the node's namespace, `lan_ifname` a port of the segment bridge."""
+
+    node: str
+    netns: str
+    ifname: str
+    lan_ifname: str
+    segment: str
+    # The node end is an OVS port (read by the userspace datapath with AF_PACKET).
+    in_ovs: bool
+
+
+class DataplanePlan(BaseModel):
+    lab_id: str
+    lan_netns: str
+    subnet: ipaddress.IPv4Network
+    router: Node
+    central: Node
+    hosts: list[Node]
+    segments: list[Segment]
+    links: list[LanLink]
+
+    def nodes(self) -> dict[str, Node]:
+        return {self.central.name: self.central, **{h.name: h for h in self.hosts}}
+
+    def node(self, name: str) -> Node:
+        if name == self.router.name:
+            return self.router
+        found = self.nodes().get(name)
+        if found is None:
+            known = ", ".join([*self.nodes(), self.router.name])
+            raise LabError(f"no node {name!r} in the data-plane lab (nodes: {known})")
+        return found
+
+    def namespaces(self) -> list[str]:
+        return [self.lan_netns, self.central.netns, *(h.netns for h in self.hosts)]
+
+    def segment_bridge(self, segment: str) -> str:
+        return next(s.bridge for s in self.segments if s.name == segment)
+
+
+def lab_id_for(run_dir: str | Path) -> str:
+    """Six hex digits derived from the absolute run dir: the same run dir always gets the
+    same namespaces (so a crashed run's are found again), two run dirs get different ones."""
+    return hashlib.sha256(str(Path(os.path.abspath(run_dir))).encode()).hexdigest()[:6]
+
+
+def _bad(message: str) -> InputError:
+    return InputError(f"data-plane mode: {message}", "<topology>")
+
+
+def _management_nic(host: Host) -> str:
+    mgmt = host.management
+    if mgmt is None:
+        raise _bad(f"host {host.name!r} has no management address (probes need one)")
+    bridge = host.bridge(mgmt.interface)
+    if bridge is not None:
+        if not bridge.ports:
+            raise _bad(
+                f"host {host.name!r}: management bridge {bridge.name!r} has no NIC, "
+                "so nothing connects it to the LAN"
+            )
+        return bridge.ports[0]
+    if mgmt.interface in host.nics:
+        return mgmt.interface
+    if mgmt.interface in host.ovs_nics():
+        raise _bad(
+            f"host {host.name!r}: management address on {mgmt.interface!r}, a port of an OVS "
+            "bridge; not supported (on a real host that address receives nothing)"
+        )
+    raise _bad(f"host {host.name!r}: management interface {mgmt.interface!r} not found")
+
+
+def plan_dataplane(topo: Topology, lab_id: str) -> DataplanePlan:
+    """Namespaces, segments, links and addresses for a topology (pure; InputError when the
+    topology cannot be built as a data plane)."""
+    reserved = {CENTRAL, ROUTER}
+    first = topo.hosts[0].management
+    if first is None:
+        raise _bad(f"host {topo.hosts[0].name!r} has no management address (probes need one)")
+    subnet = first.address.network
+    router_ip = first.effective_gateway
+    used: dict[ipaddress.IPv4Address, str] = {}
+    hosts: list[Node] = []
+    links: list[LanLink] = []
+    segments: dict[str, Segment] = {
+        MANAGEMENT_SEGMENT: Segment(name=MANAGEMENT_SEGMENT, bridge="lan0")
+    }
+    for i, h in enumerate(topo.hosts):
+        if h.name in reserved:
+            raise _bad(f"host name {h.name!r} is reserved")
+        mgmt_nic = _management_nic(h)
+        assert h.management is not None
+        addr = h.management.address
+        if addr.network != subnet:
+            raise _bad(
+                f"host {h.name!r}: management address {addr} is not in {subnet} (the first "
+                "host's subnet); all management addresses must share one LAN"
+            )
+        if addr.ip in used:
+            raise _bad(
+                f"host {h.name!r}: management address {addr.ip} also used by {used[addr.ip]}"
+            )
+        used[addr.ip] = h.name
+        ns = netns.namespace_name(lab_id, h.name)
+        hosts.append(
+            Node(name=h.name, kind="host", netns=ns, address=addr, interface=h.management.interface)
+        )
+        ovs_nics = set(h.ovs_nics())
+        for k, nic in enumerate(h.all_nics()):
+            seg = MANAGEMENT_SEGMENT if nic == mgmt_nic else nic
+            if seg not in segments:
+                segments[seg] = Segment(name=seg, bridge=f"lan{len(segments)}")
+            links.append(
+                LanLink(
+                    node=h.name,
+                    netns=ns,
+                    ifname=nic,
+                    lan_ifname=f"h{i}n{k}",
+                    segment=seg,
+                    in_ovs=nic in ovs_nics,
+                )
+            )
+    if (
+        router_ip in used
+        or router_ip not in subnet
+        or router_ip
+        in (
+            subnet.network_address,
+            subnet.broadcast_address,
+        )
+    ):
+        raise _bad(f"gateway {router_ip} cannot be the LAN's router address in {subnet}")
+    used[router_ip] = ROUTER
+    central_ip = next(
+        (a for a in subnet.hosts() if a not in used and int(a) >= int(subnet.network_address) + 10),
+        None,
+    ) or next((a for a in subnet.hosts() if a not in used), None)
+    if central_ip is None:
+        raise _bad(f"no free address for the central node in {subnet}")
+    lan_ns = netns.namespace_name(lab_id, "lan")
+    central_ns = netns.namespace_name(lab_id, CENTRAL)
+    links.insert(
+        0,
+        LanLink(
+            node=CENTRAL,
+            netns=central_ns,
+            ifname="eth0",
+            lan_ifname="c0",
+            segment=MANAGEMENT_SEGMENT,
+            in_ovs=False,
+        ),
+    )
+    return DataplanePlan(
+        lab_id=lab_id,
+        lan_netns=lan_ns,
+        subnet=subnet,
+        router=Node(
+            name=ROUTER,
+            kind="router",
+            netns=lan_ns,
+            address=ipaddress.IPv4Interface(f"{router_ip}/{subnet.prefixlen}"),
+            interface="lan0",
+        ),
+        central=Node(
+            name=CENTRAL,
+            kind="central",
+            netns=central_ns,
+            address=ipaddress.IPv4Interface(f"{central_ip}/{subnet.prefixlen}"),
+            interface="eth0",
+        ),
+        hosts=hosts,
+        segments=list(segments.values()),
+        links=links,
+    )
+
+
+def format_matrix(matrix: Mapping[tuple[str, str], bool]) -> str:
+    """A reachability matrix as a table: rows are sources, columns destinations."""
+    names: list[str] = []
+    for src, dst in matrix:
+        for n in (src, dst):
+            if n not in names:
+                names.append(n)
+    width = max([len(n) for n in names] + [4])
+    lines = [" " * width + " " + " ".join(n.rjust(width) for n in names)]
+    for src in names:
+        cells = []
+        for dst in names:
+            ok = matrix.get((src, dst))
+            cells.append(("-" if ok is None else "ok" if ok else "FAIL").rjust(width))
+        lines.append(src.ljust(width) + " " + " ".join(cells))
+    return "\n".join(lines)
+
+
+# --- persisted state --------------------------------------------------------------------
+
+
+class DataplaneState(BaseModel):
+    schema_version: Literal[1] = 1
+    run_dir: str
+    created_at: str
+    control: Control
+    limits: StormLimits
+    plan: DataplanePlan
+    # The cpu cgroup holding the lab's ovs-vswitchd, or why there is none.
+    cgroup: str | None = None
+    cgroup_note: str | None = None
+    listeners: dict[str, int] = {}
+
+
+class _Registration(BaseModel):
+    lab_id: str
+    run_dir: str
+    owner_pid: int
+    created_at: str
+
+
+def _registry_file(lab_id: str) -> Path:
+    return REGISTRY_DIR / f"{lab_id}.json"
+
+
+def _read_registration(lab_id: str) -> _Registration | None:
+    try:
+        return _Registration.model_validate_json(_registry_file(lab_id).read_text())
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+def _register(reg: _Registration) -> None:
+    """Written before any namespace exists, so a namespace without a record is an orphan."""
+    for attempt in range(3):
+        REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            _registry_file(reg.lab_id).write_text(reg.model_dump_json() + "\n")
+            return
+        except FileNotFoundError:
+            # Another lab's teardown removed the (then empty) directory in between.
+            if attempt == 2:
+                raise
+
+
+def _write_state(path: Path, state: DataplaneState) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_state(path: Path) -> DataplaneState:
+    try:
+        return DataplaneState.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LabError(f"no data-plane lab in {path.parent} (no {path.name})") from None
+    except (OSError, ValueError, ValidationError) as e:
+        first = str(e).splitlines()[0]
+        raise LabError(f"data-plane state {path} is damaged ({first})") from None
+
+
+# --- CPU limit (cgroup) ------------------------------------------------------------------
+
+_CG_V1 = Path("/sys/fs/cgroup/cpu")
+_CG_V2 = Path("/sys/fs/cgroup")
+_PERIOD_US = 100_000
+
+
+def _cgroup_dir(lab_id: str) -> Path | None:
+    """Where this lab's cpu cgroup is (or would be): cgroup v1's cpu hierarchy, else v2 if
+    the root already delegates `cpu` (we never change the root's controllers)."""
+    if (_CG_V1 / "cpu.cfs_quota_us").exists():
+        return _CG_V1 / f"ovnguard-{lab_id}"
+    with contextlib.suppress(OSError):
+        if "cpu" in (_CG_V2 / "cgroup.subtree_control").read_text().split():
+            return _CG_V2 / f"ovnguard-{lab_id}"
+    return None
+
+
+def _create_cgroup(lab_id: str, cpus: float) -> tuple[Path | None, str | None]:
+    path = _cgroup_dir(lab_id)
+    if path is None:
+        return None, "no writable cpu cgroup controller on this machine; only nice and tc apply"
+    quota = max(1000, int(cpus * _PERIOD_US))
+    try:
+        path.mkdir(exist_ok=True)
+        if (path / "cpu.cfs_quota_us").exists():
+            (path / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
+            (path / "cpu.cfs_quota_us").write_text(str(quota))
+            # Below the default 1024: even inside its quota the lab yields to other work.
+            (path / "cpu.shares").write_text("256")
+        else:
+            (path / "cpu.max").write_text(f"{quota} {_PERIOD_US}")
+            (path / "cpu.weight").write_text("25")
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+        return None, f"cannot set up cpu cgroup {path}: {e.strerror}; only nice and tc apply"
+    return path, None
+
+
+def _cgroup_add(path: Path, pid: int) -> None:
+    # cgroup.procs moves the whole thread group (v1 and v2).
+    (path / "cgroup.procs").write_text(str(pid))
+
+
+def _remove_cgroup(lab_id: str, timeout: float = 5.0) -> bool:
+    path = _cgroup_dir(lab_id)
+    if path is None or not path.exists():
+        return True
+
+    def gone() -> bool:
+        try:
+            path.rmdir()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return True
+
+    # Killed daemons linger a moment (zombies here are reaped late); rmdir needs it empty.
+    return wait_until(gone, timeout, 0.1)
+
+
+def cgroup_stat(path: str | Path | None) -> dict[str, int]:
+    """nr_periods, nr_throttled, throttled_time (ns) or usage_usec, throttled_usec (v2)."""
+    if path is None:
+        return {}
+    out: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in (Path(path) / "cpu.stat").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if value.strip().isdigit():
+                out[key] = int(value)
+    return out
+
+
+# --- run dir, lock, clean-up -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(layout: RunLayout) -> Iterator[None]:
+    """The lock `Lab` uses too, so `lab up`/`lab down` and we never race on one run dir."""
+    if not layout.root.is_dir():
+        yield
+        return
+    with layout.lock.open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(
+                f"another ovnguard is starting or stopping the lab in {layout.root}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _claim_run_dir(layout: RunLayout) -> None:
+    root = layout.root
+    if root.exists() and not root.is_dir():
+        raise LabError(f"run dir {root} exists and is not a directory")
+    if root.is_dir() and not layout.marker.exists() and any(root.iterdir()):
+        raise LabError(
+            f"run dir {root} is not empty and holds no lab ({layout.marker.name} missing); "
+            "refusing to delete anything there — pick another run dir"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    layout.marker.write_text("This directory is an ovnguard lab run dir.\n")
+
+
+def _our_daemons(layout: RunLayout) -> list[int]:
+    token = layout.ownership_token
+    pids = set(scan_our_daemons(token))
+    if layout.root.is_dir():
+        for p in layout.root.rglob("*.pid"):
+            pid = read_pidfile(p)
+            if pid is not None:
+                pids.add(pid)
+    return sorted(p for p in pids if is_ours(p, token))
+
+
+def _our_listeners(layout: RunLayout) -> list[int]:
+    """Listener processes: ours if their argv names a pidfile inside the run dir."""
+    token = layout.ownership_token
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        ours = len(args) >= 3 and args[1] == "-c" and args[2] == _LISTENER and token in args[-1]
+        if ours and is_alive(pid):
+            found.append(pid)
+    return found
+
+
+def _remove_runtime_files(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for p in root.rglob("*"):
+        try:
+            mode = p.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISSOCK(mode) or (
+            stat.S_ISREG(mode)
+            and p.name.endswith((".pid", ".ctl", ".sock", ".mgmt", ".snoop", ".tmp"))
+        ):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def _teardown(lab_id: str, layout: RunLayout | None) -> list[str]:
+    """Stop everything of lab `lab_id` (daemons, listeners, namespaces, cgroup, registry).
+    Returns what could not be removed; an empty list means clean."""
+    problems: list[str] = []
+    if layout is not None:
+        for pid in _our_listeners(layout):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+        survivors = stop_pids(_our_daemons(layout), layout.ownership_token)
+        if survivors:
+            problems.append(f"daemons {survivors} did not stop")
+    for ns in netns.list_namespaces(netns.namespace_name(lab_id, "")):
+        try:
+            netns.delete(ns)
+        except LabError as e:
+            problems.append(str(e))
+    if not _remove_cgroup(lab_id):
+        problems.append(f"cpu cgroup {_cgroup_dir(lab_id)} is not empty")
+    _registry_file(lab_id).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        REGISTRY_DIR.rmdir()  # only when no other lab is registered
+    if layout is not None:
+        _remove_runtime_files(layout.root)
+        (layout.root / STATE_FILE).unlink(missing_ok=True)
+        layout.state.unlink(missing_ok=True)
+    return problems
+
+
+def _is_live(lab_id: str) -> bool:
+    """A lab is live while its run dir holds its state and a daemon of it runs, or while the
+    process that is starting it lives. Anything else with its id is a leftover."""
+    reg = _read_registration(lab_id)
+    if reg is None:
+        return False
+    layout = RunLayout.at(reg.run_dir)
+    if not (layout.root / STATE_FILE).exists():
+        return False
+    if scan_our_daemons(layout.ownership_token):
+        return True
+    # Still starting (no daemon yet), or its owner keeps it: only a dead owner with no
+    # daemon left makes a leftover.
+    return is_alive(reg.owner_pid)
+
+
+def cleanup_stale() -> list[str]:
+    """Remove the namespaces (and daemons, cgroup, registry entry) of every data-plane lab
+    that is no longer live: killed test runs, deleted run dirs. Returns the namespaces
+    removed. A live lab, in this process or another, is left alone."""
+    ids = {i for i in map(netns.lab_id_of, netns.list_namespaces()) if i}
+    with contextlib.suppress(FileNotFoundError):
+        ids |= {p.stem for p in REGISTRY_DIR.glob("*.json")}
+    removed: list[str] = []
+    for lab_id in sorted(ids):
+        if _is_live(lab_id):
+            continue
+        names = netns.list_namespaces(netns.namespace_name(lab_id, ""))
+        reg = _read_registration(lab_id)
+        layout = RunLayout.at(reg.run_dir) if reg is not None else None
+        # Only touch a run dir that is a lab's (marker present); its daemons are orphans.
+        if layout is not None and not layout.marker.exists():
+            layout = None
+        _teardown(lab_id, layout)
+        removed += names
+    return removed
+
+
+# --- the lab ------------------------------------------------------------------------------
+
+
+class DataplaneLab:
+    """A running data-plane lab. `DataplaneLab.up(...)`, `DataplaneLab.attach(run_dir)`.
+
+    `lab` is the ordinary `Lab` handle on the same daemons (nbctl, vsctl, chassis_ports,
+    ...): it talks over unix sockets — the out-of-band "console" that keeps working when
+    the management LAN does not. Probes (`ping`, `tcp_probe`, `reachability`) go over the
+    LAN, from inside the namespaces.
+    """
+
+    def __init__(self, lab: Lab, state: DataplaneState) -> None:
+        self.lab = lab
+        self.state = state
+
+    # --- life cycle -------------------------------------------------------------------
+
+    @classmethod
+    def up(
+        cls,
+        topology: Topology | None = None,
+        run_dir: str | Path | None = None,
+        *,
+        control: Control = "management",
+        limits: StormLimits | None = None,
+        timeout: float = 90.0,
+    ) -> DataplaneLab:
+        """Build the namespaces and LAN, start central and every host, return once every
+        chassis is registered and in sync and every node answers on the LAN.
+
+        `control="management"`: ovn-controller reaches the SB at `tcp:<central>:6642`
+        over the management LAN (as in the seed cluster); `"local"`: over the SB's unix
+        socket, i.e. a control network the data plane cannot break.
+        On failure everything started is torn down and a LabError raised.
+        """
+        reason = netns.why_unavailable()
+        if reason:
+            raise LabError(reason)
+        topo = validate_topology(topology if topology is not None else seed_topology(3))
+        # NICs are veths here, never dummy netdevs.
+        topo = topo.model_copy(update={"nic_type": "system"})
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        lab_id = lab_id_for(layout.root)
+        plan = plan_dataplane(topo, lab_id)
+        schemas = (
+            _schema(NB_SCHEMA_CANDIDATES, "ovn-central"),
+            _schema(SB_SCHEMA_CANDIDATES, "ovn-central"),
+            _schema(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch"),
+        )
+        _claim_run_dir(layout)
+        with _locked(layout):
+            live = _our_daemons(layout)
+            if live:
+                raise LabError(
+                    f"a lab is already running in {layout.root} ({len(live)} daemons, e.g. pid "
+                    f"{live[0]}); stop it first"
+                )
+            cleanup_stale()
+            # This run dir's own leftovers (a crashed run): same id, so same namespaces.
+            _teardown(lab_id, layout)
+            keep = {layout.lock.name, layout.marker.name}
+            for p in layout.root.iterdir():
+                if p.name in keep:
+                    continue
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            _register(
+                _Registration(
+                    lab_id=lab_id, run_dir=str(layout.root), owner_pid=os.getpid(), created_at=now
+                )
+            )
+            state = DataplaneState(
+                run_dir=str(layout.root),
+                created_at=now,
+                control=control,
+                limits=limits or StormLimits(),
+                plan=plan,
+            )
+            _write_state(layout.root / STATE_FILE, state)
+            lab_state = _lab_state(layout, topo, plan, now)
+            write_state(layout.state, lab_state)
+            dp = cls(Lab(layout, lab_state), state)
+            try:
+                dp._start(schemas, timeout)
+            except BaseException:
+                _teardown(lab_id, layout)
+                raise
+            return dp
+
+    @classmethod
+    def attach(cls, run_dir: str | Path | None = None) -> DataplaneLab:
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        state = _read_state(layout.root / STATE_FILE)
+        return cls(Lab.attach(layout.root), state)
+
+    def down(self, *, purge: bool = False) -> None:
+        """Stop every daemon and listener, delete every namespace and the cgroup, remove
+        sockets, pidfiles and state files (logs and DBs stay unless `purge`)."""
+        layout = self.lab.layout
+        with _locked(layout):
+            problems = _teardown(self.lab_id, layout)
+        if problems:
+            raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
+        if purge:
+            shutil.rmtree(layout.root, ignore_errors=True)
+
+    @staticmethod
+    def down_dir(run_dir: str | Path | None = None, *, purge: bool = False) -> bool:
+        """Tear down whatever data-plane lab is (or was) in `run_dir`, state file or not.
+        False if there was nothing."""
+        layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
+        lab_id = lab_id_for(layout.root)
+        had = (
+            bool(netns.list_namespaces(netns.namespace_name(lab_id, "")))
+            or (layout.root / STATE_FILE).exists()
+        )
+        if not layout.marker.exists() and not had:
+            return False
+        with _locked(layout):
+            had = had or bool(_our_daemons(layout))
+            problems = _teardown(lab_id, layout if layout.marker.exists() else None)
+        if problems:
+            raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
+        if purge and layout.marker.exists():
+            shutil.rmtree(layout.root, ignore_errors=True)
+        return had
+
+    cleanup_stale = staticmethod(cleanup_stale)
+
+    def __enter__(self) -> DataplaneLab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
+
+    # --- starting ---------------------------------------------------------------------
+
+    def _start(self, schemas: tuple[str, str, str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        layout, plan = self.lab.layout, self.plan
+        limits = self.state.limits
+        if limits.cpus is not None:
+            path, note = _create_cgroup(plan.lab_id, limits.cpus)
+            self.state.cgroup = str(path) if path else None
+            self.state.cgroup_note = note
+        else:
+            self.state.cgroup_note = "disabled (limits.cpus is None)"
+        self._save()
+        self._build_network()
+        self._start_central(schemas)
+        topo = self.topology
+        errors: list[tuple[str, BaseException]] = []
+        with ThreadPoolExecutor(max_workers=max(2, min(8, len(topo.hosts)))) as pool:
+            futures = {pool.submit(self._start_host, h.name, deadline): h.name for h in topo.hosts}
+            for f, name in futures.items():
+                try:
+                    f.result()
+                except BaseException as e:
+                    errors.append((name, e))
+        write_state(layout.state, self.lab.state)
+        if errors:
+            name, first = errors[0]
+            more = f" ({len(errors) - 1} more hosts failed too)" if len(errors) > 1 else ""
+            raise LabError(f"host {name}: {first}{more}") from None
+        self._start_listeners(deadline)
+        self._wait_registered(deadline)
+        self.lab.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
+
+    def _build_network(self) -> None:
+        plan = self.plan
+        lan = plan.lan_netns
+        netns.add(lan)
+        for seg in plan.segments:
+            netns.add_bridge(lan, seg.bridge, alias=f"{seg.name} (ovnguard lab {self.run_dir})")
+        netns.add_address(lan, plan.router.interface, plan.router.address)
+        nodes = [plan.central, *plan.hosts]
+        for n in nodes:
+            netns.add(n.netns)
+        for link in plan.links:
+            netns.add_veth(lan, link.lan_ifname, link.netns, link.ifname)
+            netns.set_alias(lan, link.lan_ifname, f"{link.node}/{link.ifname}")
+            netns.set_master(lan, link.lan_ifname, plan.segment_bridge(link.segment))
+            self._shape(lan, link.lan_ifname)
+            if not link.in_ovs:
+                # An OVS port's end is shaped once vswitchd has added it: adding the port
+                # resets its qdisc (measured), later reconfigurations leave it alone.
+                self._shape(link.netns, link.ifname)
+            netns.set_up(lan, link.lan_ifname)
+            netns.set_up(link.netns, link.ifname)
+        for n in nodes:
+            in_ovs = [lk.ifname for lk in plan.links if lk.node == n.name and lk.in_ovs]
+            plain = [lk.ifname for lk in plan.links if lk.node == n.name and not lk.in_ovs]
+            # The kernel still sees packets on a NIC the userspace datapath reads with
+            # AF_PACKET; without this it would answer ARP for the host's address with the
+            # NIC's own MAC, a second path a real OVS host does not have.
+            netns.sysctl(n.netns, {f"net/ipv4/conf/{nic}/arp_ignore": "8" for nic in in_ovs})
+            if plain:
+                netns.tx_checksum_off(n.netns, plain)
+        netns.tx_checksum_off(lan, [plan.router.interface])
+        c = plan.central
+        netns.add_address(c.netns, c.interface, c.address)
+        netns.add_default_route(c.netns, plan.router.address.ip)
+
+    def _shape(self, ns: str, ifname: str) -> None:
+        lim = self.state.limits
+        netns.shape(ns, ifname, rate=lim.rate, burst=lim.burst, latency=lim.latency)
+
+    def _start_central(self, schemas: tuple[str, str, str]) -> None:
+        layout, c = self.lab.layout, self.plan.central
+        nb_schema, sb_schema, ovs_schema = schemas
+        for d in (layout.nb.dir, layout.sb.dir, layout.northd_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        for db, schema in (
+            (layout.nb.db, nb_schema),
+            (layout.sb.db, sb_schema),
+            (layout.template_conf_db, ovs_schema),
+        ):
+            run(["ovsdb-tool", "create", str(db), schema])
+        for name, paths, port in (
+            ("nb-ovsdb-server", layout.nb, NB_PORT),
+            ("sb-ovsdb-server", layout.sb, SB_PORT),
+        ):
+            spec = cmd.ovsdb_server_spec(name, paths, layout.central_env(paths.dir))
+            # The unix socket stays (our console); the TCP remote is what hosts use.
+            args = (*spec.args[:-1], f"--remote=ptcp:{port}:{c.address.ip}", spec.args[-1])
+            spec = replace(spec, args=args, netns=c.netns)
+            self._set_pid(None, name, _start_daemon(spec))
+        chassis_names = {h.name: h.chassis_name for h in self.topology.hosts}
+        logical = cmd.logical_commands(self.topology.logical, chassis_names)
+        self.lab.nbctl("init", *cmd.chain(logical))
+        self.lab.sbctl("init")
+        northd = replace(cmd.northd_spec(layout), netns=c.netns)
+        self._set_pid(None, "ovn-northd", _start_daemon(northd))
+        write_state(layout.state, self.lab.state)
+
+    def _start_host(self, name: str, deadline: float) -> None:
+        topo, layout = self.topology, self.lab.layout
+        host, node = topo.host(name), self.plan.node(name)
+        hp = layout.host(name)
+        hp.dir.mkdir(parents=True)
+        shutil.copyfile(layout.template_conf_db, hp.ovsdb.db)
+        env = hp.env()
+        ns = node.netns
+        db_spec = replace(cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, env), netns=ns)
+        self._set_pid(name, "ovsdb-server", _start_daemon(db_spec))
+        init = cmd.host_init_commands(
+            host, topo, sb_remote=self.ovn_remote, encap_ip=node.address.ip
+        )
+        init += [
+            ["set", "Bridge", b.name, "datapath_type=netdev"]
+            for b in host.bridges_with_integration()
+        ]
+        run(
+            [
+                "ovs-vsctl",
+                f"--db={hp.ovsdb.remote}",
+                "--no-wait",
+                f"--timeout={int(CTL_TIMEOUT)}",
+                *cmd.chain(init),
+            ],
+            env=env,
+            timeout=CTL_TIMEOUT + 5,
+        )
+        vs_spec = replace(cmd.vswitchd_spec(hp, dummy=None), netns=ns)
+        vs_pid = _start_daemon(vs_spec, nice=self.state.limits.nice)
+        self._set_pid(name, "ovs-vswitchd", vs_pid, str(hp.vswitchd_ctl))
+        if self.state.cgroup:
+            _cgroup_add(Path(self.state.cgroup), vs_pid)
+        for lk in self.plan.links:
+            if lk.node == name and lk.in_ovs:
+                self._shape(ns, lk.ifname)
+        mgmt = node.interface
+        if not wait_until(lambda: mgmt in netns.link_names(ns), 10.0, 0.05):
+            raise LabError(
+                f"{mgmt} did not appear in namespace {ns}{log_tail_text(hp.vswitchd_log)}"
+            )
+        netns.add_address(ns, mgmt, node.address)
+        netns.set_up(ns, mgmt)
+        netns.add_default_route(ns, self.plan.router.address.ip)
+        if self.state.control == "management":
+            # Starting ovn-controller before the SB answers costs its reconnect back-off
+            # (1, 2, 4, 8 s); wait for the path instead.
+            c = self.plan.central.address.ip
+            ok = wait_until(
+                lambda: _tcp_ok(ns, str(c), SB_PORT, 1.0, banner=False),
+                max(1.0, deadline - time.monotonic()),
+                0.1,
+            )
+            if not ok:
+                raise LabError(
+                    f"the SB at tcp:{c}:{SB_PORT} is not reachable from {name} over the "
+                    f"management LAN{log_tail_text(hp.vswitchd_log)}"
+                )
+        ctl_spec = replace(cmd.controller_spec(hp), netns=ns)
+        pid = _start_daemon(ctl_spec)
+        ctl = hp.controller_ctl(pid)
+        self._set_pid(name, "ovn-controller", pid, str(ctl))
+        run(["ovn-appctl", "-t", str(ctl), "debug/ignore-startup-delay"], env=env, timeout=30)
+
+    def _start_listeners(self, deadline: float) -> None:
+        ldir = self.lab.layout.root / "listeners"
+        ldir.mkdir(exist_ok=True)
+        procs = {}
+        for n in self.plan.nodes().values():
+            pidfile = ldir / f"{n.name}.pid"
+            log = (ldir / f"{n.name}.log").open("ab")
+            procs[n.name] = subprocess.Popen(
+                [
+                    *netns.exec_prefix(n.netns),
+                    sys.executable,
+                    "-c",
+                    _LISTENER,
+                    str(n.address.ip),
+                    str(PROBE_PORT),
+                    n.name,
+                    str(pidfile),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=clean_env(),
+                start_new_session=True,
+            )
+            log.close()
+        for name, proc in procs.items():
+            pidfile = ldir / f"{name}.pid"
+            ready = wait_until(
+                _listener_settled(pidfile, proc), max(1.0, deadline - time.monotonic()), 0.02
+            )
+            if not ready or proc.poll() is not None:
+                tail = log_tail_text(ldir / f"{name}.log")
+                raise LabError(f"TCP listener on {name} did not start{tail}")
+            self.state.listeners[name] = proc.pid
+        self._save()
+
+    def _wait_registered(self, deadline: float) -> None:
+        # SB Chassis rows are named after system-id, which may differ from the host name.
+        host_of = {h.chassis_name: h.name for h in self.topology.hosts}
+        names = set(host_of)
+        while True:
+            registered = self.lab.registered_chassis() & names
+            if registered == names:
+                return
+            if time.monotonic() >= deadline:
+                missing = sorted(host_of[c] for c in names - registered)
+                log = self.lab.layout.host(missing[0]).controller_log
+                raise LabError(
+                    f"chassis {', '.join(missing)} did not register in SB in time"
+                    f"{log_tail_text(log)}"
+                )
+            time.sleep(0.05)
+
+    def _set_pid(self, host: str | None, daemon: str, pid: int, ctl: str | None = None) -> None:
+        with _STATE_LOCK:
+            records = self.lab.state.central if host is None else self.lab.state.host(host).daemons
+            for r in records:
+                if r.name == daemon:
+                    r.pid = pid
+                    if ctl is not None:
+                        r.ctl = ctl
+
+    def _save(self) -> None:
+        _write_state(self.lab.layout.root / STATE_FILE, self.state)
+
+    # --- where things are ---------------------------------------------------------------
+
+    @property
+    def plan(self) -> DataplanePlan:
+        return self.state.plan
+
+    @property
+    def lab_id(self) -> str:
+        return self.plan.lab_id
+
+    @property
+    def run_dir(self) -> Path:
+        return self.lab.layout.root
+
+    @property
+    def topology(self) -> Topology:
+        return self.lab.state.topology
+
+    @property
+    def host_names(self) -> list[str]:
+        return [h.name for h in self.plan.hosts]
+
+    @property
+    def hosts(self) -> dict[str, ipaddress.IPv4Address]:
+        """Host name -> management address."""
+        return {h.name: h.address.ip for h in self.plan.hosts}
+
+    @property
+    def addresses(self) -> dict[str, ipaddress.IPv4Address]:
+        """Every node that has a management address: central, the hosts and the router."""
+        out = {n: node.address.ip for n, node in self.plan.nodes().items()}
+        out[ROUTER] = self.plan.router.address.ip
+        return out
+
+    @property
+    def namespaces(self) -> list[str]:
+        return self.plan.namespaces()
+
+    @property
+    def ovn_remote(self) -> str:
+        if self.state.control == "local":
+            return self.lab.sb_remote
+        return f"tcp:{self.plan.central.address.ip}:{SB_PORT}"
+
+    def netns_of(self, node: str) -> str:
+        return self.plan.node(node).netns
+
+    def address_of(self, node_or_address: str) -> str:
+        """A node name's management address; anything else is taken as an address."""
+        addrs = self.addresses
+        if node_or_address in addrs:
+            return str(addrs[node_or_address])
+        try:
+            return str(ipaddress.IPv4Address(node_or_address))
+        except ValueError:
+            raise LabError(
+                f"{node_or_address!r} is neither a node ({', '.join(addrs)}) nor an IPv4 address"
+            ) from None
+
+    # --- the console (unix sockets, out of band) ----------------------------------------
+
+    def nbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return self.lab.nbctl(*args, timeout=timeout)
+
+    def sbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return self.lab.sbctl(*args, timeout=timeout)
+
+    def vsctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return self.lab.vsctl(host, *args, timeout=timeout)
+
+    def appctl_vswitchd(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return self.lab.appctl_vswitchd(host, *args, timeout=timeout)
+
+    def appctl_controller(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
+        return self.lab.appctl_controller(host, *args, timeout=timeout)
+
+    def chassis_ports(self, host: str) -> dict[str, list[str]]:
+        return self.lab.chassis_ports(host)
+
+    def exec(self, node: str, *argv: str, timeout: float = 30.0) -> str:
+        """Run a command inside a node's namespace (`router` = the LAN namespace)."""
+        return netns.exec_in(self.netns_of(node), argv, timeout=timeout)
+
+    # --- probes over the LAN ------------------------------------------------------------
+
+    def ping(self, src: str, dst: str, count: int = 1, timeout: float = 1.0) -> bool:
+        """True if `src` (a node) gets at least one echo reply from `dst` (node or address)."""
+        proc = subprocess.run(
+            self._ping_argv(src, dst, count, timeout),
+            capture_output=True,
+            timeout=count * 0.2 + timeout + 10,
+            env=clean_env(),
+            check=False,
+        )
+        return proc.returncode == 0
+
+    def tcp_probe(self, src: str, dst: str, port: int = PROBE_PORT, timeout: float = 1.0) -> bool:
+        """True if `src` completes a TCP connection to `dst:port` and reads the listener's
+        banner (data both ways, not just a SYN/ACK)."""
+        return _tcp_ok(self.netns_of(src), self.address_of(dst), port, timeout, banner=True)
+
+    def flush_neighbors(self, nodes: Sequence[str] | None = None) -> None:
+        """Forget ARP entries, as every host does within a minute on a real LAN; the next
+        packet to each destination is preceded by a broadcast ARP request."""
+        for n in nodes if nodes is not None else [*self.plan.nodes(), ROUTER]:
+            netns.neigh_flush(self.netns_of(n))
+
+    def reachability(
+        self,
+        *,
+        kind: Kind = "icmp",
+        cold: bool = True,
+        timeout: float = 1.0,
+        count: int = 2,
+        nodes: Sequence[str] | None = None,
+        port: int = PROBE_PORT,
+    ) -> Matrix:
+        """`{(src, dst): reachable}` over every ordered pair of `nodes` (default: central and
+        every host), all probes at once. `cold` first flushes every source's ARP cache, so
+        each probe starts with a broadcast ARP as a new connection after an ARP timeout
+        does; a warm cache can hide a broken L2 for tens of seconds."""
+        names = list(nodes) if nodes is not None else list(self.plan.nodes())
+        if cold:
+            self.flush_neighbors(names)
+        procs: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+        for src in names:
+            for dst in names:
+                if src == dst:
+                    continue
+                if kind == "icmp":
+                    argv = self._ping_argv(src, dst, count, timeout)
+                else:
+                    argv = _tcp_argv(self.netns_of(src), self.address_of(dst), port, timeout, True)
+                procs[(src, dst)] = subprocess.Popen(
+                    argv,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=clean_env(),
+                )
+        result: Matrix = {}
+        for key, proc in procs.items():
+            try:
+                result[key] = proc.wait(timeout=count * 0.2 + timeout + 10) == 0
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                result[key] = False
+        return result
+
+    def _ping_argv(self, src: str, dst: str, count: int, timeout: float) -> list[str]:
+        return [
+            *netns.exec_prefix(self.netns_of(src)),
+            "ping",
+            "-n",
+            "-q",
+            "-c",
+            str(max(1, count)),
+            "-i",
+            "0.2",
+            "-W",
+            f"{timeout:g}",
+            self.address_of(dst),
+        ]
+
+    # --- measurements -------------------------------------------------------------------
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user+system) each running daemon has used so far, `host/daemon` keys."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for name, pid in self.lab.pids().items():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[name] = (int(fields[11]) + int(fields[12])) / tick
+        return out
+
+    def cgroup_stat(self) -> dict[str, int]:
+        return cgroup_stat(self.state.cgroup)
+
+    def lan_counters(self) -> dict[str, dict[str, int]]:
+        """Per LAN link (`node/ifname`): packets and bytes the node sent into the LAN
+        (`from_node`) and the LAN sent to it (`to_node`), and packets the LAN-side token
+        bucket dropped (`dropped_to_node`)."""
+        out = {}
+        for lk in self.plan.links:
+            s = netns.link_stats(self.plan.lan_netns, lk.lan_ifname)
+            out[f"{lk.node}/{lk.ifname}"] = {
+                "from_node_packets": s["rx_packets"],
+                "from_node_bytes": s["rx_bytes"],
+                "to_node_packets": s["tx_packets"],
+                "to_node_bytes": s["tx_bytes"],
+                "dropped_to_node": netns.qdisc_drops(self.plan.lan_netns, lk.lan_ifname),
+            }
+        return out
+
+    def mac_table(self, host: str, bridge: str = "br-ex") -> list[tuple[str, int, str]]:
+        """`ovs-appctl fdb/show` of a bridge as (port name, vlan, mac), port names resolved
+        (ofport numbers are per bridge)."""
+        out = self.appctl_vswitchd(host, "fdb/show", bridge)
+        ifaces = self.vsctl(host, "list-ifaces", bridge).split()
+        names = {"LOCAL": bridge}
+        if ifaces:
+            rows = self.vsctl(
+                host, "--format=json", "--columns=name,ofport", "list", "Interface", *ifaces
+            )
+            for name, ofport in json.loads(rows)["data"]:
+                if isinstance(ofport, int):
+                    names[str(ofport)] = str(name)
+        entries = []
+        for line in out.splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 3 and parts[1].isdigit():
+                entries.append((names.get(parts[0], parts[0]), int(parts[1]), parts[2].lower()))
+        return entries
+
+    def lan_mac_table(self) -> dict[str, str]:
+        """The management LAN bridge's learned MACs: mac -> `node/ifname` of the port."""
+        by_port = {lk.lan_ifname: f"{lk.node}/{lk.ifname}" for lk in self.plan.links}
+        bridge = self.plan.segment_bridge(MANAGEMENT_SEGMENT)
+        return {
+            str(e["mac"]).lower(): by_port.get(str(e.get("ifname")), str(e.get("ifname")))
+            for e in netns.bridge_fdb(self.plan.lan_netns, bridge)
+        }
+
+    def mac_of(self, node: str) -> str:
+        """The MAC that answers for a node's management address."""
+        n = self.plan.node(node)
+        data = netns.ip_json(n.netns, "link", "show", "dev", n.interface)
+        return str(data[0]["address"]).lower()
+
+
+_STATE_LOCK = threading.Lock()
+# bash's /dev/tcp: always there, starts in milliseconds. $0 addr, $1 port, $2 read banner.
+_TCP_SCRIPT = (
+    'exec 3<>"/dev/tcp/$0/$1" || exit 1; [ "$2" = 0 ] && exit 0; '
+    'read -r l <&3; [[ "$l" == ovnguard-lab* ]]'
+)
+
+
+def _tcp_argv(ns: str, addr: str, port: int, timeout: float, banner: bool) -> list[str]:
+    return [
+        *netns.exec_prefix(ns),
+        "timeout",
+        f"{timeout:g}",
+        "bash",
+        "-c",
+        _TCP_SCRIPT,
+        addr,
+        str(port),
+        "1" if banner else "0",
+    ]
+
+
+def _tcp_ok(ns: str, addr: str, port: int, timeout: float, *, banner: bool) -> bool:
+    proc = subprocess.run(
+        _tcp_argv(ns, addr, port, timeout, banner),
+        capture_output=True,
+        timeout=timeout + 10,
+        env=clean_env(),
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def _listener_settled(pidfile: Path, proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    """Listening (it writes its pidfile after listen()) or dead."""
+    return lambda: pidfile.exists() or proc.poll() is not None
+
+
+def _schema(candidates: tuple[str, ...], package: str) -> str:
+    found = first_existing(candidates)
+    if found is None:
+        raise LabError(f"{candidates[0]} not found: install the Debian package {package}")
+    return found
+
+
+def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:
+    """Like process.start_daemon, optionally under `nice` (the whole process, every thread
+    it will create, starts with that niceness)."""
+    argv = spec.argv()
+    if nice:
+        argv = ["nice", "-n", str(nice), *argv]
+    try:
+        run(argv, env=spec.env, timeout=30, netns=spec.netns)
+    except LabError as e:
+        raise LabError(f"{spec.name} did not start: {e}{log_tail_text(spec.logfile)}") from None
+    pid = read_pidfile(spec.pidfile)
+    if pid is None:
+        raise LabError(f"{spec.name} wrote no pidfile {spec.pidfile}{log_tail_text(spec.logfile)}")
+    return pid
+
+
+def _lab_state(layout: RunLayout, topo: Topology, plan: DataplanePlan, now: str) -> LabState:
+    """The `lab.json` of an ordinary lab, so `Lab.attach` (and `ovnguard lab status`) work on
+    a data-plane lab too."""
+
+    def rec(spec: DaemonSpec) -> DaemonRecord:
+        return DaemonRecord(name=spec.name, pidfile=str(spec.pidfile), logfile=str(spec.logfile))
+
+    central = [
+        rec(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
+        rec(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
+        rec(cmd.northd_spec(layout)),
+    ]
+    hosts = []
+    for h in plan.hosts:
+        hp = layout.host(h.name)
+        specs = [
+            cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
+            cmd.vswitchd_spec(hp, dummy=None),
+            cmd.controller_spec(hp),
+        ]
+        hosts.append(
+            HostRecord(
+                name=h.name,
+                dir=str(hp.dir),
+                db_remote=hp.ovsdb.remote,
+                encap_ip=str(h.address.ip),
+                daemons=[rec(s) for s in specs],
+            )
+        )
+    return LabState(
+        run_dir=str(layout.root),
+        created_at=now,
+        nb_remote=layout.nb.remote,
+        sb_remote=layout.sb.remote,
+        central=central,
+        hosts=hosts,
+        topology=topo,
+    )
+
+
+__all__ = [
+    "CENTRAL",
+    "PROBE_PORT",
+    "ROUTER",
+    "DataplaneLab",
+    "DataplanePlan",
+    "DataplaneState",
+    "LanLink",
+    "Matrix",
+    "Node",
+    "Segment",
+    "StormLimits",
+    "cleanup_stale",
+    "format_matrix",
+    "lab_id_for",
+    "plan_dataplane",
+]
