@@ -5,6 +5,10 @@
 The OVSDB files are `ovsdb-client backup`s of real ovsdb-servers that real ovn-northd and
 ovn-controller ran against (never hand-typed); the `ip -j` files are synthesized by the lab
 from the topology. Neutron .ini files are added as the seed incident's operator had them.
+
+The data-plane lab is used (root, network namespaces) so that each chassis is configured as
+in production: ovn-remote over the management LAN (tcp:10.10.0.10:6642, through br-ex) and
+the management address as encap IP -- not the dummy lab's unix sockets and 127.0.0.x.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ovnguard.lab import Lab, load_topology
+from ovnguard.lab import load_topology
+from ovnguard.lab.dataplane import DataplaneLab
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "src" / "ovnguard" / "examples"
@@ -56,7 +61,8 @@ def build(topology: Path, name: str) -> Path:
     out = EXAMPLES / name
     bundle = out / "bundle"
     with tempfile.TemporaryDirectory(prefix="ovnguard-examples-") as tmp:
-        lab = Lab.up(load_topology(topology), Path(tmp) / "lab")
+        dp = DataplaneLab.up(load_topology(topology), Path(tmp) / "lab")
+        lab = dp.lab
         try:
             switch = lab.nbctl("--bare", "--columns=name", "find", "Logical_Switch",
                                "external_ids:neutron\\:network_name=public").strip()
@@ -64,7 +70,7 @@ def build(topology: Path, name: str) -> Path:
                 shutil.rmtree(bundle)
             lab.export(bundle)
         finally:
-            lab.down()
+            dp.down()
     for host in sorted(p.name for p in (bundle / "hosts").iterdir()):
         etc = bundle / "hosts" / host / "etc" / "neutron" / "plugins" / "ml2"
         etc.mkdir(parents=True, exist_ok=True)
