@@ -1,0 +1,150 @@
+"""`ovnguard plan ...`: remediation plans as change files, proven by the what-if."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ovnguard.errors import InputError, OvnguardError
+
+if TYPE_CHECKING:
+    from ovnguard.model.snapshot import Snapshot
+    from ovnguard.plan.model import Plan
+
+app = typer.Typer(
+    help=(
+        "Remediation plans: per host, ordered steps as change files (plan-<host>.sh) with "
+        "their inverses (rollback-<host>.sh), steps that cut a host's management path "
+        "marked 'console needed', and the end state proven by the what-if: the whole plan "
+        "applied to the bundle, no dangerous finding left, ovn-controller's patch ports "
+        "where they are wanted (step by step and all at once), and the rollback back to the "
+        "bundle's state.\n\n"
+        "Exit codes: 0 proven (or nothing to do), 1 not proven (the output says why), "
+        "2 bad input."
+    ),
+    no_args_is_help=True,
+)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+BUNDLE_HELP = ("Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json ...; "
+               "docs/bundle.md). Re-collect it right before applying a plan.")
+OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for ovn-nbctl "
+            "steps) into this directory; `ovnguard check --change` and `ovnguard rehearse "
+            "--change` read them as they are.")
+
+
+@contextmanager
+def _errors(verb: str) -> Iterator[None]:
+    try:
+        yield
+    except OvnguardError as e:
+        typer.echo(f"ovnguard plan {verb}: {e}", err=True)
+        raise typer.Exit(e.exit_code) from None
+
+
+def _emit(plan: Plan, fmt: Format, out: Path | None) -> None:
+    from ovnguard.plan.render import plan_json, plan_text_report, write_files, write_json
+
+    files = None
+    if out is not None and not plan.empty:
+        if out.exists() and not out.is_dir():
+            raise InputError("--out is not a directory", str(out))
+        try:
+            files = write_files(plan, out)
+        except OSError as e:
+            raise InputError(f"cannot write the plan files: {e.strerror}", str(out)) from None
+    if fmt is Format.json:
+        sys.stdout.write(write_json(plan_json(plan, files)))
+    else:
+        sys.stdout.write(plan_text_report(plan, files))
+    sys.stdout.flush()
+
+
+def _exit(plan: Plan) -> None:
+    raise typer.Exit(1 if plan.status == "not-proven" else 0)
+
+
+def _bundle(bundle: Path) -> Snapshot:
+    from ovnguard.plan.load import load_for_plan
+
+    if not bundle.is_dir():
+        raise InputError("bundle directory not found", str(bundle))
+    return load_for_plan(bundle)
+
+
+@app.command("separate-nic")
+def separate_nic(
+    bundle: Path = typer.Option(..., "--bundle", "-b", help=BUNDLE_HELP),
+    physnet: str = typer.Option(..., "--physnet", "-p",
+                                help="The physical network to move (network_name of its "
+                                     "localnet ports, e.g. physnet2)."),
+    bridge: str = typer.Option(..., "--bridge", help="Its new bridge, e.g. br-public; "
+                                                      "created when it does not exist."),
+    nic: str = typer.Option(..., "--nic", help="The new bridge's uplink NIC, e.g. eth2."),
+    hosts: str | None = typer.Option(
+        None, "--hosts", help="Comma-separated hosts (default: every host whose "
+                              "ovn-bridge-mappings names --physnet)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
+    fmt: Format = typer.Option(Format.text, "--format", "-f",
+                               help="text, or json (docs/plan.md)."),
+) -> None:
+    """NIC separation: move a physical network off the bridge that carries the hosts'
+    management address, onto a bridge of its own with its own uplink.
+
+    Per host: (1) create --bridge with --nic (nothing moves yet); (2) map --physnet to it,
+    deleting the old provider-side patch ports in the same transaction -- otherwise real
+    ovn-controller (23.03, measured) cannot create the new ones (same name) and nothing
+    moves. The management address stays where it is, on a bridge that no longer carries
+    the physical network.
+
+    Example:
+
+      ovnguard plan separate-nic -b bundle/ -p physnet2 --bridge br-public --nic eth2 -o plan/
+    """
+    from ovnguard.plan.nicsep import plan_separate_nic
+
+    with _errors("separate-nic"):
+        snapshot = _bundle(bundle)
+        selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
+        plan = plan_separate_nic(snapshot, physnet, bridge, nic, selected)
+        _emit(plan, fmt, out)
+    _exit(plan)
+
+
+@app.command("fix")
+def fix(
+    bundle: Path = typer.Option(..., "--bundle", "-b", help=BUNDLE_HELP),
+    rule: list[str] = typer.Option(
+        [], "--rule", "-r", help="Only findings of this rule (repeatable): "
+                                 "bridge-hwaddr-unpinned, l2-loop, unmapped-physnet."),
+    out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
+    fmt: Format = typer.Option(Format.text, "--format", "-f",
+                               help="text, or json (docs/plan.md)."),
+) -> None:
+    """Mechanical fixes for armed findings, each with its inverse, each checked by the
+    what-if before it is proposed.
+
+    bridge-hwaddr-unpinned: pin the bridge's MAC to the one it has now. l2-loop: delete the
+    hand-made localnet port, keep Neutron's provnet-*. unmapped-physnet: correct the typo'd
+    network_name -- unless that makes a second localnet port for the same physical network
+    (an L2 loop, as in the seed incident); then it is not proposed, and a hand-made
+    duplicate is deleted instead.
+    """
+    from ovnguard.plan.fixes import plan_fixes
+
+    with _errors("fix"):
+        snapshot = _bundle(bundle)
+        plan = plan_fixes(snapshot, rule)
+        _emit(plan, fmt, out)
+    _exit(plan)
