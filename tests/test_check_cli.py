@@ -188,3 +188,32 @@ def test_change_step_findings(tmp_path: Path, text: str, rule: str, needle: str)
                   "other_config:hwaddr=02:00:00:00:00:01\novn-nbctl ls-add ${LS}-copy\n")
     _, r2 = check_json(ok)
     assert not [f for f in r2.findings if f.rule == rule]
+
+
+def test_naive_nic_separation_is_flagged_and_the_working_order_is_not(tmp_path: Path) -> None:
+    # Measured on OVN 23.03.1 (docs/plan.md): re-mapping physnet2 while the old patch port
+    # exists makes ovn-controller's transaction fail on a name clash; nothing moves.
+    naive = tmp_path / "naive.sh"
+    naive.write_text(
+        "# host: compute1\n"
+        "ovs-vsctl add-br br-public -- add-port br-public eth2\n"
+        "ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=physnet2:br-public\n")
+    rc, r = check_json(naive)
+    assert (rc, r.verdict) == (1, "risky")
+    stuck = [f for f in r.findings if f.rule == "controller-transaction-fails"]
+    assert stuck and stuck[0].hosts == ["compute1"] and stuck[0].introduced_by_change
+    # The host keeps its bridging into management: not "resolved" by a change that fails.
+    assert not [f for f in r.findings
+                if f.rule == "mgmt-bridge-localnet" and f.status == "resolved"]
+    port = "patch-provnet-0b7e4f1a-2c3d-4e5f-8a9b-c0d1e2f3a4b5-to-br-int"
+    good = tmp_path / "good.sh"
+    good.write_text(
+        "# host: compute1\n"
+        "ovs-vsctl add-br br-public -- add-port br-public eth2\n"
+        f"ovs-vsctl --if-exists del-port {port} -- set Open_vSwitch . "
+        "external_ids:ovn-bridge-mappings=physnet2:br-public\n")
+    _, r2 = check_json(good)
+    assert not [f for f in r2.findings if f.rule == "controller-transaction-fails"]
+    assert {(p.bridge, p.port) for p in r2.realization["compute1"].added} >= {
+        ("br-public", port)}
+    assert any(f.rule == "mgmt-bridge-localnet" and f.status == "resolved" for f in r2.findings)

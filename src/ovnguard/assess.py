@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ovnguard import __version__
 from ovnguard.change.apply import apply_change
@@ -17,6 +17,7 @@ from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding
 from ovnguard.findings.rules.change import BY_PROBLEM_KIND
+from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.model.evidence import Evidence
@@ -56,7 +57,7 @@ def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
         return WhatIf(report, assessment, before_r, None, None, {})
     result = apply_change(snapshot, change)
     after_r = realize(result.snapshot)
-    ctx1 = RuleContext.build(result.snapshot, after_r, label="after")
+    ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:
         # Line by line, as ovn-controller sees them: an intermediate state can leave ports
         # stale that a single transaction would not (e.g. gateway chassis moved in two lines).
@@ -70,6 +71,20 @@ def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
     report = build_report(result.snapshot, change, assessment, deltas, result)
     return WhatIf(report, assessment, before_r, after_r, result, deltas)
+
+
+def _reached(after_r: Realization, before_r: Realization) -> Realization:
+    """The ports each host will really have: where ovn-controller's own OVS transaction is
+    predicted to fail (a patch-port name clash), the host keeps what it had, so the rules
+    judge that -- not the ports ovn-controller wants but cannot create."""
+    hosts = dict(after_r.hosts)
+    for h, hr in after_r.hosts.items():
+        stuck = any(e.message.startswith(TXN_PREFIX) for e in hr.events)
+        if stuck and h in before_r.hosts:
+            b = before_r.hosts[h]
+            hosts[h] = replace(hr, patch_ports=b.patch_ports, why=b.why,
+                               local_datapaths=b.local_datapaths)
+    return replace(after_r, hosts=hosts)
 
 
 def _unique(problems: Sequence[ChangeProblem]) -> list[ChangeProblem]:
@@ -329,6 +344,7 @@ def build_report(
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
-        notes=list(a.notes),
+        notes=list(dict.fromkeys([*a.notes, *(f"{h}: {n}" for h, d in sorted(deltas.items())
+                                                for n in d.notes)])),
         topology=_topology(snapshot),
     )

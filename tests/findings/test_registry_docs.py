@@ -22,6 +22,7 @@ EXPECTED = {
     "malformed-bridge-mappings": Severity.high,
     "neutron-config-drift": Severity.medium,
     "neutron-out-of-band": Severity.medium,
+    "controller-transaction-fails": Severity.high,
     # Raised from the change step by ovnguard.assess (tests/test_assess.py).
     "unsupported-command": Severity.medium,
     "change-rejected": Severity.medium,

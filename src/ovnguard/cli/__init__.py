@@ -40,11 +40,13 @@ def _register() -> None:
     from ovnguard.cli import check as check_cli
     from ovnguard.cli import demo as demo_cli
     from ovnguard.cli import lab as lab_cli
+    from ovnguard.cli import plan as plan_cli
     from ovnguard.cli import rehearse as rehearse_cli
 
     app.command("demo")(demo_cli.demo)
     app.command("check")(check_cli.check)
     app.command("rehearse")(rehearse_cli.rehearse)
+    app.add_typer(plan_cli.app, name="plan")
     app.add_typer(lab_cli.app, name="lab")
 
 

@@ -71,7 +71,7 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
         "ovn-bridge-mappings entry names, and map {physnet} to a bridge with its own uplink, "
         "e.g. `ovs-vsctl set open . external_ids:ovn-bridge-mappings={physnet}:br-public` "
         "with `ovs-vsctl add-br br-public -- add-port br-public eth2`; plan it with "
-        "`ovnguard plan nic-separation` and apply it from a console, not over {bridge}."
+        "`ovnguard plan separate-nic` and apply it from a console, not over {bridge}."
     ),
     example=(
         "compute1: br-ex holds enp6s18 and 10.10.0.21/24 (its management address); "

@@ -217,7 +217,7 @@ CONTROL_PLANE = RuleSpec(
     severity_note="It makes every provider-network mistake unrecoverable remotely.",
     remediation_template=(
         "Route {remote} over an interface outside OVS (the management NIC), or unmap "
-        "{bridge} ({physnets}) on {host}; see `ovnguard plan nic-separation`."
+        "{bridge} ({physnets}) on {host}; see `ovnguard plan separate-nic`."
     ),
     example=(
         "compute1: ovn-remote=tcp:10.10.0.10:6642, route 10.10.0.0/24 dev br-ex, "
