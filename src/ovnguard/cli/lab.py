@@ -15,6 +15,10 @@ import typer
 from ovnguard.errors import InputError, OvnguardError
 
 app = typer.Typer(
+    short_help=(
+        "A real OVN on this machine (northd, NB/SB, N chassis) to rehearse changes and ex"
+        "port bundles."
+    ),
     help=(
         "Run a real OVN on this machine: NB and SB ovsdb-servers, ovn-northd, and N chassis, "
         "each with its own ovsdb-server, ovs-vswitchd (dummy datapath) and ovn-controller, "

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from ovnguard.plan.model import Plan
 
 app = typer.Typer(
+    short_help=(
+        "Remediation plans (NIC separation, mechanical fixes) as change files with rollba"
+        "cks, proven by the what-if."
+    ),
     help=(
         "Remediation plans: per host, ordered steps as change files (plan-<host>.sh) with "
         "their inverses (rollback-<host>.sh), steps that cut a host's management path "
