@@ -65,7 +65,7 @@ def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
 
 def demo(
     act: str = typer.Option(
-        "all", "--act", help="all, or one act: state, verbatim, typo, corrected."
+        "all", "--act", help="all, or one act: state, verbatim, typo, corrected, fix."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Every finding's evidence."),
 ) -> None:
@@ -74,8 +74,9 @@ def demo(
     Four acts on the bundled example (a bundle exported from a real OVN lab): what was
     already armed; the snippet as pasted (every line fails: placeholder switch name, typo
     in the physnet); the switch name fixed (nothing happens, and that is the trap); both
-    fixed: the L2 loop that took every node down, host by host, with the chain of events.
-    Then run it yourself: `ovnguard check --bundle DIR --change FILE`.
+    fixed: the L2 loop that took every node down, host by host, with the chain of events;
+    and the fix (NIC separation) planned and proven by the same engine. Then run it
+    yourself: `ovnguard check --bundle DIR --change FILE`.
     """
     from ovnguard.assess import assess
     from ovnguard.change.parse import read_change
@@ -86,8 +87,8 @@ def demo(
     bundle = ex / "bundle"
     console = Console(highlight=False)
     snapshot = load_bundle(bundle)
-    acts = ["state", "verbatim", "typo", "corrected"] if act == "all" else [act]
-    if any(a not in ("state", "verbatim", "typo", "corrected") for a in acts):
+    acts = ["state", "verbatim", "typo", "corrected", "fix"] if act == "all" else [act]
+    if any(a not in ("state", "verbatim", "typo", "corrected", "fix") for a in acts):
         raise typer.BadParameter(f"unknown act {act!r}", param_hint="--act")
 
     if act == "all":
@@ -120,6 +121,31 @@ def demo(
         console.print(Rule("4. Both fixed: what took every node down"))
         path = ex / "change-corrected.sh"
         render_text(assess(snapshot, read_change(path)).report, verbose=verbose)
+    if act in ("all", "fix"):
+        from ovnguard.plan import plan_separate_nic
+
+        console.print(Rule("5. The fix: NIC separation, proven before anyone touches a host"))
+        plan = plan_separate_nic(snapshot, "physnet2", "br-public", "eth2")
+        v = plan.verification
+        status = plan.status
+        style = "bold green" if status == "proven" else "bold yellow"
+        console.print(Text(f" {status.upper()} ", style=style) + Text(
+            f"  physnet2 -> br-public (uplink eth2) on {', '.join(p.name for p in plan.parts)}"
+            + (f"; the plan's end state: {v.end_verdict}, dangerous findings left: "
+               f"{len(v.dangerous)}, resolved: {', '.join(sorted({f.rule for f in v.resolved}))}"
+               if v is not None else "")))
+        for part in plan.parts:
+            for i, step in enumerate(part.steps, 1):
+                for cmd in step.commands:
+                    console.print(Text(f"  [{part.name}] {i}. ", style="dim")
+                                  + Text(" ".join(cmd)))
+        console.print(
+            "  The old patch port is deleted in the same transaction as the mapping change: on "
+            "OVN 23.03 changing only the mapping moves nothing (ovn-controller's transactions "
+            "fail on a name clash; measured). Full plan with rollbacks: `ovnguard plan "
+            f"separate-nic --bundle {bundle} --physnet physnet2 --bridge br-public --nic eth2`."
+        )
+    if act == "all" or act == "corrected":
         console.print(Rule())
         console.print(
             "Next: rehearse it on a real OVN on this machine "
