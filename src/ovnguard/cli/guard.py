@@ -1,0 +1,368 @@
+"""`ovnguard apply`, `ovnguard confirm`, `ovnguard rollback`, `ovnguard guard status`: a
+change applied with a dead-man switch (see docs/guard.md).
+
+Exit codes: 0 done (apply: applied and armed; rollback: rolled back and verified),
+1 refused / too late / rollback stopped or not verified, 2 bad input, 3 database unreachable
+or the watcher could not start, 4 another guard holds the database.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ovnguard.errors import InputError, OvnguardError
+
+STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
+                  "as root, else ~/.local/state/ovnguard/guard).")
+
+
+def _err(verb: str, e: OvnguardError) -> typer.Exit:
+    typer.echo(f"ovnguard {verb}: {e}", err=True)
+    return typer.Exit(e.exit_code)
+
+
+def _root(state_dir: Path | None) -> Path:
+    from ovnguard.guard.state import default_state_dir, validate_state_dir
+
+    return validate_state_dir(state_dir or default_state_dir())
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format must be text or json, not {fmt!r}")
+    return fmt
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep or not k or not v:
+            raise InputError(f"{option} expects HOST=REMOTE, not {it!r}")
+        out[k] = v
+    return out
+
+
+def _t(doc: dict[str, Any], key: str) -> str:
+    from ovnguard.guard.state import fmt_time
+
+    return fmt_time(doc.get("timeline", {}).get(key))
+
+
+def apply(
+    change: Path = typer.Option(..., "--change", "-c", dir_okay=False,
+                                help="Change file (ovn-nbctl lines, or ovs-vsctl lines for "
+                                "one host), as for `ovnguard check`."),
+    nb: str | None = typer.Option(None, "--nb", help="NB database to change (default "
+                                  "$OVN_NB_DB, else unix:/var/run/ovn/ovnnb_db.sock). On the "
+                                  "NB host use the local unix: socket: the rollback must work "
+                                  "when the network does not."),
+    sb: str | None = typer.Option(None, "--sb", help="SB database: read for the what-if when "
+                                  "there is no --bundle, and to name lagging chassis."),
+    db: str | None = typer.Option(None, "--db", help="For ovs-vsctl changes: this host's "
+                                  "Open_vSwitch database (default "
+                                  "unix:/var/run/openvswitch/db.sock)."),
+    host: str | None = typer.Option(None, "--host", help="Host of ovs-vsctl lines that have "
+                                    "no '# host:' line."),
+    bundle: Path | None = typer.Option(None, "--bundle", "-b", file_okay=False,
+                                       help="Judge the change on this bundle (default: a "
+                                       "snapshot of the live database)."),
+    confirm_within: float = typer.Option(120.0, "--confirm-within", metavar="SECONDS",
+                                         help="Roll back unless `ovnguard confirm` within "
+                                         "this many seconds of the apply."),
+    probe: list[str] = typer.Option([], "--probe", metavar="SPEC",
+                                    help="icmp:ADDR, tcp:ADDR[:PORT] (22), chassis[:SECONDS], "
+                                    "cmd:COMMAND, or none. Repeatable. Default: icmp and "
+                                    "tcp:22 to every host's management address."),
+    probe_netns: str | None = typer.Option(None, "--probe-netns", metavar="NS",
+                                           help="Run icmp/tcp probes inside this network "
+                                           "namespace."),
+    probe_cold: bool = typer.Option(False, "--probe-cold",
+                                    help="Forget each target's ARP entry before each "
+                                    "icmp/tcp probe: every probe starts with a broadcast, "
+                                    "which an L2 loop breaks first."),
+    probe_interval: float = typer.Option(1.0, "--probe-interval", metavar="SECONDS",
+                                         help="Seconds between probe rounds."),
+    probe_failures: int = typer.Option(1, "--probe-failures", metavar="N",
+                                       help="Roll back when one probe fails N times in a "
+                                       "row."),
+    auto_confirm_after: float | None = typer.Option(
+        None, "--auto-confirm-after", metavar="SECONDS",
+        help="Confirm by itself when every probe kept passing for this long."),
+    force: bool = typer.Option(False, "--force", help="Apply even when the what-if says "
+                               "dangerous, or lines would be refused (the guard still "
+                               "arms)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+    chassis_db: list[str] = typer.Option([], "--chassis-db", metavar="HOST=REMOTE",
+                                         help="A chassis' Open_vSwitch database, to check "
+                                         "after a rollback that ovn-controller removed the "
+                                         "patch ports the change made it create."),
+    repair_ports: bool = typer.Option(False, "--repair-ports",
+                                      help="After a rollback, delete the patch ports the "
+                                      "change made ovn-controller create on a --chassis-db "
+                                      "chassis that did not follow within --verify-timeout "
+                                      "(its control path may be what the change broke)."),
+    give_up_after: float = typer.Option(600.0, "--give-up-after", metavar="SECONDS",
+                                        help="Keep retrying an unreachable database this "
+                                        "long once the rollback started."),
+    verify_timeout: float = typer.Option(10.0, "--verify-timeout", metavar="SECONDS",
+                                         help="After a rollback, wait this long for chassis "
+                                         "to catch up and patch ports to go."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json (the guard state)."),
+) -> None:
+    """Apply a change with a dead-man switch ("commit confirmed").
+
+    Runs the what-if first and refuses a dangerous change unless --force. Checks the
+    probes (only those passing now are watched), then starts a detached watcher that backs
+    up the database, applies every line as ONE transaction, and rolls it back at the
+    deadline, or at once when a probe fails, unless `ovnguard confirm` comes first. The
+    watcher survives this command, the terminal and the SSH session.
+
+    Exit codes: 0 applied and armed, 1 refused (nothing applied), 2 bad input,
+    3 database unreachable or watcher failed, 4 another guard holds this database.
+    """
+    from ovnguard.guard.arm import ApplyOptions, Refused, apply_guarded
+
+    def say(msg: str) -> None:
+        if fmt == "text":
+            typer.echo(msg)
+
+    try:
+        _fmt(fmt)
+        opts = ApplyOptions(
+            change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
+            confirm_within=confirm_within, probes=probe, probe_netns=probe_netns,
+            probe_cold=probe_cold,
+            probe_interval=probe_interval, probe_failures=probe_failures,
+            auto_confirm_after=auto_confirm_after, force=force, state_dir=state_dir,
+            chassis_dbs=_pairs(chassis_db, "--chassis-db"), repair_ports=repair_ports,
+            give_up_after=give_up_after,
+            verify_timeout=verify_timeout,
+        )
+        doc = apply_guarded(opts, say)
+    except Refused as r:
+        if fmt == "json":
+            typer.echo(json.dumps({"status": "refused", "message": r.message,
+                                   "details": r.details}, indent=2))
+        else:
+            typer.echo(f"REFUSED: {r.message}")
+            for d in r.details:
+                typer.echo(f"  → {d}")
+        raise typer.Exit(1) from None
+    except OvnguardError as e:
+        raise _err("apply", e) from None
+    if fmt == "json":
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        _print_applied(doc, state_dir)
+    status = doc.get("status")
+    code = {"refused": 1, "failed": 3}.get(str(status), 0)
+    raise typer.Exit(code)
+
+
+def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
+    status = doc.get("status")
+    where = f" --state-dir {state_dir}" if state_dir else ""
+    if status == "refused":
+        err = (doc.get("apply", {}).get("stderr") or "").strip()
+        typer.echo(f"the tool refused the change; nothing applied: {err}")
+        return
+    if status == "unchanged":
+        typer.echo("applied, but the change left the database as it was: nothing to guard")
+        return
+    if status == "failed":
+        typer.echo(f"guard {doc['id']} failed: {doc.get('error')}")
+        return
+    edits = doc.get("edits", [])
+    typer.echo(f"applied at {_t(doc, 'applied')} as one transaction ({len(edits)} row "
+               f"change(s)): {'; '.join(edits)}")
+    for n in doc.get("notes", []):
+        typer.echo(f"note: {n}")
+    if status != "armed":
+        # A probe can fail within milliseconds: the watcher may already be rolling back.
+        reason = doc.get("rollback", {}).get("reason", "")
+        typer.echo(f"guard {doc['id']} is already {status}" + (f": {reason}" if reason
+                                                               else ""))
+    else:
+        typer.echo(f"guard {doc['id']} armed: rollback at {_t(doc, 'deadline')} unless "
+                   f"confirmed")
+    typer.echo(f"  keep it:    ovnguard confirm{where}")
+    typer.echo(f"  undo it:    ovnguard rollback{where}")
+    typer.echo(f"  watch it:   ovnguard guard status{where}")
+
+
+def confirm(
+    guard_id: str | None = typer.Option(None, "--id", help="Guard id (default: the only "
+                                        "active one)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+) -> None:
+    """Keep the change: cancel its pending rollback.
+
+    Exit codes: 0 confirmed, 1 too late (the rollback already started) or nothing to
+    confirm, 2 no such guard.
+    """
+    from ovnguard.guard.control import confirm as do_confirm
+
+    try:
+        doc = do_confirm(_root(state_dir), guard_id)
+    except OvnguardError as e:
+        raise _err("confirm", e) from None
+    tl = doc.get("timeline", {})
+    took = tl.get("confirmed", 0) - tl.get("applied", 0) if "applied" in tl else 0
+    typer.echo(f"confirmed guard {doc['id']} at {_t(doc, 'confirmed')} ({took:.1f}s after "
+               f"the apply): the change stays, no rollback")
+
+
+def rollback(
+    guard_id: str | None = typer.Option(None, "--id", help="Guard id (default: the only "
+                                        "active one)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+    force: bool = typer.Option(False, "--force", help="Overwrite items someone else changed "
+                               "since the apply with their value from before the change."),
+) -> None:
+    """Undo the change now (also after a stopped rollback: retries it).
+
+    Exit codes: 0 rolled back and verified, 1 stopped (a conflicting edit; what differs
+    is printed) or not verified, 2 no such guard, 3 database unreachable (gave up).
+    """
+    from ovnguard.guard.control import rollback as do_rollback
+
+    try:
+        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force)
+    except OvnguardError as e:
+        raise _err("rollback", e) from None
+    raise typer.Exit(_print_rollback(doc))
+
+
+def _print_rollback(doc: dict[str, Any]) -> int:
+    from ovnguard.guard.control import durations
+
+    status = doc.get("status")
+    rb = doc.get("rollback", {})
+    if status == "rolled-back":
+        v = rb.get("verification", {})
+        d = durations(doc)
+        typer.echo(f"rolled back guard {doc['id']} ({rb.get('reason')}): restored at "
+                   f"{_t(doc, 'restored')}"
+                   + (f", {d['applied_to_restored']:.2f}s after the apply"
+                      if "applied_to_restored" in d else ""))
+        for a in rb.get("actions", []):
+            typer.echo(f"  {a}")
+        for c in rb.get("overwritten", []):
+            col = f" column {c['column']}" if c.get("column") else ""
+            typer.echo(f"  overwritten (--force): {c['row']}{col}: was {c['found']}")
+        for diff in v.get("differences", []):
+            typer.echo(f"  NOT restored: {diff['row']} {diff.get('column') or ''}: expected "
+                       f"{diff['expected']}, found {diff['found']}")
+        for other in v.get("changed_by_others", []):
+            typer.echo(f"  kept (changed by someone else since the backup): {other}")
+        if v.get("wait_hv"):
+            typer.echo(f"  {v['wait_hv']}")
+        for h, what in sorted(v.get("ports", {}).items()):
+            typer.echo(f"  {h}: {what}")
+        if v.get("error"):
+            typer.echo(f"  {v['error']}")
+        return 0 if v.get("ok") else 1
+    if status == "rollback-conflict":
+        typer.echo(f"rollback of guard {doc['id']} STOPPED, nothing written: "
+                   + (rb.get("error") or "touched rows were changed by someone else"))
+        for c in rb.get("conflicts", []):
+            col = f" column {c['column']}" if c.get("column") else ""
+            typer.echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
+                       f"{c['expected']}, found {c['found']}")
+        typer.echo("  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` "
+                   "keeps the database as it is")
+        return 1
+    if status == "rollback-failed":
+        typer.echo(f"rollback of guard {doc['id']} gave up: {rb.get('error')}; retry with "
+                   "`ovnguard rollback`, or apply inverse.json by hand")
+        return 3
+    typer.echo(f"guard {doc['id']} is {status}")
+    return 1
+
+
+guard_app = typer.Typer(help="Guarded changes: status of the dead-man switches.",
+                        no_args_is_help=True, add_completion=False)
+
+
+@guard_app.command("status")
+def status(
+    guard_id: str | None = typer.Option(None, "--id", help="One guard (default: the active "
+                                        "ones, else the last one)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+    show_all: bool = typer.Option(False, "--all", help="Every guard in the state dir."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Show guards: status, deadline, probes, timeline, rollback outcome.
+
+    Exit codes: 0 shown, 2 bad input or no such guard.
+    """
+    from ovnguard.guard.control import status as do_status
+
+    try:
+        _fmt(fmt)
+        root = _root(state_dir)
+        docs = do_status(root, guard_id, show_all)
+    except OvnguardError as e:
+        raise _err("guard status", e) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"schema_version": 1, "state_dir": str(root),
+                                     "guards": docs}, indent=2) + "\n")
+        return
+    if not docs:
+        typer.echo(f"no guard in {root}")
+        return
+    for d in docs:
+        _print_status(d)
+
+
+def _print_status(d: dict[str, Any]) -> None:
+    status = d.get("status")
+    typer.echo(f"{d['id']}  {status}  {d.get('database')} at {d.get('remote')}")
+    typer.echo(f"  change   {d.get('change')} (what-if: {d.get('verdict')}"
+               + (", forced" if d.get("forced") else "") + ")")
+    if status == "armed":
+        left = d.get("seconds_left", 0)
+        typer.echo(f"  deadline {_t(d, 'deadline')} ({left:.0f}s left)")
+    w = "alive" if d.get("watcher_alive") else "not running"
+    pid = d.get("watcher", {}).get("pid")
+    typer.echo(f"  watcher  pid {pid} ({w}); log {d.get('watcher', {}).get('log', '-')}")
+    for p in d.get("probes", []):
+        typer.echo(f"  probe    {p['spec']}")
+    for p in d.get("dropped_probes", []):
+        typer.echo(f"  dropped  {p['probe']}: {p['why']}")
+    for e in d.get("edits", []):
+        typer.echo(f"  edit     {e}")
+    first = d.get("probing", {}).get("first_failure")
+    if first:
+        typer.echo(f"  failed   {first['probe']}: {first['detail']}")
+    rb = d.get("rollback", {})
+    if rb.get("reason"):
+        typer.echo(f"  rollback {rb['reason']}")
+    for c in rb.get("conflicts", []):
+        typer.echo(f"  conflict {c['row']} {c.get('column') or ''}: expected {c['expected']}, "
+                   f"found {c['found']}")
+    tl = d.get("timeline", {})
+    order = ["created", "apply_started", "applied", "deadline", "first_probe_failure",
+             "rollback_started", "restored", "verified", "confirmed"]
+    marks = [f"{k} {_t(d, k)}" for k in order if k in tl]
+    if marks:
+        typer.echo("  timeline " + ", ".join(marks))
+    for k, v in d.get("durations", {}).items():
+        typer.echo(f"  took     {k.replace('_', ' ')}: {v:.3f}s")
+    if status == "armed" and not d.get("watcher_alive"):
+        typer.echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
+                   "back; run `ovnguard rollback` or `ovnguard confirm`")
+    typer.echo("")
+
+
+__all__ = ["apply", "confirm", "guard_app", "rollback"]

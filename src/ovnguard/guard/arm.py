@@ -1,0 +1,404 @@
+"""`ovnguard apply`: what-if, probes, lock, and the detached watcher that applies the change.
+
+Nothing is written anywhere (database or state dir) until the what-if has accepted the
+change and the probes have been checked; then the database's lock is taken, the guard's
+directory written, and the watcher started. The watcher backs the database up, runs the one
+transaction and arms the rollback; this process only waits to report what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ovnguard.assess import WhatIf, assess
+from ovnguard.change import Change, apply_change, parse_change, read_change
+from ovnguard.errors import InputError, OvnguardError
+from ovnguard.guard import ovsdb
+from ovnguard.guard import state as st
+from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
+from ovnguard.guard.inverse import label, owned_columns
+from ovnguard.guard.probes import (
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    default_probes,
+    parse_probe,
+    run_probe,
+)
+from ovnguard.model.db import Database, Schema
+from ovnguard.model.snapshot import HostState, Snapshot
+
+DEFAULT_NB = "unix:/var/run/ovn/ovnnb_db.sock"
+DEFAULT_OVS = "unix:/var/run/openvswitch/db.sock"
+NB_SCHEMA_FILES = ("/usr/share/ovn/ovn-nb.ovsschema", "/usr/share/openvswitch/ovn-nb.ovsschema")
+Say = Callable[[str], None]
+
+
+@dataclass
+class ApplyOptions:
+    change: Path
+    nb: str | None = None
+    sb: str | None = None
+    db: str | None = None  # a host's Open_vSwitch database, for ovs-vsctl changes
+    host: str | None = None
+    bundle: Path | None = None
+    confirm_within: float = 120.0
+    probes: Sequence[str] = ()
+    probe_netns: str | None = None
+    probe_cold: bool = False
+    probe_interval: float = 1.0
+    probe_failures: int = 1
+    auto_confirm_after: float | None = None
+    force: bool = False
+    state_dir: Path | None = None
+    chassis_dbs: Mapping[str, str] = field(default_factory=dict)
+    repair_ports: bool = False
+    give_up_after: float = 600.0
+    verify_timeout: float = 10.0
+    apply_timeout: float = 30.0
+
+
+@dataclass
+class Refused(Exception):
+    """The what-if (or the probes) said no; nothing was written."""
+
+    message: str
+    details: list[str]
+    whatif: WhatIf | None = None
+
+
+def _check_numbers(o: ApplyOptions) -> None:
+    if o.confirm_within <= 0:
+        raise InputError("--confirm-within must be positive")
+    if o.auto_confirm_after is not None and not 0 < o.auto_confirm_after < o.confirm_within:
+        raise InputError("--auto-confirm-after must be positive and less than "
+                         "--confirm-within")
+    if o.probe_interval <= 0:
+        raise InputError("--probe-interval must be positive")
+    if o.probe_failures < 1:
+        raise InputError("--probe-failures must be at least 1")
+    if o.repair_ports and not o.chassis_dbs:
+        raise InputError("--repair-ports needs --chassis-db HOST=REMOTE")
+    if o.give_up_after < 0 or o.verify_timeout < 0:
+        raise InputError("--give-up-after and --verify-timeout must not be negative")
+
+
+def resolve_remote(target: Target, o: ApplyOptions) -> str:
+    if target.database == NB:
+        return st.normalize_remote(o.nb or os.environ.get("OVN_NB_DB") or DEFAULT_NB)
+    return st.normalize_remote(o.db or DEFAULT_OVS)
+
+
+def _empty_nb() -> Database:
+    for f in NB_SCHEMA_FILES:
+        if Path(f).is_file():
+            schema = Schema.from_json(json.loads(Path(f).read_text()))
+            return Database(schema, MappingProxyType({}), "(no NB)")
+    return Database(Schema("OVN_Northbound", "", MappingProxyType({})), MappingProxyType({}))
+
+
+def _backup(remote: str, database: str, dest: Path) -> None:
+    try:
+        ovsdb.backup(remote, database, dest)
+    except ovsdb.Unreachable as e:
+        raise st.GuardError(f"cannot reach {database} at {remote}: {e}; nothing applied",
+                            3) from None
+    except OvnguardError as e:
+        raise st.GuardError(f"cannot back up {database} at {remote}: {e}; nothing applied",
+                            3) from None
+
+
+def whatif_snapshot(
+    o: ApplyOptions, target: Target, remote: str, tmp: Path, backup: Path
+) -> Snapshot:
+    """The state the what-if judges: the bundle if given, else what the live databases say
+    (NB and, with --sb, SB; for a host change its conf.db)."""
+    from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, load_bundle, read_db_file
+
+    if o.bundle is not None:
+        if not o.bundle.is_dir():
+            raise InputError("bundle directory not found", str(o.bundle))
+        return load_bundle(o.bundle)
+    if target.database == NB:
+        bundle = tmp / "bundle"
+        bundle.mkdir()
+        shutil.copyfile(backup, bundle / "nb.db")
+        if o.sb:
+            _backup(st.normalize_remote(o.sb), "OVN_Southbound", bundle / "sb.db")
+        return load_bundle(bundle)
+    assert target.host is not None
+    nb = _empty_nb()
+    if o.nb:
+        _backup(st.normalize_remote(o.nb), NB, tmp / "nb.db")
+        nb = read_db_file(tmp / "nb.db", NB, NB_KEEP)
+    ovs = read_db_file(backup, OVS, OVS_KEEP)
+    host = HostState(name=target.host, ovs=ovs, files=MappingProxyType({"conf.db": remote}))
+    return Snapshot(nb=nb, sb=None, hosts=MappingProxyType({target.host: host}),
+                    source=remote,
+                    notes=(f"no bundle: only {target.host}'s Open_vSwitch database is known "
+                           "(addresses and routes not collected)",))
+
+
+def predict_chain(
+    change: Change, target: Target, backup: Path
+) -> tuple[list[dict[str, str]], str | None]:
+    """Apply the chained change (what will really run) to the full live database: the rows
+    it should touch, or why the real tool will refuse it."""
+    from ovnguard.sources.ovsdb_file import read_database
+
+    chained = parse_change(chain_text(change, target), f"{change.path} (as one transaction)")
+    full = read_database(backup)
+    schema, _ = ovsdb.read_backup(backup)
+    if target.database == NB:
+        snap = Snapshot(nb=full, sb=None, hosts=MappingProxyType({}))
+    else:
+        assert target.host is not None
+        snap = Snapshot(nb=_empty_nb(), sb=None, hosts=MappingProxyType(
+            {target.host: HostState(name=target.host, ovs=full)}))
+    res = apply_change(snap, chained)
+    if not res.applied:
+        return [], "nothing to run"
+    a = res.applied[0]
+    if a.status in ("failed", "unsupported"):
+        msg = "; ".join(p.message for p in res.problems) or a.status
+        return [], msg
+    predicted = []
+    for c in a.changes:
+        owned = owned_columns(schema, c.table)
+        if c.kind == "update" and all(col in owned for col in c.columns):
+            continue
+        row = c.after or c.before
+        predicted.append({"table": c.table, "kind": c.kind,
+                          "label": label(c.table, row.data if row else None, str(c.uuid))})
+    return predicted, None
+
+
+def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool) -> list[str]:
+    """Raise Refused unless the change may go ahead; returns warnings for --force."""
+    r = w.report
+    bad_lines = [c for c in r.change_lines if c.outcome in ("rejected", "unsupported")]
+    warnings: list[str] = []
+    if bad_lines:
+        details = [f"line {c.line}: {c.outcome}: {c.message or c.text}"
+                   + (f" (did you mean: {', '.join(c.suggestions)}?)" if c.suggestions else "")
+                   for c in bad_lines]
+        if not force:
+            raise Refused("some lines would not apply as written (or cannot be predicted); "
+                          "nothing applied; fix them, or --force to let the real tool decide "
+                          "under the guard", details, w)
+        warnings += details
+    if chain_error is not None:
+        if not force:
+            raise Refused("the lines cannot run as one transaction: " + chain_error
+                          + "; nothing applied", [], w)
+        warnings.append(f"as one transaction: {chain_error}")
+    if r.verdict == "dangerous":
+        details = [f"{e.fact}" + (f"  [{e.source}]" if e.source else "") for e in r.chain]
+        if not force:
+            raise Refused(f"the what-if says DANGEROUS: {r.summary}; nothing applied "
+                          "(--force applies it anyway, under the guard)", details, w)
+        warnings.append(f"DANGEROUS, applied because of --force: {r.summary}")
+    return warnings
+
+
+def check_probes(
+    probes: Sequence[Probe], ctx: ProbeContext
+) -> tuple[list[Probe], list[tuple[Probe, ProbeResult]]]:
+    """Run every probe once, in parallel: the ones that pass now are the ones to watch."""
+    if not probes:
+        return [], []
+    with ThreadPoolExecutor(max_workers=min(16, len(probes))) as pool:
+        results = list(pool.map(lambda p: run_probe(p, ctx), probes))
+    active = [p for p, r in zip(probes, results, strict=True) if r.ok]
+    dropped = [(p, r) for p, r in zip(probes, results, strict=True) if not r.ok]
+    return active, dropped
+
+
+def _management_addresses(snapshot: Snapshot) -> dict[str, str | None]:
+    from ovnguard.model.host import HostView
+
+    out: dict[str, str | None] = {}
+    for name, h in snapshot.hosts.items():
+        addr = h.inventory_address
+        if addr is None:
+            try:
+                m = HostView(h).management
+            except Exception:  # the host model may lack what it needs; then no probe
+                m = None
+            addr = m.address if m is not None else None
+        out[name] = addr
+    return out
+
+
+def start_watcher(g: st.GuardDir) -> None:
+    log = os.open(g.file("watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "ovnguard.guard.watcher", "--detach", str(g.path)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True, cwd="/", env=ovsdb.tool_env(),
+        )
+    finally:
+        os.close(log)
+    # The launcher forks the real watcher and exits at once.
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise st.GuardError("the watcher did not start (launcher hung)", 3) from None
+
+
+def wait_for_watcher(g: st.GuardDir, timeout: float) -> dict[str, Any]:
+    """Until the watcher has applied (or refused) the change."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        doc = g.read()
+        if doc.get("status") not in (st.PREPARING, st.APPLYING):
+            return doc
+        gone = doc.get("status") == st.APPLYING and not st.watcher_alive(g, doc)
+        # A watcher that never got as far as taking the guard (it died importing, say).
+        never = doc.get("status") == st.PREPARING and time.monotonic() > start + 20
+        if gone or never or time.monotonic() >= deadline:
+            why = ("the watcher died" if gone else
+                   f"the watcher did not report within {timeout:g}s")
+            moved, doc = g.transition({st.PREPARING, st.APPLYING}, st.FAILED,
+                                      _set_error(f"{why}; see {g.file('watcher.log')}"))
+            if moved:
+                st.release(g.root, doc["database"], doc["remote"], g.id)
+            return doc
+        time.sleep(0.03)
+
+
+def _set_error(error: str) -> Callable[[dict[str, Any]], None]:
+    return lambda d: d.update(error=error)
+
+
+def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
+    """The whole of `ovnguard apply`; returns the guard's state once the watcher applied
+    (or refused) the change. Raises Refused, GuardError or InputError."""
+    _check_numbers(o)
+    change = read_change(o.change, default_host=o.host)
+    target = target_of(change)
+    remote = resolve_remote(target, o)
+    nb_remote = remote if target.database == NB else (
+        st.normalize_remote(o.nb) if o.nb else None)
+    sb_remote = st.normalize_remote(o.sb) if o.sb else None
+    root = st.validate_state_dir(o.state_dir or st.default_state_dir())
+    held = st.holder(root, target.database, remote)
+    if held is not None:
+        raise st.GuardError(st.locked_message(held), 4)
+    specs = list(o.probes)
+    no_probes = [s for s in specs if s.strip().lower() == "none"]
+    probes = [parse_probe(s) for s in specs if s.strip().lower() != "none"]
+    if no_probes and probes:
+        raise InputError("--probe none cannot be combined with other probes")
+
+    tmp = Path(tempfile.mkdtemp(prefix="ovnguard-apply-"))
+    try:
+        backup = tmp / "backup.db"
+        _backup(remote, target.database, backup)
+        snapshot = whatif_snapshot(o, target, remote, tmp, backup)
+        w = assess(snapshot, change)
+        predicted, chain_error = predict_chain(change, target, backup)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    r = w.report
+    warnings = _refuse_if_needed(w, chain_error, o.force)
+    say(f"what-if: {r.verdict.upper()}: {r.summary}")
+    if not any(h.ovs is not None for h in snapshot.hosts.values()):
+        blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): it cannot "
+                 "see which chassis realize the change or who loses management; give a "
+                 "bundle for a real verdict")
+        warnings.append(blind)
+        say(f"warning: {blind}")
+    for warn in warnings:
+        say(f"warning: {warn}")
+
+    ctx = ProbeContext(o.probe_netns, nb_remote, sb_remote, o.probe_cold)
+    if not probes and not no_probes:
+        probes = default_probes(_management_addresses(snapshot))
+        if probes:
+            say(f"no --probe given: probing every host's management address "
+                f"({len(probes)} probes)")
+    active, dropped = check_probes(probes, ctx)
+    for p in active:
+        say(f"probe {p.spec}: passes now, watched")
+    for p, res in dropped:
+        say(f"probe {p.spec}: dropped, it fails before the change ({res.detail})")
+    if not active:
+        say("no probe to watch: only the deadline protects this change")
+    if o.auto_confirm_after is not None and not active:
+        raise InputError("--auto-confirm-after needs at least one probe that passes now")
+
+    expected_ports = {
+        h: {"added": [{"bridge": p.bridge, "port": p.port} for p in d.added],
+            "removed": [{"bridge": p.bridge, "port": p.port} for p in d.removed]}
+        for h, d in sorted(w.deltas.items()) if d.added or d.removed
+    }
+    guard_id = st.new_guard_id(target.database)
+    st.acquire(root, target.database, remote, guard_id)
+    g: st.GuardDir | None = None
+    try:
+        g = st.create_guard_dir(root, guard_id)
+        shutil.copyfile(o.change, g.file("change.sh"))
+        os.chmod(g.file("change.sh"), 0o600)
+        st.write_json(g.file("whatif.json"), r.model_dump(mode="json"))
+        argv = chain_argv(change, target, remote, o.apply_timeout)
+        doc = {
+            "schema_version": st.SCHEMA_VERSION,
+            "id": guard_id,
+            "status": st.PREPARING,
+            "database": target.database,
+            "remote": remote,
+            "host": target.host,
+            "change": str(o.change.absolute()),
+            "argv": argv,
+            "nb_remote": nb_remote,
+            "sb_remote": sb_remote,
+            "verdict": r.verdict,
+            "summary": r.summary,
+            "forced": o.force,
+            "warnings": warnings,
+            "predicted": predicted,
+            "expected_ports": expected_ports,
+            "probes": [p.to_json() for p in active],
+            "dropped_probes": [{"probe": p.spec, "why": res.detail} for p, res in dropped],
+            "probe_netns": o.probe_netns,
+            "probe_cold": o.probe_cold,
+            "settings": {
+                "confirm_within": o.confirm_within,
+                "auto_confirm_after": o.auto_confirm_after,
+                "probe_interval": o.probe_interval,
+                "probe_failures": o.probe_failures,
+                "give_up_after": o.give_up_after,
+                "verify_timeout": o.verify_timeout,
+                "apply_timeout": o.apply_timeout,
+                "chassis_dbs": {h: st.normalize_remote(v) for h, v in o.chassis_dbs.items()},
+                "repair_ports": o.repair_ports,
+            },
+            "timeline": {"created": round(time.time(), 3)},
+            "cli": {"pid": os.getpid()},
+            "notes": [],
+        }
+        st.write_json(g.state_file, doc)
+        start_watcher(g)
+    except BaseException as e:
+        if g is not None and g.state_file.exists():
+            error = f"could not start the guard: {e}"
+            g.transition({st.PREPARING}, st.FAILED, lambda d: d.update(error=error))
+        st.release(root, target.database, remote, guard_id)
+        raise
+    return wait_for_watcher(g, o.apply_timeout + 30)

@@ -1,0 +1,106 @@
+"""A change file as ONE transaction of the real tool (pure).
+
+`ovn-nbctl` and `ovs-vsctl` run all commands of one invocation, chained with `--`, in one
+OVSDB transaction: all of them apply or none does. The guard joins every line of a change
+into one such invocation, so a change is never left half applied, and the rollback has
+exactly one "before" to return to.
+
+One guard acts on one database: the central NB (`ovn-nbctl` lines) or one host's
+Open_vSwitch database (`ovs-vsctl` lines, all for the same host).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ovnguard.change.model import Change, Command
+from ovnguard.change.shell import quote_words
+from ovnguard.errors import InputError
+
+NB = "OVN_Northbound"
+OVS = "Open_vSwitch"
+
+
+@dataclass(frozen=True)
+class Target:
+    database: str  # NB or OVS
+    tool: str  # "ovn-nbctl" | "ovs-vsctl"
+    host: str | None  # for ovs-vsctl: the host whose Open_vSwitch database it changes
+
+
+def target_of(change: Change) -> Target:
+    """Which database the change acts on; an InputError when the guard cannot apply it as
+    one transaction."""
+    where = change.path
+    invs = change.invocations
+    if not invs:
+        raise InputError("no ovn-nbctl or ovs-vsctl command line to apply", where)
+    tools = {inv.tool for inv in invs}
+    if "openstack" in tools:
+        line = next(i.location.line for i in invs if i.tool == "openstack")
+        raise InputError(
+            "the guard applies ovn-nbctl / ovs-vsctl lines only; run `openstack` commands "
+            "through Neutron (its API, not its database, is the thing to change)", where, line)
+    if len(tools) > 1:
+        raise InputError(
+            "the change mixes ovn-nbctl and ovs-vsctl lines: one guard acts on one database "
+            "(NB, or one host's Open_vSwitch); split it into one change per database", where)
+    for inv in invs:
+        if inv.syntax_error:
+            raise InputError(f"{inv.tool}: {inv.syntax_error}", where, inv.location.line)
+        if inv.dry_run:
+            raise InputError("--dry-run changes nothing: there is nothing to guard", where,
+                             inv.location.line)
+        if not inv.commands:
+            raise InputError(f"{inv.tool} without a command (--help/--version) changes "
+                             "nothing", where, inv.location.line)
+    tool = tools.pop()
+    if tool == "ovn-nbctl":
+        return Target(NB, tool, None)
+    hosts = {inv.host for inv in invs}
+    if None in hosts:
+        line = next(i.location.line for i in invs if i.host is None)
+        raise InputError("ovs-vsctl acts on one host's database: say which with a "
+                         "'# host: NAME' line above it or --host NAME", where, line)
+    if len(hosts) > 1:
+        raise InputError(
+            "the change has ovs-vsctl lines for several hosts "
+            f"({', '.join(sorted(h for h in hosts if h))}): one guard acts on one host's "
+            "database; split it per host and run each on its host", where)
+    return Target(OVS, tool, hosts.pop())
+
+
+def command_words(cmd: Command) -> list[str]:
+    opts = [k if v is None else f"{k}={v}" for k, v in cmd.options]
+    return [*opts, cmd.verb, *cmd.args]
+
+
+def chained_commands(change: Change) -> list[str]:
+    """Every command of every line, each after a `--` (options of a command must follow
+    one), without the lines' global options (--db, --wait, -t, output formats): the guard
+    sets those itself."""
+    words: list[str] = []
+    for inv in change.invocations:
+        for cmd in inv.commands:
+            words += ["--", *command_words(cmd)]
+    return words
+
+
+def chain_argv(change: Change, target: Target, remote: str, timeout: float) -> list[str]:
+    """The one command that applies the change. No --wait: the guard's probes, not the
+    tool, find out whether the cluster followed (a `--wait=hv` would block on the very
+    chassis a bad change cuts off)."""
+    secs = max(1, int(timeout + 0.999))
+    head = [target.tool, f"--db={remote}", f"--timeout={secs}"]
+    if target.tool == "ovs-vsctl":
+        head.append("--no-wait")
+    return [*head, *chained_commands(change)]
+
+
+def chain_text(change: Change, target: Target) -> str:
+    """The chained command line as a change file line (for the what-if of the chain)."""
+    head = [target.tool]
+    text = quote_words([*head, *chained_commands(change)])
+    if target.host is not None:
+        return f"# host: {target.host}\n{text}\n"
+    return text + "\n"

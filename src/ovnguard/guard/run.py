@@ -1,0 +1,321 @@
+"""What the watcher does, step by step (see watcher.py for how it is started).
+
+    preparing -> applying: back up the database, run the tool (one transaction), read back
+              -> refused   (the tool refused: nothing changed)
+              -> unchanged (the change changed nothing)
+              -> armed     (edits.json, inverse.json written; deadline set)
+    armed     -> confirmed    (`ovnguard confirm`, or --auto-confirm-after with healthy probes)
+              -> rolling-back (deadline passed, a probe failed, `ovnguard rollback`)
+                 -> rolled-back | rollback-conflict | rollback-failed (see rollback.py)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from ovnguard.errors import OvnguardError
+from ovnguard.guard import ovsdb
+from ovnguard.guard import state as st
+from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
+from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
+from ovnguard.guard.rollback import run_rollback
+
+TICK = 0.05  # how often the watcher looks at its state file (confirm, rollback requests)
+READBACK_TIMEOUT = 30.0
+
+
+class Log:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __call__(self, message: str) -> None:
+        line = f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_term(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+class Watcher:
+    def __init__(self, g: st.GuardDir) -> None:
+        self.g = g
+        self.log = Log(g.file("watcher.log"))
+
+    @classmethod
+    def at(cls, path: str | Path) -> Watcher:
+        p = Path(path).absolute()
+        return cls(st.GuardDir(p.parent, p.name))
+
+    # --- entry ------------------------------------------------------------------------
+
+    def main(self) -> int:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _on_term)
+        try:
+            self.run()
+        except _Terminated:
+            # Stopping the watcher is not a decision about the change: the guard stays as it
+            # is, and `ovnguard guard status` says no watcher runs any more.
+            self.log("terminated by SIGTERM; the guard is left as it is")
+            return 1
+        except Exception:
+            self.log("watcher error:\n" + traceback.format_exc())
+            self._fail_safe()
+            return 1
+        return 0
+
+    def _fail_safe(self) -> None:
+        """An unexpected error: an armed change is rolled back rather than left unguarded."""
+        try:
+            moved, _ = self.g.transition(
+                {st.ARMED}, st.ROLLING_BACK,
+                lambda d: d.setdefault("rollback", {}).update(
+                    reason="the watcher hit an internal error (see watcher.log)"),
+                stamp="rollback_started")
+            if moved:
+                run_rollback(self.g, log=self.log)
+                return
+            state = self.g.read()
+            if state.get("status") in (st.PREPARING, st.APPLYING):
+                self.g.transition({st.PREPARING, st.APPLYING}, st.FAILED,
+                                  lambda d: d.update(error="watcher error (see watcher.log)"))
+                st.release(self.g.root, state["database"], state["remote"], self.g.id)
+        except Exception:
+            self.log("fail-safe failed too:\n" + traceback.format_exc())
+
+    def run(self) -> None:
+        def started(d: dict[str, Any]) -> None:
+            d["watcher"] = {"pid": os.getpid(), "log": str(self.g.file("watcher.log"))}
+
+        moved, state = self.g.transition({st.PREPARING}, st.APPLYING, started,
+                                         stamp="watcher_started")
+        if not moved:
+            self.log(f"nothing to do: guard is {state.get('status')}")
+            return
+        self.log(f"watcher started for guard {self.g.id} ({state['database']} at "
+                 f"{state['remote']})")
+        if self.apply(state):
+            self.watch()
+
+    # --- apply --------------------------------------------------------------------------
+
+    def _finish(self, status: str, fn: Any = None) -> None:
+        state = self.g.read()
+        self.g.transition({st.APPLYING}, status, fn, stamp="finished")
+        st.release(self.g.root, state["database"], state["remote"], self.g.id)
+
+    def apply(self, state: dict[str, Any]) -> bool:
+        remote, database = state["remote"], state["database"]
+        backup = self.g.file("backup.db")
+        try:
+            ovsdb.backup(remote, database, backup)
+        except OvnguardError as e:
+            error = f"could not back up {database} at {remote}: {e}"
+            self.log(f"{error}; nothing applied")
+            self._finish(st.FAILED, lambda d: d.update(error=error))
+            return False
+        t_backup = time.time()
+        argv = state["argv"]
+        timeout = float(state["settings"].get("apply_timeout", 30.0))
+        t0 = time.time()
+        try:
+            p = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False,
+                               env=ovsdb.tool_env(), stdin=subprocess.DEVNULL)
+            rc, out, err = p.returncode, p.stdout.decode(errors="replace"), \
+                p.stderr.decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            rc, out, err = 124, "", f"{argv[0]} did not finish within {timeout + 5:g}s"
+        except FileNotFoundError:
+            rc, out, err = 127, "", f"{argv[0]} not found"
+        t1 = time.time()
+        self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
+                                                                   else ""))
+        schema, before = ovsdb.read_backup(backup)
+        after = self._read_back(remote, schema)
+        if after is None:
+            self._finish(st.FAILED, lambda d: d.update(
+                error=f"{database} unreachable after the change; restore by hand from "
+                      f"{backup} (ovsdb-client restore) if it applied",
+                apply={"exit": rc, "stdout": out, "stderr": err}))
+            return False
+        edits = diff_rows(schema, before, after)
+
+        def applied(d: dict[str, Any]) -> None:
+            d["apply"] = {"exit": rc, "stdout": out[-4000:], "stderr": err[-4000:]}
+            tl = d.setdefault("timeline", {})
+            tl.update(backup=round(t_backup, 3), apply_started=round(t0, 3),
+                      applied=round(t1, 3))
+
+        if not edits:
+            status = st.REFUSED if rc != 0 else st.UNCHANGED
+            self.log("the tool refused the change; nothing applied" if rc
+                     else "the change left the database as it was; nothing to guard")
+            self._finish(status, applied)
+            return False
+        st.write_json(self.g.file("edits.json"), edits_to_json(schema, edits))
+        plan = plan_rollback(schema, edits, Current(after, {}, owned_rows(schema, after)))
+        st.write_json(self.g.file("inverse.json"), [schema.name, *plan.ops])
+        notes = _compare(state.get("predicted", []), edits)
+        if rc != 0:
+            notes.insert(0, f"{argv[0]} exited {rc} ({err.strip()}) but the database "
+                            "changed: guarding what changed")
+        deadline = t1 + float(state["settings"]["confirm_within"])
+
+        def armed(d: dict[str, Any]) -> None:
+            applied(d)
+            d["timeline"]["deadline"] = round(deadline, 3)
+            d["edits"] = [e.describe() for e in edits]
+            d["notes"] = [*d.get("notes", []), *notes]
+
+        self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
+        self.log(f"applied {len(edits)} row change(s): "
+                 + "; ".join(e.describe() for e in edits))
+        for n in notes:
+            self.log(f"note: {n}")
+        self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
+        return True
+
+    def _read_back(self, remote: str, schema: ovsdb.DbSchema) -> ovsdb.Rows | None:
+        deadline = time.time() + READBACK_TIMEOUT
+        while True:
+            try:
+                return ovsdb.select_all(remote, schema)
+            except ovsdb.Unreachable as e:
+                if time.time() >= deadline:
+                    self.log(f"cannot read {schema.name} back: {e}")
+                    return None
+                time.sleep(0.2)
+
+    # --- watch --------------------------------------------------------------------------
+
+    def watch(self) -> None:
+        state = self.g.read()
+        settings = state["settings"]
+        probes = [Probe.from_json(p) for p in state.get("probes", [])]
+        ctx = ProbeContext(state.get("probe_netns"), state.get("nb_remote"),
+                           state.get("sb_remote"), bool(state.get("probe_cold")))
+        interval = float(settings.get("probe_interval", 1.0))
+        threshold = int(settings.get("probe_failures", 1))
+        auto = settings.get("auto_confirm_after")
+        applied = float(state["timeline"]["applied"])
+        deadline = float(state["timeline"]["deadline"])
+        failures = {p.spec: 0 for p in probes}
+        passed: set[str] = set()
+        last: dict[str, ProbeResult] = {}
+        rounds = 0
+        pending: dict[Future[ProbeResult], Probe] = {}
+        next_round = 0.0
+        pool = ThreadPoolExecutor(max_workers=max(1, len(probes)))
+        try:
+            while True:
+                doc = self.g.read()
+                status = doc.get("status")
+                if status != st.ARMED:
+                    self.log(f"guard is {status}; watcher done")
+                    return
+                req = doc.get("request") or {}
+                if req.get("rollback"):
+                    self.rollback("requested by `ovnguard rollback`", force=bool(req.get("force")))
+                    return
+                now = time.time()
+                if now >= deadline:
+                    self.rollback(f"not confirmed within {settings['confirm_within']:g}s")
+                    return
+                if (auto is not None and now >= applied + float(auto) and probes
+                        and passed == set(failures) and not any(failures.values())):
+                    self.auto_confirm(float(auto))
+                    return
+                if probes and not pending and now >= next_round:
+                    rounds += 1
+                    next_round = now + interval
+                    for p in probes:
+                        pending[pool.submit(run_probe, p, ctx)] = p
+                if pending:
+                    done, _ = wait(list(pending), timeout=TICK, return_when=FIRST_COMPLETED)
+                else:
+                    done = set()
+                    time.sleep(TICK)
+                for fut in done:
+                    p = pending.pop(fut)
+                    r = fut.result()
+                    last[p.spec] = r
+                    if r.ok:
+                        failures[p.spec] = 0
+                        passed.add(p.spec)
+                        continue
+                    failures[p.spec] += 1
+                    self.log(f"probe {p.spec} failed ({failures[p.spec]}/{threshold}): "
+                             f"{r.detail}")
+                    if failures[p.spec] >= threshold:
+                        self.rollback(f"probe {p.spec} failed: {r.detail}", failed=r)
+                        return
+                if done and not pending:
+                    self._record_round(rounds, last)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
+        def upd(d: dict[str, Any]) -> None:
+            d["probing"] = {**d.get("probing", {}), "rounds": rounds,
+                            "last": [r.to_json() for r in last.values()]}
+
+        self.g.update(upd)
+
+    def auto_confirm(self, after: float) -> None:
+        moved, _ = self.g.transition(
+            {st.ARMED}, st.CONFIRMED,
+            lambda d: d.update(confirmed_by=f"auto: every probe passed for {after:g}s"),
+            stamp="confirmed")
+        if moved:
+            state = self.g.read()
+            st.release(self.g.root, state["database"], state["remote"], self.g.id)
+            self.log(f"auto-confirmed: every probe passed for {after:g}s after the change")
+
+    def rollback(self, reason: str, *, failed: ProbeResult | None = None,
+                 force: bool = False) -> None:
+        def start(d: dict[str, Any]) -> None:
+            d["rollback"] = {"reason": reason, "by": "watcher"}
+            d.pop("request", None)
+            if failed is not None:
+                d.setdefault("probing", {})["first_failure"] = failed.to_json()
+                d["timeline"]["first_probe_failure"] = round(failed.finished, 3)
+
+        moved, doc = self.g.transition({st.ARMED}, st.ROLLING_BACK, start,
+                                       stamp="rollback_started")
+        if not moved:
+            self.log(f"not rolling back ({reason}): guard is already {doc.get('status')}")
+            return
+        run_rollback(self.g, log=self.log, force=force)
+
+
+def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
+    """What the what-if predicted vs what the real tool changed (by table, kind and name)."""
+    if not predicted:
+        return []
+    want = {(p["table"], p["kind"], p["label"]) for p in predicted}
+    got = {(e.table, e.kind, e.label) for e in edits}
+    notes = []
+    extra = sorted(got - want)
+    missing = sorted(want - got)
+    if extra:
+        notes.append("changed although the what-if did not predict it (a concurrent edit, or "
+                     "something ovnguard does not model; rolled back with the rest): "
+                     + ", ".join(f"{t} {k}: {lbl}" for t, k, lbl in extra))
+    if missing:
+        notes.append("predicted but not changed: "
+                     + ", ".join(f"{t} {k}: {lbl}" for t, k, lbl in missing))
+    return notes

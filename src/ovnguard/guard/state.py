@@ -1,0 +1,344 @@
+"""The guard's state directory: one sub-directory per guarded change, one lock per database.
+
+    STATE_DIR/                       mode 0700
+      locks/<database>-<remote>.json one per database: which guard holds it
+      <guard id>/                    mode 0700, files 0600
+        guard.json                   the state file (status, timeline, probes, results)
+        guard.lock                   flock(2) around every read-modify-write of guard.json
+        change.sh                    the change file as given
+        whatif.json                  the what-if report (`check --format json` schema)
+        backup.db                    `ovsdb-client backup` of the whole database, before
+        edits.json                   the rows the change touched, before and after
+        inverse.json                 the rollback transaction as planned at apply time
+                                     (`ovsdb-client transact REMOTE "$(cat inverse.json)"`)
+        watcher.log                  the detached watcher's log
+
+Every status change goes through `transition()` under the flock, so `confirm` and a watcher
+about to roll back can never both win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ovnguard.errors import InputError, OvnguardError
+
+SCHEMA_VERSION = 1
+SYSTEM_DIR = Path("/var/lib/ovnguard/guard")
+STATE_DIR_ENV = "OVNGUARD_GUARD_DIR"
+
+# Statuses. The lock is held from "preparing" until a terminal one.
+PREPARING = "preparing"  # the CLI wrote the plan; the watcher is starting
+APPLYING = "applying"  # the watcher runs the tool
+ARMED = "armed"  # applied; rollback at the deadline unless confirmed
+ROLLING_BACK = "rolling-back"
+ROLLED_BACK = "rolled-back"  # terminal
+CONFIRMED = "confirmed"  # terminal
+REFUSED = "refused"  # terminal: the tool refused the change, nothing applied
+UNCHANGED = "unchanged"  # terminal: the change left the database as it was
+CONFLICT = "rollback-conflict"  # stopped: someone else changed a touched item
+GAVE_UP = "rollback-failed"  # stopped: database unreachable until the give-up time
+FAILED = "failed"  # terminal: the watcher could not start or apply
+TERMINAL = frozenset({ROLLED_BACK, CONFIRMED, REFUSED, UNCHANGED, FAILED})
+ACTIVE = frozenset({PREPARING, APPLYING, ARMED, ROLLING_BACK, CONFLICT, GAVE_UP})
+
+
+class GuardError(OvnguardError):
+    """A guard operation could not be done; `exit_code` is the CLI's."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def default_state_dir() -> Path:
+    """$OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard for root (if writable), else
+    $XDG_STATE_HOME/ovnguard/guard (~/.local/state/ovnguard/guard)."""
+    env = os.environ.get(STATE_DIR_ENV)
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        parent = SYSTEM_DIR
+        while not parent.exists():
+            parent = parent.parent
+        if os.access(parent, os.W_OK):
+            return SYSTEM_DIR
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ovnguard" / "guard"
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def normalize_remote(remote: str) -> str:
+    """`unix:relative/path` -> absolute, so one database has one lock whatever the cwd."""
+    if remote.startswith("unix:"):
+        return "unix:" + os.path.abspath(remote[5:])
+    return remote
+
+
+def lock_key(database: str, remote: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", remote).strip("_")[-60:]
+    digest = hashlib.sha1(remote.encode()).hexdigest()[:8]
+    return f"{database}-{slug}-{digest}"
+
+
+def new_guard_id(database: str) -> str:
+    short = {"OVN_Northbound": "nb", "Open_vSwitch": "ovs"}.get(database, "db")
+    now = time.time()
+    # Milliseconds: ids sort in creation order (listings and "the last guard" rely on it).
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+    return f"{stamp}-{short}-{secrets.token_hex(2)}"
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write-then-rename, mode 0600: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GuardError(f"{path}: no such file", 2) from None
+    except (OSError, ValueError) as e:
+        raise GuardError(f"{path}: unreadable ({e})", 2) from None
+
+
+@dataclass(frozen=True)
+class GuardDir:
+    root: Path  # the state dir
+    id: str
+
+    @property
+    def path(self) -> Path:
+        return self.root / self.id
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def state_file(self) -> Path:
+        return self.file("guard.json")
+
+    def read(self) -> dict[str, Any]:
+        doc: dict[str, Any] = read_json(self.state_file)
+        return doc
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        fd = os.open(self.file("guard.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def update(self, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read-modify-write guard.json under the flock; returns the new state."""
+        with self.locked():
+            doc = self.read()
+            fn(doc)
+            write_json(self.state_file, doc)
+            return doc
+
+    def transition(
+        self, allowed: frozenset[str] | set[str], new: str, fn: Callable[[dict[str, Any]], None]
+        | None = None, stamp: str | None = None,
+    ) -> tuple[bool, dict[str, Any]]:
+        """Move to `new` if the status is one of `allowed` (atomically). Returns (moved,
+        state)."""
+        with self.locked():
+            doc = self.read()
+            if doc.get("status") not in allowed:
+                return False, doc
+            doc["status"] = new
+            if stamp:
+                doc.setdefault("timeline", {})[stamp] = round(time.time(), 3)
+            if fn is not None:
+                fn(doc)
+            write_json(self.state_file, doc)
+            return True, doc
+
+
+def create_guard_dir(root: Path, guard_id: str) -> GuardDir:
+    ensure_dir(root)
+    g = GuardDir(root, guard_id)
+    g.path.mkdir(mode=0o700)
+    os.chmod(g.path, 0o700)
+    return g
+
+
+def list_guards(root: Path) -> list[GuardDir]:
+    if not root.is_dir():
+        return []
+    return sorted(
+        (GuardDir(root, p.name) for p in root.iterdir()
+         if p.is_dir() and p.name != "locks" and (p / "guard.json").exists()),
+        key=lambda g: g.id,
+    )
+
+
+# --- one guard per database ---------------------------------------------------------------
+
+
+def _lock_path(root: Path, database: str, remote: str) -> Path:
+    return root / "locks" / f"{lock_key(database, remote)}.json"
+
+
+def holder(root: Path, database: str, remote: str) -> GuardDir | None:
+    """The guard that holds this database's lock, if its state says it is still active.
+    A lock left by a guard that finished (or never got going) is removed."""
+    path = _lock_path(root, database, remote)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    g = GuardDir(root, str(doc.get("id", "")))
+    try:
+        state = g.read()
+        status = state.get("status")
+    except GuardError:
+        state, status = {}, None
+    if status == PREPARING and not pid_alive(state.get("cli", {}).get("pid")):
+        # The apply that prepared it died before its watcher took over: nothing was applied
+        # (a watcher starting right now finds the guard failed and does nothing).
+        g.transition({PREPARING}, FAILED, lambda d: d.update(
+            error="the ovnguard apply that prepared it died before its watcher started; "
+                  "nothing was applied"))
+        status = g.read().get("status")
+    if status in ACTIVE:
+        return g
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return None
+
+
+def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
+    """Take the database's lock for `guard_id`, or raise naming the guard that holds it."""
+    ensure_dir(root / "locks")
+    path = _lock_path(root, database, remote)
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            held = holder(root, database, remote)
+            if held is not None:
+                raise GuardError(locked_message(held), 4) from None
+            continue
+        with os.fdopen(fd, "w") as f:
+            json.dump({"id": guard_id, "database": database, "remote": remote,
+                       "pid": os.getpid(), "created": round(time.time(), 3)}, f)
+        return
+    raise GuardError(f"could not take the lock {path}", 3)
+
+
+def release(root: Path, database: str, remote: str, guard_id: str) -> None:
+    path = _lock_path(root, database, remote)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if doc.get("id") == guard_id:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def locked_message(g: GuardDir) -> str:
+    try:
+        st = g.read()
+    except GuardError:
+        return f"guard {g.id} holds this database (its state is unreadable: {g.state_file})"
+    status = st.get("status")
+    where = f"--state-dir {g.root} " if g.root != default_state_dir() else ""
+    deadline = st.get("timeline", {}).get("deadline")
+    when = ""
+    if status == ARMED and deadline:
+        left = deadline - time.time()
+        when = (f", rollback at {fmt_time(deadline)} (in {left:.0f}s)" if left > 0
+                else f", deadline {fmt_time(deadline)} passed")
+    return (
+        f"another guard is {status} on {st.get('database')} at {st.get('remote')}: "
+        f"{g.id} (change {st.get('change')}{when}); `ovnguard confirm {where}--id {g.id}` "
+        f"keeps it, `ovnguard rollback {where}--id {g.id}` undoes it"
+    )
+
+
+def fmt_time(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int((t % 1) * 1000):03d}"
+
+
+def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> GuardDir:
+    """The guard named by --id, or the only active one (the newest if `active_only` is
+    False and none is active)."""
+    guards = list_guards(root)
+    if guard_id is not None:
+        for g in guards:
+            if g.id == guard_id:
+                return g
+        raise GuardError(f"no guard {guard_id!r} in {root}", 2)
+    active = []
+    for g in guards:
+        with contextlib.suppress(GuardError):
+            if g.read().get("status") in ACTIVE:
+                active.append(g)
+    if len(active) == 1:
+        return active[0]
+    if len(active) > 1:
+        raise GuardError(
+            "several guards are active; name one with --id: " + ", ".join(g.id for g in active),
+            2,
+        )
+    if not active_only and guards:
+        return guards[-1]
+    raise GuardError(f"no active guard in {root}", 2)
+
+
+def validate_state_dir(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise InputError("not a directory", str(path))
+    return path
+
+
+def pid_alive(pid: int | None, marker: str | None = None) -> bool:
+    """A live (non-zombie) process; with `marker`, one whose command line mentions it."""
+    if not pid or pid <= 1:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat[stat.rfind(")") + 2:][:1] in ("Z", "X", "x", ""):
+        return False
+    if marker is None:
+        return True
+    try:
+        return marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def watcher_alive(g: GuardDir, state: Mapping[str, Any] | None = None) -> bool:
+    st = state if state is not None else g.read()
+    return pid_alive(st.get("watcher", {}).get("pid"), str(g.path))
