@@ -39,6 +39,7 @@ def _register() -> None:
     # Imported here so a broken optional verb group never hides the others' --help.
     from ovnguard.cli import check as check_cli
     from ovnguard.cli import demo as demo_cli
+    from ovnguard.cli import guard as guard_cli
     from ovnguard.cli import lab as lab_cli
     from ovnguard.cli import plan as plan_cli
     from ovnguard.cli import rehearse as rehearse_cli
@@ -46,6 +47,10 @@ def _register() -> None:
     app.command("demo")(demo_cli.demo)
     app.command("check")(check_cli.check)
     app.command("rehearse")(rehearse_cli.rehearse)
+    app.command("apply")(guard_cli.apply)
+    app.command("confirm")(guard_cli.confirm)
+    app.command("rollback")(guard_cli.rollback)
+    app.add_typer(guard_cli.guard_app, name="guard")
     app.add_typer(plan_cli.app, name="plan")
     app.add_typer(lab_cli.app, name="lab")
 
