@@ -105,3 +105,17 @@ def test_schema_constraints_reach_the_change_engine(tmp_path: Path) -> None:
     col = ovs.schema.column("Bridge", "fail_mode")
     assert col.key_enum == frozenset({"secure", "standalone"})
     assert not ovs.schema.column("Bridge", "name").mutable
+
+
+def test_optional_column_diffs_replace_like_ovsdb_server(tmp_path: Path) -> None:
+    # ovsdb-server writes `_is_diff` records; an optional column (max 1, e.g. LSP `up`,
+    # `tag_request`) is replaced by the record's value, not toggled like a set.
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw -- lsp-add sw p1 -- set logical_switch_port p1 up=false "
+               "tag_request=5")
+        db.run("set logical_switch_port p1 up=true tag_request=7")
+        live = db.run("--bare --columns=up,tag_request list logical_switch_port p1").split()
+    (p1,) = read_database(path).rows("Logical_Switch_Port")
+    assert live == ["true", "7"]
+    assert (p1["up"], p1["tag_request"]) == ((True,), (7,))

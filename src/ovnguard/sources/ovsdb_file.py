@@ -181,7 +181,9 @@ def _apply_rows(
             if ctype is None:
                 continue  # a column of a newer schema version: nothing the model reads
             new = value_from_json(ctype, j)
-            if is_diff and not ctype.is_scalar:
+            # ovsdb_datum_apply_diff_in_place(): only composite types (maps, and sets that can
+            # hold more than one element) are diffs; an optional column (max 1) is replaced.
+            if is_diff and (ctype.is_map or ctype.max > 1):
                 row[col] = _apply_diff(ctype, row.get(col, ctype.default()), new)
             else:
                 row[col] = new
