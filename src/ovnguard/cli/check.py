@@ -10,6 +10,7 @@ import orjson
 import typer
 
 from ovnguard.errors import InputError
+from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import VERDICT_ORDER, Report
 
 
@@ -62,13 +63,18 @@ def exit_code(verdict: str, fail_on: Level) -> int:
     return 1 if VERDICT_ORDER[verdict] >= VERDICT_ORDER[fail_on.value] else 0
 
 
+LIVE = "Live state (--live, docs/collect.md)"
+SOS = "sos reports (--sosreport, docs/collect.md)"
+
+
 def check(
-    bundle: Path = typer.Option(
-        ...,
+    bundle: Path | None = typer.Option(
+        None,
         "--bundle",
         "-b",
         help="Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json, route.json ...; "
-        "see docs/bundle.md). Make one with `ovnguard lab export` or the native commands.",
+        "see docs/bundle.md). Make one with `ovnguard collect`, `ovnguard lab export` or the "
+        "native commands.",
         file_okay=False,
     ),
     change: Path | None = typer.Option(
@@ -96,13 +102,61 @@ def check(
     verbose: bool = typer.Option(
         False, "--verbose", "-v", help="Text: show every finding's evidence, not only the chain."
     ),
+    live: bool = typer.Option(
+        False, "--live", help="Check live state instead of a bundle: NB/SB from --nb/--sb (or "
+        "this central node's sockets), this host (OVS socket, netlink, Neutron files) or the "
+        "hosts of --inventory over SSH. Read-only; nothing is written anywhere.",
+        rich_help_panel=LIVE),
+    nb: str | None = typer.Option(
+        None, "--nb", help="OVN_Northbound remote (unix:PATH, tcp:IP:PORT, ssl:IP:PORT).",
+        rich_help_panel=LIVE),
+    sb: str | None = typer.Option(
+        None, "--sb", help="OVN_Southbound remote, as --nb.", rich_help_panel=LIVE),
+    ovs: str | None = typer.Option(
+        None, "--ovs", help="This host's Open_vSwitch remote (default: the usual sockets).",
+        rich_help_panel=LIVE),
+    private_key: Path | None = typer.Option(
+        None, "--private-key", "-p", help="SSL private key for ssl: remotes.", dir_okay=False,
+        rich_help_panel=LIVE),
+    certificate: Path | None = typer.Option(
+        None, "--certificate", help="SSL certificate for ssl: remotes (ovn-nbctl's -c; here "
+        "-c is --change).", dir_okay=False, rich_help_panel=LIVE),
+    ca_cert: Path | None = typer.Option(
+        None, "--ca-cert", "-C", help="SSL CA certificate for ssl: remotes.", dir_okay=False,
+        rich_help_panel=LIVE),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="hosts.yaml: read every listed host over SSH "
+        "(docs/collect.md).", dir_okay=False, rich_help_panel=LIVE),
+    timeout: float = typer.Option(
+        30.0, "--timeout", help="Seconds per host (SSH) or per database read.",
+        rich_help_panel=LIVE),
+    concurrency: int = typer.Option(
+        64, "--concurrency", "-j", help="SSH: hosts read at the same time.",
+        rich_help_panel=LIVE),
+    identity: list[Path] = typer.Option(
+        [], "--identity", "-i", help="SSH private key (default: ~/.ssh/id_* and the agent).",
+        dir_okay=False, rich_help_panel=LIVE),
+    known_hosts: Path | None = typer.Option(
+        None, "--known-hosts", help="known_hosts file (default: ~/.ssh/known_hosts).",
+        dir_okay=False, rich_help_panel=LIVE),
+    user: str | None = typer.Option(
+        None, "--user", "-l", help="SSH user where the inventory names none.",
+        rich_help_panel=LIVE),
+    sosreport: bool = typer.Option(
+        False, "--sosreport", help="Check the sos reports (directories or .tar.xz/.tar.gz "
+        "archives) given as arguments: one per node, central node(s) included.",
+        rich_help_panel=SOS),
+    reports: list[Path] | None = typer.Argument(
+        None, metavar="[SOSREPORT...]", help="With --sosreport: the sos reports.",
+        show_default=False),
 ) -> None:
     """Predict what a change does to every host, before you run it.
 
-    Reads the bundle, applies the change to a copy (nothing is executed), predicts per host
-    which patch ports ovn-controller would create or remove, runs every hazard rule before and
-    after, and gives a verdict: safe, risky or dangerous (some host loses management, or an
-    L2 loop). Exit codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
+    Reads the bundle (or live state, or sos reports), applies the change to a copy (nothing is
+    executed), predicts per host which patch ports ovn-controller would create or remove, runs
+    every hazard rule before and after, and gives a verdict: safe, risky or dangerous (some host
+    loses management, or an L2 loop). Exit codes: 0 verdict below --fail-on, 1 at or above it,
+    2 bad input.
 
     Examples:
 
@@ -111,15 +165,76 @@ def check(
       ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
 
       ovnguard check -b ./bundle -c fix.sh --format json | jq .verdict
+
+      ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 -c fix.sh
+
+      ovnguard check --live --inventory hosts.yaml --nb tcp:10.10.0.11:6641
+
+      ovnguard check --sosreport sosreport-ctl1-*.tar.xz sosreport-cmp*.tar.xz
     """
     from ovnguard.assess import assess
     from ovnguard.change.parse import read_change
-    from ovnguard.sources.bundle import load_bundle
 
-    if not bundle.is_dir():
-        raise InputError("bundle directory not found", str(bundle))
-    snapshot = load_bundle(bundle)
+    modes = [m for m, on in (("--bundle", bundle is not None), ("--live", live),
+                             ("--sosreport", sosreport)) if on]
+    if len(modes) != 1:
+        raise InputError("give exactly one of --bundle DIR, --live or --sosreport DIR...; got "
+                         + (" and ".join(modes) if modes else "none"), "check")
+    if reports and not sosreport:
+        raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
+                         "check")
+    if bundle is not None:
+        from ovnguard.sources.bundle import load_bundle
+
+        if not bundle.is_dir():
+            raise InputError("bundle directory not found", str(bundle))
+        snapshot = load_bundle(bundle)
+    elif live:
+        snapshot = _live_snapshot(nb, sb, ovs, private_key, certificate, ca_cert, inventory,
+                                  timeout, concurrency, identity, known_hosts, user)
+    else:
+        from ovnguard.sources.sosreport import load_sosreports
+
+        if not reports:
+            raise InputError("--sosreport needs at least one sos report directory or archive",
+                             "check")
+        snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None
     whatif = assess(snapshot, ch)
-    write_report(whatif.report, fmt, output, verbose)
-    raise typer.Exit(exit_code(whatif.report.verdict, fail_on))
+    report = whatif.report
+    if bundle is None:
+        # What the live read or the sos reports lacked (a host unreachable, a file sos did
+        # not keep) must reach the operator: it narrows what the verdict covers.
+        report = report.model_copy(
+            update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
+    write_report(report, fmt, output, verbose)
+    raise typer.Exit(exit_code(report.verdict, fail_on))
+
+
+def _live_snapshot(
+    nb: str | None, sb: str | None, ovs: str | None, private_key: Path | None,
+    certificate: Path | None, ca_cert: Path | None, inventory: Path | None, timeout: float,
+    concurrency: int, identity: list[Path], known_hosts: Path | None, user: str | None,
+) -> Snapshot:
+    """Collect in memory (nothing written) and build the Snapshot `load_bundle` would."""
+    from ovnguard.sources.collected import to_snapshot
+    from ovnguard.sources.live import LocalOptions, SslFiles, collect_local, ovsdb_backup
+
+    ssl = (SslFiles(private_key, certificate, ca_cert)
+           if private_key or certificate or ca_cert else None)
+    if inventory is None:
+        return to_snapshot(collect_local(
+            LocalOptions(nb=nb, sb=sb, ovs=ovs, ssl=ssl, timeout=timeout), need_nb=True))
+    from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+
+    targets = with_user(read_targets(inventory), user)
+    collection = collect_targets(
+        targets, SshOptions(identities=tuple(identity), known_hosts=known_hosts, user=user),
+        concurrency=concurrency, timeout=timeout)
+    if nb is not None:
+        collection.nb = ovsdb_backup(nb, "OVN_Northbound", ssl, timeout)
+        collection.sources["nb.db"] = nb
+    if sb is not None:
+        collection.sb = ovsdb_backup(sb, "OVN_Southbound", ssl, timeout)
+        collection.sources["sb.db"] = sb
+    return to_snapshot(collection)

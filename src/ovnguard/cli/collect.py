@@ -1,0 +1,193 @@
+"""`ovnguard collect`: write a bundle from live state - this host, or many hosts over SSH."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from ovnguard.errors import InputError
+from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
+from ovnguard.sources.live import SslFiles
+
+
+def ssl_files(private_key: Path | None, certificate: Path | None,
+              ca_cert: Path | None) -> SslFiles | None:
+    if private_key is None and certificate is None and ca_cert is None:
+        return None
+    return SslFiles(private_key, certificate, ca_cert)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[object], None] | None]:
+    """A progress bar on a terminal (stderr); nothing when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("hosts", total=total, failed=0)
+        failed = 0
+
+        def advance(result: object) -> None:
+            nonlocal failed
+            host = getattr(result, "host", None)
+            if host is not None and not host.ok:
+                failed += 1
+            bar.update(task, advance=1, failed=failed)
+
+        yield advance
+
+
+def incomplete(h: HostCollection) -> list[str]:
+    """Why a host's part of the bundle is not whole (empty: it is)."""
+    if h.failed:
+        return [h.failed]
+    return [p for p in h.problems if p.split(" ", 1)[0] in HOST_FILES]
+
+
+def summary_lines(c: Collection, seconds: float) -> tuple[list[str], bool]:
+    """What to tell the operator, and whether everything asked for was collected."""
+    lines: list[str] = []
+    whole = True
+    ok = [h for h in c.hosts if h.ok]
+    if c.hosts:
+        lines.append(f"collected {len(ok)}/{len(c.hosts)} host(s) in {seconds:.1f}s")
+    for name in ("nb.db", "sb.db"):
+        if name in c.sources:
+            lines.append(f"  {name:<8} from {c.sources[name]}")
+    for p in c.problems:
+        lines.append(f"  note     {p}")
+    for h in sorted(c.hosts, key=lambda h: h.name):
+        why = incomplete(h)
+        if h.failed:
+            whole = False
+            lines.append(f"  FAILED   {h.name}: {h.failed}")
+        elif why:
+            whole = False
+            lines.append(f"  partial  {h.name}: {'; '.join(why)}")
+        others = [p for p in h.problems if p not in why]
+        for p in others:
+            lines.append(f"  note     {h.name}: {p}")
+    return lines, whole
+
+
+def collect(
+    out: Path = typer.Option(..., "--out", "-o", help="Bundle directory to write (created, or "
+                             "merged into: NB/SB and each collected host's directory are "
+                             "replaced, other hosts are kept).", file_okay=False),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="hosts.yaml: collect every host listed over SSH instead "
+        "of this one (format in docs/collect.md).", dir_okay=False),
+    nb: str | None = typer.Option(
+        None, "--nb", help="OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT. "
+        "Default: the local NB socket if this is a central node."),
+    sb: str | None = typer.Option(None, "--sb", help="OVN_Southbound remote, as --nb."),
+    private_key: Path | None = typer.Option(
+        None, "--private-key", "-p", help="SSL private key (ssl: remotes), as ovn-nbctl -p.",
+        dir_okay=False),
+    certificate: Path | None = typer.Option(
+        None, "--certificate", "-c", help="SSL certificate, as ovn-nbctl -c.", dir_okay=False),
+    ca_cert: Path | None = typer.Option(
+        None, "--ca-cert", "-C", help="SSL CA certificate, as ovn-nbctl -C.", dir_okay=False),
+    ovs: str | None = typer.Option(
+        None, "--ovs", help="This host's Open_vSwitch remote. Default: the first socket found "
+        "of /var/run/openvswitch/db.sock, /run/openvswitch/db.sock (kolla), ..."),
+    host: str | None = typer.Option(
+        None, "--host", help="Directory name for this host (default: OVS "
+        "external_ids:hostname, as ovn-controller registers it, else the hostname)."),
+    no_host: bool = typer.Option(
+        False, "--no-host", help="Only NB/SB: do not collect this host."),
+    neutron_dir: list[Path] = typer.Option(
+        [], "--neutron-dir", help="Neutron config directory standing for /etc/neutron "
+        "(default: /etc/neutron, TripleO's puppet-generated copy, kolla's /etc/kolla/neutron-*)",
+        file_okay=False),
+    netns: str | None = typer.Option(
+        None, "--netns", help="Read addresses, routes and links in this network namespace."),
+    concurrency: int = typer.Option(
+        64, "--concurrency", "-j", help="SSH: hosts collected at the same time."),
+    timeout: float = typer.Option(
+        30.0, "--timeout", help="Seconds per host (SSH), or per database backup."),
+    identity: list[Path] = typer.Option(
+        [], "--identity", "-i", help="SSH private key (repeatable). Default: ~/.ssh/id_* and "
+        "the agent, as ssh does.", dir_okay=False),
+    known_hosts: Path | None = typer.Option(
+        None, "--known-hosts", help="known_hosts file (default: ~/.ssh/known_hosts). Unknown "
+        "host keys are refused.", dir_okay=False),
+    ssh_config: Path | None = typer.Option(
+        None, "--ssh-config", help="ssh_config file (default: ~/.ssh/config).", dir_okay=False),
+    user: str | None = typer.Option(
+        None, "--user", "-l", help="SSH user where the inventory names none."),
+) -> None:
+    """Collect live state into a bundle (docs/bundle.md, docs/collect.md).
+
+    On one host: its Open_vSwitch DB (`ovsdb-client backup` of the local socket), addresses,
+    routes and links (netlink, written as `ip -j`), Neutron's .ini files; with --nb/--sb the
+    OVN databases. With --inventory: every listed host over SSH, in parallel, running only
+    stock commands there. Read-only: nothing is ever written to a database or a host.
+    Exit codes: 0 all collected, 1 some host failed or is incomplete (the rest is written),
+    2 bad input.
+
+    Examples:
+
+      ovnguard collect --out bundle --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642
+
+      ovnguard collect --out bundle --nb ssl:10.10.0.11:6641 -p key.pem -c cert.pem -C ca.pem
+
+      ovnguard collect --inventory hosts.yaml --out bundle -j 100 --timeout 20
+    """
+    from ovnguard.sources.collected import write_bundle
+    from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
+
+    for d in neutron_dir:
+        if not d.is_dir():
+            raise InputError("no such directory", str(d))
+    ssl = ssl_files(private_key, certificate, ca_cert)
+    t0 = time.monotonic()
+    if inventory is not None:
+        from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+
+        targets = with_user(read_targets(inventory), user)
+        ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
+                         config=ssh_config, user=user)
+        with _progress(len(targets)) as progress:
+            collection = collect_targets(targets, ssh, concurrency=concurrency,
+                                         timeout=timeout, progress=progress)
+        for which, remote, db in (("nb.db", nb, "OVN_Northbound"),
+                                  ("sb.db", sb, "OVN_Southbound")):
+            if remote is not None:
+                data = ovsdb_backup(remote, db, ssl, timeout)
+                if which == "nb.db":
+                    collection.nb = data
+                else:
+                    collection.sb = data
+                collection.sources[which] = remote
+    else:
+        opts = LocalOptions(
+            nb=nb, sb=sb, ovs=ovs, ssl=ssl, host_name=host, collect_host=not no_host,
+            neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout)
+        collection = collect_local(opts)
+    written = write_bundle(collection, out)
+    lines, whole = summary_lines(collection, time.monotonic() - t0)
+    for line in lines:
+        typer.echo(line, err=True)
+    if not written:
+        raise InputError("nothing was collected (see above)", str(out))
+    typer.echo(f"bundle {out}: {', '.join(written[:6])}"
+               f"{f' and {len(written) - 6} more' if len(written) > 6 else ''}", err=True)
+    typer.echo(f"next: ovnguard check --bundle {out}", err=True)
+    raise typer.Exit(0 if whole else 1)

@@ -1,0 +1,319 @@
+"""sos reports (directories or .tar.xz / .tar.gz / .tar.bz2 archives) into a Snapshot.
+
+What sos actually keeps (sos/report/plugins, read at sos 4.10):
+- openvswitch: copies `/etc/openvswitch/conf.db`, `/var/lib/openvswitch/conf.db`,
+  `/usr/local/etc/openvswitch/conf.db` (and `$OVS_DBDIR/conf.db`): a raw standalone DB file,
+  the same format as `ovsdb-client backup`. kolla-ansible keeps conf.db in the
+  `openvswitch_db` volume, which sos does not copy.
+- ovn_central: copies `ovnnb_db.db` / `ovnsb_db.db` from /var/lib/ovn, /var/lib/openvswitch,
+  /var/lib/openvswitch/ovn, /etc/openvswitch, /usr/local/etc/openvswitch, /var/lib/ovn/etc
+  and MicroOVN's data dir. A clustered (raft) file is converted with
+  `ovsdb-tool cluster-to-standalone` into a temporary file when ovsdb-tool is installed.
+- networking: only text forms, no `-j`: `ip -o addr`, `ip route show table all`,
+  `ip -6 route show table all`, `ip -d address`, `ip -s -d link` (sos_commands/networking/,
+  named by sos's `_mangle_command`: spaces -> `_`). They are parsed by `sources/iptext.py`.
+- openstack_neutron: copies `/etc/neutron/` (and TripleO's puppet-generated copy).
+- host: `hostname` (a symlink at the top of the report).
+Files larger than sos's `--log-size` (25 MiB by default) are not copied whole: only their
+tail lands in `sos_strings/<plugin>/<path with dots>.tailed`, which is no database; the notes
+say so and how to get the whole file.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import orjson
+
+from ovnguard.errors import InputError
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.sources.collected import (
+    KOLLA_DIR,
+    NEUTRON_ROOTS,
+    Collection,
+    HostCollection,
+    neutron_files,
+    to_snapshot,
+)
+from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
+from ovnguard.sources.live import ovs_hostname
+
+CONF_DB = ("etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
+           "usr/local/etc/openvswitch/conf.db")
+CENTRAL_DIRS = ("var/lib/ovn", "var/lib/openvswitch/ovn", "var/lib/openvswitch",
+                "etc/openvswitch", "usr/local/etc/openvswitch", "var/lib/ovn/etc",
+                "var/snap/microovn/common/data/central/db")
+NB_FILES = tuple(f"{d}/ovnnb_db.db" for d in CENTRAL_DIRS)
+SB_FILES = tuple(f"{d}/ovnsb_db.db" for d in CENTRAL_DIRS)
+NET = "sos_commands/networking/"
+HOSTNAME = ("sos_commands/host/hostname", "sos_commands/general/hostname", "hostname")
+ADDR_ONELINE = (NET + "ip_-o_addr", "ip_addr")
+ADDR_DETAIL = (NET + "ip_-d_address", NET + "ip_address")
+LINK_DETAIL = (NET + "ip_-s_-d_link", NET + "ip_-d_link", NET + "ip_-d_address",
+               NET + "ip_link", NET + "ip_address")
+ROUTES = (NET + "ip_route_show_table_all", "ip_route")
+ROUTES6 = (NET + "ip_-6_route_show_table_all",)
+TREE_PREFIXES = (*(r.lstrip("/") + "/" for r in NEUTRON_ROOTS), KOLLA_DIR.lstrip("/") + "/neutron")
+WANTED = frozenset({*CONF_DB, *NB_FILES, *SB_FILES, *HOSTNAME, *ADDR_ONELINE, *ADDR_DETAIL,
+                    *LINK_DETAIL, *ROUTES, *ROUTES6})
+MAX_FILE = 512 * 1024 * 1024
+
+
+@dataclass
+class SosFiles:
+    """The files of one sos report that matter here, by path relative to its top."""
+
+    label: str  # how notes name the report
+    files: dict[str, bytes] = field(default_factory=dict)
+    tailed: list[str] = field(default_factory=list)  # sos_strings/*.tailed names
+    dirname: str = ""
+
+    def first(self, names: Iterable[str]) -> tuple[str, bytes] | None:
+        for n in names:
+            if n in self.files:
+                return n, self.files[n]
+        return None
+
+
+def _wanted(rel: str) -> bool:
+    return rel in WANTED or rel.startswith(TREE_PREFIXES) or (
+        rel.startswith("sos_strings/") and rel.endswith(".tailed"))
+
+
+def _read_dir(root: Path) -> SosFiles:
+    s = SosFiles(label=root.name, dirname=root.name)
+    for rel in sorted(WANTED):
+        p = root / rel
+        if p.is_file():
+            s.files[rel] = p.read_bytes()
+    for prefix in TREE_PREFIXES:
+        base = root / prefix.rstrip("/")
+        parent = base.parent
+        if not parent.is_dir():
+            continue
+        for top in sorted(parent.glob(base.name + "*")):
+            if not top.is_dir():
+                continue
+            for p in sorted(top.rglob("*")):
+                if p.is_file() and not p.is_symlink():
+                    s.files[p.relative_to(root).as_posix()] = p.read_bytes()
+    strings = root / "sos_strings"
+    if strings.is_dir():
+        s.tailed = sorted(p.relative_to(root).as_posix() for p in strings.rglob("*.tailed"))
+    return s
+
+
+def _read_tar(path: Path) -> SosFiles:
+    s = SosFiles(label=path.name)
+    links: dict[str, str] = {}
+    try:
+        with tarfile.open(path, mode="r:*") as tar:
+            for m in tar:
+                parts = PurePosixPath(m.name).parts
+                if len(parts) < 2 or ".." in parts:
+                    continue
+                if not s.dirname:
+                    s.dirname = parts[0]
+                rel = "/".join(parts[1:])
+                if not _wanted(rel):
+                    continue
+                if rel.startswith("sos_strings/"):
+                    s.tailed.append(rel)
+                    continue
+                if m.issym() and rel in WANTED:
+                    links[rel] = str(PurePosixPath(rel).parent / m.linkname)
+                    continue
+                if not m.isreg() or m.size > MAX_FILE:
+                    continue
+                f = tar.extractfile(m)
+                if f is not None:
+                    s.files[rel] = f.read()
+    except tarfile.CompressionError as e:
+        raise InputError(f"cannot decompress ({e}); unpack it first (`tar xf`, or "
+                         "`tar --zstd -xf` for .tar.zst) and pass the directory",
+                         str(path)) from None
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise InputError(f"not a readable sos archive ({e})", str(path)) from None
+    for rel, target in links.items():
+        target = "/".join(p for p in PurePosixPath(target).parts if p != ".")
+        if rel not in s.files and target in s.files:
+            s.files[rel] = s.files[target]
+    return s
+
+
+def read_sos(path: str | Path) -> SosFiles:
+    p = Path(path)
+    if p.is_dir():
+        if not (p / "sos_commands").is_dir() and not (p / "sos_reports").is_dir():
+            raise InputError("not a sos report directory (no sos_commands/ in it)", str(p))
+        return _read_dir(p)
+    if p.is_file():
+        return _read_tar(p)
+    raise InputError("no such sos report (directory or archive)", str(p))
+
+
+def _standalone(raw: bytes, label: str, notes: list[str]) -> bytes:
+    """A clustered (raft) DB file converted to standalone with ovsdb-tool, else as is (the
+    reader then refuses it with the conversion command)."""
+    if not raw.startswith(b"OVSDB CLUSTER "):
+        return raw
+    tool = shutil.which("ovsdb-tool")
+    if tool is None:
+        return raw
+    with tempfile.TemporaryDirectory(prefix="ovnguard-sos-") as d:
+        src, dst = Path(d) / "clustered.db", Path(d) / "standalone.db"
+        src.write_bytes(raw)
+        proc = subprocess.run([tool, "cluster-to-standalone", str(dst), str(src)],
+                              capture_output=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise InputError(f"clustered DB file; ovsdb-tool cluster-to-standalone failed: "
+                             f"{err[-1] if err else proc.returncode}", label)
+        notes.append(f"{label} is a clustered (raft) file: read through "
+                     "`ovsdb-tool cluster-to-standalone`")
+        return dst.read_bytes()
+
+
+def _tailed_note(s: SosFiles, rel: str) -> str | None:
+    dotted = rel.replace("/", ".")
+    for t in s.tailed:
+        if t.endswith(dotted + ".tailed"):
+            return (f"sos kept only the tail of /{rel} ({t}): it was larger than sos's "
+                    "--log-size; re-run sos with --log-size=0, or take "
+                    "`ovsdb-client backup` instead")
+    return None
+
+
+def _host_name(s: SosFiles, conf: bytes | None, label: str) -> str:
+    if conf is not None:
+        try:
+            hn = ovs_hostname(conf, label)
+        except InputError:
+            hn = None
+        if hn:
+            return hn
+    found = s.first(HOSTNAME)
+    if found is not None:
+        name = found[1].decode(errors="replace").strip().split()
+        if name:
+            return name[0]
+    m = re.match(r"^sosreport-(.+?)(?:-\d{4}-\d{2}-\d{2}|-[0-9a-f]{6,}|-\d+)", s.dirname)
+    if m:
+        return m.group(1)
+    raise InputError("cannot tell which host this sos report is from (no hostname file, "
+                     "no conf.db)", s.label)
+
+
+def _host(s: SosFiles) -> HostCollection:
+    label = s.label
+    conf = s.first(CONF_DB)
+    conf_bytes = None
+    problems: list[str] = []
+    if conf is not None:
+        conf_bytes = _standalone(conf[1], f"{label}/{conf[0]}", problems)
+    h = HostCollection(name=_host_name(s, conf_bytes, f"{label}/{conf[0]}" if conf else label))
+    h.problems.extend(problems)
+    if conf is not None and conf_bytes is not None:
+        h.files["conf.db"] = conf_bytes
+        h.sources["conf.db"] = f"{label}/{conf[0]}"
+    else:
+        why = next((n for n in (_tailed_note(s, c) for c in CONF_DB) if n), None)
+        h.problems.append("conf.db not collected: " + (why or (
+            "the report has no /etc/openvswitch/conf.db (sos's openvswitch plugin did not "
+            "run, or OVS keeps it elsewhere: kolla's openvswitch_db volume is not copied)")))
+
+    addr = s.first(ADDR_ONELINE)
+    detail = s.first(ADDR_DETAIL)
+    if addr is not None:
+        doc = parse_addr_oneline(addr[1].decode(errors="replace"), f"{label}/{addr[0]}")
+        _json(h, "addr.json", doc, f"{label}/{addr[0]}")
+    elif detail is not None:
+        _, doc = parse_link_text(detail[1].decode(errors="replace"), f"{label}/{detail[0]}")
+        _json(h, "addr.json", doc, f"{label}/{detail[0]}")
+    else:
+        h.problems.append("addr.json not collected: no `ip -o addr` or `ip -d address` "
+                          "output in the report (sos's networking plugin did not run)")
+    link = s.first(LINK_DETAIL)
+    if link is not None:
+        links, _ = parse_link_text(link[1].decode(errors="replace"), f"{label}/{link[0]}")
+        _json(h, "link.json", links, f"{label}/{link[0]}")
+        if not any("linkinfo" in lk for lk in links) and "-d" not in link[0]:
+            h.problems.append(f"{label}/{link[0]} has no `-d` details: interface kinds "
+                              "(bridge, openvswitch, veth) not known")
+    else:
+        h.problems.append("link.json not collected: no `ip -s -d link` or `ip -d address` "
+                          "output in the report")
+    route = s.first(ROUTES)
+    if route is not None:
+        src = f"{label}/{route[0]}"
+        routes = parse_route_text(route[1].decode(errors="replace"), src)
+        six = s.first(ROUTES6)
+        # iproute2 >= 4.x prints both families for `table all`; older ones IPv4 only
+        if six is not None and not any(":" in str(r.get("dst", "")) for r in routes):
+            routes += parse_route_text(six[1].decode(errors="replace"), f"{label}/{six[0]}")
+        _json(h, "route.json", routes, src)
+    else:
+        h.problems.append("route.json not collected: no `ip route show table all` output in "
+                          "the report")
+    tree = {"/" + rel: data for rel, data in s.files.items() if rel.startswith(TREE_PREFIXES)}
+    h.neutron, notes = neutron_files(tree)
+    h.problems.extend(notes)
+    if not h.neutron:
+        h.problems.append("Neutron configuration not collected: no /etc/neutron in the report "
+                          "(sos's openstack_neutron plugin did not run, or not a Neutron node)")
+    return h
+
+
+def _json(h: HostCollection, name: str, doc: object, source: str) -> None:
+    h.files[name] = orjson.dumps(doc) + b"\n"
+    h.sources[name] = source
+
+
+def sos_collection(paths: Sequence[str | Path]) -> Collection:
+    """Every report is one host; NB/SB come from the first report (argument order) that has
+    them, and the notes say which and what is missing."""
+    c = Collection(source="sosreport: " + ", ".join(str(p) for p in paths))
+    seen: dict[str, str] = {}
+    tails: dict[str, list[str]] = {"nb.db": [], "sb.db": []}
+    for p in paths:
+        s = read_sos(p)
+        for which, files, attr in (("nb.db", NB_FILES, "nb"), ("sb.db", SB_FILES, "sb")):
+            found = s.first(files)
+            if found is None:
+                tails[which] += [f"{s.label}: {n}" for n in (_tailed_note(s, f) for f in files)
+                                 if n]
+                continue
+            label = f"{s.label}/{found[0]}"
+            if getattr(c, attr) is None:
+                setattr(c, attr, _standalone(found[1], label, c.problems))
+                c.sources[which] = label
+            else:
+                c.problems.append(f"{label} not used: {which} already read from "
+                                  f"{c.sources[which]}")
+        h = _host(s)
+        if h.name in seen:
+            raise InputError(f"{seen[h.name]} and {s.label} are both from host {h.name}; "
+                             "give one report per host", str(p))
+        seen[h.name] = s.label
+        c.hosts.append(h)
+    for which, files, attr in (("nb.db", NB_FILES, "nb"), ("sb.db", SB_FILES, "sb")):
+        if getattr(c, attr) is None:
+            c.problems.append(
+                f"{which} not in any report: "
+                + ("; ".join(tails[which]) if tails[which] else
+                   f"sos's ovn_central plugin copies /{files[0]} on a central node; add that "
+                   "node's report"))
+    return c
+
+
+def load_sosreports(paths: Sequence[str | Path]) -> Snapshot:
+    if not paths:
+        raise InputError("no sos report given", "--sosreport")
+    return to_snapshot(sos_collection(paths))

@@ -1,0 +1,61 @@
+"""contrib/ansible/collect.yml against real sshd hosts in namespaces: the bundle it writes is
+the bundle `collect --inventory` writes. Needs `ansible-playbook` (ansible-core); skipped
+without it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sshtools import SshCluster
+
+from ovnguard.sources.bundle import load_bundle
+
+pytest_plugins = ("sshd_hosts",)
+PLAYBOOK = Path(__file__).resolve().parents[2] / "contrib" / "ansible" / "collect.yml"
+
+
+@pytest.fixture
+def ansible_playbook() -> str:
+    ap = os.environ.get("ANSIBLE_PLAYBOOK") or shutil.which("ansible-playbook")
+    if ap is None:
+        pytest.skip("ansible-playbook not installed (pip install ansible-core)")
+    return ap
+
+
+def test_playbook_writes_the_same_bundle_as_collect(ansible_playbook: str,
+                                                    ssh_cluster: SshCluster,
+                                                    tmp_path: Path) -> None:
+    ap = ansible_playbook
+    hosts = [ssh_cluster.host(n) for n in ("h01", "h02", "h03")]
+    nd = tmp_path / "neutron"
+    (nd / "plugins" / "ml2").mkdir(parents=True)
+    (nd / "plugins" / "ml2" / "ml2_conf.ini").write_text("[ml2]\nmechanism_drivers = ovn\n")
+    inv = tmp_path / "inv.ini"
+    inv.write_text(
+        "".join(f"{h.name} ansible_host={h.address} ovnguard_ovs_remote=unix:{h.ovs_sock} "
+                f"ovnguard_neutron_dir={nd}\n" for h in hosts)
+        + "[all:vars]\nansible_user=root\n"
+        + f"ansible_ssh_private_key_file={ssh_cluster.keys.client}\n"
+        + f"ansible_ssh_common_args='-o UserKnownHostsFile={ssh_cluster.known_hosts} "
+          "-o StrictHostKeyChecking=yes'\nansible_python_interpreter=/usr/bin/python3\n")
+    out = tmp_path / "bundle"
+    p = subprocess.run(["ip", "netns", "exec", ssh_cluster.lan, ap, "-i", str(inv),
+                        str(PLAYBOOK), "-e", f"ovnguard_bundle={out}"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    subprocess.run(["ovsdb-tool", "create", str(out / "nb.db"),
+                    "/usr/share/ovn/ovn-nb.ovsschema"], check=True)
+    snap = load_bundle(out)
+    assert set(snap.hosts) == {"h01", "h02", "h03"}
+    for h in hosts:
+        hs = snap.hosts[h.name]
+        assert hs.inventory_address == h.address
+        assert hs.ovs is not None
+        assert next(hs.ovs.rows("Open_vSwitch")).map("external_ids")["hostname"] == h.name
+        assert f"{h.address}/24" in {a.cidr for a in hs.addresses or ()}
+        assert hs.links is not None and hs.routes is not None
+        assert hs.neutron["neutron/plugins/ml2/ml2_conf.ini"]["ml2"]["mechanism_drivers"] == "ovn"
