@@ -25,3 +25,4 @@ bench:
 	./install.sh
 	$(PY) bench/lab_startup.py
 	$(PY) bench/check_scale.py
+	$(PY) bench/collect_fanout.py 50

@@ -344,7 +344,8 @@ def build_report(
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
-        notes=list(dict.fromkeys([*a.notes, *(f"{h}: {n}" for h, d in sorted(deltas.items())
-                                                for n in d.notes)])),
+        notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
+                                  *(f"{h}: {n}" for h, d in sorted(deltas.items())
+                                    for n in d.notes)])),
         topology=_topology(snapshot),
     )

@@ -38,6 +38,7 @@ def _root(
 def _register() -> None:
     # Imported here so a broken optional verb group never hides the others' --help.
     from ovnguard.cli import check as check_cli
+    from ovnguard.cli import collect as collect_cli
     from ovnguard.cli import demo as demo_cli
     from ovnguard.cli import guard as guard_cli
     from ovnguard.cli import lab as lab_cli
@@ -46,6 +47,7 @@ def _register() -> None:
 
     app.command("demo")(demo_cli.demo)
     app.command("check")(check_cli.check)
+    app.command("collect")(collect_cli.collect)
     app.command("rehearse")(rehearse_cli.rehearse)
     app.command("apply")(guard_cli.apply)
     app.command("confirm")(guard_cli.confirm)
