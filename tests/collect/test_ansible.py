@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,11 @@ PLAYBOOK = Path(__file__).resolve().parents[2] / "contrib" / "ansible" / "collec
 
 @pytest.fixture
 def ansible_playbook() -> str:
-    ap = os.environ.get("ANSIBLE_PLAYBOOK") or shutil.which("ansible-playbook")
+    # The test extras install ansible-core into the same venv as pytest, which is not
+    # necessarily on PATH (make runs .venv/bin/python directly).
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    ap = (os.environ.get("ANSIBLE_PLAYBOOK") or shutil.which("ansible-playbook")
+          or (str(beside) if beside.exists() else None))
     if ap is None:
         pytest.skip("ansible-playbook not installed (pip install ansible-core)")
     return ap
