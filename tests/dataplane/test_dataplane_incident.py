@@ -30,6 +30,8 @@ from ovnguard.lab.topology import (
     seed_topology,
 )
 
+pytest_plugins = ("dataplane_fixtures",)
+
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane]
 
 DataplaneFactory = Callable[..., DataplaneLab]

@@ -19,6 +19,8 @@ from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, cleanup_stale, format_matrix, lab_id_for
 from ovnguard.lab.process import is_alive, wait_until
 
+pytest_plugins = ("dataplane_fixtures",)
+
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane]
 
 DataplaneFactory = Callable[..., DataplaneLab]

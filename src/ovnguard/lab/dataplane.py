@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import ipaddress
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +44,6 @@ from ovnguard.lab.layout import (
     VSWITCH_SCHEMA_CANDIDATES,
     RunLayout,
     default_run_dir,
-    first_existing,
 )
 from ovnguard.lab.process import (
     DaemonSpec,
@@ -60,6 +57,7 @@ from ovnguard.lab.process import (
     stop_pids,
     wait_until,
 )
+from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
 from ovnguard.lab.state import DaemonRecord, HostRecord, LabState, write_state
 from ovnguard.lab.topology import Host, Topology, seed_topology, validate_topology
 
@@ -477,36 +475,8 @@ def cgroup_stat(path: str | Path | None) -> dict[str, int]:
 # --- run dir, lock, clean-up -------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _locked(layout: RunLayout) -> Iterator[None]:
-    """The lock `Lab` uses too, so `lab up`/`lab down` and we never race on one run dir."""
-    if not layout.root.is_dir():
-        yield
-        return
-    with layout.lock.open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LabError(
-                f"another ovnguard is starting or stopping the lab in {layout.root}"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _claim_run_dir(layout: RunLayout) -> None:
-    root = layout.root
-    if root.exists() and not root.is_dir():
-        raise LabError(f"run dir {root} exists and is not a directory")
-    if root.is_dir() and not layout.marker.exists() and any(root.iterdir()):
-        raise LabError(
-            f"run dir {root} is not empty and holds no lab ({layout.marker.name} missing); "
-            "refusing to delete anything there — pick another run dir"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    layout.marker.write_text("This directory is an ovnguard lab run dir.\n")
 
 
 def _our_daemons(layout: RunLayout) -> list[int]:
@@ -539,20 +509,6 @@ def _our_listeners(layout: RunLayout) -> list[int]:
     return found
 
 
-def _remove_runtime_files(root: Path) -> None:
-    if not root.is_dir():
-        return
-    for p in root.rglob("*"):
-        try:
-            mode = p.lstat().st_mode
-        except FileNotFoundError:
-            continue
-        if stat.S_ISSOCK(mode) or (
-            stat.S_ISREG(mode)
-            and p.name.endswith((".pid", ".ctl", ".sock", ".mgmt", ".snoop", ".tmp"))
-        ):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
 
 
 def _teardown(lab_id: str, layout: RunLayout | None) -> list[str]:
@@ -577,7 +533,7 @@ def _teardown(lab_id: str, layout: RunLayout | None) -> list[str]:
     with contextlib.suppress(OSError):
         REGISTRY_DIR.rmdir()  # only when no other lab is registered
     if layout is not None:
-        _remove_runtime_files(layout.root)
+        remove_runtime_files(layout.root)
         (layout.root / STATE_FILE).unlink(missing_ok=True)
         layout.state.unlink(missing_ok=True)
     return problems
@@ -667,12 +623,12 @@ class DataplaneLab:
         lab_id = lab_id_for(layout.root)
         plan = plan_dataplane(topo, lab_id)
         schemas = (
-            _schema(NB_SCHEMA_CANDIDATES, "ovn-central"),
-            _schema(SB_SCHEMA_CANDIDATES, "ovn-central"),
-            _schema(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch"),
+            schema_path(NB_SCHEMA_CANDIDATES, "ovn-central"),
+            schema_path(SB_SCHEMA_CANDIDATES, "ovn-central"),
+            schema_path(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch"),
         )
-        _claim_run_dir(layout)
-        with _locked(layout):
+        claim_run_dir(layout)
+        with locked(layout):
             live = _our_daemons(layout)
             if live:
                 raise LabError(
@@ -724,7 +680,7 @@ class DataplaneLab:
         """Stop every daemon and listener, delete every namespace and the cgroup, remove
         sockets, pidfiles and state files (logs and DBs stay unless `purge`)."""
         layout = self.lab.layout
-        with _locked(layout):
+        with locked(layout):
             problems = _teardown(self.lab_id, layout)
         if problems:
             raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
@@ -743,7 +699,7 @@ class DataplaneLab:
         )
         if not layout.marker.exists() and not had:
             return False
-        with _locked(layout):
+        with locked(layout):
             had = had or bool(_our_daemons(layout))
             problems = _teardown(lab_id, layout if layout.marker.exists() else None)
         if problems:
@@ -1263,11 +1219,6 @@ def _listener_settled(pidfile: Path, proc: subprocess.Popen[bytes]) -> Callable[
     return lambda: pidfile.exists() or proc.poll() is not None
 
 
-def _schema(candidates: tuple[str, ...], package: str) -> str:
-    found = first_existing(candidates)
-    if found is None:
-        raise LabError(f"{candidates[0]} not found: install the Debian package {package}")
-    return found
 
 
 def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import math
 import shutil
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +29,6 @@ from ovnguard.lab.layout import (
     HostPaths,
     RunLayout,
     default_run_dir,
-    first_existing,
 )
 from ovnguard.lab.process import (
     DaemonSpec,
@@ -43,6 +40,7 @@ from ovnguard.lab.process import (
     start_daemon,
     stop_pids,
 )
+from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
 from ovnguard.lab.state import (
     ChassisStatus,
     DaemonRecord,
@@ -76,17 +74,8 @@ class Preload:
 
 CTL_TIMEOUT = 30.0
 # Runtime files a daemon leaves behind when it is killed with SIGKILL.
-_RUNTIME_SUFFIXES = (".pid", ".ctl", ".sock", ".mgmt", ".snoop", ".tmp")
 
 
-def _schema(candidates: tuple[str, ...], package: str) -> str:
-    found = first_existing(candidates)
-    if found is None:
-        raise LabError(
-            f"{candidates[0]} not found: install the Debian package {package} "
-            "(apt-get install openvswitch-switch ovn-central ovn-host)"
-        )
-    return found
 
 
 def _record(spec: DaemonSpec, pid: int | None = None, ctl: str | None = None) -> DaemonRecord:
@@ -95,39 +84,8 @@ def _record(spec: DaemonSpec, pid: int | None = None, ctl: str | None = None) ->
     )
 
 
-@contextlib.contextmanager
-def _locked(layout: RunLayout) -> Iterator[None]:
-    """Serialise up/down on one run dir (two `lab up` racing would kill each other's work)."""
-    if not layout.root.is_dir():
-        # Nothing there to protect (and nothing to create: down must not leave a dir behind).
-        yield
-        return
-    with layout.lock.open("a") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LabError(
-                f"another ovnguard is starting or stopping the lab in {layout.root}"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _claim_run_dir(layout: RunLayout) -> None:
-    """Create the run dir, or accept an existing one only if it is empty or already a lab's.
-    Checked before anything is written there: a user's directory stays untouched."""
-    root = layout.root
-    if root.exists() and not root.is_dir():
-        raise LabError(f"run dir {root} exists and is not a directory")
-    if root.is_dir() and not layout.marker.exists() and any(root.iterdir()):
-        raise LabError(
-            f"run dir {root} is not empty and holds no lab ({layout.marker.name} missing); "
-            "refusing to delete anything there — pick another --run-dir"
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    layout.marker.write_text("This directory is an ovnguard lab run dir.\n")
 
 
 def _pidfile_pids(root: Path) -> list[int]:
@@ -149,17 +107,6 @@ def _our_live_pids(layout: RunLayout) -> list[int]:
     return sorted(p for p in pids if is_ours(p, token))
 
 
-def _remove_runtime_files(root: Path) -> None:
-    if not root.is_dir():
-        return
-    for p in root.rglob("*"):
-        try:
-            mode = p.lstat().st_mode
-        except FileNotFoundError:
-            continue
-        if stat.S_ISSOCK(mode) or (stat.S_ISREG(mode) and p.name.endswith(_RUNTIME_SUFFIXES)):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
 
 
 def _prepare_run_dir(layout: RunLayout) -> None:
@@ -216,11 +163,11 @@ class Lab:
         ):
             raise LabError("a preloaded NB database and a logical topology cannot be combined")
         layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
-        nb_schema = _schema(NB_SCHEMA_CANDIDATES, "ovn-central")
-        sb_schema = _schema(SB_SCHEMA_CANDIDATES, "ovn-central")
-        ovs_schema = _schema(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch")
-        _claim_run_dir(layout)
-        with _locked(layout):
+        nb_schema = schema_path(NB_SCHEMA_CANDIDATES, "ovn-central")
+        sb_schema = schema_path(SB_SCHEMA_CANDIDATES, "ovn-central")
+        ovs_schema = schema_path(VSWITCH_SCHEMA_CANDIDATES, "openvswitch-switch")
+        claim_run_dir(layout)
+        with locked(layout):
             _prepare_run_dir(layout)
             lab = cls(layout, cls._initial_state(layout, topology))
             write_state(layout.state, lab.state)
@@ -258,7 +205,7 @@ class Lab:
     def down(self, *, purge: bool = False) -> None:
         """Stop every daemon (TERM, then KILL) and remove sockets, pidfiles and the state
         file. DB files and logs stay for post-mortems unless `purge`."""
-        with _locked(self.layout):
+        with locked(self.layout):
             self._stop_all()
             if purge:
                 shutil.rmtree(self.layout.root, ignore_errors=True)
@@ -270,11 +217,11 @@ class Lab:
         layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
         if not layout.marker.exists():
             return False
-        with _locked(layout):
+        with locked(layout):
             live = _our_live_pids(layout)
             had_lab = bool(live) or layout.state.exists()
             survivors = stop_pids(live, layout.ownership_token)
-            _remove_runtime_files(layout.root)
+            remove_runtime_files(layout.root)
             layout.state.unlink(missing_ok=True)
             if survivors:
                 raise LabError(f"could not stop pids {survivors} of the lab in {layout.root}")
@@ -522,7 +469,7 @@ class Lab:
         pids |= set(_pidfile_pids(self.layout.root))
         pids |= set(scan_our_daemons(self.layout.ownership_token))
         survivors = stop_pids(pids, self.layout.ownership_token)
-        _remove_runtime_files(self.layout.root)
+        remove_runtime_files(self.layout.root)
         self.layout.state.unlink(missing_ok=True)
         if survivors:
             raise LabError(f"could not stop pids {survivors} of the lab in {self.layout.root}")
