@@ -19,42 +19,24 @@ from pathlib import Path
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.sources import yamlnodes
 
 HOST_KEYS = ("address",)
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
 
 
-def _scalar(node: yaml.Node, source: str, what: str) -> str:
-    if not isinstance(node, yaml.ScalarNode):
-        raise InputError(f"{what} must be a plain value", source, _line(node))
-    return str(node.value)
 
 
-def _pairs(
-    node: yaml.MappingNode, source: str, what: str
-) -> list[tuple[str, yaml.Node, yaml.Node]]:
-    seen: dict[str, int] = {}
-    out = []
-    for k, v in node.value:
-        key = _scalar(k, source, f"a key in {what}")
-        if key in seen:
-            raise InputError(f"{what}: {key!r} given twice (first on line {seen[key]})",
-                             source, _line(k))
-        seen[key] = _line(k)
-        out.append((key, k, v))
-    return out
 
 
 def _address(node: yaml.Node, source: str, host: str) -> str:
-    value = _scalar(node, source, f"address of host {host!r}")
+    value = yamlnodes.scalar(node, source, f"address of host {host!r}")
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         raise InputError(f"address of host {host!r} is not an IP address: {value!r}",
-                         source, _line(node)) from None
+                         source, yamlnodes.line(node)) from None
 
 
 def parse_inventory(text: str, source: str) -> dict[str, str]:
@@ -70,37 +52,39 @@ def parse_inventory(text: str, source: str) -> dict[str, str]:
     if root is None:
         raise InputError("empty file: expected 'hosts:' mapping host names to addresses", source)
     if not isinstance(root, yaml.MappingNode):
-        raise InputError("expected a mapping with a 'hosts:' key", source, _line(root))
+        raise InputError("expected a mapping with a 'hosts:' key", source, yamlnodes.line(root))
     hosts_node: yaml.Node | None = None
-    for key, knode, vnode in _pairs(root, source, "the top level"):
+    for key, knode, vnode in yamlnodes.pairs(root, source, "the top level"):
         if key != "hosts":
-            raise InputError(f"unknown key {key!r} (expected 'hosts')", source, _line(knode))
+            raise InputError(f"unknown key {key!r} (expected 'hosts')", source,
+                             yamlnodes.line(knode))
         hosts_node = vnode
     if hosts_node is None:
-        raise InputError("no 'hosts:' key", source, _line(root))
+        raise InputError("no 'hosts:' key", source, yamlnodes.line(root))
     if isinstance(hosts_node, yaml.ScalarNode) and hosts_node.value in ("", "~", "null"):
         return {}
     if not isinstance(hosts_node, yaml.MappingNode):
-        raise InputError("'hosts' must map host names to addresses", source, _line(hosts_node))
+        raise InputError("'hosts' must map host names to addresses", source,
+                         yamlnodes.line(hosts_node))
     out: dict[str, str] = {}
-    for host, knode, vnode in _pairs(hosts_node, source, "hosts"):
+    for host, knode, vnode in yamlnodes.pairs(hosts_node, source, "hosts"):
         if not host:
-            raise InputError("empty host name", source, _line(knode))
+            raise InputError("empty host name", source, yamlnodes.line(knode))
         if isinstance(vnode, yaml.ScalarNode):
             out[host] = _address(vnode, source, host)
             continue
         if not isinstance(vnode, yaml.MappingNode):
             raise InputError(f"host {host!r}: expected an address or {{address: ...}}",
-                             source, _line(vnode))
+                             source, yamlnodes.line(vnode))
         addr: str | None = None
-        for key, k2, v2 in _pairs(vnode, source, f"host {host!r}"):
+        for key, k2, v2 in yamlnodes.pairs(vnode, source, f"host {host!r}"):
             if key not in HOST_KEYS:
                 raise InputError(
                     f"host {host!r}: unknown key {key!r} (expected {', '.join(HOST_KEYS)})",
-                    source, _line(k2))
+                    source, yamlnodes.line(k2))
             addr = _address(v2, source, host)
         if addr is None:
-            raise InputError(f"host {host!r} has no 'address'", source, _line(vnode))
+            raise InputError(f"host {host!r} has no 'address'", source, yamlnodes.line(vnode))
         out[host] = addr
     return out
 

@@ -49,6 +49,7 @@ from typing import Any
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.sources import yamlnodes
 from ovnguard.sources.collected import (
     KOLLA_DIR,
     NEUTRON_ROOTS,
@@ -91,34 +92,14 @@ class Target:
 # Inventory
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
 
 
-def _scalar(node: yaml.Node, source: str, what: str) -> str:
-    if not isinstance(node, yaml.ScalarNode):
-        raise InputError(f"{what} must be a plain value", source, _line(node))
-    return str(node.value)
 
 
-def _mapping(node: yaml.Node, source: str, what: str) -> list[tuple[str, yaml.Node,
-                                                                   yaml.Node]]:
-    if not isinstance(node, yaml.MappingNode):
-        raise InputError(f"{what} must be a mapping", source, _line(node))
-    seen: dict[str, int] = {}
-    out = []
-    for k, v in node.value:
-        key = _scalar(k, source, f"a key in {what}")
-        if key in seen:
-            raise InputError(f"{what}: {key!r} given twice (first on line {seen[key]})",
-                             source, _line(k))
-        seen[key] = _line(k)
-        out.append((key, k, v))
-    return out
 
 
 def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
-    text = _scalar(node, source, f"{where}: {key}")
+    text = yamlnodes.scalar(node, source, f"{where}: {key}")
     if key == "port":
         try:
             port = int(text)
@@ -126,13 +107,13 @@ def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
             port = -1
         if not 0 < port < 65536:
             raise InputError(f"{where}: port must be 1-65535, got {text!r}", source,
-                             _line(node))
+                             yamlnodes.line(node))
         return port
     if key == "sudo":
         low = text.lower()
         if low not in ("true", "false", "yes", "no"):
             raise InputError(f"{where}: sudo must be true or false, got {text!r}", source,
-                             _line(node))
+                             yamlnodes.line(node))
         return low in ("true", "yes")
     if key in ("nb", "sb"):
         low = text.lower()
@@ -143,10 +124,10 @@ def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
     if key in ("ovs", "nb", "sb") and not text.startswith(("unix:", "tcp:", "ssl:")):
         if not text.startswith("/"):
             raise InputError(f"{where}: {key} must be unix:PATH, tcp:IP:PORT or a socket "
-                             f"path, got {text!r}", source, _line(node))
+                             f"path, got {text!r}", source, yamlnodes.line(node))
         text = f"unix:{text}"
     if not text:
-        raise InputError(f"{where}: {key} is empty", source, _line(node))
+        raise InputError(f"{where}: {key} is empty", source, yamlnodes.line(node))
     return text
 
 
@@ -164,42 +145,42 @@ def parse_targets(text: str, source: str) -> list[Target]:
                          source)
     defaults: dict[str, Any] = {}
     hosts_node: yaml.Node | None = None
-    for key, knode, vnode in _mapping(root, source, "the top level"):
+    for key, knode, vnode in yamlnodes.pairs(root, source, "the top level"):
         if key == "hosts":
             hosts_node = vnode
         elif key == "defaults":
-            for dk, dkn, dvn in _mapping(vnode, source, "defaults"):
+            for dk, dkn, dvn in yamlnodes.pairs(vnode, source, "defaults"):
                 if dk not in DEFAULT_KEYS:
                     raise InputError(f"defaults: unknown key {dk!r} (expected "
-                                     f"{', '.join(DEFAULT_KEYS)})", source, _line(dkn))
+                                     f"{', '.join(DEFAULT_KEYS)})", source, yamlnodes.line(dkn))
                 defaults[dk] = _value(dk, dvn, source, "defaults")
         else:
             raise InputError(f"unknown key {key!r} (expected 'hosts' or 'defaults')", source,
-                             _line(knode))
+                             yamlnodes.line(knode))
     if hosts_node is None:
-        raise InputError("no 'hosts:' key", source, _line(root))
+        raise InputError("no 'hosts:' key", source, yamlnodes.line(root))
     targets: list[Target] = []
-    for name, knode, vnode in _mapping(hosts_node, source, "hosts"):
+    for name, knode, vnode in yamlnodes.pairs(hosts_node, source, "hosts"):
         where = f"host {name!r}"
         try:
             safe_host_dir(name)
         except InputError:
             raise InputError(f"{where}: not usable as a directory name", source,
-                             _line(knode)) from None
+                             yamlnodes.line(knode)) from None
         fields: dict[str, Any] = dict(defaults)
         if isinstance(vnode, yaml.ScalarNode):
             fields["address"] = _value("address", vnode, source, where)
         else:
-            for k, kn, vn in _mapping(vnode, source, where):
+            for k, kn, vn in yamlnodes.pairs(vnode, source, where):
                 if k not in TARGET_KEYS:
                     raise InputError(f"{where}: unknown key {k!r} (expected "
-                                     f"{', '.join(TARGET_KEYS)})", source, _line(kn))
+                                     f"{', '.join(TARGET_KEYS)})", source, yamlnodes.line(kn))
                 fields[k] = _value(k, vn, source, where)
         if "address" not in fields:
-            raise InputError(f"{where} has no 'address'", source, _line(vnode))
-        targets.append(Target(name=name, line=_line(knode), **fields))
+            raise InputError(f"{where} has no 'address'", source, yamlnodes.line(vnode))
+        targets.append(Target(name=name, line=yamlnodes.line(knode), **fields))
     if not targets:
-        raise InputError("no hosts listed", source, _line(hosts_node))
+        raise InputError("no hosts listed", source, yamlnodes.line(hosts_node))
     return targets
 
 
