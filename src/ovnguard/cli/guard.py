@@ -115,6 +115,24 @@ def apply(
                                          help="After a rollback, wait this long for chassis "
                                          "to catch up and patch ports to go."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json (the guard state)."),
+    sentinel: bool = typer.Option(False, "--sentinel",
+                                  help="Before applying, arm a sentinel on every host the "
+                                  "what-if predicts patch ports for (through --sentinel-netns "
+                                  "and --chassis-db: a lab); it deletes exactly those ports "
+                                  "if the host loses its SB. See `guard sentinel`."),
+    sentinel_print: bool = typer.Option(False, "--sentinel-print",
+                                        help="Print the `ovnguard guard sentinel` command to "
+                                        "run on each such host before the apply, and apply "
+                                        "nothing."),
+    sentinel_netns: list[str] = typer.Option([], "--sentinel-netns", metavar="HOST=NS",
+                                             help="Run HOST's sentinel in this network "
+                                             "namespace (the data-plane lab)."),
+    sentinel_grace: float = typer.Option(60.0, "--sentinel-grace", metavar="SECONDS",
+                                         help="Sentinels stay armed --confirm-within plus "
+                                         "this long."),
+    sentinel_failures: int = typer.Option(3, "--sentinel-failures", metavar="N",
+                                          help="A sentinel acts after N failed probe rounds "
+                                          "in a row."),
 ) -> None:
     """Apply a change with a dead-man switch ("commit confirmed").
 
@@ -145,7 +163,20 @@ def apply(
             give_up_after=give_up_after,
             verify_timeout=verify_timeout,
         )
-        doc = apply_guarded(opts, say)
+        armed: list[Any] = []
+        if sentinel or sentinel_print or sentinel_netns:
+            plans = _sentinel_plans(opts, sentinel, sentinel_print, sentinel_netns,
+                                    sentinel_grace, sentinel_failures, say)
+            if sentinel_print:
+                _print_sentinel_plans(plans, fmt)
+                raise typer.Exit(0)
+            armed = _arm_sentinels(plans, opts, sentinel_netns, say)
+        try:
+            doc = apply_guarded(opts, say)
+        except BaseException:
+            _stop_sentinels(armed, say)
+            raise
+        doc = _settle_sentinels(armed, doc, opts, say)
     except Refused as r:
         if fmt == "json":
             typer.echo(json.dumps({"status": "refused", "message": r.message,
@@ -164,6 +195,84 @@ def apply(
     status = doc.get("status")
     code = {"refused": 1, "failed": 3}.get(str(status), 0)
     raise typer.Exit(code)
+
+
+def _sentinel_plans(
+    opts: Any, sentinel: bool, printing: bool, netns: list[str], grace: float, failures: int,
+    say: Any,
+) -> list[Any]:
+    from ovnguard.guard import sentinel as sn
+
+    if netns and not sentinel:
+        raise InputError("--sentinel-netns needs --sentinel")
+    if sentinel and printing:
+        raise InputError("--sentinel arms the sentinels, --sentinel-print prints them: "
+                         "choose one")
+    if grace < 0:
+        raise InputError("--sentinel-grace must not be negative")
+    if failures < 1:
+        raise InputError("--sentinel-failures must be at least 1")
+    pred = sn.predict_added(opts)
+    for n in pred.notes:
+        say(f"warning: {n}")
+    plans = sn.plans_from(pred.added, pred.remotes, opts.confirm_within + grace, failures)
+    for p in plans:
+        say(f"what-if: {p.host} gets " + ", ".join(f"{port} ({b})" for b, port in p.ports))
+    if not plans:
+        say("what-if: no host gets patch ports from this change: no sentinel needed")
+    return plans
+
+
+def _print_sentinel_plans(plans: list[Any], fmt: str) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps({"sentinels": [p.to_json() for p in plans]}, indent=2))
+        return
+    if plans:
+        secs = plans[0].seconds
+        typer.echo(f"run on each host right before `ovnguard apply` (a sentinel expires "
+                   f"{secs:g}s after it starts; `ovnguard guard sentinel-stop` there stops "
+                   "it):")
+    for p in plans:
+        typer.echo(f"# {p.host}")
+        typer.echo(p.command())
+    typer.echo("nothing applied (--sentinel-print)")
+
+
+def _arm_sentinels(plans: list[Any], opts: Any, netns: list[str], say: Any) -> list[Any]:
+    from ovnguard.guard import sentinel as sn
+
+    return sn.arm_planned(plans, opts.chassis_dbs, _pairs(netns, "--sentinel-netns"),
+                          opts.state_dir, say)
+
+
+def _stop_sentinels(armed: list[Any], say: Any) -> None:
+    from ovnguard.guard import sentinel as sn
+
+    for a in armed:
+        if sn.stop_sentinel(a.path):
+            say(f"sentinel on {a.host} stopped: nothing applied")
+
+
+def _settle_sentinels(
+    armed: list[Any], doc: dict[str, Any], opts: Any, say: Any
+) -> dict[str, Any]:
+    """Nothing applied: the sentinels have nothing to guard. Applied: note them in the
+    guard's state (returned), and say if the watcher's what-if expected other ports."""
+    from ovnguard.guard import sentinel as sn
+
+    if not armed:
+        return doc
+    if doc.get("status") in ("refused", "unchanged", "failed"):
+        _stop_sentinels(armed, say)
+        return doc
+    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed)
+    expected = doc.get("expected_ports", {})
+    for a in armed:
+        want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
+        if want != sorted(a.watching):
+            say(f"warning: sentinel on {a.host} watches {', '.join(a.watching)}, the guard "
+                f"expects {', '.join(want) or 'nothing'}")
+    return doc
 
 
 def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
@@ -359,10 +468,144 @@ def _print_status(d: dict[str, Any]) -> None:
         typer.echo("  timeline " + ", ".join(marks))
     for k, v in d.get("durations", {}).items():
         typer.echo(f"  took     {k.replace('_', ' ')}: {v:.3f}s")
+    for sent in d.get("sentinels", []):
+        from ovnguard.guard.sentinel import summary
+
+        typer.echo(f"  sentinel {summary(Path(sent['path']))}")
     if status == "armed" and not d.get("watcher_alive"):
         typer.echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
                    "back; run `ovnguard rollback` or `ovnguard confirm`")
     typer.echo("")
+
+
+@guard_app.command("sentinel")
+def sentinel(
+    db: str = typer.Option("unix:/var/run/openvswitch/db.sock", "--db",
+                           help="This host's Open_vSwitch database: use the local unix "
+                           "socket, it works when the network does not."),
+    watch: list[str] = typer.Option(..., "--watch", metavar="PORT[,PORT...]",
+                                    help="The patch ports the change makes ovn-controller "
+                                    "create here (the what-if's `added` for this host). "
+                                    "Repeatable."),
+    sb: str | None = typer.Option(None, "--sb", metavar="REMOTE",
+                                  help="The SB as this host reaches it (tcp:ADDR:PORT, "
+                                  "ssl:..., unix:PATH; comma-separated). Default: this "
+                                  "host's external_ids:ovn-remote."),
+    until: float | None = typer.Option(None, "--until", metavar="EPOCH",
+                                       help="Exit at this time (seconds since the epoch)."),
+    seconds: float | None = typer.Option(None, "--for", metavar="SECONDS",
+                                         help="Exit this many seconds from now."),
+    probe: list[str] = typer.Option([], "--probe", metavar="SPEC",
+                                    help="Instead of a connect to the SB: icmp:ADDR, "
+                                    "tcp:ADDR[:PORT], cmd:COMMAND, unix:PATH. Repeatable; a "
+                                    "round fails when every probe fails."),
+    failures: int = typer.Option(3, "--failures", metavar="N",
+                                 help="Act after N failed rounds in a row."),
+    interval: float = typer.Option(0.5, "--interval", metavar="SECONDS",
+                                   help="Seconds between probe rounds."),
+    host: str | None = typer.Option(None, "--host", help="Name to record (default: the "
+                                    "hostname)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP + " Sentinels live in "
+                                          "its sentinels/ directory."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Arm a sentinel ON A CHASSIS: until the deadline, when this host cannot reach its SB
+    for N probe rounds in a row while a watched port exists, delete the watched ports (one
+    transaction, local socket), and keep watching. Nothing else is ever touched.
+
+    Run it on each host right before `ovnguard apply` (`apply --sentinel-print` prints
+    the commands). Exit codes: 0 armed, 1 not armed (nothing to watch, or no probe passes
+    now), 2 bad input, 3 database unreachable or the sentinel did not start.
+    """
+    import time
+
+    from ovnguard.guard import sentinel as sn
+    from ovnguard.guard.state import fmt_time
+
+    try:
+        _fmt(fmt)
+        deadline = sn.deadline_from(until, seconds, time.time())
+        a = sn.arm_sentinel(db, watch, sb, deadline, probes=probe, failures=failures,
+                            interval=interval, state_dir=state_dir, host=host)
+    except OvnguardError as e:
+        raise _err("guard sentinel", e) from None
+    if fmt == "json":
+        typer.echo(json.dumps(sn.read_state(a.path), indent=2))
+        return
+    typer.echo(f"sentinel {a.id} armed on {a.host} (pid {a.pid}): watching "
+               f"{', '.join(a.watching)} until {fmt_time(a.until)}")
+    for skipped in a.skipped:
+        typer.echo(f"  not watched: {skipped['port']}: {skipped['why']}")
+    for p in a.probes:
+        typer.echo(f"  probe {p}: passes now, watched")
+    typer.echo(f"  deletes them through {sn.read_state(a.path)['db']} after {failures} "
+               f"failed rounds in a row (every {interval:g}s)")
+    typer.echo(f"  state: {a.path / sn.STATE_FILE}")
+    typer.echo(f"  stop it: ovnguard guard sentinel-stop --id {a.id}"
+               + (f" --state-dir {state_dir}" if state_dir else ""))
+
+
+@guard_app.command("sentinel-status")
+def sentinel_status(
+    sentinel_id: str | None = typer.Option(None, "--id", help="One sentinel (default: the "
+                                           "running ones, else the last one)."),
+    show_all: bool = typer.Option(False, "--all", help="Every sentinel in the state dir."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+) -> None:
+    """Show this host's sentinels: status, what they watch, what they did and when.
+
+    Exit codes: 0 shown, 2 bad input or no such sentinel.
+    """
+    from ovnguard.guard import sentinel as sn
+    from ovnguard.guard.state import fmt_time
+
+    try:
+        _fmt(fmt)
+        root = sn.sentinels_root(state_dir)
+        paths = (sn.find_sentinel(root, sentinel_id) if sentinel_id or not show_all
+                 else sn.list_sentinels(root))
+        if not paths and not show_all:
+            paths = sn.list_sentinels(root)[-1:]
+        docs = [{**sn.read_state(p), "alive": sn.alive(p), "path": str(p)} for p in paths]
+    except OvnguardError as e:
+        raise _err("guard sentinel-status", e) from None
+    if fmt == "json":
+        typer.echo(json.dumps({"schema_version": 1, "sentinels": docs}, indent=2))
+        return
+    if not docs:
+        typer.echo(f"no sentinel in {root}")
+    for d, p in zip(docs, paths, strict=True):
+        typer.echo(f"{d['id']}  {sn.summary(p)}")
+        for ev in d.get("events", [])[-20:]:
+            typer.echo(f"  {fmt_time(ev['t'])}  {ev['message']}")
+
+
+@guard_app.command("sentinel-stop")
+def sentinel_stop(
+    sentinel_id: str | None = typer.Option(None, "--id", help="One sentinel (default: every "
+                                           "running one)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+) -> None:
+    """Stop sentinels on this host (after `ovnguard confirm`, say: the change stays, and so
+    do the ports it made).
+
+    Exit codes: 0 done (also when none was running), 2 no such sentinel.
+    """
+    from ovnguard.guard import sentinel as sn
+
+    try:
+        paths = sn.find_sentinel(sn.sentinels_root(state_dir), sentinel_id)
+    except OvnguardError as e:
+        raise _err("guard sentinel-stop", e) from None
+    stopped = [p for p in paths if sn.stop_sentinel(p)]
+    for p in stopped:
+        typer.echo(f"stopped sentinel {p.name}")
+    if not stopped:
+        typer.echo("no running sentinel")
 
 
 __all__ = ["apply", "confirm", "guard_app", "rollback"]
