@@ -341,6 +341,7 @@ def test_apply_sentinel_print_gives_the_command_and_applies_nothing(sgenv: Guard
     res = genv.apply(genv.change(SEED_CHANGE), "--force", "--sentinel")
     assert res.exit_code == 2
     assert "no way to arm a sentinel on compute1 from here" in res.output
+    assert "--chassis-db HOST=REMOTE" in res.output
     assert nb_rows(genv.nb) == before and not genv.guards()
     js = genv.apply(genv.change(SEED_CHANGE), "--force", "--sentinel-print", "-f", "json")
     plan = json.loads(js.output)["sentinels"]
@@ -488,3 +489,22 @@ def test_harmless_change_sentinel_does_nothing_and_exits_at_its_deadline(
     assert {PROV_BREX, PROV_BRINT} <= genv.ports("network")
     m = dp.reachability()
     assert all(m.values()), format_matrix(m)
+
+
+@pytest.mark.lab
+@pytest.mark.timeout(60)
+def test_confirm_stops_the_sentinels_it_armed(sgenv: GuardEnv) -> None:
+    # A confirmed change is wanted: a sentinel must not remove its ports later.
+    genv = sgenv
+    res = genv.apply(genv.change(SEED_CHANGE), "--force", "--sentinel",
+                     "--chassis-db", f"compute1={genv.chassis_db('compute1')}",
+                     "--confirm-within", "60", "--probe", "cmd:true")
+    assert res.exit_code == 0, res.output
+    (path,) = [Path(s["path"]) for s in json.loads(
+        genv.run("guard", "status", "--format", "json", "--state-dir",
+                 str(genv.state_dir)).output)["guards"][0]["sentinels"]]
+    assert sn.alive(path, sn.read_state(path))
+    res = genv.run("confirm", "--state-dir", str(genv.state_dir))
+    assert res.exit_code == 0, res.output
+    assert "stopped the sentinel of compute1" in res.output
+    assert not sn.alive(path, sn.read_state(path))

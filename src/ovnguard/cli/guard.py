@@ -327,6 +327,17 @@ def confirm(
     took = tl.get("confirmed", 0) - tl.get("applied", 0) if "applied" in tl else 0
     typer.echo(f"confirmed guard {doc['id']} at {_t(doc, 'confirmed')} ({took:.1f}s after "
                f"the apply): the change stays, no rollback")
+    # A confirmed change is wanted: sentinels armed from here (lab mode) must not remove its
+    # ports if a host loses its SB later. Sentinels started on the hosts themselves are
+    # stopped there (`ovnguard guard sentinel-stop`).
+    from ovnguard.guard.sentinel import stop_sentinel
+
+    for sent in doc.get("sentinels", []):
+        if stop_sentinel(Path(sent["path"])):
+            typer.echo(f"stopped the sentinel of {sent.get('host', '?')}")
+    if not doc.get("sentinels") and doc.get("expected_ports"):
+        typer.echo("if you started sentinels on the hosts, stop them there: "
+                   "`ovnguard guard sentinel-stop`")
 
 
 def rollback(

@@ -951,19 +951,21 @@ def arm_planned(
     *,
     guard: str | None = None,
 ) -> list[Armed]:
-    """Arm every planned sentinel from here (the lab: each host's namespace and its own
-    unix socket). All or none: on a failure the ones already armed are stopped."""
-    missing = [p.host for p in plans if p.host not in netns or p.host not in chassis_dbs]
+    """Arm every planned sentinel from here (a lab: each host's own unix socket, and its
+    namespace when it has one). All or none: on a failure the ones already armed are
+    stopped."""
+    missing = [p.host for p in plans if p.host not in chassis_dbs]
     if missing:
         raise InputError(
             f"--sentinel: no way to arm a sentinel on {', '.join(missing)} from here: give "
-            "--sentinel-netns HOST=NS and --chassis-db HOST=REMOTE for it (a lab), or run "
-            "the commands `--sentinel-print` prints on each host before `ovnguard apply`")
+            "--chassis-db HOST=REMOTE (and --sentinel-netns HOST=NS in a data-plane lab) for "
+            "it, or run the commands `--sentinel-print` prints on each host before "
+            "`ovnguard apply`")
     armed: list[Armed] = []
     try:
         for p in plans:
             a = arm_sentinel(chassis_dbs[p.host], p.port_names, p.sb,
-                             time.time() + p.seconds, netns[p.host], failures=p.failures,
+                             time.time() + p.seconds, netns.get(p.host), failures=p.failures,
                              interval=p.interval, state_dir=state_dir, host=p.host,
                              guard=guard)
             armed.append(a)
