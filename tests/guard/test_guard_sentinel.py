@@ -460,6 +460,9 @@ def test_harmless_change_sentinel_does_nothing_and_exits_at_its_deadline(
         genv.change(GATEWAY_CHANGE), "--confirm-within", "4", "--sentinel-grace", "2",
         "--probe-netns", dp.netns_of("router"), "--probe-cold", "--probe-interval", "0.5",
         "--sentinel", "--sentinel-failures", "2", *_sentinel_args(genv, dp),
+        # The watcher confirms by itself (an explicit `confirm` stops the sentinels it armed;
+        # here the sentinel must live to its own deadline).
+        "--auto-confirm-after", "1",
     )
     assert res.exit_code == 0, res.output
     assert "what-if: network gets" in res.output
@@ -469,7 +472,7 @@ def test_harmless_change_sentinel_does_nothing_and_exits_at_its_deadline(
     sdoc = sn.read_state(path)
     assert sdoc["watching"] == [PROV_BREX, PROV_BRINT]
     assert wait_for(lambda: {PROV_BREX, PROV_BRINT} <= genv.ports("network"), 5)
-    assert genv.run("confirm", "--state-dir", str(genv.state_dir)).exit_code == 0
+    assert wait_for(lambda: genv.state().get("status") == "confirmed", 6, 0.1)
     # The change stays; NB wants the ports, network reaches its SB: nothing to do, until the
     # deadline (confirm-within + grace after arming).
     assert wait_for(lambda: sn.read_state(path)["status"] != "watching",
