@@ -17,7 +17,7 @@ import yaml
 from ovnguard.errors import LabError
 from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
-from ovnguard.lab.vsctl_json import json_tables, scalar, uuids
+from ovnguard.lab.vsctl_json import json_tables, list_args, scalar, uuids
 
 if TYPE_CHECKING:
     from ovnguard.lab.lab import Lab
@@ -37,23 +37,8 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
-    out = lab.vsctl(
-        host,
-        "--format=json",
-        "--data=json",
-        "--",
-        "--columns=name,ports",
-        "list",
-        "Bridge",
-        "--",
-        "--columns=_uuid,interfaces",
-        "list",
-        "Port",
-        "--",
-        "--columns=_uuid,name,type,mac_in_use,mtu",
-        "list",
-        "Interface",
-    )
+    out = lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,interfaces"),
+                                     ("Interface", "_uuid,name,type,mac_in_use,mtu")))
     bridges, ports, ifaces = json_tables(out)
     port_ifaces = {row[0][1]: uuids(row[1]) for row in ports["data"]}
     iface_rows = {row[0][1]: row for row in ifaces["data"]}

@@ -595,20 +595,9 @@ class Lab:
 
     def chassis_ports(self, host: str) -> dict[str, list[str]]:
         """Ports of every bridge on a chassis (without the bridge's own local port), sorted."""
-        out = self.vsctl(
-            host,
-            "--format=json",
-            "--data=json",
-            "--",
-            "--columns=name,ports",
-            "list",
-            "Bridge",
-            "--",
-            "--columns=_uuid,name",
-            "list",
-            "Port",
-        )
-        from ovnguard.lab.vsctl_json import json_tables
+        from ovnguard.lab.vsctl_json import json_tables, list_args
+
+        out = self.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))
 
         bridges, ports = json_tables(out)
         port_names = {row[0][1]: row[1] for row in ports["data"]}

@@ -39,7 +39,7 @@ from ovnguard.errors import LabError
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.process import clean_env, run_bytes
 from ovnguard.lab.replica import ReplicaPlan, plan_replica, start_replica
-from ovnguard.lab.vsctl_json import json_tables, uuids
+from ovnguard.lab.vsctl_json import json_tables, list_args, uuids
 from ovnguard.model.db import ColumnType, Database, RowChange, Uuid, Value, diff
 from ovnguard.simulation.types import HostDelta, PatchPort
 from ovnguard.sources.ovsdb_file import parse_database
@@ -478,27 +478,10 @@ class HostOvs:
 def read_host(lab: Lab, host: str) -> HostOvs:
     """Every port of every bridge of a chassis (the bridge's local port excluded), and the
     Open_vSwitch external_ids."""
-    out = lab.vsctl(
-        host,
-        "--format=json",
-        "--data=json",
-        "--",
-        "--columns=name,ports",
-        "list",
-        "Bridge",
-        "--",
-        "--columns=_uuid,name,interfaces,external_ids",
-        "list",
-        "Port",
-        "--",
-        "--columns=_uuid,type",
-        "list",
-        "Interface",
-        "--",
-        "--columns=external_ids",
-        "list",
-        "Open_vSwitch",
-    )
+    out = lab.vsctl(host, *list_args(("Bridge", "name,ports"),
+                                     ("Port", "_uuid,name,interfaces,external_ids"),
+                                     ("Interface", "_uuid,type"),
+                                     ("Open_vSwitch", "external_ids")))
     bridges, ports, ifaces, root = json_tables(out)
     itype = {row[0][1]: row[1] for row in ifaces["data"]}
     port_rows = {row[0][1]: row for row in ports["data"]}

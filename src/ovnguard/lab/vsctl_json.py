@@ -32,3 +32,12 @@ def scalar(value: Any) -> Any:
     if isinstance(value, list) and len(value) == 2 and value[0] == "set":
         return value[1][0] if value[1] else None
     return value
+
+
+def list_args(*queries: tuple[str, str]) -> list[str]:
+    """ovs-vsctl arguments listing each (table, columns) in one run, as JSON tables in order:
+    `lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))`."""
+    args = ["--format=json", "--data=json"]
+    for table, columns in queries:
+        args += ["--", f"--columns={columns}", "list", table]
+    return args
