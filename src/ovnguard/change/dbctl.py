@@ -24,7 +24,7 @@ from ovnguard.change.datum import (
 )
 from ovnguard.change.model import Command
 from ovnguard.change.txn import CtlError, Txn, _txn_error
-from ovnguard.model.db import Atom, Row, TableSchema, Uuid, Value, normalize_set
+from ovnguard.model.db import Atom, ColumnType, Row, TableSchema, Uuid, Value, normalize_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,17 +387,29 @@ def run_generic(txn: Txn, tool: str, cmd: Command) -> None:
         raise AssertionError(v)
 
 
-def _cmd_add(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
+def _mutation_target(
+    txn: Txn, tool: str, cmd: Command, table: TableSchema
+) -> tuple[Row, str, ColumnType, Value] | None:
+    """`add`/`remove TABLE RECORD COLUMN ...`: the row, column, its type and current value
+    (None: no such row and --if-exists), checked in the real tool's order."""
     a = cmd.args
     column = get_column(table, a[2])
     row = get_row(txn, tool, table.name, a[1], _must_exist(cmd))
     if row is None:
-        return
+        return None
     _mutable(txn, row, column)
     ctype = table.columns[column]
     cur = txn.row(table.name, row.uuid)
     assert cur is not None
-    old = cur.get(column, ctype.default())
+    return cur, column, ctype, cur.get(column, ctype.default())
+
+
+def _cmd_add(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
+    a = cmd.args
+    target = _mutation_target(txn, tool, cmd, table)
+    if target is None:
+        return
+    row, column, ctype, old = target
     added: list[tuple[Atom, Atom | None]] = []
     try:
         for arg in a[3:]:
@@ -436,15 +448,10 @@ def _cmd_add(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
 
 def _cmd_remove(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
     a = cmd.args
-    column = get_column(table, a[2])
-    row = get_row(txn, tool, table.name, a[1], _must_exist(cmd))
-    if row is None:
+    target = _mutation_target(txn, tool, cmd, table)
+    if target is None:
         return
-    _mutable(txn, row, column)
-    ctype = table.columns[column]
-    cur = txn.row(table.name, row.uuid)
-    assert cur is not None
-    old = cur.get(column, ctype.default())
+    row, column, ctype, old = target
     if ctype.is_map:
         new_map = dict(old)
         for arg in a[3:]:
