@@ -259,6 +259,16 @@ _VSCTL_GLOBAL = _opts(
     "pretty bare max-column-width=ARG p|private-key=ARG c|certificate=ARG C|ca-cert=ARG "
     "ssl-protocols=ARG ssl-ciphers=ARG bootstrap-ca-cert=ARG peer-ca-cert=ARG"
 )
+# Global options (long names and short letters, no dashes) that take a value, possibly as the
+# next word, in either tool.
+GLOBAL_OPTIONS_WITH_VALUE = frozenset(
+    n
+    for table in (_NBCTL_GLOBAL, _VSCTL_GLOBAL)
+    for o in table.values()
+    if o.arg == 1
+    for n in (o.name, o.short)
+    if n
+)
 # Options after which the tool prints something and exits without a transaction.
 INFO_OPTIONS = frozenset({"--help", "--version", "--commands", "--options"})
 

@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from ovnguard.change.model import Change, ChangeProblem, Invocation
 from ovnguard.change.neutron import UnsupportedNeutron, ml2_config, network_create
+from ovnguard.change.syntax import GLOBAL_OPTIONS_WITH_VALUE
 from ovnguard.change.txn import CtlError, Txn
 from ovnguard.errors import LabError
 from ovnguard.lab.lab import Lab
@@ -743,34 +744,7 @@ _DROP = frozenset(
     }
 )
 # Global options that take a value (possibly as the next word).
-_WITH_VALUE = frozenset(
-    {
-        "db",
-        "timeout",
-        "t",
-        "unixctl",
-        "u",
-        "wait",
-        "user",
-        "syslog-method",
-        "syslog-target",
-        "private-key",
-        "p",
-        "certificate",
-        "c",
-        "ca-cert",
-        "C",
-        "bootstrap-ca-cert",
-        "peer-ca-cert",
-        "ssl-protocols",
-        "ssl-ciphers",
-        "format",
-        "f",
-        "data",
-        "d",
-        "max-column-width",
-    }
-)
+_WITH_VALUE = GLOBAL_OPTIONS_WITH_VALUE
 # ovs-vsctl words that would make a lab daemon connect to (or listen on) something outside
 # the lab: a rehearsal never touches the network.
 _REMOTE = re.compile(r'(^|[=\s"\[,{])p?(tcp|ssl|unix):')
