@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import NEEDED, GuardEnv, processes_mentioning, stop_watchers
+from guardtools import NEEDED, GuardEnv, stop_watchers
 
 from ovnguard.lab import Lab, seed_topology
 from ovnguard.lab.dataplane import DataplaneLab, lab_id_for
+from proctools import processes_mentioning
 
 
 def _require_binaries() -> None:

@@ -148,21 +148,6 @@ class GuardEnv:
         return {p for ps in self.lab.chassis_ports(host).values() for p in ps}
 
 
-def processes_mentioning(path: Path) -> list[int]:
-    """Live (non-zombie) processes whose command line mentions `path/`: a lab daemon or a
-    guard watcher of this test."""
-    token = (str(path.absolute()) + os.sep).encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            raw = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if token in raw and is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 def stop_watchers(state_dir: Path) -> list[int]:

@@ -17,13 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-from guardtools import NEEDED, SEED_PROVNET, GuardEnv, processes_mentioning, stop_watchers
+from guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
 
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix, lab_id_for
 from ovnguard.lab.process import wait_until
 from ovnguard.lab.topology import Topology, seed_topology
 from ovnguard.plan import load_for_plan, plan_separate_nic, write_files
+from proctools import processes_mentioning
 
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane, pytest.mark.timeout(150)]
 

@@ -32,13 +32,13 @@ from guardtools import (
     SEED_SWITCH,
     GuardEnv,
     nb_rows,
-    processes_mentioning,
     stop_watchers,
 )
 
 from ovnguard.errors import InputError
 from ovnguard.guard import sentinel as sn
 from ovnguard.lab.dataplane import DataplaneLab, Matrix, format_matrix, lab_id_for
+from proctools import processes_mentioning
 
 pytest_plugins = ("guard_fixtures",)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from ovnguard.lab import Lab, Topology, seed_topology
 from ovnguard.lab.layout import RunLayout
-from ovnguard.lab.process import is_alive
+from proctools import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "topologies"
@@ -26,21 +25,6 @@ def _require_binaries() -> None:
         pytest.skip(f"needs the OVS/OVN Debian packages ({', '.join(missing)} missing)")
 
 
-def processes_mentioning(path: Path) -> list[int]:
-    """Live (non-zombie) processes whose command line mentions `path/` — a daemon of a lab
-    in that run dir, whatever its pidfile says."""
-    token = str(path.absolute()) + os.sep
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            raw = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if token.encode() in raw and is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 def runtime_leftovers(path: Path) -> list[Path]:

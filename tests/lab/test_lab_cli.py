@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import processes_mentioning, runtime_leftovers
+from conftest import runtime_leftovers
 from ovnguard.cli import app
 from ovnguard.lab.topology import SEED_NETWORK_ID
+from proctools import processes_mentioning
 
 OVNGUARD = str(Path(sys.executable).parent / "ovnguard")
 

@@ -3,13 +3,12 @@ lab that were left running."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ovnguard.lab import Lab, Topology
-from ovnguard.lab.process import is_alive
+from proctools import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "topologies"
@@ -34,20 +33,6 @@ class Exported:
     ports: dict[str, dict[str, list[str]]]  # host -> bridge -> ports (lab.chassis_ports)
 
 
-def processes_mentioning(path: Path) -> list[int]:
-    """Live (non-zombie) processes whose command line mentions `path/`."""
-    token = (str(path.absolute()) + os.sep).encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            raw = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if token in raw and is_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 def export_lab(

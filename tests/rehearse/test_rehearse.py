@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from labtools import SEED_PROVNET, SEED_SWITCH, Exported, processes_mentioning
+from labtools import SEED_PROVNET, SEED_SWITCH, Exported
 from typer.testing import CliRunner
 
 from ovnguard.change import parse_change
@@ -18,6 +18,7 @@ from ovnguard.errors import LabError
 from ovnguard.lab import Lab
 from ovnguard.lab import rehearse as rehearse_mod
 from ovnguard.lab.rehearse import RehearsalResult, rehearse
+from proctools import processes_mentioning
 
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).
 pytest_plugins = ("lab_bundles",)

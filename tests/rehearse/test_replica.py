@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from labtools import Exported, export_lab, processes_mentioning
+from labtools import Exported, export_lab
 from typer.testing import CliRunner
 
 from ovnguard.cli import app
@@ -17,6 +17,7 @@ from ovnguard.errors import InputError
 from ovnguard.lab import Host, Lab, Topology, load_topology
 from ovnguard.lab.replica import plan_replica, start_replica
 from ovnguard.lab.topology import validate_topology
+from proctools import processes_mentioning
 
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).
 pytest_plugins = ("lab_bundles",)
