@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 
 from ovnguard.report.schema import Report
 
@@ -159,14 +160,16 @@ def _subnet(cidr: str) -> str:
 
 
 def render_html(report: Report) -> str:
-    env = Environment(
-        loader=PackageLoader("ovnguard.report", "templates"),
-        autoescape=select_autoescape(["html"]),
-    )
+    # Autoescape every template, whatever its file name: `select_autoescape(["html"])` does
+    # not match `report.html.j2`, and every name in the report comes from data that
+    # tenants can write (report/safe.py).
+    env = Environment(loader=PackageLoader("ovnguard.report", "templates"), autoescape=True)
     tmpl = env.get_template("report.html.j2")
     sev_order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
     status_order = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
     findings = sorted(
         report.findings, key=lambda f: (status_order[f.status], sev_order[f.severity], f.rule)
     )
-    return tmpl.render(r=report, findings=findings, svg=topology_svg(report))
+    # The picture is built here with every data string through `_esc`; it is the only markup
+    # the template is given as such.
+    return tmpl.render(r=report, findings=findings, svg=Markup(topology_svg(report)))

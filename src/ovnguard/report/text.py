@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from ovnguard.report.safe import visible_model
 from ovnguard.report.schema import EvidenceOut, FindingOut, Report
 
 VERDICT_STYLE = {"safe": "bold green", "risky": "bold yellow", "dangerous": "bold white on red"}
@@ -44,6 +45,8 @@ def render_text(
     """Render for a terminal. Without `verbose`, evidence is shown once, as the chain of events,
     and pre-existing findings are one line each; JSON always has everything."""
     console = Console(file=out, width=width, highlight=False, soft_wrap=False)
+    # Names in the report come from data others write: no escape sequence reaches the terminal.
+    report = visible_model(report)
     v = report.verdict
     head = Text()
     head.append(f" {v.upper()} ", style=VERDICT_STYLE[v])

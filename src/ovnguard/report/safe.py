@@ -1,0 +1,50 @@
+"""Data never acts on the reader: names from OVN/OVS rows, host directories, inventories,
+.ini files and change text are shown, never interpreted.
+
+Anyone who can name a network or a port (a tenant, through Neutron's API) writes strings that
+end up in these reports. In HTML they are escaped by the template engine (autoescape on for
+every template, see report/html.py); in a terminal, control characters (ESC sequences that
+clear the screen, move the cursor or retitle the window; CR that overwrites a line; a newline
+that forges a report line) are shown as Python-style escapes instead of being sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+# C0 controls, DEL, and the C1 range (8-bit CSI/OSC introducers some terminals honour), plus
+# the Unicode line/paragraph separators and bidi overrides that reorder what a line shows.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def visible(s: str) -> str:
+    """`s` with every control character written out (`\\x1b` for ESC), printable otherwise."""
+    return _CONTROL.sub(_escape, s) if _CONTROL.search(s) else s
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _walk(v: object) -> object:
+    if isinstance(v, str):
+        return visible(v)
+    if isinstance(v, list):
+        return [_walk(x) for x in v]
+    if isinstance(v, dict):
+        return {visible(k) if isinstance(k, str) else k: _walk(x) for k, x in v.items()}
+    return v
+
+
+def visible_model(model: M) -> M:
+    """A copy of a report model with every string (keys included) made `visible`: what a
+    terminal renderer prints, so no field can be forgotten."""
+    data = _walk(model.model_dump(mode="python"))
+    return type(model).model_validate(data)
