@@ -21,7 +21,7 @@ from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView
+from ovnguard.model.host import host_views
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
@@ -277,8 +277,7 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
 
 def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     out: dict[str, HostTopologyOut] = {}
-    for name, state in sorted(snapshot.hosts.items()):
-        v = HostView(state)
+    for name, v in host_views(snapshot).items():
         m = v.management
         bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
                    for b in v.bridges.values()}
@@ -292,7 +291,18 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     return out
 
 
-def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
+def _from_sb_alone(snapshot: Snapshot) -> str:
+    """The summary's clause for hosts predicted without their files ("" when none)."""
+    names = [n for n, v in host_views(snapshot).items() if v.based_on == "sb"]
+    if not names:
+        return ""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"predicted from SB alone (no host files): {shown}; unknown there: which NIC and "
+            "management address sit on their bridges")
+
+
+def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
+             unknown: str = "") -> str:
     if a.reasons:
         head = a.reasons[0]
     elif change is not None:
@@ -309,6 +319,8 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None)
             f"ovn-controller changes ports on: {', '.join(touched)}" if touched
             else "no host's OVS ports change"
         )
+    if unknown:
+        parts.append(unknown)
     return "; ".join(parts)
 
 
@@ -338,7 +350,7 @@ def build_report(
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
-        summary=_summary(a, deltas, change),
+        summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
         findings=[_finding_out(f) for f in a.findings],
         realization=realization,
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},

@@ -11,7 +11,7 @@ HA_Chassis_Group have a name index), so datapaths are keyed by row uuid and carr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -357,8 +357,16 @@ class SbChassis:
     def bridge_mappings(self) -> str | None:
         """The raw ovn-bridge-mappings the chassis reported (other_config since OVN 20.06,
         external_ids before and, as a copy, until 22.09)."""
-        return self.other_config.get("ovn-bridge-mappings", self.external_ids.get(
-            "ovn-bridge-mappings"))
+        col = self.bridge_mappings_column
+        return None if col is None else getattr(self, col).get("ovn-bridge-mappings")
+
+    @property
+    def bridge_mappings_column(self) -> str | None:
+        """Which Chassis column holds ovn-bridge-mappings (None: neither does)."""
+        for col in ("other_config", "external_ids"):
+            if "ovn-bridge-mappings" in getattr(self, col):
+                return col
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +393,52 @@ class SbPortBinding:
     ha_chassis: tuple[HaChassis, ...] = ()
 
 
+def read_chassis(sb: Database) -> dict[str, SbChassis]:
+    """Every SB Chassis row by name, with its encapsulation IPs."""
+    chassis: dict[str, SbChassis] = {}
+    for c in sb.rows("Chassis"):
+        ips = []
+        for eu in c.set("encaps"):
+            e = sb.row("Encap", str(eu))
+            if e is not None:
+                ips.append(str(e.get("ip", "")))
+        chassis[c.name] = SbChassis(
+            name=c.name,
+            uuid=c.uuid,
+            hostname=str(c.get("hostname", "") or ""),
+            other_config=_smap(c, "other_config"),
+            external_ids=_smap(c, "external_ids"),
+            encap_ips=tuple(sorted(ips)),
+        )
+    return chassis
+
+
+def chassis_for_host(chassis: Mapping[str, SbChassis], host: str) -> SbChassis | None:
+    """The chassis a host stands for: by hostname first, then by name (system-id), as the
+    bundle names host directories."""
+    for c in sorted(chassis.values(), key=lambda c: c.name):
+        if c.hostname == host:
+            return c
+    return chassis.get(host)
+
+
+def chassis_host_names(chassis: Mapping[str, SbChassis],
+                       taken: Collection[str] = ()) -> dict[str, SbChassis]:
+    """Host name -> chassis for `chassis`, named by hostname, then name (a chassis whose
+    hostname is empty or already names another host -- a stale row of a reinstalled
+    node -- goes by its name), never reusing a name in `taken`. Each name maps back to its
+    chassis through `chassis_for_host`."""
+    out: dict[str, SbChassis] = {}
+    used = set(taken)
+    for c in sorted(chassis.values(), key=lambda c: c.name):
+        name = c.hostname if c.hostname and c.hostname not in used else c.name
+        if name in used or chassis_for_host(chassis, name) is not c:
+            continue
+        used.add(name)
+        out[name] = c
+    return out
+
+
 @dataclass(frozen=True)
 class Southbound:
     chassis: Mapping[str, SbChassis]  # name -> chassis
@@ -394,23 +448,8 @@ class Southbound:
 
     @staticmethod
     def from_sb(sb: Database) -> Southbound:
-        chassis: dict[str, SbChassis] = {}
-        by_uuid: dict[str, str] = {}
-        for c in sb.rows("Chassis"):
-            ips = []
-            for eu in c.set("encaps"):
-                e = sb.row("Encap", str(eu))
-                if e is not None:
-                    ips.append(str(e.get("ip", "")))
-            chassis[c.name] = SbChassis(
-                name=c.name,
-                uuid=c.uuid,
-                hostname=str(c.get("hostname", "") or ""),
-                other_config=_smap(c, "other_config"),
-                external_ids=_smap(c, "external_ids"),
-                encap_ips=tuple(sorted(ips)),
-            )
-            by_uuid[c.uuid] = c.name
+        chassis = read_chassis(sb)
+        by_uuid = {c.uuid: c.name for c in chassis.values()}
         dps: dict[str, SbDatapath] = {}
         for d in sb.rows("Datapath_Binding"):
             ext = _smap(d, "external_ids")
@@ -462,11 +501,7 @@ class Southbound:
         )
 
     def chassis_for_host(self, host: str) -> SbChassis | None:
-        """Match a bundle host to a chassis: by hostname first, then by name (system-id)."""
-        for c in sorted(self.chassis.values(), key=lambda c: c.name):
-            if c.hostname == host:
-                return c
-        return self.chassis.get(host)
+        return chassis_for_host(self.chassis, host)
 
     def tunnel_key_for(self, nb_uuid: str) -> int | None:
         for d in self.datapaths.values():
