@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labcheck import Port, patch_ports, settle
+from labcheck import Port, settle
 
 from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
