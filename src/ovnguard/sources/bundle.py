@@ -10,7 +10,9 @@ checked; a file that is present but malformed is an `InputError` naming the file
 
 Hosts are keyed by the SB Chassis hostname. A host directory is matched to a chassis by
 `hostname`, then by `name` (the system-id), then by the `external_ids:system-id` in its own
-conf.db; directories and chassis left unmatched are noted.
+conf.db; directories left unmatched are noted. A chassis no directory matched becomes a host
+with nothing collected (noted), which the simulation and the rules predict from SB alone --
+the control-node case of NB + SB without `hosts/`.
 """
 
 from __future__ import annotations
