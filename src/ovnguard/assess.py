@@ -287,6 +287,8 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
             management_bridge=(m.carrier.bridge if m and m.carrier else None),
             bridges=bridges,
             bridge_mappings=v.mappings_raw,
+            known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
+                        else "none"),
         )
     return out
 

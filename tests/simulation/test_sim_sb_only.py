@@ -77,9 +77,10 @@ def test_incident_change_without_any_host_file_is_dangerous(tmp_path: Path,
     assert not any("conf.db" in e.source for e in loop.evidence)
     assert any("br-int (ovn-controller's default)" in e.fact for e in loop.evidence)
     assert "predicted from SB alone (no host files): compute1, controller, network" in r.summary
-    assert any(n.startswith("compute1: no conf.db: predicted from SB Chassis compute1")
-               for n in r.notes)
+    assert any(n.startswith("compute1, controller, network: no conf.db: predicted from SB")
+               and COLLECT_HOSTS in n for n in r.notes)
     assert r.topology["compute1"].bridge_mappings == "physnet2:br-ex"
+    assert {t.known_from for t in r.topology.values()} == {"sb"}
 
 
 @pytest.mark.parametrize("missing", [("compute1",), ("controller", "network")])
@@ -88,6 +89,7 @@ def test_incident_change_with_some_host_files(tmp_path: Path, missing: tuple[str
     views = host_views(snap)
     assert {h for h, v in views.items() if v.based_on == "sb"} == set(missing)
     r = assess(snap, read_change(CHANGE)).report
+    assert {h for h, t in r.topology.items() if t.known_from == "sb"} == set(missing)
     assert r.verdict == "dangerous"
     assert added(r) == INCIDENT_PORTS and not removed(r)
     (loop,) = [f for f in r.findings if f.rule == "l2-loop"]

@@ -166,13 +166,16 @@ class RuleContext:
     def notes(self) -> tuple[str, ...]:
         """What the rules could not check, host by host."""
         out: list[str] = []
+        from_sb = [v.name for v in self.views() if v.based_on == "sb"]
+        if from_sb:
+            out.append(f"{', '.join(from_sb)}: no conf.db: predicted from SB (each chassis' "
+                       "reported ovn-bridge-mappings and bound ports; br-int assumed as "
+                       "integration bridge); unknown: which NIC and addresses sit on their "
+                       "bridges, and so whether a loop or a bridged switch cuts their "
+                       f"management (`{COLLECT_HOSTS}` collects them)")
         for v in self.views():
-            if v.based_on == "sb" and v.chassis is not None:
-                out.append(f"{v.name}: no conf.db: predicted from SB Chassis {v.chassis.name} "
-                           f"(its reported ovn-bridge-mappings; {v.integration_bridge} assumed "
-                           "as integration bridge); unknown: which NIC and addresses sit on "
-                           "its bridges, and so whether a loop or a bridged switch cuts its "
-                           f"management (`{COLLECT_HOSTS}` collects them)")
+            if v.based_on == "sb":
+                pass  # said above
             elif v.state.ovs is None:
                 out.append(f"{v.name}: conf.db not collected and no SB Chassis for it: bridge, "
                            "mapping and ip-on-ovs-port rules skipped for this host")

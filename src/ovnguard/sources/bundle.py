@@ -330,8 +330,7 @@ def load_bundle(path: str | Path) -> Snapshot:
             else:
                 notes.append(f"hosts/{d.name} is not a directory: ignored")
     else:
-        notes.append("hosts/ missing: no host files read; every SB Chassis is predicted from "
-                     "SB alone")
+        notes.append("hosts/ missing: no host's OVS bridges, NICs, addresses or routes read")
 
     chassis = list(sb.rows("Chassis")) if sb is not None else []
     matches, match_notes = match_hosts({h.dirname: h.system_id for h in host_dirs}, chassis)
@@ -395,8 +394,13 @@ def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,
     named = chassis_host_names(left, taken=hosts)
     for host in named:
         hosts[host] = HostState(name=host)
-    notes = [f"SB Chassis {c.name} (hostname {c.hostname or '?'}) has no {what}: {host} is "
-             "predicted from SB alone" for host, c in sorted(named.items())]
+    if not matched and named:
+        # No host files at all (the control-node case): one line, not one per chassis.
+        notes = [f"{len(named)} SB Chassis, no {what} for any: "
+                 f"{', '.join(sorted(named))} predicted from SB alone"]
+    else:
+        notes = [f"SB Chassis {c.name} (hostname {c.hostname or '?'}) has no {what}: {host} "
+                 "is predicted from SB alone" for host, c in sorted(named.items())]
     named_ids = {c.name for c in named.values()}
     for cname in sorted(set(left) - named_ids):
         notes.append(f"SB Chassis {cname} has no {what} and no hostname or name that is not "

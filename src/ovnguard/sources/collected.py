@@ -375,7 +375,8 @@ def to_snapshot(collection: Collection) -> Snapshot:
         hosts[m.host] = replace(state, name=m.host)
     matched = {m.chassis for m in matches if m.chassis}
     if not collection.hosts:
-        notes.append("no host collected: every SB Chassis is predicted from SB alone")
+        notes.append("no host collected: no host's OVS bridges, NICs, addresses or routes "
+                     "read")
     notes.extend(add_chassis_hosts(hosts, sb, matched, "host collected"))
     addresses = {h.name: h.address for h in collection.hosts if h.address}
     if addresses:
