@@ -316,7 +316,11 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
     parts = [head]
     if lost:
         parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
-    if change is not None:
+    if change is not None and not deltas:
+        # Nothing to predict for: saying "nothing changes" would be a guess.
+        parts.append("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
+                     "no host files)")
+    elif change is not None:
         parts.append(
             f"ovn-controller changes ports on: {', '.join(touched)}" if touched
             else "no host's OVS ports change"

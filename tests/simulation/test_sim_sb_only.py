@@ -168,3 +168,12 @@ def test_bridge_known_to_hold_no_nic_keeps_the_loop_inside_the_host(tmp_path: Pa
     (loop,) = [f for f in r.findings if f.rule == "l2-loop"]
     assert loop.severity == "high" and not loop.loses_management
     assert "holds no NIC" in loop.summary
+
+
+def test_nb_alone_does_not_claim_that_nothing_changes(tmp_path: Path) -> None:
+    b = bundle_without(tmp_path, None, inventory=False)
+    (b / "sb.db").unlink()
+    r = assess(load_bundle(b), read_change(CHANGE)).report
+    assert r.realization == {}
+    assert "no host's OVS ports change" not in r.summary
+    assert "which hosts' OVS ports change is unknown" in r.summary
