@@ -1,4 +1,4 @@
-"""The `--format json` output: a documented, versioned schema (PRODUCT.md "Output").
+"""The `--format json` output: a documented, versioned schema (docs/json.md).
 
 pydantic models so the schema can be exported (`ovnguard schema`) and checked in tests; every
 renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
