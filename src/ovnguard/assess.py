@@ -330,7 +330,7 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None)
     lost = a.hosts_losing_management
     touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
     parts = [head]
-    if lost:
+    if lost and "loses management" not in head:
         parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
     if change is not None:
         parts.append(
