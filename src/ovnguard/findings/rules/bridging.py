@@ -283,10 +283,9 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                             None, first.bridge, first.host.name)]
         if unknown and not vlan_bridge:
             outcome.append(Evidence(
-                f"unknown for {', '.join(unknown)} (predicted from SB, no host files): which "
-                "NIC and management address sit on the looped bridge, so which hosts lose "
-                f"management and which LAN the storm floods; `{COLLECT_HOSTS}` collects them",
-                "not collected", "Bridge", first.bridge))
+                f"unknown for {', '.join(unknown)} (no host files): which LAN the copies "
+                "flood and which hosts lose management there", "not collected", "Bridge",
+                first.bridge))
         if not vlan_bridge and nets:
             others = ", ".join(segment_hosts) or "no other collected host"
             lost_text = ", ".join(sorted(lose_hosts)) or "none"
