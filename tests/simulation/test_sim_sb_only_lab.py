@@ -86,6 +86,12 @@ def test_incident_change_predicted_from_nb_and_sb_alone(lab_dir: Path, tmp_path:
     reports = {name: assess(s, change).report for name, s in snaps.items()}
     rc, reports["live"] = live_check(lab, "--change", str(CHANGE))
     assert rc == 1
+    # One host read live (its own OVS socket), the other chassis from SB.
+    rc, reports["live-some"] = live_check(lab, "--ovs", lab.host_paths("network").ovsdb.remote,
+                                          "--change", str(CHANGE))
+    assert rc == 1
+    assert {h for h, t in reports["live-some"].topology.items() if t.known_from == "sb"} == {
+        "compute1", "controller"}
     assert all(h.ovs is None for h in load_bundle(tmp_path / "before" / "none").hosts.values())
 
     # Now for real, each line its own transaction, as the operator typed them.
