@@ -358,6 +358,25 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
     return "; ".join(parts)
 
 
+def _delta_notes(deltas: dict[str, HostDelta]) -> list[str]:
+    """Each host's simulation notes, one line per note shared by several hosts ("a, b, c:
+    ... the host ..."): a control-node check predicts hundreds of chassis from SB, each with
+    the same assumptions, and a list of hundreds of identical lines hides the one that
+    differs."""
+    groups: dict[str, list[str]] = {}
+    for h, d in sorted(deltas.items()):
+        own = re.compile(rf"(?<![\w.-]){re.escape(h)}(?![\w.-])")
+        for n in d.notes:
+            groups.setdefault(own.sub("{host}", n), []).append(h)
+    out = []
+    for text, hosts in groups.items():
+        if len(hosts) == 1:
+            out.append(f"{hosts[0]}: {text.replace('{host}', hosts[0])}")
+        else:
+            out.append(f"{', '.join(hosts)}: {text.replace('{host}', 'the host')}")
+    return out
+
+
 def build_report(
     snapshot: Snapshot,
     change: Change | None,
@@ -394,8 +413,6 @@ def build_report(
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
-        notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
-                                  *(f"{h}: {n}" for h, d in sorted(deltas.items())
-                                    for n in d.notes)])),
+        notes=list(dict.fromkeys([*snapshot.notes, *a.notes, *_delta_notes(deltas)])),
         topology=_topology(snapshot),
     )

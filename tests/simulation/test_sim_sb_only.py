@@ -79,6 +79,11 @@ def test_incident_change_without_any_host_file_is_dangerous(tmp_path: Path,
     assert "predicted from SB alone (no host files): compute1, controller, network" in r.summary
     assert any(n.startswith("compute1, controller, network: no conf.db: predicted from SB")
                and COLLECT_HOSTS in n for n in r.notes)
+    # the simulation's assumptions, one line for all the hosts sharing them
+    assert ("compute1, controller, network: no Open_vSwitch DB for the host before the "
+            "change: its patch ports are assumed to be the ones predicted for the before "
+            "state") in r.notes
+    assert not any(n.startswith("compute1: no Open_vSwitch DB") for n in r.notes)
     assert r.topology["compute1"].bridge_mappings == "physnet2:br-ex"
     assert {t.known_from for t in r.topology.values()} == {"sb"}
 
