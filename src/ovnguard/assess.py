@@ -29,6 +29,7 @@ from ovnguard.report.schema import (
     FindingOut,
     HostRealizationOut,
     HostTopologyOut,
+    LocalnetOut,
     PatchPortOut,
     Report,
 )
@@ -320,6 +321,23 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     return out
 
 
+def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
+    nb = snapshot.nb
+    switch_of = {str(p): str(ls.get("name", "")) for ls in nb.rows("Logical_Switch")
+                 for p in ls.set("ports")}
+    out: dict[str, LocalnetOut] = {}
+    for p in nb.rows("Logical_Switch_Port"):
+        if p.get("type") != "localnet":
+            continue
+        tag = p.opt("tag")
+        out[str(p.get("name", ""))] = LocalnetOut(
+            switch=switch_of.get(str(p.uuid), ""),
+            network_name=p.map("options").get("network_name"),  # type: ignore[arg-type]
+            tag=int(tag) if isinstance(tag, int) else None,
+        )
+    return dict(sorted(out.items()))
+
+
 def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
     if a.reasons:
         head = a.reasons[0]
@@ -380,4 +398,5 @@ def build_report(
                                   *(f"{h}: {n}" for h, d in sorted(deltas.items())
                                     for n in d.notes)])),
         topology=_topology(snapshot),
+        localnets=_localnets(snapshot),
     )
