@@ -29,6 +29,7 @@ from ovnguard.report.schema import (
     FindingOut,
     HostRealizationOut,
     HostTopologyOut,
+    LocalnetOut,
     PatchPortOut,
     Report,
 )
@@ -321,6 +322,23 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     return out
 
 
+def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
+    nb = snapshot.nb
+    switch_of = {str(p): str(ls.get("name", "")) for ls in nb.rows("Logical_Switch")
+                 for p in ls.set("ports")}
+    out: dict[str, LocalnetOut] = {}
+    for p in nb.rows("Logical_Switch_Port"):
+        if p.get("type") != "localnet":
+            continue
+        tag = p.opt("tag")
+        out[str(p.get("name", ""))] = LocalnetOut(
+            switch=switch_of.get(str(p.uuid), ""),
+            network_name=p.map("options").get("network_name"),  # type: ignore[arg-type]
+            tag=int(tag) if isinstance(tag, int) else None,
+        )
+    return dict(sorted(out.items()))
+
+
 def _from_sb_alone(snapshot: Snapshot) -> str:
     """The summary's clause for hosts predicted without their files ("" when none)."""
     names = [n for n, v in host_views(snapshot).items() if v.based_on == "sb"]
@@ -415,4 +433,5 @@ def build_report(
         change_lines=_change_lines(change, result) if change and result else [],
         notes=list(dict.fromkeys([*snapshot.notes, *a.notes, *_delta_notes(deltas)])),
         topology=_topology(snapshot),
+        localnets=_localnets(snapshot),
     )

@@ -94,6 +94,14 @@ class HostTopologyOut(_Model):
     )
 
 
+class LocalnetOut(_Model):
+    """A localnet port, so a picture can say which switch a patch pair bridges in."""
+
+    switch: str
+    network_name: str | None = None
+    tag: int | None = None
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -115,6 +123,10 @@ class Report(_Model):
     notes: list[str] = Field(default=[], description="what could not be checked, and why")
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
+    )
+    localnets: dict[str, LocalnetOut] = Field(
+        default={}, description="localnet port -> its switch and physnet, after the change "
+        "(for pictures)"
     )
 
 
