@@ -182,3 +182,13 @@ def test_nb_alone_does_not_claim_that_nothing_changes(tmp_path: Path) -> None:
     assert r.realization == {}
     assert "no host's OVS ports change" not in r.summary
     assert "which hosts' OVS ports change is unknown" in r.summary
+
+
+def test_html_picture_says_the_sb_predicted_hosts_are_unknown(tmp_path: Path) -> None:
+    from ovnguard.report.html import topology_dot
+
+    r = assess(load_bundle(bundle_without(tmp_path, ("compute1",))), read_change(CHANGE)).report
+    source, _ = topology_dot(r)
+    (line,) = [x for x in source.splitlines() if "compute1" in x and "label=" in x]
+    assert "from SB: NICs and addresses unknown" in line
+    assert not [x for x in source.splitlines() if "network" in x and "from SB" in x]
