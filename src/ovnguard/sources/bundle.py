@@ -401,6 +401,9 @@ def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,
     else:
         notes = [f"SB Chassis {c.name} (hostname {c.hostname or '?'}) has no {what}: {host} "
                  "is predicted from SB alone" for host, c in sorted(named.items())]
+    notes += [f"SB Chassis {c.name} has hostname {c.hostname}, which another chassis or host "
+              f"already has (a stale record of a reinstalled node?): it is host {host}"
+              for host, c in sorted(named.items()) if c.hostname and host != c.hostname]
     named_ids = {c.name for c in named.values()}
     for cname in sorted(set(left) - named_ids):
         notes.append(f"SB Chassis {cname} has no {what} and no hostname or name that is not "
