@@ -170,3 +170,14 @@ def test_gateway_chassis_locality_from_sb_alone(lab_dir: Path, tmp_path: Path) -
         assert (added(r), removed(r)) == (real1 - real0, real0 - real1), name
         (loop,) = [f for f in r.findings if f.rule == "l2-loop"]
         assert (loop.severity, loop.hosts) == ("critical", ["hv3", "hv4"]), name
+
+    # A distributed floating IP makes the provider switch local on the VM's chassis too
+    # (always-redirect is off): read back from NB + SB alone, the loop has reached hv1.
+    lab.nbctl("--wait=hv", "lr-nat-add", "r1", "dnat_and_snat", "203.0.113.9",
+              "192.168.100.20", "vm1", "fa:16:3e:00:00:99")
+    real2 = settle(lab)
+    assert {p[0] for p in real2 - real1} == {"hv1"}
+    for name, snap in variants(lab, tmp_path / "fip", ("hv1",)).items():
+        assert predicted_ports(snap) == real2, name
+        (loop,) = [f for f in assess(snap).assessment.findings if f.rule == "l2-loop"]
+        assert set(loop.hosts) >= {"hv1", "hv3", "hv4"}, name
