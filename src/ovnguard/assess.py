@@ -21,7 +21,7 @@ from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import host_views
+from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
@@ -344,9 +344,8 @@ def _from_sb_alone(snapshot: Snapshot) -> str:
     names = [n for n, v in host_views(snapshot).items() if v.based_on == "sb"]
     if not names:
         return ""
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return (f"predicted from SB alone (no host files): {shown}; unknown there: which NIC and "
-            "management address sit on their bridges")
+    return (f"predicted from SB alone (no host files): {few_hosts(names)}; unknown there: "
+            "which NIC and management address sit on their bridges")
 
 
 def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
@@ -383,9 +382,9 @@ def _delta_notes(deltas: dict[str, HostDelta]) -> list[str]:
     differs."""
     groups: dict[str, list[str]] = {}
     for h, d in sorted(deltas.items()):
-        own = re.compile(rf"(?<![\w.-]){re.escape(h)}(?![\w.-])")
+        own = rf"(?<![\w.-]){re.escape(h)}(?![\w.-])"
         for n in d.notes:
-            groups.setdefault(own.sub("{host}", n), []).append(h)
+            groups.setdefault(re.sub(own, "{host}", n) if h in n else n, []).append(h)
     out = []
     for text, hosts in groups.items():
         if len(hosts) == 1:

@@ -17,7 +17,7 @@ from functools import cached_property
 
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.logical import SbChassis, chassis_for_host, read_chassis
+from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -602,17 +602,21 @@ def host_view(state: HostState) -> HostView:
     return HostView(state)
 
 
+def few_hosts(names: list[str], n: int = 5) -> str:
+    """Host names as a sentence can carry them (a control-node check predicts hundreds)."""
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
 def host_views(snapshot: Snapshot) -> dict[str, HostView]:
     """Every host of `snapshot`, sorted; a host without its Open_vSwitch DB gets its SB
     Chassis (matched by hostname, then name, as the simulation matches it) to stand in."""
     sb = snapshot.sb
-    chassis = read_chassis(sb) if sb is not None else {}
+    by_host = chassis_by_host(read_chassis(sb)) if sb is not None else {}
     src = sb.source if sb is not None else ""
     out = {}
     for name in sorted(snapshot.hosts):
         state = snapshot.hosts[name]
-        ch = chassis_for_host(chassis, name) if state.ovs is None else None
-        out[name] = HostView(state, ch, src)
+        out[name] = HostView(state, by_host.get(name) if state.ovs is None else None, src)
     return out
 
 

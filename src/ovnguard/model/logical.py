@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -413,13 +414,20 @@ def read_chassis(sb: Database) -> dict[str, SbChassis]:
     return chassis
 
 
+def chassis_by_host(chassis: Mapping[str, SbChassis]) -> dict[str, SbChassis]:
+    """Every name a host can have -> the chassis it stands for: its hostname first (the
+    lowest chassis name wins when several share one -- a stale record), then its name
+    (system-id), as the bundle names host directories. Built once: hundreds of chassis."""
+    out: dict[str, SbChassis] = dict(chassis)
+    for c in sorted(chassis.values(), key=lambda c: c.name, reverse=True):
+        if c.hostname:
+            out[c.hostname] = c
+    return out
+
+
 def chassis_for_host(chassis: Mapping[str, SbChassis], host: str) -> SbChassis | None:
-    """The chassis a host stands for: by hostname first, then by name (system-id), as the
-    bundle names host directories."""
-    for c in sorted(chassis.values(), key=lambda c: c.name):
-        if c.hostname == host:
-            return c
-    return chassis.get(host)
+    """The chassis `host` stands for (see `chassis_by_host`)."""
+    return chassis_by_host(chassis).get(host)
 
 
 def chassis_host_names(chassis: Mapping[str, SbChassis],
@@ -430,9 +438,10 @@ def chassis_host_names(chassis: Mapping[str, SbChassis],
     chassis through `chassis_for_host`."""
     out: dict[str, SbChassis] = {}
     used = set(taken)
+    lookup = chassis_by_host(chassis)
     for c in sorted(chassis.values(), key=lambda c: c.name):
         name = c.hostname if c.hostname and c.hostname not in used else c.name
-        if name in used or chassis_for_host(chassis, name) is not c:
+        if name in used or lookup.get(name) is not c:
             continue
         used.add(name)
         out[name] = c
@@ -500,8 +509,26 @@ class Southbound:
             source=sb.source,
         )
 
+    @cached_property
+    def _by_host(self) -> dict[str, SbChassis]:
+        return chassis_by_host(self.chassis)
+
     def chassis_for_host(self, host: str) -> SbChassis | None:
-        return chassis_for_host(self.chassis, host)
+        return self._by_host.get(host)
+
+    @cached_property
+    def _bound(self) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for pb in self.port_bindings.values():
+            for ch in (pb.chassis, *pb.additional_chassis):
+                if ch is not None:
+                    out.setdefault(ch, set()).add(pb.logical_port)
+        return {ch: frozenset(ports) for ch, ports in out.items()}
+
+    def bound_to(self, chassis: str) -> frozenset[str]:
+        """Logical ports SB says are bound to `chassis` (Port_Binding.chassis or
+        additional_chassis), indexed once for hundreds of chassis."""
+        return self._bound.get(chassis, frozenset())
 
     def tunnel_key_for(self, nb_uuid: str) -> int | None:
         for d in self.datapaths.values():

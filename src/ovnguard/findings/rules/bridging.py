@@ -12,7 +12,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, hosts_in
+from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, few_hosts, hosts_in
 from ovnguard.model.snapshot import IpAddress
 from ovnguard.simulation.types import PatchPort
 
@@ -283,7 +283,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                             None, first.bridge, first.host.name)]
         if unknown and not vlan_bridge:
             outcome.append(Evidence(
-                f"unknown for {', '.join(unknown)} (no host files): which LAN the copies "
+                f"unknown for {few_hosts(unknown)} (no host files): which LAN the copies "
                 "flood and which hosts lose management there", "not collected", "Bridge",
                 first.bridge))
         if not vlan_bridge and nets:
@@ -314,7 +314,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                         f"{', '.join(sorted(lose_hosts))}")
         if unknown and not vlan_bridge and uplinked:
             summary += (f"; unknown without host files: whether {first.bridge} of "
-                        f"{', '.join(unknown)} has an uplink and carries management "
+                        f"{few_hosts(unknown)} has an uplink and carries management "
                         f"(`{COLLECT_HOSTS}` collects it)")
         extra = lports[-1]
         for lp in lports:
