@@ -192,3 +192,17 @@ def test_html_picture_says_the_sb_predicted_hosts_are_unknown(tmp_path: Path) ->
     (line,) = [x for x in source.splitlines() if "compute1" in x and "label=" in x]
     assert "from SB: NICs and addresses unknown" in line
     assert not [x for x in source.splitlines() if "network" in x and "from SB" in x]
+
+
+def test_host_dir_without_conf_db_is_read_with_its_sb_chassis(tmp_path: Path) -> None:
+    # compute1's addresses and Neutron files were collected, its conf.db was not.
+    b = bundle_without(tmp_path, ())
+    (b / "hosts" / "compute1" / "conf.db").unlink()
+    snap = load_bundle(b)
+    assert host_views(snap)["compute1"].based_on == "sb"
+    r = assess(snap, read_change(CHANGE)).report
+    assert added(r) == INCIDENT_PORTS and r.verdict == "dangerous"
+    (drift,) = [f for f in r.findings if f.rule == "neutron-config-drift"
+                and f.hosts == ["compute1"]]
+    assert ("disagrees with SB Chassis (as the chassis reported) ovn-bridge-mappings, the "
+            "effective one (physnet2:br-ex)") in drift.summary
