@@ -341,11 +341,15 @@ def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
 
 def _from_sb_alone(snapshot: Snapshot) -> str:
     """The summary's clause for hosts predicted without their files ("" when none)."""
-    names = [n for n, v in host_views(snapshot).items() if v.based_on == "sb"]
-    if not names:
+    views = [v for v in host_views(snapshot).values() if v.based_on == "sb"]
+    if not views:
         return ""
-    return (f"predicted from SB alone (no host files): {few_hosts(names)}; unknown there: "
-            "which NIC and management address sit on their bridges")
+    blind = all(v.state.addresses is None for v in views)
+    what = ("which NIC and management address sit on their bridges"
+            if any(v.state.addresses is None for v in views) else
+            "which NIC sits on their bridges")
+    return (f"predicted from SB alone ({'no host files' if blind else 'no conf.db'}): "
+            f"{few_hosts([v.name for v in views])}; unknown there: {what}")
 
 
 def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,

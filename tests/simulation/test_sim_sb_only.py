@@ -202,6 +202,14 @@ def test_host_dir_without_conf_db_is_read_with_its_sb_chassis(tmp_path: Path) ->
     assert host_views(snap)["compute1"].based_on == "sb"
     r = assess(snap, read_change(CHANGE)).report
     assert added(r) == INCIDENT_PORTS and r.verdict == "dangerous"
+    # its address on br-ex (link.json: an OVS device) is the mapped bridge's own port, so
+    # the loop cuts its management, as with its conf.db; only br-ex's NIC is unknown.
+    (loop,) = [f for f in r.findings if f.rule == "l2-loop"]
+    assert loop.loses_management == ["compute1"]
+    assert any("internal port of OVS bridge br-ex" in e.fact for e in loop.evidence)
+    assert "whether br-ex of compute1 has an uplink (" in loop.summary
+    assert "predicted from SB alone (no conf.db): compute1; unknown there: which NIC" in r.summary
+    assert "mgmt-bridge-localnet" in {f.rule for f in r.findings if f.introduced_by_change}
     (drift,) = [f for f in r.findings if f.rule == "neutron-config-drift"
                 and f.hosts == ["compute1"]]
     assert ("disagrees with SB Chassis (as the chassis reported) ovn-bridge-mappings, the "

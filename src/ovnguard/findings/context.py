@@ -170,9 +170,9 @@ class RuleContext:
         if from_sb:
             out.append(f"{', '.join(from_sb)}: no conf.db: predicted from SB (each chassis' "
                        "reported ovn-bridge-mappings and bound ports; br-int assumed as "
-                       "integration bridge); unknown: which NIC and addresses sit on their "
-                       "bridges, and so whether a loop or a bridged switch cuts their "
-                       f"management (`{COLLECT_HOSTS}` collects them)")
+                       "integration bridge); unknown: which NIC sits on their bridges (and, "
+                       "without addr.json, which addresses), and so how far a loop or a "
+                       f"bridged switch reaches (`{COLLECT_HOSTS}` collects them)")
         for v in self.views():
             if v.based_on == "sb":
                 pass  # said above

@@ -426,10 +426,13 @@ class HostView:
 
     def unknown_bridge_evidence(self, bridge: str) -> Evidence:
         """Why nothing is said about what `bridge` holds: the host files are missing."""
+        if self.state.addresses is None:
+            what, files = "which NIC and which addresses sit", "conf.db / addr.json"
+        else:
+            what, files = "which NIC sits", "conf.db"
         return Evidence(
-            f"unknown: which NIC and which addresses sit on {bridge} of {self.name} (no "
-            f"conf.db / addr.json of {self.name}; `{COLLECT_HOSTS}` collects them)",
-            "not collected", "Bridge", bridge, self.name)
+            f"unknown: {what} on {bridge} of {self.name} (no {files} of {self.name}; "
+            f"`{COLLECT_HOSTS}` collects them)", "not collected", "Bridge", bridge, self.name)
 
     def bridge_of_interface(self, ifname: str) -> tuple[OvsBridge, OvsInterface] | None:
         for br in self.bridges.values():
@@ -451,7 +454,7 @@ class HostView:
 
     def carrier(self, ifname: str) -> Carrier:
         if self.state.ovs is None:
-            return Carrier(ifname, "unknown")
+            return self._carrier_without_ovs(ifname)
         found = self.bridge_of_interface(ifname)
         if found is None:
             return Carrier(
@@ -482,6 +485,25 @@ class HostView:
             ev = self.ovs_evidence(f"{ifname} is an OVS {iface.type} interface on {br.name}",
                                    "Interface", ifname)
         return Carrier(ifname, kind, br.name, nics, (ev, ev_nics))
+
+    def _carrier_without_ovs(self, ifname: str) -> Carrier:
+        """Without conf.db, an address on a device named like a bridge the chassis maps a
+        physnet to (SB) is on that bridge's own internal port -- `ovs-vsctl add-br` names it
+        so -- unless link.json says the device is not an OVS one. Its NICs stay unknown."""
+        bridges = {b for _, _, b in (e.partition(":") for e in
+                                     (self.mappings_raw or "").split(",")) if b}
+        if self.chassis is None or ifname not in bridges:
+            return Carrier(ifname, "unknown")
+        link = next((x for x in self.state.links or () if x.ifname == ifname), None)
+        if link is not None and link.kind != "openvswitch":
+            return Carrier(ifname, "unknown")
+        how = ("link.json: kind openvswitch" if link is not None
+               else "no link.json to confirm it")
+        ev = Evidence(f"{ifname} is the internal port of OVS bridge {ifname}, which "
+                      f"ovn-bridge-mappings names (no conf.db; {how})",
+                      self._file("link.json") if link is not None else "assumption",
+                      None, ifname, self.name)
+        return Carrier(ifname, "bridge", ifname, (), (self.mappings_evidence(), ev))
 
     def bridge_interfaces(self, bridge: str) -> frozenset[str]:
         """Names under which the host's IP stack sees `bridge`: its internal ports and its

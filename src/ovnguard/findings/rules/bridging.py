@@ -281,9 +281,12 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                 )
         outcome = [Evidence(f"on {first.host.name}: {consequence}", "rule:l2-loop",
                             None, first.bridge, first.host.name)]
-        if unknown and not vlan_bridge:
+        # Hosts whose addresses are missing too: who loses management there is unknown.
+        blind = [lo.host.name for lo in members
+                 if not lo.host.bridges_known and lo.host.state.addresses is None]
+        if blind and not vlan_bridge:
             outcome.append(Evidence(
-                f"unknown for {few_hosts(unknown)} (no host files): which LAN the copies "
+                f"unknown for {few_hosts(blind)} (no host files): which LAN the copies "
                 "flood and which hosts lose management there", "not collected", "Bridge",
                 first.bridge))
         if not vlan_bridge and nets:
@@ -314,8 +317,9 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                         f"{', '.join(sorted(lose_hosts))}")
         if unknown and not vlan_bridge and uplinked:
             summary += (f"; unknown without host files: whether {first.bridge} of "
-                        f"{few_hosts(unknown)} has an uplink and carries management "
-                        f"(`{COLLECT_HOSTS}` collects it)")
+                        f"{few_hosts(unknown)} has an uplink"
+                        + (f" and carries management ({few_hosts(blind)})" if blind else "")
+                        + f" (`{COLLECT_HOSTS}` collects it)")
         extra = lports[-1]
         for lp in lports:
             if not lp.startswith("provnet-"):
