@@ -20,6 +20,9 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
+# The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
+from ovnguard.simulation.mappings import parse_bridge_mappings
+
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -490,8 +493,7 @@ class HostView:
         """Without conf.db, an address on a device named like a bridge the chassis maps a
         physnet to (SB) is on that bridge's own internal port -- `ovs-vsctl add-br` names it
         so -- unless link.json says the device is not an OVS one. Its NICs stay unknown."""
-        bridges = {b for _, _, b in (e.partition(":") for e in
-                                     (self.mappings_raw or "").split(",")) if b}
+        bridges = set(parse_bridge_mappings(self.mappings_raw, None).mappings.values())
         if self.chassis is None or ifname not in bridges:
             return Carrier(ifname, "unknown")
         link = next((x for x in self.state.links or () if x.ifname == ifname), None)
