@@ -52,6 +52,7 @@ from ovnguard.lab.state import (
     write_state,
 )
 from ovnguard.lab.topology import Topology, validate_topology
+from ovnguard.model.ovs import json_tables, json_uuids, list_args
 
 # progress(stage, done, total); stages: "central", "chassis", "register", "sync".
 ProgressFn = Callable[[str, int, int], None]
@@ -595,16 +596,15 @@ class Lab:
 
     def chassis_ports(self, host: str) -> dict[str, list[str]]:
         """Ports of every bridge on a chassis (without the bridge's own local port), sorted."""
-        from ovnguard.lab.vsctl_json import json_tables, list_args
-
         out = self.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))
 
         bridges, ports = json_tables(out)
         port_names = {row[0][1]: row[1] for row in ports["data"]}
         result: dict[str, list[str]] = {}
         for name, port_set in bridges["data"]:
-            uuids = _ovsdb_set(port_set)
-            result[name] = sorted(port_names[u] for u in uuids if port_names.get(u) != name)
+            result[name] = sorted(
+                port_names[u] for u in json_uuids(port_set) if port_names.get(u) != name
+            )
         return dict(sorted(result.items()))
 
     # --- status -------------------------------------------------------------------------
@@ -678,15 +678,6 @@ class Lab:
 def _secs(timeout: float) -> int:
     """OVS tools take whole seconds for --timeout."""
     return max(1, math.ceil(timeout))
-
-
-def _ovsdb_set(value: object) -> list[str]:
-    """UUIDs from an OVSDB JSON set: ["set", [["uuid", u], ...]] or a single ["uuid", u]."""
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return [str(value[1])]
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [str(v[1]) for v in value[1]]
-    return []
 
 
 def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:

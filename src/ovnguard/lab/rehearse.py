@@ -40,8 +40,18 @@ from ovnguard.errors import LabError
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.process import clean_env, run_bytes
 from ovnguard.lab.replica import ReplicaPlan, plan_replica, start_replica
-from ovnguard.lab.vsctl_json import json_tables, list_args, uuids
 from ovnguard.model.db import ColumnType, Database, RowChange, Uuid, Value, diff
+from ovnguard.model.ovs import (
+    INTEGRATION_BRIDGE,
+    LOCALNET_KEYS,
+    NIC_TYPES,
+    json_smap,
+    json_tables,
+    json_uuids,
+    list_args,
+)
+from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
+from ovnguard.simulation.mappings import named_entries
 from ovnguard.simulation.types import HostDelta, PatchPort
 from ovnguard.sources.ovsdb_file import parse_database
 
@@ -448,13 +458,12 @@ class OvsPort:
 
     @property
     def localnet(self) -> str | None:
-        return self.external_ids.get("ovn-localnet-port") or self.external_ids.get(
-            "ovn-l2gateway-port"
-        )
+        return next((self.external_ids[k] for k in LOCALNET_KEYS if k in self.external_ids),
+                    None)
 
     @property
     def is_nic(self) -> bool:
-        return self.type in ("", "system", "dummy", "dummy-pmd", "afxdp", "afxdp-nonpmd")
+        return self.type in NIC_TYPES
 
 
 @dataclass(frozen=True)
@@ -464,13 +473,13 @@ class HostOvs:
 
     @property
     def integration_bridge(self) -> str:
-        return self.external_ids.get("ovn-bridge") or "br-int"
+        return self.external_ids.get("ovn-bridge") or INTEGRATION_BRIDGE
 
     def provider_bridges(self) -> list[str]:
         """Bridges in ovn-bridge-mappings and bridges holding a localnet patch port,
         except the integration bridge."""
-        raw = self.external_ids.get("ovn-bridge-mappings", "")
-        names = {e.partition(":")[2].strip() for e in raw.split(",") if ":" in e}
+        raw = self.external_ids.get(MAPPINGS_KEY)
+        names = {bridge.strip() for _, bridge in named_entries(raw)}
         names |= {p.bridge for p in self.ports if p.localnet}
         present = {p.bridge for p in self.ports}
         return sorted(n for n in names if n in present and n != self.integration_bridge)
@@ -488,15 +497,15 @@ def read_host(lab: Lab, host: str) -> HostOvs:
     port_rows = {row[0][1]: row for row in ports["data"]}
     result = []
     for br_name, port_set in bridges["data"]:
-        for u in uuids(port_set):
+        for u in json_uuids(port_set):
             row = port_rows.get(u)
             if row is None or row[1] == br_name:
                 continue
             _, name, iface_set, ext = row
-            first = uuids(iface_set)
+            first = json_uuids(iface_set)
             typ = itype.get(first[0], "") if first else ""
-            result.append(OvsPort(br_name, name, typ, dict(_ovsdb_map(ext))))
-    ext_ids = dict(_ovsdb_map(root["data"][0][0])) if root["data"] else {}
+            result.append(OvsPort(br_name, name, typ, json_smap(ext)))
+    ext_ids = json_smap(root["data"][0][0]) if root["data"] else {}
     return HostOvs(tuple(sorted(result, key=lambda p: (p.bridge, p.name))), ext_ids)
 
 
@@ -524,12 +533,6 @@ def patch_delta(
 
 
 
-
-
-def _ovsdb_map(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, list) and len(value) == 2 and value[0] == "map":
-        return [(str(k), str(v)) for k, v in value[1]]
-    return []
 
 
 # --- L2 loops: ofproto/trace -----------------------------------------------------------

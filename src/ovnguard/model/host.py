@@ -18,6 +18,7 @@ from functools import cached_property
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
+from ovnguard.model.ovs import INTEGRATION_BRIDGE, NIC_TYPES, TUNNEL_TYPES, smap
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
@@ -26,26 +27,13 @@ from ovnguard.simulation.mappings import parse_bridge_mappings
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-DEFAULT_INTEGRATION_BRIDGE = "br-int"
+DEFAULT_INTEGRATION_BRIDGE = INTEGRATION_BRIDGE
 # What to run to learn what only a host knows (its bridges' NICs, addresses, routes): named
 # wherever a prediction had to do without them.
 COLLECT_HOSTS = "ovnguard collect --inventory hosts.yaml --out BUNDLE"
 
-# Interface types that stand for a wire out of the host. "dummy" is OVS's netdev-dummy, what
-# the lab (and OVN's own test suite) uses in place of a physical NIC.
-NIC_TYPES = frozenset({"", "system", "dummy", "dpdk", "afxdp", "afxdp-nonpmd"})
-TUNNEL_TYPES = frozenset(
-    {"geneve", "vxlan", "gre", "stt", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
-     "lisp", "srv6"}
-)
-
-
 def _s(v: object) -> str:
     return v if isinstance(v, str) else ""
-
-
-def _smap(row: Row, column: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in row.map(column).items()}
 
 
 # --------------------------------------------------------------------------- OVS bridges
@@ -137,13 +125,13 @@ def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                 irow = ovs.row("Interface", str(iu))
                 if irow is None:
                     continue
-                ext = _smap(irow, "external_ids")
+                ext = smap(irow, "external_ids")
                 mac = irow.opt("mac_in_use")
                 ifaces.append(
                     OvsInterface(
                         name=irow.name,
                         type=_s(irow.get("type", "")),
-                        options=_smap(irow, "options"),
+                        options=smap(irow, "options"),
                         iface_id=ext.get("iface-id"),
                         mac_in_use=str(mac) if mac else None,
                         uuid=str(irow.uuid),
@@ -155,7 +143,7 @@ def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                     name=prow.name,
                     interfaces=tuple(sorted(ifaces, key=lambda i: i.name)),
                     tag=tag if isinstance(tag, int) and not isinstance(tag, bool) else None,
-                    external_ids=_smap(prow, "external_ids"),
+                    external_ids=smap(prow, "external_ids"),
                     uuid=str(prow.uuid),
                 )
             )
@@ -170,8 +158,8 @@ def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
             ports=tuple(sorted(ports, key=lambda p: p.name)),
             fail_mode=str(fail_mode) if fail_mode else None,
             controllers=tuple(sorted(controllers)),
-            other_config=_smap(br, "other_config"),
-            external_ids=_smap(br, "external_ids"),
+            other_config=smap(br, "other_config"),
+            external_ids=smap(br, "external_ids"),
             datapath_type=_s(br.get("datapath_type", "")),
             uuid=str(br.uuid),
         )
@@ -346,7 +334,7 @@ class HostView:
 
     @cached_property
     def external_ids(self) -> Mapping[str, str]:
-        return _smap(self._ovs_row, "external_ids") if self._ovs_row is not None else {}
+        return smap(self._ovs_row, "external_ids") if self._ovs_row is not None else {}
 
     @property
     def system_id(self) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from ovnguard.model.db import Database, Row
+from ovnguard.model.ovs import smap
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -29,7 +30,7 @@ def _empty() -> Mapping[str, str]:
 
 
 def _smap(row: Row, column: str) -> Mapping[str, str]:
-    return MappingProxyType({str(k): str(v) for k, v in row.map(column).items()})
+    return MappingProxyType(smap(row, column))  # read-only: views are shared
 
 
 def _opt_str(row: Row, column: str) -> str | None:
