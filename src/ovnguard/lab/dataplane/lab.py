@@ -1,22 +1,9 @@
-"""The lab's data-plane mode: every host a network namespace on a shared "LAN", OVS on the
-userspace datapath, real packets, real management reachability. See docs/dataplane.md.
-
-Layout (seed): a LAN namespace holds one Linux bridge per segment (`lan0` = management,
-with the "router" address); a `central` namespace holds NB/SB ovsdb-server and ovn-northd
-on the management network; each host namespace holds ovsdb-server, ovs-vswitchd
-(`datapath_type=netdev`, no dummy datapath) and ovn-controller, whose NIC `enp6s18` is one
-end of a veth whose other end is a port of `lan0`. The management address sits on the
-`br-ex` tap, so a loop through br-ex really cuts a host off.
-
-The control plane of the lab (our ctl commands) uses unix sockets, i.e. it is the
-"console": it keeps working when the management network does not.
-"""
+"""`DataplaneLab`: a running data-plane lab -- start, attach, stop, probe."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import ipaddress
 import json
 import os
@@ -25,18 +12,42 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
-from pydantic import BaseModel, ValidationError
-
-from ovnguard.errors import InputError, LabError
+from ovnguard.errors import LabError
 from ovnguard.lab import commands as cmd
 from ovnguard.lab import netns
+from ovnguard.lab.dataplane.cgroup import cgroup_add, cgroup_stat, create_cgroup
+from ovnguard.lab.dataplane.plan import (
+    MANAGEMENT_SEGMENT,
+    NB_PORT,
+    PROBE_PORT,
+    ROUTER,
+    SB_PORT,
+    Control,
+    DataplanePlan,
+    Kind,
+    Matrix,
+    StormLimits,
+    lab_id_for,
+    plan_dataplane,
+)
+from ovnguard.lab.dataplane.registry import (
+    LISTENER,
+    STATE_FILE,
+    DataplaneState,
+    Registration,
+    cleanup_stale,
+    our_daemons,
+    read_dataplane_state,
+    register,
+    teardown,
+    write_dataplane_state,
+)
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.layout import (
     NB_SCHEMA_CANDIDATES,
@@ -48,534 +59,16 @@ from ovnguard.lab.layout import (
 from ovnguard.lab.process import (
     DaemonSpec,
     clean_env,
-    is_alive,
-    is_ours,
     log_tail_text,
     read_pidfile,
     run,
-    scan_our_daemons,
-    stop_pids,
     wait_until,
 )
-from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
+from ovnguard.lab.rundir import claim_run_dir, locked, schema_path
 from ovnguard.lab.state import DaemonRecord, HostRecord, LabState, write_state
-from ovnguard.lab.topology import Host, Topology, seed_topology, validate_topology
+from ovnguard.lab.topology import Topology, seed_topology, validate_topology
 
-CENTRAL = "central"
-ROUTER = "router"
-MANAGEMENT_SEGMENT = "management"
-# What the TCP probe connects to: a stand-in for sshd on every node's management address.
-PROBE_PORT = 22
-NB_PORT = 6641
-SB_PORT = 6642
-STATE_FILE = "dataplane.json"
-# /run is a tmpfs, like /run/netns: a record here lives exactly as long as the namespaces
-# it describes (both vanish on reboot).
-REGISTRY_DIR = Path("/run/ovnguard-lab")
 CTL_TIMEOUT = 30.0
-
-Control = Literal["management", "local"]
-Kind = Literal["icmp", "tcp"]
-Matrix = dict[tuple[str, str], bool]
-
-# A tiny TCP service: accept, say who we are, close. Started per node inside its namespace
-# with the run dir in its argv (how down() recognises it).
-_LISTENER = r"""
-import os, socket, sys
-addr, port, name, pidfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((addr, port))
-s.listen(64)
-with open(pidfile + ".tmp", "w") as f:
-    f.write(str(os.getpid()))
-os.replace(pidfile + ".tmp", pidfile)
-banner = ("ovnguard-lab " + name + "\n").encode()
-while True:
-    c, _ = s.accept()
-    try:
-        c.sendall(banner)
-    except OSError:
-        pass
-    c.close()
-"""
-
-
-# --- the plan (pure) --------------------------------------------------------------------
-
-
-class StormLimits(BaseModel):
-    """What keeps a broadcast storm in the lab from eating the machine.
-
-    `rate`/`burst`/`latency`: a tc token bucket (tbf) on both ends of every LAN link, so no
-    node sends or receives more than `rate`. `cpus`: CPU time for all ovs-vswitchd of the
-    lab together (a cpu cgroup; None = no cgroup). `nice`: niceness of each ovs-vswitchd.
-    """
-
-    rate: str = "4mbit"
-    burst: str = "64kb"
-    latency: str = "50ms"
-    cpus: float | None = 0.5
-    nice: int = 10
-
-
-class Node(BaseModel):
-    """Something with a management address: the central node, a host or the LAN's router."""
-
-    name: str
-    kind: Literal["central", "host", "router"]
-    netns: str
-    address: ipaddress.IPv4Interface
-    # The device holding the address inside `netns` (br-ex's tap on a seed host).
-    interface: str
-
-
-class Segment(BaseModel):
-    """One L2 segment: a Linux bridge in the LAN namespace. Management NICs of all hosts
-    share the `management` segment; any other NIC joins the segment named after it."""
-
-    name: str
-    bridge: str
-
-
-class LanLink(BaseModel):
-    """A veth: `ifname` in the node's namespace, `lan_ifname` a port of the segment bridge."""
-
-    node: str
-    netns: str
-    ifname: str
-    lan_ifname: str
-    segment: str
-    # The node end is an OVS port (read by the userspace datapath with AF_PACKET).
-    in_ovs: bool
-
-
-class DataplanePlan(BaseModel):
-    lab_id: str
-    lan_netns: str
-    subnet: ipaddress.IPv4Network
-    router: Node
-    central: Node
-    hosts: list[Node]
-    segments: list[Segment]
-    links: list[LanLink]
-
-    def nodes(self) -> dict[str, Node]:
-        return {self.central.name: self.central, **{h.name: h for h in self.hosts}}
-
-    def node(self, name: str) -> Node:
-        if name == self.router.name:
-            return self.router
-        found = self.nodes().get(name)
-        if found is None:
-            known = ", ".join([*self.nodes(), self.router.name])
-            raise LabError(f"no node {name!r} in the data-plane lab (nodes: {known})")
-        return found
-
-    def namespaces(self) -> list[str]:
-        return [self.lan_netns, self.central.netns, *(h.netns for h in self.hosts)]
-
-    def segment_bridge(self, segment: str) -> str:
-        return next(s.bridge for s in self.segments if s.name == segment)
-
-
-def lab_id_for(run_dir: str | Path) -> str:
-    """Six hex digits derived from the absolute run dir: the same run dir always gets the
-    same namespaces (so a crashed run's are found again), two run dirs get different ones."""
-    return hashlib.sha256(str(Path(os.path.abspath(run_dir))).encode()).hexdigest()[:6]
-
-
-def _bad(message: str) -> InputError:
-    return InputError(f"data-plane mode: {message}", "<topology>")
-
-
-def _management_nic(host: Host) -> str:
-    mgmt = host.management
-    if mgmt is None:
-        raise _bad(f"host {host.name!r} has no management address (probes need one)")
-    bridge = host.bridge(mgmt.interface)
-    if bridge is not None:
-        if not bridge.ports:
-            raise _bad(
-                f"host {host.name!r}: management bridge {bridge.name!r} has no NIC, "
-                "so nothing connects it to the LAN"
-            )
-        return bridge.ports[0]
-    if mgmt.interface in host.nics:
-        return mgmt.interface
-    if mgmt.interface in host.ovs_nics():
-        raise _bad(
-            f"host {host.name!r}: management address on {mgmt.interface!r}, a port of an OVS "
-            "bridge; not supported (on a real host that address receives nothing)"
-        )
-    raise _bad(f"host {host.name!r}: management interface {mgmt.interface!r} not found")
-
-
-def plan_dataplane(topo: Topology, lab_id: str) -> DataplanePlan:
-    """Namespaces, segments, links and addresses for a topology (pure; InputError when the
-    topology cannot be built as a data plane)."""
-    reserved = {CENTRAL, ROUTER}
-    first = topo.hosts[0].management
-    if first is None:
-        raise _bad(f"host {topo.hosts[0].name!r} has no management address (probes need one)")
-    subnet = first.address.network
-    router_ip = first.effective_gateway
-    used: dict[ipaddress.IPv4Address, str] = {}
-    hosts: list[Node] = []
-    links: list[LanLink] = []
-    segments: dict[str, Segment] = {
-        MANAGEMENT_SEGMENT: Segment(name=MANAGEMENT_SEGMENT, bridge="lan0")
-    }
-    for i, h in enumerate(topo.hosts):
-        if h.name in reserved:
-            raise _bad(f"host name {h.name!r} is reserved")
-        mgmt_nic = _management_nic(h)
-        assert h.management is not None
-        addr = h.management.address
-        if addr.network != subnet:
-            raise _bad(
-                f"host {h.name!r}: management address {addr} is not in {subnet} (the first "
-                "host's subnet); all management addresses must share one LAN"
-            )
-        if addr.ip in used:
-            raise _bad(
-                f"host {h.name!r}: management address {addr.ip} also used by {used[addr.ip]}"
-            )
-        used[addr.ip] = h.name
-        ns = netns.namespace_name(lab_id, h.name)
-        hosts.append(
-            Node(name=h.name, kind="host", netns=ns, address=addr, interface=h.management.interface)
-        )
-        ovs_nics = set(h.ovs_nics())
-        for k, nic in enumerate(h.all_nics()):
-            seg = MANAGEMENT_SEGMENT if nic == mgmt_nic else nic
-            if seg not in segments:
-                segments[seg] = Segment(name=seg, bridge=f"lan{len(segments)}")
-            links.append(
-                LanLink(
-                    node=h.name,
-                    netns=ns,
-                    ifname=nic,
-                    lan_ifname=f"h{i}n{k}",
-                    segment=seg,
-                    in_ovs=nic in ovs_nics,
-                )
-            )
-    if (
-        router_ip in used
-        or router_ip not in subnet
-        or router_ip
-        in (
-            subnet.network_address,
-            subnet.broadcast_address,
-        )
-    ):
-        raise _bad(f"gateway {router_ip} cannot be the LAN's router address in {subnet}")
-    used[router_ip] = ROUTER
-    central_ip = next(
-        (a for a in subnet.hosts() if a not in used and int(a) >= int(subnet.network_address) + 10),
-        None,
-    ) or next((a for a in subnet.hosts() if a not in used), None)
-    if central_ip is None:
-        raise _bad(f"no free address for the central node in {subnet}")
-    lan_ns = netns.namespace_name(lab_id, "lan")
-    central_ns = netns.namespace_name(lab_id, CENTRAL)
-    links.insert(
-        0,
-        LanLink(
-            node=CENTRAL,
-            netns=central_ns,
-            ifname="eth0",
-            lan_ifname="c0",
-            segment=MANAGEMENT_SEGMENT,
-            in_ovs=False,
-        ),
-    )
-    return DataplanePlan(
-        lab_id=lab_id,
-        lan_netns=lan_ns,
-        subnet=subnet,
-        router=Node(
-            name=ROUTER,
-            kind="router",
-            netns=lan_ns,
-            address=ipaddress.IPv4Interface(f"{router_ip}/{subnet.prefixlen}"),
-            interface="lan0",
-        ),
-        central=Node(
-            name=CENTRAL,
-            kind="central",
-            netns=central_ns,
-            address=ipaddress.IPv4Interface(f"{central_ip}/{subnet.prefixlen}"),
-            interface="eth0",
-        ),
-        hosts=hosts,
-        segments=list(segments.values()),
-        links=links,
-    )
-
-
-def format_matrix(matrix: Mapping[tuple[str, str], bool]) -> str:
-    """A reachability matrix as a table: rows are sources, columns destinations."""
-    names: list[str] = []
-    for src, dst in matrix:
-        for n in (src, dst):
-            if n not in names:
-                names.append(n)
-    width = max([len(n) for n in names] + [4])
-    lines = [" " * width + " " + " ".join(n.rjust(width) for n in names)]
-    for src in names:
-        cells = []
-        for dst in names:
-            ok = matrix.get((src, dst))
-            cells.append(("-" if ok is None else "ok" if ok else "FAIL").rjust(width))
-        lines.append(src.ljust(width) + " " + " ".join(cells))
-    return "\n".join(lines)
-
-
-# --- persisted state --------------------------------------------------------------------
-
-
-class DataplaneState(BaseModel):
-    schema_version: Literal[1] = 1
-    run_dir: str
-    created_at: str
-    control: Control
-    limits: StormLimits
-    plan: DataplanePlan
-    # The cpu cgroup holding the lab's ovs-vswitchd, or why there is none.
-    cgroup: str | None = None
-    cgroup_note: str | None = None
-    listeners: dict[str, int] = {}
-
-
-class _Registration(BaseModel):
-    lab_id: str
-    run_dir: str
-    owner_pid: int
-    created_at: str
-
-
-def _registry_file(lab_id: str) -> Path:
-    return REGISTRY_DIR / f"{lab_id}.json"
-
-
-def _read_registration(lab_id: str) -> _Registration | None:
-    try:
-        return _Registration.model_validate_json(_registry_file(lab_id).read_text())
-    except (OSError, ValueError, ValidationError):
-        return None
-
-
-def _register(reg: _Registration) -> None:
-    """Written before any namespace exists, so a namespace without a record is an orphan."""
-    for attempt in range(3):
-        REGISTRY_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            _registry_file(reg.lab_id).write_text(reg.model_dump_json() + "\n")
-            return
-        except FileNotFoundError:
-            # Another lab's teardown removed the (then empty) directory in between.
-            if attempt == 2:
-                raise
-
-
-def _write_state(path: Path, state: DataplaneState) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _read_state(path: Path) -> DataplaneState:
-    try:
-        return DataplaneState.model_validate_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LabError(f"no data-plane lab in {path.parent} (no {path.name})") from None
-    except (OSError, ValueError, ValidationError) as e:
-        first = str(e).splitlines()[0]
-        raise LabError(f"data-plane state {path} is damaged ({first})") from None
-
-
-# --- CPU limit (cgroup) ------------------------------------------------------------------
-
-_CG_V1 = Path("/sys/fs/cgroup/cpu")
-_CG_V2 = Path("/sys/fs/cgroup")
-_PERIOD_US = 100_000
-
-
-def _cgroup_dir(lab_id: str) -> Path | None:
-    """Where this lab's cpu cgroup is (or would be): cgroup v1's cpu hierarchy, else v2 if
-    the root already delegates `cpu` (we never change the root's controllers)."""
-    if (_CG_V1 / "cpu.cfs_quota_us").exists():
-        return _CG_V1 / f"ovnguard-{lab_id}"
-    with contextlib.suppress(OSError):
-        if "cpu" in (_CG_V2 / "cgroup.subtree_control").read_text().split():
-            return _CG_V2 / f"ovnguard-{lab_id}"
-    return None
-
-
-def _create_cgroup(lab_id: str, cpus: float) -> tuple[Path | None, str | None]:
-    path = _cgroup_dir(lab_id)
-    if path is None:
-        return None, "no writable cpu cgroup controller on this machine; only nice and tc apply"
-    quota = max(1000, int(cpus * _PERIOD_US))
-    try:
-        path.mkdir(exist_ok=True)
-        if (path / "cpu.cfs_quota_us").exists():
-            (path / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
-            (path / "cpu.cfs_quota_us").write_text(str(quota))
-            # Below the default 1024: even inside its quota the lab yields to other work.
-            (path / "cpu.shares").write_text("256")
-        else:
-            (path / "cpu.max").write_text(f"{quota} {_PERIOD_US}")
-            (path / "cpu.weight").write_text("25")
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            path.rmdir()
-        return None, f"cannot set up cpu cgroup {path}: {e.strerror}; only nice and tc apply"
-    return path, None
-
-
-def _cgroup_add(path: Path, pid: int) -> None:
-    # cgroup.procs moves the whole thread group (v1 and v2).
-    (path / "cgroup.procs").write_text(str(pid))
-
-
-def _remove_cgroup(lab_id: str, timeout: float = 5.0) -> bool:
-    path = _cgroup_dir(lab_id)
-    if path is None or not path.exists():
-        return True
-
-    def gone() -> bool:
-        try:
-            path.rmdir()
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
-        return True
-
-    # Killed daemons linger a moment (zombies here are reaped late); rmdir needs it empty.
-    return wait_until(gone, timeout, 0.1)
-
-
-def cgroup_stat(path: str | Path | None) -> dict[str, int]:
-    """nr_periods, nr_throttled, throttled_time (ns) or usage_usec, throttled_usec (v2)."""
-    if path is None:
-        return {}
-    out: dict[str, int] = {}
-    with contextlib.suppress(OSError):
-        for line in (Path(path) / "cpu.stat").read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if value.strip().isdigit():
-                out[key] = int(value)
-    return out
-
-
-# --- run dir, lock, clean-up -------------------------------------------------------------
-
-
-
-
-
-
-def _our_daemons(layout: RunLayout) -> list[int]:
-    token = layout.ownership_token
-    pids = set(scan_our_daemons(token))
-    if layout.root.is_dir():
-        for p in layout.root.rglob("*.pid"):
-            pid = read_pidfile(p)
-            if pid is not None:
-                pids.add(pid)
-    return sorted(p for p in pids if is_ours(p, token))
-
-
-def _our_listeners(layout: RunLayout) -> list[int]:
-    """Listener processes: ours if their argv names a pidfile inside the run dir."""
-    token = layout.ownership_token
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        try:
-            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
-        ours = len(args) >= 3 and args[1] == "-c" and args[2] == _LISTENER and token in args[-1]
-        if ours and is_alive(pid):
-            found.append(pid)
-    return found
-
-
-
-
-def _teardown(lab_id: str, layout: RunLayout | None) -> list[str]:
-    """Stop everything of lab `lab_id` (daemons, listeners, namespaces, cgroup, registry).
-    Returns what could not be removed; an empty list means clean."""
-    problems: list[str] = []
-    if layout is not None:
-        for pid in _our_listeners(layout):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 15)
-        survivors = stop_pids(_our_daemons(layout), layout.ownership_token)
-        if survivors:
-            problems.append(f"daemons {survivors} did not stop")
-    for ns in netns.list_namespaces(netns.namespace_name(lab_id, "")):
-        try:
-            netns.delete(ns)
-        except LabError as e:
-            problems.append(str(e))
-    if not _remove_cgroup(lab_id):
-        problems.append(f"cpu cgroup {_cgroup_dir(lab_id)} is not empty")
-    _registry_file(lab_id).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        REGISTRY_DIR.rmdir()  # only when no other lab is registered
-    if layout is not None:
-        remove_runtime_files(layout.root)
-        (layout.root / STATE_FILE).unlink(missing_ok=True)
-        layout.state.unlink(missing_ok=True)
-    return problems
-
-
-def _is_live(lab_id: str) -> bool:
-    """A lab is live while its run dir holds its state and a daemon of it runs, or while the
-    process that is starting it lives. Anything else with its id is a leftover."""
-    reg = _read_registration(lab_id)
-    if reg is None:
-        return False
-    layout = RunLayout.at(reg.run_dir)
-    if not (layout.root / STATE_FILE).exists():
-        return False
-    if scan_our_daemons(layout.ownership_token):
-        return True
-    # Still starting (no daemon yet), or its owner keeps it: only a dead owner with no
-    # daemon left makes a leftover.
-    return is_alive(reg.owner_pid)
-
-
-def cleanup_stale() -> list[str]:
-    """Remove the namespaces (and daemons, cgroup, registry entry) of every data-plane lab
-    that is no longer live: killed test runs, deleted run dirs. Returns the namespaces
-    removed. A live lab, in this process or another, is left alone."""
-    ids = {i for i in map(netns.lab_id_of, netns.list_namespaces()) if i}
-    with contextlib.suppress(FileNotFoundError):
-        ids |= {p.stem for p in REGISTRY_DIR.glob("*.json")}
-    removed: list[str] = []
-    for lab_id in sorted(ids):
-        if _is_live(lab_id):
-            continue
-        names = netns.list_namespaces(netns.namespace_name(lab_id, ""))
-        reg = _read_registration(lab_id)
-        layout = RunLayout.at(reg.run_dir) if reg is not None else None
-        # Only touch a run dir that is a lab's (marker present); its daemons are orphans.
-        if layout is not None and not layout.marker.exists():
-            layout = None
-        _teardown(lab_id, layout)
-        removed += names
-    return removed
-
 
 # --- the lab ------------------------------------------------------------------------------
 
@@ -629,7 +122,7 @@ class DataplaneLab:
         )
         claim_run_dir(layout)
         with locked(layout):
-            live = _our_daemons(layout)
+            live = our_daemons(layout)
             if live:
                 raise LabError(
                     f"a lab is already running in {layout.root} ({len(live)} daemons, e.g. pid "
@@ -637,7 +130,7 @@ class DataplaneLab:
                 )
             cleanup_stale()
             # This run dir's own leftovers (a crashed run): same id, so same namespaces.
-            _teardown(lab_id, layout)
+            teardown(lab_id, layout)
             keep = {layout.lock.name, layout.marker.name}
             for p in layout.root.iterdir():
                 if p.name in keep:
@@ -647,8 +140,8 @@ class DataplaneLab:
                 else:
                     p.unlink()
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            _register(
-                _Registration(
+            register(
+                Registration(
                     lab_id=lab_id, run_dir=str(layout.root), owner_pid=os.getpid(), created_at=now
                 )
             )
@@ -659,21 +152,21 @@ class DataplaneLab:
                 limits=limits or StormLimits(),
                 plan=plan,
             )
-            _write_state(layout.root / STATE_FILE, state)
+            write_dataplane_state(layout.root / STATE_FILE, state)
             lab_state = _lab_state(layout, topo, plan, now)
             write_state(layout.state, lab_state)
             dp = cls(Lab(layout, lab_state), state)
             try:
                 dp._start(schemas, timeout)
             except BaseException:
-                _teardown(lab_id, layout)
+                teardown(lab_id, layout)
                 raise
             return dp
 
     @classmethod
     def attach(cls, run_dir: str | Path | None = None) -> DataplaneLab:
         layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
-        state = _read_state(layout.root / STATE_FILE)
+        state = read_dataplane_state(layout.root / STATE_FILE)
         return cls(Lab.attach(layout.root), state)
 
     def down(self, *, purge: bool = False) -> None:
@@ -681,7 +174,7 @@ class DataplaneLab:
         sockets, pidfiles and state files (logs and DBs stay unless `purge`)."""
         layout = self.lab.layout
         with locked(layout):
-            problems = _teardown(self.lab_id, layout)
+            problems = teardown(self.lab_id, layout)
         if problems:
             raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
         if purge:
@@ -700,8 +193,8 @@ class DataplaneLab:
         if not layout.marker.exists() and not had:
             return False
         with locked(layout):
-            had = had or bool(_our_daemons(layout))
-            problems = _teardown(lab_id, layout if layout.marker.exists() else None)
+            had = had or bool(our_daemons(layout))
+            problems = teardown(lab_id, layout if layout.marker.exists() else None)
         if problems:
             raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
         if purge and layout.marker.exists():
@@ -728,7 +221,7 @@ class DataplaneLab:
         layout, plan = self.lab.layout, self.plan
         limits = self.state.limits
         if limits.cpus is not None:
-            path, note = _create_cgroup(plan.lab_id, limits.cpus)
+            path, note = create_cgroup(plan.lab_id, limits.cpus)
             self.state.cgroup = str(path) if path else None
             self.state.cgroup_note = note
         else:
@@ -853,7 +346,7 @@ class DataplaneLab:
         vs_pid = _start_daemon(vs_spec, nice=self.state.limits.nice)
         self._set_pid(name, "ovs-vswitchd", vs_pid, str(hp.vswitchd_ctl))
         if self.state.cgroup:
-            _cgroup_add(Path(self.state.cgroup), vs_pid)
+            cgroup_add(Path(self.state.cgroup), vs_pid)
         for lk in self.plan.links:
             if lk.node == name and lk.in_ovs:
                 self._shape(ns, lk.ifname)
@@ -897,7 +390,7 @@ class DataplaneLab:
                     *netns.exec_prefix(n.netns),
                     sys.executable,
                     "-c",
-                    _LISTENER,
+                    LISTENER,
                     str(n.address.ip),
                     str(PROBE_PORT),
                     n.name,
@@ -948,7 +441,7 @@ class DataplaneLab:
                         r.ctl = ctl
 
     def _save(self) -> None:
-        _write_state(self.lab.layout.root / STATE_FILE, self.state)
+        write_dataplane_state(self.lab.layout.root / STATE_FILE, self.state)
 
     # --- where things are ---------------------------------------------------------------
 
@@ -1276,21 +769,3 @@ def _lab_state(layout: RunLayout, topo: Topology, plan: DataplanePlan, now: str)
         topology=topo,
     )
 
-
-__all__ = [
-    "CENTRAL",
-    "PROBE_PORT",
-    "ROUTER",
-    "DataplaneLab",
-    "DataplanePlan",
-    "DataplaneState",
-    "LanLink",
-    "Matrix",
-    "Node",
-    "Segment",
-    "StormLimits",
-    "cleanup_stale",
-    "format_matrix",
-    "lab_id_for",
-    "plan_dataplane",
-]
