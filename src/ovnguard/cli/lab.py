@@ -312,9 +312,10 @@ def export(
     are synthesized from the topology and each chassis' interfaces.
     """
     from ovnguard.lab import Lab
+    from ovnguard.lab.export import export_bundle
 
     with _errors("export"):
-        out = Lab.attach(run_dir).export(dest, force=force)
+        out = export_bundle(Lab.attach(run_dir), dest, force=force)
         typer.echo(f"bundle written to {out}")
 
 

@@ -21,6 +21,7 @@ from ovnguard.model.ovs import json_scalar, json_tables, json_uuids, list_args
 
 if TYPE_CHECKING:
     from ovnguard.lab.lab import Lab
+    from ovnguard.lab.protocol import OvnLab
 
 
 def _backup(remote: str, database: str, dest: Path) -> None:
@@ -36,7 +37,7 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 
-def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
+def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
     out = lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,interfaces"),
                                      ("Interface", "_uuid,name,type,mac_in_use,mtu")))
     bridges, ports, ifaces = json_tables(out)
@@ -63,8 +64,9 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def export_bundle(lab: Lab, dest: Path, *, force: bool = False) -> Path:
-    dest = dest.absolute()
+def export_bundle(lab: Lab, dest: str | Path, *, force: bool = False) -> Path:
+    """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
+    dest = Path(dest).absolute()
     if dest.exists() and any(dest.iterdir()) and not force:
         raise LabError(f"{dest} is not empty; choose a new directory (or --force to overwrite)")
     hosts_dir = dest / "hosts"

@@ -61,7 +61,7 @@ ProgressFn = Callable[[str, int, int], None]
 @dataclass(frozen=True)
 class Preload:
     """What `Lab.up` takes ready-made instead of building it from the topology: a replica
-    of a real cluster (`Lab.from_bundle`, ovnguard.lab.replica)."""
+    of a real cluster (`lab.replica.lab_from_bundle`)."""
 
     # A standalone OVN_Northbound file in the installed schema, served as the lab's NB
     # (the topology's logical section must then be empty).
@@ -181,21 +181,6 @@ class Lab:
                     lab._stop_all()
                 raise
             return lab
-
-    @classmethod
-    def from_bundle(
-        cls,
-        bundle_dir: str | Path,
-        run_dir: str | Path | None = None,
-        *,
-        timeout: float = 60.0,
-        progress: ProgressFn | None = None,
-    ) -> Lab:
-        """A replica of the cluster a bundle describes: its NB, and one chassis per bundle
-        host with that host's bridges, NICs, VIFs and external_ids (see replica.py)."""
-        from ovnguard.lab.replica import plan_replica, start_replica
-
-        return start_replica(plan_replica(bundle_dir), run_dir, timeout=timeout, progress=progress)
 
     @classmethod
     def attach(cls, run_dir: str | Path | None = None) -> Lab:
@@ -667,12 +652,6 @@ class Lab:
                 if pid is not None and is_ours(pid, token):
                     out[f"{h.name}/{d.name}"] = pid
         return out
-
-    def export(self, dest: str | Path, *, force: bool = False) -> Path:
-        """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
-        from ovnguard.lab.export import export_bundle
-
-        return export_bundle(self, Path(dest), force=force)
 
 
 def _secs(timeout: float) -> int:

@@ -585,6 +585,18 @@ def start_replica(
         return Lab.up(plan.topology, run_dir, timeout=timeout, progress=progress, preload=preload)
 
 
+def lab_from_bundle(
+    bundle_dir: str | Path,
+    run_dir: str | Path | None = None,
+    *,
+    timeout: float = 60.0,
+    progress: ProgressFn | None = None,
+) -> Lab:
+    """A replica of the cluster a bundle describes: its NB, and one chassis per bundle host
+    with that host's bridges, NICs, VIFs and external_ids."""
+    return start_replica(plan_replica(bundle_dir), run_dir, timeout=timeout, progress=progress)
+
+
 def _nb_in_installed_schema(nb: Path, schema: str, tmp: Path) -> Path:
     """The bundle's NB as the installed ovsdb-server and ovn-northd expect it: converted when
     it was written by another OVN version."""
@@ -607,6 +619,7 @@ __all__ = [
     "OVN_PORT_KEYS",
     "ReplicaHost",
     "ReplicaPlan",
+    "lab_from_bundle",
     "plan_replica",
     "start_replica",
 ]
