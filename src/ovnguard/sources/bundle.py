@@ -134,7 +134,8 @@ _MISSING_HOST_FILE = {
     "route.json": "control-plane path of {host} not checked",
     "link.json": "link types and bridge membership of {host} not checked",
 }
-_HOST_FILES = (*_MISSING_HOST_FILE, "etc")
+# deployment.json: the host's deployment flavor (sources/flavors.py), read by `plan`
+_HOST_FILES = (*_MISSING_HOST_FILE, "etc", "deployment.json")
 _ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", "inventory.yaml")
 
 
