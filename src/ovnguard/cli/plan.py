@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +88,16 @@ def _bundle(bundle: Path) -> Snapshot:
     return load_for_plan(bundle)
 
 
+def _deployment(bundle: Path, snapshot: Snapshot, plan: Plan) -> Plan:
+    """The same change in each host's deployment tool's terms (hosts/<h>/deployment.json)."""
+    from ovnguard.plan.deploy import with_deployment
+    from ovnguard.sources.flavors import bundle_deployments
+
+    detections, notes = bundle_deployments(bundle)
+    plan = with_deployment(snapshot, plan, detections)
+    return replace(plan, notes=(*plan.notes, *notes)) if notes else plan
+
+
 @app.command("separate-nic")
 def separate_nic(
     bundle: Path = typer.Option(..., "--bundle", "-b", help=BUNDLE_HELP),
@@ -121,7 +132,8 @@ def separate_nic(
     with _errors("separate-nic"):
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
-        plan = plan_separate_nic(snapshot, physnet, bridge, nic, selected)
+        plan = _deployment(bundle, snapshot,
+                           plan_separate_nic(snapshot, physnet, bridge, nic, selected))
         _emit(plan, fmt, out)
     _exit(plan)
 
@@ -149,6 +161,6 @@ def fix(
 
     with _errors("fix"):
         snapshot = _bundle(bundle)
-        plan = plan_fixes(snapshot, rule)
+        plan = _deployment(bundle, snapshot, plan_fixes(snapshot, rule))
         _emit(plan, fmt, out)
     _exit(plan)
