@@ -165,6 +165,7 @@ class _HostDir:
     files: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deployment: str | None = None
 
     @property
     def system_id(self) -> str | None:
@@ -205,6 +206,15 @@ def _read_host_dir(d: Path) -> _HostDir:
             h.files[f"etc/{rel}"] = str(etc / rel)
     else:
         h.missing.append("etc/neutron")
+    f = d / "deployment.json"
+    if f.is_file():
+        # optional: an unusable one is a note, never a failure of the check
+        from ovnguard.sources.flavors import read_detection
+
+        try:
+            h.deployment = read_detection(f.read_bytes(), f"{h.label}/deployment.json").flavor
+        except (InputError, OSError) as e:
+            h.notes.append(f"{h.label}/deployment.json not used: {e}")
     ignored = sorted(n for n in present - set(_HOST_FILES) if not n.startswith("."))
     if ignored:
         h.notes.append(f"{h.label}: ignored unrecognised "
@@ -363,6 +373,7 @@ def load_bundle(path: str | Path) -> Snapshot:
             links=h.links,
             neutron=MappingProxyType(h.neutron),
             files=MappingProxyType(dict(h.files)),
+            deployment=h.deployment,
         )
 
     matched = {m.chassis for m in matches if m.chassis}
