@@ -24,6 +24,7 @@ Paths come from the tools' own sources (read for this table):
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -314,6 +315,26 @@ def detect_host(root: Path = Path("/"), runner: Runner | None = None) -> Detecti
         text = runner(("snap", "list")) or ""
         snaps = [line.split()[0] for line in text.splitlines()[1:] if line.split()]
     return detect(found, containers, snaps)
+
+
+def detect_listing(text: str) -> Detection:
+    """Detect from what `remote.deployment_cmd` printed on a host: `path P`,
+    `container RUNTIME NAME`, `snap NAME` lines (anything else is ignored)."""
+    markers = {m for f in FLAVORS for m in f.markers}
+    paths: set[str] = set()
+    containers: dict[str, str] = {}
+    snaps: list[str] = []
+    for line in text.splitlines():
+        kind, _, rest = line.strip().partition(" ")
+        if kind == "path":
+            paths |= {m for m in markers if fnmatch.fnmatchcase(rest, m)}
+        elif kind == "container":
+            rt, _, name = rest.partition(" ")
+            if rt in CONTAINER_LIST and name:
+                containers.setdefault(name.strip(), rt)
+        elif kind == "snap" and rest:
+            snaps.append(rest.strip())
+    return detect(paths, containers, snaps)
 
 
 def read_detection(data: bytes, source: str) -> Detection:

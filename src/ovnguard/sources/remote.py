@@ -58,9 +58,11 @@ from ovnguard.sources.collected import (
     neutron_files,
     safe_host_dir,
 )
+from ovnguard.sources.flavors import BY_ID, DEPLOYMENT_FILE, FLAVORS, detect_listing
 from ovnguard.sources.iproute import ADDR_COMMAND, LINK_COMMAND, ROUTE_COMMAND
 from ovnguard.sources.live import NB_SOCKETS, OVS_SOCKETS, SB_SOCKETS
 
+KOLLA = BY_ID["kolla-ansible"]  # the flavor whose hosts may have ovsdb-client only in containers
 TARGET_KEYS = ("address", "port", "user", "sudo", "ovs", "nb", "sb", "neutron_dir",
                "ovsdb_client")
 DEFAULT_KEYS = ("port", "user", "sudo", "ovs", "neutron_dir", "ovsdb_client")
@@ -203,15 +205,54 @@ def _sudo(cmd: str, sudo: bool) -> str:
     return f"sudo -n sh -c {shlex.quote(cmd)}" if sudo else cmd
 
 
+def client_select(container: str | None) -> str:
+    """sh that sets $c to how ovsdb-client runs on this host: its own, else MicroOVN's
+    snap command, else `docker|podman exec CONTAINER ovsdb-client` when the deployment's
+    container runs (kolla-ansible keeps ovsdb-client only in its containers; the sockets
+    are bind-mounted at the same paths, so the same remote works inside)."""
+    sel = ("c=; if command -v ovsdb-client >/dev/null 2>&1; then c=ovsdb-client; "
+           "elif command -v microovn.ovsdb-client >/dev/null 2>&1; then "
+           "c=microovn.ovsdb-client; ")
+    if container:
+        q = shlex.quote(container)
+        sel += ("else for rt in docker podman; do if command -v $rt >/dev/null 2>&1 && "
+                f"$rt inspect --format '{{{{.State.Running}}}}' {q} 2>/dev/null | "
+                f'grep -q true; then c="$rt exec {container} ovsdb-client"; break; fi; '
+                "done; ")
+    sel += "fi; "
+    where = f", nor a running {container} container" if container else ""
+    return sel + (f'[ -n "$c" ] || {{ echo "no ovsdb-client here (nor '
+                  f'microovn.ovsdb-client{where})" >&2; exit 3; }}; ')
+
+
 def _backup_cmd(remote: str | None, candidates: Sequence[str], database: str,
-                timeout: float, client: str = "ovsdb-client") -> str:
+                timeout: float, client: str = "ovsdb-client",
+                container: str | None = None) -> str:
     t = max(1, int(timeout))
+    pre = ""
+    if client == "ovsdb-client":
+        # not set in the inventory: find it (unquoted $c: it is a command and its words)
+        pre, client = client_select(container), "$c"
     if remote:
-        return f"exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
+        return f"{pre}exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
     socks = " ".join(shlex.quote(s) for s in candidates)
-    return (f'for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
+    return (f'{pre}for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
             f'backup "unix:$s" {database}; fi; done; '
             f'echo "no {database} socket at {" ".join(candidates)}" >&2; exit 3')
+
+
+def deployment_cmd() -> str:
+    """sh printing what tells the host's deployment flavor apart (sources/flavors.py):
+    `path P` per marker that exists, `container RUNTIME NAME` per running container,
+    `snap NAME` per installed snap. Always exits 0: an unknown flavor is not a failure."""
+    markers = sorted({m for f in FLAVORS for m in f.markers})
+    # glob markers are left unquoted so the shell expands them; [ -e ] drops no-matches
+    words = " ".join(m if any(ch in m for ch in "*?[") else shlex.quote(m) for m in markers)
+    return (f'for p in {words}; do [ -e "$p" ] && echo "path $p"; done; '
+            "for rt in docker podman; do command -v $rt >/dev/null 2>&1 && "
+            "$rt ps --format '{{.Names}}' 2>/dev/null | sed \"s/^/container $rt /\"; done; "
+            "command -v snap >/dev/null 2>&1 && snap list 2>/dev/null | "
+            "awk 'NR>1 {print \"snap \" $1}'; exit 0")
 
 
 def _neutron_cmd(neutron_dir: str | None) -> str:
@@ -230,18 +271,20 @@ def commands(t: Target, timeout: float) -> dict[str, str]:
     """Bundle file name -> the shell command that prints it on host `t`."""
     cmds = {
         "conf.db": _sudo(_backup_cmd(t.ovs, OVS_SOCKETS, "Open_vSwitch", timeout,
-                                     t.ovsdb_client), t.sudo),
+                                     t.ovsdb_client, KOLLA.ovs_container), t.sudo),
         "addr.json": ADDR_COMMAND,
         "route.json": ROUTE_COMMAND,
         "link.json": LINK_COMMAND,
         "etc": _sudo(_neutron_cmd(t.neutron_dir), t.sudo),
+        # docker/podman ps need root on most hosts
+        "deployment": _sudo(deployment_cmd(), t.sudo),
     }
     if t.nb is not None:
         cmds["nb.db"] = _sudo(_backup_cmd(t.nb, NB_SOCKETS, "OVN_Northbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.nb_container), t.sudo)
     if t.sb is not None:
         cmds["sb.db"] = _sudo(_backup_cmd(t.sb, SB_SOCKETS, "OVN_Southbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.sb_container), t.sudo)
     return cmds
 
 
@@ -409,6 +452,15 @@ def split_parts(stream: bytes, boundary: str) -> list[Part]:
 
 def _store(res: HostResult, t: Target, part: Part, cmd: str) -> None:
     h = res.host
+    if part.name == "deployment":
+        if part.rc != 0:
+            h.problems.append(f"deployment flavor not detected: "
+                              f"{_stderr_line(part.stderr.encode(), part.rc)}")
+            return
+        det = detect_listing(part.stdout.decode(errors="replace"))
+        h.files[DEPLOYMENT_FILE] = det.to_json()
+        h.sources[DEPLOYMENT_FILE] = f"{t.name}:{', '.join(det.evidence)}"
+        return
     if part.name == "etc":
         if part.rc != 0:
             h.problems.append(f"Neutron configuration not collected: "
