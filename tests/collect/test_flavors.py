@@ -194,3 +194,29 @@ def test_deployment_listing_through_the_fake_docker(tmp_path: Path) -> None:
     assert d.flavor == "microovn" and len(d.evidence) == 2
     assert detect_listing("path /openstack/venvs/neutron-abc\n").evidence == (
         "/openstack/venvs/neutron-*",)
+
+
+def test_sos_report_flavor_from_the_containers_it_listed(tmp_path: Path) -> None:
+    from ovnguard.sources.sosreport import sos_collection
+
+    sos = tmp_path / "sosreport-cmp1-2026-01-01-abcdef"
+    (sos / "sos_commands" / "podman").mkdir(parents=True)
+    (sos / "sos_commands" / "host").mkdir(parents=True)
+    (sos / "sos_commands" / "host" / "hostname").write_text("cmp1\n")
+    # `podman ps` as sos keeps it (sos_commands/podman/podman_ps): NAMES is the last column
+    (sos / "sos_commands" / "podman" / "podman_ps").write_text(
+        "CONTAINER ID  IMAGE                                   COMMAND     CREATED  STATUS  "
+        "PORTS  NAMES\n"
+        "1a2b3c4d5e6f  quay.io/podified/ovn-controller:x     kolla_start 2 days   Up 2 days"
+        "         ovn_controller\n"
+        "2b3c4d5e6f7a  quay.io/podified/neutron-metadata:x   kolla_start 2 days   Up 2 days"
+        "         ovn_metadata_agent\n")
+    (sos / "var/lib/config-data/puppet-generated/neutron/etc/neutron").mkdir(parents=True)
+    (sos / "var/lib/config-data/puppet-generated/neutron/etc/neutron/neutron.conf").write_text(
+        "[DEFAULT]\n")
+    c = sos_collection([sos])
+    [h] = c.hosts
+    d = read_detection(h.files["deployment.json"], "x")
+    assert (d.flavor, d.runtime) == ("tripleo-edpm", "podman")
+    assert "container ovn_controller (podman)" in d.evidence
+    assert "/var/lib/config-data/puppet-generated" in d.evidence
