@@ -197,7 +197,7 @@ def test_edpm_pins_the_mac_through_os_net_config() -> None:
     for d in oncs:
         [br] = yaml.safe_load(d.text)["network_config"]
         assert br["name"] == "br-ex"
-        assert br["ovs_extra"][0].startswith("set bridge br-ex other_config:hwaddr=")
+        assert br["ovs_extra"][0].startswith("set bridge br-ex other-config:hwaddr=")
 
 
 def test_nothing_to_say_for_a_northbound_only_plan() -> None:

@@ -129,7 +129,8 @@ def _os_net_config(e: _HostEnd) -> str | None:
                                                  "primary": i == 0}
                                                 for i, n in enumerate(nics)]}
         if b in e.pins:
-            entry["ovs_extra"] = [f"set bridge {b} other_config:hwaddr={e.pins[b]}"]
+            # after the primary member's MAC, which os-net-config's ifcfg writer pins itself
+            entry["ovs_extra"] = [f"set bridge {b} other-config:hwaddr={e.pins[b]}"]
         cfg.append(entry)
     return _yaml({"network_config": cfg})
 
@@ -212,7 +213,8 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
                              "ansibleVars (nodeTemplate, or the node's own)", text,
                              tuple(notes)))
             elif fid == "charmed-openstack":
-                maps = ",".join(f"{n}:{b}" for n, b in e.entries)
+                # the charm's options are space-delimited (charm-layer-ovn config.yaml)
+                maps = " ".join(f"{n}:{b}" for n, b in e.entries)
                 ifm = " ".join(f"{b}:{nic}" for _, b in e.entries
                                for nic in e.uplinks.get(b, ())[:1])
                 rows.append((h, fid, "juju config of the ovn-chassis application",
@@ -236,7 +238,8 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
                 rows.append((h, "os-net-config", "os-net-config (edpm_network_config_template)",
                              "merge into the host's network_config", onc,
                              ("os-net-config owns the host's bridges on TripleO/EDPM: a "
-                              "bridge or MAC set by hand is reverted by its next run",)))
+                              "bridge or MAC set by hand is reverted by its next run; it pins "
+                              "an ovs_bridge's MAC to its `primary: true` member by itself",)))
         else:
             npl = netplan_yaml(e)
             if npl:
