@@ -81,7 +81,7 @@ def _yaml(doc: object) -> str:
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
-def _kolla(e: _HostEnd) -> tuple[str, list[str]]:
+def _kolla(e: _HostEnd, runtime: str | None) -> tuple[str, list[str]]:
     nets = ",".join(n for n, _ in e.entries)
     brs = ",".join(b for _, b in e.entries)
     notes = []
@@ -93,6 +93,9 @@ def _kolla(e: _HostEnd) -> tuple[str, list[str]]:
                          f"bridge; {b} has {len(nics)} NIC(s) ({', '.join(nics) or 'none'}): "
                          "use a bond device name, or leave the bridge's ports to the host")
         ifaces.append(nics[0] if nics else "")
+    notes.append(f"on kolla hosts ovs-vsctl is in the containers: run the plan's lines as "
+                 f"`{runtime or 'docker'} exec openvswitch_vswitchd ovs-vsctl ...` (change "
+                 "files accept that prefix)")
     notes.append("kolla-ansible adds neutron_external_interface to neutron_bridge_name on "
                   "network hosts (and computes with computes_need_external_bridge); it never "
                   "removes a port, and with its default (eth1 on br-ex) it is what puts a NIC "
@@ -197,7 +200,7 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
         h = part.host
         if e.mappings_changed:
             if fid == "kolla-ansible":
-                text, notes = _kolla(e)
+                text, notes = _kolla(e, det.runtime if det else None)
                 rows.append((h, fid, "kolla-ansible variables", "/etc/kolla/globals.yml when "
                              "every host has these values, else each host's variables in "
                              "the inventory (host_vars)", text, tuple(notes)))

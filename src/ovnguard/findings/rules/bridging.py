@@ -66,7 +66,9 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
     ),
     severity_note=(
         "Not critical: this alone is how many small clouds run; it is the precondition "
-        "that turns l2-loop and address-conflict into a cluster-wide outage."
+        "that turns l2-loop and address-conflict into a cluster-wide outage. Info on "
+        "hosts deployed by ovn-kubernetes (hosts/<host>/deployment.json): its shared "
+        "gateway mode keeps the node IP on the gateway bridge by design."
     ),
     remediation_template=(
         "Separate the NICs: keep the management address on a NIC (or bridge) that no "

@@ -214,7 +214,9 @@ CONTROL_PLANE = RuleSpec(
         "the very path the fix would arrive on: ovn-controller keeps the broken state, and "
         "`ovn-nbctl lsp-del` from the controller no longer reaches the host."
     ),
-    severity_note="It makes every provider-network mistake unrecoverable remotely.",
+    severity_note=("It makes every provider-network mistake unrecoverable remotely. Info on "
+                   "hosts deployed by ovn-kubernetes, whose shared gateway mode routes the "
+                   "node's traffic over the gateway bridge by design."),
     remediation_template=(
         "Route {remote} over an interface outside OVS (the management NIC), or unmap "
         "{bridge} ({physnets}) on {host}; see `ovnguard plan separate-nic`."
