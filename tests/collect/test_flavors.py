@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ from ovnguard.sources.flavors import (
 )
 from ovnguard.sources.remote import Target, _backup_cmd, commands, deployment_cmd
 from realdb import RealDb
+
+CLIRUN = Path(__file__).with_name("clirun.py")
 
 
 def test_detect_picks_the_flavor_with_most_evidence() -> None:
@@ -220,3 +223,12 @@ def test_sos_report_flavor_from_the_containers_it_listed(tmp_path: Path) -> None
     assert (d.flavor, d.runtime) == ("tripleo-edpm", "podman")
     assert "container ovn_controller (podman)" in d.evidence
     assert "/var/lib/config-data/puppet-generated" in d.evidence
+
+
+def test_an_unknown_flavor_is_one_line(tmp_path: Path) -> None:
+    p = subprocess.run([sys.executable, str(CLIRUN), "collect", "--flavor", "kola",
+                        "--out", str(tmp_path / "b")], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert "unknown deployment flavor 'kola' (expected one of kolla-ansible," in p.stderr

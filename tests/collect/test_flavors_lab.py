@@ -79,13 +79,15 @@ def test_collect_from_a_flavor_laid_out_chassis_equals_the_export(
 
 
 def test_a_socket_elsewhere_is_not_found_and_said(lab: tuple[Lab, Path], tmp_path: Path) -> None:
-    # a root with the kolla markers but no socket: conf.db is missing and the message names
-    # kolla's paths first
+    # a MicroOVN root whose sockets are missing: the message names the snap's paths first
     the_lab, _ = lab
-    root = lay_out(the_lab, "compute1", "kolla-ansible", tmp_path / "root")
-    (root / "run/openvswitch/db.sock").unlink()
+    root = lay_out(the_lab, "compute1", "microovn", tmp_path / "root")
+    (root / "var/snap/microovn/common/run/switch/db.sock").unlink()
     p = subprocess.run([sys.executable, str(CLIRUN), "collect", "--root", str(root), "--out",
-                        str(tmp_path / "b"), "--no-host"], capture_output=True, text=True,
-                       timeout=60)
+                        str(tmp_path / "b")], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
-    assert "no OVN_Northbound socket here" in p.stderr or "nothing was collected" in p.stderr
+    assert ("this host not collected: no Open_vSwitch socket here (looked at "
+            "/var/snap/microovn/common/run/switch/db.sock, /var/run/openvswitch/db.sock, ... "
+            "for a microovn host)") in p.stderr
+    assert "nb.db not collected: no --nb given and no OVN_Northbound socket here (looked at " \
+        "/var/snap/microovn/common/run/ovn/ovnnb_db.sock" in p.stderr

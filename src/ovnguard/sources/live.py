@@ -221,7 +221,8 @@ def collect_local(opts: LocalOptions, *, need_nb: bool = False) -> Collection:
             # a workstation reading NB/SB from afar is not a chassis: no host directory
             collection.problems.append(
                 "this host not collected: no Open_vSwitch socket here (looked at "
-                f"{', '.join(OVS_SOCKETS[:2])}, ...); pass --ovs REMOTE if it has one")
+                f"{', '.join(det.ovs_sockets()[:2])}, ... for a {det.flavor} host); pass "
+                "--ovs REMOTE if it has one")
         else:
             collection.hosts.append(collect_this_host(opts, det))
     return collection
