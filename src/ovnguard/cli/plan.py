@@ -29,7 +29,10 @@ app = typer.Typer(
         "marked 'console needed', and the end state proven by the what-if: the whole plan "
         "applied to the bundle, no dangerous finding left, ovn-controller's patch ports "
         "where they are wanted (step by step and all at once), and the rollback back to the "
-        "bundle's state.\n\n"
+        "bundle's state. Beside the steps, the same change in the terms of each host's "
+        "deployment tool (kolla-ansible globals.yml, OpenStack-Ansible, EDPM, juju, netplan), "
+        "with a warning where that tool rewrites a key the plan edits by hand "
+        "(hosts/<host>/deployment.json; docs/deployments.md).\n\n"
         "Exit codes: 0 proven (or nothing to do), 1 not proven (the output says why), "
         "2 bad input."
     ),
@@ -46,7 +49,8 @@ BUNDLE_HELP = ("Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json 
                "docs/bundle.md). Re-collect it right before applying a plan.")
 OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for ovn-nbctl "
             "steps) into this directory; `ovnguard check --change` and `ovnguard rehearse "
-            "--change` read them as they are.")
+            "--change` read them as they are. The deployment tools' side goes into "
+            "deploy-<n>-<tool>.yaml.")
 
 
 @contextmanager
