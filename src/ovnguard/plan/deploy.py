@@ -188,6 +188,9 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
         if e is None:
             continue
         det = detections.get(part.host)
+        state = snapshot.hosts.get(part.host)
+        if det is None and state is not None and state.deployment is not None:
+            det = Detection(state.deployment)  # e.g. taken from the NB (flavors.nb_detection)
         fid = det.flavor if det is not None else None
         if fid is None:
             unknown.append(part.host)

@@ -391,13 +391,15 @@ def load_bundle(path: str | Path) -> Snapshot:
         inv_notes = _apply_inventory(inventory, hosts, chassis)
         per_host_notes.extend(inv_notes)
 
-    return Snapshot(
+    from ovnguard.sources.flavors import with_nb_flavor
+
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=str(root),
         notes=tuple([*notes, *match_notes, *per_host_notes, *_ignored_root(root)]),
-    )
+    ))
 
 
 def _apply_inventory(

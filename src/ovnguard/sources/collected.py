@@ -36,7 +36,7 @@ from ovnguard.sources.bundle import (
     _apply_inventory,
     match_hosts,
 )
-from ovnguard.sources.flavors import DEPLOYMENT_FILE, read_detection
+from ovnguard.sources.flavors import DEPLOYMENT_FILE, read_detection, with_nb_flavor
 from ovnguard.sources.inventory import read_inventory
 from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
 from ovnguard.sources.neutron_ini import CONFIG_SUFFIXES, parse_ini
@@ -394,13 +394,13 @@ def to_snapshot(collection: Collection) -> Snapshot:
     else:
         notes.append("no management address known (no inventory): management reachability "
                      "of the hosts not checked")
-    return Snapshot(
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=collection.source,
         notes=tuple([*notes, *match_notes]),
-    )
+    ))
 
 
 def _deployment(h: HostCollection, per_host: dict[str, list[str]]) -> str | None:

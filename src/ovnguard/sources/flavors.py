@@ -28,12 +28,18 @@ import fnmatch
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ovnguard.errors import InputError
+
+if TYPE_CHECKING:
+    from ovnguard.model.db import Database
+    from ovnguard.model.snapshot import Snapshot
 
 # A command runner: argv -> stdout text, or None when the command is absent / failed.
 Runner = Callable[[Sequence[str]], "str | None"]
@@ -356,6 +362,30 @@ def read_detection(data: bytes, source: str) -> Detection:
     return Detection(fid, tuple(str(e) for e in ev) if isinstance(ev, list) else (),
                      rt if isinstance(rt, str) else None,
                      tuple(str(c) for c in ctrs) if isinstance(ctrs, list) else ())
+
+
+def nb_detection(nb: Database) -> Detection | None:
+    """What the Northbound database itself says: ovn-kubernetes makes its cluster router
+    with external_ids:k8s-cluster-router=yes (go-controller/pkg/ovn/topology/
+    topologyfactory.go). Used for hosts that carry no deployment.json."""
+    for row in nb.rows("Logical_Router"):
+        if str(row.map("external_ids").get("k8s-cluster-router", "")) == "yes":
+            return Detection("ovn-kubernetes", (
+                f"NB Logical_Router {row.get('name')} external_ids:k8s-cluster-router=yes",))
+    return None
+
+
+def with_nb_flavor(snapshot: Snapshot) -> Snapshot:
+    """Hosts whose flavor is not known take the one the NB shows, if any (and a note)."""
+    det = nb_detection(snapshot.nb)
+    unknown = [h for h, s in snapshot.hosts.items() if s.deployment is None]
+    if det is None or not unknown:
+        return snapshot
+    hosts = {h: (replace(s, deployment=det.flavor) if s.deployment is None else s)
+             for h, s in snapshot.hosts.items()}
+    note = (f"deployment of {', '.join(sorted(unknown))} taken as {det.flavor}: "
+            f"{det.evidence[0]}")
+    return replace(snapshot, hosts=MappingProxyType(hosts), notes=(*snapshot.notes, note))
 
 
 def bundle_deployments(bundle: str | Path) -> tuple[dict[str, Detection], list[str]]:
