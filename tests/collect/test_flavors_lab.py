@@ -91,3 +91,31 @@ def test_a_socket_elsewhere_is_not_found_and_said(lab: tuple[Lab, Path], tmp_pat
             "for a microovn host)") in p.stderr
     assert "nb.db not collected: no --nb given and no OVN_Northbound socket here (looked at " \
         "/var/snap/microovn/common/run/ovn/ovnnb_db.sock" in p.stderr
+
+
+def _shape(bundle: Path) -> dict[str, object]:
+    """What a fixture holds, without what differs between two labs (UUIDs, MACs, paths)."""
+    snap = load_bundle(bundle)
+    out: dict[str, object] = {
+        "files": sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
+                        if p.is_file()),
+    }
+    for h, st in snap.hosts.items():
+        assert st.ovs is not None
+        out[h] = (st.deployment,
+                  sorted((str(b.get("name")), len(b.set("ports"))) for b in st.ovs.rows("Bridge")),
+                  {rel: {s: sorted(keys) for s, keys in sec.items()}
+                   for rel, sec in st.neutron.items()},
+                  json.loads((bundle / "hosts" / h / "deployment.json").read_text())["evidence"])
+    return out
+
+
+def test_the_committed_fixtures_are_what_make_py_makes(tmp_path: Path) -> None:
+    if shutil.which("ovn-controller") is None:
+        pytest.skip("needs ovn-host")
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "flavors"
+    p = subprocess.run([sys.executable, str(fixtures / "make.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    for f in FLAVORS:
+        assert _shape(tmp_path / f.id) == _shape(fixtures / f.id), f.id
