@@ -216,7 +216,8 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
             elif fid == "tripleo-edpm":
                 text, notes = _edpm(e)
                 rows.append((h, fid, "EDPM variables", "the OpenStackDataPlaneNodeSet's "
-                             "ansibleVars (nodeTemplate, or the node's own)", text,
+                             "spec.nodeTemplate.ansible.ansibleVars (or a node's own "
+                             "ansible.ansibleVars)", text,
                              tuple(notes)))
             elif fid == "charmed-openstack":
                 # the charm's options are space-delimited (charm-layer-ovn config.yaml)
