@@ -8,6 +8,9 @@ The emitted variables are held against what the tools document and do with them:
   zip(neutron_bridge_name.split(',')) | map('join', ':') | join(',')`;
 - edpm-ansible roles/edpm_ovn/defaults/main.yml: `ovn-bridge-mappings:
   edpm_ovn_bridge_mappings | join(',')`;
+- openstack-ansible-plugins library/provider_networks: openstack_user_config.yml's
+  provider_networks -> network_mappings (net_name:container_bridge on metal) and
+  network_interface_mappings (container_bridge:network_interface);
 - openstack-ansible-os_neutron tasks/providers/setup_ovs_ovn.yml: `ovs-vsctl set open .
   external-ids:ovn-bridge-mappings={{ neutron_provider_networks.network_mappings }}` and
   `network_interface_mappings` as `bridge:port` pairs.
@@ -107,6 +110,23 @@ def test_openstack_ansible_provider_networks() -> None:
     assert set(pn) == OSA_KEYS
     assert {pn["network_mappings"]} == {mappings[h] for h in osa.hosts}
     assert pn["network_interface_mappings"] == "br-public:eth2"
+    # the commented openstack_user_config.yml form, through what openstack.osa's
+    # provider_networks module does on metal hosts (library/provider_networks, load_networks)
+    commented = "\n".join(ln[2:] for ln in osa.text.splitlines() if ln.startswith("# ")
+                          and not ln.startswith("# or,"))
+    user_config = yaml.safe_load(commented)["provider_networks"]
+    group_names = ["neutron_ovn_controller"]
+    net_mappings, if_mappings = [], []
+    for net in user_config:
+        n = net["network"]
+        if n["type"] in ("raw", "vxlan", "geneve") or not set(n["group_binds"]) & set(
+                group_names) or "net_name" not in n:
+            continue
+        net_mappings.append(f"{n['net_name']}:{n.get('host_bind_override', n['container_bridge'])}")
+        if "network_interface" in n:
+            if_mappings.append(f"{n['container_bridge']}:{n['network_interface']}")
+    assert ",".join(net_mappings) == pn["network_mappings"]
+    assert ",".join(if_mappings) == pn["network_interface_mappings"]
     assert any("setup_ovs_ovn.yml" in n for n in plan.notes)
 
 

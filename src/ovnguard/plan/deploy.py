@@ -104,15 +104,51 @@ def _kolla(e: _HostEnd, runtime: str | None) -> tuple[str, list[str]]:
                   "neutron_external_interface": ",".join(ifaces)}), notes
 
 
-def _osa(e: _HostEnd) -> tuple[str, list[str]]:
+def _vlan_tags(snapshot: Snapshot, physnet: str) -> list[int]:
+    """VLAN tags of the NB's localnet ports on `physnet` (tag_request, or tag)."""
+    tags: set[int] = set()
+    for r in snapshot.nb.rows("Logical_Switch_Port"):
+        if r.get("type") != "localnet" or r.map("options").get("network_name") != physnet:
+            continue
+        for col in ("tag_request", "tag"):
+            v = r.get(col)
+            for t in (v if isinstance(v, tuple) else (v,)):
+                if isinstance(t, int) and t > 0:
+                    tags.add(t)
+    return sorted(tags)
+
+
+def _osa(e: _HostEnd, snapshot: Snapshot) -> tuple[str, list[str]]:
     mappings = ",".join(f"{n}:{b}" for n, b in e.entries)
     ifmap = ",".join(f"{b}:{nic}" for _, b in e.entries for nic in e.uplinks.get(b, ())[:1])
-    return _yaml({"neutron_provider_networks": {
-        "network_mappings": mappings, "network_interface_mappings": ifmap}}), [
+    # the same as openstack_user_config.yml provider_networks, which os_neutron turns into
+    # neutron_provider_networks when that is not set (openstack.osa.provider_networks:
+    # on metal net_name:container_bridge, and container_bridge:network_interface)
+    nets = []
+    for n, b in e.entries:
+        net: dict[str, object] = {"container_bridge": b}
+        nics = e.uplinks.get(b, ())
+        if nics:
+            net["network_interface"] = nics[0]
+        tags = _vlan_tags(snapshot, n)
+        net["type"] = "vlan" if tags else "flat"
+        if tags:
+            net["range"] = ",".join(f"{t}:{t}" for t in tags)
+        net["net_name"] = n
+        net["group_binds"] = ["neutron_ovn_controller"]
+        nets.append({"network": net})
+    text = (_yaml({"neutron_provider_networks": {
+        "network_mappings": mappings, "network_interface_mappings": ifmap}})
+        + "# or, in openstack_user_config.yml (global_overrides), with "
+          "neutron_provider_networks left unset:\n"
+        + "\n".join("# " + ln for ln in _yaml({"provider_networks": nets}).splitlines())
+        + "\n")
+    return text, [
         "neutron_provider_networks is one dict: keep its other keys (network_types, "
         "network_vlan_ranges, ...) as they are in your configuration; when it is not set, "
-        "os_neutron derives it from provider_networks in openstack_user_config.yml "
-        "(net_name -> container_bridge -> network_interface): change that entry instead"]
+        "os_neutron derives it from provider_networks in openstack_user_config.yml: change "
+        "those entries instead (the commented form; a vlan entry's range is the tags the "
+        "NB's localnet ports use, widen it to your ranges)"]
 
 
 def _edpm(e: _HostEnd) -> tuple[str, list[str]]:
@@ -208,7 +244,7 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
                              "every host has these values, else each host's variables in "
                              "the inventory (host_vars)", text, tuple(notes)))
             elif fid == "openstack-ansible":
-                text, notes = _osa(e)
+                text, notes = _osa(e, snapshot)
                 rows.append((h, fid, "OpenStack-Ansible variables",
                              "/etc/openstack_deploy/host_vars/<host>.yml (or "
                              "user_variables.yml when every host has these values)", text,
