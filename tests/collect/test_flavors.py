@@ -20,6 +20,7 @@ import pytest
 
 from ovnguard.errors import InputError
 from ovnguard.sources.bundle import read_db_file
+from ovnguard.sources.flavor_shell import deployment_cmd
 from ovnguard.sources.flavors import (
     ALL_OVS_SOCKETS,
     BY_ID,
@@ -30,7 +31,7 @@ from ovnguard.sources.flavors import (
     detect_listing,
     read_detection,
 )
-from ovnguard.sources.remote import Target, _backup_cmd, commands, deployment_cmd
+from ovnguard.sources.remote import Target, _backup_cmd, commands
 from realdb import RealDb
 
 CLIRUN = Path(__file__).with_name("clirun.py")

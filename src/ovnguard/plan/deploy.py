@@ -199,9 +199,8 @@ _Row = tuple[str, str, str, str, str, tuple[str, ...]]  # host, tool, title, whe
 def _group(rows: list[_Row]) -> list[DeployChange]:
     """One DeployChange per identical (tool, title, where, text, notes), with its hosts."""
     merged: dict[tuple[str, str, str, str, tuple[str, ...]], list[str]] = {}
-    for host, *rest in rows:
-        tool, title, where, text, notes = rest
-        merged.setdefault((tool, title, where, text, notes), []).append(host)  # type: ignore[arg-type]
+    for host, tool, title, where, text, notes in rows:
+        merged.setdefault((tool, title, where, text, notes), []).append(host)
     return [DeployChange(tool=k[0], title=k[1], where=k[2], text=k[3], notes=k[4],
                          hosts=tuple(sorted(v))) for k, v in merged.items()]
 
