@@ -6,6 +6,10 @@ On each host, over one SSH connection, in parallel channels, only what a stock O
     ip -j addr show;  ip -j route show table all;  ip -j -d link show
     find etc/neutron ... -name '*.ini' -o -name '*.conf' | tar -cf - -T -   (from /)
     ovsdb-client backup unix:/var/run/ovn/ovn{nb,sb}_db.sock ...   (hosts marked nb:/sb:)
+    [ -e MARKER ]; docker|podman ps; snap list      (the deployment flavor, flavor_shell.py)
+
+ovsdb-client is the host's own, else `microovn.ovsdb-client`, else `docker|podman exec
+openvswitch_db ovsdb-client` when kolla's container runs (docs/deployments.md).
 
 Keys, agent, ~/.ssh/config and ~/.ssh/known_hosts are used the way OpenSSH uses them (the
 asyncssh defaults); a host key that is not known is a failure of that host, never accepted
