@@ -233,3 +233,28 @@ def test_an_unknown_flavor_is_one_line(tmp_path: Path) -> None:
     assert p.returncode == 2
     assert len(p.stderr.strip().splitlines()) == 1
     assert "unknown deployment flavor 'kola' (expected one of kolla-ansible," in p.stderr
+
+
+@pytest.mark.skipif(shutil.which("ovsdb-server") is None, reason="needs openvswitch-switch")
+def test_collect_on_a_kolla_host_without_ovsdb_client_goes_through_docker(
+        tmp_path: Path) -> None:
+    # this "host" has no ovsdb-client on PATH, only (a stand-in for) docker with kolla's
+    # containers: collect detects kolla-ansible and backs up through `docker exec`
+    record = tmp_path / "docker.argv"
+    path = _fake_bin(tmp_path / "bin", record)
+    (tmp_path / "ovs").mkdir()
+    with RealDb(tmp_path / "ovs" / "conf.db", "vswitch") as ovs:
+        ovs.run("set Open_vSwitch . external_ids:hostname=kolla1")
+        p = subprocess.run([sys.executable, str(CLIRUN), "collect", "--ovs",
+                            f"unix:{ovs.sock}", "--out", str(tmp_path / "b")],
+                           capture_output=True, text=True, timeout=120,
+                           env={"PATH": str(path), "HOME": str(tmp_path)})
+    assert p.returncode == 0, p.stderr
+    assert read_db_file(tmp_path / "b/hosts/kolla1/conf.db", "Open_vSwitch",
+                        {"Open_vSwitch": ("external_ids",)}) is not None
+    d = read_detection((tmp_path / "b/hosts/kolla1/deployment.json").read_bytes(), "d")
+    assert (d.flavor, d.runtime) == ("kolla-ansible", "docker")
+    calls = record.read_text().splitlines()
+    assert calls[0] == "ps --format {{.Names}}"
+    assert (f"exec openvswitch_db ovsdb-client --timeout=30 backup unix:{ovs.sock} "
+            "Open_vSwitch") in calls

@@ -17,6 +17,7 @@ or kolla-ansible's /etc/kolla/neutron-*).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -96,22 +97,22 @@ def normalize_remote(remote: str) -> str:
 
 
 def backup_argv(remote: str, database: str, ssl: SslFiles | None = None,
-                timeout: float = 30.0) -> list[str]:
-    argv = ["ovsdb-client", f"--timeout={max(1, int(timeout))}"]
+                timeout: float = 30.0, client: Sequence[str] = ("ovsdb-client",)) -> list[str]:
+    argv = [*client, f"--timeout={max(1, int(timeout))}"]
     if remote.startswith("ssl:") and ssl is not None:
         argv += ssl.args()
     return [*argv, "backup", remote, database]
 
 
 def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
-                 timeout: float = 30.0) -> bytes:
+                 timeout: float = 30.0, client: Sequence[str] | None = None) -> bytes:
     """`ovsdb-client backup REMOTE DATABASE`: the standalone DB file, as bytes.
 
     Errors (server unreachable, wrong database, bad certificate) are an InputError naming the
     remote with ovsdb-client's own message."""
     remote = normalize_remote(remote)
     (ssl or SslFiles()).check(remote)
-    argv = backup_argv(remote, database, ssl, timeout)
+    argv = backup_argv(remote, database, ssl, timeout, client or ("ovsdb-client",))
     # OVS_*/OVN_* variables of the caller (OVS_RUNDIR...) do not change an explicit remote,
     # but an inherited OVS_CTL_TIMEOUT-style setting should not either: run clean.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
@@ -119,7 +120,7 @@ def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
         proc = subprocess.run(argv, capture_output=True, timeout=timeout + 5, env=env,
                               check=False)
     except FileNotFoundError:
-        raise InputError("ovsdb-client not found: install openvswitch-common "
+        raise InputError(f"{argv[0]} not found: install openvswitch-common "
                          "(Debian) or openvswitch (RHEL)", remote) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"ovsdb-client backup {database} timed out after {timeout:g}s",
@@ -185,9 +186,18 @@ def host_detection(opts: LocalOptions) -> Detection:
     return detect_host(opts.root, opts.runner)
 
 
+def local_client(det: Detection, which: str) -> tuple[str, ...] | None:
+    """How to run ovsdb-client here: None (the host's own) when it is installed, else the
+    flavor's (kolla: `docker|podman exec <container> ovsdb-client`, which reaches the same
+    socket paths; MicroOVN: `microovn.ovsdb-client`)."""
+    if shutil.which("ovsdb-client") is not None:
+        return None
+    return det.ovsdb_client(which)
+
+
 def _central(collection: Collection, which: str, remote: str | None,
              defaults: Sequence[str], database: str, opts: LocalOptions,
-             required: bool) -> None:
+             required: bool, det: Detection) -> None:
     explicit = remote is not None
     r = normalize_remote(remote) if remote is not None else first_socket(defaults, opts.root)
     if r is None:
@@ -196,7 +206,8 @@ def _central(collection: Collection, which: str, remote: str | None,
             f"(looked at {', '.join(defaults[:2])}, ...)")
         return
     try:
-        data = ovsdb_backup(r, database, opts.ssl, opts.timeout)
+        data = ovsdb_backup(r, database, opts.ssl, opts.timeout,
+                            local_client(det, "nb" if which == "nb.db" else "sb"))
     except InputError as e:
         if explicit or required:
             raise
@@ -214,8 +225,8 @@ def collect_local(opts: LocalOptions, *, need_nb: bool = False) -> Collection:
     host's Open_vSwitch DB, netlink state and Neutron files."""
     collection = Collection(source="live")
     det = host_detection(opts)
-    _central(collection, "nb.db", opts.nb, det.nb_sockets(), NB, opts, need_nb)
-    _central(collection, "sb.db", opts.sb, det.sb_sockets(), SB, opts, False)
+    _central(collection, "nb.db", opts.nb, det.nb_sockets(), NB, opts, need_nb, det)
+    _central(collection, "sb.db", opts.sb, det.sb_sockets(), SB, opts, False, det)
     if opts.collect_host:
         if opts.ovs is None and first_socket(det.ovs_sockets(), opts.root) is None:
             # a workstation reading NB/SB from afar is not a chassis: no host directory
@@ -239,7 +250,8 @@ def collect_this_host(opts: LocalOptions, det: Detection | None = None) -> HostC
                           f"{', '.join(sockets)}); pass --ovs")
     else:
         try:
-            h.files["conf.db"] = ovsdb_backup(ovs, OVS, opts.ssl, opts.timeout)
+            h.files["conf.db"] = ovsdb_backup(ovs, OVS, opts.ssl, opts.timeout,
+                                              local_client(det, "ovs"))
             h.sources["conf.db"] = ovs
         except InputError as e:
             if opts.ovs:
