@@ -134,7 +134,8 @@ def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
                     "the gateway bridge; not a misconfiguration, but a second localnet port "
                     "there loops the node's own LAN")
         evidence.append(Evidence(f"{', '.join(sorted(hosts))}: deployed by ovn-kubernetes "
-                                 "(deployment.json)", "rule", None, None, hosts[0]))
+                                 "(deployment.json, or the NB's ovn-kubernetes cluster router)",
+                                 "rule", None, None, hosts[0]))
     return MGMT_BRIDGE_LOCALNET.finding(
         key=f"{sw}/{lport}" + ("/by-design" if by_design else ""),
         hosts=hosts,
