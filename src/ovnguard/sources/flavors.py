@@ -282,12 +282,13 @@ def list_containers(runner: Runner) -> dict[str, str]:
     return out
 
 
-def detect(paths: Iterable[str], containers: Mapping[str, str] = {},
+def detect(paths: Iterable[str], containers: Mapping[str, str] | None = None,
            snaps: Iterable[str] = ()) -> Detection:
     """The flavor that explains what was seen: `paths` that exist on the host, running
     `containers` (name -> runtime) and installed `snaps`. The flavor with the most
     evidence wins; ties go to the order of FLAVORS; nothing: "packages"."""
     present = set(paths)
+    containers = containers or {}
     snapset = set(snaps)
     best: Detection | None = None
     best_n = 0
