@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
     short_help=(
@@ -196,7 +197,7 @@ def up(
 @app.command("status")
 def status(
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", help=format_help("LabStatus")),
 ) -> None:
     """Show each daemon (pid, running) and each chassis (registered in SB Chassis or not).
 
@@ -206,41 +207,11 @@ def status(
     from ovnguard.lab import Lab
 
     with _errors("status"):
-        if fmt not in ("text", "json"):
-            raise InputError(f"--format must be text or json, not {fmt!r}")
+        check_format("LabStatus", fmt)
         st = Lab.attach(run_dir).status()
-        if fmt == "json":
-            typer.echo(st.model_dump_json(indent=2))
-        else:
-            _print_status_text(st)
+        emit(st, fmt)
         if not st.healthy:
             raise typer.Exit(1)
-
-
-def _print_status_text(st: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    state = "[green]running[/green]" if st.running else "[red]not fully running[/red]"
-    console.print(f"lab in {st.run_dir} (started {st.created_at}): {state}")
-    console.print(f"NB {st.nb_remote}   SB {st.sb_remote}")
-    for d in st.central:
-        mark = "[green]up[/green]" if d.running else "[red]down[/red]"
-        console.print(f"  {d.name:<16} pid {d.pid or '-':<8} {mark}  log {d.log}")
-    table = Table("chassis", "registered", "daemons", "encap ip", "management", "bridge mappings")
-    for c in st.chassis:
-        reg = "[green]yes[/green]" if c.registered else "[red]no[/red]"
-        down = [d.name for d in c.daemons if not d.running]
-        daemons = (
-            "[green]all up[/green]" if not down else "[red]down: " + ", ".join(down) + "[/red]"
-        )
-        table.add_row(
-            c.name, reg, daemons, c.encap_ip, c.management or "-", c.bridge_mappings or "-"
-        )
-    console.print(table)
-    if not st.sb_reachable:
-        console.print("[red]SB database not reachable: registration unknown[/red]")
 
 
 def _up_dataplane(
