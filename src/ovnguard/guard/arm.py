@@ -25,7 +25,7 @@ from typing import Any
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
 from ovnguard.errors import InputError, OvnguardError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
 from ovnguard.guard.inverse import label, owned_columns
@@ -243,7 +243,7 @@ def _management_addresses(snapshot: Snapshot) -> dict[str, str | None]:
 
 
 def start_watcher(g: st.GuardDir) -> None:
-    log = os.open(g.file("watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = trust.open_file(g.file("watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         p = subprocess.Popen(
             [sys.executable, "-m", "ovnguard.guard.watcher", "--detach", str(g.path)],

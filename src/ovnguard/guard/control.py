@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.guard import state as st
+from ovnguard.guard import trust
 from ovnguard.guard.rollback import run_rollback
 
 Say = Callable[[str], None]
@@ -105,8 +106,8 @@ def rollback(
 
     def log(msg: str) -> None:
         say(msg)
-        with open(log_file, "a", encoding="utf-8") as f:
-            f.write(f"{st.fmt_time(time.time())} [rollback {os.getpid()}] {msg}\n")
+        trust.append_line(log_file,
+                          f"{st.fmt_time(time.time())} [rollback {os.getpid()}] {msg}\n")
 
     return run_rollback(g, log=log, force=force)
 

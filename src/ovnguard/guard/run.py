@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import OvnguardError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
@@ -37,8 +38,7 @@ class Log:
 
     def __call__(self, message: str) -> None:
         line = f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
+        trust.append_line(self.path, line)
 
 
 class _Terminated(Exception):
@@ -56,7 +56,15 @@ class Watcher:
 
     @classmethod
     def at(cls, path: str | Path) -> Watcher:
+        """The watcher of the guard in `path`, refused (GuardError) unless the state dir and
+        the guard's directory could only have been written by this user."""
         p = Path(path).absolute()
+        st.validate_state_dir(p.parent)
+        try:
+            trust.check_id(p.name)
+            trust.check_dir(p)
+        except trust.UntrustedState as e:
+            raise st.GuardError(str(e), 2) from None
         return cls(st.GuardDir(p.parent, p.name))
 
     # --- entry ------------------------------------------------------------------------
@@ -65,6 +73,15 @@ class Watcher:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _on_term)
+        try:
+            # Nothing is run from a guard.json that is not ours or not as ovnguard writes it.
+            self.g.read()
+            with self.g.locked():
+                pass
+            self.log(f"watcher (pid {os.getpid()}) for {self.g.path}")
+        except (st.GuardError, OSError) as e:
+            print(f"ovnguard watcher: {e}; nothing done", file=sys.stderr)
+            return 2
         try:
             self.run()
         except _Terminated:

@@ -36,8 +36,14 @@ def main(argv: list[str]) -> int:
         _daemonize()
     os.umask(0o077)
     from ovnguard.guard.run import Watcher
+    from ovnguard.guard.state import GuardError
 
-    return Watcher.at(args[0]).main()
+    try:
+        w = Watcher.at(args[0])
+    except GuardError as e:
+        print(f"ovnguard watcher: {e}; not started", file=sys.stderr)
+        return 2
+    return w.main()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import InputError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.sentinel.checks import deadline_from, parse_check, parse_watch, sb_checks
 from ovnguard.guard.sentinel.store import (
@@ -100,7 +100,7 @@ def arm_sentinel(
         "timeline": {"created": round(now, 3)}, "events": [],
     }
     st.write_json(path / STATE_FILE, doc)
-    log = os.open(path / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = trust.open_file(path / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     prefix = ["ip", "netns", "exec", netns] if netns else []
     try:
         p = subprocess.Popen(

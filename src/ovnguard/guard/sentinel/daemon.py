@@ -19,6 +19,7 @@ from typing import Any
 
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import state as st
+from ovnguard.guard import trust
 from ovnguard.guard.probes import ProbeResult
 from ovnguard.guard.sentinel.checks import Check, parse_check, run_check, sb_checks
 from ovnguard.guard.sentinel.decide import Action, PortInfo, decide, deletable, split_watch
@@ -74,8 +75,8 @@ class Sentinel:
         st.write_json(self.path / STATE_FILE, self.doc)
 
     def log(self, message: str) -> None:
-        with open(self.path / LOG_FILE, "a", encoding="utf-8") as f:
-            f.write(f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n")
+        trust.append_line(self.path / LOG_FILE,
+                          f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n")
 
     def event(self, what: str, message: str, **extra: Any) -> float:
         t = time.time()
@@ -326,4 +327,15 @@ def main(argv: list[str]) -> int:
     if "--detach" in argv:
         _daemonize()
     os.umask(0o077)
-    return Sentinel(Path(args[0]).absolute()).main()
+    path = Path(args[0]).absolute()
+    try:
+        # Only a sentinel directory this user made: it says which ports to delete.
+        st.validate_state_dir(path.parent.parent)
+        trust.check_id(path.name, "sentinel id")
+        trust.check_dir(path.parent)
+        trust.check_dir(path)
+        sentinel = Sentinel(path)
+    except (st.GuardError, trust.UntrustedState) as e:
+        print(f"ovnguard sentinel: {e}; not started", file=sys.stderr)
+        return 2
+    return sentinel.main()

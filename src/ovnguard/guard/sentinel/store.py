@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.guard import state as st
+from ovnguard.guard import trust
+from ovnguard.guard.model import SentinelState
 
 MAX_EVENTS = 500
 STATE_FILE = "sentinel.json"
 LOG_FILE = "sentinel.log"
 SUBDIR = "sentinels"
-# The keys ovn-controller puts on the patch ports it creates (ovn controller/patch.c).
-OWNER_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
-              "ovn-logical-patch-port")
 
 # Statuses of a sentinel.
 STARTING = "starting"
@@ -35,8 +34,13 @@ def sentinels_root(state_dir: Path | None) -> Path:
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = st.read_json(Path(path) / STATE_FILE)
-    return doc
+    """sentinel.json, validated (SentinelState: ids, port names, probe specs), as the plain
+    document; only from a directory and file of this user (trust.py)."""
+    return st.read_model(Path(path) / STATE_FILE, SentinelState)[1]
+
+
+def read_typed(path: Path) -> SentinelState:
+    return st.read_model(Path(path) / STATE_FILE, SentinelState)[0]
 
 
 def alive(path: Path, doc: Mapping[str, Any] | None = None) -> bool:
@@ -45,14 +49,23 @@ def alive(path: Path, doc: Mapping[str, Any] | None = None) -> bool:
 
 
 def list_sentinels(root: Path) -> list[Path]:
-    if not root.is_dir():
+    if not os.path.lexists(root):
         return []
-    return sorted(p for p in root.iterdir() if (p / STATE_FILE).exists())
+    st.ensure_dir(root)
+    return sorted(p for p in root.iterdir()
+                  if trust.valid_id(p.name) and not p.is_symlink() and p.is_dir()
+                  and (p / STATE_FILE).exists())
 
 
 def find_sentinel(root: Path, sentinel_id: str | None) -> list[Path]:
     """The sentinel named, or every one that still runs."""
     if sentinel_id is not None:
+        try:
+            trust.check_id(sentinel_id, "sentinel id")
+        except trust.UntrustedState as e:
+            raise st.GuardError(str(e), 2) from None
+        if os.path.lexists(root):
+            st.ensure_dir(root)
         p = root / sentinel_id
         if not (p / STATE_FILE).exists():
             raise st.GuardError(f"no sentinel {sentinel_id!r} in {root}", 2)
