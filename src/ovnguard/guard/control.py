@@ -17,6 +17,7 @@ from typing import Any
 
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
+from ovnguard.guard.clock import seconds_left
 from ovnguard.guard.rollback import run_rollback
 
 Say = Callable[[str], None]
@@ -152,10 +153,37 @@ def status_doc(g: st.GuardDir) -> dict[str, Any]:
     doc["watcher_alive"] = alive
     doc["state_dir"] = str(g.path)
     deadline = doc.get("timeline", {}).get("deadline")
-    if doc.get("status") == st.ARMED and deadline:
+    c = doc.get("clock")
+    if doc.get("status") == st.ARMED and c:
+        doc["seconds_left"] = round(seconds_left(c["deadline"], c["boot_id"]), 3)
+    elif doc.get("status") == st.ARMED and deadline:
         doc["seconds_left"] = round(deadline - time.time(), 3)
     doc["durations"] = durations(doc)
+    doc["outcome"] = outcome(doc, alive)
     return doc
+
+
+def outcome(doc: dict[str, Any], alive: bool) -> str:
+    """Where the database stands, in one line: the change kept, exactly the backup, or
+    still open (and whether a watcher is on it)."""
+    status = doc.get("status")
+    rb = doc.get("rollback") or {}
+    if status == st.CONFIRMED:
+        return "kept: the change is confirmed"
+    if status == st.ROLLED_BACK:
+        v = rb.get("verification") or {}
+        if v.get("rows_ok"):
+            return "undone: every item the change touched is as in the backup (verified)"
+        return "undone, but the verification did not pass: see rollback.verification"
+    if status in (st.REFUSED, st.UNCHANGED, st.FAILED):
+        return "nothing applied: " + (doc.get("error") or "the database is as before")
+    if status in (st.CONFLICT, st.GAVE_UP):
+        return (f"stopped ({status}): the change is still in place; `ovnguard rollback "
+                "[--force]` or `ovnguard confirm`")
+    if not alive and status != st.PREPARING:
+        return (f"ORPHANED ({status}): no watcher runs; `ovnguard guard recover` takes it "
+                "over")
+    return f"open ({status}): the watcher is on it"
 
 
 def status(root: Path, guard_id: str | None, show_all: bool) -> list[dict[str, Any]]:

@@ -88,6 +88,7 @@ class WatcherRecord(_Strict):
     pid: int
     log: str
     generation: int = 1  # 2, 3, ...: a watcher started again for an orphaned guard
+    stopped: str | None = None  # why it stopped without deciding (SIGTERM): not restarted
 
 
 class GuardState(_Strict):
@@ -117,6 +118,7 @@ class GuardState(_Strict):
     cli: dict[str, int] = {}
     notes: list[str] = []
     watcher: WatcherRecord | None = None
+    keeper: dict[str, int] | None = None  # the process that restarts a killed watcher
     tool: dict[str, Any] | None = None  # the real tool while it runs: pid, started
     apply: dict[str, Any] | None = None
     edits: list[str] = []

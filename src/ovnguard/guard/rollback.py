@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnguard.guard import ovsdb
+from ovnguard.guard import faultpoints, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import (
     Current,
@@ -120,7 +120,7 @@ def restore(
             return out
         except Unreachable as e:
             out.error = str(e)
-            now = time.time()
+            now = time.monotonic()
             if now >= give_up_at:
                 log(f"database still unreachable ({e}); giving up")
                 out.status = st.GAVE_UP
@@ -332,9 +332,11 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> dict[str, 
     """Undo the guard's change (the guard must already be `rolling-back`), verify, record
     everything in guard.json, release the database's lock when done. Returns the state."""
     state = g.read()
+    faultpoints.pause("rollback-started", log)
     schema, backup_rows, edits = load_edits(g)
     remote = state["remote"]
-    give_up_at = time.time() + float(state["settings"]["give_up_after"])
+    # Monotonic: setting the wall clock neither gives up early nor retries for ever.
+    give_up_at = time.monotonic() + float(state["settings"]["give_up_after"])
     log(f"rolling back ({state.get('rollback', {}).get('reason', '?')}): "
         f"{len(edits)} row(s) to restore on {remote}")
     out = restore(remote, schema, edits, give_up_at=give_up_at, log=log, force=force)

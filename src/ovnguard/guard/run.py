@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import OvnguardError
-from ovnguard.guard import ovsdb, trust
+from ovnguard.guard import faultpoints, ovsdb, trust
 from ovnguard.guard import state as st
+from ovnguard.guard.clock import SYSTEM, Clock
 from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
 from ovnguard.guard.rollback import run_rollback
 
 TICK = 0.05  # how often the watcher looks at its state file (confirm, rollback requests)
 READBACK_TIMEOUT = 30.0
+RESERVE_FACTOR = 3
+RESERVE_EXTRA = 1 << 20
 
 
 class Log:
@@ -38,7 +42,9 @@ class Log:
 
     def __call__(self, message: str) -> None:
         line = f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n"
-        trust.append_line(self.path, line)
+        # A log line that cannot be written (disk full) never stops the watcher.
+        with contextlib.suppress(OSError):
+            trust.append_line(self.path, line)
 
 
 class _Terminated(Exception):
@@ -50,9 +56,10 @@ def _on_term(signum: int, frame: object) -> None:
 
 
 class Watcher:
-    def __init__(self, g: st.GuardDir) -> None:
+    def __init__(self, g: st.GuardDir, clock: Clock = SYSTEM) -> None:
         self.g = g
         self.log = Log(g.file("watcher.log"))
+        self.clock = clock
 
     @classmethod
     def at(cls, path: str | Path) -> Watcher:
@@ -69,7 +76,9 @@ class Watcher:
 
     # --- entry ------------------------------------------------------------------------
 
-    def main(self) -> int:
+    def main(self, mode: str = "run") -> int:
+        """`run`: the first watcher (applies); `resume`: a later generation taking over an
+        orphaned guard; `keeper`: the process that starts one when a watcher dies."""
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _on_term)
@@ -82,11 +91,21 @@ class Watcher:
         except (st.GuardError, OSError) as e:
             print(f"ovnguard watcher: {e}; nothing done", file=sys.stderr)
             return 2
+        from ovnguard.guard import recover
+
         try:
-            self.run()
+            if mode == "keeper":
+                return recover.keep(self)
+            if mode == "resume":
+                recover.resume(self)
+            else:
+                self.run()
         except _Terminated:
             # Stopping the watcher is not a decision about the change: the guard stays as it
-            # is, and `ovnguard guard status` says no watcher runs any more.
+            # is (its keeper does not restart it), and `ovnguard guard status` says no
+            # watcher runs any more.
+            with contextlib.suppress(Exception):
+                recover.mark_stopped(self.g, "SIGTERM")
             self.log("terminated by SIGTERM; the guard is left as it is")
             return 1
         except Exception:
@@ -115,8 +134,11 @@ class Watcher:
             self.log("fail-safe failed too:\n" + traceback.format_exc())
 
     def run(self) -> None:
+        from ovnguard.guard import recover
+
         def started(d: dict[str, Any]) -> None:
-            d["watcher"] = {"pid": os.getpid(), "log": str(self.g.file("watcher.log"))}
+            d["watcher"] = {"pid": os.getpid(), "log": str(self.g.file("watcher.log")),
+                            "generation": 1}
 
         moved, state = self.g.transition({st.PREPARING}, st.APPLYING, started,
                                          stamp="watcher_started")
@@ -125,6 +147,7 @@ class Watcher:
             return
         self.log(f"watcher started for guard {self.g.id} ({state['database']} at "
                  f"{state['remote']})")
+        recover.start_keeper(self.g, self.log)
         if self.apply(state):
             self.watch()
 
@@ -146,19 +169,25 @@ class Watcher:
             self._finish(st.FAILED, lambda d: d.update(error=error))
             return False
         t_backup = time.time()
+        # Room for everything written after the change is applied (edits, inverse, state),
+        # claimed now: a full disk refuses the change instead of leaving it unrecorded.
+        need = reserve_size(backup)
+        try:
+            trust.reserve(self.g.path, need)
+        except OSError as e:
+            error = (f"not enough space in the state dir {self.g.root} ({e.strerror}): the "
+                     f"guard needs about {need} bytes for its records; nothing applied")
+            self.log(error)
+            self._finish(st.FAILED, lambda d: d.update(error=error))
+            return False
+        faultpoints.pause("after-backup", self.log)
         argv = state["argv"]
         timeout = float(state["settings"].get("apply_timeout", 30.0))
         t0 = time.time()
-        try:
-            p = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False,
-                               env=ovsdb.tool_env(), stdin=subprocess.DEVNULL)
-            rc, out, err = p.returncode, p.stdout.decode(errors="replace"), \
-                p.stderr.decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            rc, out, err = 124, "", f"{argv[0]} did not finish within {timeout + 5:g}s"
-        except FileNotFoundError:
-            rc, out, err = 127, "", f"{argv[0]} not found"
+        rc, out, err = self._run_tool(argv, timeout)
         t1 = time.time()
+        b1 = self.clock.boot()
+        faultpoints.pause("after-apply", self.log)
         self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
                                                                    else ""))
         schema, before = ovsdb.read_backup(backup)
@@ -191,10 +220,13 @@ class Watcher:
             notes.insert(0, f"{argv[0]} exited {rc} ({err.strip()}) but the database "
                             "changed: guarding what changed")
         deadline = t1 + float(state["settings"]["confirm_within"])
+        clock = {"boot_id": self.clock.boot_id(), "applied": b1,
+                 "deadline": b1 + float(state["settings"]["confirm_within"])}
 
         def armed(d: dict[str, Any]) -> None:
             applied(d)
             d["timeline"]["deadline"] = round(deadline, 3)
+            d["clock"] = clock
             d["edits"] = [e.describe() for e in edits]
             d["notes"] = [*d.get("notes", []), *notes]
 
@@ -206,13 +238,30 @@ class Watcher:
         self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
         return True
 
+    def _run_tool(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
+        """Run the one transaction; its pid is recorded first, so a watcher that takes over
+        after this one died knows whether the tool may still be running."""
+        try:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=ovsdb.tool_env(), stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            return 127, "", f"{argv[0]} not found"
+        self.g.update(lambda d: d.update(tool={"pid": p.pid, "started": round(time.time(), 3)}))
+        try:
+            o, e = p.communicate(timeout=timeout + 5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            return 124, "", f"{argv[0]} did not finish within {timeout + 5:g}s"
+        return p.returncode, o.decode(errors="replace"), e.decode(errors="replace")
+
     def _read_back(self, remote: str, schema: ovsdb.DbSchema) -> ovsdb.Rows | None:
-        deadline = time.time() + READBACK_TIMEOUT
+        deadline = time.monotonic() + READBACK_TIMEOUT
         while True:
             try:
                 return ovsdb.select_all(remote, schema)
             except ovsdb.Unreachable as e:
-                if time.time() >= deadline:
+                if time.monotonic() >= deadline:
                     self.log(f"cannot read {schema.name} back: {e}")
                     return None
                 time.sleep(0.2)
@@ -228,8 +277,7 @@ class Watcher:
         interval = float(settings.get("probe_interval", 1.0))
         threshold = int(settings.get("probe_failures", 1))
         auto = settings.get("auto_confirm_after")
-        applied = float(state["timeline"]["applied"])
-        deadline = float(state["timeline"]["deadline"])
+        applied, deadline = self._window(state)
         failures = {p.spec: 0 for p in probes}
         passed: set[str] = set()
         last: dict[str, ProbeResult] = {}
@@ -248,7 +296,7 @@ class Watcher:
                 if req.get("rollback"):
                     self.rollback("requested by `ovnguard rollback`", force=bool(req.get("force")))
                     return
-                now = time.time()
+                now = self.clock.boot()
                 if now >= deadline:
                     self.rollback(f"not confirmed within {settings['confirm_within']:g}s")
                     return
@@ -284,6 +332,14 @@ class Watcher:
                     self._record_round(rounds, last)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _window(self, state: dict[str, Any]) -> tuple[float, float]:
+        """(applied, deadline) on the boottime clock. A guard armed in an earlier boot (the
+        machine rebooted during the window) is past its deadline."""
+        c = state.get("clock")
+        if c is None or c["boot_id"] != self.clock.boot_id():
+            return -1.0, -1.0
+        return float(c["applied"]), float(c["deadline"])
 
     def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
         def upd(d: dict[str, Any]) -> None:
@@ -336,3 +392,10 @@ def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
         notes.append("predicted but not changed: "
                      + ", ".join(f"{t} {k}: {lbl}" for t, k, lbl in missing))
     return notes
+
+
+def reserve_size(backup: Path) -> int:
+    """What the records written after the apply can take: edits.json and inverse.json hold
+    at most every row twice (before/after) in JSON, guard.json the rest: three times the
+    backup, plus 1 MiB."""
+    return RESERVE_FACTOR * backup.stat().st_size + RESERVE_EXTRA

@@ -92,10 +92,10 @@ def ensure_dir(path: Path) -> Path:
 
 
 def normalize_remote(remote: str) -> str:
-    """`unix:relative/path` -> absolute, so one database has one lock whatever the cwd."""
-    if remote.startswith("unix:"):
-        return "unix:" + os.path.abspath(remote[5:])
-    return remote
+    """`unix:relative/path` -> absolute, so one database has one lock whatever the cwd;
+    each of a clustered database's comma-separated remotes."""
+    return ",".join("unix:" + os.path.abspath(r[5:]) if r.startswith("unix:") else r
+                    for r in (x.strip() for x in remote.split(",")) if r)
 
 
 def lock_key(database: str, remote: str) -> str:
@@ -298,6 +298,7 @@ def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
 
 def release(root: Path, database: str, remote: str, guard_id: str) -> None:
     path = _lock_path(root, database, remote)
+    trust.release_reserve(root / guard_id)  # the guard is done: its records are written
     try:
         lock = read_lock(path)
     except GuardError:
