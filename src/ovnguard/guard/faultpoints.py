@@ -2,7 +2,8 @@
 
 `OVNGUARD_GUARD_PAUSE=after-backup:5,after-apply:5` makes a watcher sleep that many seconds
 at those points (and log it), so a test can kill it at exactly that step against a real
-database. Unset (always, outside the tests) it does nothing.
+database. Unset (always, outside the tests) it does nothing; the watchers that take over
+a guard (recover.py) never inherit it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 
 ENV = "OVNGUARD_GUARD_PAUSE"
-POINTS = ("after-backup", "after-apply", "armed", "rollback-started")
+POINTS = ("started", "after-backup", "after-apply", "armed", "rollback-started")
 
 
 def pause(point: str, log: Callable[[str], None]) -> None:

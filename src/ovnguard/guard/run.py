@@ -159,6 +159,7 @@ class Watcher:
         st.release(self.g.root, state["database"], state["remote"], self.g.id)
 
     def apply(self, state: dict[str, Any]) -> bool:
+        faultpoints.pause("started", self.log)
         remote, database = state["remote"], state["database"]
         backup = self.g.file("backup.db")
         try:

@@ -29,16 +29,19 @@ MODES = {"--resume": "resume", "--keeper": "keeper"}
 def launch(path: Path, mode: str = "run") -> None:
     """Start a detached watcher (or keeper) for the guard in `path`; returns once the
     launcher has forked it away."""
-    from ovnguard.guard import ovsdb, trust
+    from ovnguard.guard import faultpoints, ovsdb, trust
     from ovnguard.guard.state import GuardError
 
     flags = [f for f, m in MODES.items() if m == mode]
+    env = ovsdb.tool_env()
+    if mode != "run":
+        env.pop(faultpoints.ENV, None)  # fault points stop the first generation only
     log = trust.open_file(path / "watcher.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         p = subprocess.Popen(
             [sys.executable, "-m", "ovnguard.guard.watcher", "--detach", *flags, str(path)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            close_fds=True, cwd="/", env=ovsdb.tool_env(),
+            close_fds=True, cwd="/", env=env,
         )
     finally:
         os.close(log)
