@@ -315,7 +315,7 @@ def test_one_guard_per_database_and_stale_locks_go(tmp_path: Path) -> None:
     # Another database is free.
     st.acquire(tmp_path, "OVN_Northbound", "unix:/other.sock", G3)
     # A finished guard's lock is stale: taken over.
-    g.update(lambda d: d.update(status=st.CONFIRMED))
+    g.update(lambda d: setattr(d, "status", st.CONFIRMED))
     st.acquire(tmp_path, "OVN_Northbound", remote, G2)
     assert st.holder(tmp_path, "OVN_Northbound", remote) is None  # g2 has no state dir
 
@@ -326,19 +326,19 @@ def test_a_guard_whose_apply_died_before_its_watcher_is_not_a_lock(tmp_path: Pat
     dead = subprocess.Popen(["true"])
     dead.wait()
     g = fake_guard(tmp_path, G1, st.PREPARING, "unix:/nb.sock")
-    g.update(lambda d: d.update(cli={"pid": dead.pid}))
+    g.update(lambda d: setattr(d, "cli", {"pid": dead.pid}))
     st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", G1)
     st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", G2)
-    doc = g.read()
-    assert doc["status"] == st.FAILED and "nothing was applied" in doc["error"]
+    state = g.read()
+    assert state.status == st.FAILED and "nothing was applied" in (state.error or "")
 
 
 def test_transition_is_conditional(tmp_path: Path) -> None:
     g = fake_guard(tmp_path, G1, st.ARMED, "unix:/nb.sock")
-    moved, doc = g.transition({st.ARMED}, st.CONFIRMED, stamp="confirmed")
-    assert moved and doc["status"] == st.CONFIRMED and "confirmed" in doc["timeline"]
-    moved, doc = g.transition({st.ARMED}, st.ROLLING_BACK)
-    assert not moved and doc["status"] == st.CONFIRMED
+    moved, state = g.transition({st.ARMED}, st.CONFIRMED, stamp="confirmed")
+    assert moved and state.status == st.CONFIRMED and "confirmed" in state.timeline
+    moved, state = g.transition({st.ARMED}, st.ROLLING_BACK)
+    assert not moved and state.status == st.CONFIRMED
 
 
 def test_durations() -> None:

@@ -172,7 +172,7 @@ def apply(
                 raise typer.Exit(0)
             armed = _arm_sentinels(plans, opts, sentinel_netns, say)
         try:
-            doc = apply_guarded(opts, say)
+            doc = apply_guarded(opts, say).to_doc()
         except BaseException:
             _stop_sentinels(armed, say)
             raise
@@ -265,7 +265,7 @@ def _settle_sentinels(
     if doc.get("status") in ("refused", "unchanged", "failed"):
         _stop_sentinels(armed, say)
         return doc
-    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed)
+    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed).to_doc()
     expected = doc.get("expected_ports", {})
     for a in armed:
         want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
@@ -320,7 +320,7 @@ def confirm(
     from ovnguard.guard.control import confirm as do_confirm
 
     try:
-        doc = do_confirm(_root(state_dir), guard_id)
+        doc = do_confirm(_root(state_dir), guard_id).to_doc()
     except OvnguardError as e:
         raise _err("confirm", e) from None
     tl = doc.get("timeline", {})
@@ -356,7 +356,7 @@ def rollback(
     from ovnguard.guard.control import rollback as do_rollback
 
     try:
-        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force)
+        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force).to_doc()
     except OvnguardError as e:
         raise _err("rollback", e) from None
     raise typer.Exit(_print_rollback(doc))

@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
@@ -27,6 +26,7 @@ from ovnguard.guard import ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
 from ovnguard.guard.inverse import label, owned_columns
+from ovnguard.guard.model import GuardState
 from ovnguard.guard.probes import (
     Probe,
     ProbeContext,
@@ -246,7 +246,7 @@ def start_watcher(g: st.GuardDir) -> None:
     launch(g.path)
 
 
-def wait_for_watcher(g: st.GuardDir, timeout: float) -> dict[str, Any]:
+def wait_for_watcher(g: st.GuardDir, timeout: float) -> GuardState:
     """Until the watcher has applied (or refused) the change. A watcher that dies while
     applying is not the end: the tool may have changed the database, so the next
     generation (started by its keeper, or from here) finds out and undoes it."""
@@ -255,20 +255,20 @@ def wait_for_watcher(g: st.GuardDir, timeout: float) -> dict[str, Any]:
     start = time.monotonic()
     deadline = start + timeout
     while True:
-        doc = g.read()
-        if doc.get("status") not in (st.PREPARING, st.APPLYING):
-            return doc
-        if doc.get("status") == st.APPLYING and not st.watcher_alive(g, doc):
+        s = g.read()
+        if s.status not in (st.PREPARING, st.APPLYING):
+            return s
+        if s.status == st.APPLYING and not st.watcher_alive(g, s):
             recover.take_over(g, "the watcher died while applying")
         # A watcher that never got as far as taking the guard (it died importing, say).
-        never = doc.get("status") == st.PREPARING and time.monotonic() > start + 20
+        never = s.status == st.PREPARING and time.monotonic() > start + 20
         if never or time.monotonic() >= deadline:
-            moved, doc = g.transition({st.PREPARING}, st.FAILED, _set_error(
+            moved, s = g.transition({st.PREPARING}, st.FAILED, st.set_error(
                 f"the watcher did not report within {timeout:g}s; see "
                 f"{g.file('watcher.log')}"))
             if moved:
-                st.release(g.root, doc["database"], doc["remote"], g.id)
-            return doc
+                st.release(g.root, s.database, s.remote, g.id)
+            return s
         time.sleep(0.03)
 
 
@@ -289,11 +289,7 @@ def _check_space(root: Path, backup_size: int) -> None:
             "free some space or give --state-dir elsewhere", 3)
 
 
-def _set_error(error: str) -> Callable[[dict[str, Any]], None]:
-    return lambda d: d.update(error=error)
-
-
-def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
+def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     """The whole of `ovnguard apply`; returns the guard's state once the watcher applied
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
@@ -402,12 +398,12 @@ def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
             "cli": {"pid": os.getpid()},
             "notes": [],
         }
-        st.write_json(g.state_file, doc)
+        g.write(GuardState.model_validate(doc))  # what the watcher will run, checked
         start_watcher(g)
     except BaseException as e:
         if g is not None and g.state_file.exists():
-            error = f"could not start the guard: {e}"
-            g.transition({st.PREPARING}, st.FAILED, lambda d: d.update(error=error))
+            g.transition({st.PREPARING}, st.FAILED, st.set_error(
+                f"could not start the guard: {e}"))
         st.release(root, target.database, remote, guard_id)
         raise
     return wait_for_watcher(g, o.apply_timeout + 30)

@@ -75,7 +75,7 @@ class Settings(_Strict):
     repair_ports: bool = False
 
 
-class Clock(_Strict):
+class BootDeadline(_Strict):
     """The deadline on a clock no one can set: CLOCK_BOOTTIME of this boot (monotonic,
     counts suspend, shared by every process). Wall-clock times in `timeline` are for people."""
 
@@ -89,6 +89,50 @@ class WatcherRecord(_Strict):
     log: str
     generation: int = 1  # 2, 3, ...: a watcher started again for an orphaned guard
     stopped: str | None = None  # why it stopped without deciding (SIGTERM): not restarted
+
+
+class ToolRecord(_Strict):
+    pid: int
+    started: float
+
+
+class KeeperRecord(_Strict):
+    pid: int
+
+
+class ApplyRecord(_Strict):
+    exit: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class RequestRecord(_Strict):
+    """`ovnguard rollback` asking a live watcher to roll back."""
+
+    rollback: float
+    force: bool = False
+
+
+class ProbingRecord(_Strict):
+    rounds: int = 0
+    last: list[dict[str, Any]] = []  # ProbeResult.to_json()
+    first_failure: dict[str, Any] | None = None
+
+
+class RollbackRecord(_Strict):
+    """Why and by whom a rollback started, and what it did (rollback.run_rollback)."""
+
+    reason: str | None = None
+    by: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    actions: list[str] = []
+    already: list[str] = []
+    conflicts: list[dict[str, Any]] = []  # Difference.to_json()
+    overwritten: list[dict[str, Any]] = []
+    reinserted: dict[str, str] = {}
+    transaction: list[Any] | None = None  # [database, op, ...] as sent (RFC 7047)
+    verification: dict[str, Any] | None = None  # rollback.Verification.to_json()
 
 
 class GuardState(_Strict):
@@ -114,21 +158,36 @@ class GuardState(_Strict):
     probe_cold: bool = False
     settings: Settings
     timeline: dict[str, float] = {}
-    clock: Clock | None = None
+    clock: BootDeadline | None = None
     cli: dict[str, int] = {}
     notes: list[str] = []
     watcher: WatcherRecord | None = None
-    keeper: dict[str, int] | None = None  # the process that restarts a killed watcher
-    tool: dict[str, Any] | None = None  # the real tool while it runs: pid, started
-    apply: dict[str, Any] | None = None
+    keeper: KeeperRecord | None = None  # the process that restarts a killed watcher
+    tool: ToolRecord | None = None  # the real tool, recorded before it runs
+    apply: ApplyRecord | None = None
     edits: list[str] = []
     error: str | None = None
-    request: dict[str, Any] | None = None
-    rollback: dict[str, Any] | None = None
-    probing: dict[str, Any] | None = None
+    request: RequestRecord | None = None
+    rollback: RollbackRecord | None = None
+    probing: ProbingRecord | None = None
     confirmed_by: str | None = None
-    recovered_by: str | None = None
-    sentinels: list[dict[str, Any]] = []
+    sentinels: list[dict[str, Any]] = []  # sentinel.Armed.to_json()
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def stamp(self, key: str, t: float) -> None:
+        self.timeline[key] = round(t, 3)
+
+    def rb(self) -> RollbackRecord:
+        """The rollback record, created on first use."""
+        if self.rollback is None:
+            self.rollback = RollbackRecord()
+        return self.rollback
+
+    def to_doc(self) -> dict[str, Any]:
+        """The JSON document (guard.json, `guard status --format json`): unset optional
+        members are left out."""
+        return self.model_dump(mode="json", exclude_none=True)
 
     _check_id = field_validator("id")(_id)
 

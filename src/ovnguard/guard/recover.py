@@ -27,9 +27,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ovnguard.guard import state as st
+from ovnguard.guard.model import GuardState, KeeperRecord, RollbackRecord, WatcherRecord
 
 if TYPE_CHECKING:
     from ovnguard.guard.run import Watcher
@@ -40,10 +42,9 @@ OPEN = frozenset({st.APPLYING, st.ARMED, st.ROLLING_BACK})
 Say = Callable[[str], None]
 
 
-def orphaned(g: st.GuardDir, doc: dict[str, Any]) -> bool:
+def orphaned(g: st.GuardDir, s: GuardState) -> bool:
     """An open guard whose watcher no longer runs."""
-    return doc.get("status") in OPEN and doc.get("watcher") is not None \
-        and not st.watcher_alive(g, doc)
+    return s.status in OPEN and s.watcher is not None and not st.watcher_alive(g, s)
 
 
 def take_over(g: st.GuardDir, why: str) -> bool:
@@ -51,37 +52,37 @@ def take_over(g: st.GuardDir, why: str) -> bool:
     callers racing start at most one that stays). True if one was started."""
     from ovnguard.guard.watcher import launch
 
-    doc = g.read()
-    if not orphaned(g, doc):
+    s = g.read()
+    if not orphaned(g, s) or s.watcher is None:
         return False
-    gen = int(doc["watcher"].get("generation", 1))
+    gen = s.watcher.generation
     if gen >= MAX_GENERATIONS:
         return False
-    with_log(g)(f"{why} (generation {gen}, pid {doc['watcher']['pid']}): starting "
+    with_log(g)(f"{why} (generation {gen}, pid {s.watcher.pid}): starting "
                 f"generation {gen + 1}")
     launch(g.path, "resume")
     end = time.monotonic() + 10
     while time.monotonic() < end:
-        doc = g.read()
-        if not orphaned(g, doc):
+        if not orphaned(g, g.read()):
             return True
         time.sleep(0.03)
     return False
 
 
-def recover(root: Any, say: Say) -> list[str]:
+def recover(root: Path, say: Say) -> list[str]:
     """`ovnguard guard recover`: take over every orphaned guard in the state dir."""
     done = []
     for g in st.list_guards(root):
         try:
-            doc = g.read()
+            s = g.read()
         except st.GuardError as e:
             say(f"{g.id}: {e}")
             continue
-        if orphaned(g, doc) and take_over(g, "ovnguard guard recover: the watcher is gone"):
-            new = g.read().get("watcher", {})
-            say(f"guard {g.id} ({doc['status']}): its watcher was gone; watcher generation "
-                f"{new.get('generation')} (pid {new.get('pid')}) took it over")
+        if orphaned(g, s) and take_over(g, "ovnguard guard recover: the watcher is gone"):
+            new = g.read().watcher
+            assert new is not None
+            say(f"guard {g.id} ({s.status}): its watcher was gone; watcher generation "
+                f"{new.generation} (pid {new.pid}) took it over")
             done.append(g.id)
     return done
 
@@ -95,10 +96,9 @@ def with_log(g: st.GuardDir) -> Callable[[str], None]:
 def mark_stopped(g: st.GuardDir, why: str) -> None:
     me = os.getpid()
 
-    def mark(d: dict[str, Any]) -> None:
-        w = d.get("watcher")
-        if w is not None and w.get("pid") == me:
-            w["stopped"] = why
+    def mark(d: GuardState) -> None:
+        if d.watcher is not None and d.watcher.pid == me:
+            d.watcher.stopped = why
 
     g.update(mark)
 
@@ -120,22 +120,22 @@ def keep(w: Watcher) -> int:
     next generation. Exits when the guard is closed or its watcher was stopped."""
     g = w.g
     me = os.getpid()
-    g.update(lambda d: d.update(keeper={"pid": me}))
+    g.update(lambda d: setattr(d, "keeper", KeeperRecord(pid=me)))
     w.log(f"keeper (pid {me}) watches the watcher")
     while True:
         time.sleep(KEEPER_TICK)
         try:
-            doc = g.read()
+            s = g.read()
         except st.GuardError:
             return 0
-        if doc.get("status") not in (st.PREPARING, *OPEN):
+        if s.status not in (st.PREPARING, *OPEN):
             return 0
-        if (doc.get("keeper") or {}).get("pid") != me:
+        if s.keeper is None or s.keeper.pid != me:
             return 0  # another keeper took over
-        if (doc.get("watcher") or {}).get("stopped"):
+        if s.watcher is not None and s.watcher.stopped:
             w.log("keeper: the watcher was stopped; not restarting it")
             return 0
-        if orphaned(g, doc) and not take_over(g, "keeper: the watcher died"):
+        if orphaned(g, s) and not take_over(g, "keeper: the watcher died"):
             w.log("keeper: could not start the next generation; `ovnguard guard recover` "
                   "or `ovnguard rollback` must finish this guard")
             return 1
@@ -144,38 +144,37 @@ def keep(w: Watcher) -> int:
 # --- the next generation ------------------------------------------------------------------
 
 
-def claim(w: Watcher) -> dict[str, Any] | None:
+def claim(w: Watcher) -> GuardState | None:
     """Become the guard's watcher, unless another live one is (then None)."""
     g = w.g
     me = os.getpid()
     with g.locked():
-        doc = g.read()
-        old = doc.get("watcher") or {}
-        if old.get("pid") != me and st.watcher_alive(g, doc):
+        s = g.read()
+        old = s.watcher
+        if (old is None or old.pid != me) and st.watcher_alive(g, s):
             return None
-        doc["watcher"] = {"pid": me, "log": str(g.file("watcher.log")),
-                          "generation": int(old.get("generation", 1)) + 1}
-        doc.setdefault("notes", []).append(
-            f"watcher generation {doc['watcher']['generation']} took over at "
-            f"{st.fmt_time(time.time())} (the previous one, pid {old.get('pid')}, had died "
-            f"while the guard was {doc['status']})")
-        st.write_json(g.state_file, doc)
-        return doc
+        gen = (old.generation if old else 0) + 1
+        s.watcher = WatcherRecord(pid=me, log=str(g.file("watcher.log")), generation=gen)
+        s.notes.append(
+            f"watcher generation {gen} took over at {st.fmt_time(time.time())} (the previous "
+            f"one, pid {old.pid if old else '-'}, had died while the guard was {s.status})")
+        g.write(s)
+        return s
 
 
 def resume(w: Watcher) -> None:
     from ovnguard.guard.rollback import run_rollback
 
-    doc = claim(w)
-    if doc is None:
+    s = claim(w)
+    if s is None or s.watcher is None:
         w.log("another watcher runs this guard; leaving")
         return
-    gen = doc["watcher"]["generation"]
-    status = doc["status"]
+    gen = s.watcher.generation
+    status = s.status
     w.log(f"watcher generation {gen} (pid {os.getpid()}) takes over guard {w.g.id}, "
           f"{status}")
     if status == st.APPLYING:
-        finish_applying(w, doc)
+        finish_applying(w, s)
     elif status == st.ARMED:
         w.watch()
     elif status == st.ROLLING_BACK:
@@ -184,7 +183,7 @@ def resume(w: Watcher) -> None:
         w.log(f"guard is {status}: nothing to take over")
 
 
-def finish_applying(w: Watcher, doc: dict[str, Any]) -> None:
+def finish_applying(w: Watcher, s: GuardState) -> None:
     """The watcher died while applying: whatever the tool did is undone (it was never
     armed, so no one ever saw a deadline for it), or the guard ends `failed` when the
     database is exactly as before."""
@@ -193,38 +192,36 @@ def finish_applying(w: Watcher, doc: dict[str, Any]) -> None:
     from ovnguard.guard.rollback import run_rollback
 
     g = w.g
-    tool = doc.get("tool") or {}
-    settings = doc["settings"]
     # The tool is not our child: wait until it is gone (its own --timeout bounds it).
-    end = time.monotonic() + float(settings.get("apply_timeout", 30.0)) + 10
-    while st.pid_alive(tool.get("pid"), f"--db={doc['remote']}") and time.monotonic() < end:
+    end = time.monotonic() + s.settings.apply_timeout + 10
+    while (s.tool is not None and st.pid_alive(s.tool.pid, f"--db={s.remote}")
+           and time.monotonic() < end):
         time.sleep(0.05)
     backup = g.file("backup.db")
     if not backup.exists():
-        _fail(w, doc, "the watcher died before the backup was complete; the tool never ran: "
+        _fail(w, s, "the watcher died before the backup was complete; the tool never ran: "
                       "nothing applied")
         return
     schema, before = ovsdb.read_backup(backup)
-    after = w._read_back(doc["remote"], schema)
+    after = w._read_back(s.remote, schema)
     if after is None:
-        _fail(w, doc, f"the watcher died while applying and {doc['database']} is unreachable; "
+        _fail(w, s, f"the watcher died while applying and {s.database} is unreachable; "
                       f"compare it with {backup} and restore by hand (ovsdb-client restore) "
                       "if the change is there")
         return
     edits = diff_rows(schema, before, after)
     if not edits:
-        _fail(w, doc, "the watcher died while applying; the database is exactly as in the "
+        _fail(w, s, "the watcher died while applying; the database is exactly as in the "
                       "backup: nothing applied")
         return
     st.write_json(g.file("edits.json"), edits_to_json(schema, edits))
-    reason = (f"the watcher died while applying (generation "
-              f"{doc['watcher']['generation'] - 1}); the change was never armed, so it is "
-              "undone")
+    gen = s.watcher.generation if s.watcher else 2
+    reason = (f"the watcher died while applying (generation {gen - 1}); the change was "
+              "never armed, so it is undone")
 
-    def start(d: dict[str, Any]) -> None:
-        d["rollback"] = {"reason": reason, "by": f"watcher generation "
-                         f"{d['watcher']['generation']}"}
-        d["edits"] = [e.describe() for e in edits]
+    def start(d: GuardState) -> None:
+        d.rollback = RollbackRecord(reason=reason, by=f"watcher generation {gen}")
+        d.edits = [e.describe() for e in edits]
 
     moved, _ = g.transition({st.APPLYING}, st.ROLLING_BACK, start, stamp="rollback_started")
     if moved:
@@ -232,9 +229,8 @@ def finish_applying(w: Watcher, doc: dict[str, Any]) -> None:
         run_rollback(g, log=w.log)
 
 
-def _fail(w: Watcher, doc: dict[str, Any], error: str) -> None:
+def _fail(w: Watcher, s: GuardState, error: str) -> None:
     w.log(error)
-    moved, _ = w.g.transition({st.APPLYING}, st.FAILED, lambda d: d.update(error=error),
-                              stamp="finished")
+    moved, _ = w.g.transition({st.APPLYING}, st.FAILED, st.set_error(error), stamp="finished")
     if moved:
-        st.release(w.g.root, doc["database"], doc["remote"], w.g.id)
+        st.release(w.g.root, s.database, s.remote, w.g.id)

@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -156,13 +156,12 @@ class GuardDir:
     def state_file(self) -> Path:
         return self.file("guard.json")
 
-    def read(self) -> dict[str, Any]:
-        """guard.json, validated (GuardState), as the plain document."""
-        return read_model(self.state_file, GuardState)[1]
-
-    def state(self) -> GuardState:
-        """guard.json, validated and typed."""
+    def read(self) -> GuardState:
+        """guard.json, validated and typed (model.GuardState)."""
         return read_model(self.state_file, GuardState)[0]
+
+    def write(self, state: GuardState) -> None:
+        write_json(self.state_file, state.to_doc())
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -176,31 +175,31 @@ class GuardDir:
         finally:
             os.close(fd)
 
-    def update(self, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def update(self, fn: Callable[[GuardState], None]) -> GuardState:
         """Read-modify-write guard.json under the flock; returns the new state."""
         with self.locked():
-            doc = self.read()
-            fn(doc)
-            write_json(self.state_file, doc)
-            return doc
+            state = self.read()
+            fn(state)
+            self.write(state)
+            return state
 
     def transition(
-        self, allowed: frozenset[str] | set[str], new: str, fn: Callable[[dict[str, Any]], None]
-        | None = None, stamp: str | None = None,
-    ) -> tuple[bool, dict[str, Any]]:
+        self, allowed: frozenset[str] | set[str], new: str,
+        fn: Callable[[GuardState], None] | None = None, stamp: str | None = None,
+    ) -> tuple[bool, GuardState]:
         """Move to `new` if the status is one of `allowed` (atomically). Returns (moved,
         state)."""
         with self.locked():
-            doc = self.read()
-            if doc.get("status") not in allowed:
-                return False, doc
-            doc["status"] = new
+            state = self.read()
+            if state.status not in allowed:
+                return False, state
+            state.status = new  # type: ignore[assignment]  # validated on assignment
             if stamp:
-                doc.setdefault("timeline", {})[stamp] = round(time.time(), 3)
+                state.stamp(stamp, time.time())
             if fn is not None:
-                fn(doc)
-            write_json(self.state_file, doc)
-            return True, doc
+                fn(state)
+            self.write(state)
+            return True, state
 
 
 def create_guard_dir(root: Path, guard_id: str) -> GuardDir:
@@ -241,17 +240,17 @@ def holder(root: Path, database: str, remote: str) -> GuardDir | None:
     path = _lock_path(root, database, remote)
     g = GuardDir(root, lock.id)
     try:
-        state = g.read()
-        status = state.get("status")
+        state: GuardState | None = g.read()
     except GuardError:
-        state, status = {}, None
-    if status == PREPARING and not pid_alive(state.get("cli", {}).get("pid")):
+        state = None
+    status = state.status if state is not None else None
+    if state is not None and status == PREPARING and not pid_alive(state.cli.get("pid")):
         # The apply that prepared it died before its watcher took over: nothing was applied
         # (a watcher starting right now finds the guard failed and does nothing).
-        g.transition({PREPARING}, FAILED, lambda d: d.update(
-            error="the ovnguard apply that prepared it died before its watcher started; "
-                  "nothing was applied"))
-        status = g.read().get("status")
+        g.transition({PREPARING}, FAILED, set_error(
+            "the ovnguard apply that prepared it died before its watcher started; nothing "
+            "was applied"))
+        status = g.read().status
     if status in ACTIVE:
         return g
     with contextlib.suppress(OSError):
@@ -308,22 +307,28 @@ def release(root: Path, database: str, remote: str, guard_id: str) -> None:
             path.unlink()
 
 
+def set_error(error: str) -> Callable[[GuardState], None]:
+    def fn(s: GuardState) -> None:
+        s.error = error
+
+    return fn
+
+
 def locked_message(g: GuardDir) -> str:
     try:
-        st = g.read()
+        s = g.read()
     except GuardError:
         return f"guard {g.id} holds this database (its state is unreadable: {g.state_file})"
-    status = st.get("status")
     where = f"--state-dir {g.root} " if g.root != default_state_dir() else ""
-    deadline = st.get("timeline", {}).get("deadline")
+    deadline = s.timeline.get("deadline")
     when = ""
-    if status == ARMED and deadline:
+    if s.status == ARMED and deadline:
         left = deadline - time.time()
         when = (f", rollback at {fmt_time(deadline)} (in {left:.0f}s)" if left > 0
                 else f", deadline {fmt_time(deadline)} passed")
     return (
-        f"another guard is {status} on {st.get('database')} at {st.get('remote')}: "
-        f"{g.id} (change {st.get('change')}{when}); `ovnguard confirm {where}--id {g.id}` "
+        f"another guard is {s.status} on {s.database} at {s.remote}: "
+        f"{g.id} (change {s.change}{when}); `ovnguard confirm {where}--id {g.id}` "
         f"keeps it, `ovnguard rollback {where}--id {g.id}` undoes it"
     )
 
@@ -350,7 +355,7 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
     active = []
     for g in guards:
         with contextlib.suppress(GuardError):
-            if g.read().get("status") in ACTIVE:
+            if g.read().status in ACTIVE:
                 active.append(g)
     if len(active) == 1:
         return active[0]
@@ -396,6 +401,6 @@ def pid_alive(pid: int | None, marker: str | None = None) -> bool:
         return False
 
 
-def watcher_alive(g: GuardDir, state: Mapping[str, Any] | None = None) -> bool:
-    st = state if state is not None else g.read()
-    return pid_alive(st.get("watcher", {}).get("pid"), str(g.path))
+def watcher_alive(g: GuardDir, state: GuardState | None = None) -> bool:
+    s = state if state is not None else g.read()
+    return s.watcher is not None and pid_alive(s.watcher.pid, str(g.path))
