@@ -99,7 +99,10 @@ def test_watcher_killed_after_the_apply_the_change_is_undone(
     assert "ln-physnet2" in genv.lab.nbctl("--bare", "--columns=name", "list",
                                            "Logical_Switch_Port")  # applied, not armed
     _kill(pid, wait_for)
+    killed = time.time()
     doc = genv.wait_status("rolled-back", timeout=20)
+    print(f"\nwatcher killed after the apply -> NB restored: "
+          f"{doc['timeline']['restored'] - killed:.3f}s")
     _finish(proc)
     assert doc["rollback"]["reason"].startswith("the watcher died while applying")
     assert doc["rollback"]["verification"]["rows_ok"]
@@ -119,8 +122,11 @@ def test_watcher_killed_while_probing_the_next_generation_watches_on(
     assert wait_for(lambda: genv.state().get("probing", {}).get("rounds", 0) >= 2)
     first = genv.state()
     _kill(first["watcher"]["pid"], wait_for)
+    killed = time.monotonic()
     assert wait_for(lambda: genv.state()["watcher"]["generation"] == 2
                     and st.pid_alive(genv.state()["watcher"]["pid"]), timeout=5), genv.log()
+    print(f"\nwatcher killed while probing -> generation 2 watching: "
+          f"{time.monotonic() - killed:.3f}s")
     doc = genv.state()
     assert doc["status"] == "armed" and doc["clock"] == first["clock"]  # same deadline
     assert "outcome  open (armed)" in _status(genv)
@@ -215,6 +221,8 @@ def test_the_wall_clock_jumping_neither_fires_the_deadline_early_nor_never(
     assert doc["status"] == "rolled-back", genv.log()
     restored_boot = doc["timeline"]["restored"] - jump - (real() - time.clock_gettime(
         time.CLOCK_BOOTTIME))
+    print(f"\nwall clock {jump:+g}s: restored {restored_boot - applied_boot:.3f}s after the "
+          "apply (window 5s)")
     assert 5.0 <= restored_boot - applied_boot < 7.0
     assert nb_rows(genv.nb) == before
 
