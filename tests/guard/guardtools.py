@@ -167,6 +167,25 @@ def stop_watchers(state_dir: Path) -> list[int]:
                 if kill_ours(pid, g):
                     killed.append(pid)
         time.sleep(0.05)
+    # A keeper that had not recorded itself yet, and whatever it started: every process of
+    # the watcher module naming this state dir, keepers first, until none is left.
+    from proctools import processes_mentioning  # tests/ (not on cli_subprocess's path)
+
+    token = str(state_dir.absolute()).encode()
+    for _ in range(50):
+        procs = []
+        for pid in processes_mentioning(state_dir):
+            with contextlib.suppress(OSError):
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"ovnguard.guard.watcher" in raw and token in raw:
+                    procs.append((b"--keeper" not in raw, pid))
+        if not procs:
+            break
+        for _, pid in sorted(procs):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.05)
     return killed
 
 
@@ -181,6 +200,15 @@ def kill_ours(pid: int | None, guard_dir: Path) -> bool:
     except OSError:
         pass
     return False
+
+
+def keeper_pid(genv: GuardEnv, timeout: float = 10.0) -> int:
+    """The guard's keeper, once it has recorded itself (it is started without waiting)."""
+    deadline = time.monotonic() + timeout
+    while (k := genv.state().get("keeper")) is None:
+        assert time.monotonic() < deadline, f"no keeper recorded:\n{genv.log()}"
+        time.sleep(0.02)
+    return int(k["pid"])
 
 
 def cli_subprocess(args: list[str]) -> subprocess.Popen[bytes]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import SEED_CHANGE, GuardEnv, cli_subprocess, kill_ours, nb_rows
+from guardtools import SEED_CHANGE, GuardEnv, cli_subprocess, keeper_pid, kill_ours, nb_rows
 
 from ovnguard.guard import faultpoints, trust
 from ovnguard.guard import state as st
@@ -161,10 +161,10 @@ def test_watcher_and_keeper_killed_guard_recover_takes_over(
                      "--probe", "none")
     assert res.exit_code == 0, res.output
     g = genv.guards()[-1]
-    doc = genv.state()
-    assert kill_ours(doc["keeper"]["pid"], g)
-    assert wait_for(lambda: not is_alive(doc["keeper"]["pid"]))
-    _kill(doc["watcher"]["pid"], wait_for)
+    keeper = keeper_pid(genv)
+    assert kill_ours(keeper, g)
+    assert wait_for(lambda: not is_alive(keeper))
+    _kill(genv.state()["watcher"]["pid"], wait_for)
     text = _status(genv)
     assert "outcome  ORPHANED (armed): no watcher runs" in text
     res = genv.run("guard", "recover", "--state-dir", str(genv.state_dir))
@@ -188,10 +188,10 @@ def _take_over_in_process(genv: GuardEnv, wait_for: Callable[..., bool]) -> thre
     from ovnguard.guard.run import Watcher
 
     g = genv.guards()[-1]
-    doc = genv.state()
-    kill_ours(doc["keeper"]["pid"], g)
-    assert wait_for(lambda: not is_alive(doc["keeper"]["pid"]))
-    _kill(doc["watcher"]["pid"], wait_for)
+    keeper = keeper_pid(genv)
+    assert kill_ours(keeper, g)
+    assert wait_for(lambda: not is_alive(keeper))
+    _kill(genv.state()["watcher"]["pid"], wait_for)
     w = Watcher.at(g)
     t = threading.Thread(target=resume, args=(w,), daemon=True)
     t.start()

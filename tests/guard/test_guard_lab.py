@@ -22,6 +22,7 @@ from guardtools import (
     SEED_SWITCH,
     GuardEnv,
     cli_subprocess,
+    keeper_pid,
     nb_rows,
 )
 
@@ -398,7 +399,7 @@ def test_watcher_killed_status_warns_and_rollback_does_it_itself(
     assert res.exit_code == 0, res.output
     # The keeper first (it would start the next generation: test_guard_faults.py), then
     # the watcher: no process of this guard is left.
-    keeper = genv.state()["keeper"]["pid"]
+    keeper = keeper_pid(genv)
     os.kill(keeper, signal.SIGKILL)
     assert wait_for(lambda: not is_alive(keeper), timeout=5)
     pid = genv.state()["watcher"]["pid"]

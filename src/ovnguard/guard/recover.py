@@ -110,7 +110,7 @@ def start_keeper(g: st.GuardDir, log: Callable[[str], None]) -> None:
     from ovnguard.guard.watcher import launch
 
     try:
-        launch(g.path, "keeper")
+        launch(g.path, "keeper", wait=False)
     except st.GuardError as e:  # no keeper: the guard still works, only unkept
         log(f"no keeper: {e}")
 

@@ -21,14 +21,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 MODES = {"--resume": "resume", "--keeper": "keeper"}
 
 
-def launch(path: Path, mode: str = "run") -> None:
+def launch(path: Path, mode: str = "run", wait: bool = True) -> None:
     """Start a detached watcher (or keeper) for the guard in `path`; returns once the
-    launcher has forked it away."""
+    launcher has forked it away (`wait`), or at once (the launcher is reaped by a thread:
+    the first watcher does not delay the apply for its keeper)."""
     from ovnguard.guard import faultpoints, ovsdb, trust
     from ovnguard.guard.state import GuardError
 
@@ -46,6 +48,9 @@ def launch(path: Path, mode: str = "run") -> None:
     finally:
         os.close(log)
     # The launcher forks the real process and exits at once.
+    if not wait:
+        threading.Thread(target=p.wait, name="reap-launcher", daemon=True).start()
+        return
     try:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
