@@ -210,6 +210,8 @@ class LockRecord(_Strict):
 
 
 class SentinelState(_Strict):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
     schema_version: Literal[1]
     id: str
     status: SentinelStatus
@@ -225,15 +227,15 @@ class SentinelState(_Strict):
     netns: str | None = None
     timeline: dict[str, float] = {}
     events: list[dict[str, Any]] = []
-    events_dropped: int = 0
+    events_dropped: int | None = None  # present once events had to be dropped
     pid: int | None = None
     watching: list[str] = []
     skipped: list[dict[str, str]] = []
     dropped_probes: list[dict[str, str]] = []
     rounds: int = 0
     last: dict[str, Any] | None = None
-    deletion_count: int = 0
-    deletions: list[float] = []
+    deletion_count: int | None = None  # present once it deleted (absent: it never acted)
+    deletions: list[float] | None = None
     error: str | None = None
     exit_code: int | None = None
 
@@ -264,6 +266,10 @@ class SentinelState(_Strict):
             except InputError as e:
                 raise ValueError(str(e)) from None
         return v
+
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 def problem(e: ValidationError) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from ovnguard.errors import InputError
 from ovnguard.guard import ovsdb, trust
 from ovnguard.guard import state as st
+from ovnguard.guard.model import SentinelState
 from ovnguard.guard.sentinel.checks import deadline_from, parse_check, parse_watch, sb_checks
 from ovnguard.guard.sentinel.store import (
     DONE,
@@ -24,7 +25,7 @@ from ovnguard.guard.sentinel.store import (
     STATE_FILE,
     WATCHING,
     alive,
-    read_state,
+    read_typed,
     sentinels_root,
     stop_sentinel,
 )
@@ -93,13 +94,12 @@ def arm_sentinel(
     sid = new_sentinel_id()
     path = root / sid
     path.mkdir(mode=0o700)
-    doc: dict[str, Any] = {
-        "schema_version": 1, "id": sid, "status": STARTING, "host": host or socket.gethostname(),
-        "guard": guard, "db": db, "watch": watch, "sb": sb, "probes": list(probes),
-        "failures": failures, "interval": interval, "until": round(until, 3), "netns": netns,
-        "timeline": {"created": round(now, 3)}, "events": [],
-    }
-    st.write_json(path / STATE_FILE, doc)
+    state = SentinelState(
+        schema_version=1, id=sid, status=STARTING, host=host or socket.gethostname(),
+        guard=guard, db=db, watch=watch, sb=sb, probes=list(probes), failures=failures,
+        interval=interval, until=round(until, 3), netns=netns,
+        timeline={"created": round(now, 3)})
+    st.write_json(path / STATE_FILE, state.to_doc())
     log = trust.open_file(path / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     prefix = ["ip", "netns", "exec", netns] if netns else []
     try:
@@ -119,8 +119,8 @@ def arm_sentinel(
         raise st.GuardError("the sentinel did not start (launcher hung)", 3) from None
     end = time.monotonic() + timeout
     while True:
-        doc = read_state(path)
-        status = doc.get("status")
+        doc = read_typed(path)
+        status = doc.status
         if status == WATCHING:
             break
         if status in DONE:
@@ -128,8 +128,8 @@ def arm_sentinel(
             gone = time.monotonic() + 3
             while alive(path, doc) and time.monotonic() < gone:
                 time.sleep(0.02)
-            raise st.GuardError(f"sentinel not armed: {doc.get('error')}",
-                                int(doc.get("exit_code", 3)))
+            raise st.GuardError(f"sentinel not armed: {doc.error}",
+                                doc.exit_code if doc.exit_code is not None else 3)
         if (rc != 0 and status == STARTING) or time.monotonic() > end:
             stop_sentinel(path)
             tail = (path / LOG_FILE).read_text(errors="replace").strip().splitlines()[-3:]
@@ -137,5 +137,5 @@ def arm_sentinel(
                 f" (launcher exit {rc})" if rc else f" within {timeout:g}s")
                 + (": " + " | ".join(tail) if tail else ""), 3)
         time.sleep(0.03)
-    return Armed(sid, path, int(doc["pid"]), float(doc["until"]), tuple(doc["watching"]),
-                 tuple(doc.get("skipped", [])), tuple(doc["probes"]), doc.get("host"), netns)
+    return Armed(sid, path, doc.pid or 0, doc.until, tuple(doc.watching), tuple(doc.skipped),
+                 tuple(doc.probes), doc.host, netns)

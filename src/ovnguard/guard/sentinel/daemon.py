@@ -20,6 +20,7 @@ from typing import Any
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
+from ovnguard.guard.model import SentinelState, SentinelStatus
 from ovnguard.guard.probes import ProbeResult
 from ovnguard.guard.sentinel.checks import Check, parse_check, run_check, sb_checks
 from ovnguard.guard.sentinel.decide import Action, PortInfo, decide, deletable, split_watch
@@ -32,7 +33,7 @@ from ovnguard.guard.sentinel.store import (
     STATE_FILE,
     STOPPED,
     WATCHING,
-    read_state,
+    read_typed,
 )
 
 ACTING_POLL = 0.1  # how often the ports are read while the host has lost its SB
@@ -66,13 +67,13 @@ class Sentinel:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.doc = read_state(path)
+        self.s: SentinelState = read_typed(path)
         self.checks: list[Check] = []
 
     # --- recording (only this process writes the state file once it runs) -----------
 
     def save(self) -> None:
-        st.write_json(self.path / STATE_FILE, self.doc)
+        st.write_json(self.path / STATE_FILE, self.s.to_doc())
 
     def log(self, message: str) -> None:
         trust.append_line(self.path / LOG_FILE,
@@ -80,17 +81,16 @@ class Sentinel:
 
     def event(self, what: str, message: str, **extra: Any) -> float:
         t = time.time()
-        events = self.doc.setdefault("events", [])
-        if len(events) < MAX_EVENTS:
-            events.append({"t": round(t, 3), "event": what, "message": message, **extra})
+        if len(self.s.events) < MAX_EVENTS:
+            self.s.events.append({"t": round(t, 3), "event": what, "message": message, **extra})
         else:
-            self.doc["events_dropped"] = self.doc.get("events_dropped", 0) + 1
+            self.s.events_dropped = (self.s.events_dropped or 0) + 1
         self.log(message)
         return t
 
     def stamp(self, key: str, t: float) -> None:
         """The first time something happened (the events keep every time)."""
-        self.doc.setdefault("timeline", {}).setdefault(key, round(t, 3))
+        self.s.timeline.setdefault(key, round(t, 3))
 
     # --- life ---------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ class Sentinel:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _on_term)
-        self.doc["pid"] = os.getpid()
+        self.s.pid = os.getpid()
         self.save()
         try:
             if not self.arm():
@@ -118,12 +118,14 @@ class Sentinel:
                             error="internal error (see sentinel.log)")
             return 1
 
-    def finish(self, status: str, message: str, **extra: Any) -> None:
+    def finish(self, status: SentinelStatus, message: str, error: str | None = None,
+               exit_code: int | None = None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        self.doc.update(extra)
+        if error is not None:
+            self.s.error, self.s.exit_code = error, exit_code
         t = self.event(status, message)
-        self.doc["status"] = status
-        self.doc.setdefault("timeline", {})["finished"] = round(t, 3)
+        self.s.status = status
+        self.s.timeline["finished"] = round(t, 3)
         self.save()
 
     def fail(self, error: str, code: int) -> bool:
@@ -131,15 +133,15 @@ class Sentinel:
         return False
 
     def arm(self) -> bool:
-        d = self.doc
-        db = d["db"]
-        watch = list(d["watch"])
+        d = self.s
+        db = d.db
+        watch = list(d.watch)
         try:
-            sb = d.get("sb") or host_ovn_remote(db)
+            sb = d.sb or host_ovn_remote(db)
             existing = read_ports(db)
         except OvnguardError as e:
             return self.fail(f"cannot read {db}: {e}", 3)
-        specs = list(d.get("probes") or [])
+        specs = list(d.probes)
         try:
             checks = [parse_check(s) for s in specs] if specs else (
                 sb_checks(sb) if sb else [])
@@ -148,17 +150,16 @@ class Sentinel:
         if not checks:
             return self.fail(f"no SB remote to probe (no --sb, and {db} has no "
                              "external_ids:ovn-remote); give --sb or --probe", 2)
-        d["sb"] = sb
+        d.sb = sb
         keep, skipped = split_watch(watch, existing)
-        d["watching"], d["skipped"] = keep, skipped
+        d.watching, d.skipped = keep, skipped
         for s in skipped:
             self.log(f"{s['port']}: {s['why']}")
         if not keep:
             return self.fail("nothing to watch: every watched port exists already", 1)
         results = self.round(checks)
         passing = [c for c, r in zip(checks, results, strict=True) if r.ok]
-        d["dropped_probes"] = [{"probe": r.probe, "why": r.detail}
-                               for r in results if not r.ok]
+        d.dropped_probes = [{"probe": r.probe, "why": r.detail} for r in results if not r.ok]
         for r in results:
             if not r.ok:
                 self.log(f"probe {r.probe}: dropped, it fails already ({r.detail})")
@@ -167,11 +168,11 @@ class Sentinel:
                              "change): " + "; ".join(f"{r.probe}: {r.detail}" for r in results),
                              1)
         self.checks = passing
-        d["probes"] = [c.spec for c in passing]
-        d["status"] = WATCHING
+        d.probes = [c.spec for c in passing]
+        d.status = WATCHING
         t = self.event("armed", f"armed: watching {', '.join(keep)} on {db} until "
-                       f"{st.fmt_time(d['until'])}; probe {', '.join(d['probes'])} every "
-                       f"{d['interval']:g}s, delete after {d['failures']} failed rounds")
+                       f"{st.fmt_time(d.until)}; probe {', '.join(d.probes)} every "
+                       f"{d.interval:g}s, delete after {d.failures} failed rounds")
         self.stamp("armed", t)
         self.save()
         return True
@@ -189,9 +190,8 @@ class Sentinel:
         ovn-controller, working from its stale SB copy, re-creates a deleted pair within
         milliseconds, and every moment the pair is gone is a moment the LAN path (and the
         SB session that would bring the rollback) works."""
-        d = self.doc
-        until = float(d["until"])
-        failures, interval = int(d["failures"]), float(d["interval"])
+        until = self.s.until
+        failures, interval = self.s.failures, self.s.interval
         rounds: queue.SimpleQueue[tuple[float, list[ProbeResult]]] = queue.SimpleQueue()
         stop = threading.Event()
 
@@ -239,16 +239,14 @@ class Sentinel:
                 self.stamp("first_probe_failure", t)
         elif was_failing:
             self.event("sb-reachable", "SB reachable again")
-        self.doc["rounds"] = w.rounds
-        self.doc["last"] = {"t": round(start, 3), "ok": ok,
-                            "results": [r.to_json() for r in results],
-                            "present": sorted(w.seen)}
+        self.s.rounds = w.rounds
+        self.s.last = {"t": round(start, 3), "ok": ok,
+                       "results": [r.to_json() for r in results], "present": sorted(w.seen)}
 
     def look(self, w: _Watch, until: float) -> Action:
         """Read the watched ports, note what changed, decide, act."""
-        d = self.doc
-        db = d["db"]
-        watched = frozenset(d["watching"])
+        db = self.s.db
+        watched = frozenset(self.s.watching)
         try:
             existing = read_ports(db, watched)
             if w.db_down:
@@ -303,10 +301,11 @@ class Sentinel:
                               if p.name in gone],
                        took=round(t1 - t0, 3))
         self.stamp("deleted", t)
-        self.doc["deletion_count"] = self.doc.get("deletion_count", 0) + 1
-        dels = self.doc.setdefault("deletions", [])
+        self.s.deletion_count = (self.s.deletion_count or 0) + 1
+        dels = self.s.deletions if self.s.deletions is not None else []
         if len(dels) < MAX_EVENTS:
             dels.append(round(t, 3))
+        self.s.deletions = dels
         self.save()
         return gone
 

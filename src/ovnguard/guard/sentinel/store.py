@@ -9,7 +9,7 @@ import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
@@ -21,11 +21,11 @@ LOG_FILE = "sentinel.log"
 SUBDIR = "sentinels"
 
 # Statuses of a sentinel.
-STARTING = "starting"
-WATCHING = "watching"
-EXPIRED = "expired"  # reached its deadline (the normal end)
-STOPPED = "stopped"  # SIGTERM (`ovnguard guard sentinel-stop`)
-FAILED = "failed"  # could not start, or an internal error (it never deletes on an error)
+STARTING: Final = "starting"
+WATCHING: Final = "watching"
+EXPIRED: Final = "expired"  # reached its deadline (the normal end)
+STOPPED: Final = "stopped"  # SIGTERM (`ovnguard guard sentinel-stop`)
+FAILED: Final = "failed"  # could not start, or an internal error (it never deletes on an error)
 DONE = frozenset({EXPIRED, STOPPED, FAILED})
 
 
@@ -43,9 +43,11 @@ def read_typed(path: Path) -> SentinelState:
     return st.read_model(Path(path) / STATE_FILE, SentinelState)[0]
 
 
-def alive(path: Path, doc: Mapping[str, Any] | None = None) -> bool:
-    d = doc if doc is not None else read_state(path)
-    return st.pid_alive(d.get("pid"), str(Path(path).absolute()))
+def alive(path: Path, doc: SentinelState | Mapping[str, Any] | None = None) -> bool:
+    """Its process runs (recognised by its pid and its directory on its command line)."""
+    d = doc if doc is not None else read_typed(path)
+    pid = d.pid if isinstance(d, SentinelState) else d.get("pid")
+    return st.pid_alive(pid, str(Path(path).absolute()))
 
 
 def list_sentinels(root: Path) -> list[Path]:
@@ -82,10 +84,10 @@ def stop_sentinel(path: Path, timeout: float = 5.0) -> bool:
     """SIGTERM a running sentinel (recognised by its pid *and* its directory on its
     command line), SIGKILL if it lingers. True if one was running."""
     try:
-        doc = read_state(path)
+        doc = read_typed(path)
     except st.GuardError:
         return False
-    pid = int(doc.get("pid") or 0)
+    pid = doc.pid or 0
     if not alive(path, doc):
         return False
     with contextlib.suppress(ProcessLookupError):
@@ -108,16 +110,15 @@ def stop_all(root: Path) -> list[Path]:
 def summary(path: Path) -> str:
     """One line on a sentinel's state, for `guard status` and `guard sentinel-status`."""
     try:
-        doc = read_state(path)
+        doc = read_typed(path)
     except st.GuardError as e:
         return f"unreadable: {e}"
-    status = doc.get("status")
     running = alive(path, doc)
-    dels = doc.get("deletions", [])
-    n = int(doc.get("deletion_count", len(dels)))
+    dels = doc.deletions or []
+    n = doc.deletion_count or len(dels)
     what = (f"deleted the watched ports {n} time(s), first at {st.fmt_time(dels[0])}, last at "
             f"{st.fmt_time(dels[-1])}" if dels else "deleted nothing")
-    state = status if running or status in DONE else f"{status}, not running"
-    ports = doc.get("watching") or doc.get("watch", [])
-    return (f"{doc.get('host')}: {state}; {what}; ports {', '.join(ports)}; until "
-            f"{st.fmt_time(doc.get('until'))}")
+    state = doc.status if running or doc.status in DONE else f"{doc.status}, not running"
+    ports = doc.watching or doc.watch
+    return (f"{doc.host}: {state}; {what}; ports {', '.join(ports)}; until "
+            f"{st.fmt_time(doc.until)}")
