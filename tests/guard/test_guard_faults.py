@@ -37,8 +37,8 @@ def _apply_bg(genv: GuardEnv, *extra: str) -> subprocess.Popen[bytes]:
 
 
 def _paused_at(genv: GuardEnv, point: str, wait_for: Callable[..., bool]) -> int:
-    assert wait_for(lambda: f"fault point {point}: pausing" in genv.log(), timeout=30), \
-        genv.log()
+    assert wait_for(lambda: f"fault point {point}: pausing" in genv.log(), timeout=30), (
+        genv.log(), genv.state() if genv.guards() else "no guard")
     pid = int(genv.state()["watcher"]["pid"])
     assert is_alive(pid)
     return pid
@@ -78,9 +78,11 @@ def test_watcher_killed_after_the_backup_nothing_applied(
     before = nb_rows(genv.nb)
     paused("after-backup:60")
     proc = _apply_bg(genv, "--probe", "none", "--confirm-within", "30")
-    _kill(_paused_at(genv, "after-backup", wait_for), wait_for)
-    doc = genv.wait_status("failed", timeout=20)
-    out = _finish(proc)
+    try:
+        _kill(_paused_at(genv, "after-backup", wait_for), wait_for)
+        doc = genv.wait_status("failed", timeout=20)
+    finally:
+        out = _finish(proc)
     assert "nothing applied" in doc["error"] and "exactly as in the backup" in doc["error"]
     assert doc["watcher"]["generation"] == 2
     assert nb_rows(genv.nb) == before
@@ -95,15 +97,17 @@ def test_watcher_killed_after_the_apply_the_change_is_undone(
     before = nb_rows(genv.nb)
     paused("after-apply:60")
     proc = _apply_bg(genv, "--probe", "none", "--confirm-within", "30")
-    pid = _paused_at(genv, "after-apply", wait_for)
-    assert "ln-physnet2" in genv.lab.nbctl("--bare", "--columns=name", "list",
-                                           "Logical_Switch_Port")  # applied, not armed
-    _kill(pid, wait_for)
-    killed = time.time()
-    doc = genv.wait_status("rolled-back", timeout=20)
+    try:
+        pid = _paused_at(genv, "after-apply", wait_for)
+        assert "ln-physnet2" in genv.lab.nbctl("--bare", "--columns=name", "list",
+                                               "Logical_Switch_Port")  # applied, not armed
+        _kill(pid, wait_for)
+        killed = time.time()
+        doc = genv.wait_status("rolled-back", timeout=20)
+    finally:
+        _finish(proc)
     print(f"\nwatcher killed after the apply -> NB restored: "
           f"{doc['timeline']['restored'] - killed:.3f}s")
-    _finish(proc)
     assert doc["rollback"]["reason"].startswith("the watcher died while applying")
     assert doc["rollback"]["verification"]["rows_ok"]
     assert doc["watcher"]["generation"] == 2
