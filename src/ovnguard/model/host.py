@@ -18,7 +18,13 @@ from functools import cached_property
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
-from ovnguard.model.ovs import INTEGRATION_BRIDGE, NIC_TYPES, TUNNEL_TYPES, smap
+from ovnguard.model.ovs import (
+    INTEGRATION_BRIDGE,
+    NIC_TYPES,
+    TUNNEL_TYPES,
+    remote_targets,
+    smap,
+)
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
@@ -251,24 +257,10 @@ def parse_remote_targets(remote: str | None) -> tuple[tuple[str, str | None], ..
 
     A host name cannot be resolved without I/O: its IP is None and rules say so.
     """
-    if not remote:
-        return ()
     out: list[tuple[str, str | None]] = []
-    for target in (t.strip() for t in remote.split(",")):
-        if not target:
-            continue
-        proto, _, rest = target.partition(":")
-        if proto not in ("tcp", "ssl") or not rest:
-            out.append((target, None))
-            continue
-        if rest.startswith("["):
-            host = rest[1:].partition("]")[0]
-        elif rest.count(":") == 1:
-            host = rest.partition(":")[0]
-        else:  # "IP" without port, or a bare IPv6 address
-            host = rest
-        ip = _ip(host)
-        out.append((target, str(ip) if ip is not None else None))
+    for t in remote_targets(remote):
+        ip = _ip(t.host) if t.host is not None else None
+        out.append((t.text, str(ip) if ip is not None else None))
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from ovnguard.model.db import Row
@@ -96,3 +97,38 @@ def json_smap(value: Any) -> dict[str, str]:
     if isinstance(value, list) and len(value) == 2 and value[0] == "map":
         return {str(k): str(v) for k, v in value[1]}
     return {}
+
+
+# --------------------------------------------------------------------------- ovn-remote
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTarget:
+    """One target of `ovn-remote` (where ovn-controller finds SB; comma-separated, each
+    `tcp:ADDR:PORT`, `ssl:ADDR:PORT`, `tcp:[IPv6]:PORT`, `unix:PATH`)."""
+
+    text: str  # as written
+    proto: str  # "tcp" | "ssl" | "unix" | anything else written there
+    host: str | None = None  # tcp/ssl with something after the ':' only
+    port: str | None = None  # as written; None when not given
+    bracketed: bool = False  # the address was written as [ADDR]
+
+
+def remote_targets(remote: str | None) -> tuple[RemoteTarget, ...]:
+    out: list[RemoteTarget] = []
+    for target in (t.strip() for t in (remote or "").split(",")):
+        if not target:
+            continue
+        proto, _, rest = target.partition(":")
+        if proto not in ("tcp", "ssl") or not rest:
+            out.append(RemoteTarget(target, proto))
+        elif rest.startswith("["):
+            host, _, tail = rest[1:].partition("]")
+            port = tail[1:] if tail.startswith(":") and tail[1:] else None
+            out.append(RemoteTarget(target, proto, host, port, bracketed=True))
+        elif rest.count(":") == 1:
+            host, port = rest.split(":")
+            out.append(RemoteTarget(target, proto, host, port))
+        else:  # "ADDR" without a port, or a bare IPv6 address
+            out.append(RemoteTarget(target, proto, rest))
+    return tuple(out)
