@@ -59,6 +59,11 @@ _RENDERERS: dict[str, dict[Format, str]] = {
         Format.text: "ovnguard.report.rehearsal:write_text",
         Format.json: "ovnguard.report.formats:_rehearsal_json",
     },
+    # guard status
+    "GuardStatus": {
+        Format.text: "ovnguard.report.guardstatus:write_text",
+        Format.json: "ovnguard.report.guardstatus:write_json",
+    },
     # lab status
     "LabStatus": {
         Format.text: "ovnguard.report.labstatus:write_text",
