@@ -42,7 +42,7 @@ Renderer = Callable[[Any, TextIO, RenderOptions], None]
 
 # The result type (its class name, as `kind` below) -> format -> "module:function".
 _RENDERERS: dict[str, dict[Format, str]] = {
-    # check, demo
+    # check
     "Report": {
         Format.text: "ovnguard.report.formats:_report_text",
         Format.json: "ovnguard.report.formats:_report_json",
