@@ -13,9 +13,10 @@ The control plane of the lab (our ctl commands) uses unix sockets, i.e. it is th
 """
 
 from ovnguard.lab.dataplane.cgroup import cgroup_stat
-from ovnguard.lab.dataplane.lab import CTL_TIMEOUT, DataplaneLab
+from ovnguard.lab.dataplane.lab import DataplaneLab
 from ovnguard.lab.dataplane.plan import (
     CENTRAL,
+    CTL_TIMEOUT,
     MANAGEMENT_SEGMENT,
     NB_PORT,
     PROBE_PORT,

@@ -9,22 +9,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from ovnguard.errors import LabError
-from ovnguard.lab import commands as cmd
 from ovnguard.lab import netns
-from ovnguard.lab.dataplane.cgroup import cgroup_add, cgroup_stat, create_cgroup
+from ovnguard.lab.dataplane.cgroup import cgroup_stat
 from ovnguard.lab.dataplane.plan import (
+    CTL_TIMEOUT,
     MANAGEMENT_SEGMENT,
-    NB_PORT,
     PROBE_PORT,
     ROUTER,
     SB_PORT,
@@ -37,7 +32,6 @@ from ovnguard.lab.dataplane.plan import (
     plan_dataplane,
 )
 from ovnguard.lab.dataplane.registry import (
-    LISTENER,
     STATE_FILE,
     DataplaneState,
     Registration,
@@ -48,6 +42,7 @@ from ovnguard.lab.dataplane.registry import (
     teardown,
     write_dataplane_state,
 )
+from ovnguard.lab.dataplane.start import initial_lab_state, start, tcp_argv, tcp_ok
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.layout import (
     NB_SCHEMA_CANDIDATES,
@@ -57,18 +52,11 @@ from ovnguard.lab.layout import (
     default_run_dir,
 )
 from ovnguard.lab.process import (
-    DaemonSpec,
     clean_env,
-    log_tail_text,
-    read_pidfile,
-    run,
-    wait_until,
 )
 from ovnguard.lab.rundir import claim_run_dir, locked, schema_path
-from ovnguard.lab.state import DaemonRecord, HostRecord, LabState, write_state
+from ovnguard.lab.state import write_state
 from ovnguard.lab.topology import Topology, seed_topology, validate_topology
-
-CTL_TIMEOUT = 30.0
 
 # --- the lab ------------------------------------------------------------------------------
 
@@ -153,11 +141,11 @@ class DataplaneLab:
                 plan=plan,
             )
             write_dataplane_state(layout.root / STATE_FILE, state)
-            lab_state = _lab_state(layout, topo, plan, now)
+            lab_state = initial_lab_state(layout, topo, plan, now)
             write_state(layout.state, lab_state)
             dp = cls(Lab(layout, lab_state), state)
             try:
-                dp._start(schemas, timeout)
+                start(dp, schemas, timeout)
             except BaseException:
                 teardown(lab_id, layout)
                 raise
@@ -214,231 +202,9 @@ class DataplaneLab:
     ) -> None:
         self.down()
 
-    # --- starting ---------------------------------------------------------------------
-
-    def _start(self, schemas: tuple[str, str, str], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        layout, plan = self.lab.layout, self.plan
-        limits = self.state.limits
-        if limits.cpus is not None:
-            path, note = create_cgroup(plan.lab_id, limits.cpus)
-            self.state.cgroup = str(path) if path else None
-            self.state.cgroup_note = note
-        else:
-            self.state.cgroup_note = "disabled (limits.cpus is None)"
-        self._save()
-        self._build_network()
-        self._start_central(schemas)
-        topo = self.topology
-        errors: list[tuple[str, BaseException]] = []
-        with ThreadPoolExecutor(max_workers=max(2, min(8, len(topo.hosts)))) as pool:
-            futures = {pool.submit(self._start_host, h.name, deadline): h.name for h in topo.hosts}
-            for f, name in futures.items():
-                try:
-                    f.result()
-                except BaseException as e:
-                    errors.append((name, e))
-        write_state(layout.state, self.lab.state)
-        if errors:
-            name, first = errors[0]
-            more = f" ({len(errors) - 1} more hosts failed too)" if len(errors) > 1 else ""
-            raise LabError(f"host {name}: {first}{more}") from None
-        self._start_listeners(deadline)
-        self._wait_registered(deadline)
-        self.lab.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
-
-    def _build_network(self) -> None:
-        plan = self.plan
-        lan = plan.lan_netns
-        netns.add(lan)
-        for seg in plan.segments:
-            netns.add_bridge(lan, seg.bridge, alias=f"{seg.name} (ovnguard lab {self.run_dir})")
-        netns.add_address(lan, plan.router.interface, plan.router.address)
-        nodes = [plan.central, *plan.hosts]
-        for n in nodes:
-            netns.add(n.netns)
-        for link in plan.links:
-            netns.add_veth(lan, link.lan_ifname, link.netns, link.ifname)
-            netns.set_alias(lan, link.lan_ifname, f"{link.node}/{link.ifname}")
-            netns.set_master(lan, link.lan_ifname, plan.segment_bridge(link.segment))
-            self._shape(lan, link.lan_ifname)
-            if not link.in_ovs:
-                # An OVS port's end is shaped once vswitchd has added it: adding the port
-                # resets its qdisc (measured), later reconfigurations leave it alone.
-                self._shape(link.netns, link.ifname)
-            netns.set_up(lan, link.lan_ifname)
-            netns.set_up(link.netns, link.ifname)
-        for n in nodes:
-            in_ovs = [lk.ifname for lk in plan.links if lk.node == n.name and lk.in_ovs]
-            plain = [lk.ifname for lk in plan.links if lk.node == n.name and not lk.in_ovs]
-            # The kernel still sees packets on a NIC the userspace datapath reads with
-            # AF_PACKET; without this it would answer ARP for the host's address with the
-            # NIC's own MAC, a second path a real OVS host does not have.
-            netns.sysctl(n.netns, {f"net/ipv4/conf/{nic}/arp_ignore": "8" for nic in in_ovs})
-            if plain:
-                netns.tx_checksum_off(n.netns, plain)
-        netns.tx_checksum_off(lan, [plan.router.interface])
-        c = plan.central
-        netns.add_address(c.netns, c.interface, c.address)
-        netns.add_default_route(c.netns, plan.router.address.ip)
-
-    def _shape(self, ns: str, ifname: str) -> None:
-        lim = self.state.limits
-        netns.shape(ns, ifname, rate=lim.rate, burst=lim.burst, latency=lim.latency)
-
-    def _start_central(self, schemas: tuple[str, str, str]) -> None:
-        layout, c = self.lab.layout, self.plan.central
-        nb_schema, sb_schema, ovs_schema = schemas
-        for d in (layout.nb.dir, layout.sb.dir, layout.northd_dir):
-            d.mkdir(parents=True, exist_ok=True)
-        for db, schema in (
-            (layout.nb.db, nb_schema),
-            (layout.sb.db, sb_schema),
-            (layout.template_conf_db, ovs_schema),
-        ):
-            run(["ovsdb-tool", "create", str(db), schema])
-        for name, paths, port in (
-            ("nb-ovsdb-server", layout.nb, NB_PORT),
-            ("sb-ovsdb-server", layout.sb, SB_PORT),
-        ):
-            spec = cmd.ovsdb_server_spec(name, paths, layout.central_env(paths.dir))
-            # The unix socket stays (our console); the TCP remote is what hosts use.
-            args = (*spec.args[:-1], f"--remote=ptcp:{port}:{c.address.ip}", spec.args[-1])
-            spec = replace(spec, args=args, netns=c.netns)
-            self._set_pid(None, name, _start_daemon(spec))
-        chassis_names = {h.name: h.chassis_name for h in self.topology.hosts}
-        logical = cmd.logical_commands(self.topology.logical, chassis_names)
-        self.lab.nbctl("init", *cmd.chain(logical))
-        self.lab.sbctl("init")
-        northd = replace(cmd.northd_spec(layout), netns=c.netns)
-        self._set_pid(None, "ovn-northd", _start_daemon(northd))
-        write_state(layout.state, self.lab.state)
-
-    def _start_host(self, name: str, deadline: float) -> None:
-        topo, layout = self.topology, self.lab.layout
-        host, node = topo.host(name), self.plan.node(name)
-        hp = layout.host(name)
-        hp.dir.mkdir(parents=True)
-        shutil.copyfile(layout.template_conf_db, hp.ovsdb.db)
-        env = hp.env()
-        ns = node.netns
-        db_spec = replace(cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, env), netns=ns)
-        self._set_pid(name, "ovsdb-server", _start_daemon(db_spec))
-        init = cmd.host_init_commands(
-            host, topo, sb_remote=self.ovn_remote, encap_ip=node.address.ip
-        )
-        init += [
-            ["set", "Bridge", b.name, "datapath_type=netdev"]
-            for b in host.bridges_with_integration()
-        ]
-        run(
-            [
-                "ovs-vsctl",
-                f"--db={hp.ovsdb.remote}",
-                "--no-wait",
-                f"--timeout={int(CTL_TIMEOUT)}",
-                *cmd.chain(init),
-            ],
-            env=env,
-            timeout=CTL_TIMEOUT + 5,
-        )
-        vs_spec = replace(cmd.vswitchd_spec(hp, dummy=None), netns=ns)
-        vs_pid = _start_daemon(vs_spec, nice=self.state.limits.nice)
-        self._set_pid(name, "ovs-vswitchd", vs_pid, str(hp.vswitchd_ctl))
-        if self.state.cgroup:
-            cgroup_add(Path(self.state.cgroup), vs_pid)
-        for lk in self.plan.links:
-            if lk.node == name and lk.in_ovs:
-                self._shape(ns, lk.ifname)
-        mgmt = node.interface
-        if not wait_until(lambda: mgmt in netns.link_names(ns), 10.0, 0.05):
-            raise LabError(
-                f"{mgmt} did not appear in namespace {ns}{log_tail_text(hp.vswitchd_log)}"
-            )
-        netns.add_address(ns, mgmt, node.address)
-        netns.set_up(ns, mgmt)
-        netns.add_default_route(ns, self.plan.router.address.ip)
-        if self.state.control == "management":
-            # Starting ovn-controller before the SB answers costs its reconnect back-off
-            # (1, 2, 4, 8 s); wait for the path instead.
-            c = self.plan.central.address.ip
-            ok = wait_until(
-                lambda: _tcp_ok(ns, str(c), SB_PORT, 1.0, banner=False),
-                max(1.0, deadline - time.monotonic()),
-                0.1,
-            )
-            if not ok:
-                raise LabError(
-                    f"the SB at tcp:{c}:{SB_PORT} is not reachable from {name} over the "
-                    f"management LAN{log_tail_text(hp.vswitchd_log)}"
-                )
-        ctl_spec = replace(cmd.controller_spec(hp), netns=ns)
-        pid = _start_daemon(ctl_spec)
-        ctl = hp.controller_ctl(pid)
-        self._set_pid(name, "ovn-controller", pid, str(ctl))
-        run(["ovn-appctl", "-t", str(ctl), "debug/ignore-startup-delay"], env=env, timeout=30)
-
-    def _start_listeners(self, deadline: float) -> None:
-        ldir = self.lab.layout.root / "listeners"
-        ldir.mkdir(exist_ok=True)
-        procs = {}
-        for n in self.plan.nodes().values():
-            pidfile = ldir / f"{n.name}.pid"
-            log = (ldir / f"{n.name}.log").open("ab")
-            procs[n.name] = subprocess.Popen(
-                [
-                    *netns.exec_prefix(n.netns),
-                    sys.executable,
-                    "-c",
-                    LISTENER,
-                    str(n.address.ip),
-                    str(PROBE_PORT),
-                    n.name,
-                    str(pidfile),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                env=clean_env(),
-                start_new_session=True,
-            )
-            log.close()
-        for name, proc in procs.items():
-            pidfile = ldir / f"{name}.pid"
-            ready = wait_until(
-                _listener_settled(pidfile, proc), max(1.0, deadline - time.monotonic()), 0.02
-            )
-            if not ready or proc.poll() is not None:
-                tail = log_tail_text(ldir / f"{name}.log")
-                raise LabError(f"TCP listener on {name} did not start{tail}")
-            self.state.listeners[name] = proc.pid
-        self._save()
-
-    def _wait_registered(self, deadline: float) -> None:
-        # SB Chassis rows are named after system-id, which may differ from the host name.
-        host_of = {h.chassis_name: h.name for h in self.topology.hosts}
-        names = set(host_of)
-        while True:
-            registered = self.lab.registered_chassis() & names
-            if registered == names:
-                return
-            if time.monotonic() >= deadline:
-                missing = sorted(host_of[c] for c in names - registered)
-                log = self.lab.layout.host(missing[0]).controller_log
-                raise LabError(
-                    f"chassis {', '.join(missing)} did not register in SB in time"
-                    f"{log_tail_text(log)}"
-                )
-            time.sleep(0.05)
-
     def _set_pid(self, host: str | None, daemon: str, pid: int, ctl: str | None = None) -> None:
-        with _STATE_LOCK:
-            records = self.lab.state.central if host is None else self.lab.state.host(host).daemons
-            for r in records:
-                if r.name == daemon:
-                    r.pid = pid
-                    if ctl is not None:
-                        r.ctl = ctl
+        with _STATE_LOCK:  # hosts start in parallel threads
+            self.lab._set_pid(host, daemon, pid, ctl)
 
     def _save(self) -> None:
         write_dataplane_state(self.lab.layout.root / STATE_FILE, self.state)
@@ -542,7 +308,7 @@ class DataplaneLab:
     def tcp_probe(self, src: str, dst: str, port: int = PROBE_PORT, timeout: float = 1.0) -> bool:
         """True if `src` completes a TCP connection to `dst:port` and reads the listener's
         banner (data both ways, not just a SYN/ACK)."""
-        return _tcp_ok(self.netns_of(src), self.address_of(dst), port, timeout, banner=True)
+        return tcp_ok(self.netns_of(src), self.address_of(dst), port, timeout, banner=True)
 
     def flush_neighbors(self, nodes: Sequence[str] | None = None) -> None:
         """Forget ARP entries, as every host does within a minute on a real LAN; the next
@@ -575,7 +341,7 @@ class DataplaneLab:
                 if kind == "icmp":
                     argv = self._ping_argv(src, dst, count, timeout)
                 else:
-                    argv = _tcp_argv(self.netns_of(src), self.address_of(dst), port, timeout, True)
+                    argv = tcp_argv(self.netns_of(src), self.address_of(dst), port, timeout, True)
                 procs[(src, dst)] = subprocess.Popen(
                     argv,
                     stdout=subprocess.DEVNULL,
@@ -675,97 +441,3 @@ class DataplaneLab:
 
 
 _STATE_LOCK = threading.Lock()
-# bash's /dev/tcp: always there, starts in milliseconds. $0 addr, $1 port, $2 read banner.
-_TCP_SCRIPT = (
-    'exec 3<>"/dev/tcp/$0/$1" || exit 1; [ "$2" = 0 ] && exit 0; '
-    'read -r l <&3; [[ "$l" == ovnguard-lab* ]]'
-)
-
-
-def _tcp_argv(ns: str, addr: str, port: int, timeout: float, banner: bool) -> list[str]:
-    return [
-        *netns.exec_prefix(ns),
-        "timeout",
-        f"{timeout:g}",
-        "bash",
-        "-c",
-        _TCP_SCRIPT,
-        addr,
-        str(port),
-        "1" if banner else "0",
-    ]
-
-
-def _tcp_ok(ns: str, addr: str, port: int, timeout: float, *, banner: bool) -> bool:
-    proc = subprocess.run(
-        _tcp_argv(ns, addr, port, timeout, banner),
-        capture_output=True,
-        timeout=timeout + 10,
-        env=clean_env(),
-        check=False,
-    )
-    return proc.returncode == 0
-
-
-def _listener_settled(pidfile: Path, proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
-    """Listening (it writes its pidfile after listen()) or dead."""
-    return lambda: pidfile.exists() or proc.poll() is not None
-
-
-
-
-def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:
-    """Like process.start_daemon, optionally under `nice` (the whole process, every thread
-    it will create, starts with that niceness)."""
-    argv = spec.argv()
-    if nice:
-        argv = ["nice", "-n", str(nice), *argv]
-    try:
-        run(argv, env=spec.env, timeout=30, netns=spec.netns)
-    except LabError as e:
-        raise LabError(f"{spec.name} did not start: {e}{log_tail_text(spec.logfile)}") from None
-    pid = read_pidfile(spec.pidfile)
-    if pid is None:
-        raise LabError(f"{spec.name} wrote no pidfile {spec.pidfile}{log_tail_text(spec.logfile)}")
-    return pid
-
-
-def _lab_state(layout: RunLayout, topo: Topology, plan: DataplanePlan, now: str) -> LabState:
-    """The `lab.json` of an ordinary lab, so `Lab.attach` (and `ovnguard lab status`) work on
-    a data-plane lab too."""
-
-    def rec(spec: DaemonSpec) -> DaemonRecord:
-        return DaemonRecord(name=spec.name, pidfile=str(spec.pidfile), logfile=str(spec.logfile))
-
-    central = [
-        rec(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
-        rec(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
-        rec(cmd.northd_spec(layout)),
-    ]
-    hosts = []
-    for h in plan.hosts:
-        hp = layout.host(h.name)
-        specs = [
-            cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
-            cmd.vswitchd_spec(hp, dummy=None),
-            cmd.controller_spec(hp),
-        ]
-        hosts.append(
-            HostRecord(
-                name=h.name,
-                dir=str(hp.dir),
-                db_remote=hp.ovsdb.remote,
-                encap_ip=str(h.address.ip),
-                daemons=[rec(s) for s in specs],
-            )
-        )
-    return LabState(
-        run_dir=str(layout.root),
-        created_at=now,
-        nb_remote=layout.nb.remote,
-        sb_remote=layout.sb.remote,
-        central=central,
-        hosts=hosts,
-        topology=topo,
-    )
-
