@@ -225,12 +225,15 @@ def _live_snapshot(
     if inventory is None:
         return to_snapshot(collect_local(
             LocalOptions(nb=nb, sb=sb, ovs=ovs, ssl=ssl, timeout=timeout), need_nb=True))
-    from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+    from ovnguard.sources.inventory import load_inventory
+    from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
-    targets = with_user(read_targets(inventory), user)
+    inv = load_inventory(inventory)
+    targets = with_user(targets_of(inv), user)
     collection = collect_targets(
         targets, SshOptions(identities=tuple(identity), known_hosts=known_hosts, user=user),
         concurrency=concurrency, timeout=timeout)
+    collection.problems[:0] = inv.notes
     if nb is not None:
         collection.nb = ovsdb_backup(nb, "OVN_Northbound", ssl, timeout)
         collection.sources["nb.db"] = nb

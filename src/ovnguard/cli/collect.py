@@ -159,14 +159,17 @@ def collect(
     ssl = ssl_files(private_key, certificate, ca_cert)
     t0 = time.monotonic()
     if inventory is not None:
-        from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+        from ovnguard.sources.inventory import load_inventory
+        from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
-        targets = with_user(read_targets(inventory), user)
+        inv = load_inventory(inventory)
+        targets = with_user(targets_of(inv), user)
         ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
                          config=ssh_config, user=user)
         with _progress(len(targets)) as progress:
             collection = collect_targets(targets, ssh, concurrency=concurrency,
                                          timeout=timeout, progress=progress)
+        collection.problems[:0] = inv.notes
         for which, remote, db in (("nb.db", nb, "OVN_Northbound"),
                                   ("sb.db", sb, "OVN_Southbound")):
             if remote is not None:
