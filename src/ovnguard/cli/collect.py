@@ -10,16 +10,9 @@ from pathlib import Path
 
 import typer
 
+from ovnguard.cli import options
 from ovnguard.errors import InputError
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
-from ovnguard.sources.live import SslFiles
-
-
-def ssl_files(private_key: Path | None, certificate: Path | None,
-              ca_cert: Path | None) -> SslFiles | None:
-    if private_key is None and certificate is None and ca_cert is None:
-        return None
-    return SslFiles(private_key, certificate, ca_cert)
 
 
 @contextmanager
@@ -91,19 +84,17 @@ def collect(
                              "merged into: NB/SB and each collected host's directory are "
                              "replaced, other hosts are kept).", file_okay=False),
     inventory: Path | None = typer.Option(
-        None, "--inventory", help="hosts.yaml: collect every host listed over SSH instead "
-        "of this one (format in docs/collect.md).", dir_okay=False),
-    nb: str | None = typer.Option(
-        None, "--nb", help="OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT. "
+        None, "--inventory", help="Collect every host of this inventory over SSH instead of "
+        "this one: a `host: address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, "
+        "YAML, host_vars/group_vars; dynamic ones through ansible-inventory) or "
+        "openstack_user_config.yml (docs/collect.md)."),
+    nb: str | None = options.nb_option(
+        "OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT, as ovn-nbctl --db. "
         "Default: the local NB socket if this is a central node."),
-    sb: str | None = typer.Option(None, "--sb", help="OVN_Southbound remote, as --nb."),
-    private_key: Path | None = typer.Option(
-        None, "--private-key", "-p", help="SSL private key (ssl: remotes), as ovn-nbctl -p.",
-        dir_okay=False),
-    certificate: Path | None = typer.Option(
-        None, "--certificate", "-c", help="SSL certificate, as ovn-nbctl -c.", dir_okay=False),
-    ca_cert: Path | None = typer.Option(
-        None, "--ca-cert", "-C", help="SSL CA certificate, as ovn-nbctl -C.", dir_okay=False),
+    sb: str | None = options.sb_option("OVN_Southbound remote, as --nb."),
+    private_key: Path | None = options.private_key_option(),
+    certificate: Path | None = options.certificate_option(),
+    ca_cert: Path | None = options.ca_cert_option(),
     ovs: str | None = typer.Option(
         None, "--ovs", help="This host's Open_vSwitch remote. Default: the first socket found "
         "of /var/run/openvswitch/db.sock, /run/openvswitch/db.sock (kolla), ..."),
@@ -156,7 +147,7 @@ def collect(
     for d in neutron_dir:
         if not d.is_dir():
             raise InputError("no such directory", str(d))
-    ssl = ssl_files(private_key, certificate, ca_cert)
+    ssl = options.ssl_files(private_key, certificate, ca_cert)
     t0 = time.monotonic()
     if inventory is not None:
         from ovnguard.sources.inventory import load_inventory
