@@ -11,10 +11,11 @@ small and stable, and reading them here lets every error name its file and line.
 suite holds this reader against `ansible-inventory --list` on the same files, and the real
 tool is used for everything only it can read.
 
-What is kept of each host: the variables ovnguard uses, merged in Ansible's order (group
-`all`, then the other groups by depth then name -- first the inventory file's, then
-`group_vars/` -- then the host's own, then `host_vars/`), each remembering where it came
-from. Values are not templated: a `{{ ... }}` value is reported, not guessed.
+What is kept of each host: its variables, merged in ansible-core's default order (the
+inventory file's group vars: `all`, then the other groups by depth then name; then
+`group_vars/` files in the same order; then the host's own; then `host_vars/`), each
+remembering where it came from. Values are not templated: a `{{ ... }}` value is reported,
+not guessed.
 """
 
 from __future__ import annotations
@@ -272,13 +273,14 @@ def _is_null(node: yaml.Node) -> bool:
 
 
 def is_ansible_yaml(root: yaml.MappingNode) -> bool:
-    """Every top-level value is a group: empty, or a mapping of hosts/vars/children."""
+    """Every top-level value is a group: empty, or a mapping with hosts/vars/children (other
+    keys are ignored with a note, as Ansible warns about them)."""
     for _k, v in root.value:
         if _is_null(v):
             continue
         if not isinstance(v, yaml.MappingNode) or not v.value:
             return False
-        if not all(isinstance(k, yaml.ScalarNode) and k.value in GROUP_KEYS
+        if not any(isinstance(k, yaml.ScalarNode) and k.value in GROUP_KEYS
                    for k, _ in v.value):
             return False
     return bool(root.value)
@@ -477,11 +479,12 @@ def merged_vars(tree: Tree, base: Path | None) -> dict[str, dict[str, Var]]:
     out: dict[str, dict[str, Var]] = {}
     for host, gs in groups.items():
         v: dict[str, Var] = {}
-        for part in (("all",), tuple(g for g in gs if g != "all")):
-            for g in part:
-                v.update(tree.groups[g].vars if g in tree.groups else {})
-            for g in part:
-                v.update(group_files(g))
+        # ansible-core's default VARIABLE_PRECEDENCE: the inventory's group vars (all, then
+        # the others), then group_vars/ files in the same order
+        for g in gs:
+            v.update(tree.groups[g].vars if g in tree.groups else {})
+        for g in gs:
+            v.update(group_files(g))
         v.update(tree.host_vars.get(host, {}))
         if base is not None:
             for p in _vars_files(base / "host_vars", host):

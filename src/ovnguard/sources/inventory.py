@@ -177,9 +177,14 @@ def _hosts_form(root: yaml.MappingNode, source: str) -> list[InventoryHost]:
 
 
 def _is_osa(root: yaml.MappingNode) -> bool:
+    """Some `<group>_hosts:` maps host names to mappings that have an `ip`."""
+    def has_ip(node: yaml.Node) -> bool:
+        return isinstance(node, yaml.MappingNode) and any(
+            isinstance(k, yaml.ScalarNode) and k.value == "ip" for k, _v in node.value)
+
     return any(isinstance(k, yaml.ScalarNode) and k.value.endswith("_hosts")
-               and isinstance(v, yaml.MappingNode)
-               and all(isinstance(hv, yaml.MappingNode) for _h, hv in v.value)
+               and isinstance(v, yaml.MappingNode) and v.value
+               and all(has_ip(hv) for _h, hv in v.value)
                for k, v in root.value)
 
 
@@ -251,8 +256,13 @@ def _from_tree(tree: ai.Tree, base: Path | None, form: str) -> Inventory:
 # Reading
 
 
+_BRACKETED = re.compile(r"^\[[^\]]*\]\s*(?:[#;].*)?$")
+
+
 def _looks_ini(text: str) -> bool:
-    return any(ai._SECTION.match(line.strip()) for line in text.splitlines())
+    """A line that is only `[...]`: an INI section header (a YAML inventory never has a
+    top-level flow sequence)."""
+    return any(_BRACKETED.match(line.strip()) for line in text.splitlines())
 
 
 def parse_inventory(text: str, source: str, base: Path | None = None,
@@ -275,12 +285,12 @@ def parse_inventory(text: str, source: str, base: Path | None = None,
         return Inventory(source, "hosts", tuple(_hosts_form(root, source)))
     if not root.value:
         return Inventory(source, "flat", ())
+    if _is_osa(root):
+        return Inventory(source, "osa", tuple(_osa(root, source)))
     if ai.is_list_json(root):
         return _from_tree(ai.parse_list_json(root, source), base, "ansible-json")
     if ai.is_ansible_yaml(root):
         return _from_tree(ai.parse_yaml_tree(root, source), base, "ansible-yaml")
-    if _is_osa(root):
-        return Inventory(source, "osa", tuple(_osa(root, source)))
     if all(isinstance(v, yaml.ScalarNode) for _k, v in root.value):
         return Inventory(source, "flat", tuple(_flat(root, source)))
     bad = next(k for k, v in root.value if not isinstance(v, yaml.ScalarNode))
