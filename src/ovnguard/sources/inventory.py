@@ -366,7 +366,9 @@ def bundle_inventory(root: Path) -> tuple[Inventory | None, str | None, list[str
         inv = read_inventory(root / name)
     except InputError as e:
         # name the file as the bundle does (relative), with the line at fault
-        where = e.path if e.path and Path(e.path).parent != root else name
+        where = name
+        if e.path and Path(e.path).is_relative_to(root):
+            where = str(Path(e.path).relative_to(root))
         if e.line is not None:
             where = f"{where}:{e.line}"
         return None, name, [*notes, f"{name} not used ({where}: {e.message}): the management "
