@@ -148,3 +148,17 @@ def test_head_of_a_safe_verdict_exits_0() -> None:
                        capture_output=True, text=True, timeout=120)
     assert (p.returncode, p.stderr) == (0, "")
     assert p.stdout.count("\n") == 1
+
+
+# --- a bad --inventory: one line naming the file and the line ------------------------------
+
+@pytest.mark.parametrize("verb", [("check", "--live"), ("collect", "--out", "OUT")])
+def test_bad_inventory_is_one_line_with_file_and_line(tmp_path: Path,
+                                                      verb: tuple[str, ...]) -> None:
+    inv = tmp_path / "multinode"
+    inv.write_text("[control]\ncontrol01\n\n[compute]\ncompute01 ansible_host=10.1.0.999\n")
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in verb]
+    p = run(*args, "--inventory", str(inv), "--nb", "unix:/nonexistent.sock")
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr == (f"ovnguard: error: {inv}:5: address of host 'compute01' is not an IP "
+                        "address or a DNS name: '10.1.0.999'\n")

@@ -257,3 +257,17 @@ def test_unexpected_group_key_is_noted_as_ansible_warns() -> None:
     assert inv.addresses() == {"c1": "10.0.0.1"}
     assert inv.notes == ("inv.yml:4: key 'host_vars' of group 'all' ignored (a group has "
                          "hosts, vars and children)",)
+
+
+def test_a_directory_of_inventories_goes_through_ansible_inventory(tmp_path: Path) -> None:
+    ansible_inventory()
+    d = tmp_path / "inventory"
+    d.mkdir()
+    (d / "01-control").write_text("[control]\nctl01 ansible_host=10.30.0.11\n")
+    (d / "02-compute.yml").write_text("compute:\n  hosts:\n    cmp01: {ansible_host: 10.30.0.31}\n")
+    (d / "group_vars").mkdir()
+    (d / "group_vars" / "compute.yml").write_text("ansible_user: nova\n")
+    inv = load_inventory(d)
+    assert inv.form == "ansible-inventory" and inv.source == str(d)
+    assert inv.addresses() == {"ctl01": "10.30.0.11", "cmp01": "10.30.0.31"}
+    assert {t.name: t.user for t in targets_of(inv)} == {"ctl01": None, "cmp01": "nova"}
