@@ -262,13 +262,13 @@ def compose(text: str, source: str) -> yaml.Node | None:
 
 
 def _vars(node: yaml.Node, source: str, what: str) -> dict[str, Var]:
-    if _is_null(node):
+    if is_null(node):
         return {}
     return {k: Var(node_value(v), source, yamlnodes.line(kn))
             for k, kn, v in yamlnodes.pairs(node, source, what)}
 
 
-def _is_null(node: yaml.Node) -> bool:
+def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
 
 
@@ -276,7 +276,7 @@ def is_ansible_yaml(root: yaml.MappingNode) -> bool:
     """Every top-level value is a group: empty, or a mapping with hosts/vars/children (other
     keys are ignored with a note, as Ansible warns about them)."""
     for _k, v in root.value:
-        if _is_null(v):
+        if is_null(v):
             continue
         if not isinstance(v, yaml.MappingNode) or not v.value:
             return False
@@ -293,13 +293,13 @@ def parse_yaml_tree(root: yaml.MappingNode, source: str) -> Tree:
 
     def group(name: str, node: yaml.Node, seen: tuple[str, ...]) -> None:
         g = tree.group(name)
-        if _is_null(node):
+        if is_null(node):
             return
         for key, kn, vn in yamlnodes.pairs(node, source, f"group {name!r}"):
             if key == "vars":
                 g.vars.update(_vars(vn, source, f"vars of group {name!r}"))
             elif key == "hosts":
-                if _is_null(vn):
+                if is_null(vn):
                     continue
                 for pattern, hn, hv in yamlnodes.pairs(vn, source, f"hosts of group {name!r}"):
                     variables = _vars(hv, source, f"host {pattern!r}")
@@ -310,7 +310,7 @@ def parse_yaml_tree(root: yaml.MappingNode, source: str) -> Tree:
                     for h in expand_hosts(host, source, yamlnodes.line(hn)):
                         tree.add_host(name, h, yamlnodes.line(hn), variables)
             elif key == "children":
-                if _is_null(vn):
+                if is_null(vn):
                     continue
                 for child, cn, cv in yamlnodes.pairs(vn, source, f"children of {name!r}"):
                     if child in seen:
@@ -338,12 +338,12 @@ def parse_list_json(root: yaml.MappingNode, source: str) -> Tree:
     for name, _kn, vn in yamlnodes.pairs(root, source, "the top level"):
         if name == "_meta":
             for mk, _mkn, mv in yamlnodes.pairs(vn, source, "_meta"):
-                if mk == "hostvars" and not _is_null(mv):
+                if mk == "hostvars" and not is_null(mv):
                     for h, _hn, hv in yamlnodes.pairs(mv, source, "_meta.hostvars"):
                         hostvars[h] = _vars(hv, source, f"hostvars of {h!r}")
             continue
         g = tree.group(name)
-        if _is_null(vn):
+        if is_null(vn):
             continue
         if isinstance(vn, yaml.SequenceNode):  # the old `group: [host, ...]` script form
             g.hosts.extend(yamlnodes.scalar(x, source, f"a host of {name!r}") for x in vn.value)

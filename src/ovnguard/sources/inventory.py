@@ -146,7 +146,7 @@ def _hosts_form(root: yaml.MappingNode, source: str) -> list[InventoryHost]:
                 defaults[dk] = Var(yamlnodes.scalar(dvn, source, f"defaults: {dk}"), source,
                                    yamlnodes.line(dvn))
     assert hosts_node is not None
-    if ai._is_null(hosts_node):
+    if ai.is_null(hosts_node):
         return []
     if not isinstance(hosts_node, yaml.MappingNode):
         raise InputError("'hosts' must map host names to addresses", source,

@@ -151,13 +151,13 @@ def _value(key: str, var: Var, where: str) -> Any:
     return text
 
 
-def target_of(h: InventoryHost, ansible: bool) -> Target:
-    """The SSH target for one inventory host."""
+def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
+    """The SSH target for one inventory host (`source`: the inventory, for errors)."""
     where = f"host {h.name!r}"
     try:
         safe_host_dir(h.name)
     except InputError:
-        raise InputError(f"{where}: not usable as a directory name", None, h.line) from None
+        raise InputError(f"{where}: not usable as a directory name", source, h.line) from None
     fields: dict[str, Any] = {}
     mgmt: str | None = None
     if ansible:
@@ -166,7 +166,7 @@ def target_of(h: InventoryHost, ansible: bool) -> Target:
                 fields[key] = _value(key, h.vars[var], where)
         ssh = next((h.vars[v] for v in SSH_ADDRESS_VARS if v in h.vars), None)
         address = (check_address(ssh.value, ssh.source, ssh.line, h.name) if ssh is not None
-                   else check_address(h.name, "inventory", h.line, h.name))
+                   else check_address(h.name, source, h.line, h.name))
         if "ovnguard_mgmt_address" in h.vars:
             mgmt = h.address
     else:
@@ -180,7 +180,7 @@ def target_of(h: InventoryHost, ansible: bool) -> Target:
 
 
 def targets_of(inv: Inventory) -> list[Target]:
-    targets = [target_of(h, inv.ansible) for h in inv.hosts]
+    targets = [target_of(h, inv.ansible, inv.source) for h in inv.hosts]
     if not targets:
         raise InputError("no hosts listed", inv.source)
     return targets
