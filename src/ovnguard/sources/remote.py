@@ -159,7 +159,6 @@ def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
     except InputError:
         raise InputError(f"{where}: not usable as a directory name", source, h.line) from None
     fields: dict[str, Any] = {}
-    mgmt: str | None = None
     if ansible:
         for var, key in ANSIBLE_VARS:
             if key not in fields and var in h.vars:
@@ -167,15 +166,14 @@ def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
         ssh = next((h.vars[v] for v in SSH_ADDRESS_VARS if v in h.vars), None)
         address = (check_address(ssh.value, ssh.source, ssh.line, h.name) if ssh is not None
                    else check_address(h.name, source, h.line, h.name))
-        if "ovnguard_mgmt_address" in h.vars:
-            mgmt = h.address
     else:
         for key, given in h.vars.items():
             if key not in ("address", "ip"):
                 fields[key] = _value(key, given, where)
         address = h.address
-    if mgmt is None and is_ip(h.address):
-        mgmt = h.address
+    # the management address (ovnguard_mgmt_address, else what SSH is given) when it is an
+    # IP; a DNS name is resolved by connecting (collect_target records the peer address)
+    mgmt = h.address if is_ip(h.address) else None
     return Target(name=h.name, address=address, mgmt=mgmt, line=h.line or 0, **fields)
 
 
