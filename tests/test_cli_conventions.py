@@ -162,3 +162,14 @@ def test_bad_inventory_is_one_line_with_file_and_line(tmp_path: Path,
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr == (f"ovnguard: error: {inv}:5: address of host 'compute01' is not an IP "
                         "address or a DNS name: '10.1.0.999'\n")
+
+
+def test_limit_needs_an_inventory_and_a_match(tmp_path: Path) -> None:
+    p = run("collect", "--out", str(tmp_path / "b"), "--limit", "compute")
+    assert (p.returncode, p.stderr) == (2, "ovnguard: error: --limit: --limit needs "
+                                           "--inventory\n")
+    inv = tmp_path / "multinode"
+    inv.write_text("[control]\nctl01 ansible_host=10.1.0.11\n")
+    p = run("check", "--live", "--inventory", str(inv), "--limit", "compute")
+    assert (p.returncode, p.stderr) == (2, f"ovnguard: error: {inv}: --limit compute matches "
+                                           "no host of this inventory\n")

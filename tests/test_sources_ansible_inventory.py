@@ -271,3 +271,25 @@ def test_a_directory_of_inventories_goes_through_ansible_inventory(tmp_path: Pat
     assert inv.form == "ansible-inventory" and inv.source == str(d)
     assert inv.addresses() == {"ctl01": "10.30.0.11", "cmp01": "10.30.0.31"}
     assert {t.name: t.user for t in targets_of(inv)} == {"ctl01": None, "cmp01": "nova"}
+
+
+def test_limit_selects_hosts_and_groups_as_ansible_does(tmp_path: Path) -> None:
+    from ovnguard.sources.inventory import limit_hosts
+
+    path = tmp_path / "multinode"
+    path.write_text(MULTINODE + "[storage]\nstor01 ansible_host=10.30.0.41\n")
+    inv = read_inventory(path)
+
+    def names(pattern: str) -> list[str]:
+        return sorted(h.name for h in limit_hosts(inv, pattern).hosts)
+
+    assert names("compute") == ["cmp01", "cmp02"]
+    assert names("control,net01") == ["ctl01", "ctl02", "net01"]
+    assert names("baremetal,!storage") == ["cmp01", "cmp02", "ctl01", "ctl02", "net01"]
+    assert names("all:&ovn-controller") == ["cmp01", "cmp02", "net01"]
+    assert names("cmp*") == ["cmp01", "cmp02"]
+    assert names("!control") == ["cmp01", "cmp02", "net01", "stor01"]
+    assert limit_hosts(inv, "compute").notes[-1] == "--limit compute: 2 of 6 host(s) used"
+    with pytest.raises(InputError) as ei:
+        limit_hosts(inv, "nosuchgroup")
+    assert str(ei.value) == f"{path}: --limit nosuchgroup matches no host of this inventory"

@@ -54,7 +54,8 @@ def test_collect_with_a_kolla_style_ini_inventory(small_cluster: SshCluster,
         f"[control]\nh01 ansible_host={h01.address}\n\n"
         "[compute]\nh02 ansible_host=h02.cloud.test\n\n"
         "[deployment]\nlocalhost ansible_connection=local\n\n"
-        "[baremetal:children]\ncontrol\ncompute\n\n"
+        "[storage]\nstor01 ansible_host=10.77.0.99\n\n"
+        "[baremetal:children]\ncontrol\ncompute\nstorage\n\n"
         "[all:vars]\nansible_user=root\n")
     (tmp_path / "host_vars").mkdir()
     (tmp_path / "host_vars" / "h01.yml").write_text(
@@ -63,11 +64,14 @@ def test_collect_with_a_kolla_style_ini_inventory(small_cluster: SshCluster,
     (tmp_path / "group_vars" / "compute.yml").write_text(
         f"ovnguard_ovs_remote: unix:{h02.ovs_sock}\n")
     out = tmp_path / "bundle"
-    p = c.run_cli("collect", "--inventory", str(inv), "--out", str(out), "--timeout", "20",
+    # kolla-ansible lists storage nodes too (no OVS there): --limit as with ansible-playbook
+    p = c.run_cli("collect", "--inventory", str(inv), "--limit", "baremetal,!storage",
+                  "--out", str(out), "--timeout", "20",
                   "--identity", str(c.keys.client), "--known-hosts", str(c.known_hosts))
     assert p.returncode == 0, p.stderr
     assert "collected 2/2 host(s)" in p.stderr
     assert "localhost not used: ansible_connection=local" in p.stderr
+    assert "--limit baremetal,!storage: 2 of 3 host(s) used" in p.stderr
     assert "nb.db    from h01:" in p.stderr and "Traceback" not in p.stderr
     # the DNS name was resolved by connecting: the bundle records the address reached
     assert read_inventory(out / "inventory.yaml").addresses() == {"h01": h01.address,

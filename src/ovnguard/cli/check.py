@@ -129,6 +129,10 @@ def check(
         "address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, YAML; dynamic ones "
         "through ansible-inventory) or openstack_user_config.yml (docs/collect.md).",
         rich_help_panel=LIVE),
+    limit: str | None = typer.Option(
+        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
+        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`).",
+        rich_help_panel=LIVE),
     timeout: float = typer.Option(
         30.0, "--timeout", help="Seconds per host (SSH) or per database read.",
         rich_help_panel=LIVE),
@@ -195,7 +199,9 @@ def check(
             raise InputError("bundle directory not found", str(bundle))
         snapshot = load_bundle(bundle)
     elif live:
-        snapshot = _live_snapshot(nb, sb, ovs, ssl, inventory, timeout, concurrency,
+        if limit is not None and inventory is None:
+            raise InputError("--limit needs --inventory", "--limit")
+        snapshot = _live_snapshot(nb, sb, ovs, ssl, inventory, limit, timeout, concurrency,
                                   identity, known_hosts, user)
     else:
         from ovnguard.sources.sosreport import load_sosreports
@@ -218,7 +224,8 @@ def check(
 
 def _live_snapshot(
     nb: str | None, sb: str | None, ovs: str | None, ssl: SslFiles | None,
-    inventory: Path | None, timeout: float, concurrency: int, identity: list[Path],
+    inventory: Path | None, limit: str | None, timeout: float, concurrency: int,
+    identity: list[Path],
     known_hosts: Path | None, user: str | None,
 ) -> Snapshot:
     """Collect in memory (nothing written) and build the Snapshot `load_bundle` would."""
@@ -227,10 +234,12 @@ def _live_snapshot(
     if inventory is None:
         return to_snapshot(collect_local(
             LocalOptions(nb=nb, sb=sb, ovs=ovs, ssl=ssl, timeout=timeout), need_nb=True))
-    from ovnguard.sources.inventory import load_inventory
+    from ovnguard.sources.inventory import limit_hosts, load_inventory
     from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
     inv = load_inventory(inventory)
+    if limit is not None:
+        inv = limit_hosts(inv, limit)
     targets = with_user(targets_of(inv), user)
     collection = collect_targets(
         targets, SshOptions(identities=tuple(identity), known_hosts=known_hosts, user=user),

@@ -88,6 +88,9 @@ def collect(
         "this one: a `host: address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, "
         "YAML, host_vars/group_vars; dynamic ones through ansible-inventory) or "
         "openstack_user_config.yml (docs/collect.md)."),
+    limit: str | None = typer.Option(
+        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
+        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`)."),
     nb: str | None = options.nb_option(
         "OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT, as ovn-nbctl --db. "
         "Default: the local NB socket if this is a central node."),
@@ -140,6 +143,8 @@ def collect(
       ovnguard collect --out bundle --nb ssl:10.10.0.11:6641 -p key.pem -c cert.pem -C ca.pem
 
       ovnguard collect --inventory hosts.yaml --out bundle -j 100 --timeout 20
+
+      ovnguard collect --inventory /etc/kolla/multinode --limit baremetal,!storage -o bundle
     """
     from ovnguard.sources.collected import write_bundle
     from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
@@ -149,11 +154,15 @@ def collect(
             raise InputError("no such directory", str(d))
     ssl = options.ssl_files(private_key, certificate, ca_cert)
     t0 = time.monotonic()
+    if limit is not None and inventory is None:
+        raise InputError("--limit needs --inventory", "--limit")
     if inventory is not None:
-        from ovnguard.sources.inventory import load_inventory
+        from ovnguard.sources.inventory import limit_hosts, load_inventory
         from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
         inv = load_inventory(inventory)
+        if limit is not None:
+            inv = limit_hosts(inv, limit)
         targets = with_user(targets_of(inv), user)
         ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
                          config=ssh_config, user=user)

@@ -33,6 +33,7 @@ the host's name -- what Ansible itself would connect to.
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -346,6 +347,33 @@ def load_inventory(path: str | Path) -> Inventory:
         raise InputError("ansible-inventory --list printed no inventory", str(p))
     inv = _from_tree(ai.parse_list_json(root, source), None, "ansible-inventory")
     return Inventory(str(p), inv.form, inv.hosts, inv.notes)
+
+
+def limit_hosts(inv: Inventory, pattern: str) -> Inventory:
+    """Ansible's `--limit`: `compute,network`, globs (`cmp*`), `!storage` to leave out,
+    `&ovn-controller` to intersect; each term names hosts or groups (`all` is every host).
+    A kolla-ansible inventory also lists storage and monitoring nodes that run no OVS."""
+    terms = [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
+    if not terms:
+        raise InputError("--limit is empty", "--limit")
+
+    def match(term: str) -> set[str]:
+        return {h.name for h in inv.hosts
+                if term == "all" or fnmatch.fnmatchcase(h.name, term)
+                or any(fnmatch.fnmatchcase(g, term) for g in h.groups)}
+
+    plain = [t for t in terms if t[0] not in "!&"]
+    chosen = set().union(*(match(t) for t in plain)) if plain else match("all")
+    for t in terms:
+        if t[0] == "&":
+            chosen &= match(t[1:])
+        elif t[0] == "!":
+            chosen -= match(t[1:])
+    if not chosen:
+        raise InputError(f"--limit {pattern} matches no host of this inventory", inv.source)
+    return Inventory(inv.source, inv.form, tuple(h for h in inv.hosts if h.name in chosen),
+                     (*inv.notes, f"--limit {pattern}: {len(chosen)} of {len(inv.hosts)} "
+                      "host(s) used"))
 
 
 # ---------------------------------------------------------------------------------------
