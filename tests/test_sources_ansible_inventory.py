@@ -293,3 +293,22 @@ def test_limit_selects_hosts_and_groups_as_ansible_does(tmp_path: Path) -> None:
     with pytest.raises(InputError) as ei:
         limit_hosts(inv, "nosuchgroup")
     assert str(ei.value) == f"{path}: --limit nosuchgroup matches no host of this inventory"
+
+
+def test_odd_values_are_errors_or_strings_never_noise() -> None:
+    import warnings
+
+    from ovnguard.sources.inventory import parse_inventory
+
+    # an unknown YAML tag: one line naming where
+    with pytest.raises(InputError) as ei:
+        parse_inventory("all:\n  hosts:\n    c1:\n      ansible_host: !10.30.0.21\n", "inv.yml",
+                        suffix=".yml")
+    assert (ei.value.line, "\n" in str(ei.value)) == (4, False)
+    # `1if` is not a Python literal: a string (as in Ansible), and no SyntaxWarning on
+    # stderr while finding that out
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        inv = parse_inventory("[compute]\nc1 ansible_host=cmp1x rack=1if\n", "multinode")
+    assert not seen
+    assert inv.hosts[0].vars["rack"].value == "1if"

@@ -29,6 +29,7 @@ import shutil
 import string
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,10 @@ _GROUPNAME = re.compile(r"^([^:\]\s]+)\s*(?:#.*)?$")
 def _ini_value(text: str) -> Any:
     # As Ansible's ini plugin: inline values are Python literals when they parse as one.
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():
+            # `10.0.0.1x` is "invalid decimal literal": a string, not a warning on stderr
+            warnings.simplefilter("ignore", SyntaxWarning)
+            value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
     if value is ... or isinstance(value, complex | bytes):
@@ -246,8 +250,13 @@ class Vaulted:
         return "<vault-encrypted>"
 
 
-def node_value(node: yaml.Node) -> Any:
-    return _VarLoader("").construct_document(node)
+def node_value(node: yaml.Node, source: str) -> Any:
+    try:
+        return _VarLoader("").construct_document(node)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise InputError(f"not a value ovnguard can read: {getattr(e, 'problem', e)}", source,
+                         mark.line + 1 if mark is not None else yamlnodes.line(node)) from None
 
 
 def compose(text: str, source: str) -> yaml.Node | None:
@@ -264,7 +273,7 @@ def compose(text: str, source: str) -> yaml.Node | None:
 def _vars(node: yaml.Node, source: str, what: str) -> dict[str, Var]:
     if is_null(node):
         return {}
-    return {k: Var(node_value(v), source, yamlnodes.line(kn))
+    return {k: Var(node_value(v, source), source, yamlnodes.line(kn))
             for k, kn, v in yamlnodes.pairs(node, source, what)}
 
 
