@@ -312,3 +312,14 @@ def test_odd_values_are_errors_or_strings_never_noise() -> None:
         inv = parse_inventory("[compute]\nc1 ansible_host=cmp1x rack=1if\n", "multinode")
     assert not seen
     assert inv.hosts[0].vars["rack"].value == "1if"
+
+
+def test_script_json_with_plain_host_lists() -> None:
+    # what older dynamic inventory scripts print: `group: [host, ...]`, hostvars in _meta
+    from ovnguard.sources.inventory import parse_inventory
+
+    inv = parse_inventory('{"compute": ["cmp01", "cmp02"], "control": {"hosts": ["ctl01"]},'
+                          ' "_meta": {"hostvars": {"cmp01": {"ansible_host": "10.30.0.31"}}}}',
+                          "inventory.json", suffix=".json")
+    assert inv.form == "ansible-json"
+    assert inv.addresses() == {"cmp01": "10.30.0.31", "cmp02": "cmp02", "ctl01": "ctl01"}

@@ -76,6 +76,9 @@ def test_empty_hosts() -> None:
         ("controller: 10.10.0.21\ncompute1:\n  address: 10.10.0.23\n", 2,
          "'compute1' is neither"),
         ("controller: 10.10.0.21\ncontroller: 10.10.0.22\n", 2, "given twice"),
+        # Ansible groups with one flat entry among them: the odd one out is named
+        ("all:\n  hosts:\n    a: {ansible_host: 10.0.0.1}\ng2:\n  hosts: {}\nfoo: 10.0.0.1\n",
+         6, "'foo' is neither"),
         ("- compute1\n", 1, "expected a mapping of host names"),
         ("hosts:\n\tcompute1: 10.10.0.21\n", 2, "not valid YAML"),
         ("hosts:\n  compute1: {address: 10.10.0.21\n", 3, "not valid YAML"),

@@ -356,16 +356,8 @@ def parse_list_json(root: yaml.MappingNode, source: str) -> Tree:
             continue
         if isinstance(vn, yaml.SequenceNode):  # the old `group: [host, ...]` script form
             g.hosts.extend(yamlnodes.scalar(x, source, f"a host of {name!r}") for x in vn.value)
-            continue
-        for key, _k, v in yamlnodes.pairs(vn, source, f"group {name!r}"):
-            if key == "hosts" and isinstance(v, yaml.SequenceNode):
-                g.hosts.extend(yamlnodes.scalar(x, source, f"a host of {name!r}")
-                               for x in v.value)
-            elif key == "children" and isinstance(v, yaml.SequenceNode):
-                g.children.extend(yamlnodes.scalar(x, source, f"a child of {name!r}")
-                                  for x in v.value)
-            elif key == "vars":
-                g.vars.update(_vars(v, source, f"vars of group {name!r}"))
+        else:
+            _list_group(g, vn, source)
         for h in g.hosts:
             tree.host_line.setdefault(h, yamlnodes.line(vn))
     for h in tree.host_line:
@@ -376,6 +368,18 @@ def parse_list_json(root: yaml.MappingNode, source: str) -> Tree:
             tree.host_vars[h] = hvars
             tree.group("ungrouped").hosts.append(h)
     return tree
+
+
+def _list_group(g: Group, node: yaml.Node, source: str) -> None:
+    for key, _k, v in yamlnodes.pairs(node, source, f"group {g.name!r}"):
+        if key == "hosts" and isinstance(v, yaml.SequenceNode):
+            g.hosts.extend(yamlnodes.scalar(x, source, f"a host of {g.name!r}")
+                           for x in v.value)
+        elif key == "children" and isinstance(v, yaml.SequenceNode):
+            g.children.extend(yamlnodes.scalar(x, source, f"a child of {g.name!r}")
+                              for x in v.value)
+        elif key == "vars":
+            g.vars.update(_vars(v, source, f"vars of group {g.name!r}"))
 
 
 def is_list_json(root: yaml.MappingNode) -> bool:

@@ -294,7 +294,12 @@ def parse_inventory(text: str, source: str, base: Path | None = None,
         return _from_tree(ai.parse_yaml_tree(root, source), base, "ansible-yaml")
     if all(isinstance(v, yaml.ScalarNode) for _k, v in root.value):
         return Inventory(source, "flat", tuple(_flat(root, source)))
-    bad = next(k for k, v in root.value if not isinstance(v, yaml.ScalarNode))
+    # name the entry that does not fit the form most of the file has
+    groups = [k for k, v in root.value if isinstance(v, yaml.MappingNode)]
+    scalars = [k for k, v in root.value if isinstance(v, yaml.ScalarNode) and not ai.is_null(v)]
+    odd = [k for k, v in root.value if not isinstance(v, yaml.MappingNode | yaml.ScalarNode)]
+    bad = (odd or (scalars if scalars and len(groups) > len(scalars) else groups)
+           or [k for k, _v in root.value])[0]
     raise InputError(
         f"{bad.value!r} is neither a host's address (flat `host: address` map) nor an Ansible "
         "group (hosts, vars, children); the forms read are in docs/bundle.md",
