@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ovnguard.errors import InputError
-from ovnguard.sources import ansible_inventory as ai
+from ovnguard.sources import ansible_cli
 from ovnguard.sources.inventory import Inventory, load_inventory, read_inventory
 from ovnguard.sources.remote import targets_of
 
@@ -105,7 +105,7 @@ all:
 
 
 def ansible_inventory() -> str:
-    cmd = ai.ansible_inventory_command()
+    cmd = ansible_cli.ansible_inventory_command()
     if cmd is None:
         pytest.skip("ansible-inventory not installed (pip install ansible-core)")
     return cmd
@@ -223,7 +223,7 @@ def test_dynamic_inventory_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert str(ei.value).startswith(f"{script}: ansible-inventory could not read it")
     assert "\n" not in str(ei.value)
     # without ansible-inventory: what is needed, in one line
-    monkeypatch.setattr(ai, "ansible_inventory_command", lambda: None)
+    monkeypatch.setattr(ansible_cli, "ansible_inventory_command", lambda: None)
     with pytest.raises(InputError) as ei:
         load_inventory(script)
     assert "an executable (dynamic inventory script): reading it needs ansible-inventory" \

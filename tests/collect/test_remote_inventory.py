@@ -14,7 +14,7 @@ import pytest
 from sshtools import PREFIX, SshCluster, build_cluster, require_sshd, teardown
 
 from ovnguard.lab import netns
-from ovnguard.sources import ansible_inventory as ai
+from ovnguard.sources import ansible_cli
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.inventory import read_inventory
 from realdb import RealDb
@@ -88,7 +88,7 @@ def test_collect_with_a_kolla_style_ini_inventory(small_cluster: SshCluster,
 
 def test_check_live_with_a_dynamic_inventory_script(small_cluster: SshCluster,
                                                     tmp_path: Path) -> None:
-    if ai.ansible_inventory_command() is None:
+    if ansible_cli.ansible_inventory_command() is None:
         pytest.skip("ansible-inventory not installed (pip install ansible-core)")
     c = small_cluster
     hostvars = {h.name: {"ansible_host": h.address, "ansible_user": "root",

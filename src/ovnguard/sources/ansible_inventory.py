@@ -2,7 +2,7 @@
 (`all:` / children / hosts / vars), the JSON of `ansible-inventory --list` (also what
 OpenStack-Ansible writes to openstack_inventory.json), and `host_vars/` / `group_vars/`
 beside the file; anything else (dynamic inventory scripts, inventory plugins, directories)
-through the real `ansible-inventory -i FILE --list` when it is installed.
+through the real `ansible-inventory -i FILE --list` when it is installed (ansible_cli.py).
 
 Why a reader of the static formats rather than Ansible's Python API: ansible-core is GPL-3
 (ovnguard is Apache-2.0) and its Python API is documented as internal and unstable; it is
@@ -21,14 +21,9 @@ not guessed.
 from __future__ import annotations
 
 import ast
-import contextlib
-import os
 import re
 import shlex
-import shutil
 import string
-import subprocess
-import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +37,6 @@ from ovnguard.sources import yamlnodes
 
 GROUP_KEYS = ("hosts", "vars", "children")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
-CLI_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -504,54 +498,3 @@ def merged_vars(tree: Tree, base: Path | None) -> dict[str, dict[str, Var]]:
                 v.update(read_vars_file(p))
         out[host] = v
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# The real tool, for what only Ansible can read
-
-
-def ansible_inventory_command() -> str | None:
-    """`ansible-inventory` on PATH, else beside this Python (a venv with ansible-core)."""
-    found = shutil.which("ansible-inventory")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "ansible-inventory"
-    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
-
-
-def run_ansible_inventory(path: Path, why: str) -> str:
-    """`ansible-inventory -i PATH --list` -> its JSON text; unparsable sources are errors
-    (not Ansible's default warning and an empty inventory)."""
-    cmd = ansible_inventory_command()
-    if cmd is None:
-        raise InputError(f"{why}: reading it needs ansible-inventory (pip install "
-                         "ansible-core), or give a static inventory (INI, YAML, hosts:)",
-                         str(path))
-    env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="True",
-               ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="True", ANSIBLE_NOCOLOR="1",
-               ANSIBLE_DEPRECATION_WARNINGS="False")
-    try:
-        proc = subprocess.run([cmd, "-i", str(path), "--list"], capture_output=True,
-                              timeout=CLI_TIMEOUT, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise InputError(f"ansible-inventory --list did not finish within {CLI_TIMEOUT:g}s",
-                         str(path)) from None
-    except OSError as e:
-        raise InputError(f"cannot run {cmd}: {e.strerror}", str(path)) from None
-    if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stderr.decode(errors="replace").splitlines()
-                 if ln.strip()]
-        why_failed = next((ln for ln in lines if ln.startswith(("[ERROR]", "ERROR"))),
-                          lines[-1] if lines else f"exit status {proc.returncode}")
-        raise InputError(f"ansible-inventory could not read it: {why_failed}", str(path))
-    return proc.stdout.decode("utf-8", errors="replace")
-
-
-def executable_script(path: Path) -> bool:
-    """A dynamic inventory: an executable file starting with `#!` (Ansible runs any
-    executable file; a static one with the x bit set by accident is read as text)."""
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        return False
-    with contextlib.suppress(OSError), path.open("rb") as f:
-        return f.read(2) == b"#!"
-    return False

@@ -44,8 +44,8 @@ from types import MappingProxyType
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.sources import ansible_cli, yamlnodes
 from ovnguard.sources import ansible_inventory as ai
-from ovnguard.sources import yamlnodes
 from ovnguard.sources.ansible_inventory import Var
 
 # ovnguard's `hosts:` form: per-host keys, and those `defaults:` may give (docs/collect.md)
@@ -337,7 +337,7 @@ def load_inventory(path: str | Path) -> Inventory:
     why = None
     if p.is_dir():
         why = "a directory of inventories"
-    elif ai.executable_script(p):
+    elif ansible_cli.executable_script(p):
         why = "an executable (dynamic inventory script)"
     else:
         text = _read_text(p)
@@ -345,7 +345,7 @@ def load_inventory(path: str | Path) -> Inventory:
             why = "an inventory plugin configuration (plugin:)"
         else:
             return parse_inventory(text, str(p), p.parent, p.suffix.lower())
-    out = ai.run_ansible_inventory(p, f"{why}")
+    out = ansible_cli.run_ansible_inventory(p, why)
     source = f"{p} (ansible-inventory --list)"
     root = ai.compose(out, source)
     if not isinstance(root, yaml.MappingNode):
