@@ -156,7 +156,7 @@ def apply(
     try:
         options.no_short_c(short_c)
         if change is None:
-            raise InputError("missing --change FILE: the change to apply", "apply")
+            raise InputError("missing --change FILE: the change to apply")
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,

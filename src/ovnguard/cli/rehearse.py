@@ -67,7 +67,7 @@ def rehearse(
     try:
         options.no_short_c(short_c)
         if change is None:
-            raise InputError("missing --change FILE: the change to rehearse", "rehearse")
+            raise InputError("missing --change FILE: the change to rehearse")
         if fmt not in ("text", "json"):
             raise InputError(f"--format must be text or json, not {fmt!r}")
         parsed = read_change(change, default_host=host)
