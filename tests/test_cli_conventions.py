@@ -173,3 +173,9 @@ def test_limit_needs_an_inventory_and_a_match(tmp_path: Path) -> None:
     p = run("check", "--live", "--inventory", str(inv), "--limit", "compute")
     assert (p.returncode, p.stderr) == (2, f"ovnguard: error: {inv}: --limit compute matches "
                                            "no host of this inventory\n")
+
+
+def test_apply_without_change_is_one_line() -> None:
+    p = run("apply")
+    assert (p.returncode, p.stderr) == (2, "ovnguard apply: missing --change FILE: the change "
+                                           "to apply\n")
