@@ -112,6 +112,14 @@ def collect(
         file_okay=False),
     netns: str | None = typer.Option(
         None, "--netns", help="Read addresses, routes and links in this network namespace."),
+    root: Path = typer.Option(
+        Path("/"), "--root", help="Look for the default sockets, /etc/kolla, /etc/neutron and "
+        "the deployment tool's paths under this directory (a mounted host image, a chroot).",
+        file_okay=False),
+    flavor: str | None = typer.Option(
+        None, "--flavor", help="Deployment flavor of this host, instead of detecting it: "
+        "kolla-ansible, tripleo-edpm, openstack-ansible, microovn, charmed-openstack, "
+        "ovn-kubernetes, packages (docs/deployments.md)."),
     concurrency: int = typer.Option(
         64, "--concurrency", "-j", help="SSH: hosts collected at the same time."),
     timeout: float = typer.Option(
@@ -149,7 +157,7 @@ def collect(
     from ovnguard.sources.collected import write_bundle
     from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
 
-    for d in neutron_dir:
+    for d in [*neutron_dir, root]:
         if not d.is_dir():
             raise InputError("no such directory", str(d))
     ssl = options.ssl_files(private_key, certificate, ca_cert)
@@ -182,7 +190,8 @@ def collect(
     else:
         opts = LocalOptions(
             nb=nb, sb=sb, ovs=ovs, ssl=ssl, host_name=host, collect_host=not no_host,
-            neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout)
+            neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout,
+            root=root, flavor=flavor)
         collection = collect_local(opts)
     written = write_bundle(collection, out)
     lines, whole = summary_lines(collection, time.monotonic() - t0)

@@ -6,6 +6,10 @@ On each host, over one SSH connection, in parallel channels, only what a stock O
     ip -j addr show;  ip -j route show table all;  ip -j -d link show
     find etc/neutron ... -name '*.ini' -o -name '*.conf' | tar -cf - -T -   (from /)
     ovsdb-client backup unix:/var/run/ovn/ovn{nb,sb}_db.sock ...   (hosts marked nb:/sb:)
+    [ -e MARKER ]; docker|podman ps; snap list      (the deployment flavor, flavor_shell.py)
+
+ovsdb-client is the host's own, else `microovn.ovsdb-client`, else `docker|podman exec
+openvswitch_db ovsdb-client` when kolla's container runs (docs/deployments.md).
 
 Keys, agent, ~/.ssh/config and ~/.ssh/known_hosts are used the way OpenSSH uses them (the
 asyncssh defaults); a host key that is not known is a failure of that host, never accepted
@@ -60,6 +64,8 @@ from ovnguard.sources.collected import (
     neutron_files,
     safe_host_dir,
 )
+from ovnguard.sources.flavor_shell import client_select, deployment_cmd
+from ovnguard.sources.flavors import BY_ID, DEPLOYMENT_FILE, detect_listing
 from ovnguard.sources.inventory import (
     Inventory,
     InventoryHost,
@@ -71,6 +77,7 @@ from ovnguard.sources.inventory import (
 from ovnguard.sources.iproute import ADDR_COMMAND, LINK_COMMAND, ROUTE_COMMAND
 from ovnguard.sources.live import NB_SOCKETS, OVS_SOCKETS, SB_SOCKETS
 
+KOLLA = BY_ID["kolla-ansible"]  # the flavor whose hosts may have ovsdb-client only in containers
 MAX_TAR_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
@@ -202,12 +209,17 @@ def _sudo(cmd: str, sudo: bool) -> str:
 
 
 def _backup_cmd(remote: str | None, candidates: Sequence[str], database: str,
-                timeout: float, client: str = "ovsdb-client") -> str:
+                timeout: float, client: str = "ovsdb-client",
+                container: str | None = None) -> str:
     t = max(1, int(timeout))
+    pre = ""
+    if client == "ovsdb-client":
+        # not set in the inventory: find it (unquoted $c: it is a command and its words)
+        pre, client = client_select(container), "$c"
     if remote:
-        return f"exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
+        return f"{pre}exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
     socks = " ".join(shlex.quote(s) for s in candidates)
-    return (f'for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
+    return (f'{pre}for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
             f'backup "unix:$s" {database}; fi; done; '
             f'echo "no {database} socket at {" ".join(candidates)}" >&2; exit 3')
 
@@ -228,18 +240,20 @@ def commands(t: Target, timeout: float) -> dict[str, str]:
     """Bundle file name -> the shell command that prints it on host `t`."""
     cmds = {
         "conf.db": _sudo(_backup_cmd(t.ovs, OVS_SOCKETS, "Open_vSwitch", timeout,
-                                     t.ovsdb_client), t.sudo),
+                                     t.ovsdb_client, KOLLA.ovs_container), t.sudo),
         "addr.json": ADDR_COMMAND,
         "route.json": ROUTE_COMMAND,
         "link.json": LINK_COMMAND,
         "etc": _sudo(_neutron_cmd(t.neutron_dir), t.sudo),
+        # docker/podman ps need root on most hosts
+        "deployment": _sudo(deployment_cmd(), t.sudo),
     }
     if t.nb is not None:
         cmds["nb.db"] = _sudo(_backup_cmd(t.nb, NB_SOCKETS, "OVN_Northbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.nb_container), t.sudo)
     if t.sb is not None:
         cmds["sb.db"] = _sudo(_backup_cmd(t.sb, SB_SOCKETS, "OVN_Southbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.sb_container), t.sudo)
     return cmds
 
 
@@ -399,6 +413,15 @@ def split_parts(stream: bytes, boundary: str) -> list[Part]:
 
 def _store(res: HostResult, t: Target, part: Part, cmd: str) -> None:
     h = res.host
+    if part.name == "deployment":
+        if part.rc != 0:
+            h.problems.append(f"deployment flavor not detected: "
+                              f"{_stderr_line(part.stderr.encode(), part.rc)}")
+            return
+        det = detect_listing(part.stdout.decode(errors="replace"))
+        h.files[DEPLOYMENT_FILE] = det.to_json()
+        h.sources[DEPLOYMENT_FILE] = f"{t.name}:{', '.join(det.evidence)}"
+        return
     if part.name == "etc":
         if part.rc != 0:
             h.problems.append(f"Neutron configuration not collected: "
