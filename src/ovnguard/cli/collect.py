@@ -132,6 +132,11 @@ def collect(
         "host keys are refused.", dir_okay=False),
     ssh_config: Path | None = typer.Option(
         None, "--ssh-config", help="ssh_config file (default: ~/.ssh/config).", dir_okay=False),
+    insecure_host_keys: bool = typer.Option(
+        False, "--insecure-host-keys", help="SSH: connect even when a host's key cannot be "
+        "verified (unknown, changed, or checking turned off by `UserKnownHostsFile none` in "
+        "the ssh config, which is otherwise refused). Anyone on the path can then pose as "
+        "the host."),
     user: str | None = typer.Option(
         None, "--user", "-l", help="SSH user where the inventory names none."),
 ) -> None:
@@ -173,7 +178,7 @@ def collect(
             inv = limit_hosts(inv, limit)
         targets = with_user(targets_of(inv), user)
         ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
-                         config=ssh_config, user=user)
+                         config=ssh_config, user=user, insecure_host_keys=insecure_host_keys)
         with _progress(len(targets)) as progress:
             collection = collect_targets(targets, ssh, concurrency=concurrency,
                                          timeout=timeout, progress=progress)

@@ -13,8 +13,11 @@ openvswitch_db ovsdb-client` when kolla's container runs (docs/deployments.md).
 
 Keys, agent, ~/.ssh/config and ~/.ssh/known_hosts are used the way OpenSSH uses them (the
 asyncssh defaults); a host key that is not known is a failure of that host, never accepted
-silently. Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a
-host that fails is reported with why and takes nothing from the others.
+silently: an ssh config that turns checking off (`UserKnownHostsFile none`) is refused for
+that host too, unless the operator passes `--insecure-host-keys` (SshOptions).
+
+Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a host
+that fails is reported with why and takes nothing from the others.
 
 The inventory is any form `sources.inventory` reads (every error names its file and line).
 ovnguard's own form:
@@ -299,12 +302,17 @@ class SshOptions:
     config: Path | None = None
     user: str | None = None
     connect_timeout: float = 10.0
+    # Connect to hosts whose key cannot be verified (`--insecure-host-keys`): only when the
+    # operator says so, never because an ssh config turned checking off.
+    insecure_host_keys: bool = False
 
     def connect_kwargs(self, t: Target) -> dict[str, Any]:
         kw: dict[str, Any] = {}
         if self.identities:
             kw["client_keys"] = [str(p) for p in self.identities]
-        if self.known_hosts is not None:
+        if self.insecure_host_keys:
+            kw["known_hosts"] = None
+        elif self.known_hosts is not None:
             kw["known_hosts"] = str(self.known_hosts)
         if self.config is not None:
             kw["config"] = [str(self.config)]
@@ -315,6 +323,21 @@ class SshOptions:
             kw["port"] = t.port
         kw["connect_timeout"] = self.connect_timeout
         return kw
+
+    def client_options(self, t: Target) -> Any:
+        """asyncssh's options for `t` with ~/.ssh/config (or --ssh-config) applied, refused
+        (HostKeysOff) when they would connect without verifying the host key: asyncssh
+        takes `UserKnownHostsFile none` as "check nothing"."""
+        import asyncssh
+
+        opts = asyncssh.SSHClientConnectionOptions(host=t.address, **self.connect_kwargs(t))
+        if opts.known_hosts is None and not self.insecure_host_keys:
+            raise HostKeysOff(t.address)
+        return opts
+
+
+class HostKeysOff(Exception):
+    """The ssh config turns host key checking off for this host."""
 
 
 @dataclass
@@ -332,6 +355,10 @@ def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     port = t.port or 22
     if isinstance(e, ConnectionRefusedError):
         return f"connection refused by {t.address}:{port} (sshd not running there?)"
+    if isinstance(e, HostKeysOff):
+        return (f"host key checking is off for {t.address} in the ssh config "
+                "(UserKnownHostsFile none): refused; remove that setting, give "
+                "--known-hosts FILE, or pass --insecure-host-keys to accept any key")
     if isinstance(e, asyncssh.HostKeyNotVerifiable):
         return (f"host key of {t.address} not verifiable ({e.reason}); check it, then add "
                 f"it to known_hosts (ssh-keyscan -p {port} {t.address})")
@@ -469,7 +496,9 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     conn: Any = None
     try:
         async with asyncio.timeout(timeout):
-            conn = await asyncssh.connect(t.address, **ssh.connect_kwargs(t))
+            opts = await asyncio.get_running_loop().run_in_executor(
+                None, ssh.client_options, t)
+            conn = await asyncssh.connect(t.address, options=opts)
             connected = True
             if h.address is None:
                 # a DNS name in the inventory: record the address SSH actually reached
@@ -495,7 +524,7 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     except TimeoutError:
         if not connected:
             h.failed = f"timed out after {timeout:g}s while connecting to {t.address}"
-    except (OSError, asyncssh.Error) as e:
+    except (OSError, asyncssh.Error, HostKeysOff) as e:
         h.failed = describe_error(e, t, t.user or ssh.user)
     finally:
         if conn is not None:
