@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from ovnguard.errors import OvnguardError
+from ovnguard.cli import options
+from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.formats import check_format, emit, format_help
-
-if TYPE_CHECKING:
-    pass
 
 
 def rehearse(
     bundle: Path = typer.Option(
         ..., "--bundle", "-b", help="Bundle directory (nb.db, sb.db, hosts/<host>/conf.db ...)."
     ),
-    change: Path = typer.Option(
-        ...,
+    change: Path | None = typer.Option(
+        None,
         "--change",
-        "-c",
         help="Change file: ovn-nbctl / ovs-vsctl lines ('# host: NAME' before ovs-vsctl), "
-        "VAR=value, `openstack network create`.",
+        "VAR=value, `openstack network create`. Required.",
     ),
     fmt: str = typer.Option("text", "--format", "-f", help=format_help("RehearsalResult")),
     keep_lab: bool = typer.Option(
@@ -45,6 +41,7 @@ def rehearse(
     sync_timeout: float = typer.Option(
         10.0, "--sync-timeout", help="Seconds for every chassis to catch up after the change."
     ),
+    short_c: Path | None = options.hidden_c_option(),
 ) -> None:
     """Rehearse a change on a real OVN replica of the bundle's cluster, and report what
     really happened.
@@ -63,6 +60,9 @@ def rehearse(
     from ovnguard.lab.rehearse import rehearse as run_rehearsal
 
     try:
+        options.no_short_c(short_c)
+        if change is None:
+            raise InputError("missing --change FILE: the change to rehearse")
         check_format("RehearsalResult", fmt)
         parsed = read_change(change, default_host=host)
         result = run_rehearsal(
