@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from ovnguard.errors import LabError
 from ovnguard.lab import commands as cmd
@@ -40,6 +39,7 @@ from ovnguard.lab.process import (
     start_daemon,
     stop_pids,
 )
+from ovnguard.lab.protocol import StopsOnExit
 from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
 from ovnguard.lab.state import (
     ChassisStatus,
@@ -129,7 +129,51 @@ def _prepare_run_dir(layout: RunLayout) -> None:
             p.unlink()
 
 
-class Lab:
+def initial_state(
+    layout: RunLayout,
+    topo: Topology,
+    encap_ips: Mapping[str, str],
+    *,
+    dummy: str | None = "override",
+    created_at: str | None = None,
+) -> LabState:
+    """The `lab.json` of a lab about to start: each daemon's pidfile and log, no pid yet.
+    `encap_ips`: host -> its tunnel address. `dummy`: ovs-vswitchd's --enable-dummy (None for
+    a data-plane lab, whose hosts have real netdevs in their namespaces)."""
+    central = [
+        _record(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
+        _record(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
+        _record(cmd.northd_spec(layout)),
+    ]
+    hosts = []
+    for h in topo.hosts:
+        hp = layout.host(h.name)
+        specs = [
+            cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
+            cmd.vswitchd_spec(hp, dummy=dummy),
+            cmd.controller_spec(hp),
+        ]
+        hosts.append(
+            HostRecord(
+                name=h.name,
+                dir=str(hp.dir),
+                db_remote=hp.ovsdb.remote,
+                encap_ip=encap_ips[h.name],
+                daemons=[_record(s) for s in specs],
+            )
+        )
+    return LabState(
+        run_dir=str(layout.root),
+        created_at=created_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        nb_remote=layout.nb.remote,
+        sb_remote=layout.sb.remote,
+        central=central,
+        hosts=hosts,
+        topology=topo,
+    )
+
+
+class Lab(StopsOnExit):
     """A running lab. Create with `Lab.up(...)`, re-open with `Lab.attach(run_dir)`."""
 
     def __init__(self, layout: RunLayout, state: LabState) -> None:
@@ -170,7 +214,8 @@ class Lab:
         claim_run_dir(layout)
         with locked(layout):
             _prepare_run_dir(layout)
-            lab = cls(layout, cls._initial_state(layout, topology))
+            encaps = {name: str(ip) for name, ip in topology.encap_ips().items()}
+            lab = cls(layout, initial_state(layout, topology, encaps))
             write_state(layout.state, lab.state)
             try:
                 lab._start(nb_schema, sb_schema, ovs_schema, timeout, progress, workers, preload)
@@ -215,53 +260,7 @@ class Lab:
                 shutil.rmtree(layout.root, ignore_errors=True)
         return had_lab
 
-    def __enter__(self) -> Lab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.down()
-
     # --- starting ---------------------------------------------------------------------
-
-    @staticmethod
-    def _initial_state(layout: RunLayout, topo: Topology) -> LabState:
-        encaps = topo.encap_ips()
-        central = [
-            _record(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
-            _record(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
-            _record(cmd.northd_spec(layout)),
-        ]
-        hosts = []
-        for h in topo.hosts:
-            hp = layout.host(h.name)
-            specs = [
-                cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
-                cmd.vswitchd_spec(hp),
-                cmd.controller_spec(hp),
-            ]
-            hosts.append(
-                HostRecord(
-                    name=h.name,
-                    dir=str(hp.dir),
-                    db_remote=hp.ovsdb.remote,
-                    encap_ip=str(encaps[h.name]),
-                    daemons=[_record(s) for s in specs],
-                )
-            )
-        return LabState(
-            run_dir=str(layout.root),
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            nb_remote=layout.nb.remote,
-            sb_remote=layout.sb.remote,
-            central=central,
-            hosts=hosts,
-            topology=topo,
-        )
 
     def _start(
         self,

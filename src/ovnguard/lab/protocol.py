@@ -11,9 +11,27 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 from ovnguard.lab.topology import Topology
+
+
+class StopsOnExit:
+    """`with lab:` stops the lab on leaving the block, whatever happened in it."""
+
+    def down(self, *, purge: bool = False) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.down()
 
 
 class OvnLab(Protocol):

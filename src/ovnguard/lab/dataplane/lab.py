@@ -12,7 +12,6 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from ovnguard.errors import LabError
 from ovnguard.lab import netns
@@ -54,6 +53,7 @@ from ovnguard.lab.layout import (
 from ovnguard.lab.process import (
     clean_env,
 )
+from ovnguard.lab.protocol import StopsOnExit
 from ovnguard.lab.rundir import claim_run_dir, locked, schema_path
 from ovnguard.lab.state import write_state
 from ovnguard.lab.topology import Topology, seed_topology, validate_topology
@@ -61,7 +61,7 @@ from ovnguard.lab.topology import Topology, seed_topology, validate_topology
 # --- the lab ------------------------------------------------------------------------------
 
 
-class DataplaneLab:
+class DataplaneLab(StopsOnExit):
     """A running data-plane lab. `DataplaneLab.up(...)`, `DataplaneLab.attach(run_dir)`.
 
     `lab` is the ordinary `Lab` handle on the same daemons (nbctl, vsctl, chassis_ports,
@@ -190,17 +190,6 @@ class DataplaneLab:
         return had
 
     cleanup_stale = staticmethod(cleanup_stale)
-
-    def __enter__(self) -> DataplaneLab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.down()
 
     def _set_pid(self, host: str | None, daemon: str, pid: int, ctl: str | None = None) -> None:
         with _STATE_LOCK:  # hosts start in parallel threads

@@ -26,6 +26,7 @@ from ovnguard.lab.process import (
     stop_pids,
 )
 from ovnguard.lab.rundir import remove_runtime_files
+from ovnguard.lab.state import write_state
 
 STATE_FILE = "dataplane.json"
 # /run is a tmpfs, like /run/netns: a record here lives exactly as long as the namespaces
@@ -103,9 +104,7 @@ def register(reg: Registration) -> None:
 
 
 def write_dataplane_state(path: Path, state: DataplaneState) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_state(path, state)
 
 
 def read_dataplane_state(path: Path) -> DataplaneState:

@@ -27,6 +27,7 @@ from ovnguard.lab.dataplane.plan import (
 from ovnguard.lab.dataplane.registry import (
     LISTENER,
 )
+from ovnguard.lab.lab import initial_state
 from ovnguard.lab.layout import (
     RunLayout,
 )
@@ -38,7 +39,7 @@ from ovnguard.lab.process import (
     run,
     wait_until,
 )
-from ovnguard.lab.state import DaemonRecord, HostRecord, LabState, write_state
+from ovnguard.lab.state import LabState, write_state
 from ovnguard.lab.topology import Topology
 
 if TYPE_CHECKING:
@@ -324,39 +325,7 @@ def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:
 
 def initial_lab_state(layout: RunLayout, topo: Topology, plan: DataplanePlan, now: str) -> LabState:
     """The `lab.json` of an ordinary lab, so `Lab.attach` (and `ovnguard lab status`) work on
-    a data-plane lab too."""
-
-    def rec(spec: DaemonSpec) -> DaemonRecord:
-        return DaemonRecord(name=spec.name, pidfile=str(spec.pidfile), logfile=str(spec.logfile))
-
-    central = [
-        rec(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
-        rec(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
-        rec(cmd.northd_spec(layout)),
-    ]
-    hosts = []
-    for h in plan.hosts:
-        hp = layout.host(h.name)
-        specs = [
-            cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
-            cmd.vswitchd_spec(hp, dummy=None),
-            cmd.controller_spec(hp),
-        ]
-        hosts.append(
-            HostRecord(
-                name=h.name,
-                dir=str(hp.dir),
-                db_remote=hp.ovsdb.remote,
-                encap_ip=str(h.address.ip),
-                daemons=[rec(s) for s in specs],
-            )
-        )
-    return LabState(
-        run_dir=str(layout.root),
-        created_at=now,
-        nb_remote=layout.nb.remote,
-        sb_remote=layout.sb.remote,
-        central=central,
-        hosts=hosts,
-        topology=topo,
-    )
+    a data-plane lab too: each host's tunnel address is its management address, and its
+    ovs-vswitchd runs real netdevs (no --enable-dummy)."""
+    encaps = {h.name: str(h.address.ip) for h in plan.hosts}
+    return initial_state(layout, topo, encaps, dummy=None, created_at=now)
