@@ -48,6 +48,7 @@ from ovnguard.model.ovs import (
     OWNER_KEYS,
     TUNNEL_OWNER_KEY,
     TUNNEL_TYPES,
+    ovs_external_id,
     smap,
 )
 from ovnguard.model.snapshot import HostState, Snapshot
@@ -122,7 +123,7 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
     for d in dirs:
         f = d / "conf.db"
         full[d.name] = _read_ovs(f) if f.is_file() else None
-    sysids = {name: _system_id(db) for name, db in full.items()}
+    sysids = {name: ovs_external_id(db, "system-id") for name, db in full.items()}
     chassis_rows = list(snapshot.sb.rows("Chassis")) if snapshot.sb is not None else []
     matches, _ = match_hosts(sysids, chassis_rows)
     by_name = {str(r.get("name", "")): r for r in chassis_rows}
@@ -176,15 +177,6 @@ def _read_ovs(path: Path) -> Database:
     if db.name != OVS_NAME:
         raise InputError(f"this file holds the {db.name} database, expected {OVS_NAME}", str(path))
     return db
-
-
-def _system_id(db: Database | None) -> str | None:
-    if db is None:
-        return None
-    for row in db.rows("Open_vSwitch"):
-        v = row.map("external_ids").get("system-id")
-        return str(v) if v else None
-    return None
 
 
 # --- one host from its conf.db ---------------------------------------------------------

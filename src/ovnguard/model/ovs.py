@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ovnguard.model.db import Row
+from ovnguard.model.db import Database, Row
 
 INTEGRATION_BRIDGE = "br-int"  # ovn-controller's default `ovn-bridge` (controller/ovn-controller.h)
 
@@ -46,6 +46,17 @@ TUNNEL_OWNER_KEY = "ovn-chassis-id"
 def smap(row: Row, column: str) -> dict[str, str]:
     """A string-to-string map column of a `Row` (external_ids, options, other_config)."""
     return {str(k): str(v) for k, v in row.map(column).items()}
+
+
+def ovs_external_id(ovs: Database | None, key: str) -> str | None:
+    """An external_ids value of the Open_vSwitch row (e.g. "system-id": the chassis name);
+    None when unset, empty or when there is no database."""
+    if ovs is None:
+        return None
+    for row in ovs.rows("Open_vSwitch"):
+        v = row.map("external_ids").get(key)
+        return str(v) if v else None
+    return None
 
 
 # --------------------------------------------------------------------------- OVSDB JSON
