@@ -20,8 +20,9 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
 from ovnguard.model.ovs import (
     INTEGRATION_BRIDGE,
-    NIC_TYPES,
-    TUNNEL_TYPES,
+    OvsBridge,
+    OvsInterface,
+    OvsPort,
     remote_targets,
     smap,
 )
@@ -38,83 +39,12 @@ DEFAULT_INTEGRATION_BRIDGE = INTEGRATION_BRIDGE
 # wherever a prediction had to do without them.
 COLLECT_HOSTS = "ovnguard collect --inventory hosts.yaml --out BUNDLE"
 
+
 def _s(v: object) -> str:
     return v if isinstance(v, str) else ""
 
 
 # --------------------------------------------------------------------------- OVS bridges
-
-
-@dataclass(frozen=True, slots=True)
-class OvsInterface:
-    name: str
-    type: str  # "" (system), "internal", "patch", "dummy", "geneve", ...
-    options: Mapping[str, str]
-    iface_id: str | None  # external_ids:iface-id (the logical port bound here)
-    mac_in_use: str | None
-    uuid: str
-
-    @property
-    def is_nic(self) -> bool:
-        return self.type in NIC_TYPES
-
-    @property
-    def is_internal(self) -> bool:
-        return self.type == "internal"
-
-    @property
-    def is_patch(self) -> bool:
-        return self.type == "patch"
-
-    @property
-    def is_tunnel(self) -> bool:
-        return self.type in TUNNEL_TYPES
-
-
-@dataclass(frozen=True, slots=True)
-class OvsPort:
-    name: str
-    interfaces: tuple[OvsInterface, ...]
-    tag: int | None
-    external_ids: Mapping[str, str]
-    uuid: str
-
-
-@dataclass(frozen=True, slots=True)
-class OvsBridge:
-    name: str
-    ports: tuple[OvsPort, ...]
-    fail_mode: str | None
-    controllers: tuple[str, ...]  # Controller targets
-    other_config: Mapping[str, str]
-    external_ids: Mapping[str, str]
-    datapath_type: str
-    uuid: str
-
-    @property
-    def interfaces(self) -> tuple[OvsInterface, ...]:
-        return tuple(i for p in self.ports for i in p.interfaces)
-
-    @property
-    def nics(self) -> tuple[OvsInterface, ...]:
-        """Interfaces that are wires out of the host (a bond contributes each member)."""
-        return tuple(i for i in self.interfaces if i.is_nic)
-
-    @property
-    def hwaddr(self) -> str | None:
-        return self.other_config.get("hwaddr") or None
-
-    def interface(self, name: str) -> OvsInterface | None:
-        for i in self.interfaces:
-            if i.name == name:
-                return i
-        return None
-
-    def port_of(self, ifname: str) -> OvsPort | None:
-        for p in self.ports:
-            if any(i.name == ifname for i in p.interfaces):
-                return p
-        return None
 
 
 def bridges_of(ovs: Database) -> dict[str, OvsBridge]:

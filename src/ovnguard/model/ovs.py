@@ -15,6 +15,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,82 @@ LOCALNET_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port")
 OWNER_KEYS = (*LOCALNET_KEYS, "ovn-l3gateway-port", "ovn-logical-patch-port")
 # ...and on the tunnel ports it creates (controller/encaps.c).
 TUNNEL_OWNER_KEY = "ovn-chassis-id"
+
+
+# --------------------------------------------------------------------------- bridges
+# A host's bridges as read from its conf.db (`model.host.bridges_of` builds them).
+
+
+@dataclass(frozen=True, slots=True)
+class OvsInterface:
+    name: str
+    type: str  # "" (system), "internal", "patch", "dummy", "geneve", ...
+    options: Mapping[str, str]
+    iface_id: str | None  # external_ids:iface-id (the logical port bound here)
+    mac_in_use: str | None
+    uuid: str
+
+    @property
+    def is_nic(self) -> bool:
+        return self.type in NIC_TYPES
+
+    @property
+    def is_internal(self) -> bool:
+        return self.type == "internal"
+
+    @property
+    def is_patch(self) -> bool:
+        return self.type == "patch"
+
+    @property
+    def is_tunnel(self) -> bool:
+        return self.type in TUNNEL_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class OvsPort:
+    name: str
+    interfaces: tuple[OvsInterface, ...]
+    tag: int | None
+    external_ids: Mapping[str, str]
+    uuid: str
+
+
+@dataclass(frozen=True, slots=True)
+class OvsBridge:
+    name: str
+    ports: tuple[OvsPort, ...]
+    fail_mode: str | None
+    controllers: tuple[str, ...]  # Controller targets
+    other_config: Mapping[str, str]
+    external_ids: Mapping[str, str]
+    datapath_type: str
+    uuid: str
+
+    @property
+    def interfaces(self) -> tuple[OvsInterface, ...]:
+        return tuple(i for p in self.ports for i in p.interfaces)
+
+    @property
+    def nics(self) -> tuple[OvsInterface, ...]:
+        """Interfaces that are wires out of the host (a bond contributes each member)."""
+        return tuple(i for i in self.interfaces if i.is_nic)
+
+    @property
+    def hwaddr(self) -> str | None:
+        return self.other_config.get("hwaddr") or None
+
+    def interface(self, name: str) -> OvsInterface | None:
+        for i in self.interfaces:
+            if i.name == name:
+                return i
+        return None
+
+    def port_of(self, ifname: str) -> OvsPort | None:
+        for p in self.ports:
+            if any(i.name == ifname for i in p.interfaces):
+                return p
+        return None
 
 
 def smap(row: Row, column: str) -> dict[str, str]:

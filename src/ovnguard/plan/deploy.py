@@ -23,7 +23,8 @@ import yaml
 
 from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
-from ovnguard.model.host import HostView, OvsBridge
+from ovnguard.model.host import HostView
+from ovnguard.model.ovs import OvsBridge
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.model import DeployChange, Plan
 from ovnguard.plan.verify import combined_plan

@@ -33,8 +33,8 @@ from ovnguard.findings.context import RuleContext
 from ovnguard.findings.rules.mappings import closest
 from ovnguard.findings.verdict import evaluate
 from ovnguard.model.db import Row
-from ovnguard.model.host import HostView, OvsInterface, OvsPort
-from ovnguard.model.ovs import LOCALNET_KEYS
+from ovnguard.model.host import HostView
+from ovnguard.model.ovs import LOCALNET_KEYS, OvsInterface, OvsPort
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.ctlargs import column_args, map_entry
 from ovnguard.plan.model import Part, Plan, Step, Words
