@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 
 from ovnguard.errors import InputError
-from ovnguard.model.snapshot import Snapshot
-from ovnguard.report.schema import VERDICT_ORDER, Report
+
+if TYPE_CHECKING:
+    from ovnguard.model.snapshot import Snapshot
+    from ovnguard.report.schema import Report
 
 
 class Format(StrEnum):
@@ -58,6 +61,8 @@ def write_report(
 
 
 def exit_code(verdict: str, fail_on: Level) -> int:
+    from ovnguard.report.schema import VERDICT_ORDER
+
     if fail_on is Level.never:
         return 0
     return 1 if VERDICT_ORDER[verdict] >= VERDICT_ORDER[fail_on.value] else 0

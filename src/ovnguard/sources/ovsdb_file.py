@@ -25,14 +25,15 @@ from typing import Any
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.gcpause import gc_paused
 from ovnguard.model.db import (
     ColumnType,
     Database,
     Row,
     Schema,
     Uuid,
+    json_converter,
     normalize_set,
-    value_from_json,
 )
 
 Keep = Mapping[str, Collection[str]] | None
@@ -114,6 +115,11 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
 
 
 def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
+    with gc_paused():  # millions of new containers, none garbage: see ovnguard.gcpause
+        return _parse_database(raw, source, keep, verify)
+
+
+def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Database:
     records = _records(raw, source, verify)
     if not records:
         raise InputError("empty file: not an OVSDB database", source)
@@ -125,6 +131,7 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
+    plans: dict[str, _Plan] = {}
     for line, txn in records[1:]:
         if not isinstance(txn, dict):
             raise InputError("transaction record is not a JSON object", source, line)
@@ -134,16 +141,21 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
                 continue
             if keep_tables is not None and tname not in keep_tables:
                 continue
-            ts = schema.tables.get(tname)
-            if ts is None:
-                raise InputError(f"transaction names unknown table {tname!r}", source, line)
-            cols = keep_tables.get(tname) if keep_tables is not None else None
+            plan = plans.get(tname)
+            if plan is None:
+                ts = schema.tables.get(tname)
+                if ts is None:
+                    raise InputError(f"transaction names unknown table {tname!r}", source,
+                                     line)
+                cols = keep_tables.get(tname) if keep_tables is not None else None
+                plan = plans[tname] = _Plan(ts.columns, cols)
             table = tables.setdefault(tname, {})
             try:
-                _apply_rows(ts.columns, table, trows, is_diff, cols)
+                _apply_rows(plan, table, trows, is_diff)
             except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
                 raise InputError(
-                    f"malformed row data in table {tname} ({type(e).__name__}: {e})", source, line
+                    f"malformed row data in table {tname} ({type(e).__name__}: {e})",
+                    source, line
                 ) from None
 
     frozen: dict[str, Mapping[Uuid, Row]] = {}
@@ -154,13 +166,20 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
     return Database(schema, MappingProxyType(frozen), source)
 
 
+class _Plan:
+    """How to read one table's cells: the kept columns, each with its converter."""
+
+    __slots__ = ("convert", "types")
+
+    def __init__(self, columns: Mapping[str, ColumnType], keep_cols: set[str] | None) -> None:
+        self.types = {c: t for c, t in columns.items() if keep_cols is None or c in keep_cols}
+        self.convert = {c: json_converter(t) for c, t in self.types.items()}
+
+
 def _apply_rows(
-    columns: Mapping[str, ColumnType],
-    table: dict[Uuid, dict[str, Any]],
-    trows: Mapping[str, Any],
-    is_diff: bool,
-    keep_cols: set[str] | None,
+    plan: _Plan, table: dict[Uuid, dict[str, Any]], trows: Mapping[str, Any], is_diff: bool
 ) -> None:
+    convert = plan.convert
     for u, rdoc in trows.items():
         uid = Uuid(u)
         if rdoc is None:
@@ -168,19 +187,25 @@ def _apply_rows(
             continue
         row = table.get(uid)
         if row is None:
-            row = {
-                c: t.default()
-                for c, t in columns.items()
-                if keep_cols is None or c in keep_cols
-            }
+            # A new row: its cells are values, in a diff record too (a diff against the
+            # column's default is the value). Columns of a newer schema are skipped.
+            row = {}
+            for col, j in rdoc.items():
+                f = convert.get(col)
+                if f is not None:
+                    row[col] = f(j)
+            if len(row) < len(convert):
+                for col, t in plan.types.items():
+                    if col not in row:
+                        row[col] = t.default()
             table[uid] = row
+            continue
         for col, j in rdoc.items():
-            if keep_cols is not None and col not in keep_cols:
+            f = convert.get(col)
+            if f is None:
                 continue
-            ctype = columns.get(col)
-            if ctype is None:
-                continue  # a column of a newer schema version: nothing the model reads
-            new = value_from_json(ctype, j)
+            new = f(j)
+            ctype = plan.types[col]
             # ovsdb_datum_apply_diff_in_place(): only composite types (maps, and sets that can
             # hold more than one element) are diffs; an optional column (max 1) is replaced.
             if is_diff and (ctype.is_map or ctype.max > 1):
