@@ -17,7 +17,7 @@ A clustered database (`OVSDB CLUSTER` records, raft) is refused with the convers
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -58,9 +58,9 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> 
     return parse_database(raw, str(p), keep, verify)
 
 
-def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
-    """Split the file into (line number, parsed JSON) records."""
-    out: list[tuple[int, Any]] = []
+def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memoryview]]:
+    """Split the file into (line number, record body) records, without copying the bodies."""
+    view = memoryview(raw)
     pos = 0
     line = 1
     n = len(raw)
@@ -91,7 +91,7 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
         except (IndexError, ValueError):
             raise InputError("malformed record header", source, line) from None
         start = eol + 1
-        body = raw[start : start + length]
+        body = view[start : start + length]
         if len(body) < length:
             raise InputError(
                 f"truncated record (header says {length} bytes, {len(body)} present)",
@@ -100,18 +100,39 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
             )
         if verify and hashlib.sha1(body).hexdigest() != digest:
             raise InputError("record checksum mismatch (file corrupted?)", source, line)
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise InputError(f"record is not valid JSON: {e}", source, line + 1) from None
-        out.append((line, doc))
-        line += 1 + body.count(b"\n")
+        yield line, body
+        line += 1 + raw.count(b"\n", start, start + length)
         pos = start + length
         while pos < n and raw[pos : pos + 1] in (b"\n", b"\r"):
             if raw[pos : pos + 1] == b"\n":
                 line += 1
             pos += 1
-    return out
+
+
+def _json(body: memoryview, source: str, line: int) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InputError(f"record is not valid JSON: {e}", source, line + 1) from None
+
+
+# Parsed schemas by their record's bytes: a thousand hosts' conf.db files carry the same one.
+_SCHEMAS: dict[bytes, Schema] = {}
+
+
+def _schema(body: memoryview, source: str, line: int) -> Schema:
+    key = body.tobytes()
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        try:
+            schema = Schema.from_json(_json(body, source, line))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise InputError(f"first record is not an OVSDB schema ({e})", source,
+                             line) from None
+        if len(_SCHEMAS) >= 16:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = schema
+    return schema
 
 
 def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
@@ -121,18 +142,16 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
 
 def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Database:
     records = _records(raw, source, verify)
-    if not records:
+    first = next(records, None)
+    if first is None:
         raise InputError("empty file: not an OVSDB database", source)
-    line0, schema_doc = records[0]
-    try:
-        schema = Schema.from_json(schema_doc)
-    except (KeyError, TypeError, AttributeError) as e:
-        raise InputError(f"first record is not an OVSDB schema ({e})", source, line0) from None
+    schema = _schema(first[1], source, first[0])
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
     plans: dict[str, _Plan] = {}
-    for line, txn in records[1:]:
+    for line, body in records:
+        txn = _json(body, source, line)
         if not isinstance(txn, dict):
             raise InputError("transaction record is not a JSON object", source, line)
         is_diff = bool(txn.get("_is_diff"))
@@ -166,6 +185,9 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Databa
     return Database(schema, MappingProxyType(frozen), source)
 
 
+_ABSENT: Any = object()
+
+
 class _Plan:
     """How to read one table's cells: the kept columns, each with its converter."""
 
@@ -190,10 +212,17 @@ def _apply_rows(
             # A new row: its cells are values, in a diff record too (a diff against the
             # column's default is the value). Columns of a newer schema are skipped.
             row = {}
-            for col, j in rdoc.items():
-                f = convert.get(col)
-                if f is not None:
-                    row[col] = f(j)
+            if len(rdoc) > len(convert):
+                # the model keeps a few of a row's columns: look those up, skip the rest
+                for col, conv in convert.items():
+                    j = rdoc.get(col, _ABSENT)
+                    if j is not _ABSENT:
+                        row[col] = conv(j)
+            else:
+                for col, j in rdoc.items():
+                    f = convert.get(col)
+                    if f is not None:
+                        row[col] = f(j)
             if len(row) < len(convert):
                 for col, t in plan.types.items():
                     if col not in row:
