@@ -20,6 +20,7 @@ from ovnguard.findings.rules.change import BY_PROBLEM_KIND
 from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
+from ovnguard.gcpause import gc_paused
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView
 from ovnguard.model.snapshot import Snapshot
@@ -49,6 +50,13 @@ class WhatIf:
 
 
 def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
+    # a whole cluster's realization and findings are built at once and none of it is garbage
+    # until the report is out: the collector would only re-walk it (ovnguard.gcpause)
+    with gc_paused():
+        return _assess(snapshot, change)
+
+
+def _assess(snapshot: Snapshot, change: Change | None) -> WhatIf:
     before_r = realize(snapshot)
     ctx0 = RuleContext.build(snapshot, before_r, label="before")
     if change is None:

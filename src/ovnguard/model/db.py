@@ -18,7 +18,9 @@ import uuid as _uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Uuid(str):
@@ -269,6 +271,17 @@ class Database:
     _name_index: dict[str, dict[str, list[Row]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: str, derive: Callable[[Database], T]) -> T:
+        """`derive(self)`, computed once per snapshot: a database never changes (an edit
+        commits a new one), so typed views of an untouched host's conf.db are built once for
+        the before and the after of a change, the rules and the report."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            v = self._memo[key] = derive(self)
+            return v
 
     @property
     def name(self) -> str:
