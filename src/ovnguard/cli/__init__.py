@@ -85,10 +85,13 @@ _GROUPS: dict[str, Callable[[typer.Typer], None]] = {
 
 
 def build_app(verb: str | None = None) -> typer.Typer:
-    """The CLI with every verb, or with only `verb` (what `main` runs)."""
+    """The CLI with every verb, or with only `verb` (what `main` runs; "" for none at all:
+    `--version` needs no verb)."""
     app = typer.Typer(name="ovnguard", help=HELP, no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False)
     app.callback()(_root)
+    if verb == "":
+        return app
     groups = [_GROUPS[verb]] if verb in _GROUPS else list(dict.fromkeys(_GROUPS.values()))
     for register in groups:
         register(app)
@@ -101,7 +104,9 @@ def _verb(argv: list[str]) -> str | None:
     for a in argv:
         if not a.startswith("-"):
             return a
-        if a in ("--help", "--version"):
+        if a == "--version":
+            return ""
+        if a == "--help":
             return None
     return None
 
