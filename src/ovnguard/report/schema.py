@@ -1,4 +1,4 @@
-"""The `--format json` output: a documented, versioned schema (PRODUCT.md "Output").
+"""The `--format json` output: a documented, versioned schema (docs/json.md).
 
 Every renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
 The models are frozen standard-library dataclasses, not pydantic models: building pydantic
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -135,6 +135,9 @@ class FindingOut(_Model):
     hosts_added: list[str] = Field(
         default=[], description="hosts an existing hazard newly reaches because of the change"
     )
+    change_lines: list[int] = Field(
+        default=[], description="introduced findings: the change file's lines that cause it"
+    )
 
 
 class PatchPortOut(_Model):
@@ -172,6 +175,14 @@ class HostTopologyOut(_Model):
     bridge_mappings: str | None = None
 
 
+class LocalnetOut(_Model):
+    """A localnet port, so a picture can say which switch a patch pair bridges in."""
+
+    switch: str
+    network_name: str | None = None
+    tag: int | None = None
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -193,6 +204,10 @@ class Report(_Model):
     notes: list[str] = Field(default=[], description="what could not be checked, and why")
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
+    )
+    localnets: dict[str, LocalnetOut] = Field(
+        default={}, description="localnet port -> its switch and physnet, after the change "
+        "(for pictures)"
     )
 
 
