@@ -74,8 +74,9 @@ class _Model:
 
         schema: dict[str, Any] = TypeAdapter(cls).json_schema()
         _describe(schema, cls)
+        models = {m.__name__: m for m in _Model.__subclasses__()}
         for d in schema.get("$defs", {}).values():
-            model = _MODELS.get(d.get("title", ""))
+            model = models.get(d.get("title", ""))
             if model is not None:
                 _describe(d, model)
         return schema
@@ -209,11 +210,6 @@ class Report(_Model):
         default={}, description="localnet port -> its switch and physnet, after the change "
         "(for pictures)"
     )
-
-
-_MODELS: dict[str, type[_Model]] = {m.__name__: m for m in (
-    EvidenceOut, FindingOut, PatchPortOut, HostRealizationOut, ChangeLineOut, HostTopologyOut,
-    Report)}
 
 
 def json_schema() -> dict[str, object]:
