@@ -22,7 +22,9 @@ What is built, and by what:
   (--no-tunnels leaves them out), and br-ex holding the management NIC (the incident's
   layout). addr/route/link.json are synthesized like the lab's export.
 
-What is measured (seconds, one run, same machine, nothing else of ours running):
+What is measured, in one run: wall seconds and CPU seconds of every process doing the work
+(ovsdb-client and the ovsdb-server answering it, for a backup). The ratios use CPU seconds:
+on a shared machine wall time also measures the neighbours.
 - backup: `ovsdb-client backup` of NB and of SB from the running servers, to files;
 - cold: the whole `ovnguard check --bundle B --change C --format json` process, plus its
   stages in-process (read NB, SB, hosts; realize; rules; report) and peak RSS;
@@ -53,12 +55,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_build import (
     PROVIDER,
+    Cost,
     Procs,
     Shape,
     backup,
     build_central,
     build_hosts,
     check_conf_db,
+    pid_cpu,
 )
 
 from ovnguard.sources.bundle import NB_KEEP, SB_KEEP, load_bundle, read_db_file
@@ -79,14 +83,14 @@ def _sigterm(_signo: int, _frame: Any) -> None:
     raise SystemExit(143)  # unwinds through every finally, like Ctrl-C does
 
 
-def timed(f: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.monotonic()
+def timed(f: Callable[[], Any]) -> tuple[Any, Cost]:
+    t0, c0 = time.monotonic(), time.process_time()
     out = f()
-    return out, time.monotonic() - t0
+    return out, Cost(time.monotonic() - t0, time.process_time() - c0)
 
 
-def cold_process(bundle: Path, change: Path) -> tuple[float, float, str]:
-    """The whole `ovnguard check` process: wall seconds, peak RSS (MiB), verdict."""
+def cold_process(bundle: Path, change: Path) -> tuple[Cost, float, str]:
+    """The whole `ovnguard check` process: its cost, its peak RSS (MiB), the verdict."""
     import orjson
 
     exe = Path(sys.executable).with_name("ovnguard")
@@ -97,16 +101,17 @@ def cold_process(bundle: Path, change: Path) -> tuple[float, float, str]:
                              stdout=subprocess.PIPE, stderr=err)
         assert p.stdout is not None
         out = p.stdout.read()
-        _, status, ru = os.wait4(p.pid, 0)  # this child's own peak RSS, no other's
+        _, status, ru = os.wait4(p.pid, 0)  # this child's own CPU and peak RSS, no other's
         p.returncode = os.waitstatus_to_exitcode(status)
-        dt = time.monotonic() - t0
+        wall = time.monotonic() - t0
         if p.returncode != 0:
             err.seek(0)
             raise RuntimeError(f"ovnguard check failed: {err.read().decode()[-2000:]}")
-    return dt, ru.ru_maxrss / 1024, str(orjson.loads(out)["verdict"])
+    return (Cost(wall, ru.ru_utime + ru.ru_stime), ru.ru_maxrss / 1024,
+            str(orjson.loads(out)["verdict"]))
 
 
-def stages(bundle: Path) -> dict[str, float]:
+def stages(bundle: Path) -> tuple[dict[str, Cost], int]:
     """load and assess, stage by stage, in this process."""
     from ovnguard.assess import assess
     from ovnguard.change.parse import parse_change
@@ -114,43 +119,51 @@ def stages(bundle: Path) -> dict[str, float]:
     from ovnguard.findings.verdict import evaluate
     from ovnguard.simulation.realize import realize
 
-    out: dict[str, float] = {}
+    out: dict[str, Cost] = {}
     _, out["read nb.db"] = timed(lambda: read_db_file(bundle / "nb.db", "OVN_Northbound",
                                                       NB_KEEP))
     _, out["read sb.db"] = timed(lambda: read_db_file(bundle / "sb.db", "OVN_Southbound",
                                                       SB_KEEP))
-    snap, out["load_bundle"] = timed(lambda: load_bundle(bundle))
-    out["  of which hosts/"] = out["load_bundle"] - out["read nb.db"] - out["read sb.db"]
+    snap, out["load_bundle (nb, sb, hosts/)"] = timed(lambda: load_bundle(bundle))
     change = parse_change(CHANGE, "change.sh")
-    r, out["realize (before)"] = timed(lambda: realize(snap))
-    _, out["rules (before)"] = timed(lambda: evaluate(RuleContext.build(snap, r, "before")))
-    w, out["assess"] = timed(lambda: assess(snap, change))
+    r, out["realize, no change (simulation)"] = timed(lambda: realize(snap))
+    _, out["rules, no change"] = timed(
+        lambda: evaluate(RuleContext.build(snap, r, "before")))
+    w, out["assess the change (all of it)"] = timed(lambda: assess(snap, change))
     change2 = parse_change(CHANGE2, "change2.sh")
     # one more change on the loaded model: the snapshot, its realization and its findings
     # are in memory (assess's Baseline); only the change's side is computed
     _, out["what-if, loaded model"] = timed(lambda: assess(snap, change2, baseline=w.baseline))
-    out["_hosts_realizing"] = float(sum(1 for d in w.deltas.values() if d.added))
-    return out
+    return out, sum(1 for d in w.deltas.values() if d.added)
 
 
-def live(nb: Any, sb: Any, bundle: Path) -> tuple[float, float]:
+def live(nb: Any, sb: Any, bundle: Path) -> tuple[Cost, Cost]:
     """NB/SB from the servers into memory (check --live's reader), hosts as bytes."""
     from ovnguard.assess import assess
     from ovnguard.change.parse import parse_change
     from ovnguard.sources.collected import Collection, HostCollection, to_snapshot
     from ovnguard.sources.live import ovsdb_backup
 
-    t0 = time.monotonic()
+    def children() -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
+    t0, c0, k0 = time.monotonic(), time.process_time(), children()
+    s0 = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid)
     c = Collection(source="live")
     c.nb = ovsdb_backup(nb.remote, "OVN_Northbound", timeout=3600)
     c.sb = ovsdb_backup(sb.remote, "OVN_Southbound", timeout=3600)
-    t_read = time.monotonic() - t0
+    servers = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid) - s0
+    read = Cost(time.monotonic() - t0,
+                time.process_time() - c0 + children() - k0 + servers)
     for d in sorted((bundle / "hosts").iterdir()):
         c.hosts.append(HostCollection(name=d.name, files={
             f.name: f.read_bytes() for f in d.iterdir() if f.is_file()}))
     snap = to_snapshot(c)
     assess(snap, parse_change(CHANGE, "change.sh"))
-    return t_read, time.monotonic() - t0
+    total = Cost(time.monotonic() - t0,
+                 time.process_time() - c0 + children() - k0 + servers)
+    return read, total
 
 
 def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
@@ -167,16 +180,16 @@ def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
     check_conf_db(bundle / "hosts" / s.names[0] / "conf.db")
     t_build = time.monotonic() - t0
     fail("build")
-    t_nb = backup(nb, "OVN_Northbound", bundle / "nb.db")
-    t_sb = backup(sb, "OVN_Southbound", bundle / "sb.db")
-    t_backup = t_nb + t_sb
+    c_nb = backup(nb, "OVN_Northbound", bundle / "nb.db")
+    c_sb = backup(sb, "OVN_Southbound", bundle / "sb.db")
+    c_backup = c_nb + c_sb
     fail("backup")
     change = root / "change.sh"
     change.write_text(CHANGE)
-    t_cold, rss, verdict = cold_process(bundle, change)
+    c_cold, rss, verdict = cold_process(bundle, change)
     fail("cold")
-    st = stages(bundle)
-    t_live_read, t_live = live(nb, sb, bundle)
+    st, realizing = stages(bundle)
+    c_live_read, c_live = live(nb, sb, bundle)
     fail("live")
     nb.stop()
     sb.stop()
@@ -187,29 +200,30 @@ def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
         return p.stat().st_size / 2**20
     hosts_mib = sum(size(p) for p in (bundle / "hosts").rglob("*") if p.is_file())
     print(f"hosts={s.hosts} vifs/host={s.vifs} ports={s.ports} switches={s.switches + 1} "
-          f"routers={s.routers} | nb.db {size(bundle / 'nb.db'):.1f} MiB, sb.db "
-          f"{size(bundle / 'sb.db'):.1f} MiB, hosts/ {hosts_mib:.1f} MiB | built in "
-          f"{t_build:.1f} s from real ovsdb-server + ovn-northd")
+          f"routers={s.routers} tunnels={'no' if args.no_tunnels else 'yes'} | nb.db "
+          f"{size(bundle / 'nb.db'):.1f} MiB, sb.db {size(bundle / 'sb.db'):.1f} MiB, hosts/ "
+          f"{hosts_mib:.1f} MiB | built in {t_build:.1f} s from real ovsdb-server + ovn-northd")
     if args.no_time:
         print(f"verdict {verdict}; smoke run, times not reported")
         return
     rows = [
-        ("ovsdb-client backup NB", t_nb), ("ovsdb-client backup SB", t_sb),
-        ("ovsdb-client backup NB+SB (= 1.0x)", t_backup),
-        ("ovnguard check, whole process, cold", t_cold),
-        *((f"  {k}", v) for k, v in st.items() if not k.startswith("_")),
-        ("check --live: NB+SB read into memory", t_live_read),
-        ("check --live: read + load + assess", t_live),
+        ("ovsdb-client backup NB", c_nb), ("ovsdb-client backup SB", c_sb),
+        ("ovsdb-client backup NB+SB (= 1.0x)", c_backup),
+        ("ovnguard check, whole process, cold", c_cold),
+        *((f"  {k}", v) for k, v in st.items()),
+        ("check --live: NB+SB read into memory", c_live_read),
+        ("check --live: read + load + assess", c_live),
     ]
     w = max(len(k) for k, _ in rows)
-    print(f"{'step':{w}} {'seconds':>9} {'x backup':>9}")
+    print(f"{'step':{w}} {'wall s':>9} {'CPU s':>9} {'CPU x backup':>13}")
     for k, v in rows:
-        print(f"{k:{w}} {v:9.3f} {v / t_backup:8.2f}x")
-    print(f"ratio cold check / backup = {t_cold / t_backup:.2f}x (goal <= 1.0); peak RSS of "
-          f"the check process {rss:.0f} MiB (goal <= 2048), of this bench {rss_self:.0f} MiB; "
-          f"what-if on the loaded model {st['what-if, loaded model'] * 1000:.0f} ms "
-          f"(goal <= 20); verdict {verdict}; hosts realizing the new localnet "
-          f"{int(st['_hosts_realizing'])}")
+        print(f"{k:{w}} {v.wall:9.3f} {v.cpu:9.3f} {v.cpu / c_backup.cpu:12.2f}x")
+    whatif = st["what-if, loaded model"]
+    print(f"ratio cold check / backup: CPU {c_cold.cpu / c_backup.cpu:.2f}x, wall "
+          f"{c_cold.wall / c_backup.wall:.2f}x (goal <= 1.0); peak RSS of the check process "
+          f"{rss:.0f} MiB (goal <= 2048), of this bench {rss_self:.0f} MiB; what-if on the "
+          f"loaded model {whatif.wall * 1000:.0f} ms wall, {whatif.cpu * 1000:.0f} ms CPU "
+          f"(goal <= 20); verdict {verdict}; hosts realizing the new localnet {realizing}")
 
 
 def main(argv: list[str]) -> int:
