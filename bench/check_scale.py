@@ -243,12 +243,28 @@ def main(argv: list[str]) -> int:
     try:
         run(args, root, procs)
     finally:
+        # a second Ctrl-C / SIGTERM must not cut the cleanup short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         procs.stop_all()
         if args.keep:
             print(f"kept {root}")
         else:
-            shutil.rmtree(root, ignore_errors=True)
+            remove(root)
     return 0
+
+
+def remove(root: Path) -> None:
+    """Remove the bench directory; a daemon that just exited may still be unlinking its
+    socket or lock file there, so try again before saying what is left."""
+    for _ in range(50):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.1)
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    print(f"could not remove {root}: {', '.join(left) or 'the directory itself'}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -42,9 +43,19 @@ class Procs:
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             stdin=subprocess.DEVNULL)
-        self.started.append(p)
+        # Ctrl-C / SIGTERM held back until the daemon is registered: arriving inside Popen
+        # (after the fork) it would leave a daemon that nothing knows to stop. The daemon
+        # itself starts with them unblocked.
+        stop = {signal.SIGINT, signal.SIGTERM}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+        try:
+            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 stdin=subprocess.DEVNULL,
+                                 preexec_fn=lambda: signal.pthread_sigmask(
+                                     signal.SIG_UNBLOCK, stop))
+            self.started.append(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
         return p
 
     def stop(self, p: subprocess.Popen[bytes]) -> None:
