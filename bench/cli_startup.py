@@ -47,9 +47,9 @@ def main(argv: list[str]) -> int:
         ("python -c pass", [python, "-c", "pass"]),
         ("ovnguard --version", [exe, "--version"]),
         ("ovnguard --help", [exe, "--help"]),
-        ("ovnguard check (seed, json)", [exe, "check", "-b", bundle, "-c", change, "-f",
+        ("ovnguard check (seed, json)", [exe, "check", "-b", bundle, "--change", change, "-f",
                                          "json"]),
-        ("ovnguard check (seed, text)", [exe, "check", "-b", bundle, "-c", change]),
+        ("ovnguard check (seed, text)", [exe, "check", "-b", bundle, "--change", change]),
     ]
     print(f"{exe}, {runs} runs each")
     print(f"{'command':30} {'wall (s)':>9} {'CPU (s)':>8} {'CPU x pass':>11}")

@@ -35,7 +35,7 @@ def _modules(*argv: str) -> set[str]:
 
 
 def test_check_imports_only_what_it_uses() -> None:
-    mods = _modules("check", "-b", str(SEED / "bundle"), "-c",
+    mods = _modules("check", "-b", str(SEED / "bundle"), "--change",
                     str(SEED / "change-verbatim.sh"), "-f", "json")
     assert "ovnguard.assess" in mods  # the probe really ran a check
     assert sorted(m for m in NOT_FOR_CHECK if m in mods) == []
