@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ovnguard.cli import options
 from ovnguard.errors import InputError
-from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.formats import check_format, emit, format_help
-from ovnguard.report.schema import VERDICT_ORDER
-from ovnguard.sources.live import SslFiles
+
+if TYPE_CHECKING:
+    from ovnguard.model.snapshot import Snapshot
+    from ovnguard.sources.live import SslFiles
 
 
 class Level(StrEnum):
@@ -22,6 +24,8 @@ class Level(StrEnum):
 
 
 def exit_code(verdict: str, fail_on: Level) -> int:
+    from ovnguard.report.schema import VERDICT_ORDER
+
     if fail_on is Level.never:
         return 0
     return 1 if VERDICT_ORDER[verdict] >= VERDICT_ORDER[fail_on.value] else 0
