@@ -431,3 +431,37 @@ def _parse_command(
             )
         return None, f"'{verb}' command takes at most {syn.max_args} arguments"
     return ParsedCommand(verb, tuple(args), tuple(options)), None
+
+
+# Global options that point a tool somewhere else, make it wait for other daemons, or change
+# how it runs as a process: the executor (realtools.py) sets the database and never waits.
+EXECUTOR_DROPS = frozenset(
+    {"db", "timeout", "t", "unixctl", "u", "detach", "no-chdir", "no-self-confinement",
+     "pidfile", "overwrite-pidfile", "monitor", "user", "log-file", "syslog-method",
+     "syslog-target", "private-key", "p", "certificate", "c", "ca-cert", "C",
+     "bootstrap-ca-cert", "peer-ca-cert", "ssl-protocols", "ssl-ciphers", "no-syslog",
+     "wait", "no-wait", "print-wait-time", "leader-only", "no-leader-only",
+     "shuffle-remotes", "no-shuffle-remotes", "retry", "verbose", "v"}
+)
+
+
+def strip_global_options(argv: tuple[str, ...] | list[str], drop: frozenset[str]) -> list[str]:
+    """`argv` without the leading global options named in `drop` (and their values)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--" or not a.startswith("-") or a == "-":
+            out.extend(argv[i:])
+            break
+        if a.startswith("--"):
+            name, eq, _ = a[2:].partition("=")
+            takes_next = name in GLOBAL_OPTIONS_WITH_VALUE and not eq
+        else:
+            name = a[1:2]
+            takes_next = name in GLOBAL_OPTIONS_WITH_VALUE and len(a) == 2
+        span = argv[i : i + (2 if takes_next else 1)]
+        if name not in drop:
+            out.extend(span)
+        i += len(span)
+    return out

@@ -29,6 +29,7 @@ from ovnguard.model.db import (
     ColumnType,
     Database,
     Row,
+    RowChange,
     Schema,
     Uuid,
     normalize_set,
@@ -199,3 +200,107 @@ def _apply_diff(ctype: ColumnType, old: Any, diff: Any) -> Any:
                 out[k] = v
         return out
     return normalize_set(set(old) ^ set(diff))
+
+
+# -- writing a copy, and following what a server appends ----------------------------------
+#
+# The change executor (change/realtools.py) runs the real ovn-nbctl / ovs-vsctl against a
+# throwaway ovsdb-server loaded with a copy of the model's database, and learns what each
+# command line changed from the transaction record the server appends to its file.
+
+
+def _atom_json(a: Any) -> Any:
+    return ["uuid", a] if isinstance(a, Uuid) else a
+
+
+def value_to_json(ctype: ColumnType, v: Any) -> Any:
+    if ctype.is_map:
+        return ["map", [[_atom_json(k), _atom_json(x)] for k, x in v.items()]]
+    if ctype.is_scalar:
+        return _atom_json(v)
+    return ["set", [_atom_json(a) for a in v]]
+
+
+def _record(doc: Any) -> bytes:
+    body = orjson.dumps(doc) + b"\n"  # the length and hash cover the newline (ovsdb/log.c)
+    return b"%s%d %s\n%s" % (MAGIC_JSON, len(body), hashlib.sha1(body).hexdigest().encode(),
+                              body)
+
+
+def write_database(db: Database) -> bytes:
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row)."""
+    if db.schema.doc is None:
+        raise ValueError(f"the schema of {db.name} was not read from a file; cannot copy it")
+    txn: dict[str, Any] = {}
+    for tname, rows in db.tables.items():
+        ts = db.schema.tables.get(tname)
+        if ts is None or not rows:
+            continue
+        out: dict[str, Any] = {}
+        for u, row in rows.items():
+            cols = {}
+            for c, v in row.data.items():
+                ctype = ts.columns.get(c)
+                if ctype is not None and v != ctype.default():
+                    cols[c] = value_to_json(ctype, v)
+            out[str(u)] = cols
+        txn[tname] = out
+    return _record(db.schema.doc) + _record(txn)
+
+
+def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list[RowChange]]:
+    """Replay transaction records appended to a DB file onto `db`: (db after, row changes).
+
+    Only the tables a record names are copied, so following a long change costs what each
+    line touched, not the size of the database per line.
+    """
+    changed: dict[str, dict[Uuid, dict[str, Any]]] = {}
+    before: dict[tuple[str, Uuid], Row | None] = {}
+    for line, txn in _records(raw, source, False):
+        if not isinstance(txn, dict):
+            raise InputError("transaction record is not a JSON object", source, line)
+        is_diff = bool(txn.get("_is_diff"))
+        for tname, trows in txn.items():
+            if tname.startswith("_"):
+                continue
+            ts = db.schema.tables.get(tname)
+            if ts is None:
+                raise InputError(f"transaction names unknown table {tname!r}", source, line)
+            old = db.tables.get(tname, {})
+            work = changed.setdefault(tname, {})
+            for u in trows:
+                uid = Uuid(u)
+                if (tname, uid) not in before:
+                    before[(tname, uid)] = old.get(uid)
+                if uid not in work and uid in old:
+                    work[uid] = dict(old[uid].data)
+            present = {u: r for u, r in work.items() if r is not None}
+            _apply_rows(ts.columns, present, trows, is_diff, None)
+            for u in trows:
+                uid = Uuid(u)
+                work[uid] = present.get(uid)  # type: ignore[assignment]
+    if not changed:
+        return db, []
+    tables = dict(db.tables)
+    changes: list[RowChange] = []
+    for tname, work in changed.items():
+        t = dict(tables.get(tname, {}))
+        for uid, data in work.items():
+            b = before[(tname, uid)]
+            if data is None:
+                t.pop(uid, None)
+                if b is not None:
+                    changes.append(RowChange(tname, uid, "delete", b, None))
+                continue
+            a = Row(tname, uid, MappingProxyType(data))
+            t[uid] = a
+            if b is None:
+                changes.append(RowChange(tname, uid, "insert", None, a))
+            else:
+                cols = tuple(sorted(c for c in set(a.data) | set(b.data)
+                                    if a.data.get(c) != b.data.get(c)))
+                if cols:
+                    changes.append(RowChange(tname, uid, "update", b, a, cols))
+        tables[tname] = MappingProxyType(t)
+    changes.sort(key=lambda c: (c.table, c.kind, c.uuid))
+    return Database(db.schema, MappingProxyType(tables), db.source), changes
