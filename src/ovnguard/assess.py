@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ovnguard import __version__
-from ovnguard.change.apply import apply_change
+from ovnguard.change.executor import Executor, RealToolExecutor, default_executor
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding
@@ -25,15 +25,18 @@ from ovnguard.model.host import HostView
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
+    ClusterVersionsOut,
     EvidenceOut,
     FindingOut,
     HostRealizationOut,
     HostTopologyOut,
     PatchPortOut,
     Report,
+    VersionsOut,
 )
 from ovnguard.simulation.realize import realization_delta, realization_steps, realize
 from ovnguard.simulation.types import HostDelta, Realization
+from ovnguard.versions import SEMANTICS, cluster_versions, version_notes
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,18 @@ class WhatIf:
     deltas: dict[str, HostDelta]
 
 
-def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
+def assess(snapshot: Snapshot, change: Change | None = None,
+           executor: Executor | None = None) -> WhatIf:
+    """`executor` applies the change (default: `default_executor()`, the real tools where
+    installed, else the model)."""
     before_r = realize(snapshot)
     ctx0 = RuleContext.build(snapshot, before_r, label="before")
     if change is None:
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None)
         return WhatIf(report, assessment, before_r, None, None, {})
-    result = apply_change(snapshot, change)
+    executor = executor or default_executor()
+    result = executor.apply(snapshot, change)
     after_r = realize(result.snapshot)
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:
@@ -69,7 +76,8 @@ def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
     extra = [_problem_finding(p, snapshot) for p in _unique(problems)]
     extra += _unapplied_physnets(change, result, ctx0)
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
-    report = build_report(result.snapshot, change, assessment, deltas, result)
+    tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
+    report = build_report(result.snapshot, change, assessment, deltas, result, tools)
     return WhatIf(report, assessment, before_r, after_r, result, deltas)
 
 
@@ -318,6 +326,7 @@ def build_report(
     a: Assessment,
     deltas: dict[str, HostDelta],
     result: ChangeResult | None,
+    tools: dict[str, str] | None = None,
 ) -> Report:
     realization = {
         h: HostRealizationOut(
@@ -333,8 +342,9 @@ def build_report(
         for h in snapshot.hosts:
             realization.setdefault(h, HostRealizationOut())
         realization = dict(sorted(realization.items()))
+    cluster = cluster_versions(snapshot)
     return Report(
-        tool={"name": "ovnguard", "version": __version__, "ovn_semantics": "23.03"},
+        tool={"name": "ovnguard", "version": __version__, "ovn_semantics": SEMANTICS.ovn},
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
@@ -345,7 +355,17 @@ def build_report(
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
         notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
+                                  *(result.notes if result is not None else ()),
+                                  *version_notes(cluster, tools or {}),
                                   *(f"{h}: {n}" for h, d in sorted(deltas.items())
                                     for n in d.notes)])),
         topology=_topology(snapshot),
+        versions=VersionsOut(
+            semantics={"ovn": SEMANTICS.ovn, "ovs": SEMANTICS.ovs},
+            executor=result.executor if result is not None else None,  # type: ignore[arg-type]
+            tools=tools or {},
+            cluster=ClusterVersionsOut(
+                nb_schema=cluster.nb_schema, sb_schema=cluster.sb_schema, northd=cluster.northd,
+                ovn_controller=dict(cluster.ovn_controller), ovs=dict(cluster.ovs)),
+        ),
     )

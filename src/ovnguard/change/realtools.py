@@ -23,6 +23,7 @@ Nothing here connects to anything but these servers: never a live database.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -34,10 +35,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import ovs.jsonrpc
 import ovs.poller
 import ovs.stream
-import orjson
 
 from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, _transact
 from ovnguard.change.model import Invocation
@@ -73,15 +74,13 @@ def _missing(error: str) -> tuple[str, str] | None:
     for rx, table in _MISSING:
         m = rx.match(error)
         if m:
-            return (m.group(2) if not table else table, m.group(1))
+            return (table or m.group(2), m.group(1))
     return None
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
 
 
 class _Server:
@@ -211,7 +210,8 @@ class _CtlDaemon:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
-        _kill(self.pid) if hasattr(self, "pid") else None
+        if hasattr(self, "pid"):
+            _kill(self.pid)
 
 
 class RealBackend:
@@ -264,7 +264,7 @@ class RealBackend:
         return s
 
     def _drop(self, key: DbKey) -> None:
-        tool = {("nb",): "ovn-nbctl", ("sb",): "ovn-sbctl"}.get(key)
+        tool = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}.get(key[0]) if len(key) == 1 else None
         if tool and tool in self.daemons:
             self.daemons.pop(tool).stop()
         self.servers.pop(key).stop()
@@ -317,7 +317,7 @@ class RealBackend:
         if r.returncode == 0:
             return None
         err = r.stderr.strip()
-        if r.returncode == 142 or "timeout" in err.lower() and "wait" in " ".join(words):
+        if r.returncode == 142 or "timeout after" in err:
             raise TimeoutError
         prefix = f"{tool}: "
         return "\n".join(ln[len(prefix):] if ln.startswith(prefix) else ln

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -60,7 +60,8 @@ class HostRealizationOut(_Model):
     removed: list[PatchPortOut] = []
     stale_until_recompute: list[PatchPortOut] = Field(
         default=[],
-        description="no longer wanted, but ovn-controller 23.03 keeps them until a full recompute",
+        description="no longer wanted, but ovn-controller (OVN 23.03 semantics) keeps them "
+        "until a full recompute",
     )
 
 
@@ -85,6 +86,30 @@ class HostTopologyOut(_Model):
     bridge_mappings: str | None = None
 
 
+class ClusterVersionsOut(_Model):
+    nb_schema: str | None = None
+    sb_schema: str | None = None
+    northd: str | None = Field(
+        default=None,
+        description="OVN version of ovn-northd (NB/SB_Global northd_internal_version)")
+    ovn_controller: dict[str, str] = Field(
+        default={}, description="host -> ovn-controller version, where its Chassis row says")
+    ovs: dict[str, str] = Field(default={}, description="host -> ovs_version of its conf.db")
+
+
+class VersionsOut(_Model):
+    """Which releases were involved: predicted with, run by the cluster, used to apply."""
+
+    semantics: dict[str, str] = Field(
+        description="releases whose behaviour the prediction implements, e.g. {ovn: 23.03}")
+    executor: Literal["real-tools", "model"] | None = Field(
+        default=None, description="what applied the change: the real ovn-nbctl/ovs-vsctl on "
+        "copies of the databases, or ovnguard's model of them (where the tools are absent)")
+    tools: dict[str, str] = Field(
+        default={}, description="tool -> version of the binaries that applied the change")
+    cluster: ClusterVersionsOut = ClusterVersionsOut()
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -107,6 +132,8 @@ class Report(_Model):
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
     )
+    versions: VersionsOut | None = Field(
+        default=None, description="OVN/OVS releases: semantics used, cluster, tools (since 1.1)")
 
 
 def json_schema() -> dict[str, object]:
