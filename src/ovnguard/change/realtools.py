@@ -293,7 +293,7 @@ class RealBackend:
             if inv.tool == "ovs-vsctl" or any(c.verb == "wait-until" for c in inv.commands):
                 error = self._process(inv.tool, server, words)
             else:
-                error, _ = self._daemon(inv.tool, server).run(words)
+                error = self._via_daemon(inv.tool, server, words)
         except TimeoutError:
             self._drop(key)
             return Outcome(unsupported=f"{inv.tool} did not finish within {LINE_TIMEOUT:.0f} s "
@@ -304,6 +304,17 @@ class RealBackend:
             return Outcome(error=error, missing=_missing(error))
         after, changes = server.take()
         return Outcome(after=after, changes=changes)
+
+    def _via_daemon(self, tool: str, server: _Server, words: list[str]) -> str | None:
+        try:
+            error, _ = self._daemon(tool, server).run(words)
+            return error
+        except ToolError:
+            # Some errors end the daemon (ctl_fatal() exits, before any commit): drop it
+            # (the next line starts a new one) and run this line as its own process, which
+            # reports the error exactly as an operator would see it.
+            self.daemons.pop(tool).stop()
+            return self._process(tool, server, words)
 
     def _process(self, tool: str, server: _Server, words: list[str]) -> str | None:
         argv = [str(self.tools.path(tool)), f"--db={server.remote}", f"--timeout={WAIT_TIMEOUT}"]

@@ -41,10 +41,12 @@ MAGIC_JSON = b"OVSDB JSON "
 MAGIC_CLUSTER = b"OVSDB CLUSTER "
 
 
-def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> Database:
+def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
+                  skip: Collection[str] = ()) -> Database:
     """Load a standalone OVSDB file into a Database.
 
     `keep` limits the tables (and, per table, columns) held in memory; `None` keeps all.
+    `skip` names tables not to hold at all (with `keep=None`: everything else, every column).
     `verify` checks each record's SHA-1 (off by default: the file is usually fresh output of
     ovsdb-client, and hashing doubles the read time of a big NB).
     """
@@ -55,7 +57,7 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> 
         raise InputError("no such file", str(p)) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", str(p)) from None
-    return parse_database(raw, str(p), keep, verify)
+    return parse_database(raw, str(p), keep, verify, skip)
 
 
 def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
@@ -114,7 +116,8 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
     return out
 
 
-def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
+def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False,
+                   skip: Collection[str] = ()) -> Database:
     records = _records(raw, source, verify)
     if not records:
         raise InputError("empty file: not an OVSDB database", source)
@@ -133,7 +136,7 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
         for tname, trows in txn.items():
             if tname.startswith("_"):
                 continue
-            if keep_tables is not None and tname not in keep_tables:
+            if (keep_tables is not None and tname not in keep_tables) or tname in skip:
                 continue
             ts = schema.tables.get(tname)
             if ts is None:
