@@ -136,15 +136,28 @@ def apply_change(snapshot: Snapshot, change: Change, executor: Executor | None =
     return (executor or default_executor()).apply(snapshot, change)
 
 
+# At most this many intermediate snapshots are kept (and simulated): each is a whole model
+# of the cluster, so keeping one per line made a long change quadratic in time and memory.
+MAX_STEPS = 64
+
+
 def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeResult:
     state = _State(snapshot, change, backend)
     # Each command line is its own transaction, and ovn-controller may see each one: keep the
-    # snapshot after every line that changed something (simulation.realization_steps).
+    # snapshot after every line that changed something (simulation.realization_steps) -- or,
+    # in a change of more than MAX_STEPS lines, after every k-th line and the last.
+    n = len(change.invocations)
+    every = -(-n // MAX_STEPS) if n > MAX_STEPS else 1
     steps: list[Snapshot] = []
-    for inv in change.invocations:
+    for k, inv in enumerate(change.invocations):
         state.run(inv)
-        if state.snapshot is not (steps[-1] if steps else snapshot):
+        if (k % every == every - 1 or k == n - 1) and \
+                state.snapshot is not (steps[-1] if steps else snapshot):
             steps.append(state.snapshot)
+    if every > 1:
+        state.notes.append(
+            f"the change has {n} command lines: the states ovn-controller sees in between "
+            f"were checked after every {every}th line (and the last), not after each one")
     problems = sorted(
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )

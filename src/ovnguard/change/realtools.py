@@ -330,9 +330,11 @@ class RealBackend:
         err = r.stderr.strip()
         if r.returncode == 142 or "timeout after" in err:
             raise TimeoutError
+        # The report writes "TOOL: " + this: drop the tool's own prefix once (later lines,
+        # e.g. a warning before the fatal message, keep theirs).
         prefix = f"{tool}: "
-        return "\n".join(ln[len(prefix):] if ln.startswith(prefix) else ln
-                         for ln in err.splitlines()) or f"exit status {r.returncode}"
+        return (err[len(prefix):] if err.startswith(prefix) else err) or (
+            f"exit status {r.returncode}")
 
     def _neutron(self, inv: Invocation, server: _Server, seed: str, ml2: Ml2Config) -> Outcome:
         """What Neutron writes (modelled in neutron.py), committed on the copy as one

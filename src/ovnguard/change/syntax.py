@@ -177,6 +177,27 @@ NBCTL_COMMANDS: dict[str, Syntax] = _table(
         ("static-mac-binding-list", 0, 0, "", False),
     ]
 )
+# OVN 23.03.1 utilities/ovn-sbctl.c sbctl_commands[] (`ovn-sbctl --commands`).
+SBCTL_COMMANDS: dict[str, Syntax] = _table(
+    [
+        ("init", 0, 0, "", True),
+        ("show", 0, 0, "", False),
+        ("chassis-add", 3, 3, "--may-exist", True),
+        ("chassis-del", 1, 1, "--if-exists", True),
+        ("lsp-bind", 2, 2, "--may-exist", True),
+        ("lsp-unbind", 1, 1, "--if-exists", True),
+        ("lflow-list", 0, INF, "--uuid,--ovs?,--stats,--vflows?", False),
+        ("dump-flows", 0, INF, "--uuid,--ovs?,--stats,--vflows?", False),
+        ("count-flows", 0, 1, "", False),
+        ("ip-multicast-flush", 1, 1, "", True),
+        ("get-connection", 0, 0, "", False),
+        ("del-connection", 0, 0, "", True),
+        ("set-connection", 1, INF, "--inactivity-probe=", True),
+        ("get-ssl", 0, 0, "", False),
+        ("del-ssl", 0, 0, "", True),
+        ("set-ssl", 3, 5, "--bootstrap", True),
+    ]
+)
 VSCTL_COMMANDS: dict[str, Syntax] = _table(
     [
         ("init", 0, 0, "", True),
@@ -276,6 +297,8 @@ INFO_OPTIONS = frozenset({"--help", "--version", "--commands", "--options"})
 def commands_of(tool: str) -> dict[str, Syntax]:
     if tool == "ovn-nbctl":
         return {**DB_COMMANDS, **NBCTL_COMMANDS}
+    if tool == "ovn-sbctl":
+        return {**DB_COMMANDS, **SBCTL_COMMANDS}
     return {**DB_COMMANDS, **VSCTL_COMMANDS}
 
 
@@ -307,7 +330,7 @@ class ParsedLine:
 def parse_ctl_argv(tool: str, argv: list[str]) -> ParsedLine:
     """Split `argv` (after the program name) like the real tool's main() does."""
     commands = commands_of(tool)
-    glob = _NBCTL_GLOBAL if tool == "ovn-nbctl" else _VSCTL_GLOBAL
+    glob = _VSCTL_GLOBAL if tool == "ovs-vsctl" else _NBCTL_GLOBAL
     local = _local_opts(commands)
     every = {**local, **glob}
     shorts = {o.short: o for o in every.values() if o.short}
