@@ -293,10 +293,8 @@ def _strip_wrappers(argv: list[str]) -> list[str]:
             if i >= len(argv) or argv[i] != "exec":
                 return argv  # another kubectl verb: not something to simulate
             i = _skip_options(argv, i + 1, _KUBECTL_VALUE_OPTS)
-            if "--" in argv[i:]:
-                argv = argv[argv.index("--", i) + 1 :]
-            else:  # the old form without `--`: POD COMMAND...
-                argv = argv[i + 1 :]
+            # `POD -- COMMAND...`, or the old form without `--`: `POD COMMAND...`
+            argv = argv[argv.index("--", i) + 1 :] if "--" in argv[i:] else argv[i + 1 :]
         elif head.startswith("microovn.") and head != "microovn.":
             # MicroOVN's snap exposes the tools as microovn.ovn-nbctl, microovn.ovs-vsctl...
             argv = [head[len("microovn."):], *argv[1:]]
