@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (change lines as operators paste them: long, verbatim)
 """The executor seam: the real tools on copies of a bundle's databases, Neutron-realistic
 changes, the lines of issue #9 that the model got wrong, wrappers operators paste, and the
 bounds that keep a long change linear."""
@@ -48,7 +49,7 @@ def statuses(r: ChangeResult) -> list[str]:
 # -- Neutron-realistic changes: every line applied, none "unsupported" ----------------------
 
 NEUTRON = {
-    "provider network with port security": f"""
+    "provider network with port security": """
 ovn-nbctl ls-add neutron-net2
 ovn-nbctl set Logical_Switch neutron-net2 'external_ids:"neutron:network_name"=prov2'
 ovn-nbctl lsp-add neutron-net2 provnet-seg2 -- lsp-set-type provnet-seg2 localnet -- lsp-set-addresses provnet-seg2 unknown -- lsp-set-options provnet-seg2 network_name=physnet2
@@ -71,7 +72,7 @@ ovn-nbctl ls-add neutron-tenant -- lsp-add neutron-tenant vm-port -- lsp-set-add
 ovn-nbctl lr-nat-add neutron-router2 dnat_and_snat 203.0.113.50 10.0.0.5 vm-port fa:16:3e:aa:bb:cc
 ovn-nbctl lr-nat-add neutron-router2 snat 203.0.113.2 10.0.0.0/24
 """,
-    "security-group ACLs and port groups": f"""
+    "security-group ACLs and port groups": """
 ovn-nbctl pg-add pg_sg1
 ovn-nbctl set Port_Group pg_sg1 'external_ids:"neutron:security_group_id"=sg1'
 ovn-nbctl pg-set-ports pg_sg1 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d
@@ -130,7 +131,7 @@ def test_fake_bridges_and_ids_on_a_host(seed: Snapshot) -> None:
 ovs-vsctl add-br vlan9 br-ex 9
 ovs-vsctl del-br vlan9
 ovs-vsctl -- --id=@p get port br-ex -- set bridge br-ex ports=@p
-ovs-vsctl -- --id=@a create Controller target='"ptcp:1"' -- --id=@a create Controller target='"ptcp:2"' 
+ovs-vsctl -- --id=@a create Controller target='"ptcp:1"' -- --id=@a create Controller target='"ptcp:2"'
 """)
     assert statuses(r)[:3] == ["applied", "applied", "applied"]
     assert statuses(r)[3] == "failed"
