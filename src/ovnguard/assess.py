@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ovnguard import __version__
@@ -55,14 +56,20 @@ def assess(snapshot: Snapshot, change: Change | None = None,
            executor: Executor | None = None) -> WhatIf:
     """`executor` applies the change (default: `default_executor()`, the real tools where
     installed, else the model)."""
-    before_r = realize(snapshot)
-    ctx0 = RuleContext.build(snapshot, before_r, label="before")
     if change is None:
+        before_r = realize(snapshot)
+        ctx0 = RuleContext.build(snapshot, before_r, label="before")
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None)
         return WhatIf(report, assessment, before_r, None, None, {})
     executor = executor or default_executor()
-    result = executor.apply(snapshot, change)
+    # The real-tool executor mostly waits for its servers and tools: let it run while the
+    # state before is simulated (both only read the immutable snapshot).
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(executor.apply, snapshot, change)
+        before_r = realize(snapshot)
+        ctx0 = RuleContext.build(snapshot, before_r, label="before")
+        result = pending.result()
     after_r = realize(result.snapshot)
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:

@@ -236,6 +236,9 @@ class RealBackend:
     def close(self) -> None:
         for d in self.daemons.values():
             d.stop()
+        for s in self.servers.values():  # all told first, then waited for: in parallel
+            if s.proc.poll() is None:
+                s.proc.terminate()
         for s in self.servers.values():
             s.stop()
         self.daemons.clear()
