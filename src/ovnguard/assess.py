@@ -22,7 +22,7 @@ from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView
+from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
@@ -31,6 +31,7 @@ from ovnguard.report.schema import (
     FindingOut,
     HostRealizationOut,
     HostTopologyOut,
+    LocalnetOut,
     PatchPortOut,
     Report,
     VersionsOut,
@@ -225,7 +226,34 @@ def _ev(e: Evidence) -> EvidenceOut:
     return EvidenceOut(fact=e.fact, source=e.source, table=e.table, row=e.row, host=e.host)
 
 
-def _finding_out(f: Finding) -> FindingOut:
+# Tables with one row per database: evidence names a column of it, not a row.
+_SINGLETONS = frozenset({"Open_vSwitch", "NB_Global", "SB_Global"})
+
+
+def causing_lines(f: Finding, change: Change, result: ChangeResult) -> list[int]:
+    """The change file's lines that cause an introduced finding: lines its evidence names
+    (`change:N`), and applied lines that touched a row its evidence stands on. A finding the
+    change introduced without touching any row of its evidence (e.g. a host newly reached by
+    an existing hazard) is caused by the change as a whole: every applied line."""
+    lines = {int(e.source[7:]) for e in f.evidence
+             if e.source.startswith("change:") and e.source[7:].isdigit()}
+    wanted = {(e.table, e.row, e.host) for e in f.evidence if e.table and e.row}
+    applied = [a for a in result.applied if a.status == "applied"]
+    for a in applied:
+        for c in a.changes:
+            row = c.after or c.before
+            names = {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""}
+            for table, name, host in wanted:
+                if table != c.table or (a.host and host and host != a.host):
+                    continue
+                if table in _SINGLETONS or name in names:
+                    lines.add(a.location.line)
+    if not lines:
+        lines = {a.location.line for a in applied}
+    return sorted(lines)
+
+
+def _finding_out(f: Finding, lines: list[int] | None = None) -> FindingOut:
     return FindingOut(
         rule=f.rule,
         severity=f.severity.name,  # type: ignore[arg-type]
@@ -238,6 +266,7 @@ def _finding_out(f: Finding) -> FindingOut:
         key=f.key,
         loses_management=list(f.loses_management),
         hosts_added=list(f.hosts_added),
+        change_lines=lines or [],
     )
 
 
@@ -292,8 +321,7 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
 
 def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     out: dict[str, HostTopologyOut] = {}
-    for name, state in sorted(snapshot.hosts.items()):
-        v = HostView(state)
+    for name, v in host_views(snapshot).items():
         m = v.management
         bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
                    for b in v.bridges.values()}
@@ -303,11 +331,44 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
             management_bridge=(m.carrier.bridge if m and m.carrier else None),
             bridges=bridges,
             bridge_mappings=v.mappings_raw,
+            known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
+                        else "none"),
         )
     return out
 
 
-def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
+def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
+    nb = snapshot.nb
+    switch_of = {str(p): str(ls.get("name", "")) for ls in nb.rows("Logical_Switch")
+                 for p in ls.set("ports")}
+    out: dict[str, LocalnetOut] = {}
+    for p in nb.rows("Logical_Switch_Port"):
+        if p.get("type") != "localnet":
+            continue
+        tag = p.opt("tag")
+        out[str(p.get("name", ""))] = LocalnetOut(
+            switch=switch_of.get(str(p.uuid), ""),
+            network_name=p.map("options").get("network_name"),  # type: ignore[arg-type]
+            tag=int(tag) if isinstance(tag, int) else None,
+        )
+    return dict(sorted(out.items()))
+
+
+def _from_sb_alone(snapshot: Snapshot) -> str:
+    """The summary's clause for hosts predicted without their files ("" when none)."""
+    views = [v for v in host_views(snapshot).values() if v.based_on == "sb"]
+    if not views:
+        return ""
+    blind = all(v.state.addresses is None for v in views)
+    what = ("which NIC and management address sit on their bridges"
+            if any(v.state.addresses is None for v in views) else
+            "which NIC sits on their bridges")
+    return (f"predicted from SB alone ({'no host files' if blind else 'no conf.db'}): "
+            f"{few_hosts([v.name for v in views])}; unknown there: {what}")
+
+
+def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
+             unknown: str = "") -> str:
     if a.reasons:
         head = a.reasons[0]
     elif change is not None:
@@ -317,14 +378,39 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None)
     lost = a.hosts_losing_management
     touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
     parts = [head]
-    if lost:
+    if lost and "loses management" not in head:
         parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
-    if change is not None:
+    if change is not None and not deltas:
+        # Nothing to predict for: saying "nothing changes" would be a guess.
+        parts.append("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
+                     "no host files)")
+    elif change is not None:
         parts.append(
             f"ovn-controller changes ports on: {', '.join(touched)}" if touched
             else "no host's OVS ports change"
         )
+    if unknown:
+        parts.append(unknown)
     return "; ".join(parts)
+
+
+def _delta_notes(deltas: dict[str, HostDelta]) -> list[str]:
+    """Each host's simulation notes, one line per note shared by several hosts ("a, b, c:
+    ... the host ..."): a control-node check predicts hundreds of chassis from SB, each with
+    the same assumptions, and a list of hundreds of identical lines hides the one that
+    differs."""
+    groups: dict[str, list[str]] = {}
+    for h, d in sorted(deltas.items()):
+        own = rf"(?<![\w.-]){re.escape(h)}(?![\w.-])"
+        for n in d.notes:
+            groups.setdefault(re.sub(own, "{host}", n) if h in n else n, []).append(h)
+    out = []
+    for text, hosts in groups.items():
+        if len(hosts) == 1:
+            out.append(f"{hosts[0]}: {text.replace('{host}', hosts[0])}")
+        else:
+            out.append(f"{', '.join(hosts)}: {text.replace('{host}', 'the host')}")
+    return out
 
 
 def build_report(
@@ -355,8 +441,12 @@ def build_report(
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
-        summary=_summary(a, deltas, change),
-        findings=[_finding_out(f) for f in a.findings],
+        summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
+        findings=[
+            _finding_out(f, causing_lines(f, change, result)
+                         if change and result and f.status == "introduced" else None)
+            for f in a.findings
+        ],
         realization=realization,
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
@@ -364,9 +454,9 @@ def build_report(
         notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
                                   *(result.notes if result is not None else ()),
                                   *version_notes(cluster, tools or {}),
-                                  *(f"{h}: {n}" for h, d in sorted(deltas.items())
-                                    for n in d.notes)])),
+                                  *_delta_notes(deltas)])),
         topology=_topology(snapshot),
+        localnets=_localnets(snapshot),
         versions=VersionsOut(
             semantics={"ovn": SEMANTICS.ovn, "ovs": SEMANTICS.ovs},
             executor=result.executor if result is not None else None,  # type: ignore[arg-type]

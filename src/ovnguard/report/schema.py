@@ -1,4 +1,4 @@
-"""The `--format json` output: a documented, versioned schema (PRODUCT.md "Output").
+"""The `--format json` output: a documented, versioned schema (docs/json.md).
 
 pydantic models so the schema can be exported (`ovnguard schema`) and checked in tests; every
 renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -47,6 +47,9 @@ class FindingOut(_Model):
     )
     hosts_added: list[str] = Field(
         default=[], description="hosts an existing hazard newly reaches because of the change"
+    )
+    change_lines: list[int] = Field(
+        default=[], description="introduced findings: the change file's lines that cause it"
     )
 
 
@@ -84,6 +87,20 @@ class HostTopologyOut(_Model):
     )
     bridges: dict[str, list[str]] = {}
     bridge_mappings: str | None = None
+    known_from: Literal["host", "sb", "none"] = Field(
+        default="host",
+        description="where bridges and mappings come from: the host's own files; 'sb': only "
+                    "its SB Chassis row (bridge_mappings as reported; bridges and management "
+                    "unknown, not empty); 'none': neither",
+    )
+
+
+class LocalnetOut(_Model):
+    """A localnet port, so a picture can say which switch a patch pair bridges in."""
+
+    switch: str
+    network_name: str | None = None
+    tag: int | None = None
 
 
 class ClusterVersionsOut(_Model):
@@ -132,8 +149,12 @@ class Report(_Model):
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
     )
+    localnets: dict[str, LocalnetOut] = Field(
+        default={}, description="localnet port -> its switch and physnet, after the change "
+        "(for pictures)"
+    )
     versions: VersionsOut | None = Field(
-        default=None, description="OVN/OVS releases: semantics used, cluster, tools (since 1.1)")
+        default=None, description="OVN/OVS releases: semantics used, cluster, tools (since 1.2)")
 
 
 def json_schema() -> dict[str, object]:
