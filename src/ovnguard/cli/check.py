@@ -181,8 +181,8 @@ def check(
     the databases with the real ovn-nbctl / ovs-vsctl (never to a live database; ovnguard's
     model of them where they are not installed), predicts per host which patch ports
     ovn-controller would create or remove, runs every hazard rule before and after, and gives
-    a verdict: safe, risky or dangerous (some host loses management, or an L2 loop). Exit
-    codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
+    a verdict: safe, risky or dangerous (some host loses management, or an L2 loop).
+    Exit codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
 
     Examples:
 
