@@ -230,26 +230,43 @@ def _ev(e: Evidence) -> EvidenceOut:
 _SINGLETONS = frozenset({"Open_vSwitch", "NB_Global", "SB_Global"})
 
 
-def causing_lines(f: Finding, change: Change, result: ChangeResult) -> list[int]:
+# (table, row name or uuid or its 8-char prefix) -> (line, host) of applied lines that touched
+# it; singleton tables by table alone (name ""). Built once per report: per finding it was a
+# scan of every row change of every line (quadratic in a long change).
+RowIndex = dict[tuple[str, str], list[tuple[int, str | None]]]
+
+
+def touched_rows(result: ChangeResult) -> RowIndex:
+    index: RowIndex = {}
+    for a in result.applied:
+        if a.status != "applied":
+            continue
+        for c in a.changes:
+            row = c.after or c.before
+            keys = ({""} if c.table in _SINGLETONS else
+                    {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""})
+            for k in keys:
+                index.setdefault((c.table, k), []).append((a.location.line, a.host))
+    return index
+
+
+def causing_lines(f: Finding, change: Change, result: ChangeResult,
+                  index: RowIndex | None = None) -> list[int]:
     """The change file's lines that cause an introduced finding: lines its evidence names
     (`change:N`), and applied lines that touched a row its evidence stands on. A finding the
     change introduced without touching any row of its evidence (e.g. a host newly reached by
     an existing hazard) is caused by the change as a whole: every applied line."""
+    index = touched_rows(result) if index is None else index
     lines = {int(e.source[7:]) for e in f.evidence
              if e.source.startswith("change:") and e.source[7:].isdigit()}
     wanted = {(e.table, e.row, e.host) for e in f.evidence if e.table and e.row}
-    applied = [a for a in result.applied if a.status == "applied"]
-    for a in applied:
-        for c in a.changes:
-            row = c.after or c.before
-            names = {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""}
-            for table, name, host in wanted:
-                if table != c.table or (a.host and host and host != a.host):
-                    continue
-                if table in _SINGLETONS or name in names:
-                    lines.add(a.location.line)
+    for table, name, host in wanted:
+        key = (table, "" if table in _SINGLETONS else name)
+        for line, line_host in index.get(key, ()):
+            if not (line_host and host and host != line_host):
+                lines.add(line)
     if not lines:
-        lines = {a.location.line for a in applied}
+        lines = {a.location.line for a in result.applied if a.status == "applied"}
     return sorted(lines)
 
 
@@ -436,6 +453,7 @@ def build_report(
             realization.setdefault(h, HostRealizationOut())
         realization = dict(sorted(realization.items()))
     cluster = cluster_versions(snapshot)
+    touched = touched_rows(result) if result is not None else {}
     return Report(
         tool={"name": "ovnguard", "version": __version__, "ovn_semantics": SEMANTICS.ovn},
         bundle=snapshot.source,
@@ -443,7 +461,7 @@ def build_report(
         verdict=a.verdict,  # type: ignore[arg-type]
         summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
         findings=[
-            _finding_out(f, causing_lines(f, change, result)
+            _finding_out(f, causing_lines(f, change, result, touched)
                          if change and result and f.status == "introduced" else None)
             for f in a.findings
         ],
