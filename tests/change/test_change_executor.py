@@ -177,12 +177,28 @@ def test_global_options_that_point_elsewhere_are_not_used(seed: Snapshot) -> Non
 
 # -- executors, start-up per database, versions ----------------------------------------------
 
-def test_default_executor_is_the_real_tools_here_and_the_model_without_them(
-        tmp_path: Path) -> None:
+def test_default_executor_is_the_real_tools_here(seed: Snapshot) -> None:
     assert default_executor().name == "real-tools"
-    (tmp_path / "bin").mkdir()
-    # A bindir without the tools and no PATH: the model.
-    assert not find_tools(tmp_path / "bin").complete or shutil.which("ovn-nbctl")
+    assert default_executor(model=True).name == "model"
+
+
+def test_ovn_bindir_points_at_other_binaries(tmp_path: Path, seed: Snapshot) -> None:
+    # A directory of tools (e.g. copied out of the cluster's container): they are the ones run.
+    for name in ("ovsdb-server", "ovsdb-client", "ovn-nbctl", "ovn-sbctl", "ovs-vsctl"):
+        found = shutil.which(name)
+        assert found is not None
+        (tmp_path / name).symlink_to(found)
+    tools = find_tools(tmp_path)
+    assert tools.complete and all(p.startswith(str(tmp_path)) for p in tools.paths.values())
+    assert tools.versions()["ovn-nbctl"].startswith(SEMANTICS.ovn)
+    r = RealToolExecutor(tools).apply(seed, parse_change("ovn-nbctl ls-add x\n", "c.sh"))
+    assert statuses(r) == ["applied"]
+
+
+def test_a_wait_that_never_ends_on_a_copy_is_unknown(seed: Snapshot) -> None:
+    r = real(seed, "ovn-nbctl wait-until Logical_Switch nosuch\novn-nbctl ls-add y\n")
+    assert statuses(r) == ["unsupported", "applied"]
+    assert r.problems[0].kind == "unsupported-command"
 
 
 def test_servers_start_only_for_databases_the_change_touches(seed: Snapshot) -> None:

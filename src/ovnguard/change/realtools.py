@@ -298,6 +298,11 @@ class RealBackend:
             else:
                 error = self._via_daemon(inv.tool, server, words)
         except TimeoutError:
+            if any(c.verb == "wait-until" for c in inv.commands):
+                return Outcome(unsupported=(
+                    f"{inv.tool} wait-until: the condition does not hold, and on a copy of the "
+                    "database nothing else will make it hold (the real tool would wait for "
+                    "another client); the line is not applied"))
             self._drop(key)
             return Outcome(unsupported=f"{inv.tool} did not finish within {LINE_TIMEOUT:.0f} s "
                            "on a copy of the database; what it does is unknown")
@@ -331,7 +336,7 @@ class RealBackend:
         if r.returncode == 0:
             return None
         err = r.stderr.strip()
-        if r.returncode == 142 or "timeout after" in err:
+        if r.returncode in (142, -signal.SIGALRM) or "timeout after" in err:  # --timeout hit
             raise TimeoutError
         # The report writes "TOOL: " + this: drop the tool's own prefix once (later lines,
         # e.g. a warning before the fatal message, keep theirs).
