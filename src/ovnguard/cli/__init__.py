@@ -65,8 +65,11 @@ def main() -> None:
     # bug, so only OvnguardError is caught here.
     import sys
 
+    from ovnguard.cli.options import quiet_pipes
     from ovnguard.errors import OvnguardError
 
+    # `ovnguard check ... | head -1`: a closed pipe drops the rest, the exit code stays
+    quiet_pipes()
     try:
         app()
     except OvnguardError as e:
