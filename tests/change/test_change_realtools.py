@@ -201,6 +201,11 @@ def _check(bundle: Path, tool: str, lines: list[list[str]]) -> None:
     ours = {p.invocation: _same_order(normalize_message(p.message.splitlines()[-1]))
             for p in result.problems if p.kind == "rejected"}
     theirs = {i: _same_order(normalize_message(m)) for i, (rc, m) in enumerate(real) if rc != 0}
+    # Where the real tool crashes (ovn-nbctl 23.03.1 segfaults on `get Logical_Switch .
+    # external_ids KEY`), its daemon mode answers with an error text: a failure both ways.
+    for i, (rc, _) in enumerate(real):
+        if rc < 0 and i in ours:
+            theirs[i] = ours[i]
     why = "\n".join(f"  {quote_words(a)}: real rc={rc} {m!r}; ours "
                     f"{result.applied[i].status} {ours.get(i, '')!r}"
                     for i, (a, (rc, m)) in enumerate(zip(lines, real, strict=True)))
