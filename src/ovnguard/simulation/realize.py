@@ -46,8 +46,9 @@ from ovnguard.simulation.patchrun import (
     synthetic_state,
 )
 from ovnguard.simulation.types import LAB_NOTES, OVN_SRC, HostDelta, PatchPort, Realization
+from ovnguard.versions import SEMANTICS
 
-OVN_VERSION = "23.03"
+OVN_VERSION = SEMANTICS.ovn  # the one place that says which: ovnguard.versions
 # Interface columns ovn-controller 23.03 monitors with change tracking (ovn-controller.c
 # ctrl_register_ovs_idl, binding.c, physical.c, encaps.c, bfd.c, vif-plug.c).
 TRACKED_INTERFACE_COLUMNS = frozenset({
