@@ -56,7 +56,7 @@ def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
         report = build_report(snapshot, None, assessment, {}, None)
         return WhatIf(report, assessment, before_r, None, None, {})
     result = apply_change(snapshot, change)
-    after_r = realize(result.snapshot)
+    after_r = realize(result.snapshot, since=before_r)  # only hosts the change touches
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:
         # Line by line, as ovn-controller sees them: an intermediate state can leave ports

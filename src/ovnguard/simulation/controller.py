@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
+from ovnguard.simulation.locality import Deferred, Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.northd import Binding, PredictedSouthbound
 from ovnguard.simulation.patchrun import (
@@ -90,8 +91,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         events.append(ControllerEvent(p.level, p.message, evidence=(map_ev,), logged=p.logged,
                                       where="controller/patch.c add_ovs_bridge_mappings()"))
 
-    labels = {u: d.name or u for u, d in psb.datapaths.items()}
-    dp_name = labels.__getitem__
+    dp_name = psb.labels.__getitem__
 
     def nb_ev(b: Binding, fact: str) -> Evidence:
         return Evidence(fact, nb, b.nb_table, b.nb_row)
@@ -172,7 +172,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         if uuid in psb.datapaths and uuid not in roots:
             roots[uuid] = chain
 
-    local = _closure(psb, roots, chassis, hc.host, events)
+    local = _local_datapaths(psb, roots, chassis, hc.host, events)
 
     # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
     for uuid in sorted(local):
@@ -208,7 +208,8 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
 
     # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
     pairs: list[PatchPair] = []
-    why: dict[PatchPort, Chain] = {}
+    # Why each patch port exists: its datapath's locality (read lazily) + this tail.
+    tails: dict[PatchPort, tuple[str, Chain]] = {}
     for typ, key in (("l2gateway", "ovn-l2gateway-port"), ("localnet", "ovn-localnet-port")):
         for name in psb.by_type.get(typ, ()):
             b = psb.bindings[name]
@@ -241,7 +242,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             pair = PatchPair.make(name, key, network, hc.integration_bridge, bridge,
                                   b.datapath)
             pairs.append(pair)
-            chain = (*local[b.datapath], ln_ev, hc.evidence(
+            tail = (ln_ev, hc.evidence(
                 f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
                 map_ev.table, map_ev.row),
                 Evidence(f"ovn-controller creates {pair.ext_name} on {bridge} and "
@@ -249,7 +250,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                          "add_bridge_mappings_by_type)", OVN_SRC + "controller/patch.c", None, None,
                          hc.host))
             for pp in pair.ports():
-                why[pp] = chain
+                tails[pp] = (b.datapath, tail)
 
     state = ovs_state(hc) if hc.based_on == "ovs" and pairs else None
     if state is not None and may_conflict(state, pairs):
@@ -268,13 +269,12 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             notes.append(f"ovn-controller cannot create {name} on {bridge}: the name is "
                          f"taken on {holder}; none of its patch port changes apply")
 
-    names = _names(psb, local)
     real = HostRealization(
         host=hc.host,
         chassis=chassis,
-        patch_ports=frozenset(why),
-        local_datapaths=MappingProxyType({names[u]: local[u] for u in local}),
-        why=MappingProxyType(why),
+        patch_ports=frozenset(tails),
+        local_datapaths=Deferred(lambda: _by_name(psb, local)),
+        why=Lazy(tails, lambda pp: (*local[tails[pp][0]], *tails[pp][1])),
         events=tuple(events),
         integration_bridge=hc.integration_bridge,
         bridge_mappings=MappingProxyType(dict(bm.mappings)),
@@ -283,15 +283,41 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         based_on=hc.based_on,
         notes=tuple(notes),
     )
-    return HostPrediction(real, hc, bm, tuple(pairs), MappingProxyType(local))
+    return HostPrediction(real, hc, bm, tuple(pairs), local)
+
+
+def _by_name(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> Mapping[str, Chain]:
+    uuids = {n: u for u, n in _names(psb, local).items()}
+    return Lazy(uuids, lambda n: local[uuids[n]])
 
 
 def _names(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> dict[str, str]:
+    """Datapath names as the report shows them; a name two local datapaths share gets the
+    start of the uuid."""
+    labels, everywhere = psb.labels, psb.label_counts
     counts: dict[str, int] = {}
     for u in local:
-        counts[psb.datapath_label(u)] = counts.get(psb.datapath_label(u), 0) + 1
-    return {u: psb.datapath_label(u) if counts[psb.datapath_label(u)] == 1
-            else f"{psb.datapath_label(u)} ({u[:8]})" for u in local}
+        if everywhere[labels[u]] > 1:
+            counts[labels[u]] = counts.get(labels[u], 0) + 1
+    return {u: labels[u] if counts.get(labels[u], 1) == 1 else f"{labels[u]} ({u[:8]})"
+            for u in local}
+
+
+def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
+                     host: str, events: list[ControllerEvent]) -> Mapping[str, Chain]:
+    """The local datapaths from the shared link index; the walk that explains each runs
+    only when an explanation is read (or at once when the walk logs a warning)."""
+    found = psb.link_index.local(roots, chassis)
+    if found is None:
+        return _closure(psb, roots, chassis, host, events)
+    walked: list[dict[str, Chain]] = []
+
+    def chain(u: str) -> Chain:
+        if not walked:
+            walked.append(_closure(psb, roots, chassis, host, []))
+        return walked[0][u]
+
+    return Lazy(sorted(found), chain)
 
 
 def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
