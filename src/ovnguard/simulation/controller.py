@@ -17,13 +17,13 @@ Sources (ovn v23.03.1):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
-from ovnguard.simulation.locality import Deferred, Lazy
+from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.northd import Binding, PredictedSouthbound
 from ovnguard.simulation.patchrun import (
@@ -168,11 +168,13 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         # localport, localnet, patch, vtep, remote: nothing binds them here. A localport
         # (Neutron's metadata port) with a local interface does not make its datapath local.
 
-    for uuid, chain in (seed_local or {}).items():
-        if uuid in psb.datapaths and uuid not in roots:
-            roots[uuid] = chain
+    seeded = [u for u in seed_local or () if u in psb.datapaths and u not in roots]
+    all_roots: Mapping[str, Chain] = roots
+    if seed_local and seeded:
+        seeds = seed_local  # their chains are read only if an explanation is
 
-    local = _local_datapaths(psb, roots, chassis, hc.host, events)
+        all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
+    local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
 
     # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
     for uuid in sorted(local):
@@ -273,7 +275,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         host=hc.host,
         chassis=chassis,
         patch_ports=frozenset(tails),
-        local_datapaths=Deferred(lambda: _by_name(psb, local)),
+        local_datapaths=ByName(psb, local),
         why=Lazy(tails, lambda pp: (*local[tails[pp][0]], *tails[pp][1])),
         events=tuple(events),
         integration_bridge=hc.integration_bridge,
@@ -286,18 +288,54 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     return HostPrediction(real, hc, bm, tuple(pairs), local)
 
 
-def _by_name(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> Mapping[str, Chain]:
-    uuids = {n: u for u, n in _names(psb, local).items()}
-    return Lazy(uuids, lambda n: local[uuids[n]])
+class ByName(Mapping[str, Chain]):
+    """Local datapaths by the name the report shows: the label, or "label (uuid start)" where
+    two local datapaths share it. A label no other datapath carries is looked up directly;
+    the full list of names is made only when something iterates."""
+
+    __slots__ = ("_all", "_local", "_psb")
+
+    def __init__(self, psb: PredictedSouthbound, local: Mapping[str, Chain]) -> None:
+        self._psb, self._local = psb, local
+        self._all: dict[str, str] | None = None
+
+    def _unique(self, name: object) -> str | None:
+        uuids = self._psb.by_label.get(name) if isinstance(name, str) else None
+        return uuids[0] if uuids is not None and len(uuids) == 1 else None
+
+    def _names(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = {n: u for u, n in _names(self._psb, self._local).items()}
+        return self._all
+
+    def __getitem__(self, name: str) -> Chain:
+        u = self._unique(name)
+        if u is not None:
+            if u not in self._local:
+                raise KeyError(name)
+            return self._local[u]
+        return self._local[self._names()[name]]
+
+    def __contains__(self, name: object) -> bool:
+        u = self._unique(name)
+        if u is not None:
+            return u in self._local
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._local)
 
 
 def _names(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> dict[str, str]:
     """Datapath names as the report shows them; a name two local datapaths share gets the
     start of the uuid."""
-    labels, everywhere = psb.labels, psb.label_counts
+    labels, everywhere = psb.labels, psb.by_label
     counts: dict[str, int] = {}
     for u in local:
-        if everywhere[labels[u]] > 1:
+        if len(everywhere[labels[u]]) > 1:
             counts[labels[u]] = counts.get(labels[u], 0) + 1
     return {u: labels[u] if counts.get(labels[u], 1) == 1 else f"{labels[u]} ({u[:8]})"
             for u in local}

@@ -62,36 +62,6 @@ class Lazy(Mapping[K, V]):
         return f"Lazy({dict(self)!r})"
 
 
-class Deferred(Mapping[K, V]):
-    """A mapping built by `make()` the first time anything reads it."""
-
-    __slots__ = ("_made", "_make")
-
-    def __init__(self, make: Callable[[], Mapping[K, V]]) -> None:
-        self._make = make
-        self._made: Mapping[K, V] | None = None
-
-    def _get(self) -> Mapping[K, V]:
-        if self._made is None:
-            self._made = self._make()
-        return self._made
-
-    def __getitem__(self, key: K) -> V:
-        return self._get()[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._get()
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def __repr__(self) -> str:
-        return f"Deferred({dict(self)!r})"
-
-
 class LinkIndex:
     """The link graph of one predicted SB, classified for need_add_peer_to_local()."""
 

@@ -113,12 +113,12 @@ class PredictedSouthbound:
         return MappingProxyType({u: d.name or u for u, d in self.datapaths.items()})
 
     @cached_property
-    def label_counts(self) -> Mapping[str, int]:
-        """How many datapaths carry each label (names need not be unique)."""
-        counts: dict[str, int] = {}
-        for label in self.labels.values():
-            counts[label] = counts.get(label, 0) + 1
-        return MappingProxyType(counts)
+    def by_label(self) -> Mapping[str, tuple[str, ...]]:
+        """label -> NB uuids of the datapaths carrying it (names need not be unique)."""
+        out: dict[str, list[str]] = {}
+        for u, label in self.labels.items():
+            out.setdefault(label, []).append(u)
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     @cached_property
     def link_index(self) -> LinkIndex:

@@ -33,6 +33,7 @@ from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
 from ovnguard.simulation.hostconfig import HostConfig, host_config
+from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
@@ -409,21 +410,26 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
-    seed: dict[str, Chain] = {}
-    for u in sorted(runtime0.local & set(psb1.datapaths)):
-        seed[u] = (Evidence(
-            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
-            "23.03 removes local datapaths only in a full recompute (local_data.c; "
-            "LAB-NOTES: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
-            None, h),)
+    kept = sorted(runtime0.local & set(psb1.datapaths))
+    made: dict[str, Chain] = {}
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None
-        if b is not None and b.datapath not in seed and b.datapath not in p1.local:
-            seed[b.datapath] = (Evidence(
+        if (b is not None and b.datapath not in made and b.datapath not in p1.local
+                and b.datapath not in runtime0.local):
+            made[b.datapath] = (Evidence(
                 f"{h} already has patch port {p.port} for {b.logical_port}, so "
                 f"{psb1.datapath_label(b.datapath)} was local when it was made",
                 OVN_SRC + "controller/patch.c", None,
                 None, h),)
+
+    def was_local(u: str) -> Chain:  # written only if an explanation is read
+        return made[u] if u in made else (Evidence(
+            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
+            "23.03 removes local datapaths only in a full recompute (local_data.c; "
+            "LAB-NOTES: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
+            None, h),)
+
+    seed = Lazy([*kept, *made], was_local)
     # Only datapaths the full computation would not have change anything.
     inc = (realize_host(psb1, hc1, seed) if any(u not in p1.local for u in seed) else p1)
 
