@@ -168,6 +168,10 @@ def test_predicted_realization_matches_real_ovn_controller(sc: Scenario) -> None
                 assert predicted == before[h], f"state of {h}"
 
             whatif = assess(snapshot, parse_change(sc.change, "change.sh"))
+            if whatif.change_result is not None and whatif.after is not None:
+                # assess realizes the changed state incrementally (since=): it must equal
+                # the state computed afresh, chains of evidence included.
+                assert whatif.after == realize(whatif.change_result.snapshot)
             _run_real(lab, sc.change)
             lab.wait_hv()
             after = _settled(lab, hosts)
