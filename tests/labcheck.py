@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 from ovnguard.errors import LabError
@@ -146,7 +147,7 @@ class LabCheck:
         # whose inputs changed) predicts exactly what computing every state afresh does,
         # chains of evidence included.
         assert deltas == realization_steps(snaps, [realize(s) for s in snaps])
-        for s_prev, s_next in zip(snaps, snaps[1:], strict=False):
+        for s_prev, s_next in pairwise(snaps):
             assert realize(s_next, since=realize(s_prev)) == realize(s_next)
         real = realize(self.snapshot())
         wanted = {(h, p.bridge, p.port) for h, hr in real.hosts.items() for p in hr.patch_ports}
