@@ -131,7 +131,8 @@ class LabCheck:
                     raise
                 refused.append(str(e))
                 continue
-            snaps.append(replace(snaps[-1], nb=self._nb()))
+            # As a change engine's output: the bundle's NB, edited (the same source file).
+            snaps.append(replace(snaps[-1], nb=replace(self._nb(), source=s0.nb.source)))
         if len(snaps) == 1:
             snaps.append(s0)  # nothing changed: the prediction must say so too
         if ovs:
