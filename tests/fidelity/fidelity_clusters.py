@@ -72,8 +72,16 @@ def resolve(lab: Lab, argv: Argv) -> Argv:
 
 
 def run_setup(lab: Lab, cluster: Cluster) -> None:
+    """Run the setup commands, then make every chassis recompute: the lab creates the
+    topology first and the setup after, so a gateway port that gets its HA chassis group
+    here was a plain patch port for a moment, and its switch was local everywhere -- ports
+    real ovn-controller would keep stale. The state before a change is a settled one."""
     for argv in cluster.setup:
         lab.nbctl(*resolve(lab, argv))
+    if cluster.setup:
+        lab.wait_hv()
+        for h in cluster.hosts:
+            lab.appctl_controller(h, "recompute")
 
 
 def _group(name: str, members: list[tuple[str, int]]) -> list[Argv]:

@@ -32,10 +32,11 @@ from labcheck import LabCheck, settle
 from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation import realize
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
-
 EXAMPLES = int(os.environ.get("OVNGUARD_FIDELITY_EXAMPLES", "25"))
 RANDOM = os.environ.get("OVNGUARD_FIDELITY_RANDOM") == "1"
+# pytest-timeout covers all examples of a test together: a lab example takes 1-5 s, more on
+# a loaded machine.
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(max(900, 30 * EXAMPLES))]
 
 
 @dataclass

@@ -32,10 +32,11 @@ from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation.realize import realize
 from ovnguard.sources.bundle import load_bundle
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
-
 EXAMPLES = int(os.environ.get("OVNGUARD_FIDELITY_EXAMPLES", "50"))
 RANDOM = os.environ.get("OVNGUARD_FIDELITY_RANDOM") == "1"
+# pytest-timeout covers all examples of a test together: a lab example takes 1-5 s, more on
+# a loaded machine.
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(max(900, 30 * EXAMPLES))]
 
 
 @dataclass
