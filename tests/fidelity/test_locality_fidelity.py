@@ -64,9 +64,10 @@ def _step_choices(c: Cluster) -> list[st.SearchStrategy[list[Argv]]]:
             "lsp-add", s, "l2gw", "--", "lsp-set-type", "l2gw", "l2gateway", "--",
             "lsp-set-options", "l2gw", f"network_name={nn}", f"l2gateway-chassis={h}"]],
             st.sampled_from(c.switches), st.sampled_from(NETWORK_NAMES), host),
-        # A new external port and its HA chassis group (created if missing).
+        # A new external port and its HA chassis group (ha-chassis-group-add has no
+        # --may-exist: refused when the group exists, and the next lines use that one).
         st.builds(lambda s, h, p: [
-            ["--may-exist", "ha-chassis-group-add", "hg-ext"],
+            ["ha-chassis-group-add", "hg-ext"],
             ["ha-chassis-group-add-chassis", "hg-ext", h, p],
             ["lsp-add", s, "ext-new", "--", "lsp-set-type", "ext-new", "external", "--",
              "set", "Logical_Switch_Port", "ext-new", "ha_chassis_group=@hg:hg-ext"]],
@@ -100,7 +101,7 @@ def _step_choices(c: Cluster) -> list[st.SearchStrategy[list[Argv]]]:
             st.builds(lambda h: [["lrp-del-gateway-chassis", gw, h]], host),
             # Move the gateway port to an HA chassis group (Neutron's newer way) or off it.
             st.builds(lambda h, p: [
-                ["--may-exist", "ha-chassis-group-add", "hg-new"],
+                ["ha-chassis-group-add", "hg-new"],
                 ["ha-chassis-group-add-chassis", "hg-new", h, p],
                 ["set", "Logical_Router_Port", gw, "ha_chassis_group=@hg:hg-new"]], host, prio),
             st.just([["clear", "Logical_Router_Port", gw, "ha_chassis_group"]]),
