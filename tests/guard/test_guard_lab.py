@@ -22,6 +22,7 @@ from guardtools import (
     SEED_SWITCH,
     GuardEnv,
     cli_subprocess,
+    keeper_pid,
     nb_rows,
 )
 
@@ -377,13 +378,24 @@ def test_dropped_probes_and_chassis_probe(genv: GuardEnv) -> None:
 def test_without_a_bundle_the_live_nb_is_judged_and_the_blind_spot_said(
     genv: GuardEnv,
 ) -> None:
+    # On the control node with NB and SB only, every chassis is predicted from SB: the
+    # incident's loop is seen and the change refused.
+    before = nb_rows(genv.nb)
     res = genv.apply(genv.change(SEED_CHANGE), "--sb", genv.lab.sb_remote, "--probe", "none",
                      "--confirm-within", "30", bundle=False)
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith("REFUSED: the what-if says DANGEROUS: l2-loop")
+    assert nb_rows(genv.nb) == before
+    res = genv.apply(genv.change(SEED_CHANGE), "--sb", genv.lab.sb_remote, "--probe", "none",
+                     "--confirm-within", "30", "--force", bundle=False)
     assert res.exit_code == 0, res.output
-    assert "warning: the what-if knew no host's Open_vSwitch database (no --bundle)" in \
-        res.output
+    assert ("warning: the what-if knew no host's Open_vSwitch database (no --bundle): every "
+            "chassis was predicted from SB alone") in res.output
     whatif = json.loads((genv.guards()[-1] / "whatif.json").read_text())
-    assert whatif["verdict"] != "dangerous"  # it cannot see the loop without hosts
+    assert whatif["verdict"] == "dangerous"
+    assert whatif["realization"]["compute1"]["added"] == [
+        {"bridge": "br-ex", "port": "patch-ln-physnet2-to-br-int"},
+        {"bridge": "br-int", "port": "patch-br-int-to-ln-physnet2"}]
     assert [c["outcome"] for c in whatif["change_lines"]] == ["applied"] * 4
     res = genv.run("rollback", "--state-dir", str(genv.state_dir))
     assert res.exit_code == 0, res.output
@@ -396,6 +408,11 @@ def test_watcher_killed_status_warns_and_rollback_does_it_itself(
     res = genv.apply(genv.change(SEED_CHANGE), "--force", "--confirm-within", "30",
                      "--probe", "none")
     assert res.exit_code == 0, res.output
+    # The keeper first (it would start the next generation: test_guard_faults.py), then
+    # the watcher: no process of this guard is left.
+    keeper = keeper_pid(genv)
+    os.kill(keeper, signal.SIGKILL)
+    assert wait_for(lambda: not is_alive(keeper), timeout=5)
     pid = genv.state()["watcher"]["pid"]
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not is_alive(pid), timeout=5)

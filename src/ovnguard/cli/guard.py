@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from ovnguard.cli import options
 from ovnguard.errors import InputError, OvnguardError
 
 STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
@@ -55,15 +56,15 @@ def _t(doc: dict[str, Any], key: str) -> str:
 
 
 def apply(
-    change: Path = typer.Option(..., "--change", "-c", dir_okay=False,
-                                help="Change file (ovn-nbctl lines, or ovs-vsctl lines for "
-                                "one host), as for `ovnguard check`."),
-    nb: str | None = typer.Option(None, "--nb", help="NB database to change (default "
-                                  "$OVN_NB_DB, else unix:/var/run/ovn/ovnnb_db.sock). On the "
-                                  "NB host use the local unix: socket: the rollback must work "
-                                  "when the network does not."),
-    sb: str | None = typer.Option(None, "--sb", help="SB database: read for the what-if when "
-                                  "there is no --bundle, and to name lagging chassis."),
+    change: Path | None = typer.Option(None, "--change", dir_okay=False,
+                                       help="Change file (ovn-nbctl lines, or ovs-vsctl lines "
+                                       "for one host), as for `ovnguard check`. Required."),
+    nb: str | None = options.nb_option("NB database to change (default "
+                                       "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
+                                       "the local unix: socket: the rollback must work when "
+                                       "the network does not."),
+    sb: str | None = options.sb_option("SB database: read for the what-if when there is no "
+                                       "--bundle, and to name lagging chassis."),
     db: str | None = typer.Option(None, "--db", help="For ovs-vsctl changes: this host's "
                                   "Open_vSwitch database (default "
                                   "unix:/var/run/openvswitch/db.sock)."),
@@ -133,6 +134,7 @@ def apply(
     sentinel_failures: int = typer.Option(3, "--sentinel-failures", metavar="N",
                                           help="A sentinel acts after N failed probe rounds "
                                           "in a row."),
+    short_c: Path | None = options.hidden_c_option(),
 ) -> None:
     """Apply a change with a dead-man switch ("commit confirmed").
 
@@ -152,6 +154,9 @@ def apply(
             typer.echo(msg)
 
     try:
+        options.no_short_c(short_c)
+        if change is None:
+            raise InputError("missing --change FILE: the change to apply")
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
@@ -172,7 +177,7 @@ def apply(
                 raise typer.Exit(0)
             armed = _arm_sentinels(plans, opts, sentinel_netns, say)
         try:
-            doc = apply_guarded(opts, say)
+            doc = apply_guarded(opts, say).to_doc()
         except BaseException:
             _stop_sentinels(armed, say)
             raise
@@ -265,7 +270,7 @@ def _settle_sentinels(
     if doc.get("status") in ("refused", "unchanged", "failed"):
         _stop_sentinels(armed, say)
         return doc
-    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed)
+    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed).to_doc()
     expected = doc.get("expected_ports", {})
     for a in armed:
         want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
@@ -320,7 +325,7 @@ def confirm(
     from ovnguard.guard.control import confirm as do_confirm
 
     try:
-        doc = do_confirm(_root(state_dir), guard_id)
+        doc = do_confirm(_root(state_dir), guard_id).to_doc()
     except OvnguardError as e:
         raise _err("confirm", e) from None
     tl = doc.get("timeline", {})
@@ -356,7 +361,7 @@ def rollback(
     from ovnguard.guard.control import rollback as do_rollback
 
     try:
-        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force)
+        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force).to_doc()
     except OvnguardError as e:
         raise _err("rollback", e) from None
     raise typer.Exit(_print_rollback(doc))
@@ -453,9 +458,12 @@ def _print_status(d: dict[str, Any]) -> None:
     if status == "armed":
         left = d.get("seconds_left", 0)
         typer.echo(f"  deadline {_t(d, 'deadline')} ({left:.0f}s left)")
+    typer.echo(f"  outcome  {d.get('outcome')}")
     w = "alive" if d.get("watcher_alive") else "not running"
     pid = d.get("watcher", {}).get("pid")
-    typer.echo(f"  watcher  pid {pid} ({w}); log {d.get('watcher', {}).get('log', '-')}")
+    gen = d.get("watcher", {}).get("generation", 1)
+    typer.echo(f"  watcher  pid {pid} ({w})" + (f", generation {gen}" if gen > 1 else "")
+               + f"; log {d.get('watcher', {}).get('log', '-')}")
     for p in d.get("probes", []):
         typer.echo(f"  probe    {p['spec']}")
     for p in d.get("dropped_probes", []):
@@ -485,8 +493,35 @@ def _print_status(d: dict[str, Any]) -> None:
         typer.echo(f"  sentinel {summary(Path(sent['path']))}")
     if status == "armed" and not d.get("watcher_alive"):
         typer.echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
-                   "back; run `ovnguard rollback` or `ovnguard confirm`")
+                   "back; run `ovnguard guard recover` (a new watcher takes it over, same "
+                   "deadline), `ovnguard rollback` or `ovnguard confirm`")
+    elif status in ("applying", "rolling-back") and not d.get("watcher_alive"):
+        typer.echo(f"  WARNING: no watcher runs for this guard ({status}): run `ovnguard "
+                   "guard recover` to finish it")
     typer.echo("")
+
+
+@guard_app.command("recover")
+def recover(
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+) -> None:
+    """Take over every guard whose watcher died (kill -9, OOM) and whose keeper is gone too.
+
+    A new watcher generation continues where the dead one was: applying (the database is
+    compared with the backup; a change found there is rolled back), armed (watching on,
+    same deadline), rolling back (finished). Safe to run at any time, e.g. from a
+    systemd timer or cron every minute: guards with a live watcher are left alone.
+    Exit codes: 0 done (also: nothing to recover), 2 bad input.
+    """
+    from ovnguard.guard.recover import recover as do_recover
+
+    try:
+        done = do_recover(_root(state_dir), typer.echo)
+    except OvnguardError as e:
+        raise _err("guard recover", e) from None
+    if not done:
+        typer.echo("nothing to recover: every open guard has a live watcher")
 
 
 @guard_app.command("sentinel")

@@ -10,10 +10,11 @@ that forges a report line) are shown as Python-style escapes instead of being se
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TypeVar
 
-from pydantic import BaseModel
+from ovnguard.report.schema import _Model
 
 # C0 controls, DEL, and the C1 range (8-bit CSI/OSC introducers some terminals honour), plus
 # the Unicode line/paragraph separators and bidi overrides that reorder what a line shows.
@@ -30,12 +31,14 @@ def visible(s: str) -> str:
     return _CONTROL.sub(_escape, s) if _CONTROL.search(s) else s
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=_Model)
 
 
 def _walk(v: object) -> object:
     if isinstance(v, str):
         return visible(v)
+    if isinstance(v, _Model):
+        return visible_model(v)
     if isinstance(v, list):
         return [_walk(x) for x in v]
     if isinstance(v, dict):
@@ -46,5 +49,6 @@ def _walk(v: object) -> object:
 def visible_model(model: M) -> M:
     """A copy of a report model with every string (keys included) made `visible`: what a
     terminal renderer prints, so no field can be forgotten."""
-    data = _walk(model.model_dump(mode="python"))
-    return type(model).model_validate(data)
+    return dataclasses.replace(  # type: ignore[type-var]
+        model, **{f.name: _walk(getattr(model, f.name))
+                  for f in dataclasses.fields(model)})  # type: ignore[arg-type]

@@ -10,20 +10,23 @@ checked; a file that is present but malformed is an `InputError` naming the file
 
 Hosts are keyed by the SB Chassis hostname. A host directory is matched to a chassis by
 `hostname`, then by `name` (the system-id), then by the `external_ids:system-id` in its own
-conf.db; directories and chassis left unmatched are noted.
+conf.db; directories left unmatched are noted. A chassis no directory matched becomes a host
+with nothing collected (noted), which the simulation and the rules predict from SB alone --
+the control-node case of NB + SB without `hosts/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from ovnguard.errors import InputError
 from ovnguard.model.db import Database, Row
+from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
-from ovnguard.sources.inventory import read_inventory
+from ovnguard.sources.inventory import BUNDLE_NAMES, bundle_inventory, management_addresses
 from ovnguard.sources.iproute import read_addresses, read_links, read_routes
 from ovnguard.sources.neutron_ini import read_neutron
 from ovnguard.sources.ovsdb_file import read_database
@@ -134,8 +137,9 @@ _MISSING_HOST_FILE = {
     "route.json": "control-plane path of {host} not checked",
     "link.json": "link types and bridge membership of {host} not checked",
 }
-_HOST_FILES = (*_MISSING_HOST_FILE, "etc")
-_ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", "inventory.yaml")
+# deployment.json: the host's deployment flavor (sources/flavors.py), read by `plan`
+_HOST_FILES = (*_MISSING_HOST_FILE, "etc", "deployment.json")
+_ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", *BUNDLE_NAMES, "host_vars", "group_vars")
 
 
 def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]]) -> Database:
@@ -164,6 +168,7 @@ class _HostDir:
     files: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deployment: str | None = None
 
     @property
     def system_id(self) -> str | None:
@@ -204,6 +209,15 @@ def _read_host_dir(d: Path) -> _HostDir:
             h.files[f"etc/{rel}"] = str(etc / rel)
     else:
         h.missing.append("etc/neutron")
+    f = d / "deployment.json"
+    if f.is_file():
+        # optional: an unusable one is a note, never a failure of the check
+        from ovnguard.sources.flavors import read_detection
+
+        try:
+            h.deployment = read_detection(f.read_bytes(), f"{h.label}/deployment.json").flavor
+        except (InputError, OSError) as e:
+            h.notes.append(f"{h.label}/deployment.json not used: {e}")
     ignored = sorted(n for n in present - set(_HOST_FILES) if not n.startswith("."))
     if ignored:
         h.notes.append(f"{h.label}: ignored unrecognised "
@@ -310,13 +324,15 @@ def load_bundle(path: str | Path) -> Snapshot:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
                      "known, so host directories are not matched to chassis")
 
+    # optional: an inventory that cannot be read is named in the notes, never fatal
     inventory: dict[str, str] | None = None
-    inv_path = root / "inventory.yaml"
-    if inv_path.is_file():
-        inventory = read_inventory(inv_path)
-    else:
-        notes.append("inventory.yaml missing: the management address of each host is not "
-                     "known and is not checked against its addresses and routes")
+    inv, inv_name, inv_notes = bundle_inventory(root)
+    notes.extend(inv_notes)
+    named: set[str] = set()
+    if inv is not None and inv_name is not None:
+        inventory, dns_notes = management_addresses(inv, inv_name)
+        notes.extend(dns_notes)
+        named = {h.name for h in inv.hosts if not h.is_ip}
 
     hosts_dir = root / "hosts"
     host_dirs: list[_HostDir] = []
@@ -327,8 +343,7 @@ def load_bundle(path: str | Path) -> Snapshot:
             else:
                 notes.append(f"hosts/{d.name} is not a directory: ignored")
     else:
-        notes.append("hosts/ missing: no host state collected; OVS bridges, addresses and "
-                     "routes of every host not checked")
+        notes.append("hosts/ missing: no host's OVS bridges, NICs, addresses or routes read")
 
     chassis = list(sb.rows("Chassis")) if sb is not None else []
     matches, match_notes = match_hosts({h.dirname: h.system_id for h in host_dirs}, chassis)
@@ -362,49 +377,76 @@ def load_bundle(path: str | Path) -> Snapshot:
             links=h.links,
             neutron=MappingProxyType(h.neutron),
             files=MappingProxyType(dict(h.files)),
+            deployment=h.deployment,
         )
 
     matched = {m.chassis for m in matches if m.chassis}
-    if hosts_dir.is_dir():
-        for r in sorted(chassis, key=lambda r: str(r.get("name", ""))):
-            cname = str(r.get("name", ""))
-            if cname not in matched:
-                hn = str(r.get("hostname", "")) or "?"
-                per_host_notes.append(
-                    f"SB Chassis {cname} (hostname {hn}) has no hosts/ directory: its OVS "
-                    "bridges, addresses and routes not checked"
-                )
+    per_host_notes.extend(add_chassis_hosts(hosts, sb, matched, "hosts/ directory"))
 
     if inventory is not None:
-        inv_notes = _apply_inventory(inventory, hosts, chassis)
-        per_host_notes.extend(inv_notes)
+        per_host_notes.extend(_apply_inventory(inventory, hosts, chassis, inv_name or "",
+                                               named))
 
-    return Snapshot(
+    from ovnguard.sources.flavors import with_nb_flavor
+
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=str(root),
         notes=tuple([*notes, *match_notes, *per_host_notes, *_ignored_root(root)]),
-    )
+    ))
+
+
+def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,
+                      matched: Collection[str], what: str) -> list[str]:
+    """Add every SB Chassis that no collected host matched as a host with nothing collected
+    (named by hostname, then name), so the simulation predicts it from SB -- its reported
+    ovn-bridge-mappings and the ports bound to it -- instead of leaving it out: on a control
+    node with NB and SB only that is every chassis. Returns the notes saying so."""
+    if sb is None:
+        return []
+    left = {n: c for n, c in read_chassis(sb).items() if n not in matched}
+    named = chassis_host_names(left, taken=hosts)
+    for host in named:
+        hosts[host] = HostState(name=host)
+    if not matched and named:
+        # No host files at all (the control-node case): one line, not one per chassis.
+        notes = [f"{len(named)} SB Chassis, no {what} for any: "
+                 f"{', '.join(sorted(named))} predicted from SB alone"]
+    else:
+        notes = [f"SB Chassis {c.name} (hostname {c.hostname or '?'}) has no {what}: {host} "
+                 "is predicted from SB alone" for host, c in sorted(named.items())]
+    notes += [f"SB Chassis {c.name} has hostname {c.hostname}, which another chassis or host "
+              f"already has (a stale record of a reinstalled node?): it is host {host}"
+              for host, c in sorted(named.items()) if c.hostname and host != c.hostname]
+    named_ids = {c.name for c in named.values()}
+    for cname in sorted(set(left) - named_ids):
+        notes.append(f"SB Chassis {cname} has no {what} and no hostname or name that is not "
+                     "already a host's: it is not predicted")
+    return notes
 
 
 def _apply_inventory(
-    inventory: Mapping[str, str], hosts: dict[str, HostState], chassis: Iterable[Row]
+    inventory: Mapping[str, str], hosts: dict[str, HostState], chassis: Iterable[Row],
+    name: str = "inventory.yaml", named: Iterable[str] = (),
 ) -> list[str]:
-    """Attach inventory addresses to hosts (inventory keys may be hostnames or system-ids)."""
+    """Attach inventory addresses to hosts (inventory keys may be hostnames or system-ids).
+    `named`: hosts the inventory gives a DNS name for (already noted by the caller)."""
     notes: list[str] = []
     hostname_of = {str(r.get("name", "")): str(r.get("hostname", "")) for r in chassis}
-    for name, addr in inventory.items():
-        host = name if name in hosts else hostname_of.get(name) or name
+    by_name = {*named, *(hostname_of.get(n) for n in named)}
+    for key, addr in inventory.items():
+        host = key if key in hosts else hostname_of.get(key) or key
         if host in hosts:
             hosts[host] = replace(hosts[host], inventory_address=addr)
         else:
             hosts[host] = HostState(name=host, inventory_address=addr)
-            notes.append(f"inventory.yaml names {name} but hosts/{host} is missing: only "
+            notes.append(f"{name} names {key} but hosts/{host} is missing: only "
                          "its management address is known")
     for host, hs in hosts.items():
-        if hs.inventory_address is None:
-            notes.append(f"inventory.yaml has no address for {host}: its management "
+        if hs.inventory_address is None and host not in by_name:
+            notes.append(f"{name} has no address for {host}: its management "
                          "reachability not checked")
     return notes
 

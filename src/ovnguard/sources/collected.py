@@ -34,8 +34,10 @@ from ovnguard.sources.bundle import (
     SB_KEEP,
     SB_NAME,
     _apply_inventory,
+    add_chassis_hosts,
     match_hosts,
 )
+from ovnguard.sources.flavors import DEPLOYMENT_FILE, read_detection, with_nb_flavor
 from ovnguard.sources.inventory import read_inventory
 from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
 from ovnguard.sources.neutron_ini import CONFIG_SUFFIXES, parse_ini
@@ -262,7 +264,8 @@ def write_bundle(collection: Collection, out: Path) -> list[str]:
     addresses = {h.name: h.address for h in collection.hosts if h.address}
     if addresses:
         inv_path = out / "inventory.yaml"
-        merged: dict[str, str] = read_inventory(inv_path) if inv_path.is_file() else {}
+        # an earlier collect's inventory.yaml (any form ovnguard reads) is merged into
+        merged = read_inventory(inv_path).addresses() if inv_path.is_file() else {}
         merged.update(addresses)
         text = ("# Management addresses (what operators SSH to), written by ovnguard collect.\n"
                 + yaml.safe_dump({"hosts": {k: {"address": v} for k, v in sorted(merged.items())}},
@@ -336,6 +339,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             neutron=MappingProxyType(neutron),
             files=MappingProxyType({k: src[k] for k in HOST_FILES if k in h.files}
                                    | {f"etc/{r}": f"{h.name}:etc/{r}" for r in neutron}),
+            deployment=_deployment(h, per_host),
         )
         parsed[h.name] = state
         sysids[h.name] = _system_id(ovs)
@@ -373,16 +377,10 @@ def to_snapshot(collection: Collection) -> Snapshot:
         notes.extend(per_host.get(m.dirname, []))
         hosts[m.host] = replace(state, name=m.host)
     matched = {m.chassis for m in matches if m.chassis}
-    if collection.hosts:
-        for r in sorted(chassis, key=lambda r: str(r.get("name", ""))):
-            cname = str(r.get("name", ""))
-            if cname not in matched:
-                hn = str(r.get("hostname", "")) or "?"
-                notes.append(f"SB Chassis {cname} (hostname {hn}) was not collected: its OVS "
-                             "bridges, addresses and routes not checked")
-    else:
-        notes.append("no host collected: OVS bridges, addresses and routes of every host "
-                     "not checked")
+    if not collection.hosts:
+        notes.append("no host collected: no host's OVS bridges, NICs, addresses or routes "
+                     "read")
+    notes.extend(add_chassis_hosts(hosts, sb, matched, "host collected"))
     addresses = {h.name: h.address for h in collection.hosts if h.address}
     if addresses:
         # inventory keys are the collected names; map them to the host keys they became
@@ -392,13 +390,24 @@ def to_snapshot(collection: Collection) -> Snapshot:
     else:
         notes.append("no management address known (no inventory): management reachability "
                      "of the hosts not checked")
-    return Snapshot(
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=collection.source,
         notes=tuple([*notes, *match_notes]),
-    )
+    ))
+
+
+def _deployment(h: HostCollection, per_host: dict[str, list[str]]) -> str | None:
+    data = h.files.get(DEPLOYMENT_FILE)
+    if data is None:
+        return None
+    try:
+        return read_detection(data, f"{h.name}:{DEPLOYMENT_FILE}").flavor
+    except InputError as e:
+        per_host.setdefault(h.name, []).append(f"{DEPLOYMENT_FILE} not used: {e}")
+        return None
 
 
 def _system_id(ovs: Database | None) -> str | None:

@@ -6,13 +6,21 @@ On each host, over one SSH connection, in parallel channels, only what a stock O
     ip -j addr show;  ip -j route show table all;  ip -j -d link show
     find etc/neutron ... -name '*.ini' -o -name '*.conf' | tar -cf - -T -   (from /)
     ovsdb-client backup unix:/var/run/ovn/ovn{nb,sb}_db.sock ...   (hosts marked nb:/sb:)
+    [ -e MARKER ]; docker|podman ps; snap list      (the deployment flavor, flavor_shell.py)
+
+ovsdb-client is the host's own, else `microovn.ovsdb-client`, else `docker|podman exec
+openvswitch_db ovsdb-client` when kolla's container runs (docs/deployments.md).
 
 Keys, agent, ~/.ssh/config and ~/.ssh/known_hosts are used the way OpenSSH uses them (the
 asyncssh defaults); a host key that is not known is a failure of that host, never accepted
-silently. Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a
-host that fails is reported with why and takes nothing from the others.
+silently: an ssh config that turns checking off (`UserKnownHostsFile none`) is refused for
+that host too, unless the operator passes `--insecure-host-keys` (SshOptions).
 
-The inventory (YAML; every error names its line):
+Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a host
+that fails is reported with why and takes nothing from the others.
+
+The inventory is any form `sources.inventory` reads (every error names its file and line).
+ovnguard's own form:
 
     defaults:                 # optional, for every host
       user: root
@@ -20,7 +28,7 @@ The inventory (YAML; every error names its line):
       sudo: false             # `sudo -n` before ovsdb-client and tar
     hosts:
       controller:
-        address: 10.10.0.21   # what SSH connects to; an IP also goes to inventory.yaml
+        address: 10.10.0.21   # what SSH connects to (an IP or a DNS name)
         nb: true              # also back up NB from here (true = default socket, or a remote)
         sb: true
       compute1: 10.10.0.23    # short form
@@ -29,7 +37,10 @@ The inventory (YAML; every error names its line):
 
 Keys: address, port, user, sudo, ovs, nb, sb, neutron_dir (a directory standing for
 /etc/neutron), ovsdb_client (how ovsdb-client is run there); all but address/nb/sb may be
-given under `defaults:`.
+given under `defaults:`. In an Ansible inventory the same come from ansible_host,
+ansible_port, ansible_user, ansible_become and the ovnguard_* variables of
+contrib/ansible/collect.yml (`ANSIBLE_VARS`). A host given by DNS name is resolved by the
+SSH connection; the address it reached is what the bundle's inventory.yaml records.
 """
 
 from __future__ import annotations
@@ -46,10 +57,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from ovnguard.errors import InputError
-from ovnguard.sources import yamlnodes
+from ovnguard.sources.ansible_inventory import Var
 from ovnguard.sources.collected import (
     KOLLA_DIR,
     NEUTRON_ROOTS,
@@ -58,12 +67,20 @@ from ovnguard.sources.collected import (
     neutron_files,
     safe_host_dir,
 )
+from ovnguard.sources.flavor_shell import client_select, deployment_cmd
+from ovnguard.sources.flavors import BY_ID, DEPLOYMENT_FILE, detect_listing
+from ovnguard.sources.inventory import (
+    Inventory,
+    InventoryHost,
+    check_address,
+    is_ip,
+    load_inventory,
+    parse_inventory,
+)
 from ovnguard.sources.iproute import ADDR_COMMAND, LINK_COMMAND, ROUTE_COMMAND
 from ovnguard.sources.live import NB_SOCKETS, OVS_SOCKETS, SB_SOCKETS
 
-TARGET_KEYS = ("address", "port", "user", "sudo", "ovs", "nb", "sb", "neutron_dir",
-               "ovsdb_client")
-DEFAULT_KEYS = ("port", "user", "sudo", "ovs", "neutron_dir", "ovsdb_client")
+KOLLA = BY_ID["kolla-ansible"]  # the flavor whose hosts may have ovsdb-client only in containers
 MAX_TAR_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
@@ -86,113 +103,104 @@ class Target:
     # ("docker exec openvswitch_db ovsdb-client"); the socket is shared with the host
     ovsdb_client: str = "ovsdb-client"
     line: int = 0
+    # the management address for the bundle's inventory.yaml when the inventory gives one
+    # (an IP); else the address SSH reached is recorded (a DNS name is resolved only here)
+    mgmt: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
-# Inventory
+# Inventory (read by sources.inventory: every form, every error with its file and line)
+
+# Ansible variables -> Target fields, first given wins (ansible_ssh_* are the old names);
+# the ovnguard_* ones are those contrib/ansible/collect.yml reads too.
+ANSIBLE_VARS: tuple[tuple[str, str], ...] = (
+    ("ansible_port", "port"), ("ansible_ssh_port", "port"),
+    ("ansible_user", "user"), ("ansible_ssh_user", "user"),
+    ("ansible_become", "sudo"),
+    ("ovnguard_ovs_remote", "ovs"), ("ovnguard_nb_remote", "nb"), ("ovnguard_sb_remote", "sb"),
+    ("ovnguard_neutron_dir", "neutron_dir"), ("ovnguard_ovsdb_client", "ovsdb_client"),
+)
+SSH_ADDRESS_VARS = ("ansible_host", "ansible_ssh_host")
 
 
-
-
-
-
-
-
-def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
-    text = yamlnodes.scalar(node, source, f"{where}: {key}")
+def _value(key: str, var: Var, where: str) -> Any:
+    text = "" if var.value is None else str(var.value).strip()
+    if isinstance(var.value, bool):
+        text = "true" if var.value else "false"
+    if "{{" in text or "{%" in text:
+        raise InputError(f"{where}: {key} is a Jinja2 template ({text!r}); ovnguard does not "
+                         "template, give the value itself", var.source, var.line)
     if key == "port":
         try:
             port = int(text)
         except ValueError:
             port = -1
         if not 0 < port < 65536:
-            raise InputError(f"{where}: port must be 1-65535, got {text!r}", source,
-                             yamlnodes.line(node))
+            raise InputError(f"{where}: port must be 1-65535, got {text!r}", var.source,
+                             var.line)
         return port
     if key == "sudo":
         low = text.lower()
-        if low not in ("true", "false", "yes", "no"):
-            raise InputError(f"{where}: sudo must be true or false, got {text!r}", source,
-                             yamlnodes.line(node))
-        return low in ("true", "yes")
+        if low not in ("true", "false", "yes", "no", "1", "0"):
+            raise InputError(f"{where}: sudo must be true or false, got {text!r}", var.source,
+                             var.line)
+        return low in ("true", "yes", "1")
     if key in ("nb", "sb"):
         low = text.lower()
         if low in ("true", "yes", "default"):
             return ""
-        if low in ("false", "no", "", "~", "null"):
+        if low in ("false", "no", "", "~", "null", "none"):
             return None
     if key in ("ovs", "nb", "sb") and not text.startswith(("unix:", "tcp:", "ssl:")):
         if not text.startswith("/"):
             raise InputError(f"{where}: {key} must be unix:PATH, tcp:IP:PORT or a socket "
-                             f"path, got {text!r}", source, yamlnodes.line(node))
+                             f"path, got {text!r}", var.source, var.line)
         text = f"unix:{text}"
     if not text:
-        raise InputError(f"{where}: {key} is empty", source, yamlnodes.line(node))
+        raise InputError(f"{where}: {key} is empty", var.source, var.line)
     return text
 
 
-def parse_targets(text: str, source: str) -> list[Target]:
+def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
+    """The SSH target for one inventory host (`source`: the inventory, for errors)."""
+    where = f"host {h.name!r}"
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise InputError(f"not valid YAML: {e.problem or e.context}", source,
-                         mark.line + 1 if mark is not None else None) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML: {e}", source) from None
-    if root is None:
-        raise InputError("empty file: expected 'hosts:' mapping host names to addresses",
-                         source)
-    defaults: dict[str, Any] = {}
-    hosts_node: yaml.Node | None = None
-    for key, knode, vnode in yamlnodes.pairs(root, source, "the top level"):
-        if key == "hosts":
-            hosts_node = vnode
-        elif key == "defaults":
-            for dk, dkn, dvn in yamlnodes.pairs(vnode, source, "defaults"):
-                if dk not in DEFAULT_KEYS:
-                    raise InputError(f"defaults: unknown key {dk!r} (expected "
-                                     f"{', '.join(DEFAULT_KEYS)})", source, yamlnodes.line(dkn))
-                defaults[dk] = _value(dk, dvn, source, "defaults")
-        else:
-            raise InputError(f"unknown key {key!r} (expected 'hosts' or 'defaults')", source,
-                             yamlnodes.line(knode))
-    if hosts_node is None:
-        raise InputError("no 'hosts:' key", source, yamlnodes.line(root))
-    targets: list[Target] = []
-    for name, knode, vnode in yamlnodes.pairs(hosts_node, source, "hosts"):
-        where = f"host {name!r}"
-        try:
-            safe_host_dir(name)
-        except InputError:
-            raise InputError(f"{where}: not usable as a directory name", source,
-                             yamlnodes.line(knode)) from None
-        fields: dict[str, Any] = dict(defaults)
-        if isinstance(vnode, yaml.ScalarNode):
-            fields["address"] = _value("address", vnode, source, where)
-        else:
-            for k, kn, vn in yamlnodes.pairs(vnode, source, where):
-                if k not in TARGET_KEYS:
-                    raise InputError(f"{where}: unknown key {k!r} (expected "
-                                     f"{', '.join(TARGET_KEYS)})", source, yamlnodes.line(kn))
-                fields[k] = _value(k, vn, source, where)
-        if "address" not in fields:
-            raise InputError(f"{where} has no 'address'", source, yamlnodes.line(vnode))
-        targets.append(Target(name=name, line=yamlnodes.line(knode), **fields))
+        safe_host_dir(h.name)
+    except InputError:
+        raise InputError(f"{where}: not usable as a directory name", source, h.line) from None
+    fields: dict[str, Any] = {}
+    if ansible:
+        for var, key in ANSIBLE_VARS:
+            if key not in fields and var in h.vars:
+                fields[key] = _value(key, h.vars[var], where)
+        ssh = next((h.vars[v] for v in SSH_ADDRESS_VARS if v in h.vars), None)
+        address = (check_address(ssh.value, ssh.source, ssh.line, h.name) if ssh is not None
+                   else check_address(h.name, source, h.line, h.name))
+    else:
+        for key, given in h.vars.items():
+            if key not in ("address", "ip"):
+                fields[key] = _value(key, given, where)
+        address = h.address
+    # the management address (ovnguard_mgmt_address, else what SSH is given) when it is an
+    # IP; a DNS name is resolved by connecting (collect_target records the peer address)
+    mgmt = h.address if is_ip(h.address) else None
+    return Target(name=h.name, address=address, mgmt=mgmt, line=h.line or 0, **fields)
+
+
+def targets_of(inv: Inventory) -> list[Target]:
+    targets = [target_of(h, inv.ansible, inv.source) for h in inv.hosts]
     if not targets:
-        raise InputError("no hosts listed", source, yamlnodes.line(hosts_node))
+        raise InputError("no hosts listed", inv.source)
     return targets
 
 
+def parse_targets(text: str, source: str) -> list[Target]:
+    return targets_of(parse_inventory(text, source))
+
+
 def read_targets(path: str | Path) -> list[Target]:
-    p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
-    return parse_targets(text, str(p))
+    """`--inventory FILE`: every form sources.inventory reads, dynamic ones included."""
+    return targets_of(load_inventory(path))
 
 
 # ---------------------------------------------------------------------------------------
@@ -204,12 +212,17 @@ def _sudo(cmd: str, sudo: bool) -> str:
 
 
 def _backup_cmd(remote: str | None, candidates: Sequence[str], database: str,
-                timeout: float, client: str = "ovsdb-client") -> str:
+                timeout: float, client: str = "ovsdb-client",
+                container: str | None = None) -> str:
     t = max(1, int(timeout))
+    pre = ""
+    if client == "ovsdb-client":
+        # not set in the inventory: find it (unquoted $c: it is a command and its words)
+        pre, client = client_select(container), "$c"
     if remote:
-        return f"exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
+        return f"{pre}exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
     socks = " ".join(shlex.quote(s) for s in candidates)
-    return (f'for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
+    return (f'{pre}for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
             f'backup "unix:$s" {database}; fi; done; '
             f'echo "no {database} socket at {" ".join(candidates)}" >&2; exit 3')
 
@@ -230,18 +243,20 @@ def commands(t: Target, timeout: float) -> dict[str, str]:
     """Bundle file name -> the shell command that prints it on host `t`."""
     cmds = {
         "conf.db": _sudo(_backup_cmd(t.ovs, OVS_SOCKETS, "Open_vSwitch", timeout,
-                                     t.ovsdb_client), t.sudo),
+                                     t.ovsdb_client, KOLLA.ovs_container), t.sudo),
         "addr.json": ADDR_COMMAND,
         "route.json": ROUTE_COMMAND,
         "link.json": LINK_COMMAND,
         "etc": _sudo(_neutron_cmd(t.neutron_dir), t.sudo),
+        # docker/podman ps need root on most hosts
+        "deployment": _sudo(deployment_cmd(), t.sudo),
     }
     if t.nb is not None:
         cmds["nb.db"] = _sudo(_backup_cmd(t.nb, NB_SOCKETS, "OVN_Northbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.nb_container), t.sudo)
     if t.sb is not None:
         cmds["sb.db"] = _sudo(_backup_cmd(t.sb, SB_SOCKETS, "OVN_Southbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.sb_container), t.sudo)
     return cmds
 
 
@@ -287,12 +302,42 @@ class SshOptions:
     config: Path | None = None
     user: str | None = None
     connect_timeout: float = 10.0
+    # Connect to hosts whose key cannot be verified (`--insecure-host-keys`): only when the
+    # operator says so, never because an ssh config turned checking off.
+    insecure_host_keys: bool = False
+    # The files above, read once by `loaded()`: asyncssh re-reads and re-parses a path it is
+    # given on every connection, which at 500 hosts x a 500-line known_hosts was most of the
+    # collector's own CPU (docs/performance.md).
+    loaded_keys: Any = field(default=None, compare=False, repr=False)
+    loaded_known_hosts: Any = field(default=None, compare=False, repr=False)
+
+    def loaded(self) -> SshOptions:
+        """These options with the identity and known_hosts files read once, for a fan-out.
+        A file that cannot be read stays a path: each host then reports the error as before.
+        Without --known-hosts, asyncssh keeps choosing the file (ssh config may name one)."""
+        import asyncssh
+
+        keys = known = None
+        try:
+            if self.identities:
+                keys = asyncssh.load_keypairs([str(p) for p in self.identities])
+            if self.known_hosts is not None and not self.insecure_host_keys:
+                known = asyncssh.read_known_hosts(str(self.known_hosts))
+        except (OSError, asyncssh.Error, ValueError):
+            return self
+        return replace(self, loaded_keys=keys, loaded_known_hosts=known)
 
     def connect_kwargs(self, t: Target) -> dict[str, Any]:
         kw: dict[str, Any] = {}
-        if self.identities:
+        if self.loaded_keys is not None:
+            kw["client_keys"] = self.loaded_keys
+        elif self.identities:
             kw["client_keys"] = [str(p) for p in self.identities]
-        if self.known_hosts is not None:
+        if self.insecure_host_keys:
+            kw["known_hosts"] = None
+        elif self.loaded_known_hosts is not None:
+            kw["known_hosts"] = self.loaded_known_hosts
+        elif self.known_hosts is not None:
             kw["known_hosts"] = str(self.known_hosts)
         if self.config is not None:
             kw["config"] = [str(self.config)]
@@ -304,6 +349,21 @@ class SshOptions:
         kw["connect_timeout"] = self.connect_timeout
         return kw
 
+    def client_options(self, t: Target) -> Any:
+        """asyncssh's options for `t` with ~/.ssh/config (or --ssh-config) applied, refused
+        (HostKeysOff) when they would connect without verifying the host key: asyncssh
+        takes `UserKnownHostsFile none` as "check nothing"."""
+        import asyncssh
+
+        opts = asyncssh.SSHClientConnectionOptions(host=t.address, **self.connect_kwargs(t))
+        if opts.known_hosts is None and not self.insecure_host_keys:
+            raise HostKeysOff(t.address)
+        return opts
+
+
+class HostKeysOff(Exception):
+    """The ssh config turns host key checking off for this host."""
+
 
 @dataclass
 class HostResult:
@@ -313,14 +373,6 @@ class HostResult:
     central_problems: list[str] = field(default_factory=list)
 
 
-def _is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
-
-
 def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     """One line saying why a host could not be collected, and what to do."""
     import asyncssh
@@ -328,6 +380,10 @@ def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     port = t.port or 22
     if isinstance(e, ConnectionRefusedError):
         return f"connection refused by {t.address}:{port} (sshd not running there?)"
+    if isinstance(e, HostKeysOff):
+        return (f"host key checking is off for {t.address} in the ssh config "
+                "(UserKnownHostsFile none): refused; remove that setting, give "
+                "--known-hosts FILE, or pass --insecure-host-keys to accept any key")
     if isinstance(e, asyncssh.HostKeyNotVerifiable):
         return (f"host key of {t.address} not verifiable ({e.reason}); check it, then add "
                 f"it to known_hosts (ssh-keyscan -p {port} {t.address})")
@@ -409,6 +465,15 @@ def split_parts(stream: bytes, boundary: str) -> list[Part]:
 
 def _store(res: HostResult, t: Target, part: Part, cmd: str) -> None:
     h = res.host
+    if part.name == "deployment":
+        if part.rc != 0:
+            h.problems.append(f"deployment flavor not detected: "
+                              f"{_stderr_line(part.stderr.encode(), part.rc)}")
+            return
+        det = detect_listing(part.stdout.decode(errors="replace"))
+        h.files[DEPLOYMENT_FILE] = det.to_json()
+        h.sources[DEPLOYMENT_FILE] = f"{t.name}:{', '.join(det.evidence)}"
+        return
     if part.name == "etc":
         if part.rc != 0:
             h.problems.append(f"Neutron configuration not collected: "
@@ -443,7 +508,7 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     they end up in `failed` / `problems`; what arrived before a timeout is kept."""
     import asyncssh
 
-    h = HostCollection(name=t.name, address=t.address if _is_ip(t.address) else None)
+    h = HostCollection(name=t.name, address=t.mgmt)
     res = HostResult(h)
     t0 = time.monotonic()
     connected = False
@@ -456,8 +521,15 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     conn: Any = None
     try:
         async with asyncio.timeout(timeout):
-            conn = await asyncssh.connect(t.address, **ssh.connect_kwargs(t))
+            opts = await asyncio.get_running_loop().run_in_executor(
+                None, ssh.client_options, t)
+            conn = await asyncssh.connect(t.address, options=opts)
             connected = True
+            if h.address is None:
+                # a DNS name in the inventory: record the address SSH actually reached
+                peer = conn.get_extra_info("peername")
+                if peer and is_ip(str(peer[0]).split("%")[0]):
+                    h.address = str(ipaddress.ip_address(str(peer[0]).split("%")[0]))
             proc = await conn.create_process("sh -c " + shlex.quote(host_script(cmds, boundary)),
                                              encoding=None, stdin=asyncssh.DEVNULL)
 
@@ -477,7 +549,7 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     except TimeoutError:
         if not connected:
             h.failed = f"timed out after {timeout:g}s while connecting to {t.address}"
-    except (OSError, asyncssh.Error) as e:
+    except (OSError, asyncssh.Error, HostKeysOff) as e:
         h.failed = describe_error(e, t, t.user or ssh.user)
     finally:
         if conn is not None:
@@ -520,6 +592,7 @@ async def collect_targets_async(
     timeout: float = 30.0, progress: ProgressFn | None = None,
 ) -> list[HostResult]:
     sem = asyncio.Semaphore(max(1, concurrency))
+    ssh = ssh.loaded()
 
     async def one(t: Target) -> HostResult:
         async with sem:

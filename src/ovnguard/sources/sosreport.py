@@ -22,10 +22,7 @@ say so and how to get the whole file.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -42,16 +39,37 @@ from ovnguard.sources.collected import (
     neutron_files,
     to_snapshot,
 )
+from ovnguard.sources.flavors import (
+    ALL_CONF_DB_FILES,
+    ALL_NB_FILES,
+    ALL_SB_FILES,
+    DEPLOYMENT_FILE,
+    FLAVORS,
+    detect,
+)
 from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
 from ovnguard.sources.live import ovs_hostname
+from ovnguard.sources.ovsdb_file import MAGIC_CLUSTER, cluster_to_standalone
 
-CONF_DB = ("etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
-           "usr/local/etc/openvswitch/conf.db")
+CONF_DB = tuple(dict.fromkeys((
+    "etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
+    "usr/local/etc/openvswitch/conf.db",
+    # where the other deployment flavors keep it (sources/flavors.py), for reports that
+    # copied them (sos's own plugins do not: kolla's volume, MicroOVN's switch dir)
+    *(f.lstrip("/") for f in ALL_CONF_DB_FILES))))
 CENTRAL_DIRS = ("var/lib/ovn", "var/lib/openvswitch/ovn", "var/lib/openvswitch",
                 "etc/openvswitch", "usr/local/etc/openvswitch", "var/lib/ovn/etc",
                 "var/snap/microovn/common/data/central/db")
-NB_FILES = tuple(f"{d}/ovnnb_db.db" for d in CENTRAL_DIRS)
-SB_FILES = tuple(f"{d}/ovnsb_db.db" for d in CENTRAL_DIRS)
+NB_FILES = tuple(dict.fromkeys((*(f"{d}/ovnnb_db.db" for d in CENTRAL_DIRS),
+                                *(f.lstrip("/") for f in ALL_NB_FILES))))
+SB_FILES = tuple(dict.fromkeys((*(f"{d}/ovnsb_db.db" for d in CENTRAL_DIRS),
+                                *(f.lstrip("/") for f in ALL_SB_FILES))))
+# What tells the host's deployment flavor (sos's docker, podman and snap plugins).
+CONTAINER_LISTS = {"docker": ("sos_commands/docker/docker_ps",
+                              "sos_commands/docker/docker_ps_-a"),
+                   "podman": ("sos_commands/podman/podman_ps",
+                              "sos_commands/podman/podman_ps_-a")}
+SNAP_LIST = ("sos_commands/snap/snap_list_--all", "installed-snaps")
 NET = "sos_commands/networking/"
 HOSTNAME = ("sos_commands/host/hostname", "sos_commands/general/hostname", "hostname")
 ADDR_ONELINE = (NET + "ip_-o_addr", "ip_addr")
@@ -62,7 +80,8 @@ ROUTES = (NET + "ip_route_show_table_all", "ip_route")
 ROUTES6 = (NET + "ip_-6_route_show_table_all",)
 TREE_PREFIXES = (*(r.lstrip("/") + "/" for r in NEUTRON_ROOTS), KOLLA_DIR.lstrip("/") + "/neutron")
 WANTED = frozenset({*CONF_DB, *NB_FILES, *SB_FILES, *HOSTNAME, *ADDR_ONELINE, *ADDR_DETAIL,
-                    *LINK_DETAIL, *ROUTES, *ROUTES6})
+                    *LINK_DETAIL, *ROUTES, *ROUTES6, *SNAP_LIST,
+                    *(f for fs in CONTAINER_LISTS.values() for f in fs)})
 MAX_FILE = 512 * 1024 * 1024
 
 
@@ -160,25 +179,14 @@ def read_sos(path: str | Path) -> SosFiles:
 
 
 def _standalone(raw: bytes, label: str, notes: list[str]) -> bytes:
-    """A clustered (raft) DB file converted to standalone with ovsdb-tool, else as is (the
-    reader then refuses it with the conversion command)."""
-    if not raw.startswith(b"OVSDB CLUSTER "):
+    """A clustered (raft) DB file converted to standalone (ovsdb_file.cluster_to_standalone:
+    the installed ovsdb-tool), with a note; else as is."""
+    if not raw.startswith(MAGIC_CLUSTER):
         return raw
-    tool = shutil.which("ovsdb-tool")
-    if tool is None:
-        return raw
-    with tempfile.TemporaryDirectory(prefix="ovnguard-sos-") as d:
-        src, dst = Path(d) / "clustered.db", Path(d) / "standalone.db"
-        src.write_bytes(raw)
-        proc = subprocess.run([tool, "cluster-to-standalone", str(dst), str(src)],
-                              capture_output=True, timeout=120, check=False)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise InputError(f"clustered DB file; ovsdb-tool cluster-to-standalone failed: "
-                             f"{err[-1] if err else proc.returncode}", label)
-        notes.append(f"{label} is a clustered (raft) file: read through "
-                     "`ovsdb-tool cluster-to-standalone`")
-        return dst.read_bytes()
+    out = cluster_to_standalone(raw, label)
+    notes.append(f"{label} is a clustered (raft) file: read through "
+                 "`ovsdb-tool cluster-to-standalone`")
+    return out
 
 
 def _tailed_note(s: SosFiles, rel: str) -> str | None:
@@ -262,6 +270,7 @@ def _host(s: SosFiles) -> HostCollection:
     else:
         h.problems.append("route.json not collected: no `ip route show table all` output in "
                           "the report")
+    _deployment(s, h)
     tree = {"/" + rel: data for rel, data in s.files.items() if rel.startswith(TREE_PREFIXES)}
     h.neutron, notes = neutron_files(tree)
     h.problems.extend(notes)
@@ -269,6 +278,36 @@ def _host(s: SosFiles) -> HostCollection:
         h.problems.append("Neutron configuration not collected: no /etc/neutron in the report "
                           "(sos's openstack_neutron plugin did not run, or not a Neutron node)")
     return h
+
+
+def _ps_names(text: str) -> list[str]:
+    """NAMES, the last column of `docker ps` / `podman ps` (header line first)."""
+    lines = text.splitlines()
+    if not lines or "NAMES" not in lines[0]:
+        return []
+    return [ln.split()[-1] for ln in lines[1:] if ln.split()]
+
+
+def _deployment(s: SosFiles, h: HostCollection) -> None:
+    """The host's flavor from what the report holds: containers sos listed, snaps, and
+    flavor paths it copied."""
+    containers: dict[str, str] = {}
+    for rt, names in CONTAINER_LISTS.items():
+        found = s.first(names)
+        if found is not None:
+            for n in _ps_names(found[1].decode(errors="replace")):
+                containers.setdefault(n, rt)
+    snaps: list[str] = []
+    found = s.first(SNAP_LIST)
+    if found is not None:
+        snaps = [ln.split()[0] for ln in found[1].decode(errors="replace").splitlines()[1:]
+                 if ln.split()]
+    markers = {m for f in FLAVORS for m in f.markers}
+    paths = {m for m in markers for rel in s.files
+             if ("/" + rel).startswith(m.rstrip("*").rstrip("/"))}
+    det = detect(paths, containers, snaps)
+    h.files[DEPLOYMENT_FILE] = det.to_json()
+    h.sources[DEPLOYMENT_FILE] = f"{s.label}: {', '.join(det.evidence)}"
 
 
 def _json(h: HostCollection, name: str, doc: object, source: str) -> None:

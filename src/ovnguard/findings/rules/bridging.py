@@ -12,7 +12,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView, IpNet, hosts_in
+from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, few_hosts, hosts_in
 from ovnguard.model.snapshot import IpAddress
 from ovnguard.simulation.types import PatchPort
 
@@ -47,6 +47,8 @@ def _mgmt_touch(ctx: RuleContext, v: HostView, bridge: str) -> tuple[list[Eviden
 
 # --------------------------------------------------------------------------- mgmt-bridge-localnet
 
+BY_DESIGN = "ovn-kubernetes"  # HostState.deployment whose gateway bridge carries the node IP
+
 MGMT_BRIDGE_LOCALNET = RuleSpec(
     id="mgmt-bridge-localnet",
     severity=Severity.high,
@@ -64,7 +66,9 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
     ),
     severity_note=(
         "Not critical: this alone is how many small clouds run; it is the precondition "
-        "that turns l2-loop and address-conflict into a cluster-wide outage."
+        "that turns l2-loop and address-conflict into a cluster-wide outage. Info on "
+        "hosts deployed by ovn-kubernetes (hosts/<host>/deployment.json): its shared "
+        "gateway mode keeps the node IP on the gateway bridge by design."
     ),
     remediation_template=(
         "Separate the NICs: keep the management address on a NIC (or bridge) that no "
@@ -94,32 +98,53 @@ def mgmt_bridge_localnet(ctx: RuleContext) -> list[Finding]:
             sw = ctx.switch_name(pp.lport) or "?"
             groups[(sw, pp.lport)].append((v, pp, evs, touched))
     out: list[Finding] = []
-    for (sw, lport), members in sorted(groups.items()):
-        evidence: list[Evidence] = list(ctx.lport_facts(lport))
-        chain: list[Evidence] = list(evidence)
-        nets: set[IpNet] = set()
-        bridges: set[str] = set()
-        for i, (v, pp, evs, n) in enumerate(members):
-            facts = [*ctx.realization_facts(v.name, pp), *ctx.bridge_facts(v, pp.bridge), *evs]
-            evidence.extend(facts)
-            if i == 0:
-                chain.extend(facts)
-            nets |= n
-            bridges.add(pp.bridge)
-        hosts = [v.name for v, *_ in members]
-        seg = ", ".join(sorted(str(n) for n in nets)) or "of the hosts"
-        physnet = members[0][1].network_name or "?"
-        out.append(MGMT_BRIDGE_LOCALNET.finding(
-            key=f"{sw}/{lport}",
-            hosts=hosts,
-            summary=(f"logical switch {sw} is bridged into the management segment {seg} "
-                     f"through {'/'.join(sorted(bridges))} ({lport}, physnet {physnet}) on "
-                     f"{len(hosts)} host(s): {', '.join(sorted(hosts))}"),
-            evidence=evidence,
-            chain=chain,
-            fields={"physnet": physnet, "bridge": "/".join(sorted(bridges))},
-        ))
+    for (sw, lport), all_members in sorted(groups.items()):
+        # ovn-kubernetes' shared gateway mode puts the node IP on br-ex and patches the
+        # node's external switch into it on purpose: said, not flagged (l2-loop still is)
+        by_design = [m for m in all_members if m[0].state.deployment == BY_DESIGN]
+        others = [m for m in all_members if m[0].state.deployment != BY_DESIGN]
+        for members, design in ((others, False), (by_design, True)):
+            if members:
+                out.append(_mgmt_finding(ctx, sw, lport, members, design))
     return out
+
+
+def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
+                  members: list[tuple[HostView, PatchPort, list[Evidence], set[IpNet]]],
+                  by_design: bool) -> Finding:
+    evidence: list[Evidence] = list(ctx.lport_facts(lport))
+    chain: list[Evidence] = list(evidence)
+    nets: set[IpNet] = set()
+    bridges: set[str] = set()
+    for i, (v, pp, evs, n) in enumerate(members):
+        facts = [*ctx.realization_facts(v.name, pp), *ctx.bridge_facts(v, pp.bridge), *evs]
+        evidence.extend(facts)
+        if i == 0:
+            chain.extend(facts)
+        nets |= n
+        bridges.add(pp.bridge)
+    hosts = [v.name for v, *_ in members]
+    seg = ", ".join(sorted(str(n) for n in nets)) or "of the hosts"
+    physnet = members[0][1].network_name or "?"
+    summary = (f"logical switch {sw} is bridged into the management segment {seg} "
+               f"through {'/'.join(sorted(bridges))} ({lport}, physnet {physnet}) on "
+               f"{len(hosts)} host(s): {', '.join(sorted(hosts))}")
+    if by_design:
+        summary += (" -- by design: ovn-kubernetes' shared gateway mode keeps the node IP on "
+                    "the gateway bridge; not a misconfiguration, but a second localnet port "
+                    "there loops the node's own LAN")
+        evidence.append(Evidence(f"{', '.join(sorted(hosts))}: deployed by ovn-kubernetes "
+                                 "(deployment.json, or the NB's ovn-kubernetes cluster router)",
+                                 "rule", None, None, hosts[0]))
+    return MGMT_BRIDGE_LOCALNET.finding(
+        key=f"{sw}/{lport}" + ("/by-design" if by_design else ""),
+        hosts=hosts,
+        summary=summary,
+        evidence=evidence,
+        chain=chain,
+        fields={"physnet": physnet, "bridge": "/".join(sorted(bridges))},
+        severity=Severity.info if by_design else None,
+    )
 
 
 # --------------------------------------------------------------------------- l2-loop
@@ -146,7 +171,10 @@ L2_LOOP = RuleSpec(
     ),
     severity_note=(
         "It takes down management of every host on the segment at once, which is "
-        "what the seed incident saw."
+        "what the seed incident saw. Also critical when the host's files are missing (a "
+        "check with NB and SB only): a provider bridge normally has an uplink, so unknown is "
+        "not safe. High when the bridge is known to hold no NIC (the copies stay inside the "
+        "host)."
     ),
     remediation_template=(
         "Keep one localnet port per physical network on {switch}: delete the extra one "
@@ -162,6 +190,11 @@ L2_LOOP = RuleSpec(
         "management`"
     ),
 )
+
+
+def _nics(v: HostView, bridge: str) -> list[str]:
+    br = v.bridges.get(bridge)
+    return [n.name for n in br.nics] if br is not None else []
 
 
 @dataclass(frozen=True)
@@ -219,8 +252,12 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             if m is not None and m.bridge == lo.bridge:
                 lose.add(v.name)
         first = members[0]
-        nic_names = [n.name for n in first.host.bridges[first.bridge].nics] \
-            if first.bridge in first.host.bridges else []
+        # Unknown (no host files: predicted from SB) is not "no uplink": only a bridge known
+        # to hold no NIC keeps the loop inside its host.
+        unknown = [lo.host.name for lo in members if not lo.host.bridges_known]
+        uplinked = [lo for lo in members
+                    if not lo.host.bridges_known or _nics(lo.host, lo.bridge)]
+        nic_names = _nics(first.host, first.bridge)
         nic = nic_names[0] if nic_names else "its NIC"
         a, b = (p.port for p in first.ports[:2])
         segment_hosts = hosts_in(views, nets)
@@ -235,20 +272,48 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                 f"{first.bridge} bridges those VLANs into one broadcast domain"
             )
             lose_hosts: set[str] = set()
+        elif not uplinked:
+            # Every looped bridge is known to hold no NIC: the copies stay inside the host.
+            severity = Severity.high
+            lose_hosts = set()
+            consequence = (
+                f"{first.bridge} holds no NIC, so a broadcast on {sw} goes {a} -> "
+                f"{first.bridge} -> {b} -> br-int ... until OVS stops at translation depth "
+                "64 inside the host; nothing reaches a LAN, but adding an uplink to "
+                f"{first.bridge} makes it a storm"
+            )
         else:
             severity = Severity.critical
             # One looped host amplifies (64 copies per broadcast) and loses its own unicast;
             # two on one LAN feed each other: a self-sustaining storm for everyone on it.
             storm = {n for n, count in per_net.items() if count >= 2}
             lose_hosts = lose | set(hosts_in(views, storm))
-            consequence = (
-                f"a broadcast entering {first.bridge} from {nic} goes {first.bridge} -> {a} -> "
-                f"br-int -> {b} -> {first.bridge} ... (64 copies per packet out of {nic}); "
-                f"{first.bridge} learns the router's MAC on a patch port and the host's own "
-                "unicast to it is dropped"
-            )
+            if first.host.bridges_known:
+                consequence = (
+                    f"a broadcast entering {first.bridge} from {nic} goes {first.bridge} -> "
+                    f"{a} -> br-int -> {b} -> {first.bridge} ... (64 copies per packet out of "
+                    f"{nic}); {first.bridge} learns the router's MAC on a patch port and the "
+                    "host's own unicast to it is dropped"
+                )
+            else:
+                consequence = (
+                    f"{first.bridge} and br-int are looped through {a} and {b}; a provider "
+                    "bridge normally has an uplink, and then a broadcast entering from it "
+                    f"goes {first.bridge} -> {a} -> br-int -> {b} -> {first.bridge} ... (64 "
+                    f"copies per packet out of the uplink), {first.bridge} learns the "
+                    "router's MAC on a patch port and the host's own unicast through it is "
+                    "dropped"
+                )
         outcome = [Evidence(f"on {first.host.name}: {consequence}", "rule:l2-loop",
                             None, first.bridge, first.host.name)]
+        # Hosts whose addresses are missing too: who loses management there is unknown.
+        blind = [lo.host.name for lo in members
+                 if not lo.host.bridges_known and lo.host.state.addresses is None]
+        if blind and not vlan_bridge:
+            outcome.append(Evidence(
+                f"unknown for {few_hosts(blind)} (no host files): which LAN the copies "
+                "flood and which hosts lose management there", "not collected", "Bridge",
+                first.bridge))
         if not vlan_bridge and nets:
             others = ", ".join(segment_hosts) or "no other collected host"
             lost_text = ", ".join(sorted(lose_hosts)) or "none"
@@ -275,6 +340,11 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             summary += (f"; {flood} {seg_text}, "
                         f"{len(lose_hosts)} host(s) lose management: "
                         f"{', '.join(sorted(lose_hosts))}")
+        if unknown and not vlan_bridge and uplinked:
+            summary += (f"; unknown without host files: whether {first.bridge} of "
+                        f"{few_hosts(unknown)} has an uplink"
+                        + (f" and carries management ({few_hosts(blind)})" if blind else "")
+                        + f" (`{COLLECT_HOSTS}` collects it)")
         extra = lports[-1]
         for lp in lports:
             if not lp.startswith("provnet-"):
