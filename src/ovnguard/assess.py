@@ -105,7 +105,7 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None)
         return WhatIf(report, assessment, before_r, None, None, {})
-    after_r = realize(result.snapshot)
+    after_r = realize(result.snapshot, since=before_r)  # only hosts the change touches
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:
         # Line by line, as ovn-controller sees them: an intermediate state can leave ports

@@ -85,6 +85,10 @@ class Realization:
     ovn_version: str = SEMANTICS.ovn  # whose ovn-controller semantics are implemented
     # What ovn-northd logs for this NB (unknown port types, bad MACs, ...); not per host.
     northd_events: tuple[ControllerEvent, ...] = ()
+    # What it was computed from (snapshot, predicted SB, each host's prediction), so a later
+    # realization or delta of a changed snapshot recomputes only the hosts the change
+    # touches (simulation.realize). Not part of the result: not compared, not shown.
+    basis: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
