@@ -23,6 +23,7 @@ from types import MappingProxyType
 from ovnguard.errors import InputError
 from ovnguard.model.db import Database, Row
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
+from ovnguard.sources import safeio
 from ovnguard.sources.inventory import read_inventory
 from ovnguard.sources.iproute import read_addresses, read_links, read_routes
 from ovnguard.sources.neutron_ini import read_neutron
@@ -181,9 +182,9 @@ def _ovs_external_id(ovs: Database | None, key: str) -> str | None:
 
 def _read_host_dir(d: Path) -> _HostDir:
     h = _HostDir(d.name, f"hosts/{d.name}")
-    present = {p.name for p in d.iterdir()}
+    present = {p.name for p in safeio.list_dir(d)}
     f = d / "conf.db"
-    if f.is_file():
+    if "conf.db" in present:
         h.ovs = read_db_file(f, OVS_NAME, OVS_KEEP)
         h.files["conf.db"] = str(f)
     for name, reader, attr in (
@@ -192,12 +193,12 @@ def _read_host_dir(d: Path) -> _HostDir:
         ("link.json", read_links, "links"),
     ):
         f = d / name
-        if f.is_file():
+        if name in present:
             setattr(h, attr, reader(f))
             h.files[name] = str(f)
     h.missing = [n for n in _MISSING_HOST_FILE if n not in h.files]
     etc = d / "etc"
-    if (etc / "neutron").is_dir():
+    if safeio.is_dir(etc / "neutron"):
         h.neutron, skipped = read_neutron(etc, f"{h.label}/etc")
         h.notes.extend(skipped)
         for rel in h.neutron:
@@ -286,15 +287,15 @@ def match_hosts(
 def load_bundle(path: str | Path) -> Snapshot:
     """Read the bundle at `path` (see docs/bundle.md) into a Snapshot."""
     root = Path(path)
-    if not root.exists():
+    if not safeio.exists(root):
         raise InputError("no such bundle directory", str(root))
-    if not root.is_dir():
+    if not safeio.is_dir(root):
         raise InputError("not a directory (a bundle is a directory; unpack it first)",
                          str(root))
     notes: list[str] = []
 
     nb_path = root / "nb.db"
-    if not nb_path.is_file():
+    if not safeio.exists(nb_path):
         raise InputError(
             f"nb.db missing: a bundle needs at least the Northbound database "
             f"(`{MAKE['nb.db']}`)",
@@ -304,7 +305,7 @@ def load_bundle(path: str | Path) -> Snapshot:
 
     sb: Database | None = None
     sb_path = root / "sb.db"
-    if sb_path.is_file():
+    if safeio.exists(sb_path):
         sb = read_db_file(sb_path, SB_NAME, SB_KEEP)
     else:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
@@ -312,7 +313,7 @@ def load_bundle(path: str | Path) -> Snapshot:
 
     inventory: dict[str, str] | None = None
     inv_path = root / "inventory.yaml"
-    if inv_path.is_file():
+    if safeio.exists(inv_path):
         inventory = read_inventory(inv_path)
     else:
         notes.append("inventory.yaml missing: the management address of each host is not "
@@ -320,9 +321,9 @@ def load_bundle(path: str | Path) -> Snapshot:
 
     hosts_dir = root / "hosts"
     host_dirs: list[_HostDir] = []
-    if hosts_dir.is_dir():
-        for d in sorted(hosts_dir.iterdir()):
-            if d.is_dir():
+    if safeio.is_dir(hosts_dir):
+        for d in safeio.list_dir(hosts_dir):
+            if safeio.is_dir(d):
                 host_dirs.append(_read_host_dir(d))
             else:
                 notes.append(f"hosts/{d.name} is not a directory: ignored")
@@ -411,7 +412,7 @@ def _apply_inventory(
 
 def _ignored_root(root: Path) -> list[str]:
     # Dot files (an ovsdb lock file copied along, editor backups) are not worth a note.
-    ignored = sorted(p.name for p in root.iterdir()
+    ignored = sorted(p.name for p in safeio.list_dir(root)
                      if p.name not in _ROOT_ENTRIES and not p.name.startswith("."))
     if not ignored:
         return []

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from ovnguard.errors import InputError
-from ovnguard.sources import yamlnodes
+from ovnguard.sources import safeio, yamlnodes
 
 HOST_KEYS = ("address",)
 
@@ -41,14 +41,7 @@ def _address(node: yaml.Node, source: str, host: str) -> str:
 
 def parse_inventory(text: str, source: str) -> dict[str, str]:
     """host name -> management address (normalised by `ipaddress`)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(f"not valid YAML: {e.problem or e.context}", source, line) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML: {e}", source) from None
+    root = yamlnodes.compose(text, source)
     if root is None:
         raise InputError("empty file: expected 'hosts:' mapping host names to addresses", source)
     if not isinstance(root, yaml.MappingNode):
@@ -91,10 +84,4 @@ def parse_inventory(text: str, source: str) -> dict[str, str]:
 
 def read_inventory(path: str | Path) -> dict[str, str]:
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
-    return parse_inventory(text, str(p))
+    return parse_inventory(safeio.read_text(p), str(p))

@@ -27,6 +27,7 @@ import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.model.snapshot import IpAddress, IpLink, IpRoute
+from ovnguard.sources import safeio
 
 ADDR_COMMAND = "ip -j addr show"
 ROUTE_COMMAND = "ip -j route show table all"
@@ -63,12 +64,7 @@ def load_json_list(raw: bytes, source: str, command: str) -> list[dict[str, Any]
 
 def _read(path: str | Path) -> tuple[bytes, str]:
     p = Path(path)
-    try:
-        return p.read_bytes(), str(p)
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    return safeio.read_bytes(p, limit=safeio.MAX_JSON_BYTES), str(p)
 
 
 def _opt_str(entry: dict[str, Any], key: str, source: str, where: str) -> str | None:

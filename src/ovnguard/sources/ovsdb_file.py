@@ -34,6 +34,7 @@ from ovnguard.model.db import (
     normalize_set,
     value_from_json,
 )
+from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
 MAGIC_JSON = b"OVSDB JSON "
@@ -48,12 +49,7 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> 
     ovsdb-client, and hashing doubles the read time of a big NB).
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
     return parse_database(raw, str(p), keep, verify)
 
 
@@ -120,8 +116,10 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
     line0, schema_doc = records[0]
     try:
         schema = Schema.from_json(schema_doc)
-    except (KeyError, TypeError, AttributeError) as e:
-        raise InputError(f"first record is not an OVSDB schema ({e})", source, line0) from None
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError) as e:
+        # the exception's text may quote file content: name its type only
+        raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
+                         source, line0) from None
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}

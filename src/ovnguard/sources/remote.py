@@ -49,7 +49,7 @@ from typing import Any
 import yaml
 
 from ovnguard.errors import InputError
-from ovnguard.sources import yamlnodes
+from ovnguard.sources import safeio, yamlnodes
 from ovnguard.sources.collected import (
     KOLLA_DIR,
     NEUTRON_ROOTS,
@@ -132,14 +132,7 @@ def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
 
 
 def parse_targets(text: str, source: str) -> list[Target]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise InputError(f"not valid YAML: {e.problem or e.context}", source,
-                         mark.line + 1 if mark is not None else None) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML: {e}", source) from None
+    root = yamlnodes.compose(text, source)
     if root is None:
         raise InputError("empty file: expected 'hosts:' mapping host names to addresses",
                          source)
@@ -186,13 +179,7 @@ def parse_targets(text: str, source: str) -> list[Target]:
 
 def read_targets(path: str | Path) -> list[Target]:
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
-    return parse_targets(text, str(p))
+    return parse_targets(safeio.read_text(p), str(p))
 
 
 # ---------------------------------------------------------------------------------------
