@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.sources import safeio
 
 SCHEMA_VERSION = 1
 SYSTEM_DIR = Path("/var/lib/ovnguard/guard")
@@ -117,11 +118,11 @@ def write_json(path: Path, doc: Any) -> None:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GuardError(f"{path}: no such file", 2) from None
-    except (OSError, ValueError) as e:
-        raise GuardError(f"{path}: unreadable ({e})", 2) from None
+        return json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
+    except InputError as e:
+        raise GuardError(str(e), 2) from None
+    except ValueError as e:
+        raise GuardError(f"{path}: unreadable ({type(e).__name__})", 2) from None
 
 
 @dataclass(frozen=True)
