@@ -66,11 +66,13 @@ def main() -> None:
     import sys
 
     from ovnguard.errors import OvnguardError
+    from ovnguard.report.safe import visible
 
     try:
         app()
     except OvnguardError as e:
-        print(f"ovnguard: error: {e}", file=sys.stderr)
+        # the message names files and rows: shown, never acted on by the terminal
+        print(f"ovnguard: error: {visible(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("ovnguard: interrupted", file=sys.stderr)

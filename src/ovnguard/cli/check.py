@@ -11,6 +11,7 @@ import typer
 
 from ovnguard.errors import InputError
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.report.safe import json_text, visible_model
 from ovnguard.report.schema import VERDICT_ORDER, Report
 
 
@@ -49,7 +50,11 @@ def write_report(
     else:
         from ovnguard.report.html import render_html
 
-        data = render_html(report).encode()
+        # autoescaped markup; control characters written out too, as in the terminal
+        data = render_html(visible_model(report)).encode()
+    if fmt is not Format.html:
+        # orjson writes C1 and bidi controls raw inside strings: escape them (same JSON)
+        data = json_text(data.decode()).encode()
     if output is None:
         sys.stdout.buffer.write(data + b"\n")
         sys.stdout.flush()

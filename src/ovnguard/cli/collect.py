@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
 from ovnguard.sources.live import SslFiles
@@ -184,10 +185,10 @@ def collect(
     written = write_bundle(collection, out)
     lines, whole = summary_lines(collection, time.monotonic() - t0)
     for line in lines:
-        typer.echo(line, err=True)
+        echo(line, err=True)
     if not written:
         raise InputError("nothing was collected (see above)", str(out))
-    typer.echo(f"bundle {out}: {', '.join(written[:6])}"
+    echo(f"bundle {out}: {', '.join(written[:6])}"
                f"{f' and {len(written) - 6} more' if len(written) > 6 else ''}", err=True)
-    typer.echo(f"next: ovnguard check --bundle {out}", err=True)
+    echo(f"next: ovnguard check --bundle {out}", err=True)
     raise typer.Exit(0 if whole else 1)
