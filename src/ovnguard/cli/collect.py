@@ -133,6 +133,10 @@ def collect(
         None, "--ssh-config", help="ssh_config file (default: ~/.ssh/config).", dir_okay=False),
     user: str | None = typer.Option(
         None, "--user", "-l", help="SSH user where the inventory names none."),
+    keep_secrets: bool = typer.Option(
+        False, "--keep-secrets", help="Keep passwords, transport_url/connection credentials, "
+        "secrets and private keys in the Neutron files written to the bundle. By default "
+        "they are replaced by <redacted> (docs/security.md): ovnguard never needs them."),
 ) -> None:
     """Collect live state into a bundle (docs/bundle.md, docs/collect.md).
 
@@ -182,6 +186,11 @@ def collect(
             nb=nb, sb=sb, ovs=ovs, ssl=ssl, host_name=host, collect_host=not no_host,
             neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout)
         collection = collect_local(opts)
+    if not keep_secrets:
+        from ovnguard.sources.redact import redact_files
+
+        for h in collection.hosts:
+            h.problems.extend(redact_files(h.neutron))
     written = write_bundle(collection, out)
     lines, whole = summary_lines(collection, time.monotonic() - t0)
     for line in lines:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ovnguard.errors import InputError
 from ovnguard.sources import safeio
+from ovnguard.sources.redact import was_redacted
 
 IniSections = dict[str, dict[str, str]]
 
@@ -138,6 +139,8 @@ def read_neutron(
     for f in config_files(etc):
         rel = f.relative_to(etc).as_posix()
         text = safeio.read_text(f)
+        if was_redacted(text):
+            notes.append(f"{label}/{rel}: secret values were redacted when it was collected")
         if text and not _has_section(text):
             notes.append(f"{label}/{rel} has no [section], so it is not an oslo.config file: "
                          "ignored")

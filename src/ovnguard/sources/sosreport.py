@@ -47,6 +47,7 @@ from ovnguard.sources.collected import (
 )
 from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
 from ovnguard.sources.live import ovs_hostname
+from ovnguard.sources.redact import redact_files
 
 CONF_DB = ("etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
            "usr/local/etc/openvswitch/conf.db")
@@ -298,9 +299,10 @@ def _json(h: HostCollection, name: str, doc: object, source: str) -> None:
     h.sources[name] = source
 
 
-def sos_collection(paths: Sequence[str | Path]) -> Collection:
+def sos_collection(paths: Sequence[str | Path], keep_secrets: bool = False) -> Collection:
     """Every report is one host; NB/SB come from the first report (argument order) that has
-    them, and the notes say which and what is missing."""
+    them, and the notes say which and what is missing. Secrets in Neutron's files are
+    redacted unless `keep_secrets` (sources/redact.py)."""
     c = Collection(source="sosreport: " + ", ".join(str(p) for p in paths))
     seen: dict[str, str] = {}
     tails: dict[str, list[str]] = {"nb.db": [], "sb.db": []}
@@ -320,6 +322,8 @@ def sos_collection(paths: Sequence[str | Path]) -> Collection:
                 c.problems.append(f"{label} not used: {which} already read from "
                                   f"{c.sources[which]}")
         h = _host(s)
+        if not keep_secrets:
+            h.problems.extend(redact_files(h.neutron))
         if h.name in seen:
             raise InputError(f"{seen[h.name]} and {s.label} are both from host {h.name}; "
                              "give one report per host", str(p))
