@@ -290,8 +290,12 @@ def _check_expanded(root: yaml.Node) -> None:
     size(root)
 
 
-def yaml_error(e: yaml.YAMLError, source: str) -> InputError:
+def yaml_error(e: yaml.YAMLError, source: str, text: str = "") -> InputError:
     """A YAML error as one line naming the file and line (the problem, never the text)."""
+    if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text[: e.position].count("\n") + 1 if text else None
+        return InputError(f"not valid YAML: character #x{e.character:04x} is not allowed",
+                          source, line)
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -301,24 +305,26 @@ def yaml_error(e: yaml.YAMLError, source: str) -> InputError:
 
 def compose_yaml(text: str, source: str) -> yaml.Node | None:
     """The YAML node tree of `text` (one document), bounded; errors name file and line."""
-    loader = _BoundedLoader(text)
     try:
-        return loader.get_single_node()
+        loader = _BoundedLoader(text)  # the reader checks every character here
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
-        raise yaml_error(e, source) from None
-    finally:
-        loader.dispose()
+        raise yaml_error(e, source, text) from None
 
 
 def load_yaml(text: str, source: str) -> Any:
     """`yaml.safe_load(text)`, bounded; errors name file and line."""
-    loader = _BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        loader = _BoundedLoader(text)
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
-        raise yaml_error(e, source) from None
-    finally:
-        loader.dispose()
+        raise yaml_error(e, source, text) from None
 
 
 # --- decompression -----------------------------------------------------------------------
