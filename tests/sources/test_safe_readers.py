@@ -288,3 +288,10 @@ def test_ini_errors_never_echo_the_line(line: str) -> None:
     e = _fails("neutron.conf", parse_ini, text, "neutron.conf")
     assert "S3cretPW" not in str(e)
     assert e.line == 4
+
+
+def test_lone_surrogates_in_yaml_are_refused() -> None:
+    # JSON-style escapes of an emoji decode to two lone surrogates, which no writer accepts
+    e = _fails("lone surrogate", parse_inventory, 'hosts:\n  "\\ud83d\\ude42": 10.0.0.1\n',
+               "i.yaml")
+    assert e.line == 2

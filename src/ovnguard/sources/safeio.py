@@ -25,6 +25,7 @@ import bz2
 import gzip
 import lzma
 import os
+import re
 import stat
 import zlib
 from pathlib import Path
@@ -263,6 +264,9 @@ class _BoundedLoader(yaml.SafeLoader):
 _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_expanded(root: yaml.Node) -> None:
     """Count the nodes the document has once every alias is expanded (a node reached through
     n aliases counts n times), without expanding it: sizes are memoised per node."""
@@ -274,7 +278,15 @@ def _check_expanded(root: yaml.Node) -> None:
             return memo[key]
         memo[key] = 1  # a recursive alias counts once; the constructor handles the cycle
         total = 1
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            # "\ud83d" escapes decode to lone surrogates: no valid text holds one, and
+            # every writer (JSON, the terminal) would fail on it later
+            m = _SURROGATE.search(str(node.value))
+            if m:
+                raise yaml.composer.ComposerError(
+                    None, None, f"lone surrogate \\u{ord(m.group()):04x} (not valid Unicode)",
+                    node.start_mark)
+        elif isinstance(node, yaml.SequenceNode):
             for child in node.value:
                 total += size(child)
         elif isinstance(node, yaml.MappingNode):
