@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from realdb import RealDb
 
 from ovnguard.cli.demo import example_dir
+from realdb import RealDb
 
 EX = example_dir()
 OVNGUARD = str(Path(sys.executable).parent / "ovnguard")

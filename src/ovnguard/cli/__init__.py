@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 from ovnguard import __version__
+
+
+def docs_dir() -> Path | None:
+    """Where README.md, docs/ and contrib/ are: installed with the package under
+    <prefix>/share/doc/ovnguard, or the source checkout this runs from."""
+    for d in (Path(sys.prefix) / "share" / "doc" / "ovnguard",
+              Path(__file__).resolve().parents[3]):
+        if (d / "docs" / "bundle.md").is_file():
+            return d
+    return None
+
+
+def _docs_line() -> str:
+    d = docs_dir()
+    where = str(d) if d is not None else "share/doc/ovnguard under the install prefix"
+    return (f"\n\nDocumentation (README.md, docs/*.md such as docs/bundle.md, "
+            f"contrib/): {where}")
+
 
 app = typer.Typer(
     name="ovnguard",
@@ -12,7 +33,7 @@ app = typer.Typer(
         "Predict what an OVN/OVS change will do to every node before you press enter, "
         "and recover automatically when it goes wrong.\n\n"
         "Start with `ovnguard demo` (the incident this tool was built for), then "
-        "`ovnguard check --bundle DIR --change FILE`."
+        "`ovnguard check --bundle DIR --change FILE`." + _docs_line()
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -63,8 +84,6 @@ _register()
 def main() -> None:
     # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
     # bug, so only OvnguardError is caught here.
-    import sys
-
     from ovnguard.errors import OvnguardError
     from ovnguard.report.safe import visible
 
