@@ -262,7 +262,8 @@ payloads = st.one_of(
     hostile.map(lambda s: s.encode("utf-8", "surrogatepass")),
     st.sampled_from([b"\n", b"[", b"{", b"\"", b"\\", b"&a ", b"*a", b"!!python/object:os.system",
                      b"OVSDB JSON 99999999 0\n", b"\xff\xfe", b"\x00", b"- " * 100,
-                     b"[" * 2000, b"{\"a\":" * 2000, b"1" * 5000]),
+                     b"[" * 2000, b"{\"a\":" * 2000, b"1" * 5000,
+                     b"\n" + b"9" * 5000 + b": "]),
 )
 edit_ops = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "dup", "replace"]),
                               st.integers(0, 1 << 30), payloads), min_size=1, max_size=4)

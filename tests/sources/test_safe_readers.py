@@ -295,3 +295,13 @@ def test_lone_surrogates_in_yaml_are_refused() -> None:
     e = _fails("lone surrogate", parse_inventory, 'hosts:\n  "\\ud83d\\ude42": 10.0.0.1\n',
                "i.yaml")
     assert e.line == 2
+
+
+def test_huge_numbers_in_ip_text_are_not_a_traceback() -> None:
+    from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text
+
+    big = "9" * 5000
+    assert parse_addr_oneline(f"{big}: lo    inet 127.0.0.1/8 scope host lo", "a")[0][
+        "ifname"] == "lo"
+    parse_link_text(f"{big}: lo: <LOOPBACK> mtu {big} qdisc noqueue state UNKNOWN\n", "l")
+    _fails("bad prefix length", parse_addr_oneline, f"1: lo    inet 127.0.0.1/{big}", "a")
