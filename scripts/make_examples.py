@@ -46,7 +46,7 @@ bridge_mappings = physnet1:br-ex,physnet2:br-public
 """
 
 VERBATIM = """\
-# The commands of the seed incident, verbatim (shared/seed/000_cdc70d7609af371b.txt).
+# The commands of the seed incident, verbatim (docs/incident.md).
 LS_NAME="neutron-<provider-network-UUID>"
 PHYSNET="phynet2"
 

@@ -29,6 +29,7 @@ from ovnguard.report.schema import (
     FindingOut,
     HostRealizationOut,
     HostTopologyOut,
+    LocalnetOut,
     PatchPortOut,
     Report,
 )
@@ -210,7 +211,34 @@ def _ev(e: Evidence) -> EvidenceOut:
     return EvidenceOut(fact=e.fact, source=e.source, table=e.table, row=e.row, host=e.host)
 
 
-def _finding_out(f: Finding) -> FindingOut:
+# Tables with one row per database: evidence names a column of it, not a row.
+_SINGLETONS = frozenset({"Open_vSwitch", "NB_Global", "SB_Global"})
+
+
+def causing_lines(f: Finding, change: Change, result: ChangeResult) -> list[int]:
+    """The change file's lines that cause an introduced finding: lines its evidence names
+    (`change:N`), and applied lines that touched a row its evidence stands on. A finding the
+    change introduced without touching any row of its evidence (e.g. a host newly reached by
+    an existing hazard) is caused by the change as a whole: every applied line."""
+    lines = {int(e.source[7:]) for e in f.evidence
+             if e.source.startswith("change:") and e.source[7:].isdigit()}
+    wanted = {(e.table, e.row, e.host) for e in f.evidence if e.table and e.row}
+    applied = [a for a in result.applied if a.status == "applied"]
+    for a in applied:
+        for c in a.changes:
+            row = c.after or c.before
+            names = {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""}
+            for table, name, host in wanted:
+                if table != c.table or (a.host and host and host != a.host):
+                    continue
+                if table in _SINGLETONS or name in names:
+                    lines.add(a.location.line)
+    if not lines:
+        lines = {a.location.line for a in applied}
+    return sorted(lines)
+
+
+def _finding_out(f: Finding, lines: list[int] | None = None) -> FindingOut:
     return FindingOut(
         rule=f.rule,
         severity=f.severity.name,  # type: ignore[arg-type]
@@ -223,6 +251,7 @@ def _finding_out(f: Finding) -> FindingOut:
         key=f.key,
         loses_management=list(f.loses_management),
         hosts_added=list(f.hosts_added),
+        change_lines=lines or [],
     )
 
 
@@ -292,6 +321,23 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     return out
 
 
+def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
+    nb = snapshot.nb
+    switch_of = {str(p): str(ls.get("name", "")) for ls in nb.rows("Logical_Switch")
+                 for p in ls.set("ports")}
+    out: dict[str, LocalnetOut] = {}
+    for p in nb.rows("Logical_Switch_Port"):
+        if p.get("type") != "localnet":
+            continue
+        tag = p.opt("tag")
+        out[str(p.get("name", ""))] = LocalnetOut(
+            switch=switch_of.get(str(p.uuid), ""),
+            network_name=p.map("options").get("network_name"),  # type: ignore[arg-type]
+            tag=int(tag) if isinstance(tag, int) else None,
+        )
+    return dict(sorted(out.items()))
+
+
 def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
     if a.reasons:
         head = a.reasons[0]
@@ -302,7 +348,7 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None)
     lost = a.hosts_losing_management
     touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
     parts = [head]
-    if lost:
+    if lost and "loses management" not in head:
         parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
     if change is not None:
         parts.append(
@@ -339,7 +385,11 @@ def build_report(
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
         summary=_summary(a, deltas, change),
-        findings=[_finding_out(f) for f in a.findings],
+        findings=[
+            _finding_out(f, causing_lines(f, change, result)
+                         if change and result and f.status == "introduced" else None)
+            for f in a.findings
+        ],
         realization=realization,
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
@@ -348,4 +398,5 @@ def build_report(
                                   *(f"{h}: {n}" for h, d in sorted(deltas.items())
                                     for n in d.notes)])),
         topology=_topology(snapshot),
+        localnets=_localnets(snapshot),
     )

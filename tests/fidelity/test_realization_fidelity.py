@@ -171,7 +171,7 @@ def _changes(hosts: list[str], switches: list[str], ports: list[dict[str, Any]],
             st.sampled_from(localnets), st.sampled_from(NETWORK_NAMES)))
     if bound:
         # Unplug a VM (its VIF leaves the host's br-int): the patch ports it pulled in become
-        # stale, kept until a recompute (LAB-NOTES).
+        # stale, kept until a recompute (docs/measurements.md).
         options.append(st.builds(
             lambda p: f"ovn-nbctl lsp-del {p['name']}\n", st.sampled_from(bound)))
     if routers:

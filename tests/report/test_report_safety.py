@@ -111,7 +111,7 @@ def test_check_html_from_a_hostile_change_line(tmp_path: Path) -> None:
     assert p.returncode in (0, 1), p.stderr
     page = out.read_text()
     assert "<script" not in page.lower() and "&lt;script&gt;alert(1)" in page
-    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "-c", str(change)],
+    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "-c", str(change), "-v"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode in (0, 1), p.stderr
     assert "\x1b" not in p.stdout and "\\x1b[2J" in p.stdout

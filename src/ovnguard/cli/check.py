@@ -29,17 +29,18 @@ class Level(StrEnum):
 
 
 def write_report(
-    report: Report, fmt: Format, output: Path | None, verbose: bool = False
+    report: Report, fmt: Format, output: Path | None, verbose: bool = False,
+    quiet: bool = False,
 ) -> None:
     """Render `report` in `fmt` to `output` (or stdout)."""
     if fmt is Format.text:
         from ovnguard.report.text import render_text
 
         if output is None:
-            render_text(report, verbose=verbose)
+            render_text(report, verbose=verbose, quiet=quiet)
         else:
             with output.open("w") as f:
-                render_text(report, f, width=120, verbose=verbose)
+                render_text(report, f, width=120, verbose=verbose, quiet=quiet)
         return
     if fmt is Format.json:
         data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
@@ -105,7 +106,11 @@ def check(
         Level.risky, "--fail-on", help="Exit 1 when the verdict is at or above this level."
     ),
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Text: show every finding's evidence, not only the chain."
+        False, "--verbose", "-v", help="Text: every line of the change, every finding with "
+        "its evidence, pre-existing findings one by one."
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Text: the verdict line only (the exit code says it too)."
     ),
     live: bool = typer.Option(
         False, "--live", help="Check live state instead of a bundle: NB/SB from --nb/--sb (or "
@@ -212,7 +217,7 @@ def check(
         # not keep) must reach the operator: it narrows what the verdict covers.
         report = report.model_copy(
             update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
-    write_report(report, fmt, output, verbose)
+    write_report(report, fmt, output, verbose, quiet)
     raise typer.Exit(exit_code(report.verdict, fail_on))
 
 

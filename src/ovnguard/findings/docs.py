@@ -2,7 +2,7 @@
 
     python -m ovnguard.findings.docs > docs/rules.md
 
-(tests/findings/test_docs.py fails when the committed file differs from this output.)
+(tests/findings/test_registry_docs.py fails when the committed file differs from this output.)
 """
 
 from __future__ import annotations

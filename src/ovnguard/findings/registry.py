@@ -25,7 +25,7 @@ class RuleSpec:
     id: str  # stable; never renamed once released
     severity: Severity  # the usual severity; a check may raise or lower it per finding
     title: str
-    why: str  # the mechanism, with its source (ovn/ovs code, LAB-NOTES measurement)
+    why: str  # the mechanism, with its source (ovn/ovs code, docs/measurements.md)
     remediation_template: str  # str.format fields filled by the check
     example: str  # a situation that triggers it and the summary it produces
     group: str = ""  # docs section

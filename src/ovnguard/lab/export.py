@@ -1,4 +1,4 @@
-"""`lab export DIR`: a bundle (see PRODUCT.md) taken from a running lab.
+"""`lab export DIR`: a bundle (docs/bundle.md) taken from a running lab.
 
 The OVSDB files come from the lab's real servers via `ovsdb-client backup`, never typed by
 hand; addr/route/link JSON are synthesized (iproute.py) because lab hosts have no kernel of

@@ -669,7 +669,7 @@ class Lab:
         return out
 
     def export(self, dest: str | Path, *, force: bool = False) -> Path:
-        """Write a bundle (PRODUCT.md layout) of the running lab to `dest`."""
+        """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
         from ovnguard.lab.export import export_bundle
 
         return export_bundle(self, Path(dest), force=force)

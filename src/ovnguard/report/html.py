@@ -1,162 +1,224 @@
-"""Self-contained HTML report: the verdict, the chain of events, the findings, and a topology
-picture (inline SVG, no external assets) with the blast radius highlighted.
+"""Self-contained HTML report: the verdict, per host what changes, the findings, the chain of
+events, and a picture of the blast radius laid out by Graphviz (inline SVG, no external
+assets, no script).
 
-The picture: one column per host; inside, its OVS bridges with their ports (ports the change
-adds in red, ports it removes struck through); under the hosts, one bar per management L2
-segment joining the hosts whose management shares it; hosts in the blast radius framed red.
+The picture (`topology_dot`): one box per host — or per *shape* of host, so a thousand alike
+compute nodes are one box "compute0001 … compute1000 (1000 hosts)" — holding its OVS bridges;
+each patch pair ovn-controller keeps or is predicted to create is an edge from the provider
+bridge to br-int labelled with its localnet port and logical switch; each NIC joins its
+management LAN. Red: what the change adds, the hosts it reaches, the loop (two localnet ports
+of one switch and one physnet on one bridge: the cycle bridge → patch → br-int → patch →
+bridge), hosts that lose management. Dashed: what it removes.
+
+Every string from the data goes through `graphviz.escape` into the DOT source (no DOT or
+HTML-label injection) and comes out XML-escaped by dot; the page itself is an autoescaping
+template (report/safe.py says why).
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+import ipaddress
+import shutil
+from dataclasses import dataclass, field
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from ovnguard.report.schema import Report
+from ovnguard.report.schema import HostRealizationOut, HostTopologyOut, Report
 
-HOST_W = 250
-GAP = 30
-PORT_H = 16
-BR_PAD = 8
+# Past this many distinct host shapes, only the hosts the change reaches are drawn.
+MAX_SHAPES = 60
+RED = "#cf222e"
+GREY = "#57606a"
+BLUE = "#0969da"
 
 
 @dataclass
-class _Box:
-    x: float
-    y: float
-    w: float
-    h: float
+class _Shape:
+    """Hosts drawn as one box: same bridges, NICs, changes and fate."""
 
-
-def _esc(s: str) -> str:
-    return html.escape(s, quote=True)
-
-
-def topology_svg(report: Report) -> str:
-    hosts = sorted(set(report.topology) | set(report.realization))
-    if not hosts:
-        return ""
-    blast = set(report.blast_radius)
-    # Wide enough for the longest port name (monospace 12px ~ 7.3 px a character).
-    longest = max(
-        [len(p) for t in report.topology.values() for ps in t.bridges.values() for p in ps]
-        + [len(p.port) for r in report.realization.values() for p in r.added]
-        + [20]
-    )
-    host_w = max(HOST_W, int(longest * 7.3) + 60)
-    parts: list[str] = []
-    heights: dict[str, float] = {}
-    mgmt_anchor: dict[str, tuple[float, float]] = {}
-    top = 40.0
-    for i, h in enumerate(hosts):
-        x = 10 + i * (host_w + GAP)
-        topo = report.topology.get(h)
-        real = report.realization.get(h)
-        added = {(p.bridge, p.port) for p in (real.added if real else [])}
-        removed = {(p.bridge, p.port) for p in (real.removed if real else [])}
-        stale = {(p.bridge, p.port) for p in (real.stale_until_recompute if real else [])}
-        known = topo.bridges if topo else {}
-        bridges: dict[str, list[str]] = {b: list(ps) for b, ps in known.items()}
-        for b, p in added:
-            bridges.setdefault(b, [])
-            if p not in bridges[b]:
-                bridges[b].append(p)
-        y = top + 34
-        inner: list[str] = []
-        for b in sorted(bridges):
-            ports = sorted(bridges[b])
-            bh = 22 + PORT_H * max(1, len(ports)) + BR_PAD
-            is_mgmt = topo is not None and topo.management_bridge == b
-            inner.append(
-                f'<rect x="{x + 10}" y="{y}" width="{host_w - 20}" height="{bh}" rx="6" '
-                f'class="bridge{" mgmt" if is_mgmt else ""}"/>'
-                f'<text x="{x + 18}" y="{y + 15}" class="brname">{_esc(b)}'
-                + (f'<tspan class="mgmtlabel">  management {_esc(topo.management or "")}'
-                   "</tspan>" if is_mgmt and topo is not None else "")
-                + "</text>"
-            )
-            py = y + 22
-            for p in ports:
-                cls = "port"
-                if (b, p) in added:
-                    cls += " added"
-                elif (b, p) in removed:
-                    cls += " removed"
-                elif (b, p) in stale:
-                    cls += " stale"
-                label = p
-                if topo is not None and p == topo.management_interface:
-                    label += f"  ({topo.management})"
-                inner.append(
-                    f'<text x="{x + 24}" y="{py + 11}" class="{cls}">{_esc(label)}</text>'
-                )
-                py += PORT_H
-            if is_mgmt and topo is not None:
-                mgmt_anchor[h] = (x + host_w / 2, 0.0)
-            y += bh + 10
-        if topo is not None and h not in mgmt_anchor and topo.management:
-            inner.append(
-                f'<text x="{x + 18}" y="{y + 12}" class="port">'
-                f"{_esc((topo.management_interface or '?') + '  (' + topo.management + ')')}</text>"
-            )
-            mgmt_anchor[h] = (x + host_w / 2, 0.0)
-            y += 22
-        height = y - top + 6
-        heights[h] = height
-        frame = "host blast" if h in blast else "host"
-        parts.append(
-            f'<rect x="{x}" y="{top}" width="{host_w}" height="{height}" rx="10" class="{frame}"/>'
-            f'<text x="{x + 12}" y="{top + 22}" class="hostname">{_esc(h)}</text>'
-        )
-        parts.extend(inner)
-    bottom = top + max(heights.values()) + 30
-    # Management segment: hosts whose management addresses share a subnet share one L2 domain.
-    segments: dict[str, list[str]] = {}
-    for h in hosts:
-        topo = report.topology.get(h)
-        if topo is not None and topo.management and h in mgmt_anchor:
-            segments.setdefault(_subnet(topo.management), []).append(h)
-    for n, (net, members) in enumerate(sorted(segments.items())):
-        y = bottom + n * 34
-        xs = [mgmt_anchor[h][0] for h in members]
-        hot = any(h in blast for h in members)
-        cls = "lan hot" if hot else "lan"
-        parts.append(
-            f'<line x1="{min(xs) - 60}" y1="{y}" x2="{max(xs) + 60}" y2="{y}" class="{cls}"/>'
-            f'<text x="{min(xs) - 60}" y="{y + 16}" class="lanname">'
-            f"management LAN {_esc(net)}</text>"
-        )
-        for h in members:
-            # From the bottom of the host's box: the management path leaves the host there.
-            ax = mgmt_anchor[h][0]
-            ay = top + heights[h]
-            parts.append(f'<line x1="{ax}" y1="{ay}" x2="{ax}" y2="{y}" class="{cls}"/>')
-    width = 20 + len(hosts) * (host_w + GAP)
-    height = bottom + 34 * max(1, len(segments)) + 10
-    legend = (
-        '<text x="10" y="20" class="legend">'
-        '<tspan class="added">red: added by the change</tspan>   '
-        '<tspan class="removed">struck: removed</tspan>   '
-        "red frame: host in the blast radius</text>"
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="topology">'
-        + legend
-        + "".join(parts)
-        + "</svg>"
-    )
+    hosts: list[str] = field(default_factory=list)
 
 
 def _subnet(cidr: str) -> str:
-    import ipaddress
-
     try:
         return str(ipaddress.ip_interface(cidr).network)
     except ValueError:
         return cidr
+
+
+def _lport(patch: str) -> str | None:
+    """`patch-<lport>-to-br-int` -> lport (the provider-bridge side of a localnet pair)."""
+    if patch.startswith("patch-") and patch.endswith("-to-br-int"):
+        return patch[len("patch-"):-len("-to-br-int")]
+    return None
+
+
+def _fold(hosts: list[str]) -> str:
+    if len(hosts) <= 3:
+        return ", ".join(hosts)
+    return f"{hosts[0]}, {hosts[1]} … {hosts[-1]} ({len(hosts)} hosts)"
+
+
+def _short(name: str, n: int = 24) -> str:
+    return name if len(name) <= n else name[: n - 1] + "…"
+
+
+def _signature(h: str, report: Report, lost: set[str]) -> tuple[object, ...]:
+    topo = report.topology.get(h) or HostTopologyOut()
+    real = report.realization.get(h) or HostRealizationOut()
+    bridges = tuple(sorted(
+        (b, tuple(sorted(p for p in ps if p.startswith("patch-") or p == topo.management_bridge
+                         or not p.startswith(("tap", "vnet", "veth")))),
+         sum(p.startswith(("tap", "vnet", "veth")) for p in ps))
+        for b, ps in topo.bridges.items()))
+    return (bridges, topo.management_bridge, topo.management_interface,
+            _subnet(topo.management) if topo.management else None,
+            tuple((p.bridge, p.port) for p in real.added),
+            tuple((p.bridge, p.port) for p in real.removed),
+            tuple((p.bridge, p.port) for p in real.stale_until_recompute),
+            tuple(report.blast_radius.get(h, [])), h in lost)
+
+
+def topology_dot(report: Report) -> tuple[str, list[str]]:
+    """The picture as Graphviz DOT source, and notes on what it leaves out."""
+    import graphviz
+
+    esc = graphviz.escape
+    lost = {h for f in report.findings if f.status in ("introduced", "present")
+            for h in f.loses_management}
+    hosts = sorted(set(report.topology) | set(report.realization))
+    shapes: dict[tuple[object, ...], _Shape] = {}
+    for h in hosts:
+        shapes.setdefault(_signature(h, report, lost), _Shape()).hosts.append(h)
+    groups = [s.hosts for s in shapes.values()]
+    notes: list[str] = []
+    if len(groups) > MAX_SHAPES:
+        reached = [g for g in groups if any(h in report.blast_radius or h in lost for h in g)]
+        left = sum(len(g) for g in groups) - sum(len(g) for g in reached)
+        notes.append(f"the picture shows the {sum(len(g) for g in reached)} host(s) the change "
+                     f"reaches; {left} other host(s) in {len(groups) - len(reached)} different "
+                     "shapes are not drawn")
+        groups = reached[:MAX_SHAPES]
+
+    g = graphviz.Digraph("topology", graph_attr={
+        "rankdir": "TB", "fontname": "Helvetica", "fontsize": "12", "nodesep": "0.3",
+        "ranksep": "0.5", "compound": "true", "newrank": "true"},
+        node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box",
+                   "style": "rounded", "height": "0.3"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowhead": "none"})
+    ids = iter(f"n{i}" for i in range(1_000_000))
+    lans: dict[str, str] = {}
+
+    def lan_edge(nic: str, mgmt: str, hot: bool) -> None:
+        """The NIC that carries management joins its LAN; red dashed when the host is hit."""
+        net = _subnet(mgmt)
+        if net not in lans:
+            lans[net] = next(ids)
+            g.node(lans[net], esc(f"management LAN {net}"), shape="box", style="filled",
+                   fillcolor="#ddf4ff", color=BLUE, **{"class": "lan"})
+        g.edge(nic, lans[net], color=RED if hot else BLUE, penwidth="2.5" if hot else "1.5",
+               style="dashed" if hot else "solid")
+    for i, members in enumerate(sorted(groups)):
+        h = members[0]
+        topo = report.topology.get(h) or HostTopologyOut()
+        real = report.realization.get(h) or HostRealizationOut()
+        added = {(p.bridge, p.port) for p in real.added}
+        removed = {(p.bridge, p.port) for p in real.removed}
+        stale = {(p.bridge, p.port) for p in real.stale_until_recompute}
+        bridges: dict[str, set[str]] = {b: set(ps) for b, ps in topo.bridges.items()}
+        for b, p in added | removed | stale:
+            bridges.setdefault(b, set()).add(p)
+        hit = any(m in report.blast_radius for m in members)
+        loses = h in lost
+        label = _fold(members) + ("   LOSES MANAGEMENT" if loses else "")
+        classes = "host" + (" blast" if hit else "") + (" lost" if loses else "")
+        with g.subgraph(name=f"cluster_{i}") as c:
+            c.attr(label=esc(label), labeljust="l", style="rounded,filled",
+                   fillcolor="#fff5f5" if loses else "#f6f8fa",
+                   color=RED if hit else "#8c959f", penwidth="3" if hit else "1.2",
+                   fontcolor=RED if loses else "#1b1f24", fontsize="13", **{"class": classes})
+            node_of: dict[str, str] = {}
+            for b in sorted(bridges):
+                n = next(ids)
+                node_of[b] = n
+                mgmt = topo.management_bridge == b
+                where = (topo.management if len(members) == 1
+                         else _subnet(topo.management or ""))
+                text = b + (f"\nmanagement {where}" if mgmt and topo.management else "")
+                vifs = sum(p.startswith(("tap", "vnet", "veth")) for p in bridges[b])
+                if vifs:
+                    text += f"\n{vifs} VIF(s)"
+                c.node(n, esc(text), color=BLUE if mgmt else "#57606a",
+                       penwidth="2" if mgmt else "1", **{"class": "bridge"})
+            # Patch pairs, provider side: one edge provider bridge -> br-int per localnet.
+            pairs: dict[str, list[tuple[str, str]]] = {}
+            for b in sorted(bridges):
+                for p in sorted(bridges[b]):
+                    lport = _lport(p)
+                    if lport is None or b == "br-int":
+                        continue
+                    ln = report.localnets.get(lport)
+                    key = f"{b}|{ln.switch}|{ln.network_name}|{ln.tag}" if ln else f"{b}|{lport}"
+                    pairs.setdefault(key, []).append((b, p))
+            for ports in pairs.values():
+                loop = len(ports) > 1
+                for b, p in ports:
+                    lport = _lport(p) or p
+                    ln = report.localnets.get(lport)
+                    text = lport + (f"\n{_short(ln.switch)}, {ln.network_name}" if ln else "")
+                    attrs = {"color": "#24292f", "penwidth": "1.2", "class": "patch"}
+                    if (b, p) in added:
+                        attrs.update(color=RED, fontcolor=RED, penwidth="2.5",
+                                     **{"class": "patch added"})
+                    elif (b, p) in removed:
+                        attrs.update(color=GREY, fontcolor=GREY, style="dashed",
+                                     **{"class": "patch removed"})
+                    elif (b, p) in stale:
+                        attrs.update(color="#bf8700", style="dashed",
+                                     **{"class": "patch stale"})
+                    if loop:
+                        attrs.update(color=RED, fontcolor=RED, penwidth="3",
+                                     **{"class": attrs["class"] + " loop"})
+                        text += "\nL2 LOOP"
+                    if "br-int" not in node_of:
+                        n = next(ids)
+                        node_of["br-int"] = n
+                        c.node(n, "br-int", **{"class": "bridge"})
+                    c.edge(node_of[b], node_of["br-int"], label=esc(text), dir="both",
+                           arrowhead="dot", arrowtail="dot", **attrs)
+            # NICs: non-patch, non-VIF ports of provider bridges; the management path.
+            for b in sorted(bridges):
+                if b == "br-int":
+                    continue
+                for p in sorted(bridges[b]):
+                    if p.startswith(("patch-", "tap", "vnet", "veth")) or p == b:
+                        continue
+                    n = next(ids)
+                    c.node(n, esc(p), shape="ellipse", style="", **{"class": "nic"})
+                    c.edge(node_of[b], n)
+                    if topo.management_bridge == b and topo.management:
+                        lan_edge(n, topo.management, hit)
+            if topo.management and topo.management_bridge is None:
+                n = next(ids)
+                c.node(n, esc(f"{topo.management_interface or '?'}\n{topo.management}"),
+                       shape="ellipse", style="", color=BLUE, **{"class": "nic mgmt"})
+                lan_edge(n, topo.management, hit)
+    return g.source, notes
+
+
+def topology_svg(report: Report) -> tuple[str, list[str]]:
+    """The picture as inline SVG (Graphviz's `dot`), and notes on what it leaves out."""
+    if not (report.topology or report.realization):
+        return "", []
+    if shutil.which("dot") is None:
+        return "", ["no picture: Graphviz's `dot` is not installed (Debian: apt install "
+                    "graphviz)"]
+    import graphviz
+
+    source, notes = topology_dot(report)
+    svg = graphviz.Source(source).pipe(format="svg", encoding="utf-8")
+    return svg[svg.index("<svg"):], notes
 
 
 def render_html(report: Report) -> str:
@@ -170,6 +232,9 @@ def render_html(report: Report) -> str:
     findings = sorted(
         report.findings, key=lambda f: (status_order[f.status], sev_order[f.severity], f.rule)
     )
-    # The picture is built here with every data string through `_esc`; it is the only markup
-    # the template is given as such.
-    return tmpl.render(r=report, findings=findings, svg=Markup(topology_svg(report)))
+    svg, notes = topology_svg(report)
+    lost = sorted({h for f in report.findings if f.status in ("introduced", "present")
+                   for h in f.loses_management})
+    # The SVG is dot's output from escaped DOT: the only markup the template is given as such.
+    return tmpl.render(r=report, findings=findings, svg=Markup(svg), picture_notes=notes,
+                       lost=lost)

@@ -1,29 +1,90 @@
-"""SARIF 2.1.0 output, so CI systems (GitHub code scanning, GitLab) show findings on the change
-file's lines."""
+"""SARIF 2.1.0 output, so CI systems (GitHub code scanning, GitLab) show findings where they
+come from: an introduced finding on the change file's lines that cause it, a pre-existing one
+on the bundle file it was read from.
+
+Rule metadata carries the whole rule documentation (title, why, what to do) so a consumer
+needs no link back to this repository. tests/report/test_sarif.py validates the output against
+the official SARIF 2.1.0 JSON schema.
+"""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from ovnguard import __version__
 from ovnguard.report.schema import FindingOut, Report
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _location(f: FindingOut, report: Report) -> list[dict[str, Any]]:
+def _uri(path: str) -> str:
+    p = PurePosixPath(path)
+    return p.as_uri() if p.is_absolute() else quote(path)
+
+
+def _runs(lines: list[int]) -> list[tuple[int, int]]:
+    """[5, 6, 7, 9] -> [(5, 7), (9, 9)]: contiguous lines become one region."""
+    out: list[tuple[int, int]] = []
+    for n in sorted(set(lines)):
+        if out and n == out[-1][1] + 1:
+            out[-1] = (out[-1][0], n)
+        else:
+            out.append((n, n))
+    return out
+
+
+def _region_location(uri: str, start: int, end: int, i: int | None = None) -> dict[str, Any]:
+    loc: dict[str, Any] = {"physicalLocation": {
+        "artifactLocation": {"uri": uri},
+        "region": {"startLine": start, "endLine": end},
+    }}
+    if i is not None:
+        loc["id"] = i
+    return loc
+
+
+def _bundle_file(f: FindingOut, report: Report) -> str:
+    """The first file of the bundle the finding's evidence was read from (else the bundle)."""
+    root = report.bundle.rstrip("/")
     for e in f.evidence:
-        if e.source.startswith("change:") and report.change:
-            try:
-                line = int(e.source.split(":", 1)[1])
-            except ValueError:
-                continue
-            return [{"physicalLocation": {"artifactLocation": {"uri": report.change},
-                                          "region": {"startLine": line}}}]
-    for e in f.evidence:
-        if e.source and not e.source.startswith("change:"):
-            return [{"physicalLocation": {"artifactLocation": {"uri": e.source.split(":")[0]}}}]
-    return []
+        if e.source.startswith(root + "/"):
+            return e.source
+    return root
+
+
+def _locations(f: FindingOut, report: Report) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if f.status == "introduced" and f.change_lines and report.change:
+        uri = _uri(report.change)
+        runs = _runs(f.change_lines)
+        first = [_region_location(uri, *runs[0])]
+        related = [_region_location(uri, s, e, i) for i, (s, e) in enumerate(runs[1:], 1)]
+        return first, related
+    return [{"physicalLocation": {"artifactLocation": {"uri": _uri(_bundle_file(f, report))}}}], []
+
+
+def _rule_metadata(rule_id: str, severity: str) -> dict[str, Any]:
+    from ovnguard.findings.registry import all_rules
+
+    spec = next((r.spec for r in all_rules() if r.id == rule_id), None)
+    meta: dict[str, Any] = {"id": rule_id, "name": rule_id,
+                            "defaultConfiguration": {"level": LEVEL[severity]}}
+    if spec is None:
+        meta["shortDescription"] = {"text": rule_id}
+        return meta
+    todo = spec.remediation_template
+    meta.update({
+        "shortDescription": {"text": spec.title},
+        "fullDescription": {"text": spec.why},
+        "help": {
+            "text": f"{spec.title}\n\nWhy: {spec.why}\n\nWhat to do: {todo}",
+            "markdown": f"**{spec.title}**\n\n**Why.** {spec.why}\n\n**What to do.** {todo}",
+        },
+        "properties": {"severity": spec.severity.name, "tags": ["ovn", spec.group or "ovnguard"]},
+    })
+    return meta
 
 
 def render_sarif(report: Report) -> dict[str, Any]:
@@ -32,24 +93,27 @@ def render_sarif(report: Report) -> dict[str, Any]:
     for f in report.findings:
         if f.status == "resolved":
             continue
-        rules.setdefault(f.rule, {
-            "id": f.rule,
-            "shortDescription": {"text": f.rule},
-            "helpUri": "docs/rules.md#" + f.rule,
-        })
-        results.append({
+        if f.rule not in rules:
+            rules[f.rule] = _rule_metadata(f.rule, f.severity)
+        locations, related = _locations(f, report)
+        result: dict[str, Any] = {
             "ruleId": f.rule,
+            "ruleIndex": list(rules).index(f.rule),
             "level": LEVEL[f.severity],
             "message": {
                 "text": f"{f.summary} (hosts: {', '.join(f.hosts) or '-'}). {f.remediation}"
             },
-            "locations": _location(f, report),
-            "properties": {"severity": f.severity, "hosts": f.hosts,
+            "locations": locations,
+            "partialFingerprints": {"ovnguardKey/v1": f"{f.rule}:{f.key}"},
+            "properties": {"severity": f.severity, "status": f.status, "hosts": f.hosts,
                            "introduced_by_change": f.introduced_by_change,
                            "evidence": [e.model_dump(exclude_none=True) for e in f.evidence]},
-        })
+        }
+        if related:
+            result["relatedLocations"] = related
+        results.append(result)
     return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "ovnguard", "version": __version__,

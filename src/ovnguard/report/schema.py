@@ -1,4 +1,4 @@
-"""The `--format json` output: a documented, versioned schema (PRODUCT.md "Output").
+"""The `--format json` output: a documented, versioned schema (docs/json.md).
 
 pydantic models so the schema can be exported (`ovnguard schema`) and checked in tests; every
 renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -47,6 +47,9 @@ class FindingOut(_Model):
     )
     hosts_added: list[str] = Field(
         default=[], description="hosts an existing hazard newly reaches because of the change"
+    )
+    change_lines: list[int] = Field(
+        default=[], description="introduced findings: the change file's lines that cause it"
     )
 
 
@@ -85,6 +88,14 @@ class HostTopologyOut(_Model):
     bridge_mappings: str | None = None
 
 
+class LocalnetOut(_Model):
+    """A localnet port, so a picture can say which switch a patch pair bridges in."""
+
+    switch: str
+    network_name: str | None = None
+    tag: int | None = None
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -106,6 +117,10 @@ class Report(_Model):
     notes: list[str] = Field(default=[], description="what could not be checked, and why")
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"
+    )
+    localnets: dict[str, LocalnetOut] = Field(
+        default={}, description="localnet port -> its switch and physnet, after the change "
+        "(for pictures)"
     )
 
 

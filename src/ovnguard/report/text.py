@@ -1,23 +1,28 @@
-"""Terminal report: what an operator wants to read before pressing enter.
+"""Terminal report: the answer first, the detail after.
 
-Order: the verdict and why in one line; what each pasted line would do; how it unfolds (the
-chain of events, as in the incident note's "동작 흐름"); what each host realizes; the findings
-with their evidence and what to do; what could not be checked. Colours only on a TTY (rich
-decides; NO_COLOR is honoured).
+The first screen answers "what does this change do, to whom, and what do I do?": the verdict
+line; per host what ovn-controller changes and who loses management (hosts with the same
+outcome folded into one line, so 1,000 hosts stay one screen); the one thing to do. Then what
+each pasted line does (in full only when some line does not apply), the findings the change
+introduces or resolves, the chain of events (each event once), and the findings that were
+already there, one line per rule. `verbose` shows every finding's evidence; `quiet` only the
+verdict line.
+
+Colours only on a terminal (rich decides; NO_COLOR is honoured). Lines are never hard-wrapped:
+piped output keeps one record per line for grep, and a terminal wraps by itself.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import TextIO
 
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
-from rich.tree import Tree
 
 from ovnguard.report.safe import visible_model
-from ovnguard.report.schema import EvidenceOut, FindingOut, Report
+from ovnguard.report.schema import EvidenceOut, FindingOut, HostRealizationOut, Report
 
 VERDICT_STYLE = {"safe": "bold green", "risky": "bold yellow", "dangerous": "bold white on red"}
 SEVERITY_STYLE = {
@@ -28,6 +33,9 @@ SEVERITY_STYLE = {
     "info": "dim",
 }
 OUTCOME_STYLE = {"applied": "green", "rejected": "red", "unsupported": "yellow", "skipped": "dim"}
+SEV_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+# Hosts with the same outcome are listed one by one up to this many, then folded.
+FOLD_AT = 4
 
 
 def _src(e: EvidenceOut) -> str:
@@ -40,11 +48,14 @@ def _src(e: EvidenceOut) -> str:
 
 
 def render_text(
-    report: Report, out: TextIO | None = None, width: int | None = None, verbose: bool = False
+    report: Report,
+    out: TextIO | None = None,
+    width: int | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
 ) -> None:
-    """Render for a terminal. Without `verbose`, evidence is shown once, as the chain of events,
-    and pre-existing findings are one line each; JSON always has everything."""
-    console = Console(file=out, width=width, highlight=False, soft_wrap=False)
+    """Render for a terminal (or a file/pipe: then no colour and no wrapping)."""
+    console = Console(file=out, width=width, highlight=False, soft_wrap=True)
     # Names in the report come from data others write: no escape sequence reaches the terminal.
     report = visible_model(report)
     v = report.verdict
@@ -52,88 +63,200 @@ def render_text(
     head.append(f" {v.upper()} ", style=VERDICT_STYLE[v])
     head.append("  " + report.summary)
     console.print(head)
+    if quiet:
+        return
     where = f"bundle: {report.bundle}" + (f"   change: {report.change}" if report.change else "")
     console.print(Text(where, style="dim"))
 
-    if report.change_lines:
+    introduced = _sorted(f for f in report.findings if f.status == "introduced")
+    if report.change is not None:
+        _per_host(console, report, introduced)
+    todo = _first_thing_to_do(report, introduced)
+    if todo is not None:
         console.print()
-        t = Table(title="What each line of the change does", title_justify="left", show_lines=False)
-        t.add_column("line", justify="right", style="dim")
-        t.add_column("command", overflow="fold")
-        t.add_column("outcome")
-        for cl in report.change_lines:
-            outcome = Text(cl.outcome, style=OUTCOME_STYLE[cl.outcome])
-            cmd = Text(cl.text)
-            if cl.host:
-                cmd = Text(f"[{cl.host}] ", style="dim") + cmd
-            if cl.message:
-                cmd.append("\n  " + cl.message, style=OUTCOME_STYLE[cl.outcome])
-            if cl.suggestions:
-                cmd.append("\n  did you mean: " + ", ".join(cl.suggestions), style="cyan")
-            t.add_row(str(cl.line), cmd, outcome)
-        console.print(t)
+        console.print(Text("What to do: ", style="bold") + Text(todo))
+
+    if report.change_lines:
+        _lines(console, report, verbose)
+
+    present = _sorted(f for f in report.findings if f.status in ("introduced", "present"))
+    resolved = _sorted(f for f in report.findings if f.status == "resolved")
+    earlier = _sorted(f for f in report.findings if f.status == "pre-existing")
+    if present:
+        console.print()
+        title = "Introduced by the change" if report.change is not None else "Findings"
+        console.print(Text(f"{title} ({len(present)})", style="bold"))
+        for f in present:
+            _finding(console, f, detailed=verbose or not report.chain,
+                     remediation=f.remediation != todo)
+    if resolved:
+        console.print()
+        console.print(Text(f"Resolved by the change ({len(resolved)})", style="bold"))
+        for f in resolved:
+            _finding(console, f, detailed=verbose, remediation=False)
 
     if report.chain:
         console.print()
         console.print(Text("How it unfolds", style="bold"))
-        chain: list[EvidenceOut] = []
-        for e in report.chain:
-            if all(e.fact != c.fact for c in chain):
-                chain.append(e)
-        for i, e in enumerate(chain):
-            arrow = "  " if i == 0 else "→ "
-            line = Text(arrow + e.fact)
+        for i, e in enumerate(_unique_events(report.chain)):
+            line = Text(("  " if i == 0 else "→ ") + e.fact)
             line.append(f"   [{_src(e)}]", style="dim")
             console.print(line)
 
-    if report.realization:
+    if earlier:
         console.print()
-        t = Table(
-            title="What ovn-controller is predicted to do, per host",
-            title_justify="left",
-        )
-        t.add_column("host")
-        t.add_column("adds", overflow="fold")
-        t.add_column("removes", overflow="fold")
-        for host, r in sorted(report.realization.items()):
-            adds = "\n".join(f"{p.port} on {p.bridge}" for p in r.added) or "-"
-            rem = [f"{p.port} on {p.bridge}" for p in r.removed]
-            rem += [f"{p.port} on {p.bridge} (at next recompute)" for p in r.stale_until_recompute]
-            t.add_row(host, adds, "\n".join(rem) or "-")
-        console.print(t)
-
-    if report.findings:
-        console.print()
-        order = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
-        sev = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-        findings = sorted(report.findings, key=lambda f: (order[f.status], sev[f.severity], f.rule))
-        console.print(Text("Findings", style="bold"))
-        for f in findings:
-            detailed = verbose or (f.status in ("introduced", "present") and not report.chain)
-            console.print(_finding_tree(f, detailed))
-        if not verbose and any(f.evidence for f in findings):
-            console.print(Text("(evidence of every finding: --verbose, or --format json)",
-                               style="dim"))
+        console.print(Text("Already there before the change (not counted in the verdict)",
+                           style="bold"))
+        if verbose:
+            for f in earlier:
+                _finding(console, f, detailed=True)
+        else:
+            for rule, fs in _by_rule(earlier):
+                hosts = sorted({h for f in fs for h in f.hosts})
+                line = Text("  ")
+                line.append(f"{fs[0].severity.upper():8}", style=SEVERITY_STYLE[fs[0].severity])
+                line.append(f" {rule}", style="bold")
+                line.append(f"  {_fold(hosts) or '-'}", style="dim")
+                if len(fs) == 1:
+                    line.append(f"  {fs[0].summary}")
+                console.print(line)
+    if not verbose and any(f.evidence for f in report.findings):
+        console.print(Text("(every finding's evidence: --verbose, or --format json)",
+                           style="dim"))
 
     if report.notes:
         console.print()
-        console.print(Panel(Group(*[Text("• " + n) for n in report.notes]),
-                            title="Not checked", title_align="left", border_style="dim"))
+        console.print(Text("Not checked", style="bold"))
+        for n in report.notes:
+            console.print(Text("  • " + n))
 
 
-def _finding_tree(f: FindingOut, detailed: bool) -> Tree:
-    label = Text()
+def _sorted(fs: Iterable[FindingOut]) -> list[FindingOut]:
+    return sorted(fs, key=lambda f: (SEV_ORDER[f.severity], f.rule, f.hosts))
+
+
+def _by_rule(fs: list[FindingOut]) -> list[tuple[str, list[FindingOut]]]:
+    groups: dict[str, list[FindingOut]] = {}
+    for f in fs:
+        groups.setdefault(f.rule, []).append(f)
+    return sorted(groups.items(), key=lambda kv: (SEV_ORDER[kv[1][0].severity], kv[0]))
+
+
+def _fold(hosts: list[str]) -> str:
+    """compute1, compute2 ... -> "compute001 … compute998 (998 hosts)" past FOLD_AT."""
+    if len(hosts) <= FOLD_AT:
+        return ", ".join(hosts)
+    return f"{hosts[0]}, {hosts[1]} … {hosts[-1]} ({len(hosts)} hosts)"
+
+
+def _ports(r: HostRealizationOut | None) -> str:
+    if r is None:
+        return "no OVS port changes"
+    parts = [f"+ {p.port} on {p.bridge}" for p in r.added]
+    parts += [f"- {p.port} on {p.bridge}" for p in r.removed]
+    parts += [f"~ {p.port} on {p.bridge} stays until a recompute"
+              for p in r.stale_until_recompute]
+    return ", ".join(parts) or "no OVS port changes"
+
+
+def _per_host(console: Console, report: Report, introduced: list[FindingOut]) -> None:
+    lost = {h for f in introduced for h in f.loses_management}
+    hosts = sorted(set(report.realization) | set(report.blast_radius))
+    if not hosts:
+        return
+    # Hosts with the same outcome share one line: a fleet reads as a handful of shapes.
+    shapes: dict[tuple[str, bool, tuple[str, ...]], list[str]] = {}
+    for h in hosts:
+        key = (_ports(report.realization.get(h)), h in lost,
+               tuple(sorted(report.blast_radius.get(h, []))))
+        shapes.setdefault(key, []).append(h)
+    console.print()
+    console.print(Text("What the change does, per host", style="bold"))
+    width = min(28, max(len(_fold(hs)) for hs in shapes.values()))
+    order = sorted(shapes.items(), key=lambda kv: (not kv[0][1], not kv[0][2],
+                                                   kv[0][0] == "no OVS port changes", kv[1][0]))
+    for (ports, loses, rules), hs in order:
+        line = Text("  " + _fold(hs).ljust(width) + "  ")
+        if loses:
+            line.append("LOSES MANAGEMENT", style="bold white on red")
+            line.append("  ")
+        line.append(ports, style="dim" if ports == "no OVS port changes" else "")
+        if rules:
+            line.append(f"   hit by: {', '.join(rules)}", style="yellow")
+        console.print(line)
+
+
+def _first_thing_to_do(report: Report, introduced: list[FindingOut]) -> str | None:
+    counted = introduced or ([] if report.change is not None else _sorted(
+        f for f in report.findings if f.status == "present"))
+    for f in counted:
+        if f.remediation and f.severity in ("critical", "high", "medium"):
+            return f.remediation
+    if any(c.outcome != "applied" for c in report.change_lines):
+        return "fix the lines marked rejected or unsupported below, then check again."
+    return None
+
+
+def _lines(console: Console, report: Report, verbose: bool) -> None:
+    lines = report.change_lines
+    console.print()
+    if not verbose and all(c.outcome == "applied" and not c.message for c in lines):
+        nums = [c.line for c in lines]
+        span = f"line {nums[0]}" if len(nums) == 1 else f"lines {nums[0]}–{nums[-1]}"
+        console.print(Text(f"The change: {span}, {len(lines)} command(s), all applied to a copy "
+                           "(--verbose lists them)", style="dim"))
+        return
+    console.print(Text("What each line of the change does", style="bold"))
+    for cl in lines:
+        line = Text(f"  {cl.line:>4}  ")
+        line.append(f"{cl.outcome:<11}", style=OUTCOME_STYLE[cl.outcome])
+        if cl.host:
+            line.append(f"[{cl.host}] ", style="dim")
+        line.append(cl.text)
+        console.print(line)
+        if cl.message:
+            console.print(Text(f"              {cl.message}", style=OUTCOME_STYLE[cl.outcome]))
+        if cl.suggestions:
+            console.print(Text("              did you mean: " + ", ".join(cl.suggestions),
+                               style="cyan"))
+
+
+def _finding(console: Console, f: FindingOut, detailed: bool, remediation: bool = True) -> None:
+    label = Text("  ")
     label.append(f"{f.severity.upper():8}", style=SEVERITY_STYLE[f.severity])
     label.append(f" {f.rule}", style="bold")
-    if f.status != "present":
-        label.append(f" ({f.status})", style="dim" if f.status != "introduced" else "bold")
     label.append(f"  {f.summary}")
     if f.hosts:
-        label.append(f"  hosts: {', '.join(f.hosts)}", style="dim")
-    tree = Tree(label)
+        label.append(f"  [{_fold(f.hosts)}]", style="dim")
+    console.print(label)
     if detailed:
         for e in f.evidence:
-            tree.add(Text(e.fact) + Text(f"   [{_src(e)}]", style="dim"))
-    if f.remediation and (detailed or f.status != "resolved"):
-        tree.add(Text("what to do: ", style="bold") + Text(f.remediation))
-    return tree
+            console.print(Text(f"      · {e.fact}") + Text(f"   [{_src(e)}]", style="dim"))
+    if remediation and f.remediation:
+        console.print(Text("      what to do: ", style="bold") + Text(f.remediation))
+
+
+_PATCH = re.compile(r"\bpatch-[^\s,()]+")
+_TAIL = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def _event_key(e: EvidenceOut) -> object:
+    """Two wordings of one event share a key: the same patch ports created on the same host
+    (patch.c's link and the simulation's), or the same sentence with a "so" or a cited
+    function added."""
+    ports = frozenset(_PATCH.findall(e.fact))
+    if ports and "creates" in e.fact:
+        return ("creates", e.host, ports)
+    s = e.fact.removeprefix("so ")
+    return _TAIL.sub("", s).strip().lower()
+
+
+def _unique_events(chain: list[EvidenceOut]) -> list[EvidenceOut]:
+    seen: set[object] = set()
+    out = []
+    for e in chain:
+        k = _event_key(e)
+        if k not in seen:
+            seen.add(k)
+            out.append(e)
+    return out

@@ -11,7 +11,8 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
   deletes at once any patch port whose logical port, network mapping or bridge is gone;
 - `local_datapaths` only grow incrementally; they are rebuilt (and so shrink) only by a
   full recompute of the runtime_data engine node. Without one, a datapath that stopped being
-  local keeps its patch ports: they are *stale* (LAB-NOTES: "stays until a full recompute").
+  local keeps its patch ports: they are *stale* (docs/measurements.md: "stays until a full
+  recompute").
 - A full recompute happens when the runtime_data node gets an input change it has no
   handler for, or whose handler gives up: the host's Open_vSwitch external_ids
   (`en_ovs_open_vswitch`, no handler), any SB Chassis row (`en_sb_chassis`, no handler --
@@ -325,7 +326,7 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
         seed[u] = (Evidence(
             f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
             "23.03 removes local datapaths only in a full recompute (local_data.c; "
-            "LAB-NOTES: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
+            "docs/measurements.md: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
             None, h),)
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from ovnguard.model.evidence import Evidence
 
 # Evidence.source for facts derived from OVN's behaviour rather than read from a file: the
-# source file of ovn-org/ovn (tag v23.03.1) whose code decides it, and the lab notes.
+# source file of ovn-org/ovn (tag v23.03.1) whose code decides it, and our measurements.
 OVN_SRC = "ovn v23.03.1 "
-LAB_NOTES = "LAB-NOTES (measured with OVS 3.1 / OVN 23.03)"
+LAB_NOTES = "docs/measurements.md (measured with OVS 3.1 / OVN 23.03)"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -93,7 +93,7 @@ class HostDelta:
     added: tuple[PatchPort, ...] = ()
     removed: tuple[PatchPort, ...] = ()  # removed at once by ovn-controller
     # No longer wanted, but real ovn-controller 23.03 leaves them until a full recompute
-    # (LAB-NOTES: stale patch ports after the last local VIF goes away).
+    # (docs/measurements.md: stale patch ports after the last local VIF goes away).
     stale: tuple[PatchPort, ...] = ()
     # Why each added/removed/stale port is predicted (extension).
     why: Mapping[PatchPort, tuple[Evidence, ...]] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-# The commands of the seed incident, with the real switch name and physnet2 (shared/seed/000_cdc70d7609af371b.txt).
+# The commands of the seed incident, with the real switch name and physnet2 (docs/incident.md).
 LS_NAME="neutron-5f1c9d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f"
 PHYSNET="physnet2"
 

@@ -1,4 +1,4 @@
-# The commands of the seed incident, verbatim (shared/seed/000_cdc70d7609af371b.txt).
+# The commands of the seed incident, verbatim (docs/incident.md).
 LS_NAME="neutron-<provider-network-UUID>"
 PHYSNET="phynet2"
 

@@ -132,7 +132,8 @@ L2_LOOP = RuleSpec(
     why=(
         "Nothing in ovn-nbctl or ovn-northd rejects a second localnet port on a switch. "
         "ovn-controller 23.03 warns `localnet port 'A' already set for datapath, skipping the "
-        "new port 'B'` and still creates both patch pairs (measured, LAB-NOTES). The switch's "
+        "new port 'B'` and still creates both patch pairs (measured, docs/measurements.md). "
+        "The switch's "
         "flood group sends a broadcast that arrived from one localnet out of the other, so a "
         "broadcast entering the bridge from its NIC goes bridge -> patch A -> br-int -> patch "
         "B -> bridge ... (`ofproto/trace`: over max translation depth 64, 64 copies out of "
