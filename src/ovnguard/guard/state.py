@@ -211,8 +211,10 @@ def holder(root: Path, database: str, remote: str) -> GuardDir | None:
     A lock left by a guard that finished (or never got going) is removed."""
     path = _lock_path(root, database, remote)
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+        doc = json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
+    except (OSError, ValueError, InputError):
+        return None
+    if not isinstance(doc, dict):
         return None
     g = GuardDir(root, str(doc.get("id", "")))
     try:
@@ -256,8 +258,10 @@ def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
 def release(root: Path, database: str, remote: str, guard_id: str) -> None:
     path = _lock_path(root, database, remote)
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+        doc = json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
+    except (OSError, ValueError, InputError):
+        return
+    if not isinstance(doc, dict):
         return
     if doc.get("id") == guard_id:
         with contextlib.suppress(OSError):
