@@ -116,3 +116,32 @@ def test_reports_and_errors_never_print_a_secret(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert f"{conf}:" in p.stderr and SECRET not in p.stderr
+
+
+def test_collect_redacts_by_default_and_keep_secrets_keeps(tmp_path: Path) -> None:
+    """`ovnguard collect` against a real ovsdb-server (this host's OVS stand-in) and a Neutron
+    directory holding passwords."""
+    import pytest
+
+    if shutil.which("ovsdb-server") is None:
+        pytest.skip("needs the OVS Debian packages")
+    from realdb import RealDb
+
+    neutron = tmp_path / "neutron"
+    neutron.mkdir()
+    (neutron / "neutron.conf").write_text(NEUTRON_CONF)
+    with RealDb(tmp_path / "conf.db", "vswitch") as db:
+        for extra in ([], ["--keep-secrets"]):
+            out = tmp_path / ("kept" if extra else "bundle")
+            p = subprocess.run([OVNGUARD, "collect", "--out", str(out), "--ovs",
+                                f"unix:{db.sock}", "--neutron-dir", str(neutron), "--host",
+                                "h1", *extra], capture_output=True, text=True, timeout=120)
+            assert p.returncode == 0, p.stderr
+            written = (out / "hosts" / "h1" / "etc" / "neutron" / "neutron.conf").read_text()
+            assert SECRET not in p.stdout + p.stderr
+            if extra:
+                assert written == NEUTRON_CONF
+            else:
+                assert SECRET not in written
+                assert written.startswith("# ovnguard: 9 secret value(s) redacted")
+                assert "h1: etc/neutron/neutron.conf: 9 secret value(s) redacted" in p.stderr
