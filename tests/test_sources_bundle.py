@@ -337,8 +337,13 @@ def test_missing_hosts_dir(bundle: Path) -> None:
     shutil.rmtree(bundle / "hosts")
     (bundle / "inventory.yaml").unlink()
     snap = load_bundle(bundle)
-    assert snap.hosts == {}
+    # Every SB Chassis is still a host, named by hostname, with nothing collected: the
+    # simulation predicts it from SB (the check a control node can run with NB and SB only).
+    assert set(snap.hosts) == {"compute1", "compute2"}
+    assert all(h.ovs is None and h.addresses is None for h in snap.hosts.values())
     assert any(n.startswith("hosts/ missing:") for n in snap.notes)
+    assert ("2 SB Chassis, no hosts/ directory for any: compute1, compute2 predicted from SB "
+            "alone") in snap.notes
 
 
 def test_nb_only_bundle(bundle: Path) -> None:
@@ -479,8 +484,8 @@ def test_unmatched_dir_and_chassis_without_dir(bundle: Path) -> None:
     assert snap.hosts["storage1"].ovs is None and snap.hosts["storage1"].routes is not None
     assert ("hosts/storage1 matches no SB Chassis (by hostname, name or conf.db system-id): "
             "ovn-controller on it is not connected or it is not a chassis") in snap.notes
-    assert (f"SB Chassis {COMPUTE2_ID} (hostname compute2) has no hosts/ directory: its OVS "
-            "bridges, addresses and routes not checked") in snap.notes
+    assert (f"SB Chassis {COMPUTE2_ID} (hostname compute2) has no hosts/ directory: compute2 "
+            "is predicted from SB alone") in snap.notes
 
 
 def test_two_dirs_for_one_host_is_an_error(bundle: Path) -> None:

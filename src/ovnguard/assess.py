@@ -21,7 +21,7 @@ from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView
+from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
@@ -306,8 +306,7 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
 
 def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     out: dict[str, HostTopologyOut] = {}
-    for name, state in sorted(snapshot.hosts.items()):
-        v = HostView(state)
+    for name, v in host_views(snapshot).items():
         m = v.management
         bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
                    for b in v.bridges.values()}
@@ -317,6 +316,8 @@ def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
             management_bridge=(m.carrier.bridge if m and m.carrier else None),
             bridges=bridges,
             bridge_mappings=v.mappings_raw,
+            known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
+                        else "none"),
         )
     return out
 
@@ -338,7 +339,21 @@ def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
     return dict(sorted(out.items()))
 
 
-def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None) -> str:
+def _from_sb_alone(snapshot: Snapshot) -> str:
+    """The summary's clause for hosts predicted without their files ("" when none)."""
+    views = [v for v in host_views(snapshot).values() if v.based_on == "sb"]
+    if not views:
+        return ""
+    blind = all(v.state.addresses is None for v in views)
+    what = ("which NIC and management address sit on their bridges"
+            if any(v.state.addresses is None for v in views) else
+            "which NIC sits on their bridges")
+    return (f"predicted from SB alone ({'no host files' if blind else 'no conf.db'}): "
+            f"{few_hosts([v.name for v in views])}; unknown there: {what}")
+
+
+def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
+             unknown: str = "") -> str:
     if a.reasons:
         head = a.reasons[0]
     elif change is not None:
@@ -350,12 +365,37 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None)
     parts = [head]
     if lost and "loses management" not in head:
         parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
-    if change is not None:
+    if change is not None and not deltas:
+        # Nothing to predict for: saying "nothing changes" would be a guess.
+        parts.append("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
+                     "no host files)")
+    elif change is not None:
         parts.append(
             f"ovn-controller changes ports on: {', '.join(touched)}" if touched
             else "no host's OVS ports change"
         )
+    if unknown:
+        parts.append(unknown)
     return "; ".join(parts)
+
+
+def _delta_notes(deltas: dict[str, HostDelta]) -> list[str]:
+    """Each host's simulation notes, one line per note shared by several hosts ("a, b, c:
+    ... the host ..."): a control-node check predicts hundreds of chassis from SB, each with
+    the same assumptions, and a list of hundreds of identical lines hides the one that
+    differs."""
+    groups: dict[str, list[str]] = {}
+    for h, d in sorted(deltas.items()):
+        own = rf"(?<![\w.-]){re.escape(h)}(?![\w.-])"
+        for n in d.notes:
+            groups.setdefault(re.sub(own, "{host}", n) if h in n else n, []).append(h)
+    out = []
+    for text, hosts in groups.items():
+        if len(hosts) == 1:
+            out.append(f"{hosts[0]}: {text.replace('{host}', hosts[0])}")
+        else:
+            out.append(f"{', '.join(hosts)}: {text.replace('{host}', 'the host')}")
+    return out
 
 
 def build_report(
@@ -384,7 +424,7 @@ def build_report(
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
-        summary=_summary(a, deltas, change),
+        summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
         findings=[
             _finding_out(f, causing_lines(f, change, result)
                          if change and result and f.status == "introduced" else None)
@@ -394,9 +434,7 @@ def build_report(
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
-        notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
-                                  *(f"{h}: {n}" for h, d in sorted(deltas.items())
-                                    for n in d.notes)])),
+        notes=list(dict.fromkeys([*snapshot.notes, *a.notes, *_delta_notes(deltas)])),
         topology=_topology(snapshot),
         localnets=_localnets(snapshot),
     )

@@ -20,6 +20,7 @@ from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import get_rule
 from ovnguard.findings.rules.mappings import closest
+from ovnguard.model.snapshot import HostState
 from ovnguard.textdist import levenshtein as edit_distance
 
 pytestmark = pytest.mark.realdb
@@ -63,8 +64,10 @@ def test_unmapped_physnet_uses_sb_chassis_for_uncollected_hosts(tmp_path: Path) 
         "chassis-add compute9 geneve 10.10.0.99",
         "set chassis compute9 other_config:ovn-bridge-mappings=phynet2:br-ex",
     ])
+    # compute9 is a host with nothing collected, as the bundle reader makes every chassis
+    # without a hosts/ directory.
     snap = snapshot(nb(tmp_path, NEUTRON_PUB + add_localnet("ln-phynet2", "phynet2")),
-                    [host(tmp_path, "proxmox", None)], sbdb)
+                    [host(tmp_path, "proxmox", None), HostState("compute9")], sbdb)
     # ln-phynet2 is mapped there; it is provnet-1 (physnet2) that now matches nothing.
     (f,) = _run("unmapped-physnet", ctx(snap))
     assert f.key == "neutron-pub/provnet-1" and "did you mean phynet2?" in f.summary

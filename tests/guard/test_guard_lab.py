@@ -377,13 +377,24 @@ def test_dropped_probes_and_chassis_probe(genv: GuardEnv) -> None:
 def test_without_a_bundle_the_live_nb_is_judged_and_the_blind_spot_said(
     genv: GuardEnv,
 ) -> None:
+    # On the control node with NB and SB only, every chassis is predicted from SB: the
+    # incident's loop is seen and the change refused.
+    before = nb_rows(genv.nb)
     res = genv.apply(genv.change(SEED_CHANGE), "--sb", genv.lab.sb_remote, "--probe", "none",
                      "--confirm-within", "30", bundle=False)
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith("REFUSED: the what-if says DANGEROUS: l2-loop")
+    assert nb_rows(genv.nb) == before
+    res = genv.apply(genv.change(SEED_CHANGE), "--sb", genv.lab.sb_remote, "--probe", "none",
+                     "--confirm-within", "30", "--force", bundle=False)
     assert res.exit_code == 0, res.output
-    assert "warning: the what-if knew no host's Open_vSwitch database (no --bundle)" in \
-        res.output
+    assert ("warning: the what-if knew no host's Open_vSwitch database (no --bundle): every "
+            "chassis was predicted from SB alone") in res.output
     whatif = json.loads((genv.guards()[-1] / "whatif.json").read_text())
-    assert whatif["verdict"] != "dangerous"  # it cannot see the loop without hosts
+    assert whatif["verdict"] == "dangerous"
+    assert whatif["realization"]["compute1"]["added"] == [
+        {"bridge": "br-ex", "port": "patch-ln-physnet2-to-br-int"},
+        {"bridge": "br-int", "port": "patch-br-int-to-ln-physnet2"}]
     assert [c["outcome"] for c in whatif["change_lines"]] == ["applied"] * 4
     res = genv.run("rollback", "--state-dir", str(genv.state_dir))
     assert res.exit_code == 0, res.output

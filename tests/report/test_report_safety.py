@@ -62,6 +62,9 @@ def _hostile_report(payload: str) -> Report:
             f_new[k] = f_old[k]
     for c_new, c_old in zip(poisoned["change_lines"], data["change_lines"], strict=True):
         c_new["outcome"] = c_old["outcome"]
+    for t_new, t_old in zip(poisoned["topology"].values(), data["topology"].values(),
+                            strict=True):
+        t_new["known_from"] = t_old["known_from"]
     poisoned["schema_version"] = data["schema_version"]
     try:
         return Report.model_validate(poisoned)

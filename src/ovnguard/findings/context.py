@@ -11,7 +11,15 @@ from functools import cached_property
 
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView, IpNet, L2Segment, address_network, l2_segments
+from ovnguard.model.host import (
+    COLLECT_HOSTS,
+    HostView,
+    IpNet,
+    L2Segment,
+    address_network,
+    host_views,
+    l2_segments,
+)
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.types import HostRealization, PatchPort, Realization
@@ -119,7 +127,7 @@ class RuleContext:
     # -- hosts
     @cached_property
     def hosts(self) -> Mapping[str, HostView]:
-        return {n: HostView(self.snapshot.hosts[n]) for n in sorted(self.snapshot.hosts)}
+        return host_views(self.snapshot)
 
     def views(self) -> Iterator[HostView]:
         return iter(self.hosts.values())
@@ -128,7 +136,7 @@ class RuleContext:
     def _mappings(self) -> dict[str, BridgeMappings]:
         out: dict[str, BridgeMappings] = {}
         for v in self.views():
-            known = frozenset(v.bridges) if v.state.ovs is not None else None
+            known = frozenset(v.bridges) if v.bridges_known else None
             out[v.name] = parse_bridge_mappings(v.mappings_raw, known, v.mappings_key)
         return out
 
@@ -158,11 +166,22 @@ class RuleContext:
     def notes(self) -> tuple[str, ...]:
         """What the rules could not check, host by host."""
         out: list[str] = []
+        from_sb = [v.name for v in self.views() if v.based_on == "sb"]
+        if from_sb:
+            out.append(f"{', '.join(from_sb)}: no conf.db: predicted from SB (each chassis' "
+                       "reported ovn-bridge-mappings and bound ports; br-int assumed as "
+                       "integration bridge); unknown: which NIC sits on their bridges (and, "
+                       "without addr.json, which addresses), and so how far a loop or a "
+                       f"bridged switch reaches (`{COLLECT_HOSTS}` collects them)")
         for v in self.views():
-            if v.state.ovs is None:
-                out.append(f"{v.name}: conf.db not collected: bridge, mapping and "
-                           "ip-on-ovs-port rules skipped for this host")
-            if v.state.addresses is None:
+            if v.based_on == "sb":
+                pass  # said above
+            elif v.state.ovs is None:
+                out.append(f"{v.name}: conf.db not collected and no SB Chassis for it: bridge, "
+                           "mapping and ip-on-ovs-port rules skipped for this host")
+            if v.state.addresses is None and v.based_on == "sb":
+                pass  # said just above
+            elif v.state.addresses is None:
                 out.append(f"{v.name}: addresses not collected: management address unknown")
             elif v.management is None:
                 out.append(f"{v.name}: no management address found (no inventory address, no "
@@ -269,6 +288,8 @@ class RuleContext:
         v = self.hosts.get(host)
         if v is not None and pp.network_name:
             out.append(v.mappings_evidence())
+        if v is not None and v.integration_bridge_assumed:
+            out.append(v.assumed_evidence())
         out.append(Evidence(
             f"ovn-controller on {host} creates {pp.port} on {pp.bridge} "
             f"(peer patch-{v.integration_bridge if v else 'br-int'}-to-{pp.lport})",
@@ -278,6 +299,8 @@ class RuleContext:
     def bridge_facts(self, v: HostView, bridge: str) -> list[Evidence]:
         """What `bridge` connects to on `v`: its NICs and the addresses it carries."""
         out: list[Evidence] = []
+        if not v.bridges_known:
+            return [v.unknown_bridge_evidence(bridge)]
         br = v.bridges.get(bridge)
         if br is not None:
             nics = ", ".join(n.name for n in br.nics) or "no NIC"

@@ -319,9 +319,13 @@ def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
     warnings = _refuse_if_needed(w, chain_error, o.force)
     say(f"what-if: {r.verdict.upper()}: {r.summary}")
     if not any(h.ovs is not None for h in snapshot.hosts.values()):
-        blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): it cannot "
-                 "see which chassis realize the change or who loses management; give a "
-                 "bundle for a real verdict")
+        blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): " + (
+            # with --sb every chassis is predicted from its SB Chassis row (sources.bundle)
+            "every chassis was predicted from SB alone, so which NIC and address sit on "
+            "their bridges, and who loses management, is unknown; give a bundle for that"
+            if snapshot.hosts else
+            "it cannot see which chassis realize the change or who loses management; give "
+            "--sb or a bundle for a real verdict"))
         warnings.append(blind)
         say(f"warning: {blind}")
     for warn in warnings:

@@ -17,12 +17,19 @@ from functools import cached_property
 
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.snapshot import HostState, IpAddress, IpRoute
+from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
+from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
+
+# The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
+from ovnguard.simulation.mappings import parse_bridge_mappings
 
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_INTEGRATION_BRIDGE = "br-int"
+# What to run to learn what only a host knows (its bridges' NICs, addresses, routes): named
+# wherever a prediction had to do without them.
+COLLECT_HOSTS = "ovnguard collect --inventory hosts.yaml --out BUNDLE"
 
 # Interface types that stand for a wire out of the host. "dummy" is OVS's netdev-dummy, what
 # the lab (and OVN's own test suite) uses in place of a physical NIC.
@@ -282,14 +289,32 @@ def parse_remote_targets(remote: str | None) -> tuple[tuple[str, str | None], ..
 
 @dataclass(frozen=True)
 class HostView:
-    """Everything a rule asks about one host, derived from its HostState."""
+    """Everything a rule asks about one host, derived from its HostState -- and, when its
+    Open_vSwitch DB was not collected (a check run on the control node with NB and SB only),
+    from what its ovn-controller reported in SB: Chassis hostname and ovn-bridge-mappings.
+    SB does not say which NICs or addresses sit on a bridge, nor the integration bridge's
+    name (assumed br-int, as ovn-controller defaults); those stay unknown, never empty."""
 
     state: HostState
+    chassis: SbChassis | None = None  # stands in for the OVS DB; only set when ovs is None
+    sb_source: str = ""  # the SB file or remote `chassis` was read from
 
     # -- sources, for evidence
     @property
     def name(self) -> str:
         return self.state.name
+
+    @property
+    def based_on(self) -> str:
+        """"ovs": the host's Open_vSwitch DB; "sb": SB Chassis stands in; "none"."""
+        if self.state.ovs is not None:
+            return "ovs"
+        return "sb" if self.chassis is not None else "none"
+
+    @property
+    def bridges_known(self) -> bool:
+        """False when nothing says which bridges exist and what they hold."""
+        return self.state.ovs is not None
 
     def _file(self, key: str) -> str:
         f = self.state.files.get(key)
@@ -325,6 +350,8 @@ class HostView:
 
     @property
     def system_id(self) -> str | None:
+        if self.based_on == "sb" and self.chassis is not None:
+            return self.chassis.name
         return self.external_ids.get("system-id") or None
 
     def chassis_option(self, key: str) -> str | None:
@@ -336,6 +363,8 @@ class HostView:
 
     @property
     def hostname(self) -> str:
+        if self.based_on == "sb" and self.chassis is not None:
+            return self.chassis.hostname or self.name
         return self.chassis_option("hostname") or self.name
 
     @property
@@ -344,7 +373,13 @@ class HostView:
 
     @property
     def integration_bridge(self) -> str:
+        """external_ids:ovn-bridge, else br-int; without a conf.db br-int is an assumption
+        (SB does not record it): `integration_bridge_assumed`."""
         return self.chassis_option("ovn-bridge") or DEFAULT_INTEGRATION_BRIDGE
+
+    @property
+    def integration_bridge_assumed(self) -> bool:
+        return self.state.ovs is None
 
     @cached_property
     def bridges(self) -> Mapping[str, OvsBridge]:
@@ -360,16 +395,47 @@ class HostView:
 
     @property
     def mappings_raw(self) -> str | None:
-        """The raw ovn-bridge-mappings (None: not set). Parsing it the way ovn-controller
-        does is the simulation's job (`ovnguard.simulation.mappings`), so the rules and the
-        realization can never read it differently."""
+        """The raw ovn-bridge-mappings (None: not set, or not known). Parsing it the way
+        ovn-controller does is the simulation's job (`ovnguard.simulation.mappings`), so the
+        rules and the realization can never read it differently. Without a conf.db: the
+        copy the chassis reported in SB."""
+        if self.based_on == "sb" and self.chassis is not None:
+            return self.chassis.bridge_mappings
         return self.external_ids.get(self.mappings_key)
 
+    @property
+    def mappings_known(self) -> bool:
+        return self.based_on != "none"
+
     def mappings_evidence(self) -> Evidence:
+        if self.based_on == "sb" and self.chassis is not None:
+            col = self.chassis.bridge_mappings_column or "other_config"
+            return Evidence(
+                f"SB Chassis {self.chassis.name} {col}:ovn-bridge-mappings="
+                f"\"{self.mappings_raw or ''}\" (what {self.name}'s ovn-controller reported; "
+                "no Open_vSwitch DB of it here)",
+                self.sb_source or "sb.db", "Chassis", self.chassis.name, self.name)
         return self.ovs_evidence(
             f"Open_vSwitch external_ids:{self.mappings_key}=\"{self.mappings_raw or ''}\"",
             "Open_vSwitch", f"external_ids:{self.mappings_key}",
         )
+
+    def assumed_evidence(self) -> Evidence:
+        """What a prediction for a host without its Open_vSwitch DB takes for granted."""
+        return Evidence(
+            f"no Open_vSwitch DB of {self.name}: its integration bridge is assumed to be "
+            f"{DEFAULT_INTEGRATION_BRIDGE} (ovn-controller's default) and every mapped bridge "
+            "to exist", "assumption", "Open_vSwitch", None, self.name)
+
+    def unknown_bridge_evidence(self, bridge: str) -> Evidence:
+        """Why nothing is said about what `bridge` holds: the host files are missing."""
+        if self.state.addresses is None:
+            what, files = "which NIC and which addresses sit", "conf.db / addr.json"
+        else:
+            what, files = "which NIC sits", "conf.db"
+        return Evidence(
+            f"unknown: {what} on {bridge} of {self.name} (no {files} of {self.name}; "
+            f"`{COLLECT_HOSTS}` collects them)", "not collected", "Bridge", bridge, self.name)
 
     def bridge_of_interface(self, ifname: str) -> tuple[OvsBridge, OvsInterface] | None:
         for br in self.bridges.values():
@@ -391,7 +457,7 @@ class HostView:
 
     def carrier(self, ifname: str) -> Carrier:
         if self.state.ovs is None:
-            return Carrier(ifname, "unknown")
+            return self._carrier_without_ovs(ifname)
         found = self.bridge_of_interface(ifname)
         if found is None:
             return Carrier(
@@ -422,6 +488,24 @@ class HostView:
             ev = self.ovs_evidence(f"{ifname} is an OVS {iface.type} interface on {br.name}",
                                    "Interface", ifname)
         return Carrier(ifname, kind, br.name, nics, (ev, ev_nics))
+
+    def _carrier_without_ovs(self, ifname: str) -> Carrier:
+        """Without conf.db, an address on a device named like a bridge the chassis maps a
+        physnet to (SB) is on that bridge's own internal port -- `ovs-vsctl add-br` names it
+        so -- unless link.json says the device is not an OVS one. Its NICs stay unknown."""
+        bridges = set(parse_bridge_mappings(self.mappings_raw, None).mappings.values())
+        if self.chassis is None or ifname not in bridges:
+            return Carrier(ifname, "unknown")
+        link = next((x for x in self.state.links or () if x.ifname == ifname), None)
+        if link is not None and link.kind != "openvswitch":
+            return Carrier(ifname, "unknown")
+        how = ("link.json: kind openvswitch" if link is not None
+               else "no link.json to confirm it")
+        ev = Evidence(f"{ifname} is the internal port of OVS bridge {ifname}, which "
+                      f"ovn-bridge-mappings names (no conf.db; {how})",
+                      self._file("link.json") if link is not None else "assumption",
+                      None, ifname, self.name)
+        return Carrier(ifname, "bridge", ifname, (), (self.mappings_evidence(), ev))
 
     def bridge_interfaces(self, bridge: str) -> frozenset[str]:
         """Names under which the host's IP stack sees `bridge`: its internal ports and its
@@ -540,6 +624,24 @@ def _management(v: HostView) -> Management | None:
 
 def host_view(state: HostState) -> HostView:
     return HostView(state)
+
+
+def few_hosts(names: list[str], n: int = 5) -> str:
+    """Host names as a sentence can carry them (a control-node check predicts hundreds)."""
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def host_views(snapshot: Snapshot) -> dict[str, HostView]:
+    """Every host of `snapshot`, sorted; a host without its Open_vSwitch DB gets its SB
+    Chassis (matched by hostname, then name, as the simulation matches it) to stand in."""
+    sb = snapshot.sb
+    by_host = chassis_by_host(read_chassis(sb)) if sb is not None else {}
+    src = sb.source if sb is not None else ""
+    out = {}
+    for name in sorted(snapshot.hosts):
+        state = snapshot.hosts[name]
+        out[name] = HostView(state, by_host.get(name) if state.ovs is None else None, src)
+    return out
 
 
 # --------------------------------------------------------------------------- L2 segments

@@ -11,8 +11,9 @@ HA_Chassis_Group have a name index), so datapaths are keyed by row uuid and carr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -357,8 +358,16 @@ class SbChassis:
     def bridge_mappings(self) -> str | None:
         """The raw ovn-bridge-mappings the chassis reported (other_config since OVN 20.06,
         external_ids before and, as a copy, until 22.09)."""
-        return self.other_config.get("ovn-bridge-mappings", self.external_ids.get(
-            "ovn-bridge-mappings"))
+        col = self.bridge_mappings_column
+        return None if col is None else getattr(self, col).get("ovn-bridge-mappings")
+
+    @property
+    def bridge_mappings_column(self) -> str | None:
+        """Which Chassis column holds ovn-bridge-mappings (None: neither does)."""
+        for col in ("other_config", "external_ids"):
+            if "ovn-bridge-mappings" in getattr(self, col):
+                return col
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +394,60 @@ class SbPortBinding:
     ha_chassis: tuple[HaChassis, ...] = ()
 
 
+def read_chassis(sb: Database) -> dict[str, SbChassis]:
+    """Every SB Chassis row by name, with its encapsulation IPs."""
+    chassis: dict[str, SbChassis] = {}
+    for c in sb.rows("Chassis"):
+        ips = []
+        for eu in c.set("encaps"):
+            e = sb.row("Encap", str(eu))
+            if e is not None:
+                ips.append(str(e.get("ip", "")))
+        chassis[c.name] = SbChassis(
+            name=c.name,
+            uuid=c.uuid,
+            hostname=str(c.get("hostname", "") or ""),
+            other_config=_smap(c, "other_config"),
+            external_ids=_smap(c, "external_ids"),
+            encap_ips=tuple(sorted(ips)),
+        )
+    return chassis
+
+
+def chassis_by_host(chassis: Mapping[str, SbChassis]) -> dict[str, SbChassis]:
+    """Every name a host can have -> the chassis it stands for: its hostname first (the
+    lowest chassis name wins when several share one -- a stale record), then its name
+    (system-id), as the bundle names host directories. Built once: hundreds of chassis."""
+    out: dict[str, SbChassis] = dict(chassis)
+    for c in sorted(chassis.values(), key=lambda c: c.name, reverse=True):
+        if c.hostname:
+            out[c.hostname] = c
+    return out
+
+
+def chassis_for_host(chassis: Mapping[str, SbChassis], host: str) -> SbChassis | None:
+    """The chassis `host` stands for (see `chassis_by_host`)."""
+    return chassis_by_host(chassis).get(host)
+
+
+def chassis_host_names(chassis: Mapping[str, SbChassis],
+                       taken: Collection[str] = ()) -> dict[str, SbChassis]:
+    """Host name -> chassis for `chassis`, named by hostname, then name (a chassis whose
+    hostname is empty or already names another host -- a stale row of a reinstalled
+    node -- goes by its name), never reusing a name in `taken`. Each name maps back to its
+    chassis through `chassis_for_host`."""
+    out: dict[str, SbChassis] = {}
+    used = set(taken)
+    lookup = chassis_by_host(chassis)
+    for c in sorted(chassis.values(), key=lambda c: c.name):
+        name = c.hostname if c.hostname and c.hostname not in used else c.name
+        if name in used or lookup.get(name) is not c:
+            continue
+        used.add(name)
+        out[name] = c
+    return out
+
+
 @dataclass(frozen=True)
 class Southbound:
     chassis: Mapping[str, SbChassis]  # name -> chassis
@@ -394,23 +457,8 @@ class Southbound:
 
     @staticmethod
     def from_sb(sb: Database) -> Southbound:
-        chassis: dict[str, SbChassis] = {}
-        by_uuid: dict[str, str] = {}
-        for c in sb.rows("Chassis"):
-            ips = []
-            for eu in c.set("encaps"):
-                e = sb.row("Encap", str(eu))
-                if e is not None:
-                    ips.append(str(e.get("ip", "")))
-            chassis[c.name] = SbChassis(
-                name=c.name,
-                uuid=c.uuid,
-                hostname=str(c.get("hostname", "") or ""),
-                other_config=_smap(c, "other_config"),
-                external_ids=_smap(c, "external_ids"),
-                encap_ips=tuple(sorted(ips)),
-            )
-            by_uuid[c.uuid] = c.name
+        chassis = read_chassis(sb)
+        by_uuid = {c.uuid: c.name for c in chassis.values()}
         dps: dict[str, SbDatapath] = {}
         for d in sb.rows("Datapath_Binding"):
             ext = _smap(d, "external_ids")
@@ -461,12 +509,26 @@ class Southbound:
             source=sb.source,
         )
 
+    @cached_property
+    def _by_host(self) -> dict[str, SbChassis]:
+        return chassis_by_host(self.chassis)
+
     def chassis_for_host(self, host: str) -> SbChassis | None:
-        """Match a bundle host to a chassis: by hostname first, then by name (system-id)."""
-        for c in sorted(self.chassis.values(), key=lambda c: c.name):
-            if c.hostname == host:
-                return c
-        return self.chassis.get(host)
+        return self._by_host.get(host)
+
+    @cached_property
+    def _bound(self) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for pb in self.port_bindings.values():
+            for ch in (pb.chassis, *pb.additional_chassis):
+                if ch is not None:
+                    out.setdefault(ch, set()).add(pb.logical_port)
+        return {ch: frozenset(ports) for ch, ports in out.items()}
+
+    def bound_to(self, chassis: str) -> frozenset[str]:
+        """Logical ports SB says are bound to `chassis` (Port_Binding.chassis or
+        additional_chassis), indexed once for hundreds of chassis."""
+        return self._bound.get(chassis, frozenset())
 
     def tunnel_key_for(self, nb_uuid: str) -> int | None:
         for d in self.datapaths.values():

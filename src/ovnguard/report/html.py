@@ -77,7 +77,7 @@ def _signature(h: str, report: Report, lost: set[str]) -> tuple[object, ...]:
             tuple((p.bridge, p.port) for p in real.added),
             tuple((p.bridge, p.port) for p in real.removed),
             tuple((p.bridge, p.port) for p in real.stale_until_recompute),
-            tuple(report.blast_radius.get(h, [])), h in lost)
+            tuple(report.blast_radius.get(h, [])), h in lost, topo.known_from)
 
 
 def topology_dot(report: Report) -> tuple[str, list[str]]:
@@ -132,6 +132,8 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
         hit = any(m in report.blast_radius for m in members)
         loses = h in lost
         label = _fold(members) + ("   LOSES MANAGEMENT" if loses else "")
+        if topo.known_from == "sb":  # no host files: an empty box is unknown, not empty
+            label += "   (from SB: NICs and addresses unknown)"
         classes = "host" + (" blast" if hit else "") + (" lost" if loses else "")
         with g.subgraph(name=f"cluster_{i}") as c:
             c.attr(label=esc(label), labeljust="l", style="rounded,filled",

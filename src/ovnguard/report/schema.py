@@ -86,6 +86,12 @@ class HostTopologyOut(_Model):
     )
     bridges: dict[str, list[str]] = {}
     bridge_mappings: str | None = None
+    known_from: Literal["host", "sb", "none"] = Field(
+        default="host",
+        description="where bridges and mappings come from: the host's own files; 'sb': only "
+                    "its SB Chassis row (bridge_mappings as reported; bridges and management "
+                    "unknown, not empty); 'none': neither",
+    )
 
 
 class LocalnetOut(_Model):

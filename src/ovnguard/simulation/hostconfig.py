@@ -198,8 +198,7 @@ def _from_sb(host: str, south: Southbound | None) -> HostConfig:
                           MAPPINGS_KEY, None,
                           notes=(f"no Open_vSwitch DB for this host and no SB Chassis with "
                                  f"hostname or name {host!r}",))
-    bound = frozenset(pb.logical_port for pb in south.port_bindings.values()
-                      if pb.chassis == ch.name or ch.name in pb.additional_chassis)
+    bound = south.bound_to(ch.name)
     return HostConfig(
         host=host, based_on="sb", source=south.source, chassis=ch.name,
         hostname=ch.hostname or host, integration_bridge=DEFAULT_BRIDGE_NAME,

@@ -10,18 +10,21 @@ checked; a file that is present but malformed is an `InputError` naming the file
 
 Hosts are keyed by the SB Chassis hostname. A host directory is matched to a chassis by
 `hostname`, then by `name` (the system-id), then by the `external_ids:system-id` in its own
-conf.db; directories and chassis left unmatched are noted.
+conf.db; directories left unmatched are noted. A chassis no directory matched becomes a host
+with nothing collected (noted), which the simulation and the rules predict from SB alone --
+the control-node case of NB + SB without `hosts/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
 from ovnguard.errors import InputError
 from ovnguard.model.db import Database, Row
+from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
 from ovnguard.sources import safeio
 from ovnguard.sources.inventory import read_inventory
@@ -328,8 +331,7 @@ def load_bundle(path: str | Path) -> Snapshot:
             else:
                 notes.append(f"hosts/{d.name} is not a directory: ignored")
     else:
-        notes.append("hosts/ missing: no host state collected; OVS bridges, addresses and "
-                     "routes of every host not checked")
+        notes.append("hosts/ missing: no host's OVS bridges, NICs, addresses or routes read")
 
     chassis = list(sb.rows("Chassis")) if sb is not None else []
     matches, match_notes = match_hosts({h.dirname: h.system_id for h in host_dirs}, chassis)
@@ -366,15 +368,7 @@ def load_bundle(path: str | Path) -> Snapshot:
         )
 
     matched = {m.chassis for m in matches if m.chassis}
-    if hosts_dir.is_dir():
-        for r in sorted(chassis, key=lambda r: str(r.get("name", ""))):
-            cname = str(r.get("name", ""))
-            if cname not in matched:
-                hn = str(r.get("hostname", "")) or "?"
-                per_host_notes.append(
-                    f"SB Chassis {cname} (hostname {hn}) has no hosts/ directory: its OVS "
-                    "bridges, addresses and routes not checked"
-                )
+    per_host_notes.extend(add_chassis_hosts(hosts, sb, matched, "hosts/ directory"))
 
     if inventory is not None:
         inv_notes = _apply_inventory(inventory, hosts, chassis)
@@ -387,6 +381,35 @@ def load_bundle(path: str | Path) -> Snapshot:
         source=str(root),
         notes=tuple([*notes, *match_notes, *per_host_notes, *_ignored_root(root)]),
     )
+
+
+def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,
+                      matched: Collection[str], what: str) -> list[str]:
+    """Add every SB Chassis that no collected host matched as a host with nothing collected
+    (named by hostname, then name), so the simulation predicts it from SB -- its reported
+    ovn-bridge-mappings and the ports bound to it -- instead of leaving it out: on a control
+    node with NB and SB only that is every chassis. Returns the notes saying so."""
+    if sb is None:
+        return []
+    left = {n: c for n, c in read_chassis(sb).items() if n not in matched}
+    named = chassis_host_names(left, taken=hosts)
+    for host in named:
+        hosts[host] = HostState(name=host)
+    if not matched and named:
+        # No host files at all (the control-node case): one line, not one per chassis.
+        notes = [f"{len(named)} SB Chassis, no {what} for any: "
+                 f"{', '.join(sorted(named))} predicted from SB alone"]
+    else:
+        notes = [f"SB Chassis {c.name} (hostname {c.hostname or '?'}) has no {what}: {host} "
+                 "is predicted from SB alone" for host, c in sorted(named.items())]
+    notes += [f"SB Chassis {c.name} has hostname {c.hostname}, which another chassis or host "
+              f"already has (a stale record of a reinstalled node?): it is host {host}"
+              for host, c in sorted(named.items()) if c.hostname and host != c.hostname]
+    named_ids = {c.name for c in named.values()}
+    for cname in sorted(set(left) - named_ids):
+        notes.append(f"SB Chassis {cname} has no {what} and no hostname or name that is not "
+                     "already a host's: it is not predicted")
+    return notes
 
 
 def _apply_inventory(

@@ -34,6 +34,7 @@ from ovnguard.sources.bundle import (
     SB_KEEP,
     SB_NAME,
     _apply_inventory,
+    add_chassis_hosts,
     match_hosts,
 )
 from ovnguard.sources.inventory import read_inventory
@@ -373,16 +374,10 @@ def to_snapshot(collection: Collection) -> Snapshot:
         notes.extend(per_host.get(m.dirname, []))
         hosts[m.host] = replace(state, name=m.host)
     matched = {m.chassis for m in matches if m.chassis}
-    if collection.hosts:
-        for r in sorted(chassis, key=lambda r: str(r.get("name", ""))):
-            cname = str(r.get("name", ""))
-            if cname not in matched:
-                hn = str(r.get("hostname", "")) or "?"
-                notes.append(f"SB Chassis {cname} (hostname {hn}) was not collected: its OVS "
-                             "bridges, addresses and routes not checked")
-    else:
-        notes.append("no host collected: OVS bridges, addresses and routes of every host "
-                     "not checked")
+    if not collection.hosts:
+        notes.append("no host collected: no host's OVS bridges, NICs, addresses or routes "
+                     "read")
+    notes.extend(add_chassis_hosts(hosts, sb, matched, "host collected"))
     addresses = {h.name: h.address for h in collection.hosts if h.address}
     if addresses:
         # inventory keys are the collected names; map them to the host keys they became

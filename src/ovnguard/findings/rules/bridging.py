@@ -12,7 +12,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import HostView, IpNet, hosts_in
+from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, few_hosts, hosts_in
 from ovnguard.model.snapshot import IpAddress
 from ovnguard.simulation.types import PatchPort
 
@@ -146,7 +146,10 @@ L2_LOOP = RuleSpec(
     ),
     severity_note=(
         "It takes down management of every host on the segment at once, which is "
-        "what the seed incident saw."
+        "what the seed incident saw. Also critical when the host's files are missing (a "
+        "check with NB and SB only): a provider bridge normally has an uplink, so unknown is "
+        "not safe. High when the bridge is known to hold no NIC (the copies stay inside the "
+        "host)."
     ),
     remediation_template=(
         "Keep one localnet port per physical network on {switch}: delete the extra one "
@@ -162,6 +165,11 @@ L2_LOOP = RuleSpec(
         "management`"
     ),
 )
+
+
+def _nics(v: HostView, bridge: str) -> list[str]:
+    br = v.bridges.get(bridge)
+    return [n.name for n in br.nics] if br is not None else []
 
 
 @dataclass(frozen=True)
@@ -219,8 +227,12 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             if m is not None and m.bridge == lo.bridge:
                 lose.add(v.name)
         first = members[0]
-        nic_names = [n.name for n in first.host.bridges[first.bridge].nics] \
-            if first.bridge in first.host.bridges else []
+        # Unknown (no host files: predicted from SB) is not "no uplink": only a bridge known
+        # to hold no NIC keeps the loop inside its host.
+        unknown = [lo.host.name for lo in members if not lo.host.bridges_known]
+        uplinked = [lo for lo in members
+                    if not lo.host.bridges_known or _nics(lo.host, lo.bridge)]
+        nic_names = _nics(first.host, first.bridge)
         nic = nic_names[0] if nic_names else "its NIC"
         a, b = (p.port for p in first.ports[:2])
         segment_hosts = hosts_in(views, nets)
@@ -235,20 +247,48 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                 f"{first.bridge} bridges those VLANs into one broadcast domain"
             )
             lose_hosts: set[str] = set()
+        elif not uplinked:
+            # Every looped bridge is known to hold no NIC: the copies stay inside the host.
+            severity = Severity.high
+            lose_hosts = set()
+            consequence = (
+                f"{first.bridge} holds no NIC, so a broadcast on {sw} goes {a} -> "
+                f"{first.bridge} -> {b} -> br-int ... until OVS stops at translation depth "
+                "64 inside the host; nothing reaches a LAN, but adding an uplink to "
+                f"{first.bridge} makes it a storm"
+            )
         else:
             severity = Severity.critical
             # One looped host amplifies (64 copies per broadcast) and loses its own unicast;
             # two on one LAN feed each other: a self-sustaining storm for everyone on it.
             storm = {n for n, count in per_net.items() if count >= 2}
             lose_hosts = lose | set(hosts_in(views, storm))
-            consequence = (
-                f"a broadcast entering {first.bridge} from {nic} goes {first.bridge} -> {a} -> "
-                f"br-int -> {b} -> {first.bridge} ... (64 copies per packet out of {nic}); "
-                f"{first.bridge} learns the router's MAC on a patch port and the host's own "
-                "unicast to it is dropped"
-            )
+            if first.host.bridges_known:
+                consequence = (
+                    f"a broadcast entering {first.bridge} from {nic} goes {first.bridge} -> "
+                    f"{a} -> br-int -> {b} -> {first.bridge} ... (64 copies per packet out of "
+                    f"{nic}); {first.bridge} learns the router's MAC on a patch port and the "
+                    "host's own unicast to it is dropped"
+                )
+            else:
+                consequence = (
+                    f"{first.bridge} and br-int are looped through {a} and {b}; a provider "
+                    "bridge normally has an uplink, and then a broadcast entering from it "
+                    f"goes {first.bridge} -> {a} -> br-int -> {b} -> {first.bridge} ... (64 "
+                    f"copies per packet out of the uplink), {first.bridge} learns the "
+                    "router's MAC on a patch port and the host's own unicast through it is "
+                    "dropped"
+                )
         outcome = [Evidence(f"on {first.host.name}: {consequence}", "rule:l2-loop",
                             None, first.bridge, first.host.name)]
+        # Hosts whose addresses are missing too: who loses management there is unknown.
+        blind = [lo.host.name for lo in members
+                 if not lo.host.bridges_known and lo.host.state.addresses is None]
+        if blind and not vlan_bridge:
+            outcome.append(Evidence(
+                f"unknown for {few_hosts(blind)} (no host files): which LAN the copies "
+                "flood and which hosts lose management there", "not collected", "Bridge",
+                first.bridge))
         if not vlan_bridge and nets:
             others = ", ".join(segment_hosts) or "no other collected host"
             lost_text = ", ".join(sorted(lose_hosts)) or "none"
@@ -275,6 +315,11 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             summary += (f"; {flood} {seg_text}, "
                         f"{len(lose_hosts)} host(s) lose management: "
                         f"{', '.join(sorted(lose_hosts))}")
+        if unknown and not vlan_bridge and uplinked:
+            summary += (f"; unknown without host files: whether {first.bridge} of "
+                        f"{few_hosts(unknown)} has an uplink"
+                        + (f" and carries management ({few_hosts(blind)})" if blind else "")
+                        + f" (`{COLLECT_HOSTS}` collects it)")
         extra = lports[-1]
         for lp in lports:
             if not lp.startswith("provnet-"):

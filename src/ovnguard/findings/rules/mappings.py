@@ -7,7 +7,6 @@ from ovnguard.findings.context import RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.evidence import Evidence
-from ovnguard.simulation.mappings import parse_bridge_mappings
 from ovnguard.textdist import levenshtein
 
 GROUP = "Bridge mappings"
@@ -34,29 +33,6 @@ def named_physnets(raw: str | None) -> set[str]:
 
 def _physnet_of(entry: str) -> str:
     return entry.partition(":")[0].strip()
-
-
-def _sb_mappings(ctx: RuleContext) -> list[tuple[str, str, Evidence]]:
-    """(chassis, raw mappings, evidence) from SB Chassis for chassis without a conf.db in
-    the bundle (ovn-controller copies the raw string there: other_config since 20.06,
-    external_ids before)."""
-    sb = ctx.snapshot.sb
-    if sb is None:
-        return []
-    have = {v.system_id for v in ctx.views() if v.state.ovs is not None}
-    have |= {v.hostname for v in ctx.views() if v.state.ovs is not None}
-    out: list[tuple[str, str, Evidence]] = []
-    for ch in sorted(sb.rows("Chassis"), key=lambda r: r.name):
-        if ch.name in have or str(ch.get("hostname", "")) in have:
-            continue
-        for col in ("other_config", "external_ids"):
-            raw = ch.map(col).get("ovn-bridge-mappings")
-            if raw is not None:
-                out.append((ch.name, str(raw), ctx.sb_evidence(
-                    f"Chassis {ch.name} {col}:ovn-bridge-mappings=\"{raw}\"", "Chassis",
-                    ch.name)))
-                break
-    return out
 
 
 # --------------------------------------------------------------------------- unmapped-physnet
@@ -98,7 +74,7 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
     any_info = False
     lost_on: dict[str, list[str]] = {}
     for v in ctx.views():
-        if v.state.ovs is None:
+        if not v.mappings_known:  # neither its conf.db nor its SB Chassis row
             continue
         any_info = True
         bm = ctx.mappings(v.name)
@@ -108,18 +84,12 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
             for entry in (pr.entry, *pr.ignored):
                 if entry:
                     lost_on.setdefault(_physnet_of(entry), []).append(v.name)
-    sb_evs: list[Evidence] = []
-    for _ch, raw, ev in _sb_mappings(ctx):
-        any_info = True
-        effective |= set(parse_bridge_mappings(raw, None).mappings)
-        named |= named_physnets(raw)
-        sb_evs.append(ev)
     if not any_info:
         return []
     out: list[Finding] = []
     bridged = ctx.nb.bridged_ports()
     used = {nn for p, _ in bridged if (nn := network_name(p))}
-    maps = [v.mappings_evidence() for v in ctx.views() if v.state.ovs is not None]
+    maps = [v.mappings_evidence() for v in ctx.views() if v.mappings_known]
     for port, ls in bridged:
         nn = network_name(port)
         if nn is None or nn in effective:
@@ -144,7 +114,7 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
             hosts=hosts,
             summary=(f"{ptype} port {port.name} on {ls.name} has network_name={nn}, which no "
                      f"chassis maps{did}: nothing is realized anywhere{lost}{where}"),
-            evidence=[*lport_facts, *maps, *sb_evs, log],
+            evidence=[*lport_facts, *maps, log],
             chain=[*lport_facts, log],
             fields={"lport": port.name, "suggestion": suggestion or "<physnet>"},
         ))

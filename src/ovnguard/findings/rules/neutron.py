@@ -95,13 +95,16 @@ def neutron_config_drift(ctx: RuleContext) -> list[Finding]:
                   Evidence(f"{v.name} is ML2/OVN: {why_ovn}", "rule:neutron-config-drift",
                            None, None, v.name)]
             eff_text = ",".join(f"{p}:{b}" for p, b in effective.items()) or "(none)"
-            if v.state.ovs is None:
+            # Without conf.db the chassis' own report in SB is the effective value.
+            where = "OVS" if v.based_on == "ovs" else "SB Chassis (as the chassis reported)"
+            if not v.mappings_known:
                 differ = ""
             elif agent == effective:
-                differ = "; it matches OVS, which is what ovn-controller actually reads"
+                differ = (f"; it matches {where}, which is what ovn-controller actually "
+                          "reads")
             else:
                 only_agent = sorted(set(agent.items()) - set(effective.items()))
-                differ = (f"; it disagrees with OVS ovn-bridge-mappings, the effective one "
+                differ = (f"; it disagrees with {where} ovn-bridge-mappings, the effective one "
                           f"({eff_text}): "
                           + ", ".join(f"{p}:{b} is not in effect" for p, b in only_agent))
                 only_ovs = sorted(set(effective.items()) - set(agent.items()))
