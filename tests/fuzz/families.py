@@ -349,7 +349,29 @@ def seed_report() -> dict[str, Any]:
     return assess(load_bundle(BUNDLE), read_change(CHANGE)).report.model_dump(mode="json")
 
 
-_LITERAL_KEYS = {"verdict", "severity", "status", "outcome", "schema_version"}
+@functools.cache
+def _literal_keys() -> frozenset[str]:
+    """Fields whose value is one of a fixed set (enum/const in the schema): kept as they
+    are, since a poisoned one would not be a report at all."""
+    from ovnguard.report.schema import Report
+
+    keys: set[str] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            for name, prop in (v.get("properties") or {}).items():
+                if isinstance(prop, dict) and ("enum" in prop or "const" in prop or any(
+                        "enum" in x or "const" in x for x in prop.get("anyOf", [])
+                        if isinstance(x, dict))):
+                    keys.add(name)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(Report.model_json_schema())
+    return frozenset(keys)
 
 
 def _poison(v: Any, pick: Callable[[], str]) -> Any:
@@ -358,7 +380,7 @@ def _poison(v: Any, pick: Callable[[], str]) -> Any:
     if isinstance(v, list):
         return [_poison(x, pick) for x in v]
     if isinstance(v, dict):
-        return {k: (x if k in _LITERAL_KEYS else _poison(x, pick)) for k, x in v.items()}
+        return {k: (x if k in _literal_keys() else _poison(x, pick)) for k, x in v.items()}
     return v
 
 
