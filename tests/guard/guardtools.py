@@ -151,22 +151,64 @@ class GuardEnv:
 
 
 def stop_watchers(state_dir: Path) -> list[int]:
-    """SIGKILL every watcher recorded in the state dir that is still ours (its command line
-    names its guard dir). Returns the pids that had to be killed."""
-    killed = []
+    """SIGKILL every keeper, then every watcher recorded in the state dir that is still ours
+    (its command line names its guard dir; the keeper first, or it would start the next
+    generation). Returns the pids that had to be killed."""
+    killed: list[int] = []
     if not state_dir.is_dir():
         return killed
-    for g in state_dir.iterdir():
-        f = g / "guard.json"
-        if not f.exists():
-            continue
-        with contextlib.suppress(ValueError, OSError):
-            pid = json.loads(f.read_text()).get("watcher", {}).get("pid")
-            if pid and is_alive(pid) and str(g).encode() in Path(
-                    f"/proc/{pid}/cmdline").read_bytes():
+    for role in ("keeper", "watcher", "watcher"):
+        for g in state_dir.iterdir():
+            f = g / "guard.json"
+            if not f.exists():
+                continue
+            with contextlib.suppress(ValueError, OSError):
+                pid = (json.loads(f.read_text()).get(role) or {}).get("pid")
+                if kill_ours(pid, g):
+                    killed.append(pid)
+        time.sleep(0.05)
+    # A keeper that had not recorded itself yet, and whatever it started: every process of
+    # the watcher module naming this state dir, keepers first, until none is left.
+    from proctools import processes_mentioning  # tests/ (not on cli_subprocess's path)
+
+    token = str(state_dir.absolute()).encode()
+    for _ in range(50):
+        procs = []
+        for pid in processes_mentioning(state_dir):
+            with contextlib.suppress(OSError):
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"ovnguard.guard.watcher" in raw and token in raw:
+                    procs.append((b"--keeper" not in raw, pid))
+        if not procs:
+            break
+        for _, pid in sorted(procs):
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
+        time.sleep(0.05)
     return killed
+
+
+def kill_ours(pid: int | None, guard_dir: Path) -> bool:
+    """SIGKILL `pid` if it runs with `guard_dir` on its command line (a watcher or keeper of
+    that guard, not a recycled pid)."""
+    try:
+        if pid and is_alive(pid) and str(guard_dir).encode() in Path(
+                f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+            return True
+    except OSError:
+        pass
+    return False
+
+
+def keeper_pid(genv: GuardEnv, timeout: float = 10.0) -> int:
+    """The guard's keeper, once it has recorded itself (it is started without waiting)."""
+    deadline = time.monotonic() + timeout
+    while (k := genv.state().get("keeper")) is None:
+        assert time.monotonic() < deadline, f"no keeper recorded:\n{genv.log()}"
+        time.sleep(0.02)
+    return int(k["pid"])
 
 
 def cli_subprocess(args: list[str]) -> subprocess.Popen[bytes]:

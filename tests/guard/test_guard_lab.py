@@ -22,6 +22,7 @@ from guardtools import (
     SEED_SWITCH,
     GuardEnv,
     cli_subprocess,
+    keeper_pid,
     nb_rows,
 )
 
@@ -407,6 +408,11 @@ def test_watcher_killed_status_warns_and_rollback_does_it_itself(
     res = genv.apply(genv.change(SEED_CHANGE), "--force", "--confirm-within", "30",
                      "--probe", "none")
     assert res.exit_code == 0, res.output
+    # The keeper first (it would start the next generation: test_guard_faults.py), then
+    # the watcher: no process of this guard is left.
+    keeper = keeper_pid(genv)
+    os.kill(keeper, signal.SIGKILL)
+    assert wait_for(lambda: not is_alive(keeper), timeout=5)
     pid = genv.state()["watcher"]["pid"]
     os.kill(pid, signal.SIGKILL)
     assert wait_for(lambda: not is_alive(pid), timeout=5)

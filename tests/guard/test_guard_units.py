@@ -286,30 +286,37 @@ def test_already_reverted_items_are_left_alone_and_verification() -> None:
 # --- the lock -----------------------------------------------------------------------------
 
 
+# Guard ids as ovnguard makes them (a lock's id becomes a path: only this shape is accepted).
+G1, G2, G3 = (f"20261125T07312{n}.676-nb-54e{n}" for n in (1, 2, 3))
+
+
 def fake_guard(root: Path, gid: str, status: str, remote: str) -> st.GuardDir:
     g = st.create_guard_dir(root, gid)
-    st.write_json(g.state_file, {"id": gid, "status": status, "database": "OVN_Northbound",
-                                 "remote": remote, "change": "/x/change.sh",
-                                 "timeline": {"deadline": time.time() + 60}})
+    st.write_json(g.state_file, {
+        "schema_version": 1, "id": gid, "status": status, "database": "OVN_Northbound",
+        "remote": remote, "change": "/x/change.sh",
+        "argv": ["ovn-nbctl", f"--db={remote}", "--timeout=30", "--", "ls-add", "x"],
+        "settings": {"confirm_within": 60},
+        "timeline": {"deadline": time.time() + 60}})
     return g
 
 
 def test_one_guard_per_database_and_stale_locks_go(tmp_path: Path) -> None:
     remote = st.normalize_remote("unix:nb.sock")
     assert remote.startswith("unix:/")
-    g = fake_guard(tmp_path, "g1", st.ARMED, remote)
-    st.acquire(tmp_path, "OVN_Northbound", remote, "g1")
+    g = fake_guard(tmp_path, G1, st.ARMED, remote)
+    st.acquire(tmp_path, "OVN_Northbound", remote, G1)
     assert oct((tmp_path / "locks").stat().st_mode & 0o777) == "0o700"
     with pytest.raises(st.GuardError) as e:
-        st.acquire(tmp_path, "OVN_Northbound", remote, "g2")
+        st.acquire(tmp_path, "OVN_Northbound", remote, G2)
     assert e.value.exit_code == 4
     assert "another guard is armed on OVN_Northbound" in str(e.value)
-    assert "g1 (change /x/change.sh, rollback at" in str(e.value)
+    assert f"{G1} (change /x/change.sh, rollback at" in str(e.value)
     # Another database is free.
-    st.acquire(tmp_path, "OVN_Northbound", "unix:/other.sock", "g3")
+    st.acquire(tmp_path, "OVN_Northbound", "unix:/other.sock", G3)
     # A finished guard's lock is stale: taken over.
-    g.update(lambda d: d.update(status=st.CONFIRMED))
-    st.acquire(tmp_path, "OVN_Northbound", remote, "g2")
+    g.update(lambda d: setattr(d, "status", st.CONFIRMED))
+    st.acquire(tmp_path, "OVN_Northbound", remote, G2)
     assert st.holder(tmp_path, "OVN_Northbound", remote) is None  # g2 has no state dir
 
 
@@ -318,20 +325,20 @@ def test_a_guard_whose_apply_died_before_its_watcher_is_not_a_lock(tmp_path: Pat
 
     dead = subprocess.Popen(["true"])
     dead.wait()
-    g = fake_guard(tmp_path, "g1", st.PREPARING, "unix:/nb.sock")
-    g.update(lambda d: d.update(cli={"pid": dead.pid}))
-    st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", "g1")
-    st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", "g2")
-    doc = g.read()
-    assert doc["status"] == st.FAILED and "nothing was applied" in doc["error"]
+    g = fake_guard(tmp_path, G1, st.PREPARING, "unix:/nb.sock")
+    g.update(lambda d: setattr(d, "cli", {"pid": dead.pid}))
+    st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", G1)
+    st.acquire(tmp_path, "OVN_Northbound", "unix:/nb.sock", G2)
+    state = g.read()
+    assert state.status == st.FAILED and "nothing was applied" in (state.error or "")
 
 
 def test_transition_is_conditional(tmp_path: Path) -> None:
-    g = fake_guard(tmp_path, "g1", st.ARMED, "unix:/nb.sock")
-    moved, doc = g.transition({st.ARMED}, st.CONFIRMED, stamp="confirmed")
-    assert moved and doc["status"] == st.CONFIRMED and "confirmed" in doc["timeline"]
-    moved, doc = g.transition({st.ARMED}, st.ROLLING_BACK)
-    assert not moved and doc["status"] == st.CONFIRMED
+    g = fake_guard(tmp_path, G1, st.ARMED, "unix:/nb.sock")
+    moved, state = g.transition({st.ARMED}, st.CONFIRMED, stamp="confirmed")
+    assert moved and state.status == st.CONFIRMED and "confirmed" in state.timeline
+    moved, state = g.transition({st.ARMED}, st.ROLLING_BACK)
+    assert not moved and state.status == st.CONFIRMED
 
 
 def test_durations() -> None:

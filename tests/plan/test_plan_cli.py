@@ -44,10 +44,14 @@ def test_separate_nic_json_and_files(tmp_path: Path) -> None:
     assert v["realization"]["compute1"]["added"] == [{"bridge": "br-public",
                                                       "port": PROVNET_EX}]
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(f"{k}-{h}.sh" for k in ("plan", "rollback")
-                             for h in ("compute1", "controller", "network"))
+    # the seed bundle names no deployment tool: only the host NIC side, as netplan
+    assert written == sorted([*(f"{k}-{h}.sh" for k in ("plan", "rollback")
+                                for h in ("compute1", "controller", "network")),
+                              "deploy-1-netplan.yaml"])
+    assert [d["tool"] for d in doc["deployment"]] == ["netplan"]
+    assert any("no deployment flavor known" in n for n in doc["notes"])
     # `ovnguard check --change` reads the files as they are.
-    for f in out.iterdir():
+    for f in out.glob("*.sh"):
         assert read_change(f).problems == ()
         chk = runner.invoke(root, ["check", "--bundle", str(SEED_BUNDLE), "--change", str(f),
                                    "--format", "json"])

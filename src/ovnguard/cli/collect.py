@@ -119,6 +119,14 @@ def collect(
         file_okay=False),
     netns: str | None = typer.Option(
         None, "--netns", help="Read addresses, routes and links in this network namespace."),
+    root: Path = typer.Option(
+        Path("/"), "--root", help="Look for the default sockets, /etc/kolla, /etc/neutron and "
+        "the deployment tool's paths under this directory (a mounted host image, a chroot).",
+        file_okay=False),
+    flavor: str | None = typer.Option(
+        None, "--flavor", help="Deployment flavor of this host, instead of detecting it: "
+        "kolla-ansible, tripleo-edpm, openstack-ansible, microovn, charmed-openstack, "
+        "ovn-kubernetes, packages (docs/deployments.md)."),
     concurrency: int = typer.Option(
         64, "--concurrency", "-j", help="SSH: hosts collected at the same time."),
     timeout: float = typer.Option(
@@ -131,6 +139,11 @@ def collect(
         "host keys are refused.", dir_okay=False),
     ssh_config: Path | None = typer.Option(
         None, "--ssh-config", help="ssh_config file (default: ~/.ssh/config).", dir_okay=False),
+    insecure_host_keys: bool = typer.Option(
+        False, "--insecure-host-keys", help="SSH: connect even when a host's key cannot be "
+        "verified (unknown, changed, or checking turned off by `UserKnownHostsFile none` in "
+        "the ssh config, which is otherwise refused). Anyone on the path can then pose as "
+        "the host."),
     user: str | None = typer.Option(
         None, "--user", "-l", help="SSH user where the inventory names none."),
     keep_secrets: bool = typer.Option(
@@ -158,7 +171,7 @@ def collect(
     from ovnguard.sources.collected import write_bundle
     from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
 
-    for d in neutron_dir:
+    for d in [*neutron_dir, root]:
         if not d.is_dir():
             raise InputError("no such directory", str(d))
     ssl = ssl_files(private_key, certificate, ca_cert)
@@ -168,7 +181,7 @@ def collect(
 
         targets = with_user(read_targets(inventory), user)
         ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
-                         config=ssh_config, user=user)
+                         config=ssh_config, user=user, insecure_host_keys=insecure_host_keys)
         with _progress(len(targets)) as progress:
             collection = collect_targets(targets, ssh, concurrency=concurrency,
                                          timeout=timeout, progress=progress)
@@ -184,7 +197,8 @@ def collect(
     else:
         opts = LocalOptions(
             nb=nb, sb=sb, ovs=ovs, ssl=ssl, host_name=host, collect_host=not no_host,
-            neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout)
+            neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout,
+            root=root, flavor=flavor)
         collection = collect_local(opts)
     if not keep_secrets:
         from ovnguard.sources.redact import redact_files

@@ -173,7 +173,7 @@ def apply(
                 raise typer.Exit(0)
             armed = _arm_sentinels(plans, opts, sentinel_netns, say)
         try:
-            doc = apply_guarded(opts, say)
+            doc = apply_guarded(opts, say).to_doc()
         except BaseException:
             _stop_sentinels(armed, say)
             raise
@@ -266,7 +266,7 @@ def _settle_sentinels(
     if doc.get("status") in ("refused", "unchanged", "failed"):
         _stop_sentinels(armed, say)
         return doc
-    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed)
+    doc = sn.record_in_guard(_root(opts.state_dir), doc["id"], armed).to_doc()
     expected = doc.get("expected_ports", {})
     for a in armed:
         want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
@@ -321,7 +321,7 @@ def confirm(
     from ovnguard.guard.control import confirm as do_confirm
 
     try:
-        doc = do_confirm(_root(state_dir), guard_id)
+        doc = do_confirm(_root(state_dir), guard_id).to_doc()
     except OvnguardError as e:
         raise _err("confirm", e) from None
     tl = doc.get("timeline", {})
@@ -357,7 +357,7 @@ def rollback(
     from ovnguard.guard.control import rollback as do_rollback
 
     try:
-        doc = do_rollback(_root(state_dir), guard_id, echo, force=force)
+        doc = do_rollback(_root(state_dir), guard_id, echo, force=force).to_doc()
     except OvnguardError as e:
         raise _err("rollback", e) from None
     raise typer.Exit(_print_rollback(doc))
@@ -454,9 +454,12 @@ def _print_status(d: dict[str, Any]) -> None:
     if status == "armed":
         left = d.get("seconds_left", 0)
         echo(f"  deadline {_t(d, 'deadline')} ({left:.0f}s left)")
+    echo(f"  outcome  {d.get('outcome')}")
     w = "alive" if d.get("watcher_alive") else "not running"
     pid = d.get("watcher", {}).get("pid")
-    echo(f"  watcher  pid {pid} ({w}); log {d.get('watcher', {}).get('log', '-')}")
+    gen = d.get("watcher", {}).get("generation", 1)
+    echo(f"  watcher  pid {pid} ({w})" + (f", generation {gen}" if gen > 1 else "")
+               + f"; log {d.get('watcher', {}).get('log', '-')}")
     for p in d.get("probes", []):
         echo(f"  probe    {p['spec']}")
     for p in d.get("dropped_probes", []):
@@ -486,8 +489,35 @@ def _print_status(d: dict[str, Any]) -> None:
         echo(f"  sentinel {summary(Path(sent['path']))}")
     if status == "armed" and not d.get("watcher_alive"):
         echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
-                   "back; run `ovnguard rollback` or `ovnguard confirm`")
+                   "back; run `ovnguard guard recover` (a new watcher takes it over, same "
+                   "deadline), `ovnguard rollback` or `ovnguard confirm`")
+    elif status in ("applying", "rolling-back") and not d.get("watcher_alive"):
+        echo(f"  WARNING: no watcher runs for this guard ({status}): run `ovnguard "
+                   "guard recover` to finish it")
     echo("")
+
+
+@guard_app.command("recover")
+def recover(
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+) -> None:
+    """Take over every guard whose watcher died (kill -9, OOM) and whose keeper is gone too.
+
+    A new watcher generation continues where the dead one was: applying (the database is
+    compared with the backup; a change found there is rolled back), armed (watching on,
+    same deadline), rolling back (finished). Safe to run at any time, e.g. from a
+    systemd timer or cron every minute: guards with a live watcher are left alone.
+    Exit codes: 0 done (also: nothing to recover), 2 bad input.
+    """
+    from ovnguard.guard.recover import recover as do_recover
+
+    try:
+        done = do_recover(_root(state_dir), echo)
+    except OvnguardError as e:
+        raise _err("guard recover", e) from None
+    if not done:
+        echo("nothing to recover: every open guard has a live watcher")
 
 
 @guard_app.command("sentinel")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,10 @@ app = typer.Typer(
         "marked 'console needed', and the end state proven by the what-if: the whole plan "
         "applied to the bundle, no dangerous finding left, ovn-controller's patch ports "
         "where they are wanted (step by step and all at once), and the rollback back to the "
-        "bundle's state.\n\n"
+        "bundle's state. Beside the steps, the same change in the terms of each host's "
+        "deployment tool (kolla-ansible globals.yml, OpenStack-Ansible, EDPM, juju, netplan), "
+        "with a warning where that tool rewrites a key the plan edits by hand "
+        "(hosts/<host>/deployment.json; docs/deployments.md).\n\n"
         "Exit codes: 0 proven (or nothing to do), 1 not proven (the output says why), "
         "2 bad input."
     ),
@@ -47,7 +51,8 @@ BUNDLE_HELP = ("Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json 
                "docs/bundle.md). Re-collect it right before applying a plan.")
 OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for ovn-nbctl "
             "steps) into this directory; `ovnguard check --change` and `ovnguard rehearse "
-            "--change` read them as they are.")
+            "--change` read them as they are. The deployment tools' side goes into "
+            "deploy-<n>-<tool>.yaml.")
 
 
 @contextmanager
@@ -89,6 +94,16 @@ def _bundle(bundle: Path) -> Snapshot:
     return load_for_plan(bundle)
 
 
+def _deployment(bundle: Path, snapshot: Snapshot, plan: Plan) -> Plan:
+    """The same change in each host's deployment tool's terms (hosts/<h>/deployment.json)."""
+    from ovnguard.plan.deploy import with_deployment
+    from ovnguard.sources.flavors import bundle_deployments
+
+    detections, notes = bundle_deployments(bundle)
+    plan = with_deployment(snapshot, plan, detections)
+    return replace(plan, notes=(*plan.notes, *notes)) if notes else plan
+
+
 @app.command("separate-nic")
 def separate_nic(
     bundle: Path = typer.Option(..., "--bundle", "-b", help=BUNDLE_HELP),
@@ -123,7 +138,8 @@ def separate_nic(
     with _errors("separate-nic"):
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
-        plan = plan_separate_nic(snapshot, physnet, bridge, nic, selected)
+        plan = _deployment(bundle, snapshot,
+                           plan_separate_nic(snapshot, physnet, bridge, nic, selected))
         _emit(plan, fmt, out)
     _exit(plan)
 
@@ -151,6 +167,6 @@ def fix(
 
     with _errors("fix"):
         snapshot = _bundle(bundle)
-        plan = plan_fixes(snapshot, rule)
+        plan = _deployment(bundle, snapshot, plan_fixes(snapshot, rule))
         _emit(plan, fmt, out)
     _exit(plan)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
@@ -29,6 +26,7 @@ from ovnguard.guard import ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
 from ovnguard.guard.inverse import label, owned_columns
+from ovnguard.guard.model import GuardState
 from ovnguard.guard.probes import (
     Probe,
     ProbeContext,
@@ -243,50 +241,55 @@ def _management_addresses(snapshot: Snapshot) -> dict[str, str | None]:
 
 
 def start_watcher(g: st.GuardDir) -> None:
-    log = os.open(g.file("watcher.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        p = subprocess.Popen(
-            [sys.executable, "-m", "ovnguard.guard.watcher", "--detach", str(g.path)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            close_fds=True, cwd="/", env=ovsdb.tool_env(),
-        )
-    finally:
-        os.close(log)
-    # The launcher forks the real watcher and exits at once.
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        raise st.GuardError("the watcher did not start (launcher hung)", 3) from None
+    from ovnguard.guard.watcher import launch
+
+    launch(g.path)
 
 
-def wait_for_watcher(g: st.GuardDir, timeout: float) -> dict[str, Any]:
-    """Until the watcher has applied (or refused) the change."""
+def wait_for_watcher(g: st.GuardDir, timeout: float) -> GuardState:
+    """Until the watcher has applied (or refused) the change. A watcher that dies while
+    applying is not the end: the tool may have changed the database, so the next
+    generation (started by its keeper, or from here) finds out and undoes it."""
+    from ovnguard.guard import recover
+
     start = time.monotonic()
     deadline = start + timeout
     while True:
-        doc = g.read()
-        if doc.get("status") not in (st.PREPARING, st.APPLYING):
-            return doc
-        gone = doc.get("status") == st.APPLYING and not st.watcher_alive(g, doc)
+        s = g.read()
+        if s.status not in (st.PREPARING, st.APPLYING):
+            return s
+        if s.status == st.APPLYING and not st.watcher_alive(g, s):
+            recover.take_over(g, "the watcher died while applying")
         # A watcher that never got as far as taking the guard (it died importing, say).
-        never = doc.get("status") == st.PREPARING and time.monotonic() > start + 20
-        if gone or never or time.monotonic() >= deadline:
-            why = ("the watcher died" if gone else
-                   f"the watcher did not report within {timeout:g}s")
-            moved, doc = g.transition({st.PREPARING, st.APPLYING}, st.FAILED,
-                                      _set_error(f"{why}; see {g.file('watcher.log')}"))
+        never = s.status == st.PREPARING and time.monotonic() > start + 20
+        if never or time.monotonic() >= deadline:
+            moved, s = g.transition({st.PREPARING}, st.FAILED, st.set_error(
+                f"the watcher did not report within {timeout:g}s; see "
+                f"{g.file('watcher.log')}"))
             if moved:
-                st.release(g.root, doc["database"], doc["remote"], g.id)
-            return doc
+                st.release(g.root, s.database, s.remote, g.id)
+            return s
         time.sleep(0.03)
 
 
-def _set_error(error: str) -> Callable[[dict[str, Any]], None]:
-    return lambda d: d.update(error=error)
+def _check_space(root: Path, backup_size: int) -> None:
+    """Refuse before anything is applied when the state dir cannot hold the guard's records
+    (the backup, then edits, inverse and state: see run.reserve_size)."""
+    from ovnguard.guard.run import RESERVE_EXTRA, RESERVE_FACTOR
+
+    need = backup_size + RESERVE_FACTOR * backup_size + RESERVE_EXTRA
+    probe = root
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        raise st.GuardError(
+            f"the state dir {root} has {free} bytes free; the guard needs about {need} (a "
+            f"backup of the database, {backup_size} bytes, and its records): nothing applied; "
+            "free some space or give --state-dir elsewhere", 3)
 
 
-def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
+def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     """The whole of `ovnguard apply`; returns the guard's state once the watcher applied
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
@@ -310,6 +313,7 @@ def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
     try:
         backup = tmp / "backup.db"
         _backup(remote, target.database, backup)
+        backup_size = backup.stat().st_size
         snapshot = whatif_snapshot(o, target, remote, tmp, backup)
         w = assess(snapshot, change)
         predicted, chain_error = predict_chain(change, target, backup)
@@ -352,6 +356,7 @@ def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
             "removed": [{"bridge": p.bridge, "port": p.port} for p in d.removed]}
         for h, d in sorted(w.deltas.items()) if d.added or d.removed
     }
+    _check_space(root, backup_size)
     guard_id = st.new_guard_id(target.database)
     st.acquire(root, target.database, remote, guard_id)
     g: st.GuardDir | None = None
@@ -397,12 +402,12 @@ def apply_guarded(o: ApplyOptions, say: Say) -> dict[str, Any]:
             "cli": {"pid": os.getpid()},
             "notes": [],
         }
-        st.write_json(g.state_file, doc)
+        g.write(GuardState.model_validate(doc))  # what the watcher will run, checked
         start_watcher(g)
     except BaseException as e:
         if g is not None and g.state_file.exists():
-            error = f"could not start the guard: {e}"
-            g.transition({st.PREPARING}, st.FAILED, lambda d: d.update(error=error))
+            g.transition({st.PREPARING}, st.FAILED, st.set_error(
+                f"could not start the guard: {e}"))
         st.release(root, target.database, remote, guard_id)
         raise
     return wait_for_watcher(g, o.apply_timeout + 30)

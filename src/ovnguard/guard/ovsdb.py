@@ -59,6 +59,9 @@ _UNREACHABLE_HINTS = (
     "network is unreachable",
     "no route to host",
     "protocol error",
+    # A clustered database between leaders (every server a follower, leader-only clients):
+    # a new leader is elected within the election timer (1 s by default).
+    "no servers were available",
 )
 
 

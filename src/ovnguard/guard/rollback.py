@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnguard.guard import ovsdb
+from ovnguard.guard import faultpoints, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import (
     Current,
@@ -29,6 +29,7 @@ from ovnguard.guard.inverse import (
     reinserted_uuids,
     verify_rollback,
 )
+from ovnguard.guard.model import GuardState
 from ovnguard.guard.ovsdb import DbSchema, Rows, TransactionError, Unreachable
 
 Log = Callable[[str], None]
@@ -120,7 +121,7 @@ def restore(
             return out
         except Unreachable as e:
             out.error = str(e)
-            now = time.time()
+            now = time.monotonic()
             if now >= give_up_at:
                 log(f"database still unreachable ({e}); giving up")
                 out.status = st.GAVE_UP
@@ -328,47 +329,50 @@ def load_edits(g: st.GuardDir) -> tuple[DbSchema, Rows, list[RowEdit]]:
     return schema, rows, edits
 
 
-def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> dict[str, Any]:
+def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState:
     """Undo the guard's change (the guard must already be `rolling-back`), verify, record
     everything in guard.json, release the database's lock when done. Returns the state."""
     state = g.read()
+    faultpoints.pause("rollback-started", log)
     schema, backup_rows, edits = load_edits(g)
-    remote = state["remote"]
-    give_up_at = time.time() + float(state["settings"]["give_up_after"])
-    log(f"rolling back ({state.get('rollback', {}).get('reason', '?')}): "
-        f"{len(edits)} row(s) to restore on {remote}")
+    remote = state.remote
+    settings = state.settings
+    # Monotonic: setting the wall clock neither gives up early nor retries for ever.
+    give_up_at = time.monotonic() + settings.give_up_after
+    reason = state.rollback.reason if state.rollback else None
+    log(f"rolling back ({reason or '?'}): {len(edits)} row(s) to restore on {remote}")
     out = restore(remote, schema, edits, give_up_at=give_up_at, log=log, force=force)
 
-    def record(doc: dict[str, Any]) -> None:
-        rb = doc.setdefault("rollback", {})
-        rb.update({
-            "attempts": out.attempts, "error": out.error, "actions": out.actions,
-            "already": out.already,
-            ("conflicts" if out.status != st.ROLLED_BACK else "overwritten"):
-                [c.to_json() for c in out.conflicts],
-            "reinserted": out.uuids,
-        })
+    def record(d: GuardState) -> None:
+        rb = d.rb()
+        rb.attempts, rb.error = out.attempts, out.error
+        rb.actions, rb.already, rb.reinserted = out.actions, out.already, out.uuids
+        found = [c.to_json() for c in out.conflicts]
+        if out.status != st.ROLLED_BACK:
+            rb.conflicts = found
+        else:
+            rb.overwritten = found
         if out.ops:
-            rb["transaction"] = [schema.name, *out.ops]
+            rb.transaction = [schema.name, *out.ops]
         if out.restored_at:
-            doc.setdefault("timeline", {})["restored"] = round(out.restored_at, 3)
+            d.stamp("restored", out.restored_at)
 
     if out.status != st.ROLLED_BACK:
         what = "; ".join(str(c) for c in out.conflicts) or out.error or ""
         log(f"rollback stopped ({out.status}): {what}")
-        _, doc = g.transition({st.ROLLING_BACK}, out.status, record, stamp="stopped")
-        return doc
+        _, state = g.transition({st.ROLLING_BACK}, out.status, record, stamp="stopped")
+        return state
     log("database restored: " + ("; ".join(out.actions) or "nothing left to do"))
     g.update(record)
     try:
         v = verify(
             remote, schema, edits, backup_rows, out.uuids,
-            nb_remote=state.get("nb_remote"),
-            expected_ports=state.get("expected_ports", {}),
-            chassis_dbs=state["settings"].get("chassis_dbs", {}),
-            timeout=float(state["settings"].get("verify_timeout", 10.0)),
+            nb_remote=state.nb_remote,
+            expected_ports=state.expected_ports,
+            chassis_dbs=settings.chassis_dbs,
+            timeout=settings.verify_timeout,
             log=log,
-            repair=bool(state["settings"].get("repair_ports")),
+            repair=settings.repair_ports,
         )
         verification: dict[str, Any] = v.to_json()
         if v.differences:
@@ -377,10 +381,10 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> dict[str, 
         verification = {"ok": False, "error": f"could not verify: {e}"}
         log(f"could not verify: {e}")
 
-    def done(doc: dict[str, Any]) -> None:
-        doc.setdefault("rollback", {})["verification"] = verification
-        doc.setdefault("timeline", {})["verified"] = round(time.time(), 3)
+    def done(d: GuardState) -> None:
+        d.rb().verification = verification
+        d.stamp("verified", time.time())
 
-    _, doc = g.transition({st.ROLLING_BACK}, st.ROLLED_BACK, done, stamp="finished")
-    st.release(g.root, doc["database"], doc["remote"], g.id)
-    return doc
+    _, state = g.transition({st.ROLLING_BACK}, st.ROLLED_BACK, done, stamp="finished")
+    st.release(g.root, state.database, state.remote, g.id)
+    return state

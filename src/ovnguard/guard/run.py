@@ -11,24 +11,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import OvnguardError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import faultpoints, ovsdb, trust
 from ovnguard.guard import state as st
+from ovnguard.guard.clock import SYSTEM, Clock
 from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
+from ovnguard.guard.model import (
+    ApplyRecord,
+    BootDeadline,
+    GuardState,
+    ProbingRecord,
+    RollbackRecord,
+    ToolRecord,
+    WatcherRecord,
+)
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
 from ovnguard.guard.rollback import run_rollback
 
 TICK = 0.05  # how often the watcher looks at its state file (confirm, rollback requests)
 READBACK_TIMEOUT = 30.0
+RESERVE_FACTOR = 3
+RESERVE_EXTRA = 1 << 20
 
 
 class Log:
@@ -37,8 +52,9 @@ class Log:
 
     def __call__(self, message: str) -> None:
         line = f"{st.fmt_time(time.time())} [{os.getpid()}] {message}\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
+        # A log line that cannot be written (disk full) never stops the watcher.
+        with contextlib.suppress(OSError):
+            trust.append_line(self.path, line)
 
 
 class _Terminated(Exception):
@@ -50,26 +66,56 @@ def _on_term(signum: int, frame: object) -> None:
 
 
 class Watcher:
-    def __init__(self, g: st.GuardDir) -> None:
+    def __init__(self, g: st.GuardDir, clock: Clock = SYSTEM) -> None:
         self.g = g
         self.log = Log(g.file("watcher.log"))
+        self.clock = clock
 
     @classmethod
     def at(cls, path: str | Path) -> Watcher:
+        """The watcher of the guard in `path`, refused (GuardError) unless the state dir and
+        the guard's directory could only have been written by this user."""
         p = Path(path).absolute()
+        st.validate_state_dir(p.parent)
+        try:
+            trust.check_id(p.name)
+            trust.check_dir(p)
+        except trust.UntrustedState as e:
+            raise st.GuardError(str(e), 2) from None
         return cls(st.GuardDir(p.parent, p.name))
 
     # --- entry ------------------------------------------------------------------------
 
-    def main(self) -> int:
+    def main(self, mode: str = "run") -> int:
+        """`run`: the first watcher (applies); `resume`: a later generation taking over an
+        orphaned guard; `keeper`: the process that starts one when a watcher dies."""
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _on_term)
         try:
-            self.run()
+            # Nothing is run from a guard.json that is not ours or not as ovnguard writes it.
+            self.g.read()
+            with self.g.locked():
+                pass
+            self.log(f"watcher (pid {os.getpid()}) for {self.g.path}")
+        except (st.GuardError, OSError) as e:
+            print(f"ovnguard watcher: {e}; nothing done", file=sys.stderr)
+            return 2
+        from ovnguard.guard import recover
+
+        try:
+            if mode == "keeper":
+                return recover.keep(self)
+            if mode == "resume":
+                recover.resume(self)
+            else:
+                self.run()
         except _Terminated:
             # Stopping the watcher is not a decision about the change: the guard stays as it
-            # is, and `ovnguard guard status` says no watcher runs any more.
+            # is (its keeper does not restart it), and `ovnguard guard status` says no
+            # watcher runs any more.
+            with contextlib.suppress(Exception):
+                recover.mark_stopped(self.g, "SIGTERM")
             self.log("terminated by SIGTERM; the guard is left as it is")
             return 1
         except Exception:
@@ -83,31 +129,33 @@ class Watcher:
         try:
             moved, _ = self.g.transition(
                 {st.ARMED}, st.ROLLING_BACK,
-                lambda d: d.setdefault("rollback", {}).update(
-                    reason="the watcher hit an internal error (see watcher.log)"),
+                _reason("the watcher hit an internal error (see watcher.log)"),
                 stamp="rollback_started")
             if moved:
                 run_rollback(self.g, log=self.log)
                 return
             state = self.g.read()
-            if state.get("status") in (st.PREPARING, st.APPLYING):
+            if state.status in (st.PREPARING, st.APPLYING):
                 self.g.transition({st.PREPARING, st.APPLYING}, st.FAILED,
-                                  lambda d: d.update(error="watcher error (see watcher.log)"))
-                st.release(self.g.root, state["database"], state["remote"], self.g.id)
+                                  st.set_error("watcher error (see watcher.log)"))
+                st.release(self.g.root, state.database, state.remote, self.g.id)
         except Exception:
             self.log("fail-safe failed too:\n" + traceback.format_exc())
 
     def run(self) -> None:
-        def started(d: dict[str, Any]) -> None:
-            d["watcher"] = {"pid": os.getpid(), "log": str(self.g.file("watcher.log"))}
+        from ovnguard.guard import recover
+
+        def started(d: GuardState) -> None:
+            d.watcher = WatcherRecord(pid=os.getpid(), log=str(self.g.file("watcher.log")))
 
         moved, state = self.g.transition({st.PREPARING}, st.APPLYING, started,
                                          stamp="watcher_started")
         if not moved:
-            self.log(f"nothing to do: guard is {state.get('status')}")
+            self.log(f"nothing to do: guard is {state.status}")
             return
-        self.log(f"watcher started for guard {self.g.id} ({state['database']} at "
-                 f"{state['remote']})")
+        self.log(f"watcher started for guard {self.g.id} ({state.database} at "
+                 f"{state.remote})")
+        recover.start_keeper(self.g, self.log)
         if self.apply(state):
             self.watch()
 
@@ -116,32 +164,39 @@ class Watcher:
     def _finish(self, status: str, fn: Any = None) -> None:
         state = self.g.read()
         self.g.transition({st.APPLYING}, status, fn, stamp="finished")
-        st.release(self.g.root, state["database"], state["remote"], self.g.id)
+        st.release(self.g.root, state.database, state.remote, self.g.id)
 
-    def apply(self, state: dict[str, Any]) -> bool:
-        remote, database = state["remote"], state["database"]
+    def apply(self, state: GuardState) -> bool:
+        faultpoints.pause("started", self.log)
+        remote, database = state.remote, state.database
         backup = self.g.file("backup.db")
         try:
             ovsdb.backup(remote, database, backup)
         except OvnguardError as e:
             error = f"could not back up {database} at {remote}: {e}"
             self.log(f"{error}; nothing applied")
-            self._finish(st.FAILED, lambda d: d.update(error=error))
+            self._finish(st.FAILED, st.set_error(error))
             return False
         t_backup = time.time()
-        argv = state["argv"]
-        timeout = float(state["settings"].get("apply_timeout", 30.0))
-        t0 = time.time()
+        # Room for everything written after the change is applied (edits, inverse, state),
+        # claimed now: a full disk refuses the change instead of leaving it unrecorded.
+        need = reserve_size(backup)
         try:
-            p = subprocess.run(argv, capture_output=True, timeout=timeout + 5, check=False,
-                               env=ovsdb.tool_env(), stdin=subprocess.DEVNULL)
-            rc, out, err = p.returncode, p.stdout.decode(errors="replace"), \
-                p.stderr.decode(errors="replace")
-        except subprocess.TimeoutExpired:
-            rc, out, err = 124, "", f"{argv[0]} did not finish within {timeout + 5:g}s"
-        except FileNotFoundError:
-            rc, out, err = 127, "", f"{argv[0]} not found"
+            trust.reserve(self.g.path, need)
+        except OSError as e:
+            error = (f"not enough space in the state dir {self.g.root} ({e.strerror}): the "
+                     f"guard needs about {need} bytes for its records; nothing applied")
+            self.log(error)
+            self._finish(st.FAILED, st.set_error(error))
+            return False
+        faultpoints.pause("after-backup", self.log)
+        argv = state.argv
+        timeout = state.settings.apply_timeout
+        t0 = time.time()
+        rc, out, err = self._run_tool(argv, timeout)
         t1 = time.time()
+        b1 = self.clock.boot()
+        faultpoints.pause("after-apply", self.log)
         self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
                                                                    else ""))
         schema, before = ovsdb.read_backup(backup)
@@ -154,10 +209,9 @@ class Watcher:
             return False
         edits = diff_rows(schema, before, after)
 
-        def applied(d: dict[str, Any]) -> None:
-            d["apply"] = {"exit": rc, "stdout": out[-4000:], "stderr": err[-4000:]}
-            tl = d.setdefault("timeline", {})
-            tl.update(backup=round(t_backup, 3), apply_started=round(t0, 3),
+        def applied(d: GuardState) -> None:
+            d.apply = ApplyRecord(exit=rc, stdout=out[-4000:], stderr=err[-4000:])
+            d.timeline.update(backup=round(t_backup, 3), apply_started=round(t0, 3),
                       applied=round(t1, 3))
 
         if not edits:
@@ -169,17 +223,20 @@ class Watcher:
         st.write_json(self.g.file("edits.json"), edits_to_json(schema, edits))
         plan = plan_rollback(schema, edits, Current(after, {}, owned_rows(schema, after)))
         st.write_json(self.g.file("inverse.json"), [schema.name, *plan.ops])
-        notes = _compare(state.get("predicted", []), edits)
+        notes = _compare(state.predicted, edits)
         if rc != 0:
             notes.insert(0, f"{argv[0]} exited {rc} ({err.strip()}) but the database "
                             "changed: guarding what changed")
-        deadline = t1 + float(state["settings"]["confirm_within"])
+        within = state.settings.confirm_within
+        deadline = t1 + within
+        clock = BootDeadline(boot_id=self.clock.boot_id(), applied=b1, deadline=b1 + within)
 
-        def armed(d: dict[str, Any]) -> None:
+        def armed(d: GuardState) -> None:
             applied(d)
-            d["timeline"]["deadline"] = round(deadline, 3)
-            d["edits"] = [e.describe() for e in edits]
-            d["notes"] = [*d.get("notes", []), *notes]
+            d.stamp("deadline", deadline)
+            d.clock = clock
+            d.edits = [e.describe() for e in edits]
+            d.notes = [*d.notes, *notes]
 
         self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
         self.log(f"applied {len(edits)} row change(s): "
@@ -189,13 +246,31 @@ class Watcher:
         self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
         return True
 
+    def _run_tool(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
+        """Run the one transaction; its pid is recorded first, so a watcher that takes over
+        after this one died knows whether the tool may still be running."""
+        try:
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=ovsdb.tool_env(), stdin=subprocess.DEVNULL)
+        except FileNotFoundError:
+            return 127, "", f"{argv[0]} not found"
+        tool = ToolRecord(pid=p.pid, started=round(time.time(), 3))
+        self.g.update(lambda d: setattr(d, "tool", tool))
+        try:
+            o, e = p.communicate(timeout=timeout + 5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            return 124, "", f"{argv[0]} did not finish within {timeout + 5:g}s"
+        return p.returncode, o.decode(errors="replace"), e.decode(errors="replace")
+
     def _read_back(self, remote: str, schema: ovsdb.DbSchema) -> ovsdb.Rows | None:
-        deadline = time.time() + READBACK_TIMEOUT
+        deadline = time.monotonic() + READBACK_TIMEOUT
         while True:
             try:
                 return ovsdb.select_all(remote, schema)
             except ovsdb.Unreachable as e:
-                if time.time() >= deadline:
+                if time.monotonic() >= deadline:
                     self.log(f"cannot read {schema.name} back: {e}")
                     return None
                 time.sleep(0.2)
@@ -204,15 +279,14 @@ class Watcher:
 
     def watch(self) -> None:
         state = self.g.read()
-        settings = state["settings"]
-        probes = [Probe.from_json(p) for p in state.get("probes", [])]
-        ctx = ProbeContext(state.get("probe_netns"), state.get("nb_remote"),
-                           state.get("sb_remote"), bool(state.get("probe_cold")))
-        interval = float(settings.get("probe_interval", 1.0))
-        threshold = int(settings.get("probe_failures", 1))
-        auto = settings.get("auto_confirm_after")
-        applied = float(state["timeline"]["applied"])
-        deadline = float(state["timeline"]["deadline"])
+        settings = state.settings
+        probes = [Probe.from_json(p.model_dump()) for p in state.probes]
+        ctx = ProbeContext(state.probe_netns, state.nb_remote, state.sb_remote,
+                           state.probe_cold)
+        interval = settings.probe_interval
+        threshold = settings.probe_failures
+        auto = settings.auto_confirm_after
+        applied, deadline = self._window(state)
         failures = {p.spec: 0 for p in probes}
         passed: set[str] = set()
         last: dict[str, ProbeResult] = {}
@@ -223,17 +297,16 @@ class Watcher:
         try:
             while True:
                 doc = self.g.read()
-                status = doc.get("status")
+                status = doc.status
                 if status != st.ARMED:
                     self.log(f"guard is {status}; watcher done")
                     return
-                req = doc.get("request") or {}
-                if req.get("rollback"):
-                    self.rollback("requested by `ovnguard rollback`", force=bool(req.get("force")))
+                if doc.request is not None:
+                    self.rollback("requested by `ovnguard rollback`", force=doc.request.force)
                     return
-                now = time.time()
+                now = self.clock.boot()
                 if now >= deadline:
-                    self.rollback(f"not confirmed within {settings['confirm_within']:g}s")
+                    self.rollback(f"not confirmed within {settings.confirm_within:g}s")
                     return
                 if (auto is not None and now >= applied + float(auto) and probes
                         and passed == set(failures) and not any(failures.values())):
@@ -268,38 +341,56 @@ class Watcher:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _window(self, state: GuardState) -> tuple[float, float]:
+        """(applied, deadline) on the boottime clock. A guard armed in an earlier boot (the
+        machine rebooted during the window) is past its deadline."""
+        c = state.clock
+        if c is None or c.boot_id != self.clock.boot_id():
+            return -1.0, -1.0
+        return c.applied, c.deadline
+
     def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
-        def upd(d: dict[str, Any]) -> None:
-            d["probing"] = {**d.get("probing", {}), "rounds": rounds,
-                            "last": [r.to_json() for r in last.values()]}
+        def upd(d: GuardState) -> None:
+            p = d.probing or ProbingRecord()
+            p.rounds, p.last = rounds, [r.to_json() for r in last.values()]
+            d.probing = p
 
         self.g.update(upd)
 
     def auto_confirm(self, after: float) -> None:
         moved, _ = self.g.transition(
             {st.ARMED}, st.CONFIRMED,
-            lambda d: d.update(confirmed_by=f"auto: every probe passed for {after:g}s"),
+            lambda d: setattr(d, "confirmed_by", f"auto: every probe passed for {after:g}s"),
             stamp="confirmed")
         if moved:
             state = self.g.read()
-            st.release(self.g.root, state["database"], state["remote"], self.g.id)
+            st.release(self.g.root, state.database, state.remote, self.g.id)
             self.log(f"auto-confirmed: every probe passed for {after:g}s after the change")
 
     def rollback(self, reason: str, *, failed: ProbeResult | None = None,
                  force: bool = False) -> None:
-        def start(d: dict[str, Any]) -> None:
-            d["rollback"] = {"reason": reason, "by": "watcher"}
-            d.pop("request", None)
+        def start(d: GuardState) -> None:
+            d.rollback = RollbackRecord(reason=reason, by="watcher")
+            d.request = None
             if failed is not None:
-                d.setdefault("probing", {})["first_failure"] = failed.to_json()
-                d["timeline"]["first_probe_failure"] = round(failed.finished, 3)
+                p = d.probing or ProbingRecord()
+                p.first_failure = failed.to_json()
+                d.probing = p
+                d.stamp("first_probe_failure", failed.finished)
 
         moved, doc = self.g.transition({st.ARMED}, st.ROLLING_BACK, start,
                                        stamp="rollback_started")
         if not moved:
-            self.log(f"not rolling back ({reason}): guard is already {doc.get('status')}")
+            self.log(f"not rolling back ({reason}): guard is already {doc.status}")
             return
         run_rollback(self.g, log=self.log, force=force)
+
+
+def _reason(reason: str) -> Callable[[GuardState], None]:
+    def fn(d: GuardState) -> None:
+        d.rb().reason = reason
+
+    return fn
 
 
 def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
@@ -319,3 +410,10 @@ def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
         notes.append("predicted but not changed: "
                      + ", ".join(f"{t} {k}: {lbl}" for t, k, lbl in missing))
     return notes
+
+
+def reserve_size(backup: Path) -> int:
+    """What the records written after the apply can take: edits.json and inverse.json hold
+    at most every row twice (before/after) in JSON, guard.json the rest: three times the
+    backup, plus 1 MiB."""
+    return RESERVE_FACTOR * backup.stat().st_size + RESERVE_EXTRA

@@ -27,14 +27,18 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from ovnguard.errors import InputError, OvnguardError
-from ovnguard.sources import safeio
+from ovnguard.guard import trust
+from ovnguard.guard.model import GuardState, LockRecord, problem
 
+M = TypeVar("M", bound=BaseModel)
 SCHEMA_VERSION = 1
 SYSTEM_DIR = Path("/var/lib/ovnguard/guard")
 STATE_DIR_ENV = "OVNGUARD_GUARD_DIR"
@@ -80,16 +84,18 @@ def default_state_dir() -> Path:
 
 
 def ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
+    """Create (mode 0700) or check a directory of the state dir (see trust.py)."""
+    try:
+        return trust.ensure_dir(path)
+    except trust.UntrustedState as e:
+        raise GuardError(str(e), 2) from None
 
 
 def normalize_remote(remote: str) -> str:
-    """`unix:relative/path` -> absolute, so one database has one lock whatever the cwd."""
-    if remote.startswith("unix:"):
-        return "unix:" + os.path.abspath(remote[5:])
-    return remote
+    """`unix:relative/path` -> absolute, so one database has one lock whatever the cwd;
+    each of a clustered database's comma-separated remotes."""
+    return ",".join("unix:" + os.path.abspath(r[5:]) if r.startswith("unix:") else r
+                    for r in (x.strip() for x in remote.split(",")) if r)
 
 
 def lock_key(database: str, remote: str) -> str:
@@ -107,22 +113,31 @@ def new_guard_id(database: str) -> str:
 
 
 def write_json(path: Path, doc: Any) -> None:
-    """Write-then-rename, mode 0600: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    """Write-then-rename, mode 0600, never through a symlink: readers never see half a
+    file."""
+    trust.write_bytes(path, (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode())
 
 
 def read_json(path: Path) -> Any:
+    """A state file's JSON, only if it is a regular file of ours (trust.py)."""
     try:
-        return json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
-    except InputError as e:
+        return json.loads(trust.read_bytes(path))
+    except FileNotFoundError:
+        raise GuardError(f"{path}: no such file", 2) from None
+    except trust.UntrustedState as e:
         raise GuardError(str(e), 2) from None
-    except ValueError as e:
-        raise GuardError(f"{path}: unreadable ({type(e).__name__})", 2) from None
+    except (OSError, ValueError) as e:
+        raise GuardError(f"{path}: unreadable ({e})", 2) from None
+
+
+def read_model(path: Path, model: type[M]) -> tuple[M, dict[str, Any]]:
+    """A state file validated against its model (model.py): (typed, raw)."""
+    doc = read_json(path)
+    try:
+        return model.model_validate(doc), doc
+    except ValidationError as e:
+        raise GuardError(f"{path}: not a state file ovnguard wrote ({problem(e)}); "
+                         "refusing to act on it", 2) from None
 
 
 @dataclass(frozen=True)
@@ -141,60 +156,70 @@ class GuardDir:
     def state_file(self) -> Path:
         return self.file("guard.json")
 
-    def read(self) -> dict[str, Any]:
-        doc: dict[str, Any] = read_json(self.state_file)
-        return doc
+    def read(self) -> GuardState:
+        """guard.json, validated and typed (model.GuardState)."""
+        return read_model(self.state_file, GuardState)[0]
+
+    def write(self, state: GuardState) -> None:
+        write_json(self.state_file, state.to_doc())
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        fd = os.open(self.file("guard.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = trust.open_file(self.file("guard.lock"), os.O_RDWR | os.O_CREAT)
+        except trust.UntrustedState as e:
+            raise GuardError(str(e), 2) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
 
-    def update(self, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def update(self, fn: Callable[[GuardState], None]) -> GuardState:
         """Read-modify-write guard.json under the flock; returns the new state."""
         with self.locked():
-            doc = self.read()
-            fn(doc)
-            write_json(self.state_file, doc)
-            return doc
+            state = self.read()
+            fn(state)
+            self.write(state)
+            return state
 
     def transition(
-        self, allowed: frozenset[str] | set[str], new: str, fn: Callable[[dict[str, Any]], None]
-        | None = None, stamp: str | None = None,
-    ) -> tuple[bool, dict[str, Any]]:
+        self, allowed: frozenset[str] | set[str], new: str,
+        fn: Callable[[GuardState], None] | None = None, stamp: str | None = None,
+    ) -> tuple[bool, GuardState]:
         """Move to `new` if the status is one of `allowed` (atomically). Returns (moved,
         state)."""
         with self.locked():
-            doc = self.read()
-            if doc.get("status") not in allowed:
-                return False, doc
-            doc["status"] = new
+            state = self.read()
+            if state.status not in allowed:
+                return False, state
+            state.status = new  # type: ignore[assignment]  # validated on assignment
             if stamp:
-                doc.setdefault("timeline", {})[stamp] = round(time.time(), 3)
+                state.stamp(stamp, time.time())
             if fn is not None:
-                fn(doc)
-            write_json(self.state_file, doc)
-            return True, doc
+                fn(state)
+            self.write(state)
+            return True, state
 
 
 def create_guard_dir(root: Path, guard_id: str) -> GuardDir:
     ensure_dir(root)
-    g = GuardDir(root, guard_id)
+    g = GuardDir(root, trust.check_id(guard_id))
     g.path.mkdir(mode=0o700)
-    os.chmod(g.path, 0o700)
+    ensure_dir(g.path)
     return g
 
 
 def list_guards(root: Path) -> list[GuardDir]:
-    if not root.is_dir():
+    """The guards in a (trusted) state dir; entries that are not ovnguard ids, symlinks
+    and non-directories are not guards."""
+    if not os.path.lexists(root):
         return []
+    ensure_dir(root)
     return sorted(
         (GuardDir(root, p.name) for p in root.iterdir()
-         if p.is_dir() and p.name != "locks" and (p / "guard.json").exists()),
+         if trust.valid_id(p.name) and not p.is_symlink() and p.is_dir()
+         and (p / "guard.json").exists()),
         key=lambda g: g.id,
     )
 
@@ -209,26 +234,23 @@ def _lock_path(root: Path, database: str, remote: str) -> Path:
 def holder(root: Path, database: str, remote: str) -> GuardDir | None:
     """The guard that holds this database's lock, if its state says it is still active.
     A lock left by a guard that finished (or never got going) is removed."""
+    lock = read_lock(_lock_path(root, database, remote))
+    if lock is None:
+        return None
     path = _lock_path(root, database, remote)
+    g = GuardDir(root, lock.id)
     try:
-        doc = json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
-    except (OSError, ValueError, InputError):
-        return None
-    if not isinstance(doc, dict):
-        return None
-    g = GuardDir(root, str(doc.get("id", "")))
-    try:
-        state = g.read()
-        status = state.get("status")
+        state: GuardState | None = g.read()
     except GuardError:
-        state, status = {}, None
-    if status == PREPARING and not pid_alive(state.get("cli", {}).get("pid")):
+        state = None
+    status = state.status if state is not None else None
+    if state is not None and status == PREPARING and not pid_alive(state.cli.get("pid")):
         # The apply that prepared it died before its watcher took over: nothing was applied
         # (a watcher starting right now finds the guard failed and does nothing).
-        g.transition({PREPARING}, FAILED, lambda d: d.update(
-            error="the ovnguard apply that prepared it died before its watcher started; "
-                  "nothing was applied"))
-        status = g.read().get("status")
+        g.transition({PREPARING}, FAILED, set_error(
+            "the ovnguard apply that prepared it died before its watcher started; nothing "
+            "was applied"))
+        status = g.read().status
     if status in ACTIVE:
         return g
     with contextlib.suppress(OSError):
@@ -236,54 +258,77 @@ def holder(root: Path, database: str, remote: str) -> GuardDir | None:
     return None
 
 
+def read_lock(path: Path) -> LockRecord | None:
+    """A lock file (validated: its `id` names a guard directory), or None if absent."""
+    try:
+        return read_model(path, LockRecord)[0]
+    except GuardError:
+        if not os.path.lexists(path):
+            return None
+        raise
+
+
 def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
     """Take the database's lock for `guard_id`, or raise naming the guard that holds it."""
+    ensure_dir(root)
     ensure_dir(root / "locks")
     path = _lock_path(root, database, remote)
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            held = holder(root, database, remote)
-            if held is not None:
-                raise GuardError(locked_message(held), 4) from None
-            continue
-        with os.fdopen(fd, "w") as f:
-            json.dump({"id": guard_id, "database": database, "remote": remote,
-                       "pid": os.getpid(), "created": round(time.time(), 3)}, f)
-        return
+    record = LockRecord(id=trust.check_id(guard_id), database=database, remote=remote,
+                        pid=os.getpid(), created=round(time.time(), 3))
+    # Written whole under a temporary name, then linked into place: link(2) fails if the
+    # lock exists, so taking it and its content are one step (no reader sees it empty).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write_json(tmp, record.model_dump())
+    try:
+        for _ in range(3):
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                held = holder(root, database, remote)
+                if held is not None:
+                    raise GuardError(locked_message(held), 4) from None
+                continue
+            return
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     raise GuardError(f"could not take the lock {path}", 3)
 
 
 def release(root: Path, database: str, remote: str, guard_id: str) -> None:
     path = _lock_path(root, database, remote)
+    trust.release_reserve(root / guard_id)  # the guard is done: its records are written
     try:
-        doc = json.loads(safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None))
-    except (OSError, ValueError, InputError):
+        lock = read_lock(path)
+    except GuardError:
         return
-    if not isinstance(doc, dict):
-        return
-    if doc.get("id") == guard_id:
+    if lock is not None and lock.id == guard_id:
         with contextlib.suppress(OSError):
             path.unlink()
 
 
+def set_error(error: str) -> Callable[[GuardState], None]:
+    def fn(s: GuardState) -> None:
+        s.error = error
+
+    return fn
+
+
 def locked_message(g: GuardDir) -> str:
     try:
-        st = g.read()
+        s = g.read()
     except GuardError:
         return f"guard {g.id} holds this database (its state is unreadable: {g.state_file})"
-    status = st.get("status")
     where = f"--state-dir {g.root} " if g.root != default_state_dir() else ""
-    deadline = st.get("timeline", {}).get("deadline")
+    deadline = s.timeline.get("deadline")
     when = ""
-    if status == ARMED and deadline:
+    if s.status == ARMED and deadline:
         left = deadline - time.time()
         when = (f", rollback at {fmt_time(deadline)} (in {left:.0f}s)" if left > 0
                 else f", deadline {fmt_time(deadline)} passed")
     return (
-        f"another guard is {status} on {st.get('database')} at {st.get('remote')}: "
-        f"{g.id} (change {st.get('change')}{when}); `ovnguard confirm {where}--id {g.id}` "
+        f"another guard is {s.status} on {s.database} at {s.remote}: "
+        f"{g.id} (change {s.change}{when}); `ovnguard confirm {where}--id {g.id}` "
         f"keeps it, `ovnguard rollback {where}--id {g.id}` undoes it"
     )
 
@@ -299,6 +344,10 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
     False and none is active)."""
     guards = list_guards(root)
     if guard_id is not None:
+        try:
+            trust.check_id(guard_id)
+        except trust.UntrustedState as e:
+            raise GuardError(str(e), 2) from None
         for g in guards:
             if g.id == guard_id:
                 return g
@@ -306,7 +355,7 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
     active = []
     for g in guards:
         with contextlib.suppress(GuardError):
-            if g.read().get("status") in ACTIVE:
+            if g.read().status in ACTIVE:
                 active.append(g)
     if len(active) == 1:
         return active[0]
@@ -321,8 +370,16 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
 
 
 def validate_state_dir(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
+    """The state dir, refused (exit 2) unless only this user could have written it."""
+    if path.exists() and not path.is_symlink() and not path.is_dir():
         raise InputError("not a directory", str(path))
+    try:
+        if os.path.lexists(path):
+            trust.trusted_dir(path)
+        else:
+            trust.check_ancestors(path)
+    except trust.UntrustedState as e:
+        raise GuardError(str(e), 2) from None
     return path
 
 
@@ -344,6 +401,6 @@ def pid_alive(pid: int | None, marker: str | None = None) -> bool:
         return False
 
 
-def watcher_alive(g: GuardDir, state: Mapping[str, Any] | None = None) -> bool:
-    st = state if state is not None else g.read()
-    return pid_alive(st.get("watcher", {}).get("pid"), str(g.path))
+def watcher_alive(g: GuardDir, state: GuardState | None = None) -> bool:
+    s = state if state is not None else g.read()
+    return s.watcher is not None and pid_alive(s.watcher.pid, str(g.path))

@@ -67,6 +67,10 @@ class HostState:
     neutron: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     inventory_address: str | None = None  # what operators SSH to (inventory.yaml)
     files: Mapping[str, str] = field(default_factory=dict)  # "conf.db"/"addr.json"/... -> path
+    # How the host was deployed (sources/flavors.py id: "kolla-ansible", "ovn-kubernetes"
+    # ...), from hosts/<host>/deployment.json; None: not known. Rules word by-design layouts
+    # by it (ovn-kubernetes' shared gateway puts the node IP on br-ex on purpose).
+    deployment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,23 @@ class Verification:
         return not self.reasons
 
 
+@dataclass(frozen=True, slots=True)
+class DeployChange:
+    """The plan's end state said in a deployment tool's terms (plan/deploy.py), so that the
+    tool's next run keeps it instead of undoing the ovs-vsctl steps."""
+
+    tool: str  # a flavor id (kolla-ansible, ...), "netplan" or "os-net-config"
+    title: str
+    where: str  # the file (or command) it goes into
+    text: str  # YAML (or a command line) to merge there; empty when only notes apply
+    hosts: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {"tool": self.tool, "title": self.title, "where": self.where,
+                "text": self.text, "hosts": list(self.hosts), "notes": list(self.notes)}
+
+
 @dataclass(frozen=True)
 class Plan:
     kind: str  # "separate-nic" | "fix"
@@ -175,6 +192,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     verification: Verification | None = None
     targets: tuple[tuple[str, str], ...] = field(default=())  # (rule, key) meant to go away
+    # The same change for each host's deployment tool (plan/deploy.py); not part of the
+    # what-if, which proves the ovs-vsctl / ovn-nbctl steps.
+    deployment: tuple[DeployChange, ...] = field(default=())
 
     @property
     def empty(self) -> bool:

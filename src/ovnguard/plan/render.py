@@ -88,6 +88,7 @@ def plan_json(plan: Plan, files: dict[str, str] | None = None) -> dict[str, Any]
         ],
         "targets": [{"rule": r, "key": k} for r, k in plan.targets],
         "verification": _verification_json(plan.verification) if plan.verification else None,
+        "deployment": [d.to_json() for d in plan.deployment],
         "notes": list(plan.notes),
     }
 
@@ -107,6 +108,14 @@ def write_files(plan: Plan, out: Path) -> dict[str, str]:
             path = out / name
             path.write_text(text, encoding="utf-8")
             written[name] = str(path)
+    for k, d in enumerate((d for d in plan.deployment if d.text), 1):
+        ext = "sh" if d.tool == "charmed-openstack" else "yaml"
+        name = f"deploy-{k}-{d.tool}.{ext}"
+        path = out / name
+        head = "".join(f"# {line}\n" for line in (
+            f"{d.title} for {', '.join(d.hosts)}", f"goes into: {d.where}", *d.notes))
+        path.write_text(head + d.text, encoding="utf-8")
+        written[name] = str(path)
     return written
 
 
@@ -205,6 +214,14 @@ def plan_text_report(plan: Plan, files: dict[str, str] | None = None) -> str:
             out += _wrap(f"why not: {np.reason}", "    ")
     for note in plan.notes:
         out += _wrap(f"note: {note}", "")
+    if plan.deployment:
+        out += ["", "The same change for the deployment tool, so its next run keeps it "
+                "(not part of the what-if):"]
+        for d in plan.deployment:
+            out += _wrap(f"{d.title} -- {', '.join(d.hosts)} -- {d.where}", "  ")
+            out += [f"      {ln}" for ln in d.text.splitlines()]
+            for dn in d.notes:
+                out += _wrap(f"! {dn}", "    ")
     if plan.verification is not None:
         out += _verification_text(plan.verification)
         v = plan.verification

@@ -138,7 +138,8 @@ _MISSING_HOST_FILE = {
     "route.json": "control-plane path of {host} not checked",
     "link.json": "link types and bridge membership of {host} not checked",
 }
-_HOST_FILES = (*_MISSING_HOST_FILE, "etc")
+# deployment.json: the host's deployment flavor (sources/flavors.py), read by `plan`
+_HOST_FILES = (*_MISSING_HOST_FILE, "etc", "deployment.json")
 _ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", "inventory.yaml")
 
 
@@ -168,6 +169,7 @@ class _HostDir:
     files: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    deployment: str | None = None
 
     @property
     def system_id(self) -> str | None:
@@ -208,6 +210,16 @@ def _read_host_dir(d: Path) -> _HostDir:
             h.files[f"etc/{rel}"] = str(etc / rel)
     else:
         h.missing.append("etc/neutron")
+    f = d / "deployment.json"
+    if "deployment.json" in present:
+        # optional: an unusable one is a note, never a failure of the check
+        from ovnguard.sources.flavors import read_detection
+
+        try:
+            h.deployment = read_detection(safeio.read_bytes(f, limit=safeio.MiB),
+                                          f"{h.label}/deployment.json").flavor
+        except (InputError, OSError) as e:
+            h.notes.append(f"{h.label}/deployment.json not used: {e}")
     ignored = sorted(n for n in present - set(_HOST_FILES) if not n.startswith("."))
     if ignored:
         h.notes.append(f"{h.label}: ignored unrecognised "
@@ -365,6 +377,7 @@ def load_bundle(path: str | Path) -> Snapshot:
             links=h.links,
             neutron=MappingProxyType(h.neutron),
             files=MappingProxyType(dict(h.files)),
+            deployment=h.deployment,
         )
 
     matched = {m.chassis for m in matches if m.chassis}
@@ -374,13 +387,15 @@ def load_bundle(path: str | Path) -> Snapshot:
         inv_notes = _apply_inventory(inventory, hosts, chassis)
         per_host_notes.extend(inv_notes)
 
-    return Snapshot(
+    from ovnguard.sources.flavors import with_nb_flavor
+
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=str(root),
         notes=tuple([*notes, *match_notes, *per_host_notes, *_ignored_root(root)]),
-    )
+    ))
 
 
 def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,

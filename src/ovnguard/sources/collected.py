@@ -37,6 +37,7 @@ from ovnguard.sources.bundle import (
     add_chassis_hosts,
     match_hosts,
 )
+from ovnguard.sources.flavors import DEPLOYMENT_FILE, read_detection, with_nb_flavor
 from ovnguard.sources.inventory import read_inventory
 from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
 from ovnguard.sources.neutron_ini import CONFIG_SUFFIXES, parse_ini
@@ -337,6 +338,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             neutron=MappingProxyType(neutron),
             files=MappingProxyType({k: src[k] for k in HOST_FILES if k in h.files}
                                    | {f"etc/{r}": f"{h.name}:etc/{r}" for r in neutron}),
+            deployment=_deployment(h, per_host),
         )
         parsed[h.name] = state
         sysids[h.name] = _system_id(ovs)
@@ -387,13 +389,24 @@ def to_snapshot(collection: Collection) -> Snapshot:
     else:
         notes.append("no management address known (no inventory): management reachability "
                      "of the hosts not checked")
-    return Snapshot(
+    return with_nb_flavor(Snapshot(
         nb=nb,
         sb=sb,
         hosts=MappingProxyType(dict(sorted(hosts.items()))),
         source=collection.source,
         notes=tuple([*notes, *match_notes]),
-    )
+    ))
+
+
+def _deployment(h: HostCollection, per_host: dict[str, list[str]]) -> str | None:
+    data = h.files.get(DEPLOYMENT_FILE)
+    if data is None:
+        return None
+    try:
+        return read_detection(data, f"{h.name}:{DEPLOYMENT_FILE}").flavor
+    except InputError as e:
+        per_host.setdefault(h.name, []).append(f"{DEPLOYMENT_FILE} not used: {e}")
+        return None
 
 
 def _system_id(ovs: Database | None) -> str | None:

@@ -17,6 +17,7 @@ or kolla-ansible's /etc/kolla/neutron-*).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -33,27 +34,22 @@ from ovnguard.sources.collected import (
     neutron_files,
     read_tree,
 )
+from ovnguard.sources.flavors import (
+    ALL_NB_SOCKETS,
+    ALL_OVS_SOCKETS,
+    ALL_SB_SOCKETS,
+    DEPLOYMENT_FILE,
+    Detection,
+    Runner,
+    detect_host,
+)
 from ovnguard.sources.ovsdb_file import parse_database
 
-# Where the Open_vSwitch database socket is, in order: Debian/Ubuntu and RHEL packages
-# (/var/run is /run), kolla-ansible (openvswitch_db bind-mounts /run/openvswitch on the
-# host), a source install, MicroOVN and Canonical's openstack-hypervisor snap.
-OVS_SOCKETS = (
-    "/var/run/openvswitch/db.sock",
-    "/run/openvswitch/db.sock",
-    "/usr/local/var/run/openvswitch/db.sock",
-    "/var/snap/microovn/common/run/switch/db.sock",
-    "/var/snap/openstack-hypervisor/common/run/openvswitch/db.sock",
-)
-# NB/SB on a central node: Debian/Ubuntu ovn-central, kolla (ovn_nb_db/ovn_sb_db share
-# /run/ovn), RHEL's older OVN-in-openvswitch layout, MicroOVN.
-NB_SOCKETS = (
-    "/var/run/ovn/ovnnb_db.sock",
-    "/run/ovn/ovnnb_db.sock",
-    "/var/run/openvswitch/ovnnb_db.sock",
-    "/var/snap/microovn/common/run/ovn/ovnnb_db.sock",
-)
-SB_SOCKETS = tuple(s.replace("ovnnb_db", "ovnsb_db") for s in NB_SOCKETS)
+# Where the Open_vSwitch and NB/SB sockets are: every deployment flavor's places
+# (sources/flavors.py, docs/deployments.md); the detected flavor's come first.
+OVS_SOCKETS = ALL_OVS_SOCKETS
+NB_SOCKETS = ALL_NB_SOCKETS
+SB_SOCKETS = ALL_SB_SOCKETS
 
 NB = "OVN_Northbound"
 SB = "OVN_Southbound"
@@ -101,22 +97,22 @@ def normalize_remote(remote: str) -> str:
 
 
 def backup_argv(remote: str, database: str, ssl: SslFiles | None = None,
-                timeout: float = 30.0) -> list[str]:
-    argv = ["ovsdb-client", f"--timeout={max(1, int(timeout))}"]
+                timeout: float = 30.0, client: Sequence[str] = ("ovsdb-client",)) -> list[str]:
+    argv = [*client, f"--timeout={max(1, int(timeout))}"]
     if remote.startswith("ssl:") and ssl is not None:
         argv += ssl.args()
     return [*argv, "backup", remote, database]
 
 
 def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
-                 timeout: float = 30.0) -> bytes:
+                 timeout: float = 30.0, client: Sequence[str] | None = None) -> bytes:
     """`ovsdb-client backup REMOTE DATABASE`: the standalone DB file, as bytes.
 
     Errors (server unreachable, wrong database, bad certificate) are an InputError naming the
     remote with ovsdb-client's own message."""
     remote = normalize_remote(remote)
     (ssl or SslFiles()).check(remote)
-    argv = backup_argv(remote, database, ssl, timeout)
+    argv = backup_argv(remote, database, ssl, timeout, client or ("ovsdb-client",))
     # OVS_*/OVN_* variables of the caller (OVS_RUNDIR...) do not change an explicit remote,
     # but an inherited OVS_CTL_TIMEOUT-style setting should not either: run clean.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OVS_", "OVN_"))}
@@ -124,7 +120,7 @@ def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
         proc = subprocess.run(argv, capture_output=True, timeout=timeout + 5, env=env,
                               check=False)
     except FileNotFoundError:
-        raise InputError("ovsdb-client not found: install openvswitch-common "
+        raise InputError(f"{argv[0]} not found: install openvswitch-common "
                          "(Debian) or openvswitch (RHEL)", remote) from None
     except subprocess.TimeoutExpired:
         raise InputError(f"ovsdb-client backup {database} timed out after {timeout:g}s",
@@ -136,11 +132,14 @@ def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
     return proc.stdout
 
 
-def first_socket(candidates: Sequence[str]) -> str | None:
+def first_socket(candidates: Sequence[str], root: Path = Path("/")) -> str | None:
+    """The first of `candidates` (absolute host paths, looked up under `root`) that is a
+    socket, as a unix: remote. A symlink to a socket counts, as it does for connect()."""
     for c in candidates:
+        p = root / c.lstrip("/")
         try:
-            if Path(c).is_socket():
-                return f"unix:{c}"
+            if p.is_socket():
+                return f"unix:{p}"
         except OSError:
             continue
     return None
@@ -170,20 +169,45 @@ class LocalOptions:
     neutron_dirs: tuple[Path, ...] | None = None  # None: the defaults
     netns: str | None = None  # read netlink in this namespace (tests, namespaced hosts)
     timeout: float = 30.0
+    # The host's filesystem root: default paths (sockets, /etc/kolla, /etc/neutron, the
+    # flavor markers) are looked up under it. "/" on a host; a mounted image or a lab
+    # chassis laid out as a deployment flavor otherwise.
+    root: Path = Path("/")
+    flavor: str | None = None  # None: detect (sources/flavors.py)
+    runner: Runner | None = None  # docker/podman/snap listing; None: the real commands
+
+
+def host_detection(opts: LocalOptions) -> Detection:
+    if opts.flavor is not None:
+        from ovnguard.sources.flavors import flavor
+
+        flavor(opts.flavor)  # an unknown name is an InputError
+        return Detection(opts.flavor, ("given with --flavor",))
+    return detect_host(opts.root, opts.runner)
+
+
+def local_client(det: Detection, which: str) -> tuple[str, ...] | None:
+    """How to run ovsdb-client here: None (the host's own) when it is installed, else the
+    flavor's (kolla: `docker|podman exec <container> ovsdb-client`, which reaches the same
+    socket paths; MicroOVN: `microovn.ovsdb-client`)."""
+    if shutil.which("ovsdb-client") is not None:
+        return None
+    return det.ovsdb_client(which)
 
 
 def _central(collection: Collection, which: str, remote: str | None,
              defaults: Sequence[str], database: str, opts: LocalOptions,
-             required: bool) -> None:
+             required: bool, det: Detection) -> None:
     explicit = remote is not None
-    r = normalize_remote(remote) if remote is not None else first_socket(defaults)
+    r = normalize_remote(remote) if remote is not None else first_socket(defaults, opts.root)
     if r is None:
         collection.problems.append(
             f"{which} not collected: no --{which[:2]} given and no {database} socket here "
             f"(looked at {', '.join(defaults[:2])}, ...)")
         return
     try:
-        data = ovsdb_backup(r, database, opts.ssl, opts.timeout)
+        data = ovsdb_backup(r, database, opts.ssl, opts.timeout,
+                            local_client(det, "nb" if which == "nb.db" else "sb"))
     except InputError as e:
         if explicit or required:
             raise
@@ -200,29 +224,34 @@ def collect_local(opts: LocalOptions, *, need_nb: bool = False) -> Collection:
     """Collect NB/SB (explicit remotes, else local default sockets if present) and this
     host's Open_vSwitch DB, netlink state and Neutron files."""
     collection = Collection(source="live")
-    _central(collection, "nb.db", opts.nb, NB_SOCKETS, NB, opts, need_nb)
-    _central(collection, "sb.db", opts.sb, SB_SOCKETS, SB, opts, False)
+    det = host_detection(opts)
+    _central(collection, "nb.db", opts.nb, det.nb_sockets(), NB, opts, need_nb, det)
+    _central(collection, "sb.db", opts.sb, det.sb_sockets(), SB, opts, False, det)
     if opts.collect_host:
-        if opts.ovs is None and first_socket(OVS_SOCKETS) is None:
+        if opts.ovs is None and first_socket(det.ovs_sockets(), opts.root) is None:
             # a workstation reading NB/SB from afar is not a chassis: no host directory
             collection.problems.append(
                 "this host not collected: no Open_vSwitch socket here (looked at "
-                f"{', '.join(OVS_SOCKETS[:2])}, ...); pass --ovs REMOTE if it has one")
+                f"{', '.join(det.ovs_sockets()[:2])}, ... for a {det.flavor} host); pass "
+                "--ovs REMOTE if it has one")
         else:
-            collection.hosts.append(collect_this_host(opts))
+            collection.hosts.append(collect_this_host(opts, det))
     return collection
 
 
-def collect_this_host(opts: LocalOptions) -> HostCollection:
+def collect_this_host(opts: LocalOptions, det: Detection | None = None) -> HostCollection:
     t0 = time.monotonic()
+    det = det or host_detection(opts)
     h = HostCollection(name=opts.host_name or "")
-    ovs = normalize_remote(opts.ovs) if opts.ovs else first_socket(OVS_SOCKETS)
+    sockets = det.ovs_sockets()
+    ovs = normalize_remote(opts.ovs) if opts.ovs else first_socket(sockets, opts.root)
     if ovs is None:
         h.problems.append(f"conf.db not collected: no Open_vSwitch socket (looked at "
-                          f"{', '.join(OVS_SOCKETS)}); pass --ovs")
+                          f"{', '.join(sockets)}); pass --ovs")
     else:
         try:
-            h.files["conf.db"] = ovsdb_backup(ovs, OVS, opts.ssl, opts.timeout)
+            h.files["conf.db"] = ovsdb_backup(ovs, OVS, opts.ssl, opts.timeout,
+                                              local_client(det, "ovs"))
             h.sources["conf.db"] = ovs
         except InputError as e:
             if opts.ovs:
@@ -245,8 +274,11 @@ def collect_this_host(opts: LocalOptions) -> HostCollection:
         for fname, data in ipj.files().items():
             h.files[fname] = data
             h.sources[fname] = where
+    h.files[DEPLOYMENT_FILE] = det.to_json()
+    h.sources[DEPLOYMENT_FILE] = f"{h.name}:{', '.join(det.evidence) or det.flavor}"
     if opts.neutron_dirs is None:
-        tree = read_tree([*NEUTRON_ROOTS, *kolla_roots()])
+        # keys are host paths ("/etc/kolla/..."), wherever the root is mounted
+        tree = read_tree([*NEUTRON_ROOTS, *kolla_roots(opts.root)], base=opts.root)
     else:
         tree = {}
         for d in opts.neutron_dirs:

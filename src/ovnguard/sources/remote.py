@@ -6,11 +6,18 @@ On each host, over one SSH connection, in parallel channels, only what a stock O
     ip -j addr show;  ip -j route show table all;  ip -j -d link show
     find etc/neutron ... -name '*.ini' -o -name '*.conf' | tar -cf - -T -   (from /)
     ovsdb-client backup unix:/var/run/ovn/ovn{nb,sb}_db.sock ...   (hosts marked nb:/sb:)
+    [ -e MARKER ]; docker|podman ps; snap list      (the deployment flavor, flavor_shell.py)
+
+ovsdb-client is the host's own, else `microovn.ovsdb-client`, else `docker|podman exec
+openvswitch_db ovsdb-client` when kolla's container runs (docs/deployments.md).
 
 Keys, agent, ~/.ssh/config and ~/.ssh/known_hosts are used the way OpenSSH uses them (the
 asyncssh defaults); a host key that is not known is a failure of that host, never accepted
-silently. Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a
-host that fails is reported with why and takes nothing from the others.
+silently: an ssh config that turns checking off (`UserKnownHostsFile none`) is refused for
+that host too, unless the operator passes `--insecure-host-keys` (SshOptions).
+
+Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a host
+that fails is reported with why and takes nothing from the others.
 
 The inventory (YAML; every error names its line):
 
@@ -58,9 +65,12 @@ from ovnguard.sources.collected import (
     neutron_files,
     safe_host_dir,
 )
+from ovnguard.sources.flavor_shell import client_select, deployment_cmd
+from ovnguard.sources.flavors import BY_ID, DEPLOYMENT_FILE, detect_listing
 from ovnguard.sources.iproute import ADDR_COMMAND, LINK_COMMAND, ROUTE_COMMAND
 from ovnguard.sources.live import NB_SOCKETS, OVS_SOCKETS, SB_SOCKETS
 
+KOLLA = BY_ID["kolla-ansible"]  # the flavor whose hosts may have ovsdb-client only in containers
 TARGET_KEYS = ("address", "port", "user", "sudo", "ovs", "nb", "sb", "neutron_dir",
                "ovsdb_client")
 DEFAULT_KEYS = ("port", "user", "sudo", "ovs", "neutron_dir", "ovsdb_client")
@@ -191,12 +201,17 @@ def _sudo(cmd: str, sudo: bool) -> str:
 
 
 def _backup_cmd(remote: str | None, candidates: Sequence[str], database: str,
-                timeout: float, client: str = "ovsdb-client") -> str:
+                timeout: float, client: str = "ovsdb-client",
+                container: str | None = None) -> str:
     t = max(1, int(timeout))
+    pre = ""
+    if client == "ovsdb-client":
+        # not set in the inventory: find it (unquoted $c: it is a command and its words)
+        pre, client = client_select(container), "$c"
     if remote:
-        return f"exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
+        return f"{pre}exec {client} --timeout={t} backup {shlex.quote(remote)} {database}"
     socks = " ".join(shlex.quote(s) for s in candidates)
-    return (f'for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
+    return (f'{pre}for s in {socks}; do if [ -S "$s" ]; then exec {client} --timeout={t} '
             f'backup "unix:$s" {database}; fi; done; '
             f'echo "no {database} socket at {" ".join(candidates)}" >&2; exit 3')
 
@@ -217,18 +232,20 @@ def commands(t: Target, timeout: float) -> dict[str, str]:
     """Bundle file name -> the shell command that prints it on host `t`."""
     cmds = {
         "conf.db": _sudo(_backup_cmd(t.ovs, OVS_SOCKETS, "Open_vSwitch", timeout,
-                                     t.ovsdb_client), t.sudo),
+                                     t.ovsdb_client, KOLLA.ovs_container), t.sudo),
         "addr.json": ADDR_COMMAND,
         "route.json": ROUTE_COMMAND,
         "link.json": LINK_COMMAND,
         "etc": _sudo(_neutron_cmd(t.neutron_dir), t.sudo),
+        # docker/podman ps need root on most hosts
+        "deployment": _sudo(deployment_cmd(), t.sudo),
     }
     if t.nb is not None:
         cmds["nb.db"] = _sudo(_backup_cmd(t.nb, NB_SOCKETS, "OVN_Northbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.nb_container), t.sudo)
     if t.sb is not None:
         cmds["sb.db"] = _sudo(_backup_cmd(t.sb, SB_SOCKETS, "OVN_Southbound", timeout,
-                                          t.ovsdb_client), t.sudo)
+                                          t.ovsdb_client, KOLLA.sb_container), t.sudo)
     return cmds
 
 
@@ -274,12 +291,17 @@ class SshOptions:
     config: Path | None = None
     user: str | None = None
     connect_timeout: float = 10.0
+    # Connect to hosts whose key cannot be verified (`--insecure-host-keys`): only when the
+    # operator says so, never because an ssh config turned checking off.
+    insecure_host_keys: bool = False
 
     def connect_kwargs(self, t: Target) -> dict[str, Any]:
         kw: dict[str, Any] = {}
         if self.identities:
             kw["client_keys"] = [str(p) for p in self.identities]
-        if self.known_hosts is not None:
+        if self.insecure_host_keys:
+            kw["known_hosts"] = None
+        elif self.known_hosts is not None:
             kw["known_hosts"] = str(self.known_hosts)
         if self.config is not None:
             kw["config"] = [str(self.config)]
@@ -290,6 +312,21 @@ class SshOptions:
             kw["port"] = t.port
         kw["connect_timeout"] = self.connect_timeout
         return kw
+
+    def client_options(self, t: Target) -> Any:
+        """asyncssh's options for `t` with ~/.ssh/config (or --ssh-config) applied, refused
+        (HostKeysOff) when they would connect without verifying the host key: asyncssh
+        takes `UserKnownHostsFile none` as "check nothing"."""
+        import asyncssh
+
+        opts = asyncssh.SSHClientConnectionOptions(host=t.address, **self.connect_kwargs(t))
+        if opts.known_hosts is None and not self.insecure_host_keys:
+            raise HostKeysOff(t.address)
+        return opts
+
+
+class HostKeysOff(Exception):
+    """The ssh config turns host key checking off for this host."""
 
 
 @dataclass
@@ -315,6 +352,10 @@ def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     port = t.port or 22
     if isinstance(e, ConnectionRefusedError):
         return f"connection refused by {t.address}:{port} (sshd not running there?)"
+    if isinstance(e, HostKeysOff):
+        return (f"host key checking is off for {t.address} in the ssh config "
+                "(UserKnownHostsFile none): refused; remove that setting, give "
+                "--known-hosts FILE, or pass --insecure-host-keys to accept any key")
     if isinstance(e, asyncssh.HostKeyNotVerifiable):
         return (f"host key of {t.address} not verifiable ({e.reason}); check it, then add "
                 f"it to known_hosts (ssh-keyscan -p {port} {t.address})")
@@ -396,6 +437,15 @@ def split_parts(stream: bytes, boundary: str) -> list[Part]:
 
 def _store(res: HostResult, t: Target, part: Part, cmd: str) -> None:
     h = res.host
+    if part.name == "deployment":
+        if part.rc != 0:
+            h.problems.append(f"deployment flavor not detected: "
+                              f"{_stderr_line(part.stderr.encode(), part.rc)}")
+            return
+        det = detect_listing(part.stdout.decode(errors="replace"))
+        h.files[DEPLOYMENT_FILE] = det.to_json()
+        h.sources[DEPLOYMENT_FILE] = f"{t.name}:{', '.join(det.evidence)}"
+        return
     if part.name == "etc":
         if part.rc != 0:
             h.problems.append(f"Neutron configuration not collected: "
@@ -443,7 +493,9 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     conn: Any = None
     try:
         async with asyncio.timeout(timeout):
-            conn = await asyncssh.connect(t.address, **ssh.connect_kwargs(t))
+            opts = await asyncio.get_running_loop().run_in_executor(
+                None, ssh.client_options, t)
+            conn = await asyncssh.connect(t.address, options=opts)
             connected = True
             proc = await conn.create_process("sh -c " + shlex.quote(host_script(cmds, boundary)),
                                              encoding=None, stdin=asyncssh.DEVNULL)
@@ -464,7 +516,7 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     except TimeoutError:
         if not connected:
             h.failed = f"timed out after {timeout:g}s while connecting to {t.address}"
-    except (OSError, asyncssh.Error) as e:
+    except (OSError, asyncssh.Error, HostKeysOff) as e:
         h.failed = describe_error(e, t, t.user or ssh.user)
     finally:
         if conn is not None:

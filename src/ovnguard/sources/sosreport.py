@@ -45,17 +45,37 @@ from ovnguard.sources.collected import (
     neutron_files,
     to_snapshot,
 )
+from ovnguard.sources.flavors import (
+    ALL_CONF_DB_FILES,
+    ALL_NB_FILES,
+    ALL_SB_FILES,
+    DEPLOYMENT_FILE,
+    FLAVORS,
+    detect,
+)
 from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
 from ovnguard.sources.live import ovs_hostname
 from ovnguard.sources.redact import redact_files
 
-CONF_DB = ("etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
-           "usr/local/etc/openvswitch/conf.db")
+CONF_DB = tuple(dict.fromkeys((
+    "etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
+    "usr/local/etc/openvswitch/conf.db",
+    # where the other deployment flavors keep it (sources/flavors.py), for reports that
+    # copied them (sos's own plugins do not: kolla's volume, MicroOVN's switch dir)
+    *(f.lstrip("/") for f in ALL_CONF_DB_FILES))))
 CENTRAL_DIRS = ("var/lib/ovn", "var/lib/openvswitch/ovn", "var/lib/openvswitch",
                 "etc/openvswitch", "usr/local/etc/openvswitch", "var/lib/ovn/etc",
                 "var/snap/microovn/common/data/central/db")
-NB_FILES = tuple(f"{d}/ovnnb_db.db" for d in CENTRAL_DIRS)
-SB_FILES = tuple(f"{d}/ovnsb_db.db" for d in CENTRAL_DIRS)
+NB_FILES = tuple(dict.fromkeys((*(f"{d}/ovnnb_db.db" for d in CENTRAL_DIRS),
+                                *(f.lstrip("/") for f in ALL_NB_FILES))))
+SB_FILES = tuple(dict.fromkeys((*(f"{d}/ovnsb_db.db" for d in CENTRAL_DIRS),
+                                *(f.lstrip("/") for f in ALL_SB_FILES))))
+# What tells the host's deployment flavor (sos's docker, podman and snap plugins).
+CONTAINER_LISTS = {"docker": ("sos_commands/docker/docker_ps",
+                              "sos_commands/docker/docker_ps_-a"),
+                   "podman": ("sos_commands/podman/podman_ps",
+                              "sos_commands/podman/podman_ps_-a")}
+SNAP_LIST = ("sos_commands/snap/snap_list_--all", "installed-snaps")
 NET = "sos_commands/networking/"
 HOSTNAME = ("sos_commands/host/hostname", "sos_commands/general/hostname", "hostname")
 ADDR_ONELINE = (NET + "ip_-o_addr", "ip_addr")
@@ -66,7 +86,8 @@ ROUTES = (NET + "ip_route_show_table_all", "ip_route")
 ROUTES6 = (NET + "ip_-6_route_show_table_all",)
 TREE_PREFIXES = (*(r.lstrip("/") + "/" for r in NEUTRON_ROOTS), KOLLA_DIR.lstrip("/") + "/neutron")
 WANTED = frozenset({*CONF_DB, *NB_FILES, *SB_FILES, *HOSTNAME, *ADDR_ONELINE, *ADDR_DETAIL,
-                    *LINK_DETAIL, *ROUTES, *ROUTES6})
+                    *LINK_DETAIL, *ROUTES, *ROUTES6, *SNAP_LIST,
+                    *(f for fs in CONTAINER_LISTS.values() for f in fs)})
 # One kept member (a database) and all kept members together: what a report of a central
 # node of a large cloud holds, well short of what would exhaust memory.
 MAX_FILE = 512 * safeio.MiB
@@ -285,6 +306,7 @@ def _host(s: SosFiles) -> HostCollection:
     else:
         h.problems.append("route.json not collected: no `ip route show table all` output in "
                           "the report")
+    _deployment(s, h)
     tree = {"/" + rel: data for rel, data in s.files.items() if rel.startswith(TREE_PREFIXES)}
     h.neutron, notes = neutron_files(tree)
     h.problems.extend(notes)
@@ -292,6 +314,36 @@ def _host(s: SosFiles) -> HostCollection:
         h.problems.append("Neutron configuration not collected: no /etc/neutron in the report "
                           "(sos's openstack_neutron plugin did not run, or not a Neutron node)")
     return h
+
+
+def _ps_names(text: str) -> list[str]:
+    """NAMES, the last column of `docker ps` / `podman ps` (header line first)."""
+    lines = text.splitlines()
+    if not lines or "NAMES" not in lines[0]:
+        return []
+    return [ln.split()[-1] for ln in lines[1:] if ln.split()]
+
+
+def _deployment(s: SosFiles, h: HostCollection) -> None:
+    """The host's flavor from what the report holds: containers sos listed, snaps, and
+    flavor paths it copied."""
+    containers: dict[str, str] = {}
+    for rt, names in CONTAINER_LISTS.items():
+        found = s.first(names)
+        if found is not None:
+            for n in _ps_names(found[1].decode(errors="replace")):
+                containers.setdefault(n, rt)
+    snaps: list[str] = []
+    found = s.first(SNAP_LIST)
+    if found is not None:
+        snaps = [ln.split()[0] for ln in found[1].decode(errors="replace").splitlines()[1:]
+                 if ln.split()]
+    markers = {m for f in FLAVORS for m in f.markers}
+    paths = {m for m in markers for rel in s.files
+             if ("/" + rel).startswith(m.rstrip("*").rstrip("/"))}
+    det = detect(paths, containers, snaps)
+    h.files[DEPLOYMENT_FILE] = det.to_json()
+    h.sources[DEPLOYMENT_FILE] = f"{s.label}: {', '.join(det.evidence)}"
 
 
 def _json(h: HostCollection, name: str, doc: object, source: str) -> None:

@@ -47,6 +47,8 @@ def _mgmt_touch(ctx: RuleContext, v: HostView, bridge: str) -> tuple[list[Eviden
 
 # --------------------------------------------------------------------------- mgmt-bridge-localnet
 
+BY_DESIGN = "ovn-kubernetes"  # HostState.deployment whose gateway bridge carries the node IP
+
 MGMT_BRIDGE_LOCALNET = RuleSpec(
     id="mgmt-bridge-localnet",
     severity=Severity.high,
@@ -64,7 +66,9 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
     ),
     severity_note=(
         "Not critical: this alone is how many small clouds run; it is the precondition "
-        "that turns l2-loop and address-conflict into a cluster-wide outage."
+        "that turns l2-loop and address-conflict into a cluster-wide outage. Info on "
+        "hosts deployed by ovn-kubernetes (hosts/<host>/deployment.json): its shared "
+        "gateway mode keeps the node IP on the gateway bridge by design."
     ),
     remediation_template=(
         "Separate the NICs: keep the management address on a NIC (or bridge) that no "
@@ -94,32 +98,53 @@ def mgmt_bridge_localnet(ctx: RuleContext) -> list[Finding]:
             sw = ctx.switch_name(pp.lport) or "?"
             groups[(sw, pp.lport)].append((v, pp, evs, touched))
     out: list[Finding] = []
-    for (sw, lport), members in sorted(groups.items()):
-        evidence: list[Evidence] = list(ctx.lport_facts(lport))
-        chain: list[Evidence] = list(evidence)
-        nets: set[IpNet] = set()
-        bridges: set[str] = set()
-        for i, (v, pp, evs, n) in enumerate(members):
-            facts = [*ctx.realization_facts(v.name, pp), *ctx.bridge_facts(v, pp.bridge), *evs]
-            evidence.extend(facts)
-            if i == 0:
-                chain.extend(facts)
-            nets |= n
-            bridges.add(pp.bridge)
-        hosts = [v.name for v, *_ in members]
-        seg = ", ".join(sorted(str(n) for n in nets)) or "of the hosts"
-        physnet = members[0][1].network_name or "?"
-        out.append(MGMT_BRIDGE_LOCALNET.finding(
-            key=f"{sw}/{lport}",
-            hosts=hosts,
-            summary=(f"logical switch {sw} is bridged into the management segment {seg} "
-                     f"through {'/'.join(sorted(bridges))} ({lport}, physnet {physnet}) on "
-                     f"{len(hosts)} host(s): {', '.join(sorted(hosts))}"),
-            evidence=evidence,
-            chain=chain,
-            fields={"physnet": physnet, "bridge": "/".join(sorted(bridges))},
-        ))
+    for (sw, lport), all_members in sorted(groups.items()):
+        # ovn-kubernetes' shared gateway mode puts the node IP on br-ex and patches the
+        # node's external switch into it on purpose: said, not flagged (l2-loop still is)
+        by_design = [m for m in all_members if m[0].state.deployment == BY_DESIGN]
+        others = [m for m in all_members if m[0].state.deployment != BY_DESIGN]
+        for members, design in ((others, False), (by_design, True)):
+            if members:
+                out.append(_mgmt_finding(ctx, sw, lport, members, design))
     return out
+
+
+def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
+                  members: list[tuple[HostView, PatchPort, list[Evidence], set[IpNet]]],
+                  by_design: bool) -> Finding:
+    evidence: list[Evidence] = list(ctx.lport_facts(lport))
+    chain: list[Evidence] = list(evidence)
+    nets: set[IpNet] = set()
+    bridges: set[str] = set()
+    for i, (v, pp, evs, n) in enumerate(members):
+        facts = [*ctx.realization_facts(v.name, pp), *ctx.bridge_facts(v, pp.bridge), *evs]
+        evidence.extend(facts)
+        if i == 0:
+            chain.extend(facts)
+        nets |= n
+        bridges.add(pp.bridge)
+    hosts = [v.name for v, *_ in members]
+    seg = ", ".join(sorted(str(n) for n in nets)) or "of the hosts"
+    physnet = members[0][1].network_name or "?"
+    summary = (f"logical switch {sw} is bridged into the management segment {seg} "
+               f"through {'/'.join(sorted(bridges))} ({lport}, physnet {physnet}) on "
+               f"{len(hosts)} host(s): {', '.join(sorted(hosts))}")
+    if by_design:
+        summary += (" -- by design: ovn-kubernetes' shared gateway mode keeps the node IP on "
+                    "the gateway bridge; not a misconfiguration, but a second localnet port "
+                    "there loops the node's own LAN")
+        evidence.append(Evidence(f"{', '.join(sorted(hosts))}: deployed by ovn-kubernetes "
+                                 "(deployment.json, or the NB's ovn-kubernetes cluster router)",
+                                 "rule", None, None, hosts[0]))
+    return MGMT_BRIDGE_LOCALNET.finding(
+        key=f"{sw}/{lport}" + ("/by-design" if by_design else ""),
+        hosts=hosts,
+        summary=summary,
+        evidence=evidence,
+        chain=chain,
+        fields={"physnet": physnet, "bridge": "/".join(sorted(bridges))},
+        severity=Severity.info if by_design else None,
+    )
 
 
 # --------------------------------------------------------------------------- l2-loop

@@ -214,7 +214,9 @@ CONTROL_PLANE = RuleSpec(
         "the very path the fix would arrive on: ovn-controller keeps the broken state, and "
         "`ovn-nbctl lsp-del` from the controller no longer reaches the host."
     ),
-    severity_note="It makes every provider-network mistake unrecoverable remotely.",
+    severity_note=("It makes every provider-network mistake unrecoverable remotely. Info on "
+                   "hosts deployed by ovn-kubernetes, whose shared gateway mode routes the "
+                   "node's traffic over the gateway bridge by design."),
     remediation_template=(
         "Route {remote} over an interface outside OVS (the management NIC), or unmap "
         "{bridge} ({physnets}) on {host}; see `ovnguard plan separate-nic`."
@@ -263,12 +265,20 @@ def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
             seen.add(target)
             physnets = ", ".join(provider[c.bridge])
             mapping = v.mappings_evidence()
+            # ovn-kubernetes' shared gateway mode routes the node's traffic over br-ex on
+            # purpose: said at info, not flagged as a fault
+            by_design = v.state.deployment == "ovn-kubernetes"
+            summary = (f"{v.name}: the route to {target} ({what}) leaves through "
+                       f"{c.bridge}, which {physnets} is mapped to: a provider-network "
+                       "mistake cuts this host off from the OVN databases")
+            if by_design:
+                summary += (" (by design in ovn-kubernetes' shared gateway mode, not a "
+                            "misconfiguration)")
             out.append(CONTROL_PLANE.finding(
                 key=f"{v.name}:{target}",
                 hosts=[v.name],
-                summary=(f"{v.name}: the route to {target} ({what}) leaves through "
-                         f"{c.bridge}, which {physnets} is mapped to: a provider-network "
-                         "mistake cuts this host off from the OVN databases"),
+                severity=Severity.info if by_design else None,
+                summary=summary,
                 evidence=[ev, *m.evidence, *c.evidence, mapping],
                 chain=[ev, *m.evidence, *c.evidence, mapping],
                 fields={"remote": target, "bridge": c.bridge, "physnets": physnets,

@@ -1,0 +1,280 @@
+"""The guard's state files, typed: `guard.json`, a lock file, `sentinel.json`.
+
+Every read of a state file is validated against these models (after the file itself passed
+`trust`): a file with an unknown key, a status ovnguard never writes, an id that is not an
+id, a command line that is not `ovn-nbctl`/`ovs-vsctl --db=<the guard's remote>`, or a probe
+whose stored form is not what its spec parses to, is refused (exit 2) instead of being acted
+on. The files stay plain JSON (`guard status --format json` prints them), so the on-disk
+format is the documented one (docs/guard.md, "The state directory").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from ovnguard.guard.trust import valid_id
+
+GuardStatus = Literal["preparing", "applying", "armed", "confirmed", "rolling-back",
+                      "rolled-back", "refused", "unchanged", "rollback-conflict",
+                      "rollback-failed", "failed"]
+SentinelStatus = Literal["starting", "watching", "expired", "stopped", "failed"]
+TOOLS = {"OVN_Northbound": "ovn-nbctl", "Open_vSwitch": "ovs-vsctl"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    """A record whose members ovnguard adds as it learns them (results, outcomes): typed
+    where something acts on them, open otherwise."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _id(v: str) -> str:
+    if not valid_id(v):
+        raise ValueError(f"not an ovnguard id: {v!r}")
+    return v
+
+
+class ProbeRecord(_Strict):
+    kind: Literal["icmp", "tcp", "chassis", "cmd"]
+    spec: str
+    target: str = ""
+    port: int | None = None
+    timeout: float = 1.0
+
+    @model_validator(mode="after")
+    def _as_parsed(self) -> ProbeRecord:
+        # What runs is what the spec says, nothing else (a stored `cmd:` target that is not
+        # the spec's command would run something no one asked for).
+        from ovnguard.errors import InputError
+        from ovnguard.guard.probes import parse_probe
+
+        try:
+            p = parse_probe(self.spec, self.timeout)
+        except InputError as e:
+            raise ValueError(str(e)) from None
+        if (p.kind, p.target, p.port) != (self.kind, self.target, self.port):
+            raise ValueError(f"probe {self.spec!r}: stored form differs from its spec")
+        return self
+
+
+class Settings(_Strict):
+    confirm_within: float
+    auto_confirm_after: float | None = None
+    probe_interval: float = 1.0
+    probe_failures: int = 1
+    give_up_after: float = 600.0
+    verify_timeout: float = 10.0
+    apply_timeout: float = 30.0
+    chassis_dbs: dict[str, str] = {}
+    repair_ports: bool = False
+
+
+class BootDeadline(_Strict):
+    """The deadline on a clock no one can set: CLOCK_BOOTTIME of this boot (monotonic,
+    counts suspend, shared by every process). Wall-clock times in `timeline` are for people."""
+
+    boot_id: str
+    applied: float
+    deadline: float
+
+
+class WatcherRecord(_Strict):
+    pid: int
+    log: str
+    generation: int = 1  # 2, 3, ...: a watcher started again for an orphaned guard
+    stopped: str | None = None  # why it stopped without deciding (SIGTERM): not restarted
+
+
+class ToolRecord(_Strict):
+    pid: int
+    started: float
+
+
+class KeeperRecord(_Strict):
+    pid: int
+
+
+class ApplyRecord(_Strict):
+    exit: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+class RequestRecord(_Strict):
+    """`ovnguard rollback` asking a live watcher to roll back."""
+
+    rollback: float
+    force: bool = False
+
+
+class ProbingRecord(_Strict):
+    rounds: int = 0
+    last: list[dict[str, Any]] = []  # ProbeResult.to_json()
+    first_failure: dict[str, Any] | None = None
+
+
+class RollbackRecord(_Strict):
+    """Why and by whom a rollback started, and what it did (rollback.run_rollback)."""
+
+    reason: str | None = None
+    by: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    actions: list[str] = []
+    already: list[str] = []
+    conflicts: list[dict[str, Any]] = []  # Difference.to_json()
+    overwritten: list[dict[str, Any]] = []
+    reinserted: dict[str, str] = {}
+    transaction: list[Any] | None = None  # [database, op, ...] as sent (RFC 7047)
+    verification: dict[str, Any] | None = None  # rollback.Verification.to_json()
+
+
+class GuardState(_Strict):
+    schema_version: Literal[1]
+    id: str
+    status: GuardStatus
+    database: Literal["OVN_Northbound", "Open_vSwitch"]
+    remote: str
+    host: str | None = None
+    change: str
+    argv: list[str]
+    nb_remote: str | None = None
+    sb_remote: str | None = None
+    verdict: str | None = None
+    summary: str | None = None
+    forced: bool = False
+    warnings: list[str] = []
+    predicted: list[dict[str, str]] = []
+    expected_ports: dict[str, dict[str, list[dict[str, str]]]] = {}
+    probes: list[ProbeRecord] = []
+    dropped_probes: list[dict[str, str]] = []
+    probe_netns: str | None = None
+    probe_cold: bool = False
+    settings: Settings
+    timeline: dict[str, float] = {}
+    clock: BootDeadline | None = None
+    cli: dict[str, int] = {}
+    notes: list[str] = []
+    watcher: WatcherRecord | None = None
+    keeper: KeeperRecord | None = None  # the process that restarts a killed watcher
+    tool: ToolRecord | None = None  # the real tool, recorded before it runs
+    apply: ApplyRecord | None = None
+    edits: list[str] = []
+    error: str | None = None
+    request: RequestRecord | None = None
+    rollback: RollbackRecord | None = None
+    probing: ProbingRecord | None = None
+    confirmed_by: str | None = None
+    sentinels: list[dict[str, Any]] = []  # sentinel.Armed.to_json()
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def stamp(self, key: str, t: float) -> None:
+        self.timeline[key] = round(t, 3)
+
+    def rb(self) -> RollbackRecord:
+        """The rollback record, created on first use."""
+        if self.rollback is None:
+            self.rollback = RollbackRecord()
+        return self.rollback
+
+    def to_doc(self) -> dict[str, Any]:
+        """The JSON document (guard.json, `guard status --format json`): unset optional
+        members are left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    _check_id = field_validator("id")(_id)
+
+    @model_validator(mode="after")
+    def _argv(self) -> GuardState:
+        tool = TOOLS[self.database]
+        if len(self.argv) < 3 or self.argv[0] != tool or self.argv[1] != f"--db={self.remote}":
+            raise ValueError(f"argv must start with {tool} --db={self.remote}")
+        return self
+
+
+class LockRecord(_Strict):
+    id: str
+    database: str
+    remote: str
+    pid: int
+    created: float
+
+    _check_id = field_validator("id")(_id)
+
+
+class SentinelState(_Strict):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    schema_version: Literal[1]
+    id: str
+    status: SentinelStatus
+    host: str | None = None
+    guard: str | None = None
+    db: str
+    watch: list[str]
+    sb: str | None = None
+    probes: list[str] = []
+    failures: int
+    interval: float
+    until: float
+    netns: str | None = None
+    timeline: dict[str, float] = {}
+    events: list[dict[str, Any]] = []
+    events_dropped: int | None = None  # present once events had to be dropped
+    pid: int | None = None
+    watching: list[str] = []
+    skipped: list[dict[str, str]] = []
+    dropped_probes: list[dict[str, str]] = []
+    rounds: int = 0
+    last: dict[str, Any] | None = None
+    deletion_count: int | None = None  # present once it deleted (absent: it never acted)
+    deletions: list[float] | None = None
+    error: str | None = None
+    exit_code: int | None = None
+
+    _check_id = field_validator("id")(_id)
+
+    @field_validator("guard")
+    @classmethod
+    def _guard_id(cls, v: str | None) -> str | None:
+        return None if v is None else _id(v)
+
+    @field_validator("watch", "watching")
+    @classmethod
+    def _ports(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not name or any(c.isspace() for c in name):
+                raise ValueError(f"bad port name {name!r}")
+        return v
+
+    @field_validator("probes")
+    @classmethod
+    def _probes(cls, v: list[str]) -> list[str]:
+        from ovnguard.errors import InputError
+        from ovnguard.guard.sentinel.checks import parse_check
+
+        for spec in v:
+            try:
+                parse_check(spec)
+            except InputError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+
+    def to_doc(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def problem(e: ValidationError) -> str:
+    """A pydantic error as one line: where and what."""
+    first = e.errors()[0]
+    where = ".".join(str(x) for x in first["loc"]) or "(top)"
+    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"

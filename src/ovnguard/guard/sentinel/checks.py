@@ -1,0 +1,131 @@
+"""How a sentinel asks "can this host still reach its SB?", and its arguments (pure, but
+`run_check`, which runs one check)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ovnguard.errors import InputError
+from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, parse_probe, run_probe
+
+SB_DEFAULT_PORT = 6642
+UNIX_TIMEOUT = 1.0
+MAX_SECONDS = 7 * 24 * 3600.0  # a sentinel is for one change window, not for ever
+
+
+@dataclass(frozen=True)
+class Check:
+    """One way to ask "can this host reach its SB?": a guard probe, or a unix socket
+    (`unix:PATH`, for an SB reached over a local socket)."""
+
+    spec: str
+    probe: Probe | None = None
+    path: str | None = None
+
+
+def parse_check(spec: str) -> Check:
+    """`unix:PATH`, or any guard probe spec (`tcp:ADDR[:PORT]`, `icmp:ADDR`, `cmd:...`)."""
+    if spec.startswith("unix:"):
+        path = spec[5:].strip()
+        if not path:
+            raise InputError(f"probe {spec!r}: no path after unix:")
+        return Check(spec, path=path)
+    if spec.strip().lower() == "none":
+        raise InputError("a sentinel needs a probe: `none` is not allowed")
+    return Check(spec, probe=parse_probe(spec))
+
+
+def sb_checks(remote: str) -> list[Check]:
+    """The default checks for an SB remote as ovn-controller's `ovn-remote` spells it
+    (`tcp:A:P`, `ssl:A:P`, `unix:PATH`, comma-separated): a connect to each."""
+    out: list[Check] = []
+    for target in (t.strip() for t in remote.split(",")):
+        if not target:
+            continue
+        proto, _, rest = target.partition(":")
+        if proto == "unix":
+            out.append(parse_check(target))
+            continue
+        if proto not in ("tcp", "ssl") or not rest:
+            raise InputError(f"--sb {remote!r}: cannot probe {target!r} (expected tcp:ADDR:PORT, "
+                             "ssl:ADDR:PORT or unix:PATH; give --probe instead)")
+        port = SB_DEFAULT_PORT
+        if rest.startswith("["):
+            host, _, tail = rest[1:].partition("]")
+            if tail.startswith(":") and tail[1:]:
+                port = _port(tail[1:], remote)
+            shown = f"[{host}]"
+        elif rest.count(":") == 1:
+            host, p = rest.split(":")
+            port = _port(p, remote)
+            shown = host
+        elif rest.count(":") == 0:
+            host = shown = rest
+        else:  # a bare IPv6 address: no port
+            host, shown = rest, f"[{rest}]"
+        if not host:
+            raise InputError(f"--sb {remote!r}: no address in {target!r}")
+        out.append(parse_check(f"tcp:{shown}:{port}"))
+    if not out:
+        raise InputError(f"--sb {remote!r}: no remote")
+    return out
+
+
+def _port(text: str, remote: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise InputError(f"--sb {remote!r}: bad port {text!r}")
+    return int(text)
+
+
+def parse_watch(values: Iterable[str]) -> list[str]:
+    """`--watch A,B --watch C` -> [A, B, C] (order kept, duplicates dropped)."""
+    out: list[str] = []
+    for v in values:
+        for name in (n.strip() for n in v.split(",")):
+            if not name:
+                continue
+            if any(c.isspace() for c in name):
+                raise InputError(f"--watch: bad port name {name!r}")
+            if name not in out:
+                out.append(name)
+    if not out:
+        raise InputError("--watch: no port to watch")
+    return out
+
+
+def deadline_from(until: float | None, seconds: float | None, now: float) -> float:
+    """Exactly one of --until EPOCH / --for SECONDS, in the future and within a week."""
+    if (until is None) == (seconds is None):
+        raise InputError("give exactly one of --until EPOCH and --for SECONDS")
+    if seconds is not None:
+        if not 0 < seconds <= MAX_SECONDS:
+            raise InputError(f"--for must be positive and at most {MAX_SECONDS:g}s")
+        return now + seconds
+    assert until is not None
+    if until <= now:
+        raise InputError(f"--until {until:g} is in the past (now {now:.0f})")
+    if until - now > MAX_SECONDS:
+        raise InputError(f"--until {until:g} is more than {MAX_SECONDS:g}s away")
+    return until
+
+
+def run_check(check: Check) -> ProbeResult:
+    if check.probe is not None:
+        # Already inside the host's namespace: no netns, and warm (a cold probe would itself
+        # send the broadcast a loop turns against this host).
+        return run_probe(check.probe, ProbeContext())
+    started = time.time()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(UNIX_TIMEOUT)
+    try:
+        assert check.path is not None
+        s.connect(check.path)
+        ok, detail = True, "connected"
+    except OSError as e:
+        ok, detail = False, str(e.strerror or e)
+    finally:
+        s.close()
+    return ProbeResult(check.spec, ok, detail, started, time.time())

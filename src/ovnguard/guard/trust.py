@@ -1,0 +1,227 @@
+"""Trusting the state directory: only what this user wrote is ever read back and acted on.
+
+The watcher runs the command line stored in `guard.json` and its `cmd:` probes; a sentinel
+deletes ports named in `sentinel.json`; a lock file names the guard directory to read. So
+a state file is as dangerous as the directory it sits in is open. Before anything under a
+state dir is read or written:
+
+* the state dir and every directory below it must be real directories (never reached
+  through a symlink: `lstat`, `O_NOFOLLOW`), owned by the running user, and writable by
+  nobody else (mode 0700 when created here);
+* every directory above it must be owned by root or the running user and not writable by
+  others, unless sticky (/tmp): otherwise someone else could swap the state dir itself;
+  a symlink among them is followed only when root or the running user owns it;
+* every file is opened with `O_NOFOLLOW` and must be a regular file owned by the running
+  user, not writable by group or others, and of a bounded size.
+
+A state dir that fails any of this is refused with one line naming the path and what to do
+(exit 2); nothing in it is read, run or deleted. Ids that become path components (a lock's
+`id`, `--id`) must match the shape ovnguard gives them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+from pathlib import Path
+
+from ovnguard.errors import OvnguardError
+
+MAX_STATE_FILE = 16 * 1024 * 1024  # guard.json with 500 events is < 200 KiB
+# <YYYYMMDDTHHMMSS.mmm>-<nb|ovs|db|sentinel>-<4 hex>, as new_guard_id / new_sentinel_id
+ID_RE = re.compile(r"\d{8}T\d{6}\.\d{3}-(?:nb|ovs|db|sentinel)-[0-9a-f]{4}")
+
+
+class UntrustedState(OvnguardError):
+    """The state dir (or a file in it) could have been written by someone else."""
+
+    exit_code = 2
+
+
+def valid_id(text: str) -> bool:
+    return ID_RE.fullmatch(text) is not None
+
+
+def check_id(text: str, what: str = "guard id") -> str:
+    if not valid_id(text):
+        raise UntrustedState(f"{what} {text!r} is not an id ovnguard makes "
+                             "(YYYYMMDDTHHMMSS.mmm-KIND-xxxx); refusing to use it as a path")
+    return text
+
+
+def _uid() -> int:
+    return os.geteuid()
+
+
+def _fix(path: Path) -> str:
+    return (f"use a directory only you can write (`--state-dir`, OVNGUARD_GUARD_DIR, "
+            f"XDG_STATE_HOME), or fix {path} (chown to uid {_uid()}, chmod 700)")
+
+
+def check_ancestors(path: Path) -> None:
+    """Every directory above `path` (absolute) must be owned by root or us and not writable
+    by others unless sticky; a symlink among them must be owned by root or us."""
+    me = _uid()
+    parts = Path(os.path.abspath(path)).parts
+    cur = Path(parts[0])
+    for name in parts[1:-1]:
+        cur = cur / name
+        try:
+            s = os.lstat(cur)
+        except FileNotFoundError:
+            return  # created below by us (ensure_dir), each checked then
+        except OSError as e:
+            raise UntrustedState(f"{cur}: {e.strerror}; {_fix(path)}") from None
+        if stat.S_ISLNK(s.st_mode):
+            if s.st_uid not in (0, me):
+                raise UntrustedState(f"{cur} is a symlink owned by uid {s.st_uid}: the state "
+                                     f"dir {path} is reached through it; {_fix(path)}")
+            s = os.stat(cur)
+        if not stat.S_ISDIR(s.st_mode):
+            raise UntrustedState(f"{cur} is not a directory")
+        if s.st_uid not in (0, me):
+            raise UntrustedState(f"{cur} (above the state dir {path}) is owned by uid "
+                                 f"{s.st_uid}, who could replace the state dir; {_fix(path)}")
+        if s.st_mode & 0o022 and not s.st_mode & stat.S_ISVTX:
+            raise UntrustedState(f"{cur} (above the state dir {path}) is writable by others "
+                                 f"(mode {stat.S_IMODE(s.st_mode):o}); {_fix(path)}")
+
+
+def check_dir(path: Path) -> None:
+    """`path` itself: a real directory (not a symlink), ours, writable by nobody else."""
+    try:
+        s = os.lstat(path)
+    except OSError as e:
+        raise UntrustedState(f"{path}: {e.strerror}") from None
+    if stat.S_ISLNK(s.st_mode):
+        raise UntrustedState(f"{path} is a symlink: a state dir is never followed through one; "
+                             f"{_fix(path)}")
+    if not stat.S_ISDIR(s.st_mode):
+        raise UntrustedState(f"{path} is not a directory")
+    if s.st_uid != _uid():
+        raise UntrustedState(f"{path} is owned by uid {s.st_uid}, not by you (uid {_uid()}): "
+                             f"refusing to read or run what it holds; {_fix(path)}")
+    if s.st_mode & 0o022:
+        raise UntrustedState(f"{path} is writable by others (mode "
+                             f"{stat.S_IMODE(s.st_mode):o}); {_fix(path)}")
+
+
+def trusted_dir(path: Path) -> Path:
+    """Check an existing state dir and what is above it (nothing is created)."""
+    check_ancestors(path)
+    check_dir(path)
+    return path
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) mode 0700, then check it as `trusted_dir`."""
+    check_ancestors(path)
+    missing = []
+    p = Path(os.path.abspath(path))
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        # A concurrent ovnguard may have made it; it is checked below like any other.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d, 0o700)
+    check_dir(path)
+    return path
+
+
+def open_file(path: Path, flags: int, mode: int = 0o600) -> int:
+    """os.open with O_NOFOLLOW; an existing file must be a regular file of ours, not
+    writable by others. Returns the fd."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UntrustedState(f"{path} is a symlink; state files are never followed "
+                                 "through one") from None
+        raise
+    try:
+        s = os.fstat(fd)
+        if not stat.S_ISREG(s.st_mode):
+            raise UntrustedState(f"{path} is not a regular file")
+        if s.st_uid != _uid():
+            raise UntrustedState(f"{path} is owned by uid {s.st_uid}, not by you: refusing "
+                                 "to use it")
+        if s.st_mode & 0o022:
+            raise UntrustedState(f"{path} is writable by others (mode "
+                                 f"{stat.S_IMODE(s.st_mode):o}): refusing to use it")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bytes(path: Path, limit: int = MAX_STATE_FILE) -> bytes:
+    fd = open_file(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise UntrustedState(f"{path} is larger than {limit} bytes: not a state file of ours")
+    return data
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write-then-rename, mode 0600, never through a symlink: readers never see half a
+    file. On ENOSPC the space reserved for the guard (`reserve`) is given back and the write
+    tried once more."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    for attempt in (0, 1):
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            return
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if e.errno == errno.ENOSPC and attempt == 0 and release_reserve(path.parent):
+                continue
+            raise
+
+
+# --- space kept for the guard's own records -----------------------------------------------
+
+RESERVE = ".reserve"
+
+
+def reserve(directory: Path, size: int) -> None:
+    """Claim `size` bytes in `directory` now (posix_fallocate: the blocks are really taken),
+    so the records written after the change is applied (edits, inverse, status) cannot fail
+    for lack of space. Raises OSError (ENOSPC) when the space is not there."""
+    fd = open_file(directory / RESERVE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.posix_fallocate(fd, 0, max(1, size))
+    except OSError:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(directory / RESERVE)
+        raise
+    os.close(fd)
+
+
+def release_reserve(directory: Path) -> bool:
+    """Give the reserved space back (True if there was some)."""
+    try:
+        os.unlink(directory / RESERVE)
+    except OSError:
+        return False
+    return True
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append to a log of the state dir (never through a symlink)."""
+    fd = open_file(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(line)

@@ -1,0 +1,309 @@
+"""A plan's change in the deployment tool's own terms, so the next deploy keeps it.
+
+`ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=...` by hand is undone by the
+next run of whatever deployed the host: kolla-ansible, OpenStack-Ansible and EDPM set the
+key on every run, the ovn-chassis charm on every config change, ovnkube-node at start
+(sources/flavors.py says which and from what). So beside the ovs-vsctl steps the plan says
+the same end state as that tool's variables, and warns on each host whose tool owns a key
+the plan edits by hand. Host NICs and bridge MAC pinning are said as netplan YAML (or as
+os-net-config, which TripleO/EDPM use instead): `openvswitch: other-config: hwaddr`
+becomes `ovs-vsctl set Bridge B other-config:hwaddr=...` when netplan applies it.
+
+Everything is derived from the plan's end state (the plan's own lines applied to the
+bundle, as the what-if does), host by host; hosts with the same values share one output.
+The variable names were checked against the tools' sources (docs/plan.md cites them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import yaml
+
+from ovnguard.change.apply import apply_change
+from ovnguard.change.parse import parse_change
+from ovnguard.model.host import HostView, OvsBridge
+from ovnguard.model.snapshot import Snapshot
+from ovnguard.plan.model import DeployChange, Plan
+from ovnguard.plan.verify import combined_plan
+from ovnguard.sources.flavors import BY_ID, Detection
+
+# ovn-kubernetes' own entry (go-controller/pkg/types/const.go PhysicalNetworkName): the only
+# one ovnkube-node rewrites; other entries of the key are kept by it.
+OVNK_PHYSNET = "physnet"
+
+
+@dataclass(frozen=True)
+class _HostEnd:
+    """What a host's plan changes, read from before / after."""
+
+    host: str
+    entries: tuple[tuple[str, str], ...]  # mapping entries after the plan, in order
+    mappings_changed: bool
+    uplinks: dict[str, tuple[str, ...]]  # mapped bridge -> its NICs after the plan
+    changed_bridges: dict[str, tuple[str, ...]]  # bridge whose NICs the plan changed -> NICs
+    pins: dict[str, str]  # bridge -> other_config:hwaddr the plan sets
+    physnets_changed: frozenset[str]
+
+
+def _entries(raw: str | None) -> tuple[tuple[str, str], ...]:
+    out = []
+    for e in (raw or "").split(","):
+        net, sep, br = e.strip().partition(":")
+        if sep and net and br:
+            out.append((net, br))
+    return tuple(out)
+
+
+def _nics(b: OvsBridge | None) -> tuple[str, ...]:
+    return tuple(sorted(i.name for i in b.nics)) if b is not None else ()
+
+
+def _host_end(before: Snapshot, after: Snapshot, host: str) -> _HostEnd | None:
+    sb, sa = before.hosts.get(host), after.hosts.get(host)
+    if sb is None or sa is None or sb.ovs is None or sa.ovs is None:
+        return None
+    vb, va = HostView(sb), HostView(sa)
+    eb, ea = _entries(vb.mappings_raw), _entries(va.mappings_raw)
+    changed = {n for n, b in set(eb) ^ set(ea)}
+    bb, ba = vb.bridges, va.bridges
+    changed_bridges = {name: _nics(br) for name, br in ba.items()
+                       if _nics(br) != _nics(bb.get(name)) and _nics(br)}
+    pins = {name: br.hwaddr for name, br in ba.items()
+            if br.hwaddr and br.hwaddr != (bb[name].hwaddr if name in bb else None)}
+    return _HostEnd(host, ea, vb.mappings_raw != va.mappings_raw,
+                    {br: _nics(ba.get(br)) for _, br in ea}, changed_bridges,
+                    {k: v for k, v in pins.items() if v}, frozenset(changed))
+
+
+def _yaml(doc: object) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def _kolla(e: _HostEnd, runtime: str | None) -> tuple[str, list[str]]:
+    nets = ",".join(n for n, _ in e.entries)
+    brs = ",".join(b for _, b in e.entries)
+    notes = []
+    ifaces = []
+    for _, b in e.entries:
+        nics = e.uplinks.get(b, ())
+        if len(nics) != 1:
+            notes.append(f"kolla-ansible pairs one neutron_external_interface with each "
+                         f"bridge; {b} has {len(nics)} NIC(s) ({', '.join(nics) or 'none'}): "
+                         "use a bond device name, or leave the bridge's ports to the host")
+        ifaces.append(nics[0] if nics else "")
+    notes.append(f"on kolla hosts ovs-vsctl is in the containers: run the plan's lines as "
+                 f"`{runtime or 'docker'} exec openvswitch_vswitchd ovs-vsctl ...` (change "
+                 "files accept that prefix)")
+    notes.append("kolla-ansible adds neutron_external_interface to neutron_bridge_name on "
+                  "network hosts (and computes with computes_need_external_bridge); it never "
+                  "removes a port, and with its default (eth1 on br-ex) it is what puts a NIC "
+                  "into br-ex: keep the management NIC out of neutron_external_interface")
+    return _yaml({"neutron_physical_networks": nets, "neutron_bridge_name": brs,
+                  "neutron_external_interface": ",".join(ifaces)}), notes
+
+
+def _vlan_tags(snapshot: Snapshot, physnet: str) -> list[int]:
+    """VLAN tags of the NB's localnet ports on `physnet` (tag_request, or tag)."""
+    tags: set[int] = set()
+    for r in snapshot.nb.rows("Logical_Switch_Port"):
+        if r.get("type") != "localnet" or r.map("options").get("network_name") != physnet:
+            continue
+        for col in ("tag_request", "tag"):
+            v = r.get(col)
+            for t in (v if isinstance(v, tuple) else (v,)):
+                if isinstance(t, int) and t > 0:
+                    tags.add(t)
+    return sorted(tags)
+
+
+def _osa(e: _HostEnd, snapshot: Snapshot) -> tuple[str, list[str]]:
+    mappings = ",".join(f"{n}:{b}" for n, b in e.entries)
+    ifmap = ",".join(f"{b}:{nic}" for _, b in e.entries for nic in e.uplinks.get(b, ())[:1])
+    # the same as openstack_user_config.yml provider_networks, which os_neutron turns into
+    # neutron_provider_networks when that is not set (openstack.osa.provider_networks:
+    # on metal net_name:container_bridge, and container_bridge:network_interface)
+    nets = []
+    for n, b in e.entries:
+        net: dict[str, object] = {"container_bridge": b}
+        nics = e.uplinks.get(b, ())
+        if nics:
+            net["network_interface"] = nics[0]
+        tags = _vlan_tags(snapshot, n)
+        net["type"] = "vlan" if tags else "flat"
+        if tags:
+            net["range"] = ",".join(f"{t}:{t}" for t in tags)
+        net["net_name"] = n
+        net["group_binds"] = ["neutron_ovn_controller"]
+        nets.append({"network": net})
+    text = (_yaml({"neutron_provider_networks": {
+        "network_mappings": mappings, "network_interface_mappings": ifmap}})
+        + "# or, in openstack_user_config.yml (global_overrides), with "
+          "neutron_provider_networks left unset:\n"
+        + "\n".join("# " + ln for ln in _yaml({"provider_networks": nets}).splitlines())
+        + "\n")
+    return text, [
+        "neutron_provider_networks is one dict: keep its other keys (network_types, "
+        "network_vlan_ranges, ...) as they are in your configuration; when it is not set, "
+        "os_neutron derives it from provider_networks in openstack_user_config.yml: change "
+        "those entries instead (the commented form; a vlan entry's range is the tags the "
+        "NB's localnet ports use, widen it to your ranges)"]
+
+
+def _edpm(e: _HostEnd) -> tuple[str, list[str]]:
+    return _yaml({"edpm_ovn_bridge_mappings": [f"{n}:{b}" for n, b in e.entries]}), [
+        "TripleO (not EDPM): the same in NeutronBridgeMappings"]
+
+
+def _os_net_config(e: _HostEnd) -> str | None:
+    bridges = sorted(set(e.changed_bridges) | set(e.pins))
+    if not bridges:
+        return None
+    cfg = []
+    for b in bridges:
+        nics = e.changed_bridges.get(b) or e.uplinks.get(b, ())
+        entry: dict[str, object] = {"type": "ovs_bridge", "name": b, "use_dhcp": False,
+                                    "members": [{"type": "interface", "name": n,
+                                                 "primary": i == 0}
+                                                for i, n in enumerate(nics)]}
+        if b in e.pins:
+            # after the primary member's MAC, which os-net-config's ifcfg writer pins itself
+            entry["ovs_extra"] = [f"set bridge {b} other-config:hwaddr={e.pins[b]}"]
+        cfg.append(entry)
+    return _yaml({"network_config": cfg})
+
+
+def netplan_yaml(e: _HostEnd) -> str | None:
+    """netplan for the bridges whose NICs or MAC the plan changes (networkd renderer)."""
+    bridges = sorted(set(e.changed_bridges) | set(e.pins))
+    if not bridges:
+        return None
+    eths: dict[str, dict[str, object]] = {}
+    brs: dict[str, dict[str, object]] = {}
+    for b in bridges:
+        nics = e.changed_bridges.get(b) or e.uplinks.get(b, ())
+        for n in nics:
+            eths[n] = {}
+        ovs: dict[str, object] = {}
+        if b in e.pins:
+            ovs["other-config"] = {"hwaddr": e.pins[b]}
+        brs[b] = {"interfaces": list(nics), "openvswitch": ovs}
+    return _yaml({"network": {"version": 2, "renderer": "networkd", "ethernets": eths,
+                              "bridges": brs}})
+
+
+_Row = tuple[str, str, str, str, str, tuple[str, ...]]  # host, tool, title, where, text, notes
+
+
+def _group(rows: list[_Row]) -> list[DeployChange]:
+    """One DeployChange per identical (tool, title, where, text, notes), with its hosts."""
+    merged: dict[tuple[str, str, str, str, tuple[str, ...]], list[str]] = {}
+    for host, tool, title, where, text, notes in rows:
+        merged.setdefault((tool, title, where, text, notes), []).append(host)
+    return [DeployChange(tool=k[0], title=k[1], where=k[2], text=k[3], notes=k[4],
+                         hosts=tuple(sorted(v))) for k, v in merged.items()]
+
+
+def deployment_changes(snapshot: Snapshot, plan: Plan,
+                       detections: Mapping[str, Detection]) -> tuple[
+                           tuple[DeployChange, ...], tuple[str, ...]]:
+    """The plan's end state in each host's deployment tool's terms, and the warnings for
+    keys that tool rewrites."""
+    if plan.empty:
+        return (), ()
+    after = apply_change(snapshot, parse_change(combined_plan(plan).text, "plan")).snapshot
+    rows: list[_Row] = []
+    owners: dict[str, list[str]] = {}  # manages_mappings text -> hosts
+    unknown: list[str] = []
+    for part in plan.parts:
+        if part.host is None or not part.steps:
+            continue
+        e = _host_end(snapshot, after, part.host)
+        if e is None:
+            continue
+        det = detections.get(part.host)
+        state = snapshot.hosts.get(part.host)
+        if det is None and state is not None and state.deployment is not None:
+            det = Detection(state.deployment)  # e.g. taken from the NB (flavors.nb_detection)
+        fid = det.flavor if det is not None else None
+        if fid is None:
+            unknown.append(part.host)
+        f = BY_ID.get(fid) if fid else None
+        owned = e.mappings_changed and f is not None and f.manages_mappings is not None
+        if owned and fid == "ovn-kubernetes" and OVNK_PHYSNET not in e.physnets_changed:
+            owned = False  # ovnkube-node rewrites only its own entry
+        if owned and f is not None and f.manages_mappings:
+            owners.setdefault(f.manages_mappings, []).append(part.host)
+        h = part.host
+        if e.mappings_changed:
+            if fid == "kolla-ansible":
+                text, notes = _kolla(e, det.runtime if det else None)
+                rows.append((h, fid, "kolla-ansible variables", "/etc/kolla/globals.yml when "
+                             "every host has these values, else each host's variables in "
+                             "the inventory (host_vars)", text, tuple(notes)))
+            elif fid == "openstack-ansible":
+                text, notes = _osa(e, snapshot)
+                rows.append((h, fid, "OpenStack-Ansible variables",
+                             "/etc/openstack_deploy/host_vars/<host>.yml (or "
+                             "user_variables.yml when every host has these values)", text,
+                             tuple(notes)))
+            elif fid == "tripleo-edpm":
+                text, notes = _edpm(e)
+                rows.append((h, fid, "EDPM variables", "the OpenStackDataPlaneNodeSet's "
+                             "spec.nodeTemplate.ansible.ansibleVars (or a node's own "
+                             "ansible.ansibleVars)", text,
+                             tuple(notes)))
+            elif fid == "charmed-openstack":
+                # the charm's options are space-delimited (charm-layer-ovn config.yaml)
+                maps = " ".join(f"{n}:{b}" for n, b in e.entries)
+                ifm = " ".join(f"{b}:{nic}" for _, b in e.entries
+                               for nic in e.uplinks.get(b, ())[:1])
+                rows.append((h, fid, "juju config of the ovn-chassis application",
+                             "run where juju is", f"juju config ovn-chassis "
+                             f"ovn-bridge-mappings='{maps}' bridge-interface-mappings='{ifm}'\n",
+                             ("the charm's options apply to every unit of the application: "
+                              "hosts that need other values need their own application",)))
+            elif fid == "microovn":
+                rows.append((h, fid, "MicroOVN", "this host", "",
+                             ("MicroOVN does not rewrite ovn-bridge-mappings (only its BGP "
+                              "redirect touches it): the plan's ovs-vsctl lines stand; run "
+                              "them as `microovn.ovs-vsctl` (the snap's own client)",)))
+            elif fid == "ovn-kubernetes":
+                rows.append((h, fid, "ovn-kubernetes", "ovnkube-node", "", (
+                    f"ovnkube-node rewrites only its own '{OVNK_PHYSNET}' entry (to the "
+                    "gateway bridge, at every start) and keeps the others; br-ex carrying "
+                    "the node IP is its shared-gateway design, not a fault",)))
+        if fid == "tripleo-edpm":
+            onc = _os_net_config(e)
+            if onc:
+                rows.append((h, "os-net-config", "os-net-config (edpm_network_config_template)",
+                             "merge into the host's network_config", onc,
+                             ("os-net-config owns the host's bridges on TripleO/EDPM: a "
+                              "bridge or MAC set by hand is reverted by its next run; it pins "
+                              "an ovs_bridge's MAC to its `primary: true` member by itself",)))
+        else:
+            npl = netplan_yaml(e)
+            if npl:
+                rows.append((h, "netplan", "netplan (hosts whose network netplan configures)",
+                             "/etc/netplan/60-ovnguard.yaml, merged with the file that "
+                             "defines these bridges' addresses", npl,
+                             ("`netplan generate` accepts it (tested); other-config:hwaddr "
+                              "pins the bridge MAC as `ovs-vsctl set Bridge B "
+                              "other-config:hwaddr=` does, at every boot",)))
+    said = tuple(f"WARNING {', '.join(hosts)}: external_ids:ovn-bridge-mappings is managed "
+                 f"by {who}; the plan's ovs-vsctl step is undone by its next run unless the "
+                 "deployment tool's configuration below is changed too"
+                 for who, hosts in owners.items())
+    if unknown:
+        said += (f"no deployment flavor known for {', '.join(sorted(unknown))} (no "
+                  "hosts/<host>/deployment.json; `ovnguard collect` writes it): if a deployment "
+                  "tool manages external_ids:ovn-bridge-mappings there, make the same change "
+                  "in its configuration (docs/deployments.md)",)
+    return tuple(_group(rows)), said
+
+
+def with_deployment(snapshot: Snapshot, plan: Plan,
+                    detections: Mapping[str, Detection]) -> Plan:
+    changes, notes = deployment_changes(snapshot, plan, detections)
+    return replace(plan, deployment=changes, notes=(*plan.notes, *notes))
