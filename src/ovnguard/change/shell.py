@@ -203,7 +203,7 @@ class _Lexer:
                 self._bad(f"${{{inner}}}", i, j + 1)
         elif nxt == "(":
             self._bad("command substitution $(...)", i, _matching_paren(t, i + 1))
-        elif nxt and (nxt.isalpha() or nxt == "_"):
+        elif nxt and nxt.isascii() and (nxt.isalpha() or nxt == "_"):  # $Ü is literal
             m = _NAME.match(t, i + 1)
             assert m is not None
             w.parts.append(Part("var", m.group(0), quoted))
