@@ -101,17 +101,17 @@ def test_unsupported_command_is_a_finding_never_ignored(tmp_path: Path) -> None:
 
 
 def test_text_sarif_and_html_formats(tmp_path: Path) -> None:
-    p = run("check", "-b", str(BUNDLE), "-c", str(EX / "change-corrected.sh"))
+    p = run("check", "-b", str(BUNDLE), "--change", str(EX / "change-corrected.sh"))
     assert p.returncode == 1
     assert "DANGEROUS" in p.stdout and "How it unfolds" in p.stdout
     assert "\x1b[" not in p.stdout  # no colour codes when stdout is not a TTY
-    p = run("check", "-b", str(BUNDLE), "-c", str(EX / "change-corrected.sh"), "-f", "sarif")
+    p = run("check", "-b", str(BUNDLE), "--change", str(EX / "change-corrected.sh"), "-f", "sarif")
     sarif = json.loads(p.stdout)
     assert sarif["version"] == "2.1.0"
     assert any(res["ruleId"] == "l2-loop" and res["level"] == "error"
                for res in sarif["runs"][0]["results"])
     out = tmp_path / "r.html"
-    p = run("check", "-b", str(BUNDLE), "-c", str(EX / "change-corrected.sh"), "-f", "html",
+    p = run("check", "-b", str(BUNDLE), "--change", str(EX / "change-corrected.sh"), "-f", "html",
             "-o", str(out))
     html = out.read_text()
     assert "<svg" in html and "patch-ln-physnet2-to-br-int" in html and "DANGEROUS" in html

@@ -119,3 +119,53 @@ def test_optional_column_diffs_replace_like_ovsdb_server(tmp_path: Path) -> None
     (p1,) = read_database(path).rows("Logical_Switch_Port")
     assert live == ["true", "7"]
     assert (p1["up"], p1["tag_request"]) == ((True,), (7,))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_clustered_file_written_by_a_real_server_is_converted(tmp_path: Path) -> None:
+    # A one-server raft cluster, as `ovsdb-tool create-cluster` + ovsdb-server make it, with
+    # transactions the server itself logged: read while the server still runs (a copy of the
+    # live file, as a sos report or a bundle would hold it) and after it stopped.
+    import shutil
+    import subprocess
+
+    path = tmp_path / "ovnnb_db.db"
+    subprocess.run(["ovsdb-tool", "create-cluster", str(path), "/usr/share/ovn/ovn-nb.ovsschema",
+                    f"tcp:127.0.0.1:{_free_port()}"], check=True, capture_output=True)
+    assert path.read_bytes().startswith(b"OVSDB CLUSTER ")
+    with RealDb(path, "nb") as db:
+        db.run("ls-add public -- lsp-add public ln-physnet1 -- lsp-set-type ln-physnet1 "
+               "localnet -- lsp-set-options ln-physnet1 network_name=physnet1")
+        db.run("lsp-add public vm1")
+        live_copy = tmp_path / "copy.db"
+        shutil.copy(path, live_copy)
+        live = read_database(live_copy)
+        assert sorted(r.name for r in live.rows("Logical_Switch_Port")) == ["ln-physnet1", "vm1"]
+    assert path.read_bytes().startswith(b"OVSDB CLUSTER ")  # still clustered: converted on read
+    nb = read_database(path)
+    assert nb.name == "OVN_Northbound" and nb.source == str(path)
+    ln = next(r for r in nb.rows("Logical_Switch_Port") if r.name == "ln-physnet1")
+    assert ln.get("type") == "localnet" and ln.map("options") == {"network_name": "physnet1"}
+
+
+def test_clustered_file_without_ovsdb_tool_names_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    path = tmp_path / "nb.db"
+    subprocess.run(["ovsdb-tool", "create-cluster", str(path), "/usr/share/ovn/ovn-nb.ovsschema",
+                    f"tcp:127.0.0.1:{_free_port()}"], check=True, capture_output=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ovsdb-tool anywhere
+    with pytest.raises(InputError) as ei:
+        read_database(path)
+    msg = str(ei.value)
+    assert msg.startswith(f"{path}:1: ") and "\n" not in msg
+    assert f"ovsdb-tool cluster-to-standalone standalone.db {path}" in msg
+    assert "not installed" in msg

@@ -64,3 +64,22 @@ def test_playbook_writes_the_same_bundle_as_collect(ansible_playbook: str,
         assert f"{h.address}/24" in {a.cidr for a in hs.addresses or ()}
         assert hs.links is not None and hs.routes is not None
         assert hs.neutron["neutron/plugins/ml2/ml2_conf.ini"]["ml2"]["mechanism_drivers"] == "ovn"
+    # `ovnguard collect --inventory` on the very same INI inventory (its ansible_host,
+    # ansible_user and ovnguard_* variables) writes the same bundle, without Ansible
+    out2 = tmp_path / "bundle-collect"
+    p = ssh_cluster.run_cli("collect", "--inventory", str(inv), "--out", str(out2),
+                            "--identity", str(ssh_cluster.keys.client),
+                            "--known-hosts", str(ssh_cluster.known_hosts))
+    assert p.returncode == 0, p.stderr
+    (out2 / "nb.db").write_bytes((out / "nb.db").read_bytes())
+    snap2 = load_bundle(out2)
+    assert set(snap2.hosts) == set(snap.hosts)
+    for name, hs in snap.hosts.items():
+        other = snap2.hosts[name]
+        assert other.inventory_address == hs.inventory_address
+        assert other.neutron == hs.neutron
+        assert {a.cidr for a in other.addresses or ()} == {a.cidr for a in hs.addresses or ()}
+        assert hs.ovs is not None and other.ovs is not None
+        for table in ("Open_vSwitch", "Bridge", "Port", "Interface"):
+            assert sorted(str(r.get("name", "")) for r in other.ovs.rows(table)) == \
+                sorted(str(r.get("name", "")) for r in hs.ovs.rows(table)), table

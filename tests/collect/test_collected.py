@@ -62,7 +62,8 @@ def test_write_bundle_merges_runs_and_replaces_a_host_whole(tmp_path: Path) -> N
     assert (out / "nb.db").read_bytes() == b"NB"  # a later run without NB keeps it
     assert sorted(p.name for p in (out / "hosts" / "c1").iterdir()) == ["route.json"]
     assert (out / "hosts" / "c2" / "addr.json").exists()
-    assert read_inventory(out / "inventory.yaml") == {"c1": "10.0.0.1", "c2": "10.0.0.2"}
+    assert read_inventory(out / "inventory.yaml").addresses() == {"c1": "10.0.0.1",
+                                                                  "c2": "10.0.0.2"}
     assert not [p for p in (out / "hosts").iterdir() if p.name.startswith(".")]
     with pytest.raises(InputError, match="cannot be a directory name"):
         write_bundle(Collection(hosts=[HostCollection("../x", files={"a": b""})]), out)

@@ -89,7 +89,8 @@ def test_a_socket_elsewhere_is_not_found_and_said(lab: tuple[Lab, Path], tmp_pat
     assert ("this host not collected: no Open_vSwitch socket here (looked at "
             "/var/snap/microovn/common/run/switch/db.sock, /var/run/openvswitch/db.sock, ... "
             "for a microovn host)") in p.stderr
-    assert "nb.db not collected: no --nb given and no OVN_Northbound socket here (looked at " \
+    assert "nb.db not collected: no --nb given (nor $OVN_NB_DB) and no OVN_Northbound socket " \
+        "here (looked at " \
         "/var/snap/microovn/common/run/ovn/ovnnb_db.sock" in p.stderr
 
 

@@ -154,7 +154,7 @@ def change_case(draw: st.DrawFn) -> Case:
 def run_change(case: Case, root: Path) -> list[str]:
     f = root / case["name"].replace("/", "_")  # a file name, not a path
     f.write_bytes(case["text"])
-    return _cli(["check", "-b", str(BUNDLE), "-c", str(f), "-f", case["fmt"]], case["fmt"])
+    return _cli(["check", "-b", str(BUNDLE), "--change", str(f), "-f", case["fmt"]], case["fmt"])
 
 
 def change_parse_case() -> st.SearchStrategy[Case]:
@@ -218,7 +218,7 @@ def run_bundle(case: Case, root: Path) -> list[str]:
         else:
             p.symlink_to("/proc/self/mem")
     fmt = case["fmt"]
-    return _cli(["check", "-b", str(b), "-c", str(CHANGE), "-f", fmt], fmt)
+    return _cli(["check", "-b", str(b), "--change", str(CHANGE), "-f", fmt], fmt)
 
 
 # OVSDB files, straight into the reader
@@ -333,7 +333,7 @@ def run_sos(case: Case, root: Path) -> list[str]:
         else:
             write_tree(root, tree)
             paths.append(str(root / next(iter(tree)).split("/")[0]))
-    argv = ["check", "-c", str(CHANGE), "-f", case["fmt"]]
+    argv = ["check", "--change", str(CHANGE), "-f", case["fmt"]]
     for p in paths:
         argv += ["--sosreport", p]
     return _cli(argv, case["fmt"])

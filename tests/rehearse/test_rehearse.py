@@ -317,7 +317,8 @@ def test_cli_json_and_exit_codes(seed_bundle: Exported, tmp_path: Path) -> None:
     assert doc["lab"]["kept"] is False
 
     change.write_text(VERBATIM)
-    res = runner.invoke(cli(), ["rehearse", "-b", str(seed_bundle.bundle), "-c", str(change)])
+    res = runner.invoke(cli(), ["rehearse", "-b", str(seed_bundle.bundle),
+                                 "--change", str(change)])
     assert res.exit_code == 0, res.output
     assert "switch name not found" in res.stdout and "verdict: RISKY" in res.stdout
 

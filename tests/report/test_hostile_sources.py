@@ -89,7 +89,7 @@ def _shown_not_run(p: subprocess.CompletedProcess[str]) -> None:
 def test_check_every_format(hostile: tuple[Path, Path]) -> None:
     b, change = hostile
     for fmt in ("text", "json", "sarif", "html"):
-        p = _run("check", "-b", str(b), "-c", str(change), "-f", fmt, "-v")
+        p = _run("check", "-b", str(b), "--change", str(change), "-f", fmt, "-v")
         _shown_not_run(p)
         if fmt == "html":
             low = p.stdout.lower()
@@ -104,7 +104,8 @@ def test_check_every_format(hostile: tuple[Path, Path]) -> None:
 
 def test_the_hostile_names_reached_the_report(hostile: tuple[Path, Path]) -> None:
     b, change = hostile
-    doc = json.loads(_run("check", "-b", str(b), "-c", str(change), "-f", "json", "-v").stdout)
+    doc = json.loads(_run("check", "-b", str(b), "--change", str(change), "-f", "json",
+                          "-v").stdout)
     text = "\n".join(_strings(doc))
     for where in (f"ln-{EVIL}", f"br-{EVIL}", f"p-{EVIL}", f"change-{EVIL}.sh"):
         assert where in text, where
@@ -119,7 +120,7 @@ def test_plan_and_errors(hostile: tuple[Path, Path]) -> None:
         if fmt == "json":
             json.loads(p.stdout)
     # an error naming a hostile file: one line, written out
-    p = _run("check", "-b", str(b), "-c", str(b / f"missing-{EVIL}.sh"))
+    p = _run("check", "-b", str(b), "--change", str(b / f"missing-{EVIL}.sh"))
     assert p.returncode == 2
     assert not RAW.search(p.stderr) and len(p.stderr.strip().splitlines()) == 1
     assert "\\x1b[2J" in p.stderr

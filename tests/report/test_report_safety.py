@@ -28,7 +28,7 @@ ESC = "\x1b[2J\x1b]0;owned\x07\r\x9b31m"
 
 def _seed_report() -> dict[str, Any]:
     p = subprocess.run(
-        [OVNGUARD, "check", "-b", str(EX / "bundle"), "-c", str(EX / "change-corrected.sh"),
+        [OVNGUARD, "check", "-b", str(EX / "bundle"), "--change", str(EX / "change-corrected.sh"),
          "-f", "json"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1, p.stderr
     data: dict[str, Any] = json.loads(p.stdout)
@@ -109,12 +109,12 @@ def test_check_html_from_a_hostile_change_line(tmp_path: Path) -> None:
     change = tmp_path / f"{SCRIPT.replace('/', '_')}.sh"
     change.write_text(f"ovn-nbctl ls-add '{SCRIPT}'\novn-nbctl ls-add '{ESC}'\n")
     out = tmp_path / "r.html"
-    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "-c", str(change), "-f", "html",
+    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "--change", str(change), "-f", "html",
                         "-o", str(out)], capture_output=True, text=True, timeout=120)
     assert p.returncode in (0, 1), p.stderr
     page = out.read_text()
     assert "<script" not in page.lower() and "&lt;script&gt;alert(1)" in page
-    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "-c", str(change), "-v"],
+    p = subprocess.run([OVNGUARD, "check", "-b", str(bundle), "--change", str(change), "-v"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode in (0, 1), p.stderr
     assert "\x1b" not in p.stdout and "\\x1b[2J" in p.stdout

@@ -105,15 +105,16 @@ def test_reports_and_errors_never_print_a_secret(tmp_path: Path) -> None:
     conf = b / "hosts" / "compute1" / "etc" / "neutron" / "neutron.conf"
     conf.write_text(NEUTRON_CONF)
     for fmt in ("text", "json", "sarif", "html"):
-        p = subprocess.run([OVNGUARD, "check", "-b", str(b), "-c",
+        p = subprocess.run([OVNGUARD, "check", "-b", str(b), "--change",
                             str(EX / "change-corrected.sh"), "-f", fmt, "-v"],
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 1, p.stderr
         assert SECRET not in p.stdout + p.stderr
     # a malformed line holding a password: the error names file and line, not the value
     conf.write_text(NEUTRON_CONF + f"\nrabbit_passwd {SECRET}\n")
-    p = subprocess.run([OVNGUARD, "check", "-b", str(b), "-c", str(EX / "change-corrected.sh")],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run([OVNGUARD, "check", "-b", str(b), "--change",
+                        str(EX / "change-corrected.sh")], capture_output=True, text=True,
+                       timeout=120)
     assert p.returncode == 2
     assert f"{conf}:" in p.stderr and SECRET not in p.stderr
 

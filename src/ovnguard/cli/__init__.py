@@ -84,9 +84,12 @@ _register()
 def main() -> None:
     # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
     # bug, so only OvnguardError is caught here.
+    from ovnguard.cli.options import quiet_pipes
     from ovnguard.errors import OvnguardError
     from ovnguard.report.safe import visible
 
+    # `ovnguard check ... | head -1`: a closed pipe drops the rest, the exit code stays
+    quiet_pipes()
     try:
         app()
     except OvnguardError as e:

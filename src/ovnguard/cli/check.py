@@ -9,10 +9,12 @@ from pathlib import Path
 import orjson
 import typer
 
+from ovnguard.cli import options
 from ovnguard.errors import InputError
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.safe import json_text, visible_model
 from ovnguard.report.schema import VERDICT_ORDER, Report
+from ovnguard.sources.live import SslFiles
 
 
 class Format(StrEnum):
@@ -86,7 +88,6 @@ def check(
     change: Path | None = typer.Option(
         None,
         "--change",
-        "-c",
         help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` lines as you "
         "would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl). Never run by a "
         "shell. Without it, the current state is checked.",
@@ -117,26 +118,26 @@ def check(
         "this central node's sockets), this host (OVS socket, netlink, Neutron files) or the "
         "hosts of --inventory over SSH. Read-only; nothing is written anywhere.",
         rich_help_panel=LIVE),
-    nb: str | None = typer.Option(
-        None, "--nb", help="OVN_Northbound remote (unix:PATH, tcp:IP:PORT, ssl:IP:PORT).",
+    nb: str | None = options.nb_option(
+        "OVN_Northbound remote (unix:PATH, tcp:IP:PORT, ssl:IP:PORT), as ovn-nbctl --db.",
         rich_help_panel=LIVE),
-    sb: str | None = typer.Option(
-        None, "--sb", help="OVN_Southbound remote, as --nb.", rich_help_panel=LIVE),
+    sb: str | None = options.sb_option(
+        "OVN_Southbound remote, as --nb (ovn-sbctl --db).", rich_help_panel=LIVE),
     ovs: str | None = typer.Option(
         None, "--ovs", help="This host's Open_vSwitch remote (default: the usual sockets).",
         rich_help_panel=LIVE),
-    private_key: Path | None = typer.Option(
-        None, "--private-key", "-p", help="SSL private key for ssl: remotes.", dir_okay=False,
-        rich_help_panel=LIVE),
-    certificate: Path | None = typer.Option(
-        None, "--certificate", help="SSL certificate for ssl: remotes (ovn-nbctl's -c; here "
-        "-c is --change).", dir_okay=False, rich_help_panel=LIVE),
-    ca_cert: Path | None = typer.Option(
-        None, "--ca-cert", "-C", help="SSL CA certificate for ssl: remotes.", dir_okay=False,
-        rich_help_panel=LIVE),
+    private_key: Path | None = options.private_key_option(rich_help_panel=LIVE),
+    certificate: Path | None = options.certificate_option(rich_help_panel=LIVE),
+    ca_cert: Path | None = options.ca_cert_option(rich_help_panel=LIVE),
     inventory: Path | None = typer.Option(
-        None, "--inventory", help="hosts.yaml: read every listed host over SSH "
-        "(docs/collect.md).", dir_okay=False, rich_help_panel=LIVE),
+        None, "--inventory", help="Read every host of this inventory over SSH: a `host: "
+        "address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, YAML; dynamic ones "
+        "through ansible-inventory) or openstack_user_config.yml (docs/collect.md).",
+        rich_help_panel=LIVE),
+    limit: str | None = typer.Option(
+        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
+        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`).",
+        rich_help_panel=LIVE),
     timeout: float = typer.Option(
         30.0, "--timeout", help="Seconds per host (SSH) or per database read.",
         rich_help_panel=LIVE),
@@ -174,17 +175,20 @@ def check(
 
       ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
 
-      ovnguard check -b ./bundle -c fix.sh --format json | jq .verdict
+      ovnguard check -b ./bundle --change fix.sh --format json | jq .verdict
 
-      ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 -c fix.sh
+      ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 --change fix.sh
 
-      ovnguard check --live --inventory hosts.yaml --nb tcp:10.10.0.11:6641
+      OVN_NB_DB=tcp:10.10.0.11:6641 OVN_SB_DB=tcp:10.10.0.11:6642 ovnguard check --live
+
+      ovnguard check --live --inventory multinode --nb tcp:10.10.0.11:6641
 
       ovnguard check --sosreport sosreport-ctl1-*.tar.xz sosreport-cmp*.tar.xz
     """
     from ovnguard.assess import assess
     from ovnguard.change.parse import read_change
 
+    ssl = options.ssl_files(private_key, certificate, ca_cert)
     modes = [m for m, on in (("--bundle", bundle is not None), ("--live", live),
                              ("--sosreport", sosreport)) if on]
     if len(modes) != 1:
@@ -200,8 +204,10 @@ def check(
             raise InputError("bundle directory not found", str(bundle))
         snapshot = load_bundle(bundle)
     elif live:
-        snapshot = _live_snapshot(nb, sb, ovs, private_key, certificate, ca_cert, inventory,
-                                  timeout, concurrency, identity, known_hosts, user)
+        if limit is not None and inventory is None:
+            raise InputError("--limit needs --inventory", "--limit")
+        snapshot = _live_snapshot(nb, sb, ovs, ssl, inventory, limit, timeout, concurrency,
+                                  identity, known_hosts, user)
     else:
         from ovnguard.sources.sosreport import load_sosreports
 
@@ -222,25 +228,28 @@ def check(
 
 
 def _live_snapshot(
-    nb: str | None, sb: str | None, ovs: str | None, private_key: Path | None,
-    certificate: Path | None, ca_cert: Path | None, inventory: Path | None, timeout: float,
-    concurrency: int, identity: list[Path], known_hosts: Path | None, user: str | None,
+    nb: str | None, sb: str | None, ovs: str | None, ssl: SslFiles | None,
+    inventory: Path | None, limit: str | None, timeout: float, concurrency: int,
+    identity: list[Path],
+    known_hosts: Path | None, user: str | None,
 ) -> Snapshot:
     """Collect in memory (nothing written) and build the Snapshot `load_bundle` would."""
     from ovnguard.sources.collected import to_snapshot
-    from ovnguard.sources.live import LocalOptions, SslFiles, collect_local, ovsdb_backup
-
-    ssl = (SslFiles(private_key, certificate, ca_cert)
-           if private_key or certificate or ca_cert else None)
+    from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
     if inventory is None:
         return to_snapshot(collect_local(
             LocalOptions(nb=nb, sb=sb, ovs=ovs, ssl=ssl, timeout=timeout), need_nb=True))
-    from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+    from ovnguard.sources.inventory import limit_hosts, load_inventory
+    from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
-    targets = with_user(read_targets(inventory), user)
+    inv = load_inventory(inventory)
+    if limit is not None:
+        inv = limit_hosts(inv, limit)
+    targets = with_user(targets_of(inv), user)
     collection = collect_targets(
         targets, SshOptions(identities=tuple(identity), known_hosts=known_hosts, user=user),
         concurrency=concurrency, timeout=timeout)
+    collection.problems[:0] = inv.notes
     if nb is not None:
         collection.nb = ovsdb_backup(nb, "OVN_Northbound", ssl, timeout)
         collection.sources["nb.db"] = nb

@@ -10,17 +10,10 @@ from pathlib import Path
 
 import typer
 
+from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
-from ovnguard.sources.live import SslFiles
-
-
-def ssl_files(private_key: Path | None, certificate: Path | None,
-              ca_cert: Path | None) -> SslFiles | None:
-    if private_key is None and certificate is None and ca_cert is None:
-        return None
-    return SslFiles(private_key, certificate, ca_cert)
 
 
 @contextmanager
@@ -92,19 +85,20 @@ def collect(
                              "merged into: NB/SB and each collected host's directory are "
                              "replaced, other hosts are kept).", file_okay=False),
     inventory: Path | None = typer.Option(
-        None, "--inventory", help="hosts.yaml: collect every host listed over SSH instead "
-        "of this one (format in docs/collect.md).", dir_okay=False),
-    nb: str | None = typer.Option(
-        None, "--nb", help="OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT. "
+        None, "--inventory", help="Collect every host of this inventory over SSH instead of "
+        "this one: a `host: address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, "
+        "YAML, host_vars/group_vars; dynamic ones through ansible-inventory) or "
+        "openstack_user_config.yml (docs/collect.md)."),
+    limit: str | None = typer.Option(
+        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
+        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`)."),
+    nb: str | None = options.nb_option(
+        "OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT, as ovn-nbctl --db. "
         "Default: the local NB socket if this is a central node."),
-    sb: str | None = typer.Option(None, "--sb", help="OVN_Southbound remote, as --nb."),
-    private_key: Path | None = typer.Option(
-        None, "--private-key", "-p", help="SSL private key (ssl: remotes), as ovn-nbctl -p.",
-        dir_okay=False),
-    certificate: Path | None = typer.Option(
-        None, "--certificate", "-c", help="SSL certificate, as ovn-nbctl -c.", dir_okay=False),
-    ca_cert: Path | None = typer.Option(
-        None, "--ca-cert", "-C", help="SSL CA certificate, as ovn-nbctl -C.", dir_okay=False),
+    sb: str | None = options.sb_option("OVN_Southbound remote, as --nb."),
+    private_key: Path | None = options.private_key_option(),
+    certificate: Path | None = options.certificate_option(),
+    ca_cert: Path | None = options.ca_cert_option(),
     ovs: str | None = typer.Option(
         None, "--ovs", help="This host's Open_vSwitch remote. Default: the first socket found "
         "of /var/run/openvswitch/db.sock, /run/openvswitch/db.sock (kolla), ..."),
@@ -167,6 +161,8 @@ def collect(
       ovnguard collect --out bundle --nb ssl:10.10.0.11:6641 -p key.pem -c cert.pem -C ca.pem
 
       ovnguard collect --inventory hosts.yaml --out bundle -j 100 --timeout 20
+
+      ovnguard collect --inventory /etc/kolla/multinode --limit baremetal,!storage -o bundle
     """
     from ovnguard.sources.collected import write_bundle
     from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
@@ -174,17 +170,24 @@ def collect(
     for d in [*neutron_dir, root]:
         if not d.is_dir():
             raise InputError("no such directory", str(d))
-    ssl = ssl_files(private_key, certificate, ca_cert)
+    ssl = options.ssl_files(private_key, certificate, ca_cert)
     t0 = time.monotonic()
+    if limit is not None and inventory is None:
+        raise InputError("--limit needs --inventory", "--limit")
     if inventory is not None:
-        from ovnguard.sources.remote import SshOptions, collect_targets, read_targets, with_user
+        from ovnguard.sources.inventory import limit_hosts, load_inventory
+        from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
 
-        targets = with_user(read_targets(inventory), user)
+        inv = load_inventory(inventory)
+        if limit is not None:
+            inv = limit_hosts(inv, limit)
+        targets = with_user(targets_of(inv), user)
         ssh = SshOptions(identities=tuple(identity), known_hosts=known_hosts,
                          config=ssh_config, user=user, insecure_host_keys=insecure_host_keys)
         with _progress(len(targets)) as progress:
             collection = collect_targets(targets, ssh, concurrency=concurrency,
                                          timeout=timeout, progress=progress)
+        collection.problems[:0] = inv.notes
         for which, remote, db in (("nb.db", nb, "OVN_Northbound"),
                                   ("sb.db", sb, "OVN_Southbound")):
             if remote is not None:

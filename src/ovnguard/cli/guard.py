@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 
@@ -56,15 +57,15 @@ def _t(doc: dict[str, Any], key: str) -> str:
 
 
 def apply(
-    change: Path = typer.Option(..., "--change", "-c", dir_okay=False,
-                                help="Change file (ovn-nbctl lines, or ovs-vsctl lines for "
-                                "one host), as for `ovnguard check`."),
-    nb: str | None = typer.Option(None, "--nb", help="NB database to change (default "
-                                  "$OVN_NB_DB, else unix:/var/run/ovn/ovnnb_db.sock). On the "
-                                  "NB host use the local unix: socket: the rollback must work "
-                                  "when the network does not."),
-    sb: str | None = typer.Option(None, "--sb", help="SB database: read for the what-if when "
-                                  "there is no --bundle, and to name lagging chassis."),
+    change: Path | None = typer.Option(None, "--change", dir_okay=False,
+                                       help="Change file (ovn-nbctl lines, or ovs-vsctl lines "
+                                       "for one host), as for `ovnguard check`. Required."),
+    nb: str | None = options.nb_option("NB database to change (default "
+                                       "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
+                                       "the local unix: socket: the rollback must work when "
+                                       "the network does not."),
+    sb: str | None = options.sb_option("SB database: read for the what-if when there is no "
+                                       "--bundle, and to name lagging chassis."),
     db: str | None = typer.Option(None, "--db", help="For ovs-vsctl changes: this host's "
                                   "Open_vSwitch database (default "
                                   "unix:/var/run/openvswitch/db.sock)."),
@@ -134,6 +135,7 @@ def apply(
     sentinel_failures: int = typer.Option(3, "--sentinel-failures", metavar="N",
                                           help="A sentinel acts after N failed probe rounds "
                                           "in a row."),
+    short_c: Path | None = options.hidden_c_option(),
 ) -> None:
     """Apply a change with a dead-man switch ("commit confirmed").
 
@@ -153,6 +155,9 @@ def apply(
             echo(msg)
 
     try:
+        options.no_short_c(short_c)
+        if change is None:
+            raise InputError("missing --change FILE: the change to apply")
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.safe import visible_data
@@ -21,12 +22,11 @@ def rehearse(
     bundle: Path = typer.Option(
         ..., "--bundle", "-b", help="Bundle directory (nb.db, sb.db, hosts/<host>/conf.db ...)."
     ),
-    change: Path = typer.Option(
-        ...,
+    change: Path | None = typer.Option(
+        None,
         "--change",
-        "-c",
         help="Change file: ovn-nbctl / ovs-vsctl lines ('# host: NAME' before ovs-vsctl), "
-        "VAR=value, `openstack network create`.",
+        "VAR=value, `openstack network create`. Required.",
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
     keep_lab: bool = typer.Option(
@@ -48,6 +48,7 @@ def rehearse(
     sync_timeout: float = typer.Option(
         10.0, "--sync-timeout", help="Seconds for every chassis to catch up after the change."
     ),
+    short_c: Path | None = options.hidden_c_option(),
 ) -> None:
     """Rehearse a change on a real OVN replica of the bundle's cluster, and report what
     really happened.
@@ -66,6 +67,9 @@ def rehearse(
     from ovnguard.lab.rehearse import rehearse as run_rehearsal
 
     try:
+        options.no_short_c(short_c)
+        if change is None:
+            raise InputError("missing --change FILE: the change to rehearse")
         if fmt not in ("text", "json"):
             raise InputError(f"--format must be text or json, not {fmt!r}")
         parsed = read_change(change, default_host=host)

@@ -27,7 +27,7 @@ from ovnguard.model.db import Database, Row
 from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
 from ovnguard.sources import safeio
-from ovnguard.sources.inventory import read_inventory
+from ovnguard.sources.inventory import BUNDLE_NAMES, bundle_inventory, management_addresses
 from ovnguard.sources.iproute import read_addresses, read_links, read_routes
 from ovnguard.sources.neutron_ini import read_neutron
 from ovnguard.sources.ovsdb_file import read_database
@@ -140,7 +140,7 @@ _MISSING_HOST_FILE = {
 }
 # deployment.json: the host's deployment flavor (sources/flavors.py), read by `plan`
 _HOST_FILES = (*_MISSING_HOST_FILE, "etc", "deployment.json")
-_ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", "inventory.yaml")
+_ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", *BUNDLE_NAMES, "host_vars", "group_vars")
 
 
 def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]]) -> Database:
@@ -326,13 +326,15 @@ def load_bundle(path: str | Path) -> Snapshot:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
                      "known, so host directories are not matched to chassis")
 
+    # optional: an inventory that cannot be read is named in the notes, never fatal
     inventory: dict[str, str] | None = None
-    inv_path = root / "inventory.yaml"
-    if safeio.exists(inv_path):
-        inventory = read_inventory(inv_path)
-    else:
-        notes.append("inventory.yaml missing: the management address of each host is not "
-                     "known and is not checked against its addresses and routes")
+    inv, inv_name, inv_notes = bundle_inventory(root)
+    notes.extend(inv_notes)
+    named: set[str] = set()
+    if inv is not None and inv_name is not None:
+        inventory, dns_notes = management_addresses(inv, inv_name)
+        notes.extend(dns_notes)
+        named = {h.name for h in inv.hosts if not h.is_ip}
 
     hosts_dir = root / "hosts"
     host_dirs: list[_HostDir] = []
@@ -384,8 +386,8 @@ def load_bundle(path: str | Path) -> Snapshot:
     per_host_notes.extend(add_chassis_hosts(hosts, sb, matched, "hosts/ directory"))
 
     if inventory is not None:
-        inv_notes = _apply_inventory(inventory, hosts, chassis)
-        per_host_notes.extend(inv_notes)
+        per_host_notes.extend(_apply_inventory(inventory, hosts, chassis, inv_name or "",
+                                               named))
 
     from ovnguard.sources.flavors import with_nb_flavor
 
@@ -428,22 +430,25 @@ def add_chassis_hosts(hosts: dict[str, HostState], sb: Database | None,
 
 
 def _apply_inventory(
-    inventory: Mapping[str, str], hosts: dict[str, HostState], chassis: Iterable[Row]
+    inventory: Mapping[str, str], hosts: dict[str, HostState], chassis: Iterable[Row],
+    name: str = "inventory.yaml", named: Iterable[str] = (),
 ) -> list[str]:
-    """Attach inventory addresses to hosts (inventory keys may be hostnames or system-ids)."""
+    """Attach inventory addresses to hosts (inventory keys may be hostnames or system-ids).
+    `named`: hosts the inventory gives a DNS name for (already noted by the caller)."""
     notes: list[str] = []
     hostname_of = {str(r.get("name", "")): str(r.get("hostname", "")) for r in chassis}
-    for name, addr in inventory.items():
-        host = name if name in hosts else hostname_of.get(name) or name
+    by_name = {*named, *(hostname_of.get(n) for n in named)}
+    for key, addr in inventory.items():
+        host = key if key in hosts else hostname_of.get(key) or key
         if host in hosts:
             hosts[host] = replace(hosts[host], inventory_address=addr)
         else:
             hosts[host] = HostState(name=host, inventory_address=addr)
-            notes.append(f"inventory.yaml names {name} but hosts/{host} is missing: only "
+            notes.append(f"{name} names {key} but hosts/{host} is missing: only "
                          "its management address is known")
     for host, hs in hosts.items():
-        if hs.inventory_address is None:
-            notes.append(f"inventory.yaml has no address for {host}: its management "
+        if hs.inventory_address is None and host not in by_name:
+            notes.append(f"{name} has no address for {host}: its management "
                          "reachability not checked")
     return notes
 

@@ -264,7 +264,8 @@ def write_bundle(collection: Collection, out: Path) -> list[str]:
     addresses = {h.name: h.address for h in collection.hosts if h.address}
     if addresses:
         inv_path = out / "inventory.yaml"
-        merged: dict[str, str] = read_inventory(inv_path) if inv_path.is_file() else {}
+        # an earlier collect's inventory.yaml (any form ovnguard reads) is merged into
+        merged = read_inventory(inv_path).addresses() if inv_path.is_file() else {}
         merged.update(addresses)
         text = ("# Management addresses (what operators SSH to), written by ovnguard collect.\n"
                 + yaml.safe_dump({"hosts": {k: {"address": v} for k, v in sorted(merged.items())}},

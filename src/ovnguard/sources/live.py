@@ -202,7 +202,8 @@ def _central(collection: Collection, which: str, remote: str | None,
     r = normalize_remote(remote) if remote is not None else first_socket(defaults, opts.root)
     if r is None:
         collection.problems.append(
-            f"{which} not collected: no --{which[:2]} given and no {database} socket here "
+            f"{which} not collected: no --{which[:2]} given (nor "
+            f"${'OVN_NB_DB' if which == 'nb.db' else 'OVN_SB_DB'}) and no {database} socket here "
             f"(looked at {', '.join(defaults[:2])}, ...)")
         return
     try:

@@ -11,12 +11,18 @@ OVS 2.15 records carry `"_is_diff": true`: then a set column's value is the symm
 difference to apply and a map column's value says, per key, add / delete (same value) /
 replace (other value) -- ovsdb_datum_apply_diff().
 
-A clustered database (`OVSDB CLUSTER` records, raft) is refused with the conversion command.
+A clustered database (`OVSDB CLUSTER` records, raft: what a clustered ovsdb-server writes)
+is converted on the fly by the installed `ovsdb-tool cluster-to-standalone` into a temporary
+file -- the real tool, not a raft reader of ours; only without ovsdb-tool is it refused, with
+the command to run elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -109,7 +115,35 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
     return out
 
 
+def cluster_to_standalone(raw: bytes, source: str) -> bytes:
+    """The standalone form of a clustered DB file, by `ovsdb-tool cluster-to-standalone`."""
+    tool = shutil.which("ovsdb-tool")
+    if tool is None:
+        raise InputError(
+            "this is a clustered (raft) OVSDB file and ovsdb-tool is not installed here "
+            "(Debian: openvswitch-common); convert it where it is: "
+            f"ovsdb-tool cluster-to-standalone standalone.db {source}", source, 1)
+    with tempfile.TemporaryDirectory(prefix="ovnguard-raft-") as d:
+        clustered, standalone = Path(d) / "clustered.db", Path(d) / "standalone.db"
+        clustered.write_bytes(raw)
+        try:
+            proc = subprocess.run([tool, "cluster-to-standalone", str(standalone),
+                                   str(clustered)], capture_output=True, timeout=300,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise InputError("ovsdb-tool cluster-to-standalone did not finish in 300s",
+                             source) from None
+        if proc.returncode != 0 or not standalone.is_file():
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            why = (err[-1] if err else f"exit status {proc.returncode}").replace(str(d), "")
+            raise InputError(f"clustered (raft) OVSDB file that ovsdb-tool "
+                             f"cluster-to-standalone could not convert: {why}", source)
+        return standalone.read_bytes()
+
+
 def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
+    if raw.startswith(MAGIC_CLUSTER):
+        raw = cluster_to_standalone(raw, source)
     records = _records(raw, source, verify)
     if not records:
         raise InputError("empty file: not an OVSDB database", source)

@@ -19,7 +19,8 @@ that host too, unless the operator passes `--insecure-host-keys` (SshOptions).
 Each host has a deadline (`timeout`); at most `concurrency` hosts are in flight; a host
 that fails is reported with why and takes nothing from the others.
 
-The inventory (YAML; every error names its line):
+The inventory is any form `sources.inventory` reads (every error names its file and line).
+ovnguard's own form:
 
     defaults:                 # optional, for every host
       user: root
@@ -27,7 +28,7 @@ The inventory (YAML; every error names its line):
       sudo: false             # `sudo -n` before ovsdb-client and tar
     hosts:
       controller:
-        address: 10.10.0.21   # what SSH connects to; an IP also goes to inventory.yaml
+        address: 10.10.0.21   # what SSH connects to (an IP or a DNS name)
         nb: true              # also back up NB from here (true = default socket, or a remote)
         sb: true
       compute1: 10.10.0.23    # short form
@@ -36,7 +37,10 @@ The inventory (YAML; every error names its line):
 
 Keys: address, port, user, sudo, ovs, nb, sb, neutron_dir (a directory standing for
 /etc/neutron), ovsdb_client (how ovsdb-client is run there); all but address/nb/sb may be
-given under `defaults:`.
+given under `defaults:`. In an Ansible inventory the same come from ansible_host,
+ansible_port, ansible_user, ansible_become and the ovnguard_* variables of
+contrib/ansible/collect.yml (`ANSIBLE_VARS`). A host given by DNS name is resolved by the
+SSH connection; the address it reached is what the bundle's inventory.yaml records.
 """
 
 from __future__ import annotations
@@ -53,10 +57,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from ovnguard.errors import InputError
-from ovnguard.sources import safeio, yamlnodes
+from ovnguard.sources.ansible_inventory import Var
 from ovnguard.sources.collected import (
     KOLLA_DIR,
     NEUTRON_ROOTS,
@@ -67,13 +69,18 @@ from ovnguard.sources.collected import (
 )
 from ovnguard.sources.flavor_shell import client_select, deployment_cmd
 from ovnguard.sources.flavors import BY_ID, DEPLOYMENT_FILE, detect_listing
+from ovnguard.sources.inventory import (
+    Inventory,
+    InventoryHost,
+    check_address,
+    is_ip,
+    load_inventory,
+    parse_inventory,
+)
 from ovnguard.sources.iproute import ADDR_COMMAND, LINK_COMMAND, ROUTE_COMMAND
 from ovnguard.sources.live import NB_SOCKETS, OVS_SOCKETS, SB_SOCKETS
 
 KOLLA = BY_ID["kolla-ansible"]  # the flavor whose hosts may have ovsdb-client only in containers
-TARGET_KEYS = ("address", "port", "user", "sudo", "ovs", "nb", "sb", "neutron_dir",
-               "ovsdb_client")
-DEFAULT_KEYS = ("port", "user", "sudo", "ovs", "neutron_dir", "ovsdb_client")
 MAX_TAR_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
@@ -96,100 +103,104 @@ class Target:
     # ("docker exec openvswitch_db ovsdb-client"); the socket is shared with the host
     ovsdb_client: str = "ovsdb-client"
     line: int = 0
+    # the management address for the bundle's inventory.yaml when the inventory gives one
+    # (an IP); else the address SSH reached is recorded (a DNS name is resolved only here)
+    mgmt: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
-# Inventory
+# Inventory (read by sources.inventory: every form, every error with its file and line)
+
+# Ansible variables -> Target fields, first given wins (ansible_ssh_* are the old names);
+# the ovnguard_* ones are those contrib/ansible/collect.yml reads too.
+ANSIBLE_VARS: tuple[tuple[str, str], ...] = (
+    ("ansible_port", "port"), ("ansible_ssh_port", "port"),
+    ("ansible_user", "user"), ("ansible_ssh_user", "user"),
+    ("ansible_become", "sudo"),
+    ("ovnguard_ovs_remote", "ovs"), ("ovnguard_nb_remote", "nb"), ("ovnguard_sb_remote", "sb"),
+    ("ovnguard_neutron_dir", "neutron_dir"), ("ovnguard_ovsdb_client", "ovsdb_client"),
+)
+SSH_ADDRESS_VARS = ("ansible_host", "ansible_ssh_host")
 
 
-
-
-
-
-
-
-def _value(key: str, node: yaml.Node, source: str, where: str) -> Any:
-    text = yamlnodes.scalar(node, source, f"{where}: {key}")
+def _value(key: str, var: Var, where: str) -> Any:
+    text = "" if var.value is None else str(var.value).strip()
+    if isinstance(var.value, bool):
+        text = "true" if var.value else "false"
+    if "{{" in text or "{%" in text:
+        raise InputError(f"{where}: {key} is a Jinja2 template ({text!r}); ovnguard does not "
+                         "template, give the value itself", var.source, var.line)
     if key == "port":
         try:
             port = int(text)
         except ValueError:
             port = -1
         if not 0 < port < 65536:
-            raise InputError(f"{where}: port must be 1-65535, got {text!r}", source,
-                             yamlnodes.line(node))
+            raise InputError(f"{where}: port must be 1-65535, got {text!r}", var.source,
+                             var.line)
         return port
     if key == "sudo":
         low = text.lower()
-        if low not in ("true", "false", "yes", "no"):
-            raise InputError(f"{where}: sudo must be true or false, got {text!r}", source,
-                             yamlnodes.line(node))
-        return low in ("true", "yes")
+        if low not in ("true", "false", "yes", "no", "1", "0"):
+            raise InputError(f"{where}: sudo must be true or false, got {text!r}", var.source,
+                             var.line)
+        return low in ("true", "yes", "1")
     if key in ("nb", "sb"):
         low = text.lower()
         if low in ("true", "yes", "default"):
             return ""
-        if low in ("false", "no", "", "~", "null"):
+        if low in ("false", "no", "", "~", "null", "none"):
             return None
     if key in ("ovs", "nb", "sb") and not text.startswith(("unix:", "tcp:", "ssl:")):
         if not text.startswith("/"):
             raise InputError(f"{where}: {key} must be unix:PATH, tcp:IP:PORT or a socket "
-                             f"path, got {text!r}", source, yamlnodes.line(node))
+                             f"path, got {text!r}", var.source, var.line)
         text = f"unix:{text}"
     if not text:
-        raise InputError(f"{where}: {key} is empty", source, yamlnodes.line(node))
+        raise InputError(f"{where}: {key} is empty", var.source, var.line)
     return text
 
 
-def parse_targets(text: str, source: str) -> list[Target]:
-    root = yamlnodes.compose(text, source)
-    if root is None:
-        raise InputError("empty file: expected 'hosts:' mapping host names to addresses",
-                         source)
-    defaults: dict[str, Any] = {}
-    hosts_node: yaml.Node | None = None
-    for key, knode, vnode in yamlnodes.pairs(root, source, "the top level"):
-        if key == "hosts":
-            hosts_node = vnode
-        elif key == "defaults":
-            for dk, dkn, dvn in yamlnodes.pairs(vnode, source, "defaults"):
-                if dk not in DEFAULT_KEYS:
-                    raise InputError(f"defaults: unknown key {dk!r} (expected "
-                                     f"{', '.join(DEFAULT_KEYS)})", source, yamlnodes.line(dkn))
-                defaults[dk] = _value(dk, dvn, source, "defaults")
-        else:
-            raise InputError(f"unknown key {key!r} (expected 'hosts' or 'defaults')", source,
-                             yamlnodes.line(knode))
-    if hosts_node is None:
-        raise InputError("no 'hosts:' key", source, yamlnodes.line(root))
-    targets: list[Target] = []
-    for name, knode, vnode in yamlnodes.pairs(hosts_node, source, "hosts"):
-        where = f"host {name!r}"
-        try:
-            safe_host_dir(name)
-        except InputError:
-            raise InputError(f"{where}: not usable as a directory name", source,
-                             yamlnodes.line(knode)) from None
-        fields: dict[str, Any] = dict(defaults)
-        if isinstance(vnode, yaml.ScalarNode):
-            fields["address"] = _value("address", vnode, source, where)
-        else:
-            for k, kn, vn in yamlnodes.pairs(vnode, source, where):
-                if k not in TARGET_KEYS:
-                    raise InputError(f"{where}: unknown key {k!r} (expected "
-                                     f"{', '.join(TARGET_KEYS)})", source, yamlnodes.line(kn))
-                fields[k] = _value(k, vn, source, where)
-        if "address" not in fields:
-            raise InputError(f"{where} has no 'address'", source, yamlnodes.line(vnode))
-        targets.append(Target(name=name, line=yamlnodes.line(knode), **fields))
+def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
+    """The SSH target for one inventory host (`source`: the inventory, for errors)."""
+    where = f"host {h.name!r}"
+    try:
+        safe_host_dir(h.name)
+    except InputError:
+        raise InputError(f"{where}: not usable as a directory name", source, h.line) from None
+    fields: dict[str, Any] = {}
+    if ansible:
+        for var, key in ANSIBLE_VARS:
+            if key not in fields and var in h.vars:
+                fields[key] = _value(key, h.vars[var], where)
+        ssh = next((h.vars[v] for v in SSH_ADDRESS_VARS if v in h.vars), None)
+        address = (check_address(ssh.value, ssh.source, ssh.line, h.name) if ssh is not None
+                   else check_address(h.name, source, h.line, h.name))
+    else:
+        for key, given in h.vars.items():
+            if key not in ("address", "ip"):
+                fields[key] = _value(key, given, where)
+        address = h.address
+    # the management address (ovnguard_mgmt_address, else what SSH is given) when it is an
+    # IP; a DNS name is resolved by connecting (collect_target records the peer address)
+    mgmt = h.address if is_ip(h.address) else None
+    return Target(name=h.name, address=address, mgmt=mgmt, line=h.line or 0, **fields)
+
+
+def targets_of(inv: Inventory) -> list[Target]:
+    targets = [target_of(h, inv.ansible, inv.source) for h in inv.hosts]
     if not targets:
-        raise InputError("no hosts listed", source, yamlnodes.line(hosts_node))
+        raise InputError("no hosts listed", inv.source)
     return targets
 
 
+def parse_targets(text: str, source: str) -> list[Target]:
+    return targets_of(parse_inventory(text, source))
+
+
 def read_targets(path: str | Path) -> list[Target]:
-    p = Path(path)
-    return parse_targets(safeio.read_text(p), str(p))
+    """`--inventory FILE`: every form sources.inventory reads, dynamic ones included."""
+    return targets_of(load_inventory(path))
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,14 +348,6 @@ class HostResult:
     central_problems: list[str] = field(default_factory=list)
 
 
-def _is_ip(address: str) -> bool:
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return True
-
-
 def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     """One line saying why a host could not be collected, and what to do."""
     import asyncssh
@@ -480,7 +483,7 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
     they end up in `failed` / `problems`; what arrived before a timeout is kept."""
     import asyncssh
 
-    h = HostCollection(name=t.name, address=t.address if _is_ip(t.address) else None)
+    h = HostCollection(name=t.name, address=t.mgmt)
     res = HostResult(h)
     t0 = time.monotonic()
     connected = False
@@ -497,6 +500,11 @@ async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResu
                 None, ssh.client_options, t)
             conn = await asyncssh.connect(t.address, options=opts)
             connected = True
+            if h.address is None:
+                # a DNS name in the inventory: record the address SSH actually reached
+                peer = conn.get_extra_info("peername")
+                if peer and is_ip(str(peer[0]).split("%")[0]):
+                    h.address = str(ipaddress.ip_address(str(peer[0]).split("%")[0]))
             proc = await conn.create_process("sh -c " + shlex.quote(host_script(cmds, boundary)),
                                              encoding=None, stdin=asyncssh.DEVNULL)
 

@@ -221,14 +221,15 @@ def bounded_int(text: str, source: str, line: int | None = None, lo: int | None 
 # --- YAML --------------------------------------------------------------------------------
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader (no tags that build Python objects) with bounded depth, aliases, expanded
-    size and integer length."""
+class _Bounds:
+    """Bounded depth, aliases, expanded size and integer length, for any PyYAML loader
+    (mixed in before it)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._aliases = 0
+    _depth = 0
+    _aliases = 0
+    # provided by the loader this is mixed into (annotations only: no attribute here)
+    check_event: Any
+    peek_event: Any
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -243,12 +244,12 @@ class _BoundedLoader(yaml.SafeLoader):
                 ev = self.peek_event()
                 raise yaml.composer.ComposerError(
                     None, None, f"nested deeper than {YAML_MAX_DEPTH} levels", ev.start_mark)
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
 
     def compose_document(self) -> Any:
-        node = super().compose_document()
+        node = super().compose_document()  # type: ignore[misc]
         if node is not None:
             _check_expanded(node)
         return node
@@ -258,10 +259,21 @@ class _BoundedLoader(yaml.SafeLoader):
         if digits > YAML_MAX_INT_DIGITS:
             raise yaml.constructor.ConstructorError(
                 None, None, f"integer with {digits} digits: too long", node.start_mark)
-        return int(super().construct_yaml_int(node))
+        return int(super().construct_yaml_int(node))  # type: ignore[misc]
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+def bounded_loader(loader: type[Any]) -> type[Any]:
+    """`loader` (a PyYAML Loader class) with the bounds above."""
+    cached = _LOADERS.get(loader)
+    if cached is None:
+        cached = type(f"Bounded{loader.__name__}", (_Bounds, loader), {})
+        cached.add_constructor("tag:yaml.org,2002:int", _Bounds.construct_yaml_int)
+        _LOADERS[loader] = cached
+    return cached
+
+
+_LOADERS: dict[type[Any], type[Any]] = {}
+_BoundedLoader = bounded_loader(yaml.SafeLoader)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -315,10 +327,13 @@ def yaml_error(e: yaml.YAMLError, source: str, text: str = "") -> InputError:
     return InputError(f"not valid YAML: {type(e).__name__}", source)
 
 
-def compose_yaml(text: str, source: str) -> yaml.Node | None:
-    """The YAML node tree of `text` (one document), bounded; errors name file and line."""
+def compose_yaml(text: str, source: str, loader_class: type[Any] | None = None
+                 ) -> yaml.Node | None:
+    """The YAML node tree of `text` (one document), bounded; errors name file and line.
+    `loader_class`: a reader's own Loader (custom tags), bounded the same way."""
     try:
-        loader = _BoundedLoader(text)  # the reader checks every character here
+        cls = _BoundedLoader if loader_class is None else bounded_loader(loader_class)
+        loader = cls(text)  # the reader checks every character here
         try:
             return loader.get_single_node()
         finally:

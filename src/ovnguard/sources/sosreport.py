@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -55,6 +52,7 @@ from ovnguard.sources.flavors import (
 )
 from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
 from ovnguard.sources.live import ovs_hostname
+from ovnguard.sources.ovsdb_file import MAGIC_CLUSTER, cluster_to_standalone
 from ovnguard.sources.redact import redact_files
 
 CONF_DB = tuple(dict.fromkeys((
@@ -204,25 +202,14 @@ def read_sos(path: str | Path) -> SosFiles:
 
 
 def _standalone(raw: bytes, label: str, notes: list[str]) -> bytes:
-    """A clustered (raft) DB file converted to standalone with ovsdb-tool, else as is (the
-    reader then refuses it with the conversion command)."""
-    if not raw.startswith(b"OVSDB CLUSTER "):
+    """A clustered (raft) DB file converted to standalone (ovsdb_file.cluster_to_standalone:
+    the installed ovsdb-tool), with a note; else as is."""
+    if not raw.startswith(MAGIC_CLUSTER):
         return raw
-    tool = shutil.which("ovsdb-tool")
-    if tool is None:
-        return raw
-    with tempfile.TemporaryDirectory(prefix="ovnguard-sos-") as d:
-        src, dst = Path(d) / "clustered.db", Path(d) / "standalone.db"
-        src.write_bytes(raw)
-        proc = subprocess.run([tool, "cluster-to-standalone", str(dst), str(src)],
-                              capture_output=True, timeout=120, check=False)
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise InputError(f"clustered DB file; ovsdb-tool cluster-to-standalone failed: "
-                             f"{err[-1] if err else proc.returncode}", label)
-        notes.append(f"{label} is a clustered (raft) file: read through "
-                     "`ovsdb-tool cluster-to-standalone`")
-        return dst.read_bytes()
+    out = cluster_to_standalone(raw, label)
+    notes.append(f"{label} is a clustered (raft) file: read through "
+                 "`ovsdb-tool cluster-to-standalone`")
+    return out
 
 
 def _tailed_note(s: SosFiles, rel: str) -> str | None:
