@@ -22,10 +22,16 @@ lint:
 pytest:
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# check_scale at three sizes shows how the cost grows with the fleet (docs/performance.md);
+# the goal size is `$(PY) bench/check_scale.py 1000 200`: ovn-northd + the SB server need
+# ~30 GB there (x10 of the 3 GB measured at 20k ports), more than the dev machine has.
 bench:
 	./install.sh
+	$(PY) bench/cli_startup.py
 	$(PY) bench/lab_startup.py
-	$(PY) bench/check_scale.py
+	$(PY) bench/check_scale.py 250 20 --no-tunnels
+	$(PY) bench/check_scale.py 500 20 --no-tunnels
+	$(PY) bench/check_scale.py 1000 20 --no-tunnels
 	$(PY) bench/collect_fanout.py 50
 
 # The big fuzz run (docs/security.md): about ten minutes, by hand, not CI.

@@ -1,209 +1,271 @@
-"""Benchmark: `ovnguard check` on a generated N-host bundle, next to `ovsdb-client backup` of
-the same NB and SB (what collecting them costs), measured side by side in one run.
+"""Benchmark: `ovnguard check` on a generated N-host cloud, next to `ovsdb-client backup` of
+the same NB and SB (what merely reading them costs), measured side by side in one run.
 
-    .venv/bin/python bench/check_scale.py [HOSTS] [VIFS_PER_HOST]     (default 200 5)
+    .venv/bin/python bench/check_scale.py HOSTS VIFS_PER_HOST    # e.g. 1000 200: 200k ports
+    .venv/bin/python bench/check_scale.py 20 10 --no-time        # smoke test (CI)
+    make bench                                                   # three sizes
 
-Every OVSDB file is written by real ovsdb-servers: NB by one chained ovn-nbctl transaction,
-SB by real ovn-northd (Port_Bindings) plus ovn-sbctl chassis-add, each host's conf.db by
-ovs-vsctl. Addresses/routes are synthesized like the lab's export. Nothing here runs in CI.
+What is built, and by what:
+- NB: a Neutron-shaped cloud of HOSTS x VIFS ports: tenant networks of ~10 VIFs each
+  (200k ports -> 20k switches), a router per 10 networks with a distributed gateway port on
+  the flat provider network (localnet provnet-0, physnet2) scheduled on 3 of the network
+  nodes (Gateway_Chassis). Written by OVSDB `transact` through the `ovs` package's
+  JSON-RPC into a real ovsdb-server (ovn-nbctl takes its commands as argv and stops at
+  ARG_MAX long before 200k ports).
+- SB: real ovn-northd computes it from NB; Chassis/Encap rows and Port_Binding.chassis (what
+  each ovn-controller writes) are written by `transact` too.
+- hosts/<host>/conf.db: written directly as standalone OVSDB files in the exact shape of
+  `ovsdb-client backup` (schema record + one `_is_diff` record with every column), NOT by
+  one ovsdb-server per host, which at 1,000 hosts would dominate the build; host 0's file is
+  read back by the real `ovsdb-tool query` to prove the format. Each host has br-int with its
+  VIFs (iface-id) and, like a real chassis, one geneve tunnel port per other chassis
+  (--no-tunnels leaves them out), and br-ex holding the management NIC (the incident's
+  layout). addr/route/link.json are synthesized like the lab's export.
+
+What is measured, in one run: wall seconds and CPU seconds of every process doing the work
+(ovsdb-client and the ovsdb-server answering it, for a backup). The ratios use CPU seconds:
+on a shared machine wall time also measures the neighbours.
+- backup: `ovsdb-client backup` of NB and of SB from the running servers, to files;
+- cold: the whole `ovnguard check --bundle B --change C --format json` process, plus its
+  stages in-process (read NB, SB, hosts; realize; rules; report) and peak RSS;
+- live: NB and SB read from the running servers into memory (`check --live`'s reader), host
+  files as bytes, then the same assessment;
+- what-if: one more change assessed on the already-loaded model (snapshot in memory).
+
+Everything the bench starts is stopped in a `finally` (errors, Ctrl-C, SIGTERM); the temp
+directory is removed unless --keep. `--fail-at STAGE` raises there, to test that.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from ovnguard.assess import assess
-from ovnguard.change.parse import parse_change
-from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
-from ovnguard.lab.topology import parse_topology
-from ovnguard.sources.bundle import load_bundle
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
-SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
-VS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-PROVIDER = "neutron-5f1c9d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f"
+from scale_build import (
+    PROVIDER,
+    Cost,
+    Procs,
+    Shape,
+    backup,
+    build_central,
+    build_hosts,
+    check_conf_db,
+    pid_cpu,
+)
 
+from ovnguard.sources.bundle import NB_KEEP, SB_KEEP, load_bundle, read_db_file
 
-class Server:
-    def __init__(self, d: Path, name: str, schema: str) -> None:
-        self.db = d / f"{name}.db"
-        self.sock = d / f"{name}.sock"
-        subprocess.run(["ovsdb-tool", "create", str(self.db), schema], check=True)
-        self.proc = subprocess.Popen(
-            ["ovsdb-server", str(self.db), f"--remote=punix:{self.sock}",
-             f"--unixctl={d / (name + '.ctl')}", f"--log-file={d / (name + '.log')}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while not self.sock.exists():
-            time.sleep(0.005)
-        time.sleep(0.02)
-
-    @property
-    def remote(self) -> str:
-        return f"unix:{self.sock}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+CHANGE = (f"ovn-nbctl lsp-add {PROVIDER} ln-physnet2 -- lsp-set-type ln-physnet2 localnet"
+          " -- lsp-set-options ln-physnet2 network_name=physnet2"
+          " -- lsp-set-addresses ln-physnet2 unknown\n")
+# the "one more change" of the what-if on the loaded model
+CHANGE2 = "ovn-nbctl lsp-set-options provnet-0 network_name=physnet1\n"
+STAGES = ("build", "backup", "cold", "live", "whatif")
 
 
-def ctl(prog: str, remote: str, args: list[str]) -> None:
-    subprocess.run([prog, f"--db={remote}", "--timeout=120", *args], check=True,
-                   capture_output=True, timeout=300)
+class ForcedFailure(RuntimeError):
+    pass
 
 
-def chain(cmds: list[list[str]]) -> list[str]:
-    out: list[str] = []
-    for c in cmds:
-        out += ["--", *c]
-    return out
+def _sigterm(_signo: int, _frame: Any) -> None:
+    raise SystemExit(143)  # unwinds through every finally, like Ctrl-C does
 
 
-def build(root: Path, n_hosts: int, vifs: int) -> tuple[Path, Server, Server, float]:
+def timed(f: Callable[[], Any]) -> tuple[Any, Cost]:
+    t0, c0 = time.monotonic(), time.process_time()
+    out = f()
+    return out, Cost(time.monotonic() - t0, time.process_time() - c0)
+
+
+def cold_process(bundle: Path, change: Path) -> tuple[Cost, float, str]:
+    """The whole `ovnguard check` process: its cost, its peak RSS (MiB), the verdict."""
+    import orjson
+
+    exe = Path(sys.executable).with_name("ovnguard")
     t0 = time.monotonic()
-    hosts = [f"compute{i}" for i in range(n_hosts)]
-    nb = Server(root, "nb", NB_SCHEMA)
-    sb = Server(root, "sb", SB_SCHEMA)
-    cmds: list[list[str]] = [
-        ["ls-add", PROVIDER],
-        ["set", "Logical_Switch", PROVIDER, "external_ids:neutron\\:network_name=public"],
-        ["lsp-add", PROVIDER, "provnet-0"], ["lsp-set-type", "provnet-0", "localnet"],
-        ["lsp-set-options", "provnet-0", "network_name=physnet2"],
-        ["lsp-set-addresses", "provnet-0", "unknown"],
-        ["lr-add", "r0"],
-        ["lrp-add", "r0", "lrp-pub", "fa:16:3e:aa:00:01", "203.0.113.1/24"],
-        ["lsp-add", PROVIDER, "rp-pub"], ["lsp-set-type", "rp-pub", "router"],
-        ["lsp-set-addresses", "rp-pub", "router"],
-        ["lsp-set-options", "rp-pub", "router-port=lrp-pub"],
-        ["lrp-set-gateway-chassis", "lrp-pub", hosts[0], "10"],
-    ]
-    n_tenants = max(1, n_hosts // 4)
-    for t in range(n_tenants):
-        cmds += [["ls-add", f"tenant{t}"],
-                 ["lrp-add", "r0", f"lrp-t{t}", f"fa:16:3e:ab:{t // 256:02x}:{t % 256:02x}",
-                  f"10.{t // 256}.{t % 256}.1/24"],
-                 ["lsp-add", f"tenant{t}", f"rp-t{t}"], ["lsp-set-type", f"rp-t{t}", "router"],
-                 ["lsp-set-addresses", f"rp-t{t}", "router"],
-                 ["lsp-set-options", f"rp-t{t}", f"router-port=lrp-t{t}"]]
-    for i, _h in enumerate(hosts):
-        for v in range(vifs):
-            ls = PROVIDER if v == 0 and i % 10 == 0 else f"tenant{(i * vifs + v) % n_tenants}"
-            cmds += [["lsp-add", ls, f"vm-{i}-{v}"],
-                     ["lsp-set-addresses", f"vm-{i}-{v}", f"fa:16:3e:{i // 256:02x}:"
-                      f"{i % 256:02x}:{v:02x}"]]
-    ctl("ovn-nbctl", nb.remote, chain(cmds))
-    ctl("ovn-sbctl", sb.remote, chain(
-        [c for i, h in enumerate(hosts)
-         for c in (["chassis-add", h, "geneve", f"172.16.{i // 250}.{i % 250 + 1}"],
-                   ["set", "Chassis", h, f"hostname={h}",
-                    "other_config:ovn-bridge-mappings=physnet2:br-ex"])]))
-    northd = subprocess.Popen(
-        ["ovn-northd", f"--ovnnb-db={nb.remote}", f"--ovnsb-db={sb.remote}",
-         f"--log-file={root / 'northd.log'}", f"--unixctl={root / 'northd.ctl'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ctl("ovn-nbctl", nb.remote, ["--wait=sb", "sync"])
-    northd.terminate()
-    northd.wait(10)
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([str(exe), "check", "--bundle", str(bundle), "--change",
+                              str(change), "--format", "json", "--fail-on", "never"],
+                             stdout=subprocess.PIPE, stderr=err)
+        assert p.stdout is not None
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)  # this child's own CPU and peak RSS, no other's
+        p.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        if p.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"ovnguard check failed: {err.read().decode()[-2000:]}")
+    return (Cost(wall, ru.ru_utime + ru.ru_stime), ru.ru_maxrss / 1024,
+            str(orjson.loads(out)["verdict"]))
 
+
+def stages(bundle: Path) -> tuple[dict[str, Cost], int]:
+    """load and assess, stage by stage, in this process."""
+    from ovnguard.assess import assess
+    from ovnguard.change.parse import parse_change
+    from ovnguard.findings.context import RuleContext
+    from ovnguard.findings.verdict import evaluate
+    from ovnguard.simulation.realize import realize
+
+    out: dict[str, Cost] = {}
+    _, out["read nb.db"] = timed(lambda: read_db_file(bundle / "nb.db", "OVN_Northbound",
+                                                      NB_KEEP))
+    _, out["read sb.db"] = timed(lambda: read_db_file(bundle / "sb.db", "OVN_Southbound",
+                                                      SB_KEEP))
+    snap, out["load_bundle (nb, sb, hosts/)"] = timed(lambda: load_bundle(bundle))
+    change = parse_change(CHANGE, "change.sh")
+    r, out["realize, no change (simulation)"] = timed(lambda: realize(snap))
+    _, out["rules, no change"] = timed(
+        lambda: evaluate(RuleContext.build(snap, r, "before")))
+    w, out["assess the change (all of it)"] = timed(lambda: assess(snap, change))
+    change2 = parse_change(CHANGE2, "change2.sh")
+    # one more change on the loaded model: the snapshot, its realization and its findings
+    # are in memory (assess's Baseline); only the change's side is computed
+    _, out["what-if, loaded model"] = timed(lambda: assess(snap, change2, baseline=w.baseline))
+    return out, sum(1 for d in w.deltas.values() if d.added)
+
+
+def live(nb: Any, sb: Any, bundle: Path) -> tuple[Cost, Cost]:
+    """NB/SB from the servers into memory (check --live's reader), hosts as bytes."""
+    from ovnguard.assess import assess
+    from ovnguard.change.parse import parse_change
+    from ovnguard.sources.collected import Collection, HostCollection, to_snapshot
+    from ovnguard.sources.live import ovsdb_backup
+
+    def children() -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
+    t0, c0, k0 = time.monotonic(), time.process_time(), children()
+    s0 = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid)
+    c = Collection(source="live")
+    c.nb = ovsdb_backup(nb.remote, "OVN_Northbound", timeout=3600)
+    c.sb = ovsdb_backup(sb.remote, "OVN_Southbound", timeout=3600)
+    servers = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid) - s0
+    read = Cost(time.monotonic() - t0,
+                time.process_time() - c0 + children() - k0 + servers)
+    for d in sorted((bundle / "hosts").iterdir()):
+        c.hosts.append(HostCollection(name=d.name, files={
+            f.name: f.read_bytes() for f in d.iterdir() if f.is_file()}))
+    snap = to_snapshot(c)
+    assess(snap, parse_change(CHANGE, "change.sh"))
+    total = Cost(time.monotonic() - t0,
+                 time.process_time() - c0 + children() - k0 + servers)
+    return read, total
+
+
+def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
+    s = Shape(args.hosts, args.vifs)
+
+    def fail(stage: str) -> None:
+        if args.fail_at == stage:
+            raise ForcedFailure(f"--fail-at {stage}")
+
+    t0 = time.monotonic()
+    nb, sb = build_central(procs, root, s)
     bundle = root / "bundle"
-    (bundle / "hosts").mkdir(parents=True)
-    topo_hosts = [
-        {"name": h, "bridges": [{"name": "br-ex", "ports": ["enp6s18"]}],
-         "bridge_mappings": "physnet2:br-ex",
-         "management": {"address": f"10.{(i + 21) // 250}.{(i + 21) % 250}.{i % 200 + 10}/16",
-                        "interface": "br-ex"}}
-        for i, h in enumerate(hosts)
+    build_hosts(bundle, s, tunnels=not args.no_tunnels)
+    check_conf_db(bundle / "hosts" / s.names[0] / "conf.db")
+    t_build = time.monotonic() - t0
+    fail("build")
+    c_nb = backup(nb, "OVN_Northbound", bundle / "nb.db")
+    c_sb = backup(sb, "OVN_Southbound", bundle / "sb.db")
+    c_backup = c_nb + c_sb
+    fail("backup")
+    change = root / "change.sh"
+    change.write_text(CHANGE)
+    c_cold, rss, verdict = cold_process(bundle, change)
+    fail("cold")
+    st, realizing = stages(bundle)
+    c_live_read, c_live = live(nb, sb, bundle)
+    fail("live")
+    nb.stop()
+    sb.stop()
+    rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fail("whatif")
+
+    def size(p: Path) -> float:
+        return p.stat().st_size / 2**20
+    hosts_mib = sum(size(p) for p in (bundle / "hosts").rglob("*") if p.is_file())
+    print(f"hosts={s.hosts} vifs/host={s.vifs} ports={s.ports} switches={s.switches + 1} "
+          f"routers={s.routers} tunnels={'no' if args.no_tunnels else 'yes'} | nb.db "
+          f"{size(bundle / 'nb.db'):.1f} MiB, sb.db {size(bundle / 'sb.db'):.1f} MiB, hosts/ "
+          f"{hosts_mib:.1f} MiB | built in {t_build:.1f} s from real ovsdb-server + ovn-northd")
+    if args.no_time:
+        print(f"verdict {verdict}; smoke run, times not reported")
+        return
+    rows = [
+        ("ovsdb-client backup NB", c_nb), ("ovsdb-client backup SB", c_sb),
+        ("ovsdb-client backup NB+SB (= 1.0x)", c_backup),
+        ("ovnguard check, whole process, cold", c_cold),
+        *((f"  {k}", v) for k, v in st.items()),
+        ("check --live: NB+SB read into memory", c_live_read),
+        ("check --live: read + load + assess", c_live),
     ]
-    topo = parse_topology(json.dumps({"hosts": topo_hosts}), "generated")
-
-    def one(i: int) -> None:
-        h = hosts[i]
-        d = root / "hosts" / h
-        d.mkdir(parents=True)
-        s = Server(d, "conf", VS_SCHEMA)
-        try:
-            vs = [["init"], ["add-br", "br-ex"], ["add-port", "br-ex", "enp6s18"],
-                  ["add-br", "br-int"],
-                  ["set", "Open_vSwitch", ".", f"external_ids:system-id={h}",
-                   f"external_ids:hostname={h}",
-                   "external_ids:ovn-bridge-mappings=physnet2:br-ex",
-                   "external_ids:ovn-remote=tcp:10.0.0.10:6642",
-                   "external_ids:ovn-encap-type=geneve",
-                   f"external_ids:ovn-encap-ip=172.16.{i // 250}.{i % 250 + 1}"]]
-            for v in range(vifs):
-                vs += [["add-port", "br-int", f"tap{i}-{v}"],
-                       ["set", "Interface", f"tap{i}-{v}", f"external_ids:iface-id=vm-{i}-{v}"]]
-            ctl("ovs-vsctl", s.remote, ["--no-wait", *chain(vs)])
-            hd = bundle / "hosts" / h
-            hd.mkdir()
-            with (hd / "conf.db").open("wb") as f:
-                subprocess.run(["ovsdb-client", "backup", s.remote, "Open_vSwitch"], stdout=f,
-                               check=True)
-        finally:
-            s.stop()
-        host = topo.host(h)
-        ifs = [OvsInterface("enp6s18", "", "br-ex"), OvsInterface("br-ex", "internal", "br-ex"),
-               OvsInterface("br-int", "internal", "br-int")]
-        devs = devices(host, ifs)
-        (hd / "addr.json").write_text(json.dumps(addr_json(devs)))
-        (hd / "route.json").write_text(json.dumps(route_json(host, devs)))
-        (hd / "link.json").write_text(json.dumps(link_json(devs)))
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(one, range(n_hosts)))
-    return bundle, nb, sb, time.monotonic() - t0
+    w = max(len(k) for k, _ in rows)
+    print(f"{'step':{w}} {'wall s':>9} {'CPU s':>9} {'CPU x backup':>13}")
+    for k, v in rows:
+        print(f"{k:{w}} {v.wall:9.3f} {v.cpu:9.3f} {v.cpu / c_backup.cpu:12.2f}x")
+    whatif = st["what-if, loaded model"]
+    print(f"ratio cold check / backup: CPU {c_cold.cpu / c_backup.cpu:.2f}x, wall "
+          f"{c_cold.wall / c_backup.wall:.2f}x (goal <= 1.0); peak RSS of the check process "
+          f"{rss:.0f} MiB (goal <= 2048), of this bench {rss_self:.0f} MiB; what-if on the "
+          f"loaded model {whatif.wall * 1000:.0f} ms wall, {whatif.cpu * 1000:.0f} ms CPU "
+          f"(goal <= 20); verdict {verdict}; hosts realizing the new localnet {realizing}")
 
 
-def main() -> None:
-    n_hosts = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    vifs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("hosts", type=int, nargs="?", default=200)
+    ap.add_argument("vifs", type=int, nargs="?", default=5, help="VIFs per host")
+    ap.add_argument("--no-tunnels", action="store_true",
+                    help="leave out each host's geneve port to every other chassis")
+    ap.add_argument("--no-time", action="store_true", help="smoke test: check it runs")
+    ap.add_argument("--keep", action="store_true", help="keep the temp directory")
+    ap.add_argument("--fail-at", choices=STAGES, help="raise after STAGE (tests cleanup)")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
     root = Path(tempfile.mkdtemp(prefix="ovnguard-bench-"))
+    procs = Procs()
+    print(f"bench dir {root}", flush=True)
     try:
-        bundle, nb, sb, t_build = build(root, n_hosts, vifs)
-        try:
-            t0 = time.monotonic()
-            for srv, name, dbname in ((nb, "nb.db", "OVN_Northbound"),
-                                      (sb, "sb.db", "OVN_Southbound")):
-                with (bundle / name).open("wb") as f:
-                    subprocess.run(["ovsdb-client", "backup", srv.remote, dbname], stdout=f,
-                                   check=True)
-            t_backup = time.monotonic() - t0
-        finally:
-            nb.stop()
-            sb.stop()
-        change = parse_change(
-            f"ovn-nbctl lsp-add {PROVIDER} ln-physnet2 -- lsp-set-type ln-physnet2 localnet"
-            " -- lsp-set-options ln-physnet2 network_name=physnet2"
-            " -- lsp-set-addresses ln-physnet2 unknown\n", "change.sh")
-        t0 = time.monotonic()
-        snapshot = load_bundle(bundle)
-        t_load = time.monotonic() - t0
-        t0 = time.monotonic()
-        whatif = assess(snapshot, change)
-        t_assess = time.monotonic() - t0
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 2**20
-        looped = sorted(h for h, d in whatif.deltas.items() if d.added)
-        print(f"hosts={n_hosts} vifs/host={vifs} bundle={size:.1f} MiB "
-              f"(built from real daemons in {t_build:.1f} s)")
-        print(f"{'step':40} {'seconds':>8}")
-        print(f"{'ovsdb-client backup NB+SB':40} {t_backup:8.3f}")
-        print(f"{'ovnguard load_bundle':40} {t_load:8.3f}")
-        print(f"{'ovnguard assess (change + rules)':40} {t_assess:8.3f}")
-        print(f"{'ovnguard check total':40} {t_load + t_assess:8.3f}")
-        print(f"ratio check / backup = {(t_load + t_assess) / t_backup:.1f}x; "
-              f"peak RSS {rss:.0f} MiB; verdict {whatif.report.verdict}; "
-              f"hosts realizing the new localnet: {len(looped)}")
+        run(args, root, procs)
     finally:
+        # a second Ctrl-C / SIGTERM must not cut the cleanup short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        procs.stop_all()
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            remove(root)
+    return 0
+
+
+def remove(root: Path) -> None:
+    """Remove the bench directory; a daemon that just exited may still be unlinking its
+    socket or lock file there, so try again before saying what is left."""
+    for _ in range(50):
         shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        time.sleep(0.1)
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    print(f"could not remove {root}: {', '.join(left) or 'the directory itself'}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

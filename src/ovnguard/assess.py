@@ -20,6 +20,7 @@ from ovnguard.findings.rules.change import BY_PROBLEM_KIND
 from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
+from ovnguard.gcpause import gc_paused
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
@@ -38,6 +39,22 @@ from ovnguard.simulation.types import HostDelta, Realization
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """A loaded model: a snapshot, what ovn-controller realizes on it and the rules' view of
+    it (whose findings are computed once). Every what-if on the same snapshot reuses it, so
+    only the change's side is computed again (`assess(..., baseline=w.baseline)`)."""
+
+    snapshot: Snapshot
+    realization: Realization
+    context: RuleContext
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Baseline:
+        r = realize(snapshot)
+        return cls(snapshot, r, RuleContext.build(snapshot, r, label="before"))
+
+
+@dataclass(frozen=True)
 class WhatIf:
     """Everything one assessment computed, for callers that need more than the report."""
 
@@ -47,11 +64,23 @@ class WhatIf:
     after: Realization | None
     change_result: ChangeResult | None
     deltas: dict[str, HostDelta]
+    baseline: Baseline | None = None  # the loaded model, for the next what-if
 
 
-def assess(snapshot: Snapshot, change: Change | None = None) -> WhatIf:
-    before_r = realize(snapshot)
-    ctx0 = RuleContext.build(snapshot, before_r, label="before")
+def assess(snapshot: Snapshot, change: Change | None = None,
+           baseline: Baseline | None = None) -> WhatIf:
+    """Judge `snapshot`, or what `change` does to it. `baseline`: a previous WhatIf's
+    `baseline` of the same snapshot (ignored when it is of another one)."""
+    # a whole cluster's realization and findings are built at once and none of it is garbage
+    # until the report is out: the collector would only re-walk it (ovnguard.gcpause)
+    with gc_paused():
+        if baseline is None or baseline.snapshot is not snapshot:
+            baseline = Baseline.of(snapshot)
+        return replace(_assess(baseline, change), baseline=baseline)
+
+
+def _assess(base: Baseline, change: Change | None) -> WhatIf:
+    snapshot, before_r, ctx0 = base.snapshot, base.realization, base.context
     if change is None:
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None)

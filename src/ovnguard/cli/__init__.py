@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -27,17 +28,11 @@ def _docs_line() -> str:
             f"contrib/): {where}")
 
 
-app = typer.Typer(
-    name="ovnguard",
-    help=(
-        "Predict what an OVN/OVS change will do to every node before you press enter, "
-        "and recover automatically when it goes wrong.\n\n"
-        "Start with `ovnguard demo` (the incident this tool was built for), then "
-        "`ovnguard check --bundle DIR --change FILE`." + _docs_line()
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+HELP = (
+    "Predict what an OVN/OVS change will do to every node before you press enter, "
+    "and recover automatically when it goes wrong.\n\n"
+    "Start with `ovnguard demo` (the incident this tool was built for), then "
+    "`ovnguard check --bundle DIR --change FILE`." + _docs_line()
 )
 
 
@@ -47,7 +42,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -56,29 +50,98 @@ def _root(
     pass
 
 
-def _register() -> None:
-    # Imported here so a broken optional verb group never hides the others' --help.
-    from ovnguard.cli import check as check_cli
-    from ovnguard.cli import collect as collect_cli
+def _demo(app: typer.Typer) -> None:
     from ovnguard.cli import demo as demo_cli
-    from ovnguard.cli import guard as guard_cli
-    from ovnguard.cli import lab as lab_cli
-    from ovnguard.cli import plan as plan_cli
-    from ovnguard.cli import rehearse as rehearse_cli
 
     app.command("demo")(demo_cli.demo)
+
+
+def _check(app: typer.Typer) -> None:
+    from ovnguard.cli import check as check_cli
+
     app.command("check")(check_cli.check)
+
+
+def _collect(app: typer.Typer) -> None:
+    from ovnguard.cli import collect as collect_cli
+
     app.command("collect")(collect_cli.collect)
+
+
+def _rehearse(app: typer.Typer) -> None:
+    from ovnguard.cli import rehearse as rehearse_cli
+
     app.command("rehearse")(rehearse_cli.rehearse)
+
+
+def _guard(app: typer.Typer) -> None:
+    from ovnguard.cli import guard as guard_cli
+
     app.command("apply")(guard_cli.apply)
     app.command("confirm")(guard_cli.confirm)
     app.command("rollback")(guard_cli.rollback)
     app.add_typer(guard_cli.guard_app, name="guard")
+
+
+def _plan(app: typer.Typer) -> None:
+    from ovnguard.cli import plan as plan_cli
+
     app.add_typer(plan_cli.app, name="plan")
+
+
+def _lab(app: typer.Typer) -> None:
+    from ovnguard.cli import lab as lab_cli
+
     app.add_typer(lab_cli.app, name="lab")
 
 
-_register()
+# Each verb's module is imported only when that verb runs (or for the full --help): `check`
+# should not pay for SSH, the lab or the guard. Order = order in --help.
+_GROUPS: dict[str, Callable[[typer.Typer], None]] = {
+    "demo": _demo, "check": _check, "collect": _collect, "rehearse": _rehearse,
+    "apply": _guard, "confirm": _guard, "rollback": _guard, "guard": _guard,
+    "plan": _plan, "lab": _lab,
+}
+
+
+def build_app(verb: str | None = None) -> typer.Typer:
+    """The CLI with every verb, or with only `verb` (what `main` runs; "" for none at all:
+    `--version` needs no verb)."""
+    app = typer.Typer(name="ovnguard", help=HELP, no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False)
+    app.callback()(_root)
+    if verb == "":
+        return app
+    groups = [_GROUPS[verb]] if verb in _GROUPS else list(dict.fromkeys(_GROUPS.values()))
+    for register in groups:
+        register(app)
+    return app
+
+
+def _verb(argv: list[str]) -> str | None:
+    """The verb of a command line, when it is the first word (the root takes no option that
+    needs a value, so the first word not starting with '-' is the verb)."""
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+        if a == "--version":
+            return ""
+        if a == "--help":
+            return None
+    return None
+
+
+_full: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # `from ovnguard.cli import app`: the whole CLI (tests, docs), built on first use
+    global _full
+    if name == "app":
+        if _full is None:
+            _full = build_app()
+        return _full
+    raise AttributeError(name)
 
 
 def main() -> None:
@@ -91,7 +154,7 @@ def main() -> None:
     # `ovnguard check ... | head -1`: a closed pipe drops the rest, the exit code stays
     quiet_pipes()
     try:
-        app()
+        build_app(_verb(sys.argv[1:]))()
     except OvnguardError as e:
         # the message names files and rows: shown, never acted on by the terminal
         print(f"ovnguard: error: {visible(str(e))}", file=sys.stderr)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 
 from ovnguard.cli import options
 from ovnguard.errors import InputError
-from ovnguard.model.snapshot import Snapshot
-from ovnguard.report.safe import json_text, visible_model
-from ovnguard.report.schema import VERDICT_ORDER, Report
-from ovnguard.sources.live import SslFiles
+
+if TYPE_CHECKING:
+    from ovnguard.model.snapshot import Snapshot
+    from ovnguard.report.schema import Report
+    from ovnguard.sources.live import SslFiles
 
 
 class Format(StrEnum):
@@ -52,10 +54,13 @@ def write_report(
         data = orjson.dumps(render_sarif(report), option=orjson.OPT_INDENT_2)
     else:
         from ovnguard.report.html import render_html
+        from ovnguard.report.safe import visible_model
 
         # autoescaped markup; control characters written out too, as in the terminal
         data = render_html(visible_model(report)).encode()
     if fmt is not Format.html:
+        from ovnguard.report.safe import json_text
+
         # orjson writes C1 and bidi controls raw inside strings: escape them (same JSON)
         data = json_text(data.decode()).encode()
     if output is None:
@@ -66,6 +71,8 @@ def write_report(
 
 
 def exit_code(verdict: str, fail_on: Level) -> int:
+    from ovnguard.report.schema import VERDICT_ORDER
+
     if fail_on is Level.never:
         return 0
     return 1 if VERDICT_ORDER[verdict] >= VERDICT_ORDER[fail_on.value] else 0

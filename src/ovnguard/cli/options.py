@@ -15,12 +15,14 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ovnguard.errors import InputError
-from ovnguard.sources.live import SslFiles
+
+if TYPE_CHECKING:
+    from ovnguard.sources.live import SslFiles
 
 NB_ENV = "OVN_NB_DB"
 SB_ENV = "OVN_SB_DB"
@@ -73,6 +75,8 @@ def ssl_files(private_key: Path | None, certificate: Path | None,
                          f"{certificate}", str(certificate))
     if private_key is None and certificate is None and ca_cert is None:
         return None
+    from ovnguard.sources.live import SslFiles  # not for a bundle check: SSH, netlink...
+
     return SslFiles(private_key, certificate, ca_cert)
 
 

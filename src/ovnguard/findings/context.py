@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from ovnguard.findings.finding import Finding
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import (
@@ -123,6 +124,14 @@ class RuleContext:
         cls, snapshot: Snapshot, realization: Realization | None = None, label: str = ""
     ) -> RuleContext:
         return cls(snapshot, realization, label)
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        """Every rule's findings here, run once: a loaded model's before-context serves every
+        what-if on it (`assess.Baseline`)."""
+        from ovnguard.findings.registry import run_rules
+
+        return tuple(run_rules(self))
 
     # -- hosts
     @cached_property

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import run_rules
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.evidence import Evidence
 
@@ -74,10 +73,10 @@ def evaluate(
     """
     extras = list(extra_findings)
     if after is None:
-        findings = [*run_rules(before), *extras]
+        findings = [*before.findings, *extras]
         notes = before.notes
     else:
-        marked = diff_findings(run_rules(before), run_rules(after))
+        marked = diff_findings(list(before.findings), list(after.findings))
         facts = change_facts(before, after)
         findings = [
             _with_chain(f, change_lines, facts) if f.status == "introduced" else f

@@ -15,10 +15,12 @@ Value normalisation (by the schema, so callers never guess):
 from __future__ import annotations
 
 import uuid as _uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Uuid(str):
@@ -181,6 +183,41 @@ def value_from_json(ctype: ColumnType, j: Any) -> Value:
     return normalize_set(atoms)
 
 
+def json_converter(ctype: ColumnType) -> Callable[[Any], Value]:
+    """`value_from_json` specialised for one column: the file reader calls it for every cell
+    of every row (millions at a thousand chassis), so the type tests are done once here."""
+    if ctype.is_map:
+        if ctype.key != "uuid" and ctype.value != "uuid":
+            def plain_map(j: Any) -> Value:
+                # ["map", [[k, v], ...]]: atoms are JSON scalars, dict() takes the pairs as is
+                return dict(j[1]) if j.__class__ is list and j and j[0] == "map" else {}
+            return plain_map
+        return lambda j: value_from_json(ctype, j)
+    if ctype.is_scalar:
+        if ctype.key == "uuid":
+            return lambda j: value_from_json(ctype, j)
+
+        def scalar(j: Any) -> Value:
+            return j if j.__class__ is not list else value_from_json(ctype, j)
+        return scalar
+    uuids = ctype.key == "uuid"
+
+    def set_(j: Any) -> Value:
+        if j.__class__ is list:
+            if j[0] == "set":
+                atoms = j[1]
+                if not atoms:
+                    return ()
+                if uuids:
+                    atoms = [Uuid(a[1]) for a in atoms]
+                if len(atoms) == 1:
+                    return (atoms[0],)
+                return normalize_set(atoms)
+            return (Uuid(j[1]),)  # ["uuid", x]
+        return (j,)
+    return set_
+
+
 def normalize_set(atoms: Iterable[Atom]) -> tuple[Atom, ...]:
     uniq = set(atoms)
     try:
@@ -234,6 +271,17 @@ class Database:
     _name_index: dict[str, dict[str, list[Row]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: str, derive: Callable[[Database], T]) -> T:
+        """`derive(self)`, computed once per snapshot: a database never changes (an edit
+        commits a new one), so typed views of an untouched host's conf.db are built once for
+        the before and the after of a change, the rules and the report."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            v = self._memo[key] = derive(self)
+            return v
 
     @property
     def name(self) -> str:

@@ -124,7 +124,11 @@ class OvsBridge:
 
 
 def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
-    """Every Bridge of an Open_vSwitch database, by name."""
+    """Every Bridge of an Open_vSwitch database, by name (built once per database)."""
+    return dict(ovs.memo("model.host.bridges_of", _bridges_of))
+
+
+def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
     out: dict[str, OvsBridge] = {}
     for br in ovs.rows("Bridge"):
         ports: list[OvsPort] = []

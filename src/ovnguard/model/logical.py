@@ -17,8 +17,6 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-import networkx as nx
-
 from ovnguard.model.db import Database, Row
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -303,32 +301,6 @@ class LogicalTopology:
 
     def localnet_ports(self) -> list[SwitchPort]:
         return [p for p in self.switch_ports.values() if p.type == "localnet"]
-
-    def graph(self) -> nx.MultiGraph:
-        """Datapaths as nodes ("ls"|"lr", uuid), links (LSP router-port / LRP peer) as edges.
-
-        networkx because the report draws this picture and rules ask path questions
-        ("which switches does this router join?") that are one call there; the simulation
-        itself follows ovn-controller's own peer walk, not this graph.
-        """
-        g: nx.MultiGraph = nx.MultiGraph()
-        for s in self.switches.values():
-            g.add_node(("ls", s.uuid), name=s.name, kind="switch")
-        for r in self.routers.values():
-            g.add_node(("lr", r.uuid), name=r.name, kind="router")
-        for p in self.switch_ports.values():
-            rp = self.router_ports.get(p.router_port or "") if p.type == "router" else None
-            if rp is not None:
-                g.add_edge(("ls", p.switch_uuid), ("lr", rp.router_uuid), lsp=p.name, lrp=rp.name)
-        seen: set[frozenset[str]] = set()
-        for rp in self.router_ports.values():
-            peer = self.router_ports.get(rp.peer or "")
-            if peer is None or frozenset((rp.name, peer.name)) in seen:
-                continue
-            seen.add(frozenset((rp.name, peer.name)))
-            g.add_edge(("lr", rp.router_uuid), ("lr", peer.router_uuid), lrp=rp.name,
-                       peer=peer.name)
-        return g
 
 
 def _ha_group(db: Database, row: Row) -> HaChassisGroup:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from ovnguard.report.schema import _Model
 
 # C0 controls, DEL, and the C1 range (8-bit CSI/OSC introducers some terminals honour), plus
 # the Unicode line/paragraph separators and bidi overrides that reorder what a line shows.
@@ -61,7 +61,7 @@ def visible_data(v: Any) -> Any:
         return v
     if isinstance(v, str):
         return visible(v)
-    if isinstance(v, BaseModel):
+    if hasattr(type(v), "model_fields") and hasattr(v, "model_construct"):  # pydantic
         return type(v).model_construct(**{k: visible_data(getattr(v, k))
                                           for k in type(v).model_fields})
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -76,12 +76,14 @@ def visible_data(v: Any) -> Any:
     return v
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=_Model)
 
 
 def _walk(v: object) -> object:
     if isinstance(v, str):
         return visible(v)
+    if isinstance(v, _Model):
+        return visible_model(v)
     if isinstance(v, list):
         return [_walk(x) for x in v]
     if isinstance(v, dict):
@@ -92,5 +94,6 @@ def _walk(v: object) -> object:
 def visible_model(model: M) -> M:
     """A copy of a report model with every string (keys included) made `visible`: what a
     terminal renderer prints, so no field can be forgotten."""
-    data = _walk(model.model_dump(mode="python"))
-    return type(model).model_validate(data)
+    return dataclasses.replace(  # type: ignore[type-var]
+        model, **{f.name: _walk(getattr(model, f.name))
+                  for f in dataclasses.fields(model)})  # type: ignore[arg-type]

@@ -1,7 +1,11 @@
 """The `--format json` output: a documented, versioned schema (docs/json.md).
 
-pydantic models so the schema can be exported (`ovnguard schema`) and checked in tests; every
-renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
+Every renderer (text, JSON, SARIF, HTML) renders this one object, so they can never disagree.
+The models are frozen standard-library dataclasses, not pydantic models: building pydantic
+models costs ~0.1-0.2 s at import, which every `ovnguard check` would pay (docs/performance.md).
+pydantic is still what exports the JSON Schema (`python -m ovnguard.report.schema`, checked in
+tests) and validates a report read back (`Report.model_validate`); it is imported only then.
+The methods keep pydantic's names (`model_dump`, `model_copy`, ...) so callers did not change.
 
 Versioning: `schema_version` is MAJOR.MINOR. MINOR grows when fields are added; MAJOR when a
 field is removed or changes meaning. Consumers should ignore unknown fields.
@@ -9,9 +13,8 @@ field is removed or changes meaning. Consumers should ignore unknown fields.
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+import dataclasses
+from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
 SCHEMA_VERSION = "1.1"
 
@@ -19,9 +22,94 @@ Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
 VERDICT_ORDER: dict[str, int] = {"safe": 0, "risky": 1, "dangerous": 2}
 
+M = TypeVar("M", bound="_Model")
+_MISSING: Any = dataclasses.MISSING
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def Field(default: Any = _MISSING, *, description: str = "") -> Any:
+    """A field with a description for the JSON Schema (pydantic's spelling)."""
+    meta = {"description": description} if description else {}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default),
+                                 metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(Field,))
+class _Model:
+    """Base of the report models: subclasses become frozen, keyword-only dataclasses."""
+
+    # pydantic reads this when it builds the schema / validates: unknown fields are errors
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+
+    def model_dump(self, mode: str = "python", exclude_none: bool = False,
+                   exclude_defaults: bool = False) -> dict[str, Any]:
+        """Plain dicts/lists (JSON-ready either way: every value is str/int/bool/None)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if exclude_none and v is None:
+                continue
+            if exclude_defaults and _is_default(f, v):
+                continue
+            out[f.name] = _dump(v, mode, exclude_none, exclude_defaults)
+        return out
+
+    def model_copy(self: M, update: dict[str, Any] | None = None) -> M:
+        return dataclasses.replace(self, **(update or {}))  # type: ignore[type-var]
+
+    @classmethod
+    def model_validate(cls: type[M], data: Any) -> M:
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(cls).validate_python(data)
+
+    @classmethod
+    def model_json_schema(cls) -> dict[str, Any]:
+        from pydantic import TypeAdapter
+
+        schema: dict[str, Any] = TypeAdapter(cls).json_schema()
+        _describe(schema, cls)
+        models = {m.__name__: m for m in _Model.__subclasses__()}
+        for d in schema.get("$defs", {}).values():
+            model = models.get(d.get("title", ""))
+            if model is not None:
+                _describe(d, model)
+        return schema
+
+
+def _is_default(f: dataclasses.Field[Any], v: Any) -> bool:
+    if f.default is not dataclasses.MISSING:
+        return bool(v == f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return bool(v == f.default_factory())
+    return False
+
+
+def _dump(v: Any, mode: str, exclude_none: bool, exclude_defaults: bool) -> Any:
+    if isinstance(v, _Model):
+        return v.model_dump(mode, exclude_none, exclude_defaults)
+    if isinstance(v, list):
+        return [_dump(x, mode, exclude_none, exclude_defaults) for x in v]
+    if isinstance(v, dict):
+        return {k: _dump(x, mode, exclude_none, exclude_defaults) for k, x in v.items()}
+    return v
+
+
+def _describe(schema: dict[str, Any], model: type) -> None:
+    props = schema.get("properties", {})
+    for f in dataclasses.fields(model):
+        if f.name not in props:
+            continue
+        desc = f.metadata.get("description")
+        if desc:
+            props[f.name]["description"] = desc
+        if f.default_factory is not dataclasses.MISSING:
+            props[f.name]["default"] = f.default_factory()  # as pydantic shows `= []`
 
 
 class EvidenceOut(_Model):
@@ -59,8 +147,8 @@ class PatchPortOut(_Model):
 
 
 class HostRealizationOut(_Model):
-    added: list[PatchPortOut] = []
-    removed: list[PatchPortOut] = []
+    added: list[PatchPortOut] = Field(default=[])
+    removed: list[PatchPortOut] = Field(default=[])
     stale_until_recompute: list[PatchPortOut] = Field(
         default=[],
         description="no longer wanted, but ovn-controller 23.03 keeps them until a full recompute",
@@ -73,7 +161,7 @@ class ChangeLineOut(_Model):
     host: str | None = None
     outcome: Literal["applied", "rejected", "unsupported", "skipped"]
     message: str | None = None
-    suggestions: list[str] = []
+    suggestions: list[str] = Field(default=[])
 
 
 class HostTopologyOut(_Model):
@@ -84,7 +172,7 @@ class HostTopologyOut(_Model):
     management_bridge: str | None = Field(
         default=None, description="the OVS bridge whose L2 domain carries management, if any"
     )
-    bridges: dict[str, list[str]] = {}
+    bridges: dict[str, list[str]] = Field(default={})
     bridge_mappings: str | None = None
     known_from: Literal["host", "sb", "none"] = Field(
         default="host",
@@ -119,7 +207,7 @@ class Report(_Model):
     chain: list[EvidenceOut] = Field(
         default=[], description="the flow of events the change sets off, in order"
     )
-    change_lines: list[ChangeLineOut] = []
+    change_lines: list[ChangeLineOut] = Field(default=[])
     notes: list[str] = Field(default=[], description="what could not be checked, and why")
     topology: dict[str, HostTopologyOut] = Field(
         default={}, description="per host, bridges and management (for pictures)"

@@ -23,7 +23,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -31,14 +31,15 @@ from typing import Any
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.gcpause import gc_paused
 from ovnguard.model.db import (
     ColumnType,
     Database,
     Row,
     Schema,
     Uuid,
+    json_converter,
     normalize_set,
-    value_from_json,
 )
 from ovnguard.sources import safeio
 
@@ -59,9 +60,9 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> 
     return parse_database(raw, str(p), keep, verify)
 
 
-def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
-    """Split the file into (line number, parsed JSON) records."""
-    out: list[tuple[int, Any]] = []
+def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memoryview]]:
+    """Split the file into (line number, record body) records, without copying the bodies."""
+    view = memoryview(raw)
     pos = 0
     line = 1
     n = len(raw)
@@ -92,7 +93,7 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
         except (IndexError, ValueError):
             raise InputError("malformed record header", source, line) from None
         start = eol + 1
-        body = raw[start : start + length]
+        body = view[start : start + length]
         if len(body) < length:
             raise InputError(
                 f"truncated record (header says {length} bytes, {len(body)} present)",
@@ -101,18 +102,41 @@ def _records(raw: bytes, source: str, verify: bool) -> list[tuple[int, Any]]:
             )
         if verify and hashlib.sha1(body).hexdigest() != digest:
             raise InputError("record checksum mismatch (file corrupted?)", source, line)
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise InputError(f"record is not valid JSON: {e}", source, line + 1) from None
-        out.append((line, doc))
-        line += 1 + body.count(b"\n")
+        yield line, body
+        line += 1 + raw.count(b"\n", start, start + length)
         pos = start + length
         while pos < n and raw[pos : pos + 1] in (b"\n", b"\r"):
             if raw[pos : pos + 1] == b"\n":
                 line += 1
             pos += 1
-    return out
+
+
+def _json(body: memoryview, source: str, line: int) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InputError(f"record is not valid JSON: {e}", source, line + 1) from None
+
+
+# Parsed schemas by their record's bytes: a thousand hosts' conf.db files carry the same one.
+_SCHEMAS: dict[bytes, Schema] = {}
+
+
+def _schema(body: memoryview, source: str, line: int) -> Schema:
+    key = body.tobytes()
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        try:
+            schema = Schema.from_json(_json(body, source, line))
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError,
+                OverflowError) as e:
+            # a mangled min/max/enum; the exception's text may quote content: its type only
+            raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
+                             source, line) from None
+        if len(_SCHEMAS) >= 16:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = schema
+    return schema
 
 
 def cluster_to_standalone(raw: bytes, source: str) -> bytes:
@@ -144,20 +168,22 @@ def cluster_to_standalone(raw: bytes, source: str) -> bytes:
 def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
     if raw.startswith(MAGIC_CLUSTER):
         raw = cluster_to_standalone(raw, source)
+    with gc_paused():  # millions of new containers, none garbage: see ovnguard.gcpause
+        return _parse_database(raw, source, keep, verify)
+
+
+def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Database:
     records = _records(raw, source, verify)
-    if not records:
+    first = next(records, None)
+    if first is None:
         raise InputError("empty file: not an OVSDB database", source)
-    line0, schema_doc = records[0]
-    try:
-        schema = Schema.from_json(schema_doc)
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError) as e:
-        # the exception's text may quote file content: name its type only
-        raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
-                         source, line0) from None
+    schema = _schema(first[1], source, first[0])
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
-    for line, txn in records[1:]:
+    plans: dict[str, _Plan] = {}
+    for line, body in records:
+        txn = _json(body, source, line)
         if not isinstance(txn, dict):
             raise InputError("transaction record is not a JSON object", source, line)
         is_diff = bool(txn.get("_is_diff"))
@@ -166,16 +192,21 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
                 continue
             if keep_tables is not None and tname not in keep_tables:
                 continue
-            ts = schema.tables.get(tname)
-            if ts is None:
-                raise InputError(f"transaction names unknown table {tname!r}", source, line)
-            cols = keep_tables.get(tname) if keep_tables is not None else None
+            plan = plans.get(tname)
+            if plan is None:
+                ts = schema.tables.get(tname)
+                if ts is None:
+                    raise InputError(f"transaction names unknown table {tname!r}", source,
+                                     line)
+                cols = keep_tables.get(tname) if keep_tables is not None else None
+                plan = plans[tname] = _Plan(ts.columns, cols)
             table = tables.setdefault(tname, {})
             try:
-                _apply_rows(ts.columns, table, trows, is_diff, cols)
+                _apply_rows(plan, table, trows, is_diff)
             except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
                 raise InputError(
-                    f"malformed row data in table {tname} ({type(e).__name__}: {e})", source, line
+                    f"malformed row data in table {tname} ({type(e).__name__}: {e})",
+                    source, line
                 ) from None
 
     frozen: dict[str, Mapping[Uuid, Row]] = {}
@@ -186,13 +217,23 @@ def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = Fa
     return Database(schema, MappingProxyType(frozen), source)
 
 
+_ABSENT: Any = object()
+
+
+class _Plan:
+    """How to read one table's cells: the kept columns, each with its converter."""
+
+    __slots__ = ("convert", "types")
+
+    def __init__(self, columns: Mapping[str, ColumnType], keep_cols: set[str] | None) -> None:
+        self.types = {c: t for c, t in columns.items() if keep_cols is None or c in keep_cols}
+        self.convert = {c: json_converter(t) for c, t in self.types.items()}
+
+
 def _apply_rows(
-    columns: Mapping[str, ColumnType],
-    table: dict[Uuid, dict[str, Any]],
-    trows: Mapping[str, Any],
-    is_diff: bool,
-    keep_cols: set[str] | None,
+    plan: _Plan, table: dict[Uuid, dict[str, Any]], trows: Mapping[str, Any], is_diff: bool
 ) -> None:
+    convert = plan.convert
     for u, rdoc in trows.items():
         uid = Uuid(u)
         if rdoc is None:
@@ -200,19 +241,32 @@ def _apply_rows(
             continue
         row = table.get(uid)
         if row is None:
-            row = {
-                c: t.default()
-                for c, t in columns.items()
-                if keep_cols is None or c in keep_cols
-            }
+            # A new row: its cells are values, in a diff record too (a diff against the
+            # column's default is the value). Columns of a newer schema are skipped.
+            row = {}
+            if len(rdoc) > len(convert):
+                # the model keeps a few of a row's columns: look those up, skip the rest
+                for col, conv in convert.items():
+                    j = rdoc.get(col, _ABSENT)
+                    if j is not _ABSENT:
+                        row[col] = conv(j)
+            else:
+                for col, j in rdoc.items():
+                    f = convert.get(col)
+                    if f is not None:
+                        row[col] = f(j)
+            if len(row) < len(convert):
+                for col, t in plan.types.items():
+                    if col not in row:
+                        row[col] = t.default()
             table[uid] = row
+            continue
         for col, j in rdoc.items():
-            if keep_cols is not None and col not in keep_cols:
+            f = convert.get(col)
+            if f is None:
                 continue
-            ctype = columns.get(col)
-            if ctype is None:
-                continue  # a column of a newer schema version: nothing the model reads
-            new = value_from_json(ctype, j)
+            new = f(j)
+            ctype = plan.types[col]
             # ovsdb_datum_apply_diff_in_place(): only composite types (maps, and sets that can
             # hold more than one element) are diffs; an optional column (max 1) is replaced.
             if is_diff and (ctype.is_map or ctype.max > 1):

@@ -305,13 +305,38 @@ class SshOptions:
     # Connect to hosts whose key cannot be verified (`--insecure-host-keys`): only when the
     # operator says so, never because an ssh config turned checking off.
     insecure_host_keys: bool = False
+    # The files above, read once by `loaded()`: asyncssh re-reads and re-parses a path it is
+    # given on every connection, which at 500 hosts x a 500-line known_hosts was most of the
+    # collector's own CPU (docs/performance.md).
+    loaded_keys: Any = field(default=None, compare=False, repr=False)
+    loaded_known_hosts: Any = field(default=None, compare=False, repr=False)
+
+    def loaded(self) -> SshOptions:
+        """These options with the identity and known_hosts files read once, for a fan-out.
+        A file that cannot be read stays a path: each host then reports the error as before.
+        Without --known-hosts, asyncssh keeps choosing the file (ssh config may name one)."""
+        import asyncssh
+
+        keys = known = None
+        try:
+            if self.identities:
+                keys = asyncssh.load_keypairs([str(p) for p in self.identities])
+            if self.known_hosts is not None and not self.insecure_host_keys:
+                known = asyncssh.read_known_hosts(str(self.known_hosts))
+        except (OSError, asyncssh.Error, ValueError):
+            return self
+        return replace(self, loaded_keys=keys, loaded_known_hosts=known)
 
     def connect_kwargs(self, t: Target) -> dict[str, Any]:
         kw: dict[str, Any] = {}
-        if self.identities:
+        if self.loaded_keys is not None:
+            kw["client_keys"] = self.loaded_keys
+        elif self.identities:
             kw["client_keys"] = [str(p) for p in self.identities]
         if self.insecure_host_keys:
             kw["known_hosts"] = None
+        elif self.loaded_known_hosts is not None:
+            kw["known_hosts"] = self.loaded_known_hosts
         elif self.known_hosts is not None:
             kw["known_hosts"] = str(self.known_hosts)
         if self.config is not None:
@@ -567,6 +592,7 @@ async def collect_targets_async(
     timeout: float = 30.0, progress: ProgressFn | None = None,
 ) -> list[HostResult]:
     sem = asyncio.Semaphore(max(1, concurrency))
+    ssh = ssh.loaded()
 
     async def one(t: Target) -> HostResult:
         async with sem:

@@ -1,0 +1,68 @@
+"""How long the whole `ovnguard check` process takes on the seed bundle, next to a bare
+`python -c pass` of the same interpreter (goal: <= 10x).
+
+    .venv/bin/python bench/cli_startup.py [RUNS] [--exe PATH/TO/ovnguard]   (default 15)
+
+Each command runs RUNS times; the minimum is reported (on a shared machine the minimum is
+the run least disturbed by others), of the wall time and of the process's own CPU time
+(user + system, from wait4: what the neighbours cannot inflate as much). The ratio is
+taken on CPU time. `--exe PATH` measures another installation's `ovnguard` (e.g. before).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SEED = Path(__file__).resolve().parents[1] / "src" / "ovnguard" / "examples" / "seed"
+EXE = str(Path(sys.executable).with_name("ovnguard"))
+GOAL = 10.0
+
+
+def measure(argv: list[str], runs: int) -> tuple[float, float]:
+    """(min wall, min CPU) seconds over `runs` runs."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, ru = os.wait4(p.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(ru.ru_utime + ru.ru_stime)
+    return min(walls), min(cpus)
+
+
+def main(argv: list[str]) -> int:
+    exe = EXE
+    if "--exe" in argv:
+        i = argv.index("--exe")
+        exe = argv[i + 1]
+        del argv[i : i + 2]
+    runs = int(argv[0]) if argv else 15
+    python = str(Path(exe).with_name("python"))
+    bundle, change = str(SEED / "bundle"), str(SEED / "change-verbatim.sh")
+    rows = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("ovnguard --version", [exe, "--version"]),
+        ("ovnguard --help", [exe, "--help"]),
+        ("ovnguard check (seed, json)", [exe, "check", "-b", bundle, "--change", change, "-f",
+                                         "json"]),
+        ("ovnguard check (seed, text)", [exe, "check", "-b", bundle, "--change", change]),
+    ]
+    print(f"{exe}, {runs} runs each")
+    print(f"{'command':30} {'wall (s)':>9} {'CPU (s)':>8} {'CPU x pass':>11}")
+    base = check = 0.0
+    for name, cmd in rows:
+        wall, cpu = measure(cmd, runs)
+        base = base or cpu
+        if name.startswith("ovnguard check (seed, json)"):
+            check = cpu
+        print(f"{name:30} {wall:9.3f} {cpu:8.3f} {cpu / base:10.1f}x")
+    print(f"check / pass = {check / base:.1f}x CPU (goal <= {GOAL:.0f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
