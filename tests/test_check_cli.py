@@ -77,7 +77,7 @@ def test_corrected_seed_change_is_dangerous_loop_on_compute1_every_host_in_blast
 
 def test_state_only_reports_the_armed_hazards_and_schema_version() -> None:
     rc, r = check_json()
-    assert r.schema_version == "1.1"
+    assert r.schema_version == "1.2"
     assert all(f.status == "present" for f in r.findings)
     rules = {f.rule for f in r.findings}
     assert {"mgmt-bridge-localnet", "neutron-config-drift", "bridge-hwaddr-unpinned"} <= rules
@@ -94,10 +94,17 @@ def test_fail_on_threshold() -> None:
 def test_unsupported_command_is_a_finding_never_ignored(tmp_path: Path) -> None:
     change = tmp_path / "c.sh"
     change.write_text("ovn-nbctl lb-add lb0 10.0.0.10:80 10.0.0.2:80\n")
-    rc, r = check_json(change)
+    # The model executor (a machine without the OVN tools) does not implement lb-add.
+    rc, r = check_json(change, "--executor", "model")
     assert r.verdict in ("risky", "dangerous") and rc == 1
     assert [c.outcome for c in r.change_lines] == ["unsupported"]
     assert any(f.rule == "unsupported-command" and f.introduced_by_change for f in r.findings)
+    assert r.versions is not None and r.versions.executor == "model"
+    # The real tools (the default here) run it.
+    rc, r = check_json(change)
+    assert [c.outcome for c in r.change_lines] == ["applied"]
+    assert r.versions is not None and r.versions.executor == "real-tools"
+    assert r.versions.tools["ovn-nbctl"].startswith(r.versions.cluster.northd[:5] or "?")
 
 
 def test_text_sarif_and_html_formats(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ovnguard import __version__
-from ovnguard.change.apply import apply_change
+from ovnguard.change.executor import Executor, RealToolExecutor, default_executor
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding
@@ -26,6 +27,7 @@ from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,
+    ClusterVersionsOut,
     EvidenceOut,
     FindingOut,
     HostRealizationOut,
@@ -33,9 +35,11 @@ from ovnguard.report.schema import (
     LocalnetOut,
     PatchPortOut,
     Report,
+    VersionsOut,
 )
 from ovnguard.simulation.realize import realization_delta, realization_steps, realize
 from ovnguard.simulation.types import HostDelta, Realization
+from ovnguard.versions import SEMANTICS, cluster_versions, version_notes
 
 
 @dataclass(frozen=True)
@@ -68,25 +72,40 @@ class WhatIf:
 
 
 def assess(snapshot: Snapshot, change: Change | None = None,
-           baseline: Baseline | None = None) -> WhatIf:
+           executor: Executor | None = None, *, baseline: Baseline | None = None) -> WhatIf:
     """Judge `snapshot`, or what `change` does to it. `baseline`: a previous WhatIf's
-    `baseline` of the same snapshot (ignored when it is of another one)."""
+    `baseline` of the same snapshot (ignored when it is of another one). `executor` applies
+    the change (default: `default_executor()`, the real tools where installed, else the
+    model)."""
     # a whole cluster's realization and findings are built at once and none of it is garbage
     # until the report is out: the collector would only re-walk it (ovnguard.gcpause)
     with gc_paused():
-        if baseline is None or baseline.snapshot is not snapshot:
-            baseline = Baseline.of(snapshot)
-        return replace(_assess(baseline, change), baseline=baseline)
+        fresh = baseline is None or baseline.snapshot is not snapshot
+        if change is None:
+            base = Baseline.of(snapshot) if fresh or baseline is None else baseline
+            return replace(_assess(base, None, None, None), baseline=base)
+        executor = executor or default_executor()
+        if fresh or baseline is None:
+            # The real-tool executor mostly waits for its servers and tools: let it run while
+            # the state before is simulated (both only read the immutable snapshot).
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(executor.apply, snapshot, change)
+                base = Baseline.of(snapshot)
+                result = pending.result()
+        else:
+            base = baseline
+            result = executor.apply(snapshot, change)
+        return replace(_assess(base, change, result, executor), baseline=base)
 
 
-def _assess(base: Baseline, change: Change | None) -> WhatIf:
+def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
+            executor: Executor | None) -> WhatIf:
     snapshot, before_r, ctx0 = base.snapshot, base.realization, base.context
-    if change is None:
+    if change is None or result is None:
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None)
         return WhatIf(report, assessment, before_r, None, None, {})
-    result = apply_change(snapshot, change)
-    after_r = realize(result.snapshot)
+    after_r = realize(result.snapshot, since=before_r)  # only hosts the change touches
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
     if len(result.steps) > 1:
         # Line by line, as ovn-controller sees them: an intermediate state can leave ports
@@ -99,7 +118,8 @@ def _assess(base: Baseline, change: Change | None) -> WhatIf:
     extra = [_problem_finding(p, snapshot) for p in _unique(problems)]
     extra += _unapplied_physnets(change, result, ctx0)
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
-    report = build_report(result.snapshot, change, assessment, deltas, result)
+    tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
+    report = build_report(result.snapshot, change, assessment, deltas, result, tools)
     return WhatIf(report, assessment, before_r, after_r, result, deltas)
 
 
@@ -244,26 +264,43 @@ def _ev(e: Evidence) -> EvidenceOut:
 _SINGLETONS = frozenset({"Open_vSwitch", "NB_Global", "SB_Global"})
 
 
-def causing_lines(f: Finding, change: Change, result: ChangeResult) -> list[int]:
+# (table, row name or uuid or its 8-char prefix) -> (line, host) of applied lines that touched
+# it; singleton tables by table alone (name ""). Built once per report: per finding it was a
+# scan of every row change of every line (quadratic in a long change).
+RowIndex = dict[tuple[str, str], list[tuple[int, str | None]]]
+
+
+def touched_rows(result: ChangeResult) -> RowIndex:
+    index: RowIndex = {}
+    for a in result.applied:
+        if a.status != "applied":
+            continue
+        for c in a.changes:
+            row = c.after or c.before
+            keys = ({""} if c.table in _SINGLETONS else
+                    {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""})
+            for k in keys:
+                index.setdefault((c.table, k), []).append((a.location.line, a.host))
+    return index
+
+
+def causing_lines(f: Finding, change: Change, result: ChangeResult,
+                  index: RowIndex | None = None) -> list[int]:
     """The change file's lines that cause an introduced finding: lines its evidence names
     (`change:N`), and applied lines that touched a row its evidence stands on. A finding the
     change introduced without touching any row of its evidence (e.g. a host newly reached by
     an existing hazard) is caused by the change as a whole: every applied line."""
+    index = touched_rows(result) if index is None else index
     lines = {int(e.source[7:]) for e in f.evidence
              if e.source.startswith("change:") and e.source[7:].isdigit()}
     wanted = {(e.table, e.row, e.host) for e in f.evidence if e.table and e.row}
-    applied = [a for a in result.applied if a.status == "applied"]
-    for a in applied:
-        for c in a.changes:
-            row = c.after or c.before
-            names = {str(c.uuid), str(c.uuid)[:8], (row.name if row is not None else "") or ""}
-            for table, name, host in wanted:
-                if table != c.table or (a.host and host and host != a.host):
-                    continue
-                if table in _SINGLETONS or name in names:
-                    lines.add(a.location.line)
+    for table, name, host in wanted:
+        key = (table, "" if table in _SINGLETONS else name)
+        for line, line_host in index.get(key, ()):
+            if not (line_host and host and host != line_host):
+                lines.add(line)
     if not lines:
-        lines = {a.location.line for a in applied}
+        lines = {a.location.line for a in result.applied if a.status == "applied"}
     return sorted(lines)
 
 
@@ -433,6 +470,7 @@ def build_report(
     a: Assessment,
     deltas: dict[str, HostDelta],
     result: ChangeResult | None,
+    tools: dict[str, str] | None = None,
 ) -> Report:
     realization = {
         h: HostRealizationOut(
@@ -448,14 +486,16 @@ def build_report(
         for h in snapshot.hosts:
             realization.setdefault(h, HostRealizationOut())
         realization = dict(sorted(realization.items()))
+    cluster = cluster_versions(snapshot)
+    touched = touched_rows(result) if result is not None else {}
     return Report(
-        tool={"name": "ovnguard", "version": __version__, "ovn_semantics": "23.03"},
+        tool={"name": "ovnguard", "version": __version__, "ovn_semantics": SEMANTICS.ovn},
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
         summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
         findings=[
-            _finding_out(f, causing_lines(f, change, result)
+            _finding_out(f, causing_lines(f, change, result, touched)
                          if change and result and f.status == "introduced" else None)
             for f in a.findings
         ],
@@ -463,7 +503,18 @@ def build_report(
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
         change_lines=_change_lines(change, result) if change and result else [],
-        notes=list(dict.fromkeys([*snapshot.notes, *a.notes, *_delta_notes(deltas)])),
+        notes=list(dict.fromkeys([*snapshot.notes, *a.notes,
+                                  *(result.notes if result is not None else ()),
+                                  *version_notes(cluster, tools or {}),
+                                  *_delta_notes(deltas)])),
         topology=_topology(snapshot),
         localnets=_localnets(snapshot),
+        versions=VersionsOut(
+            semantics={"ovn": SEMANTICS.ovn, "ovs": SEMANTICS.ovs},
+            executor=result.executor if result is not None else None,  # type: ignore[arg-type]
+            tools=tools or {},
+            cluster=ClusterVersionsOut(
+                nb_schema=cluster.nb_schema, sb_schema=cluster.sb_schema, northd=cluster.northd,
+                ovn_controller=dict(cluster.ovn_controller), ovs=dict(cluster.ovs)),
+        ),
     )

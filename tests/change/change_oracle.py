@@ -15,7 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ovnguard.change import Change, ChangeResult, apply_change, parse_change
+from ovnguard.change import (
+    Change,
+    ChangeResult,
+    Executor,
+    ModelExecutor,
+    apply_change,
+    parse_change,
+)
 from ovnguard.model.db import Database, Uuid
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.ovsdb_file import read_database
@@ -119,9 +126,12 @@ def compare(
     text: str,
     workdir: Path,
     host: str = "compute1",
+    executor: Executor | None = None,
 ) -> Comparison:
     """Apply `text` to a snapshot of `db_file` (NB or one host's conf.db) and to a copy of
-    `db_file` with the real tool; return both outcomes."""
+    `db_file` with the real tool; return both outcomes. `executor` is the one held against the
+    real tool: the model by default, or the real-tool executor (then what is compared is the
+    round trip: copy of the model's database, transaction records read back)."""
     base = read_database(db_file)
     if kind == "nb":
         snapshot = Snapshot(base, None, {})
@@ -129,7 +139,7 @@ def compare(
         snapshot = Snapshot(_empty_nb(workdir), None, {host: HostState(host, ovs=base)})
     change = parse_change(text, "change.sh", default_host=host)
     assert not change.problems, change.problems
-    result = apply_change(snapshot, change)
+    result = apply_change(snapshot, change, executor or ModelExecutor())
     model_messages = {
         p.invocation: normalize_message(p.message)
         for p in result.problems

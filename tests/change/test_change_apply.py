@@ -1,4 +1,4 @@
-"""apply_change(): transaction and line semantics, hosts, unsupported commands, Neutron."""
+"""apply_model(): transaction and line semantics, hosts, unsupported commands, Neutron."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from change_oracle import canonical
 
-from ovnguard.change import apply_change, parse_change
+from ovnguard.change import Change, ChangeResult, ModelExecutor, parse_change
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.ovsdb_file import read_database
 from realdb import RealDb, make_db
+
+
+def apply_model(snapshot: Snapshot, change: Change) -> ChangeResult:
+    """These tests are about the model executor (the fallback without the real tools)."""
+    return ModelExecutor().apply(snapshot, change)
 
 pytestmark = pytest.mark.realdb
 
@@ -46,7 +51,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
 
 
 def _statuses(snapshot: Snapshot, text: str, host: str | None = None) -> list[str]:
-    result = apply_change(snapshot, parse_change(text, "c.sh", default_host=host))
+    result = apply_model(snapshot, parse_change(text, "c.sh", default_host=host))
     return [a.status for a in result.applied]
 
 
@@ -56,7 +61,7 @@ def test_each_line_is_a_transaction_and_later_lines_still_run(snapshot: Snapshot
         "ovn-nbctl ls-add b\n"
         "ovn-nbctl ls-add b\n"
     )
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert [a.status for a in result.applied] == ["failed", "applied", "failed"]
     names = {r.name for r in result.snapshot.nb.rows("Logical_Switch")}
     assert names == {PUBLIC, "b"}
@@ -75,7 +80,7 @@ def test_and_and_skips_after_a_failure_semicolon_does_not(snapshot: Snapshot) ->
         "ovn-nbctl lsp-add nosuch p ; ovn-nbctl ls-add ran\n"
         "ovn-nbctl ls-add first && ovn-nbctl ls-add second\n"
     )
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert [a.status for a in result.applied] == [
         "failed", "skipped", "failed", "applied", "applied", "applied"
     ]
@@ -85,7 +90,7 @@ def test_and_and_skips_after_a_failure_semicolon_does_not(snapshot: Snapshot) ->
 
 def test_unsupported_verb_is_reported_and_not_applied(snapshot: Snapshot) -> None:
     text = "ovn-nbctl ls-add x -- acl-add x to-lport 1000 ip drop\novn-nbctl ls-add y\n"
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert [a.status for a in result.applied] == ["unsupported", "applied"]
     (problem,) = result.problems
     assert problem.kind == "unsupported-command"
@@ -102,7 +107,7 @@ def test_ovs_vsctl_needs_a_known_host(snapshot: Snapshot) -> None:
         "# host: net1\novs-vsctl add-br br-public\n"
         "# host: compute2\novs-vsctl --no-wait add-br br-public\n"
     )
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     kinds = [(p.kind, p.location.line) for p in result.problems]
     assert kinds == [("unknown-host", 1), ("unknown-host", 3), ("unknown-host", 5)]
     assert result.problems[1].message == "host compute3 is not in the bundle"
@@ -122,8 +127,8 @@ def test_apply_is_pure_and_deterministic(snapshot: Snapshot) -> None:
     text = "ovn-nbctl lsp-add " + PUBLIC + " ln-x -- lsp-set-type ln-x localnet\n"
     change = parse_change(text, "c.sh")
     before = canonical(snapshot.nb)
-    a = apply_change(snapshot, change)
-    b = apply_change(snapshot, change)
+    a = apply_model(snapshot, change)
+    b = apply_model(snapshot, change)
     assert canonical(snapshot.nb) == before
     assert a.snapshot.nb.tables == b.snapshot.nb.tables  # same uuids too
     assert a.before is snapshot
@@ -131,7 +136,7 @@ def test_apply_is_pure_and_deterministic(snapshot: Snapshot) -> None:
 
 def test_dry_run_changes_nothing_but_still_checks(snapshot: Snapshot) -> None:
     text = "ovn-nbctl --dry-run ls-add d\novn-nbctl --dry-run lsp-del nosuch\n"
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert [a.status for a in result.applied] == ["unchanged", "failed"]
     assert result.snapshot.nb is snapshot.nb
 
@@ -143,7 +148,7 @@ def test_waiting_bumps_the_config_counters_like_the_real_tools(
     # ovn-nbctl increment nb_cfg; then they wait for the daemons. With no daemon here, the
     # real tools are stopped by --timeout after the commit, so the databases show the bump.
     text = "# host: compute1\novs-vsctl add-br br-w\novn-nbctl --wait=sb ls-add w\n"
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     ours_ovs = result.snapshot.hosts["compute1"].ovs
     assert ours_ovs is not None
     (ovs_row,) = ours_ovs.rows("Open_vSwitch")
@@ -171,7 +176,7 @@ def test_openstack_flat_network_is_a_switch_with_a_provnet_port(snapshot: Snapsh
         "openstack network create --provider-network-type flat "
         "--provider-physical-network physnet1 --external --share public1\n"
     )
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert not result.problems
     (sw,) = [r for r in result.snapshot.nb.rows("Logical_Switch") if r.name != PUBLIC]
     assert sw.name.startswith("neutron-")
@@ -205,7 +210,7 @@ def test_openstack_vlan_network_and_neutron_refusals(snapshot: Snapshot) -> None
         "openstack network create --provider-network-type flat --bogus x\n"
         "openstack subnet create --network v100 --subnet-range 10.9.0.0/24 s1\n"
     )
-    result = apply_change(snapshot, parse_change(text, "c.sh"))
+    result = apply_model(snapshot, parse_change(text, "c.sh"))
     assert [a.status for a in result.applied] == [
         "applied", "failed", "failed", "failed", "failed", "unsupported"
     ]
@@ -236,7 +241,7 @@ def test_openstack_checks_ml2_config_when_the_bundle_has_it(snapshot: Snapshot) 
         "openstack network create --provider-network-type vlan "
         "--provider-physical-network physnet2 auto\n"
     )
-    result = apply_change(with_conf, parse_change(text, "c.sh"))
+    result = apply_model(with_conf, parse_change(text, "c.sh"))
     assert [p.message for p in result.problems] == [
         "openstack network create: Invalid input for operation: physical_network 'phynet2' "
         "unknown for flat provider network.",

@@ -71,6 +71,18 @@ def ovs_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 NB_CASES: dict[str, str] = {
+    # The read-only verbs the model claims: they change nothing but can fail.
+    "read-only": (
+        "ovn-nbctl init\novn-nbctl sync\novn-nbctl show\novn-nbctl ls-list\n"
+        "ovn-nbctl lr-list\novn-nbctl comment hello\n"
+        f"ovn-nbctl lrp-list {ROUTER}\novn-nbctl lrp-list nosuch\n"
+        "ovn-nbctl lsp-get-options vm1\novn-nbctl lsp-get-addresses vm1\n"
+        "ovn-nbctl lsp-get-enabled vm1\novn-nbctl lsp-get-parent vm1\n"
+        "ovn-nbctl lsp-get-tag vm1\novn-nbctl lsp-get-up vm1\novn-nbctl lsp-get-ls vm1\n"
+        "ovn-nbctl lsp-get-ls nosuch\novn-nbctl lrp-get-enabled lrp-gw\n"
+        "ovn-nbctl lrp-get-enabled nosuch\n"
+        "ovn-nbctl find Logical_Switch_Port name=vm1\novn-nbctl find Nosuch a=b\n"
+    ),
     "seed-verbatim": SEED,
     "seed-corrected": SEED.replace("neutron-<provider-network-UUID>", PUBLIC).replace(
         "phynet2", "physnet2"
@@ -271,6 +283,13 @@ def test_empty_nb_gets_nb_global_like_the_real_tool(tmp_path: Path) -> None:
 
 
 OVS_CASES: dict[str, str] = {
+    "read-only": (
+        "ovs-vsctl --no-wait init\novs-vsctl show\novs-vsctl list-br\n"
+        "ovs-vsctl comment x\novs-vsctl list-ifaces br-ex\novs-vsctl list-ifaces nosuch\n"
+        "ovs-vsctl get-fail-mode br-ex\novs-vsctl br-get-external-id br-ex\n"
+        "ovs-vsctl br-get-external-id nosuch\novs-vsctl iface-to-br eth1\n"
+        "ovs-vsctl iface-to-br nosuch\novs-vsctl find Bridge name=br-ex\n"
+    ),
     "bridges": (
         "ovs-vsctl --no-wait add-br br-public\novs-vsctl --no-wait add-br br-public\n"
         "ovs-vsctl --no-wait --may-exist add-br br-public\n"

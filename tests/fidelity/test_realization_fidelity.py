@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fidelity_clusters import NETWORK_NAMES, WEIGHTED_NAMES, Cluster, clusters, run_setup
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -31,102 +32,26 @@ from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation.realize import realize
 from ovnguard.sources.bundle import load_bundle
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
-
-HOSTS = ["controller", "network", "compute1", "compute2"]
-PHYSNETS = ["physnet1", "physnet2"]
-NETWORK_NAMES = [*PHYSNETS, "phynet2"]  # the seed's typo: mapped nowhere
-WEIGHTED_NAMES = ["physnet2", "physnet1", "physnet2", "phynet2"]
 EXAMPLES = int(os.environ.get("OVNGUARD_FIDELITY_EXAMPLES", "50"))
 RANDOM = os.environ.get("OVNGUARD_FIDELITY_RANDOM") == "1"
+# pytest-timeout covers all examples of a test together: a lab example takes 1-5 s, more on
+# a loaded machine.
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(max(900, 30 * EXAMPLES))]
 
 
 @dataclass
 class Scenario:
-    topology: dict[str, Any]
+    cluster: Cluster
     change: str
 
     def __repr__(self) -> str:  # what hypothesis prints for a failing example
-        return f"\n--- topology ---\n{yaml.safe_dump(self.topology)}--- change ---\n{self.change}"
+        return f"\n{self.cluster.dump()}--- change ---\n{self.change}"
 
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    n = draw(st.sampled_from([3, 2, 4]))
-    hosts = HOSTS[:n]
-    host_defs = []
-    for i, h in enumerate(hosts):
-        bridges = [{"name": "br-ex", "ports": ["enp6s18"]}]
-        if draw(st.booleans()):
-            bridges.append({"name": "br-public", "ports": ["eth2"]})
-        entries = []
-        if i == 0 or draw(st.booleans()):
-            # Like every node of the seed cluster: physnet2 on the management bridge.
-            entries.append("physnet2:br-ex")
-        for p in PHYSNETS:
-            if p == "physnet2" and entries:
-                continue
-            # Mostly mapped to an existing bridge: an unmapped cluster realizes nothing.
-            # (hypothesis tries the first element of sampled_from most: put the common case
-            # first, or most generated clusters realize nothing.)
-            b = draw(st.sampled_from(["br-ex", "br-public", "br-ex", None, "br-missing"]))
-            if b is not None:
-                entries.append(f"{p}:{b}")
-        if entries and draw(st.integers(0, 9)) == 0:
-            # A malformed entry: ovn-controller ignores it and every entry after it.
-            entries.insert(draw(st.integers(0, len(entries) - 1)), "garbage")
-        host_defs.append({
-            "name": h,
-            "bridges": bridges,
-            "bridge_mappings": ",".join(entries),
-            "management": {"address": f"10.10.0.{21 + i}/24", "interface": "br-ex"},
-        })
-    switches = [f"sw{i}" for i in range(draw(st.integers(1, 3)))]
-    ports: list[dict[str, Any]] = []
-    for s in switches:
-        # sw0 is a provider network with a VM on some host (the seed's public network);
-        # the other switches are anything.
-        if s == "sw0":
-            ports.append({"switch": s, "name": "provnet-0", "type": "localnet",
-                          "addresses": ["unknown"], "options": {"network_name": "physnet2"}})
-            ports.append({"switch": s, "name": "vm-0", "addresses": ["fa:16:3e:00:ff:00"],
-                          "bound_to": draw(st.sampled_from(hosts))})
-        for k in range(draw(st.sampled_from([1, 2, 0, 1]))):
-            ports.append({
-                "switch": s, "name": f"ln-{s}-{k}", "type": "localnet",
-                "addresses": ["unknown"],
-                "options": {"network_name": draw(st.sampled_from(WEIGHTED_NAMES))},
-            })
-        for k in range(draw(st.sampled_from([1, 2, 0]))):
-            port: dict[str, Any] = {
-                "switch": s, "name": f"vm-{s}-{k}",
-                "addresses": [f"fa:16:3e:00:{switches.index(s):02x}:{k:02x}"],
-            }
-            bound = draw(st.sampled_from([*hosts, None]))
-            if bound is not None:
-                port["bound_to"] = bound
-            ports.append(port)
-    routers: list[dict[str, Any]] = []
-    if len(switches) >= 2 and draw(st.booleans()):
-        rports: list[dict[str, Any]] = []
-        for j, s in enumerate(switches[:3]):
-            rp: dict[str, Any] = {
-                "name": f"lrp-{s}", "mac": f"fa:16:3e:aa:00:{j:02x}",
-                "networks": [f"192.168.{j}.1/24"], "switch": s,
-            }
-            if j == 0 and draw(st.booleans()):
-                # A distributed gateway port: its switch is local only on the gateway chassis.
-                gws = draw(st.lists(st.sampled_from(hosts), min_size=1, max_size=2, unique=True))
-                rp["gateway_chassis"] = [[g, 10 - k] for k, g in enumerate(gws)]
-            rports.append(rp)
-        routers.append({"name": "r0", "ports": rports})
-    topology = {
-        "hosts": host_defs,
-        "logical": {"switches": [{"name": s} for s in switches], "ports": ports,
-                    "routers": routers},
-    }
-    change = draw(_changes(hosts, switches, ports, routers))
-    return Scenario(topology, change)
+    c = draw(clusters())
+    return Scenario(c, draw(_changes(c.hosts, c.switches, c.ports, c.routers)))
 
 
 def _changes(hosts: list[str], switches: list[str], ports: list[dict[str, Any]],
@@ -226,11 +151,12 @@ def _run_real(lab: Lab, change_text: str) -> None:
 )
 @given(sc=scenarios())
 def test_predicted_realization_matches_real_ovn_controller(sc: Scenario) -> None:
-    topo = parse_topology(yaml.safe_dump(sc.topology), "generated.yaml")
-    hosts = [h["name"] for h in sc.topology["hosts"]]
+    topo = parse_topology(yaml.safe_dump(sc.cluster.topology), "generated.yaml")
+    hosts = sc.cluster.hosts
     with tempfile.TemporaryDirectory(prefix="ovng-fid-") as tmp:
         lab = Lab.up(topo, Path(tmp) / "lab")
         try:
+            run_setup(lab, sc.cluster)
             lab.wait_hv()
             before = _settled(lab, hosts)
             bundle = lab.export(Path(tmp) / "bundle")
@@ -243,6 +169,10 @@ def test_predicted_realization_matches_real_ovn_controller(sc: Scenario) -> None
                 assert predicted == before[h], f"state of {h}"
 
             whatif = assess(snapshot, parse_change(sc.change, "change.sh"))
+            if whatif.change_result is not None and whatif.after is not None:
+                # assess realizes the changed state incrementally (since=): it must equal
+                # the state computed afresh, chains of evidence included.
+                assert whatif.after == realize(whatif.change_result.snapshot)
             _run_real(lab, sc.change)
             lab.wait_hv()
             after = _settled(lab, hosts)

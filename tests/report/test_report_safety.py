@@ -66,6 +66,7 @@ def _hostile_report(payload: str) -> Report:
                             strict=True):
         t_new["known_from"] = t_old["known_from"]
     poisoned["schema_version"] = data["schema_version"]
+    poisoned["versions"]["executor"] = data["versions"]["executor"]
     try:
         return Report.model_validate(poisoned)
     except ValidationError as e:  # pragma: no cover - a schema change this test must follow

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from labcheck import Port, settle
 
+from labcheck import Port, settle
 from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
 from ovnguard.cli.demo import example_dir

@@ -10,7 +10,8 @@ succeeded, as in sh. An invocation ovnguard cannot simulate is reported and not 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 from ovnguard.change import dbctl, nbctl, vsctl
 from ovnguard.change.model import (
@@ -25,8 +26,14 @@ from ovnguard.change.model import (
 from ovnguard.change.neutron import Ml2Config, UnsupportedNeutron, ml2_config, network_create
 from ovnguard.change.suggest import suggest, suggest_host
 from ovnguard.change.txn import CtlError, Txn
-from ovnguard.model.db import Database, diff
+from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from ovnguard.change.executor import Executor
+
+DATABASE_OF = {"ovs-vsctl": "Open_vSwitch", "ovn-sbctl": "OVN_Southbound",
+               "ovn-nbctl": "OVN_Northbound", "openstack": "OVN_Northbound"}
 
 GENERIC = ("set", "add", "remove", "clear", "create", "destroy", "get", "list", "find", "comment")
 _SUPPORTED = {
@@ -46,31 +53,126 @@ _CREATES = {
 
 
 def supported_verbs(tool: str) -> tuple[str, ...]:
+    """What the model executor simulates (the real tools run every verb they have)."""
     return _SUPPORTED.get(tool, ("network create",))
 
 
-def apply_change(snapshot: Snapshot, change: Change) -> ChangeResult:
-    state = _State(snapshot, change)
+# Where an invocation acts: ("nb",), ("sb",) or ("host", name).
+DbKey = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running one invocation against one database gave."""
+
+    after: Database | None = None  # None: failed or not run
+    changes: tuple[RowChange, ...] | None = None  # None: diff(before, after)
+    error: str | None = None  # the tool's message, without the "prog: " prefix
+    missing: tuple[str, str] | None = None  # (table, name) the tool did not find
+    unsupported: str | None = None  # why it could not be run at all
+
+
+class Backend(Protocol):
+    """Runs one invocation as one transaction (the executor's engine)."""
+
+    name: str
+    # Lines the backend cannot know and that must not be called wrong: only the model says so.
+    checks_syntax: bool
+
+    def unsupported(self, inv: Invocation) -> str | None: ...
+
+    def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
+                ml2: Ml2Config) -> Outcome: ...
+
+
+class ModelBackend:
+    """The pure-Python re-implementation of the verbs in nbctl.py / vsctl.py / dbctl.py."""
+
+    name = "model"
+    checks_syntax = True
+
+    def unsupported(self, inv: Invocation) -> str | None:
+        if inv.tool == "ovn-sbctl":
+            return ("`ovn-sbctl` is not simulated by the model executor (the real tools are "
+                    "not installed): what this line does to the Southbound DB is unknown")
+        if inv.tool == "openstack":
+            return _openstack_unsupported(inv)
+        for c in inv.commands:
+            if c.verb not in _SUPPORTED[inv.tool]:
+                return (
+                    f"`{inv.tool} {c.verb}` is not simulated, so what this line does to the "
+                    f"database is unknown (the real {inv.tool} is not installed here, or not "
+                    f"used; simulated: {', '.join(sorted(_SUPPORTED[inv.tool]))})"
+                )
+        return None
+
+    def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
+                ml2: Ml2Config) -> Outcome:
+        try:
+            after = _transact(db, inv, seed, ml2)
+        except UnsupportedNeutron as e:
+            return Outcome(unsupported=str(e))
+        except CtlError as e:
+            return Outcome(error=e.message, missing=e.missing)
+        return Outcome(after=db if inv.dry_run else after)
+
+
+def _openstack_unsupported(inv: Invocation) -> str | None:
+    if inv.argv[:2] != ("network", "create"):
+        what = " ".join(inv.argv[:2]) or "(nothing)"
+        return (
+            f"`openstack {what}` is not simulated; only `openstack network create` is "
+            "(what Neutron would write to the Northbound DB is otherwise unknown)"
+        )
+    return None
+
+
+def apply_change(snapshot: Snapshot, change: Change, executor: Executor | None = None
+                 ) -> ChangeResult:
+    """Apply `change` to a copy of `snapshot` with `executor` (default: `default_executor()`,
+    the real tools where they are installed, else the model)."""
+    from ovnguard.change.executor import default_executor
+
+    return (executor or default_executor()).apply(snapshot, change)
+
+
+# At most this many intermediate snapshots are kept (and simulated): each is a whole model
+# of the cluster, so keeping one per line made a long change quadratic in time and memory.
+MAX_STEPS = 64
+
+
+def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeResult:
+    state = _State(snapshot, change, backend)
     # Each command line is its own transaction, and ovn-controller may see each one: keep the
-    # snapshot after every line that changed something (simulation.realization_steps).
+    # snapshot after every line that changed something (simulation.realization_steps) -- or,
+    # in a change of more than MAX_STEPS lines, after every k-th line and the last.
+    n = len(change.invocations)
+    every = -(-n // MAX_STEPS) if n > MAX_STEPS else 1
     steps: list[Snapshot] = []
-    for inv in change.invocations:
+    for k, inv in enumerate(change.invocations):
         state.run(inv)
-        if state.snapshot is not (steps[-1] if steps else snapshot):
+        if (k % every == every - 1 or k == n - 1) and \
+                state.snapshot is not (steps[-1] if steps else snapshot):
             steps.append(state.snapshot)
+    if every > 1:
+        state.notes.append(
+            f"the change has {n} command lines: the states ovn-controller sees in between "
+            f"were checked after every {every}th line (and the last), not after each one")
     problems = sorted(
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )
     return ChangeResult(snapshot, state.snapshot, tuple(problems), tuple(state.applied),
-                        tuple(steps))
+                        tuple(steps), backend.name, tuple(dict.fromkeys(state.notes)))
 
 
 class _State:
-    def __init__(self, snapshot: Snapshot, change: Change) -> None:
+    def __init__(self, snapshot: Snapshot, change: Change, backend: Backend) -> None:
         self.snapshot = snapshot
         self.change = change
+        self.backend = backend
         self.problems: list[ChangeProblem] = []
         self.applied: list[AppliedInvocation] = []
+        self.notes: list[str] = []
         self.last: InvocationStatus | None = None
         self.failed_creates: dict[tuple[str, str], int] = {}  # (table, name) -> line
         neutron: dict[str, dict[str, dict[str, str]]] = {}
@@ -86,10 +188,8 @@ class _State:
         inv: Invocation,
         status: InvocationStatus,
         database: str,
-        before: Database | None = None,
-        after: Database | None = None,
+        changes: tuple[RowChange, ...] = (),
     ) -> None:
-        changes = tuple(diff(before, after)) if before is not None and after is not None else ()
         if status == "applied" and not changes:
             status = "unchanged"
         self.applied.append(
@@ -119,40 +219,30 @@ class _State:
     # -- one invocation -------------------------------------------------------------------
 
     def run(self, inv: Invocation) -> None:
-        database = "Open_vSwitch" if inv.tool == "ovs-vsctl" else "OVN_Northbound"
+        database = DATABASE_OF[inv.tool]
         if inv.after == "&&" and self.last not in ("applied", "unchanged"):
             self._record(inv, "skipped", database)
             return
-        if inv.syntax_error is not None:
+        if inv.syntax_error is not None and self.backend.checks_syntax:
             self._problem("rejected", inv, f"{inv.tool}: {inv.syntax_error}")
             self._record(inv, "failed", database)
             return
-        unsupported = self._unsupported(inv)
+        unsupported = self.backend.unsupported(inv)
         if unsupported:
             self._problem("unsupported-command", inv, unsupported)
             self._record(inv, "unsupported", database)
             return
         if inv.tool == "ovs-vsctl":
             self._run_vsctl(inv)
+        elif inv.tool == "ovn-sbctl":
+            if self.snapshot.sb is None:
+                self._problem("unknown-host", inv,
+                              "ovn-sbctl acts on the Southbound DB, and sb.db was not collected")
+                self._record(inv, "unsupported", database)
+                return
+            self._run_db(inv, self.snapshot.sb, database, ("sb",))
         else:  # ovn-nbctl, and Neutron, which writes the Northbound DB
-            self._run_db(inv, self.snapshot.nb, database, None)
-
-    def _unsupported(self, inv: Invocation) -> str | None:
-        if inv.tool == "openstack":
-            if inv.argv[:2] != ("network", "create"):
-                what = " ".join(inv.argv[:2]) or "(nothing)"
-                return (
-                    f"`openstack {what}` is not simulated; only `openstack network create` is "
-                    "(what Neutron would write to the Northbound DB is otherwise unknown)"
-                )
-            return None
-        for c in inv.commands:
-            if c.verb not in _SUPPORTED[inv.tool]:
-                return (
-                    f"`{inv.tool} {c.verb}` is not simulated, so what this line does to the "
-                    f"database is unknown; simulated: {', '.join(sorted(_SUPPORTED[inv.tool]))}"
-                )
-        return None
+            self._run_db(inv, self.snapshot.nb, database, ("nb",))
 
     def _run_vsctl(self, inv: Invocation) -> None:
         hosts = self.snapshot.hosts
@@ -173,36 +263,43 @@ class _State:
                           suggest_host(sorted(hosts), inv.host) if host is None else ())
             self._record(inv, "unsupported", "Open_vSwitch")
             return
-        self._run_db(inv, host.ovs, "Open_vSwitch", inv.host)
+        self._run_db(inv, host.ovs, "Open_vSwitch", ("host", inv.host))
 
-    def _run_db(self, inv: Invocation, db: Database, database: str, host: str | None) -> None:
+    def _run_db(self, inv: Invocation, db: Database, database: str, key: DbKey) -> None:
         seed = f"{self.change.path}:{inv.index}"
-        try:
-            after = _transact(db, inv, seed, self.ml2)
-        except UnsupportedNeutron as e:
-            self._problem("unsupported-command", inv, str(e))
+        out = self.backend.execute(inv, db, key, seed, self.ml2)
+        if out.unsupported is not None:
+            self._problem("unsupported-command", inv, out.unsupported)
             self._record(inv, "unsupported", database)
             return
-        except CtlError as e:
+        if out.after is None:
             prefix = "openstack network create" if inv.tool == "openstack" else inv.tool
             suggestions: tuple[str, ...] = ()
             note = ""
-            if e.missing is not None:
-                table, name = e.missing
+            if out.missing is not None:
+                table, name = out.missing
                 suggestions = suggest(db, table, name)
                 line = self.failed_creates.get((table, name))
                 if line is not None:
                     note = f"{name} would have been created by line {line}, which failed"
-            self._problem("rejected", inv, f"{prefix}: {e.message}", suggestions, note)
-            self._record(inv, "failed", database, db, db)
+            self._problem("rejected", inv, f"{prefix}: {out.error}", suggestions, note)
+            self._record(inv, "failed", database)
             return
-        if inv.dry_run:
-            after = db
-        if host is None:
+        after = out.after
+        changes = out.changes if out.changes is not None else tuple(diff(db, after))
+        if key == ("nb",):
             self.snapshot = self.snapshot.with_nb(after)
+        elif key == ("sb",):
+            self.snapshot = self.snapshot.with_sb(after)
+            if changes:
+                self.notes.append(
+                    f"line {inv.location.line}: a hand edit of the Southbound DB lasts only "
+                    "until ovn-northd's next run: northd overwrites what it owns there (port "
+                    "bindings' types and options, datapaths, logical flows)")
         else:
-            self.snapshot = self.snapshot.with_host(replace(self.snapshot.hosts[host], ovs=after))
-        self._record(inv, "applied", database, db, after)
+            self.snapshot = self.snapshot.with_host(
+                replace(self.snapshot.hosts[key[1]], ovs=after))
+        self._record(inv, "applied", database, changes)
 
 
 def _transact(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> Database:

@@ -14,7 +14,7 @@ from ovnguard.change.shell import quote_words
 from ovnguard.model.db import RowChange
 from ovnguard.model.snapshot import Snapshot
 
-Tool = Literal["ovn-nbctl", "ovs-vsctl", "openstack"]
+Tool = Literal["ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack"]
 ProblemKind = Literal["unsupported-command", "rejected", "unknown-host", "undefined-variable"]
 Options = tuple[tuple[str, str | None], ...]
 
@@ -121,7 +121,7 @@ class AppliedInvocation:
     location: Location
     tool: Tool
     host: str | None  # ovs-vsctl: the host; otherwise None (the central NB)
-    database: str  # "OVN_Northbound" or "Open_vSwitch"
+    database: str  # "OVN_Northbound", "OVN_Southbound" or "Open_vSwitch"
     status: InvocationStatus
     changes: tuple[RowChange, ...] = ()  # what it touched, `model.db.diff` of before/after
 
@@ -135,6 +135,8 @@ class ChangeResult:
     # The snapshot after each transaction that changed something, in order (the last one is
     # `snapshot`); ovn-controller may act on every one of them.
     steps: tuple[Snapshot, ...] = ()
+    executor: str = "model"  # which engine ran the lines: "real-tools" or "model"
+    notes: tuple[str, ...] = ()  # what the report should say about how lines were run
 
     @property
     def failed_invocations(self) -> tuple[int, ...]:

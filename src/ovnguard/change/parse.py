@@ -30,19 +30,29 @@ from ovnguard.sources import safeio
 MAX_CHANGE_BYTES = 16 * safeio.MiB
 MAX_CHANGE_LINE = 64 * 1024
 
-TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "openstack")
+TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack")
 SUPPORTED_HINT = (
-    "supported: ovn-nbctl, ovs-vsctl, `openstack network create`, VAR=value, "
+    "supported: ovn-nbctl, ovs-vsctl, ovn-sbctl (also as microovn.ovn-nbctl, or behind sudo, "
+    "docker/podman exec, kubectl/oc exec), `openstack network create`, VAR=value, "
     "comments, `\\` continuations, `;` and `&&` between commands"
 )
 # Wrappers operators put in front of the real command; they do not change what it does to
 # the database. Options that take a value must be known to skip it.
+# Commands one line may chain with `--` (the real ovs-vsctl is quadratic in them: 1,000
+# take about 6 s, 3,000 over a minute).
+MAX_CHAINED = 1000
 _SHELL_KEYWORDS = frozenset(
     {"for", "while", "until", "if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
      "function", "select", "{", "}", "!", "[[", "]]"}
 )
 _SUDO_VALUE_OPTS = frozenset("ugCDhprtUT")
-_EXEC_VALUE_OPTS = frozenset({"-u", "--user", "-w", "--workdir", "-e", "--env", "--env-file"})
+_EXEC_VALUE_OPTS = frozenset({"-u", "--user", "-w", "--workdir", "-e", "--env", "--env-file",
+                              "--detach-keys"})
+# kubectl / oc options that take a value as the next word (before or after `exec`).
+_KUBECTL_VALUE_OPTS = frozenset({"-n", "--namespace", "-c", "--container", "--context",
+                                 "--cluster", "--kubeconfig", "--user", "-s", "--server",
+                                 "--request-timeout", "-f", "--filename", "--token",
+                                 "--as", "--as-group", "--pod-running-timeout"})
 
 
 def read_change(path: str | Path, default_host: str | None = None) -> Change:
@@ -220,6 +230,14 @@ class _Reader:
             self.invocations.append(inv)
             return
         parsed = parse_ctl_argv(tool, argv)
+        if len(parsed.commands) > MAX_CHAINED:
+            self._problem(
+                "unsupported-command", toks,
+                f"{len(parsed.commands)} `--`-chained commands in one line: at most "
+                f"{MAX_CHAINED} are applied (the real ovs-vsctl needs seconds per thousand "
+                "and minutes beyond); split the line",
+            )
+            return
         commands = tuple(
             Command(loc, tool, c.verb, c.args, c.options, parsed.global_options, host, index, k)
             for k, c in enumerate(parsed.commands)
@@ -244,8 +262,19 @@ def _is_name(tok: Token) -> bool:
     return len(tok.parts) == 1 and tok.parts[0].kind == "lit" and tok.parts[0].value.isidentifier()
 
 
+def _skip_options(argv: list[str], i: int, with_value: frozenset[str]) -> int:
+    """Index of the first word at or after `i` that is not an option (or its value)."""
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        if argv[i] in with_value:
+            i += 1
+        i += 1
+    return i
+
+
 def _strip_wrappers(argv: list[str]) -> list[str]:
-    """`sudo ovn-nbctl ...`, `docker exec ovn_northd ovn-nbctl ...` -> `ovn-nbctl ...`."""
+    """What the operator's wrapper runs: `sudo ovn-nbctl ...`, `docker exec ovn_northd
+    ovn-nbctl ...`, `kubectl exec -n ovn ovnkube-db-0 -c nb -- ovn-nbctl ...`,
+    `microovn.ovn-nbctl ...` -> `ovn-nbctl ...` (the database it acts on is the same)."""
     while argv:
         head = os.path.basename(argv[0])
         if head == "sudo":
@@ -255,13 +284,21 @@ def _strip_wrappers(argv: list[str]) -> list[str]:
                     i += 1
                 i += 1
             argv = argv[i:]
-        elif head in ("docker", "podman") and len(argv) > 1 and argv[1] == "exec":
-            i = 2
-            while i < len(argv) and argv[i].startswith("-"):
-                if argv[i] in _EXEC_VALUE_OPTS:
-                    i += 1
-                i += 1
+        elif head in ("docker", "podman", "nerdctl") and len(argv) > 1 and argv[1] == "exec":
+            i = _skip_options(argv, 2, _EXEC_VALUE_OPTS)
             argv = argv[i + 1 :]  # the container name
+        elif head in ("kubectl", "oc"):
+            i = _skip_options(argv, 1, _KUBECTL_VALUE_OPTS)
+            if i >= len(argv) or argv[i] != "exec":
+                return argv  # another kubectl verb: not something to simulate
+            i = _skip_options(argv, i + 1, _KUBECTL_VALUE_OPTS)
+            # `POD -- COMMAND...`, or the old form without `--`: `POD COMMAND...`
+            argv = argv[argv.index("--", i) + 1 :] if "--" in argv[i:] else argv[i + 1 :]
+        elif head.startswith("microovn.") and head != "microovn.":
+            # MicroOVN's snap exposes the tools as microovn.ovn-nbctl, microovn.ovs-vsctl...
+            argv = [head[len("microovn."):], *argv[1:]]
+        elif head == "microovn" and len(argv) > 1 and argv[1] in TOOLS:
+            argv = argv[1:]
         else:
             return argv
     return argv

@@ -177,6 +177,27 @@ NBCTL_COMMANDS: dict[str, Syntax] = _table(
         ("static-mac-binding-list", 0, 0, "", False),
     ]
 )
+# OVN 23.03.1 utilities/ovn-sbctl.c sbctl_commands[] (`ovn-sbctl --commands`).
+SBCTL_COMMANDS: dict[str, Syntax] = _table(
+    [
+        ("init", 0, 0, "", True),
+        ("show", 0, 0, "", False),
+        ("chassis-add", 3, 3, "--may-exist", True),
+        ("chassis-del", 1, 1, "--if-exists", True),
+        ("lsp-bind", 2, 2, "--may-exist", True),
+        ("lsp-unbind", 1, 1, "--if-exists", True),
+        ("lflow-list", 0, INF, "--uuid,--ovs?,--stats,--vflows?", False),
+        ("dump-flows", 0, INF, "--uuid,--ovs?,--stats,--vflows?", False),
+        ("count-flows", 0, 1, "", False),
+        ("ip-multicast-flush", 1, 1, "", True),
+        ("get-connection", 0, 0, "", False),
+        ("del-connection", 0, 0, "", True),
+        ("set-connection", 1, INF, "--inactivity-probe=", True),
+        ("get-ssl", 0, 0, "", False),
+        ("del-ssl", 0, 0, "", True),
+        ("set-ssl", 3, 5, "--bootstrap", True),
+    ]
+)
 VSCTL_COMMANDS: dict[str, Syntax] = _table(
     [
         ("init", 0, 0, "", True),
@@ -276,6 +297,8 @@ INFO_OPTIONS = frozenset({"--help", "--version", "--commands", "--options"})
 def commands_of(tool: str) -> dict[str, Syntax]:
     if tool == "ovn-nbctl":
         return {**DB_COMMANDS, **NBCTL_COMMANDS}
+    if tool == "ovn-sbctl":
+        return {**DB_COMMANDS, **SBCTL_COMMANDS}
     return {**DB_COMMANDS, **VSCTL_COMMANDS}
 
 
@@ -307,7 +330,7 @@ class ParsedLine:
 def parse_ctl_argv(tool: str, argv: list[str]) -> ParsedLine:
     """Split `argv` (after the program name) like the real tool's main() does."""
     commands = commands_of(tool)
-    glob = _NBCTL_GLOBAL if tool == "ovn-nbctl" else _VSCTL_GLOBAL
+    glob = _VSCTL_GLOBAL if tool == "ovs-vsctl" else _NBCTL_GLOBAL
     local = _local_opts(commands)
     every = {**local, **glob}
     shorts = {o.short: o for o in every.values() if o.short}
@@ -431,3 +454,37 @@ def _parse_command(
             )
         return None, f"'{verb}' command takes at most {syn.max_args} arguments"
     return ParsedCommand(verb, tuple(args), tuple(options)), None
+
+
+# Global options that point a tool somewhere else, make it wait for other daemons, or change
+# how it runs as a process: the executor (realtools.py) sets the database and never waits.
+EXECUTOR_DROPS = frozenset(
+    {"db", "timeout", "t", "unixctl", "u", "detach", "no-chdir", "no-self-confinement",
+     "pidfile", "overwrite-pidfile", "monitor", "user", "log-file", "syslog-method",
+     "syslog-target", "private-key", "p", "certificate", "c", "ca-cert", "C",
+     "bootstrap-ca-cert", "peer-ca-cert", "ssl-protocols", "ssl-ciphers", "no-syslog",
+     "wait", "no-wait", "print-wait-time", "leader-only", "no-leader-only",
+     "shuffle-remotes", "no-shuffle-remotes", "retry", "verbose", "v"}
+)
+
+
+def strip_global_options(argv: tuple[str, ...] | list[str], drop: frozenset[str]) -> list[str]:
+    """`argv` without the leading global options named in `drop` (and their values)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--" or not a.startswith("-") or a == "-":
+            out.extend(argv[i:])
+            break
+        if a.startswith("--"):
+            name, eq, _ = a[2:].partition("=")
+            takes_next = name in GLOBAL_OPTIONS_WITH_VALUE and not eq
+        else:
+            name = a[1:2]
+            takes_next = name in GLOBAL_OPTIONS_WITH_VALUE and len(a) == 2
+        span = argv[i : i + (2 if takes_next else 1)]
+        if name not in drop:
+            out.extend(span)
+        i += len(span)
+    return out

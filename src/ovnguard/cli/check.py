@@ -18,12 +18,21 @@ if TYPE_CHECKING:
     from ovnguard.report.schema import Report
     from ovnguard.sources.live import SslFiles
 
+if TYPE_CHECKING:
+    from ovnguard.change.executor import Executor
+
 
 class Format(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
     html = "html"
+
+
+class ExecutorChoice(StrEnum):
+    auto = "auto"
+    real_tools = "real-tools"
+    model = "model"
 
 
 class Level(StrEnum):
@@ -160,6 +169,16 @@ def check(
     user: str | None = typer.Option(
         None, "--user", "-l", help="SSH user where the inventory names none.",
         rich_help_panel=LIVE),
+    ovn_bindir: Path | None = typer.Option(
+        None, "--ovn-bindir", help="Directory with the ovn-nbctl, ovn-sbctl, ovs-vsctl, "
+        "ovsdb-server and ovsdb-client to apply the change with (e.g. copied out of the "
+        "cluster's container, for another OVN release); default: those on PATH.",
+        file_okay=False, show_default=False),
+    executor: ExecutorChoice = typer.Option(
+        ExecutorChoice.auto, "--executor", help="How change lines are applied: real-tools "
+        "(the real ovn-nbctl/ovs-vsctl on throwaway copies of the databases; never a live "
+        "one), model (ovnguard's re-implementation, for machines without the tools), or "
+        "auto (real tools when installed)."),
     sosreport: bool = typer.Option(
         False, "--sosreport", help="Check the sos reports (directories or .tar.xz/.tar.gz "
         "archives) given as arguments: one per node, central node(s) included.",
@@ -170,11 +189,12 @@ def check(
 ) -> None:
     """Predict what a change does to every host, before you run it.
 
-    Reads the bundle (or live state, or sos reports), applies the change to a copy (nothing is
-    executed), predicts per host which patch ports ovn-controller would create or remove, runs
-    every hazard rule before and after, and gives a verdict: safe, risky or dangerous (some host
-    loses management, or an L2 loop). Exit codes: 0 verdict below --fail-on, 1 at or above it,
-    2 bad input.
+    Reads the bundle (or live state, or sos reports), applies the change to throwaway copies of
+    the databases with the real ovn-nbctl / ovs-vsctl (never to a live database; ovnguard's
+    model of them where they are not installed), predicts per host which patch ports
+    ovn-controller would create or remove, runs every hazard rule before and after, and gives
+    a verdict: safe, risky or dangerous (some host loses management, or an L2 loop).
+    Exit codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
 
     Examples:
 
@@ -223,7 +243,8 @@ def check(
                              "check")
         snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None
-    whatif = assess(snapshot, ch)
+    whatif = assess(snapshot, ch,
+                    executor=_executor(executor, ovn_bindir) if ch is not None else None)
     report = whatif.report
     if bundle is None:
         # What the live read or the sos reports lacked (a host unreachable, a file sos did
@@ -232,6 +253,23 @@ def check(
             update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
     write_report(report, fmt, output, verbose, quiet)
     raise typer.Exit(exit_code(report.verdict, fail_on))
+
+
+def _executor(choice: ExecutorChoice, bindir: Path | None) -> Executor:
+    from ovnguard.change.executor import ModelExecutor, RealToolExecutor, default_executor
+    from ovnguard.change.tools import find_tools
+
+    if choice == ExecutorChoice.model:
+        return ModelExecutor()
+    if choice == ExecutorChoice.real_tools:
+        tools = find_tools(bindir)
+        if not tools.complete:
+            raise InputError(
+                "--executor real-tools: not found: " + ", ".join(tools.missing)
+                + " (install ovn-central/ovn-host and openvswitch-switch, or give --ovn-bindir)",
+                str(bindir) if bindir else "PATH")
+        return RealToolExecutor(tools)
+    return default_executor(bindir)
 
 
 def _live_snapshot(

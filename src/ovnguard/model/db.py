@@ -91,6 +91,8 @@ class Schema:
     name: str
     version: str
     tables: Mapping[str, TableSchema]
+    # The schema as read, so a copy of the database can be written for the real tools.
+    doc: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @staticmethod
     def from_json(doc: Mapping[str, Any]) -> Schema:
@@ -108,7 +110,7 @@ class Schema:
                 is_root=bool(tdoc.get("isRoot", False)),
                 indexes=tuple(tuple(ix) for ix in tdoc.get("indexes", ())),
             )
-        return Schema(doc["name"], str(doc.get("version", "")), MappingProxyType(tables))
+        return Schema(doc["name"], str(doc.get("version", "")), MappingProxyType(tables), doc)
 
     def column(self, table: str, column: str) -> ColumnType:
         return self.tables[table].columns[column]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]
@@ -151,7 +151,8 @@ class HostRealizationOut(_Model):
     removed: list[PatchPortOut] = Field(default=[])
     stale_until_recompute: list[PatchPortOut] = Field(
         default=[],
-        description="no longer wanted, but ovn-controller 23.03 keeps them until a full recompute",
+        description="no longer wanted, but ovn-controller (OVN 23.03 semantics) keeps them "
+        "until a full recompute",
     )
 
 
@@ -190,6 +191,30 @@ class LocalnetOut(_Model):
     tag: int | None = None
 
 
+class ClusterVersionsOut(_Model):
+    nb_schema: str | None = None
+    sb_schema: str | None = None
+    northd: str | None = Field(
+        default=None,
+        description="OVN version of ovn-northd (NB/SB_Global northd_internal_version)")
+    ovn_controller: dict[str, str] = Field(
+        default={}, description="host -> ovn-controller version, where its Chassis row says")
+    ovs: dict[str, str] = Field(default={}, description="host -> ovs_version of its conf.db")
+
+
+class VersionsOut(_Model):
+    """Which releases were involved: predicted with, run by the cluster, used to apply."""
+
+    semantics: dict[str, str] = Field(
+        description="releases whose behaviour the prediction implements, e.g. {ovn: 23.03}")
+    executor: Literal["real-tools", "model"] | None = Field(
+        default=None, description="what applied the change: the real ovn-nbctl/ovs-vsctl on "
+        "copies of the databases, or ovnguard's model of them (where the tools are absent)")
+    tools: dict[str, str] = Field(
+        default={}, description="tool -> version of the binaries that applied the change")
+    cluster: ClusterVersionsOut = ClusterVersionsOut()
+
+
 class Report(_Model):
     schema_version: str = SCHEMA_VERSION
     tool: dict[str, str]
@@ -216,6 +241,8 @@ class Report(_Model):
         default={}, description="localnet port -> its switch and physnet, after the change "
         "(for pictures)"
     )
+    versions: VersionsOut | None = Field(
+        default=None, description="OVN/OVS releases: semantics used, cluster, tools (since 1.2)")
 
 
 def json_schema() -> dict[str, object]:

@@ -17,12 +17,13 @@ Sources (ovn v23.03.1):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
+from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.northd import Binding, PredictedSouthbound
 from ovnguard.simulation.patchrun import (
@@ -90,8 +91,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         events.append(ControllerEvent(p.level, p.message, evidence=(map_ev,), logged=p.logged,
                                       where="controller/patch.c add_ovs_bridge_mappings()"))
 
-    labels = {u: d.name or u for u, d in psb.datapaths.items()}
-    dp_name = labels.__getitem__
+    dp_name = psb.labels.__getitem__
 
     def nb_ev(b: Binding, fact: str) -> Evidence:
         return Evidence(fact, nb, b.nb_table, b.nb_row)
@@ -168,11 +168,13 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         # localport, localnet, patch, vtep, remote: nothing binds them here. A localport
         # (Neutron's metadata port) with a local interface does not make its datapath local.
 
-    for uuid, chain in (seed_local or {}).items():
-        if uuid in psb.datapaths and uuid not in roots:
-            roots[uuid] = chain
+    seeded = [u for u in seed_local or () if u in psb.datapaths and u not in roots]
+    all_roots: Mapping[str, Chain] = roots
+    if seed_local and seeded:
+        seeds = seed_local  # their chains are read only if an explanation is
 
-    local = _closure(psb, roots, chassis, hc.host, events)
+        all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
+    local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
 
     # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
     for uuid in sorted(local):
@@ -208,7 +210,8 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
 
     # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
     pairs: list[PatchPair] = []
-    why: dict[PatchPort, Chain] = {}
+    # Why each patch port exists: its datapath's locality (read lazily) + this tail.
+    tails: dict[PatchPort, tuple[str, Chain]] = {}
     for typ, key in (("l2gateway", "ovn-l2gateway-port"), ("localnet", "ovn-localnet-port")):
         for name in psb.by_type.get(typ, ()):
             b = psb.bindings[name]
@@ -241,7 +244,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             pair = PatchPair.make(name, key, network, hc.integration_bridge, bridge,
                                   b.datapath)
             pairs.append(pair)
-            chain = (*local[b.datapath], ln_ev, hc.evidence(
+            tail = (ln_ev, hc.evidence(
                 f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
                 map_ev.table, map_ev.row),
                 Evidence(f"ovn-controller creates {pair.ext_name} on {bridge} and "
@@ -249,7 +252,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                          "add_bridge_mappings_by_type)", OVN_SRC + "controller/patch.c", None, None,
                          hc.host))
             for pp in pair.ports():
-                why[pp] = chain
+                tails[pp] = (b.datapath, tail)
 
     state = ovs_state(hc) if hc.based_on == "ovs" and pairs else None
     if state is not None and may_conflict(state, pairs):
@@ -268,13 +271,12 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             notes.append(f"ovn-controller cannot create {name} on {bridge}: the name is "
                          f"taken on {holder}; none of its patch port changes apply")
 
-    names = _names(psb, local)
     real = HostRealization(
         host=hc.host,
         chassis=chassis,
-        patch_ports=frozenset(why),
-        local_datapaths=MappingProxyType({names[u]: local[u] for u in local}),
-        why=MappingProxyType(why),
+        patch_ports=frozenset(tails),
+        local_datapaths=ByName(psb, local),
+        why=Lazy(tails, lambda pp: (*local[tails[pp][0]], *tails[pp][1])),
         events=tuple(events),
         integration_bridge=hc.integration_bridge,
         bridge_mappings=MappingProxyType(dict(bm.mappings)),
@@ -283,15 +285,77 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         based_on=hc.based_on,
         notes=tuple(notes),
     )
-    return HostPrediction(real, hc, bm, tuple(pairs), MappingProxyType(local))
+    return HostPrediction(real, hc, bm, tuple(pairs), local)
+
+
+class ByName(Mapping[str, Chain]):
+    """Local datapaths by the name the report shows: the label, or "label (uuid start)" where
+    two local datapaths share it. A label no other datapath carries is looked up directly;
+    the full list of names is made only when something iterates."""
+
+    __slots__ = ("_all", "_local", "_psb")
+
+    def __init__(self, psb: PredictedSouthbound, local: Mapping[str, Chain]) -> None:
+        self._psb, self._local = psb, local
+        self._all: dict[str, str] | None = None
+
+    def _unique(self, name: object) -> str | None:
+        uuids = self._psb.by_label.get(name) if isinstance(name, str) else None
+        return uuids[0] if uuids is not None and len(uuids) == 1 else None
+
+    def _names(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = {n: u for u, n in _names(self._psb, self._local).items()}
+        return self._all
+
+    def __getitem__(self, name: str) -> Chain:
+        u = self._unique(name)
+        if u is not None:
+            if u not in self._local:
+                raise KeyError(name)
+            return self._local[u]
+        return self._local[self._names()[name]]
+
+    def __contains__(self, name: object) -> bool:
+        u = self._unique(name)
+        if u is not None:
+            return u in self._local
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._local)
 
 
 def _names(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> dict[str, str]:
+    """Datapath names as the report shows them; a name two local datapaths share gets the
+    start of the uuid."""
+    labels, everywhere = psb.labels, psb.by_label
     counts: dict[str, int] = {}
     for u in local:
-        counts[psb.datapath_label(u)] = counts.get(psb.datapath_label(u), 0) + 1
-    return {u: psb.datapath_label(u) if counts[psb.datapath_label(u)] == 1
-            else f"{psb.datapath_label(u)} ({u[:8]})" for u in local}
+        if len(everywhere[labels[u]]) > 1:
+            counts[labels[u]] = counts.get(labels[u], 0) + 1
+    return {u: labels[u] if counts.get(labels[u], 1) == 1 else f"{labels[u]} ({u[:8]})"
+            for u in local}
+
+
+def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
+                     host: str, events: list[ControllerEvent]) -> Mapping[str, Chain]:
+    """The local datapaths from the shared link index; the walk that explains each runs
+    only when an explanation is read (or at once when the walk logs a warning)."""
+    found = psb.link_index.local(roots, chassis)
+    if found is None:
+        return _closure(psb, roots, chassis, host, events)
+    walked: list[dict[str, Chain]] = []
+
+    def chain(u: str) -> Chain:
+        if not walked:
+            walked.append(_closure(psb, roots, chassis, host, []))
+        return walked[0][u]
+
+    return Lazy(sorted(found), chain)
 
 
 def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:

@@ -16,7 +16,9 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
@@ -28,6 +30,9 @@ from ovnguard.model.logical import (
     Southbound,
 )
 from ovnguard.simulation.types import ControllerEvent
+
+if TYPE_CHECKING:
+    from ovnguard.simulation.locality import LinkIndex
 
 # lib/ovn-util.c OVN_NB_LSP_TYPES (plus "" = VIF): l3gateway, chassisredirect and patch are
 # only ever set by northd.
@@ -99,6 +104,27 @@ class PredictedSouthbound:
     def datapath_label(self, uuid: str) -> str:
         dp = self.datapaths[uuid]
         return dp.name or uuid
+
+    # Indexes built once per predicted SB and shared by every chassis (a frozen dataclass
+    # without slots: cached_property stores in the instance dict).
+    @cached_property
+    def labels(self) -> Mapping[str, str]:
+        """NB uuid -> datapath_label()."""
+        return MappingProxyType({u: d.name or u for u, d in self.datapaths.items()})
+
+    @cached_property
+    def by_label(self) -> Mapping[str, tuple[str, ...]]:
+        """label -> NB uuids of the datapaths carrying it (names need not be unique)."""
+        out: dict[str, list[str]] = {}
+        for u, label in self.labels.items():
+            out.setdefault(label, []).append(u)
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
+
+    @cached_property
+    def link_index(self) -> LinkIndex:
+        from ovnguard.simulation.locality import LinkIndex
+
+        return LinkIndex(self)
 
 
 def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSouthbound:

@@ -24,7 +24,7 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -34,6 +34,7 @@ from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
 from ovnguard.simulation.hostconfig import HostConfig, host_config
+from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
@@ -46,8 +47,9 @@ from ovnguard.simulation.patchrun import (
     synthetic_state,
 )
 from ovnguard.simulation.types import LAB_NOTES, OVN_SRC, HostDelta, PatchPort, Realization
+from ovnguard.versions import SEMANTICS
 
-OVN_VERSION = "23.03"
+OVN_VERSION = SEMANTICS.ovn  # the one place that says which: ovnguard.versions
 # Interface columns ovn-controller 23.03 monitors with change tracking (ovn-controller.c
 # ctrl_register_ovs_idl, binding.c, physical.c, encaps.c, bfd.c, vif-plug.c).
 TRACKED_INTERFACE_COLUMNS = frozenset({
@@ -56,15 +58,95 @@ TRACKED_INTERFACE_COLUMNS = frozenset({
 })
 
 
-def realize(snapshot: Snapshot) -> Realization:
-    return _realize(snapshot, predict_southbound(snapshot.nb, snapshot.sb))[0]
+def realize(snapshot: Snapshot, since: Realization | None = None) -> Realization:
+    """What ovn-controller wants on every host. `since`: the realization of an earlier
+    snapshot this one was derived from (e.g. the state before a change); only the hosts
+    whose inputs differ are computed again -- the result is the same either way."""
+    base = _basis(since)
+    return _realize(snapshot, predict_southbound(snapshot.nb, snapshot.sb), base)[0]
 
 
-def _realize(snapshot: Snapshot, psb: PredictedSouthbound) -> tuple[
-        Realization, dict[str, HostPrediction]]:
-    preds = {h: _predict(psb, h, snapshot.hosts[h].ovs) for h in sorted(snapshot.hosts)}
+@dataclass(frozen=True)
+class _Basis:
+    """What a Realization was computed from (kept in Realization.basis)."""
+
+    snapshot: Snapshot
+    psb: PredictedSouthbound
+    preds: Mapping[str, HostPrediction]
+
+
+def _basis(r: Realization | None, snapshot: Snapshot | None = None) -> _Basis | None:
+    b = r.basis if r is not None else None
+    if not isinstance(b, _Basis) or (snapshot is not None and b.snapshot is not snapshot):
+        return None
+    return b
+
+
+def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None = None,
+             ) -> tuple[Realization, dict[str, HostPrediction]]:
+    keep = _unaffected(since, snapshot, psb) if since is not None else None
+    preds: dict[str, HostPrediction] = {}
+    for h in sorted(snapshot.hosts):
+        old = since.preds.get(h) if since is not None and keep is not None else None
+        if old is not None and keep is not None and keep(h, old):
+            preds[h] = old
+        else:
+            preds[h] = _predict(psb, h, snapshot.hosts[h].ovs)
     hosts = {h: p.realization for h, p in preds.items()}
-    return Realization(MappingProxyType(hosts), OVN_VERSION, psb.events), preds
+    basis = _Basis(snapshot, psb, MappingProxyType(preds))
+    return Realization(MappingProxyType(hosts), OVN_VERSION, psb.events, basis), preds
+
+
+# Binding types any chassis may claim (binding.c considers them on every chassis): a change
+# to one can change any host.
+_GLOBAL_TYPES = frozenset({"virtual", "l2gateway", "l3gateway", "chassisredirect", "external"})
+
+
+def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
+                ) -> Callable[[str, HostPrediction], bool] | None:
+    """Which hosts' predictions carry over unchanged from `since` (ovn-controller's
+    incremental engine in spirit: a host recomputes only when an input it reads changed).
+    A host reads: its own Open_vSwitch DB and SB (same objects), the bindings its
+    interfaces name (and their children), the bindings any chassis may claim, and the
+    bindings, links and localnet ports of its local datapaths. None: no host carries over."""
+    psb0 = since.psb
+    if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
+        return None
+    b0, b1 = psb0.bindings, psb.bindings
+    names = {n for n in b0.keys() | b1.keys() if b0.get(n) != b1.get(n)}
+    dps: set[str] = set()
+    parents: set[str] = set()
+    for n in names:
+        for b in (b0.get(n), b1.get(n)):
+            if b is None:
+                continue
+            if b.type in _GLOBAL_TYPES:
+                return None
+            dps.add(b.datapath)
+            if b.parent_port is not None:
+                parents.add(b.parent_port)
+    d0, d1 = psb0.datapaths, psb.datapaths
+    dps |= {u for u in d0.keys() | d1.keys() if d0.get(u) != d1.get(u)}
+    for index0, index1 in ((psb0.links, psb.links), (psb0.localnets, psb.localnets)):
+        dps |= {u for u in index0.keys() | index1.keys() if index0.get(u) != index1.get(u)}
+    touched = names | parents
+    hosts0 = since.snapshot.hosts
+
+    def keep(h: str, p: HostPrediction) -> bool:
+        before = hosts0.get(h)
+        if before is None or before.ovs is not snapshot.hosts[h].ovs:
+            return False
+        if not p.active:
+            return True  # nothing is realized without a chassis, whatever NB says
+        if not dps.isdisjoint(p.local):
+            return False
+        hc = p.config
+        if hc.based_on == "sb":
+            return hc.sb_bound.isdisjoint(touched)
+        return not any(i.external_ids.get("iface-id") in touched
+                       for i in hc.br_int_interfaces())
+
+    return keep
 
 
 def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
@@ -176,13 +258,22 @@ def realization_steps(snapshots: Sequence[Snapshot],
     if len(snapshots) < 2:
         raise ValueError("need the state before and after at least one step")
     rs = list(realizations) if realizations is not None else [None] * len(snapshots)
-    psbs = [predict_southbound(s.nb, s.sb) for s in snapshots]
+    psbs: list[PredictedSouthbound] = []
     reals: list[Realization] = []
-    preds: list[dict[str, HostPrediction]] = []
-    for r, s, psb in zip(rs, snapshots, psbs, strict=True):
-        real, pred = _realize(s, psb)
+    preds: list[Mapping[str, HostPrediction]] = []
+    for r, s in zip(rs, snapshots, strict=True):
+        # Each state from scratch only once: a realization the caller made of this very
+        # snapshot brings its predictions; otherwise only the hosts whose inputs changed
+        # since the previous state are computed again.
+        basis = _basis(r, s)
+        if basis is None:
+            psb = predict_southbound(s.nb, s.sb)
+            real, _ = _realize(s, psb, _basis(reals[-1]) if reals else None)
+            basis = _basis(real, s)
+            assert basis is not None
+        psbs.append(basis.psb)
         reals.append(r if r is not None else real)
-        preds.append(pred)
+        preds.append(basis.preds)
     runtime: dict[str, HostRuntime | None] = {}
     initial: dict[str, Mapping[Key, OvsPatch]] = {}
     why: dict[str, dict[Key, tuple[Evidence, ...]]] = {}
@@ -321,21 +412,27 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
-    seed: dict[str, Chain] = {}
-    for u in sorted(runtime0.local & set(psb1.datapaths)):
-        seed[u] = (Evidence(
-            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
-            "23.03 removes local datapaths only in a full recompute (local_data.c; "
-            "docs/measurements.md: stale patch ports)", OVN_SRC + "controller/local_data.c", None,
-            None, h),)
+    kept = sorted(runtime0.local & set(psb1.datapaths))
+    made: dict[str, Chain] = {}
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None
-        if b is not None and b.datapath not in seed and b.datapath not in p1.local:
-            seed[b.datapath] = (Evidence(
+        if (b is not None and b.datapath not in made and b.datapath not in p1.local
+                and b.datapath not in runtime0.local):
+            made[b.datapath] = (Evidence(
                 f"{h} already has patch port {p.port} for {b.logical_port}, so "
                 f"{psb1.datapath_label(b.datapath)} was local when it was made",
                 OVN_SRC + "controller/patch.c", None,
                 None, h),)
+
+    def was_local(u: str) -> Chain:  # written only if an explanation is read
+        return made[u] if u in made else (Evidence(
+            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
+            "23.03 removes local datapaths only in a full recompute (local_data.c; "
+            "docs/measurements.md: stale patch ports)", OVN_SRC + "controller/local_data.c",
+            None,
+            None, h),)
+
+    seed = Lazy([*kept, *made], was_local)
     # Only datapaths the full computation would not have change anything.
     inc = (realize_host(psb1, hc1, seed) if any(u not in p1.local for u in seed) else p1)
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ovnguard.model.evidence import Evidence
+from ovnguard.versions import SEMANTICS
 
 # Evidence.source for facts derived from OVN's behaviour rather than read from a file: the
 # source file of ovn-org/ovn (tag v23.03.1) whose code decides it, and our measurements.
@@ -81,9 +82,13 @@ class HostRealization:
 @dataclass(frozen=True, slots=True)
 class Realization:
     hosts: Mapping[str, HostRealization]
-    ovn_version: str = "23.03"  # whose ovn-controller semantics are implemented
+    ovn_version: str = SEMANTICS.ovn  # whose ovn-controller semantics are implemented
     # What ovn-northd logs for this NB (unknown port types, bad MACs, ...); not per host.
     northd_events: tuple[ControllerEvent, ...] = ()
+    # What it was computed from (snapshot, predicted SB, each host's prediction), so a later
+    # realization or delta of a changed snapshot recomputes only the hosts the change
+    # touches (simulation.realize). Not part of the result: not compared, not shown.
+    basis: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

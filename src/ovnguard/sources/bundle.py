@@ -32,10 +32,11 @@ from ovnguard.sources.iproute import read_addresses, read_links, read_routes
 from ovnguard.sources.neutron_ini import read_neutron
 from ovnguard.sources.ovsdb_file import read_database
 
-# What the model reads from each database. Everything else (ACLs, load balancers, logical
-# flows, MAC bindings, statistics...) is skipped at parse time: on a large cloud those
-# tables are most of the file and none of them changes which patch ports ovn-controller
-# creates or whether a host stays reachable.
+# What the model reads from each database (the simulation and the rules need no more). A
+# bundle holds more (see SB_SKIP below); live collection and the guard read only these: on a
+# large cloud ACLs, load balancers, logical flows and MAC bindings are most of the data and
+# none of them changes which patch ports ovn-controller creates or whether a host stays
+# reachable.
 #
 # Invariant (tested against the installed schemas): when a non-root table is kept, every
 # column of a kept table that strongly references it is kept too. Otherwise the garbage
@@ -117,6 +118,15 @@ OVS_KEEP: Mapping[str, frozenset[str]] = MappingProxyType({
     "Controller": frozenset({"target", "is_connected"}),
 })
 
+# What a bundle holds in memory: every table and column of NB and of each conf.db, so that any
+# command line of a change -- run by the real tools on a copy of the model's database
+# (change/realtools.py) -- sees exactly the rows it would on the real cluster (ACLs, port
+# groups, mirrors, fake bridges...). The SB keeps everything but what ovn-northd and
+# ovn-controller derive in bulk and no command line edits (logical flows, learnt MACs).
+# The *_KEEP sets above are what the model reads (live collection and the guard read only
+# those).
+SB_SKIP = frozenset({"Logical_Flow", "Logical_DP_Group", "MAC_Binding", "FDB"})
+
 NB_NAME = "OVN_Northbound"
 SB_NAME = "OVN_Southbound"
 OVS_NAME = "Open_vSwitch"
@@ -143,9 +153,11 @@ _HOST_FILES = (*_MISSING_HOST_FILE, "etc", "deployment.json")
 _ROOT_ENTRIES = ("nb.db", "sb.db", "hosts", *BUNDLE_NAMES, "host_vars", "group_vars")
 
 
-def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]]) -> Database:
-    """Read one OVSDB file and check it holds the database it should."""
-    db = read_database(path, keep={t: tuple(cs) for t, cs in keep.items()})
+def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]] | None,
+                 skip: Iterable[str] = ()) -> Database:
+    """Read one OVSDB file and check it holds the database it should (`keep=None`: all)."""
+    db = read_database(path, keep=None if keep is None else
+                       {t: tuple(cs) for t, cs in keep.items()}, skip=frozenset(skip))
     if db.name != expected:
         raise InputError(
             f"this file holds the {db.name} database, expected {expected} "
@@ -190,7 +202,7 @@ def _read_host_dir(d: Path) -> _HostDir:
     present = {p.name for p in safeio.list_dir(d)}
     f = d / "conf.db"
     if "conf.db" in present:
-        h.ovs = read_db_file(f, OVS_NAME, OVS_KEEP)
+        h.ovs = read_db_file(f, OVS_NAME, None)
         h.files["conf.db"] = str(f)
     for name, reader, attr in (
         ("addr.json", read_addresses, "addresses"),
@@ -316,12 +328,12 @@ def load_bundle(path: str | Path) -> Snapshot:
             f"(`{MAKE['nb.db']}`)",
             str(root),
         )
-    nb = read_db_file(nb_path, NB_NAME, NB_KEEP)
+    nb = read_db_file(nb_path, NB_NAME, None)
 
     sb: Database | None = None
     sb_path = root / "sb.db"
     if safeio.exists(sb_path):
-        sb = read_db_file(sb_path, SB_NAME, SB_KEEP)
+        sb = read_db_file(sb_path, SB_NAME, None, SB_SKIP)
     else:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
                      "known, so host directories are not matched to chassis")

@@ -36,6 +36,7 @@ from ovnguard.model.db import (
     ColumnType,
     Database,
     Row,
+    RowChange,
     Schema,
     Uuid,
     json_converter,
@@ -48,16 +49,18 @@ MAGIC_JSON = b"OVSDB JSON "
 MAGIC_CLUSTER = b"OVSDB CLUSTER "
 
 
-def read_database(path: str | Path, keep: Keep = None, verify: bool = False) -> Database:
+def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
+                  skip: Collection[str] = ()) -> Database:
     """Load a standalone OVSDB file into a Database.
 
     `keep` limits the tables (and, per table, columns) held in memory; `None` keeps all.
+    `skip` names tables not to hold at all (with `keep=None`: everything else, every column).
     `verify` checks each record's SHA-1 (off by default: the file is usually fresh output of
     ovsdb-client, and hashing doubles the read time of a big NB).
     """
     p = Path(path)
     raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
-    return parse_database(raw, str(p), keep, verify)
+    return parse_database(raw, str(p), keep, verify, skip)
 
 
 def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memoryview]]:
@@ -165,14 +168,16 @@ def cluster_to_standalone(raw: bytes, source: str) -> bytes:
         return standalone.read_bytes()
 
 
-def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False) -> Database:
+def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False,
+                   skip: Collection[str] = ()) -> Database:
     if raw.startswith(MAGIC_CLUSTER):
         raw = cluster_to_standalone(raw, source)
     with gc_paused():  # millions of new containers, none garbage: see ovnguard.gcpause
-        return _parse_database(raw, source, keep, verify)
+        return _parse_database(raw, source, keep, verify, skip)
 
 
-def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Database:
+def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
+                    skip: Collection[str]) -> Database:
     records = _records(raw, source, verify)
     first = next(records, None)
     if first is None:
@@ -190,7 +195,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool) -> Databa
         for tname, trows in txn.items():
             if tname.startswith("_"):
                 continue
-            if keep_tables is not None and tname not in keep_tables:
+            if (keep_tables is not None and tname not in keep_tables) or tname in skip:
                 continue
             plan = plans.get(tname)
             if plan is None:
@@ -285,3 +290,108 @@ def _apply_diff(ctype: ColumnType, old: Any, diff: Any) -> Any:
                 out[k] = v
         return out
     return normalize_set(set(old) ^ set(diff))
+
+
+# -- writing a copy, and following what a server appends ----------------------------------
+#
+# The change executor (change/realtools.py) runs the real ovn-nbctl / ovs-vsctl against a
+# throwaway ovsdb-server loaded with a copy of the model's database, and learns what each
+# command line changed from the transaction record the server appends to its file.
+
+
+def _atom_json(a: Any) -> Any:
+    return ["uuid", a] if isinstance(a, Uuid) else a
+
+
+def value_to_json(ctype: ColumnType, v: Any) -> Any:
+    if ctype.is_map:
+        return ["map", [[_atom_json(k), _atom_json(x)] for k, x in v.items()]]
+    if ctype.is_scalar:
+        return _atom_json(v)
+    return ["set", [_atom_json(a) for a in v]]
+
+
+def _record(doc: Any) -> bytes:
+    body = orjson.dumps(doc) + b"\n"  # the length and hash cover the newline (ovsdb/log.c)
+    return b"%s%d %s\n%s" % (MAGIC_JSON, len(body), hashlib.sha1(body).hexdigest().encode(),
+                              body)
+
+
+def write_database(db: Database) -> bytes:
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row)."""
+    if db.schema.doc is None:
+        raise ValueError(f"the schema of {db.name} was not read from a file; cannot copy it")
+    txn: dict[str, Any] = {}
+    for tname, rows in db.tables.items():
+        ts = db.schema.tables.get(tname)
+        if ts is None or not rows:
+            continue
+        out: dict[str, Any] = {}
+        for u, row in rows.items():
+            cols = {}
+            for c, v in row.data.items():
+                ctype = ts.columns.get(c)
+                if ctype is not None and v != ctype.default():
+                    cols[c] = value_to_json(ctype, v)
+            out[str(u)] = cols
+        txn[tname] = out
+    return _record(db.schema.doc) + _record(txn)
+
+
+def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list[RowChange]]:
+    """Replay transaction records appended to a DB file onto `db`: (db after, row changes).
+
+    Only the tables a record names are copied, so following a long change costs what each
+    line touched, not the size of the database per line.
+    """
+    changed: dict[str, dict[Uuid, dict[str, Any]]] = {}
+    before: dict[tuple[str, Uuid], Row | None] = {}
+    for line, body in _records(raw, source, False):
+        txn = _json(body, source, line)
+        if not isinstance(txn, dict):
+            raise InputError("transaction record is not a JSON object", source, line)
+        is_diff = bool(txn.get("_is_diff"))
+        for tname, trows in txn.items():
+            if tname.startswith("_"):
+                continue
+            ts = db.schema.tables.get(tname)
+            if ts is None:
+                raise InputError(f"transaction names unknown table {tname!r}", source, line)
+            old = db.tables.get(tname, {})
+            work = changed.setdefault(tname, {})
+            for u in trows:
+                uid = Uuid(u)
+                if (tname, uid) not in before:
+                    before[(tname, uid)] = old.get(uid)
+                if uid not in work and uid in old:
+                    work[uid] = dict(old[uid].data)
+            present = {u: r for u, r in work.items() if r is not None}
+            _apply_rows(_Plan(ts.columns, None), present, trows, is_diff)
+            for u in trows:
+                uid = Uuid(u)
+                work[uid] = present.get(uid)  # type: ignore[assignment]
+    if not changed:
+        return db, []
+    tables = dict(db.tables)
+    changes: list[RowChange] = []
+    for tname, work in changed.items():
+        t = dict(tables.get(tname, {}))
+        for uid, data in work.items():
+            b = before[(tname, uid)]
+            if data is None:
+                t.pop(uid, None)
+                if b is not None:
+                    changes.append(RowChange(tname, uid, "delete", b, None))
+                continue
+            a = Row(tname, uid, MappingProxyType(data))
+            t[uid] = a
+            if b is None:
+                changes.append(RowChange(tname, uid, "insert", None, a))
+            else:
+                cols = tuple(sorted(c for c in set(a.data) | set(b.data)
+                                    if a.data.get(c) != b.data.get(c)))
+                if cols:
+                    changes.append(RowChange(tname, uid, "update", b, a, cols))
+        tables[tname] = MappingProxyType(t)
+    changes.sort(key=lambda c: (c.table, c.kind, c.uuid))
+    return Database(db.schema, MappingProxyType(tables), db.source), changes

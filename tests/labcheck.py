@@ -13,9 +13,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
+from ovnguard.errors import LabError
 from ovnguard.lab import Lab
 from ovnguard.model.db import Database
 from ovnguard.model.snapshot import Snapshot
@@ -61,6 +64,7 @@ class Outcome:
     pred_stale: set[Port]
     real_unwanted: set[Port]  # present after, but not wanted by a full recompute
     deltas: dict[str, HostDelta]
+    refused: list[str] = field(default_factory=list)  # real tool errors (refusals_ok)
 
     def assert_matches(self, stale: bool = True) -> None:
         assert (self.pred_added, self.pred_removed) == (self.real_added, self.real_removed)
@@ -104,19 +108,33 @@ class LabCheck:
         return read_database(d / "after.db", keep=OVS_KEEP)
 
     def step(self, nb: list[list[str]] | None = None,
-             ovs: dict[str, list[list[str]]] | None = None) -> Outcome:
+             ovs: dict[str, list[list[str]]] | None = None, *,
+             refusals_ok: bool = False,
+             resolve: Callable[[list[str]], list[str]] | None = None) -> Outcome:
         """Each NB command is its own transaction (as separate ovn-nbctl runs are); OVS
-        commands are applied after them."""
+        commands are applied after them. With `refusals_ok`, a command the real tool
+        refuses changes nothing and the step goes on (random changes); `resolve` rewrites a
+        command just before it runs (e.g. a row name into the uuid it has by then)."""
         settle(self.lab)
         s0 = self.snapshot()
         p0 = patch_ports(self.lab)
         snaps = [s0]
+        refused: list[str] = []
         for cmd in nb or []:
             # --wait=hv: every chassis sees each transaction's state. Without it a busy
             # ovn-controller may coalesce quick runs and never see the transient state (the
             # prediction says such ports *may* be left stale).
-            self.lab.nbctl("--wait=hv", *cmd)
-            snaps.append(replace(snaps[-1], nb=self._nb()))
+            try:
+                self.lab.nbctl("--wait=hv", *(resolve(cmd) if resolve else cmd))
+            except LabError as e:
+                if not refusals_ok:
+                    raise
+                refused.append(str(e))
+                continue
+            # As a change engine's output: the bundle's NB, edited (the same source file).
+            snaps.append(replace(snaps[-1], nb=replace(self._nb(), source=s0.nb.source)))
+        if len(snaps) == 1:
+            snaps.append(s0)  # nothing changed: the prediction must say so too
         if ovs:
             hosts = dict(snaps[-1].hosts)
             for h, cmds in ovs.items():
@@ -126,6 +144,12 @@ class LabCheck:
             snaps.append(replace(snaps[-1], hosts=hosts))
         p1 = settle(self.lab)
         deltas = realization_steps(snaps)
+        # The incremental path (each state from the one before, recomputing only hosts
+        # whose inputs changed) predicts exactly what computing every state afresh does,
+        # chains of evidence included.
+        assert deltas == realization_steps(snaps, [realize(s) for s in snaps])
+        for s_prev, s_next in pairwise(snaps):
+            assert realize(s_next, since=realize(s_prev)) == realize(s_next)
         real = realize(self.snapshot())
         wanted = {(h, p.bridge, p.port) for h, hr in real.hosts.items() for p in hr.patch_ports}
         # A host whose ovn-controller transaction fails keeps what it had.
@@ -138,7 +162,7 @@ class LabCheck:
             return {(h, p.bridge, p.port) for h, d in deltas.items() for p in getattr(d, attr)}
 
         return Outcome(p1 - p0, p0 - p1, flat("added"), flat("removed"), flat("stale"),
-                       p1 - wanted, deltas)
+                       p1 - wanted, deltas, refused)
 
     def log(self, host: str) -> str:
         return (self.lab.host_dir(host) / "ovn-controller.log").read_text()

@@ -1,0 +1,389 @@
+"""Run a change with the real ovn-nbctl / ovn-sbctl / ovs-vsctl on copies of the databases.
+
+Each database a line needs (NB; SB for ovn-sbctl; each host's Open_vSwitch DB that a
+`# host:` line names) gets its own throwaway `ovsdb-server` in a temporary directory, loaded
+with a copy of the snapshot's database and started on first use only -- a bundle of 1,000
+hosts costs nothing for the hosts a change does not touch. Each command line is one
+invocation of the real tool (argv, never a shell), with the global options that would point
+it elsewhere or make it wait for other daemons removed (`--db`, `--wait`, `--timeout`, ...).
+
+- ovn-nbctl / ovn-sbctl run in their daemon mode (`--detach`: one process that keeps the
+  database in memory, each line sent over its control socket as `run ARGS`): a line then
+  costs well under a millisecond, so a long change is linear in its length.
+- ovs-vsctl has no daemon mode: one process per line (a few milliseconds).
+- A line that waits for a condition (`wait-until`) runs as its own process with a timeout,
+  since on a copy nothing else will ever change the database.
+
+What each line changed is read from the server, not guessed: ovsdb-server appends one
+transaction record per committed transaction to its file, and `apply_records` replays
+exactly those onto the model.
+
+Nothing here connects to anything but these servers: never a live database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import ovs.jsonrpc
+import ovs.poller
+import ovs.stream
+
+from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, _transact
+from ovnguard.change.model import Invocation
+from ovnguard.change.neutron import Ml2Config, UnsupportedNeutron
+from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
+from ovnguard.change.tools import Tools
+from ovnguard.change.txn import CtlError
+from ovnguard.model.db import Database, RowChange, diff
+from ovnguard.sources.ovsdb_file import apply_records, value_to_json, write_database
+
+LINE_TIMEOUT = 30.0  # seconds; a line that takes longer is reported, not waited for
+WAIT_TIMEOUT = 3  # seconds a `wait-until` line may wait on a copy nothing else changes
+
+# The tools' "not found" messages -> the table whose names to suggest from.
+_MISSING = [
+    (re.compile(r"^(.+): switch name not found$"), "Logical_Switch"),
+    (re.compile(r"^(.+): router name not found$"), "Logical_Router"),
+    (re.compile(r"^(.+): switch port name not found$"), "Logical_Switch_Port"),
+    (re.compile(r"^(.+): port name not found$"), "Logical_Switch_Port"),
+    (re.compile(r"^(.+): router port name not found$"), "Logical_Router_Port"),
+    (re.compile(r"^no bridge named (.+)$"), "Bridge"),
+    (re.compile(r"^no port named (.+)$"), "Port"),
+    (re.compile(r"^no interface named (.+)$"), "Interface"),
+    (re.compile(r'^no row "(.+)" in table (\w+)$'), ""),
+]
+
+
+class ToolError(RuntimeError):
+    """A throwaway server or daemon could not be started (a broken --ovn-bindir)."""
+
+
+def _missing(error: str) -> tuple[str, str] | None:
+    for rx, table in _MISSING:
+        m = rx.match(error)
+        if m:
+            return (table or m.group(2), m.group(1))
+    return None
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+
+
+class _Server:
+    """One throwaway ovsdb-server over a copy of one database."""
+
+    def __init__(self, tools: Tools, work: Path, label: str, db: Database) -> None:
+        self.tools = tools
+        self.file = work / f"{label}.db"
+        self.sock = work / f"{label}.sock"
+        self.ctl = work / f"{label}.ctl"
+        self.db = db
+        self.file.write_bytes(write_database(db))
+        self.proc = subprocess.Popen(
+            [str(tools.path("ovsdb-server")), str(self.file), f"--remote=punix:{self.sock}",
+             f"--unixctl={self.ctl}", "--no-chdir"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise ToolError(f"ovsdb-server would not load a copy of {db.name}: "
+                                f"{err.strip().splitlines()[-1:] or 'no message'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ToolError("ovsdb-server did not start within 10 s")
+            time.sleep(0.002)
+        self.offset = self.file.stat().st_size
+
+    def _answers(self) -> bool:
+        # The socket file exists from bind(), but connections are refused until listen(); a
+        # refused tool would back off for a second before retrying.
+        if not self.sock.exists():
+            return False
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(self.sock))
+            except OSError:
+                return False
+        return True
+
+    @property
+    def remote(self) -> str:
+        return f"unix:{self.sock}"
+
+    def take(self) -> tuple[Database, tuple[RowChange, ...]]:
+        """What the transactions since the last call changed, applied to the model."""
+        with self.file.open("rb") as f:
+            f.seek(self.offset)
+            tail = f.read()
+        self.offset += len(tail)
+        if not tail.strip():
+            return self.db, ()
+        self.db, changes = apply_records(self.db, tail, str(self.file))
+        return self.db, tuple(changes)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+
+
+class _CtlDaemon:
+    """ovn-nbctl / ovn-sbctl in daemon mode, driven over its control socket."""
+
+    def __init__(self, tools: Tools, tool: str, server: _Server, work: Path) -> None:
+        self.ctl = work / f"{tool}.ctl"
+        self.pidfile = work / f"{tool}.pid"
+        r = subprocess.run(
+            [str(tools.path(tool)), f"--db={server.remote}", "--detach", "--no-chdir",
+             f"--pidfile={self.pidfile}", f"--unixctl={self.ctl}",
+             f"--log-file={work / (tool + '.log')}"],
+            capture_output=True, text=True, timeout=LINE_TIMEOUT, check=False,
+        )
+        if r.returncode != 0:
+            raise ToolError(f"{tool} --detach failed: {r.stderr.strip()}")
+        self.pid = int(self.pidfile.read_text().strip())
+        error, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(f"unix:{self.ctl}"))
+        if error:
+            self.stop()
+            raise ToolError(f"cannot reach {tool}'s control socket: {os.strerror(error)}")
+        self.conn = ovs.jsonrpc.Connection(stream)
+        # The daemon answers before its first copy of the database has arrived (a line would
+        # then see an empty database): wait until it sees a row the copy is known to hold.
+        table = next((t for t, rows in server.db.tables.items() if rows), None)
+        deadline = time.monotonic() + 10
+        while table is not None:
+            error, out = self.run(["--bare", "--columns=_uuid", "list", table])
+            if error is None and out.strip():
+                break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ToolError(f"{tool} did not read the copy of {server.db.name} in 10 s")
+            time.sleep(0.001)
+
+    def run(self, args: list[str]) -> tuple[str | None, str]:
+        """(error text or None, output) of `run ARGS` -- one transaction."""
+        req = ovs.jsonrpc.Message.create_request("run", args)
+        if self.conn.send(req):
+            raise ToolError("lost the control connection")
+        deadline = time.monotonic() + LINE_TIMEOUT
+        while True:
+            self.conn.run()
+            error, msg = self.conn.recv()
+            if error == 0 and msg is not None and msg.id == req.id:
+                if msg.type == ovs.jsonrpc.Message.T_ERROR:
+                    return str(msg.error), ""
+                return None, str(msg.result or "")
+            if error not in (0, errno.EAGAIN):
+                raise ToolError(f"control connection: {os.strerror(error)}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            poller = ovs.poller.Poller()
+            self.conn.wait(poller)
+            self.conn.recv_wait(poller)
+            poller.timer_wait(int(left * 1000) + 1)
+            poller.block()
+
+    def stop(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            conn.close()
+        if hasattr(self, "pid"):
+            _kill(self.pid)
+
+
+class RealBackend:
+    """The engine of `RealToolExecutor`: one session of throwaway servers (a context manager)."""
+
+    name = "real-tools"
+    checks_syntax = False  # the tool itself says what is wrong with a line, in its words
+
+    def __init__(self, tools: Tools) -> None:
+        self.tools = tools
+        self._tmp = tempfile.TemporaryDirectory(prefix="ovnguard-exec-")
+        self.work = Path(self._tmp.name)
+        self.servers: dict[DbKey, _Server] = {}
+        self.daemons: dict[str, _CtlDaemon] = {}
+
+    def __enter__(self) -> RealBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for d in self.daemons.values():
+            d.stop()
+        for s in self.servers.values():  # all told first, then waited for: in parallel
+            if s.proc.poll() is None:
+                s.proc.terminate()
+        for s in self.servers.values():
+            s.stop()
+        self.daemons.clear()
+        self.servers.clear()
+        self._tmp.cleanup()
+
+    def unsupported(self, inv: Invocation) -> str | None:
+        if inv.tool == "openstack":
+            return _openstack_unsupported(inv)
+        if inv.tool == "ovn-sbctl" and self.tools.path("ovn-sbctl") is None:
+            return "ovn-sbctl is not installed, so what this line does is unknown"
+        return None
+
+    # -- servers ----------------------------------------------------------------------------
+
+    def _server(self, key: DbKey, db: Database) -> _Server:
+        s = self.servers.get(key)
+        if s is not None and s.db is not db:
+            # The caller's database is not the one the server holds (never the case when
+            # lines run in order): start over from what the caller has.
+            self._drop(key)
+            s = None
+        if s is None:
+            s = _Server(self.tools, self.work, f"db{len(self.servers)}", db)
+            self.servers[key] = s
+        return s
+
+    def _drop(self, key: DbKey) -> None:
+        tool = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}.get(key[0]) if len(key) == 1 else None
+        if tool and tool in self.daemons:
+            self.daemons.pop(tool).stop()
+        self.servers.pop(key).stop()
+
+    def _daemon(self, tool: str, server: _Server) -> _CtlDaemon:
+        d = self.daemons.get(tool)
+        if d is None:
+            d = _CtlDaemon(self.tools, tool, server, self.work)
+            self.daemons[tool] = d
+        return d
+
+    # -- one line -----------------------------------------------------------------------------
+
+    def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
+                ml2: Ml2Config) -> Outcome:
+        if db.schema.doc is None:
+            return Outcome(unsupported=f"the {db.name} schema was not read from a file, so no "
+                           "copy of it can be given to the real tools")
+        server = self._server(key, db)
+        if inv.tool == "openstack":
+            return self._neutron(inv, server, seed, ml2)
+        if not inv.commands and inv.syntax_error is None:
+            return Outcome(after=db, changes=())  # --help / --version: prints, no transaction
+        words = strip_global_options(inv.argv, EXECUTOR_DROPS)
+        try:
+            if inv.tool == "ovs-vsctl" or any(c.verb == "wait-until" for c in inv.commands):
+                error = self._process(inv.tool, server, words)
+            else:
+                error = self._via_daemon(inv.tool, server, words)
+        except TimeoutError:
+            if any(c.verb == "wait-until" for c in inv.commands):
+                return Outcome(unsupported=(
+                    f"{inv.tool} wait-until: the condition does not hold, and on a copy of the "
+                    "database nothing else will make it hold (the real tool would wait for "
+                    "another client); the line is not applied"))
+            self._drop(key)
+            return Outcome(unsupported=f"{inv.tool} did not finish within {LINE_TIMEOUT:.0f} s "
+                           "on a copy of the database; what it does is unknown")
+        if error is not None:
+            error = error.strip()
+            server.take()  # a failed line commits nothing; keep the offset honest anyway
+            return Outcome(error=error, missing=_missing(error))
+        after, changes = server.take()
+        return Outcome(after=after, changes=changes)
+
+    def _via_daemon(self, tool: str, server: _Server, words: list[str]) -> str | None:
+        try:
+            error, _ = self._daemon(tool, server).run(words)
+            return error
+        except ToolError:
+            # Some errors end the daemon (ctl_fatal() exits, before any commit): drop it
+            # (the next line starts a new one) and run this line as its own process, which
+            # reports the error exactly as an operator would see it.
+            self.daemons.pop(tool).stop()
+            return self._process(tool, server, words)
+
+    def _process(self, tool: str, server: _Server, words: list[str]) -> str | None:
+        argv = [str(self.tools.path(tool)), f"--db={server.remote}", f"--timeout={WAIT_TIMEOUT}"]
+        if tool == "ovs-vsctl":
+            argv.append("--no-wait")  # no ovs-vswitchd to wait for
+        try:
+            r = subprocess.run([*argv, *words], capture_output=True, text=True,
+                               timeout=LINE_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError from None
+        if r.returncode == 0:
+            return None
+        err = r.stderr.strip()
+        if r.returncode in (142, -signal.SIGALRM) or "timeout after" in err:  # --timeout hit
+            raise TimeoutError
+        # The report writes "TOOL: " + this: drop the tool's own prefix once (later lines,
+        # e.g. a warning before the fatal message, keep theirs).
+        prefix = f"{tool}: "
+        return (err[len(prefix):] if err.startswith(prefix) else err) or (
+            f"exit status {r.returncode}")
+
+    def _neutron(self, inv: Invocation, server: _Server, seed: str, ml2: Ml2Config) -> Outcome:
+        """What Neutron writes (modelled in neutron.py), committed on the copy as one
+        transaction, so later lines see it exactly as the real tools would."""
+        db = server.db
+        try:
+            after = _transact(db, inv, seed, ml2)
+        except UnsupportedNeutron as e:
+            return Outcome(unsupported=str(e))
+        except CtlError as e:
+            return Outcome(error=e.message, missing=e.missing)
+        ops = _ops(db, after)
+        if ops:
+            r = subprocess.run(
+                [str(self.tools.path("ovsdb-client")), "transact", server.remote,
+                 orjson.dumps([db.name, *ops]).decode()],
+                capture_output=True, text=True, timeout=LINE_TIMEOUT, check=False,
+            )
+            reply = orjson.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else None
+            bad = [o for o in (reply or [{"error": r.stderr.strip()}]) if o and "error" in o]
+            if bad:
+                return Outcome(error=f"committing what Neutron writes failed: {bad[0]}")
+        new, changes = server.take()
+        return Outcome(after=new, changes=changes)
+
+
+def _ops(before: Database, after: Database) -> list[dict[str, Any]]:
+    """OVSDB operations that turn `before` into `after` (uuids kept: insert with "uuid")."""
+    ops: list[dict[str, Any]] = []
+    for ch in diff(before, after):
+        cols = before.schema.tables[ch.table].columns
+        where = [["_uuid", "==", ["uuid", str(ch.uuid)]]]
+        if ch.kind == "delete":
+            ops.append({"op": "delete", "table": ch.table, "where": where})
+            continue
+        assert ch.after is not None
+        names = ch.columns if ch.kind == "update" else tuple(ch.after.data)
+        row = {c: value_to_json(cols[c], ch.after.data[c]) for c in names
+               if c in cols and c in ch.after.data}
+        if ch.kind == "insert":
+            ops.append({"op": "insert", "table": ch.table, "uuid": str(ch.uuid), "row": row})
+        else:
+            ops.append({"op": "update", "table": ch.table, "where": where, "row": row})
+    return ops

@@ -1,0 +1,133 @@
+"""Which datapaths are local on a chassis, computed from indexes built once per predicted SB.
+
+`add_local_datapath__()` (ovn v23.03.1 controller/local_data.c) walks from each datapath a
+chassis binds through patch/l3gateway ports to their peers, as `need_add_peer_to_local()`
+allows. Whether a link is followed depends on the chassis only for two kinds of link: an
+`l3gateway` port (followed on its `l3gateway-chassis`) and a distributed gateway port whose
+`cr-` port has `always-redirect` (followed on the members of its HA chassis group). Every
+other link is followed everywhere (plain patch ports; gateway ports without
+always-redirect) or nowhere (a `chassis-redirect-port` with no binding). So:
+
+- `LinkIndex` classifies every link once and remembers, per chassis, the conditional links it
+  may follow; a chassis with none (most of a large cloud) gets its local datapaths as the
+  union of the memoized unconditional reach of each root; the others walk.
+- The explanation of each local datapath (the chain of evidence `controller._closure()`
+  builds) is only needed when a rule or the report reads it; `Lazy` computes it then.
+
+The set of local datapaths is exactly the walk's (same links, same rule); only the order of
+iteration differs (sorted instead of breadth first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ovnguard.simulation.northd import PredictedSouthbound
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lazy(Mapping[K, V]):
+    """A mapping whose keys are known now and whose values are computed on first read."""
+
+    __slots__ = ("_cache", "_keys", "_value")
+
+    def __init__(self, keys: Iterable[K], value: Callable[[K], V]) -> None:
+        self._keys = dict.fromkeys(keys)
+        self._value = value
+        self._cache: dict[K, V] = {}
+
+    def __getitem__(self, key: K) -> V:
+        try:
+            return self._cache[key]
+        except KeyError:
+            if key not in self._keys:
+                raise
+        v = self._cache[key] = self._value(key)
+        return v
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return f"Lazy({dict(self)!r})"
+
+
+class LinkIndex:
+    """The link graph of one predicted SB, classified for need_add_peer_to_local()."""
+
+    def __init__(self, psb: PredictedSouthbound) -> None:
+        self.always: dict[str, list[str]] = {}  # datapath -> peer datapaths, on every chassis
+        self.conditional: dict[str, list[tuple[str, str]]] = {}  # chassis -> (dp, peer dp)
+        # Datapaths with a gateway port whose chassis-redirect port has no binding: walking
+        # them logs a warning, so their hosts take the full walk (in its order).
+        self.warns: set[str] = set()
+        for dp, names in psb.links.items():
+            for name in names:
+                pb = psb.bindings[name]
+                peer = psb.bindings[pb.options["peer"]].datapath
+                if pb.type == "l3gateway":
+                    ch = pb.options.get("l3gateway-chassis")
+                    if ch is not None:
+                        self.conditional.setdefault(ch, []).append((dp, peer))
+                    continue
+                crp = pb.options.get("chassis-redirect-port")
+                cr = psb.bindings.get(crp) if crp is not None else None
+                if crp is None or (cr is not None
+                                   and cr.options.get("always-redirect") != "true"):
+                    self.always.setdefault(dp, []).append(peer)
+                elif cr is None:
+                    self.warns.add(dp)
+                else:
+                    for ch in {m.chassis_name for m in cr.ha_chassis}:
+                        self.conditional.setdefault(ch, []).append((dp, peer))
+        self._reach: dict[str, frozenset[str]] = {}
+
+    def reach(self, root: str) -> frozenset[str]:
+        """Datapaths reachable from `root` over links followed on every chassis (memoized)."""
+        got = self._reach.get(root)
+        if got is None:
+            seen = {root}
+            stack = [root]
+            while stack:
+                for peer in self.always.get(stack.pop(), ()):
+                    if peer not in seen:
+                        seen.add(peer)
+                        stack.append(peer)
+            got = self._reach[root] = frozenset(seen)
+        return got
+
+    def local(self, roots: Iterable[str], chassis: str) -> set[str] | None:
+        """The datapaths local on `chassis` given the ones it binds (`roots`); None when the
+        walk would log a warning (the caller walks, to keep the log lines in order)."""
+        extra = self.conditional.get(chassis)
+        out: set[str] = set()
+        if extra is None:
+            for r in roots:
+                if r not in out:
+                    out |= self.reach(r)
+        else:
+            more: dict[str, list[str]] = {}
+            for dp, peer in extra:
+                more.setdefault(dp, []).append(peer)
+            stack = list(roots)
+            out.update(stack)
+            while stack:
+                dp = stack.pop()
+                for peer in (*self.always.get(dp, ()), *more.get(dp, ())):
+                    if peer not in out:
+                        out.add(peer)
+                        stack.append(peer)
+        if self.warns and not self.warns.isdisjoint(out):
+            return None
+        return out
+
