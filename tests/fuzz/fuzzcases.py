@@ -116,7 +116,9 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             _WATCH["writes"].append(f"subprocess {argv!r}")
 
 
-READ_ONLY_TOOLS = frozenset({"dot", "ovsdb-tool"})
+# ovsdb-server, ovn-nbctl, ovs-vsctl: the change executor runs them on a copy in a temp dir
+READ_ONLY_TOOLS = frozenset({"dot", "ovsdb-tool", "ovsdb-server", "ovsdb-client", "ovn-nbctl",
+                             "ovn-sbctl", "ovs-vsctl"})
 _HOOKED = False
 
 
