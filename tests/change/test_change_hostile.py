@@ -9,3 +9,8 @@ def test_dollar_before_a_non_ascii_letter_is_literal() -> None:
     # shell variable names are ASCII: `$Ü` is the two characters, as bash prints them
     change = parse_change("ovn-nbctl ls-add a$Üb\n", "c.sh")
     assert change.commands[0].args == ("a$Üb",)
+
+
+def test_backslash_before_an_ordinary_character_in_double_quotes() -> None:
+    change = parse_change('ovn-nbctl ls-add "a\\b"\n', "c.sh")
+    assert change.commands[0].args == ("a\\b",)

@@ -190,7 +190,10 @@ class _Lexer:
                 self._bad("command substitution `...`", self.i, j + 1)
             else:
                 m = _PLAIN_DQ.match(t, self.i)
-                assert m is not None
+                if m is None:  # a backslash before an ordinary character stays (bash)
+                    self._lit("\\", True)
+                    self.i += 1
+                    continue
                 self.line += m.group(0).count("\n")
                 self._lit(m.group(0), True)
                 self.i = m.end()
