@@ -63,8 +63,15 @@ def write_report(
         data = orjson.dumps(render_sarif(report), option=orjson.OPT_INDENT_2)
     else:
         from ovnguard.report.html import render_html
+        from ovnguard.report.safe import visible_model
 
-        data = render_html(report).encode()
+        # autoescaped markup; control characters written out too, as in the terminal
+        data = render_html(visible_model(report)).encode()
+    if fmt is not Format.html:
+        from ovnguard.report.safe import json_text
+
+        # orjson writes C1 and bidi controls raw inside strings: escape them (same JSON)
+        data = json_text(data.decode()).encode()
     if output is None:
         sys.stdout.buffer.write(data + b"\n")
         sys.stdout.flush()

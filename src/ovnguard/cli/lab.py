@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 
 app = typer.Typer(
@@ -42,7 +43,7 @@ def _errors(verb: str) -> Iterator[None]:
     try:
         yield
     except OvnguardError as e:
-        typer.echo(f"ovnguard lab {verb}: {e}", err=True)
+        echo(f"ovnguard lab {verb}: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
 
 
@@ -179,18 +180,18 @@ def up(
         names = lab.host_names()
         shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
         root = lab.run_dir
-        typer.echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
-        typer.echo(f"  run dir   {root}")
-        typer.echo(f"  NB        {lab.nb_remote}")
-        typer.echo(f"  SB        {lab.sb_remote}")
-        typer.echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
+        echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
+        echo(f"  run dir   {root}")
+        echo(f"  NB        {lab.nb_remote}")
+        echo(f"  SB        {lab.sb_remote}")
+        echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
         hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-        typer.echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
-        typer.echo(f"  stop      ovnguard lab down{hint}")
+        echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
+        echo(f"  stop      ovnguard lab down{hint}")
         if from_bundle is not None:
-            typer.echo(f"  replica   of {from_bundle}")
+            echo(f"  replica   of {from_bundle}")
         for note in notes:
-            typer.echo(f"  note      {note}")
+            echo(f"  note      {note}")
 
 
 @app.command("status")
@@ -210,7 +211,7 @@ def status(
             raise InputError(f"--format must be text or json, not {fmt!r}")
         st = Lab.attach(run_dir).status()
         if fmt == "json":
-            typer.echo(st.model_dump_json(indent=2))
+            echo(st.model_dump_json(indent=2))
         else:
             _print_status_text(st)
         if not st.healthy:
@@ -219,24 +220,35 @@ def status(
 
 def _print_status_text(st: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from ovnguard.report.safe import visible_data
+
+    # Names and paths are shown, never acted on: control characters written out, and rich
+    # markup in them ("[link=...]") printed as text.
+    st = visible_data(st)
+
+    def e(v: object) -> str:
+        return escape(str(v))
 
     console = Console()
     state = "[green]running[/green]" if st.running else "[red]not fully running[/red]"
-    console.print(f"lab in {st.run_dir} (started {st.created_at}): {state}")
-    console.print(f"NB {st.nb_remote}   SB {st.sb_remote}")
+    console.print(f"lab in {e(st.run_dir)} (started {e(st.created_at)}): {state}")
+    console.print(f"NB {e(st.nb_remote)}   SB {e(st.sb_remote)}")
     for d in st.central:
         mark = "[green]up[/green]" if d.running else "[red]down[/red]"
-        console.print(f"  {d.name:<16} pid {d.pid or '-':<8} {mark}  log {d.log}")
+        console.print(f"  {e(d.name):<16} pid {d.pid or '-':<8} {mark}  log {e(d.log)}")
     table = Table("chassis", "registered", "daemons", "encap ip", "management", "bridge mappings")
     for c in st.chassis:
         reg = "[green]yes[/green]" if c.registered else "[red]no[/red]"
-        down = [d.name for d in c.daemons if not d.running]
+        down = [e(d.name) for d in c.daemons if not d.running]
         daemons = (
             "[green]all up[/green]" if not down else "[red]down: " + ", ".join(down) + "[/red]"
         )
         table.add_row(
-            c.name, reg, daemons, c.encap_ip, c.management or "-", c.bridge_mappings or "-"
+            e(c.name), reg, daemons, e(c.encap_ip), e(c.management or "-"),
+            e(c.bridge_mappings or "-")
         )
     console.print(table)
     if not st.sb_reachable:
@@ -262,14 +274,14 @@ def _up_dataplane(
     started = time.monotonic()
     dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",
                          timeout=timeout)
-    typer.echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
+    echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
                f"(ovn-controller reaches the SB over: {control})")
     for node, addr in sorted(dp.addresses.items()):
-        typer.echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
+        echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-    typer.echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
+    echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
                f"{dp.addresses[sorted(dp.hosts)[-1]]}")
-    typer.echo(f"  stop      ovnguard lab down{hint}")
+    echo(f"  stop      ovnguard lab down{hint}")
 
 
 @app.command("down")
@@ -294,9 +306,9 @@ def down(
         # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
         stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
         if stop(run_dir, purge=purge):
-            typer.echo("lab stopped" + (" and run dir removed" if purge else ""))
+            echo("lab stopped" + (" and run dir removed" if purge else ""))
         else:
-            typer.echo("no lab in the run dir; nothing to stop")
+            echo("no lab in the run dir; nothing to stop")
 
 
 @app.command("export")
@@ -315,7 +327,7 @@ def export(
 
     with _errors("export"):
         out = Lab.attach(run_dir).export(dest, force=force)
-        typer.echo(f"bundle written to {out}")
+        echo(f"bundle written to {out}")
 
 
 @app.command("env")
@@ -337,4 +349,4 @@ def env(
     with _errors("env"):
         lab = Lab.attach(run_dir)
         for k, v in environ_for(lab, host).items():
-            typer.echo(f"export {k}={shlex.quote(v)}")
+            echo(f"export {k}={shlex.quote(v)}")

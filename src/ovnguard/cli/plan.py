@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.report.safe import json_text, visible_lines
 
 if TYPE_CHECKING:
     from ovnguard.model.snapshot import Snapshot
@@ -58,7 +60,7 @@ def _errors(verb: str) -> Iterator[None]:
     try:
         yield
     except OvnguardError as e:
-        typer.echo(f"ovnguard plan {verb}: {e}", err=True)
+        echo(f"ovnguard plan {verb}: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
 
 
@@ -74,9 +76,9 @@ def _emit(plan: Plan, fmt: Format, out: Path | None) -> None:
         except OSError as e:
             raise InputError(f"cannot write the plan files: {e.strerror}", str(out)) from None
     if fmt is Format.json:
-        sys.stdout.write(write_json(plan_json(plan, files)))
+        sys.stdout.write(json_text(write_json(plan_json(plan, files))))
     else:
-        sys.stdout.write(plan_text_report(plan, files))
+        sys.stdout.write(visible_lines(plan_text_report(plan, files)))
     sys.stdout.flush()
 
 

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from ovnguard.cli import options
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.report.safe import visible_data
 
 if TYPE_CHECKING:
     from ovnguard.lab.rehearse import RehearsalResult
@@ -80,18 +82,21 @@ def rehearse(
             sync_timeout=sync_timeout,
         )
     except OvnguardError as e:
-        typer.echo(f"ovnguard rehearse: {e}", err=True)
+        echo(f"ovnguard rehearse: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
     if fmt == "json":
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
     else:
-        typer.echo(render_text(result, color=None))
+        typer.echo(render_text(result, color=None))  # styled; the data in it is escaped
     raise typer.Exit(result.exit_code)
 
 
 def render_text(result: RehearsalResult, color: bool | None = None) -> str:
     """The rehearsal for a terminal. `color=None`: styles are dropped by typer.echo when
     the output is not a terminal."""
+
+    # Every name, command and log line is shown, never acted on; the styles are ours.
+    result = visible_data(result)
 
     def style(text: str, **kw: object) -> str:
         return text if color is False else typer.style(text, **kw)  # type: ignore[arg-type]

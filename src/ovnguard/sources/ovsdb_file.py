@@ -42,6 +42,7 @@ from ovnguard.model.db import (
     json_converter,
     normalize_set,
 )
+from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
 MAGIC_JSON = b"OVSDB JSON "
@@ -58,12 +59,7 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
     ovsdb-client, and hashing doubles the read time of a big NB).
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
     return parse_database(raw, str(p), keep, verify, skip)
 
 
@@ -135,9 +131,11 @@ def _schema(body: memoryview, source: str, line: int) -> Schema:
     if schema is None:
         try:
             schema = Schema.from_json(_json(body, source, line))
-        except (KeyError, TypeError, AttributeError) as e:
-            raise InputError(f"first record is not an OVSDB schema ({e})", source,
-                             line) from None
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError,
+                OverflowError) as e:
+            # a mangled min/max/enum; the exception's text may quote content: its type only
+            raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
+                             source, line) from None
         if len(_SCHEMAS) >= 16:
             _SCHEMAS.clear()
         _SCHEMAS[key] = schema
