@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from ovnguard.change.model import Change, ChangeProblem, Invocation
 from ovnguard.change.neutron import UnsupportedNeutron, ml2_config, network_create
-from ovnguard.change.syntax import GLOBAL_OPTIONS_WITH_VALUE
+from ovnguard.change.syntax import strip_global_options as _strip
 from ovnguard.change.txn import CtlError, Txn
 from ovnguard.errors import LabError
 from ovnguard.lab.lab import Lab
@@ -743,8 +743,6 @@ _DROP = frozenset(
         "no-syslog",
     }
 )
-# Global options that take a value (possibly as the next word).
-_WITH_VALUE = GLOBAL_OPTIONS_WITH_VALUE
 # ovs-vsctl words that would make a lab daemon connect to (or listen on) something outside
 # the lab: a rehearsal never touches the network.
 _REMOTE = re.compile(r'(^|[=\s"\[,{])p?(tcp|ssl|unix):')
@@ -753,24 +751,7 @@ _REMOTE_VERBS = frozenset({"set-manager", "set-controller", "set-ssl"})
 
 def strip_global_options(argv: Sequence[str]) -> list[str]:
     """The invocation's words without the global options the rehearsal replaces."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a == "--" or not a.startswith("-") or a == "-":
-            out.extend(argv[i:])
-            break
-        if a.startswith("--"):
-            name, eq, _ = a[2:].partition("=")
-            takes_next = name in _WITH_VALUE and not eq
-        else:
-            name = a[1:2]
-            takes_next = name in _WITH_VALUE and len(a) == 2
-        span = argv[i : i + (2 if takes_next else 1)]
-        if name not in _DROP:
-            out.extend(span)
-        i += len(span)
-    return out
+    return _strip(list(argv), _DROP)
 
 
 def apply_for_real(
