@@ -23,7 +23,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -187,32 +187,25 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
     plans: dict[str, _Plan] = {}
-    for line, body in records:
-        txn = _json(body, source, line)
-        if not isinstance(txn, dict):
-            raise InputError("transaction record is not a JSON object", source, line)
-        is_diff = bool(txn.get("_is_diff"))
-        for tname, trows in txn.items():
-            if tname.startswith("_"):
-                continue
-            if (keep_tables is not None and tname not in keep_tables) or tname in skip:
-                continue
-            plan = plans.get(tname)
-            if plan is None:
-                ts = schema.tables.get(tname)
-                if ts is None:
-                    raise InputError(f"transaction names unknown table {tname!r}", source,
-                                     line)
-                cols = keep_tables.get(tname) if keep_tables is not None else None
-                plan = plans[tname] = _Plan(ts.columns, cols)
-            table = tables.setdefault(tname, {})
-            try:
-                _apply_rows(plan, table, trows, is_diff)
-            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
-                raise InputError(
-                    f"malformed row data in table {tname} ({type(e).__name__}: {e})",
-                    source, line
-                ) from None
+    for line, is_diff, tname, trows in _table_updates(records, source):
+        if (keep_tables is not None and tname not in keep_tables) or tname in skip:
+            continue
+        plan = plans.get(tname)
+        if plan is None:
+            ts = schema.tables.get(tname)
+            if ts is None:
+                raise InputError(f"transaction names unknown table {tname!r}", source,
+                                 line)
+            cols = keep_tables.get(tname) if keep_tables is not None else None
+            plan = plans[tname] = _Plan(ts.columns, cols)
+        table = tables.setdefault(tname, {})
+        try:
+            _apply_rows(plan, table, trows, is_diff)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            raise InputError(
+                f"malformed row data in table {tname} ({type(e).__name__}: {e})",
+                source, line
+            ) from None
 
     frozen: dict[str, Mapping[Uuid, Row]] = {}
     for tname, rows in tables.items():
@@ -223,6 +216,19 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
 
 
 _ABSENT: Any = object()
+
+
+def _table_updates(records: Iterable[tuple[int, memoryview]], source: str
+                   ) -> Iterator[tuple[int, bool, str, Any]]:
+    """(line, is_diff, table, rows) for every table a transaction record names."""
+    for line, body in records:
+        txn = _json(body, source, line)
+        if not isinstance(txn, dict):
+            raise InputError("transaction record is not a JSON object", source, line)
+        is_diff = bool(txn.get("_is_diff"))
+        for tname, trows in txn.items():
+            if not tname.startswith("_"):
+                yield line, is_diff, tname, trows
 
 
 class _Plan:
@@ -346,30 +352,25 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
     """
     changed: dict[str, dict[Uuid, dict[str, Any]]] = {}
     before: dict[tuple[str, Uuid], Row | None] = {}
-    for line, body in _records(raw, source, False):
-        txn = _json(body, source, line)
-        if not isinstance(txn, dict):
-            raise InputError("transaction record is not a JSON object", source, line)
-        is_diff = bool(txn.get("_is_diff"))
-        for tname, trows in txn.items():
-            if tname.startswith("_"):
-                continue
-            ts = db.schema.tables.get(tname)
-            if ts is None:
-                raise InputError(f"transaction names unknown table {tname!r}", source, line)
-            old = db.tables.get(tname, {})
-            work = changed.setdefault(tname, {})
-            for u in trows:
-                uid = Uuid(u)
-                if (tname, uid) not in before:
-                    before[(tname, uid)] = old.get(uid)
-                if uid not in work and uid in old:
-                    work[uid] = dict(old[uid].data)
-            present = {u: r for u, r in work.items() if r is not None}
-            _apply_rows(_Plan(ts.columns, None), present, trows, is_diff)
-            for u in trows:
-                uid = Uuid(u)
-                work[uid] = present.get(uid)  # type: ignore[assignment]
+    plans: dict[str, _Plan] = {}
+    for line, is_diff, tname, trows in _table_updates(_records(raw, source, False), source):
+        ts = db.schema.tables.get(tname)
+        if ts is None:
+            raise InputError(f"transaction names unknown table {tname!r}", source, line)
+        old = db.tables.get(tname, {})
+        work = changed.setdefault(tname, {})
+        for u in trows:
+            uid = Uuid(u)
+            if (tname, uid) not in before:
+                before[(tname, uid)] = old.get(uid)
+            if uid not in work and uid in old:
+                work[uid] = dict(old[uid].data)
+        present = {u: r for u, r in work.items() if r is not None}
+        plan = plans.get(tname) or plans.setdefault(tname, _Plan(ts.columns, None))
+        _apply_rows(plan, present, trows, is_diff)
+        for u in trows:
+            uid = Uuid(u)
+            work[uid] = present.get(uid)  # type: ignore[assignment]
     if not changed:
         return db, []
     tables = dict(db.tables)
