@@ -1,7 +1,8 @@
 # make demo   - install everything and tell the story of the incident ovnguard was built for
 # make test   - install everything, lint, type-check and run the whole test suite
 # make bench  - benchmarks (by hand, not CI)
-.PHONY: demo test lint pytest bench
+# make fuzz   - the big fuzz run (docs/security.md; by hand, not CI)
+.PHONY: demo test lint pytest bench fuzz
 PY := .venv/bin/python
 
 demo:
@@ -32,3 +33,8 @@ bench:
 	$(PY) bench/check_scale.py 500 20 --no-tunnels
 	$(PY) bench/check_scale.py 1000 20 --no-tunnels
 	$(PY) bench/collect_fanout.py 50
+
+# The big fuzz run (docs/security.md): about ten minutes, by hand, not CI.
+fuzz:
+	./install.sh
+	$(PY) bench/fuzz.py --cases 10000

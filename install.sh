@@ -35,7 +35,7 @@ stamp=.venv/.ovnguard-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import ovnguard, ovs, ovsdbapp, typer' # fail loudly if the install did not
+  .venv/bin/python -c 'import ovnguard, typer' # fail loudly if the install did not
   touch "$stamp"
 fi
 if [[ $(id -u) -eq 0 && -w /usr/local/bin ]]; then

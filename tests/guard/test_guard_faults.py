@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import SEED_CHANGE, GuardEnv, cli_subprocess, keeper_pid, kill_ours, nb_rows
+from guardtools import (
+    SEED_CHANGE,
+    GuardEnv,
+    cli_subprocess,
+    keeper_pid,
+    kill_ours,
+    nb_rows,
+    stop_watchers,
+)
 
 from ovnguard.guard import faultpoints, trust
 from ovnguard.guard import state as st
@@ -266,22 +274,27 @@ def test_a_full_state_dir_is_refused_before_anything_is_applied(
     assert not state.exists()
     filler.unlink()
     # 2. The disk fills between the check and the watcher: the watcher refuses, unapplied.
-    paused("started:3")
-    proc = cli_subprocess(["apply", "--change", str(genv.change(SEED_CHANGE)), "--nb",
-                           genv.nb, "--bundle", str(genv.bundle), "--state-dir", str(state),
-                           "--force", "--probe", "none"])
-    assert wait_for(lambda: (state / "locks").exists() and any(
-        "fault point started" in (g / "watcher.log").read_text()
-        for g in state.iterdir() if (g / "watcher.log").exists()), timeout=30)
-    free = os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize
-    filler.write_bytes(b"\0" * (free - 200 * 1024))  # the backup fits, the records do not
-    [g] = [g for g in state.iterdir() if (g / "guard.json").exists()]
-    out = _finish(proc)
-    doc = _wait_file_status(g, {"failed"}, wait_for)
-    assert doc["error"].startswith("not enough space in the state dir"), out
-    assert doc["error"].endswith("nothing applied")
-    assert "apply_started" not in doc["timeline"]  # the tool never ran
-    assert nb_rows(genv.nb) == before
+    # (This guard's state dir is not the fixture's: stop its keeper here, pass or fail; it
+    # would leave by itself within a keeper tick of the guard closing.)
+    try:
+        paused("started:3")
+        proc = cli_subprocess(["apply", "--change", str(genv.change(SEED_CHANGE)), "--nb",
+                               genv.nb, "--bundle", str(genv.bundle), "--state-dir", str(state),
+                               "--force", "--probe", "none"])
+        assert wait_for(lambda: (state / "locks").exists() and any(
+            "fault point started" in (g / "watcher.log").read_text()
+            for g in state.iterdir() if (g / "watcher.log").exists()), timeout=30)
+        free = os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize
+        filler.write_bytes(b"\0" * (free - 200 * 1024))  # the backup fits, the records do not
+        [g] = [g for g in state.iterdir() if (g / "guard.json").exists()]
+        out = _finish(proc)
+        doc = _wait_file_status(g, {"failed"}, wait_for)
+        assert doc["error"].startswith("not enough space in the state dir"), out
+        assert doc["error"].endswith("nothing applied")
+        assert "apply_started" not in doc["timeline"]  # the tool never ran
+        assert nb_rows(genv.nb) == before
+    finally:
+        stop_watchers(state)
 
 
 def _wait_file_status(g: Path, statuses: set[str], wait_for: Callable[..., bool]) -> dict:

@@ -23,7 +23,12 @@ from ovnguard.change.shell import (
     tokenize,
 )
 from ovnguard.change.syntax import parse_ctl_argv
-from ovnguard.errors import InputError
+from ovnguard.sources import safeio
+
+# A change is typed or generated for one maintenance window: 16 MiB is ~200,000 commands.
+# A word longer than 64 KiB is no name OVSDB or a shell would accept in practice.
+MAX_CHANGE_BYTES = 16 * safeio.MiB
+MAX_CHANGE_LINE = 64 * 1024
 
 TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack")
 SUPPORTED_HINT = (
@@ -52,14 +57,8 @@ _KUBECTL_VALUE_OPTS = frozenset({"-n", "--namespace", "-c", "--container", "--co
 
 def read_change(path: str | Path, default_host: str | None = None) -> Change:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text ({e.reason})", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    text = safeio.read_text(p, limit=MAX_CHANGE_BYTES, max_line=MAX_CHANGE_LINE,
+                            what="change file")
     return parse_change(text, str(p), default_host)
 
 

@@ -190,7 +190,10 @@ class _Lexer:
                 self._bad("command substitution `...`", self.i, j + 1)
             else:
                 m = _PLAIN_DQ.match(t, self.i)
-                assert m is not None
+                if m is None:  # a backslash before an ordinary character stays (bash)
+                    self._lit("\\", True)
+                    self.i += 1
+                    continue
                 self.line += m.group(0).count("\n")
                 self._lit(m.group(0), True)
                 self.i = m.end()
@@ -212,7 +215,7 @@ class _Lexer:
                 self._bad(f"${{{inner}}}", i, j + 1)
         elif nxt == "(":
             self._bad("command substitution $(...)", i, _matching_paren(t, i + 1))
-        elif nxt and (nxt.isalpha() or nxt == "_"):
+        elif nxt and nxt.isascii() and (nxt.isalpha() or nxt == "_"):  # $Ü is literal
             m = _NAME.match(t, i + 1)
             assert m is not None
             w.parts.append(Part("var", m.group(0), quoted))

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import typer
 
 from ovnguard import __version__
 
+
+def docs_dir() -> Path | None:
+    """Where README.md, docs/ and contrib/ are: installed with the package under
+    <prefix>/share/doc/ovnguard, or the source checkout this runs from."""
+    for d in (Path(sys.prefix) / "share" / "doc" / "ovnguard",
+              Path(__file__).resolve().parents[3]):
+        if (d / "docs" / "bundle.md").is_file():
+            return d
+    return None
+
+
+def _docs_line() -> str:
+    d = docs_dir()
+    where = str(d) if d is not None else "share/doc/ovnguard under the install prefix"
+    return (f"\n\nDocumentation (README.md, docs/*.md such as docs/bundle.md, "
+            f"contrib/): {where}")
+
+
 HELP = (
     "Predict what an OVN/OVS change will do to every node before you press enter, "
     "and recover automatically when it goes wrong.\n\n"
     "Start with `ovnguard demo` (the incident this tool was built for), then "
-    "`ovnguard check --bundle DIR --change FILE`."
+    "`ovnguard check --bundle DIR --change FILE`." + _docs_line()
 )
 
 
@@ -127,17 +147,17 @@ def __getattr__(name: str) -> typer.Typer:
 def main() -> None:
     # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
     # bug, so only OvnguardError is caught here.
-    import sys
-
     from ovnguard.cli.options import quiet_pipes
     from ovnguard.errors import OvnguardError
+    from ovnguard.report.safe import visible
 
     # `ovnguard check ... | head -1`: a closed pipe drops the rest, the exit code stays
     quiet_pipes()
     try:
         build_app(_verb(sys.argv[1:]))()
     except OvnguardError as e:
-        print(f"ovnguard: error: {e}", file=sys.stderr)
+        # the message names files and rows: shown, never acted on by the terminal
+        print(f"ovnguard: error: {visible(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("ovnguard: interrupted", file=sys.stderr)

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from ovnguard.cli import options
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
 
@@ -139,6 +140,10 @@ def collect(
         "the host."),
     user: str | None = typer.Option(
         None, "--user", "-l", help="SSH user where the inventory names none."),
+    keep_secrets: bool = typer.Option(
+        False, "--keep-secrets", help="Keep passwords, transport_url/connection credentials, "
+        "secrets and private keys in the Neutron files written to the bundle. By default "
+        "they are replaced by <redacted> (docs/security.md): ovnguard never needs them."),
 ) -> None:
     """Collect live state into a bundle (docs/bundle.md, docs/collect.md).
 
@@ -198,13 +203,18 @@ def collect(
             neutron_dirs=tuple(neutron_dir) or None, netns=netns, timeout=timeout,
             root=root, flavor=flavor)
         collection = collect_local(opts)
+    if not keep_secrets:
+        from ovnguard.sources.redact import redact_files
+
+        for h in collection.hosts:
+            h.problems.extend(redact_files(h.neutron))
     written = write_bundle(collection, out)
     lines, whole = summary_lines(collection, time.monotonic() - t0)
     for line in lines:
-        typer.echo(line, err=True)
+        echo(line, err=True)
     if not written:
         raise InputError("nothing was collected (see above)", str(out))
-    typer.echo(f"bundle {out}: {', '.join(written[:6])}"
+    echo(f"bundle {out}: {', '.join(written[:6])}"
                f"{f' and {len(written) - 6} more' if len(written) > 6 else ''}", err=True)
-    typer.echo(f"next: ovnguard check --bundle {out}", err=True)
+    echo(f"next: ovnguard check --bundle {out}", err=True)
     raise typer.Exit(0 if whole else 1)

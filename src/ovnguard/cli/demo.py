@@ -12,9 +12,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 from rich.text import Text
 
+from ovnguard.report.safe import visible_data, visible_lines, visible_model
 from ovnguard.report.schema import Report
 
 STORY = (
@@ -44,6 +46,7 @@ def _headline(console: Console, report: Report) -> None:
 def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
     from ovnguard.report.text import OUTCOME_STYLE, SEVERITY_STYLE
 
+    report = visible_model(report)  # names in the data are shown, never acted on
     _headline(console, report)
     for cl in report.change_lines:
         line = Text(f"  line {cl.line}: ", style="dim")
@@ -102,7 +105,7 @@ def demo(
     if "verbatim" in acts:
         console.print(Rule("2. The snippet exactly as pasted"))
         path = ex / "change-verbatim.sh"
-        console.print(Text(path.read_text().strip(), style="dim"))
+        console.print(Text(visible_lines(path.read_text().strip()), style="dim"))
         _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
         console.print(
             "  As written, nothing would have happened: the switch name is a placeholder and "
@@ -125,7 +128,7 @@ def demo(
         from ovnguard.plan import plan_separate_nic
 
         console.print(Rule("5. The fix: NIC separation, proven before anyone touches a host"))
-        plan = plan_separate_nic(snapshot, "physnet2", "br-public", "eth2")
+        plan = visible_data(plan_separate_nic(snapshot, "physnet2", "br-public", "eth2"))
         v = plan.verification
         status = plan.status
         style = "bold green" if status == "proven" else "bold yellow"
@@ -143,12 +146,14 @@ def demo(
             "  The old patch port is deleted in the same transaction as the mapping change: on "
             "OVN 23.03 changing only the mapping moves nothing (ovn-controller's transactions "
             "fail on a name clash; measured). Full plan with rollbacks: `ovnguard plan "
-            f"separate-nic --bundle {bundle} --physnet physnet2 --bridge br-public --nic eth2`."
+            f"separate-nic --bundle {escape(str(bundle))} --physnet physnet2 --bridge br-public "
+            "--nic eth2`."
         )
     if act == "all" or act == "corrected":
         console.print(Rule())
         console.print(
             "Next: rehearse it on a real OVN on this machine "
-            f"(`ovnguard rehearse --bundle {bundle} --change {path}`), "
+            f"(`ovnguard rehearse --bundle {escape(str(bundle))} --change "
+            f"{escape(str(path))}`), "
             f"or check your own cluster (`ovnguard check --bundle DIR --change FILE`)."
         )

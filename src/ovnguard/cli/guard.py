@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from ovnguard.cli import options
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.formats import check_format, emit, format_help
 
@@ -23,7 +24,7 @@ STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/
 
 
 def _err(verb: str, e: OvnguardError) -> typer.Exit:
-    typer.echo(f"ovnguard {verb}: {e}", err=True)
+    echo(f"ovnguard {verb}: {e}", err=True)
     return typer.Exit(e.exit_code)
 
 
@@ -151,7 +152,7 @@ def apply(
 
     def say(msg: str) -> None:
         if fmt == "text":
-            typer.echo(msg)
+            echo(msg)
 
     try:
         options.no_short_c(short_c)
@@ -184,17 +185,17 @@ def apply(
         doc = _settle_sentinels(armed, doc, opts, say)
     except Refused as r:
         if fmt == "json":
-            typer.echo(json.dumps({"status": "refused", "message": r.message,
+            echo(json.dumps({"status": "refused", "message": r.message,
                                    "details": r.details}, indent=2))
         else:
-            typer.echo(f"REFUSED: {r.message}")
+            echo(f"REFUSED: {r.message}")
             for d in r.details:
-                typer.echo(f"  → {d}")
+                echo(f"  → {d}")
         raise typer.Exit(1) from None
     except OvnguardError as e:
         raise _err("apply", e) from None
     if fmt == "json":
-        typer.echo(json.dumps(doc, indent=2))
+        echo(json.dumps(doc, indent=2))
     else:
         _print_applied(doc, state_dir)
     status = doc.get("status")
@@ -230,17 +231,17 @@ def _sentinel_plans(
 
 def _print_sentinel_plans(plans: list[Any], fmt: str) -> None:
     if fmt == "json":
-        typer.echo(json.dumps({"sentinels": [p.to_json() for p in plans]}, indent=2))
+        echo(json.dumps({"sentinels": [p.to_json() for p in plans]}, indent=2))
         return
     if plans:
         secs = plans[0].seconds
-        typer.echo(f"run on each host right before `ovnguard apply` (a sentinel expires "
+        echo(f"run on each host right before `ovnguard apply` (a sentinel expires "
                    f"{secs:g}s after it starts; `ovnguard guard sentinel-stop` there stops "
                    "it):")
     for p in plans:
-        typer.echo(f"# {p.host}")
-        typer.echo(p.command())
-    typer.echo("nothing applied (--sentinel-print)")
+        echo(f"# {p.host}")
+        echo(p.command())
+    echo("nothing applied (--sentinel-print)")
 
 
 def _arm_sentinels(plans: list[Any], opts: Any, netns: list[str], say: Any) -> list[Any]:
@@ -285,30 +286,30 @@ def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
     where = f" --state-dir {state_dir}" if state_dir else ""
     if status == "refused":
         err = (doc.get("apply", {}).get("stderr") or "").strip()
-        typer.echo(f"the tool refused the change; nothing applied: {err}")
+        echo(f"the tool refused the change; nothing applied: {err}")
         return
     if status == "unchanged":
-        typer.echo("applied, but the change left the database as it was: nothing to guard")
+        echo("applied, but the change left the database as it was: nothing to guard")
         return
     if status == "failed":
-        typer.echo(f"guard {doc['id']} failed: {doc.get('error')}")
+        echo(f"guard {doc['id']} failed: {doc.get('error')}")
         return
     edits = doc.get("edits", [])
-    typer.echo(f"applied at {_t(doc, 'applied')} as one transaction ({len(edits)} row "
+    echo(f"applied at {_t(doc, 'applied')} as one transaction ({len(edits)} row "
                f"change(s)): {'; '.join(edits)}")
     for n in doc.get("notes", []):
-        typer.echo(f"note: {n}")
+        echo(f"note: {n}")
     if status != "armed":
         # A probe can fail within milliseconds: the watcher may already be rolling back.
         reason = doc.get("rollback", {}).get("reason", "")
-        typer.echo(f"guard {doc['id']} is already {status}" + (f": {reason}" if reason
+        echo(f"guard {doc['id']} is already {status}" + (f": {reason}" if reason
                                                                else ""))
     else:
-        typer.echo(f"guard {doc['id']} armed: rollback at {_t(doc, 'deadline')} unless "
+        echo(f"guard {doc['id']} armed: rollback at {_t(doc, 'deadline')} unless "
                    f"confirmed")
-    typer.echo(f"  keep it:    ovnguard confirm{where}")
-    typer.echo(f"  undo it:    ovnguard rollback{where}")
-    typer.echo(f"  watch it:   ovnguard guard status{where}")
+    echo(f"  keep it:    ovnguard confirm{where}")
+    echo(f"  undo it:    ovnguard rollback{where}")
+    echo(f"  watch it:   ovnguard guard status{where}")
 
 
 def confirm(
@@ -330,7 +331,7 @@ def confirm(
         raise _err("confirm", e) from None
     tl = doc.get("timeline", {})
     took = tl.get("confirmed", 0) - tl.get("applied", 0) if "applied" in tl else 0
-    typer.echo(f"confirmed guard {doc['id']} at {_t(doc, 'confirmed')} ({took:.1f}s after "
+    echo(f"confirmed guard {doc['id']} at {_t(doc, 'confirmed')} ({took:.1f}s after "
                f"the apply): the change stays, no rollback")
     # A confirmed change is wanted: sentinels armed from here (lab mode) must not remove its
     # ports if a host loses its SB later. Sentinels started on the hosts themselves are
@@ -339,9 +340,9 @@ def confirm(
 
     for sent in doc.get("sentinels", []):
         if stop_sentinel(Path(sent["path"])):
-            typer.echo(f"stopped the sentinel of {sent.get('host', '?')}")
+            echo(f"stopped the sentinel of {sent.get('host', '?')}")
     if not doc.get("sentinels") and doc.get("expected_ports"):
-        typer.echo("if you started sentinels on the hosts, stop them there: "
+        echo("if you started sentinels on the hosts, stop them there: "
                    "`ovnguard guard sentinel-stop`")
 
 
@@ -361,7 +362,7 @@ def rollback(
     from ovnguard.guard.control import rollback as do_rollback
 
     try:
-        doc = do_rollback(_root(state_dir), guard_id, typer.echo, force=force).to_doc()
+        doc = do_rollback(_root(state_dir), guard_id, echo, force=force).to_doc()
     except OvnguardError as e:
         raise _err("rollback", e) from None
     raise typer.Exit(_print_rollback(doc))
@@ -375,42 +376,42 @@ def _print_rollback(doc: dict[str, Any]) -> int:
     if status == "rolled-back":
         v = rb.get("verification", {})
         d = durations(doc)
-        typer.echo(f"rolled back guard {doc['id']} ({rb.get('reason')}): restored at "
+        echo(f"rolled back guard {doc['id']} ({rb.get('reason')}): restored at "
                    f"{_t(doc, 'restored')}"
                    + (f", {d['applied_to_restored']:.2f}s after the apply"
                       if "applied_to_restored" in d else ""))
         for a in rb.get("actions", []):
-            typer.echo(f"  {a}")
+            echo(f"  {a}")
         for c in rb.get("overwritten", []):
             col = f" column {c['column']}" if c.get("column") else ""
-            typer.echo(f"  overwritten (--force): {c['row']}{col}: was {c['found']}")
+            echo(f"  overwritten (--force): {c['row']}{col}: was {c['found']}")
         for diff in v.get("differences", []):
-            typer.echo(f"  NOT restored: {diff['row']} {diff.get('column') or ''}: expected "
+            echo(f"  NOT restored: {diff['row']} {diff.get('column') or ''}: expected "
                        f"{diff['expected']}, found {diff['found']}")
         for other in v.get("changed_by_others", []):
-            typer.echo(f"  kept (changed by someone else since the backup): {other}")
+            echo(f"  kept (changed by someone else since the backup): {other}")
         if v.get("wait_hv"):
-            typer.echo(f"  {v['wait_hv']}")
+            echo(f"  {v['wait_hv']}")
         for h, what in sorted(v.get("ports", {}).items()):
-            typer.echo(f"  {h}: {what}")
+            echo(f"  {h}: {what}")
         if v.get("error"):
-            typer.echo(f"  {v['error']}")
+            echo(f"  {v['error']}")
         return 0 if v.get("ok") else 1
     if status == "rollback-conflict":
-        typer.echo(f"rollback of guard {doc['id']} STOPPED, nothing written: "
+        echo(f"rollback of guard {doc['id']} STOPPED, nothing written: "
                    + (rb.get("error") or "touched rows were changed by someone else"))
         for c in rb.get("conflicts", []):
             col = f" column {c['column']}" if c.get("column") else ""
-            typer.echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
+            echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
                        f"{c['expected']}, found {c['found']}")
-        typer.echo("  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` "
+        echo("  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` "
                    "keeps the database as it is")
         return 1
     if status == "rollback-failed":
-        typer.echo(f"rollback of guard {doc['id']} gave up: {rb.get('error')}; retry with "
+        echo(f"rollback of guard {doc['id']} gave up: {rb.get('error')}; retry with "
                    "`ovnguard rollback`, or apply inverse.json by hand")
         return 3
-    typer.echo(f"guard {doc['id']} is {status}")
+    echo(f"guard {doc['id']} is {status}")
     return 1
 
 
@@ -459,11 +460,11 @@ def recover(
     from ovnguard.guard.recover import recover as do_recover
 
     try:
-        done = do_recover(_root(state_dir), typer.echo)
+        done = do_recover(_root(state_dir), echo)
     except OvnguardError as e:
         raise _err("guard recover", e) from None
     if not done:
-        typer.echo("nothing to recover: every open guard has a live watcher")
+        echo("nothing to recover: every open guard has a live watcher")
 
 
 @guard_app.command("sentinel")
@@ -519,18 +520,18 @@ def sentinel(
     except OvnguardError as e:
         raise _err("guard sentinel", e) from None
     if fmt == "json":
-        typer.echo(json.dumps(sn.read_state(a.path), indent=2))
+        echo(json.dumps(sn.read_state(a.path), indent=2))
         return
-    typer.echo(f"sentinel {a.id} armed on {a.host} (pid {a.pid}): watching "
+    echo(f"sentinel {a.id} armed on {a.host} (pid {a.pid}): watching "
                f"{', '.join(a.watching)} until {fmt_time(a.until)}")
     for skipped in a.skipped:
-        typer.echo(f"  not watched: {skipped['port']}: {skipped['why']}")
+        echo(f"  not watched: {skipped['port']}: {skipped['why']}")
     for p in a.probes:
-        typer.echo(f"  probe {p}: passes now, watched")
-    typer.echo(f"  deletes them through {sn.read_state(a.path)['db']} after {failures} "
+        echo(f"  probe {p}: passes now, watched")
+    echo(f"  deletes them through {sn.read_state(a.path)['db']} after {failures} "
                f"failed rounds in a row (every {interval:g}s)")
-    typer.echo(f"  state: {a.path / sn.STATE_FILE}")
-    typer.echo(f"  stop it: ovnguard guard sentinel-stop --id {a.id}"
+    echo(f"  state: {a.path / sn.STATE_FILE}")
+    echo(f"  stop it: ovnguard guard sentinel-stop --id {a.id}"
                + (f" --state-dir {state_dir}" if state_dir else ""))
 
 
@@ -561,14 +562,14 @@ def sentinel_status(
     except OvnguardError as e:
         raise _err("guard sentinel-status", e) from None
     if fmt == "json":
-        typer.echo(json.dumps({"schema_version": 1, "sentinels": docs}, indent=2))
+        echo(json.dumps({"schema_version": 1, "sentinels": docs}, indent=2))
         return
     if not docs:
-        typer.echo(f"no sentinel in {root}")
+        echo(f"no sentinel in {root}")
     for d, p in zip(docs, paths, strict=True):
-        typer.echo(f"{d['id']}  {sn.summary(p)}")
+        echo(f"{d['id']}  {sn.summary(p)}")
         for ev in d.get("events", [])[-20:]:
-            typer.echo(f"  {fmt_time(ev['t'])}  {ev['message']}")
+            echo(f"  {fmt_time(ev['t'])}  {ev['message']}")
 
 
 @guard_app.command("sentinel-stop")
@@ -591,9 +592,9 @@ def sentinel_stop(
         raise _err("guard sentinel-stop", e) from None
     stopped = [p for p in paths if sn.stop_sentinel(p)]
     for p in stopped:
-        typer.echo(f"stopped sentinel {p.name}")
+        echo(f"stopped sentinel {p.name}")
     if not stopped:
-        typer.echo("no running sentinel")
+        echo("no running sentinel")
 
 
 __all__ = ["apply", "confirm", "guard_app", "rollback"]

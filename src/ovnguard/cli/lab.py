@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.formats import check_format, emit, format_help
 
@@ -43,7 +44,7 @@ def _errors(verb: str) -> Iterator[None]:
     try:
         yield
     except OvnguardError as e:
-        typer.echo(f"ovnguard lab {verb}: {e}", err=True)
+        echo(f"ovnguard lab {verb}: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
 
 
@@ -180,18 +181,18 @@ def up(
         names = lab.host_names()
         shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
         root = lab.run_dir
-        typer.echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
-        typer.echo(f"  run dir   {root}")
-        typer.echo(f"  NB        {lab.nb_remote}")
-        typer.echo(f"  SB        {lab.sb_remote}")
-        typer.echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
+        echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
+        echo(f"  run dir   {root}")
+        echo(f"  NB        {lab.nb_remote}")
+        echo(f"  SB        {lab.sb_remote}")
+        echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
         hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-        typer.echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
-        typer.echo(f"  stop      ovnguard lab down{hint}")
+        echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
+        echo(f"  stop      ovnguard lab down{hint}")
         if from_bundle is not None:
-            typer.echo(f"  replica   of {from_bundle}")
+            echo(f"  replica   of {from_bundle}")
         for note in notes:
-            typer.echo(f"  note      {note}")
+            echo(f"  note      {note}")
 
 
 @app.command("status")
@@ -233,14 +234,14 @@ def _up_dataplane(
     started = time.monotonic()
     dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",
                          timeout=timeout)
-    typer.echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
+    echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
                f"(ovn-controller reaches the SB over: {control})")
     for node, addr in sorted(dp.addresses.items()):
-        typer.echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
+        echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-    typer.echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
+    echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
                f"{dp.addresses[sorted(dp.hosts)[-1]]}")
-    typer.echo(f"  stop      ovnguard lab down{hint}")
+    echo(f"  stop      ovnguard lab down{hint}")
 
 
 @app.command("down")
@@ -265,9 +266,9 @@ def down(
         # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
         stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
         if stop(run_dir, purge=purge):
-            typer.echo("lab stopped" + (" and run dir removed" if purge else ""))
+            echo("lab stopped" + (" and run dir removed" if purge else ""))
         else:
-            typer.echo("no lab in the run dir; nothing to stop")
+            echo("no lab in the run dir; nothing to stop")
 
 
 @app.command("export")
@@ -287,7 +288,7 @@ def export(
 
     with _errors("export"):
         out = export_bundle(Lab.attach(run_dir), dest, force=force)
-        typer.echo(f"bundle written to {out}")
+        echo(f"bundle written to {out}")
 
 
 @app.command("env")
@@ -309,4 +310,4 @@ def env(
     with _errors("env"):
         lab = Lab.attach(run_dir)
         for k, v in environ_for(lab, host).items():
-            typer.echo(f"export {k}={shlex.quote(v)}")
+            echo(f"export {k}={shlex.quote(v)}")

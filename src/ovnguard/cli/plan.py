@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.formats import check_format, emit, format_help
 
@@ -52,7 +53,7 @@ def _errors(verb: str) -> Iterator[None]:
     try:
         yield
     except OvnguardError as e:
-        typer.echo(f"ovnguard plan {verb}: {e}", err=True)
+        echo(f"ovnguard plan {verb}: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from ovnguard.cli import options
+from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.report.formats import check_format, emit, format_help
 
@@ -74,7 +75,7 @@ def rehearse(
             sync_timeout=sync_timeout,
         )
     except OvnguardError as e:
-        typer.echo(f"ovnguard rehearse: {e}", err=True)
+        echo(f"ovnguard rehearse: {e}", err=True)
         raise typer.Exit(e.exit_code) from None
     emit(result, fmt)
     raise typer.Exit(result.exit_code)

@@ -13,8 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from ovnguard.errors import LabError
+from ovnguard.errors import InputError, LabError
 from ovnguard.lab.topology import Topology
+from ovnguard.sources import safeio
 
 STATE_SCHEMA_VERSION = 1
 
@@ -65,14 +66,13 @@ def write_state(path: Path, state: BaseModel) -> None:
 
 
 def read_state(path: Path) -> LabState:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         raise LabError(
-            f"no lab in {path.parent} (no {path.name}); start one with `ovnguard lab up`"
-        ) from None
-    except OSError as e:
-        raise LabError(f"cannot read lab state {path}: {e.strerror}") from None
+            f"no lab in {path.parent} (no {path.name}); start one with `ovnguard lab up`")
+    try:
+        text = safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None)
+    except InputError as e:
+        raise LabError(f"cannot read lab state: {e}") from None
     try:
         return LabState.model_validate(json.loads(text))
     except (ValueError, ValidationError) as e:

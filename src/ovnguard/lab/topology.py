@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ovnguard.errors import InputError
+from ovnguard.sources import safeio
 
 # Host names become directory names, chassis names and ovsdb-ctl record names: keep them to
 # what a hostname may hold so none of those needs quoting.
@@ -385,14 +386,8 @@ def _loc_text(loc: Sequence[str | int]) -> str:
 
 def parse_topology(text: str, path: str = "<topology>") -> Topology:
     """Parse and validate YAML text. Any fault => InputError naming `path` and the line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise InputError(f"not valid YAML: {problem}", path, line) from None
+    root = safeio.compose_yaml(text, path)
+    data: Any = safeio.load_yaml(text, path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping with a `hosts:` list at the top", path, 1)
     try:
@@ -416,13 +411,7 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
 
 def load_topology(path: str | Path) -> Topology:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read topology file: {e.strerror}", str(p)) from None
-    except UnicodeDecodeError:
-        raise InputError("topology file is not UTF-8 text", str(p)) from None
-    return parse_topology(text, str(p))
+    return parse_topology(safeio.read_text(p, what="topology file"), str(p))
 
 
 def validate_topology(topo: Topology) -> Topology:

@@ -127,10 +127,17 @@ def emit(result: object, fmt: str, output: Path | None = None, *, verbose: bool 
 # plan/render.py, ...); these only say how each is written out.
 
 
+def _json_text(text: str, out: TextIO) -> None:
+    from ovnguard.report.safe import json_text
+
+    # orjson/json write C1 and bidi controls raw inside strings: escape them (same JSON)
+    out.write(json_text(text) + "\n")
+
+
 def _json_dump(data: Any, out: TextIO) -> None:
     import orjson
 
-    out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    _json_text(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode(), out)
 
 
 def _report_text(report: Any, out: TextIO, o: RenderOptions) -> None:
@@ -152,25 +159,28 @@ def _report_sarif(report: Any, out: TextIO, o: RenderOptions) -> None:
 
 def _report_html(report: Any, out: TextIO, o: RenderOptions) -> None:
     from ovnguard.report.html import render_html
+    from ovnguard.report.safe import visible_model
 
-    out.write(render_html(report) + "\n")
+    # autoescaped markup; control characters written out too, as in the terminal
+    out.write(render_html(visible_model(report)) + "\n")
 
 
 def _plan_text(written: Any, out: TextIO, o: RenderOptions) -> None:
     from ovnguard.plan.render import plan_text_report
+    from ovnguard.report.safe import visible_lines
 
-    out.write(plan_text_report(written.plan, written.files))
+    out.write(visible_lines(plan_text_report(written.plan, written.files)))
 
 
 def _plan_json(written: Any, out: TextIO, o: RenderOptions) -> None:
     from ovnguard.plan.render import plan_json, write_json
 
-    out.write(write_json(plan_json(written.plan, written.files)))
+    _json_text(write_json(plan_json(written.plan, written.files)).rstrip("\n"), out)
 
 
 def _rehearsal_json(result: Any, out: TextIO, o: RenderOptions) -> None:
-    out.write(json.dumps(result.to_json(), indent=2) + "\n")
+    _json_text(json.dumps(result.to_json(), indent=2), out)
 
 
 def _model_json(model: Any, out: TextIO, o: RenderOptions) -> None:
-    out.write(model.model_dump_json(indent=2) + "\n")
+    _json_text(model.model_dump_json(indent=2), out)

@@ -26,6 +26,10 @@ def write_json(s: GuardStatus, out: TextIO, options: RenderOptions) -> None:
 
 
 def write_text(s: GuardStatus, out: TextIO, options: RenderOptions) -> None:
+    from ovnguard.report.safe import visible_data
+
+    # paths, change names, probe specs and errors come from the state files: shown, not run
+    s = visible_data(s)
     if not s.guards:
         typer.echo(f"no guard in {s.state_dir}", file=out)
         return

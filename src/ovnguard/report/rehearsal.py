@@ -20,6 +20,10 @@ def write_text(result: RehearsalResult, out: TextIO, options: RenderOptions) -> 
 def render_text(result: RehearsalResult, color: bool | None = None) -> str:
     """The rehearsal for a terminal. `color=None`: styles are dropped by typer.echo when
     the output is not a terminal."""
+    from ovnguard.report.safe import visible_data
+
+    # Every name, command and log line is shown, never acted on; the styles are ours.
+    result = visible_data(result)
 
     def style(text: str, **kw: object) -> str:
         return text if color is False else typer.style(text, **kw)  # type: ignore[arg-type]

@@ -10,9 +10,12 @@ that forges a report line) are shown as Python-style escapes instead of being se
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import enum
 import re
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from ovnguard.report.schema import _Model
 
@@ -29,6 +32,48 @@ def _escape(m: re.Match[str]) -> str:
 def visible(s: str) -> str:
     """`s` with every control character written out (`\\x1b` for ESC), printable otherwise."""
     return _CONTROL.sub(_escape, s) if _CONTROL.search(s) else s
+
+
+def visible_lines(s: str) -> str:
+    """`visible` line by line: the newlines ovnguard's own messages are made of stay, every
+    other control character is written out."""
+    return "\n".join(visible(line) for line in s.split("\n"))
+
+
+# In JSON text, control characters can only be inside strings (JSON whitespace aside), where
+# `\u00XX` is a valid escape. Encoders escape C0 already; C1 and the bidi controls are not
+# escaped by `ensure_ascii=False` writers (orjson, the plan writer) and would reach a
+# terminal that `cat`s the file.
+_CONTROL_IN_JSON = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(s: str) -> str:
+    """JSON text with every control character inside strings written as a `\\u` escape:
+    the same document for a parser, nothing a terminal acts on."""
+    return _CONTROL_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
+
+
+def visible_data(v: Any) -> Any:
+    """A copy of `v` (dataclasses, pydantic models, dicts, lists, tuples, sets) with every
+    string made `visible`, for a renderer that prints fields: no field can be forgotten."""
+    if isinstance(v, enum.Enum):
+        return v
+    if isinstance(v, str):
+        return visible(v)
+    if hasattr(type(v), "model_fields") and hasattr(v, "model_construct"):  # pydantic
+        return type(v).model_construct(**{k: visible_data(getattr(v, k))
+                                          for k in type(v).model_fields})
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        out = copy.copy(v)
+        for f in dataclasses.fields(v):
+            object.__setattr__(out, f.name, visible_data(getattr(v, f.name)))
+        return out
+    if isinstance(v, Mapping):  # dict, MappingProxyType: rendered, never mutated
+        return {visible_data(k): visible_data(x) for k, x in v.items()}
+    if type(v) in (list, tuple, set, frozenset):
+        return type(v)(visible_data(x) for x in v)
+    return v
 
 
 M = TypeVar("M", bound=_Model)

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from ovnguard.errors import InputError
-from ovnguard.sources import yamlnodes
+from ovnguard.sources import safeio, yamlnodes
 
 GROUP_KEYS = ("hosts", "vars", "children")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
@@ -254,14 +254,8 @@ def node_value(node: yaml.Node, source: str) -> Any:
 
 
 def compose(text: str, source: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=_VarLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise InputError(f"not valid YAML: {e.problem or e.context}", source,
-                         mark.line + 1 if mark is not None else None) from None
-    except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML: {e}", source) from None
+    # bounded depth, aliases and expansion (sources/safeio.py)
+    return safeio.compose_yaml(text, source, _VarLoader)
 
 
 def _vars(node: yaml.Node, source: str, what: str) -> dict[str, Var]:
@@ -408,7 +402,7 @@ def _vars_files(base: Path, name: str) -> Iterator[Path]:
 def read_vars_file(path: Path) -> dict[str, Var]:
     source = str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = safeio.read_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", source) from None
     except OSError as e:

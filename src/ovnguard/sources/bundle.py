@@ -26,6 +26,7 @@ from ovnguard.errors import InputError
 from ovnguard.model.db import Database, Row
 from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
+from ovnguard.sources import safeio
 from ovnguard.sources.inventory import BUNDLE_NAMES, bundle_inventory, management_addresses
 from ovnguard.sources.iproute import read_addresses, read_links, read_routes
 from ovnguard.sources.neutron_ini import read_neutron
@@ -198,9 +199,9 @@ def _ovs_external_id(ovs: Database | None, key: str) -> str | None:
 
 def _read_host_dir(d: Path) -> _HostDir:
     h = _HostDir(d.name, f"hosts/{d.name}")
-    present = {p.name for p in d.iterdir()}
+    present = {p.name for p in safeio.list_dir(d)}
     f = d / "conf.db"
-    if f.is_file():
+    if "conf.db" in present:
         h.ovs = read_db_file(f, OVS_NAME, None)
         h.files["conf.db"] = str(f)
     for name, reader, attr in (
@@ -209,12 +210,12 @@ def _read_host_dir(d: Path) -> _HostDir:
         ("link.json", read_links, "links"),
     ):
         f = d / name
-        if f.is_file():
+        if name in present:
             setattr(h, attr, reader(f))
             h.files[name] = str(f)
     h.missing = [n for n in _MISSING_HOST_FILE if n not in h.files]
     etc = d / "etc"
-    if (etc / "neutron").is_dir():
+    if safeio.is_dir(etc / "neutron"):
         h.neutron, skipped = read_neutron(etc, f"{h.label}/etc")
         h.notes.extend(skipped)
         for rel in h.neutron:
@@ -222,12 +223,13 @@ def _read_host_dir(d: Path) -> _HostDir:
     else:
         h.missing.append("etc/neutron")
     f = d / "deployment.json"
-    if f.is_file():
+    if "deployment.json" in present:
         # optional: an unusable one is a note, never a failure of the check
         from ovnguard.sources.flavors import read_detection
 
         try:
-            h.deployment = read_detection(f.read_bytes(), f"{h.label}/deployment.json").flavor
+            h.deployment = read_detection(safeio.read_bytes(f, limit=safeio.MiB),
+                                          f"{h.label}/deployment.json").flavor
         except (InputError, OSError) as e:
             h.notes.append(f"{h.label}/deployment.json not used: {e}")
     ignored = sorted(n for n in present - set(_HOST_FILES) if not n.startswith("."))
@@ -312,15 +314,15 @@ def match_hosts(
 def load_bundle(path: str | Path) -> Snapshot:
     """Read the bundle at `path` (see docs/bundle.md) into a Snapshot."""
     root = Path(path)
-    if not root.exists():
+    if not safeio.exists(root):
         raise InputError("no such bundle directory", str(root))
-    if not root.is_dir():
+    if not safeio.is_dir(root):
         raise InputError("not a directory (a bundle is a directory; unpack it first)",
                          str(root))
     notes: list[str] = []
 
     nb_path = root / "nb.db"
-    if not nb_path.is_file():
+    if not safeio.exists(nb_path):
         raise InputError(
             f"nb.db missing: a bundle needs at least the Northbound database "
             f"(`{MAKE['nb.db']}`)",
@@ -330,7 +332,7 @@ def load_bundle(path: str | Path) -> Snapshot:
 
     sb: Database | None = None
     sb_path = root / "sb.db"
-    if sb_path.is_file():
+    if safeio.exists(sb_path):
         sb = read_db_file(sb_path, SB_NAME, None, SB_SKIP)
     else:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
@@ -348,9 +350,9 @@ def load_bundle(path: str | Path) -> Snapshot:
 
     hosts_dir = root / "hosts"
     host_dirs: list[_HostDir] = []
-    if hosts_dir.is_dir():
-        for d in sorted(hosts_dir.iterdir()):
-            if d.is_dir():
+    if safeio.is_dir(hosts_dir):
+        for d in safeio.list_dir(hosts_dir):
+            if safeio.is_dir(d):
                 host_dirs.append(_read_host_dir(d))
             else:
                 notes.append(f"hosts/{d.name} is not a directory: ignored")
@@ -465,7 +467,7 @@ def _apply_inventory(
 
 def _ignored_root(root: Path) -> list[str]:
     # Dot files (an ovsdb lock file copied along, editor backups) are not worth a note.
-    ignored = sorted(p.name for p in root.iterdir()
+    ignored = sorted(p.name for p in safeio.list_dir(root)
                      if p.name not in _ROOT_ENTRIES and not p.name.startswith("."))
     if not ignored:
         return []

@@ -28,12 +28,10 @@ from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.bundle import (
     MAKE,
-    NB_KEEP,
     NB_NAME,
-    OVS_KEEP,
     OVS_NAME,
-    SB_KEEP,
     SB_NAME,
+    SB_SKIP,
     _apply_inventory,
     add_chassis_hosts,
     match_hosts,
@@ -280,9 +278,11 @@ def write_bundle(collection: Collection, out: Path) -> list[str]:
 # Straight to a Snapshot (check --live, check --sosreport)
 
 
-def _db(raw: bytes, source: str, expected: str, keep: Mapping[str, Iterable[str]],
-        make: str) -> Database:
-    db = parse_database(raw, source, keep={t: tuple(cs) for t, cs in keep.items()})
+def _db(raw: bytes, source: str, expected: str, make: str,
+        skip: frozenset[str] = frozenset()) -> Database:
+    # Every table and column, as load_bundle reads a bundle's files: the change executor
+    # loads these into real ovsdb-servers, and a table left out would make valid lines fail.
+    db = parse_database(raw, source, skip=skip)
     if db.name != expected:
         raise InputError(f"this holds the {db.name} database, expected {expected} "
                          f"(`{make}`)", source)
@@ -295,13 +295,12 @@ def to_snapshot(collection: Collection) -> Snapshot:
     if collection.nb is None:
         why = "; ".join(collection.problems) or "no Northbound database was read"
         raise InputError(f"no OVN_Northbound database: {why}", collection.source)
-    nb = _db(collection.nb, collection.sources.get("nb.db", "nb.db"), NB_NAME, NB_KEEP,
-             MAKE["nb.db"])
+    nb = _db(collection.nb, collection.sources.get("nb.db", "nb.db"), NB_NAME, MAKE["nb.db"])
     notes: list[str] = [*collection.problems]
     sb: Database | None = None
     if collection.sb is not None:
-        sb = _db(collection.sb, collection.sources.get("sb.db", "sb.db"), SB_NAME, SB_KEEP,
-                 MAKE["sb.db"])
+        sb = _db(collection.sb, collection.sources.get("sb.db", "sb.db"), SB_NAME,
+                 MAKE["sb.db"], SB_SKIP)
     else:
         notes.append("sb.db missing: chassis, port bindings and gateway placement not "
                      "known, so hosts are not matched to chassis")
@@ -314,7 +313,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             notes.append(f"{h.name}: not collected: {h.failed}")
             continue
         src = {k: h.sources.get(k, f"{h.name}:{k}") for k in (*HOST_FILES, "etc")}
-        ovs = (_db(h.files["conf.db"], src["conf.db"], OVS_NAME, OVS_KEEP, MAKE["conf.db"])
+        ovs = (_db(h.files["conf.db"], src["conf.db"], OVS_NAME, MAKE["conf.db"])
                if "conf.db" in h.files else None)
         neutron = {}
         for rel, data in sorted(h.neutron.items()):

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.sources import safeio
 
 if TYPE_CHECKING:
     from ovnguard.model.db import Database
@@ -403,7 +404,7 @@ def bundle_deployments(bundle: str | Path) -> tuple[dict[str, Detection], list[s
         f = d / DEPLOYMENT_FILE
         if f.is_file():
             try:
-                out[d.name] = read_detection(f.read_bytes(), str(f))
+                out[d.name] = read_detection(safeio.read_bytes(f, limit=safeio.MiB), str(f))
             except (InputError, OSError) as e:
                 notes.append(f"{f} not used: {e}")
     return out, notes

@@ -44,7 +44,7 @@ from types import MappingProxyType
 import yaml
 
 from ovnguard.errors import InputError
-from ovnguard.sources import ansible_cli, yamlnodes
+from ovnguard.sources import ansible_cli, safeio, yamlnodes
 from ovnguard.sources import ansible_inventory as ai
 from ovnguard.sources.ansible_inventory import Var
 
@@ -308,7 +308,7 @@ def parse_inventory(text: str, source: str, base: Path | None = None,
 
 def _read_text(p: Path) -> str:
     try:
-        return p.read_bytes().decode("utf-8")
+        return safeio.read_bytes(p).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", str(p)) from None
     except IsADirectoryError:

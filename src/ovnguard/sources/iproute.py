@@ -27,6 +27,7 @@ import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.model.snapshot import IpAddress, IpLink, IpRoute
+from ovnguard.sources import safeio
 
 ADDR_COMMAND = "ip -j addr show"
 ROUTE_COMMAND = "ip -j route show table all"
@@ -63,12 +64,7 @@ def load_json_list(raw: bytes, source: str, command: str) -> list[dict[str, Any]
 
 def _read(path: str | Path) -> tuple[bytes, str]:
     p = Path(path)
-    try:
-        return p.read_bytes(), str(p)
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    return safeio.read_bytes(p, limit=safeio.MAX_JSON_BYTES), str(p)
 
 
 def _opt_str(entry: dict[str, Any], key: str, source: str, where: str) -> str | None:
@@ -145,7 +141,7 @@ def parse_routes(raw: bytes, source: str) -> tuple[IpRoute, ...]:
         if dst is None:
             raise InputError(f"{where} has no 'dst'", source)
         table = _opt_str(entry, "table", source, where) or "main"
-        prefsrc = _opt_str(entry, "prefsrc", source, where)
+        prefsrc = _opt_ip(entry, "prefsrc", source, where)
         protocol = _opt_str(entry, "protocol", source, where)
         scope = _opt_str(entry, "scope", source, where)
         rtype = _opt_str(entry, "type", source, where) or "unicast"
@@ -175,13 +171,24 @@ def parse_routes(raw: bytes, source: str) -> tuple[IpRoute, ...]:
     return tuple(out)
 
 
+def _opt_ip(entry: dict[str, Any], key: str, source: str, where: str) -> str | None:
+    """An optional address field, checked: the model computes networks from it."""
+    v = _opt_str(entry, key, source, where)
+    if v is not None:
+        try:
+            ipaddress.ip_address(v.split("%", 1)[0])
+        except ValueError:
+            raise InputError(f"{where}: {key!r} is not an IP address", source) from None
+    return v
+
+
 def _gateway(entry: dict[str, Any], source: str, where: str) -> str | None:
-    gw = _opt_str(entry, "gateway", source, where)
+    gw = _opt_ip(entry, "gateway", source, where)
     if gw is not None:
         return gw
     via = entry.get("via")
     if isinstance(via, dict):
-        return _opt_str(via, "host", source, where)
+        return _opt_ip(via, "host", source, where)
     return None
 
 

@@ -47,6 +47,8 @@ _ROUTE_METRICS = frozenset({"mtu", "advmss", "window", "rtt", "rttvar", "ssthres
 
 
 def _int(v: str) -> int | str:
+    if len(v) > 20:  # no counter iproute2 prints is longer; int() of 5,000 digits raises
+        return v
     try:
         return int(v)
     except ValueError:
@@ -110,7 +112,7 @@ def parse_addr_oneline(text: str, source: str) -> list[dict[str, Any]]:
         if family == "link":
             continue
         ifname = ifname.split("@", 1)[0]
-        entry = out.setdefault(ifname, {"ifindex": int(index), "ifname": ifname,
+        entry = out.setdefault(ifname, {"ifindex": _int(index), "ifname": ifname,
                                         "addr_info": []})
         entry["addr_info"].append(_addr_line([family, *rest.split()], ifname, source,
                                              lineno))
@@ -119,7 +121,7 @@ def parse_addr_oneline(text: str, source: str) -> list[dict[str, Any]]:
 
 def _header(m: re.Match[str]) -> dict[str, Any]:
     index, ifname, link, flags, rest = m.groups()
-    d: dict[str, Any] = {"ifindex": int(index)}
+    d: dict[str, Any] = {"ifindex": _int(index)}
     if link:
         d["link"] = None if link == "NONE" else link
     d["ifname"] = ifname

@@ -13,10 +13,13 @@ matched the way oslo.config looks groups up: `DEFAULT` as is, every other name l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from ovnguard.errors import InputError
+from ovnguard.sources import safeio
+from ovnguard.sources.redact import was_redacted
 
 IniSections = dict[str, dict[str, str]]
 
@@ -57,8 +60,7 @@ def parse_ini(text: str, source: str) -> IniSections:
         if line.startswith((" ", "\t")):
             if key is None:
                 raise InputError(
-                    f"unexpected continuation line (indented, but no assignment above it): "
-                    f"{line.strip()!r}",
+                    "unexpected continuation line (indented, but no assignment above it)",
                     source,
                     lineno,
                 )
@@ -67,8 +69,7 @@ def parse_ini(text: str, source: str) -> IniSections:
         flush()
         if line.startswith("["):
             if not line.endswith("]"):
-                raise InputError(f"invalid section header (must end with ]): {line!r}",
-                                 source, lineno)
+                raise InputError("invalid section header (must end with ])", source, lineno)
             if len(line) <= 2:
                 raise InputError("empty section name", source, lineno)
             section = _section_key(line[1:-1])
@@ -79,12 +80,11 @@ def parse_ini(text: str, source: str) -> IniSections:
             colon = line.find(":")
             equal = line.find("=")
             if colon < 0 and equal < 0:
-                raise InputError(f"not 'key = value', a [section] or a comment: {line!r}",
-                                 source, lineno)
+                raise InputError("not 'key = value', a [section] or a comment", source, lineno)
             cut = equal if colon < 0 or (0 <= equal < colon) else colon
             k, v = line[:cut].strip(), line[cut + 1 :].strip()
             if not k:
-                raise InputError(f"empty key: {line!r}", source, lineno)
+                raise InputError("empty key", source, lineno)
             if v and v[0] == v[-1] and v[0] in "\"'":
                 v = v[1:-1]
             key, value, key_line = k, [v], lineno
@@ -95,28 +95,31 @@ def parse_ini(text: str, source: str) -> IniSections:
 def read_ini(path: str | Path, source: str | None = None) -> IniSections:
     p = Path(path)
     src = source or str(p)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = p.read_bytes()[: e.start].count(b"\n") + 1
-        raise InputError("not UTF-8 text", src, line) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", src) from None
-    return parse_ini(text, src)
+    return parse_ini(safeio.read_text(p, src), src)
 
 
 def config_files(etc_dir: Path) -> list[Path]:
     """Candidate config files under `etc_dir/neutron`, sorted (rootwrap filters and policy
     files are not oslo.config files and are left alone)."""
     base = etc_dir / "neutron"
-    if not base.is_dir():
+    if not safeio.is_dir(base):
         return []
-    return sorted(p for p in base.rglob("*") if p.is_file() and p.suffix in CONFIG_SUFFIXES)
+
+    def fail(e: OSError) -> None:  # an unreadable subdirectory is an error, not an absence
+        raise safeio.os_error(e, e.filename or str(base), "cannot list directory")
+
+    out: list[Path] = []
+    for d, _dirs, files in os.walk(base, onerror=fail):
+        for n in files:
+            p = Path(d) / n
+            # a FIFO or device with a config name is kept so that the reader refuses it
+            if p.suffix in CONFIG_SUFFIXES and p.exists() and not p.is_dir():
+                out.append(p)
+    return sorted(out)
 
 
-def _has_section(path: Path) -> bool:
-    with path.open("rb") as f:
-        return any(line.startswith(b"[") for line in f)
+def _has_section(text: str) -> bool:
+    return any(line.startswith("[") for line in text.splitlines())
 
 
 def read_neutron(
@@ -135,9 +138,12 @@ def read_neutron(
     notes: list[str] = []
     for f in config_files(etc):
         rel = f.relative_to(etc).as_posix()
-        if f.stat().st_size and not _has_section(f):
+        text = safeio.read_text(f)
+        if was_redacted(text):
+            notes.append(f"{label}/{rel}: secret values were redacted when it was collected")
+        if text and not _has_section(text):
             notes.append(f"{label}/{rel} has no [section], so it is not an oslo.config file: "
                          "ignored")
             continue
-        out[rel] = read_ini(f)
+        out[rel] = parse_ini(text, str(f))
     return out, notes

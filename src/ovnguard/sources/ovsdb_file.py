@@ -23,7 +23,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +42,7 @@ from ovnguard.model.db import (
     json_converter,
     normalize_set,
 )
+from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
 MAGIC_JSON = b"OVSDB JSON "
@@ -58,12 +59,7 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
     ovsdb-client, and hashing doubles the read time of a big NB).
     """
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", str(p)) from None
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+    raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
     return parse_database(raw, str(p), keep, verify, skip)
 
 
@@ -135,9 +131,11 @@ def _schema(body: memoryview, source: str, line: int) -> Schema:
     if schema is None:
         try:
             schema = Schema.from_json(_json(body, source, line))
-        except (KeyError, TypeError, AttributeError) as e:
-            raise InputError(f"first record is not an OVSDB schema ({e})", source,
-                             line) from None
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError,
+                OverflowError) as e:
+            # a mangled min/max/enum; the exception's text may quote content: its type only
+            raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
+                             source, line) from None
         if len(_SCHEMAS) >= 16:
             _SCHEMAS.clear()
         _SCHEMAS[key] = schema
@@ -189,32 +187,25 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
     plans: dict[str, _Plan] = {}
-    for line, body in records:
-        txn = _json(body, source, line)
-        if not isinstance(txn, dict):
-            raise InputError("transaction record is not a JSON object", source, line)
-        is_diff = bool(txn.get("_is_diff"))
-        for tname, trows in txn.items():
-            if tname.startswith("_"):
-                continue
-            if (keep_tables is not None and tname not in keep_tables) or tname in skip:
-                continue
-            plan = plans.get(tname)
-            if plan is None:
-                ts = schema.tables.get(tname)
-                if ts is None:
-                    raise InputError(f"transaction names unknown table {tname!r}", source,
-                                     line)
-                cols = keep_tables.get(tname) if keep_tables is not None else None
-                plan = plans[tname] = _Plan(ts.columns, cols)
-            table = tables.setdefault(tname, {})
-            try:
-                _apply_rows(plan, table, trows, is_diff)
-            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
-                raise InputError(
-                    f"malformed row data in table {tname} ({type(e).__name__}: {e})",
-                    source, line
-                ) from None
+    for line, is_diff, tname, trows in _table_updates(records, source):
+        if (keep_tables is not None and tname not in keep_tables) or tname in skip:
+            continue
+        plan = plans.get(tname)
+        if plan is None:
+            ts = schema.tables.get(tname)
+            if ts is None:
+                raise InputError(f"transaction names unknown table {tname!r}", source,
+                                 line)
+            cols = keep_tables.get(tname) if keep_tables is not None else None
+            plan = plans[tname] = _Plan(ts.columns, cols)
+        table = tables.setdefault(tname, {})
+        try:
+            _apply_rows(plan, table, trows, is_diff)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+            raise InputError(
+                f"malformed row data in table {tname} ({type(e).__name__}: {e})",
+                source, line
+            ) from None
 
     frozen: dict[str, Mapping[Uuid, Row]] = {}
     for tname, rows in tables.items():
@@ -225,6 +216,19 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
 
 
 _ABSENT: Any = object()
+
+
+def _table_updates(records: Iterable[tuple[int, memoryview]], source: str
+                   ) -> Iterator[tuple[int, bool, str, Any]]:
+    """(line, is_diff, table, rows) for every table a transaction record names."""
+    for line, body in records:
+        txn = _json(body, source, line)
+        if not isinstance(txn, dict):
+            raise InputError("transaction record is not a JSON object", source, line)
+        is_diff = bool(txn.get("_is_diff"))
+        for tname, trows in txn.items():
+            if not tname.startswith("_"):
+                yield line, is_diff, tname, trows
 
 
 class _Plan:
@@ -348,30 +352,25 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
     """
     changed: dict[str, dict[Uuid, dict[str, Any]]] = {}
     before: dict[tuple[str, Uuid], Row | None] = {}
-    for line, body in _records(raw, source, False):
-        txn = _json(body, source, line)
-        if not isinstance(txn, dict):
-            raise InputError("transaction record is not a JSON object", source, line)
-        is_diff = bool(txn.get("_is_diff"))
-        for tname, trows in txn.items():
-            if tname.startswith("_"):
-                continue
-            ts = db.schema.tables.get(tname)
-            if ts is None:
-                raise InputError(f"transaction names unknown table {tname!r}", source, line)
-            old = db.tables.get(tname, {})
-            work = changed.setdefault(tname, {})
-            for u in trows:
-                uid = Uuid(u)
-                if (tname, uid) not in before:
-                    before[(tname, uid)] = old.get(uid)
-                if uid not in work and uid in old:
-                    work[uid] = dict(old[uid].data)
-            present = {u: r for u, r in work.items() if r is not None}
-            _apply_rows(_Plan(ts.columns, None), present, trows, is_diff)
-            for u in trows:
-                uid = Uuid(u)
-                work[uid] = present.get(uid)  # type: ignore[assignment]
+    plans: dict[str, _Plan] = {}
+    for line, is_diff, tname, trows in _table_updates(_records(raw, source, False), source):
+        ts = db.schema.tables.get(tname)
+        if ts is None:
+            raise InputError(f"transaction names unknown table {tname!r}", source, line)
+        old = db.tables.get(tname, {})
+        work = changed.setdefault(tname, {})
+        for u in trows:
+            uid = Uuid(u)
+            if (tname, uid) not in before:
+                before[(tname, uid)] = old.get(uid)
+            if uid not in work and uid in old:
+                work[uid] = dict(old[uid].data)
+        present = {u: r for u, r in work.items() if r is not None}
+        plan = plans.get(tname) or plans.setdefault(tname, _Plan(ts.columns, None))
+        _apply_rows(plan, present, trows, is_diff)
+        for u in trows:
+            uid = Uuid(u)
+            work[uid] = present.get(uid)  # type: ignore[assignment]
     if not changed:
         return db, []
     tables = dict(db.tables)

@@ -21,16 +21,19 @@ say so and how to get the whole file.
 
 from __future__ import annotations
 
+import os
 import re
 import tarfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO, cast
 
 import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.sources import safeio
 from ovnguard.sources.collected import (
     KOLLA_DIR,
     NEUTRON_ROOTS,
@@ -50,6 +53,7 @@ from ovnguard.sources.flavors import (
 from ovnguard.sources.iptext import parse_addr_oneline, parse_link_text, parse_route_text
 from ovnguard.sources.live import ovs_hostname
 from ovnguard.sources.ovsdb_file import MAGIC_CLUSTER, cluster_to_standalone
+from ovnguard.sources.redact import redact_files
 
 CONF_DB = tuple(dict.fromkeys((
     "etc/openvswitch/conf.db", "var/lib/openvswitch/conf.db",
@@ -82,7 +86,11 @@ TREE_PREFIXES = (*(r.lstrip("/") + "/" for r in NEUTRON_ROOTS), KOLLA_DIR.lstrip
 WANTED = frozenset({*CONF_DB, *NB_FILES, *SB_FILES, *HOSTNAME, *ADDR_ONELINE, *ADDR_DETAIL,
                     *LINK_DETAIL, *ROUTES, *ROUTES6, *SNAP_LIST,
                     *(f for fs in CONTAINER_LISTS.values() for f in fs)})
-MAX_FILE = 512 * 1024 * 1024
+# One kept member (a database) and all kept members together: what a report of a central
+# node of a large cloud holds, well short of what would exhaust memory.
+MAX_FILE = 512 * safeio.MiB
+MAX_KEPT = 2 * safeio.GiB
+_ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, *safeio.DECOMPRESS_ERRORS)
 
 
 @dataclass
@@ -110,19 +118,21 @@ def _read_dir(root: Path) -> SosFiles:
     s = SosFiles(label=root.name, dirname=root.name)
     for rel in sorted(WANTED):
         p = root / rel
-        if p.is_file():
-            s.files[rel] = p.read_bytes()
+        if p.is_symlink() and not p.exists():
+            continue  # sos links commands it did not run to nothing
+        if safeio.exists(p):
+            s.files[rel] = safeio.read_bytes(p, limit=MAX_FILE)
     for prefix in TREE_PREFIXES:
         base = root / prefix.rstrip("/")
         parent = base.parent
-        if not parent.is_dir():
+        if not safeio.is_dir(parent):
             continue
         for top in sorted(parent.glob(base.name + "*")):
-            if not top.is_dir():
+            if not safeio.is_dir(top):
                 continue
             for p in sorted(top.rglob("*")):
                 if p.is_file() and not p.is_symlink():
-                    s.files[p.relative_to(root).as_posix()] = p.read_bytes()
+                    s.files[p.relative_to(root).as_posix()] = safeio.read_bytes(p)
     strings = root / "sos_strings"
     if strings.is_dir():
         s.tailed = sorted(p.relative_to(root).as_posix() for p in strings.rglob("*.tailed"))
@@ -132,8 +142,15 @@ def _read_dir(root: Path) -> SosFiles:
 def _read_tar(path: Path) -> SosFiles:
     s = SosFiles(label=path.name)
     links: dict[str, str] = {}
+    kept = 0
     try:
-        with tarfile.open(path, mode="r:*") as tar:
+        # Read as a stream through a decompressor that counts: the total and the ratio to
+        # the compressed size are bounded, so a bomb is refused instead of unpacked.
+        with safeio.open_regular(path) as raw, tarfile.open(
+            fileobj=cast(IO[bytes], safeio.BoundedStream(raw, os.fstat(raw.fileno()).st_size,
+                                                          str(path))),
+            mode="r|",
+        ) as tar:
             for m in tar:
                 parts = PurePosixPath(m.name).parts
                 if len(parts) < 2 or ".." in parts:
@@ -151,6 +168,11 @@ def _read_tar(path: Path) -> SosFiles:
                     continue
                 if not m.isreg() or m.size > MAX_FILE:
                     continue
+                kept += m.size
+                if kept > MAX_KEPT:
+                    raise InputError("the files ovnguard reads from this archive add up to "
+                                     f"more than {MAX_KEPT // safeio.GiB} GiB: refusing it",
+                                     str(path))
                 f = tar.extractfile(m)
                 if f is not None:
                     s.files[rel] = f.read()
@@ -158,8 +180,9 @@ def _read_tar(path: Path) -> SosFiles:
         raise InputError(f"cannot decompress ({e}); unpack it first (`tar xf`, or "
                          "`tar --zstd -xf` for .tar.zst) and pass the directory",
                          str(path)) from None
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise InputError(f"not a readable sos archive ({e})", str(path)) from None
+    except _ARCHIVE_ERRORS as e:
+        raise InputError(f"not a readable sos archive ({type(e).__name__})",
+                         str(path)) from None
     for rel, target in links.items():
         target = "/".join(p for p in PurePosixPath(target).parts if p != ".")
         if rel not in s.files and target in s.files:
@@ -169,12 +192,12 @@ def _read_tar(path: Path) -> SosFiles:
 
 def read_sos(path: str | Path) -> SosFiles:
     p = Path(path)
-    if p.is_dir():
+    if safeio.is_dir(p):
         if not (p / "sos_commands").is_dir() and not (p / "sos_reports").is_dir():
             raise InputError("not a sos report directory (no sos_commands/ in it)", str(p))
         return _read_dir(p)
-    if p.is_file():
-        return _read_tar(p)
+    if safeio.exists(p):
+        return _read_tar(p)  # refuses what is not a regular file, by name
     raise InputError("no such sos report (directory or archive)", str(p))
 
 
@@ -315,9 +338,10 @@ def _json(h: HostCollection, name: str, doc: object, source: str) -> None:
     h.sources[name] = source
 
 
-def sos_collection(paths: Sequence[str | Path]) -> Collection:
+def sos_collection(paths: Sequence[str | Path], keep_secrets: bool = False) -> Collection:
     """Every report is one host; NB/SB come from the first report (argument order) that has
-    them, and the notes say which and what is missing."""
+    them, and the notes say which and what is missing. Secrets in Neutron's files are
+    redacted unless `keep_secrets` (sources/redact.py)."""
     c = Collection(source="sosreport: " + ", ".join(str(p) for p in paths))
     seen: dict[str, str] = {}
     tails: dict[str, list[str]] = {"nb.db": [], "sb.db": []}
@@ -337,6 +361,8 @@ def sos_collection(paths: Sequence[str | Path]) -> Collection:
                 c.problems.append(f"{label} not used: {which} already read from "
                                   f"{c.sources[which]}")
         h = _host(s)
+        if not keep_secrets:
+            h.problems.extend(redact_files(h.neutron))
         if h.name in seen:
             raise InputError(f"{seen[h.name]} and {s.label} are both from host {h.name}; "
                              "give one report per host", str(p))

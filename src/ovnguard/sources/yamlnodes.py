@@ -5,6 +5,11 @@ from __future__ import annotations
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.sources import safeio
+
+# The bounded safe loader (depth, aliases, expanded size, integer length): every YAML file
+# ovnguard reads is composed through this, never through yaml.compose directly.
+compose = safeio.compose_yaml
 
 
 def line(node: yaml.Node) -> int:
