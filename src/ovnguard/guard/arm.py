@@ -22,7 +22,7 @@ from types import MappingProxyType
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
 from ovnguard.errors import InputError, OvnguardError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import hoststeps, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
 from ovnguard.guard.inverse import label, owned_columns
@@ -183,11 +183,20 @@ def predict_chain(
     return predicted, None
 
 
-def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool) -> list[str]:
+def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
+                      host_steps: Sequence[hoststeps.HostStep] = ()) -> list[str]:
     """Raise Refused unless the change may go ahead; returns warnings for --force."""
     r = w.report
-    bad_lines = [c for c in r.change_lines if c.outcome in ("rejected", "unsupported")]
+    ip_lines = {s.line for s in host_steps if s.argv[0] == "ip"}
+    bad_lines = [c for c in r.change_lines if c.outcome in ("rejected", "unsupported")
+                 and not (c.outcome == "unsupported" and c.line in ip_lines)]
     warnings: list[str] = []
+    unmodelled = sorted(c.line for c in r.change_lines
+                        if c.outcome == "unsupported" and c.line in ip_lines)
+    if unmodelled:
+        warnings.append("the what-if did not model line(s) " + ", ".join(map(str, unmodelled))
+                        + " (ip); the guard backs up and restores the host's addresses, "
+                        "routes and links around them")
     if bad_lines:
         details = [f"line {c.line}: {c.outcome}: {c.message or c.text}"
                    + (f" (did you mean: {', '.join(c.suggestions)}?)" if c.suggestions else "")
@@ -294,7 +303,10 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
     change = read_change(o.change, default_host=o.host)
-    target = target_of(change)
+    # A change with `ip` lines is a host change: its steps run in order (hoststeps.py).
+    hosted = hoststeps.host_target(
+        change, o.host, lambda: st.normalize_remote(o.db or DEFAULT_OVS), o.apply_timeout)
+    target = hosted[0] if hosted else target_of(change)
     remote = resolve_remote(target, o)
     nb_remote = remote if target.database == NB else (
         st.normalize_remote(o.nb) if o.nb else None)
@@ -316,11 +328,13 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         backup_size = backup.stat().st_size
         snapshot = whatif_snapshot(o, target, remote, tmp, backup)
         w = assess(snapshot, change)
-        predicted, chain_error = predict_chain(change, target, backup)
+        predicted, chain_error = (predict_chain(change, target, backup)
+                                  if change.invocations else ([], None))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r = w.report
-    warnings = _refuse_if_needed(w, chain_error, o.force)
+    warnings = _refuse_if_needed(w, chain_error, o.force,
+                                 hosted[1].steps if hosted else ())
     say(f"what-if: {r.verdict.upper()}: {r.summary}")
     if not any(h.ovs is not None for h in snapshot.hosts.values()):
         blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): " + (
@@ -365,7 +379,10 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         shutil.copyfile(o.change, g.file("change.sh"))
         os.chmod(g.file("change.sh"), 0o600)
         st.write_json(g.file("whatif.json"), r.model_dump(mode="json"))
-        argv = chain_argv(change, target, remote, o.apply_timeout)
+        argv = (hoststeps.record_argv(hosted[1], remote, o.apply_timeout) if hosted
+                else chain_argv(change, target, remote, o.apply_timeout))
+        if hosted:
+            hoststeps.write(g, hosted[1])
         doc = {
             "schema_version": st.SCHEMA_VERSION,
             "id": guard_id,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnguard.guard import faultpoints, ovsdb
+from ovnguard.guard import faultpoints, hoststeps, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import (
     Current,
@@ -357,10 +357,20 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
         if out.restored_at:
             d.stamp("restored", out.restored_at)
 
+    # A host change: the host's addresses, routes and links come back after the OVS rows
+    # (which re-create internal ports and re-attach NICs) -- also when the OVS part stopped:
+    # reaching the host again matters more than which half is back.
+    host = hoststeps.restore(g, timeout=settings.verify_timeout, log=log)
     if out.status != st.ROLLED_BACK:
         what = "; ".join(str(c) for c in out.conflicts) or out.error or ""
         log(f"rollback stopped ({out.status}): {what}")
-        _, state = g.transition({st.ROLLING_BACK}, out.status, record, stamp="stopped")
+
+        def stopped(d: GuardState) -> None:
+            record(d)
+            if host is not None:
+                d.rb().verification = {"ok": False, "host": host}
+
+        _, state = g.transition({st.ROLLING_BACK}, out.status, stopped, stamp="stopped")
         return state
     log("database restored: " + ("; ".join(out.actions) or "nothing left to do"))
     g.update(record)
@@ -380,6 +390,10 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
     except ovsdb.OvnguardError as e:
         verification = {"ok": False, "error": f"could not verify: {e}"}
         log(f"could not verify: {e}")
+
+    if host is not None:
+        verification["host"] = host
+        verification["ok"] = bool(verification.get("ok")) and bool(host.get("ok"))
 
     def done(d: GuardState) -> None:
         d.rb().verification = verification

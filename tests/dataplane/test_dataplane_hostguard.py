@@ -1,0 +1,136 @@
+"""Issue 13 (a) with real packets: the naive host change that cuts a host off -- the
+management address deleted from br-ex before it is added on the NIC -- applied with the
+guard ON the host (`ovnguard apply` run inside the host's namespace, as over SSH), the
+session that started it killed right after: the detached watcher restores the host's
+addresses and routes, the host answers again within the deadline, and `ip -j addr` /
+`ip -j route show table main` print exactly what they printed before the change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dataplane_fixtures import DataplaneFactory
+
+from ovnguard.lab import netns
+from ovnguard.lab.dataplane import DataplaneLab
+from ovnguard.lab.process import wait_until
+
+pytest_plugins = ("dataplane_fixtures",)
+pytestmark = [pytest.mark.lab, pytest.mark.dataplane, pytest.mark.timeout(180)]
+
+HOST = "compute1"
+# The machine the change is typed on, off the management subnet (as an operator's
+# workstation usually is): reached through the host's default route. A documentation
+# address (RFC 5737) on the lab's own router namespace.
+OPERATOR = "192.0.2.10"
+NAIVE = """\
+# host: compute1
+# the naive order: the address leaves br-ex before it is on the NIC (and the default route,
+# which needs that address, leaves with it)
+ip addr del {addr} dev br-ex
+ip addr add {addr} dev enp6s18
+"""
+
+
+def _guard_state(state_dir: Path) -> dict[str, Any] | None:
+    if not state_dir.is_dir():
+        return None
+    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file())
+    if not dirs:
+        return None
+    try:
+        doc: dict[str, Any] = json.loads((dirs[-1] / "guard.json").read_text())
+    except ValueError:
+        return None  # caught mid-rename
+    return doc
+
+
+def _stop_watchers(state_dir: Path) -> None:
+    doc = _guard_state(state_dir)
+    for key in ("watcher", "keeper"):
+        pid = (doc or {}).get(key, {}).get("pid") if doc else None
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
+
+
+def _ip(dp: DataplaneLab, *args: str) -> str:
+    return netns.ip(dp.netns_of(HOST), "-j", *args)
+
+
+def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
+    dataplane_factory: DataplaneFactory, tmp_path: Path
+) -> None:
+    dp = dataplane_factory()
+    ns = dp.netns_of(HOST)
+    addr = str(dp.plan.node(HOST).address)
+    netns.ip(dp.plan.router.netns, "addr", "add", f"{OPERATOR}/32", "dev", "lo")
+    assert dp.ping("router", HOST), "compute1 unreachable before the change"
+    addr_before = _ip(dp, "addr", "show")
+    route_before = _ip(dp, "route", "show", "table", "main")
+    assert '"dst":"default"' in route_before.replace(" ", "")
+
+    change = tmp_path / "naive.sh"
+    change.write_text(NAIVE.format(addr=addr))
+    state_dir = tmp_path / "state"
+    argv = [
+        "ip", "netns", "exec", ns, str(Path(sys.executable).parent / "ovnguard"), "apply",
+        "--change", str(change), "--db", dp.lab.host_paths(HOST).ovsdb.remote,
+        "--state-dir", str(state_dir), "--probe", f"icmp:{OPERATOR}",
+        "--probe-interval", "0.5", "--confirm-within", "15", "--verify-timeout", "5",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    t0 = time.monotonic()
+    # Its own session: killing the session's process group is the SSH session dying.
+    cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True, env=env)
+    try:
+        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+                          ("armed", "rolling-back", "rolled-back", "refused", "failed"),
+                          60), _guard_state(state_dir)
+        killed = cli.poll() is None
+        os.killpg(cli.pid, signal.SIGKILL)  # the session that started it dies
+        out = cli.communicate(timeout=10)[0].decode(errors="replace")
+        print(f"\n--- apply (CLI {'killed' if killed else 'had exited'}):\n{out}")
+        doc = _guard_state(state_dir)
+        assert doc is not None and doc["status"] != "refused", (doc, out)
+        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+                          ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
+        t_done = time.monotonic() - t0
+        doc = _guard_state(state_dir)
+        assert doc is not None
+        print(json.dumps({k: doc.get(k) for k in ("status", "edits", "timeline", "rollback")},
+                         indent=1))
+        assert doc["status"] == "rolled-back", doc
+        rb = doc["rollback"]
+        assert "probe" in rb["reason"], rb["reason"]  # the probe, not the deadline
+        host = rb["verification"]["host"]
+        assert host["ok"], host
+        assert any("ip addr add" in a and "br-ex" in a for a in host["actions"]), host
+        assert rb["verification"]["ok"]
+        # Reachable again, within the deadline (15 s after the apply).
+        assert wait_until(lambda: dp.ping("router", HOST), 10), "still cut off"
+        assert netns.exec_in(ns, ["ping", "-c", "1", "-W", "1", OPERATOR]) is not None
+        assert time.monotonic() - t0 < 15 + 10
+        # What the operator sees: exactly what `ip -j` printed before the change.
+        assert _ip(dp, "addr", "show") == addr_before
+        assert _ip(dp, "route", "show", "table", "main") == route_before
+        applied = doc["timeline"]["applied"]
+        print(f"restored {doc['timeline']['restored'] - applied:.2f}s and verified "
+              f"{doc['timeline']['verified'] - applied:.2f}s after the apply; "
+              f"all done {t_done:.1f}s after the CLI started")
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+            cli.wait()
+        _stop_watchers(state_dir)
