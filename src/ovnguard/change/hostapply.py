@@ -45,13 +45,13 @@ from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute
 
 # The kernel's answers, as iproute2 6.1 prints them (checked in a namespace).
 EEXIST = "RTNETLINK answers: File exists"
-EADDRNOTAVAIL = "RTNETLINK answers: Cannot assign requested address"
+EADDRNOTAVAIL = "Error: ipv4: Address not found."
 ESRCH = "RTNETLINK answers: No such process"
 ENOENT = "RTNETLINK answers: No such file or directory"
 EOPNOTSUPP = "RTNETLINK answers: Operation not supported"
 NOPREFSRC = "Error: Invalid prefsrc address."
 BADGW = "Error: Nexthop has invalid gateway."
-NOTUP = "Error: Nexthop device is not up."
+NOTUP = "Error: Device for nexthop is not up."
 BADPREFIX = "Error: Invalid prefix for given prefix length."
 IPV6_DEFAULT_METRIC = 1024
 IPV6_KERNEL_METRIC = 256
