@@ -315,8 +315,11 @@ class _State:
                     "until ovn-northd's next run: northd overwrites what it owns there (port "
                     "bindings' types and options, datapaths, logical flows)")
         else:
+            from ovnguard.change.hostapply import sync_ovs_links
+
+            # the bridge devices vswitchd adds or removes, with their addresses and routes
             self.snapshot = self.snapshot.with_host(
-                replace(self.snapshot.hosts[key[1]], ovs=after))
+                sync_ovs_links(replace(self.snapshot.hosts[key[1]], ovs=after)))
         self._record(inv, "applied", database, changes)
 
 

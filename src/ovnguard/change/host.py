@@ -171,6 +171,8 @@ class IpCommand:
     unknown: str | None = None  # valid, but its effect is not modelled: why
     read_only: bool = False
     family: Family | None = None  # -4 / -6 / -f
+    # from a host-state file (desired state): deleting what is already gone is no error
+    desired: bool = False
 
 
 # --------------------------------------------------------------------------- grammar
@@ -700,11 +702,11 @@ _LINK_AFTER = (("vrf", True), ("dynamic", False), ("type", False), ("alias", Fal
 
 
 def _mac(text: str) -> str:
+    """ll_addr_a2n(): hex bytes separated by `:`; iproute2 names the first bad one."""
     parts = text.split(":")
-    if not 1 < len(parts) <= 32 or not all(1 <= len(p) <= 2 and
-                                            all(c in "0123456789abcdefABCDEF" for c in p)
-                                            for p in parts):
-        raise _Refused(f'"{text}" is invalid lladdr.')
+    for p in parts:
+        if not 1 <= len(p) <= 2 or any(c not in "0123456789abcdefABCDEF" for c in p):
+            raise _Refused(f'"{p}" is invalid lladdr.')
     return ":".join(p.lower().rjust(2, "0") for p in parts)
 
 

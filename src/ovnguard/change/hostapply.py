@@ -111,6 +111,30 @@ def apply_edit(state: HostState, edit: HostEdit) -> EditOutcome:
     return _route_add(state, edit)
 
 
+def sync_ovs_links(state: HostState) -> HostState:
+    """The kernel devices ovs-vswitchd makes for the Open_vSwitch DB: a bridge's (or
+    internal port's) device appears, DOWN, when the row is added, and disappears with its
+    addresses and routes when it is deleted (`ovs-vsctl add-br` / `del-br`)."""
+    if state.ovs is None or state.links is None:
+        return state
+    internal = {str(r.get("name", "")) for r in state.ovs.rows("Interface")
+                if r.get("type", "") == "internal"}
+    links = list(state.links)
+    names = {x.ifname for x in links}
+    gone = {x.ifname for x in links if x.kind == "openvswitch" and x.ifname != "ovs-system"
+            and x.ifname not in internal}
+    new = [IpLink(n, "openvswitch", None, None, "DOWN") for n in sorted(internal - names)]
+    if not gone and not new:
+        return state
+    return replace(
+        state,
+        links=tuple([x for x in links if x.ifname not in gone] + new),
+        addresses=tuple(a for a in state.addresses or () if a.ifname not in gone)
+        if state.addresses is not None else None,
+        routes=tuple(r for r in state.routes or () if r.dev not in gone)
+        if state.routes is not None else None)
+
+
 # --------------------------------------------------------------------------- addresses
 
 
@@ -401,4 +425,4 @@ def _route_del(state: HostState, s: RouteSpec) -> EditOutcome:
     return EditOutcome(state, ESRCH)
 
 
-__all__ = ["EditOutcome", "apply_edit", "link_up", "nodev"]
+__all__ = ["EditOutcome", "apply_edit", "link_up", "nodev", "sync_ovs_links"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ovnguard.change.hostapply import apply_edit
+from ovnguard.change.hostapply import EADDRNOTAVAIL, ESRCH, apply_edit, sync_ovs_links
 from ovnguard.change.model import Invocation, InvocationStatus
 from ovnguard.change.suggest import suggest_host
 from ovnguard.model.snapshot import Snapshot
@@ -52,8 +52,11 @@ def run_ip(snapshot: Snapshot, inv: Invocation) -> IpRun:
             "unknown-host", f"host {inv.host} is not in the bundle",
             suggest_host(sorted(snapshot.hosts), inv.host)),))
     notes: list[str] = []
+    state = sync_ovs_links(state)
     for edit in cmd.edits:
         out = apply_edit(state, edit)
+        if cmd.desired and out.error in (EADDRNOTAVAIL, ESRCH):
+            continue  # a desired state: already gone
         notes += [f"line {line} on {inv.host}: {n}"
                   for n in out.notes]
         if out.error is not None:
