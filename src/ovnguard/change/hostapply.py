@@ -124,11 +124,17 @@ def sync_ovs_links(state: HostState) -> HostState:
     gone = {x.ifname for x in links if x.kind == "openvswitch" and x.ifname != "ovs-system"
             and x.ifname not in internal}
     new = [IpLink(n, "openvswitch", None, None, "DOWN") for n in sorted(internal - names)]
-    if not gone and not new:
+    # a NIC that is an OVS port has the datapath (ovs-system) as its master in the kernel
+    ports = {str(r.get("name", "")) for r in state.ovs.rows("Interface")
+             if r.get("type", "") in ("", "system")}
+    moved = {x.ifname: replace(x, master="ovs-system" if x.ifname in ports else None)
+             for x in links if x.kind is None and (x.master == "ovs-system") !=
+             (x.ifname in ports) and (x.master in (None, "ovs-system"))}
+    if not gone and not new and not moved:
         return state
     return replace(
         state,
-        links=tuple([x for x in links if x.ifname not in gone] + new),
+        links=tuple([moved.get(x.ifname, x) for x in links if x.ifname not in gone] + new),
         addresses=tuple(a for a in state.addresses or () if a.ifname not in gone)
         if state.addresses is not None else None,
         routes=tuple(r for r in state.routes or () if r.dev not in gone)

@@ -65,7 +65,7 @@ def _generate(text: str, source: str) -> Path:
         first = next((x for x in r.stderr.splitlines() if x.strip()), "netplan generate failed")
         m = _ERROR_AT.match(first)
         if m:
-            raise InputError(f"netplan: {m['msg']}", source, int(m["line"]) + 1)
+            raise InputError(f"netplan: {m['msg']}", source, int(m["line"]))
         raise InputError(f"netplan: {first}", source)
     return root
 

@@ -91,9 +91,9 @@ def read_nmstate(text: str, source: str) -> DesiredState:
     links: list[DesiredLink] = []
     ovs: list[tuple[tuple[str, ...], int]] = []
     unknown: list[tuple[int, str]] = []
-    for key, node in top.items():
-        if key not in ("interfaces", "routes"):
-            unknown.append((line(node), f"nmstate `{key}:` is not modelled"))
+    for knode, _ in root.value:
+        if knode.value not in ("interfaces", "routes"):
+            unknown.append((line(knode), f"nmstate `{knode.value}:` is not modelled"))
     by_name: dict[str, DesiredLink] = {}
     for item in _list(top["interfaces"], source, "interfaces") if "interfaces" in top else []:
         m = _map(item, source, "an interface")

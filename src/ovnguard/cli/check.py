@@ -191,6 +191,7 @@ def check(
         raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
                          "check")
     check_format("Report", fmt)
+    operator = operator_from(from_addr)
     if bundle is not None:
         from ovnguard.sources.bundle import load_bundle
 
@@ -211,7 +212,6 @@ def check(
         snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None
     ch = _with_host_states(ch, host_state, snapshot)
-    operator = operator_from(from_addr)
     whatif = assess(snapshot, ch,
                     executor=_executor(executor, ovn_bindir) if ch is not None else None,
                     operator=operator)

@@ -291,11 +291,15 @@ def host_step_findings(change: Change, result: ChangeResult,
     prev: Snapshot = result.before
     steps = [(snap, invs[i]) for snap, i in zip(result.steps, result.step_invocations,
                                                 strict=False) if i in invs]
-    def unit(inv: Invocation) -> tuple[str, int]:
-        # `a && b` on one line: the shell has the whole line, a dropped session does not
-        # stop it; a host-state file (--host-state) is applied at once by its tool
-        loc = inv.location
-        return (loc.path, loc.line if loc.path == change.path else 0)
+    # One typed line is one unit: `a && b` (or `a; b`, or a `\` continuation) is in the
+    # shell's hands as a whole, a dropped session does not stop it; a host-state file
+    # (--host-state) is applied at once by its tool. What counts is the state after a unit.
+    chain: dict[int, int] = {}
+    for inv in change.invocations:
+        chain[inv.index] = chain.get(inv.index - 1, 0) + (0 if inv.after else 1)
+
+    def unit(inv: Invocation) -> int:
+        return chain.get(inv.index, inv.index)
 
     for k, (snap, inv) in enumerate(steps):
         line = inv.location.line
