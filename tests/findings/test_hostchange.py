@@ -1,0 +1,262 @@
+"""Host changes in the what-if, on the seed bundle (the incident's cluster): the line after
+which a host is cut off, the default route, the bridge MAC, enslaved links, the SB route --
+and host-state files (netplan, nmstate) through the same pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import ovnguard
+from ovnguard.assess import assess
+from ovnguard.change import parse_change
+from ovnguard.change.executor import ModelExecutor, default_executor
+from ovnguard.change.hoststate import read_host_state, with_host_state
+from ovnguard.errors import InputError
+from ovnguard.model.snapshot import IpLink, Snapshot
+from ovnguard.report.schema import Report
+from ovnguard.sources.bundle import load_bundle
+
+SEED = Path(ovnguard.__file__).parent / "examples" / "seed" / "bundle"
+NAIVE = """# host: compute1
+ip addr del 10.10.0.23/24 dev br-ex
+ip addr add 10.10.0.23/24 dev enp6s18
+ip route add default via 10.10.0.1 dev enp6s18
+ovs-vsctl del-port br-ex enp6s18
+"""
+# the same move, each step keeping compute1 reachable: the MAC pinned first, then the NIC out
+# of br-ex, the address and the default route on it and off br-ex in one line
+GOOD = """# host: compute1
+ovs-vsctl set bridge br-ex other_config:hwaddr=bc:24:11:d8:07:71
+ovs-vsctl del-port br-ex enp6s18 && ip addr add 10.10.0.23/24 dev enp6s18 && \\
+  ip route replace default via 10.10.0.1 dev enp6s18 && ip addr del 10.10.0.23/24 dev br-ex
+"""
+
+
+@pytest.fixture(scope="module")
+def seed() -> Snapshot:
+    return load_bundle(SEED)
+
+
+def introduced(report: Report, rule: str) -> list:  # type: ignore[type-arg]
+    return [f for f in report.findings if f.rule == rule and f.introduced_by_change]
+
+
+@pytest.mark.parametrize("operator", [None, "10.10.0.5", "192.0.2.7"])
+def test_naive_host_fix_is_dangerous_at_the_right_line(seed: Snapshot,
+                                                       operator: str | None) -> None:
+    report = assess(seed, parse_change(NAIVE, "fix.sh"), operator=operator).report
+    assert report.verdict == "dangerous"
+    (cut,) = introduced(report, "host-cut-off")
+    assert cut.hosts == ["compute1"] and cut.change_lines == [2]
+    assert "compute1" in cut.loses_management
+    assert "10.10.0.23 is no longer on any interface" in cut.summary
+    (gw,) = introduced(report, "default-route-lost")
+    assert gw.change_lines == [2] and "line 4 adds one back" in gw.summary
+
+
+def test_make_before_break_in_one_line_is_safe(seed: Snapshot) -> None:
+    w = assess(seed, parse_change(GOOD, "fix.sh"), operator="192.0.2.7")
+    assert w.report.verdict == "safe", [f.summary for f in w.report.findings
+                                         if f.introduced_by_change]
+    after = w.change_result.snapshot.hosts["compute1"]  # type: ignore[union-attr]
+    assert [(a.ifname, a.cidr) for a in after.addresses or () if a.scope == "global"] == \
+        [("enp6s18", "10.10.0.23/24")]
+    assert any(r.dst == "default" and r.dev == "enp6s18" for r in after.routes or ())
+    # the rules see the moved address: br-ex no longer carries the SB route
+    resolved = {f.rule for f in w.report.findings if f.status == "resolved"}
+    assert {"control-plane-via-provider-bridge", "mgmt-bridge-localnet"} <= resolved
+
+
+def test_removing_the_nic_moves_the_bridge_mac_and_strands_the_address(seed: Snapshot) -> None:
+    ch = parse_change("# host: compute1\novs-vsctl del-port br-ex enp6s18\n", "c.sh")
+    report = assess(seed, ch).report
+    (mac,) = introduced(report, "bridge-mac-moves")
+    assert mac.change_lines == [2] and "bc:24:11:d8:07:71" in mac.summary
+    (cut,) = introduced(report, "host-cut-off")
+    assert "no longer has a NIC" in cut.summary and cut.change_lines == [2]
+
+
+def test_link_down_and_route_away_from_the_operator(seed: Snapshot) -> None:
+    down = assess(seed, parse_change("# host: network\nip link set br-ex down\n", "c.sh"))
+    (cut,) = introduced(down.report, "host-cut-off")
+    assert cut.hosts == ["network"] and "br-ex is down" in cut.summary
+    # the operator is off-subnet: deleting the default route cuts the host off from them
+    ch = parse_change("# host: controller\n\nip r d default\n", "c.sh")
+    far = assess(seed, ch, operator="192.0.2.7").report
+    (cut,) = introduced(far, "host-cut-off")
+    assert cut.change_lines == [3] and "no route back to 192.0.2.7" in cut.summary
+    near = assess(seed, ch, operator="10.10.0.5").report  # on the management subnet
+    assert not introduced(near, "host-cut-off")
+    assert introduced(near, "default-route-lost")
+
+
+def test_sb_route_moved_onto_the_provider_bridge(seed: Snapshot) -> None:
+    moved = assess(seed, parse_change(GOOD, "fix.sh")).change_result
+    assert moved is not None
+    ch = parse_change("# host: compute1\nip route add 10.10.0.10/32 dev br-ex\n", "c.sh")
+    report = assess(moved.snapshot, ch).report
+    (f,) = introduced(report, "control-plane-via-provider-bridge")
+    assert f.hosts == ["compute1"] and "leaves through br-ex" in f.summary
+
+
+def test_enslaved_link_that_keeps_the_management_address(seed: Snapshot) -> None:
+    moved = assess(seed, parse_change(GOOD, "fix.sh")).change_result
+    assert moved is not None
+    host = moved.snapshot.hosts["compute1"]
+    with_br = moved.snapshot.with_host(replace(host, links=(
+        *(host.links or ()), IpLink("br0", "bridge", None, "02:00:00:00:00:01", "UP"))))
+    ch = parse_change("# host: compute1\nip link set enp6s18 master br0\n", "c.sh")
+    report = assess(with_br, ch).report
+    (f,) = introduced(report, "ip-on-enslaved-link")
+    assert "enslaved to br0" in f.summary and f.loses_management == ["compute1"]
+    (cut,) = introduced(report, "host-cut-off")
+    assert cut.change_lines == [2]
+
+
+def test_ip_lines_need_a_host_and_say_what_the_kernel_says(seed: Snapshot) -> None:
+    ch = parse_change("ip a a 10.0.0.1/24 dev eth0\n# host: compute1\n"
+                      "ip a a 10.0.0.1/24 dev nosuch0\nip r a 10.9.0.0/24 via 10.99.0.1\n"
+                      "ip nexthop add id 1 dev br-ex\n", "c.sh")
+    for ex in (ModelExecutor(), default_executor()):
+        r = ex.apply(seed, ch)
+        kinds = [(p.location.line, p.kind, p.message) for p in r.problems]
+        assert kinds[0][:2] == (1, "unknown-host")
+        assert kinds[1] == (3, "rejected", 'Cannot find device "nosuch0"')
+        assert kinds[2] == (4, "rejected", "Error: Nexthop has invalid gateway.")
+        assert kinds[3][:2] == (5, "unsupported-command")
+
+
+# --------------------------------------------------------------------------- host-state files
+
+NETPLAN = """network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    enp6s18:
+      addresses: [10.10.0.23/24]
+      routes:
+        - to: default
+          via: 10.10.0.1
+  bridges:
+    br-ex:
+      interfaces: []
+      openvswitch:
+        other-config:
+          hwaddr: "bc:24:11:d8:07:71"
+"""
+
+needs_netplan = pytest.mark.skipif(shutil.which("netplan") is None and
+                                   not Path("/usr/sbin/netplan").exists(),
+                                   reason="netplan (netplan.io) is not installed")
+
+
+@needs_netplan
+def test_netplan_file_through_netplan_generate(tmp_path: Path, seed: Snapshot) -> None:
+    f = tmp_path / "50-cloud.yaml"
+    f.write_text(NETPLAN)
+    d = read_host_state(f)
+    assert d.kind == "netplan"
+    links = {link.name: link for link in d.links}
+    assert links["enp6s18"].addresses == (("10.10.0.23", 24, "inet"),)
+    assert links["enp6s18"].line == 5 and links["br-ex"].addresses == ()
+    (default,) = links["enp6s18"].routes
+    assert (default[0].dst, default[0].gateway) == ("default", "10.10.0.1")
+    assert (("set", "Bridge", "br-ex", "other-config:hwaddr=bc:24:11:d8:07:71"), 11) in d.ovs
+    # enp6s18 stays a port of br-ex (netplan only adds ports), so its address is dead there:
+    # the whole file is one step, named by the line that leaves the address on enp6s18
+    report = assess(seed, with_host_state(None, "compute1", d, seed)).report
+    assert report.verdict == "dangerous"
+    (cut,) = introduced(report, "host-cut-off")
+    assert "port of OVS bridge br-ex" in cut.summary
+    assert introduced(report, "ip-on-ovs-port")
+    pinned = seed.hosts["compute1"]
+    after = assess(seed, with_host_state(None, "compute1", d, seed)).change_result
+    assert after is not None and pinned is not after.snapshot.hosts["compute1"]
+
+
+@needs_netplan
+def test_netplan_errors_name_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [nonsense]\n")
+    with pytest.raises(InputError) as e:
+        read_host_state(f)
+    assert e.value.line == 5 and "netplan" in str(e.value)
+
+
+NMSTATE = """interfaces:
+- name: br-ex
+  type: ovs-interface
+  state: up
+  ipv4:
+    enabled: false
+- name: br-public
+  type: ovs-bridge
+  state: up
+  bridge:
+    port:
+    - name: enp7s0
+    - name: br-public
+- name: enp6s18
+  type: ethernet
+  state: up
+  ipv4:
+    enabled: true
+    dhcp: false
+    address:
+    - ip: 10.10.0.23
+      prefix-length: 24
+- name: eth5
+  type: ethernet
+  ipv4:
+    dhcp: true
+dns-resolver:
+  config: {}
+routes:
+  config:
+  - destination: 0.0.0.0/0
+    next-hop-address: 10.10.0.1
+    next-hop-interface: enp6s18
+  - destination: 0.0.0.0/0
+    next-hop-address: 10.10.0.1
+    next-hop-interface: br-ex
+    state: absent
+"""
+
+
+def test_nmstate_file(tmp_path: Path, seed: Snapshot) -> None:
+    f = tmp_path / "nncp.yaml"
+    f.write_text(NMSTATE)
+    d = read_host_state(f)
+    assert d.kind == "nmstate"
+    assert (("--may-exist", "add-br", "br-public"), 7) in d.ovs
+    assert (("--may-exist", "add-port", "br-public", "enp7s0"), 7) in d.ovs
+    links = {link.name: link for link in d.links}
+    assert links["br-ex"].addresses == () and "inet" in links["br-ex"].families
+    assert links["enp6s18"].addresses == (("10.10.0.23", 24, "inet"),)
+    assert links["enp6s18"].routes[0][0].gateway == "10.10.0.1"
+    assert links["br-ex"].absent_routes[0][1] == 34
+    assert "DHCP" in (links["eth5"].unknown or "").upper()
+    assert any(line == 27 and "dns-resolver" in what for line, what in d.unknown)
+    ch = with_host_state(None, "compute1", d, seed)
+    report = assess(seed, ch).report
+    # enp6s18 is still br-ex's port: the address put on it is dead, br-ex's is gone
+    (cut,) = introduced(report, "host-cut-off")
+    assert cut.hosts == ["compute1"]
+    unknown = [f.summary for f in report.findings if f.rule == "unsupported-command"]
+    assert any("dhcp" in u for u in unknown) and any("dns-resolver" in u for u in unknown)
+
+
+def test_nmstate_errors_name_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("interfaces:\n- name: eth0\n  ipv4:\n    address:\n    - ip: 10.0.0.300\n"
+                 "      prefix-length: 24\n")
+    with pytest.raises(InputError) as e:
+        read_host_state(f)
+    assert e.value.line == 5
+    f.write_text("just: text\n")
+    with pytest.raises(InputError):
+        read_host_state(f)
