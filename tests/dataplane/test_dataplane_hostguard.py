@@ -1,6 +1,7 @@
 """Issue 13 (a) with real packets: the naive host change that cuts a host off -- the
 management address deleted from br-ex before it is added on the NIC -- applied with the
-guard ON the host (`ovnguard apply` run inside the host's namespace, as over SSH), the
+guard ON the host (predicted DANGEROUS at the `ip addr del` line and refused without
+`--force`; then with it, `ovnguard apply` run inside the host's namespace, as over SSH), the
 session that started it killed right after: the detached watcher restores the host's
 addresses and routes, the host answers again within the deadline, and `ip -j addr` /
 `ip -j route show table main` print exactly what they printed before the change.
@@ -90,6 +91,17 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
         "--probe-interval", "0.5", "--confirm-within", "15", "--verify-timeout", "5",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    argv += ["--from", OPERATOR]
+    # Predicted: the what-if (over the host's live addresses and routes) names line 4.
+    refused = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    print(f"\n--- apply without --force (exit {refused.returncode}):\n{refused.stdout}"
+          f"{refused.stderr}")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "DANGEROUS" in refused.stdout and "host-cut-off" in refused.stdout
+    assert f"line 4 on {HOST}: ip addr del {addr} dev br-ex" in refused.stdout
+    assert _guard_state(state_dir) is None  # nothing written, nothing applied
+    assert _ip(dp, "addr", "show") == addr_before
+    argv.append("--force")
     t0 = time.monotonic()
     # Its own session: killing the session's process group is the SSH session dying.
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

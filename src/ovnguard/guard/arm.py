@@ -66,6 +66,7 @@ class ApplyOptions:
     give_up_after: float = 600.0
     verify_timeout: float = 10.0
     apply_timeout: float = 30.0
+    operator: str | None = None  # where the change is typed from (--from, $SSH_CLIENT)
 
 
 @dataclass
@@ -119,7 +120,8 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 def whatif_snapshot(
-    o: ApplyOptions, target: Target, remote: str, tmp: Path, backup: Path
+    o: ApplyOptions, target: Target, remote: str, tmp: Path, backup: Path,
+    live_host: bool = False,
 ) -> Snapshot:
     """The state the what-if judges: the bundle if given, else what the live databases say
     (NB and, with --sb, SB; for a host change its conf.db)."""
@@ -143,6 +145,22 @@ def whatif_snapshot(
         nb = read_db_file(tmp / "nb.db", NB, NB_KEEP)
     ovs = read_db_file(backup, OVS, OVS_KEEP)
     host = HostState(name=target.host, ovs=ovs, files=MappingProxyType({"conf.db": remote}))
+    if live_host:
+        # A host change is applied on its host: its addresses, routes and links are read
+        # here, over netlink, so the what-if sees what the ip lines change.
+        from dataclasses import replace
+
+        from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
+        from ovnguard.sources.netlink import read_ip_json
+
+        files = read_ip_json().files()
+        host = replace(host, addresses=parse_addresses(files["addr.json"], "netlink"),
+                       routes=parse_routes(files["route.json"], "netlink"),
+                       links=parse_links(files["link.json"], "netlink"))
+        return Snapshot(nb=nb, sb=None, hosts=MappingProxyType({target.host: host}),
+                        source=remote,
+                        notes=(f"no bundle: {target.host}'s Open_vSwitch database and its "
+                               "addresses, routes and links read live here",))
     return Snapshot(nb=nb, sb=None, hosts=MappingProxyType({target.host: host}),
                     source=remote,
                     notes=(f"no bundle: only {target.host}'s Open_vSwitch database is known "
@@ -326,10 +344,11 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         backup = tmp / "backup.db"
         _backup(remote, target.database, backup)
         backup_size = backup.stat().st_size
-        snapshot = whatif_snapshot(o, target, remote, tmp, backup)
-        w = assess(snapshot, change)
+        snapshot = whatif_snapshot(o, target, remote, tmp, backup, live_host=hosted is not None)
+        w = assess(snapshot, change, operator=o.operator)
         predicted, chain_error = (predict_chain(change, target, backup)
-                                  if change.invocations else ([], None))
+                                  if any(i.tool != "ip" for i in change.invocations)
+                                  else ([], None))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r = w.report

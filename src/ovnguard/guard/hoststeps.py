@@ -18,8 +18,6 @@ validated here (`ip` or `ovs-vsctl --db=<the guard's remote>` and nothing else).
 
 from __future__ import annotations
 
-import os
-import shlex
 import shutil
 import subprocess
 import time
@@ -92,21 +90,11 @@ class StepRun:
     took: float
 
 
-def ip_argv(text: str, where: str, line: int) -> list[str] | None:
-    """The argv of an `ip` line as written (after `sudo`), checked against iproute2's
-    syntax for the objects and verbs the guard applies; None if it is no `ip` line."""
-    try:
-        words = shlex.split(text, comments=True)
-    except ValueError as e:
-        raise InputError(f"cannot read the line ({e})", where, line) from None
-    while words and os.path.basename(words[0]) == "sudo":
-        words = words[1:]
-    if not words or os.path.basename(words[0]) != "ip":
-        return None
-    if any("$" in w or "`" in w for w in words):
-        raise InputError("variables in `ip` lines are not expanded by the guard; write the "
-                         "values out", where, line)
-    rest = words[1:]
+def ip_argv(words: Sequence[str], where: str, line: int) -> list[str]:
+    """The argv of an `ip` line (words after `ip`, as the change parser expanded them),
+    checked to be a change the guard can restore: `ip addr|link|route` changes (creating or
+    deleting devices is not: a guard cannot re-create a NIC)."""
+    rest = list(words)
     opts = []
     while rest and rest[0].startswith("-"):
         if rest[0] not in _IP_GLOBAL:
@@ -115,37 +103,13 @@ def ip_argv(text: str, where: str, line: int) -> list[str] | None:
         opts.append(rest.pop(0))
     if len(rest) < 2 or rest[0] not in _OBJECTS:
         raise InputError("the guard applies `ip addr|link|route` changes only: "
-                         f"{text.strip()!r}", where, line)
+                         f"{' '.join(['ip', *words])!r}", where, line)
     obj = _OBJECTS[rest[0]]
     if rest[1] not in _VERBS[obj]:
-        raise InputError(f"`ip {rest[0]} {rest[1]}` changes nothing the guard can restore "
+        raise InputError(f"`ip {rest[0]} {rest[1]}` is not a change the guard can restore "
                          f"(it applies ip {obj} {'/'.join(sorted(_VERBS[obj]))})",
                          where, line)
     return ["ip", *opts, *rest]
-
-
-def _hosts_by_line(change: Change, default: str | None) -> Callable[[int], str | None]:
-    """The `# host:` section each line is in (the change parser's own tokens)."""
-    from ovnguard.change.shell import tokenize
-    from ovnguard.sources import safeio
-
-    try:
-        text = safeio.read_text(change.path, limit=1 << 20, what="change file")
-    except (InputError, OSError):
-        return lambda _line: default
-    marks = sorted((t.line, t.op or None) for t in tokenize(text.replace("\r\n", "\n"),
-                                                              change.path)
-                   if t.kind == "host")
-
-    def at(line: int) -> str | None:
-        host = default
-        for ln, h in marks:
-            if ln > line:
-                break
-            host = h
-        return host
-
-    return at
 
 
 def host_target(change: Change, default_host: str | None, remote_for: Callable[[], str],
@@ -154,26 +118,19 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
     change without them (the guard's OVSDB-only path). InputError when the change cannot be
     applied as one host change."""
     where = change.path
-    at = _hosts_by_line(change, default_host)
-    ip_lines: list[tuple[int, str, list[str]]] = []
-    for p in change.problems:
-        if p.kind != "unsupported-command" or p.location is None:
-            continue
-        argv = ip_argv(p.command, where, p.location.line)
-        if argv is not None:
-            ip_lines.append((p.location.line, p.command, argv))
-    if not ip_lines:
+    ips = [inv for inv in change.invocations if inv.tool == "ip"]
+    if not ips:
         return None
-    tools = {inv.tool for inv in change.invocations}
-    if tools - {"ovs-vsctl"}:
+    tools = {inv.tool for inv in change.invocations} - {"ip", "ovs-vsctl"}
+    if tools:
         raise InputError(
-            "the change mixes host lines (ip) with " + ", ".join(sorted(tools - {"ovs-vsctl"}))
+            "the change mixes host lines (ip) with " + ", ".join(sorted(tools))
             + " lines: a host change is applied on its host, an NB change on the NB host; "
             "split it", where)
-    hosts = {at(ln) for ln, _, _ in ip_lines} | {inv.host for inv in change.invocations}
+    hosts = {inv.host or default_host for inv in change.invocations}
     if None in hosts:
-        line = next((ln for ln, _, _ in ip_lines if at(ln) is None),
-                    next((i.location.line for i in change.invocations if i.host is None), 0))
+        line = next(i.location.line for i in change.invocations
+                    if (i.host or default_host) is None)
         raise InputError("a host change acts on one host: say which with a '# host: NAME' "
                          "line above it or --host NAME", where, line)
     if len(hosts) > 1:
@@ -183,19 +140,28 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
     host = hosts.pop()
     remote = remote_for()
     secs = max(1, int(timeout + 0.999))
-    steps = [HostStep(line=ln, text=text, argv=argv) for ln, text, argv in ip_lines]
+    steps = []
     for inv in change.invocations:
+        line = inv.location.line
+        if inv.tool == "ip":
+            if inv.ip is not None and inv.ip.error:
+                raise InputError(f"ip would refuse this line: {inv.ip.error}", where, line)
+            if inv.ip is not None and inv.ip.read_only:
+                raise InputError("this ip line changes nothing: there is nothing to guard",
+                                 where, line)
+            steps.append(HostStep(line=line, text=inv.text,
+                                  argv=ip_argv(inv.argv, where, line)))
+            continue
         if inv.syntax_error:
-            raise InputError(f"{inv.tool}: {inv.syntax_error}", where, inv.location.line)
+            raise InputError(f"{inv.tool}: {inv.syntax_error}", where, line)
         if inv.dry_run or not inv.commands:
             raise InputError("a line that changes nothing (--dry-run, no command)", where,
-                             inv.location.line)
+                             line)
         words: list[str] = []
         for cmd in inv.commands:
             words += ["--", *command_words(cmd)]
-        steps.append(HostStep(line=inv.location.line, text=inv.text, argv=[
+        steps.append(HostStep(line=line, text=inv.text, argv=[
             "ovs-vsctl", f"--db={remote}", f"--timeout={secs}", "--no-wait", *words]))
-    steps.sort(key=lambda s: s.line)
     return Target(OVS, "ovs-vsctl", host), HostPlan(host=host, steps=steps)
 
 
