@@ -37,6 +37,7 @@ from ovnguard.model.host import HostView
 from ovnguard.model.ovs import LOCALNET_KEYS, OvsInterface, OvsPort
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.ctlargs import column_args, map_entry
+from ovnguard.plan.mgmtmove import management_steps
 from ovnguard.plan.model import Part, Plan, Step, Words
 from ovnguard.plan.verify import verify
 from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings
@@ -294,6 +295,7 @@ def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet:
             why = (f"no logical switch of {physnet} is patched on this host now, so nothing "
                    "moves; ports made later go to " + bridge)
         steps.append(Step(title, why, (tuple(cmd),), (tuple(undo),)))
+    steps += management_steps(v, physnet, nic, notes)
     return _HostPlan(Part(host, host, tuple(steps), tuple(notes)),
                      moves=tuple(p for _, p in moving))
 
