@@ -35,8 +35,9 @@ def test_every_host_mapping_physnet2_gets_steps_compute1_last(plan: Plan) -> Non
     assert [p.name for p in plan.parts] == ["controller", "network", "compute1"]
     for part in plan.parts:
         assert part.host == part.name
-        assert [s.title.split()[0] for s in part.steps] == ["create", "map"]
-        assert not any(s.console_needed for s in part.steps)  # management stays on br-ex
+        # issue 13: then br-ex's MAC is pinned and the management address moves to its NIC
+        assert [s.title.split()[0] for s in part.steps] == ["create", "map", "pin", "move"]
+        assert not any(s.console_needed for s in part.steps)
 
 
 def test_the_old_patch_port_goes_in_the_same_transaction_as_the_mapping(plan: Plan) -> None:
@@ -98,8 +99,11 @@ def test_end_state_checked_independently_with_assess(plan: Plan) -> None:
         v = HostView(end.hosts[h])
         assert v.mappings_raw == "physnet2:br-public"
         assert [n.name for n in v.bridges["br-public"].nics] == ["eth2"]
-        assert [n.name for n in v.bridges["br-ex"].nics] == ["enp6s18"]  # management stays
-        assert v.management is not None and v.management.bridge == "br-ex"
+        # the management address left br-ex with its NIC (issue 13); br-ex's MAC is pinned
+        assert [n.name for n in v.bridges["br-ex"].nics] == []
+        assert v.bridges["br-ex"].hwaddr
+        assert v.management is not None and v.management.ifname == "enp6s18"
+        assert v.management.bridge is None
 
 
 def test_plan_and_rollback_files_parse(plan: Plan) -> None:
@@ -109,9 +113,10 @@ def test_plan_and_rollback_files_parse(plan: Plan) -> None:
             change = parse_change(text, name)
             assert change.problems == ()
             assert {inv.host for inv in change.invocations} == {part.name}
-            assert all(inv.tool == "ovs-vsctl" and inv.syntax_error is None
+            assert all(inv.tool in ("ovs-vsctl", "ip") and inv.syntax_error is None
                        for inv in change.invocations)
-            assert len(change.invocations) == len(part.steps)
+            # one line per step; the address move is one line of `&&`-joined commands
+            assert len({inv.location.line for inv in change.invocations}) == len(part.steps)
             assert ("step 1:" in text) != ("undo step 1" in text)
 
 
@@ -232,9 +237,10 @@ def test_other_mapping_entries_are_kept() -> None:
     p = plan_separate_nic(s1, "physnet2", "br-public", "eth2", ["compute1"])
     part = p.part("compute1")
     assert part is not None
-    last = " ".join(part.steps[-1].commands[0])
+    mapping = next(s for s in part.steps if s.title.startswith("map"))
+    last = " ".join(mapping.commands[0])
     assert last.endswith(f'{MAPPINGS}="physnet1:br-data,physnet2:br-public"')
-    assert " ".join(part.steps[-1].inverse[0]).endswith(
+    assert " ".join(mapping.inverse[0]).endswith(
         f'{MAPPINGS}="physnet1:br-data,physnet2:br-ex"')
     assert p.status == "proven", p.verification and p.verification.reasons
     # The br-int side keeps its name and peer; nothing in the plan touches it.

@@ -23,6 +23,7 @@ its wire), a management address the host model cannot place on the bridge.
 
 from __future__ import annotations
 
+from ovnguard.findings.rules.hostchange import bridge_mac
 from ovnguard.model.host import HostView
 from ovnguard.plan.ctlargs import map_entry
 from ovnguard.plan.model import AND, Step, Words
@@ -30,6 +31,12 @@ from ovnguard.simulation.mappings import named_entries
 
 
 def _bridge_mac(v: HostView, bridge: str) -> str | None:
+    """The MAC the bridge has now: what ovs-vswitchd computes from its NICs (the lowest
+    universal MAC, `bridge_mac`, the what-if's own definition); where vswitchd picks a random
+    one (no NIC with a universal MAC, as the lab's veths), the MAC the link shows."""
+    mac = bridge_mac(v, bridge)
+    if mac is not None and mac != "random":
+        return mac
     if v.state.links is not None:
         for lk in v.state.links:
             if lk.ifname == bridge and lk.address:
