@@ -145,3 +145,13 @@ def test_a_nic_joining_with_a_lower_mac_moves_the_bridge_mac(seed: Snapshot) -> 
     high = seed.with_host(replace(host, links=(*(host.links or ()),
                                                 replace(nic, address="bc:24:11:ff:00:01"))))
     assert not introduced(assess(high, ch).report, "bridge-mac-moves")
+
+
+def test_ipv6_default_route_lost(seed: Snapshot) -> None:
+    ch = parse_change("# host: network\nip -6 addr add fd00:10::22/64 dev br-ex nodad\n"
+                      "ip -6 route add default via fd00:10::1 dev br-ex\n", "c.sh")
+    added = assess(seed, ch).change_result
+    assert added is not None
+    lose = parse_change("# host: network\nip -6 r del default\n", "c.sh")
+    (f,) = introduced(assess(added.snapshot, lose).report, "default-route-lost")
+    assert "IPv6 default route (via fd00:10::1 dev br-ex) after line 2" in f.summary
