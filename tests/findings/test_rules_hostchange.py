@@ -155,3 +155,21 @@ def test_ipv6_default_route_lost(seed: Snapshot) -> None:
     lose = parse_change("# host: network\nip -6 r del default\n", "c.sh")
     (f,) = introduced(assess(added.snapshot, lose).report, "default-route-lost")
     assert "IPv6 default route (via fd00:10::1 dev br-ex) after line 2" in f.summary
+
+
+def test_nic_that_holds_the_address_joining_ovs_cuts_at_its_line(seed: Snapshot) -> None:
+    moved = assess(seed, parse_change(GOOD, "fix.sh")).change_result
+    assert moved is not None
+    ch = parse_change("# host: compute1\novs-vsctl set bridge br-ex other_config:hwaddr="
+                      "bc:24:11:d8:07:71\novs-vsctl add-port br-ex enp6s18\n", "c.sh")
+    report = assess(moved.snapshot, ch, operator="10.10.0.5").report
+    (cut,) = introduced(report, "host-cut-off")
+    assert cut.change_lines == [3] and "port of OVS bridge br-ex" in cut.summary
+    assert introduced(report, "ip-on-ovs-port")
+    link = next(x for x in report_host_links(moved.snapshot, ch) if x.ifname == "enp6s18")
+    assert link.master == "ovs-system"  # the kernel's view follows the Open_vSwitch DB
+
+
+def report_host_links(snapshot: Snapshot, ch: object) -> tuple[IpLink, ...]:
+    r = ModelExecutor().apply(snapshot, ch)  # type: ignore[arg-type]
+    return r.snapshot.hosts["compute1"].links or ()
