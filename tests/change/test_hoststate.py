@@ -146,6 +146,9 @@ def test_nmstate_file(tmp_path: Path, seed: Snapshot) -> None:
     assert cut.hosts == ["compute1"]
     unknown = [f.summary for f in report.findings if f.rule == "unsupported-command"]
     assert any("dhcp" in u for u in unknown) and any("dns-resolver" in u for u in unknown)
+    # eth5 is no device of compute1: creating links is not modelled, never "rejected"
+    assert any("eth5 is not a device of compute1" in u for u in unknown)
+    assert not [f for f in report.findings if f.rule == "change-rejected"]
 
 
 def test_nmstate_errors_name_file_and_line(tmp_path: Path) -> None:
