@@ -173,3 +173,12 @@ def test_nic_that_holds_the_address_joining_ovs_cuts_at_its_line(seed: Snapshot)
 def report_host_links(snapshot: Snapshot, ch: object) -> tuple[IpLink, ...]:
     r = ModelExecutor().apply(snapshot, ch)  # type: ignore[arg-type]
     return r.snapshot.hosts["compute1"].links or ()
+
+
+def test_host_without_collected_addresses_is_unknown(seed: Snapshot) -> None:
+    bare = seed.with_host(replace(seed.hosts["compute1"], addresses=None, routes=None))
+    r = ModelExecutor().apply(bare, parse_change(
+        "# host: compute1\nip addr del 10.10.0.23/24 dev br-ex\n", "c.sh"))
+    (p,) = r.problems
+    assert p.kind == "unsupported-command" and "were not collected" in p.message
+    assert r.applied[0].status == "unsupported"
