@@ -1,6 +1,6 @@
 """Host changes in the what-if, on the seed bundle (the incident's cluster): the line after
 which a host is cut off, the default route, the bridge MAC, enslaved links, the SB route
-(host-state files: tests/change/test_hoststate.py)."""
+(host-state files: tests/change/test_change_hoststate.py)."""
 
 from __future__ import annotations
 

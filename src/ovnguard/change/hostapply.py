@@ -4,7 +4,7 @@
 
 Linux's own rules, because they are what cuts a host off (net/ipv4/devinet.c,
 fib_frontend.c; net/ipv6/addrconf.c), and held against the real kernel in a network
-namespace by tests/change/test_hostapply_netns.py:
+namespace by tests/change/test_change_hostapply_netns.py:
 
 - adding an IPv4 address to an UP link adds its prefix route (`proto kernel scope link src
   ADDR`), unless it is /32, `noprefixroute`, or a secondary (a second address of the same
