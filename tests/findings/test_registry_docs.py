@@ -28,7 +28,7 @@ EXPECTED = {
     "change-rejected": Severity.medium,
     "unknown-host": Severity.medium,
     "undefined-variable": Severity.medium,
-    # Host changes line by line (findings/rules/hostchange.py, tests/findings/test_hostchange.py).
+    # Host changes line by line (findings/rules/hostchange.py, test_rules_hostchange.py).
     "host-cut-off": Severity.critical,
     "default-route-lost": Severity.high,
     "bridge-mac-moves": Severity.medium,

@@ -4,7 +4,7 @@
 
 Linux's own rules, because they are what cuts a host off (net/ipv4/devinet.c,
 fib_frontend.c; net/ipv6/addrconf.c), and held against the real kernel in a network
-namespace by tests/change/test_hostapply_netns.py:
+namespace by tests/change/test_change_hostapply_netns.py:
 
 - adding an IPv4 address to an UP link adds its prefix route (`proto kernel scope link src
   ADDR`), unless it is /32, `noprefixroute`, or a secondary (a second address of the same
@@ -26,6 +26,7 @@ own behaviour) is said in the outcome's notes, never guessed.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, replace
 
@@ -70,7 +71,13 @@ def nodev(dev: str) -> str:
 
 
 def _net(a: IpAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(a.cidr, strict=False)
+    return _network(a.cidr)
+
+
+@functools.lru_cache(maxsize=65536)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    # cached: a long change compares every new address with every one on its link
+    return ipaddress.ip_network(cidr, strict=False)
 
 
 def _link(state: HostState, dev: str) -> IpLink | None:

@@ -127,10 +127,19 @@ def desired_edits(snapshot: Snapshot, host: str, d: DesiredState
     adds: list[tuple[HostEdit, int]] = []
     dels: list[tuple[HostEdit, int]] = []
     current = list(state.addresses or ()) if state is not None else []
+    known = {x.ifname for x in state.links or ()} if state is not None else set()
+    # devices the file's own ovs-vsctl commands create (a bridge's internal port)
+    made = {argv[i + 1] for argv, _ in d.ovs for i, w in enumerate(argv[:-1])
+            if w == "add-br"}
     for link in d.links:
         src = Source(Location(d.path, link.line), f"{link.name} ({d.kind})")
         if link.unknown:
             unknown.append((link.line, link.unknown))
+        if state is not None and state.links is not None and link.name not in known \
+                and link.name not in made:
+            unknown.append((link.line, f"{link.name} is not a device of {host}: the file "
+                            "would create it (a bond, VLAN or bridge), which is not modelled"))
+            continue
         if link.mac or link.mtu or link.master or link.up is not None:
             links.append((LinkSet(link.name, link.up, link.master, False, link.mac, link.mtu,
                                   src), link.line))

@@ -58,9 +58,9 @@ def check(
     change: Path | None = typer.Option(
         None,
         "--change",
-        help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` lines as you "
-        "would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl). Never run by a "
-        "shell. Without it, the current state is checked.",
+        help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` / `ip` lines as "
+        "you would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl and ip). Never "
+        "run by a shell. Without it, the current state is checked.",
         dir_okay=False,
     ),
     host: str | None = typer.Option(
@@ -167,6 +167,10 @@ def check(
       ovnguard check --bundle ./bundle                       # armed hazards now
 
       ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
+
+      ovnguard check -b ./bundle --change move-ip.sh --from 10.0.0.5   # which line cuts me off?
+
+      ovnguard check -b ./bundle --host-state compute1=50-cloud-init.yaml   # netplan/nmstate
 
       ovnguard check -b ./bundle --change fix.sh --format json | jq .verdict
 

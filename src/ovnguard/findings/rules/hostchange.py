@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ovnguard.change.hostapply import link_up
 from ovnguard.change.model import Change, ChangeResult, Invocation
@@ -218,11 +218,14 @@ def cut_off_reason(v: HostView, address: str, operator: str | None) -> str | Non
     return None
 
 
-def _default_gateway(v: HostView) -> tuple[str | None, str | None] | None:
+def _default_gateways(v: HostView) -> dict[str, tuple[str | None, str | None]]:
+    """family ("inet", "inet6") -> (gateway, dev) of its first default route."""
+    out: dict[str, tuple[str | None, str | None]] = {}
     for r in v.main_routes():
-        if r.dst == "default" and (r.family or "inet") == "inet":
-            return r.gateway, r.dev
-    return None
+        fam = r.family or ("inet6" if r.gateway and ":" in r.gateway else "inet")
+        if r.dst == "default":
+            out.setdefault(fam, (r.gateway, r.dev))
+    return out
 
 
 def bridge_mac(v: HostView, bridge: str) -> str | None:
@@ -263,11 +266,11 @@ def _is_universal_unicast(mac: str) -> bool:
 class _Trace:
     host: str
     address: str | None
-    gateway: tuple[str | None, str | None] | None
+    gateways: dict[str, tuple[str | None, str | None]]
     macs: dict[str, str | None]
     cut: bool = False
-    gw_lost_at: int | None = None
-    gw_back_at: int | None = None
+    gw_lost_at: dict[str, int] = field(default_factory=dict)  # family -> line
+    gw_back_at: dict[str, int] = field(default_factory=dict)
 
 
 def host_step_findings(change: Change, result: ChangeResult,
@@ -286,7 +289,7 @@ def host_step_findings(change: Change, result: ChangeResult,
             addr = None  # already unreachable: not this change's doing
         macs = {b: bridge_mac(v, b) for b in v.bridges
                 if b != v.integration_bridge and v.addresses_on(b)}
-        traces[name] = _Trace(name, addr, _default_gateway(v), macs)
+        traces[name] = _Trace(name, addr, _default_gateways(v), macs)
     out: list[Finding] = []
     prev: Snapshot = result.before
     steps = [(snap, invs[i]) for snap, i in zip(result.steps, result.step_invocations,
@@ -316,17 +319,19 @@ def host_step_findings(change: Change, result: ChangeResult,
             out += _step(t, v, line, line_ev, operator)
         prev = snap
     for t in traces.values():
-        if t.gw_lost_at is not None and t.gateway is not None:
-            gw, dev = t.gateway
-            back = (f"; line {t.gw_back_at} adds one back" if t.gw_back_at is not None
+        for fam, lost in sorted(t.gw_lost_at.items()):
+            gw, dev = t.gateways[fam]
+            back_at = t.gw_back_at.get(fam)
+            back = (f"; line {back_at} adds one back" if back_at is not None
                     else " and no later line adds one back")
+            v6 = " IPv6" if fam == "inet6" else ""
             out.append(DEFAULT_ROUTE_LOST.finding(
-                key=f"{t.host}:default", hosts=[t.host],
-                severity=Severity.medium if t.gw_back_at is not None else None,
-                summary=(f"{t.host} loses its default route (via {gw} dev {dev}) after line "
-                         f"{t.gw_lost_at}{back}"),
-                evidence=[Evidence(f"line {t.gw_lost_at}: the default route via {gw} dev "
-                                   f"{dev} is gone", f"change:{t.gw_lost_at}", host=t.host)],
+                key=f"{t.host}:default:{fam}", hosts=[t.host],
+                severity=Severity.medium if back_at is not None else None,
+                summary=(f"{t.host} loses its{v6} default route (via {gw} dev {dev}) after "
+                         f"line {lost}{back}"),
+                evidence=[Evidence(f"line {lost}: the{v6} default route via {gw} dev "
+                                   f"{dev} is gone", f"change:{lost}", host=t.host)],
                 fields={"gateway": gw or "GATEWAY"},
             ).marked("introduced"))
     return out
@@ -360,12 +365,12 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
                 fields={"address": t.address, "dev": holder or "its old link"},
                 loses_management=[t.host],
             ).marked("introduced"))
-    if t.gateway is not None:
-        has = _default_gateway(v) is not None
-        if not has and t.gw_lost_at is None:
-            t.gw_lost_at = line
-        elif has and t.gw_lost_at is not None and t.gw_back_at is None:
-            t.gw_back_at = line
+    gws = _default_gateways(v) if t.gateways else {}
+    for fam in t.gateways:
+        if fam not in gws and fam not in t.gw_lost_at:
+            t.gw_lost_at[fam] = line
+        elif fam in gws and fam in t.gw_lost_at and fam not in t.gw_back_at:
+            t.gw_back_at[fam] = line
     for bridge, mac in list(t.macs.items()):
         now = bridge_mac(v, bridge)
         if mac is None or now is None or now == mac or not v.addresses_on(bridge):

@@ -148,3 +148,42 @@ def test_change_file_sections_and_locations() -> None:
     assert isinstance(ch.invocations[2].ip.edits[0], RouteAdd)  # type: ignore[union-attr]
     assert ch.invocations[4].ip.error == 'Not enough information: "dev" argument is required.'  # type: ignore[union-attr]
     assert ch.invocations[0].ip.edits[0].source.location.line == 2  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- never a traceback
+
+_WORDS = ["ip", "a", "addr", "r", "route", "l", "link", "set", "add", "del", "replace",
+          "change", "append", "flush", "show", "dev", "via", "src", "metric", "table", "up",
+          "down", "master", "nomaster", "address", "mtu", "default", "to", "onlink", "-4",
+          "-6", "-f", "inet6", "br-ex", "enp6s18", "10.10.0.23/24", "10.10.0.1", "fd00::1",
+          "0.0.0.0/0", "255.255.255.0", "1500", "lock", "peer", "brd", "+", "nexthop", "",
+          "-", "--", "/", "10.0.0.1/99", "zz:zz", "02:00:00:00:00:01", "local", "unicast",
+          "blackhole", "help", "\x00", "é", "999999999999999999999"]
+
+
+def test_parse_and_apply_never_raise() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ovnguard.change.hostapply import apply_edit
+    from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute
+
+    state = HostState(
+        "compute1",
+        addresses=(IpAddress("br-ex", "10.10.0.23", 24, "inet"),),
+        routes=(IpRoute("default", "br-ex", "10.10.0.1", family="inet"),
+                IpRoute("10.10.0.0/24", "br-ex", None, "10.10.0.23", protocol="kernel",
+                        scope="link", family="inet")),
+        links=(IpLink("br-ex", "openvswitch", operstate="UNKNOWN"),
+               IpLink("enp6s18", None, "ovs-system", "bc:24:11:d8:07:71", "UP")))
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from(_WORDS) | st.text(max_size=8), max_size=12))
+    def check(words: list[str]) -> None:
+        cmd = parse_ip(words)
+        assert sum(x is not None for x in (cmd.error, cmd.unknown)) <= 1
+        for edit in cmd.edits:
+            out = apply_edit(state, edit)
+            assert out.error is None or isinstance(out.error, str)
+
+    check()

@@ -5,6 +5,7 @@ the main table's routes and the addresses must be the same."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -16,6 +17,7 @@ from ovnguard.change.host import Source, parse_ip
 from ovnguard.change.hostapply import apply_edit
 from ovnguard.change.model import Location
 from ovnguard.lab import netns
+from ovnguard.model.host import HostView
 from ovnguard.model.snapshot import HostState
 from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
 
@@ -76,6 +78,9 @@ def _comparable(s: HostState) -> tuple[set[tuple[object, ...]], set[tuple[object
               and not r.dst.startswith("fe80:")}
     return addrs, routes
 
+
+# an operator on the management subnet, one behind its gateway, one on the other subnet
+TARGETS = ("10.10.0.5", "192.0.2.7", "10.20.0.9")
 
 LINES = [
     # the incident's naive host fix, in the naive order: the address leaves br-ex first
@@ -144,5 +149,12 @@ def test_model_follows_the_kernel_line_by_line(ns: str) -> None:
             assert real.returncode == 0, f"{line}: predicted success, ip said {real.stderr}"
         after = _real_state()
         assert _comparable(predicted) == _comparable(after), line
+        # the route the host would answer an operator by: what host-cut-off relies on
+        view = HostView(predicted)
+        for target in TARGETS:
+            m = view.route_to(target)
+            got = _run("-j", "route", "get", target)
+            real_dev = json.loads(got.stdout)[0].get("dev") if got.returncode == 0 else None
+            assert (m.dev if m is not None else None) == real_dev, (line, target, got.stderr)
         # carry the kernel's own state on: one wrong line must not fail all after it
         state = predicted if _comparable(predicted) == _comparable(after) else after

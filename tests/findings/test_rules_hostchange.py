@@ -1,10 +1,9 @@
 """Host changes in the what-if, on the seed bundle (the incident's cluster): the line after
-which a host is cut off, the default route, the bridge MAC, enslaved links, the SB route --
-and host-state files (netplan, nmstate) through the same pipeline."""
+which a host is cut off, the default route, the bridge MAC, enslaved links, the SB route
+(host-state files: tests/change/test_change_hoststate.py)."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import ovnguard
 from ovnguard.assess import assess
 from ovnguard.change import parse_change
 from ovnguard.change.executor import ModelExecutor, default_executor
-from ovnguard.change.hoststate import read_host_state, with_host_state
-from ovnguard.errors import InputError
 from ovnguard.model.snapshot import IpLink, Snapshot
 from ovnguard.report.schema import Report
 from ovnguard.sources.bundle import load_bundle
@@ -130,133 +127,58 @@ def test_ip_lines_need_a_host_and_say_what_the_kernel_says(seed: Snapshot) -> No
         assert kinds[3][:2] == (5, "unsupported-command")
 
 
-# --------------------------------------------------------------------------- host-state files
-
-NETPLAN = """network:
-  version: 2
-  renderer: networkd
-  ethernets:
-    enp6s18:
-      addresses: [10.10.0.23/24]
-      routes:
-        - to: default
-          via: 10.10.0.1
-  bridges:
-    br-ex:
-      interfaces: []
-      openvswitch:
-        other-config:
-          hwaddr: "bc:24:11:d8:07:71"
-"""
-
-needs_netplan = pytest.mark.skipif(shutil.which("netplan") is None and
-                                   not Path("/usr/sbin/netplan").exists(),
-                                   reason="netplan (netplan.io) is not installed")
+def test_a_nic_joining_with_a_lower_mac_moves_the_bridge_mac(seed: Snapshot) -> None:
+    host = seed.hosts["compute1"]
+    nic = IpLink("enp7s0", None, None, "bc:24:11:00:00:01", "UP")
+    with_nic = seed.with_host(replace(host, links=(*(host.links or ()), nic)))
+    ch = parse_change("# host: compute1\n\novs-vsctl add-port br-ex enp7s0\n", "c.sh")
+    report = assess(with_nic, ch).report
+    (mac,) = introduced(report, "bridge-mac-moves")
+    assert mac.change_lines == [3]
+    assert "from bc:24:11:d8:07:71 to bc:24:11:00:00:01" in mac.summary
+    # pinned first (other_config:hwaddr), the same line moves nothing
+    pinned = parse_change("# host: compute1\novs-vsctl set bridge br-ex "
+                          "other_config:hwaddr=bc:24:11:d8:07:71\n"
+                          "ovs-vsctl add-port br-ex enp7s0\n", "c.sh")
+    assert not introduced(assess(with_nic, pinned).report, "bridge-mac-moves")
+    # a higher MAC joining moves nothing either
+    high = seed.with_host(replace(host, links=(*(host.links or ()),
+                                                replace(nic, address="bc:24:11:ff:00:01"))))
+    assert not introduced(assess(high, ch).report, "bridge-mac-moves")
 
 
-@needs_netplan
-def test_netplan_file_through_netplan_generate(tmp_path: Path, seed: Snapshot) -> None:
-    f = tmp_path / "50-cloud.yaml"
-    f.write_text(NETPLAN)
-    d = read_host_state(f)
-    assert d.kind == "netplan"
-    links = {link.name: link for link in d.links}
-    assert links["enp6s18"].addresses == (("10.10.0.23", 24, "inet"),)
-    assert links["enp6s18"].line == 5 and links["br-ex"].addresses == ()
-    (default,) = links["enp6s18"].routes
-    assert (default[0].dst, default[0].gateway) == ("default", "10.10.0.1")
-    assert (("set", "Bridge", "br-ex", "other-config:hwaddr=bc:24:11:d8:07:71"), 11) in d.ovs
-    # enp6s18 stays a port of br-ex (netplan only adds ports), so its address is dead there:
-    # the whole file is one step, named by the line that leaves the address on enp6s18
-    report = assess(seed, with_host_state(None, "compute1", d, seed)).report
-    assert report.verdict == "dangerous"
+def test_ipv6_default_route_lost(seed: Snapshot) -> None:
+    ch = parse_change("# host: network\nip -6 addr add fd00:10::22/64 dev br-ex nodad\n"
+                      "ip -6 route add default via fd00:10::1 dev br-ex\n", "c.sh")
+    added = assess(seed, ch).change_result
+    assert added is not None
+    lose = parse_change("# host: network\nip -6 r del default\n", "c.sh")
+    (f,) = introduced(assess(added.snapshot, lose).report, "default-route-lost")
+    assert "IPv6 default route (via fd00:10::1 dev br-ex) after line 2" in f.summary
+
+
+def test_nic_that_holds_the_address_joining_ovs_cuts_at_its_line(seed: Snapshot) -> None:
+    moved = assess(seed, parse_change(GOOD, "fix.sh")).change_result
+    assert moved is not None
+    ch = parse_change("# host: compute1\novs-vsctl set bridge br-ex other_config:hwaddr="
+                      "bc:24:11:d8:07:71\novs-vsctl add-port br-ex enp6s18\n", "c.sh")
+    report = assess(moved.snapshot, ch, operator="10.10.0.5").report
     (cut,) = introduced(report, "host-cut-off")
-    assert "port of OVS bridge br-ex" in cut.summary
+    assert cut.change_lines == [3] and "port of OVS bridge br-ex" in cut.summary
     assert introduced(report, "ip-on-ovs-port")
-    pinned = seed.hosts["compute1"]
-    after = assess(seed, with_host_state(None, "compute1", d, seed)).change_result
-    assert after is not None and pinned is not after.snapshot.hosts["compute1"]
+    link = next(x for x in report_host_links(moved.snapshot, ch) if x.ifname == "enp6s18")
+    assert link.master == "ovs-system"  # the kernel's view follows the Open_vSwitch DB
 
 
-@needs_netplan
-def test_netplan_errors_name_file_and_line(tmp_path: Path) -> None:
-    f = tmp_path / "bad.yaml"
-    f.write_text("network:\n  version: 2\n  ethernets:\n    eth0:\n      addresses: [nonsense]\n")
-    with pytest.raises(InputError) as e:
-        read_host_state(f)
-    assert e.value.line == 5 and "netplan" in str(e.value)
+def report_host_links(snapshot: Snapshot, ch: object) -> tuple[IpLink, ...]:
+    r = ModelExecutor().apply(snapshot, ch)  # type: ignore[arg-type]
+    return r.snapshot.hosts["compute1"].links or ()
 
 
-NMSTATE = """interfaces:
-- name: br-ex
-  type: ovs-interface
-  state: up
-  ipv4:
-    enabled: false
-- name: br-public
-  type: ovs-bridge
-  state: up
-  bridge:
-    port:
-    - name: enp7s0
-    - name: br-public
-- name: enp6s18
-  type: ethernet
-  state: up
-  ipv4:
-    enabled: true
-    dhcp: false
-    address:
-    - ip: 10.10.0.23
-      prefix-length: 24
-- name: eth5
-  type: ethernet
-  ipv4:
-    dhcp: true
-dns-resolver:
-  config: {}
-routes:
-  config:
-  - destination: 0.0.0.0/0
-    next-hop-address: 10.10.0.1
-    next-hop-interface: enp6s18
-  - destination: 0.0.0.0/0
-    next-hop-address: 10.10.0.1
-    next-hop-interface: br-ex
-    state: absent
-"""
-
-
-def test_nmstate_file(tmp_path: Path, seed: Snapshot) -> None:
-    f = tmp_path / "nncp.yaml"
-    f.write_text(NMSTATE)
-    d = read_host_state(f)
-    assert d.kind == "nmstate"
-    assert (("--may-exist", "add-br", "br-public"), 7) in d.ovs
-    assert (("--may-exist", "add-port", "br-public", "enp7s0"), 7) in d.ovs
-    links = {link.name: link for link in d.links}
-    assert links["br-ex"].addresses == () and "inet" in links["br-ex"].families
-    assert links["enp6s18"].addresses == (("10.10.0.23", 24, "inet"),)
-    assert links["enp6s18"].routes[0][0].gateway == "10.10.0.1"
-    assert links["br-ex"].absent_routes[0][1] == 34
-    assert "DHCP" in (links["eth5"].unknown or "").upper()
-    assert any(line == 27 and "dns-resolver" in what for line, what in d.unknown)
-    ch = with_host_state(None, "compute1", d, seed)
-    report = assess(seed, ch).report
-    # enp6s18 is still br-ex's port: the address put on it is dead, br-ex's is gone
-    (cut,) = introduced(report, "host-cut-off")
-    assert cut.hosts == ["compute1"]
-    unknown = [f.summary for f in report.findings if f.rule == "unsupported-command"]
-    assert any("dhcp" in u for u in unknown) and any("dns-resolver" in u for u in unknown)
-
-
-def test_nmstate_errors_name_file_and_line(tmp_path: Path) -> None:
-    f = tmp_path / "bad.yaml"
-    f.write_text("interfaces:\n- name: eth0\n  ipv4:\n    address:\n    - ip: 10.0.0.300\n"
-                 "      prefix-length: 24\n")
-    with pytest.raises(InputError) as e:
-        read_host_state(f)
-    assert e.value.line == 5
-    f.write_text("just: text\n")
-    with pytest.raises(InputError):
-        read_host_state(f)
+def test_host_without_collected_addresses_is_unknown(seed: Snapshot) -> None:
+    bare = seed.with_host(replace(seed.hosts["compute1"], addresses=None, routes=None))
+    r = ModelExecutor().apply(bare, parse_change(
+        "# host: compute1\nip addr del 10.10.0.23/24 dev br-ex\n", "c.sh"))
+    (p,) = r.problems
+    assert p.kind == "unsupported-command" and "were not collected" in p.message
+    assert r.applied[0].status == "unsupported"
