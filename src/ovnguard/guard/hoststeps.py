@@ -105,6 +105,10 @@ def ip_argv(words: Sequence[str], where: str, line: int) -> list[str]:
         raise InputError("the guard applies `ip addr|link|route` changes only: "
                          f"{' '.join(['ip', *words])!r}", where, line)
     obj = _OBJECTS[rest[0]]
+    if obj == "link" and rest[1] in ("add", "del", "delete"):
+        raise InputError(f"`ip link {rest[1]}` is not applied by the guard: it cannot re-create "
+                         "a device it deleted, nor know what a new one is for; create or delete "
+                         "devices from a console (or with netplan/nmstate)", where, line)
     if rest[1] not in _VERBS[obj]:
         raise InputError(f"`ip {rest[0]} {rest[1]}` is not a change the guard can restore "
                          f"(it applies ip {obj} {'/'.join(sorted(_VERBS[obj]))})",
