@@ -31,16 +31,17 @@ from ovnguard.simulation.mappings import named_entries
 
 
 def _bridge_mac(v: HostView, bridge: str) -> str | None:
-    """The MAC the bridge has now: what ovs-vswitchd computes from its NICs (the lowest
-    universal MAC, `bridge_mac`, the what-if's own definition); where vswitchd picks a random
-    one (no NIC with a universal MAC, as the lab's veths), the MAC the link shows."""
-    mac = bridge_mac(v, bridge)
-    if mac is not None and mac != "random":
-        return mac
+    """The MAC the bridge has now: the one its link shows (collected: what the LAN's ARP
+    caches know); without link.json, what ovs-vswitchd computes from its NICs (`bridge_mac`,
+    the what-if's definition). They can differ: in the data-plane lab's userspace datapath
+    the real br-ex kept a random MAC beside a NIC with a universal one."""
     if v.state.links is not None:
         for lk in v.state.links:
             if lk.ifname == bridge and lk.address:
                 return lk.address
+    mac = bridge_mac(v, bridge)
+    if mac is not None and mac != "random":
+        return mac
     br = v.bridges.get(bridge)
     iface = br.interface(bridge) if br is not None else None
     return iface.mac_in_use if iface is not None else None
