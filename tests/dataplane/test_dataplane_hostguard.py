@@ -146,3 +146,52 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
             os.killpg(cli.pid, signal.SIGKILL)
             cli.wait()
         _stop_watchers(state_dir)
+
+
+FAILING = """\
+# host: compute1
+ip route add 198.51.100.0/24 via {router} dev br-ex
+ip addr add 10.10.0.99/24 dev br-ex
+ip route add 203.0.113.0/24 via 10.250.0.1 dev br-ex
+ip link set br-ex mtu 1400
+"""
+
+
+def test_a_line_that_fails_rolls_back_what_ran_at_once(
+    dataplane_factory: DataplaneFactory, tmp_path: Path
+) -> None:
+    """Line 4's gateway is on no subnet of br-ex: the kernel refuses it. The lines before it
+    changed the host; the guard restores them at once (no probe, no deadline needed) and
+    line 5 never runs."""
+    dp = dataplane_factory()
+    ns = dp.netns_of(HOST)
+    router = str(dp.plan.router.address.ip)
+    addr_before = _ip(dp, "addr", "show")
+    route_before = _ip(dp, "route", "show", "table", "main")
+    change = tmp_path / "failing.sh"
+    change.write_text(FAILING.format(router=router))
+    state_dir = tmp_path / "state"
+    argv = [
+        "ip", "netns", "exec", ns, str(Path(sys.executable).parent / "ovnguard"), "apply",
+        "--change", str(change), "--db", dp.lab.host_paths(HOST).ovsdb.remote,
+        "--state-dir", str(state_dir), "--probe", "none", "--confirm-within", "60",
+        "--force",
+    ]  # fmt: skip
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        print(f"\n--- apply (exit {res.returncode}):\n{res.stdout}{res.stderr}")
+        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+                          ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
+        doc = _guard_state(state_dir)
+        assert doc is not None
+        log = next(state_dir.iterdir()).joinpath("watcher.log").read_text()
+        print(log)
+        assert doc["status"] == "rolled-back", doc
+        assert "line 4" in doc["rollback"]["reason"], doc["rollback"]["reason"]
+        assert "line 5" not in log.split("armed")[0]  # never ran
+        assert doc["rollback"]["verification"]["host"]["ok"]
+        assert doc["timeline"]["restored"] - doc["timeline"]["applied"] < 5
+        assert _ip(dp, "addr", "show") == addr_before
+        assert _ip(dp, "route", "show", "table", "main") == route_before
+    finally:
+        _stop_watchers(state_dir)

@@ -213,8 +213,9 @@ class Watcher:
         t1 = time.time()
         b1 = self.clock.boot()
         faultpoints.pause("after-apply", self.log)
-        self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
-                                                                   else ""))
+        what = argv[0] if host is None else f"the host change ({len(host.steps)} line(s))"
+        self.log(f"ran {what} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
+                                                                else ""))
         schema, before = ovsdb.read_backup(backup)
         after = self._read_back(remote, schema)
         if after is None:
