@@ -137,6 +137,12 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
         # What the operator sees: exactly what `ip -j` printed before the change.
         assert _ip(dp, "addr", "show") == addr_before
         assert _ip(dp, "route", "show", "table", "main") == route_before
+        shown = subprocess.run(
+            [str(Path(sys.executable).parent / "ovnguard"), "guard", "status", "--state-dir",
+             str(state_dir)], capture_output=True, text=True, timeout=60).stdout
+        print(shown)
+        assert f"host     ip addr add {addr} dev br-ex" in shown
+        assert "`ip -j addr`/`ip -j route` print what they printed before (verified)" in shown
         applied = doc["timeline"]["applied"]
         print(f"restored {doc['timeline']['restored'] - applied:.2f}s and verified "
               f"{doc['timeline']['verified'] - applied:.2f}s after the apply; "
