@@ -201,3 +201,54 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
         assert _ip(dp, "route", "show", "table", "main") == route_before
     finally:
         _stop_watchers(state_dir)
+
+
+def test_watcher_killed_after_the_host_lines_ran_is_taken_over_and_undone(
+    dataplane_factory: DataplaneFactory, tmp_path: Path
+) -> None:
+    """The watcher is killed (-9) right after the ip lines ran, before it armed: no OVS row
+    changed, yet its keeper's next generation sees the host differ from its backup and
+    rolls it back."""
+    dp = dataplane_factory()
+    ns = dp.netns_of(HOST)
+    router = str(dp.plan.router.address.ip)
+    addr_before = _ip(dp, "addr", "show")
+    route_before = _ip(dp, "route", "show", "table", "main")
+    change = tmp_path / "routes.sh"
+    change.write_text(f"# host: compute1\nip route add 198.51.100.0/24 via {router} dev br-ex\n"
+                      "ip addr add 10.10.0.99/24 dev br-ex\n")
+    state_dir = tmp_path / "state"
+    argv = [
+        "ip", "netns", "exec", ns, str(Path(sys.executable).parent / "ovnguard"), "apply",
+        "--change", str(change), "--db", dp.lab.host_paths(HOST).ovsdb.remote,
+        "--state-dir", str(state_dir), "--probe", "none", "--confirm-within", "60",
+    ]  # fmt: skip
+    env = {**os.environ, "OVNGUARD_GUARD_PAUSE": "after-apply:30"}
+    cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           start_new_session=True, env=env)
+    try:
+        def paused() -> bool:
+            logs = list(state_dir.glob("*/watcher.log")) if state_dir.is_dir() else []
+            return bool(logs) and "fault point after-apply" in logs[0].read_text()
+
+        assert wait_until(paused, 60)
+        doc = _guard_state(state_dir)
+        assert doc is not None and doc["status"] == "applying"
+        assert "198.51.100.0/24" in _ip(dp, "route", "show", "table", "main")
+        os.kill(int(doc["watcher"]["pid"]), signal.SIGKILL)
+        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+                          ("rolled-back", "failed", "rollback-failed"), 30)
+        doc = _guard_state(state_dir)
+        assert doc is not None
+        print(json.dumps({k: doc.get(k) for k in ("status", "edits", "rollback", "watcher")},
+                         indent=1))
+        assert doc["status"] == "rolled-back", doc
+        assert doc["watcher"]["generation"] == 2
+        assert doc["rollback"]["verification"]["host"]["ok"]
+        assert _ip(dp, "addr", "show") == addr_before
+        assert _ip(dp, "route", "show", "table", "main") == route_before
+    finally:
+        if cli.poll() is None:
+            os.killpg(cli.pid, signal.SIGKILL)
+        cli.wait()
+        _stop_watchers(state_dir)
