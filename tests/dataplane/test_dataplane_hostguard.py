@@ -180,12 +180,15 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
     argv = [
         "ip", "netns", "exec", ns, str(Path(sys.executable).parent / "ovnguard"), "apply",
         "--change", str(change), "--db", dp.lab.host_paths(HOST).ovsdb.remote,
-        "--state-dir", str(state_dir), "--probe", "none", "--confirm-within", "60",
-        "--force",
+        "--state-dir", str(state_dir), "--confirm-within", "60", "--force",
     ]  # fmt: skip
     try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                             env={k: v for k, v in os.environ.items() if k != "SSH_CLIENT"})
         print(f"\n--- apply (exit {res.returncode}):\n{res.stdout}{res.stderr}")
+        # no --probe, no --from: the host's way out, its default gateway
+        assert f"no --probe given: probing {router}, the default gateway" in res.stdout
+        assert f"probe icmp:{router}: passes now, watched" in res.stdout
         assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
         doc = _guard_state(state_dir)

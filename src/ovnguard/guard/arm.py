@@ -267,6 +267,14 @@ def _management_addresses(snapshot: Snapshot) -> dict[str, str | None]:
     return out
 
 
+def _default_gateway(snapshot: Snapshot, host: str | None) -> str | None:
+    h = snapshot.hosts.get(host) if host else None
+    for r in (h.routes or ()) if h is not None else ():
+        if r.dst == "default" and r.gateway and r.table in (None, "main"):
+            return r.gateway
+    return None
+
+
 def start_watcher(g: st.GuardDir) -> None:
     from ovnguard.guard.watcher import launch
 
@@ -369,7 +377,15 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         say(f"warning: {warn}")
 
     ctx = ProbeContext(o.probe_netns, nb_remote, sb_remote, o.probe_cold)
-    if not probes and not no_probes:
+    if not probes and not no_probes and hosted is not None:
+        # On the host itself, its own address always answers: what a host change must not
+        # lose is the way out -- to the operator (--from, $SSH_CLIENT), else the gateway.
+        out = o.operator or _default_gateway(snapshot, target.host)
+        if out:
+            probes = [parse_probe(f"icmp:{out}")]
+            say(f"no --probe given: probing {out}, "
+                + ("where the change is typed from" if o.operator else "the default gateway"))
+    elif not probes and not no_probes:
         probes = default_probes(_management_addresses(snapshot))
         if probes:
             say(f"no --probe given: probing every host's management address "
