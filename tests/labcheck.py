@@ -25,7 +25,7 @@ from ovnguard.model.db import Database
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.realize import realization_steps
-from ovnguard.simulation.types import HostDelta
+from ovnguard.simulation.types import EventKind, HostDelta
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.ovsdb_file import read_database
 from realdb import RealDb
@@ -157,7 +157,7 @@ class LabCheck:
         wanted = {(h, p.bridge, p.port) for h, hr in real.hosts.items() for p in hr.patch_ports}
         # A host whose ovn-controller transaction fails keeps what it had.
         stuck = {h for h, hr in real.hosts.items()
-                 if any(e.message.startswith("transaction error") for e in hr.events)}
+                 if any(e.kind is EventKind.ovs_transaction_fails for e in hr.events)}
         missing = {p for p in wanted - p1 if p[0] not in stuck}
         assert not missing, f"wanted but missing: {sorted(missing)}"
 

@@ -55,8 +55,9 @@ hosts (`hosts_added`) or makes more severe | yes |
 | `resolved` | there before, gone after | no (reported) |
 | `present` | no change given: the state itself is judged | yes |
 
-Findings the change produces on its own (a rejected or unsupported command line,
-`extra_findings`) always belong to the change.
+Findings the change produces on its own (a rejected or unsupported command line: the
+change-time rules, checked over the change's lines rather than a snapshot) always belong to
+the change.
 
 - **dangerous**: some counted finding is `critical`, or predicts a host losing management
   reachability (`loses_management`: e.g. an L2 loop on the management segment, the
