@@ -7,8 +7,8 @@ ovn-nbctl / ovs-vsctl against copies of real databases), as `ovnguard check` doe
 from pathlib import Path
 
 import pytest
-from rules_cluster import NEUTRON_PUB, ctx, host, incident_ovs, nb, snapshot
 
+from helpers.rules_cluster import NEUTRON_PUB, ctx, host, incident_ovs, nb, snapshot
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.findings.context import ChangeContext

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import (
+
+from helpers.guardtools import (
     NEEDED,
     PATCH,
     SEED_CHANGE,
@@ -34,14 +35,13 @@ from guardtools import (
     nb_rows,
     stop_watchers,
 )
-
+from helpers.proctools import processes_mentioning
 from ovnguard.errors import InputError
 from ovnguard.guard import sentinel as sn
 from ovnguard.lab.dataplane import DataplaneLab, Matrix, format_matrix, lab_id_for
 from ovnguard.lab.export import export_bundle
-from proctools import processes_mentioning
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 BRINT = "patch-br-int-to-ln-physnet2"
 SEED_PAIR = [PATCH, BRINT]

@@ -36,6 +36,7 @@ from ovnguard.guard.model import (
     RollbackRecord,
     ToolRecord,
     WatcherRecord,
+    result_record,
 )
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
 from ovnguard.guard.rollback import run_rollback
@@ -352,7 +353,7 @@ class Watcher:
     def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
         def upd(d: GuardState) -> None:
             p = d.probing or ProbingRecord()
-            p.rounds, p.last = rounds, [r.to_json() for r in last.values()]
+            p.rounds, p.last = rounds, [result_record(r) for r in last.values()]
             d.probing = p
 
         self.g.update(upd)
@@ -374,7 +375,7 @@ class Watcher:
             d.request = None
             if failed is not None:
                 p = d.probing or ProbingRecord()
-                p.first_failure = failed.to_json()
+                p.first_failure = result_record(failed)
                 d.probing = p
                 d.stamp("first_probe_failure", failed.finished)
 

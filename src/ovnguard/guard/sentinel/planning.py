@@ -15,7 +15,7 @@ from typing import Any
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import ovsdb
 from ovnguard.guard import state as st
-from ovnguard.guard.model import GuardState
+from ovnguard.guard.model import ArmedRecord, GuardState
 from ovnguard.guard.sentinel.arming import (
     DEFAULT_FAILURES,
     DEFAULT_INTERVAL,
@@ -157,4 +157,5 @@ def arm_planned(
 def record_in_guard(root: Path, guard_id: str, armed: Sequence[Armed]) -> GuardState:
     """Note the sentinels in the guard's state, so `guard status` shows them."""
     g = st.GuardDir(root, guard_id)
-    return g.update(lambda d: setattr(d, "sentinels", [a.to_json() for a in armed]))
+    records = [ArmedRecord.model_validate(a.to_json()) for a in armed]
+    return g.update(lambda d: setattr(d, "sentinels", records))
