@@ -2,7 +2,7 @@
 
 Every case runs the same lines through the model and through the real tool from the same
 database file; the resulting databases, the set of failing lines and the error texts must be
-identical (see change_oracle.py).
+identical (see tests/helpers/change_oracle.py).
 """
 
 from __future__ import annotations

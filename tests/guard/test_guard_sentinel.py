@@ -382,7 +382,7 @@ def test_in_band_loop_guard_restores_nb_sentinel_frees_compute1(
     assert "sentinel on controller" not in res.output and "sentinel on network" not in res.output
 
     # The LAN's own broadcasts (ARP after a cache timeout, from every node): cold probes of
-    # every pair, as in tests/dataplane. They are what turns the loop against compute1 —
+    # every pair, as in tests/lab/dataplane. They are what turns the loop against compute1 —
     # its SB session included — while the guard's probes see it from the LAN.
     rounds: list[tuple[float, Matrix]] = []
     deadline = time.monotonic() + 40

@@ -15,7 +15,7 @@ import pytest
 from helpers.labtools import EXAMPLES, NEEDED, Exported, export_lab
 from ovnguard.lab import load_topology, seed_topology
 
-REHEARSE_DATA = Path(__file__).resolve().parents[1] / "rehearse" / "data"
+REHEARSE_DATA = Path(__file__).resolve().parents[1] / "lab" / "rehearse" / "data"
 
 
 def _require_binaries() -> None:

@@ -411,7 +411,7 @@ def test_non_oslo_conf_file_is_skipped(bundle: Path) -> None:
          "ip -j route show table all"),
         ("hosts/compute1/link.json", '[\n{"ifname": "lo"},\n{"ifname": "eth0",,}\n]', 3,
          "not valid JSON"),
-        # (a malformed inventory is not fatal: tests/test_bundle_inventory_forms.py)
+        # (a malformed inventory is not fatal: tests/sources/test_bundle_inventory_forms.py)
         ("hosts/compute1/etc/neutron/plugins/ml2/ml2_conf.ini",
          "[ml2]\ntype_drivers = flat\nmechanism_drivers ovn\n", 3, "not 'key = value'"),
         ("hosts/compute1/etc/neutron/neutron.conf", "core_plugin = ml2\n[DEFAULT]\n", 1,
@@ -453,7 +453,7 @@ def test_wrong_database_in_place(bundle: Path, rel: str, source: str, expected: 
 
 def test_clustered_nb_is_converted_by_ovsdb_tool(bundle: Path) -> None:
     # the raft file as ovsdb-server keeps it; the installed ovsdb-tool converts it on read
-    # (tests/test_ovsdb_file.py: with a real server writing to it, and without ovsdb-tool)
+    # (tests/sources/test_ovsdb_file.py: with a real server writing to it, and without ovsdb-tool)
     nb = bundle / "nb.db"
     nb.unlink()
     subprocess.run(["ovsdb-tool", "create-cluster", str(nb), "/usr/share/ovn/ovn-nb.ovsschema",

@@ -1,4 +1,4 @@
-"""SSH fan-out against real sshd hosts in network namespaces (tests/collect/sshd_hosts.py):
+"""SSH fan-out against real sshd hosts in network namespaces (tests/helpers/sshd_hosts.py):
 ten hosts collected, one down, one hanging and one with an unknown host key reported with
 why, the concurrency limit and per-host timeout honoured, nothing needed on the hosts but
 stock commands."""

@@ -1,5 +1,5 @@
 """SSH host keys are always verified by the fan-out, whatever the ssh config says, unless the
-operator passes `--insecure-host-keys` (real sshd hosts in namespaces, tests/collect).
+operator passes `--insecure-host-keys` (real sshd hosts in namespaces, tests/sources).
 
 asyncssh reads `UserKnownHostsFile none` in ~/.ssh/config as "check nothing": without the
 refusal the fan-out would connect to anyone answering on the host's address.

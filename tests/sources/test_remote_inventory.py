@@ -1,7 +1,7 @@
 """`collect --inventory` / `check --live --inventory` with the inventories operators have:
 an Ansible INI inventory (kolla-ansible's shape) with host_vars/ and a DNS name, and a
 dynamic inventory script read through the real ansible-inventory. Two real sshd hosts in
-namespaces (tests/collect/sshtools.py)."""
+namespaces (tests/helpers/sshtools.py)."""
 
 from __future__ import annotations
 
