@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ovnguard.findings.registry import all_rules
+from ovnguard.findings.registry import all_rules, checked_on_change, no_snapshot_hazard
 
 HEADER = """\
 # Hazard rules and the verdict
@@ -84,6 +84,12 @@ case is described under the rule).
 """
 
 
+_CHANGE_ONLY = ("**Checked** over the change's own lines (the problems found reading and "
+                "applying them), not over a snapshot.")
+_CHANGE_TIME = ("**Checked** over each snapshot, and also over the change's own lines (what "
+                "a line that did not apply names).")
+
+
 def render_markdown() -> str:
     rules = all_rules()
     lines = [HEADER, "## Rules", "", "| id | severity | title |", "|---|---|---|"]
@@ -111,6 +117,8 @@ def render_markdown() -> str:
             f"**Example.** {s.example}",
             "",
         ]
+        if checked_on_change(s.id):
+            lines += [_CHANGE_TIME if r.check is not no_snapshot_hazard else _CHANGE_ONLY, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -105,7 +105,7 @@ def rule(spec: RuleSpec) -> Callable[[Check], Check]:
     return deco
 
 
-def _no_snapshot_hazard(ctx: RuleContext) -> list[Finding]:
+def no_snapshot_hazard(ctx: RuleContext) -> list[Finding]:
     return []
 
 
@@ -117,7 +117,7 @@ def change_rule(*specs: RuleSpec) -> Callable[[ChangeCheck], ChangeCheck]:
     def deco(check: ChangeCheck) -> ChangeCheck:
         for spec in specs:
             if spec.id not in _REGISTRY:
-                _REGISTRY[spec.id] = Rule(spec, _no_snapshot_hazard)
+                _REGISTRY[spec.id] = Rule(spec, no_snapshot_hazard)
         _CHANGE_RULES.append(ChangeRule(tuple(specs), check))
         return check
 
@@ -136,6 +136,12 @@ def run_change_rules(cc: ChangeContext) -> list[Finding]:
                 raise AssertionError(f"change rule of {sorted(ids)} returned a finding of {f.rule}")
             out.append(f.marked("introduced"))
     return out
+
+
+def checked_on_change(rule_id: str) -> bool:
+    """Whether a change-time check raises findings of `rule_id` (docs)."""
+    all_rules()
+    return any(s.id == rule_id for r in _CHANGE_RULES for s in r.specs)
 
 
 def all_rules() -> tuple[Rule, ...]:
