@@ -29,6 +29,7 @@ from ovnguard.change.parse import parse_change
 from ovnguard.errors import InputError
 from ovnguard.findings.finding import Finding
 from ovnguard.findings.rules.mappings import closest, named_physnets
+from ovnguard.model.bridgemac import mac_to_pin
 from ovnguard.model.db import Row
 from ovnguard.model.host import HostView
 from ovnguard.model.snapshot import Snapshot
@@ -81,25 +82,16 @@ def _describe(found: Iterable[Finding]) -> str:
 # --------------------------------------------------------------------------- hwaddr
 
 
-def bridge_mac(state_view: HostView, bridge: str) -> str | None:
-    """The bridge's MAC as the kernel shows it now (link.json; the loader fills links from
-    addr.json when link.json was not collected)."""
-    for link in state_view.state.links or ():
-        if link.ifname == bridge and link.address:
-            return link.address
-    return None
-
-
 def _fix_hwaddr(snapshot: Snapshot, f: Finding) -> list[_Fix] | NotProposed:
     host, _, bridge = f.key.partition(":")
     state = snapshot.hosts.get(host)
     if state is None or not bridge:
         return _not(f, f"cannot tell the host and bridge from {f.key!r}")
     v = HostView(state)
-    mac = bridge_mac(v, bridge)
+    mac = mac_to_pin(v, bridge)
     if mac is None:
-        return _not(f, f"{bridge}'s current MAC is in neither link.json nor addr.json of "
-                       f"{host}: pin it by hand to what `ip link show {bridge}` prints")
+        return _not(f, f"{bridge}'s current MAC is in neither link.json, addr.json nor the "
+                       f"OVS DB of {host}: pin it by hand to what `ip link show {bridge}` prints")
     step = Step(
         title=f"pin {bridge}'s MAC to {mac}, the one it has now",
         why=(f"without other_config:hwaddr ovs-vswitchd gives {bridge} the lowest MAC of its "

@@ -21,6 +21,7 @@ from ovnguard.change.model import Change, ChangeResult, Invocation
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.model.bridgemac import RANDOM, current_mac, mac_after, vswitchd_mac
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView, host_views
 from ovnguard.model.snapshot import IpLink, Snapshot
@@ -99,7 +100,7 @@ BRIDGE_MAC_MOVES = RuleSpec(
     ),
     example=(
         "`ovs-vsctl del-port br-ex enp6s18` -> `compute1: br-ex's MAC moves from "
-        "bc:24:11:d8:07:71 to another after line 3`"
+        "7a:56:08:da:4d:4d to a random local MAC after line 3`"
     ),
 )
 
@@ -228,46 +229,13 @@ def _default_gateways(v: HostView) -> dict[str, tuple[str | None, str | None]]:
     return out
 
 
-def bridge_mac(v: HostView, bridge: str) -> str | None:
-    """The MAC ovs-vswitchd gives `bridge` (vswitchd/bridge.c bridge_pick_local_hw_addr);
-    None when a port's MAC is not known."""
-    br = v.bridges.get(bridge)
-    if br is None:
-        return None
-    if br.hwaddr:
-        return br.hwaddr.lower()
-    macs: list[str] = []
-    for port in br.ports:
-        if not port.interfaces:
-            continue
-        iface = min(port.interfaces, key=lambda i: i.name)
-        if iface.name == bridge or iface.type not in ("", "system"):
-            # its own port does not count; internal ports carry random local MACs and
-            # tunnels/patch ports have none
-            continue
-        link = _link(v, iface.name)
-        mac = iface.mac_in_use or (link.address if link is not None else None)
-        if mac is None:
-            return None
-        macs.append(mac.lower())
-    macs = [m for m in macs if _is_universal_unicast(m)]
-    return min(macs, key=lambda m: bytes.fromhex(m.replace(":", ""))) if macs else "random"
-
-
-def _is_universal_unicast(mac: str) -> bool:
-    try:
-        first = int(mac.split(":")[0], 16)
-    except ValueError:
-        return False
-    return not first & 0x03 and mac.replace(":", "").strip("0") != ""
-
-
 @dataclass
 class _Trace:
     host: str
     address: str | None
     gateways: dict[str, tuple[str | None, str | None]]
     macs: dict[str, str | None]
+    before: HostView
     cut: bool = False
     gw_lost_at: dict[str, int] = field(default_factory=dict)  # family -> line
     gw_back_at: dict[str, int] = field(default_factory=dict)
@@ -287,9 +255,9 @@ def host_step_findings(change: Change, result: ChangeResult,
         addr = v.state.inventory_address or (m.address if m is not None else None)
         if addr is not None and cut_off_reason(v, addr, operator) is not None:
             addr = None  # already unreachable: not this change's doing
-        macs = {b: bridge_mac(v, b) for b in v.bridges
+        macs = {b: current_mac(v, b) or vswitchd_mac(v, b) for b in v.bridges
                 if b != v.integration_bridge and v.addresses_on(b)}
-        traces[name] = _Trace(name, addr, _default_gateways(v), macs)
+        traces[name] = _Trace(name, addr, _default_gateways(v), macs, v)
     out: list[Finding] = []
     prev: Snapshot = result.before
     steps = [(snap, invs[i]) for snap, i in zip(result.steps, result.step_invocations,
@@ -372,11 +340,11 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
         elif fam in gws and fam in t.gw_lost_at and fam not in t.gw_back_at:
             t.gw_back_at[fam] = line
     for bridge, mac in list(t.macs.items()):
-        now = bridge_mac(v, bridge)
+        now = mac_after(t.before, v, bridge)
         if mac is None or now is None or now == mac or not v.addresses_on(bridge):
             continue
         t.macs[bridge] = now
-        shown = "a random local MAC" if now == "random" else now
+        shown = "a random local MAC" if now == RANDOM else now
         out.append(BRIDGE_MAC_MOVES.finding(
             key=f"{t.host}:{bridge}:{line}", hosts=[t.host],
             summary=(f"{t.host}: {bridge}'s MAC moves from {mac} to {shown} after line "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.model.bridgemac import current_mac
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView, parse_remote_targets
 
@@ -162,15 +163,6 @@ BRIDGE_HWADDR = RuleSpec(
 )
 
 
-def _bridge_mac(v: HostView, bridge: str) -> str | None:
-    for link in v.state.links or ():
-        if link.ifname == bridge and link.address:
-            return link.address
-    br = v.bridges.get(bridge)
-    i = br.interface(bridge) if br is not None else None
-    return i.mac_in_use if i is not None else None
-
-
 @rule(BRIDGE_HWADDR)
 def bridge_hwaddr(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
@@ -181,7 +173,7 @@ def bridge_hwaddr(ctx: RuleContext) -> list[Finding]:
             addrs = v.addresses_on(br.name)
             if not addrs:
                 continue
-            mac = _bridge_mac(v, br.name)
+            mac = current_mac(v, br.name)
             nics = ", ".join(f"{n.name}" + (f" ({n.mac_in_use})" if n.mac_in_use else "")
                              for n in br.nics)
             cidrs = ", ".join(a.cidr for a in addrs)
