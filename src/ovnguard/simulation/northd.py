@@ -129,7 +129,7 @@ class PredictedSouthbound:
 
 def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSouthbound:
     topo = LogicalTopology.from_nb(nb)
-    south = Southbound.from_sb(sb) if sb is not None else None
+    south = Southbound.of(sb) if sb is not None else None
     src = nb.source
     events: list[ControllerEvent] = []
 

@@ -332,13 +332,15 @@ def write_database(db: Database) -> bytes:
         ts = db.schema.tables.get(tname)
         if ts is None or not rows:
             continue
+        # each column's type and default once per table, not once per cell
+        kinds = {c: (t, t.default()) for c, t in ts.columns.items()}
         out: dict[str, Any] = {}
         for u, row in rows.items():
             cols = {}
             for c, v in row.data.items():
-                ctype = ts.columns.get(c)
-                if ctype is not None and v != ctype.default():
-                    cols[c] = value_to_json(ctype, v)
+                kind = kinds.get(c)
+                if kind is not None and v != kind[1]:
+                    cols[c] = value_to_json(kind[0], v)
             out[str(u)] = cols
         txn[tname] = out
     return _record(db.schema.doc) + _record(txn)
