@@ -114,8 +114,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     candidates = set(hc.sb_bound) if hc.based_on == "sb" else set(lbindings)
     for lport in list(candidates):
         candidates.update(psb.children.get(lport, ()))
-    for typ in ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external"):
-        candidates.update(psb.by_type.get(typ, ()))
+    # Of the types considered on every chassis, only those this chassis can claim: the
+    # branches below bind nothing else (and say nothing about the others).
+    candidates.update(psb.claimable.get(chassis, ()))
     for name in sorted(candidates):
         b = psb.bindings.get(name)
         if b is None:

@@ -36,7 +36,7 @@ from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
+from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -103,7 +103,7 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change
 # to one can change any host.
-_GLOBAL_TYPES = frozenset({"virtual", "l2gateway", "l3gateway", "chassisredirect", "external"})
+_GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
 
 
 def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
