@@ -324,7 +324,12 @@ def _record(doc: Any) -> bytes:
 
 
 def write_database(db: Database) -> bytes:
-    """`db` as a standalone OVSDB file (schema record + one transaction with every row)."""
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row).
+    Written once per snapshot: every what-if on a loaded model copies the same NB."""
+    return db.memo("ovsdb_file.write_database", _write_database)
+
+
+def _write_database(db: Database) -> bytes:
     if db.schema.doc is None:
         raise ValueError(f"the schema of {db.name} was not read from a file; cannot copy it")
     txn: dict[str, Any] = {}
