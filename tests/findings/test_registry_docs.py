@@ -23,7 +23,7 @@ EXPECTED = {
     "neutron-config-drift": Severity.medium,
     "neutron-out-of-band": Severity.medium,
     "controller-transaction-fails": Severity.high,
-    # Raised from the change step by ovnguard.assess (tests/test_check_cli.py).
+    # Raised from the change step by ovnguard.assess (tests/cli/test_check.py).
     "unsupported-command": Severity.medium,
     "change-rejected": Severity.medium,
     "unknown-host": Severity.medium,

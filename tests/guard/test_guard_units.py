@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from guardtools import SEED_CHANGE, SEED_SWITCH, cli
 
+from helpers.guardtools import SEED_CHANGE, SEED_SWITCH, cli
 from ovnguard.change import parse_change
 from ovnguard.errors import InputError
 from ovnguard.guard import state as st

@@ -108,13 +108,21 @@ class ModelBackend:
 
     def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
                 ml2: Ml2Config) -> Outcome:
-        try:
-            after = _transact(db, inv, seed, ml2)
-        except UnsupportedNeutron as e:
-            return Outcome(unsupported=str(e))
-        except CtlError as e:
-            return Outcome(error=e.message, missing=e.missing)
-        return Outcome(after=db if inv.dry_run else after)
+        out = model_outcome(db, inv, seed, ml2)
+        return replace(out, after=db) if inv.dry_run and out.after is not None else out
+
+
+def model_outcome(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> Outcome:
+    """`inv` as one transaction of the model on `db`: the database after it, or the tool's
+    error / why it cannot be modelled. The model executor runs every line so; the real-tool
+    executor only what Neutron writes (`openstack network create`)."""
+    try:
+        after = _transact(db, inv, seed, ml2)
+    except UnsupportedNeutron as e:
+        return Outcome(unsupported=str(e))
+    except CtlError as e:
+        return Outcome(error=e.message, missing=e.missing)
+    return Outcome(after=after)
 
 
 def _openstack_unsupported(inv: Invocation) -> str | None:
