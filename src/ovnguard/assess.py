@@ -14,6 +14,7 @@ from ovnguard.change.executor import Executor, RealToolExecutor, default_executo
 from ovnguard.change.model import Change, ChangeResult
 from ovnguard.findings.context import ChangeContext, RuleContext
 from ovnguard.findings.registry import run_change_rules
+from ovnguard.findings.rules.hostchange import host_step_findings
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.gcpause import gc_paused
 from ovnguard.model.evidence import Evidence
@@ -54,11 +55,13 @@ class WhatIf:
 
 
 def assess(snapshot: Snapshot, change: Change | None = None,
-           executor: Executor | None = None, *, baseline: Baseline | None = None) -> WhatIf:
+           executor: Executor | None = None, *, baseline: Baseline | None = None,
+           operator: str | None = None) -> WhatIf:
     """Judge `snapshot`, or what `change` does to it. `baseline`: a previous WhatIf's
     `baseline` of the same snapshot (ignored when it is of another one). `executor` applies
     the change (default: `default_executor()`, the real tools where installed, else the
-    model)."""
+    model). `operator`: the address the change is typed from (`check --from`, $SSH_CLIENT):
+    host lines are checked for the line after which a host no longer reaches it."""
     # a whole cluster's realization and findings are built at once and none of it is garbage
     # until the report is out: the collector would only re-walk it (ovnguard.gcpause)
     with gc_paused():
@@ -77,11 +80,11 @@ def assess(snapshot: Snapshot, change: Change | None = None,
         else:
             base = baseline
             result = executor.apply(snapshot, change)
-        return replace(_assess(base, change, result, executor), baseline=base)
+        return replace(_assess(base, change, result, executor, operator), baseline=base)
 
 
 def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
-            executor: Executor | None) -> WhatIf:
+            executor: Executor | None, operator: str | None = None) -> WhatIf:
     snapshot, before_r, ctx0 = base.snapshot, base.realization, base.context
     if change is None or result is None:
         assessment = evaluate(ctx0)
@@ -98,6 +101,7 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
     else:
         deltas = realization_delta(snapshot, result.snapshot, before_r, after_r)
     extra = run_change_rules(ChangeContext(change, result, ctx0))
+    extra += host_step_findings(change, result, operator)  # host lines, in their order
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
     tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
     report = build_report(result.snapshot, change, assessment, deltas, result, tools,

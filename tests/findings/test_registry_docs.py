@@ -28,6 +28,11 @@ EXPECTED = {
     "change-rejected": Severity.medium,
     "unknown-host": Severity.medium,
     "undefined-variable": Severity.medium,
+    # Host changes line by line (findings/rules/hostchange.py, test_rules_hostchange.py).
+    "host-cut-off": Severity.critical,
+    "default-route-lost": Severity.high,
+    "bridge-mac-moves": Severity.medium,
+    "ip-on-enslaved-link": Severity.high,
 }
 
 

@@ -103,3 +103,17 @@ def test_patch_delta_tells_added_removed_and_stale() -> None:
     assert d.removed == (PatchPort("br-ex", "patch-a"),)
     assert d.stale == (PatchPort("br-ex", "patch-b"),)
     assert d.to_json()["stale_until_recompute"] == [{"bridge": "br-ex", "port": "patch-b"}]
+
+
+def test_ip_lines_are_not_rehearsed_and_say_why() -> None:
+    """Host lines never reach the replica (its hosts share this machine's network stack)."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from ovnguard.change import parse_change
+    from ovnguard.lab.rehearse.execute import apply_for_real
+
+    change = parse_change("# host: compute1\nip addr del 10.10.0.23/24 dev br-ex\n", "c.sh")
+    plan: Any = SimpleNamespace(snapshot=SimpleNamespace(hosts={}))
+    (run,) = apply_for_real(None, change, plan, 5.0)  # type: ignore[arg-type]
+    assert (run.line, run.status) == (2, "not-rehearsed") and "ovnguard check" in run.error
