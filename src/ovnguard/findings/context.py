@@ -215,12 +215,20 @@ class RuleContext:
         integ = v.integration_bridge if v is not None else "br-int"
         return tuple(sorted(p for p in hr.patch_ports if p.bridge != integ and p.lport))
 
+    @cached_property
+    def _local_index(self) -> dict[str, tuple[str, ...]]:
+        """datapath name -> hosts where it is local, built once: rules ask for hundreds of
+        datapaths, and asking each host each time was datapaths x hosts lookups."""
+        out: dict[str, list[str]] = {}
+        if self.realization is not None:
+            for h, hr in sorted(self.realization.hosts.items()):
+                for name in hr.local_datapaths:
+                    out.setdefault(name, []).append(h)
+        return {name: tuple(hosts) for name, hosts in out.items()}
+
     def local_hosts(self, datapath: str) -> tuple[str, ...]:
         """Hosts where `datapath` is predicted local."""
-        if self.realization is None:
-            return ()
-        return tuple(sorted(h for h, hr in self.realization.hosts.items()
-                            if datapath in hr.local_datapaths))
+        return self._local_index.get(datapath, ())
 
     # -- NB / SB
     @cached_property

@@ -115,8 +115,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     candidates = set(hc.sb_bound) if hc.based_on == "sb" else set(lbindings)
     for lport in list(candidates):
         candidates.update(psb.children.get(lport, ()))
-    for typ in ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external"):
-        candidates.update(psb.by_type.get(typ, ()))
+    # Of the types considered on every chassis, only those this chassis can claim: the
+    # branches below bind nothing else (and say nothing about the others).
+    candidates.update(psb.claimable.get(chassis, ()))
     for name in sorted(candidates):
         b = psb.bindings.get(name)
         if b is None:
@@ -350,14 +351,69 @@ def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chass
     found = psb.link_index.local(roots, chassis)
     if found is None:
         return _closure(psb, roots, chassis, host, events)
-    walked: list[dict[str, Chain]] = []
+    return Lazy(sorted(found), _Walk(psb, roots, chassis, host).chain)
 
-    def chain(u: str) -> Chain:
-        if not walked:
-            walked.append(_closure(psb, roots, chassis, host, []))
-        return walked[0][u]
 
-    return Lazy(sorted(found), chain)
+class _Walk:
+    """`_closure()`'s breadth-first walk, run only as far as the explanations read need.
+
+    A rule or the report reads the chain of a few local datapaths (the provider network's,
+    mostly one or two links from a root), while a chassis on a routed provider network can
+    reach thousands: the walk stops once the datapath asked for is discovered, and a chain
+    is built from parent links only for the datapaths on its path. The walk visits datapaths
+    and links in exactly `_closure()`'s order, so each datapath gets the same parent and the
+    same chain as the eager walk gives it."""
+
+    __slots__ = ("chains", "chassis", "host", "parent", "psb", "queue", "roots")
+
+    def __init__(self, psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
+                 host: str) -> None:
+        self.psb, self.roots, self.chassis, self.host = psb, roots, chassis, host
+        # datapath -> (the datapath it was reached from, the link's binding); roots: None
+        self.parent: dict[str, tuple[str, Binding] | None] = dict.fromkeys(roots)
+        self.queue = deque(sorted(roots))
+        self.chains: dict[str, Chain] = {}
+
+    def _discover(self, target: str) -> None:
+        psb, parent, queue = self.psb, self.parent, self.queue
+        bindings = psb.bindings
+        while target not in parent and queue:
+            dp = queue.popleft()
+            for name in psb.links.get(dp, ()):
+                pb = bindings[name]
+                peer = bindings[pb.options["peer"]].datapath
+                if peer in parent or not _follows(psb, pb, self.chassis):
+                    continue
+                parent[peer] = (dp, pb)
+                queue.append(peer)
+
+    def chain(self, u: str) -> Chain:
+        got = self.chains.get(u)
+        if got is not None:
+            return got
+        self._discover(u)
+        path: list[str] = []  # u and its ancestors without a chain yet, up to a root
+        x: str | None = u
+        while x is not None and x not in self.chains:
+            path.append(x)
+            link = self.parent[x]
+            x = link[0] if link is not None else None
+        psb, nb = self.psb, self.psb.nb_source
+        for dp in reversed(path):
+            link = self.parent[dp]
+            if link is None:
+                self.chains[dp] = self.roots[dp]
+                continue
+            src, pb = link
+            peer = psb.bindings[pb.options["peer"]]
+            why = _need_add_peer(psb, pb, self.chassis, [], set())
+            assert why is not None  # the walk followed this link
+            here, there = psb.datapath_label(src), psb.datapath_label(dp)
+            self.chains[dp] = (*self.chains[src], *why, Evidence(
+                f"{here} reaches {there} through {pb.logical_port} (peer {peer.logical_port}),"
+                f" so {there} is local on {self.host} too (local_data.c add_local_datapath__)",
+                nb, pb.nb_table, pb.nb_row))
+        return self.chains[u]
 
 
 def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
@@ -481,6 +537,21 @@ def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
                 nb, pb.nb_table, pb.nb_row))
             queue.append(peer.datapath)
     return local
+
+
+def _follows(psb: PredictedSouthbound, pb: Binding, chassis: str) -> bool:
+    """`_need_add_peer()`'s answer without its explanation (nor its warning)."""
+    if pb.type == "l3gateway":
+        return pb.options.get("l3gateway-chassis") == chassis
+    crp = pb.options.get("chassis-redirect-port")
+    if crp is None:
+        return True
+    cr = psb.bindings.get(crp)
+    if cr is None:
+        return False
+    if cr.options.get("always-redirect") != "true":
+        return True
+    return any(m.chassis_name == chassis for m in cr.ha_chassis)
 
 
 def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,

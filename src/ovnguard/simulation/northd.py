@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 KNOWN_LSP_TYPES = frozenset(
     {"", "l2gateway", "localnet", "localport", "router", "vtep", "external", "virtual", "remote"}
 )
+# Binding types binding.c considers on every chassis (not only those with a local interface).
+GLOBAL_TYPES = ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external")
 # eth_addr_from_string(): six hex fields separated by ':' (ovs_scan "%hhx:...").
 _MAC = re.compile(r"^\s*[0-9a-fA-F]+(:[0-9a-fA-F]+){5}$")
 
@@ -121,6 +123,27 @@ class PredictedSouthbound:
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     @cached_property
+    def claimable(self) -> Mapping[str, tuple[str, ...]]:
+        """chassis -> the ports of the types binding.c considers on every chassis (virtual,
+        l2gateway, l3gateway, chassisredirect, external) that this chassis can claim: the
+        virtual ports SB binds to it, the gateway ports naming it, the HA ports whose group
+        has it. Every chassis skips the others, so each looks only at its own."""
+        out: dict[str, set[str]] = {}
+        for typ in GLOBAL_TYPES:
+            for name in self.by_type.get(typ, ()):
+                b = self.bindings[name]
+                if typ == "virtual":
+                    who: set[str | None] = {b.sb_chassis}
+                elif typ in ("l2gateway", "l3gateway"):
+                    who = {b.options.get(f"{typ}-chassis")}
+                else:
+                    who = {m.chassis_name for m in b.ha_chassis}
+                for ch in who:
+                    if ch is not None:
+                        out.setdefault(ch, set()).add(name)
+        return MappingProxyType({ch: tuple(sorted(v)) for ch, v in out.items()})
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -129,7 +152,7 @@ class PredictedSouthbound:
 
 def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSouthbound:
     topo = LogicalTopology.from_nb(nb)
-    south = Southbound.from_sb(sb) if sb is not None else None
+    south = Southbound.of(sb) if sb is not None else None
     src = nb.source
     events: list[ControllerEvent] = []
 

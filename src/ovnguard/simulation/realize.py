@@ -25,8 +25,9 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, cast
 
 from ovnguard.model.db import Database, diff
 from ovnguard.model.evidence import Evidence
@@ -35,7 +36,7 @@ from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
+from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -73,6 +74,9 @@ class _Basis:
     snapshot: Snapshot
     psb: PredictedSouthbound
     preds: Mapping[str, HostPrediction]
+    # what was derived from this realization once (its BFD peers: a loaded model's state
+    # before is compared with every what-if's state after)
+    memo: dict[str, tuple[Realization, Any]] = field(default_factory=dict, compare=False)
 
 
 def _basis(r: Realization | None, snapshot: Snapshot | None = None) -> _Basis | None:
@@ -99,7 +103,7 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change
 # to one can change any host.
-_GLOBAL_TYPES = frozenset({"virtual", "l2gateway", "l3gateway", "chassisredirect", "external"})
+_GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
 
 
 def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
@@ -333,6 +337,17 @@ def realization_steps(snapshots: Sequence[Snapshot],
 
 
 def _bfd(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
+    basis = r.basis if isinstance(r.basis, _Basis) and r.basis.psb is psb else None
+    got = basis.memo.get("bfd") if basis is not None else None
+    if got is not None and got[0] is r:
+        return cast(dict[str, frozenset[str]], got[1])
+    peers = _bfd_peers(psb, r)
+    if basis is not None:
+        basis.memo["bfd"] = (r, peers)
+    return peers
+
+
+def _bfd_peers(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
     claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
     known = set(claims)
     if psb.southbound is not None:

@@ -324,7 +324,12 @@ def _record(doc: Any) -> bytes:
 
 
 def write_database(db: Database) -> bytes:
-    """`db` as a standalone OVSDB file (schema record + one transaction with every row)."""
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row).
+    Written once per snapshot: every what-if on a loaded model copies the same NB."""
+    return db.memo("ovsdb_file.write_database", _write_database)
+
+
+def _write_database(db: Database) -> bytes:
     if db.schema.doc is None:
         raise ValueError(f"the schema of {db.name} was not read from a file; cannot copy it")
     txn: dict[str, Any] = {}
@@ -332,13 +337,15 @@ def write_database(db: Database) -> bytes:
         ts = db.schema.tables.get(tname)
         if ts is None or not rows:
             continue
+        # each column's type and default once per table, not once per cell
+        kinds = {c: (t, t.default()) for c, t in ts.columns.items()}
         out: dict[str, Any] = {}
         for u, row in rows.items():
             cols = {}
             for c, v in row.data.items():
-                ctype = ts.columns.get(c)
-                if ctype is not None and v != ctype.default():
-                    cols[c] = value_to_json(ctype, v)
+                kind = kinds.get(c)
+                if kind is not None and v != kind[1]:
+                    cols[c] = value_to_json(kind[0], v)
             out[str(u)] = cols
         txn[tname] = out
     return _record(db.schema.doc) + _record(txn)
