@@ -22,6 +22,7 @@ from ovnguard.findings.rules.controller import TXN_PREFIX
 from ovnguard.findings.rules.mappings import UNMAPPED_PHYSNET, closest, named_physnets
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.gcpause import gc_paused
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
@@ -150,21 +151,24 @@ def _unique(problems: Sequence[ChangeProblem]) -> list[ChangeProblem]:
 
 def _problem_finding(p: ChangeProblem, snapshot: Snapshot) -> Finding:
     spec = BY_PROBLEM_KIND[p.kind]
-    ev = [Evidence(f"line {p.location.line}: {p.command}", f"change:{p.location.line}")]
+    ev = [Evidence(_("line {line}: {command}").format(line=p.location.line, command=p.command),
+        f"change:{p.location.line}")]
     msg = p.message
     if p.suggestions:
-        msg += f" (did you mean: {', '.join(p.suggestions)}?)"
+        msg += _(" (did you mean: {suggestions}?)").format(suggestions=', '.join(p.suggestions))
     if p.note:
         msg += f"; {p.note}"
     ev.append(Evidence(msg, f"change:{p.location.line}"))
-    fix = "Fix the line."
+    fix = _("Fix the line.")
     if p.suggestions:
-        fix = f"Fix the line: did you mean {' or '.join(p.suggestions[:3])}?"
-    fix += " Nothing of a refused line is applied; check what the lines after it assumed."
+        fix = _(
+                "Fix the line: did you mean {suggestions}?").format(
+                suggestions=' or '.join(p.suggestions[:3]))
+    fix += _(" Nothing of a refused line is applied; check what the lines after it assumed.")
     f = spec.finding(
         key=f"{p.location.path}:{p.location.line}:{p.kind}:{p.message}",
         hosts=(),
-        summary=f"line {p.location.line}: {msg}",
+        summary=_("line {line}: {msg}").format(line=p.location.line, msg=msg),
         evidence=ev,
         fields={"fix": fix, "hosts": ", ".join(sorted(snapshot.hosts)) or "none"},
     )
@@ -205,21 +209,26 @@ def _unapplied_physnets(
             if physnet in named:
                 continue
             guess = closest(physnet, named)
-            did = f" (did you mean {guess}?)" if guess else ""
+            did = _(" (did you mean {guess}?)").format(guess=guess) if guess else ""
             line = inv.location.line
             out.append(
                 UNMAPPED_PHYSNET.finding(
                     key=f"change:{line}:{physnet}",
                     hosts=(),
                     summary=(
-                        f"line {line} names physical network {physnet}, which no chassis "
-                        f"maps{did}: even once the line applies, ovn-controller will realize "
-                        "nothing for it"
+                        _(
+                                "line {line} names physical network {physnet}, which no chassis "
+                                "maps{did}: even once the line applies, ovn-controller will "
+                                "realize nothing for it").format(
+                                line=line, physnet=physnet, did=did)
                     ),
                     evidence=[
-                        Evidence(f"line {line}: {inv.expanded}", f"change:{line}"),
+                        Evidence(_(
+                                "line {line}: {expanded}").format(
+                                line=line, expanded=inv.expanded), f"change:{line}"),
                         Evidence(
-                            "physical networks mapped by the chassis: " + ", ".join(sorted(named)),
+                            _("physical networks mapped by the chassis: ") + ", ".join(sorted(
+                                named)),
                             "ovn-bridge-mappings",
                         ),
                     ],
@@ -246,7 +255,9 @@ def change_line_evidence(change: Change, result: ChangeResult) -> list[Evidence]
         where = f" on {inv.host}" if inv.host else ""
         out.append(
             Evidence(
-                f"line {inv.location.line}{where}: {inv.expanded}",
+                _(
+                        "line {line}{where}: {expanded}").format(
+                        line=inv.location.line, where=where, expanded=inv.expanded),
                 f"change:{inv.location.line}",
                 table=first.table if first else None,
                 row=row,
@@ -423,22 +434,24 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
     if a.reasons:
         head = a.reasons[0]
     elif change is not None:
-        head = "the change introduces no hazard ovnguard knows of"
+        head = _("the change introduces no hazard ovnguard knows of")
     else:
-        head = "no hazard found in the current state"
+        head = _("no hazard found in the current state")
     lost = a.hosts_losing_management
     touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
     parts = [head]
-    if lost and "loses management" not in head:
-        parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
+    # the head names them already when its finding loses management (verdict._judge's words)
+    if lost and _("loses management: {hosts}").partition("{")[0] not in head:
+        parts.append(_("hosts predicted to lose management: {hosts}").format(
+            hosts=", ".join(lost)))
     if change is not None and not deltas:
         # Nothing to predict for: saying "nothing changes" would be a guess.
-        parts.append("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
-                     "no host files)")
+        parts.append(_("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
+                       "no host files)"))
     elif change is not None:
         parts.append(
-            f"ovn-controller changes ports on: {', '.join(touched)}" if touched
-            else "no host's OVS ports change"
+            _("ovn-controller changes ports on: {hosts}").format(hosts=", ".join(touched))
+            if touched else _("no host's OVS ports change")
         )
     if unknown:
         parts.append(unknown)

@@ -7,6 +7,8 @@ verb writes to a pipe.
   things. Someone typing `check -c fix.sh` out of habit is told so in one line.
 - A closed pipe (`ovnguard check ... | head -1`) is not an error: the rest of the output is
   dropped quietly, like other Unix tools do, and the exit code is still the verdict's.
+- `--lang ko|en` is accepted by every verb (and before it): one option, added to every
+  command of the tree by `LangGroup`, default from the locale (ovnguard.i18n).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperGroup
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import LANGUAGES, _, set_language
 
 if TYPE_CHECKING:
     from ovnguard.sources.live import SslFiles
@@ -50,6 +56,66 @@ def certificate_option(**kw: Any) -> Any:
 def ca_cert_option(**kw: Any) -> Any:
     return typer.Option(None, "--ca-cert", "-C", dir_okay=False,
                         help="SSL CA certificate for ssl: remotes (as ovn-nbctl -C).", **kw)
+
+
+class Lang(StrEnum):
+    en = "en"
+    ko = "ko"
+
+
+def _lang_chosen(value: Lang | None) -> None:
+    if value is not None:
+        set_language(value.value)
+
+
+def lang_option() -> Any:
+    return typer.Option(
+        None, "--lang", callback=_lang_chosen, is_eager=True, expose_value=False,
+        case_sensitive=False,
+        help=_("Language of messages and reports: ko (Korean) or en (English). Default: "
+               "the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; ko_KR gives Korean). "
+               "JSON keys, rule ids and exit codes are the same in both."))
+
+
+def _lang_param() -> Any:
+    """The click parameter of `lang_option`, built by typer from a one-option command."""
+    holder = typer.Typer()
+
+    @holder.command()
+    def _holder(lang: Lang | None = lang_option()) -> None:  # pragma: no cover - never run
+        pass
+
+    return next(p for p in typer.main.get_command(holder).params if p.name == "lang")
+
+
+class LangGroup(TyperGroup):
+    """The root group: gives every command and group below it the one `--lang` option, so
+    `ovnguard check --lang ko` and `ovnguard --lang ko check` both work."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        param = _lang_param()
+
+        def add(cmd: Any) -> None:
+            if not any(p.name == "lang" for p in cmd.params):
+                cmd.params.append(param)
+            for sub in getattr(cmd, "commands", {}).values():
+                add(sub)
+
+        add(self)
+
+
+def lang_from_argv(argv: Sequence[str]) -> str | None:
+    """The `--lang` of a command line, read before the CLI is built so that its help texts
+    are made in that language too (typer builds them when the verb's module is imported)."""
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        value = argv[i + 1] if a == "--lang" and i + 1 < len(argv) else (
+            a.removeprefix("--lang=") if a.startswith("--lang=") else None)
+        if value is not None and value.lower() in LANGUAGES:
+            return value.lower()
+    return None
 
 
 def _is_certificate(path: Path) -> bool:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
 from ovnguard.simulation.locality import Lazy
@@ -105,8 +106,11 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         bound[b.logical_port] = chain
         if b.datapath not in roots:
             roots[b.datapath] = (*chain, Evidence(
-                f"so {dp_name(b.datapath)} is a local datapath on {hc.host} "
-                f"(binding.c, add_local_datapath)", nb, psb.datapaths[b.datapath].nb_table,
+                _(
+                        "so {datapath} is a local datapath on {host} (binding.c, "
+                        "add_local_datapath)").format(
+                        datapath=dp_name(b.datapath), host=hc.host), nb,
+                            psb.datapaths[b.datapath].nb_table,
                 dp_name(b.datapath)))
 
     # Only ports that can bind here are looked at (a VIF with a local interface, children of
@@ -146,10 +150,12 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                               f"in {sw}, so it is bound where its parent's VIF is")))
         elif b.type == "virtual":
             if b.sb_chassis == chassis:
-                bind(b, (Evidence(f"SB Port_Binding {name} (virtual, parent "
-                                  f"{b.virtual_parent}) is bound to {chassis}; ovn-controller "
-                                  "binds virtual ports when their parent answers for the "
-                                  "virtual IP, which only SB records", psb.southbound.source
+                bind(b, (Evidence(_(
+                        "SB Port_Binding {name} (virtual, parent {virtual_parent}) is bound to "
+                        "{chassis}; ovn-controller binds virtual ports when their parent answers "
+                        "for the virtual IP, which only SB records").format(
+                        name=name, virtual_parent=b.virtual_parent, chassis=chassis),
+                            psb.southbound.source
                                   if psb.southbound else "", "Port_Binding", name),
                          nb_ev(b, f"{name} is a port of {sw}")))
         elif b.type in ("l2gateway", "l3gateway"):
@@ -203,9 +209,10 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                               f"(network_name {first.network_name})"),
                  nb_ev(other, f"{dp_name(uuid)} also has localnet port {other.logical_port} "
                               f"(network_name {other.network_name})"),
-                 Evidence("ovn-controller 23.03 still creates the patch pair of both "
-                          "(patch.c iterates every localnet binding of a local datapath): "
-                          "two paths between the same L2 domains", LAB_NOTES)),
+                 Evidence(_(
+                         "ovn-controller 23.03 still creates the patch pair of both (patch.c "
+                         "iterates every localnet binding of a local datapath): two paths "
+                         "between the same L2 domains"), LAB_NOTES)),
                 where="controller/binding.c update_ld_localnet_port()"))
 
     # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
@@ -247,9 +254,11 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             tail = (ln_ev, hc.evidence(
                 f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
                 map_ev.table, map_ev.row),
-                Evidence(f"ovn-controller creates {pair.ext_name} on {bridge} and "
-                         f"{pair.int_name} on {pair.br_int} (patch.c "
-                         "add_bridge_mappings_by_type)", OVN_SRC + "controller/patch.c", None, None,
+                Evidence(_(
+                        "ovn-controller creates {ext_name} on {bridge} and {int_name} on "
+                        "{br_int} (patch.c add_bridge_mappings_by_type)").format(
+                        ext_name=pair.ext_name, bridge=bridge, int_name=pair.int_name,
+                        br_int=pair.br_int), OVN_SRC + "controller/patch.c", None, None,
                          hc.host))
             for pp in pair.ports():
                 tails[pp] = (b.datapath, tail)
@@ -398,9 +407,10 @@ def _local_bindings(hc: HostConfig, events: list[ControllerEvent]) -> dict[str, 
                 f"interface [{iface.name}]",
                 iid, (hc.evidence(f"{iface.name} also has external_ids:iface-id={iid}",
                                   "Interface", iface.name),
-                      Evidence("logged on a full recompute (build_local_bindings); when the "
-                               "second interface appears, incremental processing silently "
-                               "moves the binding to it (consider_iface_claim)",
+                      Evidence(_(
+                              "logged on a full recompute (build_local_bindings); when the "
+                              "second interface appears, incremental processing silently moves "
+                              "the binding to it (consider_iface_claim)"),
                                OVN_SRC + "controller/binding.c", None,
                                None, hc.host)),
                 where="controller/binding.c build_local_bindings()"))
@@ -474,8 +484,12 @@ def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
                 continue
             here, there = psb.datapath_label(dp), psb.datapath_label(peer.datapath)
             local[peer.datapath] = (*local[dp], *why, Evidence(
-                f"{here} reaches {there} through {pb.logical_port} (peer {peer.logical_port}),"
-                f" so {there} is local on {host} too (local_data.c add_local_datapath__)",
+                _(
+                        "{here} reaches {there} through {logical_port} (peer {logical_port2}), "
+                        "so {there} is local on {host} too (local_data.c "
+                        "add_local_datapath__)").format(
+                        here=here, there=there, logical_port=pb.logical_port,
+                        logical_port2=peer.logical_port, host=host),
                 nb, pb.nb_table, pb.nb_row))
             queue.append(peer.datapath)
     return local
@@ -487,8 +501,10 @@ def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
     nb = psb.nb_source
     if pb.type == "l3gateway":
         if pb.options.get("l3gateway-chassis") == chassis:
-            return (Evidence(f"{pb.logical_port} is an l3gateway port claimed by {chassis} "
-                             "(options:l3gateway-chassis)", nb, pb.nb_table, pb.nb_row),)
+            return (Evidence(_(
+                    "{logical_port} is an l3gateway port claimed by {chassis} "
+                    "(options:l3gateway-chassis)").format(
+                    logical_port=pb.logical_port, chassis=chassis), nb, pb.nb_table, pb.nb_row),)
         return None
     crp = pb.options.get("chassis-redirect-port")
     if crp is None:
@@ -504,11 +520,16 @@ def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
         return None
     if cr.options.get("always-redirect") != "true":
         return (*cr.ha_evidence, Evidence(
-            f"{crp} has no always-redirect, so the gateway port {pb.logical_port} is "
-            "processed distributed and its peer is local wherever its router is", nb,
+            _(
+                    "{crp} has no always-redirect, so the gateway port {logical_port} is "
+                    "processed distributed and its peer is local wherever its router is").format(
+                    crp=crp, logical_port=pb.logical_port), nb,
             cr.nb_table, cr.nb_row))
     if any(m.chassis_name == chassis for m in cr.ha_chassis):
         return (*cr.ha_evidence, Evidence(
-            f"{crp} has always-redirect=true and {chassis} is in its HA chassis group",
+            _(
+                    "{crp} has always-redirect=true and {chassis} is in its HA chassis "
+                    "group").format(
+                    crp=crp, chassis=chassis),
             nb, cr.nb_table, cr.nb_row))
     return None
