@@ -48,8 +48,8 @@ LOCALE := src/ovnguard/locale
 i18n:
 	./install.sh
 	mkdir -p build/i18n
-	.venv/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
+	.venv/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --no-wrap \
 	  --project ovnguard --version 0.1.0 -o build/i18n/ovnguard.pot .
-	.venv/bin/pybabel -q update -i build/i18n/ovnguard.pot -d $(LOCALE) -D ovnguard -l ko \
-	  --no-location --ignore-obsolete
+	.venv/bin/pybabel -q update -i build/i18n/ovnguard.pot -d $(LOCALE) -D ovnguard -l ko --no-wrap \
+	  --ignore-obsolete
 	.venv/bin/pybabel -q compile -d $(LOCALE) -D ovnguard -l ko

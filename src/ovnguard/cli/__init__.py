@@ -54,46 +54,62 @@ def _root(
 def _demo(app: typer.Typer) -> None:
     from ovnguard.cli import demo as demo_cli
 
-    app.command("demo")(demo_cli.demo)
+    app.command("demo", short_help=_(
+        "Tell the story of the incident ovnguard was built for, on a replica of its cluster."))(
+        demo_cli.demo)
 
 
 def _check(app: typer.Typer) -> None:
     from ovnguard.cli import check as check_cli
 
-    app.command("check")(check_cli.check)
+    app.command("check", short_help=_(
+        "Predict what a change does to every host, before you run it."))(check_cli.check)
 
 
 def _collect(app: typer.Typer) -> None:
     from ovnguard.cli import collect as collect_cli
 
-    app.command("collect")(collect_cli.collect)
+    app.command("collect", short_help=_(
+        "Collect live state into a bundle (docs/bundle.md, docs/collect.md)."))(
+        collect_cli.collect)
 
 
 def _rehearse(app: typer.Typer) -> None:
     from ovnguard.cli import rehearse as rehearse_cli
 
-    app.command("rehearse")(rehearse_cli.rehearse)
+    app.command("rehearse", short_help=_(
+        "Rehearse a change on a real OVN replica of the bundle's cluster, and report what "
+        "really happened."))(rehearse_cli.rehearse)
 
 
 def _guard(app: typer.Typer) -> None:
     from ovnguard.cli import guard as guard_cli
 
-    app.command("apply")(guard_cli.apply)
-    app.command("confirm")(guard_cli.confirm)
-    app.command("rollback")(guard_cli.rollback)
-    app.add_typer(guard_cli.guard_app, name="guard")
+    app.command("apply", short_help=_(
+        "Apply a change with a dead-man switch (\"commit confirmed\")."))(guard_cli.apply)
+    app.command("confirm", short_help=_(
+        "Keep the change: cancel its pending rollback."))(guard_cli.confirm)
+    app.command("rollback", short_help=_(
+        "Undo the change now (also after a stopped rollback: retries it)."))(
+        guard_cli.rollback)
+    app.add_typer(guard_cli.guard_app, name="guard", short_help=_(
+        "Guarded changes: status of the dead-man switches."))
 
 
 def _plan(app: typer.Typer) -> None:
     from ovnguard.cli import plan as plan_cli
 
-    app.add_typer(plan_cli.app, name="plan")
+    app.add_typer(plan_cli.app, name="plan", short_help=_(
+        "Remediation plans (NIC separation, mechanical fixes) as change files with "
+        "rollbacks, proven by the what-if."))
 
 
 def _lab(app: typer.Typer) -> None:
     from ovnguard.cli import lab as lab_cli
 
-    app.add_typer(lab_cli.app, name="lab")
+    app.add_typer(lab_cli.app, name="lab", short_help=_(
+        "A real OVN on this machine (northd, NB/SB, N chassis) to rehearse changes and export "
+        "bundles."))
 
 
 # Each verb's module is imported only when that verb runs (or for the full --help): `check`

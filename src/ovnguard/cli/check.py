@@ -10,6 +10,7 @@ import typer
 
 from ovnguard.cli import options
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
@@ -176,25 +177,27 @@ def check(
         raise InputError("give exactly one of --bundle DIR, --live or --sosreport DIR...; got "
                          + (" and ".join(modes) if modes else "none"), "check")
     if reports and not sosreport:
-        raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
+        raise InputError(_(
+                "unexpected argument {reports} (sos reports need --sosreport)").format(
+                reports=reports[0]),
                          "check")
     check_format("Report", fmt)
     if bundle is not None:
         from ovnguard.sources.bundle import load_bundle
 
         if not bundle.is_dir():
-            raise InputError("bundle directory not found", str(bundle))
+            raise InputError(_("bundle directory not found"), str(bundle))
         snapshot = load_bundle(bundle)
     elif live:
         if limit is not None and inventory is None:
-            raise InputError("--limit needs --inventory", "--limit")
+            raise InputError(_("--limit needs --inventory"), "--limit")
         snapshot = _live_snapshot(nb, sb, ovs, ssl, inventory, limit, timeout, concurrency,
                                   identity, known_hosts, user)
     else:
         from ovnguard.sources.sosreport import load_sosreports
 
         if not reports:
-            raise InputError("--sosreport needs at least one sos report directory or archive",
+            raise InputError(_("--sosreport needs at least one sos report directory or archive"),
                              "check")
         snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None

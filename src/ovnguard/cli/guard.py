@@ -17,6 +17,7 @@ import typer
 from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
@@ -36,7 +37,7 @@ def _root(state_dir: Path | None) -> Path:
 
 def _fmt(fmt: str) -> str:
     if fmt not in ("text", "json"):
-        raise InputError(f"--format must be text or json, not {fmt!r}")
+        raise InputError(_("--format must be text or json, not {fmt!r}").format(fmt=fmt))
     return fmt
 
 
@@ -45,7 +46,9 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     for it in items:
         k, sep, v = it.partition("=")
         if not sep or not k or not v:
-            raise InputError(f"{option} expects HOST=REMOTE, not {it!r}")
+            raise InputError(_(
+                    "{option} expects HOST=REMOTE, not {it!r}").format(
+                    option=option, it=it))
         out[k] = v
     return out
 
@@ -157,7 +160,7 @@ def apply(
     try:
         options.no_short_c(short_c)
         if change is None:
-            raise InputError("missing --change FILE: the change to apply")
+            raise InputError(_("missing --change FILE: the change to apply"))
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
@@ -210,14 +213,14 @@ def _sentinel_plans(
     from ovnguard.guard import sentinel as sn
 
     if netns and not sentinel:
-        raise InputError("--sentinel-netns needs --sentinel")
+        raise InputError(_("--sentinel-netns needs --sentinel"))
     if sentinel and printing:
-        raise InputError("--sentinel arms the sentinels, --sentinel-print prints them: "
-                         "choose one")
+        raise InputError(_(
+            "--sentinel arms the sentinels, --sentinel-print prints them: choose one"))
     if grace < 0:
-        raise InputError("--sentinel-grace must not be negative")
+        raise InputError(_("--sentinel-grace must not be negative"))
     if failures < 1:
-        raise InputError("--sentinel-failures must be at least 1")
+        raise InputError(_("--sentinel-failures must be at least 1"))
     pred = sn.predict_added(opts)
     for n in pred.notes:
         say(f"warning: {n}")

@@ -14,6 +14,7 @@ import typer
 
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
@@ -145,10 +146,11 @@ def up(
 
     with _errors("up"):
         if chassis is not None and topology is not None:
-            raise InputError("give either --chassis or --topology, not both")
+            raise InputError(_("give either --chassis or --topology, not both"))
         if from_bundle is not None and (chassis is not None or topology is not None):
-            raise InputError("--from-bundle builds every chassis from the bundle; do not "
-                             "combine it with --chassis or --topology")
+            raise InputError(_(
+                    "--from-bundle builds every chassis from the bundle; do not combine it with "
+                    "--chassis or --topology"))
         if dataplane:
             _up_dataplane(topology, chassis, from_bundle, run_dir, control, timeout)
             return
@@ -164,7 +166,9 @@ def up(
         else:
             n = 3 if chassis is None else chassis
             if not 1 <= n <= MAX_CHASSIS:
-                raise InputError(f"--chassis must be between 1 and {MAX_CHASSIS}, not {n}")
+                raise InputError(_(
+                        "--chassis must be between 1 and {MAX_CHASSIS}, not {n}").format(
+                        MAX_CHASSIS=MAX_CHASSIS, n=n))
             topo = seed_topology(n)
         show, stop = _progress_printer()
         started = time.monotonic()
@@ -227,9 +231,11 @@ def _up_dataplane(
     from ovnguard.lab.dataplane import DataplaneLab
 
     if chassis is not None or from_bundle is not None:
-        raise InputError("--dataplane takes --topology (or nothing, for the seed cluster)")
+        raise InputError(_("--dataplane takes --topology (or nothing, for the seed cluster)"))
     if control not in ("management", "local"):
-        raise InputError(f"--control must be 'management' or 'local', not {control!r}")
+        raise InputError(_(
+                "--control must be 'management' or 'local', not {control!r}").format(
+                control=control))
     topo = load_topology(topology) if topology is not None else None
     started = time.monotonic()
     dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",

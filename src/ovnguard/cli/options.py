@@ -133,12 +133,14 @@ def ssl_files(private_key: Path | None, certificate: Path | None,
     """The SSL files given, or None. A -c that is not a certificate is most likely a change
     file typed as in older versions (`check -c fix.sh`): say so instead of failing later."""
     if certificate is not None and not certificate.is_file():
-        raise InputError("no such certificate file (-c is --certificate, as ovn-nbctl -c; a "
-                         "change file is --change)", str(certificate))
+        raise InputError(_(
+                "no such certificate file (-c is --certificate, as ovn-nbctl -c; a change file "
+                "is --change)"), str(certificate))
     if certificate is not None and not _is_certificate(certificate):
-        raise InputError("-c is --certificate (SSL, as ovn-nbctl -c) and this is not a "
-                         "certificate; to check a change file, use --change "
-                         f"{certificate}", str(certificate))
+        raise InputError(_(
+                "-c is --certificate (SSL, as ovn-nbctl -c) and this is not a certificate; to "
+                "check a change file, use --change {certificate}").format(
+                certificate=certificate), str(certificate))
     if private_key is None and certificate is None and ca_cert is None:
         return None
     from ovnguard.sources.live import SslFiles  # not for a bundle check: SSH, netlink...
@@ -149,8 +151,10 @@ def ssl_files(private_key: Path | None, certificate: Path | None,
 def no_short_c(value: Path | None) -> None:
     """For verbs without SSL files: `-c FILE` is refused with the spelling to use."""
     if value is not None:
-        raise InputError(f"-c is not an option here (it is ovn-nbctl's --certificate); the "
-                         f"change file is --change {value}", "-c")
+        raise InputError(_(
+                "-c is not an option here (it is ovn-nbctl's --certificate); the change file is "
+                "--change {value}").format(
+                value=value), "-c")
 
 
 def hidden_c_option() -> Any:
