@@ -261,7 +261,7 @@ class RuleContext:
                 parts.append(f"options:network_name={nn}")
             if tag is not None:
                 parts.append(f"tag={tag}")
-            on = f" on switch {ls.name}" if ls is not None else ""
+            on = _(" on switch {name}").format(name=ls.name) if ls is not None else ""
             out.append(self.nb_evidence(" ".join(parts) + on, "Logical_Switch_Port", lport))
         sb = self.snapshot.sb
         pb = sb.find_one("Port_Binding", lport, "logical_port") if sb is not None else None

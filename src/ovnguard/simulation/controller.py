@@ -137,7 +137,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                 if name in hc.sb_bound:
                     bind(b, (hc.evidence(f"SB Port_Binding {name} is bound to {chassis}",
                                          "Port_Binding", name),
-                             nb_ev(b, f"{name} is a port of {sw}")))
+                             nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw))))
                 continue
             iface = lbindings.get(b.parent_port)
             if iface is None:
@@ -157,7 +157,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                         name=name, virtual_parent=b.virtual_parent, chassis=chassis),
                             psb.southbound.source
                                   if psb.southbound else "", "Port_Binding", name),
-                         nb_ev(b, f"{name} is a port of {sw}")))
+                         nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw))))
         elif b.type in ("l2gateway", "l3gateway"):
             key = f"{b.type}-chassis"
             if b.options.get(key) == chassis:
@@ -228,7 +228,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                 continue
             sw = dp_name(b.datapath)
             network = b.network_name
-            ln_ev = nb_ev(b, f"{sw} has {typ} port {name} with network_name {network}")
+            ln_ev = nb_ev(b, _(
+                    "{sw} has {typ} port {name} with network_name {network}").format(
+                    sw=sw, typ=typ, name=name, network=network))
             if network is None:
                 events.append(ControllerEvent(
                     "ERR", f"{typ} port '{name}' has no network name.", name,
@@ -252,7 +254,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                                   b.datapath)
             pairs.append(pair)
             tail = (ln_ev, hc.evidence(
-                f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
+                _(
+                        "{host} maps {network} to {bridge} (ovn-bridge-mappings)").format(
+                        host=hc.host, network=network, bridge=bridge),
                 map_ev.table, map_ev.row),
                 Evidence(_(
                         "ovn-controller creates {ext_name} on {bridge} and {int_name} on "
@@ -372,8 +376,11 @@ def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
              "; its ofport is not assigned in this snapshot, assumed to be once "
              "ovs-vswitchd adds it")
     return hc.evidence(
-        f"{hc.host}'s {hc.integration_bridge} has interface {iface.name} with "
-        f"external_ids:iface-id={iface.external_ids.get('iface-id')}{extra}",
+        _(
+                "{host}'s {integration_bridge} has interface {name} with "
+                "external_ids:iface-id={get}{extra}").format(
+                host=hc.host, integration_bridge=hc.integration_bridge, name=iface.name,
+                get=iface.external_ids.get('iface-id'), extra=extra),
         "Interface", iface.name)
 
 
@@ -447,7 +454,7 @@ def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface]
         return (hc.evidence(f"SB Port_Binding {name} is bound to chassis {chassis} (no "
                             "Open_vSwitch DB for this host; SB stands in)", "Port_Binding",
                             name),
-                nb_ev(b, f"{name} is a port of {sw}"))
+                nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw)))
     iface = lbindings.get(name)
     if iface is None:
         return None
@@ -462,7 +469,9 @@ def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface]
     if not _can_bind(b, chassis, hc.hostname):
         events.append(_not_claiming(b, chassis))
         return None
-    return (_iface_ev(hc, iface), nb_ev(b, f"{name} is a port of {sw}"))
+    return (_iface_ev(hc, iface), nb_ev(b, _(
+            "{name} is a port of {sw}").format(
+            name=name, sw=sw)))
 
 
 def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str, host: str,

@@ -283,12 +283,15 @@ def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
             # ovn-kubernetes' shared gateway mode routes the node's traffic over br-ex on
             # purpose: said at info, not flagged as a fault
             by_design = v.state.deployment == "ovn-kubernetes"
-            summary = (f"{v.name}: the route to {target} ({what}) leaves through "
-                       f"{c.bridge}, which {physnets} is mapped to: a provider-network "
-                       "mistake cuts this host off from the OVN databases")
+            summary = (_(
+                    "{name}: the route to {target} ({what}) leaves through {bridge}, which "
+                    "{physnets} is mapped to: a provider-network mistake cuts this host off from "
+                    "the OVN databases").format(
+                    name=v.name, target=target, what=what, bridge=c.bridge, physnets=physnets))
             if by_design:
-                summary += (" (by design in ovn-kubernetes' shared gateway mode, not a "
-                            "misconfiguration)")
+                summary += (_(
+                        " (by design in ovn-kubernetes' shared gateway mode, not a "
+                        "misconfiguration)"))
             out.append(CONTROL_PLANE.finding(
                 key=f"{v.name}:{target}",
                 hosts=[v.name],

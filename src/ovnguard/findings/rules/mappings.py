@@ -96,9 +96,13 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
         did = f" (did you mean {suggestion}?)" if suggestion else ""
         lost = ""
         if nn in lost_on:
-            lost = (f"; it is named on {', '.join(sorted(set(lost_on[nn])))} but that entry "
-                    "is ignored (see malformed-bridge-mappings / mapping-missing-bridge)")
-        where = (f"; {ls.name} is local on {', '.join(hosts)}, which would have realized it"
+            lost = (_(
+                    "; it is named on {lost_on} but that entry is ignored (see "
+                    "malformed-bridge-mappings / mapping-missing-bridge)").format(
+                    lost_on=', '.join(sorted(set(lost_on[nn])))))
+        where = (_(
+                "; {name} is local on {hosts}, which would have realized it").format(
+                name=ls.name, hosts=', '.join(hosts))
                  if hosts else "")
         ptype = str(port.get("type"))
         lport_facts = ctx.lport_facts(port.name)

@@ -104,16 +104,19 @@ def neutron_config_drift(ctx: RuleContext) -> list[Finding]:
             if not v.mappings_known:
                 differ = ""
             elif agent == effective:
-                differ = (f"; it matches {where}, which is what ovn-controller actually "
-                          "reads")
+                differ = (_(
+                        "; it matches {where}, which is what ovn-controller actually reads").format(
+                        where=where))
             else:
                 only_agent = sorted(set(agent.items()) - set(effective.items()))
-                differ = (f"; it disagrees with {where} ovn-bridge-mappings, the effective one "
-                          f"({eff_text}): "
-                          + ", ".join(f"{p}:{b} is not in effect" for p, b in only_agent))
+                differ = _("; it disagrees with {where} ovn-bridge-mappings, the effective one "
+                           "({effective}): {entries}").format(
+                    where=where, effective=eff_text, entries=", ".join(
+                        _("{entry} is not in effect").format(entry=f"{p}:{b}")
+                        for p, b in only_agent))
                 only_ovs = sorted(set(effective.items()) - set(agent.items()))
                 if only_ovs:
-                    differ += ("; in effect but not in the file: "
+                    differ += (_("; in effect but not in the file: ")
                                + ", ".join(f"{p}:{b}" for p, b in only_ovs))
             out.append(NEUTRON_CONFIG_DRIFT.finding(
                 key=f"{v.name}:{rel}",
@@ -176,8 +179,10 @@ def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
             extra = ""
             if ptype == "localnet" and provnets:
                 nn = network_name(p)
-                extra = (f"; it is a second localnet port beside Neutron's "
-                         f"{', '.join(provnets)} (network_name={nn})")
+                extra = (_(
+                        "; it is a second localnet port beside Neutron's {provnets} "
+                        "(network_name={nn})").format(
+                        provnets=', '.join(provnets), nn=nn))
             hosts = ctx.local_hosts(ls.name)
             out.append(NEUTRON_OUT_OF_BAND.finding(
                 key=f"{ls.name}/{p.name}",
