@@ -151,3 +151,11 @@ def test_html_is_in_the_language(lang: str, tmp_path: Path) -> None:
     assert f'<html lang="{lang}">' in html
     assert ("관리 접속 끊김" in html) == (lang == "ko")
     assert ("loses management" in html) == (lang == "en")
+
+
+def test_plan_report_frame_in_korean(tmp_path: Path) -> None:
+    p = run("plan", "separate-nic", "--bundle", str(BUNDLE), "--physnet", "physnet2",
+            "--bridge", "br-public", "--nic", "eth2", "--out", str(tmp_path), "--lang", "ko")
+    assert p.returncode == 0, p.stderr
+    assert "적용 순서: controller, network, compute1" in p.stdout
+    assert "되돌리기: ovs-vsctl" in p.stdout and "apply in this order" not in p.stdout
