@@ -106,6 +106,11 @@ def test_demo_in_korean_end_to_end() -> None:
     # the same story in English when asked, and by default in an English locale
     en = run("demo", "--act", "corrected", env={"LANG": "en_US.UTF-8"})
     assert en.returncode == 0 and "DANGEROUS" in en.stdout and _korean(en.stdout) == 0
+    # the chain of events has as many events in Korean (each told once, as in English)
+    def events(text: str) -> int:
+        return sum(line.startswith("→ ") for line in text.splitlines())
+
+    assert events(out) == events(en.stdout) > 10
 
 
 def test_the_locale_is_the_default_and_lang_overrides_it() -> None:

@@ -215,7 +215,9 @@ def collect(
         echo(line, err=True)
     if not written:
         raise InputError(_("nothing was collected (see above)"), str(out))
-    echo(f"bundle {out}: {', '.join(written[:6])}"
-               f"{f' and {len(written) - 6} more' if len(written) > 6 else ''}", err=True)
-    echo(f"next: ovnguard check --bundle {out}", err=True)
+    echo(_(
+            "bundle {out}: {written}{value}").format(
+            out=out, written=', '.join(written[:6]),
+            value=f' and {len(written) - 6} more' if len(written) > 6 else ''), err=True)
+    echo(_("next: ovnguard check --bundle {out}").format(out=out), err=True)
     raise typer.Exit(0 if whole else 1)

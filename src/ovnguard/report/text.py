@@ -255,7 +255,8 @@ def _finding(console: Console, f: FindingOut, detailed: bool, remediation: bool 
         console.print(Text("      " + _("what to do: "), style="bold") + Text(f.remediation))
 
 
-_PATCH = re.compile(r"\bpatch-[^\s,()]+")
+# ASCII only: in Korean a particle follows the name without a space ("patch-x을(를)")
+_PATCH = re.compile(r"\bpatch-[A-Za-z0-9_.:@/-]+")
 _TAIL = re.compile(r"\s*\([^()]*\)\s*$")
 
 
@@ -268,7 +269,9 @@ def _event_key(e: EvidenceOut) -> object:
     # writes it in those sentences (it tells the two wordings of one event apart).
     if ports and ("creates" in e.fact or _("creates") in e.fact):
         return ("creates", e.host, ports)
-    s = e.fact.removeprefix("so ")
+    # TRANSLATORS: the "so " that starts a consequence ("so X is a local datapath on H"),
+    # as the catalog writes it at the start of those sentences
+    s = e.fact.removeprefix("so ").removeprefix(_("so "))
     return _TAIL.sub("", s).strip().lower()
 
 
