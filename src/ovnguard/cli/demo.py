@@ -77,9 +77,9 @@ def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
 
 def demo(
     act: str = typer.Option(
-        "all", "--act", help="all, or one act: state, verbatim, typo, corrected, fix."
+        "all", "--act", help=_("all, or one act: state, verbatim, typo, corrected, fix.")
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every finding's evidence."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_("Every finding's evidence.")),
 ) -> None:
     """Tell the story of the incident ovnguard was built for, on a replica of its cluster.
 

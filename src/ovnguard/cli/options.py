@@ -44,18 +44,19 @@ def sb_option(help: str, **kw: Any) -> Any:
 
 def private_key_option(**kw: Any) -> Any:
     return typer.Option(None, "--private-key", "-p", dir_okay=False,
-                        help="SSL private key for ssl: remotes (as ovn-nbctl -p).", **kw)
+                        help=_("SSL private key for ssl: remotes (as ovn-nbctl -p)."), **kw)
 
 
 def certificate_option(**kw: Any) -> Any:
     return typer.Option(None, "--certificate", "-c", dir_okay=False,
-                        help="SSL certificate for ssl: remotes (as ovn-nbctl -c). The change "
-                        "file is --change.", **kw)
+                        help=_(
+                                "SSL certificate for ssl: remotes (as ovn-nbctl -c). The change "
+                                "file is --change."), **kw)
 
 
 def ca_cert_option(**kw: Any) -> Any:
     return typer.Option(None, "--ca-cert", "-C", dir_okay=False,
-                        help="SSL CA certificate for ssl: remotes (as ovn-nbctl -C).", **kw)
+                        help=_("SSL CA certificate for ssl: remotes (as ovn-nbctl -C)."), **kw)
 
 
 class Lang(StrEnum):
