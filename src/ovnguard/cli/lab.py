@@ -185,7 +185,9 @@ def up(
         names = lab.host_names()
         shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
         root = lab.run_dir
-        echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
+        echo(_(
+                "lab up in {took:.2f}s: {count} chassis registered ({shown})").format(
+                took=took, count=len(names), shown=shown))
         echo(f"  run dir   {root}")
         echo(f"  NB        {lab.nb_remote}")
         echo(f"  SB        {lab.sb_remote}")
@@ -240,8 +242,9 @@ def _up_dataplane(
     started = time.monotonic()
     dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",
                          timeout=timeout)
-    echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
-               f"(ovn-controller reaches the SB over: {control})")
+    echo(_(
+            "data-plane lab up in {seconds:.2f}s (ovn-controller reaches the SB over: "
+            "{control})").format(seconds=time.monotonic() - started, control=control))
     for node, addr in sorted(dp.addresses.items()):
         echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
@@ -272,9 +275,9 @@ def down(
         # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
         stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
         if stop(run_dir, purge=purge):
-            echo("lab stopped" + (" and run dir removed" if purge else ""))
+            echo(_("lab stopped") + (_(" and run dir removed") if purge else ""))
         else:
-            echo("no lab in the run dir; nothing to stop")
+            echo(_("no lab in the run dir; nothing to stop"))
 
 
 @app.command("export")
@@ -294,7 +297,7 @@ def export(
 
     with _errors("export"):
         out = export_bundle(Lab.attach(run_dir), dest, force=force)
-        echo(f"bundle written to {out}")
+        echo(_("bundle written to {out}").format(out=out))
 
 
 @app.command("env")

@@ -39,11 +39,11 @@ def _mechanism_drivers(neutron: Mapping[str, Mapping[str, Mapping[str, str]]]) -
 def _is_ml2_ovn(v: HostView) -> tuple[bool, str]:
     drivers = _mechanism_drivers(v.state.neutron)
     if "ovn" in drivers:
-        return True, "ml2_conf.ini mechanism_drivers includes ovn"
+        return True, _("ml2_conf.ini mechanism_drivers includes ovn")
     if drivers and "openvswitch" in drivers:
         return False, ""
     if v.ovn_remote or v.mappings_raw is not None:
-        return True, "the host runs ovn-controller (external_ids:ovn-remote is set)"
+        return True, _("the host runs ovn-controller (external_ids:ovn-remote is set)")
     return False, ""
 
 
