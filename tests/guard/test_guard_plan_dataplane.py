@@ -17,15 +17,15 @@ import time
 from pathlib import Path
 
 import pytest
-from guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
 
+from helpers.guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
+from helpers.proctools import processes_mentioning
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix, lab_id_for
 from ovnguard.lab.export import export_bundle
 from ovnguard.lab.process import wait_until
 from ovnguard.lab.topology import Topology, seed_topology
 from ovnguard.plan import load_for_plan, plan_separate_nic, write_files
-from proctools import processes_mentioning
 
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane, pytest.mark.timeout(150)]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from plan_support import PROVNET_EX, SEED_BUNDLE
 from typer.testing import CliRunner
 
+from helpers.plan_support import PROVNET_EX, SEED_BUNDLE
 from ovnguard.change import read_change
 from ovnguard.cli import app as root
 from ovnguard.cli.plan import app

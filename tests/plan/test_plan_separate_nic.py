@@ -4,7 +4,8 @@ their inverses, and the what-if's proof of the end state."""
 from __future__ import annotations
 
 import pytest
-from plan_support import (
+
+from helpers.plan_support import (
     PROVNET_EX,
     PROVNET_INT,
     SEED_PROVNET,
@@ -12,7 +13,6 @@ from plan_support import (
     combined_text,
     seed,
 )
-
 from ovnguard.assess import assess
 from ovnguard.change import apply_change, parse_change
 from ovnguard.errors import InputError

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from ovnguard.cli.out import echo
-from ovnguard.errors import InputError, OvnguardError
+from ovnguard.cli.out import one_line_errors
+from ovnguard.errors import InputError
 from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
@@ -47,15 +45,6 @@ OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for
             "steps) into this directory; `ovnguard check --change` and `ovnguard rehearse "
             "--change` read them as they are. The deployment tools' side goes into "
             "deploy-<n>-<tool>.yaml.")
-
-
-@contextmanager
-def _errors(verb: str) -> Iterator[None]:
-    try:
-        yield
-    except OvnguardError as e:
-        echo(f"ovnguard plan {verb}: {e}", err=True)
-        raise typer.Exit(e.exit_code) from None
 
 
 def _emit(plan: Plan, fmt: str, out: Path | None) -> None:
@@ -127,7 +116,7 @@ def separate_nic(
     """
     from ovnguard.plan.nicsep import plan_separate_nic
 
-    with _errors("separate-nic"):
+    with one_line_errors("plan separate-nic"):
         check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
@@ -158,7 +147,7 @@ def fix(
     """
     from ovnguard.plan.fixes import plan_fixes
 
-    with _errors("fix"):
+    with one_line_errors("plan fix"):
         check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         plan = _deployment(bundle, snapshot, plan_fixes(snapshot, rule))

@@ -41,6 +41,11 @@ def target_of(change: Change) -> Target:
         raise InputError(
             "the guard applies ovn-nbctl / ovs-vsctl lines only; run `openstack` commands "
             "through Neutron (its API, not its database, is the thing to change)", where, line)
+    if "ip" in tools:
+        line = next(i.location.line for i in invs if i.tool == "ip")
+        raise InputError(
+            "the guard does not apply `ip` lines (host addresses, routes, links) yet: check "
+            "them with `ovnguard check --change` and apply them from a console", where, line)
     if len(tools) > 1:
         raise InputError(
             "the change mixes ovn-nbctl and ovs-vsctl lines: one guard acts on one database "

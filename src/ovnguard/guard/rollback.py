@@ -29,7 +29,12 @@ from ovnguard.guard.inverse import (
     reinserted_uuids,
     verify_rollback,
 )
-from ovnguard.guard.model import GuardState
+from ovnguard.guard.model import (
+    DifferenceRecord,
+    GuardState,
+    VerificationRecord,
+    VerifyErrorRecord,
+)
 from ovnguard.guard.ovsdb import DbSchema, Rows, TransactionError, Unreachable
 
 Log = Callable[[str], None]
@@ -347,7 +352,7 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
         rb = d.rb()
         rb.attempts, rb.error = out.attempts, out.error
         rb.actions, rb.already, rb.reinserted = out.actions, out.already, out.uuids
-        found = [c.to_json() for c in out.conflicts]
+        found = [DifferenceRecord.model_validate(c.to_json()) for c in out.conflicts]
         if out.status != st.ROLLED_BACK:
             rb.conflicts = found
         else:
@@ -374,11 +379,12 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
             log=log,
             repair=settings.repair_ports,
         )
-        verification: dict[str, Any] = v.to_json()
+        verification: VerificationRecord | VerifyErrorRecord = (
+            VerificationRecord.model_validate(v.to_json()))
         if v.differences:
             log("verification found differences: " + "; ".join(map(str, v.differences)))
     except ovsdb.OvnguardError as e:
-        verification = {"ok": False, "error": f"could not verify: {e}"}
+        verification = VerifyErrorRecord(ok=False, error=f"could not verify: {e}")
         log(f"could not verify: {e}")
 
     def done(d: GuardState) -> None:

@@ -21,13 +21,19 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
 
 from ovnguard.errors import OvnguardError
 from ovnguard.guard import faultpoints, ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.clock import SYSTEM, Clock
-from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
+from ovnguard.guard.inverse import (
+    Current,
+    RowEdit,
+    diff_rows,
+    edits_to_json,
+    owned_rows,
+    plan_rollback,
+)
 from ovnguard.guard.model import (
     ApplyRecord,
     BootDeadline,
@@ -36,6 +42,7 @@ from ovnguard.guard.model import (
     RollbackRecord,
     ToolRecord,
     WatcherRecord,
+    result_record,
 )
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
 from ovnguard.guard.rollback import run_rollback
@@ -161,7 +168,7 @@ class Watcher:
 
     # --- apply --------------------------------------------------------------------------
 
-    def _finish(self, status: str, fn: Any = None) -> None:
+    def _finish(self, status: str, fn: Callable[[GuardState], None] | None = None) -> None:
         state = self.g.read()
         self.g.transition({st.APPLYING}, status, fn, stamp="finished")
         st.release(self.g.root, state.database, state.remote, self.g.id)
@@ -202,10 +209,12 @@ class Watcher:
         schema, before = ovsdb.read_backup(backup)
         after = self._read_back(remote, schema)
         if after is None:
-            self._finish(st.FAILED, lambda d: d.update(
-                error=f"{database} unreachable after the change; restore by hand from "
-                      f"{backup} (ovsdb-client restore) if it applied",
-                apply={"exit": rc, "stdout": out, "stderr": err}))
+            def unreachable(d: GuardState) -> None:
+                d.error = (f"{database} unreachable after the change; restore by hand from "
+                           f"{backup} (ovsdb-client restore) if it applied")
+                d.apply = ApplyRecord(exit=rc, stdout=out[-4000:], stderr=err[-4000:])
+
+            self._finish(st.FAILED, unreachable)
             return False
         edits = diff_rows(schema, before, after)
 
@@ -352,7 +361,7 @@ class Watcher:
     def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
         def upd(d: GuardState) -> None:
             p = d.probing or ProbingRecord()
-            p.rounds, p.last = rounds, [r.to_json() for r in last.values()]
+            p.rounds, p.last = rounds, [result_record(r) for r in last.values()]
             d.probing = p
 
         self.g.update(upd)
@@ -374,7 +383,7 @@ class Watcher:
             d.request = None
             if failed is not None:
                 p = d.probing or ProbingRecord()
-                p.first_failure = failed.to_json()
+                p.first_failure = result_record(failed)
                 d.probing = p
                 d.stamp("first_probe_failure", failed.finished)
 
@@ -393,7 +402,7 @@ def _reason(reason: str) -> Callable[[GuardState], None]:
     return fn
 
 
-def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
+def _compare(predicted: list[dict[str, str]], edits: list[RowEdit]) -> list[str]:
     """What the what-if predicted vs what the real tool changed (by table, kind and name)."""
     if not predicted:
         return []

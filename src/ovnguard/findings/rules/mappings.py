@@ -3,9 +3,11 @@ match nothing."""
 
 from __future__ import annotations
 
-from ovnguard.findings.context import RuleContext, network_name
+import re
+
+from ovnguard.findings.context import ChangeContext, RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.findings.registry import RuleSpec, change_rule, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.mappings import named_entries
@@ -93,7 +95,7 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
             continue
         suggestion = closest(nn, named | used)
         hosts = ctx.local_hosts(ls.name)
-        did = f" (did you mean {suggestion}?)" if suggestion else ""
+        did = _(" (did you mean {suggestion}?)").format(suggestion=suggestion) if suggestion else ""
         lost = ""
         if nn in lost_on:
             lost = (_(
@@ -273,4 +275,67 @@ def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
             evidence=[v.mappings_evidence(), *logs],
             fields={"fixed": fixed, "host": v.name},
         ))
+    return out
+
+
+_PHYSNET_ARG = re.compile(r"(?:^|[:\s])network_name=([^\s,}]+)")
+
+
+@change_rule(UNMAPPED_PHYSNET)
+def unapplied_physnets(cc: ChangeContext) -> list[Finding]:
+    """A physnet named by a line that did not apply, and that no chassis maps.
+
+    The `unmapped-physnet` rule sees only what lands in NB. When a line is refused (the
+    seed's placeholder switch name), its typo would go unnoticed until the operator fixes the
+    first mistake and runs it again; so say now that the name is wrong too.
+    """
+    change, result, ctx = cc.change, cc.result, cc.before
+    named: set[str] = set()
+    for v in ctx.views():
+        named |= named_physnets(v.mappings_raw)
+    if not named:
+        return []
+    status = {a.invocation: a.status for a in result.applied}
+    out: list[Finding] = []
+    for inv in change.invocations:
+        if status.get(inv.index) == "applied":
+            continue
+        words = list(inv.argv)
+        found = [m.group(1) for w in words for m in _PHYSNET_ARG.finditer(w)]
+        found += [
+            words[i + 1]
+            for i, w in enumerate(words[:-1])
+            if w == "--provider-physical-network"
+        ]
+        for physnet in found:
+            physnet = physnet.strip("\"'")
+            if physnet in named:
+                continue
+            guess = closest(physnet, named)
+            did = _(" (did you mean {guess}?)").format(guess=guess) if guess else ""
+            line = inv.location.line
+            out.append(
+                UNMAPPED_PHYSNET.finding(
+                    key=f"change:{line}:{physnet}",
+                    hosts=(),
+                    summary=(
+                        _(
+                                "line {line} names physical network {physnet}, which no chassis "
+                                "maps{did}: even once the line applies, ovn-controller will "
+                                "realize nothing for it").format(
+                                line=line, physnet=physnet, did=did)
+                    ),
+                    evidence=[
+                        Evidence(_(
+                                "line {line}: {expanded}").format(
+                                line=line, expanded=inv.expanded), f"change:{line}"),
+                        Evidence(
+                            _("physical networks mapped by the chassis: ") + ", ".join(sorted(
+                                named)),
+                            "ovn-bridge-mappings",
+                        ),
+                    ],
+                    fields={"lport": "<port>", "suggestion": guess or "<physnet>"},
+                ).marked("introduced")
+            )
     return out
