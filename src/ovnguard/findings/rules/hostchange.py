@@ -184,12 +184,14 @@ def _mac_check(ctx: RuleContext) -> list[Finding]:
 def _usable(v: HostView, dev: str) -> str | None:
     """Why traffic on `dev` no longer reaches the host's IP stack, or None."""
     if not link_up(v.state, dev):
-        return f"{dev} is down"
+        return _("{dev} is down").format(dev=dev)
     master = _enslaved_to(v, dev)
     if master is not None:
-        return f"{dev} is enslaved to {master}"
+        return _("{dev} is enslaved to {master}").format(dev=dev, master=master)
     if v.state.ovs is not None and v.carrier(dev).kind == "ovs-nic":
-        return f"{dev} is a port of OVS bridge {v.carrier(dev).bridge}"
+        return _(
+                "{dev} is a port of OVS bridge {bridge}").format(
+                dev=dev, bridge=v.carrier(dev).bridge)
     return None
 
 
@@ -200,23 +202,33 @@ def cut_off_reason(v: HostView, address: str, operator: str | None) -> str | Non
         return None
     holder = next((a for a in v.global_addresses() if a.address == address), None)
     if holder is None:
-        return f"{address} is no longer on any interface of {v.name}"
+        return _(
+                "{address} is no longer on any interface of {name}").format(
+                address=address, name=v.name)
     why = _usable(v, holder.ifname)
     if why is not None:
-        return f"{address} is on {holder.ifname}, and {why}"
+        return _(
+                "{address} is on {ifname}, and {why}").format(
+                address=address, ifname=holder.ifname, why=why)
     if v.state.ovs is not None:
         c = v.carrier(holder.ifname)
         if c.kind in ("bridge", "internal-port") and not c.nics:
-            return (f"{address} is on {holder.ifname} of OVS bridge {c.bridge}, which no "
-                    "longer has a NIC")
+            return (_(
+                    "{address} is on {ifname} of OVS bridge {bridge}, which no longer has a "
+                    "NIC").format(
+                    address=address, ifname=holder.ifname, bridge=c.bridge))
     if operator is None or v.state.routes is None:
         return None
     m = v.route_to(operator)
     if m is None or m.dev is None:
-        return f"{v.name} has no route back to {operator} (the operator)"
+        return _(
+                "{name} has no route back to {operator} (the operator)").format(
+                name=v.name, operator=operator)
     why = _usable(v, m.dev)
     if why is not None:
-        return f"the route back to {operator} leaves through {m.dev}, and {why}"
+        return _(
+                "the route back to {operator} leaves through {dev}, and {why}").format(
+                operator=operator, dev=m.dev, why=why)
     return None
 
 
@@ -324,8 +336,9 @@ def host_step_findings(change: Change, result: ChangeResult,
         for fam, lost in sorted(t.gw_lost_at.items()):
             gw, dev = t.gateways[fam]
             back_at = t.gw_back_at.get(fam)
-            back = (f"; line {back_at} adds one back" if back_at is not None
-                    else " and no later line adds one back")
+            back = (_("; line {back_at} adds one back").format(
+                back_at=back_at) if back_at is not None
+                    else _(" and no later line adds one back"))
             v6 = " IPv6" if fam == "inet6" else ""
             out.append(DEFAULT_ROUTE_LOST.finding(
                 key=f"{t.host}:default:{fam}", hosts=[t.host],
@@ -359,7 +372,8 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
         why = cut_off_reason(v, t.address, operator)
         if why is not None:
             t.cut = True
-            to = f"the operator ({operator})" if operator else "its operators"
+            to = _("the operator ({operator})").format(operator=operator) if operator else _(
+                "its operators")
             holder = next((a.ifname for a in v.global_addresses()
                            if a.address == t.address), None)
             out.append(HOST_CUT_OFF.finding(
@@ -383,12 +397,13 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
         if mac is None or now is None or now == mac or not v.addresses_on(bridge):
             continue
         t.macs[bridge] = now
-        shown = "a random local MAC" if now == "random" else now
+        shown = _("a random local MAC") if now == "random" else now
         out.append(BRIDGE_MAC_MOVES.finding(
             key=f"{t.host}:{bridge}:{line}", hosts=[t.host],
-            summary=(f"{t.host}: {bridge}'s MAC moves from {mac} to {shown} after line "
-                     f"{line}; it carries "
-                     + ", ".join(a.cidr for a in v.addresses_on(bridge))),
+            summary=_("{host}: {bridge}'s MAC moves from {mac} to {shown} after line {line}; "
+                      "it carries {cidrs}").format(
+                host=t.host, bridge=bridge, mac=mac, shown=shown, line=line,
+                cidrs=", ".join(a.cidr for a in v.addresses_on(bridge))),
             evidence=[line_ev, v.ovs_evidence(_(
                     "{bridge} has no other_config:hwaddr").format(
                     bridge=bridge),
