@@ -101,7 +101,7 @@ def test_demo_in_korean_end_to_end() -> None:
     assert "ovn-nbctl lsp-del ln-physnet2" in out and " 검증됨 " in out
     # no English section title left over
     for english in ("The incident", "What the change does, per host", "How it unfolds",
-                    "What to do: ", "DANGEROUS", "LOSES MANAGEMENT"):
+                    "What to do: ", "DANGEROUS", "LOSES MANAGEMENT", "→ line "):
         assert english not in out, english
     # the same story in English when asked, and by default in an English locale
     en = run("demo", "--act", "corrected", env={"LANG": "en_US.UTF-8"})
