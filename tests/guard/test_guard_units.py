@@ -374,7 +374,8 @@ def test_cli_bad_input_and_unreachable_database(tmp_path: Path) -> None:
 
 
 def test_guard_refuses_ip_lines_with_their_line() -> None:
-    """Host (`ip`) lines are predicted by check but not applied by the guard yet."""
+    """The OVSDB-only path (target_of) refuses `ip` lines with their line: a host change goes
+    through guard/hoststeps.py (tests/guard/test_guard_hoststeps.py)."""
     with pytest.raises(InputError) as e:
         target_of(parse_change("# host: c1\n\nip addr add 10.0.0.1/24 dev eth0\n", "c.sh"))
     assert e.value.line == 3 and "`ip` lines" in str(e.value)

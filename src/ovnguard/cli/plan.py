@@ -97,18 +97,25 @@ def separate_nic(
     hosts: str | None = typer.Option(
         None, "--hosts", help="Comma-separated hosts (default: every host whose "
                               "ovn-bridge-mappings names --physnet)."),
+    keep_management: bool = typer.Option(
+        False, "--keep-management", help="Leave the management address on its bridge (steps "
+        "1-2 only): no MAC pin, no address move."),
     out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
     fmt: str = typer.Option("text", "--format", "-f",
                             help=format_help("WrittenPlan", "json: docs/plan.md")),
 ) -> None:
     """NIC separation: move a physical network off the bridge that carries the hosts'
-    management address, onto a bridge of its own with its own uplink.
+    management address, onto a bridge of its own with its own uplink, and the management
+    address onto its own NIC.
 
     Per host: (1) create --bridge with --nic (nothing moves yet); (2) map --physnet to it,
     deleting the old provider-side patch ports in the same transaction -- otherwise real
     ovn-controller (23.03, measured) cannot create the new ones (same name) and nothing
-    moves. The management address stays where it is, on a bridge that no longer carries
-    the physical network.
+    moves. Then, where the management address sits on a bridge whose only NIC is the
+    management NIC: (3) pin that bridge's MAC (other-config:hwaddr) before the NIC leaves;
+    (4) move the address and the default route to the NIC, in one `&&`-joined line. Apply
+    each host's file with `ovnguard apply` ON that host: it restores address, routes and
+    ports if the host is cut off.
 
     Example:
 
@@ -121,7 +128,8 @@ def separate_nic(
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
         plan = _deployment(bundle, snapshot,
-                           plan_separate_nic(snapshot, physnet, bridge, nic, selected))
+                           plan_separate_nic(snapshot, physnet, bridge, nic, selected,
+                                             move_management=not keep_management))
         _emit(plan, fmt, out)
     _exit(plan)
 

@@ -44,8 +44,8 @@ def target_of(change: Change) -> Target:
     if "ip" in tools:
         line = next(i.location.line for i in invs if i.tool == "ip")
         raise InputError(
-            "the guard does not apply `ip` lines (host addresses, routes, links) yet: check "
-            "them with `ovnguard check --change` and apply them from a console", where, line)
+            "`ip` lines are a host change: run `ovnguard apply` on that host with only "
+            "its ip and ovs-vsctl lines (guard/hoststeps.py)", where, line)
     if len(tools) > 1:
         raise InputError(
             "the change mixes ovn-nbctl and ovs-vsctl lines: one guard acts on one database "

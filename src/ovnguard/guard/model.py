@@ -82,6 +82,20 @@ class DifferenceRecord(_Record):
     found: str
 
 
+class HostVerificationRecord(_Strict):
+    """A host change's restore and its check (`hoststate.restore_and_verify`)."""
+
+    ok: bool
+    actions: list[str] = []
+    errors: list[str] = []
+    not_restorable: list[str] = []
+    differences: list[str] = []
+    restored: float | None = None
+    verified: float | None = None
+    took: float | None = None
+    error: str | None = None
+
+
 class VerificationRecord(_Record):
     """What the check after a rollback found (`rollback.Verification`)."""
 
@@ -92,13 +106,21 @@ class VerificationRecord(_Record):
     wait_hv: str | None
     ports_ok: bool | None
     ports: dict[str, str]
+    host: HostVerificationRecord | None = None  # host changes only, omitted otherwise
+
+    @model_serializer(mode="wrap")
+    def _every_member(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields
+                if k != "host" or self.host is not None}
 
 
 class VerifyErrorRecord(_Strict):
-    """The check after a rollback could not run."""
+    """The check after a rollback could not run (or stopped before it)."""
 
     ok: Literal[False]
     error: str
+    host: HostVerificationRecord | None = None  # host changes only
 
 
 class ArmedRecord(_Record):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnguard.guard import faultpoints, ovsdb
+from ovnguard.guard import faultpoints, hoststeps, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import (
     Current,
@@ -32,6 +32,7 @@ from ovnguard.guard.inverse import (
 from ovnguard.guard.model import (
     DifferenceRecord,
     GuardState,
+    HostVerificationRecord,
     VerificationRecord,
     VerifyErrorRecord,
 )
@@ -362,10 +363,22 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
         if out.restored_at:
             d.stamp("restored", out.restored_at)
 
+    # A host change: the host's addresses, routes and links come back after the OVS rows
+    # (which re-create internal ports and re-attach NICs) -- also when the OVS part stopped:
+    # reaching the host again matters more than which half is back.
+    host = hoststeps.restore(g, timeout=settings.verify_timeout, log=log)
     if out.status != st.ROLLED_BACK:
         what = "; ".join(str(c) for c in out.conflicts) or out.error or ""
         log(f"rollback stopped ({out.status}): {what}")
-        _, state = g.transition({st.ROLLING_BACK}, out.status, record, stamp="stopped")
+
+        def stopped(d: GuardState) -> None:
+            record(d)
+            if host is not None:
+                d.rb().verification = VerifyErrorRecord(
+                    ok=False, error=f"the OVS rows were not restored ({out.status})",
+                    host=HostVerificationRecord.model_validate(host))
+
+        _, state = g.transition({st.ROLLING_BACK}, out.status, stopped, stamp="stopped")
         return state
     log("database restored: " + ("; ".join(out.actions) or "nothing left to do"))
     g.update(record)
@@ -386,6 +399,11 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
     except ovsdb.OvnguardError as e:
         verification = VerifyErrorRecord(ok=False, error=f"could not verify: {e}")
         log(f"could not verify: {e}")
+
+    if host is not None:
+        verification.host = HostVerificationRecord.model_validate(host)
+        if isinstance(verification, VerificationRecord):
+            verification.ok = verification.ok and verification.host.ok
 
     def done(d: GuardState) -> None:
         d.rb().verification = verification

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from ovnguard.errors import OvnguardError
-from ovnguard.guard import faultpoints, ovsdb, trust
+from ovnguard.guard import faultpoints, hoststate, hoststeps, ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.clock import SYSTEM, Clock
 from ovnguard.guard.inverse import (
@@ -196,16 +196,33 @@ class Watcher:
             self.log(error)
             self._finish(st.FAILED, st.set_error(error))
             return False
+        host = hoststeps.load(self.g)
+        if host is not None:
+            try:
+                hoststeps.backup(self.g, host)
+            except hoststate.HostStateError as e:
+                error = f"could not back up the host's addresses, routes and links: {e}"
+                self.log(f"{error}; nothing applied")
+                self._finish(st.FAILED, st.set_error(error))
+                return False
+            self.log("host backed up: addresses, routes (main table), links")
         faultpoints.pause("after-backup", self.log)
         argv = state.argv
         timeout = state.settings.apply_timeout
         t0 = time.time()
-        rc, out, err = self._run_tool(argv, timeout)
+        host_failed: str | None = None
+        if host is None:
+            rc, out, err = self._run_tool(argv, timeout)
+        else:
+            rc, out, err, _ = hoststeps.run_steps(host, remote, self.log)
+            if rc != 0:
+                host_failed = err
         t1 = time.time()
         b1 = self.clock.boot()
         faultpoints.pause("after-apply", self.log)
-        self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
-                                                                   else ""))
+        what = argv[0] if host is None else f"the host change ({len(host.steps)} line(s))"
+        self.log(f"ran {what} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
+                                                                else ""))
         schema, before = ovsdb.read_backup(backup)
         after = self._read_back(remote, schema)
         if after is None:
@@ -217,13 +234,14 @@ class Watcher:
             self._finish(st.FAILED, unreachable)
             return False
         edits = diff_rows(schema, before, after)
+        host_diffs = hoststeps.host_changed(self.g) if host is not None else []
 
         def applied(d: GuardState) -> None:
             d.apply = ApplyRecord(exit=rc, stdout=out[-4000:], stderr=err[-4000:])
             d.timeline.update(backup=round(t_backup, 3), apply_started=round(t0, 3),
                       applied=round(t1, 3))
 
-        if not edits:
+        if not edits and not host_diffs:
             status = st.REFUSED if rc != 0 else st.UNCHANGED
             self.log("the tool refused the change; nothing applied" if rc
                      else "the change left the database as it was; nothing to guard")
@@ -233,7 +251,10 @@ class Watcher:
         plan = plan_rollback(schema, edits, Current(after, {}, owned_rows(schema, after)))
         st.write_json(self.g.file("inverse.json"), [schema.name, *plan.ops])
         notes = _compare(state.predicted, edits)
-        if rc != 0:
+        if host_failed is not None:
+            notes.insert(0, f"a line failed ({host_failed}): the lines after it were not "
+                            "run; what ran is rolled back at once")
+        elif rc != 0:
             notes.insert(0, f"{argv[0]} exited {rc} ({err.strip()}) but the database "
                             "changed: guarding what changed")
         within = state.settings.confirm_within
@@ -244,7 +265,7 @@ class Watcher:
             applied(d)
             d.stamp("deadline", deadline)
             d.clock = clock
-            d.edits = [e.describe() for e in edits]
+            d.edits = [e.describe() for e in edits] + [f"host: {x}" for x in host_diffs]
             d.notes = [*d.notes, *notes]
 
         self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
@@ -252,7 +273,12 @@ class Watcher:
                  + "; ".join(e.describe() for e in edits))
         for n in notes:
             self.log(f"note: {n}")
+        for d in host_diffs:
+            self.log(f"host: {d}")
         self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
+        if host_failed is not None:
+            self.rollback(f"a line of the host change failed: {host_failed}")
+            return False
         return True
 
     def _run_tool(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
