@@ -23,6 +23,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import few_hosts
 
 VERDICTS = ("safe", "risky", "dangerous")
 _STATUS_ORDER = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
@@ -119,7 +120,7 @@ def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[F
             g = replace(f.marked("introduced"), hosts_added=reach)
             if reach:
                 g = replace(g, summary=_("{summary} (the change extends it to {hosts})").format(
-                    summary=g.summary, hosts=", ".join(reach)))
+                    summary=g.summary, hosts=few_hosts(reach)))
             out.append(g)
         else:
             out.append(f.marked("pre-existing"))
@@ -132,8 +133,8 @@ def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[F
 def _judge(counted: list[Finding], extras: list[Finding]) -> tuple[str, list[str]]:
     def line(f: Finding) -> str:
         lost = ("; " + _("loses management: {hosts}").format(
-            hosts=", ".join(f.loses_management)) if f.loses_management else "")
-        hosts = (" " + _("on {hosts}").format(hosts=", ".join(f.hosts))) if f.hosts else ""
+            hosts=few_hosts(f.loses_management)) if f.loses_management else "")
+        hosts = (" " + _("on {hosts}").format(hosts=few_hosts(f.hosts))) if f.hosts else ""
         return f"{f.rule} ({f.severity.name}){hosts}{lost}"
 
     danger = [f for f in counted if f.severity >= Severity.critical or f.loses_management]

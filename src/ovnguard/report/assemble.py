@@ -206,14 +206,14 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
     # the head names them already when its finding loses management (verdict._judge's words)
     if lost and _("loses management: {hosts}").partition("{")[0] not in head:
         parts.append(_("hosts predicted to lose management: {hosts}").format(
-            hosts=", ".join(lost)))
+            hosts=few_hosts(lost)))
     if change is not None and not deltas:
         # Nothing to predict for: saying "nothing changes" would be a guess.
         parts.append(_("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
                        "no host files)"))
     elif change is not None:
         parts.append(
-            _("ovn-controller changes ports on: {hosts}").format(hosts=", ".join(touched))
+            _("ovn-controller changes ports on: {hosts}").format(hosts=few_hosts(touched))
             if touched else _("no host's OVS ports change")
         )
     if unknown:

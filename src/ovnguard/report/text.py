@@ -91,15 +91,14 @@ def render_text(
         title = (_("Introduced by the change ({count})") if report.change is not None
                  else _("Findings ({count})"))
         console.print(Text(title.format(count=len(present)), style="bold"))
-        for f in present:
-            _finding(console, f, detailed=verbose or not report.chain,
-                     remediation=f.remediation != todo)
+        for group in _groups(present, verbose):
+            _finding_group(console, group, detailed=verbose or not report.chain, todo=todo)
     if resolved:
         console.print()
         console.print(Text(_("Resolved by the change ({count})").format(count=len(resolved)),
                            style="bold"))
-        for f in resolved:
-            _finding(console, f, detailed=verbose, remediation=False)
+        for group in _groups(resolved, verbose):
+            _finding_group(console, group, detailed=verbose, todo=None, remediation=False)
 
     if report.chain:
         console.print()
@@ -238,6 +237,47 @@ def _lines(console: Console, report: Report, verbose: bool) -> None:
         if cl.suggestions:
             console.print(Text("              " + _("did you mean: {names}").format(
                 names=", ".join(cl.suggestions)), style="cyan"))
+
+
+def _groups(fs: list[FindingOut], verbose: bool) -> list[list[FindingOut]]:
+    """Findings as they are printed: one by one, except a rule found on more than FOLD_AT
+    hosts one finding per host (a fleet: 998 computes with the same unpinned bridge), which
+    is one block with the hosts folded; --verbose prints each."""
+    if verbose:
+        return [[f] for f in fs]
+    by_rule: dict[tuple[str, str], list[FindingOut]] = {}
+    for f in fs:
+        by_rule.setdefault((f.rule, f.severity), []).append(f)
+    out: list[list[FindingOut]] = []
+    seen: set[tuple[str, str]] = set()
+    for f in fs:
+        key = (f.rule, f.severity)
+        group = by_rule[key]
+        if len(group) <= FOLD_AT:
+            out.append([f])
+        elif key not in seen:
+            seen.add(key)
+            out.append(group)
+    return out
+
+
+def _finding_group(console: Console, fs: list[FindingOut], detailed: bool, todo: str | None,
+                   remediation: bool = True) -> None:
+    if len(fs) == 1:
+        _finding(console, fs[0], detailed, remediation and fs[0].remediation != todo)
+        return
+    f = fs[0]
+    hosts = sorted({h for g in fs for h in g.hosts})
+    label = Text("  ")
+    label.append(pad(severity_label(f.severity), 8), style=SEVERITY_STYLE[f.severity])
+    label.append(f" {f.rule}", style="bold")
+    label.append("  " + ngettext("on {count} host: {hosts}", "on {count} hosts: {hosts}",
+                                 len(hosts)).format(count=len(hosts), hosts=_fold(hosts)))
+    console.print(label)
+    console.print(Text("      " + _("e.g. {summary}").format(summary=f.summary), style="dim"))
+    if remediation and f.remediation and f.remediation != todo:
+        console.print(Text("      " + _("what to do: "), style="bold") + Text(f.remediation))
+    console.print(Text("      " + _("(each of them: --verbose, or --format json)"), style="dim"))
 
 
 def _finding(console: Console, f: FindingOut, detailed: bool, remediation: bool = True) -> None:
