@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
+from ovnguard.i18n import _
+
 if TYPE_CHECKING:
     from ovnguard.report.formats import RenderOptions
 
@@ -31,7 +33,7 @@ def write_text(s: GuardStatus, out: TextIO, options: RenderOptions) -> None:
     # paths, change names, probe specs and errors come from the state files: shown, not run
     s = visible_data(s)
     if not s.guards:
-        typer.echo(f"no guard in {s.state_dir}", file=out)
+        typer.echo(_("no guard in {state_dir}").format(state_dir=s.state_dir), file=out)
         return
     for d in s.guards:
         _guard_text(d, out)
@@ -43,60 +45,87 @@ def _t(doc: dict[str, Any], key: str) -> str:
     return fmt_time(doc.get("timeline", {}).get(key))
 
 
+# Row labels, translated where printed; padded by display width (a Korean syllable takes two
+# terminal cells) so the values still line up.
+_LABEL_WIDTH = 9
+
+
+def _row(label: str, text: str) -> str:
+    from rich.cells import cell_len
+
+    return "  " + label + " " * max(1, _LABEL_WIDTH - cell_len(label)) + text
+
+
 def _guard_text(d: dict[str, Any], out: TextIO) -> None:
     echo = partial(typer.echo, file=out)
+    row = lambda label, text: echo(_row(label, text))  # noqa: E731
     status = d.get("status")
-    echo(f"{d['id']}  {status}  {d.get('database')} at {d.get('remote')}")
-    echo(f"  change   {d.get('change')} (what-if: {d.get('verdict')}"
-         + (", forced" if d.get("forced") else "") + ")")
+    # status, verdict and outcome are enumerated values (as in --format json): not translated
+    echo(_("{id}  {status}  {database} at {remote}").format(
+        id=d["id"], status=status, database=d.get("database"), remote=d.get("remote")))
+    if d.get("forced"):
+        what = _("{change} (what-if: {verdict}, forced)")
+    else:
+        what = _("{change} (what-if: {verdict})")
+    row(_("change"), what.format(change=d.get("change"), verdict=d.get("verdict")))
     if status == "armed":
         left = d.get("seconds_left", 0)
-        echo(f"  deadline {_t(d, 'deadline')} ({left:.0f}s left)")
-    echo(f"  outcome  {d.get('outcome')}")
-    w = "alive" if d.get("watcher_alive") else "not running"
+        row(_("deadline"), _("{time} ({seconds}s left)").format(
+            time=_t(d, "deadline"), seconds=f"{left:.0f}"))
+    row(_("outcome"), str(d.get("outcome")))
+    w = _("alive") if d.get("watcher_alive") else _("not running")
     pid = d.get("watcher", {}).get("pid")
     gen = d.get("watcher", {}).get("generation", 1)
-    echo(f"  watcher  pid {pid} ({w})" + (f", generation {gen}" if gen > 1 else "")
-         + f"; log {d.get('watcher', {}).get('log', '-')}")
+    log = d.get("watcher", {}).get("log", "-")
+    if gen > 1:
+        watcher = _("pid {pid} ({state}), generation {generation}; log {log}").format(
+            pid=pid, state=w, generation=gen, log=log)
+    else:
+        watcher = _("pid {pid} ({state}); log {log}").format(pid=pid, state=w, log=log)
+    row(_("watcher"), watcher)
     for p in d.get("probes", []):
-        echo(f"  probe    {p['spec']}")
+        row(_("probe"), str(p["spec"]))
     for p in d.get("dropped_probes", []):
-        echo(f"  dropped  {p['probe']}: {p['why']}")
+        row(_("dropped"), f"{p['probe']}: {p['why']}")
     for e in d.get("edits", []):
-        echo(f"  edit     {e}")
+        row(_("edit"), str(e))
     first = d.get("probing", {}).get("first_failure")
     if first:
-        echo(f"  failed   {first['probe']}: {first['detail']}")
+        row(_("failed"), f"{first['probe']}: {first['detail']}")
     rb = d.get("rollback", {})
     if rb.get("reason"):
-        echo(f"  rollback {rb['reason']}")
+        row(_("rollback"), str(rb["reason"]))
     host = (rb.get("verification") or {}).get("host")
     if host is not None:
         for a in host.get("actions", []):
-            echo(f"  host     {a}")
-        for what in ("errors", "not_restorable", "differences"):
-            for x in host.get(what, []):
-                echo(f"  host     {what.replace('_', ' ')}: {x}")
+            row(_("host"), str(a))
+        kinds = {"errors": _("errors"), "not_restorable": _("not restorable"),
+                 "differences": _("differences")}
+        for what_key, kind in kinds.items():
+            for x in host.get(what_key, []):
+                row(_("host"), f"{kind}: {x}")
     for c in rb.get("conflicts", []):
-        echo(f"  conflict {c['row']} {c.get('column') or ''}: expected {c['expected']}, "
-             f"found {c['found']}")
+        row(_("conflict"), _("{row} {column}: expected {expected}, found {found}").format(
+            row=c["row"], column=c.get("column") or "", expected=c["expected"],
+            found=c["found"]))
     tl = d.get("timeline", {})
     order = ["created", "apply_started", "applied", "deadline", "first_probe_failure",
              "rollback_started", "restored", "verified", "confirmed"]
+    # the timeline's keys are the JSON document's (`timeline.<key>`): shown as they are
     marks = [f"{k} {_t(d, k)}" for k in order if k in tl]
     if marks:
-        echo("  timeline " + ", ".join(marks))
+        row(_("timeline"), ", ".join(marks))
     for k, v in d.get("durations", {}).items():
-        echo(f"  took     {k.replace('_', ' ')}: {v:.3f}s")
+        row(_("took"), f"{k.replace('_', ' ')}: {v:.3f}s")
     for sent in d.get("sentinels", []):
         from ovnguard.guard.sentinel import summary
 
-        echo(f"  sentinel {summary(Path(sent['path']))}")
+        row(_("sentinel"), summary(Path(sent["path"])))
     if status == "armed" and not d.get("watcher_alive"):
-        echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
-             "back; run `ovnguard guard recover` (a new watcher takes it over, same "
-             "deadline), `ovnguard rollback` or `ovnguard confirm`")
+        echo("  " + _("WARNING: no watcher runs for this armed guard: nothing will roll it "
+                      "back; run `ovnguard guard recover` (a new watcher takes it over, same "
+                      "deadline), `ovnguard rollback` or `ovnguard confirm`"))
     elif status in ("applying", "rolling-back") and not d.get("watcher_alive"):
-        echo(f"  WARNING: no watcher runs for this guard ({status}): run `ovnguard "
-             "guard recover` to finish it")
+        echo("  " + _("WARNING: no watcher runs for this guard ({status}): run `ovnguard "
+                      "guard recover` to finish it").format(status=status))
     echo("")
