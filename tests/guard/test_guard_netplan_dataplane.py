@@ -170,3 +170,43 @@ def test_confirmed_netplan_file_stays(dataplane_factory: DataplaneFactory,
         assert "198.18.0.5" in _ip(dp, "addr", "show", "dev", "br-ex")
     finally:
         _stop_watchers(state_dir)
+
+
+def test_nmstate_file_is_applied_as_edits_only_and_rolled_back(
+    dataplane_factory: DataplaneFactory, tmp_path: Path
+) -> None:
+    """An nmstate file: no file written anywhere (NetworkManager's profiles are nmstatectl's
+    job), its edits applied and undone by `ovnguard rollback`."""
+    dp = dataplane_factory()
+    netplan_dir, state_dir, cidr = _setup(dp, tmp_path)
+    proposed = tmp_path / "nmstate.yaml"
+    proposed.write_text(
+        "interfaces:\n- name: br-ex\n  type: ovs-interface\n  state: up\n  ipv4:\n"
+        f"    enabled: true\n    address:\n    - ip: {cidr.split('/')[0]}\n"
+        f"      prefix-length: {cidr.split('/')[1]}\n    - ip: 198.18.0.7\n"
+        "      prefix-length: 24\n")
+    addr_before = _ip(dp, "addr", "show")
+    route_before = _ip(dp, "route", "show", "table", "main")
+    dir_before = _dir(netplan_dir)
+    try:
+        res = _apply(dp, proposed, netplan_dir, state_dir, "--confirm-within", "60")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "NetworkManager's profiles are not written" in res.stdout
+        assert "198.18.0.7" in _ip(dp, "addr", "show", "dev", "br-ex")
+        assert _dir(netplan_dir) == dir_before
+        rb = subprocess.run(["ip", "netns", "exec", dp.netns_of(HOST),
+                             str(Path(sys.executable).parent / "ovnguard"), "rollback",
+                             "--state-dir", str(state_dir)], capture_output=True, text=True,
+                            timeout=60)
+        print(rb.stdout, rb.stderr)
+        assert rb.returncode == 0, rb.stdout + rb.stderr
+        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+                          ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
+        doc = _guard_state(state_dir)
+        assert doc is not None and doc["status"] == "rolled-back", doc
+        assert doc["rollback"]["verification"]["host"]["ok"], doc["rollback"]
+        assert _ip(dp, "addr", "show") == addr_before
+        assert _ip(dp, "route", "show", "table", "main") == route_before
+        assert _dir(netplan_dir) == dir_before
+    finally:
+        _stop_watchers(state_dir)

@@ -8,7 +8,9 @@ What is kept (over netlink, pyroute2 -- what `ip` itself speaks):
   primary and which `secondary`), with their settable flags (`nodad`, `noprefixroute`,
   `mngtmpaddr`, `homeaddress`, `autojoin`) and lifetimes: a dynamic address (DHCP, SLAAC)
   comes back with what was left of its lifetime at backup time, minus the time since;
-* the routes of the main table, the default route included.
+* the routes of the main table, the default route included;
+* the files the change writes (`apply --host-state`: the netplan file): bytes, mode, owner,
+  or that the file did not exist (the rollback then removes it).
 
 Not kept: IPv6 link-local addresses and the routes the kernel derives from an address or a
 link coming up (`proto kernel`): the kernel makes them again itself; other routing tables and

@@ -12,6 +12,10 @@ order to keep the host reachable (add the address on the NIC before deleting it 
 bridge); there is no transaction over netlink and OVSDB together, so the guard's backup and
 verified restore stand in for one.
 
+`apply --host-state FILE` adds a netplan file: written first (`writes`, backed up as
+`files`), then the file's difference to the live state as steps of the same kinds
+(change/hoststate.py computes it, as for the what-if). `netplan apply` is not run.
+
 `host.json` in the guard's directory holds the steps; the watcher runs only what it holds,
 validated here (`ip` or `ovs-vsctl --db=<the guard's remote>` and nothing else).
 """
