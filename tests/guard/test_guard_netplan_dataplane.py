@@ -10,18 +10,15 @@ the file, applies its difference to the live state as ip edits, and
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from helpers.dataplane_fixtures import DataplaneFactory
+from helpers.guardtools import latest_guard, stop_watchers
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab
 from ovnguard.lab.process import wait_until
@@ -35,27 +32,6 @@ OPERATOR = "192.0.2.10"  # RFC 5737, on the lab's router namespace: reached via 
 # one the change does not touch.
 OLD = "network:\n  version: 2\n  ethernets:\n    enp6s18: {}\n"
 OTHER = "network:\n  version: 2\n"
-
-
-def _guard_state(state_dir: Path) -> dict[str, Any] | None:
-    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file()) \
-        if state_dir.is_dir() else []
-    if not dirs:
-        return None
-    try:
-        doc: dict[str, Any] = json.loads((dirs[-1] / "guard.json").read_text())
-    except ValueError:
-        return None  # caught mid-rename
-    return doc
-
-
-def _stop_watchers(state_dir: Path) -> None:
-    doc = _guard_state(state_dir) or {}
-    for key in ("watcher", "keeper"):
-        pid = doc.get(key, {}).get("pid")
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
 
 
 def _ip(dp: DataplaneLab, *args: str) -> str:
@@ -110,14 +86,14 @@ def test_netplan_file_that_moves_the_address_is_rolled_back_file_and_all(
     try:
         refused = _apply(dp, proposed, netplan_dir, state_dir, "--confirm-within", "20")
         assert refused.returncode == 1 and "DANGEROUS" in refused.stdout, refused.stdout
-        assert _dir(netplan_dir) == dir_before and _guard_state(state_dir) is None
+        assert _dir(netplan_dir) == dir_before and latest_guard(state_dir) is None
         res = _apply(dp, proposed, netplan_dir, state_dir, "--confirm-within", "20",
                      "--force")
         assert res.returncode == 0, res.stdout + res.stderr
         assert "`netplan apply` is not run" in res.stdout
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 40)
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None
         log = next(state_dir.iterdir()).joinpath("watcher.log").read_text()
         print(log)
@@ -137,7 +113,7 @@ def test_netplan_file_that_moves_the_address_is_rolled_back_file_and_all(
         assert _ip(dp, "route", "show", "table", "main") == route_before
         assert _dir(netplan_dir) == dir_before  # bytes, mode, owner; no temp file left
     finally:
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)
 
 
 def test_confirmed_netplan_file_stays(dataplane_factory: DataplaneFactory,
@@ -152,7 +128,7 @@ def test_confirmed_netplan_file_stays(dataplane_factory: DataplaneFactory,
     try:
         res = _apply(dp, proposed, netplan_dir, state_dir, "--confirm-within", "60")
         assert res.returncode == 0, res.stdout + res.stderr
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None and doc["status"] == "armed", doc
         assert "198.18.0.5" in _ip(dp, "addr", "show", "dev", "br-ex")
         ok = subprocess.run([str(Path(sys.executable).parent / "ovnguard"), "confirm",
@@ -160,7 +136,7 @@ def test_confirmed_netplan_file_stays(dataplane_factory: DataplaneFactory,
                             timeout=60)
         print(ok.stdout, ok.stderr)
         assert ok.returncode == 0, ok.stdout + ok.stderr
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None and doc["status"] == "confirmed", doc
         after = _dir(netplan_dir)
         assert set(after) == set(dir_before) | {"60-ovnguard.yaml"}
@@ -169,7 +145,7 @@ def test_confirmed_netplan_file_stays(dataplane_factory: DataplaneFactory,
         assert dp.ping("router", HOST)
         assert "198.18.0.5" in _ip(dp, "addr", "show", "dev", "br-ex")
     finally:
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)
 
 
 def test_nmstate_file_is_applied_as_edits_only_and_rolled_back(
@@ -200,13 +176,13 @@ def test_nmstate_file_is_applied_as_edits_only_and_rolled_back(
                             timeout=60)
         print(rb.stdout, rb.stderr)
         assert rb.returncode == 0, rb.stdout + rb.stderr
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None and doc["status"] == "rolled-back", doc
         assert doc["rollback"]["verification"]["host"]["ok"], doc["rollback"]
         assert _ip(dp, "addr", "show") == addr_before
         assert _ip(dp, "route", "show", "table", "main") == route_before
         assert _dir(netplan_dir) == dir_before
     finally:
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)
