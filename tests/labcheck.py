@@ -1,6 +1,6 @@
 """Hold simulation predictions against real ovn-controller in an `ovnguard.lab` lab.
 
-A step: snapshot the lab (`lab.export` + the bundle reader), run the change for real, wait
+A step: snapshot the lab (`export_bundle` + the bundle reader), run the change for real, wait
 until every chassis caught up and its patch ports stopped moving, then compare the real
 patch-port difference with `realization_steps()` over the snapshots a change engine would
 produce -- NB after each transaction, SB as it was, and each host's Open_vSwitch DB with
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab
+from ovnguard.lab.export import export_bundle
 from ovnguard.model.db import Database
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
@@ -86,7 +87,7 @@ class LabCheck:
 
     def snapshot(self) -> Snapshot:
         d = self._dir("bundle")
-        self.lab.export(d / "b")
+        export_bundle(self.lab, d / "b")
         return load_bundle(d / "b")
 
     def _nb(self) -> Database:

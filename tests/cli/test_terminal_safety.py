@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from ovnguard.cli.lab import _print_status_text
 from ovnguard.cli.out import echo, echo_json
-from ovnguard.cli.rehearse import render_text
 from ovnguard.lab.rehearse import CommandRun, HostOutcome, LogLine, RehearsalResult
 from ovnguard.lab.state import ChassisStatus, DaemonStatus, LabStatus
+from ovnguard.report.formats import emit
+from ovnguard.report.rehearsal import render_text
 from ovnguard.simulation.types import HostDelta, PatchPort
 
 EVIL = "<script>x</script>\x1b[2J\x1b]0;owned\x07\x9b31m\u202e"
@@ -52,7 +52,7 @@ def test_lab_status_table(capsys: pytest.CaptureFixture[str]) -> None:
         sb_remote=EVIL, central=[d], sb_reachable=True,
         chassis=[ChassisStatus(name=EVIL, registered=True, running=True, daemons=[d],
                                encap_ip=EVIL, management=EVIL, bridge_mappings=EVIL, dir=EVIL)])
-    _print_status_text(st)
+    emit(st, "text")
     out = capsys.readouterr().out
     assert not RAW.search(out)
     assert "[link=http://evil]" in out and "[blink]" in out  # markup shown as text

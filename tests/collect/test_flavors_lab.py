@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ovnguard.lab import Lab, seed_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.lab.flavor_root import lay_out
 from ovnguard.model.db import Database
 from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, SB_KEEP, load_bundle, read_db_file
@@ -35,7 +36,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
     base = tmp_path_factory.mktemp("flv")
     lab = Lab.up(seed_topology(3), base / "lab")
     try:
-        yield lab, lab.export(base / "export")
+        yield lab, export_bundle(lab, base / "export")
     finally:
         lab.down()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ovnguard.lab import Lab, seed_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.model.db import Database
 from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, SB_KEEP, load_bundle, read_db_file
 from ovnguard.sources.collected import to_snapshot, write_bundle
@@ -54,7 +55,7 @@ def same(a: Database | None, b: Database | None) -> bool:
 
 
 def test_collect_from_a_lab_chassis_equals_the_lab_export(lab: Lab, tmp_path: Path) -> None:
-    exported = lab.export(tmp_path / "export")
+    exported = export_bundle(lab, tmp_path / "export")
     out = tmp_path / "collected"
     p = cli("collect", "--out", str(out), "--ovs", lab.host_paths("compute1").ovsdb.remote,
             "--nb", lab.nb_remote, "--sb", lab.sb_remote)

@@ -17,6 +17,7 @@ import pytest
 
 from ovnguard.errors import InputError
 from ovnguard.lab import Lab, seed_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.model.db import Database
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.sosreport import load_sosreports, sos_collection
@@ -60,7 +61,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]
             subprocess.run(cmd.split(), check=True)
         net = {f: subprocess.run(["ip", "-n", ns, *c.split()[1:]], check=True,
                                  capture_output=True).stdout for c, f in NET_COMMANDS.items()}
-        lab.export(d / "export")
+        export_bundle(lab, d / "export")
         rd = lab.run_dir
 
         def report(name: str, files: dict[str, bytes | Path], symlinks: bool = True) -> Path:

@@ -29,6 +29,7 @@ from ovnguard.assess import assess
 from ovnguard.change.parse import parse_change
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab, parse_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.simulation.realize import realize
 from ovnguard.sources.bundle import load_bundle
 
@@ -159,7 +160,7 @@ def test_predicted_realization_matches_real_ovn_controller(sc: Scenario) -> None
             run_setup(lab, sc.cluster)
             lab.wait_hv()
             before = _settled(lab, hosts)
-            bundle = lab.export(Path(tmp) / "bundle")
+            bundle = export_bundle(lab, Path(tmp) / "bundle")
             snapshot = load_bundle(bundle)
 
             # The state: what the simulation says ovn-controller wants == what it made.

@@ -394,7 +394,7 @@ def run_report(case: Case, root: Path) -> list[str]:
     import io
     import sys
 
-    from ovnguard.cli.check import Format, write_report
+    from ovnguard.report.formats import emit
     from ovnguard.report.schema import Report
 
     payloads = list(case["payloads"])
@@ -409,7 +409,7 @@ def run_report(case: Case, root: Path) -> list[str]:
     old = sys.stdout
     sys.stdout = so
     try:
-        write_report(report, Format(case["fmt"]), None, verbose=case["verbose"])
+        emit(report, case["fmt"], None, verbose=case["verbose"])
     finally:
         so.flush()
         sys.stdout = old

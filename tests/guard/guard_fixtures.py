@@ -18,6 +18,7 @@ from guardtools import NEEDED, GuardEnv, stop_watchers
 
 from ovnguard.lab import Lab, seed_topology
 from ovnguard.lab.dataplane import DataplaneLab, lab_id_for
+from ovnguard.lab.export import export_bundle
 from proctools import processes_mentioning
 
 
@@ -36,7 +37,7 @@ def genv(tmp_path: Path) -> Iterator[GuardEnv]:
     state_dir = tmp_path / "state"
     lab = Lab.up(seed_topology(3), run_dir)
     try:
-        bundle = lab.export(tmp_path / "bundle")
+        bundle = export_bundle(lab, tmp_path / "bundle")
         yield GuardEnv(lab, tmp_path, state_dir, bundle)
     finally:
         stop_watchers(state_dir)
@@ -73,7 +74,7 @@ def dp_genv(tmp_path: Path) -> Iterator[tuple[GuardEnv, DataplaneLab]]:
     state_dir = tmp_path / "state"
     dp = DataplaneLab.up(None, run_dir, control="local")
     try:
-        bundle = dp.lab.export(tmp_path / "bundle")
+        bundle = export_bundle(dp.lab, tmp_path / "bundle")
         yield GuardEnv(dp.lab, tmp_path, state_dir, bundle), dp
     finally:
         stop_watchers(state_dir)

@@ -21,6 +21,7 @@ from guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
 
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix, lab_id_for
+from ovnguard.lab.export import export_bundle
 from ovnguard.lab.process import wait_until
 from ovnguard.lab.topology import Topology, seed_topology
 from ovnguard.plan import load_for_plan, plan_separate_nic, write_files
@@ -85,7 +86,7 @@ def _run(dp: DataplaneLab, tmp_path: Path, state_dir: Path) -> None:
     assert PROVNET_PATCH in dp.chassis_ports("compute1")["br-ex"]
     _reachable(dp, "before the plan")
 
-    bundle = dp.lab.export(tmp_path / "bundle")
+    bundle = export_bundle(dp.lab, tmp_path / "bundle")
     plan = plan_separate_nic(load_for_plan(bundle), PHYSNET, NEW_BRIDGE, NIC)
     assert plan.status == "proven", plan.verification.reasons if plan.verification else None
     written = write_files(plan, tmp_path / "plan")

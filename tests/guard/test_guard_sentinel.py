@@ -38,6 +38,7 @@ from guardtools import (
 from ovnguard.errors import InputError
 from ovnguard.guard import sentinel as sn
 from ovnguard.lab.dataplane import DataplaneLab, Matrix, format_matrix, lab_id_for
+from ovnguard.lab.export import export_bundle
 from proctools import processes_mentioning
 
 pytest_plugins = ("guard_fixtures",)
@@ -86,7 +87,7 @@ def dp_mgmt(tmp_path: Path) -> Iterator[tuple[GuardEnv, DataplaneLab]]:
     state_dir = tmp_path / "state"
     dp = DataplaneLab.up(None, run_dir, control="management")
     try:
-        yield GuardEnv(dp.lab, tmp_path, state_dir, dp.lab.export(tmp_path / "bundle")), dp
+        yield GuardEnv(dp.lab, tmp_path, state_dir, export_bundle(dp.lab, tmp_path / "bundle")), dp
     finally:
         sn.stop_all(state_dir / sn.SUBDIR)
         stop_watchers(state_dir)

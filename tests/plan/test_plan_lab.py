@@ -13,8 +13,9 @@ from plan_support import PROVNET_EX, PROVNET_INT, REPO, SEED, SEED_BUNDLE, combi
 
 from ovnguard.change import apply_change, parse_change, read_change
 from ovnguard.lab import Lab, load_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.lab.rehearse import RehearsalResult, apply_for_real, rehearse
-from ovnguard.lab.replica import plan_replica, start_replica
+from ovnguard.lab.replica import lab_from_bundle, plan_replica, start_replica
 from ovnguard.plan import (
     Plan,
     plan_fixes,
@@ -130,13 +131,13 @@ def test_plan_then_rollback_host_by_host_on_a_running_replica(nicsep: Plan,
 def _looped_bundle(dest: Path) -> Path:
     """The seed cluster after the incident's commands, run by the real ovn-nbctl, exported."""
     change = read_change(SEED / "change-corrected.sh")
-    lab = Lab.from_bundle(SEED_BUNDLE, dest.parent / "loop-lab")
+    lab = lab_from_bundle(SEED_BUNDLE, dest.parent / "loop-lab")
     try:
         for inv in change.invocations:
             assert inv.tool == "ovn-nbctl"
             lab.nbctl(*inv.argv)
         lab.wait_hv()
-        lab.export(dest)
+        export_bundle(lab, dest)
     finally:
         lab.down()
     return dest
@@ -174,12 +175,12 @@ def test_settle_writes_what_real_ovn_controller_writes(nicsep: Plan, tmp_path: P
     lab = start_replica(replica, tmp_path / "lab")
     try:
         lab.wait_hv()
-        lab.export(tmp_path / "before")
+        export_bundle(lab, tmp_path / "before")
         runs = apply_for_real(lab, parse_change(combined_text(nicsep), "plan"), replica, 10)
         assert all(c.status == "ok" for c in runs)
         lab.wait_hv()
         _wait(lab, "compute1", lambda p: PROVNET_EX in p.get("br-public", []))
-        lab.export(tmp_path / "after")
+        export_bundle(lab, tmp_path / "after")
     finally:
         lab.down()
     before, real = load_bundle(tmp_path / "before"), load_bundle(tmp_path / "after")
@@ -201,7 +202,7 @@ def test_two_hosts_with_the_switch_local_gateway_chassis_included(tmp_path: Path
     topo = load_topology(REPO / "examples" / "topologies" / "seed-router.yaml")
     lab = Lab.up(topo, tmp_path / "export-lab")
     try:
-        lab.export(tmp_path / "bundle")
+        export_bundle(lab, tmp_path / "bundle")
     finally:
         lab.down()
     bundle = tmp_path / "bundle"

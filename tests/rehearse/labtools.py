@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ovnguard.lab import Lab, Topology
+from ovnguard.lab.export import export_bundle
 from proctools import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def export_lab(
         if prepare is not None:
             prepare(lab)
             lab.wait_hv()
-        lab.export(dest)
+        export_bundle(lab, dest)
         ports = {h: lab.chassis_ports(h) for h in lab.host_names()}
     finally:
         lab.down()

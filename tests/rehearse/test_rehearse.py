@@ -16,8 +16,8 @@ from ovnguard.change import parse_change
 from ovnguard.cli.rehearse import rehearse as rehearse_cmd
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab
-from ovnguard.lab import rehearse as rehearse_mod
 from ovnguard.lab.rehearse import RehearsalResult, rehearse
+from ovnguard.lab.rehearse import rehearsal as rehearse_mod
 from proctools import processes_mentioning
 
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).

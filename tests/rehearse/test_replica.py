@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ovnguard.cli import app
 from ovnguard.errors import InputError
 from ovnguard.lab import Host, Lab, Topology, load_topology
-from ovnguard.lab.replica import plan_replica, start_replica
+from ovnguard.lab.replica import lab_from_bundle, plan_replica, start_replica
 from ovnguard.lab.topology import validate_topology
 from proctools import processes_mentioning
 
@@ -31,7 +31,7 @@ def patch_ports(ports: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def replica_ports(bundle: Path, run_dir: Path) -> dict[str, dict[str, list[str]]]:
-    lab = Lab.from_bundle(bundle, run_dir)
+    lab = lab_from_bundle(bundle, run_dir)
     try:
         assert lab.status().healthy
         return {h: lab.chassis_ports(h) for h in lab.host_names()}

@@ -19,6 +19,7 @@ from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
 from ovnguard.cli.demo import example_dir
 from ovnguard.lab import Lab, parse_topology, seed_topology
+from ovnguard.lab.export import export_bundle
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import Report
 from ovnguard.simulation import realize
@@ -41,7 +42,7 @@ def lab_dir(tmp_path: Path) -> Iterator[Path]:
 
 def variants(lab: Lab, work: Path, partial: tuple[str, ...]) -> dict[str, Snapshot]:
     """The lab exported, then read with every host's files removed and with `partial`'s."""
-    full = lab.export(work / "full")
+    full = export_bundle(lab, work / "full")
     out = {}
     for name, drop in (("none", None), ("some", partial)):
         b = work / name

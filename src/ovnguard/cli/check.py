@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
 import typer
 
 from ovnguard.cli import options
 from ovnguard.errors import InputError
+from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
     from ovnguard.model.snapshot import Snapshot
-    from ovnguard.report.schema import Report
     from ovnguard.sources.live import SslFiles
 
 if TYPE_CHECKING:
     from ovnguard.change.executor import Executor
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    html = "html"
 
 
 class ExecutorChoice(StrEnum):
@@ -39,44 +30,6 @@ class Level(StrEnum):
     risky = "risky"
     dangerous = "dangerous"
     never = "never"
-
-
-def write_report(
-    report: Report, fmt: Format, output: Path | None, verbose: bool = False,
-    quiet: bool = False,
-) -> None:
-    """Render `report` in `fmt` to `output` (or stdout)."""
-    if fmt is Format.text:
-        from ovnguard.report.text import render_text
-
-        if output is None:
-            render_text(report, verbose=verbose, quiet=quiet)
-        else:
-            with output.open("w") as f:
-                render_text(report, f, width=120, verbose=verbose, quiet=quiet)
-        return
-    if fmt is Format.json:
-        data = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
-    elif fmt is Format.sarif:
-        from ovnguard.report.sarif import render_sarif
-
-        data = orjson.dumps(render_sarif(report), option=orjson.OPT_INDENT_2)
-    else:
-        from ovnguard.report.html import render_html
-        from ovnguard.report.safe import visible_model
-
-        # autoescaped markup; control characters written out too, as in the terminal
-        data = render_html(visible_model(report)).encode()
-    if fmt is not Format.html:
-        from ovnguard.report.safe import json_text
-
-        # orjson writes C1 and bidi controls raw inside strings: escape them (same JSON)
-        data = json_text(data.decode()).encode()
-    if output is None:
-        sys.stdout.buffer.write(data + b"\n")
-        sys.stdout.flush()
-    else:
-        output.write_bytes(data + b"\n")
 
 
 def exit_code(verdict: str, fail_on: Level) -> int:
@@ -112,9 +65,10 @@ def check(
     host: str | None = typer.Option(
         None, "--host", help="Host that ovs-vsctl lines act on when no `# host:` comment says."
     ),
-    fmt: Format = typer.Option(
-        Format.text, "--format", "-f", help="text (terminal), json (schema in docs/json.md), "
-        "sarif (code-scanning UIs) or html (self-contained page with a topology picture)."
+    fmt: str = typer.Option(
+        "text", "--format", "-f", help=format_help(
+            "Report", "text for a terminal, json with its schema in docs/json.md, sarif for "
+            "code-scanning UIs, html a self-contained page with a topology picture")
     ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the report here instead of stdout.", dir_okay=False
@@ -224,6 +178,7 @@ def check(
     if reports and not sosreport:
         raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
                          "check")
+    check_format("Report", fmt)
     if bundle is not None:
         from ovnguard.sources.bundle import load_bundle
 
@@ -251,7 +206,7 @@ def check(
         # not keep) must reach the operator: it narrows what the verdict covers.
         report = report.model_copy(
             update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
-    write_report(report, fmt, output, verbose, quiet)
+    emit(report, fmt, output, verbose=verbose, quiet=quiet)
     raise typer.Exit(exit_code(report.verdict, fail_on))
 
 

@@ -9,7 +9,6 @@ or the watcher could not start, 4 another guard holds the database.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import typer
 from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.report.formats import check_format, emit, format_help
 
 STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
                   "as root, else ~/.local/state/ovnguard/guard).")
@@ -426,80 +426,22 @@ def status(
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
     show_all: bool = typer.Option(False, "--all", help="Every guard in the state dir."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", help=format_help("GuardStatus")),
 ) -> None:
     """Show guards: status, deadline, probes, timeline, rollback outcome.
 
     Exit codes: 0 shown, 2 bad input or no such guard.
     """
     from ovnguard.guard.control import status as do_status
+    from ovnguard.report.guardstatus import GuardStatus
 
     try:
-        _fmt(fmt)
+        check_format("GuardStatus", fmt)
         root = _root(state_dir)
         docs = do_status(root, guard_id, show_all)
     except OvnguardError as e:
         raise _err("guard status", e) from None
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"schema_version": 1, "state_dir": str(root),
-                                     "guards": docs}, indent=2) + "\n")
-        return
-    if not docs:
-        echo(f"no guard in {root}")
-        return
-    for d in docs:
-        _print_status(d)
-
-
-def _print_status(d: dict[str, Any]) -> None:
-    status = d.get("status")
-    echo(f"{d['id']}  {status}  {d.get('database')} at {d.get('remote')}")
-    echo(f"  change   {d.get('change')} (what-if: {d.get('verdict')}"
-               + (", forced" if d.get("forced") else "") + ")")
-    if status == "armed":
-        left = d.get("seconds_left", 0)
-        echo(f"  deadline {_t(d, 'deadline')} ({left:.0f}s left)")
-    echo(f"  outcome  {d.get('outcome')}")
-    w = "alive" if d.get("watcher_alive") else "not running"
-    pid = d.get("watcher", {}).get("pid")
-    gen = d.get("watcher", {}).get("generation", 1)
-    echo(f"  watcher  pid {pid} ({w})" + (f", generation {gen}" if gen > 1 else "")
-               + f"; log {d.get('watcher', {}).get('log', '-')}")
-    for p in d.get("probes", []):
-        echo(f"  probe    {p['spec']}")
-    for p in d.get("dropped_probes", []):
-        echo(f"  dropped  {p['probe']}: {p['why']}")
-    for e in d.get("edits", []):
-        echo(f"  edit     {e}")
-    first = d.get("probing", {}).get("first_failure")
-    if first:
-        echo(f"  failed   {first['probe']}: {first['detail']}")
-    rb = d.get("rollback", {})
-    if rb.get("reason"):
-        echo(f"  rollback {rb['reason']}")
-    for c in rb.get("conflicts", []):
-        echo(f"  conflict {c['row']} {c.get('column') or ''}: expected {c['expected']}, "
-                   f"found {c['found']}")
-    tl = d.get("timeline", {})
-    order = ["created", "apply_started", "applied", "deadline", "first_probe_failure",
-             "rollback_started", "restored", "verified", "confirmed"]
-    marks = [f"{k} {_t(d, k)}" for k in order if k in tl]
-    if marks:
-        echo("  timeline " + ", ".join(marks))
-    for k, v in d.get("durations", {}).items():
-        echo(f"  took     {k.replace('_', ' ')}: {v:.3f}s")
-    for sent in d.get("sentinels", []):
-        from ovnguard.guard.sentinel import summary
-
-        echo(f"  sentinel {summary(Path(sent['path']))}")
-    if status == "armed" and not d.get("watcher_alive"):
-        echo("  WARNING: no watcher runs for this armed guard: nothing will roll it "
-                   "back; run `ovnguard guard recover` (a new watcher takes it over, same "
-                   "deadline), `ovnguard rollback` or `ovnguard confirm`")
-    elif status in ("applying", "rolling-back") and not d.get("watcher_alive"):
-        echo(f"  WARNING: no watcher runs for this guard ({status}): run `ovnguard "
-                   "guard recover` to finish it")
-    echo("")
+    emit(GuardStatus(str(root), docs), fmt)
 
 
 @guard_app.command("recover")

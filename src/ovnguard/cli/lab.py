@@ -14,6 +14,7 @@ import typer
 
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
     short_help=(
@@ -197,7 +198,7 @@ def up(
 @app.command("status")
 def status(
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    fmt: str = typer.Option("text", "--format", "-f", help=format_help("LabStatus")),
 ) -> None:
     """Show each daemon (pid, running) and each chassis (registered in SB Chassis or not).
 
@@ -207,52 +208,11 @@ def status(
     from ovnguard.lab import Lab
 
     with _errors("status"):
-        if fmt not in ("text", "json"):
-            raise InputError(f"--format must be text or json, not {fmt!r}")
+        check_format("LabStatus", fmt)
         st = Lab.attach(run_dir).status()
-        if fmt == "json":
-            echo(st.model_dump_json(indent=2))
-        else:
-            _print_status_text(st)
+        emit(st, fmt)
         if not st.healthy:
             raise typer.Exit(1)
-
-
-def _print_status_text(st: Any) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from ovnguard.report.safe import visible_data
-
-    # Names and paths are shown, never acted on: control characters written out, and rich
-    # markup in them ("[link=...]") printed as text.
-    st = visible_data(st)
-
-    def e(v: object) -> str:
-        return escape(str(v))
-
-    console = Console()
-    state = "[green]running[/green]" if st.running else "[red]not fully running[/red]"
-    console.print(f"lab in {e(st.run_dir)} (started {e(st.created_at)}): {state}")
-    console.print(f"NB {e(st.nb_remote)}   SB {e(st.sb_remote)}")
-    for d in st.central:
-        mark = "[green]up[/green]" if d.running else "[red]down[/red]"
-        console.print(f"  {e(d.name):<16} pid {d.pid or '-':<8} {mark}  log {e(d.log)}")
-    table = Table("chassis", "registered", "daemons", "encap ip", "management", "bridge mappings")
-    for c in st.chassis:
-        reg = "[green]yes[/green]" if c.registered else "[red]no[/red]"
-        down = [e(d.name) for d in c.daemons if not d.running]
-        daemons = (
-            "[green]all up[/green]" if not down else "[red]down: " + ", ".join(down) + "[/red]"
-        )
-        table.add_row(
-            e(c.name), reg, daemons, e(c.encap_ip), e(c.management or "-"),
-            e(c.bridge_mappings or "-")
-        )
-    console.print(table)
-    if not st.sb_reachable:
-        console.print("[red]SB database not reachable: registration unknown[/red]")
 
 
 def _up_dataplane(
@@ -324,9 +284,10 @@ def export(
     are synthesized from the topology and each chassis' interfaces.
     """
     from ovnguard.lab import Lab
+    from ovnguard.lab.export import export_bundle
 
     with _errors("export"):
-        out = Lab.attach(run_dir).export(dest, force=force)
+        out = export_bundle(Lab.attach(run_dir), dest, force=force)
         echo(f"bundle written to {out}")
 
 

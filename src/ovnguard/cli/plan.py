@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,7 @@ import typer
 
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
-from ovnguard.report.safe import json_text, visible_lines
+from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
     from ovnguard.model.snapshot import Snapshot
@@ -42,11 +40,6 @@ app = typer.Typer(
 )
 
 
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
 BUNDLE_HELP = ("Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json ...; "
                "docs/bundle.md). Re-collect it right before applying a plan.")
 OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for ovn-nbctl "
@@ -64,8 +57,8 @@ def _errors(verb: str) -> Iterator[None]:
         raise typer.Exit(e.exit_code) from None
 
 
-def _emit(plan: Plan, fmt: Format, out: Path | None) -> None:
-    from ovnguard.plan.render import plan_json, plan_text_report, write_files, write_json
+def _emit(plan: Plan, fmt: str, out: Path | None) -> None:
+    from ovnguard.plan.render import WrittenPlan, write_files
 
     files = None
     if out is not None and not plan.empty:
@@ -75,11 +68,7 @@ def _emit(plan: Plan, fmt: Format, out: Path | None) -> None:
             files = write_files(plan, out)
         except OSError as e:
             raise InputError(f"cannot write the plan files: {e.strerror}", str(out)) from None
-    if fmt is Format.json:
-        sys.stdout.write(json_text(write_json(plan_json(plan, files))))
-    else:
-        sys.stdout.write(visible_lines(plan_text_report(plan, files)))
-    sys.stdout.flush()
+    emit(WrittenPlan(plan, files), fmt)
 
 
 def _exit(plan: Plan) -> None:
@@ -117,8 +106,8 @@ def separate_nic(
         None, "--hosts", help="Comma-separated hosts (default: every host whose "
                               "ovn-bridge-mappings names --physnet)."),
     out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
-    fmt: Format = typer.Option(Format.text, "--format", "-f",
-                               help="text, or json (docs/plan.md)."),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("WrittenPlan", "json: docs/plan.md")),
 ) -> None:
     """NIC separation: move a physical network off the bridge that carries the hosts'
     management address, onto a bridge of its own with its own uplink.
@@ -136,6 +125,7 @@ def separate_nic(
     from ovnguard.plan.nicsep import plan_separate_nic
 
     with _errors("separate-nic"):
+        check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
         plan = _deployment(bundle, snapshot,
@@ -151,8 +141,8 @@ def fix(
         [], "--rule", "-r", help="Only findings of this rule (repeatable): "
                                  "bridge-hwaddr-unpinned, l2-loop, unmapped-physnet."),
     out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
-    fmt: Format = typer.Option(Format.text, "--format", "-f",
-                               help="text, or json (docs/plan.md)."),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("WrittenPlan", "json: docs/plan.md")),
 ) -> None:
     """Mechanical fixes for armed findings, each with its inverse, each checked by the
     what-if before it is proposed.
@@ -166,6 +156,7 @@ def fix(
     from ovnguard.plan.fixes import plan_fixes
 
     with _errors("fix"):
+        check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         plan = _deployment(bundle, snapshot, plan_fixes(snapshot, rule))
         _emit(plan, fmt, out)

@@ -37,6 +37,7 @@ from ovnguard.guard.ovsdb import (
     value_json,
 )
 from ovnguard.model.db import ColumnType, Uuid, Value
+from ovnguard.model.ovs import OWNER_KEYS, TUNNEL_OWNER_KEY
 
 EditKind = Literal["insert", "update", "delete"]
 
@@ -72,10 +73,7 @@ _OWNED_KEYS: Mapping[tuple[str, str, str], tuple[str, ...]] = {
     ("Open_vSwitch", "Open_vSwitch", "other_config"): ("ovn-chassis-idx-",),
 }
 # Ports ovn-controller creates and deletes on its own (patch ports, tunnels); marked so.
-_OWNED_PORT_MARKERS = (
-    "ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
-    "ovn-logical-patch-port", "ovn-chassis-id",
-)
+_OWNED_PORT_MARKERS = (*OWNER_KEYS, TUNNEL_OWNER_KEY)
 _LABEL_COLUMNS = ("name", "target", "logical_port", "external_ip", "match", "chassis_name",
                   "ip_prefix", "logical_ip")
 

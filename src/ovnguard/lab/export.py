@@ -17,10 +17,11 @@ import yaml
 from ovnguard.errors import LabError
 from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
-from ovnguard.lab.vsctl_json import json_tables, list_args, scalar, uuids
+from ovnguard.model.ovs import json_scalar, json_tables, json_uuids, list_args
 
 if TYPE_CHECKING:
     from ovnguard.lab.lab import Lab
+    from ovnguard.lab.protocol import OvnLab
 
 
 def _backup(remote: str, database: str, dest: Path) -> None:
@@ -36,15 +37,15 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 
-def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
+def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
     out = lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,interfaces"),
                                      ("Interface", "_uuid,name,type,mac_in_use,mtu")))
     bridges, ports, ifaces = json_tables(out)
-    port_ifaces = {row[0][1]: uuids(row[1]) for row in ports["data"]}
+    port_ifaces = {row[0][1]: json_uuids(row[1]) for row in ports["data"]}
     iface_rows = {row[0][1]: row for row in ifaces["data"]}
     result: list[OvsInterface] = []
     for br_name, port_set in sorted(bridges["data"], key=lambda r: r[0]):
-        for p in uuids(port_set):
+        for p in json_uuids(port_set):
             for i in port_ifaces.get(p, []):
                 row = iface_rows.get(i)
                 if row is None:
@@ -52,7 +53,8 @@ def ovs_interfaces(lab: Lab, host: str) -> list[OvsInterface]:
                 _, name, typ, mac, mtu = row
                 result.append(
                     OvsInterface(
-                        name=name, type=typ, bridge=br_name, mac=scalar(mac), mtu=scalar(mtu)
+                        name=name, type=typ, bridge=br_name, mac=json_scalar(mac),
+                        mtu=json_scalar(mtu),
                     )
                 )
     return sorted(result, key=lambda r: (r.bridge, r.name))
@@ -62,8 +64,9 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def export_bundle(lab: Lab, dest: Path, *, force: bool = False) -> Path:
-    dest = dest.absolute()
+def export_bundle(lab: Lab, dest: str | Path, *, force: bool = False) -> Path:
+    """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
+    dest = Path(dest).absolute()
     if dest.exists() and any(dest.iterdir()) and not force:
         raise LabError(f"{dest} is not empty; choose a new directory (or --force to overwrite)")
     hosts_dir = dest / "hosts"

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ovnguard.lab.topology import Host
+from ovnguard.model.ovs import NIC_TYPES
 
 FOREVER = 4294967295
 ETHER_BROADCAST = "ff:ff:ff:ff:ff:ff"
-_NIC_TYPES = frozenset({"", "system", "dummy", "dummy-pmd", "afxdp", "afxdp-nonpmd"})
 _TUNNEL_DEVICES = {"geneve": "genev_sys_6081", "vxlan": "vxlan_sys_4789"}
 
 
@@ -129,7 +129,7 @@ def devices(host: Host, ovs: list[OvsInterface]) -> list[Device]:
                     info_kind=row.type,
                 )
             )
-        elif row.type in _NIC_TYPES:
+        elif row.type in NIC_TYPES:
             # A NIC added to OVS by hand, not declared in the topology.
             devs.append(Device(row.name, "nic", nic_mac(host.name, row.name), master="ovs-system"))
     if mgmt is not None:

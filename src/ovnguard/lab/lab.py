@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from ovnguard.errors import LabError
 from ovnguard.lab import commands as cmd
@@ -40,6 +39,7 @@ from ovnguard.lab.process import (
     start_daemon,
     stop_pids,
 )
+from ovnguard.lab.protocol import StopsOnExit
 from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
 from ovnguard.lab.state import (
     ChassisStatus,
@@ -52,6 +52,7 @@ from ovnguard.lab.state import (
     write_state,
 )
 from ovnguard.lab.topology import Topology, validate_topology
+from ovnguard.model.ovs import json_tables, json_uuids, list_args
 
 # progress(stage, done, total); stages: "central", "chassis", "register", "sync".
 ProgressFn = Callable[[str, int, int], None]
@@ -60,7 +61,7 @@ ProgressFn = Callable[[str, int, int], None]
 @dataclass(frozen=True)
 class Preload:
     """What `Lab.up` takes ready-made instead of building it from the topology: a replica
-    of a real cluster (`Lab.from_bundle`, ovnguard.lab.replica)."""
+    of a real cluster (`lab.replica.lab_from_bundle`)."""
 
     # A standalone OVN_Northbound file in the installed schema, served as the lab's NB
     # (the topology's logical section must then be empty).
@@ -128,7 +129,51 @@ def _prepare_run_dir(layout: RunLayout) -> None:
             p.unlink()
 
 
-class Lab:
+def initial_state(
+    layout: RunLayout,
+    topo: Topology,
+    encap_ips: Mapping[str, str],
+    *,
+    dummy: str | None = "override",
+    created_at: str | None = None,
+) -> LabState:
+    """The `lab.json` of a lab about to start: each daemon's pidfile and log, no pid yet.
+    `encap_ips`: host -> its tunnel address. `dummy`: ovs-vswitchd's --enable-dummy (None for
+    a data-plane lab, whose hosts have real netdevs in their namespaces)."""
+    central = [
+        _record(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
+        _record(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
+        _record(cmd.northd_spec(layout)),
+    ]
+    hosts = []
+    for h in topo.hosts:
+        hp = layout.host(h.name)
+        specs = [
+            cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
+            cmd.vswitchd_spec(hp, dummy=dummy),
+            cmd.controller_spec(hp),
+        ]
+        hosts.append(
+            HostRecord(
+                name=h.name,
+                dir=str(hp.dir),
+                db_remote=hp.ovsdb.remote,
+                encap_ip=encap_ips[h.name],
+                daemons=[_record(s) for s in specs],
+            )
+        )
+    return LabState(
+        run_dir=str(layout.root),
+        created_at=created_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        nb_remote=layout.nb.remote,
+        sb_remote=layout.sb.remote,
+        central=central,
+        hosts=hosts,
+        topology=topo,
+    )
+
+
+class Lab(StopsOnExit):
     """A running lab. Create with `Lab.up(...)`, re-open with `Lab.attach(run_dir)`."""
 
     def __init__(self, layout: RunLayout, state: LabState) -> None:
@@ -169,7 +214,8 @@ class Lab:
         claim_run_dir(layout)
         with locked(layout):
             _prepare_run_dir(layout)
-            lab = cls(layout, cls._initial_state(layout, topology))
+            encaps = {name: str(ip) for name, ip in topology.encap_ips().items()}
+            lab = cls(layout, initial_state(layout, topology, encaps))
             write_state(layout.state, lab.state)
             try:
                 lab._start(nb_schema, sb_schema, ovs_schema, timeout, progress, workers, preload)
@@ -180,21 +226,6 @@ class Lab:
                     lab._stop_all()
                 raise
             return lab
-
-    @classmethod
-    def from_bundle(
-        cls,
-        bundle_dir: str | Path,
-        run_dir: str | Path | None = None,
-        *,
-        timeout: float = 60.0,
-        progress: ProgressFn | None = None,
-    ) -> Lab:
-        """A replica of the cluster a bundle describes: its NB, and one chassis per bundle
-        host with that host's bridges, NICs, VIFs and external_ids (see replica.py)."""
-        from ovnguard.lab.replica import plan_replica, start_replica
-
-        return start_replica(plan_replica(bundle_dir), run_dir, timeout=timeout, progress=progress)
 
     @classmethod
     def attach(cls, run_dir: str | Path | None = None) -> Lab:
@@ -229,53 +260,7 @@ class Lab:
                 shutil.rmtree(layout.root, ignore_errors=True)
         return had_lab
 
-    def __enter__(self) -> Lab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.down()
-
     # --- starting ---------------------------------------------------------------------
-
-    @staticmethod
-    def _initial_state(layout: RunLayout, topo: Topology) -> LabState:
-        encaps = topo.encap_ips()
-        central = [
-            _record(cmd.ovsdb_server_spec("nb-ovsdb-server", layout.nb, {})),
-            _record(cmd.ovsdb_server_spec("sb-ovsdb-server", layout.sb, {})),
-            _record(cmd.northd_spec(layout)),
-        ]
-        hosts = []
-        for h in topo.hosts:
-            hp = layout.host(h.name)
-            specs = [
-                cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, hp.env()),
-                cmd.vswitchd_spec(hp),
-                cmd.controller_spec(hp),
-            ]
-            hosts.append(
-                HostRecord(
-                    name=h.name,
-                    dir=str(hp.dir),
-                    db_remote=hp.ovsdb.remote,
-                    encap_ip=str(encaps[h.name]),
-                    daemons=[_record(s) for s in specs],
-                )
-            )
-        return LabState(
-            run_dir=str(layout.root),
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            nb_remote=layout.nb.remote,
-            sb_remote=layout.sb.remote,
-            central=central,
-            hosts=hosts,
-            topology=topo,
-        )
 
     def _start(
         self,
@@ -595,16 +580,15 @@ class Lab:
 
     def chassis_ports(self, host: str) -> dict[str, list[str]]:
         """Ports of every bridge on a chassis (without the bridge's own local port), sorted."""
-        from ovnguard.lab.vsctl_json import json_tables, list_args
-
         out = self.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))
 
         bridges, ports = json_tables(out)
         port_names = {row[0][1]: row[1] for row in ports["data"]}
         result: dict[str, list[str]] = {}
         for name, port_set in bridges["data"]:
-            uuids = _ovsdb_set(port_set)
-            result[name] = sorted(port_names[u] for u in uuids if port_names.get(u) != name)
+            result[name] = sorted(
+                port_names[u] for u in json_uuids(port_set) if port_names.get(u) != name
+            )
         return dict(sorted(result.items()))
 
     # --- status -------------------------------------------------------------------------
@@ -668,25 +652,10 @@ class Lab:
                     out[f"{h.name}/{d.name}"] = pid
         return out
 
-    def export(self, dest: str | Path, *, force: bool = False) -> Path:
-        """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
-        from ovnguard.lab.export import export_bundle
-
-        return export_bundle(self, Path(dest), force=force)
-
 
 def _secs(timeout: float) -> int:
     """OVS tools take whole seconds for --timeout."""
     return max(1, math.ceil(timeout))
-
-
-def _ovsdb_set(value: object) -> list[str]:
-    """UUIDs from an OVSDB JSON set: ["set", [["uuid", u], ...]] or a single ["uuid", u]."""
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return [str(value[1])]
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [str(v[1]) for v in value[1]]
-    return []
 
 
 def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:

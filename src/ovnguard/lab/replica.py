@@ -42,22 +42,23 @@ from ovnguard.lab.layout import NB_SCHEMA_CANDIDATES, first_existing
 from ovnguard.lab.process import run
 from ovnguard.lab.topology import Bridge, Host, Management, Topology
 from ovnguard.model.db import Database, Row, Uuid, Value
+from ovnguard.model.ovs import (
+    INTEGRATION_BRIDGE,
+    NIC_TYPES,
+    OWNER_KEYS,
+    TUNNEL_OWNER_KEY,
+    TUNNEL_TYPES,
+    ovs_external_id,
+    smap,
+)
 from ovnguard.model.snapshot import HostState, Snapshot
+from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
+from ovnguard.simulation.mappings import named_entries
 from ovnguard.sources.bundle import OVS_NAME, load_bundle, match_hosts
 from ovnguard.sources.ovsdb_file import read_database
 
-INTEGRATION_BRIDGE = "br-int"
-
 # Port external_ids ovn-controller puts on what it creates (controller/patch.c, encaps.c).
-OVN_PORT_KEYS = frozenset(
-    {
-        "ovn-localnet-port",
-        "ovn-l2gateway-port",
-        "ovn-l3gateway-port",
-        "ovn-logical-patch-port",
-        "ovn-chassis-id",
-    }
-)
+OVN_PORT_KEYS = frozenset({*OWNER_KEYS, TUNNEL_OWNER_KEY})
 # Runtime state ovn-controller writes back into OVS; the replica's own controller rewrites it.
 _OVN_IFACE_KEYS = frozenset({"ovn-installed", "ovn-installed-ts"})
 _OVN_BRIDGE_KEYS = frozenset({"ovn-nb-cfg", "ovn-nb-cfg-ts", "ovn-startup-ts"})
@@ -67,22 +68,6 @@ _MANAGED = frozenset({"system-id", "hostname", "ovn-remote", "ovn-encap-ip"})
 # Makes ovn-controller create br-int on another datapath; the replica is all dummy.
 _DATAPATH_KEYS = frozenset({"ovn-bridge-datapath-type"})
 
-NIC_TYPES = frozenset({"", "system", "dummy", "dummy-pmd", "afxdp", "afxdp-nonpmd", "dpdk"})
-TUNNEL_TYPES = frozenset(
-    {
-        "geneve",
-        "vxlan",
-        "gre",
-        "stt",
-        "lisp",
-        "erspan",
-        "ip6erspan",
-        "ip6gre",
-        "gtpu",
-        "bareudp",
-        "srv6",
-    }
-)
 # Interface types the lab's vswitchd (--enable-dummy=override) opens as they are.
 _KEPT_TYPES = frozenset({"", "internal", "patch", "tap", "dummy", "dummy-internal", "dummy-pmd"})
 
@@ -138,7 +123,7 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
     for d in dirs:
         f = d / "conf.db"
         full[d.name] = _read_ovs(f) if f.is_file() else None
-    sysids = {name: _system_id(db) for name, db in full.items()}
+    sysids = {name: ovs_external_id(db, "system-id") for name, db in full.items()}
     chassis_rows = list(snapshot.sb.rows("Chassis")) if snapshot.sb is not None else []
     matches, _ = match_hosts(sysids, chassis_rows)
     by_name = {str(r.get("name", "")): r for r in chassis_rows}
@@ -192,15 +177,6 @@ def _read_ovs(path: Path) -> Database:
     if db.name != OVS_NAME:
         raise InputError(f"this file holds the {db.name} database, expected {OVS_NAME}", str(path))
     return db
-
-
-def _system_id(db: Database | None) -> str | None:
-    if db is None:
-        return None
-    for row in db.rows("Open_vSwitch"):
-        v = row.map("external_ids").get("system-id")
-        return str(v) if v else None
-    return None
 
 
 # --- one host from its conf.db ---------------------------------------------------------
@@ -285,10 +261,10 @@ def _bridge_settings(ovs: Database, br: Row, notes: list[str], host: str) -> lis
     fail_mode = br.opt("fail_mode")
     if fail_mode:
         out.append(f"fail_mode={fail_mode}")
-    out += _map_args("other_config", _smap(br, "other_config"))
+    out += _map_args("other_config", smap(br, "other_config"))
     ext = {
         k: v
-        for k, v in _smap(br, "external_ids").items()
+        for k, v in smap(br, "external_ids").items()
         if k not in _OVN_BRIDGE_KEYS and not k.startswith(_OVN_BRIDGE_PREFIXES)
     }
     out += _map_args("external_ids", ext)
@@ -323,7 +299,7 @@ def _port_commands(
 ) -> tuple[list[Command], list[str]] | None:
     """`create` commands for one port and its interfaces, and the NIC names among them;
     None when the port is not replicated."""
-    ext = _smap(prow, "external_ids")
+    ext = smap(prow, "external_ids")
     if OVN_PORT_KEYS & ext.keys():
         return None  # ovn-controller's own: it must make them in the replica itself
     ifaces = sorted(_refs(ovs, "Interface", prow.set("interfaces")), key=lambda r: r.name)
@@ -338,7 +314,7 @@ def _port_commands(
     for j, irow in enumerate(ifaces):
         itype = str(irow.get("type") or "")
         if itype in TUNNEL_TYPES:
-            remote = _smap(irow, "options").get("remote_ip", "?")
+            remote = smap(irow, "options").get("remote_ip", "?")
             notes.append(
                 f"{host}: {itype} port {irow.name} (remote_ip {remote}) on {bridge} not replicated"
             )
@@ -350,7 +326,7 @@ def _port_commands(
                 f"{host}: interface {irow.name} of type {itype!r} replicated as "
                 f"{new_type or 'system'!r}"
             )
-        if new_type in ("", "system", "dummy", "dummy-pmd") or itype in NIC_TYPES:
+        if itype in NIC_TYPES:
             nics.append(irow.name)
         ref = f"@i{k}_{j}"
         ids.append(ref)
@@ -358,8 +334,8 @@ def _port_commands(
         if new_type:
             cols.append(f"type={new_type}")
         if new_type == "patch":
-            cols += _map_args("options", _smap(irow, "options"))
-        iext = {a: b for a, b in _smap(irow, "external_ids").items() if a not in _OVN_IFACE_KEYS}
+            cols += _map_args("options", smap(irow, "options"))
+        iext = {a: b for a, b in smap(irow, "external_ids").items() if a not in _OVN_IFACE_KEYS}
         cols += _map_args("external_ids", iext)
         for col in ("mac", "mtu_request", "ofport_request"):
             v = irow.opt(col)
@@ -378,7 +354,7 @@ def _port_commands(
         if v:
             pcols.append(f"{col}={v}")
     pcols += _map_args("external_ids", ext)
-    pcols += _map_args("other_config", _smap(prow, "other_config"))
+    pcols += _map_args("other_config", smap(prow, "other_config"))
     cmds.append((f"--id=@p{k}", "create", "Port", *pcols))
     cmds.append(("add", "Bridge", bridge, "ports", f"@p{k}"))
     return cmds, nics
@@ -392,7 +368,7 @@ def _topo_bridge(br: Row, nics: list[str]) -> Bridge | None:
         return Bridge(
             name=br.name,
             ports=[n for n in nics if _IF_NAME.match(n)],
-            other_config=_smap(br, "other_config"),
+            other_config=smap(br, "other_config"),
             fail_mode="secure" if mode == "secure" else "standalone" if mode else None,
         )
     except ValidationError:
@@ -477,15 +453,15 @@ def _from_sb(
         raise InputError(
             f"SB Chassis name {sysid!r} of host {name} cannot name a lab chassis", name
         )
-    other = {str(k): str(v) for k, v in chassis_row.map("other_config").items()}
-    ext = {str(k): str(v) for k, v in chassis_row.map("external_ids").items()}
-    mappings = other.get("ovn-bridge-mappings", ext.get("ovn-bridge-mappings", ""))
+    other = smap(chassis_row, "other_config")
+    ext = smap(chassis_row, "external_ids")
+    mappings = other.get(MAPPINGS_KEY, ext.get(MAPPINGS_KEY, ""))
     notes.append(
         f"{name}: no conf.db; rebuilt from SB Chassis {sysid}: bridges of "
         f"ovn-bridge-mappings {mappings!r} without NICs, and the VIFs bound there"
     )
     bridges = sorted(
-        {e.partition(":")[2].strip() for e in mappings.split(",") if e.partition(":")[2].strip()}
+        {b.strip() for _, b in named_entries(mappings) if b.strip()}
         - {INTEGRATION_BRIDGE}
     )
     cmds = [("add-br", INTEGRATION_BRIDGE), *_br_int_defaults()]
@@ -565,10 +541,6 @@ def _refs(db: Database, table: str, uuids: Iterable[Value]) -> list[Row]:
     return [r for r in rows if r is not None]
 
 
-def _smap(row: Row, column: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in row.map(column).items()}
-
-
 def _map_args(column: str, values: Mapping[str, str]) -> list[str]:
     return [f"{column}:{q(k)}={q(v)}" for k, v in sorted(values.items())]
 
@@ -605,6 +577,18 @@ def start_replica(
         return Lab.up(plan.topology, run_dir, timeout=timeout, progress=progress, preload=preload)
 
 
+def lab_from_bundle(
+    bundle_dir: str | Path,
+    run_dir: str | Path | None = None,
+    *,
+    timeout: float = 60.0,
+    progress: ProgressFn | None = None,
+) -> Lab:
+    """A replica of the cluster a bundle describes: its NB, and one chassis per bundle host
+    with that host's bridges, NICs, VIFs and external_ids."""
+    return start_replica(plan_replica(bundle_dir), run_dir, timeout=timeout, progress=progress)
+
+
 def _nb_in_installed_schema(nb: Path, schema: str, tmp: Path) -> Path:
     """The bundle's NB as the installed ovsdb-server and ovn-northd expect it: converted when
     it was written by another OVN version."""
@@ -627,6 +611,7 @@ __all__ = [
     "OVN_PORT_KEYS",
     "ReplicaHost",
     "ReplicaPlan",
+    "lab_from_bundle",
     "plan_replica",
     "start_replica",
 ]

@@ -57,7 +57,8 @@ class LabState(BaseModel):
         return [*self.central, *(d for h in self.hosts for d in h.daemons)]
 
 
-def write_state(path: Path, state: LabState) -> None:
+def write_state(path: Path, state: BaseModel) -> None:
+    """A lab's state file (this lab.json, or a data-plane lab's dataplane.json)."""
     # Write-then-rename: a reader in another process never sees half a file.
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")

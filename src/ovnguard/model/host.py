@@ -18,6 +18,14 @@ from functools import cached_property
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
+from ovnguard.model.ovs import (
+    INTEGRATION_BRIDGE,
+    OvsBridge,
+    OvsInterface,
+    OvsPort,
+    remote_targets,
+    smap,
+)
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
@@ -26,101 +34,17 @@ from ovnguard.simulation.mappings import parse_bridge_mappings
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-DEFAULT_INTEGRATION_BRIDGE = "br-int"
+DEFAULT_INTEGRATION_BRIDGE = INTEGRATION_BRIDGE
 # What to run to learn what only a host knows (its bridges' NICs, addresses, routes): named
 # wherever a prediction had to do without them.
 COLLECT_HOSTS = "ovnguard collect --inventory hosts.yaml --out BUNDLE"
-
-# Interface types that stand for a wire out of the host. "dummy" is OVS's netdev-dummy, what
-# the lab (and OVN's own test suite) uses in place of a physical NIC.
-NIC_TYPES = frozenset({"", "system", "dummy", "dpdk", "afxdp", "afxdp-nonpmd"})
-TUNNEL_TYPES = frozenset(
-    {"geneve", "vxlan", "gre", "stt", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
-     "lisp", "srv6"}
-)
 
 
 def _s(v: object) -> str:
     return v if isinstance(v, str) else ""
 
 
-def _smap(row: Row, column: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in row.map(column).items()}
-
-
 # --------------------------------------------------------------------------- OVS bridges
-
-
-@dataclass(frozen=True, slots=True)
-class OvsInterface:
-    name: str
-    type: str  # "" (system), "internal", "patch", "dummy", "geneve", ...
-    options: Mapping[str, str]
-    iface_id: str | None  # external_ids:iface-id (the logical port bound here)
-    mac_in_use: str | None
-    uuid: str
-
-    @property
-    def is_nic(self) -> bool:
-        return self.type in NIC_TYPES
-
-    @property
-    def is_internal(self) -> bool:
-        return self.type == "internal"
-
-    @property
-    def is_patch(self) -> bool:
-        return self.type == "patch"
-
-    @property
-    def is_tunnel(self) -> bool:
-        return self.type in TUNNEL_TYPES
-
-
-@dataclass(frozen=True, slots=True)
-class OvsPort:
-    name: str
-    interfaces: tuple[OvsInterface, ...]
-    tag: int | None
-    external_ids: Mapping[str, str]
-    uuid: str
-
-
-@dataclass(frozen=True, slots=True)
-class OvsBridge:
-    name: str
-    ports: tuple[OvsPort, ...]
-    fail_mode: str | None
-    controllers: tuple[str, ...]  # Controller targets
-    other_config: Mapping[str, str]
-    external_ids: Mapping[str, str]
-    datapath_type: str
-    uuid: str
-
-    @property
-    def interfaces(self) -> tuple[OvsInterface, ...]:
-        return tuple(i for p in self.ports for i in p.interfaces)
-
-    @property
-    def nics(self) -> tuple[OvsInterface, ...]:
-        """Interfaces that are wires out of the host (a bond contributes each member)."""
-        return tuple(i for i in self.interfaces if i.is_nic)
-
-    @property
-    def hwaddr(self) -> str | None:
-        return self.other_config.get("hwaddr") or None
-
-    def interface(self, name: str) -> OvsInterface | None:
-        for i in self.interfaces:
-            if i.name == name:
-                return i
-        return None
-
-    def port_of(self, ifname: str) -> OvsPort | None:
-        for p in self.ports:
-            if any(i.name == ifname for i in p.interfaces):
-                return p
-        return None
 
 
 def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
@@ -141,13 +65,13 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                 irow = ovs.row("Interface", str(iu))
                 if irow is None:
                     continue
-                ext = _smap(irow, "external_ids")
+                ext = smap(irow, "external_ids")
                 mac = irow.opt("mac_in_use")
                 ifaces.append(
                     OvsInterface(
                         name=irow.name,
                         type=_s(irow.get("type", "")),
-                        options=_smap(irow, "options"),
+                        options=smap(irow, "options"),
                         iface_id=ext.get("iface-id"),
                         mac_in_use=str(mac) if mac else None,
                         uuid=str(irow.uuid),
@@ -159,7 +83,7 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                     name=prow.name,
                     interfaces=tuple(sorted(ifaces, key=lambda i: i.name)),
                     tag=tag if isinstance(tag, int) and not isinstance(tag, bool) else None,
-                    external_ids=_smap(prow, "external_ids"),
+                    external_ids=smap(prow, "external_ids"),
                     uuid=str(prow.uuid),
                 )
             )
@@ -174,8 +98,8 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
             ports=tuple(sorted(ports, key=lambda p: p.name)),
             fail_mode=str(fail_mode) if fail_mode else None,
             controllers=tuple(sorted(controllers)),
-            other_config=_smap(br, "other_config"),
-            external_ids=_smap(br, "external_ids"),
+            other_config=smap(br, "other_config"),
+            external_ids=smap(br, "external_ids"),
             datapath_type=_s(br.get("datapath_type", "")),
             uuid=str(br.uuid),
         )
@@ -267,24 +191,10 @@ def parse_remote_targets(remote: str | None) -> tuple[tuple[str, str | None], ..
 
     A host name cannot be resolved without I/O: its IP is None and rules say so.
     """
-    if not remote:
-        return ()
     out: list[tuple[str, str | None]] = []
-    for target in (t.strip() for t in remote.split(",")):
-        if not target:
-            continue
-        proto, _, rest = target.partition(":")
-        if proto not in ("tcp", "ssl") or not rest:
-            out.append((target, None))
-            continue
-        if rest.startswith("["):
-            host = rest[1:].partition("]")[0]
-        elif rest.count(":") == 1:
-            host = rest.partition(":")[0]
-        else:  # "IP" without port, or a bare IPv6 address
-            host = rest
-        ip = _ip(host)
-        out.append((target, str(ip) if ip is not None else None))
+    for t in remote_targets(remote):
+        ip = _ip(t.host) if t.host is not None else None
+        out.append((t.text, str(ip) if ip is not None else None))
     return tuple(out)
 
 
@@ -350,7 +260,7 @@ class HostView:
 
     @cached_property
     def external_ids(self) -> Mapping[str, str]:
-        return _smap(self._ovs_row, "external_ids") if self._ovs_row is not None else {}
+        return smap(self._ovs_row, "external_ids") if self._ovs_row is not None else {}
 
     @property
     def system_id(self) -> str | None:

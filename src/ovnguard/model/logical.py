@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ovnguard.model.db import Database, Row
+from ovnguard.model.ovs import smap
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -27,7 +28,7 @@ def _empty() -> Mapping[str, str]:
 
 
 def _smap(row: Row, column: str) -> Mapping[str, str]:
-    return MappingProxyType({str(k): str(v) for k, v in row.map(column).items()})
+    return MappingProxyType(smap(row, column))  # read-only: views are shared
 
 
 def _opt_str(row: Row, column: str) -> str | None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from ovnguard.model.db import Database, Row, Uuid
+from ovnguard.model.ovs import OWNER_KEYS
 
 # Columns written by the daemons or bumped by the tools themselves (ovs-vsctl increments
 # next_cfg, --wait increments nb_cfg), never by an operator's configuration.
@@ -156,12 +157,10 @@ def db_differences(before: Database, after: Database,
 def is_ovn_patch_row(db: Database, row: Row) -> bool:
     """A Port or Interface of ovn-controller's own patch ports (created and deleted by it,
     not by any operator command)."""
-    keys = ("ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
-            "ovn-logical-patch-port")
     if row.table == "Port":
-        return any(k in row.map("external_ids") for k in keys)
+        return any(k in row.map("external_ids") for k in OWNER_KEYS)
     if row.table == "Interface" and row.get("type") == "patch":
         for p in db.rows("Port"):
             if row.uuid in p.set("interfaces"):
-                return any(k in p.map("external_ids") for k in keys)
+                return any(k in p.map("external_ids") for k in OWNER_KEYS)
     return False

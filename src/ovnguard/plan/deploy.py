@@ -23,10 +23,12 @@ import yaml
 
 from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
-from ovnguard.model.host import HostView, OvsBridge
+from ovnguard.model.host import HostView
+from ovnguard.model.ovs import OvsBridge
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.model import DeployChange, Plan
 from ovnguard.plan.verify import combined_plan
+from ovnguard.simulation.mappings import named_entries
 from ovnguard.sources.flavors import BY_ID, Detection
 
 # ovn-kubernetes' own entry (go-controller/pkg/types/const.go PhysicalNetworkName): the only
@@ -48,12 +50,9 @@ class _HostEnd:
 
 
 def _entries(raw: str | None) -> tuple[tuple[str, str], ...]:
-    out = []
-    for e in (raw or "").split(","):
-        net, sep, br = e.strip().partition(":")
-        if sep and net and br:
-            out.append((net, br))
-    return tuple(out)
+    # Each entry trimmed as a whole, like the text an operator reads ("a:b, c:d").
+    trimmed = ((n.lstrip(), b.rstrip()) for n, b in named_entries(raw))
+    return tuple((n, b) for n, b in trimmed if n and b)
 
 
 def _nics(b: OvsBridge | None) -> tuple[str, ...]:

@@ -33,16 +33,16 @@ from ovnguard.findings.context import RuleContext
 from ovnguard.findings.rules.mappings import closest
 from ovnguard.findings.verdict import evaluate
 from ovnguard.model.db import Row
-from ovnguard.model.host import HostView, OvsInterface, OvsPort
+from ovnguard.model.host import HostView
+from ovnguard.model.ovs import LOCALNET_KEYS, OvsInterface, OvsPort
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.ctlargs import column_args, map_entry
 from ovnguard.plan.model import Part, Plan, Step, Words
 from ovnguard.plan.verify import verify
-from ovnguard.simulation.mappings import KEY, parse_bridge_mappings
+from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings
 from ovnguard.simulation.realize import realize
 from ovnguard.simulation.types import Realization
 
-PATCH_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port")
 # Interface / Port columns that belong to the device and its place, not to the daemons.
 _IFACE_SKIP = ("name", "ofport", "mac_in_use", "ifindex", "status", "statistics",
                "link_state", "link_speed", "link_resets", "duplex", "admin_state", "mtu",
@@ -61,8 +61,7 @@ def mapped_physnet_hosts(snapshot: Snapshot, physnet: str) -> list[str]:
         bm = parse_bridge_mappings(v.mappings_raw, frozenset(v.bridges), v.mappings_key)
         if physnet in bm.mappings or any(e.network == physnet for e in bm.entries):
             out.append(h)
-        elif any(entry.partition(":")[0] == physnet
-                 for entry in (v.mappings_raw or "").split(",")):
+        elif any(network == physnet for network, _ in named_entries(v.mappings_raw)):
             out.append(h)  # named, but its bridge is missing: still this physnet's host
     return out
 
@@ -72,7 +71,7 @@ def _all_physnets(snapshot: Snapshot) -> set[str]:
     for state in snapshot.hosts.values():
         if state.ovs is not None:
             raw = HostView(state).mappings_raw or ""
-            out |= {e.partition(":")[0] for e in raw.split(",") if e}
+            out |= {network for network, _ in named_entries(raw)}
     return out
 
 
@@ -95,7 +94,7 @@ def ports_to_move(snapshot: Snapshot, realization: Realization, v: HostView, phy
         if br.name in (br_int, new_bridge):
             continue
         for p in br.ports:
-            lport = next((p.external_ids[k] for k in PATCH_KEYS if k in p.external_ids), None)
+            lport = next((p.external_ids[k] for k in LOCALNET_KEYS if k in p.external_ids), None)
             if lport is not None and _lport_network(snapshot, lport) == physnet:
                 found.add((br.name, p.name))
     hr = realization.hosts.get(v.name)
@@ -177,8 +176,7 @@ def _nic_step(v: HostView, physnet: str, bridge: str, nic: str,
                        "a console, or give the management address its own NIC first")
         elif others:
             notes.append(f"{old_br.name} keeps {', '.join(others)} when {nic} leaves it")
-        lost = [e.partition(":")[0] for e in (v.mappings_raw or "").split(",")
-                if e.partition(":")[2] == old_br.name and e.partition(":")[0] != physnet]
+        lost = [n for n, b in named_entries(v.mappings_raw) if b == old_br.name and n != physnet]
         if lost:
             notes.append(f"{', '.join(lost)} stay mapped to {old_br.name}, which loses its "
                          f"uplink {nic}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,15 @@ def _verification_json(v: Verification) -> dict[str, Any]:
                      "differences": list(v.rollback.differences)},
         "notes": list(v.notes),
     }
+
+
+@dataclass(frozen=True)
+class WrittenPlan:
+    """What `ovnguard plan` prints: the plan, and where --out wrote its files (file name ->
+    path; None without --out). Rendered through report/formats.py."""
+
+    plan: Plan
+    files: dict[str, str] | None = None
 
 
 def plan_json(plan: Plan, files: dict[str, str] | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.verdict import evaluate
 from ovnguard.model.host import HostView
+from ovnguard.model.ovs import LOCALNET_KEYS
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.compare import db_differences
 from ovnguard.plan.files import plan_text
@@ -130,10 +131,9 @@ def _ovn_ports(snapshot: Snapshot, host: str) -> set[tuple[str, str]]:
     state = snapshot.hosts[host]
     v = HostView(state)
     out = set()
-    keys = ("ovn-localnet-port", "ovn-l2gateway-port")
     for br in v.bridges.values():
         for p in br.ports:
-            if any(k in p.external_ids for k in keys):
+            if any(k in p.external_ids for k in LOCALNET_KEYS):
                 out.add((br.name, p.name))
     return out
 

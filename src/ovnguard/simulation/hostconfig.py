@@ -18,14 +18,14 @@ from types import MappingProxyType
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, Southbound
+from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, smap
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import chassis_key
 
-DEFAULT_BRIDGE_NAME = "br-int"  # controller/ovn-controller.h
+DEFAULT_BRIDGE_NAME = INTEGRATION_BRIDGE
 # patch.c patch_run(): br-int ports with one of these external_ids are ovn-controller's; the
 # last two are no longer created but still deleted on sight.
-PATCH_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
-              "ovn-logical-patch-port")
+PATCH_KEYS = OWNER_KEYS
 # external_ids keys (each also as "<key>-<system-id>") that ovn-controller copies into its SB
 # Chassis row (chassis.c chassis_parse_ovs_config / chassis_build_other_config / encaps).
 # A change to one rewrites SB Chassis, which every ovn-controller monitors.
@@ -90,7 +90,7 @@ class HostConfig:
 
 
 def _smap(row: Row, column: str) -> Mapping[str, str]:
-    return MappingProxyType({str(k): str(v) for k, v in row.map(column).items()})
+    return MappingProxyType(smap(row, column))  # read-only: shared by every simulation step
 
 
 def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:

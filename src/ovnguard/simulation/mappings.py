@@ -117,6 +117,19 @@ def parse_bridge_mappings(raw: str | None, bridges: Collection[str] | None,
     )
 
 
+def named_entries(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """Every (network, bridge) the text names, as written (split on the first ':', nothing
+    trimmed), whether ovn-controller reads it or not: the entries after ",," or after an
+    invalid one too. For what an operator wrote (suggestions, rewrites), never for what takes
+    effect -- that is `parse_bridge_mappings`."""
+    out = []
+    for entry in (raw or "").split(","):
+        if entry:
+            network, _, bridge = entry.partition(":")
+            out.append((network, bridge))
+    return tuple(out)
+
+
 def _calc_mask(capacity: int) -> int:
     # OVS 3.1 lib/hmap.c calc_mask()
     mask = capacity // 2

@@ -24,6 +24,7 @@ import yaml
 
 from ovnguard.errors import InputError
 from ovnguard.model.db import Database
+from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources import safeio
 from ovnguard.sources.bundle import (
@@ -365,7 +366,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             deployment=_deployment(h, per_host),
         )
         parsed[h.name] = state
-        sysids[h.name] = _system_id(ovs)
+        sysids[h.name] = ovs_external_id(ovs, "system-id")
         msgs = per_host.setdefault(h.name, [])
         causes = {}
         for p in h.problems:
@@ -431,12 +432,3 @@ def _deployment(h: HostCollection, per_host: dict[str, list[str]]) -> str | None
     except InputError as e:
         per_host.setdefault(h.name, []).append(f"{DEPLOYMENT_FILE} not used: {e}")
         return None
-
-
-def _system_id(ovs: Database | None) -> str | None:
-    if ovs is None:
-        return None
-    for row in ovs.rows("Open_vSwitch"):
-        v = row.map("external_ids").get("system-id")
-        return str(v) if v else None
-    return None

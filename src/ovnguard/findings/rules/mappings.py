@@ -7,6 +7,7 @@ from ovnguard.findings.context import RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.evidence import Evidence
+from ovnguard.simulation.mappings import named_entries
 from ovnguard.textdist import levenshtein
 
 GROUP = "Bridge mappings"
@@ -23,12 +24,7 @@ def closest(name: str, candidates: set[str], limit: int = 2) -> str | None:
 
 def named_physnets(raw: str | None) -> set[str]:
     """Every physnet the text names, read by ovn-controller or not (for suggestions)."""
-    out = set()
-    for entry in (raw or "").split(","):
-        physnet = entry.partition(":")[0].strip()
-        if physnet:
-            out.add(physnet)
-    return out
+    return {n.strip() for n, _ in named_entries(raw) if n.strip()}
 
 
 def _physnet_of(entry: str) -> str:
@@ -247,8 +243,8 @@ def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
         if not problems:
             continue
         pairs: dict[str, str] = {}
-        for entry in raw.split(","):
-            physnet, _, bridge = (x.strip() for x in entry.partition(":"))
+        for network, bridge in named_entries(raw):
+            physnet, bridge = network.strip(), bridge.strip()
             if physnet and bridge and physnet not in pairs:
                 pairs[physnet] = bridge
         fixed = ",".join(f"{p}:{b}" for p, b in pairs.items()) or "<physnet>:<bridge>"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ovnguard.errors import InputError
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, parse_probe, run_probe
+from ovnguard.model.ovs import remote_targets
 
 SB_DEFAULT_PORT = 6642
 UNIX_TIMEOUT = 1.0
@@ -42,32 +43,18 @@ def sb_checks(remote: str) -> list[Check]:
     """The default checks for an SB remote as ovn-controller's `ovn-remote` spells it
     (`tcp:A:P`, `ssl:A:P`, `unix:PATH`, comma-separated): a connect to each."""
     out: list[Check] = []
-    for target in (t.strip() for t in remote.split(",")):
-        if not target:
+    for t in remote_targets(remote):
+        if t.proto == "unix":
+            out.append(parse_check(t.text))
             continue
-        proto, _, rest = target.partition(":")
-        if proto == "unix":
-            out.append(parse_check(target))
-            continue
-        if proto not in ("tcp", "ssl") or not rest:
-            raise InputError(f"--sb {remote!r}: cannot probe {target!r} (expected tcp:ADDR:PORT, "
+        if t.host is None:
+            raise InputError(f"--sb {remote!r}: cannot probe {t.text!r} (expected tcp:ADDR:PORT, "
                              "ssl:ADDR:PORT or unix:PATH; give --probe instead)")
-        port = SB_DEFAULT_PORT
-        if rest.startswith("["):
-            host, _, tail = rest[1:].partition("]")
-            if tail.startswith(":") and tail[1:]:
-                port = _port(tail[1:], remote)
-            shown = f"[{host}]"
-        elif rest.count(":") == 1:
-            host, p = rest.split(":")
-            port = _port(p, remote)
-            shown = host
-        elif rest.count(":") == 0:
-            host = shown = rest
-        else:  # a bare IPv6 address: no port
-            host, shown = rest, f"[{rest}]"
+        host = t.host
+        port = _port(t.port, remote) if t.port is not None else SB_DEFAULT_PORT
+        shown = f"[{host}]" if t.bracketed or ":" in host else host
         if not host:
-            raise InputError(f"--sb {remote!r}: no address in {target!r}")
+            raise InputError(f"--sb {remote!r}: no address in {t.text!r}")
         out.append(parse_check(f"tcp:{shown}:{port}"))
     if not out:
         raise InputError(f"--sb {remote!r}: no remote")

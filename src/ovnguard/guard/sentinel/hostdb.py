@@ -8,24 +8,7 @@ from typing import Any
 
 from ovnguard.guard import ovsdb
 from ovnguard.guard.sentinel.decide import PortInfo
-
-# The keys ovn-controller puts on the patch ports it creates (ovn controller/patch.c).
-OWNER_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port", "ovn-l3gateway-port",
-              "ovn-logical-patch-port")
-
-
-def _uuids(v: Any) -> list[str]:
-    if isinstance(v, list) and v and v[0] == "set":
-        return [x[1] for x in v[1]]
-    if isinstance(v, list) and v and v[0] == "uuid":
-        return [v[1]]
-    return []
-
-
-def _smap(v: Any) -> dict[str, str]:
-    if isinstance(v, list) and v and v[0] == "map":
-        return {str(k): str(x) for k, x in v[1]}
-    return {}
+from ovnguard.model.ovs import OWNER_KEYS, json_smap, json_uuids
 
 
 def read_ports(db: str, names: Collection[str] | None = None,
@@ -41,7 +24,7 @@ def read_ports(db: str, names: Collection[str] | None = None,
     bridges, ports, ifaces = ovsdb.query(db, "Open_vSwitch", ops, timeout)
     holder: dict[str, tuple[str, str]] = {}
     for b in bridges["rows"]:
-        for u in _uuids(b["ports"]):
+        for u in json_uuids(b["ports"]):
             holder[u] = (b["name"], b["_uuid"][1])
     itype = {r["_uuid"][1]: r["type"] for r in ifaces["rows"]}
     out: dict[str, PortInfo] = {}
@@ -50,9 +33,9 @@ def read_ports(db: str, names: Collection[str] | None = None,
         if names is not None and name not in names:
             continue
         u = r["_uuid"][1]
-        ext = _smap(r["external_ids"])
+        ext = json_smap(r["external_ids"])
         owner = next((f"{k}={ext[k]}" for k in OWNER_KEYS if k in ext), None)
-        ifs = _uuids(r["interfaces"])
+        ifs = json_uuids(r["interfaces"])
         patch = bool(ifs) and all(itype.get(i) == "patch" for i in ifs)
         b = holder.get(u)
         out[name] = PortInfo(name, u, b[0] if b else None, b[1] if b else None, owner, patch)
@@ -83,6 +66,6 @@ def host_ovn_remote(db: str) -> str | None:
     rows = res[0]["rows"]
     if not rows:
         return None
-    ext = _smap(rows[0]["external_ids"])
+    ext = json_smap(rows[0]["external_ids"])
     sid = ext.get("system-id")
     return ext.get(f"ovn-remote-{sid}") or ext.get("ovn-remote") or None
