@@ -164,3 +164,39 @@ def test_a_failing_line_in_a_long_change_costs_a_few_runs_more(seed: Snapshot) -
     assert "nosuch-switch" in r.problems[0].message
     group = -(-n // MAX_STEPS)
     assert runs <= MAX_STEPS + 2 * group.bit_length() + 2  # halving down to the one line
+
+
+def test_a_long_change_names_a_bounded_number_of_lines_per_finding(seed: Snapshot) -> None:
+    from ovnguard.assess import CAUSE_LINES, assess
+    from ovnguard.change.executor import RealToolExecutor
+    from ovnguard.findings.verdict import CHAIN_LINES
+
+    n = 600
+    text = "".join(f"ovn-nbctl lsp-add {PUBLIC} vm{i} -- lsp-set-type vm{i} router\n"
+                   for i in range(n))
+    w = assess(seed, parse_change(text, "c.sh"), RealToolExecutor(find_tools()))
+    introduced = [f for f in w.report.findings if f.status == "introduced"]
+    assert len(introduced) >= n  # one per port the change adds outside Neutron
+    for f in introduced:
+        assert 1 <= len(f.change_lines) <= CAUSE_LINES
+    by_port = {f.key: f for f in introduced}
+    # the port's own line comes first, before the lines that only share its switch
+    vm7 = next(f for k, f in by_port.items() if k.endswith("vm7"))
+    assert 8 in vm7.change_lines
+    for f in w.assessment.findings:
+        if f.status == "introduced":
+            assert sum(e.source.startswith("change:") for e in f.chain) <= CHAIN_LINES
+    vm300 = next(f for f in w.assessment.findings if f.key.endswith("vm300"))
+    assert "change:301" in {e.source for e in vm300.chain}
+
+
+def test_a_chain_names_the_rarest_rows_lines_first_and_counts_the_rest() -> None:
+    from ovnguard.findings.verdict import CHAIN_LINES, _ByRow
+    from ovnguard.model.evidence import Evidence
+
+    lines = [Evidence(f"line {i}", f"change:{i}", "Logical_Switch", "sw") for i in range(1, 101)]
+    lines.insert(50, Evidence("line p", "change:p", "Logical_Switch_Port", "p"))
+    picked, total = _ByRow(lines).pick({"sw", "p"}, set(), CHAIN_LINES)
+    assert total == 101 and len(picked) == CHAIN_LINES
+    assert picked[-1].source == "change:p"  # kept, in its place in the change's order
+    assert [e.source for e in picked[:-1]] == [f"change:{i}" for i in range(1, CHAIN_LINES)]

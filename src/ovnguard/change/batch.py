@@ -116,19 +116,23 @@ def plan_groups(invs: Sequence[Invocation], every: int) -> list[list[Invocation]
 
 def attribute(invs: Sequence[Invocation], changes: Sequence[RowChange]
               ) -> list[tuple[RowChange, ...]]:
-    """Per line of a group run as one transaction: the changed rows it names (in the
-    transaction's order), then the rows no line of the group names."""
+    """Per line of a group run as one transaction: the changed rows it names (those the
+    fewest lines name first), then the rows no line of the group names."""
     keys: dict[str, list[int]] = {}
     for i, c in enumerate(changes):
         row = c.after if c.after is not None else c.before
         u = str(c.uuid)
         for k in {row.name if row is not None else "", u, u[:8]} - {""}:
             keys.setdefault(k, []).append(i)
-    named: list[list[int]] = []
-    claimed: set[int] = set()
+    named: list[set[int]] = []
+    claims = [0] * len(changes)
     for inv in invs:
-        mine = sorted({i for w in inv.argv for i in keys.get(w, ())})
-        claimed.update(mine)
+        mine = {i for w in inv.argv for i in keys.get(w, ())}
+        for i in mine:
+            claims[i] += 1
         named.append(mine)
-    orphans = [i for i in range(len(changes)) if i not in claimed]
-    return [tuple(changes[i] for i in [*mine, *orphans]) for mine in named]
+    orphans = [i for i in range(len(changes)) if not claims[i]]
+    # the rows the fewest lines name first: a line's first row is what its evidence in the
+    # report stands on (the port `lsp-add sw p1` adds, not the switch every line touches)
+    return [tuple(changes[i] for i in [*sorted(mine, key=lambda i: (claims[i], i)), *orphans])
+            for mine in named]

@@ -15,8 +15,6 @@ Semantics (also in docs/rules.md, "Verdict"):
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -239,13 +237,18 @@ class _ByRow:
     def pick(self, rows: set[str], hosts: set[str], limit: int | None = None
              ) -> tuple[list[Evidence], int]:
         """The evidence naming one of `rows` on one of `hosts` (or on none), in order, at
-        most `limit` of them; and how many there are in all."""
+        most `limit` of them -- those of the rows the fewest name first (a port's own line
+        before the lines that only share its switch) --; and how many there are in all."""
         total = sum(n for r in rows for h, n in self.hosts.get(r, {}).items()
                     if h is None or h in hosts)
-        hits = (e for _, e in heapq.merge(*(self.rows.get(r, ()) for r in sorted(rows)),
-                                          key=lambda x: x[0])
-                if e.host is None or e.host in hosts)
-        return list(itertools.islice(hits, limit)), total
+        picked: dict[int, Evidence] = {}
+        for r in sorted(rows, key=lambda r: (len(self.rows.get(r, ())), r)):
+            for i, e in self.rows.get(r, ()):
+                if limit is not None and len(picked) >= limit:
+                    break
+                if e.host is None or e.host in hosts:
+                    picked[i] = e
+        return [picked[i] for i in sorted(picked)], total
 
 
 def _with_chain(f: Finding, lines: _ByRow, facts: _ByRow) -> Finding:
