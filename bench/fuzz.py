@@ -1,5 +1,5 @@
 """The big fuzz run: generated broken and hostile input for every reader, the change parser
-and the report writers, with the checks of tests/fuzz/fuzzcases.py (no traceback, exit code
+and the report writers, with the checks of tests/helpers/fuzzcases.py (no traceback, exit code
 0/1/2, no case over 10 s, no raw escape or script in the output, valid JSON/SARIF, no write
 outside the case's temp dir). Prints the cases and the bad ones per family.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from proctools import processes_mentioning
+from helpers.proctools import processes_mentioning
 
 pytestmark = pytest.mark.realdb
 

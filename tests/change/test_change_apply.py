@@ -6,12 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from change_oracle import canonical
 
+from helpers.change_oracle import canonical
+from helpers.realdb import RealDb, make_db
 from ovnguard.change import Change, ChangeResult, ModelExecutor, parse_change
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.ovsdb_file import read_database
-from realdb import RealDb, make_db
 
 
 def apply_model(snapshot: Snapshot, change: Change) -> ChangeResult:

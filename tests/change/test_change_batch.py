@@ -167,9 +167,10 @@ def test_a_failing_line_in_a_long_change_costs_a_few_runs_more(seed: Snapshot) -
 
 
 def test_a_long_change_names_a_bounded_number_of_lines_per_finding(seed: Snapshot) -> None:
-    from ovnguard.assess import CAUSE_LINES, assess
+    from ovnguard.assess import assess
     from ovnguard.change.executor import RealToolExecutor
     from ovnguard.findings.verdict import CHAIN_LINES
+    from ovnguard.report.assemble import CAUSE_LINES
 
     n = 600
     text = "".join(f"ovn-nbctl lsp-add {PUBLIC} vm{i} -- lsp-set-type vm{i} router\n"

@@ -2,7 +2,7 @@
 
 Every case runs the same lines through the model and through the real tool from the same
 database file; the resulting databases, the set of failing lines and the error texts must be
-identical (see change_oracle.py).
+identical (see tests/helpers/change_oracle.py).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from change_oracle import compare
 
-from realdb import make_db
+from helpers.change_oracle import compare
+from helpers.realdb import make_db
 
 pytestmark = pytest.mark.realdb
 
@@ -273,7 +273,7 @@ def test_seed_snippet_corrected_applies_cleanly(nb_file: Path, tmp_path: Path) -
 def test_empty_nb_gets_nb_global_like_the_real_tool(tmp_path: Path) -> None:
     import subprocess
 
-    from realdb import SCHEMAS
+    from helpers.realdb import SCHEMAS
 
     empty = tmp_path / "empty.db"
     subprocess.run(["ovsdb-tool", "create", str(empty), SCHEMAS["nb"][0]], check=True)

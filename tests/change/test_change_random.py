@@ -10,11 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from change_oracle import compare
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from realdb import make_db
+from helpers.change_oracle import compare
+from helpers.realdb import make_db
 
 pytestmark = pytest.mark.realdb
 

@@ -21,10 +21,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from change_oracle import canonical, normalize_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.change_oracle import canonical, normalize_message
+from helpers.realdb import RealDb, make_db
 from ovnguard.change import ChangeResult, RealToolExecutor, parse_change
 from ovnguard.change.shell import quote_words
 from ovnguard.change.syntax import commands_of
@@ -32,7 +33,6 @@ from ovnguard.change.tools import find_tools
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.ovsdb_file import read_database
-from realdb import RealDb, make_db
 
 pytestmark = pytest.mark.realdb
 

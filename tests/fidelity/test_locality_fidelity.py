@@ -24,11 +24,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fidelity_clusters import HOSTS, NETWORK_NAMES, Argv, Cluster, clusters, resolve, run_setup
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from labcheck import LabCheck, settle
+from helpers.fidelity_clusters import (
+    HOSTS,
+    NETWORK_NAMES,
+    Argv,
+    Cluster,
+    clusters,
+    resolve,
+    run_setup,
+)
+from helpers.labcheck import LabCheck, settle
 from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation import realize
 

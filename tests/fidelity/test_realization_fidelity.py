@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
-from fidelity_clusters import NETWORK_NAMES, WEIGHTED_NAMES, Cluster, clusters, run_setup
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from helpers.fidelity_clusters import NETWORK_NAMES, WEIGHTED_NAMES, Cluster, clusters, run_setup
 from ovnguard.assess import assess
 from ovnguard.change.parse import parse_change
 from ovnguard.errors import LabError

@@ -4,8 +4,8 @@ and its carrier, L2 segments -- from real conf.db files and real `ip -j` output.
 from pathlib import Path
 
 import pytest
-from rules_cluster import REMOTE, chassis_ids, host, incident_ovs, separated_ovs
 
+from helpers.rules_cluster import REMOTE, chassis_ids, host, incident_ovs, separated_ovs
 from ovnguard.model.host import HostView, l2_segments, parse_remote_targets
 
 pytestmark = pytest.mark.realdb

@@ -5,9 +5,16 @@ and `network_name` on every patch port, the controller's log lines as evidence."
 from pathlib import Path
 
 import pytest
-from rules_cluster import NEUTRON_PUB, add_localnet, ctx, host, incident_ovs, nb_before_after
-from rules_cluster import snapshot as make_snapshot
 
+from helpers.rules_cluster import (
+    NEUTRON_PUB,
+    add_localnet,
+    ctx,
+    host,
+    incident_ovs,
+    nb_before_after,
+)
+from helpers.rules_cluster import snapshot as make_snapshot
 from ovnguard.findings.verdict import evaluate
 from ovnguard.model.snapshot import HostState
 from ovnguard.simulation import realize

@@ -23,11 +23,16 @@ EXPECTED = {
     "neutron-config-drift": Severity.medium,
     "neutron-out-of-band": Severity.medium,
     "controller-transaction-fails": Severity.high,
-    # Raised from the change step by ovnguard.assess (tests/test_check_cli.py).
+    # Raised from the change step by ovnguard.assess (tests/cli/test_check.py).
     "unsupported-command": Severity.medium,
     "change-rejected": Severity.medium,
     "unknown-host": Severity.medium,
     "undefined-variable": Severity.medium,
+    # Host changes line by line (findings/rules/hostchange.py, test_rules_hostchange.py).
+    "host-cut-off": Severity.critical,
+    "default-route-lost": Severity.high,
+    "bridge-mac-moves": Severity.medium,
+    "ip-on-enslaved-link": Severity.high,
 }
 
 

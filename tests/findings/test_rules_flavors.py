@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers.realdb import RealDb
 from ovnguard.assess import assess
 from ovnguard.change import parse_change
 from ovnguard.plan import plan_separate_nic
 from ovnguard.plan.deploy import with_deployment
 from ovnguard.report.schema import Report
 from ovnguard.sources.bundle import load_bundle
-from realdb import RealDb
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "flavors"
 SEED = Path(__file__).resolve().parents[2] / "src" / "ovnguard" / "examples" / "seed"

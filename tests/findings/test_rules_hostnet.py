@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rules_cluster import (
+
+from helpers.rules_cluster import (
     NEUTRON_PUB,
     chassis_ids,
     ctx,
@@ -15,7 +16,6 @@ from rules_cluster import (
     separated_ovs,
     snapshot,
 )
-
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import get_rule

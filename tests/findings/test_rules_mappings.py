@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import pytest
-from rules_cluster import (
+
+from helpers.rules_cluster import (
     NEUTRON_PUB,
     add_localnet,
     ctx,
@@ -15,7 +16,6 @@ from rules_cluster import (
     sb,
     snapshot,
 )
-
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import get_rule

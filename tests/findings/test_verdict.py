@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import pytest
-from rules_cluster import (
+
+from helpers.rules_cluster import (
     NEUTRON_PUB,
     add_localnet,
     chassis_ids,
@@ -15,7 +16,6 @@ from rules_cluster import (
     realized,
     snapshot,
 )
-
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.verdict import diff_findings, evaluate
 from ovnguard.model.evidence import Evidence

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from families import FAMILIES
-from fuzzcases import run_case, sandbox
 from hypothesis import HealthCheck, given, settings
+
+from helpers.families import FAMILIES
+from helpers.fuzzcases import run_case, sandbox
 
 # Few cases per family in CI, deterministic; OVNGUARD_FUZZ_CASES raises it by hand.
 CASES = int(os.environ.get("OVNGUARD_FUZZ_CASES", "12"))

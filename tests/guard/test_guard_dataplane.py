@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from guardtools import PATCH, SEED_CHANGE, GuardEnv, nb_rows
 
+from helpers.guardtools import PATCH, SEED_CHANGE, GuardEnv, nb_rows
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane, pytest.mark.timeout(90)]
 

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import (
+
+from helpers.guardtools import (
     SEED_CHANGE,
     GuardEnv,
     cli_subprocess,
@@ -27,12 +28,11 @@ from guardtools import (
     nb_rows,
     stop_watchers,
 )
-
 from ovnguard.guard import faultpoints, trust
 from ovnguard.guard import state as st
 from ovnguard.lab.process import is_alive
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
 

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-from guardtools import (
+
+from helpers.guardtools import (
     PATCH,
     SEED_CHANGE,
     SEED_PROVNET,
@@ -25,10 +26,9 @@ from guardtools import (
     keeper_pid,
     nb_rows,
 )
-
 from ovnguard.lab.process import clean_env, cmdline, is_alive, read_pidfile
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(60)]
 

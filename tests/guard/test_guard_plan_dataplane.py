@@ -1,7 +1,9 @@
-"""Issue 5's criterion with real packets: `plan separate-nic` computed on the bundle of a
-running seed cluster, then applied host by host through the guard (host-local, against each
-host's own Open_vSwitch socket), keeps every host reachable and moves compute1's provider
-patch port onto the new bridge.
+"""Issues 5 and 13 with real packets: `plan separate-nic` computed on the bundle of a running
+seed cluster -- the physnet's own bridge and NIC, br-ex's MAC pinned, the management address
+and default route moved from br-ex to its NIC -- then applied host by host through the guard
+run ON each host (in its namespace, against its own Open_vSwitch socket), keeps every host
+reachable after every host's part and moves compute1's provider patch port onto the new
+bridge.
 
 The data-plane lab is the seed cluster (br-ex = enp6s18 + the management address,
 physnet2:br-ex, the provider switch's localnet port, a VIF on compute1) plus a second NIC
@@ -13,19 +15,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-from guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
 
+from helpers.guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
+from helpers.proctools import processes_mentioning
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix, lab_id_for
 from ovnguard.lab.export import export_bundle
 from ovnguard.lab.process import wait_until
 from ovnguard.lab.topology import Topology, seed_topology
 from ovnguard.plan import load_for_plan, plan_separate_nic, write_files
-from proctools import processes_mentioning
 
 pytestmark = [pytest.mark.lab, pytest.mark.dataplane, pytest.mark.timeout(150)]
 
@@ -84,6 +88,12 @@ def _run(dp: DataplaneLab, tmp_path: Path, state_dir: Path) -> None:
         ports = dp.chassis_ports(h)
         assert NIC not in {p for ps in ports.values() for p in ps}, ports
     assert PROVNET_PATCH in dp.chassis_ports("compute1")["br-ex"]
+    # The lab keeps a NIC inside OVS from answering ARP (arp_ignore=8: on the userspace
+    # datapath the kernel still sees its frames, a real host's kernel datapath takes them).
+    # The plan takes enp6s18 OUT of OVS, after which a real NIC answers for the address it
+    # then holds: arp_ignore=1 (answer only for an address on this NIC) is both, faithfully.
+    for h in dp.host_names:
+        netns.sysctl(dp.netns_of(h), {"net/ipv4/conf/enp6s18/arp_ignore": "1"})
     _reachable(dp, "before the plan")
 
     bundle = export_bundle(dp.lab, tmp_path / "bundle")
@@ -96,23 +106,31 @@ def _run(dp: DataplaneLab, tmp_path: Path, state_dir: Path) -> None:
 
     genv = GuardEnv(dp.lab, tmp_path, state_dir, bundle)
     probes = [a for addr in dp.hosts.values() for a in ("--probe", f"icmp:{addr}")]
+    router = str(dp.plan.router.address.ip)
+    macs = {h: dp.mac_of(h) for h in dp.host_names}
     for host in order:
         assert host is not None
         change = Path(written[f"plan-{host}.sh"])
+        text = change.read_text()
+        # The whole sequence: the physnet's bridge, the MAC pin, the address move.
+        assert "other_config:hwaddr=" in text and f"ip addr add {dp.hosts[host]}/" in text
         t = time.monotonic()
-        res = genv.run(
+        # On the host, as over SSH: the plan's ip lines act on the host's own links, so the
+        # guard runs in the host's network namespace (its OVS socket is a file).
+        res = subprocess.run([
+            "ip", "netns", "exec", dp.netns_of(host), str(Path(sys.executable).parent /
+                                                         "ovnguard"),
             "apply", "--change", str(change), "--db", genv.chassis_db(host), "--host", host,
-            "--bundle", str(bundle), "--state-dir", str(state_dir),
+            "--bundle", str(bundle), "--state-dir", str(state_dir), "--from", router,
             *probes, "--probe-netns", dp.netns_of("router"), "--probe-cold",
             "--probe-interval", "0.3", "--confirm-within", "20",
-        )  # fmt: skip
-        print(
-            f"--- apply {change.name} (exit {res.exit_code}, {time.monotonic() - t:.2f}s)\n"
-            f"{res.output}"
-        )
-        assert res.exit_code == 0, res.output
+        ], capture_output=True, text=True, timeout=120)  # fmt: skip
+        output = res.stdout + res.stderr
+        print(f"--- apply {change.name} (exit {res.returncode}, {time.monotonic() - t:.2f}s)\n"
+              f"{output}")
+        assert res.returncode == 0, output
         for addr in dp.hosts.values():
-            assert f"probe icmp:{addr}: passes now, watched" in res.output
+            assert f"probe icmp:{addr}: passes now, watched" in output
         doc = genv.wait_status("armed", "rolled-back", "rolling-back", timeout=10)
         assert doc["status"] == "armed", doc
         assert doc["host"] == host and doc["database"] == "Open_vSwitch"
@@ -125,9 +143,19 @@ def _run(dp: DataplaneLab, tmp_path: Path, state_dir: Path) -> None:
         time.sleep(1.5)
         _reachable(dp, f"after {host}'s part")
         doc = genv.state()
-        assert doc["status"] == "armed", doc
+        assert doc["status"] == "armed", (doc.get("rollback"), genv.log())
         assert doc["probing"]["rounds"] >= 3
         assert all(r["ok"] for r in doc["probing"]["last"]), doc["probing"]
+        # The management address moved to its NIC, the default route with it, and br-ex
+        # kept the MAC it had (pinned before the NIC left).
+        addrs = netns.ip_json(dp.netns_of(host), "addr", "show", "enp6s18")
+        assert [a["local"] for a in addrs[0]["addr_info"] if a["family"] == "inet"] == [
+            str(dp.hosts[host])]
+        routes = netns.ip_json(dp.netns_of(host), "route", "show", "default")
+        assert [r.get("dev") for r in routes] == ["enp6s18"], routes
+        pinned = dp.vsctl(host, "get", "Bridge", "br-ex", "other_config:hwaddr")
+        assert pinned.strip().strip('"') == macs[host], (pinned, macs[host])
+        assert "enp6s18" not in dp.chassis_ports(host).get("br-ex", [])
         res = genv.run("confirm", "--state-dir", str(state_dir))
         assert res.exit_code == 0, res.output
         doc = genv.state()
@@ -142,7 +170,7 @@ def _run(dp: DataplaneLab, tmp_path: Path, state_dir: Path) -> None:
     print(f"compute1 bridges at the end: {ports}")
     assert PROVNET_PATCH in ports[NEW_BRIDGE]
     assert PROVNET_PATCH not in ports["br-ex"]
-    assert "enp6s18" in ports["br-ex"] and NIC in ports[NEW_BRIDGE]
+    assert "enp6s18" not in ports["br-ex"] and NIC in ports[NEW_BRIDGE]
     for h in dp.host_names:
         mappings = dp.vsctl(h, "get", "Open_vSwitch", ".", "external_ids:ovn-bridge-mappings")
         assert mappings.strip().strip('"') == f"{PHYSNET}:{NEW_BRIDGE}", (h, mappings)

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from guardtools import NEEDED, cli, nb_rows, stop_watchers
 from typer.testing import CliRunner
 
+from helpers.guardtools import NEEDED, cli, nb_rows, stop_watchers
+from helpers.proctools import processes_mentioning
 from ovnguard.lab.process import clean_env, is_alive, read_pidfile
-from proctools import processes_mentioning
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
 

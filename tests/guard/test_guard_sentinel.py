@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from guardtools import (
+
+from helpers.guardtools import (
     NEEDED,
     PATCH,
     SEED_CHANGE,
@@ -34,14 +35,13 @@ from guardtools import (
     nb_rows,
     stop_watchers,
 )
-
+from helpers.proctools import processes_mentioning
 from ovnguard.errors import InputError
 from ovnguard.guard import sentinel as sn
 from ovnguard.lab.dataplane import DataplaneLab, Matrix, format_matrix, lab_id_for
 from ovnguard.lab.export import export_bundle
-from proctools import processes_mentioning
 
-pytest_plugins = ("guard_fixtures",)
+pytest_plugins = ("helpers.guard_fixtures",)
 
 BRINT = "patch-br-int-to-ln-physnet2"
 SEED_PAIR = [PATCH, BRINT]
@@ -382,7 +382,7 @@ def test_in_band_loop_guard_restores_nb_sentinel_frees_compute1(
     assert "sentinel on controller" not in res.output and "sentinel on network" not in res.output
 
     # The LAN's own broadcasts (ARP after a cache timeout, from every node): cold probes of
-    # every pair, as in tests/dataplane. They are what turns the loop against compute1 —
+    # every pair, as in tests/lab/dataplane. They are what turns the loop against compute1 —
     # its SB session included — while the guard's probes see it from the LAN.
     rounds: list[tuple[float, Matrix]] = []
     deadline = time.monotonic() + 40

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from guardtools import cli
 from typer.testing import CliRunner
 
+from helpers.guardtools import cli
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
 from ovnguard.guard.sentinel import read_state

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from guardtools import SEED_CHANGE, SEED_SWITCH, cli
 
+from helpers.guardtools import SEED_CHANGE, SEED_SWITCH, cli
 from ovnguard.change import parse_change
 from ovnguard.errors import InputError
 from ovnguard.guard import state as st
@@ -371,3 +371,11 @@ def test_cli_bad_input_and_unreachable_database(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "missing.sh: no such file" in res.output
     res = CliRunner().invoke(cli(), ["confirm", "--state-dir", str(tmp_path / "state")])
     assert res.exit_code == 2 and "no active guard" in res.output
+
+
+def test_guard_refuses_ip_lines_with_their_line() -> None:
+    """The OVSDB-only path (target_of) refuses `ip` lines with their line: a host change goes
+    through guard/hoststeps.py (tests/guard/test_guard_hoststeps.py)."""
+    with pytest.raises(InputError) as e:
+        target_of(parse_change("# host: c1\n\nip addr add 10.0.0.1/24 dev eth0\n", "c.sh"))
+    assert e.value.line == 3 and "`ip` lines" in str(e.value)

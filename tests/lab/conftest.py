@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.proctools import processes_mentioning
 from ovnguard.lab import Lab, Topology, seed_topology
 from ovnguard.lab.layout import RunLayout
-from proctools import processes_mentioning
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "topologies"

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import runtime_leftovers
+from helpers.proctools import processes_mentioning
 from ovnguard.cli import app
 from ovnguard.lab.topology import SEED_NETWORK_ID
-from proctools import processes_mentioning
 
 OVNGUARD = str(Path(sys.executable).parent / "ovnguard")
 

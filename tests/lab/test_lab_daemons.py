@@ -13,12 +13,12 @@ import pytest
 import yaml
 
 from conftest import EXAMPLES, LabFactory, runtime_leftovers
+from helpers.proctools import processes_mentioning
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab, Topology, load_topology, seed_topology
 from ovnguard.lab.export import export_bundle
 from ovnguard.lab.process import is_alive, wait_until
 from ovnguard.lab.topology import SEED_NETWORK_ID, SEED_SEGMENT_ID, SEED_VM_PORT_ID
-from proctools import processes_mentioning
 
 pytestmark = pytest.mark.lab
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from plan_support import SEED_BUNDLE
 
+from helpers.plan_support import SEED_BUNDLE
 from ovnguard.change import apply_change, parse_change
 from ovnguard.model.host import HostView
 from ovnguard.plan import plan_fixes, plan_separate_nic
@@ -86,19 +86,24 @@ def test_kolla_variables_make_the_planned_mappings() -> None:
     warn = [n for n in plan.notes if n.startswith("WARNING")]
     assert len(warn) == 1 and "kolla-ansible" in warn[0] and "setup-ovs.yml" in warn[0]
     assert warn[0].startswith("WARNING controller, network, compute1:")
-    assert [d.tool for d in plan.deployment] == ["kolla-ansible", "netplan"]
+    # netplan per host since issue 13: each pins its own br-ex MAC
+    assert list(dict.fromkeys(d.tool for d in plan.deployment)) == ["kolla-ansible", "netplan"]
 
 
 def test_edpm_variables_and_os_net_config() -> None:
     plan, mappings = _plan("tripleo-edpm")
-    [edpm] = _by_tool(plan, "tripleo-edpm")
-    doc = yaml.safe_load(edpm.text)
-    assert set(doc) == EDPM_VARS
-    assert {",".join(doc["edpm_ovn_bridge_mappings"])} == {mappings[h] for h in edpm.hosts}
-    [onc] = _by_tool(plan, "os-net-config")
-    net = yaml.safe_load(onc.text)["network_config"]
-    assert net == [{"type": "ovs_bridge", "name": "br-public", "use_dhcp": False,
-                    "members": [{"type": "interface", "name": "eth2", "primary": True}]}]
+    edpms = _by_tool(plan, "tripleo-edpm")
+    assert edpms
+    for edpm in edpms:
+        doc = yaml.safe_load(edpm.text)
+        assert set(doc) == EDPM_VARS
+        assert {",".join(doc["edpm_ovn_bridge_mappings"])} == {mappings[h] for h in edpm.hosts}
+    oncs = _by_tool(plan, "os-net-config")
+    assert oncs
+    for onc in oncs:
+        net = yaml.safe_load(onc.text)["network_config"]
+        assert {"type": "ovs_bridge", "name": "br-public", "use_dhcp": False,
+                "members": [{"type": "interface", "name": "eth2", "primary": True}]} in net
     assert not _by_tool(plan, "netplan")  # os-net-config owns the host network there
     assert any("EDPM" in n and n.startswith("WARNING") for n in plan.notes)
 
@@ -154,7 +159,7 @@ def test_bundle_without_deployment_json_says_so() -> None:
     snap = load_for_plan(SEED_BUNDLE)
     plan = plan_separate_nic(snap, "physnet2", "br-public", "eth2")
     changes, notes = deployment_changes(snap, plan, {})
-    assert [c.tool for c in changes] == ["netplan"]
+    assert {c.tool for c in changes} == {"netplan"}
     assert any("no deployment flavor known for compute1, controller, network" in n
                for n in notes)
 
@@ -181,11 +186,13 @@ def _generate(netplan: str, text: str, tmp: Path) -> Path:
 
 def test_netplan_of_the_nic_separation_is_valid(netplan: str, tmp_path: Path) -> None:
     plan, _ = _plan("packages")
-    [npl] = _by_tool(plan, "netplan")
-    units = _generate(netplan, npl.text, tmp_path)
-    svc = (units / "netplan-ovs-br-public.service").read_text()
-    assert "ovs-vsctl --may-exist add-br br-public" in svc
-    assert "ovs-vsctl --may-exist add-port br-public eth2" in svc
+    npls = _by_tool(plan, "netplan")
+    assert npls
+    for i, npl in enumerate(npls):
+        units = _generate(netplan, npl.text, tmp_path / str(i))
+        svc = (units / "netplan-ovs-br-public.service").read_text()
+        assert "ovs-vsctl --may-exist add-br br-public" in svc
+        assert "ovs-vsctl --may-exist add-port br-public eth2" in svc
 
 
 def test_netplan_pins_the_bridge_mac_like_the_fix(netplan: str, tmp_path: Path) -> None:

@@ -8,8 +8,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from plan_support import SEED_BUNDLE, SEED_PROVNET, SEED_SWITCH, combined_text, seed, seed_after
 
+from helpers.plan_support import (
+    SEED_BUNDLE,
+    SEED_PROVNET,
+    SEED_SWITCH,
+    combined_text,
+    seed,
+    seed_after,
+)
 from ovnguard.assess import assess
 from ovnguard.change import apply_change, parse_change
 from ovnguard.errors import InputError

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from plan_support import PROVNET_EX, PROVNET_INT, REPO, SEED, SEED_BUNDLE, combined_text
 
+from helpers.plan_support import PROVNET_EX, PROVNET_INT, REPO, SEED, SEED_BUNDLE, combined_text
 from ovnguard.change import apply_change, parse_change, read_change
 from ovnguard.lab import Lab, load_topology
 from ovnguard.lab.export import export_bundle
@@ -41,7 +41,11 @@ def clashes(r: RehearsalResult) -> list[str]:
 
 @pytest.fixture(scope="module")
 def nicsep() -> Plan:
-    return plan_separate_nic(load_for_plan(SEED_BUNDLE), "physnet2", "br-public", "eth2")
+    # The control-plane lab has OVS and OVN but no host kernel state for `ip` lines: the
+    # OVS half of the plan here; the address move is replayed in the data-plane lab
+    # (tests/guard/test_guard_plan_dataplane.py).
+    return plan_separate_nic(load_for_plan(SEED_BUNDLE), "physnet2", "br-public", "eth2",
+                             move_management=False)
 
 
 def test_rehearsed_plan_moves_the_pair_to_br_public(nicsep: Plan) -> None:
@@ -206,7 +210,8 @@ def test_two_hosts_with_the_switch_local_gateway_chassis_included(tmp_path: Path
     finally:
         lab.down()
     bundle = tmp_path / "bundle"
-    plan = plan_separate_nic(load_for_plan(bundle), "physnet2", "br-public", "eth2")
+    plan = plan_separate_nic(load_for_plan(bundle), "physnet2", "br-public", "eth2",
+                             move_management=False)  # control-plane lab: OVS half only
     assert plan.status == "proven", plan.verification and plan.verification.reasons
     assert [p.name for p in plan.parts] == ["controller", "compute1", "network"]
     r = rehearse(bundle, parse_change(combined_text(plan), "plan"))

@@ -4,7 +4,8 @@ their inverses, and the what-if's proof of the end state."""
 from __future__ import annotations
 
 import pytest
-from plan_support import (
+
+from helpers.plan_support import (
     PROVNET_EX,
     PROVNET_INT,
     SEED_PROVNET,
@@ -12,7 +13,6 @@ from plan_support import (
     combined_text,
     seed,
 )
-
 from ovnguard.assess import assess
 from ovnguard.change import apply_change, parse_change
 from ovnguard.errors import InputError
@@ -35,8 +35,9 @@ def test_every_host_mapping_physnet2_gets_steps_compute1_last(plan: Plan) -> Non
     assert [p.name for p in plan.parts] == ["controller", "network", "compute1"]
     for part in plan.parts:
         assert part.host == part.name
-        assert [s.title.split()[0] for s in part.steps] == ["create", "map"]
-        assert not any(s.console_needed for s in part.steps)  # management stays on br-ex
+        # issue 13: then br-ex's MAC is pinned and the management address moves to its NIC
+        assert [s.title.split()[0] for s in part.steps] == ["create", "map", "pin", "move"]
+        assert not any(s.console_needed for s in part.steps)
 
 
 def test_the_old_patch_port_goes_in_the_same_transaction_as_the_mapping(plan: Plan) -> None:
@@ -63,8 +64,14 @@ def test_end_state_has_no_dangerous_finding_and_resolves_the_seed_hazard(plan: P
     assert v is not None
     assert plan.status == "proven", v.reasons
     assert v.dangerous == ()
-    assert v.introduced == ()
-    assert v.change_verdict == "safe"
+    # The pin writes the MAC br-ex's link shows (7a:56:...). The seed bundle's br-ex link
+    # MAC is not the one ovs-vswitchd's rule would give it (its NIC's, bc:24:11:...), and
+    # bridge-mac-moves compares with the rule, so it reads the pin as a move (medium): the
+    # only finding the plan introduces.
+    assert {f.rule for f in v.introduced} == {"bridge-mac-moves"}
+    assert all(f.summary.split(" to ")[1].startswith("7a:56:08:da:4d:4d")
+               for f in v.introduced if f.hosts == ("compute1",))
+    assert v.change_verdict == "risky"
     # Every hazard of the seed that separation is for goes away: the switch bridged into
     # the management LAN on compute1, and (when the bundle routes ovn-remote over br-ex)
     # the control plane riding a provider bridge, on every host.
@@ -87,7 +94,9 @@ def test_end_state_has_no_dangerous_finding_and_resolves_the_seed_hazard(plan: P
 def test_end_state_checked_independently_with_assess(plan: Plan) -> None:
     s0 = seed()
     wi = assess(s0, parse_change(combined_text(plan), "plan"))
-    assert wi.report.verdict == "safe"
+    assert wi.report.verdict == "risky"  # bridge-mac-moves only, see above
+    assert {f.rule for f in wi.assessment.findings if f.introduced_by_change} <= {
+        "bridge-mac-moves"}
     assert all(cl.outcome == "applied" for cl in wi.report.change_lines)
     end = wi.change_result.snapshot if wi.change_result else s0
     alone = assess(end).assessment
@@ -98,8 +107,11 @@ def test_end_state_checked_independently_with_assess(plan: Plan) -> None:
         v = HostView(end.hosts[h])
         assert v.mappings_raw == "physnet2:br-public"
         assert [n.name for n in v.bridges["br-public"].nics] == ["eth2"]
-        assert [n.name for n in v.bridges["br-ex"].nics] == ["enp6s18"]  # management stays
-        assert v.management is not None and v.management.bridge == "br-ex"
+        # the management address left br-ex with its NIC (issue 13); br-ex's MAC is pinned
+        assert [n.name for n in v.bridges["br-ex"].nics] == []
+        assert v.bridges["br-ex"].hwaddr
+        assert v.management is not None and v.management.ifname == "enp6s18"
+        assert v.management.bridge is None
 
 
 def test_plan_and_rollback_files_parse(plan: Plan) -> None:
@@ -109,9 +121,10 @@ def test_plan_and_rollback_files_parse(plan: Plan) -> None:
             change = parse_change(text, name)
             assert change.problems == ()
             assert {inv.host for inv in change.invocations} == {part.name}
-            assert all(inv.tool == "ovs-vsctl" and inv.syntax_error is None
+            assert all(inv.tool in ("ovs-vsctl", "ip") and inv.syntax_error is None
                        for inv in change.invocations)
-            assert len(change.invocations) == len(part.steps)
+            # one line per step; the address move is one line of `&&`-joined commands
+            assert len({inv.location.line for inv in change.invocations}) == len(part.steps)
             assert ("step 1:" in text) != ("undo step 1" in text)
 
 
@@ -232,9 +245,10 @@ def test_other_mapping_entries_are_kept() -> None:
     p = plan_separate_nic(s1, "physnet2", "br-public", "eth2", ["compute1"])
     part = p.part("compute1")
     assert part is not None
-    last = " ".join(part.steps[-1].commands[0])
+    mapping = next(s for s in part.steps if s.title.startswith("map"))
+    last = " ".join(mapping.commands[0])
     assert last.endswith(f'{MAPPINGS}="physnet1:br-data,physnet2:br-public"')
-    assert " ".join(part.steps[-1].inverse[0]).endswith(
+    assert " ".join(mapping.inverse[0]).endswith(
         f'{MAPPINGS}="physnet1:br-data,physnet2:br-ex"')
     assert p.status == "proven", p.verification and p.verification.reasons
     # The br-int side keeps its name and peer; nothing in the plan touches it.

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.realdb import RealDb
 from ovnguard.cli.demo import example_dir
-from realdb import RealDb
 
 EX = example_dir()
 OVNGUARD = str(Path(sys.executable).parent / "ovnguard")

@@ -6,8 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from simsnap import Cluster, host_setup, vif
 
+from helpers.simsnap import Cluster, host_setup, vif
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation import realization_delta, realize
 from ovnguard.simulation.realize import realization_steps

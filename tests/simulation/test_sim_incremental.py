@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from simsnap import Cluster, host_setup, vif
 
+from helpers.simsnap import Cluster, host_setup, vif
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.realize import realization_steps

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from simsnap import Cluster
 
+from helpers.simsnap import Cluster
 from ovnguard.model.logical import LogicalTopology, Southbound
 from ovnguard.simulation import predict_southbound
 

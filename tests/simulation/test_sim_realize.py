@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from simsnap import Cluster, host_setup, vif
 
+from helpers.simsnap import Cluster, host_setup, vif
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.types import HostRealization

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.realdb import RealDb
 from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
 from ovnguard.cli.demo import example_dir
@@ -17,7 +18,6 @@ from ovnguard.model.host import COLLECT_HOSTS, host_views
 from ovnguard.report.schema import Report
 from ovnguard.simulation import realize
 from ovnguard.sources.bundle import load_bundle
-from realdb import RealDb
 
 pytestmark = pytest.mark.realdb
 

@@ -143,7 +143,7 @@ def test_collect_redacts_by_default_and_keep_secrets_keeps(tmp_path: Path) -> No
 
     if shutil.which("ovsdb-server") is None:
         pytest.skip("needs the OVS Debian packages")
-    from realdb import RealDb
+    from helpers.realdb import RealDb
 
     neutron = tmp_path / "neutron"
     neutron.mkdir()

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from ovnguard.change.executor import Executor
 
 DATABASE_OF = {"ovs-vsctl": "Open_vSwitch", "ovn-sbctl": "OVN_Southbound",
-               "ovn-nbctl": "OVN_Northbound", "openstack": "OVN_Northbound"}
+               "ovn-nbctl": "OVN_Northbound", "openstack": "OVN_Northbound",
+               "ip": "host"}  # "host": the host model's addresses, routes and links
 
 GENERIC = ("set", "add", "remove", "clear", "create", "destroy", "get", "list", "find", "comment")
 _SUPPORTED = {
@@ -112,13 +113,21 @@ class ModelBackend:
 
     def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
                 ml2: Ml2Config) -> Outcome:
-        try:
-            after = _transact(db, inv, seed, ml2)
-        except UnsupportedNeutron as e:
-            return Outcome(unsupported=str(e))
-        except CtlError as e:
-            return Outcome(error=e.message, missing=e.missing)
-        return Outcome(after=db if inv.dry_run else after)
+        out = model_outcome(db, inv, seed, ml2)
+        return replace(out, after=db) if inv.dry_run and out.after is not None else out
+
+
+def model_outcome(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> Outcome:
+    """`inv` as one transaction of the model on `db`: the database after it, or the tool's
+    error / why it cannot be modelled. The model executor runs every line so; the real-tool
+    executor only what Neutron writes (`openstack network create`)."""
+    try:
+        after = _transact(db, inv, seed, ml2)
+    except UnsupportedNeutron as e:
+        return Outcome(unsupported=str(e))
+    except CtlError as e:
+        return Outcome(error=e.message, missing=e.missing)
+    return Outcome(after=after)
 
 
 def _openstack_unsupported(inv: Invocation) -> str | None:
@@ -153,6 +162,7 @@ def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeRe
     n = len(change.invocations)
     every = -(-n // MAX_STEPS) if n > MAX_STEPS else 1
     steps: list[Snapshot] = []
+    step_invocations: list[int] = []
     groups = (plan_groups(change.invocations, every) if backend.runs_groups
               else [[inv] for inv in change.invocations])
     for group in groups:
@@ -164,6 +174,7 @@ def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeRe
         if (k % every == every - 1 or k == n - 1) and \
                 state.snapshot is not (steps[-1] if steps else snapshot):
             steps.append(state.snapshot)
+            step_invocations.append(k)
     if every > 1:
         state.notes.append(
             f"the change has {n} command lines: the states ovn-controller sees in between "
@@ -178,7 +189,8 @@ def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeRe
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )
     return ChangeResult(snapshot, state.snapshot, tuple(problems), tuple(state.applied),
-                        tuple(steps), backend.name, tuple(dict.fromkeys(state.notes)))
+                        tuple(steps), backend.name, tuple(dict.fromkeys(state.notes)),
+                        tuple(step_invocations))
 
 
 class _State:
@@ -206,7 +218,7 @@ class _State:
         database: str,
         changes: tuple[RowChange, ...] = (),
     ) -> None:
-        if status == "applied" and not changes:
+        if status == "applied" and not changes and inv.tool != "ip":
             status = "unchanged"
         self.applied.append(
             AppliedInvocation(inv.index, inv.location, inv.tool, inv.host, database, status,
@@ -238,6 +250,9 @@ class _State:
         database = DATABASE_OF[inv.tool]
         if inv.after == "&&" and self.last not in ("applied", "unchanged"):
             self._record(inv, "skipped", database)
+            return
+        if inv.tool == "ip":
+            self._run_ip(inv)
             return
         if inv.syntax_error is not None and self.backend.checks_syntax:
             self._problem("rejected", inv, f"{inv.tool}: {inv.syntax_error}")
@@ -304,8 +319,22 @@ class _State:
         elif key == ("sb",):
             self.snapshot = self.snapshot.with_sb(after)
         else:
+            from ovnguard.change.hostapply import sync_ovs_links
+
+            # the bridge devices vswitchd adds or removes, with their addresses and routes
             self.snapshot = self.snapshot.with_host(
-                replace(self.snapshot.hosts[key[1]], ovs=after))
+                sync_ovs_links(replace(self.snapshot.hosts[key[1]], ovs=after)))
+
+    def _run_ip(self, inv: Invocation) -> None:
+        """A host line: the host model's addresses, routes and links (change/hostrun.py)."""
+        from ovnguard.change.hostrun import run_ip
+
+        out = run_ip(self.snapshot, inv)
+        for p in out.problems:
+            self._problem(p.kind, inv, p.message, p.suggestions, p.note)
+        self.notes.extend(out.notes)
+        self.snapshot = out.snapshot
+        self._record(inv, out.status, "host")
 
     def _run_vsctl(self, inv: Invocation) -> None:
         hosts = self.snapshot.hosts

@@ -440,10 +440,7 @@ def _cmd_add(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
             f'"add" operation would put {n} {what} in column {column} of table {table.name} '
             f"but the maximum number is {int(ctype.max)}"
         )
-    if ctype.is_scalar:
-        assert isinstance(new, tuple)
-        new = new[0]
-    txn.update(table.name, row.uuid, {column: new})
+    _store(txn, table, row, column, ctype, new)
 
 
 def _cmd_remove(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
@@ -487,10 +484,7 @@ def _cmd_remove(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
             f'"remove" operation would put {n} {what} in column {column} of table '
             f"{table.name} but the minimum number is {ctype.min}"
         )
-    if ctype.is_scalar:
-        assert isinstance(new, tuple)
-        new = new[0]
-    txn.update(table.name, row.uuid, {column: new})
+    _store(txn, table, row, column, ctype, new)
 
 
 def _cmd_create(txn: Txn, cmd: Command, table: TableSchema) -> None:
@@ -532,3 +526,12 @@ def _cmd_destroy(txn: Txn, tool: str, cmd: Command, table: TableSchema) -> None:
         row = get_row(txn, tool, table.name, rec, _must_exist(cmd))
         if row is not None:
             txn.delete(table.name, row.uuid)
+
+
+def _store(txn: Txn, table: TableSchema, row: Row, column: str, ctype: ColumnType,
+           new: Value) -> None:
+    """Write `add`/`remove`'s resulting set: a scalar column (min 0/1, max 1) holds the atom."""
+    if ctype.is_scalar:
+        assert isinstance(new, tuple)
+        new = new[0]
+    txn.update(table.name, row.uuid, {column: new})

@@ -8,13 +8,17 @@ location so a problem can name the line an operator has to fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ovnguard.change.shell import quote_words
 from ovnguard.model.db import RowChange
 from ovnguard.model.snapshot import Snapshot
 
-Tool = Literal["ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack"]
+if TYPE_CHECKING:
+    from ovnguard.change.host import IpCommand
+
+# "ip": iproute2 on the host of its `# host:` section (change/host.py, change/hostapply.py)
+Tool = Literal["ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack", "ip"]
 ProblemKind = Literal["unsupported-command", "rejected", "unknown-host", "undefined-variable"]
 Options = tuple[tuple[str, str | None], ...]
 
@@ -90,6 +94,8 @@ class Invocation:
     # Why ovnguard cannot simulate it; the invocation is then not applied.
     unsupported: str | None = None
     after: Literal["", "&&", ";"] = ""  # how it was joined to the previous one on its line
+    # tool "ip": the parsed line (its host edits, iproute2's own refusal, or why unknown)
+    ip: IpCommand | None = None
 
     @property
     def expanded(self) -> str:
@@ -137,6 +143,9 @@ class ChangeResult:
     steps: tuple[Snapshot, ...] = ()
     executor: str = "model"  # which engine ran the lines: "real-tools" or "model"
     notes: tuple[str, ...] = ()  # what the report should say about how lines were run
+    # For each of `steps`: the index of the invocation after which it was taken (so a
+    # finding about an intermediate state can name its line).
+    step_invocations: tuple[int, ...] = ()
 
     @property
     def failed_invocations(self) -> tuple[int, ...]:

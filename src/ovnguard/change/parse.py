@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ovnguard.change.host import Source, parse_ip
 from ovnguard.change.model import (
     Change,
     ChangeProblem,
@@ -31,9 +32,12 @@ MAX_CHANGE_BYTES = 16 * safeio.MiB
 MAX_CHANGE_LINE = 64 * 1024
 
 TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack")
+# Host tools: they act on the host of their `# host:` section (change/host.py).
+HOST_TOOLS: tuple[Tool, ...] = ("ip",)
 SUPPORTED_HINT = (
     "supported: ovn-nbctl, ovs-vsctl, ovn-sbctl (also as microovn.ovn-nbctl, or behind sudo, "
-    "docker/podman exec, kubectl/oc exec), `openstack network create`, VAR=value, "
+    "docker/podman exec, kubectl/oc exec), `openstack network create`, `ip address|route|"
+    "link set` on a `# host:`, VAR=value, "
     "comments, `\\` continuations, `;` and `&&` between commands"
 )
 # Wrappers operators put in front of the real command; they do not change what it does to
@@ -199,6 +203,9 @@ class _Reader:
         if not argv:
             return
         tool = os.path.basename(argv[0])
+        if tool in HOST_TOOLS:
+            self._ip(toks, argv[1:], joiner)
+            return
         if tool not in TOOLS:
             self._problem(
                 "unsupported-command",
@@ -215,6 +222,19 @@ class _Reader:
             "undefined variable " + ", ".join(f"${n}" for n in names)
             + " (assign it with NAME=value on an earlier line)",
         )
+
+    def _ip(self, toks: list[Token], argv: list[str], joiner: str) -> None:
+        """An iproute2 line: parsed here by iproute2's grammar (change/host.py), applied to
+        the host model of its `# host:` section by the executor (change/hostapply.py)."""
+        loc = Location(self.path, toks[0].line)
+        index = len(self.invocations)
+        after = joiner if self.invocations and joiner in ("&&", ";") else ""
+        raw = self._raw(toks)
+        self.invocations.append(Invocation(
+            index, loc, "ip", raw, tuple(argv), self.host, (), (),
+            after=after,  # type: ignore[arg-type]
+            ip=parse_ip(argv, Source(loc, raw)),
+        ))
 
     def _invocation(self, toks: list[Token], tool: Tool, argv: list[str], joiner: str) -> None:
         loc = Location(self.path, toks[0].line)

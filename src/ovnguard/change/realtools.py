@@ -41,13 +41,12 @@ import ovs.jsonrpc
 import ovs.poller
 import ovs.stream
 
-from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, _transact
+from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, model_outcome
 from ovnguard.change.batch import group_words
 from ovnguard.change.model import Invocation
-from ovnguard.change.neutron import Ml2Config, UnsupportedNeutron
+from ovnguard.change.neutron import Ml2Config
 from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
 from ovnguard.change.tools import Tools
-from ovnguard.change.txn import CtlError
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.sources.ovsdb_file import apply_records, value_to_json, write_database
 
@@ -369,13 +368,10 @@ class RealBackend:
         """What Neutron writes (modelled in neutron.py), committed on the copy as one
         transaction, so later lines see it exactly as the real tools would."""
         db = server.db
-        try:
-            after = _transact(db, inv, seed, ml2)
-        except UnsupportedNeutron as e:
-            return Outcome(unsupported=str(e))
-        except CtlError as e:
-            return Outcome(error=e.message, missing=e.missing)
-        ops = _ops(db, after)
+        modelled = model_outcome(db, inv, seed, ml2)
+        if modelled.after is None:
+            return modelled
+        ops = _ops(db, modelled.after)
         if ops:
             r = subprocess.run(
                 [str(self.tools.path("ovsdb-client")), "transact", server.remote,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from ovnguard.change.executor import Executor
+    from ovnguard.change.model import Change
 
 
 class ExecutorChoice(StrEnum):
@@ -57,14 +58,25 @@ def check(
     change: Path | None = typer.Option(
         None,
         "--change",
-        help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` lines as you "
-        "would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl). Never run by a "
-        "shell. Without it, the current state is checked.",
+        help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` / `ip` lines as "
+        "you would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl and ip). Never "
+        "run by a shell. Without it, the current state is checked.",
         dir_okay=False,
     ),
     host: str | None = typer.Option(
-        None, "--host", help="Host that ovs-vsctl lines act on when no `# host:` comment says."
+        None, "--host", help="Host that ovs-vsctl and ip lines act on when no `# host:` "
+        "comment says."
     ),
+    host_state: list[str] = typer.Option(
+        [], "--host-state", metavar="HOST=FILE", help="A host's proposed network state as a "
+        "whole file: a netplan YAML (validated and rendered by the installed `netplan "
+        "generate`, its openvswitch bridges included) or an nmstate YAML. Applied after the "
+        "change's lines as the difference to the collected state (docs/change-file.md). "
+        "Repeatable.", show_default=False),
+    from_addr: str | None = typer.Option(
+        None, "--from", metavar="ADDR", help="The address you type the change from (default: "
+        "the first word of $SSH_CLIENT): host lines are checked for the line after which a "
+        "host no longer reaches it.", show_default=False),
     fmt: str = typer.Option(
         "text", "--format", "-f", help=format_help(
             "Report", "text for a terminal, json with its schema in docs/json.md, sarif for "
@@ -156,6 +168,10 @@ def check(
 
       ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
 
+      ovnguard check -b ./bundle --change move-ip.sh --from 10.0.0.5   # which line cuts me off?
+
+      ovnguard check -b ./bundle --host-state compute1=50-cloud-init.yaml   # netplan/nmstate
+
       ovnguard check -b ./bundle --change fix.sh --format json | jq .verdict
 
       ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 --change fix.sh
@@ -179,6 +195,7 @@ def check(
         raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
                          "check")
     check_format("Report", fmt)
+    operator = operator_from(from_addr)
     if bundle is not None:
         from ovnguard.sources.bundle import load_bundle
 
@@ -198,8 +215,10 @@ def check(
                              "check")
         snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None
+    ch = _with_host_states(ch, host_state, snapshot)
     whatif = assess(snapshot, ch,
-                    executor=_executor(executor, ovn_bindir) if ch is not None else None)
+                    executor=_executor(executor, ovn_bindir) if ch is not None else None,
+                    operator=operator)
     report = whatif.report
     if bundle is None:
         # What the live read or the sos reports lacked (a host unreachable, a file sos did
@@ -208,6 +227,35 @@ def check(
             update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
     emit(report, fmt, output, verbose=verbose, quiet=quiet)
     raise typer.Exit(exit_code(report.verdict, fail_on))
+
+
+def operator_from(from_addr: str | None) -> str | None:
+    """--from ADDR, else $SSH_CLIENT's client address (read here, at the edge)."""
+    import os
+
+    from ovnguard.findings.rules.hostchange import operator_address
+
+    if from_addr is not None:
+        addr = operator_address(from_addr)
+        if addr is None or len(from_addr.split()) != 1:
+            raise InputError(f"--from {from_addr!r}: not an IP address", "--from")
+        return addr
+    return operator_address(os.environ.get("SSH_CLIENT"))
+
+
+def _with_host_states(ch: Change | None, specs: list[str], snapshot: Snapshot
+                      ) -> Change | None:
+    from ovnguard.change.hoststate import read_host_state, with_host_state
+
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise InputError(f"--host-state {spec!r}: expected HOST=FILE", "--host-state")
+        if name not in snapshot.hosts:
+            raise InputError(f"--host-state: host {name} is not in the bundle (hosts: "
+                             + ", ".join(sorted(snapshot.hosts)[:5]) + ")", "--host-state")
+        ch = with_host_state(ch, name, read_host_state(path), snapshot)
+    return ch
 
 
 def _executor(choice: ExecutorChoice, bindir: Path | None) -> Executor:

@@ -58,8 +58,9 @@ def _t(doc: dict[str, Any], key: str) -> str:
 
 def apply(
     change: Path | None = typer.Option(None, "--change", dir_okay=False,
-                                       help="Change file (ovn-nbctl lines, or ovs-vsctl lines "
-                                       "for one host), as for `ovnguard check`. Required."),
+                                       help="Change file (ovn-nbctl lines; or the ip and "
+                                       "ovs-vsctl lines of one host, run on that host), as "
+                                       "for `ovnguard check`. Required."),
     nb: str | None = options.nb_option("NB database to change (default "
                                        "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
                                        "the local unix: socket: the rollback must work when "
@@ -69,8 +70,12 @@ def apply(
     db: str | None = typer.Option(None, "--db", help="For ovs-vsctl changes: this host's "
                                   "Open_vSwitch database (default "
                                   "unix:/var/run/openvswitch/db.sock)."),
-    host: str | None = typer.Option(None, "--host", help="Host of ovs-vsctl lines that have "
-                                    "no '# host:' line."),
+    host: str | None = typer.Option(None, "--host", help="Host of ovs-vsctl and ip lines "
+                                    "that have no '# host:' line."),
+    from_addr: str | None = typer.Option(
+        None, "--from", metavar="ADDR", help="The address you type the change from (default: "
+        "the first word of $SSH_CLIENT): the what-if names the host line after which this "
+        "host no longer reaches it.", show_default=False),
     bundle: Path | None = typer.Option(None, "--bundle", "-b", file_okay=False,
                                        help="Judge the change on this bundle (default: a "
                                        "snapshot of the live database)."),
@@ -148,6 +153,7 @@ def apply(
     Exit codes: 0 applied and armed, 1 refused (nothing applied), 2 bad input,
     3 database unreachable or watcher failed, 4 another guard holds this database.
     """
+    from ovnguard.cli.check import operator_from
     from ovnguard.guard.arm import ApplyOptions, Refused, apply_guarded
 
     def say(msg: str) -> None:
@@ -167,7 +173,7 @@ def apply(
             auto_confirm_after=auto_confirm_after, force=force, state_dir=state_dir,
             chassis_dbs=_pairs(chassis_db, "--chassis-db"), repair_ports=repair_ports,
             give_up_after=give_up_after,
-            verify_timeout=verify_timeout,
+            verify_timeout=verify_timeout, operator=operator_from(from_addr),
         )
         armed: list[Any] = []
         if sentinel or sentinel_print or sentinel_netns:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ovnguard.cli.out import echo
-from ovnguard.errors import InputError, OvnguardError
+from ovnguard.cli.out import echo, one_line_errors
+from ovnguard.errors import InputError
 from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
@@ -36,16 +35,6 @@ app = typer.Typer(
 
 RUN_DIR_HELP = "Lab run dir (default: $OVNGUARD_LAB_DIR, else ./.lab)."
 MAX_CHASSIS = 500
-
-
-@contextmanager
-def _errors(verb: str) -> Iterator[None]:
-    """One line on stderr and the error's exit code, never a traceback."""
-    try:
-        yield
-    except OvnguardError as e:
-        echo(f"ovnguard lab {verb}: {e}", err=True)
-        raise typer.Exit(e.exit_code) from None
 
 
 def _progress_printer() -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
@@ -143,7 +132,7 @@ def up(
     """
     from ovnguard.lab import Lab, load_topology, seed_topology
 
-    with _errors("up"):
+    with one_line_errors("lab up"):
         if chassis is not None and topology is not None:
             raise InputError("give either --chassis or --topology, not both")
         if from_bundle is not None and (chassis is not None or topology is not None):
@@ -207,7 +196,7 @@ def status(
     """
     from ovnguard.lab import Lab
 
-    with _errors("status"):
+    with one_line_errors("lab status"):
         check_format("LabStatus", fmt)
         st = Lab.attach(run_dir).status()
         emit(st, fmt)
@@ -261,7 +250,7 @@ def down(
     from ovnguard.lab.dataplane import STATE_FILE, DataplaneLab
     from ovnguard.lab.layout import RunLayout, default_run_dir
 
-    with _errors("down"):
+    with one_line_errors("lab down"):
         root = RunLayout.at(run_dir if run_dir is not None else default_run_dir()).root
         # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
         stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
@@ -286,7 +275,7 @@ def export(
     from ovnguard.lab import Lab
     from ovnguard.lab.export import export_bundle
 
-    with _errors("export"):
+    with one_line_errors("lab export"):
         out = export_bundle(Lab.attach(run_dir), dest, force=force)
         echo(f"bundle written to {out}")
 
@@ -307,7 +296,7 @@ def env(
     """
     from ovnguard.lab import Lab, environ_for
 
-    with _errors("env"):
+    with one_line_errors("lab env"):
         lab = Lab.attach(run_dir)
         for k, v in environ_for(lab, host).items():
             echo(f"export {k}={shlex.quote(v)}")

@@ -3,8 +3,12 @@ never acted on (see report/safe.py). One place, so a new message cannot forget i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
+from ovnguard.errors import OvnguardError
 from ovnguard.report.safe import json_text, visible_lines
 
 
@@ -16,3 +20,14 @@ def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
 def echo_json(text: str, err: bool = False) -> None:
     """JSON text, with control characters inside strings escaped (still the same JSON)."""
     typer.echo(json_text(text), err=err)
+
+
+@contextmanager
+def one_line_errors(command: str) -> Iterator[None]:
+    """An ovnguard error inside becomes one line on stderr (`ovnguard COMMAND: why`) and its
+    exit code, never a traceback."""
+    try:
+        yield
+    except OvnguardError as e:
+        echo(f"ovnguard {command}: {e}", err=True)
+        raise typer.Exit(e.exit_code) from None

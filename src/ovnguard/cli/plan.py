@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from ovnguard.cli.out import echo
-from ovnguard.errors import InputError, OvnguardError
+from ovnguard.cli.out import one_line_errors
+from ovnguard.errors import InputError
 from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
@@ -46,15 +44,6 @@ OUT_HELP = ("Write plan-<host>.sh and rollback-<host>.sh (plan-northbound.sh for
             "steps) into this directory; `ovnguard check --change` and `ovnguard rehearse "
             "--change` read them as they are. The deployment tools' side goes into "
             "deploy-<n>-<tool>.yaml.")
-
-
-@contextmanager
-def _errors(verb: str) -> Iterator[None]:
-    try:
-        yield
-    except OvnguardError as e:
-        echo(f"ovnguard plan {verb}: {e}", err=True)
-        raise typer.Exit(e.exit_code) from None
 
 
 def _emit(plan: Plan, fmt: str, out: Path | None) -> None:
@@ -105,18 +94,25 @@ def separate_nic(
     hosts: str | None = typer.Option(
         None, "--hosts", help="Comma-separated hosts (default: every host whose "
                               "ovn-bridge-mappings names --physnet)."),
+    keep_management: bool = typer.Option(
+        False, "--keep-management", help="Leave the management address on its bridge (steps "
+        "1-2 only): no MAC pin, no address move."),
     out: Path | None = typer.Option(None, "--out", "-o", help=OUT_HELP, file_okay=False),
     fmt: str = typer.Option("text", "--format", "-f",
                             help=format_help("WrittenPlan", "json: docs/plan.md")),
 ) -> None:
     """NIC separation: move a physical network off the bridge that carries the hosts'
-    management address, onto a bridge of its own with its own uplink.
+    management address, onto a bridge of its own with its own uplink, and the management
+    address onto its own NIC.
 
     Per host: (1) create --bridge with --nic (nothing moves yet); (2) map --physnet to it,
     deleting the old provider-side patch ports in the same transaction -- otherwise real
     ovn-controller (23.03, measured) cannot create the new ones (same name) and nothing
-    moves. The management address stays where it is, on a bridge that no longer carries
-    the physical network.
+    moves. Then, where the management address sits on a bridge whose only NIC is the
+    management NIC: (3) pin that bridge's MAC (other-config:hwaddr) before the NIC leaves;
+    (4) move the address and the default route to the NIC, in one `&&`-joined line. Apply
+    each host's file with `ovnguard apply` ON that host: it restores address, routes and
+    ports if the host is cut off.
 
     Example:
 
@@ -124,12 +120,13 @@ def separate_nic(
     """
     from ovnguard.plan.nicsep import plan_separate_nic
 
-    with _errors("separate-nic"):
+    with one_line_errors("plan separate-nic"):
         check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         selected = [h.strip() for h in hosts.split(",") if h.strip()] if hosts else None
         plan = _deployment(bundle, snapshot,
-                           plan_separate_nic(snapshot, physnet, bridge, nic, selected))
+                           plan_separate_nic(snapshot, physnet, bridge, nic, selected,
+                                             move_management=not keep_management))
         _emit(plan, fmt, out)
     _exit(plan)
 
@@ -155,7 +152,7 @@ def fix(
     """
     from ovnguard.plan.fixes import plan_fixes
 
-    with _errors("fix"):
+    with one_line_errors("plan fix"):
         check_format("WrittenPlan", fmt)
         snapshot = _bundle(bundle)
         plan = _deployment(bundle, snapshot, plan_fixes(snapshot, rule))

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
@@ -336,3 +337,26 @@ class RuleContext:
         except ValueError:
             return False
         return any(a.version == n.version and a in n for n in nets)
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """What a change-time rule sees (`registry.change_rule`): the change as read, what the
+    executor did with each of its lines, and the rules' view of the snapshot before it."""
+
+    change: Change
+    result: ChangeResult
+    before: RuleContext
+
+    @cached_property
+    def problems(self) -> tuple[ChangeProblem, ...]:
+        """The problems found reading the change and applying it, each once (the same line
+        may be reported by both)."""
+        seen: set[tuple[str, str, int, str]] = set()
+        out = []
+        for p in (*self.change.problems, *self.result.problems):
+            k = (p.kind, p.location.path, p.location.line, p.message)
+            if k not in seen:
+                seen.add(k)
+                out.append(p)
+        return tuple(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ovnguard.findings.registry import all_rules
+from ovnguard.findings.registry import all_rules, checked_on_change, no_snapshot_hazard
 
 HEADER = """\
 # Hazard rules and the verdict
@@ -55,8 +55,9 @@ hosts (`hosts_added`) or makes more severe | yes |
 | `resolved` | there before, gone after | no (reported) |
 | `present` | no change given: the state itself is judged | yes |
 
-Findings the change produces on its own (a rejected or unsupported command line,
-`extra_findings`) always belong to the change.
+Findings the change produces on its own (a rejected or unsupported command line: the
+change-time rules, checked over the change's lines rather than a snapshot) always belong to
+the change.
 
 - **dangerous**: some counted finding is `critical`, or predicts a host losing management
   reachability (`loses_management`: e.g. an L2 loop on the management segment, the
@@ -81,6 +82,12 @@ says or state drifting from its owner; `low` a transient or cosmetic risk; `info
 A rule may raise or lower the severity of one finding when the evidence says so (each such
 case is described under the rule).
 """
+
+
+_CHANGE_ONLY = ("**Checked** over the change's own lines (the problems found reading and "
+                "applying them), not over a snapshot.")
+_CHANGE_TIME = ("**Checked** over each snapshot, and also over the change's own lines (what "
+                "a line that did not apply names).")
 
 
 def render_markdown() -> str:
@@ -110,6 +117,8 @@ def render_markdown() -> str:
             f"**Example.** {s.example}",
             "",
         ]
+        if checked_on_change(s.id):
+            lines += [_CHANGE_TIME if r.check is not no_snapshot_hazard else _CHANGE_ONLY, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -4,6 +4,10 @@ title, why it matters, a remediation template and an example -- plus one pure ch
 The spec is what docs/rules.md is generated from (`python -m ovnguard.findings.docs`), so the
 documentation cannot drift from the code; the check is what runs. A check never does I/O: it
 reads the `RuleContext` (snapshot, realization, host views) and returns findings.
+
+A few hazards are seen in the change's own lines rather than in a snapshot (a line the tool
+refuses, a physnet named only by a refused line): their check is a `change_rule` over a
+`ChangeContext`, registered here the same way and run by `run_change_rules`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.model.evidence import Evidence
 
 if TYPE_CHECKING:
-    from ovnguard.findings.context import RuleContext
+    from ovnguard.findings.context import ChangeContext, RuleContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,19 @@ class Rule:
         return self.spec.id
 
 
+ChangeCheck = Callable[["ChangeContext"], list[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRule:
+    """A check over a change's lines; the findings it returns are of `specs`."""
+
+    specs: tuple[RuleSpec, ...]
+    check: ChangeCheck
+
+
 _REGISTRY: dict[str, Rule] = {}
+_CHANGE_RULES: list[ChangeRule] = []
 
 
 def rule(spec: RuleSpec) -> Callable[[Check], Check]:
@@ -87,6 +103,45 @@ def rule(spec: RuleSpec) -> Callable[[Check], Check]:
         return check
 
     return deco
+
+
+def no_snapshot_hazard(ctx: RuleContext) -> list[Finding]:
+    return []
+
+
+def change_rule(*specs: RuleSpec) -> Callable[[ChangeCheck], ChangeCheck]:
+    """Register `check` as a change-time check raising findings of `specs` (decorator).
+    A spec not registered yet by `rule` is registered with a snapshot check that finds
+    nothing: its id, docs and severity are the registry's like every rule's."""
+
+    def deco(check: ChangeCheck) -> ChangeCheck:
+        for spec in specs:
+            if spec.id not in _REGISTRY:
+                _REGISTRY[spec.id] = Rule(spec, no_snapshot_hazard)
+        _CHANGE_RULES.append(ChangeRule(tuple(specs), check))
+        return check
+
+    return deco
+
+
+def run_change_rules(cc: ChangeContext) -> list[Finding]:
+    """Every change-time check's findings, in registration order; they belong to the change
+    (`introduced`)."""
+    all_rules()
+    out: list[Finding] = []
+    for r in _CHANGE_RULES:
+        ids = {s.id for s in r.specs}
+        for f in r.check(cc):
+            if f.rule not in ids:
+                raise AssertionError(f"change rule of {sorted(ids)} returned a finding of {f.rule}")
+            out.append(f.marked("introduced"))
+    return out
+
+
+def checked_on_change(rule_id: str) -> bool:
+    """Whether a change-time check raises findings of `rule_id` (docs)."""
+    all_rules()
+    return any(s.id == rule_id for r in _CHANGE_RULES for s in r.specs)
 
 
 def all_rules() -> tuple[Rule, ...]:

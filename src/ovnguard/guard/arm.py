@@ -22,7 +22,7 @@ from types import MappingProxyType
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
 from ovnguard.errors import InputError, OvnguardError
-from ovnguard.guard import ovsdb
+from ovnguard.guard import hoststeps, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import NB, OVS, Target, chain_argv, chain_text, target_of
 from ovnguard.guard.inverse import label, owned_columns
@@ -66,6 +66,7 @@ class ApplyOptions:
     give_up_after: float = 600.0
     verify_timeout: float = 10.0
     apply_timeout: float = 30.0
+    operator: str | None = None  # where the change is typed from (--from, $SSH_CLIENT)
 
 
 @dataclass
@@ -119,7 +120,8 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 def whatif_snapshot(
-    o: ApplyOptions, target: Target, remote: str, tmp: Path, backup: Path
+    o: ApplyOptions, target: Target, remote: str, tmp: Path, backup: Path,
+    live_host: bool = False,
 ) -> Snapshot:
     """The state the what-if judges: the bundle if given, else what the live databases say
     (NB and, with --sb, SB; for a host change its conf.db)."""
@@ -143,6 +145,22 @@ def whatif_snapshot(
         nb = read_db_file(tmp / "nb.db", NB, NB_KEEP)
     ovs = read_db_file(backup, OVS, OVS_KEEP)
     host = HostState(name=target.host, ovs=ovs, files=MappingProxyType({"conf.db": remote}))
+    if live_host:
+        # A host change is applied on its host: its addresses, routes and links are read
+        # here, over netlink, so the what-if sees what the ip lines change.
+        from dataclasses import replace
+
+        from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
+        from ovnguard.sources.netlink import read_ip_json
+
+        files = read_ip_json().files()
+        host = replace(host, addresses=parse_addresses(files["addr.json"], "netlink"),
+                       routes=parse_routes(files["route.json"], "netlink"),
+                       links=parse_links(files["link.json"], "netlink"))
+        return Snapshot(nb=nb, sb=None, hosts=MappingProxyType({target.host: host}),
+                        source=remote,
+                        notes=(f"no bundle: {target.host}'s Open_vSwitch database and its "
+                               "addresses, routes and links read live here",))
     return Snapshot(nb=nb, sb=None, hosts=MappingProxyType({target.host: host}),
                     source=remote,
                     notes=(f"no bundle: only {target.host}'s Open_vSwitch database is known "
@@ -183,11 +201,20 @@ def predict_chain(
     return predicted, None
 
 
-def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool) -> list[str]:
+def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
+                      host_steps: Sequence[hoststeps.HostStep] = ()) -> list[str]:
     """Raise Refused unless the change may go ahead; returns warnings for --force."""
     r = w.report
-    bad_lines = [c for c in r.change_lines if c.outcome in ("rejected", "unsupported")]
+    ip_lines = {s.line for s in host_steps if s.argv[0] == "ip"}
+    bad_lines = [c for c in r.change_lines if c.outcome in ("rejected", "unsupported")
+                 and not (c.outcome == "unsupported" and c.line in ip_lines)]
     warnings: list[str] = []
+    unmodelled = sorted(c.line for c in r.change_lines
+                        if c.outcome == "unsupported" and c.line in ip_lines)
+    if unmodelled:
+        warnings.append("the what-if did not model line(s) " + ", ".join(map(str, unmodelled))
+                        + " (ip); the guard backs up and restores the host's addresses, "
+                        "routes and links around them")
     if bad_lines:
         details = [f"line {c.line}: {c.outcome}: {c.message or c.text}"
                    + (f" (did you mean: {', '.join(c.suggestions)}?)" if c.suggestions else "")
@@ -238,6 +265,14 @@ def _management_addresses(snapshot: Snapshot) -> dict[str, str | None]:
             addr = m.address if m is not None else None
         out[name] = addr
     return out
+
+
+def _default_gateway(snapshot: Snapshot, host: str | None) -> str | None:
+    h = snapshot.hosts.get(host) if host else None
+    for r in (h.routes or ()) if h is not None else ():
+        if r.dst == "default" and r.gateway and r.table in (None, "main"):
+            return r.gateway
+    return None
 
 
 def start_watcher(g: st.GuardDir) -> None:
@@ -294,7 +329,10 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
     change = read_change(o.change, default_host=o.host)
-    target = target_of(change)
+    # A change with `ip` lines is a host change: its steps run in order (hoststeps.py).
+    hosted = hoststeps.host_target(
+        change, o.host, lambda: st.normalize_remote(o.db or DEFAULT_OVS), o.apply_timeout)
+    target = hosted[0] if hosted else target_of(change)
     remote = resolve_remote(target, o)
     nb_remote = remote if target.database == NB else (
         st.normalize_remote(o.nb) if o.nb else None)
@@ -314,13 +352,16 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         backup = tmp / "backup.db"
         _backup(remote, target.database, backup)
         backup_size = backup.stat().st_size
-        snapshot = whatif_snapshot(o, target, remote, tmp, backup)
-        w = assess(snapshot, change)
-        predicted, chain_error = predict_chain(change, target, backup)
+        snapshot = whatif_snapshot(o, target, remote, tmp, backup, live_host=hosted is not None)
+        w = assess(snapshot, change, operator=o.operator)
+        predicted, chain_error = (predict_chain(change, target, backup)
+                                  if any(i.tool != "ip" for i in change.invocations)
+                                  else ([], None))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     r = w.report
-    warnings = _refuse_if_needed(w, chain_error, o.force)
+    warnings = _refuse_if_needed(w, chain_error, o.force,
+                                 hosted[1].steps if hosted else ())
     say(f"what-if: {r.verdict.upper()}: {r.summary}")
     if not any(h.ovs is not None for h in snapshot.hosts.values()):
         blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): " + (
@@ -336,7 +377,15 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         say(f"warning: {warn}")
 
     ctx = ProbeContext(o.probe_netns, nb_remote, sb_remote, o.probe_cold)
-    if not probes and not no_probes:
+    if not probes and not no_probes and hosted is not None:
+        # On the host itself, its own address always answers: what a host change must not
+        # lose is the way out -- to the operator (--from, $SSH_CLIENT), else the gateway.
+        out = o.operator or _default_gateway(snapshot, target.host)
+        if out:
+            probes = [parse_probe(f"icmp:{out}")]
+            say(f"no --probe given: probing {out}, "
+                + ("where the change is typed from" if o.operator else "the default gateway"))
+    elif not probes and not no_probes:
         probes = default_probes(_management_addresses(snapshot))
         if probes:
             say(f"no --probe given: probing every host's management address "
@@ -365,7 +414,10 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         shutil.copyfile(o.change, g.file("change.sh"))
         os.chmod(g.file("change.sh"), 0o600)
         st.write_json(g.file("whatif.json"), r.model_dump(mode="json"))
-        argv = chain_argv(change, target, remote, o.apply_timeout)
+        argv = (hoststeps.record_argv(hosted[1], remote, o.apply_timeout) if hosted
+                else chain_argv(change, target, remote, o.apply_timeout))
+        if hosted:
+            hoststeps.write(g, hosted[1])
         doc = {
             "schema_version": st.SCHEMA_VERSION,
             "id": guard_id,

@@ -41,6 +41,11 @@ def target_of(change: Change) -> Target:
         raise InputError(
             "the guard applies ovn-nbctl / ovs-vsctl lines only; run `openstack` commands "
             "through Neutron (its API, not its database, is the thing to change)", where, line)
+    if "ip" in tools:
+        line = next(i.location.line for i in invs if i.tool == "ip")
+        raise InputError(
+            "`ip` lines are a host change: run `ovnguard apply` on that host with only "
+            "its ip and ovs-vsctl lines (guard/hoststeps.py)", where, line)
     if len(tools) > 1:
         raise InputError(
             "the change mixes ovn-nbctl and ovs-vsctl lines: one guard acts on one database "

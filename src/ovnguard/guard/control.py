@@ -173,6 +173,13 @@ def outcome(doc: dict[str, Any], alive: bool) -> str:
         return "kept: the change is confirmed"
     if status == st.ROLLED_BACK:
         v = rb.get("verification") or {}
+        host = v.get("host")
+        if host is not None and not host.get("ok"):
+            return ("undone, but the host's addresses/routes/links differ from the backup: "
+                    "see rollback.verification.host")
+        if v.get("rows_ok") and host is not None:
+            return ("undone: every OVS item the change touched is as in the backup, and `ip -j "
+                    "addr`/`ip -j route` print what they printed before (verified)")
         if v.get("rows_ok"):
             return "undone: every item the change touched is as in the backup (verified)"
         return "undone, but the verification did not pass: see rollback.verification"

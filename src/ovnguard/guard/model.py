@@ -10,11 +10,23 @@ format is the documented one (docs/guard.md, "The state directory").
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ovnguard.guard.trust import valid_id
+
+if TYPE_CHECKING:
+    from ovnguard.guard.probes import ProbeResult
 
 GuardStatus = Literal["preparing", "applying", "armed", "confirmed", "rolling-back",
                       "rolled-back", "refused", "unchanged", "rollback-conflict",
@@ -32,6 +44,113 @@ class _Open(BaseModel):
     where something acts on them, open otherwise."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class _Record(_Strict):
+    """A record nested in a state document, written exactly as it always was: every member,
+    `null` included (the document's `exclude_none` stops at its members, not inside them)."""
+
+    @model_serializer(mode="wrap")
+    def _every_member(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields}
+
+
+class ProbeResultRecord(_Record):
+    """One probe's result (`probes.ProbeResult`)."""
+
+    probe: str
+    ok: bool
+    detail: str
+    started: float
+    finished: float
+
+
+def result_record(r: ProbeResult) -> ProbeResultRecord:
+    """A `probes.ProbeResult` as stored (its `to_json`, typed)."""
+    return ProbeResultRecord.model_validate(r.to_json())
+
+
+class DifferenceRecord(_Record):
+    """An item that is not what it should be (`inverse.Difference`)."""
+
+    table: str
+    row: str
+    uuid: str
+    column: str | None
+    expected: str
+    found: str
+
+
+class HostVerificationRecord(_Strict):
+    """A host change's restore and its check (`hoststate.restore_and_verify`)."""
+
+    ok: bool
+    actions: list[str] = []
+    errors: list[str] = []
+    not_restorable: list[str] = []
+    differences: list[str] = []
+    restored: float | None = None
+    verified: float | None = None
+    took: float | None = None
+    error: str | None = None
+
+
+class VerificationRecord(_Record):
+    """What the check after a rollback found (`rollback.Verification`)."""
+
+    ok: bool
+    rows_ok: bool
+    differences: list[DifferenceRecord]
+    changed_by_others: list[str]
+    wait_hv: str | None
+    ports_ok: bool | None
+    ports: dict[str, str]
+    host: HostVerificationRecord | None = None  # host changes only, omitted otherwise
+
+    @model_serializer(mode="wrap")
+    def _every_member(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        return {k: out.get(k) for k in type(self).model_fields
+                if k != "host" or self.host is not None}
+
+
+class VerifyErrorRecord(_Strict):
+    """The check after a rollback could not run (or stopped before it)."""
+
+    ok: Literal[False]
+    error: str
+    host: HostVerificationRecord | None = None  # host changes only
+
+
+class ArmedRecord(_Record):
+    """A sentinel armed for this guard (`sentinel.Armed`)."""
+
+    id: str
+    host: str | None
+    path: str
+    pid: int
+    until: float
+    watching: list[str]
+    netns: str | None
+    probes: list[str]
+
+
+class SentinelEvent(_Open):
+    """One line of a sentinel's history; an event adds its own members (`ports`, `streak`)."""
+
+    t: float
+    event: str
+    message: str
+
+
+class SentinelRound(_Strict):
+    """A sentinel's last probe round."""
+
+    t: float
+    ok: bool
+    results: list[ProbeResultRecord]
+    present: list[str]
 
 
 def _id(v: str) -> str:
@@ -115,8 +234,8 @@ class RequestRecord(_Strict):
 
 class ProbingRecord(_Strict):
     rounds: int = 0
-    last: list[dict[str, Any]] = []  # ProbeResult.to_json()
-    first_failure: dict[str, Any] | None = None
+    last: list[ProbeResultRecord] = []
+    first_failure: ProbeResultRecord | None = None
 
 
 class RollbackRecord(_Strict):
@@ -128,11 +247,11 @@ class RollbackRecord(_Strict):
     error: str | None = None
     actions: list[str] = []
     already: list[str] = []
-    conflicts: list[dict[str, Any]] = []  # Difference.to_json()
-    overwritten: list[dict[str, Any]] = []
+    conflicts: list[DifferenceRecord] = []
+    overwritten: list[DifferenceRecord] = []
     reinserted: dict[str, str] = {}
-    transaction: list[Any] | None = None  # [database, op, ...] as sent (RFC 7047)
-    verification: dict[str, Any] | None = None  # rollback.Verification.to_json()
+    transaction: list[JsonValue] | None = None  # [database, op, ...] as sent (RFC 7047)
+    verification: VerificationRecord | VerifyErrorRecord | None = None
 
 
 class GuardState(_Strict):
@@ -171,7 +290,7 @@ class GuardState(_Strict):
     rollback: RollbackRecord | None = None
     probing: ProbingRecord | None = None
     confirmed_by: str | None = None
-    sentinels: list[dict[str, Any]] = []  # sentinel.Armed.to_json()
+    sentinels: list[ArmedRecord] = []
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -226,14 +345,14 @@ class SentinelState(_Strict):
     until: float
     netns: str | None = None
     timeline: dict[str, float] = {}
-    events: list[dict[str, Any]] = []
+    events: list[SentinelEvent] = []
     events_dropped: int | None = None  # present once events had to be dropped
     pid: int | None = None
     watching: list[str] = []
     skipped: list[dict[str, str]] = []
     dropped_probes: list[dict[str, str]] = []
     rounds: int = 0
-    last: dict[str, Any] | None = None
+    last: SentinelRound | None = None
     deletion_count: int | None = None  # present once it deleted (absent: it never acted)
     deletions: list[float] | None = None
     error: str | None = None

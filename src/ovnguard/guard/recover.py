@@ -187,7 +187,7 @@ def finish_applying(w: Watcher, s: GuardState) -> None:
     """The watcher died while applying: whatever the tool did is undone (it was never
     armed, so no one ever saw a deadline for it), or the guard ends `failed` when the
     database is exactly as before."""
-    from ovnguard.guard import ovsdb
+    from ovnguard.guard import hoststeps, ovsdb
     from ovnguard.guard.inverse import diff_rows, edits_to_json
     from ovnguard.guard.rollback import run_rollback
 
@@ -210,7 +210,9 @@ def finish_applying(w: Watcher, s: GuardState) -> None:
                       "if the change is there")
         return
     edits = diff_rows(schema, before, after)
-    if not edits:
+    # A host change: its ip lines may have run although no OVS row changed.
+    host_diffs = hoststeps.host_changed(g)
+    if not edits and not host_diffs:
         _fail(w, s, "the watcher died while applying; the database is exactly as in the "
                       "backup: nothing applied")
         return
@@ -221,7 +223,7 @@ def finish_applying(w: Watcher, s: GuardState) -> None:
 
     def start(d: GuardState) -> None:
         d.rollback = RollbackRecord(reason=reason, by=f"watcher generation {gen}")
-        d.edits = [e.describe() for e in edits]
+        d.edits = [e.describe() for e in edits] + [f"host: {x}" for x in host_diffs]
 
     moved, _ = g.transition({st.APPLYING}, st.ROLLING_BACK, start, stamp="rollback_started")
     if moved:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ovnguard.guard import faultpoints, ovsdb
+from ovnguard.guard import faultpoints, hoststeps, ovsdb
 from ovnguard.guard import state as st
 from ovnguard.guard.inverse import (
     Current,
@@ -29,7 +29,13 @@ from ovnguard.guard.inverse import (
     reinserted_uuids,
     verify_rollback,
 )
-from ovnguard.guard.model import GuardState
+from ovnguard.guard.model import (
+    DifferenceRecord,
+    GuardState,
+    HostVerificationRecord,
+    VerificationRecord,
+    VerifyErrorRecord,
+)
 from ovnguard.guard.ovsdb import DbSchema, Rows, TransactionError, Unreachable
 
 Log = Callable[[str], None]
@@ -347,7 +353,7 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
         rb = d.rb()
         rb.attempts, rb.error = out.attempts, out.error
         rb.actions, rb.already, rb.reinserted = out.actions, out.already, out.uuids
-        found = [c.to_json() for c in out.conflicts]
+        found = [DifferenceRecord.model_validate(c.to_json()) for c in out.conflicts]
         if out.status != st.ROLLED_BACK:
             rb.conflicts = found
         else:
@@ -357,10 +363,22 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
         if out.restored_at:
             d.stamp("restored", out.restored_at)
 
+    # A host change: the host's addresses, routes and links come back after the OVS rows
+    # (which re-create internal ports and re-attach NICs) -- also when the OVS part stopped:
+    # reaching the host again matters more than which half is back.
+    host = hoststeps.restore(g, timeout=settings.verify_timeout, log=log)
     if out.status != st.ROLLED_BACK:
         what = "; ".join(str(c) for c in out.conflicts) or out.error or ""
         log(f"rollback stopped ({out.status}): {what}")
-        _, state = g.transition({st.ROLLING_BACK}, out.status, record, stamp="stopped")
+
+        def stopped(d: GuardState) -> None:
+            record(d)
+            if host is not None:
+                d.rb().verification = VerifyErrorRecord(
+                    ok=False, error=f"the OVS rows were not restored ({out.status})",
+                    host=HostVerificationRecord.model_validate(host))
+
+        _, state = g.transition({st.ROLLING_BACK}, out.status, stopped, stamp="stopped")
         return state
     log("database restored: " + ("; ".join(out.actions) or "nothing left to do"))
     g.update(record)
@@ -374,12 +392,18 @@ def run_rollback(g: st.GuardDir, *, log: Log, force: bool = False) -> GuardState
             log=log,
             repair=settings.repair_ports,
         )
-        verification: dict[str, Any] = v.to_json()
+        verification: VerificationRecord | VerifyErrorRecord = (
+            VerificationRecord.model_validate(v.to_json()))
         if v.differences:
             log("verification found differences: " + "; ".join(map(str, v.differences)))
     except ovsdb.OvnguardError as e:
-        verification = {"ok": False, "error": f"could not verify: {e}"}
+        verification = VerifyErrorRecord(ok=False, error=f"could not verify: {e}")
         log(f"could not verify: {e}")
+
+    if host is not None:
+        verification.host = HostVerificationRecord.model_validate(host)
+        if isinstance(verification, VerificationRecord):
+            verification.ok = verification.ok and verification.host.ok
 
     def done(d: GuardState) -> None:
         d.rb().verification = verification

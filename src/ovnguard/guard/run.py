@@ -21,13 +21,19 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
 
 from ovnguard.errors import OvnguardError
-from ovnguard.guard import faultpoints, ovsdb, trust
+from ovnguard.guard import faultpoints, hoststate, hoststeps, ovsdb, trust
 from ovnguard.guard import state as st
 from ovnguard.guard.clock import SYSTEM, Clock
-from ovnguard.guard.inverse import Current, diff_rows, edits_to_json, owned_rows, plan_rollback
+from ovnguard.guard.inverse import (
+    Current,
+    RowEdit,
+    diff_rows,
+    edits_to_json,
+    owned_rows,
+    plan_rollback,
+)
 from ovnguard.guard.model import (
     ApplyRecord,
     BootDeadline,
@@ -36,6 +42,7 @@ from ovnguard.guard.model import (
     RollbackRecord,
     ToolRecord,
     WatcherRecord,
+    result_record,
 )
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, run_probe
 from ovnguard.guard.rollback import run_rollback
@@ -161,7 +168,7 @@ class Watcher:
 
     # --- apply --------------------------------------------------------------------------
 
-    def _finish(self, status: str, fn: Any = None) -> None:
+    def _finish(self, status: str, fn: Callable[[GuardState], None] | None = None) -> None:
         state = self.g.read()
         self.g.transition({st.APPLYING}, status, fn, stamp="finished")
         st.release(self.g.root, state.database, state.remote, self.g.id)
@@ -189,32 +196,52 @@ class Watcher:
             self.log(error)
             self._finish(st.FAILED, st.set_error(error))
             return False
+        host = hoststeps.load(self.g)
+        if host is not None:
+            try:
+                hoststeps.backup(self.g, host)
+            except hoststate.HostStateError as e:
+                error = f"could not back up the host's addresses, routes and links: {e}"
+                self.log(f"{error}; nothing applied")
+                self._finish(st.FAILED, st.set_error(error))
+                return False
+            self.log("host backed up: addresses, routes (main table), links")
         faultpoints.pause("after-backup", self.log)
         argv = state.argv
         timeout = state.settings.apply_timeout
         t0 = time.time()
-        rc, out, err = self._run_tool(argv, timeout)
+        host_failed: str | None = None
+        if host is None:
+            rc, out, err = self._run_tool(argv, timeout)
+        else:
+            rc, out, err, _ = hoststeps.run_steps(host, remote, self.log)
+            if rc != 0:
+                host_failed = err
         t1 = time.time()
         b1 = self.clock.boot()
         faultpoints.pause("after-apply", self.log)
-        self.log(f"ran {argv[0]} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
-                                                                   else ""))
+        what = argv[0] if host is None else f"the host change ({len(host.steps)} line(s))"
+        self.log(f"ran {what} (exit {rc}) in {t1 - t0:.3f}s" + (f": {err.strip()}" if err
+                                                                else ""))
         schema, before = ovsdb.read_backup(backup)
         after = self._read_back(remote, schema)
         if after is None:
-            self._finish(st.FAILED, lambda d: d.update(
-                error=f"{database} unreachable after the change; restore by hand from "
-                      f"{backup} (ovsdb-client restore) if it applied",
-                apply={"exit": rc, "stdout": out, "stderr": err}))
+            def unreachable(d: GuardState) -> None:
+                d.error = (f"{database} unreachable after the change; restore by hand from "
+                           f"{backup} (ovsdb-client restore) if it applied")
+                d.apply = ApplyRecord(exit=rc, stdout=out[-4000:], stderr=err[-4000:])
+
+            self._finish(st.FAILED, unreachable)
             return False
         edits = diff_rows(schema, before, after)
+        host_diffs = hoststeps.host_changed(self.g) if host is not None else []
 
         def applied(d: GuardState) -> None:
             d.apply = ApplyRecord(exit=rc, stdout=out[-4000:], stderr=err[-4000:])
             d.timeline.update(backup=round(t_backup, 3), apply_started=round(t0, 3),
                       applied=round(t1, 3))
 
-        if not edits:
+        if not edits and not host_diffs:
             status = st.REFUSED if rc != 0 else st.UNCHANGED
             self.log("the tool refused the change; nothing applied" if rc
                      else "the change left the database as it was; nothing to guard")
@@ -224,7 +251,10 @@ class Watcher:
         plan = plan_rollback(schema, edits, Current(after, {}, owned_rows(schema, after)))
         st.write_json(self.g.file("inverse.json"), [schema.name, *plan.ops])
         notes = _compare(state.predicted, edits)
-        if rc != 0:
+        if host_failed is not None:
+            notes.insert(0, f"a line failed ({host_failed}): the lines after it were not "
+                            "run; what ran is rolled back at once")
+        elif rc != 0:
             notes.insert(0, f"{argv[0]} exited {rc} ({err.strip()}) but the database "
                             "changed: guarding what changed")
         within = state.settings.confirm_within
@@ -235,7 +265,7 @@ class Watcher:
             applied(d)
             d.stamp("deadline", deadline)
             d.clock = clock
-            d.edits = [e.describe() for e in edits]
+            d.edits = [e.describe() for e in edits] + [f"host: {x}" for x in host_diffs]
             d.notes = [*d.notes, *notes]
 
         self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
@@ -243,7 +273,12 @@ class Watcher:
                  + "; ".join(e.describe() for e in edits))
         for n in notes:
             self.log(f"note: {n}")
+        for d in host_diffs:
+            self.log(f"host: {d}")
         self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
+        if host_failed is not None:
+            self.rollback(f"a line of the host change failed: {host_failed}")
+            return False
         return True
 
     def _run_tool(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
@@ -352,7 +387,7 @@ class Watcher:
     def _record_round(self, rounds: int, last: dict[str, ProbeResult]) -> None:
         def upd(d: GuardState) -> None:
             p = d.probing or ProbingRecord()
-            p.rounds, p.last = rounds, [r.to_json() for r in last.values()]
+            p.rounds, p.last = rounds, [result_record(r) for r in last.values()]
             d.probing = p
 
         self.g.update(upd)
@@ -374,7 +409,7 @@ class Watcher:
             d.request = None
             if failed is not None:
                 p = d.probing or ProbingRecord()
-                p.first_failure = failed.to_json()
+                p.first_failure = result_record(failed)
                 d.probing = p
                 d.stamp("first_probe_failure", failed.finished)
 
@@ -393,7 +428,7 @@ def _reason(reason: str) -> Callable[[GuardState], None]:
     return fn
 
 
-def _compare(predicted: list[dict[str, str]], edits: list[Any]) -> list[str]:
+def _compare(predicted: list[dict[str, str]], edits: list[RowEdit]) -> list[str]:
     """What the what-if predicted vs what the real tool changed (by table, kind and name)."""
     if not predicted:
         return []

@@ -10,7 +10,7 @@ CNI configuration) and the Neutron configuration where that flavor keeps it. The
 `ovnguard collect --root ROOT` reads the chassis exactly as it would read such a host,
 with no --ovs/--nb/--sb: the default paths are what is under test. Containers cannot run
 here, so `docker exec`-style access is not laid out (its command construction is tested
-on its own, see tests/collect/test_flavors.py).
+on its own, see tests/sources/test_flavors.py).
 """
 
 from __future__ import annotations

@@ -19,8 +19,19 @@ NORTHBOUND = "northbound"
 Words = tuple[str, ...]  # one command line: the tool, then its arguments ("--" chains)
 
 
+# A word of a Words that is the shell's `&&` between two commands of one typed line (the
+# what-if checks such a line as one unit: plan/mgmtmove.py).
+AND = "&&"
+
+
 def line_text(words: Words) -> str:
-    return quote_words(words)
+    parts: list[list[str]] = [[]]
+    for w in words:
+        if w == AND:
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    return " && ".join(quote_words(p) for p in parts)
 
 
 @dataclass(frozen=True, slots=True)

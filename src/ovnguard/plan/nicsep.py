@@ -19,8 +19,10 @@ Per host, in this order:
    mapping it again in a second transaction also works in the lab, but only if
    ovn-controller gets to run in between; one transaction does not depend on timing.
 
-The management address stays where it is (on OLD, e.g. br-ex with enp6s18): OLD is no longer
-named by any mapping entry for P, so no switch of P is patched into it.
+Then (plan/mgmtmove.py, unless `move_management=False`) the management address leaves OLD
+for its own NIC: OLD's MAC pinned first, then address and default route moved in one line.
+With it kept, the address stays on OLD (e.g. br-ex with enp6s18): OLD is no longer named by
+any mapping entry for P, so no switch of P is patched into it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ovnguard.model.host import HostView
 from ovnguard.model.ovs import LOCALNET_KEYS, OvsInterface, OvsPort
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.ctlargs import column_args, map_entry
+from ovnguard.plan.mgmtmove import management_steps
 from ovnguard.plan.model import Part, Plan, Step, Words
 from ovnguard.plan.verify import verify
 from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings
@@ -234,7 +237,7 @@ class _HostPlan:
 
 
 def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet: str,
-               bridge: str, nic: str) -> _HostPlan:
+               bridge: str, nic: str, move_management: bool = True) -> _HostPlan:
     """The steps for one host, and plan-level notes (why a host has none)."""
     state = snapshot.hosts[host]
     if state.ovs is None:
@@ -294,13 +297,18 @@ def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet:
             why = (f"no logical switch of {physnet} is patched on this host now, so nothing "
                    "moves; ports made later go to " + bridge)
         steps.append(Step(title, why, (tuple(cmd),), (tuple(undo),)))
+    if move_management:
+        steps += management_steps(v, physnet, nic, notes)
     return _HostPlan(Part(host, host, tuple(steps), tuple(notes)),
                      moves=tuple(p for _, p in moving))
 
 
 def plan_separate_nic(snapshot: Snapshot, physnet: str, bridge: str, nic: str,
-                      hosts: Sequence[str] | None = None, *, check: bool = True) -> Plan:
-    """Ordered steps per host (with inverses), then, with `check`, the what-if's proof."""
+                      hosts: Sequence[str] | None = None, *, check: bool = True,
+                      move_management: bool = True) -> Plan:
+    """Ordered steps per host (with inverses), then, with `check`, the what-if's proof.
+    `move_management`: also pin the management bridge's MAC and move the management
+    address to its NIC (plan/mgmtmove.py)."""
     for opt, value, bad in (("--physnet", physnet, ",: \t"), ("--bridge", bridge, ",: \t"),
                             ("--nic", nic, ",: \t/")):
         if not value or any(c in value for c in bad):
@@ -322,7 +330,8 @@ def plan_separate_nic(snapshot: Snapshot, physnet: str, bridge: str, nic: str,
                              f"{did}")
         selected = mapped
     realization = realize(snapshot)
-    planned = [_host_part(snapshot, realization, h, physnet, bridge, nic) for h in selected]
+    planned = [_host_part(snapshot, realization, h, physnet, bridge, nic, move_management)
+               for h in selected]
     notes = [n for hp in planned for n in hp.notes]
     # Hosts where nothing moves first: a canary that touches no traffic.
     planned.sort(key=lambda hp: (bool(hp.moves), hp.part.name))

@@ -70,6 +70,13 @@ def _guard_text(d: dict[str, Any], out: TextIO) -> None:
     rb = d.get("rollback", {})
     if rb.get("reason"):
         echo(f"  rollback {rb['reason']}")
+    host = (rb.get("verification") or {}).get("host")
+    if host is not None:
+        for a in host.get("actions", []):
+            echo(f"  host     {a}")
+        for what in ("errors", "not_restorable", "differences"):
+            for x in host.get(what, []):
+                echo(f"  host     {what.replace('_', ' ')}: {x}")
     for c in rb.get("conflicts", []):
         echo(f"  conflict {c['row']} {c.get('column') or ''}: expected {c['expected']}, "
              f"found {c['found']}")

@@ -37,6 +37,7 @@ from ovnguard.simulation.types import (
     LAB_NOTES,
     OVN_SRC,
     ControllerEvent,
+    EventKind,
     HostRealization,
     PatchPort,
 )
@@ -267,7 +268,8 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                              "is retried, and fails, on every iteration: no patch port "
                              "changes on this host (OVSDB: Port/Interface names are unique)",
                              "Port", name),),
-                where="ovsdb_idl (ovn-controller's OVS transaction, patch.c patch_run)"))
+                where="ovsdb_idl (ovn-controller's OVS transaction, patch.c patch_run)",
+                kind=EventKind.ovs_transaction_fails))
             notes.append(f"ovn-controller cannot create {name} on {bridge}: the name is "
                          f"taken on {holder}; none of its patch port changes apply")
 

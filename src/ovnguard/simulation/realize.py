@@ -94,7 +94,7 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
             preds[h] = _predict(psb, h, snapshot.hosts[h].ovs)
     hosts = {h: p.realization for h, p in preds.items()}
     basis = _Basis(snapshot, psb, MappingProxyType(preds))
-    return Realization(MappingProxyType(hosts), OVN_VERSION, psb.events, basis), preds
+    return Realization(MappingProxyType(hosts), SEMANTICS, psb.events, basis), preds
 
 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change

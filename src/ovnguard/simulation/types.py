@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 
 from ovnguard.model.evidence import Evidence
-from ovnguard.versions import SEMANTICS
+from ovnguard.versions import SEMANTICS, OvnSemantics
 
 # Evidence.source for facts derived from OVN's behaviour rather than read from a file: the
 # source file of ovn-org/ovn (tag v23.03.1) whose code decides it, and our measurements.
@@ -27,6 +28,15 @@ class PatchPort:
         return {"bridge": self.bridge, "port": self.port}
 
 
+class EventKind(Enum):
+    """What an event means for the rest of the pipeline (its message is for people)."""
+
+    log = "log"  # a line the daemon logs (or a silent effect); nothing else follows from it
+    # ovn-controller's own OVS transaction is rejected (a patch port name clash): it retries
+    # and fails on every loop, so the host keeps the ports it had
+    ovs_transaction_fails = "ovs-transaction-fails"
+
+
 @dataclass(frozen=True, slots=True)
 class ControllerEvent:
     """A log line ovn-controller (or northd) would emit, e.g. a skipped localnet port."""
@@ -41,6 +51,7 @@ class ControllerEvent:
     logged: bool = True
     # Where the real code emits it (for the reader; e.g. "controller/patch.c").
     where: str = ""
+    kind: EventKind = EventKind.log
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"level": self.level, "message": self.message,
@@ -82,13 +93,18 @@ class HostRealization:
 @dataclass(frozen=True, slots=True)
 class Realization:
     hosts: Mapping[str, HostRealization]
-    ovn_version: str = SEMANTICS.ovn  # whose ovn-controller semantics are implemented
+    # whose ovn-northd / ovn-controller / OVS behaviour predicted it (ovnguard.versions)
+    semantics: OvnSemantics = SEMANTICS
     # What ovn-northd logs for this NB (unknown port types, bad MACs, ...); not per host.
     northd_events: tuple[ControllerEvent, ...] = ()
     # What it was computed from (snapshot, predicted SB, each host's prediction), so a later
     # realization or delta of a changed snapshot recomputes only the hosts the change
     # touches (simulation.realize). Not part of the result: not compared, not shown.
     basis: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def ovn_version(self) -> str:
+        return self.semantics.ovn
 
 
 @dataclass(frozen=True, slots=True)

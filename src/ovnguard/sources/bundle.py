@@ -25,6 +25,7 @@ from types import MappingProxyType
 from ovnguard.errors import InputError
 from ovnguard.model.db import Database, Row
 from ovnguard.model.logical import chassis_host_names, read_chassis
+from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
 from ovnguard.sources import safeio
 from ovnguard.sources.inventory import BUNDLE_NAMES, bundle_inventory, management_addresses
@@ -185,16 +186,7 @@ class _HostDir:
 
     @property
     def system_id(self) -> str | None:
-        return _ovs_external_id(self.ovs, "system-id")
-
-
-def _ovs_external_id(ovs: Database | None, key: str) -> str | None:
-    if ovs is None:
-        return None
-    for row in ovs.rows("Open_vSwitch"):
-        v = row.map("external_ids").get(key)
-        return str(v) if v else None
-    return None
+        return ovs_external_id(self.ovs, "system-id")
 
 
 def _read_host_dir(d: Path) -> _HostDir:

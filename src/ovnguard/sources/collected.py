@@ -6,7 +6,7 @@ produces a `Collection`; keeping the raw bytes of `ovsdb-client backup` and `ip 
 makes `collect --out DIR` and `check --live` read the same thing: `to_snapshot` parses the
 bytes with the very functions `load_bundle` uses, and matches hosts to chassis the same way
 (`match_hosts`), so a live check and a check of the bundle written from the same collection
-agree (tests/collect/test_live_lab.py holds them side by side).
+agree (tests/sources/test_live_lab.py holds them side by side).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Why: sos reports keep only the text forms (sos's networking plugin runs `ip -o addr`,
 `ip route show table all`, `ip -6 route show table all`, `ip -d address`, `ip -s -d link`;
 no `-j`), and so do many support tickets. Only the keys the bundle reader uses (and the
-ones next to them that cost nothing) are produced; tests/collect/test_netlink_text.py reads the
+ones next to them that cost nothing) are produced; tests/sources/test_netlink_text.py reads the
 text and the JSON form of the same namespace and requires the same model from both.
 
 Formats (iproute2 >= 4.x; checked with 6.1):

@@ -6,7 +6,7 @@ file format, i.e. exactly the bundle's own `nb.db` / `conf.db` contract, and
 backup needs no schema handling of ours (ovsdb-client fetches the server's schema), and at
 hundreds of chassis the IDL's per-row change tracking is overhead for a one-shot read.
 `backup` only sends `get_schema` and a `transact` of `select`s: it never writes, so neither
-`collect` nor `check --live` can change a database (tests/collect hold the file's bytes and
+`collect` nor `check --live` can change a database (tests/sources hold the file's bytes and
 mtime unchanged).
 
 Addresses, routes and links come from netlink (`netlink.read_ip_json`, pyroute2) in the

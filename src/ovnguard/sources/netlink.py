@@ -12,7 +12,7 @@ Every key written is one iproute2 writes, with its value formatted the way iprou
 it (names from /etc/iproute2/{rt_tables,rt_protos,rt_scopes,group}, flags in iproute2's
 order, `dst` "default" or "a/len", ...). Kind-specific details (`linkinfo.info_data`,
 `info_slave_data`, statistics, VF lists) are left out: nothing reads them, and they differ
-per driver. tests/collect/test_netlink_text.py compares every key and value with real `ip -j`
+per driver. tests/sources/test_netlink_text.py compares every key and value with real `ip -j`
 output in a namespace.
 """
 

@@ -1,13 +1,15 @@
 """Findings the change itself produces, before any simulation: a line ovnguard cannot model,
-a line the real tool would refuse. They are registered like every rule so their ids are
-stable and documented, but they are raised by `ovnguard.assess` from the change step's
-problems; their check over a snapshot finds nothing."""
+a line the real tool would refuse. They are change-time rules (`registry.change_rule`): raised
+from the problems found reading and applying the change's lines; over a snapshot they find
+nothing."""
 
 from __future__ import annotations
 
-from ovnguard.findings.context import RuleContext
+from ovnguard.change.model import ChangeProblem
+from ovnguard.findings.context import ChangeContext
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.findings.registry import RuleSpec, change_rule
+from ovnguard.model.evidence import Evidence
 
 GROUP = "The change itself"
 
@@ -80,16 +82,40 @@ UNDEFINED_VARIABLE = RuleSpec(
 )
 
 
-def _nothing(ctx: RuleContext) -> list[Finding]:
-    return []
-
-
-for _spec in (UNSUPPORTED_COMMAND, CHANGE_REJECTED, UNKNOWN_HOST, UNDEFINED_VARIABLE):
-    rule(_spec)(_nothing)
-
 BY_PROBLEM_KIND = {
     "unsupported-command": UNSUPPORTED_COMMAND,
     "rejected": CHANGE_REJECTED,
     "unknown-host": UNKNOWN_HOST,
     "undefined-variable": UNDEFINED_VARIABLE,
 }
+
+
+@change_rule(UNSUPPORTED_COMMAND, CHANGE_REJECTED, UNKNOWN_HOST, UNDEFINED_VARIABLE)
+def change_problems(cc: ChangeContext) -> list[Finding]:
+    """One finding per problem of the change's lines, in the order of the lines (the first
+    is the verdict's first reason)."""
+    hosts = ", ".join(sorted(cc.before.snapshot.hosts)) or "none"
+    return [_problem_finding(p, hosts) for p in cc.problems]
+
+
+def _problem_finding(p: ChangeProblem, hosts: str) -> Finding:
+    spec = BY_PROBLEM_KIND[p.kind]
+    ev = [Evidence(f"line {p.location.line}: {p.command}", f"change:{p.location.line}")]
+    msg = p.message
+    if p.suggestions:
+        msg += f" (did you mean: {', '.join(p.suggestions)}?)"
+    if p.note:
+        msg += f"; {p.note}"
+    ev.append(Evidence(msg, f"change:{p.location.line}"))
+    fix = "Fix the line."
+    if p.suggestions:
+        fix = f"Fix the line: did you mean {' or '.join(p.suggestions[:3])}?"
+    fix += " Nothing of a refused line is applied; check what the lines after it assumed."
+    f = spec.finding(
+        key=f"{p.location.path}:{p.location.line}:{p.kind}:{p.message}",
+        hosts=(),
+        summary=f"line {p.location.line}: {msg}",
+        evidence=ev,
+        fields={"fix": fix, "hosts": hosts},
+    )
+    return f.marked("introduced")

@@ -7,10 +7,9 @@ from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.model.evidence import Evidence
+from ovnguard.simulation.types import EventKind
 
 GROUP = "ovn-controller"
-
-TXN_PREFIX = "transaction error"
 
 CONTROLLER_TXN_FAILS = RuleSpec(
     id="controller-transaction-fails",
@@ -52,7 +51,7 @@ def controller_transaction_fails(ctx: RuleContext) -> list[Finding]:
         return out
     for host, hr in sorted(ctx.realization.hosts.items()):
         for ev in hr.events:
-            if not ev.message.startswith(TXN_PREFIX):
+            if ev.kind is not EventKind.ovs_transaction_fails:
                 continue
             port = ev.lport or _port_in(ev.message)
             log = Evidence(

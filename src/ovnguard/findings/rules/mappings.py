@@ -3,9 +3,11 @@ match nothing."""
 
 from __future__ import annotations
 
-from ovnguard.findings.context import RuleContext, network_name
+import re
+
+from ovnguard.findings.context import ChangeContext, RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.findings.registry import RuleSpec, change_rule, rule
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.textdist import levenshtein
@@ -255,4 +257,62 @@ def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
             evidence=[v.mappings_evidence(), *logs],
             fields={"fixed": fixed, "host": v.name},
         ))
+    return out
+
+
+_PHYSNET_ARG = re.compile(r"(?:^|[:\s])network_name=([^\s,}]+)")
+
+
+@change_rule(UNMAPPED_PHYSNET)
+def unapplied_physnets(cc: ChangeContext) -> list[Finding]:
+    """A physnet named by a line that did not apply, and that no chassis maps.
+
+    The `unmapped-physnet` rule sees only what lands in NB. When a line is refused (the
+    seed's placeholder switch name), its typo would go unnoticed until the operator fixes the
+    first mistake and runs it again; so say now that the name is wrong too.
+    """
+    change, result, ctx = cc.change, cc.result, cc.before
+    named: set[str] = set()
+    for v in ctx.views():
+        named |= named_physnets(v.mappings_raw)
+    if not named:
+        return []
+    status = {a.invocation: a.status for a in result.applied}
+    out: list[Finding] = []
+    for inv in change.invocations:
+        if status.get(inv.index) == "applied":
+            continue
+        words = list(inv.argv)
+        found = [m.group(1) for w in words for m in _PHYSNET_ARG.finditer(w)]
+        found += [
+            words[i + 1]
+            for i, w in enumerate(words[:-1])
+            if w == "--provider-physical-network"
+        ]
+        for physnet in found:
+            physnet = physnet.strip("\"'")
+            if physnet in named:
+                continue
+            guess = closest(physnet, named)
+            did = f" (did you mean {guess}?)" if guess else ""
+            line = inv.location.line
+            out.append(
+                UNMAPPED_PHYSNET.finding(
+                    key=f"change:{line}:{physnet}",
+                    hosts=(),
+                    summary=(
+                        f"line {line} names physical network {physnet}, which no chassis "
+                        f"maps{did}: even once the line applies, ovn-controller will realize "
+                        "nothing for it"
+                    ),
+                    evidence=[
+                        Evidence(f"line {line}: {inv.expanded}", f"change:{line}"),
+                        Evidence(
+                            "physical networks mapped by the chassis: " + ", ".join(sorted(named)),
+                            "ovn-bridge-mappings",
+                        ),
+                    ],
+                    fields={"lport": "<port>", "suggestion": guess or "<physnet>"},
+                ).marked("introduced")
+            )
     return out

@@ -20,7 +20,13 @@ from typing import Any
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
-from ovnguard.guard.model import SentinelState, SentinelStatus
+from ovnguard.guard.model import (
+    SentinelEvent,
+    SentinelRound,
+    SentinelState,
+    SentinelStatus,
+    result_record,
+)
 from ovnguard.guard.probes import ProbeResult
 from ovnguard.guard.sentinel.checks import Check, parse_check, run_check, sb_checks
 from ovnguard.guard.sentinel.decide import Action, PortInfo, decide, deletable, split_watch
@@ -82,7 +88,7 @@ class Sentinel:
     def event(self, what: str, message: str, **extra: Any) -> float:
         t = time.time()
         if len(self.s.events) < MAX_EVENTS:
-            self.s.events.append({"t": round(t, 3), "event": what, "message": message, **extra})
+            self.s.events.append(SentinelEvent(t=round(t, 3), event=what, message=message, **extra))
         else:
             self.s.events_dropped = (self.s.events_dropped or 0) + 1
         self.log(message)
@@ -240,8 +246,9 @@ class Sentinel:
         elif was_failing:
             self.event("sb-reachable", "SB reachable again")
         self.s.rounds = w.rounds
-        self.s.last = {"t": round(start, 3), "ok": ok,
-                       "results": [r.to_json() for r in results], "present": sorted(w.seen)}
+        self.s.last = SentinelRound(t=round(start, 3), ok=ok,
+                                    results=[result_record(r) for r in results],
+                                    present=sorted(w.seen))
 
     def look(self, w: _Watch, until: float) -> Action:
         """Read the watched ports, note what changed, decide, act."""

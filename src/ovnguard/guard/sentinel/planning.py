@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import ovsdb
 from ovnguard.guard import state as st
-from ovnguard.guard.model import GuardState
+from ovnguard.guard.model import ArmedRecord, GuardState
 from ovnguard.guard.sentinel.arming import (
     DEFAULT_FAILURES,
     DEFAULT_INTERVAL,
@@ -23,6 +23,9 @@ from ovnguard.guard.sentinel.arming import (
     arm_sentinel,
 )
 from ovnguard.guard.sentinel.store import stop_sentinel
+
+if TYPE_CHECKING:
+    from ovnguard.guard.arm import ApplyOptions
 
 DEFAULT_DB = "unix:/var/run/openvswitch/db.sock"
 DEFAULT_GRACE = 60.0
@@ -80,7 +83,7 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
 
 
-def predict_added(o: Any) -> Prediction:
+def predict_added(o: ApplyOptions) -> Prediction:
     """The what-if `ovnguard apply` runs, for the sentinels: which hosts get which patch
     ports, and each host's ovn-remote. `o` is the apply's ApplyOptions."""
     from ovnguard.assess import assess
@@ -157,4 +160,5 @@ def arm_planned(
 def record_in_guard(root: Path, guard_id: str, armed: Sequence[Armed]) -> GuardState:
     """Note the sentinels in the guard's state, so `guard status` shows them."""
     g = st.GuardDir(root, guard_id)
-    return g.update(lambda d: setattr(d, "sentinels", [a.to_json() for a in armed]))
+    records = [ArmedRecord.model_validate(a.to_json()) for a in armed]
+    return g.update(lambda d: setattr(d, "sentinels", records))

@@ -1,0 +1,171 @@
+"""The OVSDB file reader against files written by the real ovsdb-server."""
+
+from pathlib import Path
+
+import pytest
+
+from helpers.realdb import RealDb, make_db
+from ovnguard.errors import InputError
+from ovnguard.model.db import Uuid, diff
+from ovnguard.sources.ovsdb_file import read_database
+
+pytestmark = pytest.mark.realdb
+
+
+def test_diff_records_replay_to_live_state(tmp_path: Path) -> None:
+    # lsp-set-options replaces the map; `remove` deletes a key; lsp-del garbage-collects the
+    # port. The live server's view is the oracle for what replaying the file must give.
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-set-options p1 a=b x=y")
+        db.run("lsp-set-options p1 a=b z=1 -- set logical_switch_port p1 external_ids:k=v")
+        db.run(
+            "remove logical_switch_port p1 external_ids k"
+            " -- set logical_switch_port p1 external_ids:m=n"
+        )
+        db.run("lsp-add sw1 p2 -- lsp-set-addresses p2 unknown 'aa:bb:cc:dd:ee:ff 10.0.0.5'")
+        db.run("lsp-del p2")
+        live_opts = db.run("get logical_switch_port p1 options").strip()
+        backup = db.backup(tmp_path / "backup.db")
+    for f in (path, backup):
+        nb = read_database(f, verify=True)
+        ports = {r.name: r for r in nb.rows("Logical_Switch_Port")}
+        assert set(ports) == {"p1"}
+        assert ports["p1"]["options"] == {"a": "b", "z": "1"}
+        assert live_opts == '{a=b, z="1"}'
+        assert ports["p1"]["external_ids"] == {"m": "n"}
+        sw = nb.find_one("Logical_Switch", "sw1")
+        assert sw is not None and sw["ports"] == (ports["p1"].uuid,)
+        assert isinstance(sw["ports"][0], Uuid)
+
+
+def test_keep_limits_tables_and_columns(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "nb.db", "nb", ["ls-add sw1 -- lsp-add sw1 p1"])
+    nb = read_database(path, keep={"Logical_Switch": ["name"]})
+    assert set(nb.tables) == {"Logical_Switch"}
+    (sw,) = nb.rows("Logical_Switch")
+    assert set(sw.data) == {"name"}
+
+
+def test_edit_garbage_collects_unreferenced_ports(tmp_path: Path) -> None:
+    path = make_db(tmp_path / "nb.db", "nb", ["ls-add sw1 -- lsp-add sw1 p1 -- lsp-add sw1 p2"])
+    nb = read_database(path)
+    sw = nb.find_one("Logical_Switch", "sw1")
+    assert sw is not None
+    keep = next(r.uuid for r in nb.rows("Logical_Switch_Port") if r.name == "p1")
+    e = nb.edit()
+    e.update("Logical_Switch", sw.uuid, {"ports": (keep,)})
+    after = e.commit()
+    assert [r.name for r in after.rows("Logical_Switch_Port")] == ["p1"]
+    kinds = sorted((c.table, c.kind) for c in diff(nb, after))
+    assert kinds == [("Logical_Switch", "update"), ("Logical_Switch_Port", "delete")]
+    assert nb.count("Logical_Switch_Port") == 2  # the snapshot itself never changes
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"hello\n", "not an OVSDB database file"),
+        (b"OVSDB CLUSTER 10 abc\n", "ovsdb-tool cluster-to-standalone"),
+        (b"OVSDB JSON 50 0000\n{}", "truncated record"),
+        (b'OVSDB JSON 5 0000\n{"a":\n', "not valid JSON"),
+    ],
+)
+def test_bad_files_are_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    f = tmp_path / "nb.db"
+    f.write_bytes(content)
+    with pytest.raises(InputError) as ei:
+        read_database(f)
+    assert message in str(ei.value)
+    assert str(ei.value).startswith(str(f))
+    assert "\n" not in str(ei.value)
+
+
+def test_schema_constraints_reach_the_change_engine(tmp_path: Path) -> None:
+    # The real ovs-vsctl is the oracle for the constraint texts.
+    from ovnguard.change import apply_change, parse_change
+    from ovnguard.model.snapshot import HostState, Snapshot
+
+    path = tmp_path / "conf.db"
+    lines = ["set bridge br-ex fail_mode=bogus", "set interface eth0 ofport_request=99999"]
+    real = []
+    with RealDb(path, "vswitch") as db:
+        db.run("add-br br-ex -- add-port br-ex eth0")
+        for line in lines:
+            with pytest.raises(RuntimeError) as ei:
+                db.run(line)
+            real.append(str(ei.value).split("failed: ", 1)[1])
+    ovs = read_database(path)
+    nb = read_database(make_db(tmp_path / "nb.db", "nb"))
+    snap = Snapshot(nb=nb, sb=None, hosts={"h": HostState(name="h", ovs=ovs)})
+    text = "# host: h\n" + "".join(f"ovs-vsctl {line}\n" for line in lines)
+    result = apply_change(snap, parse_change(text, "c.sh"))
+    assert [p.message for p in result.problems] == real
+    col = ovs.schema.column("Bridge", "fail_mode")
+    assert col.key_enum == frozenset({"secure", "standalone"})
+    assert not ovs.schema.column("Bridge", "name").mutable
+
+
+def test_optional_column_diffs_replace_like_ovsdb_server(tmp_path: Path) -> None:
+    # ovsdb-server writes `_is_diff` records; an optional column (max 1, e.g. LSP `up`,
+    # `tag_request`) is replaced by the record's value, not toggled like a set.
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw -- lsp-add sw p1 -- set logical_switch_port p1 up=false "
+               "tag_request=5")
+        db.run("set logical_switch_port p1 up=true tag_request=7")
+        live = db.run("--bare --columns=up,tag_request list logical_switch_port p1").split()
+    (p1,) = read_database(path).rows("Logical_Switch_Port")
+    assert live == ["true", "7"]
+    assert (p1["up"], p1["tag_request"]) == ((True,), (7,))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_clustered_file_written_by_a_real_server_is_converted(tmp_path: Path) -> None:
+    # A one-server raft cluster, as `ovsdb-tool create-cluster` + ovsdb-server make it, with
+    # transactions the server itself logged: read while the server still runs (a copy of the
+    # live file, as a sos report or a bundle would hold it) and after it stopped.
+    import shutil
+    import subprocess
+
+    path = tmp_path / "ovnnb_db.db"
+    subprocess.run(["ovsdb-tool", "create-cluster", str(path), "/usr/share/ovn/ovn-nb.ovsschema",
+                    f"tcp:127.0.0.1:{_free_port()}"], check=True, capture_output=True)
+    assert path.read_bytes().startswith(b"OVSDB CLUSTER ")
+    with RealDb(path, "nb") as db:
+        db.run("ls-add public -- lsp-add public ln-physnet1 -- lsp-set-type ln-physnet1 "
+               "localnet -- lsp-set-options ln-physnet1 network_name=physnet1")
+        db.run("lsp-add public vm1")
+        live_copy = tmp_path / "copy.db"
+        shutil.copy(path, live_copy)
+        live = read_database(live_copy)
+        assert sorted(r.name for r in live.rows("Logical_Switch_Port")) == ["ln-physnet1", "vm1"]
+    assert path.read_bytes().startswith(b"OVSDB CLUSTER ")  # still clustered: converted on read
+    nb = read_database(path)
+    assert nb.name == "OVN_Northbound" and nb.source == str(path)
+    ln = next(r for r in nb.rows("Logical_Switch_Port") if r.name == "ln-physnet1")
+    assert ln.get("type") == "localnet" and ln.map("options") == {"network_name": "physnet1"}
+
+
+def test_clustered_file_without_ovsdb_tool_names_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    path = tmp_path / "nb.db"
+    subprocess.run(["ovsdb-tool", "create-cluster", str(path), "/usr/share/ovn/ovn-nb.ovsschema",
+                    f"tcp:127.0.0.1:{_free_port()}"], check=True, capture_output=True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ovsdb-tool anywhere
+    with pytest.raises(InputError) as ei:
+        read_database(path)
+    msg = str(ei.value)
+    assert msg.startswith(f"{path}:1: ") and "\n" not in msg
+    assert f"ovsdb-tool cluster-to-standalone standalone.db {path}" in msg
+    assert "not installed" in msg
