@@ -13,8 +13,8 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from change_oracle import canonical
 
+from helpers.change_oracle import canonical
 from ovnguard.change import apply as apply_mod
 from ovnguard.change import parse_change
 from ovnguard.change.apply import MAX_STEPS, run_change
