@@ -201,3 +201,18 @@ def test_a_chain_names_the_rarest_rows_lines_first_and_counts_the_rest() -> None
     assert total == 101 and len(picked) == CHAIN_LINES
     assert picked[-1].source == "change:p"  # kept, in its place in the change's order
     assert [e.source for e in picked[:-1]] == [f"change:{i}" for i in range(1, CHAIN_LINES)]
+
+
+def test_a_schema_the_real_server_refuses_makes_lines_unknown(tmp_path: Path) -> None:
+    # found by the big fuzz run: a mangled refTable in nb.db's schema was a traceback
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(SEED, b)
+    raw = (b / "nb.db").read_bytes()
+    (b / "nb.db").write_bytes(raw.replace(b'"refTable":"Address_Set"',
+                                          b'"refTable":"AddreQs_Set"', 1))
+    snap = load_bundle(b)
+    r, _ = run(snap, f"ovn-nbctl ls-add x\novn-nbctl lsp-add {PUBLIC} p\n")
+    assert [a.status for a in r.applied] == ["unsupported", "unsupported"]
+    assert all("would not load a copy" in p.message for p in r.problems)

@@ -289,7 +289,10 @@ class RealBackend:
         if db.schema.doc is None:
             return Outcome(unsupported=f"the {db.name} schema was not read from a file, so no "
                            "copy of it can be given to the real tools")
-        server = self._server(key, db)
+        try:
+            server = self._server(key, db)
+        except ToolError as e:  # e.g. a schema in the bundle the real server refuses
+            return Outcome(unsupported=f"{e}; what this line does is unknown")
         if inv.tool == "openstack":
             return self._neutron(inv, server, seed, ml2)
         if not inv.commands and inv.syntax_error is None:
@@ -304,7 +307,10 @@ class RealBackend:
         caller splits the group when it fails: then nothing of it was committed)."""
         if db.schema.doc is None:
             return Outcome(unsupported="no schema file")
-        server = self._server(key, db)
+        try:
+            server = self._server(key, db)
+        except ToolError as e:  # each line then says so on its own
+            return Outcome(unsupported=str(e))
         return self._run_words(invs[0].tool, server, key, group_words(invs), False)
 
     def _run_words(self, tool: str, server: _Server, key: DbKey, words: list[str],
