@@ -2,7 +2,8 @@
 # make test   - install everything, lint, type-check and run the whole test suite
 # make bench  - benchmarks (by hand, not CI)
 # make fuzz   - the big fuzz run (docs/security.md; by hand, not CI)
-.PHONY: demo test lint pytest bench fuzz
+# make i18n   - re-extract the messages, merge them into the Korean catalog, compile the .mo
+.PHONY: demo test lint pytest bench fuzz i18n
 PY := .venv/bin/python
 
 demo:
@@ -38,3 +39,17 @@ bench:
 fuzz:
 	./install.sh
 	$(PY) bench/fuzz.py --cases 10000
+
+# Messages (docs/i18n.md): extract every _()/N_()/ngettext() and the template's {% trans %}
+# into a fresh .pot, merge it into locale/ko/.../ovnguard.po (new messages arrive empty, changed
+# ones fuzzy: translate them), and compile the .mo that is committed and shipped.
+# tests/i18n fails while a message lacks its translation or the .mo is stale.
+LOCALE := src/ovnguard/locale
+i18n:
+	./install.sh
+	mkdir -p build/i18n
+	.venv/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --no-wrap \
+	  --project ovnguard --version 0.1.0 -o build/i18n/ovnguard.pot .
+	.venv/bin/pybabel -q update -i build/i18n/ovnguard.pot -d $(LOCALE) -D ovnguard -l ko --no-wrap \
+	  --ignore-obsolete
+	.venv/bin/pybabel -q compile -d $(LOCALE) -D ovnguard -l ko

@@ -17,6 +17,7 @@ from ovnguard.findings.registry import run_change_rules
 from ovnguard.findings.rules.hostchange import host_step_findings
 from ovnguard.findings.verdict import Assessment, evaluate
 from ovnguard.gcpause import gc_paused
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.assemble import build_report
@@ -137,10 +138,12 @@ def change_line_evidence(change: Change, result: ChangeResult) -> list[Evidence]
         if first is not None:
             r = first.after or first.before
             row = (r.name if r is not None else "") or str(first.uuid)[:8]
-        where = f" on {inv.host}" if inv.host else ""
+        where = _(" on {host}").format(host=inv.host) if inv.host else ""
         out.append(
             Evidence(
-                f"line {inv.location.line}{where}: {inv.expanded}",
+                _(
+                        "line {line}{where}: {expanded}").format(
+                        line=inv.location.line, where=where, expanded=inv.expanded),
                 f"change:{inv.location.line}",
                 table=first.table if first else None,
                 row=row,

@@ -56,6 +56,9 @@ def test_wheel_ships_what_the_docs_name(wheel: Path) -> None:
     assert "ovnguard/py.typed" in names
     assert any(n.startswith("ovnguard/report/templates/") for n in names)
     assert "ovnguard/examples/seed/bundle/nb.db" in names
+    # the compiled Korean catalog (committed, see docs/i18n.md), where gettext looks for it
+    assert "ovnguard/locale/ko/LC_MESSAGES/ovnguard.mo" in names
+    assert f"{data}/data/share/doc/ovnguard/docs/rules.ko.md" in names
 
 
 def _imported_top_level() -> set[str]:

@@ -69,3 +69,28 @@ def test_a_thousand_alike_hosts_are_one_line() -> None:
     text = out.getvalue()
     assert "compute0000, compute0001 … compute0999 (1000 hosts)" in text
     assert len(text.splitlines()) < 80
+
+
+def test_a_finding_on_a_thousand_hosts_is_one_block() -> None:
+    """The same rule found on 1,000 hosts (one finding per host, as the bridge rules key
+    them) prints as one block with the hosts folded and a count; --verbose prints each."""
+    report = Report.model_validate(json.loads(check("-f", "json").stdout))
+    intro = next(f for f in report.findings if f.status == "introduced")
+    same = [intro.model_copy(update={"hosts": [f"compute{i:04d}"],
+                                     "summary": f"compute{i:04d}: {intro.summary}"})
+            for i in range(1000)]
+    big = report.model_copy(update={"findings": [*same, *report.findings]})
+    out = io.StringIO()
+    render_text(big, out)
+    text = out.getvalue()
+    assert len(text.splitlines()) < 80
+    block = next(line for line in text.splitlines()
+                 if intro.rule in line and "hosts:" in line)
+    hosts = sorted({h for f in big.findings if f.rule == intro.rule
+                    and f.status == "introduced" for h in f.hosts})
+    assert len(hosts) > 1000
+    assert f"on {len(hosts)} hosts: compute0000, compute0001 … {hosts[-1]}" in block
+    assert text.count("compute0500") == 0
+    out = io.StringIO()
+    render_text(big, out, verbose=True)
+    assert out.getvalue().count(f"compute0500: {intro.summary}") == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ovnguard import __version__
+from ovnguard.i18n import _
 
 
 def docs_dir() -> Path | None:
@@ -23,17 +24,17 @@ def docs_dir() -> Path | None:
 
 def _docs_line() -> str:
     d = docs_dir()
-    where = str(d) if d is not None else "share/doc/ovnguard under the install prefix"
-    return (f"\n\nDocumentation (README.md, docs/*.md such as docs/bundle.md, "
-            f"contrib/): {where}")
+    where = str(d) if d is not None else _("share/doc/ovnguard under the install prefix")
+    return "\n\n" + _("Documentation (README.md, docs/*.md such as docs/bundle.md, "
+                       "contrib/): {where}").format(where=where)
 
 
-HELP = (
-    "Predict what an OVN/OVS change will do to every node before you press enter, "
-    "and recover automatically when it goes wrong.\n\n"
-    "Start with `ovnguard demo` (the incident this tool was built for), then "
-    "`ovnguard check --bundle DIR --change FILE`." + _docs_line()
-)
+def _help() -> str:
+    return _(
+        "Predict what an OVN/OVS change will do to every node before you press enter, "
+        "and recover automatically when it goes wrong.\n\n"
+        "Start with `ovnguard demo` (the incident this tool was built for), then "
+        "`ovnguard check --bundle DIR --change FILE`.") + _docs_line()
 
 
 def _version(value: bool) -> None:
@@ -53,46 +54,62 @@ def _root(
 def _demo(app: typer.Typer) -> None:
     from ovnguard.cli import demo as demo_cli
 
-    app.command("demo")(demo_cli.demo)
+    app.command("demo", short_help=_(
+        "Tell the story of the incident ovnguard was built for, on a replica of its cluster."))(
+        demo_cli.demo)
 
 
 def _check(app: typer.Typer) -> None:
     from ovnguard.cli import check as check_cli
 
-    app.command("check")(check_cli.check)
+    app.command("check", short_help=_(
+        "Predict what a change does to every host, before you run it."))(check_cli.check)
 
 
 def _collect(app: typer.Typer) -> None:
     from ovnguard.cli import collect as collect_cli
 
-    app.command("collect")(collect_cli.collect)
+    app.command("collect", short_help=_(
+        "Collect live state into a bundle (docs/bundle.md, docs/collect.md)."))(
+        collect_cli.collect)
 
 
 def _rehearse(app: typer.Typer) -> None:
     from ovnguard.cli import rehearse as rehearse_cli
 
-    app.command("rehearse")(rehearse_cli.rehearse)
+    app.command("rehearse", short_help=_(
+        "Rehearse a change on a real OVN replica of the bundle's cluster, and report what "
+        "really happened."))(rehearse_cli.rehearse)
 
 
 def _guard(app: typer.Typer) -> None:
     from ovnguard.cli import guard as guard_cli
 
-    app.command("apply")(guard_cli.apply)
-    app.command("confirm")(guard_cli.confirm)
-    app.command("rollback")(guard_cli.rollback)
-    app.add_typer(guard_cli.guard_app, name="guard")
+    app.command("apply", short_help=_(
+        "Apply a change with a dead-man switch (\"commit confirmed\")."))(guard_cli.apply)
+    app.command("confirm", short_help=_(
+        "Keep the change: cancel its pending rollback."))(guard_cli.confirm)
+    app.command("rollback", short_help=_(
+        "Undo the change now (also after a stopped rollback: retries it)."))(
+        guard_cli.rollback)
+    app.add_typer(guard_cli.guard_app, name="guard", short_help=_(
+        "Guarded changes: status of the dead-man switches."))
 
 
 def _plan(app: typer.Typer) -> None:
     from ovnguard.cli import plan as plan_cli
 
-    app.add_typer(plan_cli.app, name="plan")
+    app.add_typer(plan_cli.app, name="plan", short_help=_(
+        "Remediation plans (NIC separation, mechanical fixes) as change files with "
+        "rollbacks, proven by the what-if."))
 
 
 def _lab(app: typer.Typer) -> None:
     from ovnguard.cli import lab as lab_cli
 
-    app.add_typer(lab_cli.app, name="lab")
+    app.add_typer(lab_cli.app, name="lab", short_help=_(
+        "A real OVN on this machine (northd, NB/SB, N chassis) to rehearse changes and export "
+        "bundles."))
 
 
 # Each verb's module is imported only when that verb runs (or for the full --help): `check`
@@ -107,8 +124,10 @@ _GROUPS: dict[str, Callable[[typer.Typer], None]] = {
 def build_app(verb: str | None = None) -> typer.Typer:
     """The CLI with every verb, or with only `verb` (what `main` runs; "" for none at all:
     `--version` needs no verb)."""
-    app = typer.Typer(name="ovnguard", help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False)
+    from ovnguard.cli.options import LangGroup
+
+    app = typer.Typer(name="ovnguard", help=_help(), no_args_is_help=True,
+                      add_completion=False, pretty_exceptions_enable=False, cls=LangGroup)
     app.callback()(_root)
     if verb == "":
         return app
@@ -119,9 +138,16 @@ def build_app(verb: str | None = None) -> typer.Typer:
 
 
 def _verb(argv: list[str]) -> str | None:
-    """The verb of a command line, when it is the first word (the root takes no option that
-    needs a value, so the first word not starting with '-' is the verb)."""
+    """The verb of a command line, when it is the first word (the root's only option that
+    takes a value is --lang, so the first other word not starting with '-' is the verb)."""
+    after_lang = False
     for a in argv:
+        if after_lang:
+            after_lang = False
+            continue
+        if a == "--lang":
+            after_lang = True
+            continue
         if not a.startswith("-"):
             return a
         if a == "--version":
@@ -147,18 +173,22 @@ def __getattr__(name: str) -> typer.Typer:
 def main() -> None:
     # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
     # bug, so only OvnguardError is caught here.
-    from ovnguard.cli.options import quiet_pipes
+    from ovnguard.cli.options import lang_from_argv, quiet_pipes
     from ovnguard.errors import OvnguardError
+    from ovnguard.i18n import _, language_from_env, set_language
     from ovnguard.report.safe import visible
 
     # `ovnguard check ... | head -1`: a closed pipe drops the rest, the exit code stays
     quiet_pipes()
+    # before the verb's module is imported: its --help texts are made in this language
+    set_language(lang_from_argv(sys.argv[1:]) or language_from_env())
     try:
         build_app(_verb(sys.argv[1:]))()
     except OvnguardError as e:
         # the message names files and rows: shown, never acted on by the terminal
-        print(f"ovnguard: error: {visible(str(e))}", file=sys.stderr)
+        print(_("ovnguard: error: {message}").format(message=visible(str(e))),
+              file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        print("ovnguard: interrupted", file=sys.stderr)
+        print(_("ovnguard: interrupted"), file=sys.stderr)
         sys.exit(130)

@@ -10,6 +10,7 @@ import typer
 
 from ovnguard.cli import options
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
@@ -41,8 +42,8 @@ def exit_code(verdict: str, fail_on: Level) -> int:
     return 1 if VERDICT_ORDER[verdict] >= VERDICT_ORDER[fail_on.value] else 0
 
 
-LIVE = "Live state (--live, docs/collect.md)"
-SOS = "sos reports (--sosreport, docs/collect.md)"
+LIVE = _("Live state (--live, docs/collect.md)")
+SOS = _("sos reports (--sosreport, docs/collect.md)")
 
 
 def check(
@@ -50,107 +51,118 @@ def check(
         None,
         "--bundle",
         "-b",
-        help="Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json, route.json ...; "
-        "see docs/bundle.md). Make one with `ovnguard collect`, `ovnguard lab export` or the "
-        "native commands.",
+        help=_(
+                "Bundle directory (nb.db, sb.db, hosts/<host>/conf.db, addr.json, route.json "
+                "...; see docs/bundle.md). Make one with `ovnguard collect`, `ovnguard lab "
+                "export` or the native commands."),
         file_okay=False,
     ),
     change: Path | None = typer.Option(
         None,
         "--change",
-        help="Change file: ovn-nbctl / ovs-vsctl / `openstack network create` / `ip` lines as "
-        "you would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl and ip). Never "
-        "run by a shell. Without it, the current state is checked.",
+        help=_(
+                "Change file: ovn-nbctl / ovs-vsctl / `openstack network create` / `ip` lines as "
+                "you would paste them (VAR=value, ${VAR}, `# host: NAME` for ovs-vsctl and ip). "
+                "Never run by a shell. Without it, the current state is checked."),
         dir_okay=False,
     ),
     host: str | None = typer.Option(
-        None, "--host", help="Host that ovs-vsctl and ip lines act on when no `# host:` "
-        "comment says."
+        None, "--host", help=_(
+            "Host that ovs-vsctl and ip lines act on when no `# host:` comment says.")
     ),
     host_state: list[str] = typer.Option(
-        [], "--host-state", metavar="HOST=FILE", help="A host's proposed network state as a "
-        "whole file: a netplan YAML (validated and rendered by the installed `netplan "
-        "generate`, its openvswitch bridges included) or an nmstate YAML. Applied after the "
-        "change's lines as the difference to the collected state (docs/change-file.md). "
-        "Repeatable.", show_default=False),
+        [], "--host-state", metavar="HOST=FILE", help=_(
+                "A host's proposed network state as a whole file: a netplan YAML (validated and "
+                "rendered by the installed `netplan generate`, its openvswitch bridges included) "
+                "or an nmstate YAML. Applied after the change's lines as the difference to the "
+                "collected state (docs/change-file.md). Repeatable."), show_default=False),
     from_addr: str | None = typer.Option(
-        None, "--from", metavar="ADDR", help="The address you type the change from (default: "
-        "the first word of $SSH_CLIENT): host lines are checked for the line after which a "
-        "host no longer reaches it.", show_default=False),
+        None, "--from", metavar="ADDR", help=_(
+                "The address you type the change from (default: the first word of $SSH_CLIENT): "
+                "host lines are checked for the line after which a host no longer reaches it."),
+        show_default=False),
     fmt: str = typer.Option(
         "text", "--format", "-f", help=format_help(
-            "Report", "text for a terminal, json with its schema in docs/json.md, sarif for "
-            "code-scanning UIs, html a self-contained page with a topology picture")
+            "Report", _(
+                    "text for a terminal, json with its schema in docs/json.md, sarif for "
+                    "code-scanning UIs, html a self-contained page with a topology picture"))
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the report here instead of stdout.", dir_okay=False
+        None, "--output", "-o", help=_("Write the report here instead of stdout."), dir_okay=False
     ),
     fail_on: Level = typer.Option(
-        Level.risky, "--fail-on", help="Exit 1 when the verdict is at or above this level."
+        Level.risky, "--fail-on", help=_("Exit 1 when the verdict is at or above this level.")
     ),
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Text: every line of the change, every finding with "
-        "its evidence, pre-existing findings one by one."
+        False, "--verbose", "-v", help=_(
+                "Text: every line of the change, every finding with its evidence, pre-existing "
+                "findings one by one.")
     ),
     quiet: bool = typer.Option(
-        False, "--quiet", "-q", help="Text: the verdict line only (the exit code says it too)."
+        False, "--quiet", "-q", help=_("Text: the verdict line only (the exit code says it too).")
     ),
     live: bool = typer.Option(
-        False, "--live", help="Check live state instead of a bundle: NB/SB from --nb/--sb (or "
-        "this central node's sockets), this host (OVS socket, netlink, Neutron files) or the "
-        "hosts of --inventory over SSH. Read-only; nothing is written anywhere.",
+        False, "--live", help=_(
+                "Check live state instead of a bundle: NB/SB from --nb/--sb (or this central "
+                "node's sockets), this host (OVS socket, netlink, Neutron files) or the hosts of "
+                "--inventory over SSH. Read-only; nothing is written anywhere."),
         rich_help_panel=LIVE),
     nb: str | None = options.nb_option(
-        "OVN_Northbound remote (unix:PATH, tcp:IP:PORT, ssl:IP:PORT), as ovn-nbctl --db.",
+        _("OVN_Northbound remote (unix:PATH, tcp:IP:PORT, ssl:IP:PORT), as ovn-nbctl --db."),
         rich_help_panel=LIVE),
     sb: str | None = options.sb_option(
-        "OVN_Southbound remote, as --nb (ovn-sbctl --db).", rich_help_panel=LIVE),
+        _("OVN_Southbound remote, as --nb (ovn-sbctl --db)."), rich_help_panel=LIVE),
     ovs: str | None = typer.Option(
-        None, "--ovs", help="This host's Open_vSwitch remote (default: the usual sockets).",
+        None, "--ovs", help=_("This host's Open_vSwitch remote (default: the usual sockets)."),
         rich_help_panel=LIVE),
     private_key: Path | None = options.private_key_option(rich_help_panel=LIVE),
     certificate: Path | None = options.certificate_option(rich_help_panel=LIVE),
     ca_cert: Path | None = options.ca_cert_option(rich_help_panel=LIVE),
     inventory: Path | None = typer.Option(
-        None, "--inventory", help="Read every host of this inventory over SSH: a `host: "
-        "address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, YAML; dynamic ones "
-        "through ansible-inventory) or openstack_user_config.yml (docs/collect.md).",
+        None, "--inventory", help=_(
+                "Read every host of this inventory over SSH: a `host: address` map, ovnguard's "
+                "hosts.yaml, an Ansible inventory (INI, YAML; dynamic ones through "
+                "ansible-inventory) or openstack_user_config.yml (docs/collect.md)."),
         rich_help_panel=LIVE),
     limit: str | None = typer.Option(
-        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
-        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`).",
+        None, "--limit", help=_(
+                "With --inventory: only these hosts or groups, as Ansible's --limit "
+                "(`compute,network`, globs, `!storage`, `&ovn-controller`)."),
         rich_help_panel=LIVE),
     timeout: float = typer.Option(
-        30.0, "--timeout", help="Seconds per host (SSH) or per database read.",
+        30.0, "--timeout", help=_("Seconds per host (SSH) or per database read."),
         rich_help_panel=LIVE),
     concurrency: int = typer.Option(
-        64, "--concurrency", "-j", help="SSH: hosts read at the same time.",
+        64, "--concurrency", "-j", help=_("SSH: hosts read at the same time."),
         rich_help_panel=LIVE),
     identity: list[Path] = typer.Option(
-        [], "--identity", "-i", help="SSH private key (default: ~/.ssh/id_* and the agent).",
+        [], "--identity", "-i", help=_("SSH private key (default: ~/.ssh/id_* and the agent)."),
         dir_okay=False, rich_help_panel=LIVE),
     known_hosts: Path | None = typer.Option(
-        None, "--known-hosts", help="known_hosts file (default: ~/.ssh/known_hosts).",
+        None, "--known-hosts", help=_("known_hosts file (default: ~/.ssh/known_hosts)."),
         dir_okay=False, rich_help_panel=LIVE),
     user: str | None = typer.Option(
-        None, "--user", "-l", help="SSH user where the inventory names none.",
+        None, "--user", "-l", help=_("SSH user where the inventory names none."),
         rich_help_panel=LIVE),
     ovn_bindir: Path | None = typer.Option(
-        None, "--ovn-bindir", help="Directory with the ovn-nbctl, ovn-sbctl, ovs-vsctl, "
-        "ovsdb-server and ovsdb-client to apply the change with (e.g. copied out of the "
-        "cluster's container, for another OVN release); default: those on PATH.",
+        None, "--ovn-bindir", help=_(
+                "Directory with the ovn-nbctl, ovn-sbctl, ovs-vsctl, ovsdb-server and "
+                "ovsdb-client to apply the change with (e.g. copied out of the cluster's "
+                "container, for another OVN release); default: those on PATH."),
         file_okay=False, show_default=False),
     executor: ExecutorChoice = typer.Option(
-        ExecutorChoice.auto, "--executor", help="How change lines are applied: real-tools "
-        "(the real ovn-nbctl/ovs-vsctl on throwaway copies of the databases; never a live "
-        "one), model (ovnguard's re-implementation, for machines without the tools), or "
-        "auto (real tools when installed)."),
+        ExecutorChoice.auto, "--executor", help=_(
+                "How change lines are applied: real-tools (the real ovn-nbctl/ovs-vsctl on "
+                "throwaway copies of the databases; never a live one), model (ovnguard's "
+                "re-implementation, for machines without the tools), or auto (real tools when "
+                "installed).")),
     sosreport: bool = typer.Option(
-        False, "--sosreport", help="Check the sos reports (directories or .tar.xz/.tar.gz "
-        "archives) given as arguments: one per node, central node(s) included.",
+        False, "--sosreport", help=_(
+                "Check the sos reports (directories or .tar.xz/.tar.gz archives) given as "
+                "arguments: one per node, central node(s) included."),
         rich_help_panel=SOS),
     reports: list[Path] | None = typer.Argument(
-        None, metavar="[SOSREPORT...]", help="With --sosreport: the sos reports.",
+        None, metavar="[SOSREPORT...]", help=_("With --sosreport: the sos reports."),
         show_default=False),
 ) -> None:
     """Predict what a change does to every host, before you run it.
@@ -192,7 +204,9 @@ def check(
         raise InputError("give exactly one of --bundle DIR, --live or --sosreport DIR...; got "
                          + (" and ".join(modes) if modes else "none"), "check")
     if reports and not sosreport:
-        raise InputError(f"unexpected argument {reports[0]} (sos reports need --sosreport)",
+        raise InputError(_(
+                "unexpected argument {reports} (sos reports need --sosreport)").format(
+                reports=reports[0]),
                          "check")
     check_format("Report", fmt)
     operator = operator_from(from_addr)
@@ -200,18 +214,18 @@ def check(
         from ovnguard.sources.bundle import load_bundle
 
         if not bundle.is_dir():
-            raise InputError("bundle directory not found", str(bundle))
+            raise InputError(_("bundle directory not found"), str(bundle))
         snapshot = load_bundle(bundle)
     elif live:
         if limit is not None and inventory is None:
-            raise InputError("--limit needs --inventory", "--limit")
+            raise InputError(_("--limit needs --inventory"), "--limit")
         snapshot = _live_snapshot(nb, sb, ovs, ssl, inventory, limit, timeout, concurrency,
                                   identity, known_hosts, user)
     else:
         from ovnguard.sources.sosreport import load_sosreports
 
         if not reports:
-            raise InputError("--sosreport needs at least one sos report directory or archive",
+            raise InputError(_("--sosreport needs at least one sos report directory or archive"),
                              "check")
         snapshot = load_sosreports(reports)
     ch = read_change(change, default_host=host) if change is not None else None
@@ -238,7 +252,9 @@ def operator_from(from_addr: str | None) -> str | None:
     if from_addr is not None:
         addr = operator_address(from_addr)
         if addr is None or len(from_addr.split()) != 1:
-            raise InputError(f"--from {from_addr!r}: not an IP address", "--from")
+            raise InputError(_(
+                    "--from {from_addr!r}: not an IP address").format(
+                    from_addr=from_addr), "--from")
         return addr
     return operator_address(os.environ.get("SSH_CLIENT"))
 
@@ -250,7 +266,8 @@ def _with_host_states(ch: Change | None, specs: list[str], snapshot: Snapshot
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise InputError(f"--host-state {spec!r}: expected HOST=FILE", "--host-state")
+            raise InputError(_("--host-state {spec!r}: expected HOST=FILE").format(spec=spec),
+                "--host-state")
         if name not in snapshot.hosts:
             raise InputError(f"--host-state: host {name} is not in the bundle (hosts: "
                              + ", ".join(sorted(snapshot.hosts)[:5]) + ")", "--host-state")

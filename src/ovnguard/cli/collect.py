@@ -13,6 +13,7 @@ import typer
 from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
 
 
@@ -169,11 +170,11 @@ def collect(
 
     for d in [*neutron_dir, root]:
         if not d.is_dir():
-            raise InputError("no such directory", str(d))
+            raise InputError(_("no such directory"), str(d))
     ssl = options.ssl_files(private_key, certificate, ca_cert)
     t0 = time.monotonic()
     if limit is not None and inventory is None:
-        raise InputError("--limit needs --inventory", "--limit")
+        raise InputError(_("--limit needs --inventory"), "--limit")
     if inventory is not None:
         from ovnguard.sources.inventory import limit_hosts, load_inventory
         from ovnguard.sources.remote import SshOptions, collect_targets, targets_of, with_user
@@ -213,8 +214,10 @@ def collect(
     for line in lines:
         echo(line, err=True)
     if not written:
-        raise InputError("nothing was collected (see above)", str(out))
-    echo(f"bundle {out}: {', '.join(written[:6])}"
-               f"{f' and {len(written) - 6} more' if len(written) > 6 else ''}", err=True)
-    echo(f"next: ovnguard check --bundle {out}", err=True)
+        raise InputError(_("nothing was collected (see above)"), str(out))
+    echo(_(
+            "bundle {out}: {written}{value}").format(
+            out=out, written=', '.join(written[:6]),
+            value=f' and {len(written) - 6} more' if len(written) > 6 else ''), err=True)
+    echo(_("next: ovnguard check --bundle {out}").format(out=out), err=True)
     raise typer.Exit(0 if whole else 1)

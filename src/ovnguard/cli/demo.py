@@ -16,10 +16,18 @@ from rich.markup import escape
 from rich.rule import Rule
 from rich.text import Text
 
+from ovnguard.i18n import N_, _
+from ovnguard.report.labels import (
+    outcome_label,
+    pad,
+    plan_status_label,
+    severity_label,
+    verdict_label,
+)
 from ovnguard.report.safe import visible_data, visible_lines, visible_model
 from ovnguard.report.schema import Report
 
-STORY = (
+STORY = N_(
     "An operator of an OpenStack cloud (ML2/OVN, three Proxmox VMs: controller, network, "
     "compute1) could not reach VMs on the public network, and pasted four ovn-nbctl lines to "
     "add a localnet port (`ovn-nbctl lsp-add ${LS_NAME} ln-${PHYSNET}` ...). Seconds later "
@@ -38,7 +46,7 @@ def _headline(console: Console, report: Report) -> None:
     from ovnguard.report.text import VERDICT_STYLE
 
     t = Text()
-    t.append(f" {report.verdict.upper()} ", style=VERDICT_STYLE[report.verdict])
+    t.append(f" {verdict_label(report.verdict)} ", style=VERDICT_STYLE[report.verdict])
     t.append("  " + report.summary)
     console.print(t)
 
@@ -49,18 +57,19 @@ def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
     report = visible_model(report)  # names in the data are shown, never acted on
     _headline(console, report)
     for cl in report.change_lines:
-        line = Text(f"  line {cl.line}: ", style="dim")
-        line.append(cl.outcome, style=OUTCOME_STYLE[cl.outcome])
+        line = Text("  " + _("line {line}: ").format(line=cl.line), style="dim")
+        line.append(outcome_label(cl.outcome), style=OUTCOME_STYLE[cl.outcome])
         if cl.message:
             line.append(f"  {cl.message}")
         if cl.suggestions:
-            line.append(f"  (did you mean {', '.join(cl.suggestions)}?)", style="cyan")
+            line.append("  " + _("(did you mean {names}?)").format(
+                names=", ".join(cl.suggestions)), style="cyan")
         console.print(line)
     for f in report.findings:
         if f.status not in statuses or f.rule == "change-rejected":
             continue
         line = Text("  ")
-        line.append(f"{f.severity.upper():8}", style=SEVERITY_STYLE[f.severity])
+        line.append(pad(severity_label(f.severity), 8), style=SEVERITY_STYLE[f.severity])
         line.append(f" {f.rule}: ", style="bold")
         line.append(f.summary)
         console.print(line)
@@ -68,9 +77,9 @@ def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
 
 def demo(
     act: str = typer.Option(
-        "all", "--act", help="all, or one act: state, verbatim, typo, corrected, fix."
+        "all", "--act", help=_("all, or one act: state, verbatim, typo, corrected, fix.")
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Every finding's evidence."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=_("Every finding's evidence.")),
 ) -> None:
     """Tell the story of the incident ovnguard was built for, on a replica of its cluster.
 
@@ -92,68 +101,69 @@ def demo(
     snapshot = load_bundle(bundle)
     acts = ["state", "verbatim", "typo", "corrected", "fix"] if act == "all" else [act]
     if any(a not in ("state", "verbatim", "typo", "corrected", "fix") for a in acts):
-        raise typer.BadParameter(f"unknown act {act!r}", param_hint="--act")
+        raise typer.BadParameter(_("unknown act {act!r}").format(act=act), param_hint="--act")
 
     if act == "all":
-        console.print(Rule("The incident"))
-        console.print(STORY)
-        console.print(Text(f"\nbundle: {bundle}", style="dim"))
+        console.print(Rule(_("The incident")))
+        console.print(_(STORY))
+        console.print(Text("\n" + _("bundle: {bundle}").format(bundle=bundle), style="dim"))
 
     if "state" in acts:
-        console.print(Rule("1. Before any change: what is already armed"))
+        console.print(Rule(_("1. Before any change: what is already armed")))
         _short(console, assess(snapshot).report, ("present",))
     if "verbatim" in acts:
-        console.print(Rule("2. The snippet exactly as pasted"))
+        console.print(Rule(_("2. The snippet exactly as pasted")))
         path = ex / "change-verbatim.sh"
         console.print(Text(visible_lines(path.read_text().strip()), style="dim"))
         _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
-        console.print(
-            "  As written, nothing would have happened: the switch name is a placeholder and "
+        console.print("  " + _(
+            "As written, nothing would have happened: the switch name is a placeholder and "
             "`phynet2` is mapped nowhere. The trap is the next attempt."
-        )
+        ))
     if "typo" in acts:
-        console.print(Rule("3. Switch name fixed, typo kept"))
+        console.print(Rule(_("3. Switch name fixed, typo kept")))
         path = ex / "change-typo.sh"
         _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
-        console.print(
-            "  The port lands in NB and SB; ovn-controller on compute1 (where the switch is "
+        console.print("  " + _(
+            "The port lands in NB and SB; ovn-controller on compute1 (where the switch is "
             "local) finds no bridge for `phynet2` and logs one INFO line. Nothing visible "
             "happens, so the operator 'fixes' the name..."
-        )
+        ))
     if "corrected" in acts:
-        console.print(Rule("4. Both fixed: what took every node down"))
+        console.print(Rule(_("4. Both fixed: what took every node down")))
         path = ex / "change-corrected.sh"
         render_text(assess(snapshot, read_change(path)).report, verbose=verbose)
     if act in ("all", "fix"):
         from ovnguard.plan import plan_separate_nic
 
-        console.print(Rule("5. The fix: NIC separation, proven before anyone touches a host"))
+        console.print(Rule(_("5. The fix: NIC separation, proven before anyone touches a host")))
         plan = visible_data(plan_separate_nic(snapshot, "physnet2", "br-public", "eth2"))
         v = plan.verification
         status = plan.status
         style = "bold green" if status == "proven" else "bold yellow"
-        console.print(Text(f" {status.upper()} ", style=style) + Text(
-            f"  physnet2 -> br-public (uplink eth2) on {', '.join(p.name for p in plan.parts)}"
-            + (f"; the plan's end state: {v.end_verdict}, dangerous findings left: "
-               f"{len(v.dangerous)}, resolved: {', '.join(sorted({f.rule for f in v.resolved}))}"
-               if v is not None else "")))
+        hosts = ", ".join(p.name for p in plan.parts)
+        console.print(Text(f" {plan_status_label(status)} ", style=style) + Text("  " + (
+            _("physnet2 -> br-public (uplink eth2) on {hosts}; the plan's end state: "
+              "{verdict}, dangerous findings left: {dangerous}, resolved: {resolved}").format(
+                hosts=hosts, verdict=verdict_label(v.end_verdict), dangerous=len(v.dangerous),
+                resolved=", ".join(sorted({f.rule for f in v.resolved})))
+            if v is not None else
+            _("physnet2 -> br-public (uplink eth2) on {hosts}").format(hosts=hosts))))
         for part in plan.parts:
             for i, step in enumerate(part.steps, 1):
                 for cmd in step.commands:
                     console.print(Text(f"  [{part.name}] {i}. ", style="dim")
                                   + Text(" ".join(cmd)))
-        console.print(
-            "  The old patch port is deleted in the same transaction as the mapping change: on "
+        console.print("  " + _(
+            "The old patch port is deleted in the same transaction as the mapping change: on "
             "OVN 23.03 changing only the mapping moves nothing (ovn-controller's transactions "
             "fail on a name clash; measured). Full plan with rollbacks: `ovnguard plan "
-            f"separate-nic --bundle {escape(str(bundle))} --physnet physnet2 --bridge br-public "
-            "--nic eth2`."
-        )
+            "separate-nic --bundle {bundle} --physnet physnet2 --bridge br-public "
+            "--nic eth2`.").format(bundle=escape(str(bundle))))
     if act == "all" or act == "corrected":
         console.print(Rule())
-        console.print(
+        console.print(_(
             "Next: rehearse it on a real OVN on this machine "
-            f"(`ovnguard rehearse --bundle {escape(str(bundle))} --change "
-            f"{escape(str(path))}`), "
-            f"or check your own cluster (`ovnguard check --bundle DIR --change FILE`)."
-        )
+            "(`ovnguard rehearse --bundle {bundle} --change {change}`), "
+            "or check your own cluster (`ovnguard check --bundle DIR --change FILE`).").format(
+                bundle=escape(str(bundle)), change=escape(str(path))))

@@ -17,6 +17,7 @@ import typer
 from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
@@ -36,7 +37,7 @@ def _root(state_dir: Path | None) -> Path:
 
 def _fmt(fmt: str) -> str:
     if fmt not in ("text", "json"):
-        raise InputError(f"--format must be text or json, not {fmt!r}")
+        raise InputError(_("--format must be text or json, not {fmt!r}").format(fmt=fmt))
     return fmt
 
 
@@ -45,7 +46,9 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     for it in items:
         k, sep, v = it.partition("=")
         if not sep or not k or not v:
-            raise InputError(f"{option} expects HOST=REMOTE, not {it!r}")
+            raise InputError(_(
+                    "{option} expects HOST=REMOTE, not {it!r}").format(
+                    option=option, it=it))
         out[k] = v
     return out
 
@@ -60,7 +63,17 @@ def apply(
     change: Path | None = typer.Option(None, "--change", dir_okay=False,
                                        help="Change file (ovn-nbctl lines; or the ip and "
                                        "ovs-vsctl lines of one host, run on that host), as "
-                                       "for `ovnguard check`. Required."),
+                                       "for `ovnguard check`. Required unless "
+                                       "--host-state."),
+    host_state: Path | None = typer.Option(
+        None, "--host-state", dir_okay=False, metavar="FILE",
+        help="This host's proposed state as a netplan (or nmstate) YAML, applied under the "
+        "guard: a netplan file is installed into --netplan-dir under its own name (what "
+        "was there is backed up: bytes, mode, owner, or its absence) and its difference "
+        "to the live state is applied as ip/ovs-vsctl edits; a rollback restores both. "
+        "`netplan apply` is not run."),
+    netplan_dir: Path = typer.Option(Path("/etc/netplan"), "--netplan-dir", file_okay=False,
+                                     help="Where --host-state installs a netplan file."),
     nb: str | None = options.nb_option("NB database to change (default "
                                        "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
                                        "the local unix: socket: the rollback must work when "
@@ -162,8 +175,9 @@ def apply(
 
     try:
         options.no_short_c(short_c)
-        if change is None:
-            raise InputError("missing --change FILE: the change to apply")
+        if change is None and host_state is None:
+            raise InputError(_("missing --change FILE (or --host-state FILE): the change to "
+                               "apply"))
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
@@ -174,6 +188,7 @@ def apply(
             chassis_dbs=_pairs(chassis_db, "--chassis-db"), repair_ports=repair_ports,
             give_up_after=give_up_after,
             verify_timeout=verify_timeout, operator=operator_from(from_addr),
+            host_state=host_state, netplan_dir=netplan_dir,
         )
         armed: list[Any] = []
         if sentinel or sentinel_print or sentinel_netns:
@@ -194,7 +209,7 @@ def apply(
             echo(json.dumps({"status": "refused", "message": r.message,
                                    "details": r.details}, indent=2))
         else:
-            echo(f"REFUSED: {r.message}")
+            echo(_("REFUSED: {message}").format(message=r.message))
             for d in r.details:
                 echo(f"  → {d}")
         raise typer.Exit(1) from None
@@ -216,14 +231,14 @@ def _sentinel_plans(
     from ovnguard.guard import sentinel as sn
 
     if netns and not sentinel:
-        raise InputError("--sentinel-netns needs --sentinel")
+        raise InputError(_("--sentinel-netns needs --sentinel"))
     if sentinel and printing:
-        raise InputError("--sentinel arms the sentinels, --sentinel-print prints them: "
-                         "choose one")
+        raise InputError(_(
+            "--sentinel arms the sentinels, --sentinel-print prints them: choose one"))
     if grace < 0:
-        raise InputError("--sentinel-grace must not be negative")
+        raise InputError(_("--sentinel-grace must not be negative"))
     if failures < 1:
-        raise InputError("--sentinel-failures must be at least 1")
+        raise InputError(_("--sentinel-failures must be at least 1"))
     pred = sn.predict_added(opts)
     for n in pred.notes:
         say(f"warning: {n}")
@@ -241,13 +256,14 @@ def _print_sentinel_plans(plans: list[Any], fmt: str) -> None:
         return
     if plans:
         secs = plans[0].seconds
-        echo(f"run on each host right before `ovnguard apply` (a sentinel expires "
-                   f"{secs:g}s after it starts; `ovnguard guard sentinel-stop` there stops "
-                   "it):")
+        echo(_(
+                "run on each host right before `ovnguard apply` (a sentinel expires {secs:g}s "
+                "after it starts; `ovnguard guard sentinel-stop` there stops it):").format(
+                secs=secs))
     for p in plans:
         echo(f"# {p.host}")
         echo(p.command())
-    echo("nothing applied (--sentinel-print)")
+    echo(_("nothing applied (--sentinel-print)"))
 
 
 def _arm_sentinels(plans: list[Any], opts: Any, netns: list[str], say: Any) -> list[Any]:
@@ -292,30 +308,33 @@ def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
     where = f" --state-dir {state_dir}" if state_dir else ""
     if status == "refused":
         err = (doc.get("apply", {}).get("stderr") or "").strip()
-        echo(f"the tool refused the change; nothing applied: {err}")
+        echo(_("the tool refused the change; nothing applied: {err}").format(err=err))
         return
     if status == "unchanged":
-        echo("applied, but the change left the database as it was: nothing to guard")
+        echo(_("applied, but the change left the database as it was: nothing to guard"))
         return
     if status == "failed":
-        echo(f"guard {doc['id']} failed: {doc.get('error')}")
+        echo(_("guard {guard_id} failed: {get}").format(guard_id=doc['id'], get=doc.get('error')))
         return
     edits = doc.get("edits", [])
-    echo(f"applied at {_t(doc, 'applied')} as one transaction ({len(edits)} row "
-               f"change(s)): {'; '.join(edits)}")
+    echo(_(
+            "applied at {when} as one transaction ({count} row change(s)): {edits}").format(
+            when=_t(doc, 'applied'), count=len(edits), edits='; '.join(edits)))
     for n in doc.get("notes", []):
-        echo(f"note: {n}")
+        echo(_("note: {n}").format(n=n))
     if status != "armed":
         # A probe can fail within milliseconds: the watcher may already be rolling back.
         reason = doc.get("rollback", {}).get("reason", "")
-        echo(f"guard {doc['id']} is already {status}" + (f": {reason}" if reason
+        echo(_("guard {guard_id} is already {status}").format(guard_id=doc['id'], status=status) + (
+            f": {reason}" if reason
                                                                else ""))
     else:
-        echo(f"guard {doc['id']} armed: rollback at {_t(doc, 'deadline')} unless "
-                   f"confirmed")
-    echo(f"  keep it:    ovnguard confirm{where}")
-    echo(f"  undo it:    ovnguard rollback{where}")
-    echo(f"  watch it:   ovnguard guard status{where}")
+        echo(_(
+                "guard {guard_id} armed: rollback at {when} unless confirmed").format(
+                guard_id=doc['id'], when=_t(doc, 'deadline')))
+    echo(_("  keep it:    ovnguard confirm{where}").format(where=where))
+    echo(_("  undo it:    ovnguard rollback{where}").format(where=where))
+    echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
 
 
 def confirm(
@@ -337,8 +356,8 @@ def confirm(
         raise _err("confirm", e) from None
     tl = doc.get("timeline", {})
     took = tl.get("confirmed", 0) - tl.get("applied", 0) if "applied" in tl else 0
-    echo(f"confirmed guard {doc['id']} at {_t(doc, 'confirmed')} ({took:.1f}s after "
-               f"the apply): the change stays, no rollback")
+    echo(_("confirmed guard {guard_id} at {when} ({took:.1f}s after the apply): the change "
+           "stays, no rollback").format(guard_id=doc["id"], when=_t(doc, "confirmed"), took=took))
     # A confirmed change is wanted: sentinels armed from here (lab mode) must not remove its
     # ports if a host loses its SB later. Sentinels started on the hosts themselves are
     # stopped there (`ovnguard guard sentinel-stop`).
@@ -346,10 +365,11 @@ def confirm(
 
     for sent in doc.get("sentinels", []):
         if stop_sentinel(Path(sent["path"])):
-            echo(f"stopped the sentinel of {sent.get('host', '?')}")
+            echo(_("stopped the sentinel of {get}").format(get=sent.get('host', '?')))
     if not doc.get("sentinels") and doc.get("expected_ports"):
-        echo("if you started sentinels on the hosts, stop them there: "
-                   "`ovnguard guard sentinel-stop`")
+        echo(_(
+                "if you started sentinels on the hosts, stop them there: `ovnguard guard "
+                "sentinel-stop`"))
 
 
 def rollback(
@@ -382,20 +402,27 @@ def _print_rollback(doc: dict[str, Any]) -> int:
     if status == "rolled-back":
         v = rb.get("verification", {})
         d = durations(doc)
-        echo(f"rolled back guard {doc['id']} ({rb.get('reason')}): restored at "
-                   f"{_t(doc, 'restored')}"
+        echo(_(
+                "rolled back guard {guard_id} ({get}): restored at {when}").format(
+                guard_id=doc['id'], get=rb.get('reason'), when=_t(doc, 'restored'))
                    + (f", {d['applied_to_restored']:.2f}s after the apply"
                       if "applied_to_restored" in d else ""))
         for a in rb.get("actions", []):
             echo(f"  {a}")
         for c in rb.get("overwritten", []):
             col = f" column {c['column']}" if c.get("column") else ""
-            echo(f"  overwritten (--force): {c['row']}{col}: was {c['found']}")
+            echo(_(
+                    "  overwritten (--force): {c}{col}: was {c2}").format(
+                    c=c['row'], col=col, c2=c['found']))
         for diff in v.get("differences", []):
-            echo(f"  NOT restored: {diff['row']} {diff.get('column') or ''}: expected "
-                       f"{diff['expected']}, found {diff['found']}")
+            echo(_(
+                    "  NOT restored: {diff} {value}: expected {diff2}, found {diff3}").format(
+                    diff=diff['row'], value=diff.get('column') or '', diff2=diff['expected'],
+                    diff3=diff['found']))
         for other in v.get("changed_by_others", []):
-            echo(f"  kept (changed by someone else since the backup): {other}")
+            echo(_(
+                    "  kept (changed by someone else since the backup): {other}").format(
+                    other=other))
         if v.get("wait_hv"):
             echo(f"  {v['wait_hv']}")
         for h, what in sorted(v.get("ports", {}).items()):
@@ -404,20 +431,23 @@ def _print_rollback(doc: dict[str, Any]) -> int:
             echo(f"  {v['error']}")
         return 0 if v.get("ok") else 1
     if status == "rollback-conflict":
-        echo(f"rollback of guard {doc['id']} STOPPED, nothing written: "
+        echo(_("rollback of guard {guard_id} STOPPED, nothing written: ").format(guard_id=doc['id'])
                    + (rb.get("error") or "touched rows were changed by someone else"))
         for c in rb.get("conflicts", []):
             col = f" column {c['column']}" if c.get("column") else ""
             echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
                        f"{c['expected']}, found {c['found']}")
-        echo("  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` "
-                   "keeps the database as it is")
+        echo(_(
+                "  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` keeps "
+                "the database as it is"))
         return 1
     if status == "rollback-failed":
-        echo(f"rollback of guard {doc['id']} gave up: {rb.get('error')}; retry with "
-                   "`ovnguard rollback`, or apply inverse.json by hand")
+        echo(_(
+                "rollback of guard {guard_id} gave up: {get}; retry with `ovnguard rollback`, or "
+                "apply inverse.json by hand").format(
+                guard_id=doc['id'], get=rb.get('error')))
         return 3
-    echo(f"guard {doc['id']} is {status}")
+    echo(_("guard {guard_id} is {status}").format(guard_id=doc['id'], status=status))
     return 1
 
 
@@ -470,7 +500,7 @@ def recover(
     except OvnguardError as e:
         raise _err("guard recover", e) from None
     if not done:
-        echo("nothing to recover: every open guard has a live watcher")
+        echo(_("nothing to recover: every open guard has a live watcher"))
 
 
 @guard_app.command("sentinel")
@@ -528,16 +558,22 @@ def sentinel(
     if fmt == "json":
         echo(json.dumps(sn.read_state(a.path), indent=2))
         return
-    echo(f"sentinel {a.id} armed on {a.host} (pid {a.pid}): watching "
-               f"{', '.join(a.watching)} until {fmt_time(a.until)}")
+    echo(_(
+            "sentinel {id} armed on {host} (pid {pid}): watching {watching} until {until}").format(
+            id=a.id, host=a.host, pid=a.pid, watching=', '.join(a.watching),
+            until=fmt_time(a.until)))
     for skipped in a.skipped:
-        echo(f"  not watched: {skipped['port']}: {skipped['why']}")
+        echo(_(
+                "  not watched: {skipped}: {skipped2}").format(
+                skipped=skipped['port'], skipped2=skipped['why']))
     for p in a.probes:
-        echo(f"  probe {p}: passes now, watched")
-    echo(f"  deletes them through {sn.read_state(a.path)['db']} after {failures} "
-               f"failed rounds in a row (every {interval:g}s)")
-    echo(f"  state: {a.path / sn.STATE_FILE}")
-    echo(f"  stop it: ovnguard guard sentinel-stop --id {a.id}"
+        echo(_("  probe {p}: passes now, watched").format(p=p))
+    echo(_(
+            "  deletes them through {read_state} after {failures} failed rounds in a row (every "
+            "{interval:g}s)").format(
+            read_state=sn.read_state(a.path)['db'], failures=failures, interval=interval))
+    echo(_("  state: {value}").format(value=a.path / sn.STATE_FILE))
+    echo(_("  stop it: ovnguard guard sentinel-stop --id {id}").format(id=a.id)
                + (f" --state-dir {state_dir}" if state_dir else ""))
 
 
@@ -571,7 +607,7 @@ def sentinel_status(
         echo(json.dumps({"schema_version": 1, "sentinels": docs}, indent=2))
         return
     if not docs:
-        echo(f"no sentinel in {root}")
+        echo(_("no sentinel in {root}").format(root=root))
     for d, p in zip(docs, paths, strict=True):
         echo(f"{d['id']}  {sn.summary(p)}")
         for ev in d.get("events", [])[-20:]:
@@ -598,9 +634,9 @@ def sentinel_stop(
         raise _err("guard sentinel-stop", e) from None
     stopped = [p for p in paths if sn.stop_sentinel(p)]
     for p in stopped:
-        echo(f"stopped sentinel {p.name}")
+        echo(_("stopped sentinel {name}").format(name=p.name))
     if not stopped:
-        echo("no running sentinel")
+        echo(_("no running sentinel"))
 
 
 __all__ = ["apply", "confirm", "guard_app", "rollback"]

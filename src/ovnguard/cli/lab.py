@@ -13,6 +13,7 @@ import typer
 
 from ovnguard.cli.out import echo, one_line_errors
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
@@ -134,10 +135,11 @@ def up(
 
     with one_line_errors("lab up"):
         if chassis is not None and topology is not None:
-            raise InputError("give either --chassis or --topology, not both")
+            raise InputError(_("give either --chassis or --topology, not both"))
         if from_bundle is not None and (chassis is not None or topology is not None):
-            raise InputError("--from-bundle builds every chassis from the bundle; do not "
-                             "combine it with --chassis or --topology")
+            raise InputError(_(
+                    "--from-bundle builds every chassis from the bundle; do not combine it with "
+                    "--chassis or --topology"))
         if dataplane:
             _up_dataplane(topology, chassis, from_bundle, run_dir, control, timeout)
             return
@@ -153,7 +155,9 @@ def up(
         else:
             n = 3 if chassis is None else chassis
             if not 1 <= n <= MAX_CHASSIS:
-                raise InputError(f"--chassis must be between 1 and {MAX_CHASSIS}, not {n}")
+                raise InputError(_(
+                        "--chassis must be between 1 and {MAX_CHASSIS}, not {n}").format(
+                        MAX_CHASSIS=MAX_CHASSIS, n=n))
             topo = seed_topology(n)
         show, stop = _progress_printer()
         started = time.monotonic()
@@ -170,7 +174,9 @@ def up(
         names = lab.host_names()
         shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
         root = lab.run_dir
-        echo(f"lab up in {took:.2f}s: {len(names)} chassis registered ({shown})")
+        echo(_(
+                "lab up in {took:.2f}s: {count} chassis registered ({shown})").format(
+                took=took, count=len(names), shown=shown))
         echo(f"  run dir   {root}")
         echo(f"  NB        {lab.nb_remote}")
         echo(f"  SB        {lab.sb_remote}")
@@ -216,15 +222,18 @@ def _up_dataplane(
     from ovnguard.lab.dataplane import DataplaneLab
 
     if chassis is not None or from_bundle is not None:
-        raise InputError("--dataplane takes --topology (or nothing, for the seed cluster)")
+        raise InputError(_("--dataplane takes --topology (or nothing, for the seed cluster)"))
     if control not in ("management", "local"):
-        raise InputError(f"--control must be 'management' or 'local', not {control!r}")
+        raise InputError(_(
+                "--control must be 'management' or 'local', not {control!r}").format(
+                control=control))
     topo = load_topology(topology) if topology is not None else None
     started = time.monotonic()
     dp = DataplaneLab.up(topo, run_dir, control="local" if control == "local" else "management",
                          timeout=timeout)
-    echo(f"data-plane lab up in {time.monotonic() - started:.2f}s "
-               f"(ovn-controller reaches the SB over: {control})")
+    echo(_(
+            "data-plane lab up in {seconds:.2f}s (ovn-controller reaches the SB over: "
+            "{control})").format(seconds=time.monotonic() - started, control=control))
     for node, addr in sorted(dp.addresses.items()):
         echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
@@ -255,9 +264,9 @@ def down(
         # A data-plane lab also owns namespaces and listeners: its own teardown removes them.
         stop = DataplaneLab.down_dir if (root / STATE_FILE).exists() else Lab.down_dir
         if stop(run_dir, purge=purge):
-            echo("lab stopped" + (" and run dir removed" if purge else ""))
+            echo(_("lab stopped") + (_(" and run dir removed") if purge else ""))
         else:
-            echo("no lab in the run dir; nothing to stop")
+            echo(_("no lab in the run dir; nothing to stop"))
 
 
 @app.command("export")
@@ -277,7 +286,7 @@ def export(
 
     with one_line_errors("lab export"):
         out = export_bundle(Lab.attach(run_dir), dest, force=force)
-        echo(f"bundle written to {out}")
+        echo(_("bundle written to {out}").format(out=out))
 
 
 @app.command("env")

@@ -7,6 +7,8 @@ verb writes to a pipe.
   things. Someone typing `check -c fix.sh` out of habit is told so in one line.
 - A closed pipe (`ovnguard check ... | head -1`) is not an error: the rest of the output is
   dropped quietly, like other Unix tools do, and the exit code is still the verdict's.
+- `--lang ko|en` is accepted by every verb (and before it): one option, added to every
+  command of the tree by `LangGroup`, default from the locale (ovnguard.i18n).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperGroup
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import LANGUAGES, _, set_language
 
 if TYPE_CHECKING:
     from ovnguard.sources.live import SslFiles
@@ -38,18 +44,79 @@ def sb_option(help: str, **kw: Any) -> Any:
 
 def private_key_option(**kw: Any) -> Any:
     return typer.Option(None, "--private-key", "-p", dir_okay=False,
-                        help="SSL private key for ssl: remotes (as ovn-nbctl -p).", **kw)
+                        help=_("SSL private key for ssl: remotes (as ovn-nbctl -p)."), **kw)
 
 
 def certificate_option(**kw: Any) -> Any:
     return typer.Option(None, "--certificate", "-c", dir_okay=False,
-                        help="SSL certificate for ssl: remotes (as ovn-nbctl -c). The change "
-                        "file is --change.", **kw)
+                        help=_(
+                                "SSL certificate for ssl: remotes (as ovn-nbctl -c). The change "
+                                "file is --change."), **kw)
 
 
 def ca_cert_option(**kw: Any) -> Any:
     return typer.Option(None, "--ca-cert", "-C", dir_okay=False,
-                        help="SSL CA certificate for ssl: remotes (as ovn-nbctl -C).", **kw)
+                        help=_("SSL CA certificate for ssl: remotes (as ovn-nbctl -C)."), **kw)
+
+
+class Lang(StrEnum):
+    en = "en"
+    ko = "ko"
+
+
+def _lang_chosen(value: Lang | None) -> None:
+    if value is not None:
+        set_language(value.value)
+
+
+def lang_option() -> Any:
+    return typer.Option(
+        None, "--lang", callback=_lang_chosen, is_eager=True, expose_value=False,
+        case_sensitive=False,
+        help=_("Language of messages and reports: ko (Korean) or en (English). Default: "
+               "the locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG; ko_KR gives Korean). "
+               "JSON keys, rule ids and exit codes are the same in both."))
+
+
+def _lang_param() -> Any:
+    """The click parameter of `lang_option`, built by typer from a one-option command."""
+    holder = typer.Typer()
+
+    @holder.command()
+    def _holder(lang: Lang | None = lang_option()) -> None:  # pragma: no cover - never run
+        pass
+
+    return next(p for p in typer.main.get_command(holder).params if p.name == "lang")
+
+
+class LangGroup(TyperGroup):
+    """The root group: gives every command and group below it the one `--lang` option, so
+    `ovnguard check --lang ko` and `ovnguard --lang ko check` both work."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        param = _lang_param()
+
+        def add(cmd: Any) -> None:
+            if not any(p.name == "lang" for p in cmd.params):
+                cmd.params.append(param)
+            for sub in getattr(cmd, "commands", {}).values():
+                add(sub)
+
+        add(self)
+
+
+def lang_from_argv(argv: Sequence[str]) -> str | None:
+    """The `--lang` of a command line, read before the CLI is built so that its help texts
+    are made in that language too (typer builds them when the verb's module is imported)."""
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        value = argv[i + 1] if a == "--lang" and i + 1 < len(argv) else (
+            a.removeprefix("--lang=") if a.startswith("--lang=") else None)
+        if value is not None and value.lower() in LANGUAGES:
+            return value.lower()
+    return None
 
 
 def _is_certificate(path: Path) -> bool:
@@ -67,12 +134,14 @@ def ssl_files(private_key: Path | None, certificate: Path | None,
     """The SSL files given, or None. A -c that is not a certificate is most likely a change
     file typed as in older versions (`check -c fix.sh`): say so instead of failing later."""
     if certificate is not None and not certificate.is_file():
-        raise InputError("no such certificate file (-c is --certificate, as ovn-nbctl -c; a "
-                         "change file is --change)", str(certificate))
+        raise InputError(_(
+                "no such certificate file (-c is --certificate, as ovn-nbctl -c; a change file "
+                "is --change)"), str(certificate))
     if certificate is not None and not _is_certificate(certificate):
-        raise InputError("-c is --certificate (SSL, as ovn-nbctl -c) and this is not a "
-                         "certificate; to check a change file, use --change "
-                         f"{certificate}", str(certificate))
+        raise InputError(_(
+                "-c is --certificate (SSL, as ovn-nbctl -c) and this is not a certificate; to "
+                "check a change file, use --change {certificate}").format(
+                certificate=certificate), str(certificate))
     if private_key is None and certificate is None and ca_cert is None:
         return None
     from ovnguard.sources.live import SslFiles  # not for a bundle check: SSH, netlink...
@@ -83,8 +152,10 @@ def ssl_files(private_key: Path | None, certificate: Path | None,
 def no_short_c(value: Path | None) -> None:
     """For verbs without SSL files: `-c FILE` is refused with the spelling to use."""
     if value is not None:
-        raise InputError(f"-c is not an option here (it is ovn-nbctl's --certificate); the "
-                         f"change file is --change {value}", "-c")
+        raise InputError(_(
+                "-c is not an option here (it is ovn-nbctl's --certificate); the change file is "
+                "--change {value}").format(
+                value=value), "-c")
 
 
 def hidden_c_option() -> Any:

@@ -10,6 +10,7 @@ import typer
 
 from ovnguard.cli.out import one_line_errors
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 if TYPE_CHECKING:
@@ -52,11 +53,13 @@ def _emit(plan: Plan, fmt: str, out: Path | None) -> None:
     files = None
     if out is not None and not plan.empty:
         if out.exists() and not out.is_dir():
-            raise InputError("--out is not a directory", str(out))
+            raise InputError(_("--out is not a directory"), str(out))
         try:
             files = write_files(plan, out)
         except OSError as e:
-            raise InputError(f"cannot write the plan files: {e.strerror}", str(out)) from None
+            raise InputError(_(
+                    "cannot write the plan files: {strerror}").format(
+                    strerror=e.strerror), str(out)) from None
     emit(WrittenPlan(plan, files), fmt)
 
 
@@ -68,7 +71,7 @@ def _bundle(bundle: Path) -> Snapshot:
     from ovnguard.plan.load import load_for_plan
 
     if not bundle.is_dir():
-        raise InputError("bundle directory not found", str(bundle))
+        raise InputError(_("bundle directory not found"), str(bundle))
     return load_for_plan(bundle)
 
 

@@ -9,6 +9,7 @@ import typer
 from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
 
@@ -63,7 +64,7 @@ def rehearse(
     try:
         options.no_short_c(short_c)
         if change is None:
-            raise InputError("missing --change FILE: the change to rehearse")
+            raise InputError(_("missing --change FILE: the change to rehearse"))
         check_format("RehearsalResult", fmt)
         parsed = read_change(change, default_host=host)
         result = run_rehearsal(

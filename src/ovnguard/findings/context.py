@@ -11,6 +11,7 @@ from functools import cached_property
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import (
@@ -215,12 +216,20 @@ class RuleContext:
         integ = v.integration_bridge if v is not None else "br-int"
         return tuple(sorted(p for p in hr.patch_ports if p.bridge != integ and p.lport))
 
+    @cached_property
+    def _local_index(self) -> dict[str, tuple[str, ...]]:
+        """datapath name -> hosts where it is local, built once: rules ask for hundreds of
+        datapaths, and asking each host each time was datapaths x hosts lookups."""
+        out: dict[str, list[str]] = {}
+        if self.realization is not None:
+            for h, hr in sorted(self.realization.hosts.items()):
+                for name in hr.local_datapaths:
+                    out.setdefault(name, []).append(h)
+        return {name: tuple(hosts) for name, hosts in out.items()}
+
     def local_hosts(self, datapath: str) -> tuple[str, ...]:
         """Hosts where `datapath` is predicted local."""
-        if self.realization is None:
-            return ()
-        return tuple(sorted(h for h, hr in self.realization.hosts.items()
-                            if datapath in hr.local_datapaths))
+        return self._local_index.get(datapath, ())
 
     # -- NB / SB
     @cached_property
@@ -261,18 +270,22 @@ class RuleContext:
                 parts.append(f"options:network_name={nn}")
             if tag is not None:
                 parts.append(f"tag={tag}")
-            on = f" on switch {ls.name}" if ls is not None else ""
+            on = _(" on switch {name}").format(name=ls.name) if ls is not None else ""
             out.append(self.nb_evidence(" ".join(parts) + on, "Logical_Switch_Port", lport))
         sb = self.snapshot.sb
         pb = sb.find_one("Port_Binding", lport, "logical_port") if sb is not None else None
         if pb is not None:
             out.append(self.sb_evidence(
-                f"ovn-northd published Port_Binding {lport} type={_str(pb.get('type'))} "
-                "to every chassis", "Port_Binding", lport))
+                _(
+                        "ovn-northd published Port_Binding {lport} type={get} to every "
+                        "chassis").format(
+                        lport=lport, get=_str(pb.get('type'))), "Port_Binding", lport))
         elif p is not None:
             out.append(Evidence(
-                f"ovn-northd publishes {lport} as a SB Port_Binding, which every chassis' "
-                "ovn-controller receives", "ovn-northd", "Port_Binding", lport))
+                _(
+                        "ovn-northd publishes {lport} as a SB Port_Binding, which every chassis' "
+                        "ovn-controller receives").format(
+                        lport=lport), "ovn-northd", "Port_Binding", lport))
         return out
 
     def realization_facts(self, host: str, pp: PatchPort) -> list[Evidence]:
@@ -283,7 +296,8 @@ class RuleContext:
         sw = self.switch_name(pp.lport)
         if hr is not None and sw is not None:
             why_local = hr.local_datapaths.get(sw, ())
-            out.append(Evidence(f"{sw} is a local datapath on {host}", "simulation", None, sw,
+            out.append(Evidence(_("{sw} is a local datapath on {host}").format(sw=sw,
+                host=host), "simulation", None, sw,
                                 host))
             out.extend(why_local)
         if hr is not None:
@@ -292,8 +306,10 @@ class RuleContext:
             # it prints while creating both patch pairs anyway).
             for ev in hr.events:
                 if ev.lport == pp.lport:
-                    out.append(Evidence(f"ovn-controller on {host} logs {ev.level} "
-                                        f"`{ev.message}`", "simulation", "Port_Binding",
+                    out.append(Evidence(_(
+                            "ovn-controller on {host} logs {level} `{message}`").format(
+                            host=host, level=ev.level, message=ev.message), "simulation",
+                                "Port_Binding",
                                         ev.lport, host))
         v = self.hosts.get(host)
         if v is not None and pp.network_name:
@@ -301,8 +317,11 @@ class RuleContext:
         if v is not None and v.integration_bridge_assumed:
             out.append(v.assumed_evidence())
         out.append(Evidence(
-            f"ovn-controller on {host} creates {pp.port} on {pp.bridge} "
-            f"(peer patch-{v.integration_bridge if v else 'br-int'}-to-{pp.lport})",
+            _(
+                    "ovn-controller on {host} creates {port} on {bridge} (peer "
+                    "patch-{value}-to-{lport})").format(
+                    host=host, port=pp.port, bridge=pp.bridge,
+                    value=v.integration_bridge if v else 'br-int', lport=pp.lport),
             "simulation", "Port", pp.port, host))
         return out
 
@@ -314,7 +333,9 @@ class RuleContext:
         br = v.bridges.get(bridge)
         if br is not None:
             nics = ", ".join(n.name for n in br.nics) or "no NIC"
-            out.append(v.ovs_evidence(f"{bridge} holds {nics}", "Bridge", bridge))
+            out.append(v.ovs_evidence(_(
+                    "{bridge} holds {nics}").format(
+                    bridge=bridge, nics=nics), "Bridge", bridge))
         for a in v.addresses_on_bridge(bridge):
             out.append(v.address_evidence(a))
         return out

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ovnguard.findings.finding import Finding, Severity
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class RuleSpec:
 
     def fields(self) -> tuple[str, ...]:
         return tuple(
-            f for _, f, _, _ in string.Formatter().parse(self.remediation_template) if f
+            f for _t, f, _s, _c in string.Formatter().parse(self.remediation_template) if f
         )
 
     def finding(
@@ -58,7 +59,8 @@ class RuleSpec:
             hosts=tuple(sorted(set(hosts))),
             summary=summary,
             evidence=_dedup(evidence),
-            remediation=self.remediation_template.format(**(fields or {})),
+            # the template is marked N_() where the rule is defined; shown translated
+            remediation=_(self.remediation_template).format(**(fields or {})),
             key=key,
             chain=_dedup(chain),
             loses_management=tuple(sorted(set(loses_management))),

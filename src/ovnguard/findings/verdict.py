@@ -21,8 +21,10 @@ from dataclasses import dataclass, replace
 
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import few_hosts
 
 VERDICTS = ("safe", "risky", "dangerous")
 _STATUS_ORDER = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
@@ -119,8 +121,8 @@ def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[F
             reach = tuple(sorted(set(added) | newly_lost))
             g = replace(f.marked("introduced"), hosts_added=reach)
             if reach:
-                g = replace(g, summary=f"{g.summary} (the change extends it to "
-                                       f"{', '.join(reach)})")
+                g = replace(g, summary=_("{summary} (the change extends it to {hosts})").format(
+                    summary=g.summary, hosts=few_hosts(reach)))
             out.append(g)
         else:
             out.append(f.marked("pre-existing"))
@@ -132,9 +134,9 @@ def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[F
 
 def _judge(counted: list[Finding], extras: list[Finding]) -> tuple[str, list[str]]:
     def line(f: Finding) -> str:
-        lost = (f"; loses management: {', '.join(f.loses_management)}"
-                if f.loses_management else "")
-        hosts = f" on {', '.join(f.hosts)}" if f.hosts else ""
+        lost = ("; " + _("loses management: {hosts}").format(
+            hosts=few_hosts(f.loses_management)) if f.loses_management else "")
+        hosts = (" " + _("on {hosts}").format(hosts=few_hosts(f.hosts))) if f.hosts else ""
         return f"{f.rule} ({f.severity.name}){hosts}{lost}"
 
     danger = [f for f in counted if f.severity >= Severity.critical or f.loses_management]
@@ -190,10 +192,13 @@ def _describe(c: RowChange, db_label: str) -> str:
             else:
                 details.append(f"{col}={v}")
         more = f" ({', '.join(details)})" if details else ""
-        return f"the change adds {db_label} {c.table} {name}{more}"
+        return _("the change adds {db} {table} {name}{details}").format(
+            db=db_label, table=c.table, name=name, details=more)
     if c.kind == "delete":
-        return f"the change deletes {db_label} {c.table} {name}"
-    return f"the change sets {', '.join(c.columns)} of {db_label} {c.table} {name}"
+        return _("the change deletes {db} {table} {name}").format(
+            db=db_label, table=c.table, name=name)
+    return _("the change sets {columns} of {db} {table} {name}").format(
+        columns=", ".join(c.columns), db=db_label, table=c.table, name=name)
 
 
 def _db_changes(before: Database | None, after: Database | None) -> list[RowChange]:
@@ -210,7 +215,8 @@ def change_facts(before: RuleContext, after: RuleContext) -> list[Evidence]:
         out.append(Evidence(_describe(c, "NB"), "change", c.table, _row_label(c)))
     for host in sorted(set(b.hosts) & set(a.hosts)):
         for c in _db_changes(b.hosts[host].ovs, a.hosts[host].ovs):
-            out.append(Evidence(_describe(c, f"{host}'s OVS"), "change", c.table,
+            out.append(Evidence(_describe(c, _("{host}'s OVS").format(host=host)), "change",
+                                c.table,
                                 _row_label(c), host))
     return out
 

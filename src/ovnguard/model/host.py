@@ -11,10 +11,11 @@ table and the row it was read from.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ovnguard.i18n import _, ngettext
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
@@ -325,21 +326,28 @@ class HostView:
         if self.based_on == "sb" and self.chassis is not None:
             col = self.chassis.bridge_mappings_column or "other_config"
             return Evidence(
-                f"SB Chassis {self.chassis.name} {col}:ovn-bridge-mappings="
-                f"\"{self.mappings_raw or ''}\" (what {self.name}'s ovn-controller reported; "
-                "no Open_vSwitch DB of it here)",
+                _(
+                        "SB Chassis {name} {col}:ovn-bridge-mappings=\"{value}\" (what {name2}'s "
+                        "ovn-controller reported; no Open_vSwitch DB of it here)").format(
+                        name=self.chassis.name, col=col, value=self.mappings_raw or '',
+                        name2=self.name),
                 self.sb_source or "sb.db", "Chassis", self.chassis.name, self.name)
         return self.ovs_evidence(
-            f"Open_vSwitch external_ids:{self.mappings_key}=\"{self.mappings_raw or ''}\"",
+            _(
+                    "Open_vSwitch external_ids:{mappings_key}=\"{value}\"").format(
+                    mappings_key=self.mappings_key, value=self.mappings_raw or ''),
             "Open_vSwitch", f"external_ids:{self.mappings_key}",
         )
 
     def assumed_evidence(self) -> Evidence:
         """What a prediction for a host without its Open_vSwitch DB takes for granted."""
         return Evidence(
-            f"no Open_vSwitch DB of {self.name}: its integration bridge is assumed to be "
-            f"{DEFAULT_INTEGRATION_BRIDGE} (ovn-controller's default) and every mapped bridge "
-            "to exist", "assumption", "Open_vSwitch", None, self.name)
+            _(
+                    "no Open_vSwitch DB of {name}: its integration bridge is assumed to be "
+                    "{DEFAULT_INTEGRATION_BRIDGE} (ovn-controller's default) and every mapped "
+                    "bridge to exist").format(
+                    name=self.name, DEFAULT_INTEGRATION_BRIDGE=DEFAULT_INTEGRATION_BRIDGE),
+                        "assumption", "Open_vSwitch", None, self.name)
 
     def unknown_bridge_evidence(self, bridge: str) -> Evidence:
         """Why nothing is said about what `bridge` holds: the host files are missing."""
@@ -348,8 +356,11 @@ class HostView:
         else:
             what, files = "which NIC sits", "conf.db"
         return Evidence(
-            f"unknown: {what} on {bridge} of {self.name} (no {files} of {self.name}; "
-            f"`{COLLECT_HOSTS}` collects them)", "not collected", "Bridge", bridge, self.name)
+            _(
+                    "unknown: {what} on {bridge} of {name} (no {files} of {name}; "
+                    "`{COLLECT_HOSTS}` collects them)").format(
+                    what=what, bridge=bridge, name=self.name, files=files,
+                    COLLECT_HOSTS=COLLECT_HOSTS), "not collected", "Bridge", bridge, self.name)
 
     def bridge_of_interface(self, ifname: str) -> tuple[OvsBridge, OvsInterface] | None:
         for br in self.bridges.values():
@@ -376,19 +387,27 @@ class HostView:
         if found is None:
             return Carrier(
                 ifname, "outside-ovs",
-                evidence=(self.ovs_evidence(f"{ifname} is not an OVS interface", "Interface"),),
+                evidence=(self.ovs_evidence(_(
+                        "{ifname} is not an OVS interface").format(
+                        ifname=ifname), "Interface"),),
             )
         br, iface = found
         nics = tuple(n.name for n in br.nics)
         nic_text = ", ".join(nics) if nics else "no NIC"
-        ev_nics = self.ovs_evidence(f"{br.name} holds {nic_text}", "Bridge", br.name)
+        ev_nics = self.ovs_evidence(_(
+                "{name} holds {nic_text}").format(
+                name=br.name, nic_text=nic_text), "Bridge", br.name)
         if iface.is_internal and iface.name == br.name:
             kind = "bridge"
-            ev = self.ovs_evidence(f"{ifname} is the internal port of OVS bridge {br.name}",
+            ev = self.ovs_evidence(_(
+                    "{ifname} is the internal port of OVS bridge {name}").format(
+                    ifname=ifname, name=br.name),
                                    "Interface", ifname)
         elif iface.is_internal:
             kind = "internal-port"
-            ev = self.ovs_evidence(f"{ifname} is an internal port of OVS bridge {br.name}",
+            ev = self.ovs_evidence(_(
+                    "{ifname} is an internal port of OVS bridge {name}").format(
+                    ifname=ifname, name=br.name),
                                    "Interface", ifname)
         elif iface.is_nic:
             kind = "ovs-nic"
@@ -399,7 +418,9 @@ class HostView:
             )
         else:
             kind = f"ovs-{iface.type}"
-            ev = self.ovs_evidence(f"{ifname} is an OVS {iface.type} interface on {br.name}",
+            ev = self.ovs_evidence(_(
+                    "{ifname} is an OVS {type} interface on {name}").format(
+                    ifname=ifname, type=iface.type, name=br.name),
                                    "Interface", ifname)
         return Carrier(ifname, kind, br.name, nics, (ev, ev_nics))
 
@@ -415,8 +436,10 @@ class HostView:
             return Carrier(ifname, "unknown")
         how = ("link.json: kind openvswitch" if link is not None
                else "no link.json to confirm it")
-        ev = Evidence(f"{ifname} is the internal port of OVS bridge {ifname}, which "
-                      f"ovn-bridge-mappings names (no conf.db; {how})",
+        ev = Evidence(_(
+                "{ifname} is the internal port of OVS bridge {ifname}, which ovn-bridge-mappings "
+                "names (no conf.db; {how})").format(
+                ifname=ifname, how=how),
                       self._file("link.json") if link is not None else "assumption",
                       None, ifname, self.name)
         return Carrier(ifname, "bridge", ifname, (), (self.mappings_evidence(), ev))
@@ -434,7 +457,9 @@ class HostView:
         return tuple(a for a in self.global_addresses() if a.ifname in names)
 
     def address_evidence(self, a: IpAddress) -> Evidence:
-        return self.addr_evidence(f"{a.cidr} is on {a.ifname}", a.ifname)
+        return self.addr_evidence(_(
+                "{cidr} is on {ifname}").format(
+                cidr=a.cidr, ifname=a.ifname), a.ifname)
 
     def main_routes(self) -> tuple[IpRoute, ...]:
         return tuple(
@@ -478,11 +503,15 @@ class HostView:
         route = best[1]
         src = self._source_for(route, ip)
         via = f" via {route.gateway}" if route.gateway else ""
-        evs = [self.route_evidence(f"route to {target}: {route.dst}{via} dev {route.dev}",
+        evs = [self.route_evidence(_(
+                "route to {target}: {dst}{via} dev {dev}").format(
+                target=target, dst=route.dst, via=via, dev=route.dev),
                                    route.dst)]
         if src is not None:
             how = "prefsrc" if route.prefsrc else f"address on {route.dev}"
-            evs.append(self.addr_evidence(f"source {src.cidr} ({how})", src.ifname))
+            evs.append(self.addr_evidence(_(
+                    "source {cidr} ({how})").format(
+                    cidr=src.cidr, how=how), src.ifname))
         return RouteMatch(target, route, src, tuple(evs))
 
     def ovn_remote_targets(self) -> tuple[tuple[str, str | None], ...]:
@@ -496,14 +525,17 @@ class HostView:
 def _management(v: HostView) -> Management | None:
     inv = v.state.inventory_address
     if inv:
-        ev = Evidence(f"inventory: {v.name} is managed at {inv}", "inventory.yaml", None, v.name,
+        ev = Evidence(_("inventory: {name} is managed at {inv}").format(name=v.name, inv=inv),
+            "inventory.yaml", None, v.name,
                       v.name)
         for a in v.global_addresses():
             if a.address == inv:
                 return Management(a.address, a.prefixlen, a.ifname, "inventory",
                                   v.carrier(a.ifname), (ev, v.address_evidence(a)))
         found = v.route_to(inv) if _ip(inv) is not None else None
-        note = Evidence(f"{inv} is not among {v.name}'s addresses (NAT, VIP or stale inventory)",
+        note = Evidence(_(
+                "{inv} is not among {name}'s addresses (NAT, VIP or stale inventory)").format(
+                inv=inv, name=v.name),
                         v._file("addr.json"), None, None, v.name)
         if found and found.source is not None:
             s = found.source
@@ -517,7 +549,8 @@ def _management(v: HostView) -> Management | None:
         if m is None or m.source is None:
             continue
         s = m.source
-        ev = v.ovs_evidence(f"ovn-remote is {target}", "Open_vSwitch", "external_ids:ovn-remote")
+        ev = v.ovs_evidence(_("ovn-remote is {target}").format(target=target), "Open_vSwitch",
+            "external_ids:ovn-remote")
         return Management(s.address, s.prefixlen, s.ifname, "route-to-ovn-remote",
                           v.carrier(s.ifname), (ev, *m.evidence))
     for r in v.main_routes():
@@ -529,8 +562,11 @@ def _management(v: HostView) -> Management | None:
         if src is None:
             continue
         via = f" via {r.gateway}" if r.gateway else ""
-        evs = (v.route_evidence(f"default route{via} dev {r.dev}", "default"),
-               v.addr_evidence(f"source {src.cidr} on {src.ifname}", src.ifname))
+        evs = (v.route_evidence(_("default route{via} dev {dev}").format(via=via, dev=r.dev),
+            "default"),
+               v.addr_evidence(_(
+                       "source {cidr} on {ifname}").format(
+                       cidr=src.cidr, ifname=src.ifname), src.ifname))
         return Management(src.address, src.prefixlen, src.ifname, "default-route",
                           v.carrier(src.ifname), evs)
     return None
@@ -540,9 +576,14 @@ def host_view(state: HostState) -> HostView:
     return HostView(state)
 
 
-def few_hosts(names: list[str], n: int = 5) -> str:
-    """Host names as a sentence can carry them (a control-node check predicts hundreds)."""
-    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+def few_hosts(names: Sequence[str], n: int = 5) -> str:
+    """Host names as a sentence can carry them (a control-node check predicts hundreds, a
+    fleet-wide finding names a thousand): the first `n` and how many more."""
+    if len(names) <= n:
+        return ", ".join(names)
+    more = len(names) - n
+    return ngettext("{names} and {count} more", "{names} and {count} more", more).format(
+        names=", ".join(names[:n]), count=more)
 
 
 def host_views(snapshot: Snapshot) -> dict[str, HostView]:
@@ -586,7 +627,9 @@ def l2_segments(views: Iterable[HostView]) -> tuple[L2Segment, ...]:
     for net, members in sorted(by_net.items(), key=lambda kv: (kv[0].version, kv[0])):
         members.sort(key=lambda vm: vm[0].name)
         evs = tuple(
-            v.addr_evidence(f"{v.name} is managed at {m.cidr} on {m.ifname}", m.ifname)
+            v.addr_evidence(_(
+                    "{name} is managed at {cidr} on {ifname}").format(
+                    name=v.name, cidr=m.cidr, ifname=m.ifname), m.ifname)
             for v, m in members
         )
         out.append(L2Segment(str(net), tuple(v.name for v, _ in members), evs))

@@ -503,11 +503,24 @@ class Southbound:
         additional_chassis), indexed once for hundreds of chassis."""
         return self._bound.get(chassis, frozenset())
 
-    def tunnel_key_for(self, nb_uuid: str) -> int | None:
+    @cached_property
+    def _tunnel_keys(self) -> dict[str, int]:
+        out: dict[str, int] = {}
         for d in self.datapaths.values():
-            if d.nb_uuid == nb_uuid:
-                return d.tunnel_key
-        return None
+            if d.nb_uuid is not None:
+                out.setdefault(d.nb_uuid, d.tunnel_key)  # the first one, as a scan finds
+        return out
+
+    def tunnel_key_for(self, nb_uuid: str) -> int | None:
+        """The tunnel key of the SB datapath of an NB switch/router (indexed once: asked for
+        every datapath, a scan each time was quadratic in the cloud)."""
+        return self._tunnel_keys.get(nb_uuid)
+
+    @staticmethod
+    def of(sb: Database) -> Southbound:
+        """`from_sb(sb)`, once per SB snapshot: the states before and after a change share
+        their SB (a change edits NB), and so their reading of it."""
+        return sb.memo("logical.Southbound", Southbound.from_sb)
 
 
 def as_json(obj: Any) -> Any:

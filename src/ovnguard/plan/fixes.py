@@ -29,6 +29,8 @@ from ovnguard.change.parse import parse_change
 from ovnguard.errors import InputError
 from ovnguard.findings.finding import Finding
 from ovnguard.findings.rules.mappings import closest, named_physnets
+from ovnguard.i18n import _
+from ovnguard.model.bridgemac import mac_to_pin
 from ovnguard.model.db import Row
 from ovnguard.model.host import HostView
 from ovnguard.model.snapshot import Snapshot
@@ -81,31 +83,28 @@ def _describe(found: Iterable[Finding]) -> str:
 # --------------------------------------------------------------------------- hwaddr
 
 
-def bridge_mac(state_view: HostView, bridge: str) -> str | None:
-    """The bridge's MAC as the kernel shows it now (link.json; the loader fills links from
-    addr.json when link.json was not collected)."""
-    for link in state_view.state.links or ():
-        if link.ifname == bridge and link.address:
-            return link.address
-    return None
-
-
 def _fix_hwaddr(snapshot: Snapshot, f: Finding) -> list[_Fix] | NotProposed:
-    host, _, bridge = f.key.partition(":")
+    host, _sep, bridge = f.key.partition(":")
     state = snapshot.hosts.get(host)
     if state is None or not bridge:
-        return _not(f, f"cannot tell the host and bridge from {f.key!r}")
+        return _not(f, _("cannot tell the host and bridge from {key!r}").format(key=f.key))
     v = HostView(state)
-    mac = bridge_mac(v, bridge)
+    mac = mac_to_pin(v, bridge)
     if mac is None:
-        return _not(f, f"{bridge}'s current MAC is in neither link.json nor addr.json of "
-                       f"{host}: pin it by hand to what `ip link show {bridge}` prints")
+        return _not(f, _(
+                "{bridge}'s current MAC is in neither link.json nor addr.json of {host}: pin it "
+                "by hand to what `ip link show {bridge}` prints").format(
+                bridge=bridge, host=host))
     step = Step(
-        title=f"pin {bridge}'s MAC to {mac}, the one it has now",
-        why=(f"without other_config:hwaddr ovs-vswitchd gives {bridge} the lowest MAC of its "
-             "NICs, so adding or removing a NIC changes the MAC of the host's address and "
-             "upstream ARP/MAC tables go stale; pinned to the current MAC nothing changes "
-             "now and nothing changes later"),
+        title=_(
+                "pin {bridge}'s MAC to {mac}, the one it has now").format(
+                bridge=bridge, mac=mac),
+        why=(_(
+                "without other_config:hwaddr ovs-vswitchd gives {bridge} the lowest MAC of its "
+                "NICs, so adding or removing a NIC changes the MAC of the host's address and "
+                "upstream ARP/MAC tables go stale; pinned to the current MAC nothing changes now "
+                "and nothing changes later").format(
+                bridge=bridge)),
         commands=(("ovs-vsctl", "set", "Bridge", bridge, f"other_config:hwaddr={mac}"),),
         inverse=(("ovs-vsctl", "remove", "Bridge", bridge, "other_config", "hwaddr"),),
         fixes=(f.rule, f.key),
@@ -129,10 +128,11 @@ def _delete_lsp(snapshot: Snapshot, switch: str, row: Row, f: Finding,
                 why: str, title: str, warning: str | None = None) -> _Fix:
     console = None
     if f.loses_management:
-        console = (f"the loop cuts management of {', '.join(f.loses_management)}: run it "
-                   "where the NB database is reachable without crossing the looped segment "
-                   "(a console on the NB host); deleting the port stops the loop within "
-                   "~50 ms (measured)")
+        console = (_(
+                "the loop cuts management of {loses_management}: run it where the NB database is "
+                "reachable without crossing the looped segment (a console on the NB host); "
+                "deleting the port stops the loop within ~50 ms (measured)").format(
+                loses_management=', '.join(f.loses_management)))
     step = Step(title=title, why=why,
                 commands=(("ovn-nbctl", "lsp-del", row.name),),
                 inverse=(recreate_lsp(snapshot, switch, row),),
@@ -141,30 +141,42 @@ def _delete_lsp(snapshot: Snapshot, switch: str, row: Row, f: Finding,
 
 
 def _fix_loop(snapshot: Snapshot, f: Finding) -> list[_Fix] | NotProposed:
-    switch, _, ports = f.key.rpartition(":")
+    switch, _sep, ports = f.key.rpartition(":")
     rows = [snapshot.nb.find_one("Logical_Switch_Port", p) for p in ports.split("+")]
     if not switch or any(r is None for r in rows) or len(rows) < 2:
-        return _not(f, f"cannot tell the switch and its localnet ports from {f.key!r}")
+        return _not(f, _(
+                "cannot tell the switch and its localnet ports from {key!r}").format(
+                key=f.key))
     lsps = [r for r in rows if r is not None]
     neutron = [r for r in lsps if is_neutron_localnet(r)]
     extra = [r for r in lsps if not is_neutron_localnet(r)]
     if not neutron:
-        return _not(f, f"none of {', '.join(r.name for r in lsps)} is Neutron's provnet "
-                       "port: decide which one is meant, then `ovn-nbctl lsp-del` the other")
+        return _not(f, _(
+                "none of {names} is Neutron's provnet port: decide which one is meant, then "
+                "`ovn-nbctl lsp-del` the other").format(
+                names=', '.join(r.name for r in lsps)))
     if not extra:
-        return _not(f, f"{', '.join(r.name for r in lsps)} are all Neutron's: two segments "
-                       "of one network on one bridge. Map their physnets to bridges with "
-                       "their own uplinks, or fix the network's segments in Neutron")
+        return _not(f, _(
+                "{names} are all Neutron's: two segments of one network on one bridge. Map their "
+                "physnets to bridges with their own uplinks, or fix the network's segments in "
+                "Neutron").format(
+                names=', '.join(r.name for r in lsps)))
     keep = ", ".join(r.name for r in neutron)
     out = []
     for r in extra:
-        why = (f"{switch} has two localnet ports for one physical network; Neutron's {keep} "
-               f"is the one Neutron knows and keeps in sync, {r.name} was made by hand. The "
-               "inverse re-creates it with every column it had")
+        why = (_(
+                "{switch} has two localnet ports for one physical network; Neutron's {keep} is "
+                "the one Neutron knows and keeps in sync, {name} was made by hand. The inverse "
+                "re-creates it with every column it had").format(
+                switch=switch, keep=keep, name=r.name))
         out.append(_delete_lsp(
-            snapshot, switch, r, f, why, f"delete {r.name}, the hand-made duplicate of {keep}",
-            warning=(f"re-creating {r.name} re-creates the L2 loop ({f.rule}): undo this only "
-                     "to get back exactly where you were, from a console")))
+            snapshot, switch, r, f, why, _(
+                    "delete {name}, the hand-made duplicate of {keep}").format(
+                    name=r.name, keep=keep),
+            warning=(_(
+                    "re-creating {name} re-creates the L2 loop ({rule}): undo this only to get "
+                    "back exactly where you were, from a console").format(
+                    name=r.name, rule=f.rule))))
     return out
 
 
@@ -189,11 +201,11 @@ def _localnets(snapshot: Snapshot, switch: Row) -> list[Row]:
 
 
 def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotProposed]]:
-    switch_name, _, lport = f.key.rpartition("/")
+    switch_name, _sep, lport = f.key.rpartition("/")
     port = snapshot.nb.find_one("Logical_Switch_Port", lport)
     switch = snapshot.nb.find_one("Logical_Switch", switch_name)
     if port is None or switch is None:
-        return [], [_not(f, f"cannot find the port and switch of {f.key!r}")]
+        return [], [_not(f, _("cannot find the port and switch of {key!r}").format(key=f.key))]
     options = {str(k): str(v) for k, v in port.map("options").items()}
     typo = options.get("network_name", "")
     used = {str(p.map("options").get("network_name", "")) for p in
@@ -202,13 +214,17 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotP
     named = _mapped_names(snapshot)
     guess = closest(typo, named | (used - {typo, ""}))
     if guess is None or guess not in named:
-        return [], [_not(f, f"no mapped physical network is close to {typo!r} (mapped: "
-                            f"{', '.join(sorted(named)) or 'none'}): decide which one is meant")]
+        return [], [_not(f, _(
+                "no mapped physical network is close to {typo!r} (mapped: {value}): decide which "
+                "one is meant").format(
+                typo=typo, value=', '.join(sorted(named)) or 'none'))]
     new = {**options, "network_name": guess}
     fixed = Step(
         title=f"set {lport}'s network_name to {guess} (was {typo})",
-        why=(f"no chassis maps {typo}, so ovn-controller realizes nothing for {lport}; "
-             f"{guess} is the mapped name closest to it"),
+        why=(_(
+                "no chassis maps {typo}, so ovn-controller realizes nothing for {lport}; {guess} "
+                "is the mapped name closest to it").format(
+                typo=typo, lport=lport, guess=guess)),
         commands=(("ovn-nbctl", "lsp-set-options", lport,
                    *(f"{k}={v}" for k, v in sorted(new.items()))),),
         inverse=(("ovn-nbctl", "lsp-set-options", lport,
@@ -220,30 +236,37 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotP
     refused: list[str] = []
     if twins:
         refused.append(
-            f"{switch_name} already has {', '.join(p.name for p in twins)} for {guess}: "
-            f"{lport} with network_name={guess} would be a second localnet port for the same "
-            "physical network -- an L2 loop on every chassis where the switch is local, now "
-            "or once a VM lands there (l2-loop; the seed incident).")
+            _(
+                    "{switch_name} already has {names} for {guess}: {lport} with "
+                    "network_name={guess} would be a second localnet port for the same physical "
+                    "network -- an L2 loop on every chassis where the switch is local, now or "
+                    "once a VM lands there (l2-loop; the seed incident).").format(
+                    switch_name=switch_name, names=', '.join(p.name for p in twins),
+                    guess=guess, lport=lport))
     dangers = _whatif(snapshot, [_Fix(NORTHBOUND, None, fixed)])
     if dangers:
-        refused.append("The what-if of the correction says: " + _describe(dangers))
+        refused.append(_("The what-if of the correction says: ") + _describe(dangers))
     if not refused:
         return [_Fix(NORTHBOUND, None, fixed)], []
     skipped = [NotProposed(f.rule, f.key, f.hosts,
                            f"correcting {lport} to network_name={guess}",
                            " ".join(refused))]
     if twins and not is_neutron_localnet(port):
-        why = (f"{lport} was made by hand and realizes nothing (its network_name {typo} is "
-               f"mapped nowhere); what it was meant to do, {', '.join(p.name for p in twins)} "
-               "already does. Deleting it removes the trap without touching any OVS port")
+        why = (_(
+                "{lport} was made by hand and realizes nothing (its network_name {typo} is "
+                "mapped nowhere); what it was meant to do, {names} already does. Deleting it "
+                "removes the trap without touching any OVS port").format(
+                lport=lport, typo=typo, names=', '.join(p.name for p in twins)))
         alt = _delete_lsp(
             snapshot, switch_name, port, f, why, f"delete {lport} instead of correcting it",
-            warning=(f"{lport} comes back with network_name={typo}: realizing nothing, and "
-                     "still one typo away from an L2 loop"))
+            warning=(_(
+                    "{lport} comes back with network_name={typo}: realizing nothing, and still "
+                    "one typo away from an L2 loop").format(
+                    lport=lport, typo=typo)))
         more = _whatif(snapshot, [alt])
         if not more:
             return [alt], skipped
-        skipped.append(_not(f, "deleting it instead: the what-if says " + _describe(more)))
+        skipped.append(_not(f, _("deleting it instead: the what-if says ") + _describe(more)))
     return [], skipped
 
 
@@ -254,11 +277,14 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
     """Steps for every armed finding of `rules` (default: every supported rule)."""
     for r in rules:
         if r in SEPARATE_NIC_RULES:
-            raise InputError(f"--rule {r}: not a one-line fix; plan it with "
-                             "`ovnguard plan separate-nic`")
+            raise InputError(_(
+                    "--rule {r}: not a one-line fix; plan it with `ovnguard plan "
+                    "separate-nic`").format(
+                    r=r))
         if r not in SUPPORTED:
-            raise InputError(f"--rule {r}: no mechanical fix for it (plan fix knows: "
-                             f"{', '.join(SUPPORTED)})")
+            raise InputError(_(
+                    "--rule {r}: no mechanical fix for it (plan fix knows: {SUPPORTED})").format(
+                    r=r, SUPPORTED=', '.join(SUPPORTED)))
     wanted = tuple(dict.fromkeys(rules)) or SUPPORTED
     before = assess(snapshot).assessment
     fixes: list[_Fix] = []
@@ -282,8 +308,10 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
             targets.append((f.rule, f.key))
         fixes += got
     if NORTHBOUND in snapshot.hosts and any(fx.part == NORTHBOUND for fx in fixes):
-        raise InputError(f"a host is named {NORTHBOUND!r}: its plan files would collide with "
-                         "the northbound ones")
+        raise InputError(_(
+                "a host is named {NORTHBOUND!r}: its plan files would collide with the "
+                "northbound ones").format(
+                NORTHBOUND=NORTHBOUND))
     parts = _parts(fixes)
     plan = Plan(
         kind="fix",

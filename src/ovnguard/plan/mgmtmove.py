@@ -23,28 +23,11 @@ its wire), a management address the host model cannot place on the bridge.
 
 from __future__ import annotations
 
-from ovnguard.findings.rules.hostchange import bridge_mac
+from ovnguard.model.bridgemac import mac_to_pin
 from ovnguard.model.host import HostView
 from ovnguard.plan.ctlargs import map_entry
 from ovnguard.plan.model import AND, Step, Words
 from ovnguard.simulation.mappings import named_entries
-
-
-def _bridge_mac(v: HostView, bridge: str) -> str | None:
-    """The MAC the bridge has now: the one its link shows (collected: what the LAN's ARP
-    caches know); without link.json, what ovs-vswitchd computes from its NICs (`bridge_mac`,
-    the what-if's definition). They can differ: in the data-plane lab's userspace datapath
-    the real br-ex kept a random MAC beside a NIC with a universal one."""
-    if v.state.links is not None:
-        for lk in v.state.links:
-            if lk.ifname == bridge and lk.address:
-                return lk.address
-    mac = bridge_mac(v, bridge)
-    if mac is not None and mac != "random":
-        return mac
-    br = v.bridges.get(bridge)
-    iface = br.interface(bridge) if br is not None else None
-    return iface.mac_in_use if iface is not None else None
 
 
 def _joined(*lines: Words) -> Words:
@@ -85,7 +68,7 @@ def management_steps(v: HostView, physnet: str, nic: str, notes: list[str]) -> l
     gws = [r for r in v.main_routes() if r.dst == "default" and r.dev == bridge]
     gw = gws[0].gateway if gws else None
     steps: list[Step] = []
-    mac = _bridge_mac(v, bridge)
+    mac = mac_to_pin(v, bridge)
     if br.hwaddr:
         pass  # already pinned
     elif mac is None:

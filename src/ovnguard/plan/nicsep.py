@@ -34,6 +34,7 @@ from ovnguard.errors import InputError
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.rules.mappings import closest
 from ovnguard.findings.verdict import evaluate
+from ovnguard.i18n import _
 from ovnguard.model.db import Row
 from ovnguard.model.host import HostView
 from ovnguard.model.ovs import LOCALNET_KEYS, OvsInterface, OvsPort
@@ -158,70 +159,92 @@ def _nic_step(v: HostView, physnet: str, bridge: str, nic: str,
     creating = bridge not in v.bridges
     found = v.bridge_of_interface(nic)
     m = v.management
-    mgmt = f"its management address {m.cidr}" if m is not None else "its management address"
+    mgmt = _("its management address {cidr}").format(cidr=m.cidr) if m is not None else _(
+        "its management address")
     console: str | None = None
     if found is not None and found[0].name == bridge:
         return None  # the uplink is already there
     if found is not None:
         old_br, iface = found
         if old_br.name == v.integration_bridge:
-            raise _HostRefused(f"{nic} is a port of the integration bridge {old_br.name}, "
-                               "not an uplink")
+            raise _HostRefused(_(
+                    "{nic} is a port of the integration bridge {name}, not an uplink").format(
+                    nic=nic, name=old_br.name))
         port = old_br.port_of(nic)
         assert port is not None
         if len(port.interfaces) > 1:
-            raise _HostRefused(f"{nic} is a member of bond {port.name} on {old_br.name}: "
-                               "split the bond by hand first")
+            raise _HostRefused(_(
+                    "{nic} is a member of bond {name} on {name2}: split the bond by hand "
+                    "first").format(
+                    nic=nic, name=port.name, name2=old_br.name))
         others = [n.name for n in old_br.nics if n.name != nic]
         if m is not None and m.bridge == old_br.name and not others:
-            console = (f"{nic} is the only uplink of {old_br.name}, which carries {mgmt}: "
-                       f"moving it to {bridge} cuts {v.name}'s management path. Run it from "
-                       "a console, or give the management address its own NIC first")
+            console = (_(
+                    "{nic} is the only uplink of {name}, which carries {mgmt}: moving it to "
+                    "{bridge} cuts {name2}'s management path. Run it from a console, or give the "
+                    "management address its own NIC first").format(
+                    nic=nic, name=old_br.name, mgmt=mgmt, bridge=bridge, name2=v.name))
         elif others:
-            notes.append(f"{old_br.name} keeps {', '.join(others)} when {nic} leaves it")
+            notes.append(_(
+                    "{name} keeps {others} when {nic} leaves it").format(
+                    name=old_br.name, others=', '.join(others), nic=nic))
         lost = [n for n, b in named_entries(v.mappings_raw) if b == old_br.name and n != physnet]
         if lost:
-            notes.append(f"{', '.join(lost)} stay mapped to {old_br.name}, which loses its "
-                         f"uplink {nic}")
+            notes.append(_(
+                    "{lost} stay mapped to {name}, which loses its uplink {nic}").format(
+                    lost=', '.join(lost), name=old_br.name, nic=nic))
         first = ["add-br", bridge, "--"] if creating else []
         move: Words = ("ovs-vsctl", *first, "del-port", old_br.name, nic, "--", "add-port",
                        bridge, nic)
         undo_first = (["--if-exists", "del-br", bridge] if creating
                       else ["del-port", bridge, nic])
         back: Words = ("ovs-vsctl", *undo_first, "--", *_readd(v, old_br.name, port, iface))
-        title = f"move the uplink {nic} from {old_br.name} to " + (
-            f"a new bridge {bridge}" if creating else bridge)
-        why = (f"{physnet} needs a bridge with its own wire out of the host; {nic} is that "
-               f"wire. One transaction, so {nic} is never in two bridges. Nothing is mapped "
-               f"to {bridge} yet, so no logical switch moves in this step")
+        title = (_("move the uplink {nic} from {old} to a new bridge {bridge}") if creating
+                 else _("move the uplink {nic} from {old} to {bridge}")).format(
+            nic=nic, old=old_br.name, bridge=bridge)
+        why = (_(
+                "{physnet} needs a bridge with its own wire out of the host; {nic} is that wire. "
+                "One transaction, so {nic} is never in two bridges. Nothing is mapped to "
+                "{bridge} yet, so no logical switch moves in this step").format(
+                physnet=physnet, nic=nic, bridge=bridge))
         return Step(title, why, (move,), (back,), console)
     addrs = v.addresses_on(nic)
     if addrs:
         cidrs = ", ".join(a.cidr for a in addrs)
         if m is not None and m.ifname == nic:
-            console = (f"{nic} carries {mgmt}: as a port of {bridge} its address is dead "
-                       f"(OVS takes every frame, see ip-on-ovs-port) and {v.name} is cut off. "
-                       "Use another NIC, or move the address off it first, from a console")
+            console = (_(
+                    "{nic} carries {mgmt}: as a port of {bridge} its address is dead (OVS takes "
+                    "every frame, see ip-on-ovs-port) and {name} is cut off. Use another NIC, or "
+                    "move the address off it first, from a console").format(
+                    nic=nic, mgmt=mgmt, bridge=bridge, name=v.name))
         else:
-            notes.append(f"{nic} carries {cidrs}: as a port of {bridge} that address stops "
-                         "working (ip-on-ovs-port); remove it from the NIC first")
+            notes.append(_(
+                    "{nic} carries {cidrs}: as a port of {bridge} that address stops working "
+                    "(ip-on-ovs-port); remove it from the NIC first").format(
+                    nic=nic, cidrs=cidrs, bridge=bridge))
     if v.state.links is not None and not any(lk.ifname == nic for lk in v.state.links):
         known = ", ".join(sorted(lk.ifname for lk in v.state.links)) or "none"
-        notes.append(f"{nic} is not among {v.name}'s links (link.json: {known}): connect "
-                     "and name the NIC before step 1, or pass the right --nic")
+        notes.append(_(
+                "{nic} is not among {name}'s links (link.json: {known}): connect and name the "
+                "NIC before step 1, or pass the right --nic").format(
+                nic=nic, name=v.name, known=known))
     elif v.state.links is None:
-        notes.append(f"{v.name}'s link.json was not collected: check that {nic} exists")
+        notes.append(_(
+                "{name}'s link.json was not collected: check that {nic} exists").format(
+                name=v.name, nic=nic))
     if creating:
         cmd: Words = ("ovs-vsctl", "add-br", bridge, "--", "add-port", bridge, nic)
         inv: Words = ("ovs-vsctl", "--if-exists", "del-br", bridge)
-        title = f"create {bridge} with its uplink {nic}"
+        title = _("create {bridge} with its uplink {nic}").format(bridge=bridge, nic=nic)
     else:
         cmd = ("ovs-vsctl", "add-port", bridge, nic)
         inv = ("ovs-vsctl", "--if-exists", "del-port", bridge, nic)
-        title = f"add the uplink {nic} to {bridge}"
-    why = (f"{physnet} needs a bridge of its own with a wire to its physical network and no "
-           f"host address on it; nothing is mapped to {bridge} yet, so no logical switch "
-           "moves in this step")
+        title = _("add the uplink {nic} to {bridge}").format(nic=nic, bridge=bridge)
+    why = (_(
+            "{physnet} needs a bridge of its own with a wire to its physical network and no host "
+            "address on it; nothing is mapped to {bridge} yet, so no logical switch moves in "
+            "this step").format(
+            physnet=physnet, bridge=bridge))
     return Step(title, why, (cmd,), (inv,), console)
 
 
@@ -241,21 +264,26 @@ def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet:
     """The steps for one host, and plan-level notes (why a host has none)."""
     state = snapshot.hosts[host]
     if state.ovs is None:
-        return _HostPlan(Part(host, host, ()), (f"{host}: no conf.db in the bundle, nothing "
-                                                "planned",))
+        return _HostPlan(Part(host, host, ()), (_(
+                "{host}: no conf.db in the bundle, nothing planned").format(
+                host=host),))
     v = HostView(state)
     br_int = v.integration_bridge
     if bridge == br_int:
-        raise InputError(f"--bridge {bridge} is {host}'s integration bridge")
+        raise InputError(_(
+                "--bridge {bridge} is {host}'s integration bridge").format(
+                bridge=bridge, host=host))
     if nic in (bridge, br_int):
-        raise InputError(f"--nic {nic} is a bridge's own port, not an uplink")
+        raise InputError(_("--nic {nic} is a bridge's own port, not an uplink").format(nic=nic))
     bm = parse_bridge_mappings(v.mappings_raw, frozenset(v.bridges), v.mappings_key)
     broken = [p for p in bm.problems if p.level == "ERR" or (p.level == "INFO" and
                                                               p.entry == "")]
     if broken:
         return _HostPlan(Part(host, host, ()), (
-            f"{host}: ovn-bridge-mappings {v.mappings_raw!r} is malformed "
-            f"({broken[0].message}); fix it first (malformed-bridge-mappings)",))
+            _(
+                    "{host}: ovn-bridge-mappings {mappings_raw!r} is malformed ({message}); fix "
+                    "it first (malformed-bridge-mappings)").format(
+                    host=host, mappings_raw=v.mappings_raw, message=broken[0].message),))
     notes: list[str] = []
     try:
         nic_step = _nic_step(v, physnet, bridge, nic, notes)
@@ -273,29 +301,37 @@ def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet:
         # Without a bridge name: a line that also works where the plan (or its rollback)
         # ran half-way, whichever bridge the port is on by then; ovn-controller re-creates
         # at once a port it still wants where it is.
-        for _, port in moving:
+        for _lport, port in moving:
             cmd += ["--if-exists", "del-port", port, "--"]
             undo += ["--if-exists", "del-port", port, "--"]
         cmd += _set_mappings(key, new_raw)
         undo += _set_mappings(key, v.mappings_raw)
-        src = f" (from {old})" if old else ""
+        src = _(" (from {old})").format(old=old) if old else ""
         if moving:
             names = ", ".join(p for _, p in moving)
-            title = (f"map {physnet} to {bridge}{src}, deleting the old patch port(s) {names} "
-                     "in the same transaction")
-            why = (f"ovn-controller then creates {names} on {bridge}. Changing only the "
-                   "mapping moves nothing on OVN 23.03: ovn-controller tries to create the "
-                   f"port on {bridge} while the one of the same name is still on {old}, and "
-                   "ovsdb-server refuses each of its transactions (constraint violation; "
-                   "measured, a recompute does not help). The inverse deletes them from "
-                   f"{bridge} for the same reason")
-            notes.append(f"from step {len(steps) + 1} on, traffic of {physnet} on this host "
-                         f"leaves through {nic}: it must be cabled to {physnet}'s network. "
-                         "The VMs' provider traffic pauses while the patch pair is re-made")
+            title = (_(
+                    "map {physnet} to {bridge}{src}, deleting the old patch port(s) {names} in "
+                    "the same transaction").format(
+                    physnet=physnet, bridge=bridge, src=src, names=names))
+            why = (_(
+                    "ovn-controller then creates {names} on {bridge}. Changing only the mapping "
+                    "moves nothing on OVN 23.03: ovn-controller tries to create the port on "
+                    "{bridge} while the one of the same name is still on {old}, and ovsdb-server "
+                    "refuses each of its transactions (constraint violation; measured, a "
+                    "recompute does not help). The inverse deletes them from {bridge} for the "
+                    "same reason").format(
+                    names=names, bridge=bridge, old=old))
+            notes.append(_(
+                    "from step {value} on, traffic of {physnet} on this host leaves through "
+                    "{nic}: it must be cabled to {physnet}'s network. The VMs' provider traffic "
+                    "pauses while the patch pair is re-made").format(
+                    value=len(steps) + 1, physnet=physnet, nic=nic))
         else:
-            title = f"map {physnet} to {bridge}" + (f" instead of {old}" if old else "")
-            why = (f"no logical switch of {physnet} is patched on this host now, so nothing "
-                   "moves; ports made later go to " + bridge)
+            title = (_("map {physnet} to {bridge} instead of {old}") if old
+                     else _("map {physnet} to {bridge}")).format(
+                physnet=physnet, bridge=bridge, old=old)
+            why = _("no logical switch of {physnet} is patched on this host now, so nothing "
+                    "moves; ports made later go to {bridge}").format(physnet=physnet, bridge=bridge)
         steps.append(Step(title, why, (tuple(cmd),), (tuple(undo),)))
     if move_management:
         steps += management_steps(v, physnet, nic, notes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ovnguard.i18n import _
 from ovnguard.plan.files import plan_text, rollback_text
 from ovnguard.plan.model import FindingRef, Part, Plan, Step, Verification, line_text
 
@@ -151,41 +152,44 @@ def _title(plan: Plan) -> str:
 
 
 def _verification_text(v: Verification) -> list[str]:
-    out = ["", "The end state, checked with the what-if (the whole plan applied to the bundle):"]
+    out = ["", _("The end state, checked with the what-if (the whole plan applied to the bundle):")]
     bad = [r for r in v.reach if not r.ok]
     if not bad:
-        out.append("  ovn-controller gets there: yes, step by step and all at once "
-                   "(each host's patch ports end where they are wanted)")
+        out.append(_(
+                "  ovn-controller gets there: yes, step by step and all at once (each host's "
+                "patch ports end where they are wanted)"))
     for rc in bad:
-        out.append(f"  ovn-controller gets there ({rc.model}): NO")
+        out.append(_("  ovn-controller gets there ({model}): NO").format(model=rc.model))
         for h, probs in sorted(rc.problems.items()):
             for pr in probs:
                 out += _wrap(f"{h}: {pr}", "    ")
     if bad:
-        out.append("  (the findings below judge the ports ovn-controller wants, which it does "
-                   "not get to)")
+        out.append(_(
+                "  (the findings below judge the ports ovn-controller wants, which it does not "
+                "get to)"))
     for label, refs in (("resolved", v.resolved), ("introduced", v.introduced)):
-        out += _wrap(f"{label}: " + ("; ".join(_ref_line(r) for r in refs) or "none"), "  ")
-    out += _wrap("dangerous findings left: "
-                 + ("; ".join(_ref_line(r) for r in v.dangerous) or "none"), "  ")
+        out += _wrap(f"{label}: " + ("; ".join(_ref_line(r) for r in refs) or _("none")), "  ")
+    out += _wrap(_("dangerous findings left: ")
+                 + ("; ".join(_ref_line(r) for r in v.dangerous) or _("none")), "  ")
     for d in v.dangerous:
         out += _wrap(d.summary, "    ")
     for cut in v.management:
-        out += _wrap(f"management cut: {cut}", "  ")
+        out += _wrap(_("management cut: {cut}").format(cut=cut), "  ")
     for t in v.remaining_targets:
-        out += _wrap(f"not fixed: {_ref_line(t)}: {t.summary}", "  ")
+        out += _wrap(_("not fixed: {t}: {summary}").format(t=_ref_line(t), summary=t.summary), "  ")
     others = [r for r in v.left if r not in v.dangerous and r.severity in ("high", "medium")]
     extra = f" ({'; '.join(_ref_line(r) for r in others)})" if others else ""
-    out += _wrap(f"as a change: {v.change_verdict}; the end state alone: {v.end_verdict}"
-                 f"{extra}", "  ")
+    out += _wrap(_(
+            "as a change: {change_verdict}; the end state alone: {end_verdict}{extra}").format(
+            change_verdict=v.change_verdict, end_verdict=v.end_verdict, extra=extra), "  ")
     for p in v.line_problems:
         out += _wrap(f"{p.file}:{p.line} {p.outcome}: {p.message}", "  ")
-    out.append("  rollback restores the bundle's NB and OVS databases: "
-               + ("yes" if v.rollback.restores else "NO"))
+    out.append(_("  rollback restores the bundle's NB and OVS databases: ")
+               + (_("yes") if v.rollback.restores else _("NO")))
     for diff in v.rollback.differences[:10]:
         out += _wrap(diff, "    ")
     for n in v.notes:
-        out += _wrap(f"note: {n}", "  ")
+        out += _wrap(_("note: {n}").format(n=n), "  ")
     return out
 
 
@@ -193,40 +197,45 @@ def plan_text_report(plan: Plan, files: dict[str, str] | None = None) -> str:
     out = [_title(plan)]
     if plan.empty:
         out.append("")
-        out.append("nothing to do" + (": " + "; ".join(plan.notes) if plan.notes else ""))
+        out.append(_("nothing to do") + (": " + "; ".join(plan.notes) if plan.notes else ""))
         for skip in plan.not_proposed:
-            out += _wrap(f"not proposed: {skip.rule}: {skip.summary}: {skip.reason}", "  ")
+            out += _wrap(_(
+                    "not proposed: {rule}: {summary}: {reason}").format(
+                    rule=skip.rule, summary=skip.summary, reason=skip.reason), "  ")
         return "\n".join(out) + "\n"
     todo = [p for p in plan.parts if p.steps]
-    out.append("apply in this order: " + ", ".join(p.name for p in todo))
+    out.append(_("apply in this order: ") + ", ".join(p.name for p in todo))
     for part in todo:
-        where = "" if part.host else " (ovn-nbctl, wherever the NB database is reachable)"
+        where = "" if part.host else _(" (ovn-nbctl, wherever the NB database is reachable)")
         names = f"{part.plan_file} / {part.rollback_file}"
         if files:
             names = f"{files.get(part.plan_file)} / {files.get(part.rollback_file)}"
         out += ["", f"{part.name}{where}  [{names}]"]
         for n, s in enumerate(part.steps, 1):
-            mark = "  [CONSOLE NEEDED]" if s.console_needed else ""
+            mark = _("  [CONSOLE NEEDED]") if s.console_needed else ""
             out.append(f"  {n}. {s.title}{mark}")
             out += [f"       {line_text(w)}" for w in s.commands]
-            out += _wrap(f"why: {s.why}", "       ")
+            out += _wrap(_("why: {why}").format(why=s.why), "       ")
             if s.console:
-                out += _wrap(f"console: {s.console}", "       ")
-            out += [f"       undo: {line_text(w)}" for w in s.inverse]
+                out += _wrap(_("console: {console}").format(console=s.console), "       ")
+            out += [_("       undo: {w}").format(w=line_text(w)) for w in s.inverse]
             if s.inverse_warning:
-                out += _wrap(f"undo warning: {s.inverse_warning}", "       ")
+                out += _wrap(_(
+                        "undo warning: {inverse_warning}").format(
+                        inverse_warning=s.inverse_warning), "       ")
         for note in part.notes:
             out += _wrap(f"! {note}", "  ")
     if plan.not_proposed:
-        out += ["", "not proposed:"]
+        out += ["", _("not proposed:")]
         for np in plan.not_proposed:
             out += _wrap(f"{np.rule}: {np.summary}", "  ")
-            out += _wrap(f"why not: {np.reason}", "    ")
+            out += _wrap(_("why not: {reason}").format(reason=np.reason), "    ")
     for note in plan.notes:
-        out += _wrap(f"note: {note}", "")
+        out += _wrap(_("note: {note}").format(note=note), "")
     if plan.deployment:
-        out += ["", "The same change for the deployment tool, so its next run keeps it "
-                "(not part of the what-if):"]
+        out += ["", _(
+                "The same change for the deployment tool, so its next run keeps it (not part of "
+                "the what-if):")]
         for d in plan.deployment:
             out += _wrap(f"{d.title} -- {', '.join(d.hosts)} -- {d.where}", "  ")
             out += [f"      {ln}" for ln in d.text.splitlines()]
@@ -237,16 +246,19 @@ def plan_text_report(plan: Plan, files: dict[str, str] | None = None) -> str:
         v = plan.verification
         out.append("")
         if v.proven:
-            out.append("PROVEN: the what-if reaches the end state with no dangerous finding, "
-                       "and the rollback gets back to the bundle's state")
+            out.append(_(
+                    "PROVEN: the what-if reaches the end state with no dangerous finding, and "
+                    "the rollback gets back to the bundle's state"))
         else:
-            out.append("NOT PROVEN:")
+            out.append(_("NOT PROVEN:"))
             for reason in v.reasons:
                 out += _wrap(f"- {reason}", "  ")
     if files:
-        out += ["", f"written: {', '.join(sorted(files.values()))}",
-                "check one with `ovnguard check --bundle DIR --change plan-<host>.sh`, "
-                "rehearse it with `ovnguard rehearse --bundle DIR --change plan-<host>.sh`"]
+        out += ["", _("written: {values}").format(values=', '.join(sorted(files.values()))),
+                _(
+                        "check one with `ovnguard check --bundle DIR --change plan-<host>.sh`, "
+                        "rehearse it with `ovnguard rehearse --bundle DIR --change "
+                        "plan-<host>.sh`")]
     return "\n".join(out) + "\n"
 
 

@@ -10,6 +10,7 @@ from ovnguard import __version__
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
 from ovnguard.findings.verdict import Assessment
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import few_hosts, host_views
 from ovnguard.model.snapshot import Snapshot
@@ -211,22 +212,24 @@ def _summary(a: Assessment, deltas: dict[str, HostDelta], change: Change | None,
     if a.reasons:
         head = a.reasons[0]
     elif change is not None:
-        head = "the change introduces no hazard ovnguard knows of"
+        head = _("the change introduces no hazard ovnguard knows of")
     else:
-        head = "no hazard found in the current state"
+        head = _("no hazard found in the current state")
     lost = a.hosts_losing_management
     touched = sorted(h for h, d in deltas.items() if d.added or d.removed)
     parts = [head]
-    if lost and "loses management" not in head:
-        parts.append(f"hosts predicted to lose management: {', '.join(lost)}")
+    # the head names them already when its finding loses management (verdict._judge's words)
+    if lost and _("loses management: {hosts}").partition("{")[0] not in head:
+        parts.append(_("hosts predicted to lose management: {hosts}").format(
+            hosts=few_hosts(lost)))
     if change is not None and not deltas:
         # Nothing to predict for: saying "nothing changes" would be a guess.
-        parts.append("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
-                     "no host files)")
+        parts.append(_("which hosts' OVS ports change is unknown: no chassis known (no sb.db, "
+                       "no host files)"))
     elif change is not None:
         parts.append(
-            f"ovn-controller changes ports on: {', '.join(touched)}" if touched
-            else "no host's OVS ports change"
+            _("ovn-controller changes ports on: {hosts}").format(hosts=few_hosts(touched))
+            if touched else _("no host's OVS ports change")
         )
     if unknown:
         parts.append(unknown)

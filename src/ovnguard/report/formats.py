@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 
 class Format(StrEnum):
@@ -95,12 +96,14 @@ def check_format(kind: str, fmt: str) -> Format:
     this before doing any work, so a typo costs nothing."""
     have = formats_of(kind)
     if fmt not in {f.value for f in have}:
-        raise InputError(f"--format must be {_spell(have)}, not {fmt!r}")
+        raise InputError(_(
+                "--format must be {have}, not {fmt!r}").format(
+                have=_spell(have), fmt=fmt))
     return Format(fmt)
 
 
 def renderer(kind: str, fmt: str) -> Renderer:
-    module, _, name = _RENDERERS[kind][check_format(kind, fmt)].partition(":")
+    module, _sep, name = _RENDERERS[kind][check_format(kind, fmt)].partition(":")
     fn: Renderer = getattr(importlib.import_module(module), name)
     return fn
 

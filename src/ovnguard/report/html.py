@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from ovnguard.i18n import _, current_language, ngettext
+from ovnguard.report.labels import outcome_label, severity_label, status_label, verdict_label
 from ovnguard.report.schema import HostRealizationOut, HostTopologyOut, Report
 
 # Past this many distinct host shapes, only the hosts the change reaches are drawn.
@@ -227,7 +229,10 @@ def render_html(report: Report) -> str:
     # Autoescape every template, whatever its file name: `select_autoescape(["html"])` does
     # not match `report.html.j2`, and every name in the report comes from data that
     # tenants can write (report/safe.py).
-    env = Environment(loader=PackageLoader("ovnguard.report", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("ovnguard.report", "templates"), autoescape=True,
+                      extensions=["jinja2.ext.i18n"])
+    # the template's {% trans %} and _() speak the current language (ovnguard.i18n)
+    env.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
     tmpl = env.get_template("report.html.j2")
     sev_order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
     status_order = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
@@ -239,4 +244,6 @@ def render_html(report: Report) -> str:
                    for h in f.loses_management})
     # The SVG is dot's output from escaped DOT: the only markup the template is given as such.
     return tmpl.render(r=report, findings=findings, svg=Markup(svg), picture_notes=notes,
-                       lost=lost)
+                       lost=lost, lang=current_language(), verdict_label=verdict_label,
+                       severity_label=severity_label, outcome_label=outcome_label,
+                       status_label=status_label)

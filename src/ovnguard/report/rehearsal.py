@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, TextIO
 
 import typer
 
+from ovnguard.i18n import _
+from ovnguard.report.labels import verdict_label
+
 if TYPE_CHECKING:
     from ovnguard.lab.rehearse import RehearsalResult
     from ovnguard.report.formats import RenderOptions
@@ -31,26 +34,29 @@ def render_text(result: RehearsalResult, color: bool | None = None) -> str:
     out: list[str] = []
     hosts = sorted(result.hosts)
     out.append(
-        f"rehearsal of {result.change} on a replica of {result.bundle} "
-        f"({len(hosts)} chassis: {', '.join(hosts)}) in {result.seconds:.2f}s"
+        _(
+                "rehearsal of {change} on a replica of {bundle} ({count} chassis: {hosts}) in "
+                "{seconds:.2f}s").format(
+                change=result.change, bundle=result.bundle, count=len(hosts),
+                hosts=', '.join(hosts), seconds=result.seconds)
     )
     if result.notes:
         out.append("")
-        out.append("replica notes:")
+        out.append(_("replica notes:"))
         out += [f"  - {n}" for n in result.notes]
 
     out.append("")
-    out.append("commands (run for real against the replica):")
+    out.append(_("commands (run for real against the replica):"))
     if not result.commands:
-        out.append("  (the change holds no command)")
+        out.append(_("  (the change holds no command)"))
     for c in result.commands:
         where = f"{result.change}:{c.line}" if c.path == result.change else f"{c.path}:{c.line}"
         on = f" [host {c.host}]" if c.host else ""
         mark = {
-            "ok": style("ok", fg="green"),
-            "failed": style("FAILED", fg="red", bold=True),
-            "skipped": style("skipped", fg="yellow"),
-            "not-rehearsed": style("not rehearsed", fg="yellow"),
+            "ok": style(_("ok"), fg="green"),
+            "failed": style(_("FAILED"), fg="red", bold=True),
+            "skipped": style(_("skipped"), fg="yellow"),
+            "not-rehearsed": style(_("not rehearsed"), fg="yellow"),
         }[c.status]
         out.append(f"  {where}{on}  {c.command}  -> {mark}")
         if c.error and c.status != "ok":
@@ -59,27 +65,31 @@ def render_text(result: RehearsalResult, color: bool | None = None) -> str:
     out.append("")
     if result.synced:
         out.append(
-            f"sync: every chassis caught up ({result.sync_seconds:.3f}s after the last command)"
+            _("sync: every chassis caught up ({seconds:.3f}s after the last command)").format(
+                seconds=result.sync_seconds)
         )
     else:
-        out.append(style(f"sync: FAILED: {result.sync_error}", fg="red"))
+        out.append(style(_("sync: FAILED: {sync_error}").format(sync_error=result.sync_error),
+            fg="red"))
 
     out.append("")
-    out.append("patch ports real ovn-controller added (+) / removed (-):")
+    out.append(_("patch ports real ovn-controller added (+) / removed (-):"))
     for h in hosts:
         d = result.hosts[h].delta
         if not (d.added or d.removed or d.stale):
-            out.append(f"  {h}: no change")
+            out.append(_("  {h}: no change").format(h=h))
             continue
         out.append(f"  {h}:")
         out += [style(f"    + {p.bridge}: {p.port}", fg="yellow") for p in d.added]
         out += [f"    - {p.bridge}: {p.port}" for p in d.removed]
         out += [
-            f"    ~ {p.bridge}: {p.port} (stays until ovn-controller recomputes)" for p in d.stale
+            _(
+                    "    ~ {bridge}: {port} (stays until ovn-controller recomputes)").format(
+                    bridge=p.bridge, port=p.port) for p in d.stale
         ]
 
     out.append("")
-    out.append("logged during the change (warnings, errors, notable info):")
+    out.append(_("logged during the change (warnings, errors, notable info):"))
     any_log = False
     for h in hosts:
         for ln in result.hosts[h].logs:
@@ -90,16 +100,18 @@ def render_text(result: RehearsalResult, color: bool | None = None) -> str:
         any_log = True
         out.append(f"  (central) {ln.daemon} {ln.level} {ln.module}: {ln.message}")
     if not any_log:
-        out.append("  nothing")
+        out.append(_("  nothing"))
 
     out.append("")
     traced = sum(len(o.traces) for o in result.hosts.values())
     out.append(
-        f"L2 loops (ofproto/trace of a broadcast into each NIC and localnet patch port "
-        f"of each provider bridge, {traced} traces):"
+        _(
+                "L2 loops (ofproto/trace of a broadcast into each NIC and localnet patch port of "
+                "each provider bridge, {traced} traces):").format(
+                traced=traced)
     )
     if not result.loops:
-        out.append("  none")
+        out.append(_("  none"))
     dangers = result.dangers
     for sentence in dangers:
         out.append(style(f"  ! {sentence}", fg="red", bold=True))
@@ -108,15 +120,16 @@ def render_text(result: RehearsalResult, color: bool | None = None) -> str:
     verdict = result.verdict
     colour = {"safe": "green", "risky": "yellow", "dangerous": "red"}[verdict]
     why = {
-        "dangerous": "dangerous evidence above",
-        "risky": "commands failed or were not rehearsed, or daemons warned",
-        "safe": "every command ran and nothing was logged or looped",
+        "dangerous": _("dangerous evidence above"),
+        "risky": _("commands failed or were not rehearsed, or daemons warned"),
+        "safe": _("every command ran and nothing was logged or looped"),
     }[verdict]
-    out.append(style(f"verdict: {verdict.upper()} ({why})", fg=colour, bold=True))
+    out.append(style(_("verdict: {verdict} ({why})").format(verdict=verdict_label(verdict),
+        why=why), fg=colour, bold=True))
     if result.kept:
         rd = shlex.quote(result.run_dir)
         out.append("")
-        out.append(f"lab kept in {result.run_dir}:")
+        out.append(_("lab kept in {run_dir}:").format(run_dir=result.run_dir))
         out.append(f'  eval "$(ovnguard lab env --run-dir {rd})"; ovn-nbctl show')
         out.append(f'  eval "$(ovnguard lab env --run-dir {rd} --host HOST)"; ovs-vsctl show')
         out.append(f"  ovnguard lab down --run-dir {rd}")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ovnguard import __version__
+from ovnguard.i18n import _
 from ovnguard.report.schema import FindingOut, Report
 
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -74,13 +75,16 @@ def _rule_metadata(rule_id: str, severity: str) -> dict[str, Any]:
     if spec is None:
         meta["shortDescription"] = {"text": rule_id}
         return meta
-    todo = spec.remediation_template
+    todo = _(spec.remediation_template)
+    title, why = _(spec.title), _(spec.why)
     meta.update({
-        "shortDescription": {"text": spec.title},
-        "fullDescription": {"text": spec.why},
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": why},
         "help": {
-            "text": f"{spec.title}\n\nWhy: {spec.why}\n\nWhat to do: {todo}",
-            "markdown": f"**{spec.title}**\n\n**Why.** {spec.why}\n\n**What to do.** {todo}",
+            "text": _("{title}\n\nWhy: {why}\n\nWhat to do: {todo}").format(
+                title=title, why=why, todo=todo),
+            "markdown": _("**{title}**\n\n**Why.** {why}\n\n**What to do.** {todo}").format(
+                title=title, why=why, todo=todo),
         },
         "properties": {"severity": spec.severity.name, "tags": ["ovn", spec.group or "ovnguard"]},
     })

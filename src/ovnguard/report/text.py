@@ -18,9 +18,12 @@ import re
 from collections.abc import Iterable
 from typing import TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from ovnguard.i18n import _, ngettext
+from ovnguard.report.labels import outcome_label, pad, severity_label, verdict_label
 from ovnguard.report.safe import visible_model
 from ovnguard.report.schema import EvidenceOut, FindingOut, HostRealizationOut, Report
 
@@ -60,12 +63,13 @@ def render_text(
     report = visible_model(report)
     v = report.verdict
     head = Text()
-    head.append(f" {v.upper()} ", style=VERDICT_STYLE[v])
+    head.append(f" {verdict_label(v)} ", style=VERDICT_STYLE[v])
     head.append("  " + report.summary)
     console.print(head)
     if quiet:
         return
-    where = f"bundle: {report.bundle}" + (f"   change: {report.change}" if report.change else "")
+    where = _("bundle: {bundle}").format(bundle=report.bundle) + (
+        "   " + _("change: {change}").format(change=report.change) if report.change else "")
     console.print(Text(where, style="dim"))
 
     introduced = _sorted(f for f in report.findings if f.status == "introduced")
@@ -74,7 +78,7 @@ def render_text(
     todo = _first_thing_to_do(report, introduced)
     if todo is not None:
         console.print()
-        console.print(Text("What to do: ", style="bold") + Text(todo))
+        console.print(Text(_("What to do: "), style="bold") + Text(todo))
 
     if report.change_lines:
         _lines(console, report, verbose)
@@ -84,20 +88,21 @@ def render_text(
     earlier = _sorted(f for f in report.findings if f.status == "pre-existing")
     if present:
         console.print()
-        title = "Introduced by the change" if report.change is not None else "Findings"
-        console.print(Text(f"{title} ({len(present)})", style="bold"))
-        for f in present:
-            _finding(console, f, detailed=verbose or not report.chain,
-                     remediation=f.remediation != todo)
+        title = (_("Introduced by the change ({count})") if report.change is not None
+                 else _("Findings ({count})"))
+        console.print(Text(title.format(count=len(present)), style="bold"))
+        for group in _groups(present, verbose):
+            _finding_group(console, group, detailed=verbose or not report.chain, todo=todo)
     if resolved:
         console.print()
-        console.print(Text(f"Resolved by the change ({len(resolved)})", style="bold"))
-        for f in resolved:
-            _finding(console, f, detailed=verbose, remediation=False)
+        console.print(Text(_("Resolved by the change ({count})").format(count=len(resolved)),
+                           style="bold"))
+        for group in _groups(resolved, verbose):
+            _finding_group(console, group, detailed=verbose, todo=None, remediation=False)
 
     if report.chain:
         console.print()
-        console.print(Text("How it unfolds", style="bold"))
+        console.print(Text(_("How it unfolds"), style="bold"))
         for i, e in enumerate(_unique_events(report.chain)):
             line = Text(("  " if i == 0 else "→ ") + e.fact)
             line.append(f"   [{_src(e)}]", style="dim")
@@ -105,7 +110,7 @@ def render_text(
 
     if earlier:
         console.print()
-        console.print(Text("Already there before the change (not counted in the verdict)",
+        console.print(Text(_("Already there before the change (not counted in the verdict)"),
                            style="bold"))
         if verbose:
             for f in earlier:
@@ -114,19 +119,20 @@ def render_text(
             for rule, fs in _by_rule(earlier):
                 hosts = sorted({h for f in fs for h in f.hosts})
                 line = Text("  ")
-                line.append(f"{fs[0].severity.upper():8}", style=SEVERITY_STYLE[fs[0].severity])
+                line.append(pad(severity_label(fs[0].severity), 8),
+                            style=SEVERITY_STYLE[fs[0].severity])
                 line.append(f" {rule}", style="bold")
                 line.append(f"  {_fold(hosts) or '-'}", style="dim")
                 if len(fs) == 1:
                     line.append(f"  {fs[0].summary}")
                 console.print(line)
     if not verbose and any(f.evidence for f in report.findings):
-        console.print(Text("(every finding's evidence: --verbose, or --format json)",
+        console.print(Text(_("(every finding's evidence: --verbose, or --format json)"),
                            style="dim"))
 
     if report.notes:
         console.print()
-        console.print(Text("Not checked", style="bold"))
+        console.print(Text(_("Not checked"), style="bold"))
         for n in report.notes:
             console.print(Text("  • " + n))
 
@@ -146,17 +152,25 @@ def _fold(hosts: list[str]) -> str:
     """compute1, compute2 ... -> "compute001 … compute998 (998 hosts)" past FOLD_AT."""
     if len(hosts) <= FOLD_AT:
         return ", ".join(hosts)
-    return f"{hosts[0]}, {hosts[1]} … {hosts[-1]} ({len(hosts)} hosts)"
+    return ngettext("{first}, {second} … {last} ({count} host)",
+                    "{first}, {second} … {last} ({count} hosts)", len(hosts)).format(
+        first=hosts[0], second=hosts[1], last=hosts[-1], count=len(hosts))
+
+
+def _no_port_changes() -> str:
+    return _("no OVS port changes")
 
 
 def _ports(r: HostRealizationOut | None) -> str:
     if r is None:
-        return "no OVS port changes"
-    parts = [f"+ {p.port} on {p.bridge}" for p in r.added]
-    parts += [f"- {p.port} on {p.bridge}" for p in r.removed]
-    parts += [f"~ {p.port} on {p.bridge} stays until a recompute"
-              for p in r.stale_until_recompute]
-    return ", ".join(parts) or "no OVS port changes"
+        return _no_port_changes()
+    parts = ["+ " + _("{port} on {bridge}").format(port=p.port, bridge=p.bridge)
+             for p in r.added]
+    parts += ["- " + _("{port} on {bridge}").format(port=p.port, bridge=p.bridge)
+              for p in r.removed]
+    parts += ["~ " + _("{port} on {bridge} stays until a recompute").format(
+        port=p.port, bridge=p.bridge) for p in r.stale_until_recompute]
+    return ", ".join(parts) or _no_port_changes()
 
 
 def _per_host(console: Console, report: Report, introduced: list[FindingOut]) -> None:
@@ -171,18 +185,19 @@ def _per_host(console: Console, report: Report, introduced: list[FindingOut]) ->
                tuple(sorted(report.blast_radius.get(h, []))))
         shapes.setdefault(key, []).append(h)
     console.print()
-    console.print(Text("What the change does, per host", style="bold"))
-    width = min(28, max(len(_fold(hs)) for hs in shapes.values()))
+    console.print(Text(_("What the change does, per host"), style="bold"))
+    width = min(28, max(cell_len(_fold(hs)) for hs in shapes.values()))
     order = sorted(shapes.items(), key=lambda kv: (not kv[0][1], not kv[0][2],
-                                                   kv[0][0] == "no OVS port changes", kv[1][0]))
+                                                   kv[0][0] == _no_port_changes(), kv[1][0]))
     for (ports, loses, rules), hs in order:
-        line = Text("  " + _fold(hs).ljust(width) + "  ")
+        line = Text("  " + pad(_fold(hs), width) + "  ")
         if loses:
-            line.append("LOSES MANAGEMENT", style="bold white on red")
+            line.append(_("LOSES MANAGEMENT"), style="bold white on red")
             line.append("  ")
-        line.append(ports, style="dim" if ports == "no OVS port changes" else "")
+        line.append(ports, style="dim" if ports == _no_port_changes() else "")
         if rules:
-            line.append(f"   hit by: {', '.join(rules)}", style="yellow")
+            line.append("   " + _("hit by: {rules}").format(rules=", ".join(rules)),
+                        style="yellow")
         console.print(line)
 
 
@@ -193,7 +208,7 @@ def _first_thing_to_do(report: Report, introduced: list[FindingOut]) -> str | No
         if f.remediation and f.severity in ("critical", "high", "medium"):
             return f.remediation
     if any(c.outcome != "applied" for c in report.change_lines):
-        return "fix the lines marked rejected or unsupported below, then check again."
+        return _("fix the lines marked rejected or unsupported below, then check again.")
     return None
 
 
@@ -202,14 +217,17 @@ def _lines(console: Console, report: Report, verbose: bool) -> None:
     console.print()
     if not verbose and all(c.outcome == "applied" and not c.message for c in lines):
         nums = [c.line for c in lines]
-        span = f"line {nums[0]}" if len(nums) == 1 else f"lines {nums[0]}–{nums[-1]}"
-        console.print(Text(f"The change: {span}, {len(lines)} command(s), all applied to a copy "
-                           "(--verbose lists them)", style="dim"))
+        span = (_("line {line}").format(line=nums[0]) if len(nums) == 1
+                else _("lines {first}–{last}").format(first=nums[0], last=nums[-1]))
+        console.print(Text(ngettext(
+            "The change: {span}, {count} command, applied to a copy (--verbose lists it)",
+            "The change: {span}, {count} commands, all applied to a copy (--verbose lists "
+            "them)", len(lines)).format(span=span, count=len(lines)), style="dim"))
         return
-    console.print(Text("What each line of the change does", style="bold"))
+    console.print(Text(_("What each line of the change does"), style="bold"))
     for cl in lines:
         line = Text(f"  {cl.line:>4}  ")
-        line.append(f"{cl.outcome:<11}", style=OUTCOME_STYLE[cl.outcome])
+        line.append(pad(outcome_label(cl.outcome), 11), style=OUTCOME_STYLE[cl.outcome])
         if cl.host:
             line.append(f"[{cl.host}] ", style="dim")
         line.append(cl.text)
@@ -217,13 +235,54 @@ def _lines(console: Console, report: Report, verbose: bool) -> None:
         if cl.message:
             console.print(Text(f"              {cl.message}", style=OUTCOME_STYLE[cl.outcome]))
         if cl.suggestions:
-            console.print(Text("              did you mean: " + ", ".join(cl.suggestions),
-                               style="cyan"))
+            console.print(Text("              " + _("did you mean: {names}").format(
+                names=", ".join(cl.suggestions)), style="cyan"))
+
+
+def _groups(fs: list[FindingOut], verbose: bool) -> list[list[FindingOut]]:
+    """Findings as they are printed: one by one, except a rule found on more than FOLD_AT
+    hosts one finding per host (a fleet: 998 computes with the same unpinned bridge), which
+    is one block with the hosts folded; --verbose prints each."""
+    if verbose:
+        return [[f] for f in fs]
+    by_rule: dict[tuple[str, str], list[FindingOut]] = {}
+    for f in fs:
+        by_rule.setdefault((f.rule, f.severity), []).append(f)
+    out: list[list[FindingOut]] = []
+    seen: set[tuple[str, str]] = set()
+    for f in fs:
+        key = (f.rule, f.severity)
+        group = by_rule[key]
+        if len(group) <= FOLD_AT:
+            out.append([f])
+        elif key not in seen:
+            seen.add(key)
+            out.append(group)
+    return out
+
+
+def _finding_group(console: Console, fs: list[FindingOut], detailed: bool, todo: str | None,
+                   remediation: bool = True) -> None:
+    if len(fs) == 1:
+        _finding(console, fs[0], detailed, remediation and fs[0].remediation != todo)
+        return
+    f = fs[0]
+    hosts = sorted({h for g in fs for h in g.hosts})
+    label = Text("  ")
+    label.append(pad(severity_label(f.severity), 8), style=SEVERITY_STYLE[f.severity])
+    label.append(f" {f.rule}", style="bold")
+    label.append("  " + ngettext("on {count} host: {hosts}", "on {count} hosts: {hosts}",
+                                 len(hosts)).format(count=len(hosts), hosts=_fold(hosts)))
+    console.print(label)
+    console.print(Text("      " + _("e.g. {summary}").format(summary=f.summary), style="dim"))
+    if remediation and f.remediation and f.remediation != todo:
+        console.print(Text("      " + _("what to do: "), style="bold") + Text(f.remediation))
+    console.print(Text("      " + _("(each of them: --verbose, or --format json)"), style="dim"))
 
 
 def _finding(console: Console, f: FindingOut, detailed: bool, remediation: bool = True) -> None:
     label = Text("  ")
-    label.append(f"{f.severity.upper():8}", style=SEVERITY_STYLE[f.severity])
+    label.append(pad(severity_label(f.severity), 8), style=SEVERITY_STYLE[f.severity])
     label.append(f" {f.rule}", style="bold")
     label.append(f"  {f.summary}")
     if f.hosts:
@@ -233,10 +292,11 @@ def _finding(console: Console, f: FindingOut, detailed: bool, remediation: bool 
         for e in f.evidence:
             console.print(Text(f"      · {e.fact}") + Text(f"   [{_src(e)}]", style="dim"))
     if remediation and f.remediation:
-        console.print(Text("      what to do: ", style="bold") + Text(f.remediation))
+        console.print(Text("      " + _("what to do: "), style="bold") + Text(f.remediation))
 
 
-_PATCH = re.compile(r"\bpatch-[^\s,()]+")
+# ASCII only: in Korean a particle follows the name without a space ("patch-x을(를)")
+_PATCH = re.compile(r"\bpatch-[A-Za-z0-9_.:@/-]+")
 _TAIL = re.compile(r"\s*\([^()]*\)\s*$")
 
 
@@ -245,9 +305,13 @@ def _event_key(e: EvidenceOut) -> object:
     (patch.c's link and the simulation's), or the same sentence with a "so" or a cited
     function added."""
     ports = frozenset(_PATCH.findall(e.fact))
-    if ports and "creates" in e.fact:
+    # TRANSLATORS: the verb of "ovn-controller creates PORT on BRIDGE", as the catalog
+    # writes it in those sentences (it tells the two wordings of one event apart).
+    if ports and ("creates" in e.fact or _("creates") in e.fact):
         return ("creates", e.host, ports)
-    s = e.fact.removeprefix("so ")
+    # TRANSLATORS: the "so " that starts a consequence ("so X is a local datapath on H"),
+    # as the catalog writes it at the start of those sentences
+    s = e.fact.removeprefix("so ").removeprefix(_("so "))
     return _TAIL.sub("", s).strip().lower()
 
 

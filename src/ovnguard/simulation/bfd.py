@@ -93,7 +93,11 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
     for r, names in dgp_groups.items():
         group_ha.setdefault(find(r), set()).update(n for n in names if n in groups)
 
-    ref: dict[str, set[str]] = {g: set() for g in groups}
+    # A claimed port refs the groups of the router group of the first router on its switch;
+    # collected per router group first (a thousand chassis x hundreds of gateway ports on one
+    # provider network made the direct way millions of set insertions).
+    first_router = {sw: find(min(rs)) for sw, rs in routers_of_switch.items()}
+    by_root: dict[str, set[str]] = {}  # router group root -> chassis claiming behind it
     for chassis, ports in claims.items():
         for port in ports:
             pb = psb.bindings.get(port)
@@ -106,9 +110,13 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
                     continue
             elif pb.type not in _CLAIMED_TYPES:
                 continue
-            for r in sorted(routers_of_switch.get(pb.datapath, ()))[:1]:
-                for g in group_ha.get(find(r), ()):
-                    ref[g].add(chassis)
+            root = first_router.get(pb.datapath)
+            if root is not None and root in group_ha:
+                by_root.setdefault(root, set()).add(chassis)
+    ref: dict[str, set[str]] = {g: set() for g in groups}
+    for root, chassis_set in by_root.items():
+        for g in group_ha[root]:
+            ref[g] |= chassis_set
 
     out: dict[str, set[str]] = {}
     for g, members in groups.items():

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
 from ovnguard.simulation.locality import Lazy
@@ -106,8 +107,11 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         bound[b.logical_port] = chain
         if b.datapath not in roots:
             roots[b.datapath] = (*chain, Evidence(
-                f"so {dp_name(b.datapath)} is a local datapath on {hc.host} "
-                f"(binding.c, add_local_datapath)", nb, psb.datapaths[b.datapath].nb_table,
+                _(
+                        "so {datapath} is a local datapath on {host} (binding.c, "
+                        "add_local_datapath)").format(
+                        datapath=dp_name(b.datapath), host=hc.host), nb,
+                            psb.datapaths[b.datapath].nb_table,
                 dp_name(b.datapath)))
 
     # Only ports that can bind here are looked at (a VIF with a local interface, children of
@@ -115,8 +119,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     candidates = set(hc.sb_bound) if hc.based_on == "sb" else set(lbindings)
     for lport in list(candidates):
         candidates.update(psb.children.get(lport, ()))
-    for typ in ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external"):
-        candidates.update(psb.by_type.get(typ, ()))
+    # Of the types considered on every chassis, only those this chassis can claim: the
+    # branches below bind nothing else (and say nothing about the others).
+    candidates.update(psb.claimable.get(chassis, ()))
     for name in sorted(candidates):
         b = psb.bindings.get(name)
         if b is None:
@@ -134,7 +139,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                 if name in hc.sb_bound:
                     bind(b, (hc.evidence(f"SB Port_Binding {name} is bound to {chassis}",
                                          "Port_Binding", name),
-                             nb_ev(b, f"{name} is a port of {sw}")))
+                             nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw))))
                 continue
             iface = lbindings.get(b.parent_port)
             if iface is None:
@@ -147,12 +152,14 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                               f"in {sw}, so it is bound where its parent's VIF is")))
         elif b.type == "virtual":
             if b.sb_chassis == chassis:
-                bind(b, (Evidence(f"SB Port_Binding {name} (virtual, parent "
-                                  f"{b.virtual_parent}) is bound to {chassis}; ovn-controller "
-                                  "binds virtual ports when their parent answers for the "
-                                  "virtual IP, which only SB records", psb.southbound.source
+                bind(b, (Evidence(_(
+                        "SB Port_Binding {name} (virtual, parent {virtual_parent}) is bound to "
+                        "{chassis}; ovn-controller binds virtual ports when their parent answers "
+                        "for the virtual IP, which only SB records").format(
+                        name=name, virtual_parent=b.virtual_parent, chassis=chassis),
+                            psb.southbound.source
                                   if psb.southbound else "", "Port_Binding", name),
-                         nb_ev(b, f"{name} is a port of {sw}")))
+                         nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw))))
         elif b.type in ("l2gateway", "l3gateway"):
             key = f"{b.type}-chassis"
             if b.options.get(key) == chassis:
@@ -204,9 +211,10 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                               f"(network_name {first.network_name})"),
                  nb_ev(other, f"{dp_name(uuid)} also has localnet port {other.logical_port} "
                               f"(network_name {other.network_name})"),
-                 Evidence("ovn-controller 23.03 still creates the patch pair of both "
-                          "(patch.c iterates every localnet binding of a local datapath): "
-                          "two paths between the same L2 domains", LAB_NOTES)),
+                 Evidence(_(
+                         "ovn-controller 23.03 still creates the patch pair of both (patch.c "
+                         "iterates every localnet binding of a local datapath): two paths "
+                         "between the same L2 domains"), LAB_NOTES)),
                 where="controller/binding.c update_ld_localnet_port()"))
 
     # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
@@ -222,7 +230,9 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                 continue
             sw = dp_name(b.datapath)
             network = b.network_name
-            ln_ev = nb_ev(b, f"{sw} has {typ} port {name} with network_name {network}")
+            ln_ev = nb_ev(b, _(
+                    "{sw} has {typ} port {name} with network_name {network}").format(
+                    sw=sw, typ=typ, name=name, network=network))
             if network is None:
                 events.append(ControllerEvent(
                     "ERR", f"{typ} port '{name}' has no network name.", name,
@@ -246,11 +256,15 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                                   b.datapath)
             pairs.append(pair)
             tail = (ln_ev, hc.evidence(
-                f"{hc.host} maps {network} to {bridge} (ovn-bridge-mappings)",
+                _(
+                        "{host} maps {network} to {bridge} (ovn-bridge-mappings)").format(
+                        host=hc.host, network=network, bridge=bridge),
                 map_ev.table, map_ev.row),
-                Evidence(f"ovn-controller creates {pair.ext_name} on {bridge} and "
-                         f"{pair.int_name} on {pair.br_int} (patch.c "
-                         "add_bridge_mappings_by_type)", OVN_SRC + "controller/patch.c", None, None,
+                Evidence(_(
+                        "ovn-controller creates {ext_name} on {bridge} and {int_name} on "
+                        "{br_int} (patch.c add_bridge_mappings_by_type)").format(
+                        ext_name=pair.ext_name, bridge=bridge, int_name=pair.int_name,
+                        br_int=pair.br_int), OVN_SRC + "controller/patch.c", None, None,
                          hc.host))
             for pp in pair.ports():
                 tails[pp] = (b.datapath, tail)
@@ -350,14 +364,69 @@ def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chass
     found = psb.link_index.local(roots, chassis)
     if found is None:
         return _closure(psb, roots, chassis, host, events)
-    walked: list[dict[str, Chain]] = []
+    return Lazy(sorted(found), _Walk(psb, roots, chassis, host).chain)
 
-    def chain(u: str) -> Chain:
-        if not walked:
-            walked.append(_closure(psb, roots, chassis, host, []))
-        return walked[0][u]
 
-    return Lazy(sorted(found), chain)
+class _Walk:
+    """`_closure()`'s breadth-first walk, run only as far as the explanations read need.
+
+    A rule or the report reads the chain of a few local datapaths (the provider network's,
+    mostly one or two links from a root), while a chassis on a routed provider network can
+    reach thousands: the walk stops once the datapath asked for is discovered, and a chain
+    is built from parent links only for the datapaths on its path. The walk visits datapaths
+    and links in exactly `_closure()`'s order, so each datapath gets the same parent and the
+    same chain as the eager walk gives it."""
+
+    __slots__ = ("chains", "chassis", "host", "parent", "psb", "queue", "roots")
+
+    def __init__(self, psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
+                 host: str) -> None:
+        self.psb, self.roots, self.chassis, self.host = psb, roots, chassis, host
+        # datapath -> (the datapath it was reached from, the link's binding); roots: None
+        self.parent: dict[str, tuple[str, Binding] | None] = dict.fromkeys(roots)
+        self.queue = deque(sorted(roots))
+        self.chains: dict[str, Chain] = {}
+
+    def _discover(self, target: str) -> None:
+        psb, parent, queue = self.psb, self.parent, self.queue
+        bindings = psb.bindings
+        while target not in parent and queue:
+            dp = queue.popleft()
+            for name in psb.links.get(dp, ()):
+                pb = bindings[name]
+                peer = bindings[pb.options["peer"]].datapath
+                if peer in parent or not _follows(psb, pb, self.chassis):
+                    continue
+                parent[peer] = (dp, pb)
+                queue.append(peer)
+
+    def chain(self, u: str) -> Chain:
+        got = self.chains.get(u)
+        if got is not None:
+            return got
+        self._discover(u)
+        path: list[str] = []  # u and its ancestors without a chain yet, up to a root
+        x: str | None = u
+        while x is not None and x not in self.chains:
+            path.append(x)
+            link = self.parent[x]
+            x = link[0] if link is not None else None
+        psb, nb = self.psb, self.psb.nb_source
+        for dp in reversed(path):
+            link = self.parent[dp]
+            if link is None:
+                self.chains[dp] = self.roots[dp]
+                continue
+            src, pb = link
+            peer = psb.bindings[pb.options["peer"]]
+            why = _need_add_peer(psb, pb, self.chassis, [], set())
+            assert why is not None  # the walk followed this link
+            here, there = psb.datapath_label(src), psb.datapath_label(dp)
+            self.chains[dp] = (*self.chains[src], *why, Evidence(
+                f"{here} reaches {there} through {pb.logical_port} (peer {peer.logical_port}),"
+                f" so {there} is local on {self.host} too (local_data.c add_local_datapath__)",
+                nb, pb.nb_table, pb.nb_row))
+        return self.chains[u]
 
 
 def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
@@ -365,8 +434,11 @@ def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
              "; its ofport is not assigned in this snapshot, assumed to be once "
              "ovs-vswitchd adds it")
     return hc.evidence(
-        f"{hc.host}'s {hc.integration_bridge} has interface {iface.name} with "
-        f"external_ids:iface-id={iface.external_ids.get('iface-id')}{extra}",
+        _(
+                "{host}'s {integration_bridge} has interface {name} with "
+                "external_ids:iface-id={get}{extra}").format(
+                host=hc.host, integration_bridge=hc.integration_bridge, name=iface.name,
+                get=iface.external_ids.get('iface-id'), extra=extra),
         "Interface", iface.name)
 
 
@@ -400,9 +472,10 @@ def _local_bindings(hc: HostConfig, events: list[ControllerEvent]) -> dict[str, 
                 f"interface [{iface.name}]",
                 iid, (hc.evidence(f"{iface.name} also has external_ids:iface-id={iid}",
                                   "Interface", iface.name),
-                      Evidence("logged on a full recompute (build_local_bindings); when the "
-                               "second interface appears, incremental processing silently "
-                               "moves the binding to it (consider_iface_claim)",
+                      Evidence(_(
+                              "logged on a full recompute (build_local_bindings); when the "
+                              "second interface appears, incremental processing silently moves "
+                              "the binding to it (consider_iface_claim)"),
                                OVN_SRC + "controller/binding.c", None,
                                None, hc.host)),
                 where="controller/binding.c build_local_bindings()"))
@@ -439,7 +512,7 @@ def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface]
         return (hc.evidence(f"SB Port_Binding {name} is bound to chassis {chassis} (no "
                             "Open_vSwitch DB for this host; SB stands in)", "Port_Binding",
                             name),
-                nb_ev(b, f"{name} is a port of {sw}"))
+                nb_ev(b, _("{name} is a port of {sw}").format(name=name, sw=sw)))
     iface = lbindings.get(name)
     if iface is None:
         return None
@@ -454,7 +527,9 @@ def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface]
     if not _can_bind(b, chassis, hc.hostname):
         events.append(_not_claiming(b, chassis))
         return None
-    return (_iface_ev(hc, iface), nb_ev(b, f"{name} is a port of {sw}"))
+    return (_iface_ev(hc, iface), nb_ev(b, _(
+            "{name} is a port of {sw}").format(
+            name=name, sw=sw)))
 
 
 def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str, host: str,
@@ -476,11 +551,30 @@ def _closure(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
                 continue
             here, there = psb.datapath_label(dp), psb.datapath_label(peer.datapath)
             local[peer.datapath] = (*local[dp], *why, Evidence(
-                f"{here} reaches {there} through {pb.logical_port} (peer {peer.logical_port}),"
-                f" so {there} is local on {host} too (local_data.c add_local_datapath__)",
+                _(
+                        "{here} reaches {there} through {logical_port} (peer {logical_port2}), "
+                        "so {there} is local on {host} too (local_data.c "
+                        "add_local_datapath__)").format(
+                        here=here, there=there, logical_port=pb.logical_port,
+                        logical_port2=peer.logical_port, host=host),
                 nb, pb.nb_table, pb.nb_row))
             queue.append(peer.datapath)
     return local
+
+
+def _follows(psb: PredictedSouthbound, pb: Binding, chassis: str) -> bool:
+    """`_need_add_peer()`'s answer without its explanation (nor its warning)."""
+    if pb.type == "l3gateway":
+        return pb.options.get("l3gateway-chassis") == chassis
+    crp = pb.options.get("chassis-redirect-port")
+    if crp is None:
+        return True
+    cr = psb.bindings.get(crp)
+    if cr is None:
+        return False
+    if cr.options.get("always-redirect") != "true":
+        return True
+    return any(m.chassis_name == chassis for m in cr.ha_chassis)
 
 
 def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
@@ -489,8 +583,10 @@ def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
     nb = psb.nb_source
     if pb.type == "l3gateway":
         if pb.options.get("l3gateway-chassis") == chassis:
-            return (Evidence(f"{pb.logical_port} is an l3gateway port claimed by {chassis} "
-                             "(options:l3gateway-chassis)", nb, pb.nb_table, pb.nb_row),)
+            return (Evidence(_(
+                    "{logical_port} is an l3gateway port claimed by {chassis} "
+                    "(options:l3gateway-chassis)").format(
+                    logical_port=pb.logical_port, chassis=chassis), nb, pb.nb_table, pb.nb_row),)
         return None
     crp = pb.options.get("chassis-redirect-port")
     if crp is None:
@@ -506,11 +602,16 @@ def _need_add_peer(psb: PredictedSouthbound, pb: Binding, chassis: str,
         return None
     if cr.options.get("always-redirect") != "true":
         return (*cr.ha_evidence, Evidence(
-            f"{crp} has no always-redirect, so the gateway port {pb.logical_port} is "
-            "processed distributed and its peer is local wherever its router is", nb,
+            _(
+                    "{crp} has no always-redirect, so the gateway port {logical_port} is "
+                    "processed distributed and its peer is local wherever its router is").format(
+                    crp=crp, logical_port=pb.logical_port), nb,
             cr.nb_table, cr.nb_row))
     if any(m.chassis_name == chassis for m in cr.ha_chassis):
         return (*cr.ha_evidence, Evidence(
-            f"{crp} has always-redirect=true and {chassis} is in its HA chassis group",
+            _(
+                    "{crp} has always-redirect=true and {chassis} is in its HA chassis "
+                    "group").format(
+                    crp=crp, chassis=chassis),
             nb, cr.nb_table, cr.nb_row))
     return None

@@ -20,6 +20,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from ovnguard.i18n import _
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import (
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 KNOWN_LSP_TYPES = frozenset(
     {"", "l2gateway", "localnet", "localport", "router", "vtep", "external", "virtual", "remote"}
 )
+# Binding types binding.c considers on every chassis (not only those with a local interface).
+GLOBAL_TYPES = ("virtual", "l2gateway", "l3gateway", "chassisredirect", "external")
 # eth_addr_from_string(): six hex fields separated by ':' (ovs_scan "%hhx:...").
 _MAC = re.compile(r"^\s*[0-9a-fA-F]+(:[0-9a-fA-F]+){5}$")
 
@@ -121,6 +124,27 @@ class PredictedSouthbound:
         return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
     @cached_property
+    def claimable(self) -> Mapping[str, tuple[str, ...]]:
+        """chassis -> the ports of the types binding.c considers on every chassis (virtual,
+        l2gateway, l3gateway, chassisredirect, external) that this chassis can claim: the
+        virtual ports SB binds to it, the gateway ports naming it, the HA ports whose group
+        has it. Every chassis skips the others, so each looks only at its own."""
+        out: dict[str, set[str]] = {}
+        for typ in GLOBAL_TYPES:
+            for name in self.by_type.get(typ, ()):
+                b = self.bindings[name]
+                if typ == "virtual":
+                    who: set[str | None] = {b.sb_chassis}
+                elif typ in ("l2gateway", "l3gateway"):
+                    who = {b.options.get(f"{typ}-chassis")}
+                else:
+                    who = {m.chassis_name for m in b.ha_chassis}
+                for ch in who:
+                    if ch is not None:
+                        out.setdefault(ch, set()).add(name)
+        return MappingProxyType({ch: tuple(sorted(v)) for ch, v in out.items()})
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -129,7 +153,7 @@ class PredictedSouthbound:
 
 def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSouthbound:
     topo = LogicalTopology.from_nb(nb)
-    south = Southbound.from_sb(sb) if sb is not None else None
+    south = Southbound.of(sb) if sb is not None else None
     src = nb.source
     events: list[ControllerEvent] = []
 
@@ -151,7 +175,8 @@ def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSou
     # join_logical_ports(): router ports first decide which ports exist at all.
     lrps: dict[str, RouterPort] = {}
     for rp in sorted(topo.router_ports.values(), key=lambda p: p.name):
-        ev = (Evidence(f"router port {rp.name} has mac {rp.mac!r}", src, "Logical_Router_Port",
+        ev = (Evidence(_("router port {name} has mac {mac!r}").format(name=rp.name,
+            mac=rp.mac), src, "Logical_Router_Port",
                        rp.name),)
         if not _MAC.match(rp.mac):
             northd("WARN", f"bad 'mac' {rp.mac}", rp.name, ev)
@@ -205,7 +230,9 @@ def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSou
         typ = lsp.type
         if typ not in KNOWN_LSP_TYPES:
             northd("WARN", f"Unknown port type '{typ}' set on logical switch '{lsp.name}'.",
-                   lsp.name, (Evidence(f"{lsp.name} has type {typ!r}", src,
+                   lsp.name, (Evidence(_(
+                           "{name} has type {typ!r}").format(
+                           name=lsp.name, typ=typ), src,
                                        "Logical_Switch_Port", lsp.name),))
             # The SB type is left as it was: "" (a VIF) for a new binding.
             old = south.port_bindings.get(lsp.name) if south is not None else None
@@ -215,8 +242,10 @@ def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSou
         if typ == "external" and lsp.ha_chassis_group is not None:
             ha = lsp.ha_chassis_group.members
             ha_ev = (Evidence(
-                f"external port {lsp.name} uses HA_Chassis_Group {lsp.ha_chassis_group.name} "
-                f"({_members(ha)})", src, "HA_Chassis_Group", lsp.ha_chassis_group.name),)
+                _(
+                        "external port {name} uses HA_Chassis_Group {name2} ({ha})").format(
+                        name=lsp.name, name2=lsp.ha_chassis_group.name, ha=_members(ha)), src,
+                            "HA_Chassis_Group", lsp.ha_chassis_group.name),)
         bindings[lsp.name] = Binding(
             lsp.name, typ, lsp.switch_uuid, lsp.options,
             parent_port=lsp.parent_name if lsp.parent_name else None,
@@ -255,8 +284,10 @@ def predict_southbound(nb: Database, sb: Database | None = None) -> PredictedSou
             cr_opts["redirect-type"] = redirect_type
             if redirect_type == "bridged":
                 always = False
-                why = (*why, Evidence(f"{rp.name} has options:redirect-type=bridged, which "
-                                      "disables always-redirect", src, "Logical_Router_Port",
+                why = (*why, Evidence(_(
+                        "{name} has options:redirect-type=bridged, which disables "
+                        "always-redirect").format(
+                        name=rp.name), src, "Logical_Router_Port",
                                       rp.name))
         if always:
             cr_opts["always-redirect"] = "true"
@@ -329,12 +360,18 @@ def _gateway_group(rp: RouterPort, src: str, northd: Emit) -> tuple[
                    f"{rp.name}; ignoring the latter.", rp.name, ())
         g = rp.ha_chassis_group
         return g.members, (Evidence(
-            f"{rp.name} is a distributed gateway port with HA_Chassis_Group {g.name} "
-            f"({_members(g.members)})", src, "HA_Chassis_Group", g.name),)
+            _(
+                    "{name} is a distributed gateway port with HA_Chassis_Group {name2} "
+                    "({members})").format(
+                    name=rp.name, name2=g.name, members=_members(g.members)), src,
+                        "HA_Chassis_Group", g.name),)
     ha = tuple(HaChassis(g.chassis_name, g.priority) for g in rp.gateway_chassis)
     ev = tuple(
-        Evidence(f"{rp.name} is a distributed gateway port with gateway chassis "
-                 f"{g.chassis_name} priority {g.priority}", src, "Gateway_Chassis", g.name)
+        Evidence(_(
+                "{name} is a distributed gateway port with gateway chassis {chassis_name} "
+                "priority {priority}").format(
+                name=rp.name, chassis_name=g.chassis_name, priority=g.priority), src,
+                    "Gateway_Chassis", g.name)
         for g in rp.gateway_chassis)
     return ha, ev
 
@@ -360,18 +397,26 @@ def _always_redirect(rp: RouterPort, router: Router, peer_switch: str | None,
     if dist:
         n = dist[0]
         return False, (Evidence(
-            f"router {router.name} has a distributed NAT ({n.external_ip} -> {n.logical_ip} "
-            f"on {n.logical_port} with external_mac {n.external_mac}), so northd does not set "
-            f"always-redirect on cr-{rp.name}: the switch behind {rp.name} is local wherever "
-            f"{router.name} is", src, "NAT", n.uuid),)
+            _(
+                    "router {name} has a distributed NAT ({external_ip} -> {logical_ip} on "
+                    "{logical_port} with external_mac {external_mac}), so northd does not set "
+                    "always-redirect on cr-{name2}: the switch behind {name2} is local wherever "
+                    "{name} is").format(
+                    name=router.name, external_ip=n.external_ip, logical_ip=n.logical_ip,
+                    logical_port=n.logical_port, external_mac=n.external_mac, name2=rp.name),
+                        src, "NAT", n.uuid),)
     if peer_switch is not None and peer_switch in vtep_switches:
         return False, (Evidence(
-            f"the switch behind {rp.name} has vtep ports, so northd does not set "
-            f"always-redirect on cr-{rp.name}", src, "Logical_Router_Port", rp.name),)
+            _(
+                    "the switch behind {name} has vtep ports, so northd does not set "
+                    "always-redirect on cr-{name}").format(
+                    name=rp.name), src, "Logical_Router_Port", rp.name),)
     return True, (Evidence(
-        f"router {router.name} has no distributed NAT (dnat_and_snat with logical_port and "
-        f"external_mac), so northd sets always-redirect=true on cr-{rp.name}: the switch "
-        f"behind {rp.name} is local only on its gateway chassis", src, "Logical_Router",
+        _(
+                "router {name} has no distributed NAT (dnat_and_snat with logical_port and "
+                "external_mac), so northd sets always-redirect=true on cr-{name2}: the switch "
+                "behind {name2} is local only on its gateway chassis").format(
+                name=router.name, name2=rp.name), src, "Logical_Router",
         router.name),)
 
 

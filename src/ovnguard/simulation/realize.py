@@ -25,9 +25,11 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, cast
 
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, diff
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.snapshot import Snapshot
@@ -35,7 +37,7 @@ from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
+from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -73,6 +75,9 @@ class _Basis:
     snapshot: Snapshot
     psb: PredictedSouthbound
     preds: Mapping[str, HostPrediction]
+    # what was derived from this realization once (its BFD peers: a loaded model's state
+    # before is compared with every what-if's state after)
+    memo: dict[str, tuple[Realization, Any]] = field(default_factory=dict, compare=False)
 
 
 def _basis(r: Realization | None, snapshot: Snapshot | None = None) -> _Basis | None:
@@ -99,7 +104,7 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change
 # to one can change any host.
-_GLOBAL_TYPES = frozenset({"virtual", "l2gateway", "l3gateway", "chassisredirect", "external"})
+_GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
 
 
 def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
@@ -183,9 +188,11 @@ def _interface_triggers(host: str, ovs0: Database, ovs1: Database) -> list[Evide
             continue
         what = {"insert": "added", "delete": "removed", "update": "changed"}[c.kind]
         out.append(Evidence(
-            f"the change {what} {host}'s interface {row.name} of type {typ or 'system'}; "
-            "ovn-controller handles only VIF interface changes incrementally and recomputes "
-            "(binding.c binding_handle_ovs_interface_changes)",
+            _(
+                    "the change {what} {host}'s interface {name} of type {value}; ovn-controller "
+                    "handles only VIF interface changes incrementally and recomputes (binding.c "
+                    "binding_handle_ovs_interface_changes)").format(
+                    what=what, host=host, name=row.name, value=typ or 'system'),
             ovs1.source, "Interface", row.name, host))
     return out
 
@@ -205,14 +212,17 @@ def _chassis_record_changes(before: Snapshot, after: Snapshot,
         keys = _changed_keys(c0.chassis_record(), c1.chassis_record())
         if keys:
             out.append(Evidence(
-                f"the change alters what {h} writes to its SB Chassis row ({', '.join(keys)}); "
-                "every ovn-controller recomputes on SB Chassis changes (ovn-controller.c: "
-                "en_sb_chassis is an input of runtime_data without a handler)",
+                _(
+                        "the change alters what {h} writes to its SB Chassis row ({keys}); every "
+                        "ovn-controller recomputes on SB Chassis changes (ovn-controller.c: "
+                        "en_sb_chassis is an input of runtime_data without a handler)").format(
+                        h=h, keys=', '.join(keys)),
                 c1.source, "Open_vSwitch", "external_ids", h))
     s0, s1 = psb0.southbound, psb1.southbound
     if s0 is not None and s1 is not None and s0.chassis != s1.chassis:
-        out.append(Evidence("the change alters SB Chassis rows; every ovn-controller "
-                            "recomputes", s1.source, "Chassis"))
+        out.append(Evidence(_(
+            "the change alters SB Chassis rows; every ovn-controller recomputes"), s1.source,
+                "Chassis"))
     return out
 
 
@@ -268,7 +278,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
         basis = _basis(r, s)
         if basis is None:
             psb = predict_southbound(s.nb, s.sb)
-            real, _ = _realize(s, psb, _basis(reals[-1]) if reals else None)
+            real, _bfd_peers = _realize(s, psb, _basis(reals[-1]) if reals else None)
             basis = _basis(real, s)
             assert basis is not None
         psbs.append(basis.psb)
@@ -297,11 +307,14 @@ def realization_steps(snapshots: Sequence[Snapshot],
             bfd_ev = []
             if ch is not None and bfd0.get(ch, frozenset()) != bfd1.get(ch, frozenset()):
                 bfd_ev.append(Evidence(
-                    f"{h}'s BFD peers change ({', '.join(sorted(bfd0.get(ch, ()))) or 'none'} "
-                    f"-> {', '.join(sorted(bfd1.get(ch, ()))) or 'none'}): bfd_run() rewrites "
-                    "Interface.bfd on its tunnel ports, a non-VIF interface change, so "
-                    "ovn-controller recomputes (bfd.c bfd_calculate_chassis; northd "
-                    "ref_chassis)", psb1.nb_source, "HA_Chassis_Group", None, h))
+                    _(
+                            "{h}'s BFD peers change ({value} -> {value2}): bfd_run() rewrites "
+                            "Interface.bfd on its tunnel ports, a non-VIF interface change, so "
+                            "ovn-controller recomputes (bfd.c bfd_calculate_chassis; northd "
+                            "ref_chassis)").format(
+                            h=h, value=', '.join(sorted(bfd0.get(ch, ()))) or 'none',
+                            value2=', '.join(sorted(bfd1.get(ch, ()))) or 'none'),
+                                psb1.nb_source, "HA_Chassis_Group", None, h))
             p0 = preds[i - 1].get(h) or _predict(psb0, h, None)
             step = _host_step(h, hs0.ovs if hs0 else None, after.hosts[h].ovs, psb0, psb1,
                               p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h))
@@ -333,6 +346,17 @@ def realization_steps(snapshots: Sequence[Snapshot],
 
 
 def _bfd(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
+    basis = r.basis if isinstance(r.basis, _Basis) and r.basis.psb is psb else None
+    got = basis.memo.get("bfd") if basis is not None else None
+    if got is not None and got[0] is r:
+        return cast(dict[str, frozenset[str]], got[1])
+    peers = _bfd_peers(psb, r)
+    if basis is not None:
+        basis.memo["bfd"] = (r, peers)
+    return peers
+
+
+def _bfd_peers(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
     claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
     known = set(claims)
     if psb.southbound is not None:
@@ -396,9 +420,11 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
         keys = _changed_keys(e0, e1)
         if keys:
             triggers.append(Evidence(
-                f"the change edits {h}'s Open_vSwitch external_ids ({', '.join(keys)}); "
-                "runtime_data has no incremental handler for that and recomputes "
-                "(ovn-controller.c: en_ovs_open_vswitch input without handler)",
+                _(
+                        "the change edits {h}'s Open_vSwitch external_ids ({keys}); runtime_data "
+                        "has no incremental handler for that and recomputes (ovn-controller.c: "
+                        "en_ovs_open_vswitch input without handler)").format(
+                        h=h, keys=', '.join(keys)),
                 ovs1.source, "Open_vSwitch", "external_ids", h))
         triggers.extend(_interface_triggers(h, ovs0, ovs1))
     else:
@@ -407,8 +433,10 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     for u in sorted(runtime0.local - set(psb1.datapaths)):
         name = psb0.datapath_label(u) if u in psb0.datapaths else u
         triggers.append(Evidence(
-            f"{name}, local on {h}, is deleted; ovn-controller recomputes "
-            "(runtime_data_sb_datapath_binding_handler)", psb1.nb_source, None, name, h))
+            _(
+                    "{name}, local on {h}, is deleted; ovn-controller recomputes "
+                    "(runtime_data_sb_datapath_binding_handler)").format(
+                    name=name, h=h), psb1.nb_source, None, name, h))
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
@@ -419,16 +447,22 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
         if (b is not None and b.datapath not in made and b.datapath not in p1.local
                 and b.datapath not in runtime0.local):
             made[b.datapath] = (Evidence(
-                f"{h} already has patch port {p.port} for {b.logical_port}, so "
-                f"{psb1.datapath_label(b.datapath)} was local when it was made",
+                _(
+                        "{h} already has patch port {port} for {logical_port}, so "
+                        "{datapath_label} was local when it was made").format(
+                        h=h, port=p.port, logical_port=b.logical_port,
+                        datapath_label=psb1.datapath_label(b.datapath)),
                 OVN_SRC + "controller/patch.c", None,
                 None, h),)
 
     def was_local(u: str) -> Chain:  # written only if an explanation is read
         return made[u] if u in made else (Evidence(
-            f"{psb1.datapath_label(u)} was local on {h} before the change; ovn-controller "
-            "23.03 removes local datapaths only in a full recompute (local_data.c; "
-            "docs/measurements.md: stale patch ports)", OVN_SRC + "controller/local_data.c",
+            _(
+                    "{datapath_label} was local on {h} before the change; ovn-controller 23.03 "
+                    "removes local datapaths only in a full recompute (local_data.c; "
+                    "docs/measurements.md: stale patch ports)").format(
+                    datapath_label=psb1.datapath_label(u), h=h),
+                        OVN_SRC + "controller/local_data.c",
             None,
             None, h),)
 
@@ -443,9 +477,11 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
         what = ", ".join(f"{'creates' if x in run_inc.created else 'deletes'} {x[1]}"
                          for x in [*run_inc.created, *run_inc.deleted][:4])
         recompute.append(Evidence(
-            f"ovn-controller on {h} {what}; its own patch-port changes are non-VIF interface "
-            "changes, so the next iteration recomputes (binding.c "
-            "binding_handle_ovs_interface_changes)", OVN_SRC + "controller/binding.c",
+            _(
+                    "ovn-controller on {h} {what}; its own patch-port changes are non-VIF "
+                    "interface changes, so the next iteration recomputes (binding.c "
+                    "binding_handle_ovs_interface_changes)").format(
+                    h=h, what=what), OVN_SRC + "controller/binding.c",
             "Interface", None, h))
     run = run_full if recompute else run_inc
     final = run.final
@@ -484,29 +520,41 @@ def _removal_reason(h: str, k: Key, pp: PatchPort,
                     psb1: PredictedSouthbound, p1: HostPrediction,
                     recompute: list[Evidence]) -> tuple[Evidence, ...]:
     if not any((p.bridge, p.port) == k for p in inv1):
-        return (Evidence(f"the change itself removes {k[1]} from {k[0]} on {h}", "", "Port",
+        return (Evidence(_(
+                "the change itself removes {k} from {k2} on {h}").format(
+                k=k[1], k2=k[0], h=h), "", "Port",
                          k[1], h),)
     lport = pp.lport or (present0[k].lport if k in present0 else None) or ""
     b = psb1.bindings.get(lport)
     at_once = ("; patch_run() deletes it (and its peer) at once (patch.c: ports left in "
                "existing_ports are removed)")
     if b is None or b.type not in ("localnet", "l2gateway"):
-        return (Evidence(f"logical port {lport or '?'} is no longer a localnet/l2gateway port "
-                         f"in NB{at_once}", psb1.nb_source, "Logical_Switch_Port",
+        return (Evidence(_(
+                "logical port {value} is no longer a localnet/l2gateway port in "
+                "NB{at_once}").format(
+                value=lport or '?', at_once=at_once), psb1.nb_source, "Logical_Switch_Port",
                          lport or None),)
     network = b.network_name
     bridge = p1.mappings.bridge_for(network) if network else None
     if bridge is None:
-        return (Evidence(f"{h} no longer maps {network} to a bridge (ovn-bridge-mappings "
-                         f"{p1.config.mappings_raw!r}){at_once}", p1.config.source,
+        return (Evidence(_(
+                "{h} no longer maps {network} to a bridge (ovn-bridge-mappings "
+                "{mappings_raw!r}){at_once}").format(
+                h=h, network=network, mappings_raw=p1.config.mappings_raw, at_once=at_once),
+                    p1.config.source,
                          "Open_vSwitch", f"external_ids:{p1.config.mappings_key}", h),)
     if b.datapath not in p1.local:
-        return (Evidence(f"{psb1.datapath_label(b.datapath)} is no longer local on {h}, and "
-                         "ovn-controller recomputes, so patch_run() deletes the pair",
+        return (Evidence(_(
+                "{datapath_label} is no longer local on {h}, and ovn-controller recomputes, so "
+                "patch_run() deletes the pair").format(
+                datapath_label=psb1.datapath_label(b.datapath), h=h),
                          OVN_SRC + "controller/patch.c",
                          None, None, h), *recompute)
-    return (Evidence(f"{k[1]} on {k[0]} is not the port ovn-controller wants for {lport} "
-                     f"(now {network} -> {bridge}){at_once}", p1.config.source, "Port", k[1],
+    return (Evidence(_(
+            "{k} on {k2} is not the port ovn-controller wants for {lport} (now {network} -> "
+            "{bridge}){at_once}").format(
+            k=k[1], k2=k[0], lport=lport, network=network, bridge=bridge, at_once=at_once),
+                p1.config.source, "Port", k[1],
                      h),)
 
 
@@ -514,7 +562,9 @@ def _stale_reason(h: str, pp: PatchPort, psb1: PredictedSouthbound) -> tuple[Evi
     b = psb1.bindings.get(pp.lport)
     dp = psb1.datapath_label(b.datapath) if b is not None else "its datapath"
     return (Evidence(
-        f"{dp} is no longer local on {h}, but ovn-controller 23.03 keeps local datapaths "
-        f"until a full recompute, so {pp.port} stays on {pp.bridge} until then "
-        "(`ovn-appctl -t ovn-controller recompute`, a restart, or a change that makes it "
-        "recompute)", LAB_NOTES, None, None, h),)
+        _(
+                "{dp} is no longer local on {h}, but ovn-controller 23.03 keeps local datapaths "
+                "until a full recompute, so {port} stays on {bridge} until then (`ovn-appctl -t "
+                "ovn-controller recompute`, a restart, or a change that makes it "
+                "recompute)").format(
+                dp=dp, h=h, port=pp.port, bridge=pp.bridge), LAB_NOTES, None, None, h),)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 CLI_TIMEOUT = 120.0
 
@@ -29,8 +30,10 @@ def run_ansible_inventory(path: Path, why: str) -> str:
     (not Ansible's default warning and an empty inventory)."""
     cmd = ansible_inventory_command()
     if cmd is None:
-        raise InputError(f"{why}: reading it needs ansible-inventory (pip install "
-                         "ansible-core), or give a static inventory (INI, YAML, hosts:)",
+        raise InputError(_(
+                "{why}: reading it needs ansible-inventory (pip install ansible-core), or give a "
+                "static inventory (INI, YAML, hosts:)").format(
+                why=why),
                          str(path))
     env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="True",
                ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="True", ANSIBLE_NOCOLOR="1",
@@ -39,16 +42,21 @@ def run_ansible_inventory(path: Path, why: str) -> str:
         proc = subprocess.run([cmd, "-i", str(path), "--list"], capture_output=True,
                               timeout=CLI_TIMEOUT, env=env, check=False)
     except subprocess.TimeoutExpired:
-        raise InputError(f"ansible-inventory --list did not finish within {CLI_TIMEOUT:g}s",
+        raise InputError(_(
+                "ansible-inventory --list did not finish within {CLI_TIMEOUT:g}s").format(
+                CLI_TIMEOUT=CLI_TIMEOUT),
                          str(path)) from None
     except OSError as e:
-        raise InputError(f"cannot run {cmd}: {e.strerror}", str(path)) from None
+        raise InputError(_("cannot run {cmd}: {strerror}").format(cmd=cmd,
+            strerror=e.strerror), str(path)) from None
     if proc.returncode != 0:
         lines = [ln.strip() for ln in proc.stderr.decode(errors="replace").splitlines()
                  if ln.strip()]
         why_failed = next((ln for ln in lines if ln.startswith(("[ERROR]", "ERROR"))),
                           lines[-1] if lines else f"exit status {proc.returncode}")
-        raise InputError(f"ansible-inventory could not read it: {why_failed}", str(path))
+        raise InputError(_(
+                "ansible-inventory could not read it: {why_failed}").format(
+                why_failed=why_failed), str(path))
     return proc.stdout.decode("utf-8", errors="replace")
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources import safeio, yamlnodes
 
 GROUP_KEYS = ("hosts", "vars", "children")
@@ -94,7 +95,9 @@ def expand_hosts(pattern: str, source: str, line: int | None) -> list[str]:
     head, tail = pattern[: m.start()], pattern[m.end():]
     bounds = m.group(0)[1:-1].split(":")
     if len(bounds) not in (2, 3) or not bounds[1]:
-        raise InputError(f"host range {m.group(0)} must be [begin:end] or [begin:end:step]",
+        raise InputError(_(
+                "host range {group} must be [begin:end] or [begin:end:step]").format(
+                group=m.group(0)),
                          source, line)
     beg, end = bounds[0] or "0", bounds[1]
     try:
@@ -105,11 +108,14 @@ def expand_hosts(pattern: str, source: str, line: int | None) -> list[str]:
         else:
             width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
             if width and len(end) != width:
-                raise InputError(f"host range {m.group(0)}: begin and end must have the same "
-                                 "width", source, line)
+                raise InputError(_(
+                        "host range {group}: begin and end must have the same width").format(
+                        group=m.group(0)), source, line)
             seq = [str(n).zfill(width) for n in range(int(beg), int(end) + 1, step)]
     except ValueError:
-        raise InputError(f"host range {m.group(0)} is not numeric or alphabetic",
+        raise InputError(_(
+                "host range {group} is not numeric or alphabetic").format(
+                group=m.group(0)),
                          source, line) from None
     out: list[str] = []
     for s in seq:
@@ -120,11 +126,11 @@ def expand_hosts(pattern: str, source: str, line: int | None) -> list[str]:
 def split_port(pattern: str) -> tuple[str, int | None]:
     """`host:2222` -> (host, 2222); an IPv6 address is not a host:port."""
     if pattern.startswith("[") and "]:" in pattern and not _RANGE.fullmatch(pattern):
-        host, _, port = pattern[1:].partition("]:")
+        host, _sep, port = pattern[1:].partition("]:")
         if port.isdigit():
             return host, int(port)
     if pattern.count(":") == 1:
-        host, _, port = pattern.partition(":")
+        host, _sep, port = pattern.partition(":")
         if port.isdigit():
             return host, int(port)
     return pattern, None
@@ -166,8 +172,10 @@ def parse_ini(text: str, source: str) -> Tree:
         if m:
             group, state = m.group(1), m.group(2) or "hosts"
             if state not in ("hosts", "children", "vars"):
-                raise InputError(f"section [{group}:{state}] has unknown type {state!r} "
-                                 "(expected hosts, children or vars)", source, n)
+                raise InputError(_(
+                        "section [{group}:{state}] has unknown type {state!r} (expected hosts, "
+                        "children or vars)").format(
+                        group=group, state=state), source, n)
             tree.group(group)
             if state == "vars":
                 if group not in declared:
@@ -177,22 +185,26 @@ def parse_ini(text: str, source: str) -> Tree:
                 pending.pop(group, None)
             continue
         if line.startswith("[") and line.endswith("]"):
-            raise InputError(f"invalid section header {line!r} (no spaces allowed)", source, n)
+            raise InputError(_(
+                    "invalid section header {line!r} (no spaces allowed)").format(
+                    line=line), source, n)
         if state == "hosts":
             try:
                 tokens = shlex.split(line, comments=True)
             except ValueError as e:
-                raise InputError(f"cannot parse host line: {e}", source, n) from None
+                raise InputError(_("cannot parse host line: {e}").format(e=e), source, n) from None
             if not tokens:
                 continue
             if tokens[0] == "---":
-                raise InputError("'---' starts a YAML document, not an INI inventory line",
+                raise InputError(_("'---' starts a YAML document, not an INI inventory line"),
                                  source, n)
             variables: dict[str, Var] = {}
             for tok in tokens[1:]:
                 k, eq, v = tok.partition("=")
                 if not eq or not k:
-                    raise InputError(f"expected key=value after the host name, got {tok!r}",
+                    raise InputError(_(
+                            "expected key=value after the host name, got {tok!r}").format(
+                            tok=tok),
                                      source, n)
                 variables[k] = Var(_ini_value(v), source, n)
             pattern, port = split_port(tokens[0])
@@ -203,13 +215,17 @@ def parse_ini(text: str, source: str) -> Tree:
         elif state == "vars":
             k, eq, v = line.partition("=")
             if not eq or not k.strip():
-                raise InputError(f"expected key=value in [{group}:vars], got {line!r}",
+                raise InputError(_(
+                        "expected key=value in [{group}:vars], got {line!r}").format(
+                        group=group, line=line),
                                  source, n)
             tree.group(group).vars[k.strip()] = Var(_ini_value(v.strip()), source, n)
         else:
             cm = _GROUPNAME.match(line)
             if cm is None:
-                raise InputError(f"expected a group name in [{group}:children], got {line!r}",
+                raise InputError(_(
+                        "expected a group name in [{group}:children], got {line!r}").format(
+                        group=group, line=line),
                                  source, n)
             child = cm.group(1)
             if child not in declared:
@@ -217,7 +233,9 @@ def parse_ini(text: str, source: str) -> Tree:
             tree.group(group).children.append(child)
     for name, (n, what) in pending.items():
         if name not in declared:
-            raise InputError(f"{what} that is never declared: {name!r}", source, n)
+            raise InputError(_(
+                    "{what} that is never declared: {name!r}").format(
+                    what=what, name=name), source, n)
     return tree
 
 
@@ -249,7 +267,9 @@ def node_value(node: yaml.Node, source: str) -> Any:
         return _VarLoader("").construct_document(node)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise InputError(f"not a value ovnguard can read: {getattr(e, 'problem', e)}", source,
+        raise InputError(_(
+                "not a value ovnguard can read: {e}").format(
+                e=getattr(e, 'problem', e)), source,
                          mark.line + 1 if mark is not None else yamlnodes.line(node)) from None
 
 
@@ -311,7 +331,9 @@ def parse_yaml_tree(root: yaml.MappingNode, source: str) -> Tree:
                     continue
                 for child, cn, cv in yamlnodes.pairs(vn, source, f"children of {name!r}"):
                     if child in seen:
-                        raise InputError(f"group {child!r} is its own ancestor", source,
+                        raise InputError(_(
+                                "group {child!r} is its own ancestor").format(
+                                child=child), source,
                                          yamlnodes.line(cn))
                     if child not in g.children:
                         g.children.append(child)
@@ -404,14 +426,14 @@ def read_vars_file(path: Path) -> dict[str, Var]:
     try:
         text = safeio.read_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", source) from None
+        raise InputError(_("not UTF-8 text"), source) from None
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", source) from None
+        raise InputError(_("cannot read: {strerror}").format(strerror=e.strerror), source) from None
     root = compose(text, source)
     if root is None:
         return {}
     if not isinstance(root, yaml.MappingNode):
-        raise InputError("a vars file must map variable names to values", source,
+        raise InputError(_("a vars file must map variable names to values"), source,
                          yamlnodes.line(root))
     return _vars(root, source, "the top level")
 
@@ -431,7 +453,7 @@ def _ancestors(tree: Tree) -> tuple[dict[str, set[str]], dict[str, int]]:
         if name in depth:
             return depth[name]
         if name in stack:
-            raise InputError(f"group {name!r} is its own ancestor", tree.source)
+            raise InputError(_("group {name!r} is its own ancestor").format(name=name), tree.source)
         ps = parents.get(name, set()) - {name}
         depth[name] = 0 if name == "all" else 1 + max(
             (d(p, (*stack, name)) for p in ps), default=0)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, Row
 from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.ovs import ovs_external_id
@@ -161,8 +162,10 @@ def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]] | 
                        {t: tuple(cs) for t, cs in keep.items()}, skip=frozenset(skip))
     if db.name != expected:
         raise InputError(
-            f"this file holds the {db.name} database, expected {expected} "
-            f"(make it with `{MAKE.get(path.name, MAKE['conf.db'])}`)",
+            _(
+                    "this file holds the {name} database, expected {expected} (make it with "
+                    "`{get}`)").format(
+                    name=db.name, expected=expected, get=MAKE.get(path.name, MAKE['conf.db'])),
             str(path),
         )
     return db
@@ -295,8 +298,10 @@ def match_hosts(
     for m in matches:
         if m.host in seen:
             raise InputError(
-                f"hosts/{seen[m.host]} and hosts/{m.dirname} both describe host {m.host}; "
-                "keep one directory per host",
+                _(
+                        "hosts/{seen} and hosts/{dirname} both describe host {host}; keep one "
+                        "directory per host").format(
+                        seen=seen[m.host], dirname=m.dirname, host=m.host),
                 "hosts",
             )
         seen[m.host] = m.dirname
@@ -307,17 +312,19 @@ def load_bundle(path: str | Path) -> Snapshot:
     """Read the bundle at `path` (see docs/bundle.md) into a Snapshot."""
     root = Path(path)
     if not safeio.exists(root):
-        raise InputError("no such bundle directory", str(root))
+        raise InputError(_("no such bundle directory"), str(root))
     if not safeio.is_dir(root):
-        raise InputError("not a directory (a bundle is a directory; unpack it first)",
+        raise InputError(_("not a directory (a bundle is a directory; unpack it first)"),
                          str(root))
     notes: list[str] = []
 
     nb_path = root / "nb.db"
     if not safeio.exists(nb_path):
         raise InputError(
-            f"nb.db missing: a bundle needs at least the Northbound database "
-            f"(`{MAKE['nb.db']}`)",
+            _(
+                    "nb.db missing: a bundle needs at least the Northbound database "
+                    "(`{MAKE}`)").format(
+                    MAKE=MAKE['nb.db']),
             str(root),
         )
     nb = read_db_file(nb_path, NB_NAME, None)

@@ -23,6 +23,7 @@ import orjson
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.model.db import Database
 from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, Snapshot
@@ -239,7 +240,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def safe_host_dir(name: str) -> str:
     """A host name as a directory name: no path separators, no dot-only names."""
     if not name or name in (".", "..") or "/" in name or "\0" in name:
-        raise InputError(f"host name {name!r} cannot be a directory name", "hosts")
+        raise InputError(_("host name {name!r} cannot be a directory name").format(name=name),
+            "hosts")
     return name
 
 
@@ -267,7 +269,9 @@ def write_bundle(collection: Collection, out: Path) -> list[str]:
             for rel, data in h.neutron.items():
                 parts = PurePosixPath(rel).parts
                 if not parts or ".." in parts or PurePosixPath(rel).is_absolute():
-                    raise InputError(f"unsafe path {rel!r} in the Neutron files of {h.name}",
+                    raise InputError(_(
+                            "unsafe path {rel!r} in the Neutron files of {name}").format(
+                            rel=rel, name=h.name),
                                      "etc")
                 p = tmp / "etc" / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
@@ -308,8 +312,9 @@ def _db(raw: bytes, source: str, expected: str, make: str,
     # loads these into real ovsdb-servers, and a table left out would make valid lines fail.
     db = parse_database(raw, source, skip=skip)
     if db.name != expected:
-        raise InputError(f"this holds the {db.name} database, expected {expected} "
-                         f"(`{make}`)", source)
+        raise InputError(_(
+                "this holds the {name} database, expected {expected} (`{make}`)").format(
+                name=db.name, expected=expected, make=make), source)
     return db
 
 
@@ -318,7 +323,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
     writing it. Sources in evidence name where each part came from (host:socket, ...)."""
     if collection.nb is None:
         why = "; ".join(collection.problems) or "no Northbound database was read"
-        raise InputError(f"no OVN_Northbound database: {why}", collection.source)
+        raise InputError(_("no OVN_Northbound database: {why}").format(why=why), collection.source)
     nb = _db(collection.nb, collection.sources.get("nb.db", "nb.db"), NB_NAME, MAKE["nb.db"])
     notes: list[str] = [*collection.problems]
     sb: Database | None = None
@@ -345,7 +350,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                raise InputError("not UTF-8 text", label) from None
+                raise InputError(_("not UTF-8 text"), label) from None
             if data.strip() and not any(line.startswith("[") for line in text.splitlines()):
                 per_host.setdefault(h.name, []).append(
                     f"{label} has no [section], so it is not an oslo.config file: ignored")

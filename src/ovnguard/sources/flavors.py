@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources import safeio
 
 if TYPE_CHECKING:
@@ -190,8 +191,9 @@ def flavor(fid: str) -> Flavor:
     try:
         return BY_ID[fid]
     except KeyError:
-        raise InputError(f"unknown deployment flavor {fid!r} (expected one of "
-                         f"{', '.join(BY_ID)})", "flavor") from None
+        raise InputError(_(
+                "unknown deployment flavor {fid!r} (expected one of {BY_ID})").format(
+                fid=fid, BY_ID=', '.join(BY_ID)), "flavor") from None
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -333,11 +335,11 @@ def detect_listing(text: str) -> Detection:
     containers: dict[str, str] = {}
     snaps: list[str] = []
     for line in text.splitlines():
-        kind, _, rest = line.strip().partition(" ")
+        kind, _sep, rest = line.strip().partition(" ")
         if kind == "path":
             paths |= {m for m in markers if fnmatch.fnmatchcase(rest, m)}
         elif kind == "container":
-            rt, _, name = rest.partition(" ")
+            rt, _sep, name = rest.partition(" ")
             if rt in CONTAINER_LIST and name:
                 containers.setdefault(name.strip(), rt)
         elif kind == "snap" and rest:
@@ -350,13 +352,15 @@ def read_detection(data: bytes, source: str) -> Detection:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e}", source) from None
+        raise InputError(_("not valid JSON: {e}").format(e=e), source) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("flavor"), str):
         raise InputError('expected {"flavor": "<one of ' + ", ".join(BY_ID) + '>", ...}',
                          source)
     fid = doc["flavor"]
     if fid not in BY_ID:
-        raise InputError(f"unknown flavor {fid!r} (expected one of {', '.join(BY_ID)})",
+        raise InputError(_(
+                "unknown flavor {fid!r} (expected one of {BY_ID})").format(
+                fid=fid, BY_ID=', '.join(BY_ID)),
                          source)
     ev = doc.get("evidence") or []
     rt = doc.get("runtime")

@@ -44,6 +44,7 @@ from types import MappingProxyType
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources import ansible_cli, safeio, yamlnodes
 from ovnguard.sources import ansible_inventory as ai
 from ovnguard.sources.ansible_inventory import Var
@@ -99,20 +100,25 @@ def check_address(value: object, source: str, line: int | None, host: str) -> st
     """An IP address (normalised, so it compares equal to addr.json's form) or a DNS name."""
     text = str(value).strip() if value is not None else ""
     if isinstance(value, ai.Vaulted):
-        raise InputError(f"address of host {host!r} is vault-encrypted: ovnguard cannot "
-                         "read it (give ovnguard_mgmt_address in clear)", source, line)
+        raise InputError(_(
+                "address of host {host!r} is vault-encrypted: ovnguard cannot read it (give "
+                "ovnguard_mgmt_address in clear)").format(
+                host=host), source, line)
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
         pass
     if "{{" in text or "{%" in text:
-        raise InputError(f"address of host {host!r} is a Jinja2 template ({text!r}): "
-                         "ovnguard does not template; give the address itself", source, line)
+        raise InputError(_(
+                "address of host {host!r} is a Jinja2 template ({text!r}): ovnguard does not "
+                "template; give the address itself").format(
+                host=host, text=text), source, line)
     # all-numeric labels are a mistyped IP address, never a DNS name (RFC 1123 2.1)
     if (not text or not _HOSTNAME.match(text)
             or all(p.isdigit() for p in text.rstrip(".").split("."))):
-        raise InputError(f"address of host {host!r} is not an IP address or a DNS name: "
-                         f"{text!r}", source, line)
+        raise InputError(_(
+                "address of host {host!r} is not an IP address or a DNS name: {text!r}").format(
+                host=host, text=text), source, line)
     return text
 
 
@@ -125,8 +131,11 @@ def _flat(root: yaml.MappingNode, source: str) -> list[InventoryHost]:
     for host, knode, vnode in yamlnodes.pairs(root, source, "the top level"):
         if not isinstance(vnode, yaml.ScalarNode):
             raise InputError(
-                f"host {host!r}: expected an address (this file reads as a flat `host: "
-                "address` map); for more per host use `hosts:` or an Ansible inventory",
+                _(
+                        "host {host!r}: expected an address (this file reads as a flat `host: "
+                        "address` map); for more per host use `hosts:` or an Ansible "
+                        "inventory").format(
+                        host=host),
                 source, yamlnodes.line(vnode))
         out.append(InventoryHost(host, check_address(vnode.value, source, yamlnodes.line(vnode),
                                                      host), yamlnodes.line(knode)))
@@ -142,36 +151,43 @@ def _hosts_form(root: yaml.MappingNode, source: str) -> list[InventoryHost]:
         else:
             for dk, dkn, dvn in yamlnodes.pairs(vnode, source, "defaults"):
                 if dk not in DEFAULT_KEYS:
-                    raise InputError(f"defaults: unknown key {dk!r} (expected "
-                                     f"{', '.join(DEFAULT_KEYS)})", source, yamlnodes.line(dkn))
+                    raise InputError(_(
+                            "defaults: unknown key {dk!r} (expected {DEFAULT_KEYS})").format(
+                            dk=dk, DEFAULT_KEYS=', '.join(DEFAULT_KEYS)), source,
+                                yamlnodes.line(dkn))
                 defaults[dk] = Var(yamlnodes.scalar(dvn, source, f"defaults: {dk}"), source,
                                    yamlnodes.line(dvn))
     assert hosts_node is not None
     if ai.is_null(hosts_node):
         return []
     if not isinstance(hosts_node, yaml.MappingNode):
-        raise InputError("'hosts' must map host names to addresses", source,
+        raise InputError(_("'hosts' must map host names to addresses"), source,
                          yamlnodes.line(hosts_node))
     out = []
     for host, knode, vnode in yamlnodes.pairs(hosts_node, source, "hosts"):
         if not host:
-            raise InputError("empty host name", source, yamlnodes.line(knode))
+            raise InputError(_("empty host name"), source, yamlnodes.line(knode))
         fields = dict(defaults)
         if isinstance(vnode, yaml.ScalarNode):
             fields["address"] = Var(vnode.value, source, yamlnodes.line(vnode))
         elif isinstance(vnode, yaml.MappingNode):
             for k, kn, vn in yamlnodes.pairs(vnode, source, f"host {host!r}"):
                 if k not in TARGET_KEYS:
-                    raise InputError(f"host {host!r}: unknown key {k!r} (expected "
-                                     f"{', '.join(TARGET_KEYS)})", source, yamlnodes.line(kn))
+                    raise InputError(_(
+                            "host {host!r}: unknown key {k!r} (expected {TARGET_KEYS})").format(
+                            host=host, k=k, TARGET_KEYS=', '.join(TARGET_KEYS)), source,
+                                yamlnodes.line(kn))
                 fields[k] = Var(yamlnodes.scalar(vn, source, f"host {host!r}: {k}"), source,
                                 yamlnodes.line(vn))
         else:
-            raise InputError(f"host {host!r}: expected an address or {{address: ...}}",
+            raise InputError(_(
+                    "host {host!r}: expected an address or {{address: ...}}").format(
+                    host=host),
                              source, yamlnodes.line(vnode))
         addr = fields.get("address")
         if addr is None:
-            raise InputError(f"host {host!r} has no 'address'", source, yamlnodes.line(vnode))
+            raise InputError(_("host {host!r} has no 'address'").format(host=host), source,
+                yamlnodes.line(vnode))
         out.append(InventoryHost(host, check_address(addr.value, source, addr.line, host),
                                  yamlnodes.line(knode), MappingProxyType(fields)))
     return out
@@ -204,12 +220,15 @@ def _osa(root: yaml.MappingNode, source: str) -> list[InventoryHost]:
                     ip = Var(yamlnodes.scalar(v, source, f"ip of {host!r}"), source,
                              yamlnodes.line(v))
             if ip is None:
-                raise InputError(f"{key}: host {host!r} has no 'ip'", source, yamlnodes.line(hn))
+                raise InputError(_(
+                        "{key}: host {host!r} has no 'ip'").format(
+                        key=key, host=host), source, yamlnodes.line(hn))
             addr = check_address(ip.value, source, ip.line, host)
             old = hosts.get(host)
             if old is not None and old.address != addr:
-                raise InputError(f"host {host!r} has ip {addr} here but {old.address} on line "
-                                 f"{old.line}", source, ip.line)
+                raise InputError(_(
+                        "host {host!r} has ip {addr} here but {address} on line {line}").format(
+                        host=host, addr=addr, address=old.address, line=old.line), source, ip.line)
             groups = (*old.groups, group) if old else (group,)
             hosts[host] = InventoryHost(host, addr, old.line if old else ip.line,
                                         MappingProxyType({"ip": ip}), groups)
@@ -274,12 +293,12 @@ def parse_inventory(text: str, source: str, base: Path | None = None,
         return _from_tree(ai.parse_ini(text, source), base, "ansible-ini")
     root = ai.compose(text, source)
     if root is None:
-        raise InputError("empty file: expected host names and their addresses", source)
+        raise InputError(_("empty file: expected host names and their addresses"), source)
     if isinstance(root, yaml.ScalarNode) and suffix not in (".yaml", ".yml", ".json"):
         # `host ansible_host=...` lines without a [group]: INI's ungrouped hosts
         return _from_tree(ai.parse_ini(text, source), base, "ansible-ini")
     if not isinstance(root, yaml.MappingNode):
-        raise InputError("expected a mapping of host names (or Ansible groups)", source,
+        raise InputError(_("expected a mapping of host names (or Ansible groups)"), source,
                          yamlnodes.line(root))
     keys = [k.value for k, _v in root.value if isinstance(k, yaml.ScalarNode)]
     if "hosts" in keys and set(keys) <= {"hosts", "defaults"}:
@@ -301,8 +320,10 @@ def parse_inventory(text: str, source: str, base: Path | None = None,
     bad = (odd or (scalars if scalars and len(groups) > len(scalars) else groups)
            or [k for k, _v in root.value])[0]
     raise InputError(
-        f"{bad.value!r} is neither a host's address (flat `host: address` map) nor an Ansible "
-        "group (hosts, vars, children); the forms read are in docs/bundle.md",
+        _(
+                "{value!r} is neither a host's address (flat `host: address` map) nor an Ansible "
+                "group (hosts, vars, children); the forms read are in docs/bundle.md").format(
+                value=bad.value),
         source, yamlnodes.line(bad))
 
 
@@ -310,11 +331,11 @@ def _read_text(p: Path) -> str:
     try:
         return safeio.read_bytes(p).decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", str(p)) from None
+        raise InputError(_("not UTF-8 text"), str(p)) from None
     except IsADirectoryError:
-        raise InputError("is a directory, expected an inventory file", str(p)) from None
+        raise InputError(_("is a directory, expected an inventory file"), str(p)) from None
     except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", str(p)) from None
+        raise InputError(_("cannot read: {strerror}").format(strerror=e.strerror), str(p)) from None
 
 
 def read_inventory(path: str | Path) -> Inventory:
@@ -333,7 +354,7 @@ def load_inventory(path: str | Path) -> Inventory:
     `ansible-inventory -i FILE --list` makes of it."""
     p = Path(path)
     if not p.exists():
-        raise InputError("no such inventory file", str(p))
+        raise InputError(_("no such inventory file"), str(p))
     why = None
     if p.is_dir():
         why = "a directory of inventories"
@@ -349,7 +370,7 @@ def load_inventory(path: str | Path) -> Inventory:
     source = f"{p} (ansible-inventory --list)"
     root = ai.compose(out, source)
     if not isinstance(root, yaml.MappingNode):
-        raise InputError("ansible-inventory --list printed no inventory", str(p))
+        raise InputError(_("ansible-inventory --list printed no inventory"), str(p))
     inv = _from_tree(ai.parse_list_json(root, source), None, "ansible-inventory")
     return Inventory(str(p), inv.form, inv.hosts, inv.notes)
 
@@ -360,7 +381,7 @@ def limit_hosts(inv: Inventory, pattern: str) -> Inventory:
     A kolla-ansible inventory also lists storage and monitoring nodes that run no OVS."""
     terms = [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
     if not terms:
-        raise InputError("--limit is empty", "--limit")
+        raise InputError(_("--limit is empty"), "--limit")
 
     def match(term: str) -> set[str]:
         return {h.name for h in inv.hosts
@@ -375,7 +396,9 @@ def limit_hosts(inv: Inventory, pattern: str) -> Inventory:
         elif t[0] == "!":
             chosen -= match(t[1:])
     if not chosen:
-        raise InputError(f"--limit {pattern} matches no host of this inventory", inv.source)
+        raise InputError(_(
+                "--limit {pattern} matches no host of this inventory").format(
+                pattern=pattern), inv.source)
     return Inventory(inv.source, inv.form, tuple(h for h in inv.hosts if h.name in chosen),
                      (*inv.notes, f"--limit {pattern}: {len(chosen)} of {len(inv.hosts)} "
                       "host(s) used"))

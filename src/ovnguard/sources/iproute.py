@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.model.snapshot import IpAddress, IpLink, IpRoute
 from ovnguard.sources import safeio
 
@@ -37,26 +38,34 @@ LINK_COMMAND = "ip -j -d link show"
 def load_json_list(raw: bytes, source: str, command: str) -> list[dict[str, Any]]:
     """Decode `raw` as the JSON array `command` prints; errors name the file and line."""
     if not raw.strip():
-        raise InputError(f"empty file: expected the output of `{command}`", source)
+        raise InputError(_(
+                "empty file: expected the output of `{command}`").format(
+                command=command), source)
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise InputError(
-            f"not valid JSON ({e.msg}, column {e.colno}); make it with `{command}`",
+            _(
+                    "not valid JSON ({msg}, column {colno}); make it with `{command}`").format(
+                    msg=e.msg, colno=e.colno, command=command),
             source,
             e.lineno,
         ) from None
     if not isinstance(doc, list):
         raise InputError(
-            f"expected a JSON array (the output of `{command}`), got {type(doc).__name__}",
+            _(
+                    "expected a JSON array (the output of `{command}`), got {name}").format(
+                    command=command, name=type(doc).__name__),
             source,
             1,
         )
     for i, entry in enumerate(doc):
         if not isinstance(entry, dict):
             raise InputError(
-                f"entry {i} is {type(entry).__name__}, expected an object "
-                f"(is this the output of `{command}`?)",
+                _(
+                        "entry {i} is {name}, expected an object (is this the output of "
+                        "`{command}`?)").format(
+                        i=i, name=type(entry).__name__, command=command),
                 source,
             )
     return doc
@@ -72,14 +81,16 @@ def _opt_str(entry: dict[str, Any], key: str, source: str, where: str) -> str | 
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise InputError(f"{where}: {key!r} is {type(v).__name__}, expected a string", source)
+        raise InputError(_(
+                "{where}: {key!r} is {name}, expected a string").format(
+                where=where, key=key, name=type(v).__name__), source)
     return str(v)
 
 
 def _ifname(entry: dict[str, Any], i: int, source: str) -> str:
     name = entry.get("ifname")
     if not isinstance(name, str) or not name:
-        raise InputError(f"entry {i} has no 'ifname'", source)
+        raise InputError(_("entry {i} has no 'ifname'").format(i=i), source)
     return name
 
 
@@ -91,10 +102,12 @@ def parse_addresses(raw: bytes, source: str) -> tuple[IpAddress, ...]:
         ifname = _ifname(entry, i, source)
         infos = entry.get("addr_info", [])
         if not isinstance(infos, list):
-            raise InputError(f"{ifname}: 'addr_info' is not a list", source)
+            raise InputError(_("{ifname}: 'addr_info' is not a list").format(ifname=ifname), source)
         for info in infos:
             if not isinstance(info, dict):
-                raise InputError(f"{ifname}: an 'addr_info' item is not an object", source)
+                raise InputError(_(
+                        "{ifname}: an 'addr_info' item is not an object").format(
+                        ifname=ifname), source)
             where = f"{ifname} addr_info"
             local = _opt_str(info, "local", source, where)
             if local is None:
@@ -102,14 +115,18 @@ def parse_addresses(raw: bytes, source: str) -> tuple[IpAddress, ...]:
             try:
                 ip = ipaddress.ip_address(local.split("%", 1)[0])
             except ValueError:
-                raise InputError(f"{ifname}: 'local' {local!r} is not an IP address",
+                raise InputError(_(
+                        "{ifname}: 'local' {local!r} is not an IP address").format(
+                        ifname=ifname, local=local),
                                  source) from None
             family = _opt_str(info, "family", source, where) or (
                 "inet6" if ip.version == 6 else "inet"
             )
             plen = info.get("prefixlen", ip.max_prefixlen)
             if isinstance(plen, bool) or not isinstance(plen, int):
-                raise InputError(f"{ifname}: 'prefixlen' of {local} is not a number", source)
+                raise InputError(_(
+                        "{ifname}: 'prefixlen' of {local} is not a number").format(
+                        ifname=ifname, local=local), source)
             out.append(
                 IpAddress(
                     ifname=ifname,
@@ -139,7 +156,7 @@ def parse_routes(raw: bytes, source: str) -> tuple[IpRoute, ...]:
         where = f"route entry {i}"
         dst = _opt_str(entry, "dst", source, where)
         if dst is None:
-            raise InputError(f"{where} has no 'dst'", source)
+            raise InputError(_("{where} has no 'dst'").format(where=where), source)
         table = _opt_str(entry, "table", source, where) or "main"
         prefsrc = _opt_ip(entry, "prefsrc", source, where)
         protocol = _opt_str(entry, "protocol", source, where)
@@ -153,7 +170,9 @@ def parse_routes(raw: bytes, source: str) -> tuple[IpRoute, ...]:
         paths: list[dict[str, Any]] = hops if isinstance(hops, list) and hops else [entry]
         for hop in paths:
             if not isinstance(hop, dict):
-                raise InputError(f"{where} ({dst}): a nexthop is not an object", source)
+                raise InputError(_(
+                        "{where} ({dst}): a nexthop is not an object").format(
+                        where=where, dst=dst), source)
             out.append(
                 IpRoute(
                     dst=dst,
@@ -178,7 +197,9 @@ def _opt_ip(entry: dict[str, Any], key: str, source: str, where: str) -> str | N
         try:
             ipaddress.ip_address(v.split("%", 1)[0])
         except ValueError:
-            raise InputError(f"{where}: {key!r} is not an IP address", source) from None
+            raise InputError(_(
+                    "{where}: {key!r} is not an IP address").format(
+                    where=where, key=key), source) from None
     return v
 
 

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 _HEADER = re.compile(r"^(\d+):\s+([^:\s@]+)(?:@([^:\s]+))?:\s+<([^>]*)>(.*)$")
 _ROUTE_TYPES = frozenset({
@@ -59,12 +60,14 @@ def _addr_line(tokens: list[str], ifname: str, source: str, lineno: int) -> dict
     """`inet 10.10.0.21/24 brd 10.10.0.255 scope global br-ex` -> an addr_info item."""
     family = tokens[0]
     if len(tokens) < 2:
-        raise InputError(f"{ifname}: '{family}' without an address", source, lineno)
+        raise InputError(_(
+                "{ifname}: '{family}' without an address").format(
+                ifname=ifname, family=family), source, lineno)
     info: dict[str, Any] = {"family": family}
-    local, _, plen = tokens[1].partition("/")
+    local, _sep, plen = tokens[1].partition("/")
     i = 2
     if i + 1 < len(tokens) and tokens[i] == "peer":
-        peer, _, plen = tokens[i + 1].partition("/")
+        peer, _sep, plen = tokens[i + 1].partition("/")
         info["local"] = local
         info["address"] = peer
         i += 2
@@ -73,7 +76,9 @@ def _addr_line(tokens: list[str], ifname: str, source: str, lineno: int) -> dict
     try:
         info["prefixlen"] = int(plen) if plen else (128 if family == "inet6" else 32)
     except ValueError:
-        raise InputError(f"{ifname}: bad prefix length in {tokens[1]!r}", source,
+        raise InputError(_(
+                "{ifname}: bad prefix length in {tokens!r}").format(
+                ifname=ifname, tokens=tokens[1]), source,
                          lineno) from None
     label = None
     while i < len(tokens):
@@ -106,7 +111,9 @@ def parse_addr_oneline(text: str, source: str) -> list[dict[str, Any]]:
         main = line.split("\\", 1)[0]
         m = re.match(r"^(\d+):\s+(\S+)\s+(inet6?|link)\s+(.*)$", main)
         if m is None:
-            raise InputError(f"not a line of `ip -o addr`: {line.strip()[:60]!r}", source,
+            raise InputError(_(
+                    "not a line of `ip -o addr`: {line!r}").format(
+                    line=line.strip()[:60]), source,
                              lineno)
         index, ifname, family, rest = m.groups()
         if family == "link":
@@ -155,7 +162,9 @@ def parse_link_text(text: str, source: str) -> tuple[list[dict[str, Any]],
             seen_link_line = False
             continue
         if cur is None:
-            raise InputError(f"not `ip link`/`ip address` output: {line.strip()[:60]!r}",
+            raise InputError(_(
+                    "not `ip link`/`ip address` output: {line!r}").format(
+                    line=line.strip()[:60]),
                              source, lineno)
         tokens = line.split()
         first = tokens[0]
@@ -228,7 +237,7 @@ def _route_tokens(tokens: list[str], r: dict[str, Any], source: str, lineno: int
             r.setdefault("flags", []).append(t)
             i += 1
             continue
-        raise InputError(f"unknown route attribute {t!r}", source, lineno)
+        raise InputError(_("unknown route attribute {t!r}").format(t=t), source, lineno)
 
 
 def parse_route_text(text: str, source: str) -> list[dict[str, Any]]:
@@ -240,7 +249,9 @@ def parse_route_text(text: str, source: str) -> list[dict[str, Any]]:
         tokens = line.split()
         if line[0] in " \t":
             if tokens[0] != "nexthop" or not out:
-                raise InputError(f"unexpected indented line: {line.strip()[:60]!r}", source,
+                raise InputError(_(
+                        "unexpected indented line: {line!r}").format(
+                        line=line.strip()[:60]), source,
                                  lineno)
             hop: dict[str, Any] = {}
             _route_tokens(tokens[1:], hop, source, lineno)
@@ -253,7 +264,7 @@ def parse_route_text(text: str, source: str) -> list[dict[str, Any]]:
                 r["type"] = tokens[0]
             tokens = tokens[1:]
         if not tokens:
-            raise InputError("route line without a destination", source, lineno)
+            raise InputError(_("route line without a destination"), source, lineno)
         r["dst"] = tokens[0]
         _route_tokens(tokens[1:], r, source, lineno)
         r.setdefault("flags", [])

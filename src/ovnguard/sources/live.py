@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources.collected import (
     NEUTRON_ROOTS,
     Collection,
@@ -79,11 +80,13 @@ class SslFiles:
                                         ("-c/--certificate", self.certificate),
                                         ("-C/--ca-cert", self.ca_cert)) if p is None]
         if missing:
-            raise InputError(f"an ssl: remote needs {', '.join(missing)} (as ovn-nbctl does)",
+            raise InputError(_(
+                    "an ssl: remote needs {missing} (as ovn-nbctl does)").format(
+                    missing=', '.join(missing)),
                              remote)
         for p in (self.private_key, self.certificate, self.ca_cert):
             if p is not None and not p.is_file():
-                raise InputError("no such file", str(p))
+                raise InputError(_("no such file"), str(p))
 
 
 def normalize_remote(remote: str) -> str:
@@ -92,7 +95,7 @@ def normalize_remote(remote: str) -> str:
         return remote
     if remote.startswith("/") or remote.startswith("."):
         return f"unix:{os.path.abspath(remote)}"
-    raise InputError("not an OVSDB remote: expected unix:PATH, tcp:IP:PORT or ssl:IP:PORT",
+    raise InputError(_("not an OVSDB remote: expected unix:PATH, tcp:IP:PORT or ssl:IP:PORT"),
                      remote)
 
 
@@ -120,15 +123,21 @@ def ovsdb_backup(remote: str, database: str, ssl: SslFiles | None = None,
         proc = subprocess.run(argv, capture_output=True, timeout=timeout + 5, env=env,
                               check=False)
     except FileNotFoundError:
-        raise InputError(f"{argv[0]} not found: install openvswitch-common "
-                         "(Debian) or openvswitch (RHEL)", remote) from None
+        raise InputError(_(
+                "{argv} not found: install openvswitch-common (Debian) or openvswitch "
+                "(RHEL)").format(
+                argv=argv[0]), remote) from None
     except subprocess.TimeoutExpired:
-        raise InputError(f"ovsdb-client backup {database} timed out after {timeout:g}s",
+        raise InputError(_(
+                "ovsdb-client backup {database} timed out after {timeout:g}s").format(
+                database=database, timeout=timeout),
                          remote) from None
     if proc.returncode != 0 or not proc.stdout:
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         msg = err[-1] if err else f"exit {proc.returncode}"
-        raise InputError(f"ovsdb-client backup {database} failed: {msg}", remote)
+        raise InputError(_(
+                "ovsdb-client backup {database} failed: {msg}").format(
+                database=database, msg=msg), remote)
     return proc.stdout
 
 

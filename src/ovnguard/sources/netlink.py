@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 # Where iproute2 reads its name tables (Debian: /etc/iproute2; iproute2 >= 6.5 ships
 # defaults in /usr/share/iproute2 and lets /etc override).
@@ -464,12 +465,14 @@ def _rtnl(netns: str | None) -> Iterator[Any]:
     try:
         from pyroute2 import IPRoute, NetNS
     except ImportError as e:  # pragma: no cover - a dependency
-        raise InputError(f"pyroute2 is not installed ({e})", "netlink") from None
+        raise InputError(_("pyroute2 is not installed ({e})").format(e=e), "netlink") from None
     try:
         ipr = NetNS(netns) if netns else IPRoute()
     except OSError as e:
-        raise InputError(f"cannot open netlink{f' in namespace {netns}' if netns else ''}: "
-                         f"{e.strerror or e}", "netlink") from None
+        raise InputError(_(
+                "cannot open netlink{value}: {value2}").format(
+                value=f' in namespace {netns}' if netns else '', value2=e.strerror or e),
+                    "netlink") from None
     try:
         yield ipr
     finally:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources import safeio
 from ovnguard.sources.redact import redact_ini, was_redacted
 
@@ -44,8 +45,9 @@ def parse_ini(text: str, source: str) -> IniSections:
         if key is not None:
             if section is None:
                 raise InputError(
-                    "assignment before any [section] (oslo.config: 'Section must be "
-                    "started before assignment')",
+                    _(
+                            "assignment before any [section] (oslo.config: 'Section must be "
+                            "started before assignment')"),
                     source,
                     key_line,
                 )
@@ -60,7 +62,7 @@ def parse_ini(text: str, source: str) -> IniSections:
         if line.startswith((" ", "\t")):
             if key is None:
                 raise InputError(
-                    "unexpected continuation line (indented, but no assignment above it)",
+                    _("unexpected continuation line (indented, but no assignment above it)"),
                     source,
                     lineno,
                 )
@@ -69,9 +71,9 @@ def parse_ini(text: str, source: str) -> IniSections:
         flush()
         if line.startswith("["):
             if not line.endswith("]"):
-                raise InputError("invalid section header (must end with ])", source, lineno)
+                raise InputError(_("invalid section header (must end with ])"), source, lineno)
             if len(line) <= 2:
-                raise InputError("empty section name", source, lineno)
+                raise InputError(_("empty section name"), source, lineno)
             section = _section_key(line[1:-1])
             sections.setdefault(section, {})
         elif line.startswith(("#", ";")):
@@ -80,11 +82,11 @@ def parse_ini(text: str, source: str) -> IniSections:
             colon = line.find(":")
             equal = line.find("=")
             if colon < 0 and equal < 0:
-                raise InputError("not 'key = value', a [section] or a comment", source, lineno)
+                raise InputError(_("not 'key = value', a [section] or a comment"), source, lineno)
             cut = equal if colon < 0 or (0 <= equal < colon) else colon
             k, v = line[:cut].strip(), line[cut + 1 :].strip()
             if not k:
-                raise InputError("empty key", source, lineno)
+                raise InputError(_("empty key"), source, lineno)
             if v and v[0] == v[-1] and v[0] in "\"'":
                 v = v[1:-1]
             key, value, key_line = k, [v], lineno

@@ -32,6 +32,7 @@ import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.gcpause import gc_paused
+from ovnguard.i18n import _
 from ovnguard.model.db import (
     ColumnType,
     Database,
@@ -72,8 +73,10 @@ def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memor
     while pos < n:
         if raw.startswith(MAGIC_CLUSTER, pos):
             raise InputError(
-                "this is a clustered (raft) OVSDB file; convert it first: "
-                f"ovsdb-tool cluster-to-standalone standalone.db {source}",
+                _(
+                        "this is a clustered (raft) OVSDB file; convert it first: ovsdb-tool "
+                        "cluster-to-standalone standalone.db {source}").format(
+                        source=source),
                 source,
                 line,
             )
@@ -81,30 +84,33 @@ def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memor
             if raw[pos:].strip() == b"":
                 break
             raise InputError(
-                "not an OVSDB database file (expected a record header "
-                "'OVSDB JSON <length> <sha1>'; make it with `ovsdb-client backup`)",
+                _(
+                        "not an OVSDB database file (expected a record header 'OVSDB JSON "
+                        "<length> <sha1>'; make it with `ovsdb-client backup`)"),
                 source,
                 line,
             )
         eol = raw.find(b"\n", pos)
         if eol < 0:
-            raise InputError("truncated record header", source, line)
+            raise InputError(_("truncated record header"), source, line)
         header = raw[pos:eol].split()
         try:
             length = int(header[2])
             digest = header[3].decode()
         except (IndexError, ValueError):
-            raise InputError("malformed record header", source, line) from None
+            raise InputError(_("malformed record header"), source, line) from None
         start = eol + 1
         body = view[start : start + length]
         if len(body) < length:
             raise InputError(
-                f"truncated record (header says {length} bytes, {len(body)} present)",
+                _(
+                        "truncated record (header says {length} bytes, {count} present)").format(
+                        length=length, count=len(body)),
                 source,
                 line,
             )
         if verify and hashlib.sha1(body).hexdigest() != digest:
-            raise InputError("record checksum mismatch (file corrupted?)", source, line)
+            raise InputError(_("record checksum mismatch (file corrupted?)"), source, line)
         yield line, body
         line += 1 + raw.count(b"\n", start, start + length)
         pos = start + length
@@ -118,7 +124,7 @@ def _json(body: memoryview, source: str, line: int) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:
-        raise InputError(f"record is not valid JSON: {e}", source, line + 1) from None
+        raise InputError(_("record is not valid JSON: {e}").format(e=e), source, line + 1) from None
 
 
 # Parsed schemas by their record's bytes: a thousand hosts' conf.db files carry the same one.
@@ -134,7 +140,9 @@ def _schema(body: memoryview, source: str, line: int) -> Schema:
         except (KeyError, TypeError, AttributeError, ValueError, IndexError,
                 OverflowError) as e:
             # a mangled min/max/enum; the exception's text may quote content: its type only
-            raise InputError(f"first record is not a valid OVSDB schema ({type(e).__name__})",
+            raise InputError(_(
+                    "first record is not a valid OVSDB schema ({name})").format(
+                    name=type(e).__name__),
                              source, line) from None
         if len(_SCHEMAS) >= 16:
             _SCHEMAS.clear()
@@ -147,9 +155,11 @@ def cluster_to_standalone(raw: bytes, source: str) -> bytes:
     tool = shutil.which("ovsdb-tool")
     if tool is None:
         raise InputError(
-            "this is a clustered (raft) OVSDB file and ovsdb-tool is not installed here "
-            "(Debian: openvswitch-common); convert it where it is: "
-            f"ovsdb-tool cluster-to-standalone standalone.db {source}", source, 1)
+            _(
+                    "this is a clustered (raft) OVSDB file and ovsdb-tool is not installed here "
+                    "(Debian: openvswitch-common); convert it where it is: ovsdb-tool "
+                    "cluster-to-standalone standalone.db {source}").format(
+                    source=source), source, 1)
     with tempfile.TemporaryDirectory(prefix="ovnguard-raft-") as d:
         clustered, standalone = Path(d) / "clustered.db", Path(d) / "standalone.db"
         clustered.write_bytes(raw)
@@ -158,13 +168,15 @@ def cluster_to_standalone(raw: bytes, source: str) -> bytes:
                                    str(clustered)], capture_output=True, timeout=300,
                                   check=False)
         except subprocess.TimeoutExpired:
-            raise InputError("ovsdb-tool cluster-to-standalone did not finish in 300s",
+            raise InputError(_("ovsdb-tool cluster-to-standalone did not finish in 300s"),
                              source) from None
         if proc.returncode != 0 or not standalone.is_file():
             err = proc.stderr.decode(errors="replace").strip().splitlines()
             why = (err[-1] if err else f"exit status {proc.returncode}").replace(str(d), "")
-            raise InputError(f"clustered (raft) OVSDB file that ovsdb-tool "
-                             f"cluster-to-standalone could not convert: {why}", source)
+            raise InputError(_(
+                    "clustered (raft) OVSDB file that ovsdb-tool cluster-to-standalone could not "
+                    "convert: {why}").format(
+                    why=why), source)
         return standalone.read_bytes()
 
 
@@ -181,7 +193,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     records = _records(raw, source, verify)
     first = next(records, None)
     if first is None:
-        raise InputError("empty file: not an OVSDB database", source)
+        raise InputError(_("empty file: not an OVSDB database"), source)
     schema = _schema(first[1], source, first[0])
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
@@ -194,7 +206,9 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
         if plan is None:
             ts = schema.tables.get(tname)
             if ts is None:
-                raise InputError(f"transaction names unknown table {tname!r}", source,
+                raise InputError(_(
+                        "transaction names unknown table {tname!r}").format(
+                        tname=tname), source,
                                  line)
             cols = keep_tables.get(tname) if keep_tables is not None else None
             plan = plans[tname] = _Plan(ts.columns, cols)
@@ -203,7 +217,9 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
             _apply_rows(plan, table, trows, is_diff)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
             raise InputError(
-                f"malformed row data in table {tname} ({type(e).__name__}: {e})",
+                _(
+                        "malformed row data in table {tname} ({name}: {e})").format(
+                        tname=tname, name=type(e).__name__, e=e),
                 source, line
             ) from None
 
@@ -224,7 +240,7 @@ def _table_updates(records: Iterable[tuple[int, memoryview]], source: str
     for line, body in records:
         txn = _json(body, source, line)
         if not isinstance(txn, dict):
-            raise InputError("transaction record is not a JSON object", source, line)
+            raise InputError(_("transaction record is not a JSON object"), source, line)
         is_diff = bool(txn.get("_is_diff"))
         for tname, trows in txn.items():
             if not tname.startswith("_"):
@@ -324,21 +340,30 @@ def _record(doc: Any) -> bytes:
 
 
 def write_database(db: Database) -> bytes:
-    """`db` as a standalone OVSDB file (schema record + one transaction with every row)."""
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row).
+    Written once per snapshot: every what-if on a loaded model copies the same NB."""
+    return db.memo("ovsdb_file.write_database", _write_database)
+
+
+def _write_database(db: Database) -> bytes:
     if db.schema.doc is None:
-        raise ValueError(f"the schema of {db.name} was not read from a file; cannot copy it")
+        raise ValueError(_(
+                "the schema of {name} was not read from a file; cannot copy it").format(
+                name=db.name))
     txn: dict[str, Any] = {}
     for tname, rows in db.tables.items():
         ts = db.schema.tables.get(tname)
         if ts is None or not rows:
             continue
+        # each column's type and default once per table, not once per cell
+        kinds = {c: (t, t.default()) for c, t in ts.columns.items()}
         out: dict[str, Any] = {}
         for u, row in rows.items():
             cols = {}
             for c, v in row.data.items():
-                ctype = ts.columns.get(c)
-                if ctype is not None and v != ctype.default():
-                    cols[c] = value_to_json(ctype, v)
+                kind = kinds.get(c)
+                if kind is not None and v != kind[1]:
+                    cols[c] = value_to_json(kind[0], v)
             out[str(u)] = cols
         txn[tname] = out
     return _record(db.schema.doc) + _record(txn)
@@ -356,7 +381,8 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
     for line, is_diff, tname, trows in _table_updates(_records(raw, source, False), source):
         ts = db.schema.tables.get(tname)
         if ts is None:
-            raise InputError(f"transaction names unknown table {tname!r}", source, line)
+            raise InputError(_("transaction names unknown table {tname!r}").format(
+                tname=tname), source, line)
         old = db.tables.get(tname, {})
         work = changed.setdefault(tname, {})
         for u in trows:

@@ -58,6 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources.ansible_inventory import Var
 from ovnguard.sources.collected import (
     KOLLA_DIR,
@@ -128,21 +129,27 @@ def _value(key: str, var: Var, where: str) -> Any:
     if isinstance(var.value, bool):
         text = "true" if var.value else "false"
     if "{{" in text or "{%" in text:
-        raise InputError(f"{where}: {key} is a Jinja2 template ({text!r}); ovnguard does not "
-                         "template, give the value itself", var.source, var.line)
+        raise InputError(_(
+                "{where}: {key} is a Jinja2 template ({text!r}); ovnguard does not template, "
+                "give the value itself").format(
+                where=where, key=key, text=text), var.source, var.line)
     if key == "port":
         try:
             port = int(text)
         except ValueError:
             port = -1
         if not 0 < port < 65536:
-            raise InputError(f"{where}: port must be 1-65535, got {text!r}", var.source,
+            raise InputError(_(
+                    "{where}: port must be 1-65535, got {text!r}").format(
+                    where=where, text=text), var.source,
                              var.line)
         return port
     if key == "sudo":
         low = text.lower()
         if low not in ("true", "false", "yes", "no", "1", "0"):
-            raise InputError(f"{where}: sudo must be true or false, got {text!r}", var.source,
+            raise InputError(_(
+                    "{where}: sudo must be true or false, got {text!r}").format(
+                    where=where, text=text), var.source,
                              var.line)
         return low in ("true", "yes", "1")
     if key in ("nb", "sb"):
@@ -153,11 +160,14 @@ def _value(key: str, var: Var, where: str) -> Any:
             return None
     if key in ("ovs", "nb", "sb") and not text.startswith(("unix:", "tcp:", "ssl:")):
         if not text.startswith("/"):
-            raise InputError(f"{where}: {key} must be unix:PATH, tcp:IP:PORT or a socket "
-                             f"path, got {text!r}", var.source, var.line)
+            raise InputError(_(
+                    "{where}: {key} must be unix:PATH, tcp:IP:PORT or a socket path, got "
+                    "{text!r}").format(
+                    where=where, key=key, text=text), var.source, var.line)
         text = f"unix:{text}"
     if not text:
-        raise InputError(f"{where}: {key} is empty", var.source, var.line)
+        raise InputError(_("{where}: {key} is empty").format(where=where, key=key), var.source,
+            var.line)
     return text
 
 
@@ -167,7 +177,8 @@ def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
     try:
         safe_host_dir(h.name)
     except InputError:
-        raise InputError(f"{where}: not usable as a directory name", source, h.line) from None
+        raise InputError(_("{where}: not usable as a directory name").format(where=where),
+            source, h.line) from None
     fields: dict[str, Any] = {}
     if ansible:
         for var, key in ANSIBLE_VARS:
@@ -190,7 +201,7 @@ def target_of(h: InventoryHost, ansible: bool, source: str) -> Target:
 def targets_of(inv: Inventory) -> list[Target]:
     targets = [target_of(h, inv.ansible, inv.source) for h in inv.hosts]
     if not targets:
-        raise InputError("no hosts listed", inv.source)
+        raise InputError(_("no hosts listed"), inv.source)
     return targets
 
 
@@ -268,8 +279,9 @@ def untar_tree(data: bytes, prefix: str) -> dict[str, bytes]:
     if not data:
         return out
     if len(data) > MAX_TAR_BYTES:
-        raise InputError(f"Neutron configuration archive is {len(data)} bytes, more than "
-                         f"{MAX_TAR_BYTES}", "etc")
+        raise InputError(_(
+                "Neutron configuration archive is {count} bytes, more than {MAX_TAR_BYTES}").format(
+                count=len(data), MAX_TAR_BYTES=MAX_TAR_BYTES), "etc")
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
             for m in tar:
@@ -284,7 +296,7 @@ def untar_tree(data: bytes, prefix: str) -> dict[str, bytes]:
                 clean = "/".join(p for p in rel.parts if p != ".")
                 out[f"{prefix.rstrip('/')}/{clean}"] = f.read()
     except tarfile.TarError as e:
-        raise InputError(f"not a tar stream ({e})", "etc") from None
+        raise InputError(_("not a tar stream ({e})").format(e=e), "etc") from None
     return out
 
 
@@ -611,13 +623,13 @@ def collect_targets(
     """Collect every target (see module doc) into one Collection. NB/SB come from the first
     host (inventory order) marked `nb:`/`sb:` that delivered them."""
     if concurrency < 1:
-        raise InputError("concurrency must be at least 1", "--concurrency")
+        raise InputError(_("concurrency must be at least 1"), "--concurrency")
     if timeout <= 0:
-        raise InputError("timeout must be positive", "--timeout")
+        raise InputError(_("timeout must be positive"), "--timeout")
     names = [t.name for t in targets]
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
-        raise InputError(f"host listed twice: {', '.join(dups)}", "inventory")
+        raise InputError(_("host listed twice: {dups}").format(dups=', '.join(dups)), "inventory")
     results = asyncio.run(collect_targets_async(
         targets, ssh, concurrency=concurrency, timeout=timeout, progress=progress))
     c = Collection(source="ssh")

@@ -34,6 +34,7 @@ from typing import IO, Any
 import yaml
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -91,11 +92,13 @@ def open_regular(path: str | Path, source: str | None = None) -> IO[bytes]:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise InputError("no such file", src) from None
+        raise InputError(_("no such file"), src) from None
     except OSError as e:
         raise os_error(e, src) from None
     if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"is {_kind(st.st_mode)}, not a regular file: refusing to read it",
+        raise InputError(_(
+                "is {st_mode}, not a regular file: refusing to read it").format(
+                st_mode=_kind(st.st_mode)),
                          src)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(
         os, "O_NOCTTY", 0)
@@ -106,7 +109,9 @@ def open_regular(path: str | Path, source: str | None = None) -> IO[bytes]:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped after the first check
-            raise InputError(f"is {_kind(st.st_mode)}, not a regular file: refusing to read it",
+            raise InputError(_(
+                    "is {st_mode}, not a regular file: refusing to read it").format(
+                    st_mode=_kind(st.st_mode)),
                              src)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -132,8 +137,10 @@ def read_capped(f: IO[bytes], source: str, limit: int, what: str = "file") -> by
     except OSError as e:
         raise os_error(e, source) from None
     if len(data) > limit:
-        raise InputError(f"{what} is larger than {_size(limit)}: refusing to read it whole "
-                         "(is this the right file?)", source)
+        raise InputError(_(
+                "{what} is larger than {limit}: refusing to read it whole (is this the right "
+                "file?)").format(
+                what=what, limit=_size(limit)), source)
     return data
 
 
@@ -143,7 +150,8 @@ def decode_utf8(data: bytes, source: str) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         col = e.start - data.rfind(b"\n", 0, e.start)
-        raise InputError(f"not UTF-8 text (byte {col} of the line)", source, line) from None
+        raise InputError(_("not UTF-8 text (byte {col} of the line)").format(col=col), source,
+            line) from None
 
 
 def check_lines(text: str, source: str, max_line: int = MAX_LINE,
@@ -158,10 +166,14 @@ def check_lines(text: str, source: str, max_line: int = MAX_LINE,
         if end < 0:
             end = n
         if end - start > max_line:
-            raise InputError(f"line longer than {max_line} characters: refusing it", source,
+            raise InputError(_(
+                    "line longer than {max_line} characters: refusing it").format(
+                    max_line=max_line), source,
                              lineno)
         if lineno > max_lines:
-            raise InputError(f"more than {max_lines} lines: refusing the file", source)
+            raise InputError(_(
+                    "more than {max_lines} lines: refusing the file").format(
+                    max_lines=max_lines), source)
         start = end + 1
         lineno += 1
 
@@ -214,14 +226,18 @@ def bounded_int(text: str, source: str, line: int | None = None, lo: int | None 
     """`int(text)` that never raises anything but InputError and stays within [lo, hi]."""
     t = text.strip()
     if len(t) > 40:
-        raise InputError(f"{what} has {len(t)} characters: too long to be a number here",
+        raise InputError(_(
+                "{what} has {count} characters: too long to be a number here").format(
+                what=what, count=len(t)),
                          source, line)
     try:
         v = int(t, base)
     except ValueError:
-        raise InputError(f"{what} is not an integer", source, line) from None
+        raise InputError(_("{what} is not an integer").format(what=what), source, line) from None
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise InputError(f"{what} {v} is out of range [{lo}, {hi}]", source, line)
+        raise InputError(_(
+                "{what} {v} is out of range [{lo}, {hi}]").format(
+                what=what, v=v, lo=lo, hi=hi), source, line)
     return v
 
 
@@ -325,13 +341,16 @@ def yaml_error(e: yaml.YAMLError, source: str, text: str = "") -> InputError:
     """A YAML error as one line naming the file and line (the problem, never the text)."""
     if isinstance(e, yaml.reader.ReaderError):  # a character YAML does not allow
         line = text[: e.position].count("\n") + 1 if text else None
-        return InputError(f"not valid YAML: character #x{e.character:04x} is not allowed",
+        return InputError(_(
+                "not valid YAML: character #x{character:04x} is not allowed").format(
+                character=e.character),
                           source, line)
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
-        return InputError(f"not valid YAML: {e.problem or e.context}", source, line)
-    return InputError(f"not valid YAML: {type(e).__name__}", source)
+        return InputError(_("not valid YAML: {value}").format(value=e.problem or e.context),
+            source, line)
+    return InputError(_("not valid YAML: {name}").format(name=type(e).__name__), source)
 
 
 def compose_yaml(text: str, source: str, loader_class: type[Any] | None = None
@@ -402,8 +421,9 @@ class BoundedStream:
         elif kind == "bz2":
             self._inner = bz2.BZ2File(raw)
         elif kind == "zst":
-            raise InputError("zstd-compressed: Python cannot read it; unpack it first "
-                             "(`tar --zstd -xf`) and pass the directory", source)
+            raise InputError(_(
+                    "zstd-compressed: Python cannot read it; unpack it first (`tar --zstd -xf`) "
+                    "and pass the directory"), source)
         else:
             self._inner = raw
         self.source = source
@@ -420,17 +440,24 @@ class BoundedStream:
         except InputError:
             raise
         except DECOMPRESS_ERRORS as e:
-            raise InputError(f"corrupt or truncated compressed data ({type(e).__name__}); "
-                             "is the archive complete?", self.source) from None
+            raise InputError(_(
+                    "corrupt or truncated compressed data ({name}); is the archive "
+                    "complete?").format(
+                    name=type(e).__name__), self.source) from None
         self.count += len(data)
         if self.count > self.bound:
             if self.bound < self.limit:
                 raise InputError(
-                    f"decompresses to more than {MAX_RATIO} times its size: refusing it "
-                    "(a decompression bomb, or unpack it yourself and pass the directory)",
+                    _(
+                            "decompresses to more than {MAX_RATIO} times its size: refusing it "
+                            "(a decompression bomb, or unpack it yourself and pass the "
+                            "directory)").format(
+                            MAX_RATIO=MAX_RATIO),
                     self.source)
-            raise InputError(f"decompresses to more than {_size(self.limit)}: refusing it "
-                             "(unpack it yourself and pass the directory)", self.source)
+            raise InputError(_(
+                    "decompresses to more than {limit}: refusing it (unpack it yourself and pass "
+                    "the directory)").format(
+                    limit=_size(self.limit)), self.source)
         return data
 
     def close(self) -> None:

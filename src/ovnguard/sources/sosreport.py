@@ -32,6 +32,7 @@ from typing import IO, cast
 import orjson
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.sources import safeio
 from ovnguard.sources.collected import (
@@ -170,18 +171,22 @@ def _read_tar(path: Path) -> SosFiles:
                     continue
                 kept += m.size
                 if kept > MAX_KEPT:
-                    raise InputError("the files ovnguard reads from this archive add up to "
-                                     f"more than {MAX_KEPT // safeio.GiB} GiB: refusing it",
+                    raise InputError(_(
+                            "the files ovnguard reads from this archive add up to more than "
+                            "{value} GiB: refusing it").format(
+                            value=MAX_KEPT // safeio.GiB),
                                      str(path))
                 f = tar.extractfile(m)
                 if f is not None:
                     s.files[rel] = f.read()
     except tarfile.CompressionError as e:
-        raise InputError(f"cannot decompress ({e}); unpack it first (`tar xf`, or "
-                         "`tar --zstd -xf` for .tar.zst) and pass the directory",
+        raise InputError(_(
+                "cannot decompress ({e}); unpack it first (`tar xf`, or `tar --zstd -xf` for "
+                ".tar.zst) and pass the directory").format(
+                e=e),
                          str(path)) from None
     except _ARCHIVE_ERRORS as e:
-        raise InputError(f"not a readable sos archive ({type(e).__name__})",
+        raise InputError(_("not a readable sos archive ({name})").format(name=type(e).__name__),
                          str(path)) from None
     for rel, target in links.items():
         target = "/".join(p for p in PurePosixPath(target).parts if p != ".")
@@ -194,11 +199,11 @@ def read_sos(path: str | Path) -> SosFiles:
     p = Path(path)
     if safeio.is_dir(p):
         if not (p / "sos_commands").is_dir() and not (p / "sos_reports").is_dir():
-            raise InputError("not a sos report directory (no sos_commands/ in it)", str(p))
+            raise InputError(_("not a sos report directory (no sos_commands/ in it)"), str(p))
         return _read_dir(p)
     if safeio.exists(p):
         return _read_tar(p)  # refuses what is not a regular file, by name
-    raise InputError("no such sos report (directory or archive)", str(p))
+    raise InputError(_("no such sos report (directory or archive)"), str(p))
 
 
 def _standalone(raw: bytes, label: str, notes: list[str]) -> bytes:
@@ -238,8 +243,8 @@ def _host_name(s: SosFiles, conf: bytes | None, label: str) -> str:
     m = re.match(r"^sosreport-(.+?)(?:-\d{4}-\d{2}-\d{2}|-[0-9a-f]{6,}|-\d+)", s.dirname)
     if m:
         return m.group(1)
-    raise InputError("cannot tell which host this sos report is from (no hostname file, "
-                     "no conf.db)", s.label)
+    raise InputError(_(
+        "cannot tell which host this sos report is from (no hostname file, no conf.db)"), s.label)
 
 
 def _host(s: SosFiles) -> HostCollection:
@@ -266,14 +271,14 @@ def _host(s: SosFiles) -> HostCollection:
         doc = parse_addr_oneline(addr[1].decode(errors="replace"), f"{label}/{addr[0]}")
         _json(h, "addr.json", doc, f"{label}/{addr[0]}")
     elif detail is not None:
-        _, doc = parse_link_text(detail[1].decode(errors="replace"), f"{label}/{detail[0]}")
+        _links, doc = parse_link_text(detail[1].decode(errors="replace"), f"{label}/{detail[0]}")
         _json(h, "addr.json", doc, f"{label}/{detail[0]}")
     else:
         h.problems.append("addr.json not collected: no `ip -o addr` or `ip -d address` "
                           "output in the report (sos's networking plugin did not run)")
     link = s.first(LINK_DETAIL)
     if link is not None:
-        links, _ = parse_link_text(link[1].decode(errors="replace"), f"{label}/{link[0]}")
+        links, _doc = parse_link_text(link[1].decode(errors="replace"), f"{label}/{link[0]}")
         _json(h, "link.json", links, f"{label}/{link[0]}")
         if not any("linkinfo" in lk for lk in links) and "-d" not in link[0]:
             h.problems.append(f"{label}/{link[0]} has no `-d` details: interface kinds "
@@ -364,8 +369,10 @@ def sos_collection(paths: Sequence[str | Path], keep_secrets: bool = False) -> C
         if not keep_secrets:
             h.problems.extend(redact_files(h.neutron))
         if h.name in seen:
-            raise InputError(f"{seen[h.name]} and {s.label} are both from host {h.name}; "
-                             "give one report per host", str(p))
+            raise InputError(_(
+                    "{seen} and {label} are both from host {name}; give one report per "
+                    "host").format(
+                    seen=seen[h.name], label=s.label, name=h.name), str(p))
         seen[h.name] = s.label
         c.hosts.append(h)
     for which, files, attr in (("nb.db", NB_FILES, "nb"), ("sb.db", SB_FILES, "sb")):
@@ -380,5 +387,5 @@ def sos_collection(paths: Sequence[str | Path], keep_secrets: bool = False) -> C
 
 def load_sosreports(paths: Sequence[str | Path]) -> Snapshot:
     if not paths:
-        raise InputError("no sos report given", "--sosreport")
+        raise InputError(_("no sos report given"), "--sosreport")
     return to_snapshot(sos_collection(paths))

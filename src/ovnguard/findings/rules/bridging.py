@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from ovnguard.findings.context import RuleContext, port_tag
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.i18n import N_, _
 from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, few_hosts, hosts_in
 from ovnguard.model.snapshot import IpAddress
 from ovnguard.simulation.types import PatchPort
 
-GROUP = "Bridging logical switches onto physical segments"
+GROUP = N_("Bridging logical switches onto physical segments")
 
 
 def _mgmt_touch(ctx: RuleContext, v: HostView, bridge: str) -> tuple[list[Evidence], set[IpNet]]:
@@ -28,7 +29,9 @@ def _mgmt_touch(ctx: RuleContext, v: HostView, bridge: str) -> tuple[list[Eviden
         evs.extend(m.evidence)
         if m.carrier is not None:
             evs.extend(m.carrier.evidence)
-        evs.append(Evidence(f"{v.name}'s management address {m.cidr} rides {bridge}",
+        evs.append(Evidence(_(
+                "{name}'s management address {cidr} rides {bridge}").format(
+                name=v.name, cidr=m.cidr, bridge=bridge),
                             "rule", None, bridge, v.name))
         if m.network is not None:
             nets.add(m.network)
@@ -39,8 +42,9 @@ def _mgmt_touch(ctx: RuleContext, v: HostView, bridge: str) -> tuple[list[Eviden
                 seg = ctx.segment_of(n)
                 who = ", ".join(seg.hosts) if seg else ""
                 evs.append(v.address_evidence(a))
-                evs.append(Evidence(f"{a.cidr} on {bridge} is in management subnet {n} "
-                                    f"({who})", "rule", None, bridge, v.name))
+                evs.append(Evidence(_(
+                        "{cidr} on {bridge} is in management subnet {n} ({who})").format(
+                        cidr=a.cidr, bridge=bridge, n=n, who=who), "rule", None, bridge, v.name))
                 nets.add(n)
     return evs, nets
 
@@ -53,8 +57,8 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
     id="mgmt-bridge-localnet",
     severity=Severity.high,
     group=GROUP,
-    title="A logical switch is bridged into the management network",
-    why=(
+    title=N_("A logical switch is bridged into the management network"),
+    why=N_(
         "ovn-controller realizes a localnet (or l2gateway) port as a patch pair between br-int "
         "and the bridge its physnet is mapped to (controller/patch.c), on every chassis where "
         "the switch is a local datapath. When that bridge also carries the host's management "
@@ -64,20 +68,20 @@ MGMT_BRIDGE_LOCALNET = RuleSpec(
         "switch hits the hosts' own reachability (the seed incident: br-ex held enp6s18 and "
         "the management IP)."
     ),
-    severity_note=(
+    severity_note=N_(
         "Not critical: this alone is how many small clouds run; it is the precondition "
         "that turns l2-loop and address-conflict into a cluster-wide outage. Info on "
         "hosts deployed by ovn-kubernetes (hosts/<host>/deployment.json): its shared "
         "gateway mode keeps the node IP on the gateway bridge by design."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "Separate the NICs: keep the management address on a NIC (or bridge) that no "
         "ovn-bridge-mappings entry names, and map {physnet} to a bridge with its own uplink, "
         "e.g. `ovs-vsctl set open . external_ids:ovn-bridge-mappings={physnet}:br-public` "
         "with `ovs-vsctl add-br br-public -- add-port br-public eth2`; plan it with "
         "`ovnguard plan separate-nic` and apply it from a console, not over {bridge}."
     ),
-    example=(
+    example=N_(
         "compute1: br-ex holds enp6s18 and 10.10.0.21/24 (its management address); "
         "ovn-bridge-mappings=physnet2:br-ex; provnet-1 (localnet, physnet2) of neutron-pub is "
         "local there -> `logical switch neutron-pub is bridged into the management segment "
@@ -124,17 +128,22 @@ def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
         nets |= n
         bridges.add(pp.bridge)
     hosts = [v.name for v, *_ in members]
-    seg = ", ".join(sorted(str(n) for n in nets)) or "of the hosts"
+    seg = ", ".join(sorted(str(n) for n in nets)) or _("of the hosts")
     physnet = members[0][1].network_name or "?"
-    summary = (f"logical switch {sw} is bridged into the management segment {seg} "
-               f"through {'/'.join(sorted(bridges))} ({lport}, physnet {physnet}) on "
-               f"{len(hosts)} host(s): {', '.join(sorted(hosts))}")
+    summary = (_(
+            "logical switch {sw} is bridged into the management segment {seg} through {bridges} "
+            "({lport}, physnet {physnet}) on {count} host(s): {hosts}").format(
+            sw=sw, seg=seg, bridges='/'.join(sorted(bridges)), lport=lport, physnet=physnet,
+            count=len(hosts), hosts=', '.join(sorted(hosts))))
     if by_design:
-        summary += (" -- by design: ovn-kubernetes' shared gateway mode keeps the node IP on "
-                    "the gateway bridge; not a misconfiguration, but a second localnet port "
-                    "there loops the node's own LAN")
-        evidence.append(Evidence(f"{', '.join(sorted(hosts))}: deployed by ovn-kubernetes "
-                                 "(deployment.json, or the NB's ovn-kubernetes cluster router)",
+        summary += (_(
+                " -- by design: ovn-kubernetes' shared gateway mode keeps the node IP on the "
+                "gateway bridge; not a misconfiguration, but a second localnet port there loops "
+                "the node's own LAN"))
+        evidence.append(Evidence(_(
+                "{hosts}: deployed by ovn-kubernetes (deployment.json, or the NB's "
+                "ovn-kubernetes cluster router)").format(
+                hosts=', '.join(sorted(hosts))),
                                  "rule", None, None, hosts[0]))
     return MGMT_BRIDGE_LOCALNET.finding(
         key=f"{sw}/{lport}" + ("/by-design" if by_design else ""),
@@ -153,8 +162,8 @@ L2_LOOP = RuleSpec(
     id="l2-loop",
     severity=Severity.critical,
     group=GROUP,
-    title="Two localnet ports of one switch on one bridge: an L2 loop",
-    why=(
+    title=N_("Two localnet ports of one switch on one bridge: an L2 loop"),
+    why=N_(
         "Nothing in ovn-nbctl or ovn-northd rejects a second localnet port on a switch. "
         "ovn-controller 23.03 warns `localnet port 'A' already set for datapath, skipping the "
         "new port 'B'` and still creates both patch pairs (measured, docs/measurements.md). "
@@ -169,20 +178,20 @@ L2_LOOP = RuleSpec(
         "to the same bridge loop the same way. With different VLAN tags the two ports do not "
         "loop but bridge the two VLANs together."
     ),
-    severity_note=(
+    severity_note=N_(
         "It takes down management of every host on the segment at once, which is "
         "what the seed incident saw. Also critical when the host's files are missing (a "
         "check with NB and SB only): a provider bridge normally has an uplink, so unknown is "
         "not safe. High when the bridge is known to hold no NIC (the copies stay inside the "
         "host)."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "Keep one localnet port per physical network on {switch}: delete the extra one "
         "(`ovn-nbctl lsp-del {extra}`), and if a second physnet is needed map it to a bridge "
         "with its own uplink. If it is already looping, deleting the port stops it within "
         "~50 ms (measured); run it from a console or a host off the looped segment."
     ),
-    example=(
+    example=N_(
         "neutron-pub has provnet-1 (physnet2); the change adds ln-physnet2 (localnet, "
         "physnet2); compute1 and net1 map physnet2:br-ex, br-ex holds enp6s18 and the "
         "management address -> `L2 loop: neutron-pub's localnet ports ln-physnet2, provnet-1 "
@@ -258,7 +267,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
         uplinked = [lo for lo in members
                     if not lo.host.bridges_known or _nics(lo.host, lo.bridge)]
         nic_names = _nics(first.host, first.bridge)
-        nic = nic_names[0] if nic_names else "its NIC"
+        nic = nic_names[0] if nic_names else _("its NIC")
         a, b = (p.port for p in first.ports[:2])
         segment_hosts = hosts_in(views, nets)
         blast = sorted(set(looped) | set(segment_hosts))
@@ -268,8 +277,10 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             severity = Severity.high
             tag_text = ", ".join(str(t) if t else "untagged" for t in sorted(tags, key=str))
             consequence = (
-                f"the ports carry different VLAN tags ({tag_text}): "
-                f"{first.bridge} bridges those VLANs into one broadcast domain"
+                _(
+                        "the ports carry different VLAN tags ({tag_text}): {bridge} bridges "
+                        "those VLANs into one broadcast domain").format(
+                        tag_text=tag_text, bridge=first.bridge)
             )
             lose_hosts: set[str] = set()
         elif not uplinked:
@@ -277,10 +288,12 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             severity = Severity.high
             lose_hosts = set()
             consequence = (
-                f"{first.bridge} holds no NIC, so a broadcast on {sw} goes {a} -> "
-                f"{first.bridge} -> {b} -> br-int ... until OVS stops at translation depth "
-                "64 inside the host; nothing reaches a LAN, but adding an uplink to "
-                f"{first.bridge} makes it a storm"
+                _(
+                        "{bridge} holds no NIC, so a broadcast on {sw} goes {a} -> {bridge} -> "
+                        "{b} -> br-int ... until OVS stops at translation depth 64 inside the "
+                        "host; nothing reaches a LAN, but adding an uplink to {bridge} makes it "
+                        "a storm").format(
+                        bridge=first.bridge, sw=sw, a=a, b=b)
             )
         else:
             severity = Severity.critical
@@ -290,61 +303,86 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             lose_hosts = lose | set(hosts_in(views, storm))
             if first.host.bridges_known:
                 consequence = (
-                    f"a broadcast entering {first.bridge} from {nic} goes {first.bridge} -> "
-                    f"{a} -> br-int -> {b} -> {first.bridge} ... (64 copies per packet out of "
-                    f"{nic}); {first.bridge} learns the router's MAC on a patch port and the "
-                    "host's own unicast to it is dropped"
+                    _(
+                            "a broadcast entering {bridge} from {nic} goes {bridge} -> {a} -> "
+                            "br-int -> {b} -> {bridge} ... (64 copies per packet out of {nic}); "
+                            "{bridge} learns the router's MAC on a patch port and the host's own "
+                            "unicast to it is dropped").format(
+                            bridge=first.bridge, nic=nic, a=a, b=b)
                 )
             else:
                 consequence = (
-                    f"{first.bridge} and br-int are looped through {a} and {b}; a provider "
-                    "bridge normally has an uplink, and then a broadcast entering from it "
-                    f"goes {first.bridge} -> {a} -> br-int -> {b} -> {first.bridge} ... (64 "
-                    f"copies per packet out of the uplink), {first.bridge} learns the "
-                    "router's MAC on a patch port and the host's own unicast through it is "
-                    "dropped"
+                    _(
+                            "{bridge} and br-int are looped through {a} and {b}; a provider "
+                            "bridge normally has an uplink, and then a broadcast entering from "
+                            "it goes {bridge} -> {a} -> br-int -> {b} -> {bridge} ... (64 copies "
+                            "per packet out of the uplink), {bridge} learns the router's MAC on "
+                            "a patch port and the host's own unicast through it is dropped").format(
+                            bridge=first.bridge, a=a, b=b)
                 )
-        outcome = [Evidence(f"on {first.host.name}: {consequence}", "rule:l2-loop",
+        outcome = [Evidence(_(
+                "on {name}: {consequence}").format(
+                name=first.host.name, consequence=consequence), "rule:l2-loop",
                             None, first.bridge, first.host.name)]
         # Hosts whose addresses are missing too: who loses management there is unknown.
         blind = [lo.host.name for lo in members
                  if not lo.host.bridges_known and lo.host.state.addresses is None]
         if blind and not vlan_bridge:
             outcome.append(Evidence(
-                f"unknown for {few_hosts(blind)} (no host files): which LAN the copies "
-                "flood and which hosts lose management there", "not collected", "Bridge",
+                _(
+                        "unknown for {blind} (no host files): which LAN the copies flood and "
+                        "which hosts lose management there").format(
+                        blind=few_hosts(blind)), "not collected", "Bridge",
                 first.bridge))
         if not vlan_bridge and nets:
-            others = ", ".join(segment_hosts) or "no other collected host"
-            lost_text = ", ".join(sorted(lose_hosts)) or "none"
+            others = ", ".join(segment_hosts) or _("no other collected host")
+            lost_text = ", ".join(sorted(lose_hosts)) or _("none")
             if storm:
-                spread = (f"{len(looped)} looped hosts on one LAN feed each other's copies "
-                          "back: a self-sustaining storm reaches every machine on it")
+                spread = (_(
+                        "{count} looped hosts on one LAN feed each other's copies back: a "
+                        "self-sustaining storm reaches every machine on it").format(
+                        count=len(looped)))
             else:
-                spread = ("one looped host sends 64 copies of every broadcast to every "
-                          "machine on it")
+                spread = (_(
+                        "one looped host sends 64 copies of every broadcast to every machine on "
+                        "it"))
             outcome.append(Evidence(
-                f"{seg_text} is one broadcast domain: {spread} ({others}, and any machine "
-                f"on that LAN not in the bundle); predicted to lose management: {lost_text}",
+                _(
+                        "{seg_text} is one broadcast domain: {spread} ({others}, and any machine "
+                        "on that LAN not in the bundle); predicted to lose management: "
+                        "{lost_text}").format(
+                        seg_text=seg_text, spread=spread, others=others, lost_text=lost_text),
                 "rule:l2-loop"))
         chain.extend(outcome)
         evidence.extend(outcome)
         where = ", ".join(sorted(looped))
-        summary = (f"L2 loop: {sw}'s localnet ports {', '.join(lports)} are both on "
-                   f"{first.bridge} of {where}: {consequence}")
+        summary = (_(
+                "L2 loop: {sw}'s localnet ports {lports} are both on {bridge} of {where}: "
+                "{consequence}").format(
+                sw=sw, lports=', '.join(lports), bridge=first.bridge, where=where,
+                consequence=consequence))
         if vlan_bridge:
-            summary = (f"VLAN bridging: {sw}'s localnet ports {', '.join(lports)} are both on "
-                       f"{first.bridge} of {where}: {consequence}")
+            summary = (_(
+                    "VLAN bridging: {sw}'s localnet ports {lports} are both on {bridge} of "
+                    "{where}: {consequence}").format(
+                    sw=sw, lports=', '.join(lports), bridge=first.bridge, where=where,
+                    consequence=consequence))
         elif nets:
-            flood = "the storm floods" if storm else "the copies flood"
-            summary += (f"; {flood} {seg_text}, "
-                        f"{len(lose_hosts)} host(s) lose management: "
-                        f"{', '.join(sorted(lose_hosts))}")
+            flood = _("the storm floods") if storm else _("the copies flood")
+            summary += (_(
+                    "; {flood} {seg_text}, {count} host(s) lose management: {lose_hosts}").format(
+                    flood=flood, seg_text=seg_text, count=len(lose_hosts),
+                    lose_hosts=', '.join(sorted(lose_hosts))))
         if unknown and not vlan_bridge and uplinked:
-            summary += (f"; unknown without host files: whether {first.bridge} of "
-                        f"{few_hosts(unknown)} has an uplink"
-                        + (f" and carries management ({few_hosts(blind)})" if blind else "")
-                        + f" (`{COLLECT_HOSTS}` collects it)")
+            if blind:
+                summary += _("; unknown without host files: whether {bridge} of {hosts} has an "
+                             "uplink and carries management ({blind}) (`{collect}` collects "
+                             "it)").format(bridge=first.bridge, hosts=few_hosts(unknown),
+                                           blind=few_hosts(blind), collect=COLLECT_HOSTS)
+            else:
+                summary += _("; unknown without host files: whether {bridge} of {hosts} has an "
+                             "uplink (`{collect}` collects it)").format(
+                    bridge=first.bridge, hosts=few_hosts(unknown), collect=COLLECT_HOSTS)
         extra = lports[-1]
         for lp in lports:
             if not lp.startswith("provnet-"):
@@ -369,21 +407,21 @@ ADDRESS_CONFLICT = RuleSpec(
     id="address-conflict",
     severity=Severity.high,
     group=GROUP,
-    title="A logical address collides with a host address on the bridged segment",
-    why=(
+    title=N_("A logical address collides with a host address on the bridged segment"),
+    why=N_(
         "Once a logical switch is bridged onto a physical segment, its router ports, VIFs and "
         "NAT external IPs answer ARP on that segment. An address equal to a host's address "
         "there makes the upstream switch and router flip the MAC for it between the host and "
         "OVN (ARP/MAC flip): the host loses the address's traffic. A provider subnet equal to "
         "the management subnet hands management addresses to VMs and routers sooner or later."
     ),
-    severity_note="It silently steals a host's traffic; critical needs a loop.",
-    remediation_template=(
+    severity_note=N_("It silently steals a host's traffic; critical needs a loop."),
+    remediation_template=N_(
         "Give {switch} addresses outside the hosts' subnet ({address} is {owner}'s), e.g. a "
         "separate provider subnet/VLAN, or exclude host addresses from the allocation pool; "
         "never put the management subnet on a provider network that is bridged into it."
     ),
-    example=(
+    example=N_(
         "neutron-pub is bridged into 10.10.0.0/24 through br-ex, and its router port lrp-gw "
         "has 10.10.0.21/24 = compute1's management address -> `10.10.0.21 is both compute1's "
         "address on br-ex and router port lrp-gw of neutron-pub ...`"
@@ -433,18 +471,24 @@ def address_conflict(ctx: RuleContext) -> list[Finding]:
         for p in ctx.nb.switch_ports(ls):
             for ip in _lsp_ips(p):
                 logical.append((ip, None, ctx.nb_evidence(
-                    f"Logical_Switch_Port {p.name} of {sw} has address {ip}",
+                    _(
+                            "Logical_Switch_Port {name} of {sw} has address {ip}").format(
+                            name=p.name, sw=sw, ip=ip),
                     "Logical_Switch_Port", p.name)))
         for _lsp, lrp, lr in ctx.nb.routers_on(ls):
             for net in lrp.set("networks"):
-                lip, _, lplen = str(net).partition("/")
+                lip, _sep, lplen = str(net).partition("/")
                 logical.append((lip, int(lplen) if lplen.isdigit() else None, ctx.nb_evidence(
-                    f"router port {lrp.name} of {lr.name} on {sw} has {net}",
+                    _(
+                            "router port {name} of {name2} on {sw} has {net}").format(
+                            name=lrp.name, name2=lr.name, sw=sw, net=net),
                     "Logical_Router_Port", lrp.name)))
             for nat in ctx.nb.nats(lr):
                 ext = str(nat.get("external_ip", ""))
                 logical.append((ext, None, ctx.nb_evidence(
-                    f"NAT ({nat.get('type')}) of {lr.name} has external_ip {ext}",
+                    _(
+                            "NAT ({get}) of {name} has external_ip {ext}").format(
+                            get=nat.get('type'), name=lr.name, ext=ext),
                     "NAT", str(nat.uuid))))
         seen_subnets: set[IpNet] = set()
         made: set[str] = set()
@@ -458,15 +502,20 @@ def address_conflict(ctx: RuleContext) -> list[Finding]:
                 where = sorted(by_net[next(n for n in nets if ctx.ip_in(ip, {n}))])
                 m = hv.management
                 is_mgmt = m is not None and m.address == ip
-                bridge_ev = [Evidence(f"{sw} is bridged onto {b} on {h}", "rule", None, b, h)
+                bridge_ev = [Evidence(_(
+                        "{sw} is bridged onto {b} on {h}").format(
+                        sw=sw, b=b, h=h), "rule", None, b, h)
                              for h, b in where]
                 out.append(ADDRESS_CONFLICT.finding(
                     key=f"{sw}:{ip}",
                     hosts=[hv.name],
-                    summary=(f"{ip} is both {hv.name}'s address on {a.ifname}"
-                             f"{' (its management address)' if is_mgmt else ''} and a logical "
-                             f"address on {sw}, which is bridged onto that segment: ARP/MAC flip"
-                             + (f", {hv.name} loses management" if is_mgmt else "")),
+                    summary=(_("{ip} is both {host}'s address on {ifname} (its management "
+                               "address) and a logical address on {sw}, which is bridged onto "
+                               "that segment: ARP/MAC flip, {host} loses management")
+                             if is_mgmt else
+                             _("{ip} is both {host}'s address on {ifname} and a logical "
+                               "address on {sw}, which is bridged onto that segment: ARP/MAC "
+                               "flip")).format(ip=ip, host=hv.name, ifname=a.ifname, sw=sw),
                     evidence=[lev, hv.address_evidence(a), *bridge_ev],
                     chain=[lev, *bridge_ev, hv.address_evidence(a)],
                     fields={"switch": sw, "address": ip, "owner": hv.name},
@@ -482,11 +531,13 @@ def address_conflict(ctx: RuleContext) -> list[Finding]:
                 out.append(ADDRESS_CONFLICT.finding(
                     key=f"{sw}:subnet:{lnet}",
                     hosts=seg_hosts,
-                    summary=(f"provider subnet {lnet} on {sw} is the management subnet, and "
-                             f"{sw} is bridged into it: its addresses will collide with the "
-                             f"hosts' ({', '.join(seg_hosts)})"),
+                    summary=(_(
+                            "provider subnet {lnet} on {sw} is the management subnet, and {sw} "
+                            "is bridged into it: its addresses will collide with the hosts' "
+                            "({seg_hosts})").format(
+                            lnet=lnet, sw=sw, seg_hosts=', '.join(seg_hosts))),
                     evidence=[lev, *(seg.evidence if seg else ())],
                     fields={"switch": sw, "address": str(lnet),
-                            "owner": "the management subnet"},
+                            _("owner"): _("the management subnet")},
                 ))
     return out

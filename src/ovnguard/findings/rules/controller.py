@@ -6,17 +6,18 @@ from __future__ import annotations
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.types import EventKind
 
-GROUP = "ovn-controller"
+GROUP = N_("ovn-controller")
 
 CONTROLLER_TXN_FAILS = RuleSpec(
     id="controller-transaction-fails",
     severity=Severity.high,
     group=GROUP,
-    title="ovn-controller's own OVS transaction will be rejected",
-    why=(
+    title=N_("ovn-controller's own OVS transaction will be rejected"),
+    why=N_(
         "ovn-controller names a localnet's provider-side patch port after the logical port "
         "only (`patch-<lport>-to-br-int`), whatever bridge it belongs on. When a physnet is "
         "re-mapped to another bridge while the old port still exists, the new port would "
@@ -26,17 +27,17 @@ CONTROLLER_TXN_FAILS = RuleSpec(
         "23.03.1). Nothing of that host's patch-port changes applies any more: the old "
         "bridging stays, and later changes to that host silently do nothing."
     ),
-    severity_note=(
+    severity_note=N_(
         "high: the host keeps the hazard the change meant to remove, and stops following "
         "any further change; no packet is lost by the failure itself."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "Delete the old patch port in the same transaction as the mapping change, e.g. "
         "`ovs-vsctl --if-exists del-port {port} -- set Open_vSwitch . "
         "external_ids:ovn-bridge-mappings=...` on {host}; `ovnguard plan separate-nic` "
         "writes the steps in a working order."
     ),
-    example=(
+    example=N_(
         "`ovs-vsctl add-br br-public -- add-port br-public eth2` then "
         "`ovs-vsctl set Open_vSwitch . external_ids:ovn-bridge-mappings=physnet2:br-public` "
         "on a host whose br-ex holds patch-provnet-...-to-br-int."
@@ -55,15 +56,20 @@ def controller_transaction_fails(ctx: RuleContext) -> list[Finding]:
                 continue
             port = ev.lport or _port_in(ev.message)
             log = Evidence(
-                f"ovn-controller on {host} logs WARN `{ev.message[:160]}...` on every loop",
+                _(
+                        "ovn-controller on {host} logs WARN `{message}...` on every loop").format(
+                        host=host, message=ev.message[:160]),
                 "ovn-controller(patch.c)", "Port", port or None, host)
             out.append(CONTROLLER_TXN_FAILS.finding(
                 key=f"{host}/{port}",
                 hosts=(host,),
                 summary=(
-                    f"{host}: ovn-controller's OVS transaction will be rejected (a new patch "
-                    f"port would reuse the name {port or '?'} of one that still exists): the "
-                    "host keeps its current patch ports and stops applying patch-port changes"
+                    _(
+                            "{host}: ovn-controller's OVS transaction will be rejected (a new "
+                            "patch port would reuse the name {value} of one that still exists): "
+                            "the host keeps its current patch ports and stops applying "
+                            "patch-port changes").format(
+                            host=host, value=port or '?')
                 ),
                 evidence=[*ev.evidence, log],
                 chain=[*ev.evidence, log],

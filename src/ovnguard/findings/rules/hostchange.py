@@ -21,11 +21,13 @@ from ovnguard.change.model import Change, ChangeResult, Invocation
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.i18n import N_, _
+from ovnguard.model.bridgemac import RANDOM, current_mac, mac_after, vswitchd_mac
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView, host_views
 from ovnguard.model.snapshot import IpLink, Snapshot
 
-GROUP = "Host changes, line by line"
+GROUP = N_("Host changes, line by line")
 # Kinds of master a link's IP stack stops receiving under (the bridge/bond driver takes
 # its frames, as OVS does with a NIC that is its port).
 _ENSLAVING = ("bridge", "bond", "team")
@@ -34,8 +36,8 @@ HOST_CUT_OFF = RuleSpec(
     id="host-cut-off",
     severity=Severity.critical,
     group=GROUP,
-    title="A line of the change cuts a host off from the operator",
-    why=(
+    title=N_("A line of the change cuts a host off from the operator"),
+    why=N_(
         "A host change is typed over the very path it changes. When a line removes the "
         "address the operator's session goes to, takes its link down, enslaves its link, "
         "or leaves the host no route back to the operator (the kernel flushes every IPv4 "
@@ -43,13 +45,13 @@ HOST_CUT_OFF = RuleSpec(
         "session hangs at that line and the lines after it are never typed: the host "
         "stays half-changed until someone reaches its console."
     ),
-    severity_note="critical: the rest of the change, and its undo, need a console.",
-    remediation_template=(
+    severity_note=N_("critical: the rest of the change, and its undo, need a console."),
+    remediation_template=N_(
         "Reorder so the new path exists before the old one goes (add {address} on the new "
         "link and its routes first, delete it from {dev} last, in one line joined by `&&` "
         "or from a console), or run it guarded: `ovnguard apply`."
     ),
-    example=(
+    example=N_(
         "`# host: compute1` / `ip addr del 10.10.0.23/24 dev br-ex` / `ip addr add "
         "10.10.0.23/24 dev enp6s18` -> `compute1 is cut off after line 2: 10.10.0.23 is no "
         "longer on any interface`"
@@ -60,21 +62,21 @@ DEFAULT_ROUTE_LOST = RuleSpec(
     id="default-route-lost",
     severity=Severity.high,
     group=GROUP,
-    title="A host loses its default route",
-    why=(
+    title=N_("A host loses its default route"),
+    why=N_(
         "The default route needs its link up and an address in the gateway's subnet on it. "
         "Deleting that address (or the link's last IPv4 address), taking the link down, or "
         "deleting the route removes it, and the kernel does not bring a static route back "
         "when the address or link returns. Everything off the local subnet -- the OVN "
         "databases, the operator, package mirrors -- is unreachable until it is re-added."
     ),
-    severity_note="high; medium when a later line of the change adds it back.",
-    remediation_template=(
+    severity_note=N_("high; medium when a later line of the change adds it back."),
+    remediation_template=N_(
         "Add the default route on the new link in the same step that moves the address "
         "(`ip route replace default via {gateway} dev NEWDEV`), before anything removes "
         "the old one."
     ),
-    example=(
+    example=N_(
         "`ip addr del 10.10.0.23/24 dev br-ex` -> `compute1 loses its default route via "
         "10.10.0.1 after line 2`"
     ),
@@ -84,8 +86,8 @@ BRIDGE_MAC_MOVES = RuleSpec(
     id="bridge-mac-moves",
     severity=Severity.medium,
     group=GROUP,
-    title="A change moves the MAC of a bridge that carries an address",
-    why=(
+    title=N_("A change moves the MAC of a bridge that carries an address"),
+    why=N_(
         "ovs-vswitchd gives a bridge without other_config:hwaddr the lowest MAC among its "
         "ports' interfaces (not its own port; locally administered, multicast and zero MACs "
         "are skipped; of a bond, the first member by name: vswitchd/bridge.c "
@@ -93,13 +95,13 @@ BRIDGE_MAC_MOVES = RuleSpec(
         "host's address answers from a new MAC and upstream ARP/MAC tables go stale until "
         "they expire."
     ),
-    severity_note="medium: a transient outage of the address's users.",
-    remediation_template=(
+    severity_note=N_("medium: a transient outage of the address's users."),
+    remediation_template=N_(
         "Pin it first: `ovs-vsctl set bridge {bridge} other_config:hwaddr={mac}` on {host}."
     ),
-    example=(
+    example=N_(
         "`ovs-vsctl del-port br-ex enp6s18` -> `compute1: br-ex's MAC moves from "
-        "bc:24:11:d8:07:71 to another after line 3`"
+        "7a:56:08:da:4d:4d to a random local MAC after line 3`"
     ),
 )
 
@@ -107,18 +109,18 @@ ENSLAVED_ADDRESS = RuleSpec(
     id="ip-on-enslaved-link",
     severity=Severity.high,
     group=GROUP,
-    title="An address stays on a link enslaved to a Linux bridge or bond",
-    why=(
+    title=N_("An address stays on a link enslaved to a Linux bridge or bond"),
+    why=N_(
         "A link enslaved to a Linux bridge or bond hands every frame it receives to its "
         "master; the address on the link itself no longer answers (the address belongs on "
         "the master). The same holds for a NIC that is an OVS port (ip-on-ovs-port)."
     ),
-    severity_note="high; it cuts the host off when the address is its management address.",
-    remediation_template=(
+    severity_note=N_("high; it cuts the host off when the address is its management address."),
+    remediation_template=N_(
         "Move {cidr} to {master} (`ip addr del {cidr} dev {dev} && ip addr add {cidr} dev "
         "{master}`) in the same step that enslaves {dev}."
     ),
-    example=(
+    example=N_(
         "`ip link set enp7s0 master br0` while enp7s0 holds 10.20.0.5/24 -> `compute1: "
         "10.20.0.5/24 is on enp7s0, enslaved to br0`"
     ),
@@ -153,7 +155,8 @@ def ip_on_enslaved_link(ctx: RuleContext) -> list[Finding]:
                          "longer answers" + (f", and it is how {v.name} is managed"
                                              if is_mgmt else "")),
                 evidence=[v.address_evidence(a), Evidence(
-                    f"{a.ifname} master {master}", v._file("link.json"), None, a.ifname,
+                    _("{ifname} master {master}").format(ifname=a.ifname, master=master),
+                        v._file("link.json"), None, a.ifname,
                     v.name)],
                 fields={"cidr": a.cidr, "dev": a.ifname, "master": master},
                 loses_management=[v.name] if is_mgmt else [],
@@ -182,12 +185,14 @@ def _mac_check(ctx: RuleContext) -> list[Finding]:
 def _usable(v: HostView, dev: str) -> str | None:
     """Why traffic on `dev` no longer reaches the host's IP stack, or None."""
     if not link_up(v.state, dev):
-        return f"{dev} is down"
+        return _("{dev} is down").format(dev=dev)
     master = _enslaved_to(v, dev)
     if master is not None:
-        return f"{dev} is enslaved to {master}"
+        return _("{dev} is enslaved to {master}").format(dev=dev, master=master)
     if v.state.ovs is not None and v.carrier(dev).kind == "ovs-nic":
-        return f"{dev} is a port of OVS bridge {v.carrier(dev).bridge}"
+        return _(
+                "{dev} is a port of OVS bridge {bridge}").format(
+                dev=dev, bridge=v.carrier(dev).bridge)
     return None
 
 
@@ -198,23 +203,33 @@ def cut_off_reason(v: HostView, address: str, operator: str | None) -> str | Non
         return None
     holder = next((a for a in v.global_addresses() if a.address == address), None)
     if holder is None:
-        return f"{address} is no longer on any interface of {v.name}"
+        return _(
+                "{address} is no longer on any interface of {name}").format(
+                address=address, name=v.name)
     why = _usable(v, holder.ifname)
     if why is not None:
-        return f"{address} is on {holder.ifname}, and {why}"
+        return _(
+                "{address} is on {ifname}, and {why}").format(
+                address=address, ifname=holder.ifname, why=why)
     if v.state.ovs is not None:
         c = v.carrier(holder.ifname)
         if c.kind in ("bridge", "internal-port") and not c.nics:
-            return (f"{address} is on {holder.ifname} of OVS bridge {c.bridge}, which no "
-                    "longer has a NIC")
+            return (_(
+                    "{address} is on {ifname} of OVS bridge {bridge}, which no longer has a "
+                    "NIC").format(
+                    address=address, ifname=holder.ifname, bridge=c.bridge))
     if operator is None or v.state.routes is None:
         return None
     m = v.route_to(operator)
     if m is None or m.dev is None:
-        return f"{v.name} has no route back to {operator} (the operator)"
+        return _(
+                "{name} has no route back to {operator} (the operator)").format(
+                name=v.name, operator=operator)
     why = _usable(v, m.dev)
     if why is not None:
-        return f"the route back to {operator} leaves through {m.dev}, and {why}"
+        return _(
+                "the route back to {operator} leaves through {dev}, and {why}").format(
+                operator=operator, dev=m.dev, why=why)
     return None
 
 
@@ -228,46 +243,13 @@ def _default_gateways(v: HostView) -> dict[str, tuple[str | None, str | None]]:
     return out
 
 
-def bridge_mac(v: HostView, bridge: str) -> str | None:
-    """The MAC ovs-vswitchd gives `bridge` (vswitchd/bridge.c bridge_pick_local_hw_addr);
-    None when a port's MAC is not known."""
-    br = v.bridges.get(bridge)
-    if br is None:
-        return None
-    if br.hwaddr:
-        return br.hwaddr.lower()
-    macs: list[str] = []
-    for port in br.ports:
-        if not port.interfaces:
-            continue
-        iface = min(port.interfaces, key=lambda i: i.name)
-        if iface.name == bridge or iface.type not in ("", "system"):
-            # its own port does not count; internal ports carry random local MACs and
-            # tunnels/patch ports have none
-            continue
-        link = _link(v, iface.name)
-        mac = iface.mac_in_use or (link.address if link is not None else None)
-        if mac is None:
-            return None
-        macs.append(mac.lower())
-    macs = [m for m in macs if _is_universal_unicast(m)]
-    return min(macs, key=lambda m: bytes.fromhex(m.replace(":", ""))) if macs else "random"
-
-
-def _is_universal_unicast(mac: str) -> bool:
-    try:
-        first = int(mac.split(":")[0], 16)
-    except ValueError:
-        return False
-    return not first & 0x03 and mac.replace(":", "").strip("0") != ""
-
-
 @dataclass
 class _Trace:
     host: str
     address: str | None
     gateways: dict[str, tuple[str | None, str | None]]
     macs: dict[str, str | None]
+    before: HostView
     cut: bool = False
     gw_lost_at: dict[str, int] = field(default_factory=dict)  # family -> line
     gw_back_at: dict[str, int] = field(default_factory=dict)
@@ -287,9 +269,9 @@ def host_step_findings(change: Change, result: ChangeResult,
         addr = v.state.inventory_address or (m.address if m is not None else None)
         if addr is not None and cut_off_reason(v, addr, operator) is not None:
             addr = None  # already unreachable: not this change's doing
-        macs = {b: bridge_mac(v, b) for b in v.bridges
+        macs = {b: current_mac(v, b) or vswitchd_mac(v, b) for b in v.bridges
                 if b != v.integration_bridge and v.addresses_on(b)}
-        traces[name] = _Trace(name, addr, _default_gateways(v), macs)
+        traces[name] = _Trace(name, addr, _default_gateways(v), macs, v)
     out: list[Finding] = []
     prev: Snapshot = result.before
     steps = [(snap, invs[i]) for snap, i in zip(result.steps, result.step_invocations,
@@ -322,16 +304,20 @@ def host_step_findings(change: Change, result: ChangeResult,
         for fam, lost in sorted(t.gw_lost_at.items()):
             gw, dev = t.gateways[fam]
             back_at = t.gw_back_at.get(fam)
-            back = (f"; line {back_at} adds one back" if back_at is not None
-                    else " and no later line adds one back")
+            back = (_("; line {back_at} adds one back").format(
+                back_at=back_at) if back_at is not None
+                    else _(" and no later line adds one back"))
             v6 = " IPv6" if fam == "inet6" else ""
             out.append(DEFAULT_ROUTE_LOST.finding(
                 key=f"{t.host}:default:{fam}", hosts=[t.host],
                 severity=Severity.medium if back_at is not None else None,
-                summary=(f"{t.host} loses its{v6} default route (via {gw} dev {dev}) after "
-                         f"line {lost}{back}"),
-                evidence=[Evidence(f"line {lost}: the{v6} default route via {gw} dev "
-                                   f"{dev} is gone", f"change:{lost}", host=t.host)],
+                summary=(_(
+                        "{host} loses its{v6} default route (via {gw} dev {dev}) after line "
+                        "{lost}{back}").format(
+                        host=t.host, v6=v6, gw=gw, dev=dev, lost=lost, back=back)),
+                evidence=[Evidence(_(
+                        "line {lost}: the{v6} default route via {gw} dev {dev} is gone").format(
+                        lost=lost, v6=v6, gw=gw, dev=dev), f"change:{lost}", host=t.host)],
                 fields={"gateway": gw or "GATEWAY"},
             ).marked("introduced"))
     return out
@@ -354,13 +340,16 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
         why = cut_off_reason(v, t.address, operator)
         if why is not None:
             t.cut = True
-            to = f"the operator ({operator})" if operator else "its operators"
+            to = _("the operator ({operator})").format(operator=operator) if operator else _(
+                "its operators")
             holder = next((a.ifname for a in v.global_addresses()
                            if a.address == t.address), None)
             out.append(HOST_CUT_OFF.finding(
                 key=f"{t.host}:cut-off", hosts=[t.host],
-                summary=(f"{t.host} is cut off from {to} after line {line}: {why}; the "
-                         "lines after it are never typed"),
+                summary=(_(
+                        "{host} is cut off from {to} after line {line}: {why}; the lines after "
+                        "it are never typed").format(
+                        host=t.host, to=to, line=line, why=why)),
                 evidence=[line_ev, Evidence(why, f"change:{line}", host=t.host)],
                 fields={"address": t.address, "dev": holder or "its old link"},
                 loses_management=[t.host],
@@ -372,17 +361,20 @@ def _step(t: _Trace, v: HostView, line: int, line_ev: Evidence,
         elif fam in gws and fam in t.gw_lost_at and fam not in t.gw_back_at:
             t.gw_back_at[fam] = line
     for bridge, mac in list(t.macs.items()):
-        now = bridge_mac(v, bridge)
+        now = mac_after(t.before, v, bridge)
         if mac is None or now is None or now == mac or not v.addresses_on(bridge):
             continue
         t.macs[bridge] = now
-        shown = "a random local MAC" if now == "random" else now
+        shown = _("a random local MAC") if now == RANDOM else now
         out.append(BRIDGE_MAC_MOVES.finding(
             key=f"{t.host}:{bridge}:{line}", hosts=[t.host],
-            summary=(f"{t.host}: {bridge}'s MAC moves from {mac} to {shown} after line "
-                     f"{line}; it carries "
-                     + ", ".join(a.cidr for a in v.addresses_on(bridge))),
-            evidence=[line_ev, v.ovs_evidence(f"{bridge} has no other_config:hwaddr",
+            summary=_("{host}: {bridge}'s MAC moves from {mac} to {shown} after line {line}; "
+                      "it carries {cidrs}").format(
+                host=t.host, bridge=bridge, mac=mac, shown=shown, line=line,
+                cidrs=", ".join(a.cidr for a in v.addresses_on(bridge))),
+            evidence=[line_ev, v.ovs_evidence(_(
+                    "{bridge} has no other_config:hwaddr").format(
+                    bridge=bridge),
                                               "Bridge", bridge)],
             fields={"bridge": bridge, "mac": mac, "host": t.host},
         ).marked("introduced"))

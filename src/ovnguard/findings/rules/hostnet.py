@@ -6,10 +6,12 @@ from __future__ import annotations
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.i18n import N_, _
+from ovnguard.model.bridgemac import current_mac
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView, parse_remote_targets
 
-GROUP = "Host networking under OVS"
+GROUP = N_("Host networking under OVS")
 
 
 # --------------------------------------------------------------------------- ip-on-ovs-port
@@ -18,25 +20,25 @@ IP_ON_OVS_PORT = RuleSpec(
     id="ip-on-ovs-port",
     severity=Severity.high,
     group=GROUP,
-    title="An IP address is on a NIC that is an OVS port",
-    why=(
+    title=N_("An IP address is on a NIC that is an OVS port"),
+    why=N_(
         "Once a NIC is a port of an OVS bridge, OVS takes every frame that arrives on it; the "
         "kernel IP stack behind the NIC's own address no longer receives anything (OVS FAQ: "
         "'I added my Ethernet port to a bridge and now I can't reach the machine'). The "
         "address has to move to the bridge's internal port. When it is the management "
         "address, adding the NIC to the bridge cuts the host off at that moment."
     ),
-    severity_note=(
+    severity_note=N_(
         "The finding predicts loss of management (verdict dangerous) when the address "
         "is the host's management address."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "Move {cidr} and the routes via {ifname} to {bridge}'s internal port in one step "
         "(`ip addr del {cidr} dev {ifname}; ip addr add {cidr} dev {bridge}; ip link set "
         "{bridge} up` plus the default route), from a console -- or keep {ifname} out of "
         "{bridge}."
     ),
-    example=(
+    example=N_(
         "compute4: enp6s18 holds 10.10.0.41/24 and the change runs `ovs-vsctl add-port br-ex "
         "enp6s18` -> `compute4: 10.10.0.41/24 (its management address) is on enp6s18, a port "
         "of br-ex: OVS takes its traffic, compute4 loses management`"
@@ -64,9 +66,12 @@ def ip_on_ovs_port(ctx: RuleContext) -> list[Finding]:
             out.append(IP_ON_OVS_PORT.finding(
                 key=f"{v.name}:{a.ifname}:{a.cidr}",
                 hosts=[v.name],
-                summary=(f"{v.name}: {a.cidr}"
-                         f"{' (its management address)' if is_mgmt else ''} is on "
-                         f"{a.ifname}, a port of {c.bridge}: OVS takes its traffic{tail}"),
+                summary=(_(
+                        "{name}: {cidr}{value} is on {ifname}, a port of {bridge}: OVS takes its "
+                        "traffic{tail}").format(
+                        name=v.name, cidr=a.cidr,
+                        value=' (its management address)' if is_mgmt else '', ifname=a.ifname,
+                        bridge=c.bridge, tail=tail)),
                 evidence=[v.address_evidence(a), *c.evidence, *mev, outcome],
                 chain=[*c.evidence, v.address_evidence(a), outcome],
                 fields={"cidr": a.cidr, "ifname": a.ifname, "bridge": c.bridge},
@@ -81,8 +86,8 @@ MGMT_BRIDGE_SECURE = RuleSpec(
     id="mgmt-bridge-secure-no-controller",
     severity=Severity.high,
     group=GROUP,
-    title="The management bridge is fail_mode=secure with no controller",
-    why=(
+    title=N_("The management bridge is fail_mode=secure with no controller"),
+    why=N_(
         "In fail_mode=secure OVS installs no flows of its own; only a controller does. With "
         "no Controller row, nothing programs the bridge after ovs-vswitchd restarts (reboot, "
         "package upgrade): its flow table is empty and it passes nothing, so a host whose "
@@ -90,15 +95,15 @@ MGMT_BRIDGE_SECURE = RuleSpec(
         "(br-int is secure by design: ovn-controller programs it over its management socket, "
         "so it is not flagged.)"
     ),
-    severity_note=(
+    severity_note=N_(
         "It predicts loss of management at the next restart, so it makes the verdict "
         "dangerous (a node that does not come back after a reboot)."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "`ovs-vsctl set-fail-mode {bridge} standalone` on {host} (or give {bridge} a "
         "controller that programs it), before the next restart."
     ),
-    example=(
+    example=N_(
         "compute1: br-ex carries 10.10.0.21/24 and `ovs-vsctl set-fail-mode br-ex secure` "
         "-> `compute1: br-ex carries its management address and is fail_mode=secure with no "
         "controller: after a restart it passes nothing`"
@@ -116,18 +121,24 @@ def mgmt_bridge_secure(ctx: RuleContext) -> list[Finding]:
         br = v.bridges.get(m.bridge)
         if br is None or br.fail_mode != "secure" or br.controllers:
             continue
-        fm = v.ovs_evidence(f"{br.name} fail_mode=secure, no controller", "Bridge", br.name)
+        fm = v.ovs_evidence(_("{name} fail_mode=secure, no controller").format(name=br.name),
+            "Bridge", br.name)
         outcome = Evidence(
-            f"after ovs-vswitchd restarts, {br.name} has no flows and passes nothing: "
-            f"{v.name} is unreachable at {m.cidr}", "rule:mgmt-bridge-secure-no-controller",
+            _(
+                    "after ovs-vswitchd restarts, {name} has no flows and passes nothing: "
+                    "{name2} is unreachable at {cidr}").format(
+                    name=br.name, name2=v.name, cidr=m.cidr),
+                        "rule:mgmt-bridge-secure-no-controller",
             None, br.name, v.name)
         carrier = m.carrier.evidence if m.carrier else ()
         out.append(MGMT_BRIDGE_SECURE.finding(
             key=f"{v.name}:{br.name}",
             hosts=[v.name],
-            summary=(f"{v.name}: {br.name} carries its management address {m.cidr} and is "
-                     "fail_mode=secure with no controller: after a restart it passes nothing "
-                     f"and {v.name} is cut off"),
+            summary=(_(
+                    "{name}: {name2} carries its management address {cidr} and is "
+                    "fail_mode=secure with no controller: after a restart it passes nothing and "
+                    "{name} is cut off").format(
+                    name=v.name, name2=br.name, cidr=m.cidr)),
             evidence=[*m.evidence, *carrier, fm, outcome],
             chain=[*m.evidence, *carrier, fm, outcome],
             fields={"bridge": br.name, "host": v.name},
@@ -142,33 +153,24 @@ BRIDGE_HWADDR = RuleSpec(
     id="bridge-hwaddr-unpinned",
     severity=Severity.low,
     group=GROUP,
-    title="An IP-carrying bridge has no pinned MAC",
-    why=(
+    title=N_("An IP-carrying bridge has no pinned MAC"),
+    why=N_(
         "Without other_config:hwaddr, ovs-vswitchd gives a bridge the lowest MAC among its "
         "ports (vswitchd/bridge.c; bond: first member). Adding or removing a NIC changes the "
         "bridge's MAC and the host's address moves to a new MAC: upstream ARP and MAC tables "
         "go stale until they expire (the seed incident's 'bridge MAC reset'). OVN's patch "
         "ports have random local MACs and are skipped, so ovn-controller never moves it."
     ),
-    severity_note="A transient outage, on NIC changes only.",
-    remediation_template=(
+    severity_note=N_("A transient outage, on NIC changes only."),
+    remediation_template=N_(
         "Pin it to the current MAC: `ovs-vsctl set bridge {bridge} "
         "other_config:hwaddr={mac}` on {host}."
     ),
-    example=(
+    example=N_(
         "compute1: br-ex holds 10.10.0.21/24, its NIC enp6s18, no other_config:hwaddr -> "
         "`compute1: br-ex carries 10.10.0.21/24 but its MAC is not pinned`"
     ),
 )
-
-
-def _bridge_mac(v: HostView, bridge: str) -> str | None:
-    for link in v.state.links or ():
-        if link.ifname == bridge and link.address:
-            return link.address
-    br = v.bridges.get(bridge)
-    i = br.interface(bridge) if br is not None else None
-    return i.mac_in_use if i is not None else None
 
 
 @rule(BRIDGE_HWADDR)
@@ -181,18 +183,22 @@ def bridge_hwaddr(ctx: RuleContext) -> list[Finding]:
             addrs = v.addresses_on(br.name)
             if not addrs:
                 continue
-            mac = _bridge_mac(v, br.name)
+            mac = current_mac(v, br.name)
             nics = ", ".join(f"{n.name}" + (f" ({n.mac_in_use})" if n.mac_in_use else "")
                              for n in br.nics)
             cidrs = ", ".join(a.cidr for a in addrs)
             out.append(BRIDGE_HWADDR.finding(
                 key=f"{v.name}:{br.name}",
                 hosts=[v.name],
-                summary=(f"{v.name}: {br.name} carries {cidrs} but other_config:hwaddr is not "
-                         f"set: its MAC follows the lowest MAC of its NICs ({nics}) and "
-                         "changes when a NIC is added or removed"),
+                summary=(_(
+                        "{name}: {name2} carries {cidrs} but other_config:hwaddr is not set: its "
+                        "MAC follows the lowest MAC of its NICs ({nics}) and changes when a NIC "
+                        "is added or removed").format(
+                        name=v.name, name2=br.name, cidrs=cidrs, nics=nics)),
                 evidence=[*(v.address_evidence(a) for a in addrs),
-                          v.ovs_evidence(f"{br.name} has no other_config:hwaddr; NICs: {nics}",
+                          v.ovs_evidence(_(
+                                  "{name} has no other_config:hwaddr; NICs: {nics}").format(
+                                  name=br.name, nics=nics),
                                          "Bridge", br.name)],
                 fields={"bridge": br.name, "mac": mac or "<its current MAC>", "host": v.name},
             ))
@@ -205,8 +211,8 @@ CONTROL_PLANE = RuleSpec(
     id="control-plane-via-provider-bridge",
     severity=Severity.high,
     group=GROUP,
-    title="The route to the OVN databases goes through a provider bridge",
-    why=(
+    title=N_("The route to the OVN databases goes through a provider bridge"),
+    why=N_(
         "ovn-controller reaches the Southbound DB (external_ids:ovn-remote), and "
         "neutron-server the NB/SB (ml2_conf.ini [ovn]), over the host's routes. When that "
         "route leaves through a bridge that ovn-bridge-mappings also patches logical "
@@ -214,14 +220,14 @@ CONTROL_PLANE = RuleSpec(
         "the very path the fix would arrive on: ovn-controller keeps the broken state, and "
         "`ovn-nbctl lsp-del` from the controller no longer reaches the host."
     ),
-    severity_note=("It makes every provider-network mistake unrecoverable remotely. Info on "
+    severity_note=N_("It makes every provider-network mistake unrecoverable remotely. Info on "
                    "hosts deployed by ovn-kubernetes, whose shared gateway mode routes the "
                    "node's traffic over the gateway bridge by design."),
-    remediation_template=(
+    remediation_template=N_(
         "Route {remote} over an interface outside OVS (the management NIC), or unmap "
         "{bridge} ({physnets}) on {host}; see `ovnguard plan separate-nic`."
     ),
-    example=(
+    example=N_(
         "compute1: ovn-remote=tcp:10.10.0.10:6642, route 10.10.0.0/24 dev br-ex, "
         "ovn-bridge-mappings=physnet2:br-ex -> `compute1: the route to tcp:10.10.0.10:6642 "
         "(SB) leaves through br-ex, which physnet2 is mapped to`"
@@ -234,14 +240,15 @@ def _remotes(v: HostView) -> list[tuple[str, str, str | None, Evidence]]:
     out: list[tuple[str, str, str | None, Evidence]] = []
     for target, ip in v.ovn_remote_targets():
         out.append(("SB", target, ip, v.ovs_evidence(
-            f"ovn-remote is {v.ovn_remote}", "Open_vSwitch", "external_ids:ovn-remote")))
+            _("ovn-remote is {ovn_remote}").format(ovn_remote=v.ovn_remote), "Open_vSwitch",
+                "external_ids:ovn-remote")))
     for rel, sections in sorted(v.state.neutron.items()):
         ovn = sections.get("ovn", {})
         for key, what in (("ovn_nb_connection", "NB"), ("ovn_sb_connection", "SB")):
             val = ovn.get(key)
             for target, ip in parse_remote_targets(val):
                 out.append((what, target, ip, v.neutron_evidence(
-                    f"[ovn] {key} = {val}", rel, key)))
+                    _("[ovn] {key} = {val}").format(key=key, val=val), rel, key)))
     return out
 
 
@@ -268,12 +275,15 @@ def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
             # ovn-kubernetes' shared gateway mode routes the node's traffic over br-ex on
             # purpose: said at info, not flagged as a fault
             by_design = v.state.deployment == "ovn-kubernetes"
-            summary = (f"{v.name}: the route to {target} ({what}) leaves through "
-                       f"{c.bridge}, which {physnets} is mapped to: a provider-network "
-                       "mistake cuts this host off from the OVN databases")
+            summary = (_(
+                    "{name}: the route to {target} ({what}) leaves through {bridge}, which "
+                    "{physnets} is mapped to: a provider-network mistake cuts this host off from "
+                    "the OVN databases").format(
+                    name=v.name, target=target, what=what, bridge=c.bridge, physnets=physnets))
             if by_design:
-                summary += (" (by design in ovn-kubernetes' shared gateway mode, not a "
-                            "misconfiguration)")
+                summary += (_(
+                        " (by design in ovn-kubernetes' shared gateway mode, not a "
+                        "misconfiguration)"))
             out.append(CONTROL_PLANE.finding(
                 key=f"{v.name}:{target}",
                 hosts=[v.name],

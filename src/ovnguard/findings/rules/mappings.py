@@ -8,11 +8,12 @@ import re
 from ovnguard.findings.context import ChangeContext, RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, change_rule, rule
+from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.textdist import levenshtein
 
-GROUP = "Bridge mappings"
+GROUP = N_("Bridge mappings")
 
 
 
@@ -39,8 +40,8 @@ UNMAPPED_PHYSNET = RuleSpec(
     id="unmapped-physnet",
     severity=Severity.medium,
     group=GROUP,
-    title="A localnet port's network_name is mapped on no chassis",
-    why=(
+    title=N_("A localnet port's network_name is mapped on no chassis"),
+    why=N_(
         "ovn-controller looks the port's options:network_name up in its own "
         "ovn-bridge-mappings; with no match it creates nothing and logs once, at INFO, "
         "`bridge not found for localnet port '...' with network name '...'; skipping` "
@@ -48,16 +49,16 @@ UNMAPPED_PHYSNET = RuleSpec(
         "VMs on the switch stay cut off from the physical network, and the next person to "
         "'fix' the typo on a live cloud realizes the port everywhere at once."
     ),
-    severity_note=(
+    severity_note=N_(
         "Harmless by itself, but it is a change that does not do what it says, and "
         "correcting it is the dangerous step (see l2-loop)."
     ),
-    remediation_template=(
+    remediation_template=N_(
         "Check the physical network name: `ovn-nbctl lsp-set-options {lport} "
         "network_name={suggestion}` if that is what was meant -- then run ovnguard again: on "
         "a switch that already has a localnet port for that network it makes an L2 loop."
     ),
-    example=(
+    example=N_(
         "`ovn-nbctl lsp-set-options ln-phynet2 network_name=phynet2` while every chassis maps "
         "physnet2 -> `localnet port ln-phynet2 on neutron-pub has network_name=phynet2, which "
         "no chassis maps (did you mean physnet2?)`"
@@ -94,24 +95,33 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
             continue
         suggestion = closest(nn, named | used)
         hosts = ctx.local_hosts(ls.name)
-        did = f" (did you mean {suggestion}?)" if suggestion else ""
+        did = _(" (did you mean {suggestion}?)").format(suggestion=suggestion) if suggestion else ""
         lost = ""
         if nn in lost_on:
-            lost = (f"; it is named on {', '.join(sorted(set(lost_on[nn])))} but that entry "
-                    "is ignored (see malformed-bridge-mappings / mapping-missing-bridge)")
-        where = (f"; {ls.name} is local on {', '.join(hosts)}, which would have realized it"
+            lost = (_(
+                    "; it is named on {lost_on} but that entry is ignored (see "
+                    "malformed-bridge-mappings / mapping-missing-bridge)").format(
+                    lost_on=', '.join(sorted(set(lost_on[nn])))))
+        where = (_(
+                "; {name} is local on {hosts}, which would have realized it").format(
+                name=ls.name, hosts=', '.join(hosts))
                  if hosts else "")
         ptype = str(port.get("type"))
         lport_facts = ctx.lport_facts(port.name)
         log = Evidence(
-            f"ovn-controller logs `bridge not found for {ptype} port '{port.name}' with network "
-            f"name '{nn}'; skipping` and creates no patch port", "ovn-controller(patch.c)",
+            _(
+                    "ovn-controller logs `bridge not found for {ptype} port '{name}' with "
+                    "network name '{nn}'; skipping` and creates no patch port").format(
+                    ptype=ptype, name=port.name, nn=nn), "ovn-controller(patch.c)",
             "Port_Binding", port.name)
         out.append(UNMAPPED_PHYSNET.finding(
             key=f"{ls.name}/{port.name}",
             hosts=hosts,
-            summary=(f"{ptype} port {port.name} on {ls.name} has network_name={nn}, which no "
-                     f"chassis maps{did}: nothing is realized anywhere{lost}{where}"),
+            summary=(_(
+                    "{ptype} port {name} on {name2} has network_name={nn}, which no chassis "
+                    "maps{did}: nothing is realized anywhere{lost}{where}").format(
+                    ptype=ptype, name=port.name, name2=ls.name, nn=nn, did=did, lost=lost,
+                    where=where)),
             evidence=[*lport_facts, *maps, log],
             chain=[*lport_facts, log],
             fields={"lport": port.name, "suggestion": suggestion or "<physnet>"},
@@ -125,18 +135,18 @@ MAPPING_MISSING_BRIDGE = RuleSpec(
     id="mapping-missing-bridge",
     severity=Severity.medium,
     group=GROUP,
-    title="ovn-bridge-mappings names a bridge that does not exist",
-    why=(
+    title=N_("ovn-bridge-mappings names a bridge that does not exist"),
+    why=N_(
         "ovn-controller (add_ovs_bridge_mappings) logs WARN `Bridge 'X' not found for network "
         "'Y'` and skips that entry: localnet ports of that physnet are not realized on this "
         "host until the bridge appears -- and then they all are, at once."
     ),
-    severity_note="A silent loss of provider connectivity on one host.",
-    remediation_template=(
+    severity_note=N_("A silent loss of provider connectivity on one host."),
+    remediation_template=N_(
         "Create the bridge with its uplink (`ovs-vsctl add-br {bridge}` and add its NIC), or "
         "fix the entry for {physnet} in `external_ids:ovn-bridge-mappings` on {host}."
     ),
-    example=(
+    example=N_(
         "compute2: ovn-bridge-mappings=physnet2:br-pub, no bridge br-pub -> `compute2: "
         "ovn-bridge-mappings maps physnet2 to br-pub, which does not exist`"
     ),
@@ -155,7 +165,7 @@ def mapping_missing_bridge(ctx: RuleContext) -> list[Finding]:
         for pr in ctx.mappings(v.name).problems:
             if pr.level != "WARN":
                 continue
-            physnet, _, bridge = pr.entry.partition(":")
+            physnet, _sep, bridge = pr.entry.partition(":")
             hint = ""
             if bridge != bridge.strip() and bridge.strip() in v.bridges:
                 hint = f" (it has whitespace: {bridge!r}; {bridge.strip()} exists)"
@@ -166,11 +176,17 @@ def mapping_missing_bridge(ctx: RuleContext) -> list[Finding]:
             out.append(MAPPING_MISSING_BRIDGE.finding(
                 key=f"{v.name}:{physnet}",
                 hosts=[v.name],
-                summary=(f"{v.name}: ovn-bridge-mappings maps {physnet} to {bridge}, which "
-                         f"does not exist{hint}: ovn-controller WARNs and skips it{uses}"),
+                summary=(_(
+                        "{name}: ovn-bridge-mappings maps {physnet} to {bridge}, which does not "
+                        "exist{hint}: ovn-controller WARNs and skips it{uses}").format(
+                        name=v.name, physnet=physnet, bridge=bridge, hint=hint, uses=uses)),
                 evidence=[v.mappings_evidence(),
-                          v.ovs_evidence(f"bridges on {v.name}: {bridges}", "Bridge"),
-                          Evidence(f"ovn-controller logs WARN `{pr.message}`",
+                          v.ovs_evidence(_(
+                                  "bridges on {name}: {bridges}").format(
+                                  name=v.name, bridges=bridges), "Bridge"),
+                          Evidence(_(
+                                  "ovn-controller logs WARN `{message}`").format(
+                                  message=pr.message),
                                    "ovn-controller(patch.c)", None, None, v.name)],
                 fields={"bridge": bridge.strip(), "physnet": physnet, "host": v.name},
             ))
@@ -183,8 +199,8 @@ MALFORMED_BRIDGE_MAPPINGS = RuleSpec(
     id="malformed-bridge-mappings",
     severity=Severity.high,
     group=GROUP,
-    title="ovn-bridge-mappings is malformed: later entries are ignored",
-    why=(
+    title=N_("ovn-bridge-mappings is malformed: later entries are ignored"),
+    why=N_(
         "ovn-controller splits the value on ',' and each entry at the first ':' with no "
         "whitespace trimming. An entry without ':' or with an empty side is an ERR "
         "(`Invalid ovn-bridge-mappings configuration`) and parsing stops: every later entry "
@@ -194,13 +210,13 @@ MALFORMED_BRIDGE_MAPPINGS = RuleSpec(
         "the lookup returns whichever entry the hash table holds first (the simulation "
         "emulates OVS 3.1's hmap), silently."
     ),
-    severity_note="Whole physical networks disappear from a host without an error a "
-                  "monitoring system would catch.",
-    remediation_template=(
+    severity_note=N_("Whole physical networks disappear from a host without an error a "
+                  "monitoring system would catch."),
+    remediation_template=N_(
         "Rewrite it as comma-separated physnet:bridge pairs with no spaces, e.g. "
         "`ovs-vsctl set open . external_ids:ovn-bridge-mappings={fixed}` on {host}."
     ),
-    example=(
+    example=N_(
         "ovn-bridge-mappings=\"physnet1:br-ex,physnet3,physnet2:br-public\" -> `compute1: "
         "entry 'physnet3' is malformed: ovn-controller logs ERR and ignores it and every "
         "later entry: physnet2 are lost`"
@@ -233,7 +249,9 @@ def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
             else:
                 continue
             if pr.logged:
-                logs.append(Evidence(f"ovn-controller logs {pr.level} `{pr.message}`",
+                logs.append(Evidence(_(
+                        "ovn-controller logs {level} `{message}`").format(
+                        level=pr.level, message=pr.message),
                                      "ovn-controller(patch.c)", None, None, v.name))
         lost.discard("")
         if lost:
@@ -294,21 +312,26 @@ def unapplied_physnets(cc: ChangeContext) -> list[Finding]:
             if physnet in named:
                 continue
             guess = closest(physnet, named)
-            did = f" (did you mean {guess}?)" if guess else ""
+            did = _(" (did you mean {guess}?)").format(guess=guess) if guess else ""
             line = inv.location.line
             out.append(
                 UNMAPPED_PHYSNET.finding(
                     key=f"change:{line}:{physnet}",
                     hosts=(),
                     summary=(
-                        f"line {line} names physical network {physnet}, which no chassis "
-                        f"maps{did}: even once the line applies, ovn-controller will realize "
-                        "nothing for it"
+                        _(
+                                "line {line} names physical network {physnet}, which no chassis "
+                                "maps{did}: even once the line applies, ovn-controller will "
+                                "realize nothing for it").format(
+                                line=line, physnet=physnet, did=did)
                     ),
                     evidence=[
-                        Evidence(f"line {line}: {inv.expanded}", f"change:{line}"),
+                        Evidence(_(
+                                "line {line}: {expanded}").format(
+                                line=line, expanded=inv.expanded), f"change:{line}"),
                         Evidence(
-                            "physical networks mapped by the chassis: " + ", ".join(sorted(named)),
+                            _("physical networks mapped by the chassis: ") + ", ".join(sorted(
+                                named)),
                             "ovn-bridge-mappings",
                         ),
                     ],

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from ovnguard.findings.context import RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView
 
-GROUP = "Neutron ML2/OVN"
+GROUP = N_("Neutron ML2/OVN")
 
 AGENT_INI = "openvswitch_agent.ini"
 
@@ -38,11 +39,11 @@ def _mechanism_drivers(neutron: Mapping[str, Mapping[str, Mapping[str, str]]]) -
 def _is_ml2_ovn(v: HostView) -> tuple[bool, str]:
     drivers = _mechanism_drivers(v.state.neutron)
     if "ovn" in drivers:
-        return True, "ml2_conf.ini mechanism_drivers includes ovn"
+        return True, _("ml2_conf.ini mechanism_drivers includes ovn")
     if drivers and "openvswitch" in drivers:
         return False, ""
     if v.ovn_remote or v.mappings_raw is not None:
-        return True, "the host runs ovn-controller (external_ids:ovn-remote is set)"
+        return True, _("the host runs ovn-controller (external_ids:ovn-remote is set)")
     return False, ""
 
 
@@ -52,21 +53,21 @@ NEUTRON_CONFIG_DRIFT = RuleSpec(
     id="neutron-config-drift",
     severity=Severity.medium,
     group=GROUP,
-    title="openvswitch_agent.ini bridge_mappings on an ML2/OVN host",
-    why=(
+    title=N_("openvswitch_agent.ini bridge_mappings on an ML2/OVN host"),
+    why=N_(
         "Under ML2/OVN there is no neutron-openvswitch-agent: ovn-controller reads the "
         "mappings from OVS `external_ids:ovn-bridge-mappings`, and Neutron learns them from "
         "SB Chassis other_config. `[ovs] bridge_mappings` in openvswitch_agent.ini is read "
         "by nothing; editing it (as the seed incident's fix did) changes nothing, and when it "
         "disagrees with OVS it misleads whoever reads it next."
     ),
-    severity_note="No outage by itself, but it sends the next fix to the wrong place.",
-    remediation_template=(
+    severity_note=N_("No outage by itself, but it sends the next fix to the wrong place."),
+    remediation_template=N_(
         "Make the change in OVS, the effective place: `ovs-vsctl set open . "
         "external_ids:ovn-bridge-mappings={effective}` on {host}; remove `bridge_mappings` "
         "from {path} (or the file) so nobody edits it again."
     ),
-    example=(
+    example=N_(
         "compute1: openvswitch_agent.ini `[ovs] bridge_mappings = physnet1:br-ex,"
         "physnet2:br-public`, OVS ovn-bridge-mappings=physnet2:br-ex -> `compute1: "
         "openvswitch_agent.ini says physnet1:br-ex,physnet2:br-public but OVS (effective) "
@@ -90,9 +91,12 @@ def neutron_config_drift(ctx: RuleContext) -> list[Finding]:
                 continue
             agent = _parse_neutron_mappings(raw)
             effective = dict(ctx.mappings(v.name).mappings)
-            ev = [v.neutron_evidence(f"[ovs] bridge_mappings = {raw}", rel, "bridge_mappings"),
+            ev = [v.neutron_evidence(_("[ovs] bridge_mappings = {raw}").format(raw=raw), rel,
+                "bridge_mappings"),
                   v.mappings_evidence(),
-                  Evidence(f"{v.name} is ML2/OVN: {why_ovn}", "rule:neutron-config-drift",
+                  Evidence(_(
+                          "{name} is ML2/OVN: {why_ovn}").format(
+                          name=v.name, why_ovn=why_ovn), "rule:neutron-config-drift",
                            None, None, v.name)]
             eff_text = ",".join(f"{p}:{b}" for p, b in effective.items()) or "(none)"
             # Without conf.db the chassis' own report in SB is the effective value.
@@ -100,22 +104,27 @@ def neutron_config_drift(ctx: RuleContext) -> list[Finding]:
             if not v.mappings_known:
                 differ = ""
             elif agent == effective:
-                differ = (f"; it matches {where}, which is what ovn-controller actually "
-                          "reads")
+                differ = (_(
+                        "; it matches {where}, which is what ovn-controller actually reads").format(
+                        where=where))
             else:
                 only_agent = sorted(set(agent.items()) - set(effective.items()))
-                differ = (f"; it disagrees with {where} ovn-bridge-mappings, the effective one "
-                          f"({eff_text}): "
-                          + ", ".join(f"{p}:{b} is not in effect" for p, b in only_agent))
+                differ = _("; it disagrees with {where} ovn-bridge-mappings, the effective one "
+                           "({effective}): {entries}").format(
+                    where=where, effective=eff_text, entries=", ".join(
+                        _("{entry} is not in effect").format(entry=f"{p}:{b}")
+                        for p, b in only_agent))
                 only_ovs = sorted(set(effective.items()) - set(agent.items()))
                 if only_ovs:
-                    differ += ("; in effect but not in the file: "
+                    differ += (_("; in effect but not in the file: ")
                                + ", ".join(f"{p}:{b}" for p, b in only_ovs))
             out.append(NEUTRON_CONFIG_DRIFT.finding(
                 key=f"{v.name}:{rel}",
                 hosts=[v.name],
-                summary=(f"{v.name}: {rel} sets [ovs] bridge_mappings = {raw}, which nothing "
-                         f"reads under ML2/OVN{differ}"),
+                summary=(_(
+                        "{name}: {rel} sets [ovs] bridge_mappings = {raw}, which nothing reads "
+                        "under ML2/OVN{differ}").format(
+                        name=v.name, rel=rel, raw=raw, differ=differ)),
                 evidence=ev,
                 fields={"effective": eff_text if effective else ",".join(
                     f"{p}:{b}" for p, b in agent.items()), "host": v.name,
@@ -130,8 +139,8 @@ NEUTRON_OUT_OF_BAND = RuleSpec(
     id="neutron-out-of-band",
     severity=Severity.medium,
     group=GROUP,
-    title="A hand-made port on a Neutron-owned switch",
-    why=(
+    title=N_("A hand-made port on a Neutron-owned switch"),
+    why=N_(
         "Neutron owns switches `neutron-<network uuid>` (external_ids neutron:network_name) "
         "and keeps them in sync with its own database: its ports carry "
         "`neutron:port_name`, its localnet ports are `provnet-<segment>`. A port made with "
@@ -140,13 +149,13 @@ NEUTRON_OUT_OF_BAND = RuleSpec(
         "as `ln-x` alone, so the hand-made state lingers, unowned, until someone finds it "
         "in an outage."
     ),
-    severity_note="The state drifts from what the cloud's owner of record knows.",
-    remediation_template=(
+    severity_note=N_("The state drifts from what the cloud's owner of record knows."),
+    remediation_template=N_(
         "Do it through Neutron (e.g. a provider network/segment: `openstack network create "
         "--provider-network-type flat --provider-physical-network <physnet> ...`), or delete "
         "the hand-made port: `ovn-nbctl lsp-del {lport}`."
     ),
-    example=(
+    example=N_(
         "`ovn-nbctl lsp-add neutron-3f6c... ln-physnet2` -> `ln-physnet2 on Neutron's switch "
         "neutron-3f6c... (network public) was not made by Neutron`"
     ),
@@ -170,21 +179,29 @@ def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
             extra = ""
             if ptype == "localnet" and provnets:
                 nn = network_name(p)
-                extra = (f"; it is a second localnet port beside Neutron's "
-                         f"{', '.join(provnets)} (network_name={nn})")
+                extra = (_(
+                        "; it is a second localnet port beside Neutron's {provnets} "
+                        "(network_name={nn})").format(
+                        provnets=', '.join(provnets), nn=nn))
             hosts = ctx.local_hosts(ls.name)
             out.append(NEUTRON_OUT_OF_BAND.finding(
                 key=f"{ls.name}/{p.name}",
                 hosts=hosts,
-                summary=(f"{p.name} ({ptype}) on Neutron's switch {ls.name} (network "
-                         f"{netname}) was not made by Neutron: db-sync reports it and repair "
-                         f"mode leaves it behind{extra}"),
+                summary=(_(
+                        "{name} ({ptype}) on Neutron's switch {name2} (network {netname}) was "
+                        "not made by Neutron: db-sync reports it and repair mode leaves it "
+                        "behind{extra}").format(
+                        name=p.name, ptype=ptype, name2=ls.name, netname=netname, extra=extra)),
                 evidence=[
-                    ctx.nb_evidence(f"Logical_Switch {ls.name} external_ids:"
-                                    f"neutron:network_name={netname}", "Logical_Switch",
+                    ctx.nb_evidence(_(
+                            "Logical_Switch {name} "
+                            "external_ids:neutron:network_name={netname}").format(
+                            name=ls.name, netname=netname), "Logical_Switch",
                                     ls.name),
-                    ctx.nb_evidence(f"Logical_Switch_Port {p.name} type={ptype} has no "
-                                    "external_ids:neutron:port_name", "Logical_Switch_Port",
+                    ctx.nb_evidence(_(
+                            "Logical_Switch_Port {name} type={ptype} has no "
+                            "external_ids:neutron:port_name").format(
+                            name=p.name, ptype=ptype), "Logical_Switch_Port",
                                     p.name),
                 ],
                 fields={"lport": p.name},
