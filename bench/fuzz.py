@@ -20,12 +20,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "fuzz"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from families import FAMILIES
-from fuzzcases import Outcome, run_case, sandbox
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hseed
+
+from helpers.families import FAMILIES
+from helpers.fuzzcases import Outcome, run_case, sandbox
 
 # Share of the cases per family: the command-line families run the whole pipeline and are
 # slower; the direct reader families are cheap and get more.

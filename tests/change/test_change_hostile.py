@@ -14,3 +14,12 @@ def test_dollar_before_a_non_ascii_letter_is_literal() -> None:
 def test_backslash_before_an_ordinary_character_in_double_quotes() -> None:
     change = parse_change('ovn-nbctl ls-add "a\\b"\n', "c.sh")
     assert change.commands[0].args == ("a\\b",)
+
+
+def test_a_nul_byte_in_a_word_is_unknown_not_a_traceback() -> None:
+    # found by the fuzz run: the real tool was started with it (ValueError: embedded null byte)
+    c = parse_change("ovn-nbctl ls-add a\x00b\n# host: compute1\novs-vsctl add-br b\x00r\n", "c.sh")
+    assert not c.invocations
+    assert [(p.kind, p.location.line) for p in c.problems] == [("unsupported-command", 1),
+                                                               ("unsupported-command", 3)]
+    assert all("NUL byte" in p.message for p in c.problems)

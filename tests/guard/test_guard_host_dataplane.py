@@ -9,7 +9,6 @@ addresses and routes, the host answers again within the deadline, and `ip -j add
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,11 +16,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from helpers.dataplane_fixtures import DataplaneFactory
+from helpers.guardtools import latest_guard, stop_watchers
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab
 from ovnguard.lab.process import wait_until
@@ -41,28 +40,6 @@ NAIVE = """\
 ip addr del {addr} dev br-ex
 ip addr add {addr} dev enp6s18
 """
-
-
-def _guard_state(state_dir: Path) -> dict[str, Any] | None:
-    if not state_dir.is_dir():
-        return None
-    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file())
-    if not dirs:
-        return None
-    try:
-        doc: dict[str, Any] = json.loads((dirs[-1] / "guard.json").read_text())
-    except ValueError:
-        return None  # caught mid-rename
-    return doc
-
-
-def _stop_watchers(state_dir: Path) -> None:
-    doc = _guard_state(state_dir)
-    for key in ("watcher", "keeper"):
-        pid = (doc or {}).get(key, {}).get("pid") if doc else None
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
 
 
 def _ip(dp: DataplaneLab, *args: str) -> str:
@@ -99,7 +76,7 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "DANGEROUS" in refused.stdout and "host-cut-off" in refused.stdout
     assert f"line 4 on {HOST}: ip addr del {addr} dev br-ex" in refused.stdout
-    assert _guard_state(state_dir) is None  # nothing written, nothing applied
+    assert latest_guard(state_dir) is None  # nothing written, nothing applied
     assert _ip(dp, "addr", "show") == addr_before
     argv.append("--force")
     t0 = time.monotonic()
@@ -107,19 +84,19 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
     cli = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True, env=env)
     try:
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("armed", "rolling-back", "rolled-back", "refused", "failed"),
-                          60), _guard_state(state_dir)
+                          60), latest_guard(state_dir)
         killed = cli.poll() is None
         os.killpg(cli.pid, signal.SIGKILL)  # the session that started it dies
         out = cli.communicate(timeout=10)[0].decode(errors="replace")
         print(f"\n--- apply (CLI {'killed' if killed else 'had exited'}):\n{out}")
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None and doc["status"] != "refused", (doc, out)
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
         t_done = time.monotonic() - t0
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None
         print(json.dumps({k: doc.get(k) for k in ("status", "edits", "timeline", "rollback")},
                          indent=1))
@@ -151,7 +128,7 @@ def test_naive_address_move_is_rolled_back_by_the_guard_on_the_host(
         if cli.poll() is None:
             os.killpg(cli.pid, signal.SIGKILL)
             cli.wait()
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)
 
 
 FAILING = """\
@@ -189,9 +166,9 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
         # no --probe, no --from: the host's way out, its default gateway
         assert f"no --probe given: probing {router}, the default gateway" in res.stdout
         assert f"probe icmp:{router}: passes now, watched" in res.stdout
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None
         log = next(state_dir.iterdir()).joinpath("watcher.log").read_text()
         print(log)
@@ -203,7 +180,7 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
         assert _ip(dp, "addr", "show") == addr_before
         assert _ip(dp, "route", "show", "table", "main") == route_before
     finally:
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)
 
 
 def test_watcher_killed_after_the_host_lines_ran_is_taken_over_and_undone(
@@ -235,13 +212,13 @@ def test_watcher_killed_after_the_host_lines_ran_is_taken_over_and_undone(
             return bool(logs) and "fault point after-apply" in logs[0].read_text()
 
         assert wait_until(paused, 60)
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None and doc["status"] == "applying"
         assert "198.51.100.0/24" in _ip(dp, "route", "show", "table", "main")
         os.kill(int(doc["watcher"]["pid"]), signal.SIGKILL)
-        assert wait_until(lambda: (_guard_state(state_dir) or {}).get("status") in
+        assert wait_until(lambda: (latest_guard(state_dir) or {}).get("status") in
                           ("rolled-back", "failed", "rollback-failed"), 30)
-        doc = _guard_state(state_dir)
+        doc = latest_guard(state_dir)
         assert doc is not None
         print(json.dumps({k: doc.get(k) for k in ("status", "edits", "rollback", "watcher")},
                          indent=1))
@@ -254,4 +231,4 @@ def test_watcher_killed_after_the_host_lines_ran_is_taken_over_and_undone(
         if cli.poll() is None:
             os.killpg(cli.pid, signal.SIGKILL)
         cli.wait()
-        _stop_watchers(state_dir)
+        stop_watchers(state_dir)

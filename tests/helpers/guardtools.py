@@ -150,6 +150,20 @@ class GuardEnv:
 
 
 
+def latest_guard(state_dir: Path) -> dict[str, Any] | None:
+    """The newest guard's state document in `state_dir`, None when there is none yet (or it
+    is caught mid-rename)."""
+    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file()) \
+        if state_dir.is_dir() else []
+    if not dirs:
+        return None
+    try:
+        doc: dict[str, Any] = json.loads((dirs[-1] / "guard.json").read_text())
+    except ValueError:
+        return None
+    return doc
+
+
 def stop_watchers(state_dir: Path) -> list[int]:
     """SIGKILL every keeper, then every watcher recorded in the state dir that is still ours
     (its command line names its guard dir; the keeper first, or it would start the next

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import email
+import os
 import shutil
 import subprocess
 import sys
@@ -109,3 +110,39 @@ def test_installed_copy_points_at_its_docs(wheel: Path, tmp_path: Path) -> None:
                        text=True, timeout=60, env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"})
     assert h.returncode == 0, h.stderr
     assert str(docs) in h.stdout
+
+
+def test_pipx_install_of_the_source_tree_runs(tmp_path: Path) -> None:
+    """`pipx install .` as an operator runs it: its own venv, build isolation (setuptools
+    from the package index pip is configured with), the console script working. Checked by
+    hand with Debian 12's pipx 1.1.0 and with pipx 1.18 from PyPI."""
+    pipx = shutil.which("pipx")
+    if pipx is None:
+        pytest.skip("pipx not installed (apt-get install pipx, or pip install pipx)")
+    # HOME kept: pip's own configuration (index, find-links) is read from it
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path)),
+           "PIPX_HOME": str(tmp_path / "h"),
+           "PIPX_BIN_DIR": str(tmp_path / "bin"), "PIPX_MAN_DIR": str(tmp_path / "man")}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("pyproject.toml", "README.md", "src", "docs", "contrib"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, tree / name)
+    p = subprocess.run([pipx, "install", str(tree)], capture_output=True, text=True,
+                       timeout=600, env=env)
+    if p.returncode != 0 and "Could not find a version" in p.stdout + p.stderr:
+        pytest.skip("no package index reachable for pipx's isolated build")
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    exe = tmp_path / "bin" / "ovnguard"
+    seed = SRC / "examples" / "seed"
+    r = subprocess.run([str(exe), "check", "-b", str(seed / "bundle"), "--change",
+                        str(seed / "change-corrected.sh"), "-f", "json"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 1, r.stderr  # the seed change is dangerous
+    assert '"verdict": "dangerous"' in r.stdout
+    docs = tmp_path / "h" / "venvs" / "ovnguard" / "share" / "doc" / "ovnguard"
+    assert (docs / "docs" / "security.md").is_file()

@@ -39,6 +39,8 @@ def test_playbook_writes_the_same_bundle_as_collect(ansible_playbook: str,
     nd = tmp_path / "neutron"
     (nd / "plugins" / "ml2").mkdir(parents=True)
     (nd / "plugins" / "ml2" / "ml2_conf.ini").write_text("[ml2]\nmechanism_drivers = ovn\n")
+    # the playbook copies files as they are: their secrets are left out when the bundle is read
+    (nd / "neutron.conf").write_text("[database]\nconnection = mysql://neutron:S3cr3t@db/neutron\n")
     inv = tmp_path / "inv.ini"
     inv.write_text(
         "".join(f"{h.name} ansible_host={h.address} ovnguard_ovs_remote=unix:{h.ovs_sock} "
@@ -64,6 +66,8 @@ def test_playbook_writes_the_same_bundle_as_collect(ansible_playbook: str,
         assert f"{h.address}/24" in {a.cidr for a in hs.addresses or ()}
         assert hs.links is not None and hs.routes is not None
         assert hs.neutron["neutron/plugins/ml2/ml2_conf.ini"]["ml2"]["mechanism_drivers"] == "ovn"
+        assert hs.neutron["neutron/neutron.conf"]["database"]["connection"] == \
+            "mysql://neutron:<redacted>@db/neutron"
     # `ovnguard collect --inventory` on the very same INI inventory (its ansible_host,
     # ansible_user and ovnguard_* variables) writes the same bundle, without Ansible
     out2 = tmp_path / "bundle-collect"

@@ -71,3 +71,34 @@ def test_write_bundle_merges_runs_and_replaces_a_host_whole(tmp_path: Path) -> N
         write_bundle(Collection(hosts=[HostCollection("c3", neutron={"../../x.ini": b""})]),
                      out)
     assert not (out / "hosts" / "c3").exists()
+
+
+def test_read_tree_reads_only_regular_files_bounded_and_says_what_it_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from ovnguard.sources import collected, safeio
+
+    etc = tmp_path / "etc/neutron"
+    (etc / "plugins/ml2").mkdir(parents=True)
+    (etc / "neutron.conf").write_text("[DEFAULT]\ncore_plugin = ml2\n")
+    os.mkfifo(etc / "fifo.ini")  # read whole, this blocked `collect` forever
+    (etc / "dev.conf").symlink_to("/dev/zero")  # and this ended in MemoryError
+    (etc / "plugins/ml2/big.ini").write_bytes(b"[x]\n" + b"#" * 200)
+    (etc / "loop").symlink_to(etc)  # a symlinked directory is not followed
+    monkeypatch.setattr(safeio, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(safeio.read_bytes, "__defaults__", (None, 100, "file"))
+    notes: list[str] = []
+    tree = read_tree(["/etc/neutron"], base=tmp_path, notes=notes)
+    assert sorted(tree) == ["/etc/neutron/neutron.conf"]
+    text = "\n".join(notes)
+    assert "/etc/neutron/fifo.ini" in text and "not a regular file" in text
+    assert "/etc/neutron/dev.conf" in text
+    assert "/etc/neutron/plugins/ml2/big.ini" in text and "larger than" in text
+    # a count bound, said once, the rest not read
+    for i in range(5):
+        (etc / f"n{i}.conf").write_text("[DEFAULT]\n")
+    monkeypatch.setattr(collected, "MAX_TREE_FILES", 3)
+    notes = []
+    tree = read_tree(["/etc/neutron"], base=tmp_path, notes=notes)
+    assert len(tree) == 3 and any("more than 3 files" in n for n in notes)

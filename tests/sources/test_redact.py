@@ -99,6 +99,23 @@ def test_a_redacted_bundle_says_so_in_its_notes(tmp_path: Path) -> None:
                      "was collected"]
 
 
+def test_a_bundle_not_written_by_collect_has_its_secrets_left_out_on_reading(
+        tmp_path: Path) -> None:
+    # e.g. written by contrib/ansible/collect.yml, which copies Neutron's files as they are
+    etc = tmp_path / "etc"
+    (etc / "neutron").mkdir(parents=True)
+    (etc / "neutron" / "neutron.conf").write_text(NEUTRON_CONF)
+    parsed, notes = read_neutron(etc, "hosts/h1/etc")
+    conf = parsed["neutron/neutron.conf"]
+    assert SECRET not in repr(conf) and SECRET not in repr(notes)
+    assert conf["database"]["connection"] == f"mysql+pymysql://neutron:{REDACTED}@10.0.0.5/neutron"
+    assert conf["DEFAULT"]["core_plugin"] == "ml2"
+    assert conf["ovn"]["ovn_nb_connection"] == "tcp:10.0.0.1:6641"
+    (note,) = notes
+    assert note.startswith("hosts/h1/etc/neutron/neutron.conf: 9 secret value(s) (")
+    assert "still holds them" in note
+
+
 def test_reports_and_errors_never_print_a_secret(tmp_path: Path) -> None:
     b = tmp_path / "bundle"
     shutil.copytree(EX / "bundle", b)

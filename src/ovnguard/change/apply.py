@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ovnguard.change import dbctl, nbctl, vsctl
+from ovnguard.change.batch import attribute, plan_groups
 from ovnguard.change.model import (
     AppliedInvocation,
     Change,
@@ -79,6 +80,8 @@ class Backend(Protocol):
     name: str
     # Lines the backend cannot know and that must not be called wrong: only the model says so.
     checks_syntax: bool
+    # Whether it has `execute_group(invs, db, key) -> Outcome` (batch.py): lines chained.
+    runs_groups: bool
 
     def unsupported(self, inv: Invocation) -> str | None: ...
 
@@ -91,6 +94,7 @@ class ModelBackend:
 
     name = "model"
     checks_syntax = True
+    runs_groups = False  # per line already costs it no more than a chained line would
 
     def unsupported(self, inv: Invocation) -> str | None:
         if inv.tool == "ovn-sbctl":
@@ -159,16 +163,28 @@ def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeRe
     every = -(-n // MAX_STEPS) if n > MAX_STEPS else 1
     steps: list[Snapshot] = []
     step_invocations: list[int] = []
-    for k, inv in enumerate(change.invocations):
-        state.run(inv)
+    groups = (plan_groups(change.invocations, every) if backend.runs_groups
+              else [[inv] for inv in change.invocations])
+    for group in groups:
+        if len(group) == 1:
+            state.run(group[0])
+        else:
+            state.run_group(group)
+        k = group[-1].index
         if (k % every == every - 1 or k == n - 1) and \
                 state.snapshot is not (steps[-1] if steps else snapshot):
             steps.append(state.snapshot)
-            step_invocations.append(inv.index)
+            step_invocations.append(k)
     if every > 1:
         state.notes.append(
             f"the change has {n} command lines: the states ovn-controller sees in between "
             f"were checked after every {every}th line (and the last), not after each one")
+    if any(len(g) > 1 for g in groups):
+        state.notes.append(
+            "to keep a long change fast, consecutive lines were run chained with `--` as one "
+            "transaction of the real tool between the checked states (a line that fails is "
+            "still run and reported on its own); the rows each of those lines changed are "
+            "the rows it names, plus those no line names")
     problems = sorted(
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )
@@ -259,6 +275,56 @@ class _State:
         else:  # ovn-nbctl, and Neutron, which writes the Northbound DB
             self._run_db(inv, self.snapshot.nb, database, ("nb",))
 
+    def run_group(self, group: list[Invocation]) -> None:
+        """Lines `batch.groupable` as one transaction; split in halves when it fails, so a
+        failing line is run -- and reported -- on its own, after the lines before it."""
+        if group[0].after == "&&" and self.last not in ("applied", "unchanged"):
+            self.run(group[0])  # skipped, as sh would
+            group = group[1:]
+        if len(group) <= 1:
+            for inv in group:
+                self.run(inv)
+            return
+        target = self._target(group[0])
+        if target is None:
+            for inv in group:
+                self.run(inv)
+            return
+        db, database, key = target
+        out = self.backend.execute_group(group, db, key)  # type: ignore[attr-defined]
+        if out.after is None:
+            half = len(group) // 2
+            self.run_group(group[:half])
+            self.run_group(group[half:])
+            return
+        changes = out.changes if out.changes is not None else tuple(diff(db, out.after))
+        self._commit(key, out.after)
+        for inv, mine in zip(group, attribute(group, changes), strict=True):
+            self._record(inv, "applied", database, mine)
+
+    def _target(self, inv: Invocation) -> tuple[Database, str, DbKey] | None:
+        """The database a grouped line acts on, or None to run it alone (which says why)."""
+        if inv.tool == "ovn-nbctl":
+            return self.snapshot.nb, "OVN_Northbound", ("nb",)
+        name = inv.host
+        host = self.snapshot.hosts.get(name) if name is not None else None
+        if inv.tool == "ovs-vsctl" and name is not None and host is not None and \
+                host.ovs is not None:
+            return host.ovs, "Open_vSwitch", ("host", name)
+        return None
+
+    def _commit(self, key: DbKey, after: Database) -> None:
+        if key == ("nb",):
+            self.snapshot = self.snapshot.with_nb(after)
+        elif key == ("sb",):
+            self.snapshot = self.snapshot.with_sb(after)
+        else:
+            from ovnguard.change.hostapply import sync_ovs_links
+
+            # the bridge devices vswitchd adds or removes, with their addresses and routes
+            self.snapshot = self.snapshot.with_host(
+                sync_ovs_links(replace(self.snapshot.hosts[key[1]], ovs=after)))
+
     def _run_ip(self, inv: Invocation) -> None:
         """A host line: the host model's addresses, routes and links (change/hostrun.py)."""
         from ovnguard.change.hostrun import run_ip
@@ -313,21 +379,12 @@ class _State:
             return
         after = out.after
         changes = out.changes if out.changes is not None else tuple(diff(db, after))
-        if key == ("nb",):
-            self.snapshot = self.snapshot.with_nb(after)
-        elif key == ("sb",):
-            self.snapshot = self.snapshot.with_sb(after)
-            if changes:
-                self.notes.append(
-                    f"line {inv.location.line}: a hand edit of the Southbound DB lasts only "
-                    "until ovn-northd's next run: northd overwrites what it owns there (port "
-                    "bindings' types and options, datapaths, logical flows)")
-        else:
-            from ovnguard.change.hostapply import sync_ovs_links
-
-            # the bridge devices vswitchd adds or removes, with their addresses and routes
-            self.snapshot = self.snapshot.with_host(
-                sync_ovs_links(replace(self.snapshot.hosts[key[1]], ovs=after)))
+        self._commit(key, after)
+        if key == ("sb",) and changes:
+            self.notes.append(
+                f"line {inv.location.line}: a hand edit of the Southbound DB lasts only "
+                "until ovn-northd's next run: northd overwrites what it owns there (port "
+                "bindings' types and options, datapaths, logical flows)")
         self._record(inv, "applied", database, changes)
 
 

@@ -241,6 +241,12 @@ class _Reader:
         index = len(self.invocations)
         host = self.host if tool == "ovs-vsctl" else None
         after = joiner if self.invocations and joiner in ("&&", ";") else ""
+        if any("\x00" in w for w in argv):
+            # no program can receive a NUL in its arguments (the real tool never sees it)
+            self._problem("unsupported-command", toks,
+                          "a NUL byte in a word: no program can be given one as an argument, "
+                          "so what this line does is unknown; remove it")
+            return
         if tool == "openstack":
             inv = Invocation(
                 index, loc, tool, self._raw(toks), tuple(argv), None, (),

@@ -32,6 +32,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ import ovs.poller
 import ovs.stream
 
 from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, model_outcome
+from ovnguard.change.batch import group_words
 from ovnguard.change.model import Invocation
 from ovnguard.change.neutron import Ml2Config
 from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
@@ -218,6 +220,7 @@ class RealBackend:
 
     name = "real-tools"
     checks_syntax = False  # the tool itself says what is wrong with a line, in its words
+    runs_groups = True  # `execute_group`: consecutive lines chained, one transaction (batch.py)
 
     def __init__(self, tools: Tools) -> None:
         self.tools = tools
@@ -225,6 +228,7 @@ class RealBackend:
         self.work = Path(self._tmp.name)
         self.servers: dict[DbKey, _Server] = {}
         self.daemons: dict[str, _CtlDaemon] = {}
+        self.runs = 0  # transactions asked of the real tools (each costs them the whole DB)
 
     def __enter__(self) -> RealBackend:
         return self
@@ -285,25 +289,45 @@ class RealBackend:
         if db.schema.doc is None:
             return Outcome(unsupported=f"the {db.name} schema was not read from a file, so no "
                            "copy of it can be given to the real tools")
-        server = self._server(key, db)
+        try:
+            server = self._server(key, db)
+        except ToolError as e:  # e.g. a schema in the bundle the real server refuses
+            return Outcome(unsupported=f"{e}; what this line does is unknown")
         if inv.tool == "openstack":
             return self._neutron(inv, server, seed, ml2)
         if not inv.commands and inv.syntax_error is None:
             return Outcome(after=db, changes=())  # --help / --version: prints, no transaction
         words = strip_global_options(inv.argv, EXECUTOR_DROPS)
+        waits = any(c.verb == "wait-until" for c in inv.commands)
+        return self._run_words(inv.tool, server, key, words, waits)
+
+    def execute_group(self, invs: Sequence[Invocation], db: Database, key: DbKey
+                      ) -> Outcome:
+        """Lines `batch.groupable` chained with `--`: one transaction for all of them (the
+        caller splits the group when it fails: then nothing of it was committed)."""
+        if db.schema.doc is None:
+            return Outcome(unsupported="no schema file")
         try:
-            if inv.tool == "ovs-vsctl" or any(c.verb == "wait-until" for c in inv.commands):
-                error = self._process(inv.tool, server, words)
+            server = self._server(key, db)
+        except ToolError as e:  # each line then says so on its own
+            return Outcome(unsupported=str(e))
+        return self._run_words(invs[0].tool, server, key, group_words(invs), False)
+
+    def _run_words(self, tool: str, server: _Server, key: DbKey, words: list[str],
+                   waits: bool) -> Outcome:
+        try:
+            if tool == "ovs-vsctl" or waits:
+                error = self._process(tool, server, words)
             else:
-                error = self._via_daemon(inv.tool, server, words)
+                error = self._via_daemon(tool, server, words)
         except TimeoutError:
-            if any(c.verb == "wait-until" for c in inv.commands):
+            if waits:
                 return Outcome(unsupported=(
-                    f"{inv.tool} wait-until: the condition does not hold, and on a copy of the "
+                    f"{tool} wait-until: the condition does not hold, and on a copy of the "
                     "database nothing else will make it hold (the real tool would wait for "
                     "another client); the line is not applied"))
             self._drop(key)
-            return Outcome(unsupported=f"{inv.tool} did not finish within {LINE_TIMEOUT:.0f} s "
+            return Outcome(unsupported=f"{tool} did not finish within {LINE_TIMEOUT:.0f} s "
                            "on a copy of the database; what it does is unknown")
         if error is not None:
             error = error.strip()
@@ -313,6 +337,7 @@ class RealBackend:
         return Outcome(after=after, changes=changes)
 
     def _via_daemon(self, tool: str, server: _Server, words: list[str]) -> str | None:
+        self.runs += 1
         try:
             error, _ = self._daemon(tool, server).run(words)
             return error
@@ -321,9 +346,11 @@ class RealBackend:
             # (the next line starts a new one) and run this line as its own process, which
             # reports the error exactly as an operator would see it.
             self.daemons.pop(tool).stop()
+            self.runs -= 1  # counted again by _process
             return self._process(tool, server, words)
 
     def _process(self, tool: str, server: _Server, words: list[str]) -> str | None:
+        self.runs += 1
         argv = [str(self.tools.path(tool)), f"--db={server.remote}", f"--timeout={WAIT_TIMEOUT}"]
         if tool == "ovs-vsctl":
             argv.append("--no-wait")  # no ovs-vswitchd to wait for

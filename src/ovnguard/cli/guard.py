@@ -63,7 +63,17 @@ def apply(
     change: Path | None = typer.Option(None, "--change", dir_okay=False,
                                        help="Change file (ovn-nbctl lines; or the ip and "
                                        "ovs-vsctl lines of one host, run on that host), as "
-                                       "for `ovnguard check`. Required."),
+                                       "for `ovnguard check`. Required unless "
+                                       "--host-state."),
+    host_state: Path | None = typer.Option(
+        None, "--host-state", dir_okay=False, metavar="FILE",
+        help="This host's proposed state as a netplan (or nmstate) YAML, applied under the "
+        "guard: a netplan file is installed into --netplan-dir under its own name (what "
+        "was there is backed up: bytes, mode, owner, or its absence) and its difference "
+        "to the live state is applied as ip/ovs-vsctl edits; a rollback restores both. "
+        "`netplan apply` is not run."),
+    netplan_dir: Path = typer.Option(Path("/etc/netplan"), "--netplan-dir", file_okay=False,
+                                     help="Where --host-state installs a netplan file."),
     nb: str | None = options.nb_option("NB database to change (default "
                                        "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
                                        "the local unix: socket: the rollback must work when "
@@ -165,8 +175,9 @@ def apply(
 
     try:
         options.no_short_c(short_c)
-        if change is None:
-            raise InputError(_("missing --change FILE: the change to apply"))
+        if change is None and host_state is None:
+            raise InputError(_("missing --change FILE (or --host-state FILE): the change to "
+                               "apply"))
         _fmt(fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
@@ -177,6 +188,7 @@ def apply(
             chassis_dbs=_pairs(chassis_db, "--chassis-db"), repair_ports=repair_ports,
             give_up_after=give_up_after,
             verify_timeout=verify_timeout, operator=operator_from(from_addr),
+            host_state=host_state, netplan_dir=netplan_dir,
         )
         armed: list[Any] = []
         if sentinel or sentinel_print or sentinel_netns:

@@ -15,6 +15,7 @@ Semantics (also in docs/rules.md, "Verdict"):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -79,9 +80,10 @@ def evaluate(
         notes = before.notes
     else:
         marked = diff_findings(list(before.findings), list(after.findings))
-        facts = change_facts(before, after)
+        facts = _ByRow(change_facts(before, after))
+        lines = _ByRow(change_lines)
         findings = [
-            _with_chain(f, change_lines, facts) if f.status == "introduced" else f
+            _with_chain(f, lines, facts) if f.status == "introduced" else f
             for f in marked
         ]
         extras = [e.marked("introduced") if e.status == "present" else e for e in extras]
@@ -219,18 +221,54 @@ def change_facts(before: RuleContext, after: RuleContext) -> list[Evidence]:
     return out
 
 
-def _with_chain(f: Finding, lines: Sequence[Evidence], facts: Sequence[Evidence]) -> Finding:
+# A chain names at most this many change lines; the rest are counted in one more fact (10,000
+# lines adding ports to one switch all touch that switch: every port's chain would name them
+# all, and the report would grow with the square of the change).
+CHAIN_LINES = 8
+
+
+class _ByRow:
+    """Evidence grouped by the row it names, in its original order: each introduced finding
+    looks up only the rows its own evidence stands on (a scan of every line and fact per
+    finding made a long change quadratic)."""
+
+    def __init__(self, items: Sequence[Evidence]) -> None:
+        self.rows: dict[str, list[tuple[int, Evidence]]] = {}
+        self.hosts: dict[str, Counter[str | None]] = {}
+        for i, e in enumerate(items):
+            if e.row:
+                self.rows.setdefault(e.row, []).append((i, e))
+                self.hosts.setdefault(e.row, Counter())[e.host] += 1
+
+    def pick(self, rows: set[str], hosts: set[str], limit: int | None = None
+             ) -> tuple[list[Evidence], int]:
+        """The evidence naming one of `rows` on one of `hosts` (or on none), in order, at
+        most `limit` of them -- those of the rows the fewest name first (a port's own line
+        before the lines that only share its switch) --; and how many there are in all."""
+        total = sum(n for r in rows for h, n in self.hosts.get(r, {}).items()
+                    if h is None or h in hosts)
+        picked: dict[int, Evidence] = {}
+        for r in sorted(rows, key=lambda r: (len(self.rows.get(r, ())), r)):
+            for i, e in self.rows.get(r, ()):
+                if limit is not None and len(picked) >= limit:
+                    break
+                if e.host is None or e.host in hosts:
+                    picked[i] = e
+        return [picked[i] for i in sorted(picked)], total
+
+
+def _with_chain(f: Finding, lines: _ByRow, facts: _ByRow) -> Finding:
     body = f.chain or f.evidence
     rows = {e.row for e in (*f.evidence, *f.chain) if e.row}
     hosts = set(f.hosts) | {e.host for e in (*f.evidence, *f.chain) if e.host}
-
-    def relevant(e: Evidence) -> bool:
-        return bool(e.row) and e.row in rows and (e.host is None or e.host in hosts)
-
-    picked_facts = [e for e in facts if relevant(e)]
-    rows |= {e.row for e in picked_facts if e.row}
-    picked_lines = [e for e in lines if relevant(e)]
-    prefix = [*picked_lines, *picked_facts]
+    # a fact or line is relevant when it names a row of the finding's evidence (on one of its
+    # hosts, or on no host at all)
+    picked, n_lines = lines.pick(rows, hosts, CHAIN_LINES)
+    if n_lines > len(picked):
+        more = n_lines - len(picked)
+        picked.append(Evidence(f"... and {more} more line{'s' if more > 1 else ''} of the "
+                               "change touching the same rows", "change"))
+    prefix = [*picked, *facts.pick(rows, hosts)[0]]
     if not prefix:
         return f
     seen: set[Evidence] = set()

@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from ovnguard.assess import WhatIf, assess
 from ovnguard.change import Change, apply_change, parse_change, read_change
+from ovnguard.change.hoststate import DesiredState, read_host_state, with_host_state
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import hoststeps, ovsdb
 from ovnguard.guard import state as st
@@ -46,7 +47,7 @@ Say = Callable[[str], None]
 
 @dataclass
 class ApplyOptions:
-    change: Path
+    change: Path | None
     nb: str | None = None
     sb: str | None = None
     db: str | None = None  # a host's Open_vSwitch database, for ovs-vsctl changes
@@ -67,6 +68,8 @@ class ApplyOptions:
     verify_timeout: float = 10.0
     apply_timeout: float = 30.0
     operator: str | None = None  # where the change is typed from (--from, $SSH_CLIENT)
+    host_state: Path | None = None  # a netplan/nmstate file applied on this host
+    netplan_dir: Path = Path("/etc/netplan")
 
 
 @dataclass
@@ -324,14 +327,37 @@ def _check_space(root: Path, backup_size: int) -> None:
             "free some space or give --state-dir elsewhere", 3)
 
 
+def _this_host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _host_state(o: ApplyOptions) -> tuple[DesiredState | None, list[hoststeps.FileWrite]]:
+    """`--host-state FILE`: its desired state, and the file to install (netplan: into
+    --netplan-dir under its own name; nmstate: nothing, its edits only)."""
+    if o.host_state is None:
+        return None, []
+    desired = read_host_state(o.host_state)
+    if desired.kind != "netplan":
+        return desired, []
+    return desired, [hoststeps.netplan_write(o.host_state, o.netplan_dir)]
+
+
 def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     """The whole of `ovnguard apply`; returns the guard's state once the watcher applied
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
-    change = read_change(o.change, default_host=o.host)
+    if o.change is None and o.host_state is None:
+        raise InputError("missing --change FILE (or --host-state FILE): the change to apply")
+    change = (read_change(o.change, default_host=o.host) if o.change is not None
+              else Change(str(o.host_state), ()))
+    desired, writes = _host_state(o)
     # A change with `ip` lines is a host change: its steps run in order (hoststeps.py).
     hosted = hoststeps.host_target(
-        change, o.host, lambda: st.normalize_remote(o.db or DEFAULT_OVS), o.apply_timeout)
+        change, o.host or (_this_host() if desired else None),
+        lambda: st.normalize_remote(o.db or DEFAULT_OVS), o.apply_timeout,
+        host_state=desired is not None)
     target = hosted[0] if hosted else target_of(change)
     remote = resolve_remote(target, o)
     nb_remote = remote if target.database == NB else (
@@ -353,6 +379,15 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
         _backup(remote, target.database, backup)
         backup_size = backup.stat().st_size
         snapshot = whatif_snapshot(o, target, remote, tmp, backup, live_host=hosted is not None)
+        if desired is not None and hosted is not None:
+            # The file as the same typed edits the what-if judges: the difference between
+            # it and the host's live state (change/hoststate.py), run as the host's steps.
+            change = with_host_state(change, str(target.host), desired, snapshot)
+            hosted = hoststeps.host_target(change, target.host, lambda: remote,
+                                           o.apply_timeout, host_state=True)
+            assert hosted is not None
+            hosted[1].files = [x.path for x in writes]
+            hosted[1].writes = writes
         w = assess(snapshot, change, operator=o.operator)
         predicted, chain_error = (predict_chain(change, target, backup)
                                   if any(i.tool != "ip" for i in change.invocations)
@@ -362,6 +397,13 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     r = w.report
     warnings = _refuse_if_needed(w, chain_error, o.force,
                                  hosted[1].steps if hosted else ())
+    if desired is not None:
+        warnings.append(
+            f"{o.host_state}: installed as {writes[0].path} and applied as its edits "
+            "(addresses, routes, links, OVS); `netplan apply` is not run: the next one (or a "
+            "boot) reads this file, or the restored one" if writes else
+            f"{o.host_state} (nmstate): applied as its edits only; NetworkManager's profiles "
+            "are not written, so a reconnect or reboot brings back what they say")
     say(f"what-if: {r.verdict.upper()}: {r.summary}")
     if not any(h.ovs is not None for h in snapshot.hosts.values()):
         blind = ("the what-if knew no host's Open_vSwitch database (no --bundle): " + (
@@ -411,8 +453,12 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     g: st.GuardDir | None = None
     try:
         g = st.create_guard_dir(root, guard_id)
-        shutil.copyfile(o.change, g.file("change.sh"))
-        os.chmod(g.file("change.sh"), 0o600)
+        if o.change is not None:
+            shutil.copyfile(o.change, g.file("change.sh"))
+            os.chmod(g.file("change.sh"), 0o600)
+        if o.host_state is not None:
+            shutil.copyfile(o.host_state, g.file("host-state.yaml"))
+            os.chmod(g.file("host-state.yaml"), 0o600)
         st.write_json(g.file("whatif.json"), r.model_dump(mode="json"))
         argv = (hoststeps.record_argv(hosted[1], remote, o.apply_timeout) if hosted
                 else chain_argv(change, target, remote, o.apply_timeout))
@@ -425,7 +471,7 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
             "database": target.database,
             "remote": remote,
             "host": target.host,
-            "change": str(o.change.absolute()),
+            "change": str((o.change or o.host_state or Path()).absolute()),
             "argv": argv,
             "nb_remote": nb_remote,
             "sb_remote": sb_remote,

@@ -8,7 +8,9 @@ What is kept (over netlink, pyroute2 -- what `ip` itself speaks):
   primary and which `secondary`), with their settable flags (`nodad`, `noprefixroute`,
   `mngtmpaddr`, `homeaddress`, `autojoin`) and lifetimes: a dynamic address (DHCP, SLAAC)
   comes back with what was left of its lifetime at backup time, minus the time since;
-* the routes of the main table, the default route included.
+* the routes of the main table, the default route included;
+* the files the change writes (`apply --host-state`: the netplan file): bytes, mode, owner,
+  or that the file did not exist (the rollback then removes it).
 
 Not kept: IPv6 link-local addresses and the routes the kernel derives from an address or a
 link coming up (`proto kernel`): the kernel makes them again itself; other routing tables and
@@ -21,13 +23,16 @@ fields `normalize_addr` / `normalize_route` name (kernel counters, not state).
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import shutil
 import socket
+import stat as stat_mod
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -121,6 +126,37 @@ class Route:
 
 
 @dataclass(frozen=True)
+class SavedFile:
+    """A file as it was before the change: its bytes (base64), mode and owner, or absent
+    (`data` None: the rollback removes what the change wrote there)."""
+
+    path: str
+    data: str | None
+    mode: int = 0o600
+    uid: int = 0
+    gid: int = 0
+
+    @classmethod
+    def read(cls, path: str) -> SavedFile:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+                stat = os.fstat(fh.fileno())
+        except FileNotFoundError:
+            return cls(path, None)
+        except OSError as e:
+            raise HostStateError(f"cannot back up {path}: {e.strerror}") from None
+        return cls(path, base64.b64encode(raw).decode("ascii"), stat_mod.S_IMODE(stat.st_mode),
+                   stat.st_uid, stat.st_gid)
+
+    def describe(self) -> str:
+        if self.data is None:
+            return f"{self.path} (absent)"
+        return (f"{self.path} ({len(base64.b64decode(self.data))} bytes, mode "
+                f"{self.mode:04o}, owner {self.uid}:{self.gid})")
+
+
+@dataclass(frozen=True)
 class HostBackup:
     """Everything restored, plus what `ip -j` printed (for the byte-for-byte check)."""
 
@@ -130,7 +166,7 @@ class HostBackup:
     routes: tuple[Route, ...]
     ip_addr: str  # `ip -j addr show`, as printed
     ip_route: str  # `ip -j route show table main`, as printed
-    files: tuple[tuple[str, str | None], ...] = ()  # (path, its text before; None: absent)
+    files: tuple[SavedFile, ...] = ()  # files the change writes (a netplan file), as before
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +181,7 @@ class HostBackup:
                 routes=tuple(Route(**x) for x in doc["routes"]),
                 ip_addr=str(doc["ip_addr"]),
                 ip_route=str(doc["ip_route"]),
-                files=tuple((str(p), None if t is None else str(t)) for p, t in doc["files"]),
+                files=tuple(SavedFile(**x) for x in doc.get("files", ())),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise HostStateError(f"host backup unreadable ({e})") from None
@@ -242,15 +278,7 @@ def capture(files: Sequence[str] = ()) -> HostBackup:
         names = {lk.index: lk.ifname for lk in links}
         addresses = _addresses(ipr, names)
         routes = _routes(ipr, names)
-    saved: list[tuple[str, str | None]] = []
-    for f in files:
-        try:
-            with open(f, encoding="utf-8") as fh:
-                saved.append((f, fh.read()))
-        except FileNotFoundError:
-            saved.append((f, None))
-        except OSError as e:
-            raise HostStateError(f"cannot back up {f}: {e.strerror}") from None
+    saved = [SavedFile.read(f) for f in files]
     return HostBackup(time.time(), links, addresses, routes,
                       ip_json("addr", "show"), ip_json("route", "show", "table", "main"),
                       tuple(saved))
@@ -322,10 +350,21 @@ def differences(before: HostBackup, addr_now: str, route_now: str) -> list[str]:
     return out
 
 
+def file_differences(before: HostBackup) -> list[str]:
+    """Backed-up files that differ now (content, mode, owner, existence)."""
+    out = []
+    for f in before.files:
+        now = SavedFile.read(f.path)
+        if now != f:
+            out.append(f"file {now.describe()}: was {f.describe()}")
+    return out
+
+
 def changed(before: HostBackup) -> list[str]:
     """What differs now from the backup (empty: the host is as it was)."""
     return differences(before, ip_json("addr", "show"), ip_json("route", "show", "table",
-                                                                  "main"))
+                                                                  "main")
+                       ) + file_differences(before)
 
 
 # --- restoring -------------------------------------------------------------------------
@@ -474,35 +513,41 @@ def _restore_routes(ipr: Any, b: HostBackup, out: HostRestore) -> None:
              ipr.route, "replace", **_route_kw(ipr, r))
 
 
-def _restore_files(b: HostBackup, out: HostRestore) -> None:
-    import os
+def write_file(path: str, raw: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    """Write `path` whole or not at all: a temporary file beside it (a name netplan does not
+    read: no `.yaml` suffix), its mode and owner set, then renamed over it."""
+    d, name = os.path.split(path)
+    tmp = os.path.join(d, f".{name}.ovnguard-tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if owner is not None and (os.geteuid() == 0 or owner == (os.getuid(), os.getgid())):
+            os.chown(tmp, *owner)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
 
-    for path, text in b.files:
+
+def _restore_files(b: HostBackup, out: HostRestore) -> None:
+    for f in b.files:
+        now = SavedFile.read(f.path)
+        if now == f:
+            continue
         try:
-            if text is None:
-                if os.path.exists(path):
-                    os.unlink(path)
-                    out.actions.append(f"removed {path} (the change wrote it)")
+            if f.data is None:
+                os.unlink(f.path)
+                out.actions.append(f"removed {f.path} (the change wrote it)")
                 continue
-            with open(path, encoding="utf-8") as fh:
-                if fh.read() == text:
-                    continue
-        except FileNotFoundError:
-            pass
+            write_file(f.path, base64.b64decode(f.data), f.mode, (f.uid, f.gid))
+            out.actions.append(f"restored {f.describe()}")
         except OSError as e:
-            out.errors.append(f"{path}: {e.strerror}")
-            continue
-        if text is None:
-            continue
-        try:
-            tmp = f"{path}.ovnguard-restore"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-            out.actions.append(f"restored {path}")
-        except OSError as e:
-            out.errors.append(f"{path}: {e.strerror}")
+            out.errors.append(f"{f.path}: {e.strerror}")
 
 
 def wait_for_links(b: HostBackup, timeout: float) -> list[str]:
@@ -564,8 +609,9 @@ def restore_and_verify(b: HostBackup, *, timeout: float, log: Log) -> dict[str, 
                 _restore_routes(ipr, b, r)
         time.sleep(0.1)
     ok = not diffs and not r.errors
-    log("host: verified: `ip -j addr` and `ip -j route show table main` as before the change"
-        if not diffs else "host: differs from the backup: " + "; ".join(diffs))
+    files = f" and {len(b.files)} file(s)" if b.files else ""
+    log(f"host: verified: `ip -j addr` and `ip -j route show table main`{files} as before "
+        "the change" if not diffs else "host: differs from the backup: " + "; ".join(diffs))
     return {"ok": ok, "actions": r.actions, "errors": r.errors,
             "not_restorable": r.not_restorable, "differences": diffs,
             "restored": round(restored, 3), "verified": round(time.time(), 3),

@@ -12,17 +12,23 @@ order to keep the host reachable (add the address on the NIC before deleting it 
 bridge); there is no transaction over netlink and OVSDB together, so the guard's backup and
 verified restore stand in for one.
 
+`apply --host-state FILE` adds a netplan file: written first (`writes`, backed up as
+`files`), then the file's difference to the live state as steps of the same kinds
+(change/hoststate.py computes it, as for the what-if). `netplan apply` is not run.
+
 `host.json` in the guard's directory holds the steps; the watcher runs only what it holds,
 validated here (`ip` or `ovs-vsctl --db=<the guard's remote>` and nothing else).
 """
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -70,6 +76,20 @@ class HostStep(BaseModel):
         return v
 
 
+class FileWrite(BaseModel):
+    """A file the change installs (`apply --host-state`: the netplan file), written before
+    the steps run; backed up first, restored (or removed) by the rollback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    content: str  # base64
+    mode: int = 0o600  # netplan warns about (and newer ones refuse) more open files
+
+    def describe(self) -> str:
+        return f"write {self.path}"
+
+
 class HostPlan(BaseModel):
     """`host.json`: what the watcher runs, in order."""
 
@@ -79,6 +99,7 @@ class HostPlan(BaseModel):
     host: str | None
     steps: list[HostStep]
     files: list[str] = []  # files the change writes (backed up, restored)
+    writes: list[FileWrite] = []  # what it writes there, before the steps
 
 
 @dataclass(frozen=True)
@@ -117,13 +138,13 @@ def ip_argv(words: Sequence[str], where: str, line: int) -> list[str]:
 
 
 def host_target(change: Change, default_host: str | None, remote_for: Callable[[], str],
-                timeout: float) -> tuple[Target, HostPlan] | None:
-    """For a change with `ip` lines: the host it acts on and its steps in order; None for a
-    change without them (the guard's OVSDB-only path). InputError when the change cannot be
-    applied as one host change."""
+                timeout: float, host_state: bool = False) -> tuple[Target, HostPlan] | None:
+    """For a change with `ip` lines (or a host-state file: `host_state`): the host it acts
+    on and its steps in order; None for a change without them (the guard's OVSDB-only
+    path). InputError when the change cannot be applied as one host change."""
     where = change.path
     ips = [inv for inv in change.invocations if inv.tool == "ip"]
-    if not ips:
+    if not ips and not host_state:
         return None
     tools = {inv.tool for inv in change.invocations} - {"ip", "ovs-vsctl"}
     if tools:
@@ -131,10 +152,10 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
             "the change mixes host lines (ip) with " + ", ".join(sorted(tools))
             + " lines: a host change is applied on its host, an NB change on the NB host; "
             "split it", where)
-    hosts = {inv.host or default_host for inv in change.invocations}
+    hosts = {inv.host or default_host for inv in change.invocations} or {default_host}
     if None in hosts:
-        line = next(i.location.line for i in change.invocations
-                    if (i.host or default_host) is None)
+        line = next((i.location.line for i in change.invocations
+                     if (i.host or default_host) is None), None)
         raise InputError("a host change acts on one host: say which with a '# host: NAME' "
                          "line above it or --host NAME", where, line)
     if len(hosts) > 1:
@@ -167,6 +188,37 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
         steps.append(HostStep(line=line, text=inv.text, argv=[
             "ovs-vsctl", f"--db={remote}", f"--timeout={secs}", "--no-wait", *words]))
     return Target(OVS, "ovs-vsctl", host), HostPlan(host=host, steps=steps)
+
+
+def netplan_write(source: Path, netplan_dir: Path) -> FileWrite:
+    """The netplan file `source` installed as `netplan_dir`/its name, as netplan reads it."""
+    from ovnguard.sources import safeio
+
+    if not source.name.endswith(".yaml"):
+        raise InputError("netplan reads only *.yaml files: name the file NN-name.yaml",
+                         str(source))
+    if not netplan_dir.is_dir():
+        raise InputError("no such directory (--netplan-dir)", str(netplan_dir))
+    dest = netplan_dir.resolve() / source.name
+    if dest == source.resolve():
+        raise InputError(
+            f"this is the file the guard would replace: give the proposed file from "
+            f"elsewhere (say /root/{source.name}); the guard backs up {dest} as it is now, "
+            "writes the new one there, and restores the old one on rollback", str(source))
+    raw = safeio.read_bytes(source)
+    return FileWrite(path=str(dest), content=base64.b64encode(raw).decode("ascii"))
+
+
+def write_files(plan: HostPlan, log: Log) -> str | None:
+    """Install the plan's files (mode as given, owner: this user); the error, or None."""
+    for w in plan.writes:
+        try:
+            hoststate.write_file(w.path, base64.b64decode(w.content), w.mode, None)
+        except OSError as e:
+            log(f"{w.describe()}: FAILED: {e.strerror}")
+            return f"{w.describe()}: {e.strerror}"
+        log(f"{w.describe()} ({len(base64.b64decode(w.content))} bytes, mode {w.mode:04o})")
+    return None
 
 
 def record_argv(plan: HostPlan, remote: str, timeout: float) -> list[str]:
@@ -214,6 +266,10 @@ def run_steps(plan: HostPlan, remote: str, log: Log,
     steps run) like the one tool of an OVSDB guard."""
     runs: list[StepRun] = []
     out_all: list[str] = []
+    err = write_files(plan, log)
+    if err is not None:
+        runs.append(StepRun(0, "install the host-state file", 1, err, 0.0))
+        return 1, "", err, runs
     for s in plan.steps:
         if s.argv[0] == "ovs-vsctl" and s.argv[1] != f"--db={remote}":
             return 2, "", f"line {s.line}: not the guard's database", runs

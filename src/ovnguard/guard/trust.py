@@ -28,9 +28,10 @@ import re
 import stat
 from pathlib import Path
 
-from ovnguard.errors import OvnguardError
+from ovnguard.errors import InputError, OvnguardError
+from ovnguard.sources import safeio
 
-MAX_STATE_FILE = 16 * 1024 * 1024  # guard.json with 500 events is < 200 KiB
+MAX_STATE_FILE = safeio.MAX_STATE_BYTES  # guard.json with 500 events is < 200 KiB
 # <YYYYMMDDTHHMMSS.mmm>-<nb|ovs|db|sentinel>-<4 hex>, as new_guard_id / new_sentinel_id
 ID_RE = re.compile(r"\d{8}T\d{6}\.\d{3}-(?:nb|ovs|db|sentinel)-[0-9a-f]{4}")
 
@@ -161,10 +162,10 @@ def open_file(path: Path, flags: int, mode: int = 0o600) -> int:
 def read_bytes(path: Path, limit: int = MAX_STATE_FILE) -> bytes:
     fd = open_file(path, os.O_RDONLY)
     with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise UntrustedState(f"{path} is larger than {limit} bytes: not a state file of ours")
-    return data
+        try:
+            return safeio.read_capped(f, str(path), limit, "state file")
+        except InputError as e:
+            raise UntrustedState(f"{e}: not a state file of ours") from None
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -58,23 +58,38 @@ def touched_rows(result: ChangeResult) -> RowIndex:
     return index
 
 
+# At most this many lines are named per finding: 10,000 lines adding ports to one switch
+# all touch that switch, and naming every one for each of their 10,000 findings made the
+# report grow with the square of the change.
+CAUSE_LINES = 64
+
+
 def causing_lines(f: Finding, change: Change, result: ChangeResult,
                   index: RowIndex | None = None) -> list[int]:
     """The change file's lines that cause an introduced finding: lines its evidence names
     (`change:N`), and applied lines that touched a row its evidence stands on. A finding the
     change introduced without touching any row of its evidence (e.g. a host newly reached by
-    an existing hazard) is caused by the change as a whole: every applied line."""
+    an existing hazard) is caused by the change as a whole: every applied line. At most
+    CAUSE_LINES: the lines of the rows the fewest lines touched come first (the port a line
+    added before the switch every line added a port to)."""
     index = touched_rows(result) if index is None else index
     lines = {int(e.source[7:]) for e in f.evidence
              if e.source.startswith("change:") and e.source[7:].isdigit()}
     wanted = {(e.table, e.row, e.host) for e in f.evidence if e.table and e.row}
-    for table, name, host in wanted:
-        key = (table, "" if table in _SINGLETONS else name)
-        for line, line_host in index.get(key, ()):
+    hits = sorted(((index.get((table, "" if table in _SINGLETONS else name), []), host)
+                   for table, name, host in wanted), key=lambda x: len(x[0]))
+    for touched, host in hits:
+        for line, line_host in touched:
+            if len(lines) >= CAUSE_LINES:
+                break
             if not (line_host and host and host != line_host):
                 lines.add(line)
     if not lines:
-        lines = {a.location.line for a in result.applied if a.status == "applied"}
+        for a in result.applied:
+            if len(lines) >= CAUSE_LINES:
+                break
+            if a.status == "applied":
+                lines.add(a.location.line)
     return sorted(lines)
 
 

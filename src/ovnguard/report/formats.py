@@ -103,7 +103,7 @@ def check_format(kind: str, fmt: str) -> Format:
 
 
 def renderer(kind: str, fmt: str) -> Renderer:
-    module, _, name = _RENDERERS[kind][check_format(kind, fmt)].partition(":")
+    module, _sep, name = _RENDERERS[kind][check_format(kind, fmt)].partition(":")
     fn: Renderer = getattr(importlib.import_module(module), name)
     return fn
 

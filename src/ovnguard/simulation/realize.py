@@ -278,7 +278,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
         basis = _basis(r, s)
         if basis is None:
             psb = predict_southbound(s.nb, s.sb)
-            real, _ = _realize(s, psb, _basis(reals[-1]) if reals else None)
+            real, _bfd_peers = _realize(s, psb, _basis(reals[-1]) if reals else None)
             basis = _basis(real, s)
             assert basis is not None
         psbs.append(basis.psb)

@@ -126,11 +126,11 @@ def expand_hosts(pattern: str, source: str, line: int | None) -> list[str]:
 def split_port(pattern: str) -> tuple[str, int | None]:
     """`host:2222` -> (host, 2222); an IPv6 address is not a host:port."""
     if pattern.startswith("[") and "]:" in pattern and not _RANGE.fullmatch(pattern):
-        host, _, port = pattern[1:].partition("]:")
+        host, _sep, port = pattern[1:].partition("]:")
         if port.isdigit():
             return host, int(port)
     if pattern.count(":") == 1:
-        host, _, port = pattern.partition(":")
+        host, _sep, port = pattern.partition(":")
         if port.isdigit():
             return host, int(port)
     return pattern, None

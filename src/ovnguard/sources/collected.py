@@ -27,6 +27,7 @@ from ovnguard.i18n import _
 from ovnguard.model.db import Database
 from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, Snapshot
+from ovnguard.sources import safeio
 from ovnguard.sources.bundle import (
     MAKE,
     NB_NAME,
@@ -168,23 +169,46 @@ def neutron_files(tree: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[str
     return out, notes
 
 
-def read_tree(roots: Iterable[str | Path], base: Path = Path("/")) -> dict[str, bytes]:
+# A Neutron config tree is a few dozen files; a bound keeps a strange root (a mount of
+# something else) from being read whole.
+MAX_TREE_FILES = 2_000
+MAX_TREE_BYTES = 256 * 1024 * 1024
+
+
+def read_tree(roots: Iterable[str | Path], base: Path = Path("/"),
+              notes: list[str] | None = None) -> dict[str, bytes]:
     """Files under each of `roots` (absolute host paths, looked up under `base`) -> bytes.
-    Only what `neutron_files` may pick (.ini, .conf, kolla config.json) is read."""
+    Only what `neutron_files` may pick (.ini, .conf, kolla config.json) is read, each through
+    the bounded reader (regular files only, at most safeio.MAX_TEXT_BYTES), at most
+    MAX_TREE_FILES files and MAX_TREE_BYTES in all; symlinked directories are not followed.
+    What could not be read is said in `notes` (one line naming the file), never raised."""
     out: dict[str, bytes] = {}
+    total = 0
+    said = notes if notes is not None else []
     for root in roots:
         top = base / str(root).lstrip("/")
         if not top.is_dir():
             continue
-        for p in sorted(top.rglob("*")):
-            if not p.is_file():
-                continue
-            if p.suffix not in CONFIG_SUFFIXES and p.name != "config.json":
-                continue
-            try:
-                out["/" + p.relative_to(base).as_posix()] = p.read_bytes()
-            except OSError:
-                continue
+        for d, dirs, names in os.walk(top, onerror=lambda e: said.append(
+                f"{e.filename}: not read: {e.strerror or type(e).__name__}")):
+            dirs.sort()
+            for name in sorted(names):
+                p = Path(d) / name
+                if p.suffix not in CONFIG_SUFFIXES and name != "config.json":
+                    continue
+                key = "/" + p.relative_to(base).as_posix()
+                if len(out) >= MAX_TREE_FILES or total >= MAX_TREE_BYTES:
+                    said.append(f"{key}: not read: more than {MAX_TREE_FILES} files or "
+                                f"{MAX_TREE_BYTES >> 20} MiB of configuration under "
+                                f"{root}; the rest is not used")
+                    return out
+                try:
+                    data = safeio.read_bytes(p, key)
+                except InputError as e:
+                    said.append(f"not used: {e}")
+                    continue
+                out[key] = data
+                total += len(data)
     return out
 
 

@@ -335,11 +335,11 @@ def detect_listing(text: str) -> Detection:
     containers: dict[str, str] = {}
     snaps: list[str] = []
     for line in text.splitlines():
-        kind, _, rest = line.strip().partition(" ")
+        kind, _sep, rest = line.strip().partition(" ")
         if kind == "path":
             paths |= {m for m in markers if fnmatch.fnmatchcase(rest, m)}
         elif kind == "container":
-            rt, _, name = rest.partition(" ")
+            rt, _sep, name = rest.partition(" ")
             if rt in CONTAINER_LIST and name:
                 containers.setdefault(name.strip(), rt)
         elif kind == "snap" and rest:

@@ -288,12 +288,13 @@ def collect_this_host(opts: LocalOptions, det: Detection | None = None) -> HostC
     h.sources[DEPLOYMENT_FILE] = f"{h.name}:{', '.join(det.evidence) or det.flavor}"
     if opts.neutron_dirs is None:
         # keys are host paths ("/etc/kolla/..."), wherever the root is mounted
-        tree = read_tree([*NEUTRON_ROOTS, *kolla_roots(opts.root)], base=opts.root)
+        tree = read_tree([*NEUTRON_ROOTS, *kolla_roots(opts.root)], base=opts.root,
+                         notes=h.problems)
     else:
         tree = {}
         for d in opts.neutron_dirs:
             # an explicit directory stands for /etc/neutron itself
-            sub = read_tree(["/"], base=d)
+            sub = read_tree(["/"], base=d, notes=h.problems)
             tree.update({"/etc/neutron" + k: v for k, v in sub.items()})
     h.neutron, notes = neutron_files(tree)
     h.problems.extend(notes)

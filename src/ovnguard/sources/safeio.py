@@ -125,15 +125,22 @@ def read_bytes(path: str | Path, source: str | None = None, limit: int = MAX_TEX
     """The content of the regular file `path`, at most `limit` bytes (else InputError)."""
     src = source or str(path)
     with open_regular(path, src) as f:
-        try:
-            data = f.read(limit + 1)
-        except OSError as e:
-            raise os_error(e, src) from None
+        return read_capped(f, src, limit, what)
+
+
+def read_capped(f: IO[bytes], source: str, limit: int, what: str = "file") -> bytes:
+    """At most `limit` bytes of the open file `f`; InputError if it holds more, or on a read
+    error. The one bounded read: `read_bytes` here, and guard/trust.py after its own checks
+    of who owns the file."""
+    try:
+        data = f.read(limit + 1)
+    except OSError as e:
+        raise os_error(e, source) from None
     if len(data) > limit:
         raise InputError(_(
                 "{what} is larger than {limit}: refusing to read it whole (is this the right "
                 "file?)").format(
-                what=what, limit=_size(limit)), src)
+                what=what, limit=_size(limit)), source)
     return data
 
 

@@ -271,14 +271,14 @@ def _host(s: SosFiles) -> HostCollection:
         doc = parse_addr_oneline(addr[1].decode(errors="replace"), f"{label}/{addr[0]}")
         _json(h, "addr.json", doc, f"{label}/{addr[0]}")
     elif detail is not None:
-        _, doc = parse_link_text(detail[1].decode(errors="replace"), f"{label}/{detail[0]}")
+        _links, doc = parse_link_text(detail[1].decode(errors="replace"), f"{label}/{detail[0]}")
         _json(h, "addr.json", doc, f"{label}/{detail[0]}")
     else:
         h.problems.append("addr.json not collected: no `ip -o addr` or `ip -d address` "
                           "output in the report (sos's networking plugin did not run)")
     link = s.first(LINK_DETAIL)
     if link is not None:
-        links, _ = parse_link_text(link[1].decode(errors="replace"), f"{label}/{link[0]}")
+        links, _doc = parse_link_text(link[1].decode(errors="replace"), f"{label}/{link[0]}")
         _json(h, "link.json", links, f"{label}/{link[0]}")
         if not any("linkinfo" in lk for lk in links) and "-d" not in link[0]:
             h.problems.append(f"{label}/{link[0]} has no `-d` details: interface kinds "

@@ -92,6 +92,8 @@ def predict_added(o: ApplyOptions) -> Prediction:
     from ovnguard.guard.chain import NB, target_of
     from ovnguard.model.host import HostView
 
+    if o.change is None:
+        raise InputError("sentinels are for OVN NB changes (--change), not --host-state")
     change = read_change(o.change, default_host=o.host)
     target = target_of(change)
     if target.database != NB:
