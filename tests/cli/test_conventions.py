@@ -177,5 +177,5 @@ def test_limit_needs_an_inventory_and_a_match(tmp_path: Path) -> None:
 
 def test_apply_without_change_is_one_line() -> None:
     p = run("apply")
-    assert (p.returncode, p.stderr) == (2, "ovnguard apply: missing --change FILE: the change "
-                                           "to apply\n")
+    assert (p.returncode, p.stderr) == (2, "ovnguard apply: missing --change FILE (or "
+                                           "--host-state FILE): the change to apply\n")
