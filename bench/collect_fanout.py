@@ -24,13 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+# the test helpers (a real ovsdb-server, throwaway sshd) are shared with the suite
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "collect"))
 
-from sshtools import known_hosts_line, make_keys, start_sshd, stop
-
+from helpers.realdb import RealDb
+from helpers.sshtools import known_hosts_line, make_keys, start_sshd, stop
 from ovnguard.sources.remote import SshOptions, Target, collect_targets
-from realdb import RealDb
 
 PORTS_PER_SSHD = 16
 BASE_PORT = 22400
