@@ -17,7 +17,7 @@ The variable names were checked against the tools' sources (docs/plan.md cites t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import yaml
 
@@ -25,7 +25,7 @@ from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
 from ovnguard.model.host import HostView
 from ovnguard.model.ovs import OvsBridge
-from ovnguard.model.snapshot import Snapshot
+from ovnguard.model.snapshot import IpRoute, Snapshot
 from ovnguard.plan.model import DeployChange, Plan
 from ovnguard.plan.verify import combined_plan
 from ovnguard.simulation.mappings import named_entries
@@ -47,6 +47,12 @@ class _HostEnd:
     changed_bridges: dict[str, tuple[str, ...]]  # bridge whose NICs the plan changed -> NICs
     pins: dict[str, str]  # bridge -> other_config:hwaddr the plan sets
     physnets_changed: frozenset[str]
+    # Devices whose global addresses or main-table routes the plan changes (the management
+    # address move), with what they hold after the plan, and the bridges a NIC leaves.
+    addrs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    routes: dict[str, tuple[dict[str, object], ...]] = field(default_factory=dict)
+    emptied: tuple[str, ...] = ()
+    takes_away: bool = False  # the plan removes a port, address or route a device had
 
 
 def _entries(raw: str | None) -> tuple[tuple[str, str], ...]:
@@ -59,6 +65,32 @@ def _nics(b: OvsBridge | None) -> tuple[str, ...]:
     return tuple(sorted(i.name for i in b.nics)) if b is not None else ()
 
 
+def _netplan_route(r: IpRoute) -> dict[str, object]:
+    out: dict[str, object] = {"to": r.dst}
+    if r.gateway:
+        out["via"] = r.gateway
+    else:
+        out["scope"] = "link"
+    if r.metric is not None:
+        out["metric"] = r.metric
+    return out
+
+
+def _by_dev(v: HostView) -> tuple[dict[str, tuple[str, ...]],
+                                  dict[str, tuple[dict[str, object], ...]]]:
+    """Each device's global addresses and the main-table routes a configuration states
+    (not the kernel's own prefix routes, which follow from the addresses)."""
+    addrs: dict[str, list[str]] = {}
+    for a in v.global_addresses():
+        addrs.setdefault(a.ifname, []).append(a.cidr)
+    routes: dict[str, list[dict[str, object]]] = {}
+    for r in v.main_routes():
+        if r.dev and r.protocol != "kernel":
+            routes.setdefault(r.dev, []).append(_netplan_route(r))
+    return ({k: tuple(x) for k, x in addrs.items()},
+            {k: tuple(x) for k, x in routes.items()})
+
+
 def _host_end(before: Snapshot, after: Snapshot, host: str) -> _HostEnd | None:
     sb, sa = before.hosts.get(host), after.hosts.get(host)
     if sb is None or sa is None or sb.ovs is None or sa.ovs is None:
@@ -69,11 +101,24 @@ def _host_end(before: Snapshot, after: Snapshot, host: str) -> _HostEnd | None:
     bb, ba = vb.bridges, va.bridges
     changed_bridges = {name: _nics(br) for name, br in ba.items()
                        if _nics(br) != _nics(bb.get(name)) and _nics(br)}
+    emptied = tuple(sorted(name for name, br in ba.items()
+                           if not _nics(br) and _nics(bb.get(name))))
     pins = {name: br.hwaddr for name, br in ba.items()
             if br.hwaddr and br.hwaddr != (bb[name].hwaddr if name in bb else None)}
+    ab, rb = _by_dev(vb)
+    aa, ra = _by_dev(va)
+    addr_devs = {d for d in set(ab) | set(aa) if ab.get(d, ()) != aa.get(d, ())}
+    route_devs = {d for d in set(rb) | set(ra) if rb.get(d, ()) != ra.get(d, ())}
+    touched = addr_devs | route_devs
+    takes_away = bool(emptied) or any(
+        set(_nics(bb.get(name))) - set(nics) for name, nics in changed_bridges.items()
+    ) or any(set(ab.get(d, ())) - set(aa.get(d, ())) for d in touched) or any(
+        [x for x in rb.get(d, ()) if x not in ra.get(d, ())] for d in touched)
     return _HostEnd(host, ea, vb.mappings_raw != va.mappings_raw,
                     {br: _nics(ba.get(br)) for _, br in ea}, changed_bridges,
-                    {k: v for k, v in pins.items() if v}, frozenset(changed))
+                    {k: v for k, v in pins.items() if v}, frozenset(changed),
+                    {d: aa.get(d, ()) for d in touched}, {d: ra.get(d, ()) for d in touched},
+                    emptied, takes_away)
 
 
 def _yaml(doc: object) -> str:
@@ -173,23 +218,51 @@ def _os_net_config(e: _HostEnd) -> str | None:
     return _yaml({"network_config": cfg})
 
 
+def _ip_config(e: _HostEnd, dev: str, into: dict[str, object]) -> None:
+    if dev in e.addrs or dev in e.routes:
+        into["addresses"] = list(e.addrs.get(dev, ()))
+        into["routes"] = [dict(r) for r in e.routes.get(dev, ())]
+
+
 def netplan_yaml(e: _HostEnd) -> str | None:
-    """netplan for the bridges whose NICs or MAC the plan changes (networkd renderer)."""
-    bridges = sorted(set(e.changed_bridges) | set(e.pins))
-    if not bridges:
+    """netplan for the devices the plan changes (networkd renderer): the bridges whose NICs
+    or MAC change, their NICs, and the devices an address or route moves between, each
+    with its whole end state (ports, addresses, routes), so that it can replace the
+    device's definition (see `_netplan_where`)."""
+    bridges = sorted(set(e.changed_bridges) | set(e.pins) | set(e.emptied)
+                     | {d for d in set(e.addrs) | set(e.routes) if d in e.uplinks
+                        or d in e.changed_bridges or d in e.pins or d in e.emptied})
+    if not bridges and not e.addrs and not e.routes:
         return None
     eths: dict[str, dict[str, object]] = {}
     brs: dict[str, dict[str, object]] = {}
     for b in bridges:
-        nics = e.changed_bridges.get(b) or e.uplinks.get(b, ())
+        nics = () if b in e.emptied else e.changed_bridges.get(b) or e.uplinks.get(b, ())
         for n in nics:
             eths[n] = {}
         ovs: dict[str, object] = {}
         if b in e.pins:
             ovs["other-config"] = {"hwaddr": e.pins[b]}
-        brs[b] = {"interfaces": list(nics), "openvswitch": ovs}
+        brs[b] = {"interfaces": list(nics)}
+        _ip_config(e, b, brs[b])
+        brs[b]["openvswitch"] = ovs
+    for dev in sorted(set(e.addrs) | set(e.routes)):
+        if dev not in brs:
+            _ip_config(e, dev, eths.setdefault(dev, {}))
     return _yaml({"network": {"version": 2, "renderer": "networkd", "ethernets": eths,
                               "bridges": brs}})
+
+
+def _netplan_where(e: _HostEnd) -> str:
+    if not e.takes_away:
+        return ("/etc/netplan/60-ovnguard.yaml, merged with the file that defines these "
+                "bridges' addresses")
+    # Measured with `netplan generate` (0.106): across files netplan appends lists, so a
+    # second file cannot take a port, an address or a route away from a device: the old
+    # definition would put them back at the next boot (and two default routes conflict).
+    return ("the host's netplan file: REPLACE the definitions of these devices with the "
+            "ones below (netplan appends lists across files: a second file cannot take a "
+            "port, an address or a route away, and the next boot would undo the plan)")
 
 
 _Row = tuple[str, str, str, str, str, tuple[str, ...]]  # host, tool, title, where, text, notes
@@ -285,8 +358,7 @@ def deployment_changes(snapshot: Snapshot, plan: Plan,
             npl = netplan_yaml(e)
             if npl:
                 rows.append((h, "netplan", "netplan (hosts whose network netplan configures)",
-                             "/etc/netplan/60-ovnguard.yaml, merged with the file that "
-                             "defines these bridges' addresses", npl,
+                             _netplan_where(e), npl,
                              ("`netplan generate` accepts it (tested); other-config:hwaddr "
                               "pins the bridge MAC as `ovs-vsctl set Bridge B "
                               "other-config:hwaddr=` does, at every boot",)))
