@@ -163,6 +163,9 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
         res = subprocess.run(argv, capture_output=True, text=True, timeout=120,
                              env={k: v for k, v in os.environ.items() if k != "SSH_CLIENT"})
         print(f"\n--- apply (exit {res.returncode}):\n{res.stdout}{res.stderr}")
+        # taken back before it was armed: not the "applied and armed" 0 a script goes on with
+        assert res.returncode == 5, res.stdout + res.stderr
+        assert "ovnguard confirm" not in res.stdout
         # no --probe, no --from: the host's way out, its default gateway
         assert f"no --probe given: probing {router}, the default gateway" in res.stdout
         assert f"probe icmp:{router}: passes now, watched" in res.stdout

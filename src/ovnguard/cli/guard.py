@@ -219,9 +219,19 @@ def apply(
         echo(json.dumps(doc, indent=2))
     else:
         _print_applied(doc, state_dir)
-    status = doc.get("status")
-    code = {"refused": 1, "failed": 3}.get(str(status), 0)
-    raise typer.Exit(code)
+    raise typer.Exit(apply_exit_code(doc.get("status")))
+
+
+# The guard already took the change back (a line failed, or a probe failed within
+# milliseconds): nothing of it stays, so a script must not go on as if it were applied.
+ROLLED_BACK_AT_ONCE = 5
+
+
+def apply_exit_code(status: object) -> int:
+    """`apply`'s exit code for the guard's status when the watcher reported."""
+    if status in ("rolling-back", "rolled-back", "rollback-conflict", "rollback-failed"):
+        return ROLLED_BACK_AT_ONCE
+    return {"refused": 1, "failed": 3}.get(str(status), 0)
 
 
 def _sentinel_plans(
@@ -325,13 +335,13 @@ def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
     if status != "armed":
         # A probe can fail within milliseconds: the watcher may already be rolling back.
         reason = doc.get("rollback", {}).get("reason", "")
-        echo(_("guard {guard_id} is already {status}").format(guard_id=doc['id'], status=status) + (
-            f": {reason}" if reason
-                                                               else ""))
-    else:
-        echo(_(
-                "guard {guard_id} armed: rollback at {when} unless confirmed").format(
-                guard_id=doc['id'], when=_t(doc, 'deadline')))
+        echo(_("guard {guard_id} is already {status}").format(
+            guard_id=doc['id'], status=status) + (f": {reason}" if reason else ""))
+        # nothing left to keep: only where to watch the rollback end
+        echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
+        return
+    echo(_("guard {guard_id} armed: rollback at {when} unless confirmed").format(
+        guard_id=doc['id'], when=_t(doc, 'deadline')))
     echo(_("  keep it:    ovnguard confirm{where}").format(where=where))
     echo(_("  undo it:    ovnguard rollback{where}").format(where=where))
     echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
