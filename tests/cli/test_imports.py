@@ -45,8 +45,11 @@ def test_help_and_version_do_not_import_the_engine() -> None:
     for argv in (("--help",), ("--version",)):
         mods = _modules(*argv)
         assert "typer" in mods
+        # nor the bundle reader, YAML or the report's dataclasses (cli.collect and cli.out
+        # load them when a verb runs)
         heavy = ("ovnguard.assess", "ovnguard.simulation", "ovnguard.change", "networkx",
-                 "asyncssh", "pyroute2", "jinja2", "pydantic")
+                 "asyncssh", "pyroute2", "jinja2", "pydantic", "ovnguard.sources", "yaml",
+                 "ovnguard.report.schema", "ovnguard.model")
         assert sorted(m for m in heavy if m in mods) == [], argv
 
 
