@@ -160,7 +160,7 @@ class _Control:
         except OSError:
             self.sock.close()
             raise
-        self.buf = bytearray()  # appended in place: a reply of megabytes is not copied per read
+        self.buf = b""
         self.ids = 0
         self.decoder = json.JSONDecoder()
 
@@ -199,17 +199,17 @@ class _Control:
 
     def _message(self) -> Any:
         """The next whole message in the buffer, taken out of it; None until one is whole."""
-        last = len(self.buf)
-        while last and self.buf[last - 1] in b" \t\r\n":
-            last -= 1
-        if not last or self.buf[last - 1] != ord("}"):
-            return None  # a message is an object: no use parsing before a "}" has arrived
+        data = self.buf.lstrip()
+        if not data.endswith(b"}"):  # a message is an object: no need to try mid-message
+            self.buf = data
+            return None
         try:
-            text = self.buf.decode()
-            msg, end = self.decoder.raw_decode(text, len(text) - len(text.lstrip()))
+            text = data.decode()
+            msg, end = self.decoder.raw_decode(text)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return None  # that "}" was inside the message
-        self.buf = bytearray(text[end:].encode())
+            self.buf = data
+            return None
+        self.buf = text[end:].encode()
         return msg
 
     def close(self) -> None:
