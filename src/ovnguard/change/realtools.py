@@ -24,7 +24,7 @@ Nothing here connects to anything but these servers: never a live database.
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import re
 import signal
@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import ovs.jsonrpc
+import ovs.poller
+import ovs.stream
 
 from ovnguard.change.apply import DbKey, Outcome, _openstack_unsupported, model_outcome
 from ovnguard.change.batch import group_words
@@ -147,75 +150,6 @@ class _Server:
             self.proc.stderr.close()
 
 
-class _Control:
-    """A unixctl connection (what `ovs-appctl` speaks: JSON-RPC 1.0 over a unix socket, the
-    messages back to back without delimiters), one request at a time. Written here rather
-    than taken from the `ovs` Python package: importing that (its poller, SSL streams,
-    logging) cost every `check` ~0.01 CPU-s at start-up for these few lines."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self.sock.connect(str(path))
-        except OSError:
-            self.sock.close()
-            raise
-        self.buf = b""
-        self.ids = 0
-        self.decoder = json.JSONDecoder()
-
-    def call(self, method: str, params: list[str], timeout: float) -> dict[str, Any]:
-        """The reply to one request (its `result` and `error`); TimeoutError after `timeout`
-        seconds, ToolError when the connection is lost."""
-        self.ids += 1
-        req = self.ids
-        self.sock.settimeout(timeout)
-        try:
-            self.sock.sendall(orjson.dumps({"method": method, "params": params, "id": req}))
-        except TimeoutError:
-            raise
-        except OSError as e:
-            raise ToolError("lost the control connection") from e
-        deadline = time.monotonic() + timeout
-        while True:
-            msg = self._message()
-            if msg is not None:
-                if isinstance(msg, dict) and msg.get("id") == req:
-                    return msg
-                continue  # the late reply to a request that timed out
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.sock.settimeout(left)
-            try:
-                chunk = self.sock.recv(1 << 16)
-            except TimeoutError:
-                raise
-            except OSError as e:
-                raise ToolError(f"control connection: {e.strerror or e}") from e
-            if not chunk:
-                raise ToolError("control connection: closed by the daemon")
-            self.buf += chunk
-
-    def _message(self) -> Any:
-        """The next whole message in the buffer, taken out of it; None until one is whole."""
-        data = self.buf.lstrip()
-        if not data.endswith(b"}"):  # a message is an object: no need to try mid-message
-            self.buf = data
-            return None
-        try:
-            text = data.decode()
-            msg, end = self.decoder.raw_decode(text)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            self.buf = data
-            return None
-        self.buf = text[end:].encode()
-        return msg
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 class _CtlDaemon:
     """ovn-nbctl / ovn-sbctl in daemon mode, driven over its control socket."""
 
@@ -231,11 +165,11 @@ class _CtlDaemon:
         if r.returncode != 0:
             raise ToolError(f"{tool} --detach failed: {r.stderr.strip()}")
         self.pid = int(self.pidfile.read_text().strip())
-        try:
-            self.conn = _Control(self.ctl)
-        except OSError as e:
+        error, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(f"unix:{self.ctl}"))
+        if error:
             self.stop()
-            raise ToolError(f"cannot reach {tool}'s control socket: {e.strerror or e}") from e
+            raise ToolError(f"cannot reach {tool}'s control socket: {os.strerror(error)}")
+        self.conn = ovs.jsonrpc.Connection(stream)
         # The daemon answers before its first copy of the database has arrived (a line would
         # then see an empty database): wait until it sees a row the copy is known to hold.
         table = next((t for t, rows in server.db.tables.items() if rows), None)
@@ -251,10 +185,27 @@ class _CtlDaemon:
 
     def run(self, args: list[str]) -> tuple[str | None, str]:
         """(error text or None, output) of `run ARGS` -- one transaction."""
-        msg = self.conn.call("run", args, LINE_TIMEOUT)
-        if msg.get("error") is not None:
-            return str(msg["error"]), ""
-        return None, str(msg.get("result") or "")
+        req = ovs.jsonrpc.Message.create_request("run", args)
+        if self.conn.send(req):
+            raise ToolError("lost the control connection")
+        deadline = time.monotonic() + LINE_TIMEOUT
+        while True:
+            self.conn.run()
+            error, msg = self.conn.recv()
+            if error == 0 and msg is not None and msg.id == req.id:
+                if msg.type == ovs.jsonrpc.Message.T_ERROR:
+                    return str(msg.error), ""
+                return None, str(msg.result or "")
+            if error not in (0, errno.EAGAIN):
+                raise ToolError(f"control connection: {os.strerror(error)}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            poller = ovs.poller.Poller()
+            self.conn.wait(poller)
+            self.conn.recv_wait(poller)
+            poller.timer_wait(int(left * 1000) + 1)
+            poller.block()
 
     def stop(self) -> None:
         conn = getattr(self, "conn", None)
