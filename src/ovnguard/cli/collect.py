@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,7 +15,9 @@ from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
-from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
+
+if TYPE_CHECKING:  # the collector (bundle reader, YAML, the model) loads when it runs
+    from ovnguard.sources.collected import Collection, HostCollection
 
 
 @contextmanager
@@ -50,6 +53,8 @@ def _progress(total: int) -> Iterator[Callable[[object], None] | None]:
 
 def incomplete(h: HostCollection) -> list[str]:
     """Why a host's part of the bundle is not whole (empty: it is)."""
+    from ovnguard.sources.collected import HOST_FILES
+
     if h.failed:
         return [h.failed]
     return [p for p in h.problems if p.split(" ", 1)[0] in HOST_FILES]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -25,7 +26,9 @@ from ovnguard.report.labels import (
     verdict_label,
 )
 from ovnguard.report.safe import visible_data, visible_lines, visible_model
-from ovnguard.report.schema import Report
+
+if TYPE_CHECKING:  # the report's dataclasses load when the demo runs, not for --help
+    from ovnguard.report.schema import Report
 
 STORY = N_(
     "An operator of an OpenStack cloud (ML2/OVN, three Proxmox VMs: controller, network, "

@@ -15,9 +15,10 @@ import dataclasses
 import enum
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ovnguard.report.schema import _Model
+if TYPE_CHECKING:  # the schema's ~10 dataclasses cost at import: cli/out.py needs none
+    from ovnguard.report.schema import _Model
 
 # C0 controls, DEL, and the C1 range (8-bit CSI/OSC introducers some terminals honour), plus
 # the Unicode line/paragraph separators and bidi overrides that reorder what a line shows.
@@ -76,10 +77,12 @@ def visible_data(v: Any) -> Any:
     return v
 
 
-M = TypeVar("M", bound=_Model)
+M = TypeVar("M", bound="_Model")
 
 
 def _walk(v: object) -> object:
+    from ovnguard.report.schema import _Model  # loaded already: `v` came from a model
+
     if isinstance(v, str):
         return visible(v)
     if isinstance(v, _Model):

@@ -22,7 +22,6 @@ needs it (an OVSDB file of a large cloud is hundreds of MiB; a change file is no
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import os
 import re
@@ -389,9 +388,10 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x28\xb5\x2f\xfd", "zst"),
 )
 
-# What a broken compressed stream raises, by library.
+# What a broken compressed stream raises, by library (gzip's BadGzipFile is an OSError:
+# gzip itself is imported only for a .gz file, not by every bundle check).
 DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (
-    lzma.LZMAError, zlib.error, EOFError, gzip.BadGzipFile, OSError, ValueError)
+    lzma.LZMAError, zlib.error, EOFError, OSError, ValueError)
 
 
 def compression_of(head: bytes) -> str | None:
@@ -417,6 +417,8 @@ class BoundedStream:
         if kind == "xz":
             self._inner = lzma.LZMAFile(raw)  # noqa: SIM115
         elif kind == "gz":
+            import gzip
+
             self._inner = gzip.GzipFile(fileobj=raw)
         elif kind == "bz2":
             self._inner = bz2.BZ2File(raw)
