@@ -46,10 +46,3 @@ def test_hostname_then_name_and_each_name_maps_back(tmp_path: Path) -> None:
     assert chassis["ccc"].bridge_mappings is None
     # a name a collected host already has is not reused
     assert "compute4" not in chassis_host_names({"ddd": chassis["ddd"]}, taken={"compute4"})
-
-
-def test_few_hosts_keeps_a_sentence_short() -> None:
-    from ovnguard.model.host import few_hosts
-
-    assert few_hosts(["a", "b"]) == "a, b"
-    assert few_hosts([f"hv{i}" for i in range(1000)]) == "hv0, hv1, hv2, hv3, hv4 and 995 more"

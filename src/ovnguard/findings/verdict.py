@@ -24,7 +24,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import few_hosts
+from ovnguard.model.hostnames import few_hosts
 
 VERDICTS = ("safe", "risky", "dangerous")
 _STATUS_ORDER = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}

@@ -11,11 +11,11 @@ table and the row it was read from.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ovnguard.i18n import _, ngettext
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
@@ -574,16 +574,6 @@ def _management(v: HostView) -> Management | None:
 
 def host_view(state: HostState) -> HostView:
     return HostView(state)
-
-
-def few_hosts(names: Sequence[str], n: int = 5) -> str:
-    """Host names as a sentence can carry them (a control-node check predicts hundreds, a
-    fleet-wide finding names a thousand): the first `n` and how many more."""
-    if len(names) <= n:
-        return ", ".join(names)
-    more = len(names) - n
-    return ngettext("{names} and {count} more", "{names} and {count} more", more).format(
-        names=", ".join(names[:n]), count=more)
 
 
 def host_views(snapshot: Snapshot) -> dict[str, HostView]:

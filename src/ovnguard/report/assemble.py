@@ -12,7 +12,8 @@ from ovnguard.findings.finding import Finding
 from ovnguard.findings.verdict import Assessment
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import few_hosts, host_views
+from ovnguard.model.host import host_views
+from ovnguard.model.hostnames import few_hosts
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
     ChangeLineOut,

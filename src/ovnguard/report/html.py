@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from ovnguard.i18n import _, current_language, ngettext
+from ovnguard.model.hostnames import host_range
 from ovnguard.report.labels import outcome_label, severity_label, status_label, verdict_label
 from ovnguard.report.schema import HostRealizationOut, HostTopologyOut, Report
 
@@ -57,9 +58,7 @@ def _lport(patch: str) -> str | None:
 
 
 def _fold(hosts: list[str]) -> str:
-    if len(hosts) <= 3:
-        return ", ".join(hosts)
-    return f"{hosts[0]}, {hosts[1]} … {hosts[-1]} ({len(hosts)} hosts)"
+    return host_range(hosts, 3)
 
 
 def _short(name: str, n: int = 24) -> str:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ovnguard.i18n import _, ngettext
+from ovnguard.model.hostnames import host_range
 from ovnguard.report.labels import outcome_label, pad, severity_label, verdict_label
 from ovnguard.report.safe import visible_model
 from ovnguard.report.schema import EvidenceOut, FindingOut, HostRealizationOut, Report
@@ -149,12 +150,7 @@ def _by_rule(fs: list[FindingOut]) -> list[tuple[str, list[FindingOut]]]:
 
 
 def _fold(hosts: list[str]) -> str:
-    """compute1, compute2 ... -> "compute001 … compute998 (998 hosts)" past FOLD_AT."""
-    if len(hosts) <= FOLD_AT:
-        return ", ".join(hosts)
-    return ngettext("{first}, {second} … {last} ({count} host)",
-                    "{first}, {second} … {last} ({count} hosts)", len(hosts)).format(
-        first=hosts[0], second=hosts[1], last=hosts[-1], count=len(hosts))
+    return host_range(hosts, FOLD_AT)
 
 
 def _no_port_changes() -> str:

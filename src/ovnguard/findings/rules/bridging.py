@@ -13,7 +13,8 @@ from ovnguard.findings.registry import RuleSpec, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, few_hosts, hosts_in
+from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, hosts_in
+from ovnguard.model.hostnames import few_hosts
 from ovnguard.model.snapshot import IpAddress
 from ovnguard.simulation.types import PatchPort
 
@@ -134,7 +135,7 @@ def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
             "logical switch {sw} is bridged into the management segment {seg} through {bridges} "
             "({lport}, physnet {physnet}) on {count} host(s): {hosts}").format(
             sw=sw, seg=seg, bridges='/'.join(sorted(bridges)), lport=lport, physnet=physnet,
-            count=len(hosts), hosts=', '.join(sorted(hosts))))
+            count=len(hosts), hosts=few_hosts(hosts)))
     if by_design:
         summary += (_(
                 " -- by design: ovn-kubernetes' shared gateway mode keeps the node IP on the "
@@ -143,7 +144,7 @@ def _mgmt_finding(ctx: RuleContext, sw: str, lport: str,
         evidence.append(Evidence(_(
                 "{hosts}: deployed by ovn-kubernetes (deployment.json, or the NB's "
                 "ovn-kubernetes cluster router)").format(
-                hosts=', '.join(sorted(hosts))),
+                hosts=few_hosts(hosts)),
                                  "rule", None, None, hosts[0]))
     return MGMT_BRIDGE_LOCALNET.finding(
         key=f"{sw}/{lport}" + ("/by-design" if by_design else ""),
@@ -335,8 +336,8 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                         blind=few_hosts(blind)), "not collected", "Bridge",
                 first.bridge))
         if not vlan_bridge and nets:
-            others = ", ".join(segment_hosts) or _("no other collected host")
-            lost_text = ", ".join(sorted(lose_hosts)) or _("none")
+            others = few_hosts(segment_hosts) or _("no other collected host")
+            lost_text = few_hosts(lose_hosts) or _("none")
             if storm:
                 spread = (_(
                         "{count} looped hosts on one LAN feed each other's copies back: a "
@@ -355,7 +356,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
                 "rule:l2-loop"))
         chain.extend(outcome)
         evidence.extend(outcome)
-        where = ", ".join(sorted(looped))
+        where = few_hosts(looped)
         summary = (_(
                 "L2 loop: {sw}'s localnet ports {lports} are both on {bridge} of {where}: "
                 "{consequence}").format(
@@ -372,7 +373,7 @@ def l2_loop(ctx: RuleContext) -> list[Finding]:
             summary += (_(
                     "; {flood} {seg_text}, {count} host(s) lose management: {lose_hosts}").format(
                     flood=flood, seg_text=seg_text, count=len(lose_hosts),
-                    lose_hosts=', '.join(sorted(lose_hosts))))
+                    lose_hosts=few_hosts(lose_hosts)))
         if unknown and not vlan_bridge and uplinked:
             if blind:
                 summary += _("; unknown without host files: whether {bridge} of {hosts} has an "

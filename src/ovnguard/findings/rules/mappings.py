@@ -10,6 +10,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, change_rule, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.hostnames import few_hosts
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.textdist import levenshtein
 
@@ -104,7 +105,7 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
                     lost_on=', '.join(sorted(set(lost_on[nn])))))
         where = (_(
                 "; {name} is local on {hosts}, which would have realized it").format(
-                name=ls.name, hosts=', '.join(hosts))
+                name=ls.name, hosts=few_hosts(hosts))
                  if hosts else "")
         ptype = str(port.get("type"))
         lport_facts = ctx.lport_facts(port.name)
