@@ -3,6 +3,7 @@
     python bench/collect_fanout.py              # 50 hosts (and the estimate for 500)
     python bench/collect_fanout.py 50 500       # any sizes; 500 really runs 500
     python bench/collect_fanout.py --parallel-only 500    # skip the one-by-one run
+    python bench/collect_fanout.py --parallel-only -j 16 500  # collect -j 16 (default 64)
 
 The hosts are real OpenSSH sshd instances on 127.0.0.1 (one sshd per 16 ports, OpenSSH's
 limit of listening sockets), each "host" a port, all backed by one real ovsdb-server holding
@@ -52,7 +53,7 @@ def sshd_config(d: Path, i: int, ports: list[int], keys_dir: Path, host_key: Pat
     return cfg
 
 
-def run(n_hosts: int, d: Path, sequential_too: bool = True) -> None:
+def run(n_hosts: int, d: Path, sequential_too: bool = True, jobs: int = 64) -> None:
     keys = make_keys(d / "keys")
     db = RealDb(d / "conf.db", "vswitch")
     db.__enter__()
@@ -93,19 +94,20 @@ def run(n_hosts: int, d: Path, sequential_too: bool = True) -> None:
                                  f"{bad[0].failed or bad[0].problems}")
             return dt
 
-        parallel = timed(64)
+        parallel = timed(jobs)
         seq = ""
         if sequential_too:
             sequential = timed(1)
             seq = (f" | sequential (-j 1) {sequential:6.1f}s | speed-up"
                    f" x{sequential / parallel:4.1f}")
         per_host = parallel / n_hosts
-        print(f"{n_hosts:>5} hosts  sshd start {started:5.1f}s | parallel (-j 64) {parallel:6.1f}s"
+        print(f"{n_hosts:>5} hosts  sshd start {started:5.1f}s | parallel (-j {jobs}) "
+              f"{parallel:6.1f}s"
               f"{seq} | {per_host * 1000:5.0f} ms/host -> 500 hosts ~{per_host * 500:5.1f}s"
               + (f" (goal <= {GOAL[n_hosts]:.0f}s)" if n_hosts in GOAL else ""))
         # what the collector itself burns per host: on a real fleet (hosts doing their own
         # work) this, not the shared-CPU wall time above, bounds the fan-out
-        own = cpu[64] / n_hosts
+        own = cpu[jobs] / n_hosts
         print(f"{'':>5}        collector CPU {own * 1000:5.1f} ms/host -> 500 hosts need "
               f"{own * 500:5.1f} CPU-s of the collector")
     finally:
@@ -119,13 +121,27 @@ def main() -> None:
             "ovsdb-server"):
         raise SystemExit("needs root, /usr/sbin/sshd (openssh-server) and ovsdb-server")
     args = sys.argv[1:]
+    jobs = 64  # collect's default -j
+    if "-j" in args:
+        i = args.index("-j")
+        jobs = int(args[i + 1])
+        del args[i : i + 2]
     sequential_too = "--parallel-only" not in args
     sizes = [int(a) for a in args if a != "--parallel-only"] or [50]
     print(f"SSH fan-out over loopback sshd, {os.cpu_count()} CPUs "
           f"(hosts' own work shares these CPUs: an upper bound)")
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="ovnguard-bench-") as d:
-            run(n, Path(d), sequential_too)
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            run(n, Path(d), sequential_too, jobs)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # the sshd processes (with the sessions, shells and commands they reaped) and the
+        # ovsdb-server, all stopped and waited for by now: the simulated hosts' own work
+        hosts_cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        runs = 2 if sequential_too else 1
+        per_host = hosts_cpu / n / runs * 1000
+        print(f"{'':>5}        hosts' side (sshd, shells, commands) {per_host:5.0f} CPU-ms/host"
+              f" -> {hosts_cpu / runs:6.1f} CPU-s for {n} hosts on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
