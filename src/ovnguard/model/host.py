@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ovnguard.i18n import _, ngettext
+from ovnguard.i18n import _, current_language, ngettext
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
@@ -590,12 +590,25 @@ def host_views(snapshot: Snapshot) -> dict[str, HostView]:
     """Every host of `snapshot`, sorted; a host without its Open_vSwitch DB gets its SB
     Chassis (matched by hostname, then name, as the simulation matches it) to stand in."""
     sb = snapshot.sb
-    by_host = chassis_by_host(read_chassis(sb)) if sb is not None else {}
-    src = sb.source if sb is not None else ""
+    if sb is None:
+        return {name: HostView(snapshot.hosts[name]) for name in sorted(snapshot.hosts)}
+    # A view is a pure function of its host's (immutable) state, the SB chassis standing in
+    # and the language its evidence is written in; what it derives (management address,
+    # routes, bridges) is cached on it. The states before and after a change share every
+    # host the change does not touch (and their SB), so their views are shared too: a
+    # loaded model's what-if re-derives only the hosts it changes.
+    by_host = sb.memo("host.chassis_by_host", lambda db: chassis_by_host(read_chassis(db)))
+    known: dict[tuple[str, str], HostView] = sb.memo("host.views", lambda db: {})
+    lang = current_language()
     out = {}
     for name in sorted(snapshot.hosts):
         state = snapshot.hosts[name]
-        out[name] = HostView(state, by_host.get(name) if state.ovs is None else None, src)
+        chassis = by_host.get(name) if state.ovs is None else None
+        v = known.get((name, lang))
+        if v is None or v.state is not state or v.chassis is not chassis:
+            v = HostView(state, chassis, sb.source)
+            known.setdefault((name, lang), v)  # the first (a loaded model's) stays
+        out[name] = v
     return out
 
 
