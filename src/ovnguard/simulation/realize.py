@@ -65,7 +65,8 @@ def realize(snapshot: Snapshot, since: Realization | None = None) -> Realization
     snapshot this one was derived from (e.g. the state before a change); only the hosts
     whose inputs differ are computed again -- the result is the same either way."""
     base = _basis(since)
-    return _realize(snapshot, predict_southbound(snapshot.nb, snapshot.sb), base)[0]
+    psb = predict_southbound(snapshot.nb, snapshot.sb, base.psb if base is not None else None)
+    return _realize(snapshot, psb, base)[0]
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
         # since the previous state are computed again.
         basis = _basis(r, s)
         if basis is None:
-            psb = predict_southbound(s.nb, s.sb)
+            psb = predict_southbound(s.nb, s.sb, psbs[-1] if psbs else None)
             real, _bfd_peers = _realize(s, psb, _basis(reals[-1]) if reals else None)
             basis = _basis(real, s)
             assert basis is not None
