@@ -335,7 +335,7 @@ _NOTHING: tuple[Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], frozens
 
 
 def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
-        Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], Collection[str]]:
+        Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], set[str] | frozenset[str]]:
     """The switches `since` was built from, and the uuids of the Logical_Switch_Port rows
     that are not the same objects any more (inserted, deleted or edited). Nothing is reused
     when what a port also reads changed (HA groups) or when `since` had duplicate ports
@@ -350,7 +350,7 @@ def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
     t1 = nb.tables.get("Logical_Switch_Port", {})
     if t0 is t1:
         return b.pieces, frozenset()
-    changed = {u for u, r in t1.items() if t0.get(u) is not r}
+    changed: set[str] = {u for u, r in t1.items() if t0.get(u) is not r}
     changed.update(t0.keys() - t1.keys())
     return b.pieces, changed
 
