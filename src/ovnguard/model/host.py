@@ -11,9 +11,10 @@ table and the row it was read from.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
 from ovnguard.i18n import _, current_language, ngettext
 from ovnguard.model.db import Database, Row
@@ -31,6 +32,8 @@ from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
 from ovnguard.simulation.mappings import parse_bridge_mappings
+
+T = TypeVar("T")
 
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -213,6 +216,18 @@ class HostView:
     state: HostState
     chassis: SbChassis | None = None  # stands in for the OVS DB; only set when ovs is None
     sb_source: str = ""  # the SB file or remote `chassis` was read from
+
+    def memo(self, key: str, derive: Callable[[], T]) -> T:
+        """`derive()`, once per view: for what is a function of this host alone (its parsed
+        bridge mappings, a per-host rule's findings). `host_views` shares a view between
+        the states before and after a change that did not touch the host, so a what-if
+        derives it again only for the hosts it changes."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_memo", {})
+        try:
+            return cast(T, memo[key])
+        except KeyError:
+            v = memo[key] = derive()
+            return v
 
     # -- sources, for evidence
     @property
