@@ -10,6 +10,7 @@ as `apply_records` makes them):
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -21,7 +22,12 @@ from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
-from ovnguard.simulation.realize import realization_steps, realize
+from ovnguard.simulation.realize import (
+    _bfd_peers,
+    _same_bfd_inputs,
+    realization_steps,
+    realize,
+)
 from ovnguard.sources.ovsdb_file import read_database
 
 pytestmark = pytest.mark.realdb
@@ -122,6 +128,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(tmp_path: Path) -> Non
                   executor)
     rng = random.Random(20261205)
     reused = steps = compared = 0
+    bfd = {True: 0, False: 0}
     for case in range(24):
         text = random_change(rng, vm1_uuid)
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
@@ -136,6 +143,17 @@ def test_derived_southbound_and_whatif_equal_from_scratch(tmp_path: Path) -> Non
         if len(states) > 1:
             assert (realization_steps(states)
                     == realization_steps(states, [realize(s) for s in states])), text
+        # where the delta takes the state before's BFD peers for the state after's, they
+        # are what the state after computes
+        rs = [realize(s0)]
+        for s in result.steps:
+            rs.append(realize(s, since=rs[-1]))
+        for r0, r1 in itertools.pairwise(rs):
+            psb_0, psb_1 = r0.basis.psb, r1.basis.psb  # type: ignore[attr-defined]
+            same = _same_bfd_inputs(psb_0, r0, psb_1, r1)
+            bfd[same] += 1
+            if same:
+                assert _bfd_peers(psb_1, r1) == _bfd_peers(psb_0, r0), text
         if any(v in text for v in RANDOM_UUIDS):
             continue
         # the what-if on the loaded model == the same what-if on the bundle read afresh
@@ -149,7 +167,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(tmp_path: Path) -> Non
         compared += 1
     # not vacuous: states were derived, most of their ports were not read again, and
     # what-ifs were compared
-    assert steps >= 20 and reused > steps and compared >= 10
+    assert steps >= 20 and reused > steps and compared >= 10 and min(bfd.values()) >= 3
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

@@ -311,7 +311,8 @@ def realization_steps(snapshots: Sequence[Snapshot],
         everyone = _chassis_record_changes(before, after, preds[i - 1], preds[i], psb0,
                                            psb1)
         bfd0 = _bfd(psb0, reals[i - 1])
-        bfd1 = _bfd(psb1, reals[i])
+        bfd1 = (bfd0 if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i])
+                else _bfd(psb1, reals[i]))
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
             r1 = reals[i].hosts.get(h)
@@ -383,6 +384,40 @@ def _quiet_step(steps: Mapping[str, tuple[HostPrediction, Database | None, str, 
         if b is not None and b.datapath not in p.local:
             return None  # its patch ports would keep that datapath: compute the step
     return step
+
+
+# Binding types whose every field bfd_peers reads (HA groups, router links); of any other
+# binding it reads only the ports some chassis claims.
+_BFD_TYPES = frozenset({"chassisredirect", "external", "patch", "l3gateway"})
+
+
+def _same_bfd_inputs(psb0: PredictedSouthbound, r0: Realization,
+                     psb1: PredictedSouthbound, r1: Realization) -> bool:
+    """Whether `bfd_peers` reads the same in both states (then its answer is the same): the
+    same SB chassis, every host claiming the same ports, the same routers and datapaths,
+    and no binding that differs is of a type it reads or claimed by anyone."""
+    if psb0.southbound is not psb1.southbound or r0.hosts.keys() != r1.hosts.keys():
+        return False
+    for h, hr1 in r1.hosts.items():
+        hr0 = r0.hosts[h]
+        if hr1 is not hr0 and (hr1.chassis != hr0.chassis
+                               or hr1.bound_ports.keys() != hr0.bound_ports.keys()):
+            return False
+    if (psb0.topology.routers.keys() != psb1.topology.routers.keys()
+            or psb0.datapaths != psb1.datapaths):
+        return False
+    b0, b1 = psb0.bindings, psb1.bindings
+    names = [n for n, b in b1.items() if b0.get(n) is not b]
+    names += [n for n in b0 if n not in b1]
+    for n in names:
+        x, y = b0.get(n), b1.get(n)
+        if x == y:
+            continue
+        if any(b is not None and b.type in _BFD_TYPES for b in (x, y)):
+            return False
+        if any(n in hr.bound_ports for hr in r1.hosts.values()):
+            return False
+    return True
 
 
 def _bfd(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
