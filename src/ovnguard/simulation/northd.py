@@ -222,6 +222,16 @@ def predict_southbound(nb: Database, sb: Database | None = None,
 
     bindings: dict[str, Binding] = {}
 
+    def put(b: Binding) -> None:
+        # the same binding as `since` had, before SB: `since`'s, SB and all (no copy made)
+        old = old_bindings.get(b.logical_port)
+        if old is not None and _same_but_sb(old, b):
+            bindings[b.logical_port] = old
+            as_before.add(b.logical_port)
+        else:
+            bindings[b.logical_port] = b
+            as_before.discard(b.logical_port)
+
     # Switch ports.
     vtep_switches = {p.switch_uuid for p in topo.switch_ports.values() if p.type == "vtep"}
     for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
@@ -234,10 +244,10 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                 opts["peer"] = lsp.router_port
             if chassis:
                 opts["l3gateway-chassis"] = chassis
-            bindings[lsp.name] = Binding(
+            put(Binding(
                 lsp.name, "l3gateway" if chassis else "patch", lsp.switch_uuid,
                 MappingProxyType(opts), nb_row=lsp.name,
-            )
+            ))
             continue
         typ = lsp.type
         if old_ports.get(lsp.name) is lsp and typ in KNOWN_LSP_TYPES:
@@ -264,11 +274,11 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                         "external port {name} uses HA_Chassis_Group {name2} ({ha})").format(
                         name=lsp.name, name2=lsp.ha_chassis_group.name, ha=_members(ha)), src,
                             "HA_Chassis_Group", lsp.ha_chassis_group.name),)
-        bindings[lsp.name] = Binding(
+        put(Binding(
             lsp.name, typ, lsp.switch_uuid, lsp.options,
             parent_port=lsp.parent_name if lsp.parent_name else None,
             ha_chassis=ha, ha_evidence=ha_ev, nb_row=lsp.name,
-        )
+        ))
 
     # Router ports and chassisredirect ports.
     for rp in sorted(lrps.values(), key=lambda p: p.name):
@@ -282,10 +292,10 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                 opts["chassis-redirect-port"] = f"cr-{rp.name}"
         if chassis:
             opts["l3gateway-chassis"] = chassis
-        bindings[rp.name] = Binding(
+        put(Binding(
             rp.name, "l3gateway" if chassis else "patch", rp.router_uuid,
             MappingProxyType(opts), nb_table="Logical_Router_Port", nb_row=rp.name,
-        )
+        ))
         if not rp.is_gateway_port:
             continue
         if chassis:
@@ -309,11 +319,11 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                                       rp.name))
         if always:
             cr_opts["always-redirect"] = "true"
-        bindings[cr] = Binding(
+        put(Binding(
             cr, "chassisredirect", rp.router_uuid, MappingProxyType(cr_opts),
             ha_chassis=ha, ha_evidence=(*ha_ev, *why), nb_table="Logical_Router_Port",
             nb_row=rp.name,
-        )
+        ))
 
     if south is not None:
         for name, b in list(bindings.items()):
@@ -354,6 +364,15 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         localnets=MappingProxyType({k: tuple(sorted(v)) for k, v in localnets.items()}),
         language=lang,
     )
+
+
+def _same_but_sb(old: Binding, b: Binding) -> bool:
+    """`old` is `b` with what SB says applied (the fields northd's prediction makes)."""
+    return (old.logical_port == b.logical_port and old.type == b.type
+            and old.datapath == b.datapath and old.nb_table == b.nb_table
+            and old.nb_row == b.nb_row and old.parent_port == b.parent_port
+            and old.options == b.options and old.ha_chassis == b.ha_chassis
+            and old.ha_evidence == b.ha_evidence)
 
 
 def lsp_peer_switch(rp: RouterPort, lrp_peer: Mapping[str, str],
