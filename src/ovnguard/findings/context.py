@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
@@ -27,6 +27,8 @@ from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.types import HostRealization, PatchPort, Realization
 
+# Datapaths `RuleContext.local_hosts` looks up one by one before it indexes all of them.
+_ASK_EACH = 64
 # The logical port types ovn-controller patches onto a provider bridge.
 BRIDGED_TYPES = ("localnet", "l2gateway")
 
@@ -74,12 +76,17 @@ class NbIndex:
 
     def bridged_ports(self) -> list[tuple[Row, Row]]:
         """(port, switch) for every localnet / l2gateway port, sorted by switch then port."""
+        return list(self._bridged)
+
+    @cached_property
+    def _bridged(self) -> tuple[tuple[Row, Row], ...]:
+        # two rules ask, each over every switch port of the cloud
         out = [
             (p, self.lsp_switch[p.name])
             for p in self.lsps.values()
             if _str(p.get("type")) in BRIDGED_TYPES and p.name in self.lsp_switch
         ]
-        return sorted(out, key=lambda pl: (pl[1].name, pl[0].name))
+        return tuple(sorted(out, key=lambda pl: (pl[1].name, pl[0].name)))
 
     def switch_ports(self, ls: Row) -> list[Row]:
         out = [self.db.row("Logical_Switch_Port", str(u)) for u in ls.set("ports")]
@@ -115,6 +122,11 @@ def port_tag(port: Row) -> int | None:
     return None
 
 
+def _parse_mappings(v: HostView) -> BridgeMappings:
+    return parse_bridge_mappings(v.mappings_raw, frozenset(v.bridges) if v.bridges_known
+                                 else None, v.mappings_key)
+
+
 @dataclass(frozen=True)
 class RuleContext:
     snapshot: Snapshot
@@ -147,8 +159,7 @@ class RuleContext:
     def _mappings(self) -> dict[str, BridgeMappings]:
         out: dict[str, BridgeMappings] = {}
         for v in self.views():
-            known = frozenset(v.bridges) if v.bridges_known else None
-            out[v.name] = parse_bridge_mappings(v.mappings_raw, known, v.mappings_key)
+            out[v.name] = v.memo("bridge-mappings", partial(_parse_mappings, v))
         return out
 
     def mappings(self, host: str) -> BridgeMappings:
@@ -218,8 +229,9 @@ class RuleContext:
 
     @cached_property
     def _local_index(self) -> dict[str, tuple[str, ...]]:
-        """datapath name -> hosts where it is local, built once: rules ask for hundreds of
-        datapaths, and asking each host each time was datapaths x hosts lookups."""
+        """datapath name -> hosts where it is local, for every datapath at once: when rules
+        ask about many datapaths, asking each host each time was datapaths x hosts
+        lookups."""
         out: dict[str, list[str]] = {}
         if self.realization is not None:
             for h, hr in sorted(self.realization.hosts.items()):
@@ -227,9 +239,26 @@ class RuleContext:
                     out.setdefault(name, []).append(h)
         return {name: tuple(hosts) for name, hosts in out.items()}
 
+    @cached_property
+    def _local_asked(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
     def local_hosts(self, datapath: str) -> tuple[str, ...]:
-        """Hosts where `datapath` is predicted local."""
-        return self._local_index.get(datapath, ())
+        """Hosts where `datapath` is predicted local. The rules ask about a few datapaths
+        (the bridged switches): each is looked up in every host's local datapaths (by name,
+        a dict lookup) and remembered; only past `_ASK_EACH` datapaths is the index of all
+        of them built (a host on a routed provider network has thousands, and listing their
+        names for every host cost more than the what-if's rules)."""
+        asked = self._local_asked
+        got = asked.get(datapath)
+        if got is not None:
+            return got
+        if "_local_index" in self.__dict__ or len(asked) >= _ASK_EACH:
+            return self._local_index.get(datapath, ())
+        hosts = self.realization.hosts if self.realization is not None else {}
+        got = asked[datapath] = tuple(h for h, hr in sorted(hosts.items())
+                                      if datapath in hr.local_datapaths)
+        return got
 
     # -- NB / SB
     @cached_property

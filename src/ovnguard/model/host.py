@@ -11,11 +11,12 @@ table and the row it was read from.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar, cast
 
-from ovnguard.i18n import _
+from ovnguard.i18n import _, current_language
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
@@ -31,6 +32,8 @@ from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
 from ovnguard.simulation.mappings import parse_bridge_mappings
+
+T = TypeVar("T")
 
 IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -213,6 +216,18 @@ class HostView:
     state: HostState
     chassis: SbChassis | None = None  # stands in for the OVS DB; only set when ovs is None
     sb_source: str = ""  # the SB file or remote `chassis` was read from
+
+    def memo(self, key: str, derive: Callable[[], T]) -> T:
+        """`derive()`, once per view: for what is a function of this host alone (its parsed
+        bridge mappings, a per-host rule's findings). `host_views` shares a view between
+        the states before and after a change that did not touch the host, so a what-if
+        derives it again only for the hosts it changes."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_memo", {})
+        try:
+            return cast(T, memo[key])
+        except KeyError:
+            v = memo[key] = derive()
+            return v
 
     # -- sources, for evidence
     @property
@@ -580,12 +595,25 @@ def host_views(snapshot: Snapshot) -> dict[str, HostView]:
     """Every host of `snapshot`, sorted; a host without its Open_vSwitch DB gets its SB
     Chassis (matched by hostname, then name, as the simulation matches it) to stand in."""
     sb = snapshot.sb
-    by_host = chassis_by_host(read_chassis(sb)) if sb is not None else {}
-    src = sb.source if sb is not None else ""
+    if sb is None:
+        return {name: HostView(snapshot.hosts[name]) for name in sorted(snapshot.hosts)}
+    # A view is a pure function of its host's (immutable) state, the SB chassis standing in
+    # and the language its evidence is written in; what it derives (management address,
+    # routes, bridges) is cached on it. The states before and after a change share every
+    # host the change does not touch (and their SB), so their views are shared too: a
+    # loaded model's what-if re-derives only the hosts it changes.
+    by_host = sb.memo("host.chassis_by_host", lambda db: chassis_by_host(read_chassis(db)))
+    known: dict[tuple[str, str], HostView] = sb.memo("host.views", lambda db: {})
+    lang = current_language()
     out = {}
     for name in sorted(snapshot.hosts):
         state = snapshot.hosts[name]
-        out[name] = HostView(state, by_host.get(name) if state.ovs is None else None, src)
+        chassis = by_host.get(name) if state.ovs is None else None
+        v = known.get((name, lang))
+        if v is None or v.state is not state or v.chassis is not chassis:
+            v = HostView(state, chassis, sb.source)
+            known.setdefault((name, lang), v)  # the first (a loaded model's) stays
+        out[name] = v
     return out
 
 

@@ -168,9 +168,16 @@ class LogicalTopology:
     source: str = ""
     # Ports (LSP/LRP) referenced by more than one datapath: northd keeps one and warns.
     duplicate_ports: tuple[str, ...] = ()
+    # What it was read from, for `from_nb(nb, since=this)`: the NB database and, per
+    # switch uuid, its row and the ports made of it. Not part of the result.
+    built_from: _Built | None = field(default=None, compare=False, repr=False)
 
     @staticmethod
-    def from_nb(nb: Database) -> LogicalTopology:
+    def from_nb(nb: Database, since: LogicalTopology | None = None) -> LogicalTopology:
+        """The topology of `nb`. `since`: the topology of an earlier NB this one was derived
+        from (a change's state before): each switch whose row and port rows are the very
+        objects it was built from (an edit shares untouched rows) keeps its ports; the
+        result is the same either way (tests/simulation/test_sim_incremental_sb.py)."""
         groups: dict[str, HaChassisGroup] = {
             str(r.uuid): _ha_group(nb, r) for r in nb.rows("HA_Chassis_Group")}
         switches: dict[str, Switch] = {}
@@ -178,8 +185,19 @@ class LogicalTopology:
         lsps: dict[str, SwitchPort] = {}
         lrps: dict[str, RouterPort] = {}
         dups: set[str] = set()
+        pieces: dict[str, tuple[Row, dict[str, SwitchPort], Switch]] = {}
+        old, changed = _reusable(nb, since)
         for ls in sorted(nb.rows("Logical_Switch"), key=lambda r: (r.name, r.uuid)):
+            got = old.get(ls.uuid)
+            if (got is not None and got[0] is ls and changed.isdisjoint(ls.set("ports"))
+                    and lsps.keys().isdisjoint(got[1])):
+                # the same rows as before: the same ports, in the same order
+                lsps.update(got[1])
+                switches[ls.uuid] = got[2]
+                pieces[ls.uuid] = got
+                continue
             names: list[str] = []
+            mine: dict[str, SwitchPort] = {}
             for pu in ls.set("ports"):
                 pr = nb.row("Logical_Switch_Port", str(pu))
                 if pr is None:
@@ -189,7 +207,7 @@ class LogicalTopology:
                     continue
                 names.append(pr.name)
                 hg = pr.opt("ha_chassis_group")
-                lsps[pr.name] = SwitchPort(
+                lsps[pr.name] = mine[pr.name] = SwitchPort(
                     name=pr.name,
                     uuid=pr.uuid,
                     switch=ls.name,
@@ -211,6 +229,7 @@ class LogicalTopology:
                 other_config=_smap(ls, "other_config"),
                 external_ids=_smap(ls, "external_ids"),
             )
+            pieces[ls.uuid] = (ls, mine, switches[ls.uuid])
         for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
             names = []
             for pu in lr.set("ports"):
@@ -284,6 +303,7 @@ class LogicalTopology:
             router_ports=MappingProxyType(lrps),
             source=nb.source,
             duplicate_ports=tuple(sorted(dups)),
+            built_from=_Built(nb, MappingProxyType(pieces)),
         )
 
     def switches_named(self, name: str) -> list[Switch]:
@@ -302,6 +322,37 @@ class LogicalTopology:
 
     def localnet_ports(self) -> list[SwitchPort]:
         return [p for p in self.switch_ports.values() if p.type == "localnet"]
+
+
+@dataclass(frozen=True)
+class _Built:
+    nb: Database
+    pieces: Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]]
+
+
+_NOTHING: tuple[Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], frozenset[str]] = (
+    MappingProxyType({}), frozenset())
+
+
+def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
+        Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], set[str] | frozenset[str]]:
+    """The switches `since` was built from, and the uuids of the Logical_Switch_Port rows
+    that are not the same objects any more (inserted, deleted or edited). Nothing is reused
+    when what a port also reads changed (HA groups) or when `since` had duplicate ports
+    (which one northd keeps depends on the order of all of them)."""
+    b = since.built_from if since is not None else None
+    if b is None or since is None or since.duplicate_ports:
+        return _NOTHING
+    for t in ("HA_Chassis_Group", "HA_Chassis"):
+        if nb.tables.get(t) is not b.nb.tables.get(t):
+            return _NOTHING
+    t0 = b.nb.tables.get("Logical_Switch_Port", {})
+    t1 = nb.tables.get("Logical_Switch_Port", {})
+    if t0 is t1:
+        return b.pieces, frozenset()
+    changed: set[str] = {u for u, r in t1.items() if t0.get(u) is not r}
+    changed.update(t0.keys() - t1.keys())
+    return b.pieces, changed
 
 
 def _ha_group(db: Database, row: Row) -> HaChassisGroup:

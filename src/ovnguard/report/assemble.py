@@ -5,6 +5,7 @@ patch-port changes, topology, localnets, the summary line, notes and versions. P
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from ovnguard import __version__
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
@@ -12,7 +13,7 @@ from ovnguard.findings.finding import Finding
 from ovnguard.findings.verdict import Assessment
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.host import host_views
+from ovnguard.model.host import HostView, host_views
 from ovnguard.model.hostnames import few_hosts
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.report.schema import (
@@ -161,21 +162,25 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
 
 
 def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
-    out: dict[str, HostTopologyOut] = {}
-    for name, v in host_views(snapshot).items():
-        m = v.management
-        bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
-                   for b in v.bridges.values()}
-        out[name] = HostTopologyOut(
-            management=m.cidr if m else None,
-            management_interface=m.ifname if m else None,
-            management_bridge=(m.carrier.bridge if m and m.carrier else None),
-            bridges=bridges,
-            bridge_mappings=v.mappings_raw,
-            known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
-                        else "none"),
-        )
-    return out
+    # a function of each host's view: once per view, shared by every what-if on a loaded
+    # model for the hosts it does not touch
+    return {name: v.memo("report.topology", partial(_host_topology, v))
+            for name, v in host_views(snapshot).items()}
+
+
+def _host_topology(v: HostView) -> HostTopologyOut:
+    m = v.management
+    bridges = {b.name: sorted(p.name for p in b.ports if p.name != b.name)
+               for b in v.bridges.values()}
+    return HostTopologyOut(
+        management=m.cidr if m else None,
+        management_interface=m.ifname if m else None,
+        management_bridge=(m.carrier.bridge if m and m.carrier else None),
+        bridges=bridges,
+        bridge_mappings=v.mappings_raw,
+        known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
+                    else "none"),
+    )
 
 
 def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:

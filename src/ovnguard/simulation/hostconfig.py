@@ -140,7 +140,16 @@ def port_external_ids(ovs: Database) -> dict[str, Mapping[str, str]]:
 
 def host_config(host: str, ovs: Database | None, south: Southbound | None) -> HostConfig:
     if ovs is not None:
-        return _from_ovs(host, ovs, south)
+        # what ovn-controller reads from one host's Open_vSwitch DB, read once per DB (and
+        # SB): a what-if re-predicting a host its change did not edit reads it again
+        seen: dict[str, tuple[Southbound | None, HostConfig]] = ovs.memo(
+            "hostconfig.host_config", lambda db: {})
+        got = seen.get(host)
+        if got is not None and got[0] is south:
+            return got[1]
+        hc = _from_ovs(host, ovs, south)
+        seen[host] = (south, hc)
+        return hc
     return _from_sb(host, south)
 
 

@@ -264,14 +264,22 @@ def host_step_findings(change: Change, result: ChangeResult,
     invs = {inv.index: inv for inv in change.invocations}
     before = host_views(result.before)
     traces: dict[str, _Trace] = {}
-    for name, v in before.items():
+
+    def trace(name: str) -> _Trace | None:
+        # only for the hosts a line changes: a what-if on a thousand hosts that touches
+        # none of them derives no host's starting point
+        t = traces.get(name)
+        v = before.get(name)
+        if t is not None or v is None:
+            return t
         m = v.management
         addr = v.state.inventory_address or (m.address if m is not None else None)
         if addr is not None and cut_off_reason(v, addr, operator) is not None:
             addr = None  # already unreachable: not this change's doing
         macs = {b: current_mac(v, b) or vswitchd_mac(v, b) for b in v.bridges
                 if b != v.integration_bridge and v.addresses_on(b)}
-        traces[name] = _Trace(name, addr, _default_gateways(v), macs, v)
+        t = traces[name] = _Trace(name, addr, _default_gateways(v), macs, v)
+        return t
     out: list[Finding] = []
     prev: Snapshot = result.before
     steps = [(snap, invs[i]) for snap, i in zip(result.steps, result.step_invocations,
@@ -294,13 +302,13 @@ def host_step_findings(change: Change, result: ChangeResult,
         line_ev = Evidence(f"{where}line {line}" + (f" on {inv.host}" if inv.host else "")
                            + f": {inv.expanded}", f"change:{line}", host=inv.host)
         for name in _changed_hosts(prev, snap):
-            t = traces.get(name)
+            t = trace(name)
             if t is None:
                 continue
             v = host_views_one(snap, name)
             out += _step(t, v, line, line_ev, operator)
         prev = snap
-    for t in traces.values():
+    for t in (traces[n] for n in before if n in traces):  # in host order, as before
         for fam, lost in sorted(t.gw_lost_at.items()):
             gw, dev = t.gateways[fam]
             back_at = t.gw_back_at.get(fam)

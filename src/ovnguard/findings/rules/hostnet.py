@@ -3,6 +3,8 @@ after a restart, bridge MACs that move, a control plane that depends on a provid
 
 from __future__ import annotations
 
+from functools import partial
+
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
@@ -256,42 +258,50 @@ def _remotes(v: HostView) -> list[tuple[str, str, str | None, Evidence]]:
 def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     for v in ctx.views():
-        provider = ctx.provider_bridges(v.name)
-        if not provider:
-            continue
-        seen: set[str] = set()
-        for what, target, ip, ev in _remotes(v):
-            if ip is None or target in seen:
-                continue
-            m = v.route_to(ip)
-            if m is None or m.route is None or m.dev is None:
-                continue
-            c = v.carrier(m.dev)
-            if c.bridge is None or c.bridge not in provider:
-                continue
-            seen.add(target)
-            physnets = ", ".join(provider[c.bridge])
-            mapping = v.mappings_evidence()
-            # ovn-kubernetes' shared gateway mode routes the node's traffic over br-ex on
-            # purpose: said at info, not flagged as a fault
-            by_design = v.state.deployment == "ovn-kubernetes"
-            summary = (_(
-                    "{name}: the route to {target} ({what}) leaves through {bridge}, which "
-                    "{physnets} is mapped to: a provider-network mistake cuts this host off from "
-                    "the OVN databases").format(
-                    name=v.name, target=target, what=what, bridge=c.bridge, physnets=physnets))
-            if by_design:
-                summary += (_(
-                        " (by design in ovn-kubernetes' shared gateway mode, not a "
-                        "misconfiguration)"))
-            out.append(CONTROL_PLANE.finding(
-                key=f"{v.name}:{target}",
-                hosts=[v.name],
-                severity=Severity.info if by_design else None,
-                summary=summary,
-                evidence=[ev, *m.evidence, *c.evidence, mapping],
-                chain=[ev, *m.evidence, *c.evidence, mapping],
-                fields={"remote": target, "bridge": c.bridge, "physnets": physnets,
-                        "host": v.name},
-            ))
+        # a function of the host alone (its view and bridge mappings): once per view, which
+        # the states before and after a change share for every host it does not touch
+        out += v.memo("rule.control-plane-via-provider-bridge", partial(_control_plane, ctx, v))
     return out
+
+
+def _control_plane(ctx: RuleContext, v: HostView) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    provider = ctx.provider_bridges(v.name)
+    if not provider:
+        return ()
+    seen: set[str] = set()
+    for what, target, ip, ev in _remotes(v):
+        if ip is None or target in seen:
+            continue
+        m = v.route_to(ip)
+        if m is None or m.route is None or m.dev is None:
+            continue
+        c = v.carrier(m.dev)
+        if c.bridge is None or c.bridge not in provider:
+            continue
+        seen.add(target)
+        physnets = ", ".join(provider[c.bridge])
+        mapping = v.mappings_evidence()
+        # ovn-kubernetes' shared gateway mode routes the node's traffic over br-ex on
+        # purpose: said at info, not flagged as a fault
+        by_design = v.state.deployment == "ovn-kubernetes"
+        summary = (_(
+                "{name}: the route to {target} ({what}) leaves through {bridge}, which "
+                "{physnets} is mapped to: a provider-network mistake cuts this host off from "
+                "the OVN databases").format(
+                name=v.name, target=target, what=what, bridge=c.bridge, physnets=physnets))
+        if by_design:
+            summary += (_(
+                    " (by design in ovn-kubernetes' shared gateway mode, not a "
+                    "misconfiguration)"))
+        out.append(CONTROL_PLANE.finding(
+            key=f"{v.name}:{target}",
+            hosts=[v.name],
+            severity=Severity.info if by_design else None,
+            summary=summary,
+            evidence=[ev, *m.evidence, *c.evidence, mapping],
+            chain=[ev, *m.evidence, *c.evidence, mapping],
+            fields={"remote": target, "bridge": c.bridge, "physnets": physnets,
+                    "host": v.name},
+        ))
+    return tuple(out)
