@@ -14,6 +14,7 @@ from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.report.labels import pad
 from ovnguard.sources.collected import HOST_FILES, Collection, HostCollection
 
 
@@ -61,23 +62,26 @@ def summary_lines(c: Collection, seconds: float) -> tuple[list[str], bool]:
     whole = True
     ok = [h for h in c.hosts if h.ok]
     if c.hosts:
-        lines.append(f"collected {len(ok)}/{len(c.hosts)} host(s) in {seconds:.1f}s")
+        lines.append(_("collected {ok}/{total} host(s) in {seconds:.1f}s").format(
+            ok=len(ok), total=len(c.hosts), seconds=seconds))
     for name in ("nb.db", "sb.db"):
         if name in c.sources:
-            lines.append(f"  {name:<8} from {c.sources[name]}")
+            lines.append(f"  {name:<8} " + _("from {source}").format(source=c.sources[name]))
+    # labels padded by display width (Korean letters take two columns)
+    note, failed, partial = pad(_("note"), 8), pad(_("FAILED"), 8), pad(_("partial"), 8)
     for p in c.problems:
-        lines.append(f"  note     {p}")
+        lines.append(f"  {note} {p}")
     for h in sorted(c.hosts, key=lambda h: h.name):
         why = incomplete(h)
         if h.failed:
             whole = False
-            lines.append(f"  FAILED   {h.name}: {h.failed}")
+            lines.append(f"  {failed} {h.name}: {h.failed}")
         elif why:
             whole = False
-            lines.append(f"  partial  {h.name}: {'; '.join(why)}")
+            lines.append(f"  {partial} {h.name}: {'; '.join(why)}")
         others = [p for p in h.problems if p not in why]
         for p in others:
-            lines.append(f"  note     {h.name}: {p}")
+            lines.append(f"  {note} {h.name}: {p}")
     return lines, whole
 
 

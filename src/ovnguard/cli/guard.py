@@ -242,12 +242,13 @@ def _sentinel_plans(
         raise InputError(_("--sentinel-failures must be at least 1"))
     pred = sn.predict_added(opts)
     for n in pred.notes:
-        say(f"warning: {n}")
+        say(_("warning: {note}").format(note=n))
     plans = sn.plans_from(pred.added, pred.remotes, opts.confirm_within + grace, failures)
     for p in plans:
-        say(f"what-if: {p.host} gets " + ", ".join(f"{port} ({b})" for b, port in p.ports))
+        say(_("what-if: {host} gets {ports}").format(
+            host=p.host, ports=", ".join(f"{port} ({b})" for b, port in p.ports)))
     if not plans:
-        say("what-if: no host gets patch ports from this change: no sentinel needed")
+        say(_("what-if: no host gets patch ports from this change: no sentinel needed"))
     return plans
 
 
@@ -279,7 +280,7 @@ def _stop_sentinels(armed: list[Any], say: Any) -> None:
 
     for a in armed:
         if sn.stop_sentinel(a.path):
-            say(f"sentinel on {a.host} stopped: nothing applied")
+            say(_("sentinel on {host} stopped: nothing applied").format(host=a.host))
 
 
 def _settle_sentinels(
@@ -299,8 +300,10 @@ def _settle_sentinels(
     for a in armed:
         want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
         if want != sorted(a.watching):
-            say(f"warning: sentinel on {a.host} watches {', '.join(a.watching)}, the guard "
-                f"expects {', '.join(want) or 'nothing'}")
+            say((_("warning: sentinel on {host} watches {ports}, the guard expects {expected}")
+                 if want else
+                 _("warning: sentinel on {host} watches {ports}, the guard expects nothing")
+                 ).format(host=a.host, ports=", ".join(a.watching), expected=", ".join(want)))
     return doc
 
 
@@ -408,12 +411,12 @@ def _print_rollback(doc: dict[str, Any]) -> int:
         echo(_(
                 "rolled back guard {guard_id} ({get}): restored at {when}").format(
                 guard_id=doc['id'], get=rb.get('reason'), when=_t(doc, 'restored'))
-                   + (f", {d['applied_to_restored']:.2f}s after the apply"
-                      if "applied_to_restored" in d else ""))
+                   + (_(", {seconds:.2f}s after the apply").format(
+                       seconds=d["applied_to_restored"]) if "applied_to_restored" in d else ""))
         for a in rb.get("actions", []):
             echo(f"  {a}")
         for c in rb.get("overwritten", []):
-            col = f" column {c['column']}" if c.get("column") else ""
+            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
             echo(_(
                     "  overwritten (--force): {c}{col}: was {c2}").format(
                     c=c['row'], col=col, c2=c['found']))
@@ -435,11 +438,12 @@ def _print_rollback(doc: dict[str, Any]) -> int:
         return 0 if v.get("ok") else 1
     if status == "rollback-conflict":
         echo(_("rollback of guard {guard_id} STOPPED, nothing written: ").format(guard_id=doc['id'])
-                   + (rb.get("error") or "touched rows were changed by someone else"))
+                   + (rb.get("error") or _("touched rows were changed by someone else")))
         for c in rb.get("conflicts", []):
-            col = f" column {c['column']}" if c.get("column") else ""
-            echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
-                       f"{c['expected']}, found {c['found']}")
+            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
+            echo(_("  {table}: {row} [{uuid}]{col}: expected {expected}, found {found}").format(
+                table=c["table"], row=c["row"], uuid=c["uuid"][:8], col=col,
+                expected=c["expected"], found=c["found"]))
         echo(_(
                 "  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` keeps "
                 "the database as it is"))

@@ -34,6 +34,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+def _label(text: str) -> str:
+    """A label of `lab up`'s summary, padded by display width (Korean takes two columns)."""
+    from ovnguard.report.labels import pad
+
+    return pad(text, 9)
+
+
 RUN_DIR_HELP = _("Lab run dir (default: $OVNGUARD_LAB_DIR, else ./.lab).")
 MAX_CHASSIS = 500
 
@@ -178,17 +185,21 @@ def up(
         echo(_(
                 "lab up in {took:.2f}s: {count} chassis registered ({shown})").format(
                 took=took, count=len(names), shown=shown))
-        echo(f"  run dir   {root}")
-        echo(f"  NB        {lab.nb_remote}")
-        echo(f"  SB        {lab.sb_remote}")
-        echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
+        # (the labels are made outside the f-strings: Babel does not look inside them)
+        run_l, logs_l, try_l, stop_l = (_label(t) for t in (_("run dir"), _("logs"), _("try"),
+                                                            _("stop")))
+        echo(f"  {run_l} {root}")
+        echo(f"  {_label('NB')} {lab.nb_remote}")
+        echo(f"  {_label('SB')} {lab.sb_remote}")
+        echo(f"  {logs_l} {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
         hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-        echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
-        echo(f"  stop      ovnguard lab down{hint}")
+        echo(f'  {try_l} eval "$(ovnguard lab env{hint})"; ovn-nbctl show; '
+             "ovn-sbctl show")
+        echo(f"  {stop_l} ovnguard lab down{hint}")
         if from_bundle is not None:
-            echo(f"  replica   of {from_bundle}")
+            echo("  " + _label(_("replica")) + " " + _("of {bundle}").format(bundle=from_bundle))
         for note in notes:
-            echo(f"  note      {note}")
+            echo("  " + _label(_("note")) + f" {note}")
 
 
 STATUS_HELP = _(
@@ -240,9 +251,10 @@ def _up_dataplane(
     for node, addr in sorted(dp.addresses.items()):
         echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-    echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
-               f"{dp.addresses[sorted(dp.hosts)[-1]]}")
-    echo(f"  stop      ovnguard lab down{hint}")
+    try_l, stop_l = _label(_("try")), _label(_("stop"))
+    echo(f"  {try_l} ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
+         f"{dp.addresses[sorted(dp.hosts)[-1]]}")
+    echo(f"  {stop_l} ovnguard lab down{hint}")
 
 
 DOWN_HELP = _("""Stop every daemon of the lab (TERM, then KILL) and remove its sockets and pidfiles.

@@ -226,12 +226,14 @@ def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
     unmodelled = sorted(c.line for c in r.change_lines
                         if c.outcome == "unsupported" and c.line in ip_lines)
     if unmodelled:
-        warnings.append("the what-if did not model line(s) " + ", ".join(map(str, unmodelled))
-                        + " (ip); the guard backs up and restores the host's addresses, "
-                        "routes and links around them")
+        warnings.append(_("the what-if did not model line(s) {lines} (ip); the guard backs up "
+                          "and restores the host's addresses, routes and links around "
+                          "them").format(lines=", ".join(map(str, unmodelled))))
     if bad_lines:
-        details = [f"line {c.line}: {c.outcome}: {c.message or c.text}"
-                   + (f" (did you mean: {', '.join(c.suggestions)}?)" if c.suggestions else "")
+        details = [_("line {line}: {outcome}: {message}").format(
+                       line=c.line, outcome=c.outcome, message=c.message or c.text)
+                   + (_(" (did you mean: {names}?)").format(names=", ".join(c.suggestions))
+                      if c.suggestions else "")
                    for c in bad_lines]
         if not force:
             raise Refused(_(
@@ -244,7 +246,7 @@ def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
             raise Refused(_(
                 "the lines cannot run as one transaction: {chain_error}; nothing applied").format(
                 chain_error=chain_error), [], w)
-        warnings.append(f"as one transaction: {chain_error}")
+        warnings.append(_("as one transaction: {error}").format(error=chain_error))
     if r.verdict == "dangerous":
         details = [f"{e.fact}" + (f"  [{e.source}]" if e.source else "") for e in r.chain]
         if not force:
@@ -252,7 +254,8 @@ def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
                 "the what-if says DANGEROUS: {summary}; nothing applied (--force applies it "
                 "anyway, under the guard)").format(
                 summary=r.summary), details, w)
-        warnings.append(f"DANGEROUS, applied because of --force: {r.summary}")
+        warnings.append(_("DANGEROUS, applied because of --force: {summary}").format(
+            summary=r.summary))
     return warnings
 
 

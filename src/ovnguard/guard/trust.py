@@ -61,8 +61,9 @@ def _uid() -> int:
 
 
 def _fix(path: Path) -> str:
-    return (f"use a directory only you can write (`--state-dir`, OVNGUARD_GUARD_DIR, "
-            f"XDG_STATE_HOME), or fix {path} (chown to uid {_uid()}, chmod 700)")
+    return _("use a directory only you can write (`--state-dir`, OVNGUARD_GUARD_DIR, "
+             "XDG_STATE_HOME), or fix {path} (chown to uid {uid}, chmod 700)").format(
+                 path=path, uid=_uid())
 
 
 def check_ancestors(path: Path) -> None:

@@ -143,7 +143,8 @@ def arm_sentinel(
             tail = (path / LOG_FILE).read_text(errors="replace").strip().splitlines()[-3:]
             raise st.GuardError(_(
                 "the sentinel did not report{value}{value2}").format(
-                value=f' (launcher exit {rc})' if rc else f' within {timeout:g}s',
+                value=(_(" (launcher exit {rc})").format(rc=rc) if rc else
+                       _(" within {timeout:g}s").format(timeout=timeout)),
                 value2=': ' + ' | '.join(tail) if tail else ''), 3)
         time.sleep(0.03)
     return Armed(sid, path, doc.pid or 0, doc.until, tuple(doc.watching), tuple(doc.skipped),
