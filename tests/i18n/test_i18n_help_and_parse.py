@@ -133,7 +133,7 @@ def test_unmodelled_lines_are_explained_in_korean(tmp_path: Path) -> None:
     what `ip` itself would print for a refused line stays iproute2's own words."""
     change = tmp_path / "host.sh"
     change.write_text("# host: compute1\nip route flush dev br-ex\nip -6 route add to\n"
-                      "ovn-nbctl ls-add a | tee log\n")
+                      "ovn-nbctl ls-add a | tee log\novn-sbctl show\n")
     args = ("check", "--bundle", str(BUNDLE), "--change", str(change), "--format", "json",
             "--fail-on", "never")
     ko, en = run(*args, "--lang", "ko"), run(*args, "--lang", "en")
@@ -144,7 +144,11 @@ def test_unmodelled_lines_are_explained_in_korean(tmp_path: Path) -> None:
         {n: c["outcome"] for n, c in lines_en.items()}
     assert "`ip route flush` is not modelled" in lines_en[2]["message"]
     assert lines_ko[2]["message"].startswith("`ip route flush`는 모델링하지 않습니다")
+    assert lines_ko[2]["message"].endswith("이 줄이 호스트에 무엇을 하는지 알 수 없습니다")
     assert "shell operator '|' is not supported" in lines_en[4]["message"]
     assert _korean(lines_ko[4]["message"]) and "'|'" in lines_ko[4]["message"]
+    # a read-only line: no effect, said in the language
+    assert (lines_en[5]["message"], lines_ko[5]["message"]) == (
+        "no effect (already so)", "효과 없음 (이미 그 상태)")
     # iproute2's own refusal: the same words in both languages
     assert lines_ko[3]["message"] == lines_en[3]["message"] and not _korean(lines_ko[3]["message"])
