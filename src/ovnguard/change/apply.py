@@ -27,6 +27,7 @@ from ovnguard.change.model import (
 from ovnguard.change.neutron import Ml2Config, UnsupportedNeutron, ml2_config, network_create
 from ovnguard.change.suggest import suggest, suggest_host
 from ovnguard.change.txn import CtlError, Txn
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.snapshot import Snapshot
 
@@ -98,17 +99,18 @@ class ModelBackend:
 
     def unsupported(self, inv: Invocation) -> str | None:
         if inv.tool == "ovn-sbctl":
-            return ("`ovn-sbctl` is not simulated by the model executor (the real tools are "
-                    "not installed): what this line does to the Southbound DB is unknown")
+            return _("`ovn-sbctl` is not simulated by the model executor (the real tools are "
+                     "not installed): what this line does to the Southbound DB is unknown")
         if inv.tool == "openstack":
             return _openstack_unsupported(inv)
         for c in inv.commands:
             if c.verb not in _SUPPORTED[inv.tool]:
-                return (
-                    f"`{inv.tool} {c.verb}` is not simulated, so what this line does to the "
-                    f"database is unknown (the real {inv.tool} is not installed here, or not "
-                    f"used; simulated: {', '.join(sorted(_SUPPORTED[inv.tool]))})"
-                )
+                return _(
+                    "`{tool} {verb}` is not simulated, so what this line does to the database "
+                    "is unknown (the real {tool} is not installed here, or not used; "
+                    "simulated: {simulated})").format(
+                        tool=inv.tool, verb=c.verb,
+                        simulated=", ".join(sorted(_SUPPORTED[inv.tool])))
         return None
 
     def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
@@ -133,10 +135,10 @@ def model_outcome(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> O
 def _openstack_unsupported(inv: Invocation) -> str | None:
     if inv.argv[:2] != ("network", "create"):
         what = " ".join(inv.argv[:2]) or "(nothing)"
-        return (
-            f"`openstack {what}` is not simulated; only `openstack network create` is "
-            "(what Neutron would write to the Northbound DB is otherwise unknown)"
-        )
+        return _(
+            "`openstack {what}` is not simulated; only `openstack network create` is "
+            "(what Neutron would write to the Northbound DB is otherwise unknown)").format(
+                what=what)
     return None
 
 
@@ -176,15 +178,16 @@ def run_change(snapshot: Snapshot, change: Change, backend: Backend) -> ChangeRe
             steps.append(state.snapshot)
             step_invocations.append(k)
     if every > 1:
-        state.notes.append(
-            f"the change has {n} command lines: the states ovn-controller sees in between "
-            f"were checked after every {every}th line (and the last), not after each one")
+        state.notes.append(_(
+            "the change has {n} command lines: the states ovn-controller sees in between "
+            "were checked after every {every}th line (and the last), not after each "
+            "one").format(n=n, every=every))
     if any(len(g) > 1 for g in groups):
-        state.notes.append(
+        state.notes.append(_(
             "to keep a long change fast, consecutive lines were run chained with `--` as one "
             "transaction of the real tool between the checked states (a line that fails is "
             "still run and reported on its own); the rows each of those lines changed are "
-            "the rows it names, plus those no line names")
+            "the rows it names, plus those no line names"))
     problems = sorted(
         [*change.problems, *state.problems], key=lambda p: (p.location.line, p.invocation or 0)
     )
@@ -341,16 +344,17 @@ class _State:
         if inv.host is None:
             self._problem(
                 "unknown-host", inv,
-                "ovs-vsctl acts on one host's Open_vSwitch database: say which with a "
-                "'# host: NAME' line above it or --host NAME",
+                _("ovs-vsctl acts on one host's Open_vSwitch database: say which with a "
+                  "'# host: NAME' line above it or --host NAME"),
                 tuple(sorted(hosts))[:5],
             )
             self._record(inv, "unsupported", "Open_vSwitch")
             return
         host = hosts.get(inv.host)
         if host is None or host.ovs is None:
-            msg = (f"host {inv.host} is not in the bundle" if host is None else
-                   f"the Open_vSwitch database of host {inv.host} was not collected")
+            msg = (_("host {host} is not in the bundle") if host is None else
+                   _("the Open_vSwitch database of host {host} was not collected")).format(
+                       host=inv.host)
             self._problem("unknown-host", inv, msg,
                           suggest_host(sorted(hosts), inv.host) if host is None else ())
             self._record(inv, "unsupported", "Open_vSwitch")
@@ -373,7 +377,8 @@ class _State:
                 suggestions = suggest(db, table, name)
                 line = self.failed_creates.get((table, name))
                 if line is not None:
-                    note = f"{name} would have been created by line {line}, which failed"
+                    note = _("{name} would have been created by line {line}, which "
+                             "failed").format(name=name, line=line)
             self._problem("rejected", inv, f"{prefix}: {out.error}", suggestions, note)
             self._record(inv, "failed", database)
             return
@@ -381,10 +386,10 @@ class _State:
         changes = out.changes if out.changes is not None else tuple(diff(db, after))
         self._commit(key, after)
         if key == ("sb",) and changes:
-            self.notes.append(
-                f"line {inv.location.line}: a hand edit of the Southbound DB lasts only "
-                "until ovn-northd's next run: northd overwrites what it owns there (port "
-                "bindings' types and options, datapaths, logical flows)")
+            self.notes.append(_(
+                "line {line}: a hand edit of the Southbound DB lasts only until ovn-northd's "
+                "next run: northd overwrites what it owns there (port bindings' types and "
+                "options, datapaths, logical flows)").format(line=inv.location.line))
         self._record(inv, "applied", database, changes)
 
 

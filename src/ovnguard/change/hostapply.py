@@ -42,6 +42,7 @@ from ovnguard.change.host import (
     RouteReplace,
     RouteSpec,
 )
+from ovnguard.i18n import _
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute
 
 # The kernel's answers, as iproute2 6.1 prints them (checked in a namespace).
@@ -99,12 +100,15 @@ def _missing(state: HostState, dev: str) -> str | None:
 
 def apply_edit(state: HostState, edit: HostEdit) -> EditOutcome:
     if isinstance(edit, OvsCommand):
-        return EditOutcome(state, unknown="an ovs-vsctl command is run by the change executor")
+        return EditOutcome(state, unknown=_(
+            "an ovs-vsctl command is run by the change executor"))
     if state.addresses is None or state.routes is None:
-        missing = "addresses (addr.json)" if state.addresses is None else "routes (route.json)"
         return EditOutcome(state, unknown=(
-            f"the {missing} of {state.name} were not collected: what this line does to them "
-            "is unknown (`ovnguard collect` gathers them)"))
+            _("the addresses (addr.json) of {host} were not collected: what this line does "
+              "to them is unknown (`ovnguard collect` gathers them)")
+            if state.addresses is None else
+            _("the routes (route.json) of {host} were not collected: what this line does to "
+              "them is unknown (`ovnguard collect` gathers them)")).format(host=state.name))
     if isinstance(edit, AddrAdd):
         return _addr_add(state, edit)
     if isinstance(edit, AddrDel):
@@ -193,7 +197,8 @@ def _addr_add(state: HostState, e: AddrAdd) -> EditOutcome:
         if r is not None and not any(_same_route(r, x) for x in routes):
             routes.append(r)
     if not up and e.family == "inet":
-        notes.append(f"{e.dev} is down: {e.cidr}'s prefix route comes when it goes up")
+        notes.append(_("{dev} is down: {cidr}'s prefix route comes when it goes up").format(
+            dev=e.dev, cidr=e.cidr))
     return EditOutcome(replace(state, addresses=tuple(addrs), routes=tuple(routes)),
                        notes=tuple(notes))
 
@@ -243,11 +248,12 @@ def _addr_del(state: HostState, e: AddrDel) -> EditOutcome:
                        and a.ifname == e.dev and a.family == "inet"
                        and a.prefixlen == gone.prefixlen and _net(a) == _net(gone)]
         if secondaries:
-            notes.append(
-                f"{gone.cidr} was the primary address of its subnet on {e.dev}: its "
-                "secondaries (" + ", ".join(a.cidr for a in secondaries) + ") are deleted "
-                "too unless net.ipv4.conf." + e.dev + ".promote_secondaries=1 (not known "
-                "here; assumed promoted)")
+            notes.append(_(
+                "{cidr} was the primary address of its subnet on {dev}: its secondaries "
+                "({secondaries}) are deleted too unless net.ipv4.conf.{dev}.promote_secondaries=1 "
+                "(not known here; assumed promoted)").format(
+                    cidr=gone.cidr, dev=e.dev,
+                    secondaries=", ".join(a.cidr for a in secondaries)))
     return EditOutcome(_remove_address(state, gone), notes=tuple(notes))
 
 
@@ -275,17 +281,18 @@ def _link_set(state: HostState, e: LinkSet) -> EditOutcome:
                                'not exist\n'.strip())
         if master is not None and master.kind == "openvswitch":
             return EditOutcome(state, EOPNOTSUPP, notes=(
-                f"{e.master} is an Open vSwitch device: the kernel cannot enslave to it; an "
-                f"OVS bridge takes a port with `ovs-vsctl add-port {e.master} {e.dev}`",))
+                _("{master} is an Open vSwitch device: the kernel cannot enslave to it; an "
+                  "OVS bridge takes a port with `ovs-vsctl add-port {master} {dev}`").format(
+                      master=e.master, dev=e.dev),))
         if master is not None and master.kind not in ("bridge", "bond", "team", "vrf"):
-            notes.append(f"{e.master} is of kind {master.kind or 'unknown'}: whether it "
-                         "takes ports is not modelled")
+            notes.append(_("{master} is of kind {kind}: whether it takes ports is not "
+                           "modelled").format(master=e.master, kind=master.kind or "unknown"))
     if e.address is not None:
         link = replace(link, address=e.address)
         if link.kind == "openvswitch":
-            notes.append(f"{e.dev} is an OVS bridge's own port: ovs-vswitchd sets its MAC "
-                         "again at its next reconfiguration (vswitchd/bridge.c) unless "
-                         f"other_config:hwaddr is set on the bridge")
+            notes.append(_("{dev} is an OVS bridge's own port: ovs-vswitchd sets its MAC "
+                           "again at its next reconfiguration (vswitchd/bridge.c) unless "
+                           "other_config:hwaddr is set on the bridge").format(dev=e.dev))
     if e.mtu is not None:
         link = replace(link, mtu=e.mtu)
     if e.master is not None:
@@ -300,8 +307,8 @@ def _link_set(state: HostState, e: LinkSet) -> EditOutcome:
         v6 = [a for a in addrs if a.ifname == e.dev and a.family == "inet6"]
         addrs = [a for a in addrs if a not in v6]
         if v6:
-            notes.append(f"{e.dev} down also removes its IPv6 addresses (net.ipv6.conf."
-                         f"{e.dev}.keep_addr_on_down=0, the default)")
+            notes.append(_("{dev} down also removes its IPv6 addresses (net.ipv6.conf."
+                           "{dev}.keep_addr_on_down=0, the default)").format(dev=e.dev))
     elif e.up is True and not link_up(state, e.dev):
         link = replace(link, operstate="UP")
         for a in addrs:
@@ -313,9 +320,9 @@ def _link_set(state: HostState, e: LinkSet) -> EditOutcome:
                 if r is not None and not secondary and not any(_same_route(r, x)
                                                                for x in routes):
                     routes.append(r)
-        notes.append(f"{e.dev} up brings back the prefix routes of its addresses, not the "
-                     "static routes it lost when it went down; its IPv6 link-local address "
-                     "is not modelled")
+        notes.append(_("{dev} up brings back the prefix routes of its addresses, not the "
+                       "static routes it lost when it went down; its IPv6 link-local address "
+                       "is not modelled").format(dev=e.dev))
     links = [x for x in state.links or () if x.ifname != e.dev]
     links.append(link)
     return EditOutcome(replace(state, links=tuple(links), addresses=tuple(addrs),
@@ -387,8 +394,8 @@ def _route_add(state: HostState, e: RouteAdd | RouteReplace) -> EditOutcome:
         if err is not None:
             return EditOutcome(state, err)
     if dev is None:
-        return EditOutcome(state, unknown="a route without a device or gateway is not "
-                           "modelled")
+        return EditOutcome(state, unknown=_("a route without a device or gateway is not "
+                                           "modelled"))
     if not link_up(state, dev):
         return EditOutcome(state, NOTUP)
     if s.prefsrc is not None and s.family == "inet" and not any(

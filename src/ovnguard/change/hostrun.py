@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ovnguard.change.hostapply import EADDRNOTAVAIL, ESRCH, apply_edit, sync_ovs_links
 from ovnguard.change.model import Invocation, InvocationStatus
 from ovnguard.change.suggest import suggest_host
+from ovnguard.i18n import _
 from ovnguard.model.snapshot import Snapshot
 
 
@@ -32,24 +33,25 @@ def run_ip(snapshot: Snapshot, inv: Invocation) -> IpRun:
     line = inv.location.line
     if cmd is None:
         return IpRun(snapshot, "unsupported", (HostProblem(
-            "unsupported-command", "this line was not read as an `ip` command"),))
+            "unsupported-command", _("this line was not read as an `ip` command")),))
     if cmd.error is not None:
         # iproute2 refuses it before the kernel sees anything, on any host
         return IpRun(snapshot, "failed", (HostProblem("rejected", cmd.error),))
     if cmd.unknown is not None:
         return IpRun(snapshot, "unsupported", (HostProblem(
-            "unsupported-command", f"{cmd.unknown}: what this line does to the host is unknown"),))
+            "unsupported-command", _(
+                "{why}: what this line does to the host is unknown").format(why=cmd.unknown)),))
     if cmd.read_only:
         return IpRun(snapshot, "unchanged")
     if inv.host is None:
         return IpRun(snapshot, "unsupported", (HostProblem(
             "unknown-host",
-            "an `ip` line acts on one host: say which with a '# host: NAME' line above it "
-            "or --host NAME", tuple(sorted(snapshot.hosts))[:5]),))
+            _("an `ip` line acts on one host: say which with a '# host: NAME' line above it "
+              "or --host NAME"), tuple(sorted(snapshot.hosts))[:5]),))
     state = snapshot.hosts.get(inv.host)
     if state is None:
         return IpRun(snapshot, "unsupported", (HostProblem(
-            "unknown-host", f"host {inv.host} is not in the bundle",
+            "unknown-host", _("host {host} is not in the bundle").format(host=inv.host),
             suggest_host(sorted(snapshot.hosts), inv.host)),))
     notes: list[str] = []
     state = sync_ovs_links(state)
@@ -57,7 +59,7 @@ def run_ip(snapshot: Snapshot, inv: Invocation) -> IpRun:
         out = apply_edit(state, edit)
         if cmd.desired and out.error in (EADDRNOTAVAIL, ESRCH):
             continue  # a desired state: already gone
-        notes += [f"line {line} on {inv.host}: {n}"
+        notes += [_("line {line} on {host}: {note}").format(line=line, host=inv.host, note=n)
                   for n in out.notes]
         if out.error is not None:
             return IpRun(snapshot, "failed", (HostProblem(

@@ -37,6 +37,7 @@ from ovnguard.change.model import Change, ChangeProblem, Command, Invocation, Lo
 from ovnguard.change.shell import quote_words
 from ovnguard.change.syntax import parse_ctl_argv
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.model.snapshot import Snapshot
 
 
@@ -82,8 +83,8 @@ def read_host_state(path: str | Path) -> DesiredState:
         from ovnguard.change.nmstate import read_nmstate
 
         return read_nmstate(text, str(p))
-    raise InputError("not a netplan file (no top-level `network:`) nor an nmstate state "
-                     "(no top-level `interfaces:` or `routes:`)", str(p), 1)
+    raise InputError(_("not a netplan file (no top-level `network:`) nor an nmstate state "
+                       "(no top-level `interfaces:` or `routes:`)"), str(p), 1)
 
 
 def ip_argv(edit: HostEdit) -> tuple[str, ...]:
@@ -137,8 +138,9 @@ def desired_edits(snapshot: Snapshot, host: str, d: DesiredState
             unknown.append((link.line, link.unknown))
         if state is not None and state.links is not None and link.name not in known \
                 and link.name not in made:
-            unknown.append((link.line, f"{link.name} is not a device of {host}: the file "
-                            "would create it (a bond, VLAN or bridge), which is not modelled"))
+            unknown.append((link.line, _(
+                "{device} is not a device of {host}: the file would create it (a bond, VLAN "
+                "or bridge), which is not modelled").format(device=link.name, host=host)))
             continue
         if link.mac or link.mtu or link.master or link.up is not None:
             links.append((LinkSet(link.name, link.up, link.master, False, link.mac, link.mtu,
@@ -193,7 +195,7 @@ def with_host_state(change: Change | None, host: str, d: DesiredState, snapshot:
     for line, what in unknown:
         problems.append(ChangeProblem(
             "unsupported-command", Location(d.path, line), f"{d.kind} {Path(d.path).name}",
-            f"{what}: what it does to {host} is unknown"))
+            _("{what}: what it does to {host} is unknown").format(what=what, host=host)))
     return replace(base, invocations=tuple(invs), problems=tuple(problems))
 
 

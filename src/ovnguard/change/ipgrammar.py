@@ -23,6 +23,7 @@ from ovnguard.change.host import (
     Source,
     matches,
 )
+from ovnguard.i18n import _
 
 # --------------------------------------------------------------------------- grammar
 
@@ -103,16 +104,16 @@ def _parse(args: list[str], source: Source | None) -> IpCommand:
             family = {"-4": "inet", "-6": "inet6", "-0": "link", "-M": "mpls",
                       "-B": "bridge"}[n]
         elif n == "-batch":
-            raise _Unknown(f"`ip -batch {value}` runs the commands of a file ovnguard does "
-                           "not read; put its lines in the change file")
+            raise _Unknown(_("`ip -batch {value}` runs the commands of a file ovnguard does "
+                             "not read; put its lines in the change file").format(value=value))
         elif n == "-netns":
-            raise _Unknown(f"`ip -netns {value}` acts in another network namespace, which "
-                           "the host model does not have")
+            raise _Unknown(_("`ip -netns {value}` acts in another network namespace, which "
+                             "the host model does not have").format(value=value))
         elif n in ("-Version", "-help"):
             return IpCommand(read_only=True)
     if family not in (None, "inet", "inet6"):
-        raise _Unknown(f"`ip` with family {family} is not modelled (addresses and routes of "
-                       "inet and inet6 are)")
+        raise _Unknown(_("`ip` with family {family} is not modelled (addresses and routes of "
+                         "inet and inet6 are)").format(family=family))
     fam: Family | None = family  # type: ignore[assignment]
     if not args:
         raise _Refused(
@@ -132,8 +133,8 @@ def _parse(args: list[str], source: Source | None) -> IpCommand:
     elif obj == "help":
         return IpCommand(read_only=True, family=fam)
     else:
-        raise _Unknown(f"`ip {obj}` is not modelled (what is: ip address, ip route, "
-                       "ip link set)")
+        raise _Unknown(_("`ip {obj}` is not modelled (what is: ip address, ip route, "
+                         "ip link set)").format(obj=obj))
     return IpCommand(cmd.edits, cmd.error, cmd.unknown, cmd.read_only, fam)
 
 
@@ -166,7 +167,7 @@ def _prefix(text: str, fam: Family | None
     give (None, 0)."""
     if text in ("default", "any", "all"):
         return None, 0
-    addr_text, _, plen = text.partition("/")
+    addr_text, _sep, plen = text.partition("/")
     ip = _addr(addr_text, fam) if not plen else None
     if plen:
         try:
@@ -210,8 +211,8 @@ def _address(rest: list[str], fam: Family | None, source: Source | None) -> IpCo
     if matches(verb, "flush"):
         return IpCommand((_addr_flush(rest[1:], fam, source),))
     if matches(verb, "restore"):
-        raise _Unknown("`ip address restore` reads addresses from standard input, which a "
-                       "change file does not have")
+        raise _Unknown(_("`ip address restore` reads addresses from standard input, which a "
+                         "change file does not have"))
     raise _Refused(f'Command "{verb}" is unknown, try "ip address help".')
 
 
@@ -242,7 +243,7 @@ def _addr_modify(mode: str, rest: list[str], fam: Family | None, source: Source 
             if "peer" in seen:
                 raise _Refused(f'Error: duplicate "peer": "{v}" is the second value.')
             seen.add("peer")
-            ip, _ = _prefix(v, fam)
+            ip, _plen = _prefix(v, fam)
             fam = fam or (_family_of(ip) if ip else None)
             peer = v
             i += 1
@@ -299,13 +300,15 @@ def _addr_modify(mode: str, rest: list[str], fam: Family | None, source: Source 
         raise _Refused('Not enough information: "dev" argument is required.')
     ip, plen = local if local is not None else (None, None)
     if ip is None:
-        raise _Unknown(f"`ip address {mode}` without a local address"
-                       + (" (only a peer)" if peer else "") + " is not modelled")
+        raise _Unknown((_("`ip address {mode}` without a local address (only a peer) is not "
+                          "modelled") if peer else
+                        _("`ip address {mode}` without a local address is not modelled")
+                        ).format(mode=mode))
     family = _family_of(ip)
     if mode == "del":
         return AddrDel(dev, str(ip), plen, family, source)
     if peer is not None:
-        raise _Unknown("point-to-point addresses (`peer`) are not modelled")
+        raise _Unknown(_("point-to-point addresses (`peer`) are not modelled"))
     return AddrAdd(dev, str(ip), plen if plen is not None else ip.max_prefixlen, family,
                    mode,  # type: ignore[arg-type]
                    noprefixroute, metric, scope or _default_scope(ip), None, source)
@@ -335,8 +338,8 @@ def _addr_flush(rest: list[str], fam: Family | None, source: Source | None) -> A
             dev = w  # `ip addr flush eth0`: the device as the selector
             i += 1
             continue
-        raise _Unknown(f"`ip address flush` with the selector {w!r} is not modelled "
-                       "(`ip address flush dev DEV` is)")
+        raise _Unknown(_("`ip address flush` with the selector {selector} is not modelled "
+                         "(`ip address flush dev DEV` is)").format(selector=repr(w)))
     if dev is None:
         raise _Refused("Flush requires arguments.")
     return AddrFlush(dev, fam, source)
@@ -352,12 +355,12 @@ def _link(rest: list[str], source: Source | None) -> IpCommand:
     if matches(verb, "set") or matches(verb, "change"):
         return IpCommand((_link_set(rest[1:], source),))
     if matches(verb, "add") or matches(verb, "replace") or matches(verb, "delete"):
-        raise _Unknown("creating or deleting links (`ip link add/del`) is not modelled: "
-                       "the devices a host has are what was collected")
+        raise _Unknown(_("creating or deleting links (`ip link add/del`) is not modelled: "
+                         "the devices a host has are what was collected"))
     if any(matches(verb, w) for w in ("show", "lst", "list", "xstats", "afstats", "help")):
         return IpCommand(read_only=True)
     if matches(verb, "property"):
-        raise _Unknown("`ip link property` (alternative names) is not modelled")
+        raise _Unknown(_("`ip link property` (alternative names) is not modelled"))
     raise _Refused(f'Command "{verb}" is unknown, try "ip link help".')
 
 
@@ -408,7 +411,7 @@ def _link_set(rest: list[str], source: Source | None) -> LinkSet:
             i += 1
         elif (m := next((n for n, exact, _ in _LINK_BEFORE_MASTER
                          if (w == n if exact else matches(w, n))), None)) is not None:
-            raise _Unknown(f"`ip link set ... {m}` is not modelled")
+            raise _Unknown(_("`ip link set ... {word}` is not modelled").format(word=m))
         elif w == "mtu":
             v = _next(rest, i)
             if not v.isdigit():
@@ -416,19 +419,19 @@ def _link_set(rest: list[str], source: Source | None) -> LinkSet:
             mtu = int(v)
             i += 1
         elif w in _LINK_UNMODELLED:
-            raise _Unknown(f"`ip link set ... {w}` is not modelled (up, down, master, "
-                           "nomaster, address and mtu are)")
+            raise _Unknown(_("`ip link set ... {word}` is not modelled (up, down, master, "
+                             "nomaster, address and mtu are)").format(word=w))
         elif matches(w, "master"):
             master = _next(rest, i)
             i += 1
         elif w == "vrf":
-            raise _Unknown("`ip link set ... vrf` is not modelled")
+            raise _Unknown(_("`ip link set ... {word}` is not modelled").format(word="vrf"))
         elif matches(w, "nomaster"):
             nomaster = True
         elif (a := next((n for n, exact in _LINK_AFTER
                          if (w == n if exact else matches(w, n))), None)) is not None:
-            raise _Unknown(f"`ip link set ... {a}` is not modelled (up, down, master, "
-                           "nomaster, address and mtu are)")
+            raise _Unknown(_("`ip link set ... {word}` is not modelled (up, down, master, "
+                             "nomaster, address and mtu are)").format(word=a))
         else:
             if matches(w, "help"):
                 raise _Refused("Usage: ip link set DEVICE [ up | down ] ...")
@@ -440,7 +443,7 @@ def _link_set(rest: list[str], source: Source | None) -> LinkSet:
             dev = w
         i += 1
     if name is not None and dev is not None and name != dev:
-        raise _Unknown("renaming a link (`name`) is not modelled")
+        raise _Unknown(_("renaming a link (`name`) is not modelled"))
     dev = dev or name
     if dev is None:
         raise _Refused('Not enough information: "dev" argument is required.')

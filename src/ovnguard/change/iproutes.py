@@ -25,6 +25,7 @@ from ovnguard.change.ipgrammar import (
     _Refused,
     _Unknown,
 )
+from ovnguard.i18n import _
 
 # --------------------------------------------------------------------------- routes
 
@@ -53,11 +54,11 @@ def route_command(rest: list[str], fam: Family | None, source: Source | None) ->
                                       "help")):
         return IpCommand(read_only=True)
     if matches(verb, "flush"):
-        raise _Unknown("`ip route flush` is not modelled: which routes its selectors "
-                       "remove is unknown here; delete the routes one by one")
+        raise _Unknown(_("`ip route flush` is not modelled: which routes its selectors "
+                         "remove is unknown here; delete the routes one by one"))
     if matches(verb, "restore"):
-        raise _Unknown("`ip route restore` reads routes from standard input, which a change "
-                       "file does not have")
+        raise _Unknown(_("`ip route restore` reads routes from standard input, which a "
+                         "change file does not have"))
     raise _Refused(f'Command "{verb}" is unknown, try "ip route help".')
 
 
@@ -90,7 +91,7 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
             prefsrc = str(ip)
             i += 1
         elif w == "as":
-            raise _Unknown("MPLS routes (`as`) are not modelled")
+            raise _Unknown(_("MPLS routes (`as`) are not modelled"))
         elif w == "via":
             if gateway is not None:
                 raise _Refused(f'Error: argument "{w}" is wrong: use nexthop syntax to '
@@ -103,15 +104,15 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
                 v = _next(rest, i)
             ip = _addr(v, via_fam)
             if fam is not None and _family_of(ip) != fam:
-                raise _Unknown("a route via a gateway of the other address family (RFC 5549) "
-                               "is not modelled")
+                raise _Unknown(_("a route via a gateway of the other address family "
+                                 "(RFC 5549) is not modelled"))
             fam = fam or _family_of(ip)
             gateway = str(ip)
             i += 1
         elif w == "from":
-            raise _Unknown("source-specific routes (`from`) are not modelled")
+            raise _Unknown(_("source-specific routes (`from`) are not modelled"))
         elif w == "tos" or matches(w, "dsfield"):
-            raise _Unknown("routes by TOS are not modelled")
+            raise _Unknown(_("routes by TOS are not modelled"))
         elif w == "expires":
             _next(rest, i)
             i += 1
@@ -137,9 +138,9 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
         elif w == "onlink":
             onlink = True
         elif w == "nexthop":
-            raise _Unknown("multipath routes (`nexthop`) are not modelled")
+            raise _Unknown(_("multipath routes (`nexthop`) are not modelled"))
         elif w == "nhid":
-            raise _Unknown("routes through nexthop objects (`nhid`) are not modelled")
+            raise _Unknown(_("routes through nexthop objects (`nhid`) are not modelled"))
         elif matches(w, "protocol"):
             protocol = _next(rest, i)
             i += 1
@@ -148,7 +149,7 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
             table = {"254": "main", "255": "local", "253": "default"}.get(table, table)
             i += 1
         elif matches(w, "vrf"):
-            raise _Unknown("VRF routes are not modelled")
+            raise _Unknown(_("VRF routes are not modelled"))
         elif w in ("dev", "oif"):
             dev = _next(rest, i)
             i += 1
@@ -156,7 +157,7 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
             _next(rest, i)
             i += 1
         elif w == "encap":
-            raise _Unknown("routes with encapsulation (`encap`) are not modelled")
+            raise _Unknown(_("routes with encapsulation (`encap`) are not modelled"))
         elif w == "ttl-propagate" or matches(w, "fastopen_no_cookie"):
             _next(rest, i)
             i += 1
@@ -188,10 +189,12 @@ def _route_spec(rest: list[str], fam: Family | None, adding: bool) -> RouteSpec:
         plen = dst_ip.max_prefixlen if plen is None else plen
         dst_text = "default" if plen == 0 else f"{dst_ip}/{plen}"
     if rtype not in ("unicast",):
-        raise _Unknown(f"`{rtype}` routes are not modelled (unicast routes are)")
+        raise _Unknown(_("`{rtype}` routes are not modelled (unicast routes are)").format(
+            rtype=rtype))
     if table not in ("main",):
-        raise _Unknown(f"routes in table {table} are not modelled: policy routing is not, so "
-                       "only the main table decides where traffic goes here")
+        raise _Unknown(_("routes in table {table} are not modelled: policy routing is not, "
+                         "so only the main table decides where traffic goes here").format(
+                             table=table))
     return RouteSpec(dst_text, family, dev, gateway, prefsrc, metric, table,
                      protocol if protocol is not None else ("boot" if adding else None),
                      scope, rtype, onlink)

@@ -22,6 +22,7 @@ import yaml
 from ovnguard.change.host import Family, RouteSpec
 from ovnguard.change.hoststate import DesiredLink, DesiredState
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources.yamlnodes import compose, line
 
 _SECTIONS = ("ethernets", "bridges", "bonds", "vlans", "vrfs", "tunnels", "wifis",
@@ -40,7 +41,7 @@ def _lines(text: str, source: str) -> dict[str, int]:
             continue
         for sk, sv in v.value:
             if sk.value in _SECTIONS and isinstance(sv, yaml.MappingNode):
-                for ik, _ in sv.value:
+                for ik, _value in sv.value:
                     out.setdefault(str(ik.value), line(ik))
     return out
 
@@ -49,8 +50,8 @@ def _generate(text: str, source: str) -> Path:
     exe = shutil.which("netplan", path=os.pathsep.join(
         [os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
     if exe is None:
-        raise InputError("reading a netplan file needs the `netplan` command (Debian/Ubuntu "
-                         "package netplan.io), which validates it and says what it applies",
+        raise InputError(_("reading a netplan file needs the `netplan` command (Debian/Ubuntu "
+                           "package netplan.io), which validates it and says what it applies"),
                          source)
     root = Path(tempfile.mkdtemp(prefix="ovnguard-netplan-"))
     conf = root / "etc" / "netplan"
@@ -62,7 +63,9 @@ def _generate(text: str, source: str) -> Path:
                        text=True, timeout=60, check=False)
     if r.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
-        first = next((x for x in r.stderr.splitlines() if x.strip()), "netplan generate failed")
+        # netplan's own words (its first stderr line) stay as it wrote them
+        first = next((x for x in r.stderr.splitlines() if x.strip()),
+                     _("netplan generate failed"))
         m = _ERROR_AT.match(first)
         if m:
             raise InputError(f"netplan: {m['msg']}", source, int(m["line"]))
@@ -81,7 +84,7 @@ def _units(path: Path) -> list[tuple[str, str, str]]:
         if s.startswith("[") and s.endswith("]"):
             section = s[1:-1]
         elif "=" in s:
-            k, _, v = s.partition("=")
+            k, _sep, v = s.partition("=")
             out.append((section, k.strip(), v.strip()))
     return out
 
@@ -120,8 +123,8 @@ def _link(entries: list[tuple[str, str, str]], name: str, at: int) -> DesiredLin
         elif section == "Network" and k == "Gateway":
             routes.append((RouteSpec("default", _family(v), name, v), at))
         elif section == "Network" and k == "DHCP" and v != "no":
-            unknown = (f"{name} takes its addresses by DHCP ({v}): which ones is not known "
-                       "here")
+            unknown = _("{name} takes its addresses by DHCP ({dhcp}): which ones is not "
+                        "known here").format(name=name, dhcp=v)
         elif section == "Network" and k in ("Bridge", "Bond", "VRF"):
             master = v
         elif section == "Route":
@@ -153,7 +156,7 @@ def read_netplan(text: str, source: str) -> DesiredState:
         units.sort(key=lambda u: u.name != "netplan-ovs-global.service")
         for u in units:
             bridge = u.name[len("netplan-ovs-"):-len(".service")]
-            for _, k, v in _units(u):
+            for _section, k, v in _units(u):
                 words = shlex.split(v) if k == "ExecStart" else []
                 if words and os.path.basename(words[0]) == "ovs-vsctl":
                     ovs.append((tuple(words[1:]), lines.get(bridge, 1)))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ovnguard.change.model import Command
 from ovnguard.change.txn import CtlError, Txn
+from ovnguard.i18n import _
 
 _FLAGS = frozenset({
     "--external", "--internal", "--share", "--no-share", "--enable", "--disable",
@@ -123,10 +124,9 @@ def network_create(txn: Txn, cmd: Command, ml2: Ml2Config) -> None:
     physnet = values.get("--provider-physical-network")
     seg_s = values.get("--provider-segment")
     if ntype is None and (physnet or seg_s):
-        raise UnsupportedNeutron(
+        raise UnsupportedNeutron(_(
             "--provider-physical-network without --provider-network-type: the type Neutron "
-            "picks depends on its tenant_network_types"
-        )
+            "picks depends on its tenant_network_types"))
     segment: int | None = None
     if seg_s is not None:
         if not seg_s.lstrip("-").isdigit():
@@ -218,10 +218,9 @@ def _allocate_vlan(
     physnet: str | None, ml2: Ml2Config, existing: list[tuple[str, int | None]]
 ) -> int:
     if physnet is None or ml2.vlan_ranges is None:
-        raise UnsupportedNeutron(
+        raise UnsupportedNeutron(_(
             "a VLAN network without --provider-physical-network/--provider-segment: which "
-            "VLAN Neutron allocates depends on network_vlan_ranges (not in the bundle)"
-        )
+            "VLAN Neutron allocates depends on network_vlan_ranges (not in the bundle)"))
     used = {v for p, v in existing if p == physnet}
     for lo, hi in ml2.vlan_ranges.get(physnet, ()):
         for v in range(lo, hi + 1):

@@ -23,6 +23,7 @@ import yaml
 from ovnguard.change.host import Family, RouteSpec
 from ovnguard.change.hoststate import DesiredLink, DesiredState
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources.yamlnodes import compose, line
 
 _KNOWN_KEYS = frozenset({"name", "type", "state", "mac-address", "mtu", "ipv4", "ipv6",
@@ -35,13 +36,13 @@ class _NotModelled(Exception):
 
 def _map(node: yaml.Node, source: str, what: str) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
-        raise InputError(f"{what} must be a mapping", source, line(node))
+        raise InputError(_("{what} must be a mapping").format(what=what), source, line(node))
     return {str(k.value): v for k, v in node.value}
 
 
 def _list(node: yaml.Node, source: str, what: str) -> list[yaml.Node]:
     if not isinstance(node, yaml.SequenceNode):
-        raise InputError(f"{what} must be a list", source, line(node))
+        raise InputError(_("{what} must be a list").format(what=what), source, line(node))
     return list(node.value)
 
 
@@ -49,7 +50,8 @@ def _str(node: yaml.Node | None, source: str, what: str) -> str | None:
     if node is None:
         return None
     if not isinstance(node, yaml.ScalarNode):
-        raise InputError(f"{what} must be a plain value", source, line(node))
+        raise InputError(_("{what} must be a plain value").format(what=what), source,
+                         line(node))
     return str(node.value)
 
 
@@ -63,22 +65,25 @@ def _addresses(fam: Family, node: yaml.Node, source: str, name: str
     for key in ("dhcp", "autoconf"):
         v = _str(m.get(key), source, key)
         if v is not None and v.lower() == "true":
-            return [], False, (f"{name} takes its {fam} addresses by {key}: which ones is "
-                               "not known here")
+            return [], False, _("{name} takes its {family} addresses by {key}: which ones "
+                                "is not known here").format(name=name, family=fam, key=key)
     if "address" not in m:
         return [], False, None
     out: list[tuple[str, int, Family]] = []
     for a in _list(m["address"], source, f"{name}: {fam}.address"):
-        am = _map(a, source, f"{name}: an address")
+        am = _map(a, source, _("{name}: an address").format(name=name))
         ip = _str(am.get("ip"), source, "ip")
         plen = _str(am.get("prefix-length"), source, "prefix-length")
         try:
             iface = ipaddress.ip_interface(f"{ip}/{plen}")
         except ValueError:
-            raise InputError(f"{name}: {ip}/{plen} is not an {fam} address with its "
-                             "prefix-length", source, line(a)) from None
+            raise InputError(_("{name}: {address} is not an {family} address with its "
+                               "prefix-length").format(name=name, address=f"{ip}/{plen}",
+                                                       family=fam),
+                             source, line(a)) from None
         if (iface.version == 4) != (fam == "inet"):
-            raise InputError(f"{name}: {ip} is not an {fam} address", source, line(a))
+            raise InputError(_("{name}: {address} is not an {family} address").format(
+                name=name, address=ip, family=fam), source, line(a))
         out.append((str(iface.ip), iface.network.prefixlen, fam))
     return out, True, None
 
@@ -86,26 +91,28 @@ def _addresses(fam: Family, node: yaml.Node, source: str, name: str
 def read_nmstate(text: str, source: str) -> DesiredState:
     root = compose(text, source)
     if root is None:
-        raise InputError("empty nmstate file", source, 1)
-    top = _map(root, source, "the nmstate state")
+        raise InputError(_("empty nmstate file"), source, 1)
+    top = _map(root, source, _("the nmstate state"))
     links: list[DesiredLink] = []
     ovs: list[tuple[tuple[str, ...], int]] = []
     unknown: list[tuple[int, str]] = []
-    for knode, _ in root.value:
+    for knode, _value in root.value:
         if knode.value not in ("interfaces", "routes"):
-            unknown.append((line(knode), f"nmstate `{knode.value}:` is not modelled"))
+            unknown.append((line(knode), _("nmstate `{key}:` is not modelled").format(
+                key=knode.value)))
     by_name: dict[str, DesiredLink] = {}
     for item in _list(top["interfaces"], source, "interfaces") if "interfaces" in top else []:
-        m = _map(item, source, "an interface")
+        m = _map(item, source, _("an interface"))
         name = _str(m.get("name"), source, "name")
         if not name:
-            raise InputError("an interface without a name", source, line(item))
+            raise InputError(_("an interface without a name"), source, line(item))
         at = line(item)
         kind = _str(m.get("type"), source, "type") or "unknown"
         state = (_str(m.get("state"), source, "state") or "up").lower()
         for k, v in m.items():
             if k not in _KNOWN_KEYS:
-                unknown.append((line(v), f"{name}: nmstate `{k}:` is not modelled"))
+                unknown.append((line(v), _("{name}: nmstate `{key}:` is not modelled").format(
+                    name=name, key=k)))
         if kind == "ovs-bridge":
             ovs += _ovs_bridge(name, state, m, source, at)
             continue
@@ -163,7 +170,7 @@ def _ports(node: yaml.Node, source: str, name: str) -> list[str]:
     bm = _map(node, source, f"{name}: bridge")
     out: list[str] = []
     for p in _list(bm["port"], source, f"{name}: bridge.port") if "port" in bm else []:
-        pname = _str(_map(p, source, "a port").get("name"), source, "port name")
+        pname = _str(_map(p, source, _("a port")).get("name"), source, _("port name"))
         if pname:
             out.append(pname)
     return out
@@ -182,23 +189,24 @@ def _ovs_bridge(name: str, state: str, m: dict[str, yaml.Node], source: str, at:
 
 
 def _route(node: yaml.Node, source: str) -> tuple[RouteSpec, str, bool]:
-    m = _map(node, source, "a route")
+    m = _map(node, source, _("a route"))
     dst = _str(m.get("destination"), source, "destination")
     dev = _str(m.get("next-hop-interface"), source, "next-hop-interface")
     gw = _str(m.get("next-hop-address"), source, "next-hop-address")
     if not dst or not dev:
-        raise InputError("a route needs destination and next-hop-interface (what nmstate "
-                         "requires)", source, line(node))
+        raise InputError(_("a route needs destination and next-hop-interface (what nmstate "
+                           "requires)"), source, line(node))
     try:
         net = ipaddress.ip_network(dst, strict=False)
     except ValueError:
-        raise InputError(f"destination {dst!r} is not a network", source, line(node)) from None
+        raise InputError(_("destination {destination} is not a network").format(
+            destination=repr(dst)), source, line(node)) from None
     fam: Family = "inet" if net.version == 4 else "inet6"
     metric = _str(m.get("metric"), source, "metric")
     table = _str(m.get("table-id"), source, "table-id")
     if table not in (None, "0", "254"):
-        raise _NotModelled(f"a route in table {table} is not modelled (policy routing is "
-                           "not; the main table is)")
+        raise _NotModelled(_("a route in table {table} is not modelled (policy routing is "
+                             "not; the main table is)").format(table=table))
     gone = (_str(m.get("state"), source, "state") or "").lower() == "absent"
     spec = RouteSpec("default" if net.prefixlen == 0 else str(net), fam, dev, gw or None,
                      None, int(metric) if metric and metric.isdigit() else None)

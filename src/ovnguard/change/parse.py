@@ -24,6 +24,7 @@ from ovnguard.change.shell import (
     tokenize,
 )
 from ovnguard.change.syntax import parse_ctl_argv
+from ovnguard.i18n import N_, _
 from ovnguard.sources import safeio
 
 # A change is typed or generated for one maintenance window: 16 MiB is ~200,000 commands.
@@ -34,7 +35,7 @@ MAX_CHANGE_LINE = 64 * 1024
 TOOLS: tuple[Tool, ...] = ("ovn-nbctl", "ovs-vsctl", "ovn-sbctl", "openstack")
 # Host tools: they act on the host of their `# host:` section (change/host.py).
 HOST_TOOLS: tuple[Tool, ...] = ("ip",)
-SUPPORTED_HINT = (
+SUPPORTED_HINT = N_(
     "supported: ovn-nbctl, ovs-vsctl, ovn-sbctl (also as microovn.ovn-nbctl, or behind sudo, "
     "docker/podman exec, kubectl/oc exec), `openstack network create`, `ip address|route|"
     "link set` on a `# host:`, VAR=value, "
@@ -120,8 +121,9 @@ class _Reader:
             self._problem(
                 "unsupported-command",
                 toks,
-                f"shell operator '{bad_ops[0]}' is not supported: ovnguard never runs a shell "
-                f"and cannot know what it would do ({SUPPORTED_HINT})",
+                _("shell operator '{op}' is not supported: ovnguard never runs a shell and "
+                  "cannot know what it would do ({supported})").format(
+                      op=bad_ops[0], supported=_(SUPPORTED_HINT)),
             )
             return
         starts = [toks[0]] + [toks[i + 1] for i, t in enumerate(toks[:-1]) if t.kind == "op"]
@@ -131,8 +133,9 @@ class _Reader:
             self._problem(
                 "unsupported-command",
                 toks,
-                f"shell '{keywords[0]}' is not supported: ovnguard never runs a shell and does "
-                f"not unroll loops or conditions; write out each command ({SUPPORTED_HINT})",
+                _("shell '{keyword}' is not supported: ovnguard never runs a shell and does "
+                  "not unroll loops or conditions; write out each command ({supported})").format(
+                      keyword=keywords[0], supported=_(SUPPORTED_HINT)),
             )
             return
         seg: list[Token] = []
@@ -161,7 +164,8 @@ class _Reader:
                 if a is None:
                     if not _is_name(w):
                         self._problem(
-                            "unsupported-command", toks, f"export of {self._raw([w])!r}"
+                            "unsupported-command", toks,
+                            _("export of {word}").format(word=repr(self._raw([w])))
                         )
                         return
                     continue
@@ -171,8 +175,8 @@ class _Reader:
             self._problem(
                 "unsupported-command",
                 toks,
-                "a variable assignment in front of a command only changes that command's "
-                "environment; put it on its own line",
+                _("a variable assignment in front of a command only changes that command's "
+                  "environment; put it on its own line"),
             )
             return
         if not words:
@@ -185,7 +189,8 @@ class _Reader:
                     continue
                 except Unsupported as e:
                     self.variables[name] = None
-                    self._problem("unsupported-command", toks, f"{e} is not supported")
+                    self._problem("unsupported-command", toks,
+                                  _("{what} is not supported").format(what=e))
                     continue
                 self.variables[name] = value
             return
@@ -197,7 +202,8 @@ class _Reader:
                 self._undefined(toks, e.names)
                 return
             except Unsupported as e:
-                self._problem("unsupported-command", toks, f"{e} is not supported")
+                self._problem("unsupported-command", toks,
+                              _("{what} is not supported").format(what=e))
                 return
         argv = _strip_wrappers(argv)
         if not argv:
@@ -210,7 +216,8 @@ class _Reader:
             self._problem(
                 "unsupported-command",
                 toks,
-                f"'{argv[0]}' is not something ovnguard can simulate ({SUPPORTED_HINT})",
+                _("'{command}' is not something ovnguard can simulate ({supported})").format(
+                    command=argv[0], supported=_(SUPPORTED_HINT)),
             )
             return
         self._invocation(toks, tool, argv[1:], joiner)
@@ -219,8 +226,8 @@ class _Reader:
         self._problem(
             "undefined-variable",
             toks,
-            "undefined variable " + ", ".join(f"${n}" for n in names)
-            + " (assign it with NAME=value on an earlier line)",
+            _("undefined variable {names} (assign it with NAME=value on an earlier "
+              "line)").format(names=", ".join(f"${n}" for n in names)),
         )
 
     def _ip(self, toks: list[Token], argv: list[str], joiner: str) -> None:
@@ -244,8 +251,8 @@ class _Reader:
         if any("\x00" in w for w in argv):
             # no program can receive a NUL in its arguments (the real tool never sees it)
             self._problem("unsupported-command", toks,
-                          "a NUL byte in a word: no program can be given one as an argument, "
-                          "so what this line does is unknown; remove it")
+                          _("a NUL byte in a word: no program can be given one as an "
+                            "argument, so what this line does is unknown; remove it"))
             return
         if tool == "openstack":
             inv = Invocation(
@@ -259,9 +266,9 @@ class _Reader:
         if len(parsed.commands) > MAX_CHAINED:
             self._problem(
                 "unsupported-command", toks,
-                f"{len(parsed.commands)} `--`-chained commands in one line: at most "
-                f"{MAX_CHAINED} are applied (the real ovs-vsctl needs seconds per thousand "
-                "and minutes beyond); split the line",
+                _("{count} `--`-chained commands in one line: at most {max} are applied (the "
+                  "real ovs-vsctl needs seconds per thousand and minutes beyond); split the "
+                  "line").format(count=len(parsed.commands), max=MAX_CHAINED),
             )
             return
         commands = tuple(

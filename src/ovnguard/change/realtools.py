@@ -47,6 +47,7 @@ from ovnguard.change.model import Invocation
 from ovnguard.change.neutron import Ml2Config
 from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
 from ovnguard.change.tools import Tools
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.sources.ovsdb_file import apply_records, value_to_json, write_database
 
@@ -287,12 +288,14 @@ class RealBackend:
     def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
                 ml2: Ml2Config) -> Outcome:
         if db.schema.doc is None:
-            return Outcome(unsupported=f"the {db.name} schema was not read from a file, so no "
-                           "copy of it can be given to the real tools")
+            return Outcome(unsupported=_("the {name} schema was not read from a file, so no "
+                                         "copy of it can be given to the real tools").format(
+                                             name=db.name))
         try:
             server = self._server(key, db)
         except ToolError as e:  # e.g. a schema in the bundle the real server refuses
-            return Outcome(unsupported=f"{e}; what this line does is unknown")
+            return Outcome(unsupported=_("{error}; what this line does is unknown").format(
+                error=e))
         if inv.tool == "openstack":
             return self._neutron(inv, server, seed, ml2)
         if not inv.commands and inv.syntax_error is None:
@@ -306,7 +309,7 @@ class RealBackend:
         """Lines `batch.groupable` chained with `--`: one transaction for all of them (the
         caller splits the group when it fails: then nothing of it was committed)."""
         if db.schema.doc is None:
-            return Outcome(unsupported="no schema file")
+            return Outcome(unsupported=_("no schema file"))
         try:
             server = self._server(key, db)
         except ToolError as e:  # each line then says so on its own
@@ -322,13 +325,14 @@ class RealBackend:
                 error = self._via_daemon(tool, server, words)
         except TimeoutError:
             if waits:
-                return Outcome(unsupported=(
-                    f"{tool} wait-until: the condition does not hold, and on a copy of the "
+                return Outcome(unsupported=_(
+                    "{tool} wait-until: the condition does not hold, and on a copy of the "
                     "database nothing else will make it hold (the real tool would wait for "
-                    "another client); the line is not applied"))
+                    "another client); the line is not applied").format(tool=tool))
             self._drop(key)
-            return Outcome(unsupported=f"{tool} did not finish within {LINE_TIMEOUT:.0f} s "
-                           "on a copy of the database; what it does is unknown")
+            return Outcome(unsupported=_(
+                "{tool} did not finish within {seconds:.0f} s on a copy of the database; what "
+                "it does is unknown").format(tool=tool, seconds=LINE_TIMEOUT))
         if error is not None:
             error = error.strip()
             server.take()  # a failed line commits nothing; keep the offset honest anyway
@@ -339,7 +343,7 @@ class RealBackend:
     def _via_daemon(self, tool: str, server: _Server, words: list[str]) -> str | None:
         self.runs += 1
         try:
-            error, _ = self._daemon(tool, server).run(words)
+            error, _out = self._daemon(tool, server).run(words)
             return error
         except ToolError:
             # Some errors end the daemon (ctl_fatal() exits, before any commit): drop it
@@ -387,7 +391,8 @@ class RealBackend:
             reply = orjson.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else None
             bad = [o for o in (reply or [{"error": r.stderr.strip()}]) if o and "error" in o]
             if bad:
-                return Outcome(error=f"committing what Neutron writes failed: {bad[0]}")
+                return Outcome(error=_("committing what Neutron writes failed: {error}").format(
+                    error=bad[0]))
         new, changes = server.take()
         return Outcome(after=new, changes=changes)
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HOST_COMMENT = re.compile(r"#\s*host\s*:\s*(\S*)\s*$")
@@ -125,7 +126,7 @@ class _Lexer:
                 self._word()
                 j = t.find("'", self.i + 1)
                 if j < 0:
-                    raise InputError("unterminated single quote", self.path, self.line)
+                    raise InputError(_("unterminated single quote"), self.path, self.line)
                 s = t[self.i + 1 : j]
                 self._lit(s, True)
                 self.line += s.count("\n")
@@ -138,7 +139,7 @@ class _Lexer:
                 self._word()
                 j = t.find("`", self.i + 1)
                 j = n - 1 if j < 0 else j
-                self._bad("command substitution `...`", self.i, j + 1)
+                self._bad(_("command substitution `...`"), self.i, j + 1)
             elif c in "|&;<>()":
                 self._end_word()
                 op = c
@@ -170,7 +171,7 @@ class _Lexer:
         self.i += 1
         while True:
             if self.i >= n:
-                raise InputError("unterminated double quote", self.path, start_line)
+                raise InputError(_("unterminated double quote"), self.path, start_line)
             c = t[self.i]
             if c == '"':
                 self.i += 1
@@ -186,8 +187,8 @@ class _Lexer:
             elif c == "`":
                 j = t.find("`", self.i + 1)
                 if j < 0:
-                    raise InputError("unterminated double quote", self.path, start_line)
-                self._bad("command substitution `...`", self.i, j + 1)
+                    raise InputError(_("unterminated double quote"), self.path, start_line)
+                self._bad(_("command substitution `...`"), self.i, j + 1)
             else:
                 m = _PLAIN_DQ.match(t, self.i)
                 if m is None:  # a backslash before an ordinary character stays (bash)
@@ -205,7 +206,7 @@ class _Lexer:
         if nxt == "{":
             j = t.find("}", i + 2)
             if j < 0:
-                self._bad("${ without }", i, n)
+                self._bad(_("${ without }"), i, n)
                 return
             inner = t[i + 2 : j]
             if _NAME.fullmatch(inner):
@@ -214,7 +215,7 @@ class _Lexer:
             else:
                 self._bad(f"${{{inner}}}", i, j + 1)
         elif nxt == "(":
-            self._bad("command substitution $(...)", i, _matching_paren(t, i + 1))
+            self._bad(_("command substitution $(...)"), i, _matching_paren(t, i + 1))
         elif nxt and nxt.isascii() and (nxt.isalpha() or nxt == "_"):  # $Ü is literal
             m = _NAME.match(t, i + 1)
             assert m is not None
@@ -224,7 +225,7 @@ class _Lexer:
             self._bad(f"${nxt}", i, i + 2)
         elif nxt == "'" and not quoted:
             j = t.find("'", i + 2)
-            self._bad("$'...' quoting", i, n if j < 0 else j + 1)
+            self._bad(_("$'...' quoting"), i, n if j < 0 else j + 1)
         else:
             self._lit("$", quoted)
             self.i += 1
@@ -273,9 +274,10 @@ def expand_word(tok: Token, variables: dict[str, str | None], split: bool = True
     for p in tok.parts:
         if p.kind == "lit":
             if not p.quoted and _brace_expansion(p.value):
-                raise Unsupported(f"brace expansion {p.value!r} (quote it)")
+                raise Unsupported(_("brace expansion {value} (quote it)").format(
+                    value=repr(p.value)))
             if not p.quoted and cur is None and p.value.startswith("~") and not fields:
-                raise Unsupported("tilde expansion ~")
+                raise Unsupported(_("tilde expansion ~"))
             cur = (cur or "") + p.value
             continue
         value = variables[p.value] or ""

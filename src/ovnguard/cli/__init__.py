@@ -43,18 +43,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    pass
+def _root_callback() -> Callable[..., None]:
+    # made when the CLI is built, after `main` set the language: the help is in it
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True,
+            help=_("Print the version and exit.")),
+    ) -> None:
+        pass
+
+    return _root
 
 
 def _demo(app: typer.Typer) -> None:
     from ovnguard.cli import demo as demo_cli
 
-    app.command("demo", short_help=_(
+    app.command("demo", help=demo_cli.DEMO_HELP, short_help=_(
         "Tell the story of the incident ovnguard was built for, on a replica of its cluster."))(
         demo_cli.demo)
 
@@ -62,14 +66,14 @@ def _demo(app: typer.Typer) -> None:
 def _check(app: typer.Typer) -> None:
     from ovnguard.cli import check as check_cli
 
-    app.command("check", short_help=_(
+    app.command("check", help=check_cli.CHECK_HELP, short_help=_(
         "Predict what a change does to every host, before you run it."))(check_cli.check)
 
 
 def _collect(app: typer.Typer) -> None:
     from ovnguard.cli import collect as collect_cli
 
-    app.command("collect", short_help=_(
+    app.command("collect", help=collect_cli.COLLECT_HELP, short_help=_(
         "Collect live state into a bundle (docs/bundle.md, docs/collect.md)."))(
         collect_cli.collect)
 
@@ -77,7 +81,7 @@ def _collect(app: typer.Typer) -> None:
 def _rehearse(app: typer.Typer) -> None:
     from ovnguard.cli import rehearse as rehearse_cli
 
-    app.command("rehearse", short_help=_(
+    app.command("rehearse", help=rehearse_cli.REHEARSE_HELP, short_help=_(
         "Rehearse a change on a real OVN replica of the bundle's cluster, and report what "
         "really happened."))(rehearse_cli.rehearse)
 
@@ -85,11 +89,11 @@ def _rehearse(app: typer.Typer) -> None:
 def _guard(app: typer.Typer) -> None:
     from ovnguard.cli import guard as guard_cli
 
-    app.command("apply", short_help=_(
+    app.command("apply", help=guard_cli.APPLY_HELP, short_help=_(
         "Apply a change with a dead-man switch (\"commit confirmed\")."))(guard_cli.apply)
-    app.command("confirm", short_help=_(
+    app.command("confirm", help=guard_cli.CONFIRM_HELP, short_help=_(
         "Keep the change: cancel its pending rollback."))(guard_cli.confirm)
-    app.command("rollback", short_help=_(
+    app.command("rollback", help=guard_cli.ROLLBACK_HELP, short_help=_(
         "Undo the change now (also after a stopped rollback: retries it)."))(
         guard_cli.rollback)
     app.add_typer(guard_cli.guard_app, name="guard", short_help=_(
@@ -128,7 +132,7 @@ def build_app(verb: str | None = None) -> typer.Typer:
 
     app = typer.Typer(name="ovnguard", help=_help(), no_args_is_help=True,
                       add_completion=False, pretty_exceptions_enable=False, cls=LangGroup)
-    app.callback()(_root)
+    app.callback()(_root_callback())
     if verb == "":
         return app
     groups = [_GROUPS[verb]] if verb in _GROUPS else list(dict.fromkeys(_GROUPS.values()))

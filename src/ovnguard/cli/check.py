@@ -46,6 +46,36 @@ LIVE = _("Live state (--live, docs/collect.md)")
 SOS = _("sos reports (--sosreport, docs/collect.md)")
 
 
+CHECK_HELP = _("""Predict what a change does to every host, before you run it.
+
+Reads the bundle (or live state, or sos reports), applies the change to throwaway copies of
+the databases with the real ovn-nbctl / ovs-vsctl (never to a live database; ovnguard's
+model of them where they are not installed), predicts per host which patch ports
+ovn-controller would create or remove, runs every hazard rule before and after, and gives
+a verdict: safe, risky or dangerous (some host loses management, or an L2 loop).
+Exit codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
+
+Examples:
+
+  ovnguard check --bundle ./bundle                       # armed hazards now
+
+  ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
+
+  ovnguard check -b ./bundle --change move-ip.sh --from 10.0.0.5   # which line cuts me off?
+
+  ovnguard check -b ./bundle --host-state compute1=50-cloud-init.yaml   # netplan/nmstate
+
+  ovnguard check -b ./bundle --change fix.sh --format json | jq .verdict
+
+  ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 --change fix.sh
+
+  OVN_NB_DB=tcp:10.10.0.11:6641 OVN_SB_DB=tcp:10.10.0.11:6642 ovnguard check --live
+
+  ovnguard check --live --inventory multinode --nb tcp:10.10.0.11:6641
+
+  ovnguard check --sosreport sosreport-ctl1-*.tar.xz sosreport-cmp*.tar.xz""")
+
+
 def check(
     bundle: Path | None = typer.Option(
         None,
@@ -165,35 +195,6 @@ def check(
         None, metavar="[SOSREPORT...]", help=_("With --sosreport: the sos reports."),
         show_default=False),
 ) -> None:
-    """Predict what a change does to every host, before you run it.
-
-    Reads the bundle (or live state, or sos reports), applies the change to throwaway copies of
-    the databases with the real ovn-nbctl / ovs-vsctl (never to a live database; ovnguard's
-    model of them where they are not installed), predicts per host which patch ports
-    ovn-controller would create or remove, runs every hazard rule before and after, and gives
-    a verdict: safe, risky or dangerous (some host loses management, or an L2 loop).
-    Exit codes: 0 verdict below --fail-on, 1 at or above it, 2 bad input.
-
-    Examples:
-
-      ovnguard check --bundle ./bundle                       # armed hazards now
-
-      ovnguard check --bundle ./bundle --change fix.sh       # what would fix.sh do?
-
-      ovnguard check -b ./bundle --change move-ip.sh --from 10.0.0.5   # which line cuts me off?
-
-      ovnguard check -b ./bundle --host-state compute1=50-cloud-init.yaml   # netplan/nmstate
-
-      ovnguard check -b ./bundle --change fix.sh --format json | jq .verdict
-
-      ovnguard check --live --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642 --change fix.sh
-
-      OVN_NB_DB=tcp:10.10.0.11:6641 OVN_SB_DB=tcp:10.10.0.11:6642 ovnguard check --live
-
-      ovnguard check --live --inventory multinode --nb tcp:10.10.0.11:6641
-
-      ovnguard check --sosreport sosreport-ctl1-*.tar.xz sosreport-cmp*.tar.xz
-    """
     from ovnguard.assess import assess
     from ovnguard.change.parse import read_change
 
@@ -201,8 +202,9 @@ def check(
     modes = [m for m, on in (("--bundle", bundle is not None), ("--live", live),
                              ("--sosreport", sosreport)) if on]
     if len(modes) != 1:
-        raise InputError("give exactly one of --bundle DIR, --live or --sosreport DIR...; got "
-                         + (" and ".join(modes) if modes else "none"), "check")
+        raise InputError(_(
+            "give exactly one of --bundle DIR, --live or --sosreport DIR...; got {value}").format(
+            value=' and '.join(modes) if modes else 'none'), "check")
     if reports and not sosreport:
         raise InputError(_(
                 "unexpected argument {reports} (sos reports need --sosreport)").format(
@@ -269,8 +271,9 @@ def _with_host_states(ch: Change | None, specs: list[str], snapshot: Snapshot
             raise InputError(_("--host-state {spec!r}: expected HOST=FILE").format(spec=spec),
                 "--host-state")
         if name not in snapshot.hosts:
-            raise InputError(f"--host-state: host {name} is not in the bundle (hosts: "
-                             + ", ".join(sorted(snapshot.hosts)[:5]) + ")", "--host-state")
+            raise InputError(_(
+                "--host-state: host {name} is not in the bundle (hosts: {names})").format(
+                name=name, names=', '.join(sorted(snapshot.hosts)[:5])), "--host-state")
         ch = with_host_state(ch, name, read_host_state(path), snapshot)
     return ch
 
@@ -285,8 +288,10 @@ def _executor(choice: ExecutorChoice, bindir: Path | None) -> Executor:
         tools = find_tools(bindir)
         if not tools.complete:
             raise InputError(
-                "--executor real-tools: not found: " + ", ".join(tools.missing)
-                + " (install ovn-central/ovn-host and openvswitch-switch, or give --ovn-bindir)",
+                _(
+                "--executor real-tools: not found: {names} (install ovn-central/ovn-host and "
+                "openvswitch-switch, or give --ovn-bindir)").format(
+                names=', '.join(tools.missing)),
                 str(bindir) if bindir else "PATH")
         return RealToolExecutor(tools)
     return default_executor(bindir)

@@ -15,6 +15,7 @@ from ovnguard.cli import options
 from ovnguard.cli.out import echo
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.report.labels import pad
 
 if TYPE_CHECKING:  # the collector (bundle reader, YAML, the model) loads when it runs
     from ovnguard.sources.collected import Collection, HostCollection
@@ -66,110 +67,114 @@ def summary_lines(c: Collection, seconds: float) -> tuple[list[str], bool]:
     whole = True
     ok = [h for h in c.hosts if h.ok]
     if c.hosts:
-        lines.append(f"collected {len(ok)}/{len(c.hosts)} host(s) in {seconds:.1f}s")
+        lines.append(_("collected {ok}/{total} host(s) in {seconds:.1f}s").format(
+            ok=len(ok), total=len(c.hosts), seconds=seconds))
     for name in ("nb.db", "sb.db"):
         if name in c.sources:
-            lines.append(f"  {name:<8} from {c.sources[name]}")
+            lines.append(f"  {name:<8} " + _("from {source}").format(source=c.sources[name]))
+    # labels padded by display width (Korean letters take two columns)
+    note, failed, partial = pad(_("note"), 8), pad(_("FAILED"), 8), pad(_("partial"), 8)
     for p in c.problems:
-        lines.append(f"  note     {p}")
+        lines.append(f"  {note} {p}")
     for h in sorted(c.hosts, key=lambda h: h.name):
         why = incomplete(h)
         if h.failed:
             whole = False
-            lines.append(f"  FAILED   {h.name}: {h.failed}")
+            lines.append(f"  {failed} {h.name}: {h.failed}")
         elif why:
             whole = False
-            lines.append(f"  partial  {h.name}: {'; '.join(why)}")
+            lines.append(f"  {partial} {h.name}: {'; '.join(why)}")
         others = [p for p in h.problems if p not in why]
         for p in others:
-            lines.append(f"  note     {h.name}: {p}")
+            lines.append(f"  {note} {h.name}: {p}")
     return lines, whole
 
 
+COLLECT_HELP = _("""Collect live state into a bundle (docs/bundle.md, docs/collect.md).
+
+On one host: its Open_vSwitch DB (`ovsdb-client backup` of the local socket), addresses,
+routes and links (netlink, written as `ip -j`), Neutron's .ini files; with --nb/--sb the
+OVN databases. With --inventory: every listed host over SSH, in parallel, running only
+stock commands there. Read-only: nothing is ever written to a database or a host.
+Exit codes: 0 all collected, 1 some host failed or is incomplete (the rest is written),
+2 bad input.
+
+Examples:
+
+  ovnguard collect --out bundle --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642
+
+  ovnguard collect --out bundle --nb ssl:10.10.0.11:6641 -p key.pem -c cert.pem -C ca.pem
+
+  ovnguard collect --inventory hosts.yaml --out bundle -j 100 --timeout 20
+
+  ovnguard collect --inventory /etc/kolla/multinode --limit baremetal,!storage -o bundle""")
+
+
 def collect(
-    out: Path = typer.Option(..., "--out", "-o", help="Bundle directory to write (created, or "
+    out: Path = typer.Option(..., "--out", "-o", help=_("Bundle directory to write (created, or "
                              "merged into: NB/SB and each collected host's directory are "
-                             "replaced, other hosts are kept).", file_okay=False),
+                             "replaced, other hosts are kept)."), file_okay=False),
     inventory: Path | None = typer.Option(
-        None, "--inventory", help="Collect every host of this inventory over SSH instead of "
+        None, "--inventory", help=_("Collect every host of this inventory over SSH instead of "
         "this one: a `host: address` map, ovnguard's hosts.yaml, an Ansible inventory (INI, "
         "YAML, host_vars/group_vars; dynamic ones through ansible-inventory) or "
-        "openstack_user_config.yml (docs/collect.md)."),
+        "openstack_user_config.yml (docs/collect.md).")),
     limit: str | None = typer.Option(
-        None, "--limit", help="With --inventory: only these hosts or groups, as Ansible's "
-        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`)."),
+        None, "--limit", help=_("With --inventory: only these hosts or groups, as Ansible's "
+        "--limit (`compute,network`, globs, `!storage`, `&ovn-controller`).")),
     nb: str | None = options.nb_option(
-        "OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT, as ovn-nbctl --db. "
-        "Default: the local NB socket if this is a central node."),
-    sb: str | None = options.sb_option("OVN_Southbound remote, as --nb."),
+        _("OVN_Northbound remote: unix:PATH, tcp:IP:PORT or ssl:IP:PORT, as ovn-nbctl --db. "
+        "Default: the local NB socket if this is a central node.")),
+    sb: str | None = options.sb_option(_("OVN_Southbound remote, as --nb.")),
     private_key: Path | None = options.private_key_option(),
     certificate: Path | None = options.certificate_option(),
     ca_cert: Path | None = options.ca_cert_option(),
     ovs: str | None = typer.Option(
-        None, "--ovs", help="This host's Open_vSwitch remote. Default: the first socket found "
-        "of /var/run/openvswitch/db.sock, /run/openvswitch/db.sock (kolla), ..."),
+        None, "--ovs", help=_("This host's Open_vSwitch remote. Default: the first socket found "
+        "of /var/run/openvswitch/db.sock, /run/openvswitch/db.sock (kolla), ...")),
     host: str | None = typer.Option(
-        None, "--host", help="Directory name for this host (default: OVS "
-        "external_ids:hostname, as ovn-controller registers it, else the hostname)."),
+        None, "--host", help=_("Directory name for this host (default: OVS "
+        "external_ids:hostname, as ovn-controller registers it, else the hostname).")),
     no_host: bool = typer.Option(
-        False, "--no-host", help="Only NB/SB: do not collect this host."),
+        False, "--no-host", help=_("Only NB/SB: do not collect this host.")),
     neutron_dir: list[Path] = typer.Option(
-        [], "--neutron-dir", help="Neutron config directory standing for /etc/neutron "
-        "(default: /etc/neutron, TripleO's puppet-generated copy, kolla's /etc/kolla/neutron-*)",
+        [], "--neutron-dir", help=_("Neutron config directory standing for /etc/neutron "
+        "(default: /etc/neutron, TripleO's puppet-generated copy, kolla's /etc/kolla/neutron-*)"),
         file_okay=False),
     netns: str | None = typer.Option(
-        None, "--netns", help="Read addresses, routes and links in this network namespace."),
+        None, "--netns", help=_("Read addresses, routes and links in this network namespace.")),
     root: Path = typer.Option(
-        Path("/"), "--root", help="Look for the default sockets, /etc/kolla, /etc/neutron and "
-        "the deployment tool's paths under this directory (a mounted host image, a chroot).",
+        Path("/"), "--root", help=_("Look for the default sockets, /etc/kolla, /etc/neutron and "
+        "the deployment tool's paths under this directory (a mounted host image, a chroot)."),
         file_okay=False),
     flavor: str | None = typer.Option(
-        None, "--flavor", help="Deployment flavor of this host, instead of detecting it: "
+        None, "--flavor", help=_("Deployment flavor of this host, instead of detecting it: "
         "kolla-ansible, tripleo-edpm, openstack-ansible, microovn, charmed-openstack, "
-        "ovn-kubernetes, packages (docs/deployments.md)."),
+        "ovn-kubernetes, packages (docs/deployments.md).")),
     concurrency: int = typer.Option(
-        64, "--concurrency", "-j", help="SSH: hosts collected at the same time."),
+        64, "--concurrency", "-j", help=_("SSH: hosts collected at the same time.")),
     timeout: float = typer.Option(
-        30.0, "--timeout", help="Seconds per host (SSH), or per database backup."),
+        30.0, "--timeout", help=_("Seconds per host (SSH), or per database backup.")),
     identity: list[Path] = typer.Option(
-        [], "--identity", "-i", help="SSH private key (repeatable). Default: ~/.ssh/id_* and "
-        "the agent, as ssh does.", dir_okay=False),
+        [], "--identity", "-i", help=_("SSH private key (repeatable). Default: ~/.ssh/id_* and "
+        "the agent, as ssh does."), dir_okay=False),
     known_hosts: Path | None = typer.Option(
-        None, "--known-hosts", help="known_hosts file (default: ~/.ssh/known_hosts). Unknown "
-        "host keys are refused.", dir_okay=False),
+        None, "--known-hosts", help=_("known_hosts file (default: ~/.ssh/known_hosts). Unknown "
+        "host keys are refused."), dir_okay=False),
     ssh_config: Path | None = typer.Option(
-        None, "--ssh-config", help="ssh_config file (default: ~/.ssh/config).", dir_okay=False),
+        None, "--ssh-config", help=_("ssh_config file (default: ~/.ssh/config)."), dir_okay=False),
     insecure_host_keys: bool = typer.Option(
-        False, "--insecure-host-keys", help="SSH: connect even when a host's key cannot be "
+        False, "--insecure-host-keys", help=_("SSH: connect even when a host's key cannot be "
         "verified (unknown, changed, or checking turned off by `UserKnownHostsFile none` in "
         "the ssh config, which is otherwise refused). Anyone on the path can then pose as "
-        "the host."),
+        "the host.")),
     user: str | None = typer.Option(
-        None, "--user", "-l", help="SSH user where the inventory names none."),
+        None, "--user", "-l", help=_("SSH user where the inventory names none.")),
     keep_secrets: bool = typer.Option(
-        False, "--keep-secrets", help="Keep passwords, transport_url/connection credentials, "
+        False, "--keep-secrets", help=_("Keep passwords, transport_url/connection credentials, "
         "secrets and private keys in the Neutron files written to the bundle. By default "
-        "they are replaced by <redacted> (docs/security.md): ovnguard never needs them."),
+        "they are replaced by <redacted> (docs/security.md): ovnguard never needs them.")),
 ) -> None:
-    """Collect live state into a bundle (docs/bundle.md, docs/collect.md).
-
-    On one host: its Open_vSwitch DB (`ovsdb-client backup` of the local socket), addresses,
-    routes and links (netlink, written as `ip -j`), Neutron's .ini files; with --nb/--sb the
-    OVN databases. With --inventory: every listed host over SSH, in parallel, running only
-    stock commands there. Read-only: nothing is ever written to a database or a host.
-    Exit codes: 0 all collected, 1 some host failed or is incomplete (the rest is written),
-    2 bad input.
-
-    Examples:
-
-      ovnguard collect --out bundle --nb tcp:10.10.0.11:6641 --sb tcp:10.10.0.11:6642
-
-      ovnguard collect --out bundle --nb ssl:10.10.0.11:6641 -p key.pem -c cert.pem -C ca.pem
-
-      ovnguard collect --inventory hosts.yaml --out bundle -j 100 --timeout 20
-
-      ovnguard collect --inventory /etc/kolla/multinode --limit baremetal,!storage -o bundle
-    """
     from ovnguard.sources.collected import write_bundle
     from ovnguard.sources.live import LocalOptions, collect_local, ovsdb_backup
 

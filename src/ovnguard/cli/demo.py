@@ -78,21 +78,22 @@ def _short(console: Console, report: Report, statuses: tuple[str, ...]) -> None:
         console.print(line)
 
 
+DEMO_HELP = _("""Tell the story of the incident ovnguard was built for, on a replica of its cluster.
+
+Four acts on the bundled example (a bundle exported from a real OVN lab): what was
+already armed; the snippet as pasted (every line fails: placeholder switch name, typo
+in the physnet); the switch name fixed (nothing happens, and that is the trap); both
+fixed: the L2 loop that took every node down, host by host, with the chain of events;
+and the fix (NIC separation) planned and proven by the same engine. Then run it
+yourself: `ovnguard check --bundle DIR --change FILE`.""")
+
+
 def demo(
     act: str = typer.Option(
         "all", "--act", help=_("all, or one act: state, verbatim, typo, corrected, fix.")
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_("Every finding's evidence.")),
 ) -> None:
-    """Tell the story of the incident ovnguard was built for, on a replica of its cluster.
-
-    Four acts on the bundled example (a bundle exported from a real OVN lab): what was
-    already armed; the snippet as pasted (every line fails: placeholder switch name, typo
-    in the physnet); the switch name fixed (nothing happens, and that is the trap); both
-    fixed: the L2 loop that took every node down, host by host, with the chain of events;
-    and the fix (NIC separation) planned and proven by the same engine. Then run it
-    yourself: `ovnguard check --bundle DIR --change FILE`.
-    """
     from ovnguard.assess import assess
     from ovnguard.change.parse import read_change
     from ovnguard.report.text import render_text

@@ -20,8 +20,8 @@ from ovnguard.errors import InputError, OvnguardError
 from ovnguard.i18n import _
 from ovnguard.report.formats import check_format, emit, format_help
 
-STATE_DIR_HELP = ("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
-                  "as root, else ~/.local/state/ovnguard/guard).")
+STATE_DIR_HELP = _("State directory (default: $OVNGUARD_GUARD_DIR, else /var/lib/ovnguard/guard "
+                   "as root, else ~/.local/state/ovnguard/guard).")
 
 
 def _err(verb: str, e: OvnguardError) -> typer.Exit:
@@ -59,113 +59,114 @@ def _t(doc: dict[str, Any], key: str) -> str:
     return fmt_time(doc.get("timeline", {}).get(key))
 
 
+APPLY_HELP = _("""Apply a change with a dead-man switch ("commit confirmed").
+
+Runs the what-if first and refuses a dangerous change unless --force. Checks the
+probes (only those passing now are watched), then starts a detached watcher that backs
+up the database, applies every line as ONE transaction, and rolls it back at the
+deadline, or at once when a probe fails, unless `ovnguard confirm` comes first. The
+watcher survives this command, the terminal and the SSH session.
+
+Exit codes: 0 applied and armed, 1 refused (nothing applied), 2 bad input,
+3 database unreachable or watcher failed, 4 another guard holds this database.""")
+
+
 def apply(
     change: Path | None = typer.Option(None, "--change", dir_okay=False,
-                                       help="Change file (ovn-nbctl lines; or the ip and "
+                                       help=_("Change file (ovn-nbctl lines; or the ip and "
                                        "ovs-vsctl lines of one host, run on that host), as "
                                        "for `ovnguard check`. Required unless "
-                                       "--host-state."),
+                                       "--host-state.")),
     host_state: Path | None = typer.Option(
         None, "--host-state", dir_okay=False, metavar="FILE",
-        help="This host's proposed state as a netplan (or nmstate) YAML, applied under the "
+        help=_("This host's proposed state as a netplan (or nmstate) YAML, applied under the "
         "guard: a netplan file is installed into --netplan-dir under its own name (what "
         "was there is backed up: bytes, mode, owner, or its absence) and its difference "
         "to the live state is applied as ip/ovs-vsctl edits; a rollback restores both. "
-        "`netplan apply` is not run."),
+        "`netplan apply` is not run.")),
     netplan_dir: Path = typer.Option(Path("/etc/netplan"), "--netplan-dir", file_okay=False,
-                                     help="Where --host-state installs a netplan file."),
-    nb: str | None = options.nb_option("NB database to change (default "
+                                     help=_("Where --host-state installs a netplan file.")),
+    nb: str | None = options.nb_option(_("NB database to change (default "
                                        "unix:/var/run/ovn/ovnnb_db.sock). On the NB host use "
                                        "the local unix: socket: the rollback must work when "
-                                       "the network does not."),
-    sb: str | None = options.sb_option("SB database: read for the what-if when there is no "
-                                       "--bundle, and to name lagging chassis."),
-    db: str | None = typer.Option(None, "--db", help="For ovs-vsctl changes: this host's "
+                                       "the network does not.")),
+    sb: str | None = options.sb_option(_("SB database: read for the what-if when there is no "
+                                       "--bundle, and to name lagging chassis.")),
+    db: str | None = typer.Option(None, "--db", help=_("For ovs-vsctl changes: this host's "
                                   "Open_vSwitch database (default "
-                                  "unix:/var/run/openvswitch/db.sock)."),
-    host: str | None = typer.Option(None, "--host", help="Host of ovs-vsctl and ip lines "
-                                    "that have no '# host:' line."),
+                                  "unix:/var/run/openvswitch/db.sock).")),
+    host: str | None = typer.Option(None, "--host", help=_("Host of ovs-vsctl and ip lines "
+                                    "that have no '# host:' line.")),
     from_addr: str | None = typer.Option(
-        None, "--from", metavar="ADDR", help="The address you type the change from (default: "
+        None, "--from", metavar="ADDR", help=_("The address you type the change from (default: "
         "the first word of $SSH_CLIENT): the what-if names the host line after which this "
-        "host no longer reaches it.", show_default=False),
+        "host no longer reaches it."), show_default=False),
     bundle: Path | None = typer.Option(None, "--bundle", "-b", file_okay=False,
-                                       help="Judge the change on this bundle (default: a "
-                                       "snapshot of the live database)."),
+                                       help=_("Judge the change on this bundle (default: a "
+                                       "snapshot of the live database).")),
     confirm_within: float = typer.Option(120.0, "--confirm-within", metavar="SECONDS",
-                                         help="Roll back unless `ovnguard confirm` within "
-                                         "this many seconds of the apply."),
+                                         help=_("Roll back unless `ovnguard confirm` within "
+                                         "this many seconds of the apply.")),
     probe: list[str] = typer.Option([], "--probe", metavar="SPEC",
-                                    help="icmp:ADDR, tcp:ADDR[:PORT] (22), chassis[:SECONDS], "
+                                    help=_("icmp:ADDR, tcp:ADDR[:PORT] (22), chassis[:SECONDS], "
                                     "cmd:COMMAND, or none. Repeatable. Default: icmp and "
-                                    "tcp:22 to every host's management address."),
+                                    "tcp:22 to every host's management address.")),
     probe_netns: str | None = typer.Option(None, "--probe-netns", metavar="NS",
-                                           help="Run icmp/tcp probes inside this network "
-                                           "namespace."),
+                                           help=_("Run icmp/tcp probes inside this network "
+                                           "namespace.")),
     probe_cold: bool = typer.Option(False, "--probe-cold",
-                                    help="Forget each target's ARP entry before each "
+                                    help=_("Forget each target's ARP entry before each "
                                     "icmp/tcp probe: every probe starts with a broadcast, "
-                                    "which an L2 loop breaks first."),
+                                    "which an L2 loop breaks first.")),
     probe_interval: float = typer.Option(1.0, "--probe-interval", metavar="SECONDS",
-                                         help="Seconds between probe rounds."),
+                                         help=_("Seconds between probe rounds.")),
     probe_failures: int = typer.Option(1, "--probe-failures", metavar="N",
-                                       help="Roll back when one probe fails N times in a "
-                                       "row."),
+                                       help=_("Roll back when one probe fails N times in a "
+                                       "row.")),
     auto_confirm_after: float | None = typer.Option(
         None, "--auto-confirm-after", metavar="SECONDS",
-        help="Confirm by itself when every probe kept passing for this long."),
-    force: bool = typer.Option(False, "--force", help="Apply even when the what-if says "
+        help=_("Confirm by itself when every probe kept passing for this long.")),
+    force: bool = typer.Option(False, "--force", help=_("Apply even when the what-if says "
                                "dangerous, or lines would be refused (the guard still "
-                               "arms)."),
+                               "arms).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
     chassis_db: list[str] = typer.Option([], "--chassis-db", metavar="HOST=REMOTE",
-                                         help="A chassis' Open_vSwitch database, to check "
+                                         help=_("A chassis' Open_vSwitch database, to check "
                                          "after a rollback that ovn-controller removed the "
-                                         "patch ports the change made it create."),
+                                         "patch ports the change made it create.")),
     repair_ports: bool = typer.Option(False, "--repair-ports",
-                                      help="After a rollback, delete the patch ports the "
+                                      help=_("After a rollback, delete the patch ports the "
                                       "change made ovn-controller create on a --chassis-db "
                                       "chassis that did not follow within --verify-timeout "
-                                      "(its control path may be what the change broke)."),
+                                      "(its control path may be what the change broke).")),
     give_up_after: float = typer.Option(600.0, "--give-up-after", metavar="SECONDS",
-                                        help="Keep retrying an unreachable database this "
-                                        "long once the rollback started."),
+                                        help=_("Keep retrying an unreachable database this "
+                                        "long once the rollback started.")),
     verify_timeout: float = typer.Option(10.0, "--verify-timeout", metavar="SECONDS",
-                                         help="After a rollback, wait this long for chassis "
-                                         "to catch up and patch ports to go."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json (the guard state)."),
+                                         help=_("After a rollback, wait this long for chassis "
+                                         "to catch up and patch ports to go.")),
+    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json (the guard state).")),
     sentinel: bool = typer.Option(False, "--sentinel",
-                                  help="Before applying, arm a sentinel on every host the "
+                                  help=_("Before applying, arm a sentinel on every host the "
                                   "what-if predicts patch ports for (through --sentinel-netns "
                                   "and --chassis-db: a lab); it deletes exactly those ports "
-                                  "if the host loses its SB. See `guard sentinel`."),
+                                  "if the host loses its SB. See `guard sentinel`.")),
     sentinel_print: bool = typer.Option(False, "--sentinel-print",
-                                        help="Print the `ovnguard guard sentinel` command to "
+                                        help=_("Print the `ovnguard guard sentinel` command to "
                                         "run on each such host before the apply, and apply "
-                                        "nothing."),
+                                        "nothing.")),
     sentinel_netns: list[str] = typer.Option([], "--sentinel-netns", metavar="HOST=NS",
-                                             help="Run HOST's sentinel in this network "
-                                             "namespace (the data-plane lab)."),
+                                             help=_("Run HOST's sentinel in this network "
+                                             "namespace (the data-plane lab).")),
     sentinel_grace: float = typer.Option(60.0, "--sentinel-grace", metavar="SECONDS",
-                                         help="Sentinels stay armed --confirm-within plus "
-                                         "this long."),
+                                         help=_("Sentinels stay armed --confirm-within plus "
+                                         "this long.")),
     sentinel_failures: int = typer.Option(3, "--sentinel-failures", metavar="N",
-                                          help="A sentinel acts after N failed probe rounds "
-                                          "in a row."),
+                                          help=_("A sentinel acts after N failed probe rounds "
+                                          "in a row.")),
     short_c: Path | None = options.hidden_c_option(),
 ) -> None:
-    """Apply a change with a dead-man switch ("commit confirmed").
-
-    Runs the what-if first and refuses a dangerous change unless --force. Checks the
-    probes (only those passing now are watched), then starts a detached watcher that backs
-    up the database, applies every line as ONE transaction, and rolls it back at the
-    deadline, or at once when a probe fails, unless `ovnguard confirm` comes first. The
-    watcher survives this command, the terminal and the SSH session.
-
-    Exit codes: 0 applied and armed, 1 refused (nothing applied), 2 bad input,
-    3 database unreachable or watcher failed, 4 another guard holds this database.
-    """
     from ovnguard.cli.check import operator_from
     from ovnguard.guard.arm import ApplyOptions, Refused, apply_guarded
 
@@ -251,12 +252,13 @@ def _sentinel_plans(
         raise InputError(_("--sentinel-failures must be at least 1"))
     pred = sn.predict_added(opts)
     for n in pred.notes:
-        say(f"warning: {n}")
+        say(_("warning: {note}").format(note=n))
     plans = sn.plans_from(pred.added, pred.remotes, opts.confirm_within + grace, failures)
     for p in plans:
-        say(f"what-if: {p.host} gets " + ", ".join(f"{port} ({b})" for b, port in p.ports))
+        say(_("what-if: {host} gets {ports}").format(
+            host=p.host, ports=", ".join(f"{port} ({b})" for b, port in p.ports)))
     if not plans:
-        say("what-if: no host gets patch ports from this change: no sentinel needed")
+        say(_("what-if: no host gets patch ports from this change: no sentinel needed"))
     return plans
 
 
@@ -288,7 +290,7 @@ def _stop_sentinels(armed: list[Any], say: Any) -> None:
 
     for a in armed:
         if sn.stop_sentinel(a.path):
-            say(f"sentinel on {a.host} stopped: nothing applied")
+            say(_("sentinel on {host} stopped: nothing applied").format(host=a.host))
 
 
 def _settle_sentinels(
@@ -308,8 +310,10 @@ def _settle_sentinels(
     for a in armed:
         want = sorted(p["port"] for p in expected.get(a.host, {}).get("added", []))
         if want != sorted(a.watching):
-            say(f"warning: sentinel on {a.host} watches {', '.join(a.watching)}, the guard "
-                f"expects {', '.join(want) or 'nothing'}")
+            say((_("warning: sentinel on {host} watches {ports}, the guard expects {expected}")
+                 if want else
+                 _("warning: sentinel on {host} watches {ports}, the guard expects nothing")
+                 ).format(host=a.host, ports=", ".join(a.watching), expected=", ".join(want)))
     return doc
 
 
@@ -347,17 +351,18 @@ def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
     echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
 
 
+CONFIRM_HELP = _("""Keep the change: cancel its pending rollback.
+
+Exit codes: 0 confirmed, 1 too late (the rollback already started) or nothing to
+confirm, 2 no such guard.""")
+
+
 def confirm(
-    guard_id: str | None = typer.Option(None, "--id", help="Guard id (default: the only "
-                                        "active one)."),
+    guard_id: str | None = typer.Option(None, "--id", help=_("Guard id (default: the only "
+                                        "active one).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
 ) -> None:
-    """Keep the change: cancel its pending rollback.
-
-    Exit codes: 0 confirmed, 1 too late (the rollback already started) or nothing to
-    confirm, 2 no such guard.
-    """
     from ovnguard.guard.control import confirm as do_confirm
 
     try:
@@ -382,19 +387,20 @@ def confirm(
                 "sentinel-stop`"))
 
 
+ROLLBACK_HELP = _("""Undo the change now (also after a stopped rollback: retries it).
+
+Exit codes: 0 rolled back and verified, 1 stopped (a conflicting edit; what differs
+is printed) or not verified, 2 no such guard, 3 database unreachable (gave up).""")
+
+
 def rollback(
-    guard_id: str | None = typer.Option(None, "--id", help="Guard id (default: the only "
-                                        "active one)."),
+    guard_id: str | None = typer.Option(None, "--id", help=_("Guard id (default: the only "
+                                        "active one).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
-    force: bool = typer.Option(False, "--force", help="Overwrite items someone else changed "
-                               "since the apply with their value from before the change."),
+    force: bool = typer.Option(False, "--force", help=_("Overwrite items someone else changed "
+                               "since the apply with their value from before the change.")),
 ) -> None:
-    """Undo the change now (also after a stopped rollback: retries it).
-
-    Exit codes: 0 rolled back and verified, 1 stopped (a conflicting edit; what differs
-    is printed) or not verified, 2 no such guard, 3 database unreachable (gave up).
-    """
     from ovnguard.guard.control import rollback as do_rollback
 
     try:
@@ -415,12 +421,12 @@ def _print_rollback(doc: dict[str, Any]) -> int:
         echo(_(
                 "rolled back guard {guard_id} ({get}): restored at {when}").format(
                 guard_id=doc['id'], get=rb.get('reason'), when=_t(doc, 'restored'))
-                   + (f", {d['applied_to_restored']:.2f}s after the apply"
-                      if "applied_to_restored" in d else ""))
+                   + (_(", {seconds:.2f}s after the apply").format(
+                       seconds=d["applied_to_restored"]) if "applied_to_restored" in d else ""))
         for a in rb.get("actions", []):
             echo(f"  {a}")
         for c in rb.get("overwritten", []):
-            col = f" column {c['column']}" if c.get("column") else ""
+            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
             echo(_(
                     "  overwritten (--force): {c}{col}: was {c2}").format(
                     c=c['row'], col=col, c2=c['found']))
@@ -442,11 +448,12 @@ def _print_rollback(doc: dict[str, Any]) -> int:
         return 0 if v.get("ok") else 1
     if status == "rollback-conflict":
         echo(_("rollback of guard {guard_id} STOPPED, nothing written: ").format(guard_id=doc['id'])
-                   + (rb.get("error") or "touched rows were changed by someone else"))
+                   + (rb.get("error") or _("touched rows were changed by someone else")))
         for c in rb.get("conflicts", []):
-            col = f" column {c['column']}" if c.get("column") else ""
-            echo(f"  {c['table']}: {c['row']} [{c['uuid'][:8]}]{col}: expected "
-                       f"{c['expected']}, found {c['found']}")
+            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
+            echo(_("  {table}: {row} [{uuid}]{col}: expected {expected}, found {found}").format(
+                table=c["table"], row=c["row"], uuid=c["uuid"][:8], col=col,
+                expected=c["expected"], found=c["found"]))
         echo(_(
                 "  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` keeps "
                 "the database as it is"))
@@ -461,23 +468,24 @@ def _print_rollback(doc: dict[str, Any]) -> int:
     return 1
 
 
-guard_app = typer.Typer(help="Guarded changes: status of the dead-man switches.",
+guard_app = typer.Typer(help=_("Guarded changes: status of the dead-man switches."),
                         no_args_is_help=True, add_completion=False)
 
 
-@guard_app.command("status")
+STATUS_HELP = _("""Show guards: status, deadline, probes, timeline, rollback outcome.
+
+Exit codes: 0 shown, 2 bad input or no such guard.""")
+
+
+@guard_app.command("status", help=STATUS_HELP)
 def status(
-    guard_id: str | None = typer.Option(None, "--id", help="One guard (default: the active "
-                                        "ones, else the last one)."),
+    guard_id: str | None = typer.Option(None, "--id", help=_("One guard (default: the active "
+                                        "ones, else the last one).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
-    show_all: bool = typer.Option(False, "--all", help="Every guard in the state dir."),
+    show_all: bool = typer.Option(False, "--all", help=_("Every guard in the state dir.")),
     fmt: str = typer.Option("text", "--format", "-f", help=format_help("GuardStatus")),
 ) -> None:
-    """Show guards: status, deadline, probes, timeline, rollback outcome.
-
-    Exit codes: 0 shown, 2 bad input or no such guard.
-    """
     from ovnguard.guard.control import status as do_status
     from ovnguard.report.guardstatus import GuardStatus
 
@@ -490,19 +498,21 @@ def status(
     emit(GuardStatus(str(root), docs), fmt)
 
 
-@guard_app.command("recover")
+RECOVER_HELP = _(
+    """Take over every guard whose watcher died (kill -9, OOM) and whose keeper is gone too.
+
+A new watcher generation continues where the dead one was: applying (the database is
+compared with the backup; a change found there is rolled back), armed (watching on,
+same deadline), rolling back (finished). Safe to run at any time, e.g. from a
+systemd timer or cron every minute: guards with a live watcher are left alone.
+Exit codes: 0 done (also: nothing to recover), 2 bad input.""")
+
+
+@guard_app.command("recover", help=RECOVER_HELP)
 def recover(
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
 ) -> None:
-    """Take over every guard whose watcher died (kill -9, OOM) and whose keeper is gone too.
-
-    A new watcher generation continues where the dead one was: applying (the database is
-    compared with the backup; a change found there is rolled back), armed (watching on,
-    same deadline), rolling back (finished). Safe to run at any time, e.g. from a
-    systemd timer or cron every minute: guards with a live watcher are left alone.
-    Exit codes: 0 done (also: nothing to recover), 2 bad input.
-    """
     from ovnguard.guard.recover import recover as do_recover
 
     try:
@@ -513,46 +523,48 @@ def recover(
         echo(_("nothing to recover: every open guard has a live watcher"))
 
 
-@guard_app.command("sentinel")
+SENTINEL_HELP = _(
+    """Arm a sentinel ON A CHASSIS: until the deadline, when this host cannot reach its SB
+for N probe rounds in a row while a watched port exists, delete the watched ports (one
+transaction, local socket), and keep watching. Nothing else is ever touched.
+
+Run it on each host right before `ovnguard apply` (`apply --sentinel-print` prints
+the commands). Exit codes: 0 armed, 1 not armed (nothing to watch, or no probe passes
+now), 2 bad input, 3 database unreachable or the sentinel did not start.""")
+
+
+@guard_app.command("sentinel", help=SENTINEL_HELP)
 def sentinel(
     db: str = typer.Option("unix:/var/run/openvswitch/db.sock", "--db",
-                           help="This host's Open_vSwitch database: use the local unix "
-                           "socket, it works when the network does not."),
+                           help=_("This host's Open_vSwitch database: use the local unix "
+                           "socket, it works when the network does not.")),
     watch: list[str] = typer.Option(..., "--watch", metavar="PORT[,PORT...]",
-                                    help="The patch ports the change makes ovn-controller "
+                                    help=_("The patch ports the change makes ovn-controller "
                                     "create here (the what-if's `added` for this host). "
-                                    "Repeatable."),
+                                    "Repeatable.")),
     sb: str | None = typer.Option(None, "--sb", metavar="REMOTE",
-                                  help="The SB as this host reaches it (tcp:ADDR:PORT, "
+                                  help=_("The SB as this host reaches it (tcp:ADDR:PORT, "
                                   "ssl:..., unix:PATH; comma-separated). Default: this "
-                                  "host's external_ids:ovn-remote."),
+                                  "host's external_ids:ovn-remote.")),
     until: float | None = typer.Option(None, "--until", metavar="EPOCH",
-                                       help="Exit at this time (seconds since the epoch)."),
+                                       help=_("Exit at this time (seconds since the epoch).")),
     seconds: float | None = typer.Option(None, "--for", metavar="SECONDS",
-                                         help="Exit this many seconds from now."),
+                                         help=_("Exit this many seconds from now.")),
     probe: list[str] = typer.Option([], "--probe", metavar="SPEC",
-                                    help="Instead of a connect to the SB: icmp:ADDR, "
+                                    help=_("Instead of a connect to the SB: icmp:ADDR, "
                                     "tcp:ADDR[:PORT], cmd:COMMAND, unix:PATH. Repeatable; a "
-                                    "round fails when every probe fails."),
+                                    "round fails when every probe fails.")),
     failures: int = typer.Option(3, "--failures", metavar="N",
-                                 help="Act after N failed rounds in a row."),
+                                 help=_("Act after N failed rounds in a row.")),
     interval: float = typer.Option(0.5, "--interval", metavar="SECONDS",
-                                   help="Seconds between probe rounds."),
-    host: str | None = typer.Option(None, "--host", help="Name to record (default: the "
-                                    "hostname)."),
+                                   help=_("Seconds between probe rounds.")),
+    host: str | None = typer.Option(None, "--host", help=_("Name to record (default: the "
+                                    "hostname).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
-                                          help=STATE_DIR_HELP + " Sentinels live in "
-                                          "its sentinels/ directory."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+                                          help=STATE_DIR_HELP + " " + _(
+                                              "Sentinels live in its sentinels/ directory.")),
+    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json.")),
 ) -> None:
-    """Arm a sentinel ON A CHASSIS: until the deadline, when this host cannot reach its SB
-    for N probe rounds in a row while a watched port exists, delete the watched ports (one
-    transaction, local socket), and keep watching. Nothing else is ever touched.
-
-    Run it on each host right before `ovnguard apply` (`apply --sentinel-print` prints
-    the commands). Exit codes: 0 armed, 1 not armed (nothing to watch, or no probe passes
-    now), 2 bad input, 3 database unreachable or the sentinel did not start.
-    """
     import time
 
     from ovnguard.guard import sentinel as sn
@@ -587,19 +599,21 @@ def sentinel(
                + (f" --state-dir {state_dir}" if state_dir else ""))
 
 
-@guard_app.command("sentinel-status")
-def sentinel_status(
-    sentinel_id: str | None = typer.Option(None, "--id", help="One sentinel (default: the "
-                                           "running ones, else the last one)."),
-    show_all: bool = typer.Option(False, "--all", help="Every sentinel in the state dir."),
-    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
-                                          help=STATE_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-) -> None:
+SENTINEL_STATUS_HELP = _(
     """Show this host's sentinels: status, what they watch, what they did and when.
 
-    Exit codes: 0 shown, 2 bad input or no such sentinel.
-    """
+Exit codes: 0 shown, 2 bad input or no such sentinel.""")
+
+
+@guard_app.command("sentinel-status", help=SENTINEL_STATUS_HELP)
+def sentinel_status(
+    sentinel_id: str | None = typer.Option(None, "--id", help=_("One sentinel (default: the "
+                                           "running ones, else the last one).")),
+    show_all: bool = typer.Option(False, "--all", help=_("Every sentinel in the state dir.")),
+    state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
+                                          help=STATE_DIR_HELP),
+    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json.")),
+) -> None:
     from ovnguard.guard import sentinel as sn
     from ovnguard.guard.state import fmt_time
 
@@ -624,18 +638,20 @@ def sentinel_status(
             echo(f"  {fmt_time(ev['t'])}  {ev['message']}")
 
 
-@guard_app.command("sentinel-stop")
+SENTINEL_STOP_HELP = _(
+    """Stop sentinels on this host (after `ovnguard confirm`, say: the change stays, and so
+do the ports it made).
+
+Exit codes: 0 done (also when none was running), 2 no such sentinel.""")
+
+
+@guard_app.command("sentinel-stop", help=SENTINEL_STOP_HELP)
 def sentinel_stop(
-    sentinel_id: str | None = typer.Option(None, "--id", help="One sentinel (default: every "
-                                           "running one)."),
+    sentinel_id: str | None = typer.Option(None, "--id", help=_("One sentinel (default: every "
+                                           "running one).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
 ) -> None:
-    """Stop sentinels on this host (after `ovnguard confirm`, say: the change stays, and so
-    do the ports it made).
-
-    Exit codes: 0 done (also when none was running), 2 no such sentinel.
-    """
     from ovnguard.guard import sentinel as sn
 
     try:

@@ -18,23 +18,30 @@ from ovnguard.report.formats import check_format, emit, format_help
 
 app = typer.Typer(
     short_help=(
-        "A real OVN on this machine (northd, NB/SB, N chassis) to rehearse changes and ex"
-        "port bundles."
+        _("A real OVN on this machine (northd, NB/SB, N chassis) to rehearse changes and ex"
+        "port bundles.")
     ),
     help=(
-        "Run a real OVN on this machine: NB and SB ovsdb-servers, ovn-northd, and N chassis, "
+        _("Run a real OVN on this machine: NB and SB ovsdb-servers, ovn-northd, and N chassis, "
         "each with its own ovsdb-server, ovs-vswitchd (dummy datapath) and ovn-controller, "
         "from the Debian packages (openvswitch-switch, ovn-central, ovn-host).\n\n"
         "Everything lives in the run dir (default ./.lab, or $OVNGUARD_LAB_DIR, or "
         "--run-dir): nb/ sb/ northd/ for the central daemons, hosts/<name>/ per chassis "
         "(conf.db, db.sock, *.log), and lab.json describing the lab.\n\n"
         'Typical use:  ovnguard lab up --chassis 3;  eval "$(ovnguard lab env)";  '
-        "ovn-nbctl show;  ovnguard lab export bundle/;  ovnguard lab down"
+        "ovn-nbctl show;  ovnguard lab export bundle/;  ovnguard lab down")
     ),
     no_args_is_help=True,
 )
 
-RUN_DIR_HELP = "Lab run dir (default: $OVNGUARD_LAB_DIR, else ./.lab)."
+def _label(text: str) -> str:
+    """A label of `lab up`'s summary, padded by display width (Korean takes two columns)."""
+    from ovnguard.report.labels import pad
+
+    return pad(text, 9)
+
+
+RUN_DIR_HELP = _("Lab run dir (default: $OVNGUARD_LAB_DIR, else ./.lab).")
 MAX_CHASSIS = 500
 
 
@@ -70,17 +77,25 @@ def _progress_printer() -> tuple[Callable[[str, int, int], None] | None, Callabl
     return update, progress.stop
 
 
-@app.command("up")
+UP_HELP = _("""Start a lab and wait until every chassis is registered in SB and in sync.
+
+Starts NB and SB ovsdb-server and ovn-northd (logs in RUN_DIR/{nb,sb,northd}/), then per
+chassis an ovsdb-server, ovs-vswitchd --enable-dummy=override and ovn-controller (logs in
+RUN_DIR/hosts/<name>/). A run dir left by a killed lab is cleaned first; a running lab
+there is an error (stop it with `ovnguard lab down`).""")
+
+
+@app.command("up", help=UP_HELP)
 def up(
     chassis: int | None = typer.Option(
         None,
         "--chassis",
         "-n",
         help=(
-            "Build N chassis named controller, network, compute1..compute(N-2), each with "
+            _("Build N chassis named controller, network, compute1..compute(N-2), each with "
             "br-ex holding NIC enp6s18 and the management address 10.10.0.(21+i)/24, "
             "physnet2:br-ex, plus Neutron's provider network with its provnet localnet port "
-            "and a VM port bound on compute1. Default 3 when no --topology."
+            "and a VM port bound on compute1. Default 3 when no --topology.")
         ),
     ),
     topology: Path | None = typer.Option(
@@ -88,49 +103,42 @@ def up(
         "--topology",
         "-t",
         help=(
-            "Topology YAML file (hosts, bridges, mappings, logical switches/routers); "
-            "see docs/lab.md."
+            _("Topology YAML file (hosts, bridges, mappings, logical switches/routers); "
+            "see docs/lab.md.")
         ),
     ),
     from_bundle: Path | None = typer.Option(
         None,
         "--from-bundle",
         help=(
-            "Build a replica of the cluster in this bundle: its NB, and one chassis per "
+            _("Build a replica of the cluster in this bundle: its NB, and one chassis per "
             "hosts/<host>/ with that host's bridges, NICs, VIFs and external_ids "
-            "(see docs/rehearse.md)."
+            "(see docs/rehearse.md).")
         ),
     ),
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
     timeout: float = typer.Option(
-        60.0, "--timeout", help="Seconds to wait for every chassis to register and sync."
+        60.0, "--timeout", help=_("Seconds to wait for every chassis to register and sync.")
     ),
     dataplane: bool = typer.Option(
         False,
         "--dataplane",
         help=(
-            "Real packets: each host a network namespace on a shared LAN, OVS on its "
+            _("Real packets: each host a network namespace on a shared LAN, OVS on its "
             "userspace datapath, the management address on br-ex, so ping/TCP between hosts "
-            "are real (needs root; see docs/dataplane.md)."
+            "are real (needs root; see docs/dataplane.md).")
         ),
     ),
     control: str = typer.Option(
         "management",
         "--control",
         help=(
-            "With --dataplane: 'management' = ovn-controller reaches the SB over the "
+            _("With --dataplane: 'management' = ovn-controller reaches the SB over the "
             "management LAN (as in production: a loop can cut it off); 'local' = over a unix "
-            "socket the LAN cannot break."
+            "socket the LAN cannot break.")
         ),
     ),
 ) -> None:
-    """Start a lab and wait until every chassis is registered in SB and in sync.
-
-    Starts NB and SB ovsdb-server and ovn-northd (logs in RUN_DIR/{nb,sb,northd}/), then per
-    chassis an ovsdb-server, ovs-vswitchd --enable-dummy=override and ovn-controller (logs in
-    RUN_DIR/hosts/<name>/). A run dir left by a killed lab is cleaned first; a running lab
-    there is an error (stop it with `ovnguard lab down`).
-    """
     from ovnguard.lab import Lab, load_topology, seed_topology
 
     with one_line_errors("lab up"):
@@ -177,29 +185,35 @@ def up(
         echo(_(
                 "lab up in {took:.2f}s: {count} chassis registered ({shown})").format(
                 took=took, count=len(names), shown=shown))
-        echo(f"  run dir   {root}")
-        echo(f"  NB        {lab.nb_remote}")
-        echo(f"  SB        {lab.sb_remote}")
-        echo(f"  logs      {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
+        # (the labels are made outside the f-strings: Babel does not look inside them)
+        run_l, logs_l, try_l, stop_l = (_label(t) for t in (_("run dir"), _("logs"), _("try"),
+                                                            _("stop")))
+        echo(f"  {run_l} {root}")
+        echo(f"  {_label('NB')} {lab.nb_remote}")
+        echo(f"  {_label('SB')} {lab.sb_remote}")
+        echo(f"  {logs_l} {root}/{{nb,sb,northd}}/*.log, {root}/hosts/<name>/*.log")
         hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-        echo(f'  try       eval "$(ovnguard lab env{hint})"; ovn-nbctl show; ovn-sbctl show')
-        echo(f"  stop      ovnguard lab down{hint}")
+        echo(f'  {try_l} eval "$(ovnguard lab env{hint})"; ovn-nbctl show; '
+             "ovn-sbctl show")
+        echo(f"  {stop_l} ovnguard lab down{hint}")
         if from_bundle is not None:
-            echo(f"  replica   of {from_bundle}")
+            echo("  " + _label(_("replica")) + " " + _("of {bundle}").format(bundle=from_bundle))
         for note in notes:
-            echo(f"  note      {note}")
+            echo("  " + _label(_("note")) + f" {note}")
 
 
-@app.command("status")
+STATUS_HELP = _(
+    """Show each daemon (pid, running) and each chassis (registered in SB Chassis or not).
+
+Exit 0 when every daemon runs and every chassis is registered, 1 otherwise, 3 when there
+is no lab in the run dir.""")
+
+
+@app.command("status", help=STATUS_HELP)
 def status(
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
     fmt: str = typer.Option("text", "--format", "-f", help=format_help("LabStatus")),
 ) -> None:
-    """Show each daemon (pid, running) and each chassis (registered in SB Chassis or not).
-
-    Exit 0 when every daemon runs and every chassis is registered, 1 otherwise, 3 when there
-    is no lab in the run dir.
-    """
     from ovnguard.lab import Lab
 
     with one_line_errors("lab status"):
@@ -237,24 +251,27 @@ def _up_dataplane(
     for node, addr in sorted(dp.addresses.items()):
         echo(f"  {node:12} {addr}   netns {dp.netns_of(node)}")
     hint = "" if run_dir is None else f" --run-dir {shlex.quote(str(run_dir))}"
-    echo(f"  try       ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
-               f"{dp.addresses[sorted(dp.hosts)[-1]]}")
-    echo(f"  stop      ovnguard lab down{hint}")
+    try_l, stop_l = _label(_("try")), _label(_("stop"))
+    echo(f"  {try_l} ip netns exec {dp.netns_of(sorted(dp.hosts)[0])} ping "
+         f"{dp.addresses[sorted(dp.hosts)[-1]]}")
+    echo(f"  {stop_l} ovnguard lab down{hint}")
 
 
-@app.command("down")
+DOWN_HELP = _("""Stop every daemon of the lab (TERM, then KILL) and remove its sockets and pidfiles.
+
+Works from any process and also on the remains of a killed lab. Only processes whose
+command line mentions the run dir are ever signalled. Logs and DB files stay in the run
+dir for post-mortems unless --purge.""")
+
+
+@app.command("down", help=DOWN_HELP)
 def down(
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
     purge: bool = typer.Option(
-        False, "--purge", help="Also delete the run dir (databases and logs); default keeps them."
+        False, "--purge",
+        help=_("Also delete the run dir (databases and logs); default keeps them.")
     ),
 ) -> None:
-    """Stop every daemon of the lab (TERM, then KILL) and remove its sockets and pidfiles.
-
-    Works from any process and also on the remains of a killed lab. Only processes whose
-    command line mentions the run dir are ever signalled. Logs and DB files stay in the run
-    dir for post-mortems unless --purge.
-    """
     from ovnguard.lab import Lab
     from ovnguard.lab.dataplane import STATE_FILE, DataplaneLab
     from ovnguard.lab.layout import RunLayout, default_run_dir
@@ -269,18 +286,20 @@ def down(
             echo(_("no lab in the run dir; nothing to stop"))
 
 
-@app.command("export")
-def export(
-    dest: Path = typer.Argument(..., help="Directory to write the bundle to (new or empty)."),
-    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
-    force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
-) -> None:
+EXPORT_HELP = _(
     """Write a bundle of the running lab: nb.db, sb.db, hosts/<host>/{conf.db, addr.json,
-    route.json, link.json}, inventory.yaml — the layout `ovnguard check --bundle` reads.
+route.json, link.json}, inventory.yaml — the layout `ovnguard check --bundle` reads.
 
-    The .db files are `ovsdb-client backup` of the lab's real servers; the ip -j JSON files
-    are synthesized from the topology and each chassis' interfaces.
-    """
+The .db files are `ovsdb-client backup` of the lab's real servers; the ip -j JSON files
+are synthesized from the topology and each chassis' interfaces.""")
+
+
+@app.command("export", help=EXPORT_HELP)
+def export(
+    dest: Path = typer.Argument(..., help=_("Directory to write the bundle to (new or empty).")),
+    run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
+    force: bool = typer.Option(False, "--force", help=_("Write into a non-empty directory.")),
+) -> None:
     from ovnguard.lab import Lab
     from ovnguard.lab.export import export_bundle
 
@@ -289,20 +308,22 @@ def export(
         echo(_("bundle written to {out}").format(out=out))
 
 
-@app.command("env")
+ENV_HELP = _("""Print shell `export` lines that point the stock OVN/OVS tools at the lab.
+
+ovn-nbctl and ovn-sbctl talk to the lab's NB/SB; with --host, also ovs-vsctl, ovs-ofctl
+and `ovn-appctl -t ovn-controller` talk to that chassis:
+
+    eval "$(ovnguard lab env --host compute1)"
+""")
+
+
+@app.command("env", help=ENV_HELP)
 def env(
     host: str | None = typer.Option(
-        None, "--host", help="Also point ovs-vsctl/ovs-ofctl/ovn-appctl at this chassis."
+        None, "--host", help=_("Also point ovs-vsctl/ovs-ofctl/ovn-appctl at this chassis.")
     ),
     run_dir: Path | None = typer.Option(None, "--run-dir", help=RUN_DIR_HELP),
 ) -> None:
-    """Print shell `export` lines that point the stock OVN/OVS tools at the lab.
-
-    ovn-nbctl and ovn-sbctl talk to the lab's NB/SB; with --host, also ovs-vsctl, ovs-ofctl
-    and `ovn-appctl -t ovn-controller` talk to that chassis:
-
-        eval "$(ovnguard lab env --host compute1)"
-    """
     from ovnguard.lab import Lab, environ_for
 
     with one_line_errors("lab env"):

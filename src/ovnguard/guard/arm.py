@@ -36,6 +36,7 @@ from ovnguard.guard.probes import (
     parse_probe,
     run_probe,
 )
+from ovnguard.i18n import _
 from ovnguard.model.db import Database, Schema
 from ovnguard.model.snapshot import HostState, Snapshot
 
@@ -83,18 +84,23 @@ class Refused(Exception):
 
 def _check_numbers(o: ApplyOptions) -> None:
     if o.confirm_within <= 0:
-        raise InputError("--confirm-within must be positive")
+        raise InputError(_(
+            "--confirm-within must be positive"))
     if o.auto_confirm_after is not None and not 0 < o.auto_confirm_after < o.confirm_within:
-        raise InputError("--auto-confirm-after must be positive and less than "
-                         "--confirm-within")
+        raise InputError(_(
+            "--auto-confirm-after must be positive and less than --confirm-within"))
     if o.probe_interval <= 0:
-        raise InputError("--probe-interval must be positive")
+        raise InputError(_(
+            "--probe-interval must be positive"))
     if o.probe_failures < 1:
-        raise InputError("--probe-failures must be at least 1")
+        raise InputError(_(
+            "--probe-failures must be at least 1"))
     if o.repair_ports and not o.chassis_dbs:
-        raise InputError("--repair-ports needs --chassis-db HOST=REMOTE")
+        raise InputError(_(
+            "--repair-ports needs --chassis-db HOST=REMOTE"))
     if o.give_up_after < 0 or o.verify_timeout < 0:
-        raise InputError("--give-up-after and --verify-timeout must not be negative")
+        raise InputError(_(
+            "--give-up-after and --verify-timeout must not be negative"))
 
 
 def resolve_remote(target: Target, o: ApplyOptions) -> str:
@@ -115,10 +121,14 @@ def _backup(remote: str, database: str, dest: Path) -> None:
     try:
         ovsdb.backup(remote, database, dest)
     except ovsdb.Unreachable as e:
-        raise st.GuardError(f"cannot reach {database} at {remote}: {e}; nothing applied",
+        raise st.GuardError(_(
+            "cannot reach {database} at {remote}: {e}; nothing applied").format(
+            database=database, remote=remote, e=e),
                             3) from None
     except OvnguardError as e:
-        raise st.GuardError(f"cannot back up {database} at {remote}: {e}; nothing applied",
+        raise st.GuardError(_(
+            "cannot back up {database} at {remote}: {e}; nothing applied").format(
+            database=database, remote=remote, e=e),
                             3) from None
 
 
@@ -132,7 +142,8 @@ def whatif_snapshot(
 
     if o.bundle is not None:
         if not o.bundle.is_dir():
-            raise InputError("bundle directory not found", str(o.bundle))
+            raise InputError(_(
+                "bundle directory not found"), str(o.bundle))
         return load_bundle(o.bundle)
     if target.database == NB:
         bundle = tmp / "bundle"
@@ -179,7 +190,7 @@ def predict_chain(
 
     chained = parse_change(chain_text(change, target), f"{change.path} (as one transaction)")
     full = read_database(backup)
-    schema, _ = ovsdb.read_backup(backup)
+    schema, _rows = ovsdb.read_backup(backup)
     if target.database == NB:
         snap = Snapshot(nb=full, sb=None, hosts=MappingProxyType({}))
     else:
@@ -215,29 +226,36 @@ def _refuse_if_needed(w: WhatIf, chain_error: str | None, force: bool,
     unmodelled = sorted(c.line for c in r.change_lines
                         if c.outcome == "unsupported" and c.line in ip_lines)
     if unmodelled:
-        warnings.append("the what-if did not model line(s) " + ", ".join(map(str, unmodelled))
-                        + " (ip); the guard backs up and restores the host's addresses, "
-                        "routes and links around them")
+        warnings.append(_("the what-if did not model line(s) {lines} (ip); the guard backs up "
+                          "and restores the host's addresses, routes and links around "
+                          "them").format(lines=", ".join(map(str, unmodelled))))
     if bad_lines:
-        details = [f"line {c.line}: {c.outcome}: {c.message or c.text}"
-                   + (f" (did you mean: {', '.join(c.suggestions)}?)" if c.suggestions else "")
+        details = [_("line {line}: {outcome}: {message}").format(
+                       line=c.line, outcome=c.outcome, message=c.message or c.text)
+                   + (_(" (did you mean: {names}?)").format(names=", ".join(c.suggestions))
+                      if c.suggestions else "")
                    for c in bad_lines]
         if not force:
-            raise Refused("some lines would not apply as written (or cannot be predicted); "
-                          "nothing applied; fix them, or --force to let the real tool decide "
-                          "under the guard", details, w)
+            raise Refused(_(
+                "some lines would not apply as written (or cannot be predicted); nothing "
+                "applied; fix them, or --force to let the real tool decide under the guard"),
+                details, w)
         warnings += details
     if chain_error is not None:
         if not force:
-            raise Refused("the lines cannot run as one transaction: " + chain_error
-                          + "; nothing applied", [], w)
-        warnings.append(f"as one transaction: {chain_error}")
+            raise Refused(_(
+                "the lines cannot run as one transaction: {chain_error}; nothing applied").format(
+                chain_error=chain_error), [], w)
+        warnings.append(_("as one transaction: {error}").format(error=chain_error))
     if r.verdict == "dangerous":
         details = [f"{e.fact}" + (f"  [{e.source}]" if e.source else "") for e in r.chain]
         if not force:
-            raise Refused(f"the what-if says DANGEROUS: {r.summary}; nothing applied "
-                          "(--force applies it anyway, under the guard)", details, w)
-        warnings.append(f"DANGEROUS, applied because of --force: {r.summary}")
+            raise Refused(_(
+                "the what-if says DANGEROUS: {summary}; nothing applied (--force applies it "
+                "anyway, under the guard)").format(
+                summary=r.summary), details, w)
+        warnings.append(_("DANGEROUS, applied because of --force: {summary}").format(
+            summary=r.summary))
     return warnings
 
 
@@ -322,9 +340,11 @@ def _check_space(root: Path, backup_size: int) -> None:
     free = shutil.disk_usage(probe).free
     if free < need:
         raise st.GuardError(
-            f"the state dir {root} has {free} bytes free; the guard needs about {need} (a "
-            f"backup of the database, {backup_size} bytes, and its records): nothing applied; "
-            "free some space or give --state-dir elsewhere", 3)
+            _(
+            "the state dir {root} has {free} bytes free; the guard needs about {need} (a "
+            "backup of the database, {backup_size} bytes, and its records): nothing applied; "
+            "free some space or give --state-dir elsewhere").format(
+            root=root, free=free, need=need, backup_size=backup_size), 3)
 
 
 def _this_host() -> str:
@@ -349,7 +369,8 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     (or refused) the change. Raises Refused, GuardError or InputError."""
     _check_numbers(o)
     if o.change is None and o.host_state is None:
-        raise InputError("missing --change FILE (or --host-state FILE): the change to apply")
+        raise InputError(_(
+            "missing --change FILE (or --host-state FILE): the change to apply"))
     change = (read_change(o.change, default_host=o.host) if o.change is not None
               else Change(str(o.host_state), ()))
     desired, writes = _host_state(o)
@@ -371,7 +392,8 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     no_probes = [s for s in specs if s.strip().lower() == "none"]
     probes = [parse_probe(s) for s in specs if s.strip().lower() != "none"]
     if no_probes and probes:
-        raise InputError("--probe none cannot be combined with other probes")
+        raise InputError(_(
+            "--probe none cannot be combined with other probes"))
 
     tmp = Path(tempfile.mkdtemp(prefix="ovnguard-apply-"))
     try:
@@ -440,7 +462,8 @@ def apply_guarded(o: ApplyOptions, say: Say) -> GuardState:
     if not active:
         say("no probe to watch: only the deadline protects this change")
     if o.auto_confirm_after is not None and not active:
-        raise InputError("--auto-confirm-after needs at least one probe that passes now")
+        raise InputError(_(
+            "--auto-confirm-after needs at least one probe that passes now"))
 
     expected_ports = {
         h: {"added": [{"bridge": p.bridge, "port": p.port} for p in d.added],

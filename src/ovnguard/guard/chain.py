@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ovnguard.change.model import Change, Command
 from ovnguard.change.shell import quote_words
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 NB = "OVN_Northbound"
 OVS = "Open_vSwitch"
@@ -34,44 +35,52 @@ def target_of(change: Change) -> Target:
     where = change.path
     invs = change.invocations
     if not invs:
-        raise InputError("no ovn-nbctl or ovs-vsctl command line to apply", where)
+        raise InputError(_(
+            "no ovn-nbctl or ovs-vsctl command line to apply"), where)
     tools = {inv.tool for inv in invs}
     if "openstack" in tools:
         line = next(i.location.line for i in invs if i.tool == "openstack")
         raise InputError(
+            _(
             "the guard applies ovn-nbctl / ovs-vsctl lines only; run `openstack` commands "
-            "through Neutron (its API, not its database, is the thing to change)", where, line)
+            "through Neutron (its API, not its database, is the thing to change)"), where, line)
     if "ip" in tools:
         line = next(i.location.line for i in invs if i.tool == "ip")
         raise InputError(
-            "`ip` lines are a host change: run `ovnguard apply` on that host with only "
-            "its ip and ovs-vsctl lines (guard/hoststeps.py)", where, line)
+            _(
+            "`ip` lines are a host change: run `ovnguard apply` on that host with only its ip "
+            "and ovs-vsctl lines (guard/hoststeps.py)"), where, line)
     if len(tools) > 1:
         raise InputError(
+            _(
             "the change mixes ovn-nbctl and ovs-vsctl lines: one guard acts on one database "
-            "(NB, or one host's Open_vSwitch); split it into one change per database", where)
+            "(NB, or one host's Open_vSwitch); split it into one change per database"), where)
     for inv in invs:
         if inv.syntax_error:
             raise InputError(f"{inv.tool}: {inv.syntax_error}", where, inv.location.line)
         if inv.dry_run:
-            raise InputError("--dry-run changes nothing: there is nothing to guard", where,
+            raise InputError(_(
+                "--dry-run changes nothing: there is nothing to guard"), where,
                              inv.location.line)
         if not inv.commands:
-            raise InputError(f"{inv.tool} without a command (--help/--version) changes "
-                             "nothing", where, inv.location.line)
+            raise InputError(_(
+                "{tool} without a command (--help/--version) changes nothing").format(
+                tool=inv.tool), where, inv.location.line)
     tool = tools.pop()
     if tool == "ovn-nbctl":
         return Target(NB, tool, None)
     hosts = {inv.host for inv in invs}
     if None in hosts:
         line = next(i.location.line for i in invs if i.host is None)
-        raise InputError("ovs-vsctl acts on one host's database: say which with a "
-                         "'# host: NAME' line above it or --host NAME", where, line)
+        raise InputError(_(
+            "ovs-vsctl acts on one host's database: say which with a '# host: NAME' line above "
+            "it or --host NAME"), where, line)
     if len(hosts) > 1:
         raise InputError(
-            "the change has ovs-vsctl lines for several hosts "
-            f"({', '.join(sorted(h for h in hosts if h))}): one guard acts on one host's "
-            "database; split it per host and run each on its host", where)
+            _(
+            "the change has ovs-vsctl lines for several hosts ({names}): one guard acts on one "
+            "host's database; split it per host and run each on its host").format(
+            names=', '.join(sorted(h for h in hosts if h))), where)
     return Target(OVS, tool, hosts.pop())
 
 

@@ -20,6 +20,7 @@ from ovnguard.guard import trust
 from ovnguard.guard.clock import seconds_left
 from ovnguard.guard.model import GuardState, RequestRecord
 from ovnguard.guard.rollback import run_rollback
+from ovnguard.i18n import _
 
 Say = Callable[[str], None]
 STOPPED = frozenset({st.CONFLICT, st.GAVE_UP})
@@ -57,8 +58,12 @@ def confirm(root: Path, guard_id: str | None) -> GuardState:
         reason = s.rollback.reason if s.rollback else None
         if s.status in (st.ROLLING_BACK, st.ROLLED_BACK):
             raise st.GuardError(
-                f"too late: guard {g.id} is {s.status} ({reason}); nothing confirmed", 1)
-        raise st.GuardError(f"guard {g.id} is {s.status}: nothing to confirm", 1)
+                _(
+                "too late: guard {id} is {status} ({reason}); nothing confirmed").format(
+                id=g.id, status=s.status, reason=reason), 1)
+        raise st.GuardError(_(
+            "guard {id} is {status}: nothing to confirm").format(
+            id=g.id, status=s.status), 1)
     st.release(g.root, s.database, s.remote, g.id)
     return s
 
@@ -73,7 +78,9 @@ def rollback(
     if s.status == st.ROLLED_BACK:
         return s
     if s.status in st.TERMINAL:
-        raise st.GuardError(f"guard {g.id} is {s.status}: nothing to roll back", 1)
+        raise st.GuardError(_(
+            "guard {id} is {status}: nothing to roll back").format(
+            id=g.id, status=s.status), 1)
     budget = timeout if timeout is not None else (
         s.settings.give_up_after + 2 * s.settings.verify_timeout + 30)
     if s.status == st.ARMED and st.watcher_alive(g, s):

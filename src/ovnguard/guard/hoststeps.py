@@ -38,6 +38,7 @@ from ovnguard.errors import InputError
 from ovnguard.guard import hoststate
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import OVS, Target, command_words
+from ovnguard.i18n import _
 
 Log = Callable[[str], None]
 HOST_FILE = "host.json"
@@ -119,20 +120,26 @@ def ip_argv(words: Sequence[str], where: str, line: int) -> list[str]:
     opts = []
     while rest and rest[0].startswith("-"):
         if rest[0] not in _IP_GLOBAL:
-            raise InputError(f"ip option {rest[0]} is not applied by the guard (only "
-                             f"{', '.join(sorted(_IP_GLOBAL))})", where, line)
+            raise InputError(_(
+                "ip option {value} is not applied by the guard (only {names})").format(
+                value=rest[0], names=', '.join(sorted(_IP_GLOBAL))), where, line)
         opts.append(rest.pop(0))
     if len(rest) < 2 or rest[0] not in _OBJECTS:
-        raise InputError("the guard applies `ip addr|link|route` changes only: "
-                         f"{' '.join(['ip', *words])!r}", where, line)
+        raise InputError(_(
+            "the guard applies `ip addr|link|route` changes only: {names}").format(
+            names=repr(' '.join(['ip', *words]))), where, line)
     obj = _OBJECTS[rest[0]]
     if obj == "link" and rest[1] in ("add", "del", "delete"):
-        raise InputError(f"`ip link {rest[1]}` is not applied by the guard: it cannot re-create "
-                         "a device it deleted, nor know what a new one is for; create or delete "
-                         "devices from a console (or with netplan/nmstate)", where, line)
+        raise InputError(_(
+            "`ip link {value}` is not applied by the guard: it cannot re-create a device it "
+            "deleted, nor know what a new one is for; create or delete devices from a console "
+            "(or with netplan/nmstate)").format(
+            value=rest[1]), where, line)
     if rest[1] not in _VERBS[obj]:
-        raise InputError(f"`ip {rest[0]} {rest[1]}` is not a change the guard can restore "
-                         f"(it applies ip {obj} {'/'.join(sorted(_VERBS[obj]))})",
+        raise InputError(_(
+            "`ip {value} {value2}` is not a change the guard can restore (it applies ip {obj} "
+            "{names})").format(
+            value=rest[0], value2=rest[1], obj=obj, names='/'.join(sorted(_VERBS[obj]))),
                          where, line)
     return ["ip", *opts, *rest]
 
@@ -149,19 +156,23 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
     tools = {inv.tool for inv in change.invocations} - {"ip", "ovs-vsctl"}
     if tools:
         raise InputError(
-            "the change mixes host lines (ip) with " + ", ".join(sorted(tools))
-            + " lines: a host change is applied on its host, an NB change on the NB host; "
-            "split it", where)
+            _(
+            "the change mixes host lines (ip) with {names} lines: a host change is applied on "
+            "its host, an NB change on the NB host; split it").format(
+            names=', '.join(sorted(tools))), where)
     hosts = {inv.host or default_host for inv in change.invocations} or {default_host}
     if None in hosts:
         line = next((i.location.line for i in change.invocations
                      if (i.host or default_host) is None), None)
-        raise InputError("a host change acts on one host: say which with a '# host: NAME' "
-                         "line above it or --host NAME", where, line)
+        raise InputError(_(
+            "a host change acts on one host: say which with a '# host: NAME' line above it or "
+            "--host NAME"), where, line)
     if len(hosts) > 1:
         raise InputError(
-            f"the change has lines for several hosts ({', '.join(sorted(h or '' for h in hosts))}"
-            "): the guard applies a host change on its host; split it per host", where)
+            _(
+            "the change has lines for several hosts ({names}): the guard applies a host change "
+            "on its host; split it per host").format(
+            names=', '.join(sorted(h or '' for h in hosts))), where)
     host = hosts.pop()
     remote = remote_for()
     secs = max(1, int(timeout + 0.999))
@@ -170,9 +181,12 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
         line = inv.location.line
         if inv.tool == "ip":
             if inv.ip is not None and inv.ip.error:
-                raise InputError(f"ip would refuse this line: {inv.ip.error}", where, line)
+                raise InputError(_(
+                    "ip would refuse this line: {error}").format(
+                    error=inv.ip.error), where, line)
             if inv.ip is not None and inv.ip.read_only:
-                raise InputError("this ip line changes nothing: there is nothing to guard",
+                raise InputError(_(
+                    "this ip line changes nothing: there is nothing to guard"),
                                  where, line)
             steps.append(HostStep(line=line, text=inv.text,
                                   argv=ip_argv(inv.argv, where, line)))
@@ -180,7 +194,8 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
         if inv.syntax_error:
             raise InputError(f"{inv.tool}: {inv.syntax_error}", where, line)
         if inv.dry_run or not inv.commands:
-            raise InputError("a line that changes nothing (--dry-run, no command)", where,
+            raise InputError(_(
+                "a line that changes nothing (--dry-run, no command)"), where,
                              line)
         words: list[str] = []
         for cmd in inv.commands:
@@ -195,16 +210,20 @@ def netplan_write(source: Path, netplan_dir: Path) -> FileWrite:
     from ovnguard.sources import safeio
 
     if not source.name.endswith(".yaml"):
-        raise InputError("netplan reads only *.yaml files: name the file NN-name.yaml",
+        raise InputError(_(
+            "netplan reads only *.yaml files: name the file NN-name.yaml"),
                          str(source))
     if not netplan_dir.is_dir():
-        raise InputError("no such directory (--netplan-dir)", str(netplan_dir))
+        raise InputError(_(
+            "no such directory (--netplan-dir)"), str(netplan_dir))
     dest = netplan_dir.resolve() / source.name
     if dest == source.resolve():
         raise InputError(
-            f"this is the file the guard would replace: give the proposed file from "
-            f"elsewhere (say /root/{source.name}); the guard backs up {dest} as it is now, "
-            "writes the new one there, and restores the old one on rollback", str(source))
+            _(
+            "this is the file the guard would replace: give the proposed file from elsewhere "
+            "(say /root/{name}); the guard backs up {dest} as it is now, writes the new one "
+            "there, and restores the old one on rollback").format(
+            name=source.name, dest=dest), str(source))
     raw = safeio.read_bytes(source)
     return FileWrite(path=str(dest), content=base64.b64encode(raw).decode("ascii"))
 
@@ -238,7 +257,7 @@ def load(g: st.GuardDir) -> HostPlan | None:
     path = g.file(HOST_FILE)
     if not path.exists():
         return None
-    plan, _ = st.read_model(path, HostPlan)
+    plan, _raw = st.read_model(path, HostPlan)
     return plan
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ovnguard.errors import OvnguardError
+from ovnguard.i18n import _
 from ovnguard.model.db import ColumnType, Schema, Uuid, Value, value_from_json
 
 # table -> uuid -> column -> normalised value
@@ -74,16 +75,21 @@ def _run_client(args: Sequence[str], timeout: float, stdout: Any = subprocess.PI
         )
     except FileNotFoundError:
         raise OvnguardError(
-            "ovsdb-client not found: install the Debian package openvswitch-common"
+            _(
+            "ovsdb-client not found: install the Debian package openvswitch-common")
         ) from None
     except subprocess.TimeoutExpired:
-        raise Unreachable(f"ovsdb-client {args[0]} timed out after {timeout:g}s") from None
+        raise Unreachable(_(
+            "ovsdb-client {value} timed out after {timeout:g}s").format(
+            value=args[0], timeout=timeout)) from None
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         msg = err[-1] if err else f"exit {proc.returncode}"
         if any(h in msg.lower() for h in _UNREACHABLE_HINTS):
             raise Unreachable(msg)
-        raise OvnguardError(f"ovsdb-client {args[0]} failed: {msg}")
+        raise OvnguardError(_(
+            "ovsdb-client {value} failed: {msg}").format(
+            value=args[0], msg=msg))
     return proc.stdout if proc.stdout is not None else b""
 
 
@@ -112,8 +118,9 @@ def transact(
             what = ops[i].get("op", "?") if i < len(ops) else "commit"
             details = r.get("details", "")
             raise TransactionError(
-                f"operation {i} ({what}) failed: {r['error']}" + (f": {details}" if details
-                                                                   else ""),
+                _(
+                "operation {i} ({what}) failed: {error}{value}").format(
+                i=i, what=what, error=r['error'], value=f': {details}' if details else ''),
                 results,
             )
     return list(results)
@@ -126,7 +133,9 @@ def query(remote: str, database: str, ops: Sequence[Mapping[str, Any]],
     results = json.loads(_run_client(["query", remote, params], timeout))
     for r in results:
         if isinstance(r, dict) and "error" in r:
-            raise TransactionError(f"query failed: {r['error']}: {r.get('details', '')}",
+            raise TransactionError(_(
+                "query failed: {error}: {value}").format(
+                error=r['error'], value=r.get('details', '')),
                                    results)
     return list(results)
 
@@ -169,10 +178,12 @@ def read_backup(path: Path) -> tuple[DbSchema, Rows]:
 
 
 def _first_record(raw: bytes, source: str) -> Mapping[str, Any]:
-    head, _, rest = raw.partition(b"\n")
+    head, _sep, rest = raw.partition(b"\n")
     parts = head.split()
     if len(parts) < 3 or parts[:2] != [b"OVSDB", b"JSON"]:
-        raise OvnguardError(f"{source}: not a standalone OVSDB file")
+        raise OvnguardError(_(
+            "{source}: not a standalone OVSDB file").format(
+            source=source))
     n = int(parts[2])
     doc: Mapping[str, Any] = json.loads(rest[:n])
     return doc

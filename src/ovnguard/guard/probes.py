@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 
 ProbeKind = Literal["icmp", "tcp", "chassis", "cmd"]
 DEFAULT_TIMEOUT: Mapping[str, float] = {"icmp": 1.0, "tcp": 1.0, "chassis": 10.0, "cmd": 10.0}
@@ -73,9 +74,13 @@ class ProbeResult:
 
 def _address(text: str, spec: str) -> str:
     if not text:
-        raise InputError(f"probe {spec!r}: no address")
+        raise InputError(_(
+            "probe {spec}: no address").format(
+            spec=repr(spec)))
     if any(c.isspace() for c in text):
-        raise InputError(f"probe {spec!r}: bad address {text!r}")
+        raise InputError(_(
+            "probe {spec}: bad address {text}").format(
+            spec=repr(spec), text=repr(text)))
     return text
 
 
@@ -90,10 +95,12 @@ def parse_probe(spec: str, timeout: float | None = None) -> Probe:
         rest = rest.strip()
         port = DEFAULT_TCP_PORT
         if rest.startswith("["):
-            addr, _, tail = rest[1:].partition("]")
+            addr, _sep, tail = rest[1:].partition("]")
             if tail:
                 if not tail.startswith(":"):
-                    raise InputError(f"probe {spec!r}: expected tcp:[ADDR]:PORT")
+                    raise InputError(_(
+                        "probe {spec}: expected tcp:[ADDR]:PORT").format(
+                        spec=repr(spec)))
                 port = _port(tail[1:], spec)
         elif rest.count(":") == 1:
             addr, p = rest.split(":")
@@ -109,23 +116,33 @@ def parse_probe(spec: str, timeout: float | None = None) -> Probe:
                 secs = float(rest)
             except ValueError:
                 raise InputError(
-                    f"probe {spec!r}: expected chassis or chassis:SECONDS") from None
+                    _(
+                    "probe {spec}: expected chassis or chassis:SECONDS").format(
+                    spec=repr(spec))) from None
             if secs <= 0:
-                raise InputError(f"probe {spec!r}: SECONDS must be positive")
+                raise InputError(_(
+                    "probe {spec}: SECONDS must be positive").format(
+                    spec=repr(spec)))
         return Probe("chassis", spec, "", None, secs)
     if kind == "cmd":
         if not rest.strip():
-            raise InputError(f"probe {spec!r}: no command after cmd:")
+            raise InputError(_(
+                "probe {spec}: no command after cmd:").format(
+                spec=repr(spec)))
         return Probe("cmd", spec, rest.strip(), None, timeout or DEFAULT_TIMEOUT["cmd"])
     raise InputError(
-        f"probe {spec!r}: unknown kind {kind!r}; use icmp:ADDR, tcp:ADDR[:PORT], "
-        "chassis[:SECONDS] or cmd:COMMAND"
+        _(
+        "probe {spec}: unknown kind {kind}; use icmp:ADDR, tcp:ADDR[:PORT], chassis[:SECONDS] "
+        "or cmd:COMMAND").format(
+        spec=repr(spec), kind=repr(kind))
     )
 
 
 def _port(text: str, spec: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise InputError(f"probe {spec!r}: bad port {text!r}")
+        raise InputError(_(
+            "probe {spec}: bad port {text}").format(
+            spec=repr(spec), text=repr(text)))
     return int(text)
 
 

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ValidationError
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import trust
 from ovnguard.guard.model import GuardState, LockRecord, problem
+from ovnguard.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
 SCHEMA_VERSION = 1
@@ -123,11 +124,15 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(trust.read_bytes(path))
     except FileNotFoundError:
-        raise GuardError(f"{path}: no such file", 2) from None
+        raise GuardError(_(
+            "{path}: no such file").format(
+            path=path), 2) from None
     except trust.UntrustedState as e:
         raise GuardError(str(e), 2) from None
     except (OSError, ValueError) as e:
-        raise GuardError(f"{path}: unreadable ({e})", 2) from None
+        raise GuardError(_(
+            "{path}: unreadable ({e})").format(
+            path=path, e=e), 2) from None
 
 
 def read_model(path: Path, model: type[M]) -> tuple[M, dict[str, Any]]:
@@ -136,8 +141,9 @@ def read_model(path: Path, model: type[M]) -> tuple[M, dict[str, Any]]:
     try:
         return model.model_validate(doc), doc
     except ValidationError as e:
-        raise GuardError(f"{path}: not a state file ovnguard wrote ({problem(e)}); "
-                         "refusing to act on it", 2) from None
+        raise GuardError(_(
+            "{path}: not a state file ovnguard wrote ({value}); refusing to act on it").format(
+            path=path, value=problem(e)), 2) from None
 
 
 @dataclass(frozen=True)
@@ -280,7 +286,7 @@ def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     write_json(tmp, record.model_dump())
     try:
-        for _ in range(3):
+        for _attempt in range(3):
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -292,7 +298,9 @@ def acquire(root: Path, database: str, remote: str, guard_id: str) -> None:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    raise GuardError(f"could not take the lock {path}", 3)
+    raise GuardError(_(
+        "could not take the lock {path}").format(
+        path=path), 3)
 
 
 def release(root: Path, database: str, remote: str, guard_id: str) -> None:
@@ -351,7 +359,9 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
         for g in guards:
             if g.id == guard_id:
                 return g
-        raise GuardError(f"no guard {guard_id!r} in {root}", 2)
+        raise GuardError(_(
+            "no guard {guard_id} in {root}").format(
+            guard_id=repr(guard_id), root=root), 2)
     active = []
     for g in guards:
         with contextlib.suppress(GuardError):
@@ -361,18 +371,23 @@ def find_guard(root: Path, guard_id: str | None, active_only: bool = True) -> Gu
         return active[0]
     if len(active) > 1:
         raise GuardError(
-            "several guards are active; name one with --id: " + ", ".join(g.id for g in active),
+            _(
+            "several guards are active; name one with --id: {names}").format(
+            names=', '.join(g.id for g in active)),
             2,
         )
     if not active_only and guards:
         return guards[-1]
-    raise GuardError(f"no active guard in {root}", 2)
+    raise GuardError(_(
+        "no active guard in {root}").format(
+        root=root), 2)
 
 
 def validate_state_dir(path: Path) -> Path:
     """The state dir, refused (exit 2) unless only this user could have written it."""
     if path.exists() and not path.is_symlink() and not path.is_dir():
-        raise InputError("not a directory", str(path))
+        raise InputError(_(
+            "not a directory"), str(path))
     try:
         if os.path.lexists(path):
             trust.trusted_dir(path)

@@ -29,6 +29,7 @@ import stat
 from pathlib import Path
 
 from ovnguard.errors import InputError, OvnguardError
+from ovnguard.i18n import _
 from ovnguard.sources import safeio
 
 MAX_STATE_FILE = safeio.MAX_STATE_BYTES  # guard.json with 500 events is < 200 KiB
@@ -48,8 +49,10 @@ def valid_id(text: str) -> bool:
 
 def check_id(text: str, what: str = "guard id") -> str:
     if not valid_id(text):
-        raise UntrustedState(f"{what} {text!r} is not an id ovnguard makes "
-                             "(YYYYMMDDTHHMMSS.mmm-KIND-xxxx); refusing to use it as a path")
+        raise UntrustedState(_(
+            "{what} {text} is not an id ovnguard makes (YYYYMMDDTHHMMSS.mmm-KIND-xxxx); "
+            "refusing to use it as a path").format(
+            what=what, text=repr(text)))
     return text
 
 
@@ -58,8 +61,9 @@ def _uid() -> int:
 
 
 def _fix(path: Path) -> str:
-    return (f"use a directory only you can write (`--state-dir`, OVNGUARD_GUARD_DIR, "
-            f"XDG_STATE_HOME), or fix {path} (chown to uid {_uid()}, chmod 700)")
+    return _("use a directory only you can write (`--state-dir`, OVNGUARD_GUARD_DIR, "
+             "XDG_STATE_HOME), or fix {path} (chown to uid {uid}, chmod 700)").format(
+                 path=path, uid=_uid())
 
 
 def check_ancestors(path: Path) -> None:
@@ -78,17 +82,25 @@ def check_ancestors(path: Path) -> None:
             raise UntrustedState(f"{cur}: {e.strerror}; {_fix(path)}") from None
         if stat.S_ISLNK(s.st_mode):
             if s.st_uid not in (0, me):
-                raise UntrustedState(f"{cur} is a symlink owned by uid {s.st_uid}: the state "
-                                     f"dir {path} is reached through it; {_fix(path)}")
+                raise UntrustedState(_(
+                    "{cur} is a symlink owned by uid {st_uid}: the state dir {path} is reached "
+                    "through it; {value}").format(
+                    cur=cur, st_uid=s.st_uid, path=path, value=_fix(path)))
             s = os.stat(cur)
         if not stat.S_ISDIR(s.st_mode):
-            raise UntrustedState(f"{cur} is not a directory")
+            raise UntrustedState(_(
+                "{cur} is not a directory").format(
+                cur=cur))
         if s.st_uid not in (0, me):
-            raise UntrustedState(f"{cur} (above the state dir {path}) is owned by uid "
-                                 f"{s.st_uid}, who could replace the state dir; {_fix(path)}")
+            raise UntrustedState(_(
+                "{cur} (above the state dir {path}) is owned by uid {st_uid}, who could "
+                "replace the state dir; {value}").format(
+                cur=cur, path=path, st_uid=s.st_uid, value=_fix(path)))
         if s.st_mode & 0o022 and not s.st_mode & stat.S_ISVTX:
-            raise UntrustedState(f"{cur} (above the state dir {path}) is writable by others "
-                                 f"(mode {stat.S_IMODE(s.st_mode):o}); {_fix(path)}")
+            raise UntrustedState(_(
+                "{cur} (above the state dir {path}) is writable by others (mode {value:o}); "
+                "{value2}").format(
+                cur=cur, path=path, value=stat.S_IMODE(s.st_mode), value2=_fix(path)))
 
 
 def check_dir(path: Path) -> None:
@@ -98,16 +110,22 @@ def check_dir(path: Path) -> None:
     except OSError as e:
         raise UntrustedState(f"{path}: {e.strerror}") from None
     if stat.S_ISLNK(s.st_mode):
-        raise UntrustedState(f"{path} is a symlink: a state dir is never followed through one; "
-                             f"{_fix(path)}")
+        raise UntrustedState(_(
+            "{path} is a symlink: a state dir is never followed through one; {value}").format(
+            path=path, value=_fix(path)))
     if not stat.S_ISDIR(s.st_mode):
-        raise UntrustedState(f"{path} is not a directory")
+        raise UntrustedState(_(
+            "{path} is not a directory").format(
+            path=path))
     if s.st_uid != _uid():
-        raise UntrustedState(f"{path} is owned by uid {s.st_uid}, not by you (uid {_uid()}): "
-                             f"refusing to read or run what it holds; {_fix(path)}")
+        raise UntrustedState(_(
+            "{path} is owned by uid {st_uid}, not by you (uid {value}): refusing to read or "
+            "run what it holds; {value2}").format(
+            path=path, st_uid=s.st_uid, value=_uid(), value2=_fix(path)))
     if s.st_mode & 0o022:
-        raise UntrustedState(f"{path} is writable by others (mode "
-                             f"{stat.S_IMODE(s.st_mode):o}); {_fix(path)}")
+        raise UntrustedState(_(
+            "{path} is writable by others (mode {value:o}); {value2}").format(
+            path=path, value=stat.S_IMODE(s.st_mode), value2=_fix(path)))
 
 
 def trusted_dir(path: Path) -> Path:
@@ -140,19 +158,24 @@ def open_file(path: Path, flags: int, mode: int = 0o600) -> int:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise UntrustedState(f"{path} is a symlink; state files are never followed "
-                                 "through one") from None
+            raise UntrustedState(_(
+                "{path} is a symlink; state files are never followed through one").format(
+                path=path)) from None
         raise
     try:
         s = os.fstat(fd)
         if not stat.S_ISREG(s.st_mode):
-            raise UntrustedState(f"{path} is not a regular file")
+            raise UntrustedState(_(
+                "{path} is not a regular file").format(
+                path=path))
         if s.st_uid != _uid():
-            raise UntrustedState(f"{path} is owned by uid {s.st_uid}, not by you: refusing "
-                                 "to use it")
+            raise UntrustedState(_(
+                "{path} is owned by uid {st_uid}, not by you: refusing to use it").format(
+                path=path, st_uid=s.st_uid))
         if s.st_mode & 0o022:
-            raise UntrustedState(f"{path} is writable by others (mode "
-                                 f"{stat.S_IMODE(s.st_mode):o}): refusing to use it")
+            raise UntrustedState(_(
+                "{path} is writable by others (mode {value:o}): refusing to use it").format(
+                path=path, value=stat.S_IMODE(s.st_mode)))
     except BaseException:
         os.close(fd)
         raise
@@ -165,7 +188,9 @@ def read_bytes(path: Path, limit: int = MAX_STATE_FILE) -> bytes:
         try:
             return safeio.read_capped(f, str(path), limit, "state file")
         except InputError as e:
-            raise UntrustedState(f"{e}: not a state file of ours") from None
+            raise UntrustedState(_(
+                "{e}: not a state file of ours").format(
+                e=e)) from None
 
 
 def write_bytes(path: Path, data: bytes) -> None:

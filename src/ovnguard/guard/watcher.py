@@ -24,6 +24,8 @@ import sys
 import threading
 from pathlib import Path
 
+from ovnguard.i18n import _
+
 MODES = {"--resume": "resume", "--keeper": "keeper"}
 
 
@@ -55,7 +57,9 @@ def launch(path: Path, mode: str = "run", wait: bool = True) -> None:
         p.wait(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
-        raise GuardError(f"the {mode} watcher did not start (launcher hung)", 3) from None
+        raise GuardError(_(
+            "the {mode} watcher did not start (launcher hung)").format(
+            mode=mode), 3) from None
 
 
 def _daemonize() -> None:

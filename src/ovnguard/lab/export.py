@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
 from ovnguard.model.ovs import json_scalar, json_tables, json_uuids, list_args
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 def _backup(remote: str, database: str, dest: Path) -> None:
     data = run_bytes(["ovsdb-client", "--timeout=30", "backup", remote, database], timeout=35)
     if not data:
-        raise LabError(f"ovsdb-client backup {remote} {database} printed nothing")
+        raise LabError(_(
+            "ovsdb-client backup {remote} {database} printed nothing").format(
+            remote=remote, database=database))
     dest.write_bytes(data)
 
 
@@ -50,7 +53,7 @@ def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
                 row = iface_rows.get(i)
                 if row is None:
                     continue
-                _, name, typ, mac, mtu = row
+                _uuid, name, typ, mac, mtu = row
                 result.append(
                     OvsInterface(
                         name=name, type=typ, bridge=br_name, mac=json_scalar(mac),
@@ -68,7 +71,9 @@ def export_bundle(lab: Lab, dest: str | Path, *, force: bool = False) -> Path:
     """Write a bundle (docs/bundle.md layout) of the running lab to `dest`."""
     dest = Path(dest).absolute()
     if dest.exists() and any(dest.iterdir()) and not force:
-        raise LabError(f"{dest} is not empty; choose a new directory (or --force to overwrite)")
+        raise LabError(_(
+            "{dest} is not empty; choose a new directory (or --force to overwrite)").format(
+            dest=dest))
     hosts_dir = dest / "hosts"
     hosts_dir.mkdir(parents=True, exist_ok=True)
     topo = lab.topology

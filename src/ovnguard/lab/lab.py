@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab import commands as cmd
 from ovnguard.lab.layout import (
     NB_SCHEMA_CANDIDATES,
@@ -116,8 +117,10 @@ def _prepare_run_dir(layout: RunLayout) -> None:
     live = _our_live_pids(layout)
     if live:
         raise LabError(
-            f"a lab is already running in {layout.root} ({len(live)} daemons, e.g. pid "
-            f"{live[0]}); stop it with `ovnguard lab down --run-dir {layout.root}`"
+            _(
+            "a lab is already running in {root} ({count} daemons, e.g. pid {value}); stop it "
+            "with `ovnguard lab down --run-dir {root}`").format(
+            root=layout.root, count=len(live), value=live[0])
         )
     keep = {layout.lock.name, layout.marker.name}
     for p in layout.root.iterdir():
@@ -206,7 +209,8 @@ class Lab(StopsOnExit):
             and preload.nb_db is not None
             and (topology.logical.switches or topology.logical.ports or topology.logical.routers)
         ):
-            raise LabError("a preloaded NB database and a logical topology cannot be combined")
+            raise LabError(_(
+                "a preloaded NB database and a logical topology cannot be combined"))
         layout = RunLayout.at(run_dir if run_dir is not None else default_run_dir())
         nb_schema = schema_path(NB_SCHEMA_CANDIDATES, "ovn-central")
         sb_schema = schema_path(SB_SCHEMA_CANDIDATES, "ovn-central")
@@ -255,7 +259,9 @@ class Lab(StopsOnExit):
             remove_runtime_files(layout.root)
             layout.state.unlink(missing_ok=True)
             if survivors:
-                raise LabError(f"could not stop pids {survivors} of the lab in {layout.root}")
+                raise LabError(_(
+                    "could not stop pids {survivors} of the lab in {root}").format(
+                    survivors=survivors, root=layout.root))
             if purge:
                 shutil.rmtree(layout.root, ignore_errors=True)
         return had_lab
@@ -335,7 +341,9 @@ class Lab(StopsOnExit):
             if errors:
                 name, first = errors[0]
                 others = f" ({len(errors) - 1} more chassis failed too)" if len(errors) > 1 else ""
-                raise LabError(f"chassis {name}: {first}{others}") from None
+                raise LabError(_(
+                    "chassis {name}: {first}{others}").format(
+                    name=name, first=first, others=others)) from None
 
         self._wait_registered(deadline, report)
         report("sync", 0, 1)
@@ -434,8 +442,9 @@ class Lab(StopsOnExit):
         missing = sorted(host_of[c] for c in names - registered)
         first = missing[0]
         raise LabError(
-            f"chassis {', '.join(missing)} did not register in SB Chassis in time"
-            f"{log_tail_text(self.host_paths(first).controller_log)}"
+            _(
+            "chassis {names} did not register in SB Chassis in time{value}").format(
+            names=', '.join(missing), value=log_tail_text(self.host_paths(first).controller_log))
         )
 
     def _raise_if_controller_died(self, hosts: set[str]) -> None:
@@ -445,8 +454,10 @@ class Lab(StopsOnExit):
             for d in rec.daemons:
                 if d.pid is not None and not is_ours(d.pid, token):
                     raise LabError(
-                        f"chassis {name}: {d.name} (pid {d.pid}) exited before the chassis "
-                        f"registered{log_tail_text(Path(d.logfile))}"
+                        _(
+                        "chassis {name}: {name2} (pid {pid}) exited before the chassis "
+                        "registered{value}").format(
+                        name=name, name2=d.name, pid=d.pid, value=log_tail_text(Path(d.logfile)))
                     )
 
     def _stop_all(self) -> None:
@@ -457,7 +468,9 @@ class Lab(StopsOnExit):
         remove_runtime_files(self.layout.root)
         self.layout.state.unlink(missing_ok=True)
         if survivors:
-            raise LabError(f"could not stop pids {survivors} of the lab in {self.layout.root}")
+            raise LabError(_(
+                "could not stop pids {survivors} of the lab in {root}").format(
+                survivors=survivors, root=self.layout.root))
 
     # --- where things are ---------------------------------------------------------------
 
@@ -495,7 +508,9 @@ class Lab(StopsOnExit):
         hp = self.host_paths(host)
         pid = read_pidfile(hp.controller_pidfile)
         if pid is None:
-            raise LabError(f"ovn-controller of {host} is not running (no {hp.controller_pidfile})")
+            raise LabError(_(
+                "ovn-controller of {host} is not running (no {controller_pidfile})").format(
+                host=host, controller_pidfile=hp.controller_pidfile))
         return hp.controller_ctl(pid)
 
     # --- talking to the daemons ---------------------------------------------------------
@@ -561,7 +576,9 @@ class Lab(StopsOnExit):
             self.nbctl("--wait=hv", "sync", timeout=timeout)
         except LabError as e:
             raise LabError(
-                f"chassis did not catch up with NB within {timeout:g}s{self._lagging()}: {e}"
+                _(
+                "chassis did not catch up with NB within {timeout:g}s{value}: {e}").format(
+                timeout=timeout, value=self._lagging(), e=e)
             ) from None
 
     def _lagging(self) -> str:

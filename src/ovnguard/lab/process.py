@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 
 DAEMON_BINARIES = frozenset({"ovsdb-server", "ovs-vswitchd", "ovn-northd", "ovn-controller"})
 
@@ -64,11 +65,15 @@ def run(
         )
     except FileNotFoundError:
         raise LabError(
-            f"{full[0]} not found: install the Debian packages openvswitch-switch, "
-            "ovn-central and ovn-host"
+            _(
+            "{value} not found: install the Debian packages openvswitch-switch, ovn-central "
+            "and ovn-host").format(
+            value=full[0])
         ) from None
     except subprocess.TimeoutExpired:
-        raise LabError(f"timed out after {timeout:g}s: {_short(full)}") from None
+        raise LabError(_(
+            "timed out after {timeout:g}s: {value}").format(
+            timeout=timeout, value=_short(full))) from None
     if proc.returncode != 0:
         err = (
             proc.stderr.decode(errors="replace").strip()
@@ -79,7 +84,9 @@ def run(
             if proc.returncode < 0
             else f"exit {proc.returncode}"
         )
-        raise LabError(f"command failed ({how}): {_short(full)}: {err[-2000:]}")
+        raise LabError(_(
+            "command failed ({how}): {value}: {value2}").format(
+            how=how, value=_short(full), value2=err[-2000:]))
     return proc.stdout.decode(errors="replace")
 
 
@@ -96,12 +103,18 @@ def run_bytes(
             full, check=False, capture_output=True, timeout=timeout, env=clean_env(env)
         )
     except FileNotFoundError:
-        raise LabError(f"{full[0]} not found") from None
+        raise LabError(_(
+            "{value} not found").format(
+            value=full[0])) from None
     except subprocess.TimeoutExpired:
-        raise LabError(f"timed out after {timeout:g}s: {_short(full)}") from None
+        raise LabError(_(
+            "timed out after {timeout:g}s: {value}").format(
+            timeout=timeout, value=_short(full))) from None
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()
-        raise LabError(f"command failed (exit {proc.returncode}): {_short(full)}: {err[-2000:]}")
+        raise LabError(_(
+            "command failed (exit {returncode}): {value}: {value2}").format(
+            returncode=proc.returncode, value=_short(full), value2=err[-2000:]))
     return proc.stdout
 
 
@@ -137,11 +150,15 @@ def start_daemon(spec: DaemonSpec, *, timeout: float = 30.0) -> int:
     try:
         run(spec.argv(), env=spec.env, timeout=timeout, netns=spec.netns)
     except LabError as e:
-        raise LabError(f"{spec.name} did not start: {e}{log_tail_text(spec.logfile)}") from None
+        raise LabError(_(
+            "{name} did not start: {e}{value}").format(
+            name=spec.name, e=e, value=log_tail_text(spec.logfile))) from None
     pid = read_pidfile(spec.pidfile)
     if pid is None:
         raise LabError(
-            f"{spec.name} started but wrote no pidfile {spec.pidfile}{log_tail_text(spec.logfile)}"
+            _(
+            "{name} started but wrote no pidfile {pidfile}{value}").format(
+            name=spec.name, pidfile=spec.pidfile, value=log_tail_text(spec.logfile))
         )
     return pid
 

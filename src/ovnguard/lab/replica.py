@@ -36,6 +36,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ovnguard.errors import InputError, LabError
+from ovnguard.i18n import _
 from ovnguard.lab.commands import q
 from ovnguard.lab.lab import Lab, Preload, ProgressFn
 from ovnguard.lab.layout import NB_SCHEMA_CANDIDATES, first_existing
@@ -116,7 +117,9 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
     dirs = sorted(d for d in hosts_dir.iterdir() if d.is_dir()) if hosts_dir.is_dir() else []
     if not dirs:
         raise InputError(
-            "no hosts/<host>/ directory: a replica needs at least one host to build a chassis for",
+            _(
+            "no hosts/<host>/ directory: a replica needs at least one host to build a chassis "
+            "for"),
             str(root),
         )
     full: dict[str, Database | None] = {}
@@ -125,15 +128,17 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
         full[d.name] = _read_ovs(f) if f.is_file() else None
     sysids = {name: ovs_external_id(db, "system-id") for name, db in full.items()}
     chassis_rows = list(snapshot.sb.rows("Chassis")) if snapshot.sb is not None else []
-    matches, _ = match_hosts(sysids, chassis_rows)
+    matches, _unmatched = match_hosts(sysids, chassis_rows)
     by_name = {str(r.get("name", "")): r for r in chassis_rows}
 
     hosts: list[ReplicaHost] = []
     for m in matches:
         if not _HOST_NAME.match(m.host):
             raise InputError(
-                f"host name {m.host!r} cannot name a lab chassis (letters, digits, '.', '_', "
-                "'-'; at most 63)",
+                _(
+                "host name {host} cannot name a lab chassis (letters, digits, '.', '_', '-'; "
+                "at most 63)").format(
+                host=repr(m.host)),
                 str(hosts_dir / m.dirname),
             )
         chassis_row = by_name.get(m.chassis) if m.chassis else None
@@ -147,8 +152,10 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
     dupes = sorted({c for c in chassis_ids if chassis_ids.count(c) > 1})
     if dupes:
         raise InputError(
-            f"two host directories declare the same system-id {dupes[0]}; a replica needs one "
-            "chassis per host",
+            _(
+            "two host directories declare the same system-id {value}; a replica needs one "
+            "chassis per host").format(
+            value=dupes[0]),
             str(hosts_dir),
         )
     matched = {m.chassis for m in matches if m.chassis}
@@ -175,7 +182,9 @@ def plan_replica(bundle_dir: str | Path) -> ReplicaPlan:
 def _read_ovs(path: Path) -> Database:
     db = read_database(path)
     if db.name != OVS_NAME:
-        raise InputError(f"this file holds the {db.name} database, expected {OVS_NAME}", str(path))
+        raise InputError(_(
+            "this file holds the {name} database, expected {OVS_NAME}").format(
+            name=db.name, OVS_NAME=OVS_NAME), str(path))
     return db
 
 
@@ -190,7 +199,9 @@ def _from_conf_db(
     ext = {str(k): str(v) for k, v in root.map("external_ids").items()} if root else {}
     sysid = ext.get("system-id") or (str(chassis_row.get("name")) if chassis_row else name)
     if not _HOST_NAME.match(sysid):
-        raise InputError(f"system-id {sysid!r} of host {name} cannot name a lab chassis", name)
+        raise InputError(_(
+            "system-id {sysid} of host {name} cannot name a lab chassis").format(
+            sysid=repr(sysid), name=name), name)
     copied = _copied_external_ids(ext, sysid, notes, name)
     if root is not None:
         other = sorted(
@@ -395,7 +406,9 @@ def _topo_host(
             management=mgmt,
         )
     except ValidationError as e:
-        raise InputError(f"host {name}: {e.errors()[0]['msg']}", name) from None
+        raise InputError(_(
+            "host {name}: {msg}").format(
+            name=name, msg=e.errors()[0]['msg']), name) from None
 
 
 def _management(
@@ -451,7 +464,9 @@ def _from_sb(
     sysid = str(chassis_row.get("name", "")) or name
     if not _HOST_NAME.match(sysid):
         raise InputError(
-            f"SB Chassis name {sysid!r} of host {name} cannot name a lab chassis", name
+            _(
+            "SB Chassis name {sysid} of host {name} cannot name a lab chassis").format(
+            sysid=repr(sysid), name=name), name
         )
     other = smap(chassis_row, "other_config")
     ext = smap(chassis_row, "external_ids")
@@ -570,7 +585,9 @@ def start_replica(
     """Start the lab the plan describes (LabError if it cannot)."""
     schema = first_existing(NB_SCHEMA_CANDIDATES)
     if schema is None:
-        raise LabError(f"{NB_SCHEMA_CANDIDATES[0]} not found: install ovn-central")
+        raise LabError(_(
+            "{value} not found: install ovn-central").format(
+            value=NB_SCHEMA_CANDIDATES[0]))
     with tempfile.TemporaryDirectory(prefix="ovnguard-replica-") as tmp:
         nb = _nb_in_installed_schema(plan.nb_db, schema, Path(tmp))
         preload = Preload(nb_db=nb, nb_commands=RESET_NB_CFG, host_commands=plan.host_commands())
@@ -602,7 +619,10 @@ def _nb_in_installed_schema(nb: Path, schema: str, tmp: Path) -> Path:
         run(["ovsdb-tool", "convert", str(out), schema])
     except LabError as e:
         raise LabError(
-            f"{nb}: NB schema {db_version} cannot be converted to the installed OVN's {want}: {e}"
+            _(
+            "{nb}: NB schema {db_version} cannot be converted to the installed OVN's {want}: "
+            "{e}").format(
+            nb=nb, db_version=db_version, want=want, e=e)
         ) from None
     return out
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab.layout import RunLayout, first_existing
 
 RUNTIME_SUFFIXES = (".pid", ".ctl", ".sock", ".mgmt", ".snoop", ".tmp")
@@ -19,8 +20,10 @@ def schema_path(candidates: tuple[str, ...], package: str) -> str:
     found = first_existing(candidates)
     if found is None:
         raise LabError(
-            f"{candidates[0]} not found: install the Debian package {package} "
-            "(apt-get install openvswitch-switch ovn-central ovn-host)"
+            _(
+            "{value} not found: install the Debian package {package} (apt-get install "
+            "openvswitch-switch ovn-central ovn-host)").format(
+            value=candidates[0], package=package)
         )
     return found
 
@@ -37,7 +40,9 @@ def locked(layout: RunLayout) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LabError(
-                f"another ovnguard is starting or stopping the lab in {layout.root}"
+                _(
+                "another ovnguard is starting or stopping the lab in {root}").format(
+                root=layout.root)
             ) from None
         try:
             yield
@@ -50,11 +55,15 @@ def claim_run_dir(layout: RunLayout) -> None:
     Checked before anything is written there: a user's directory stays untouched."""
     root = layout.root
     if root.exists() and not root.is_dir():
-        raise LabError(f"run dir {root} exists and is not a directory")
+        raise LabError(_(
+            "run dir {root} exists and is not a directory").format(
+            root=root))
     if root.is_dir() and not layout.marker.exists() and any(root.iterdir()):
         raise LabError(
-            f"run dir {root} is not empty and holds no lab ({layout.marker.name} missing); "
-            "refusing to delete anything there — pick another --run-dir"
+            _(
+            "run dir {root} is not empty and holds no lab ({name} missing); refusing to delete "
+            "anything there — pick another --run-dir").format(
+            root=root, name=layout.marker.name)
         )
     root.mkdir(parents=True, exist_ok=True)
     layout.marker.write_text("This directory is an ovnguard lab run dir.\n")

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from ovnguard.errors import InputError, LabError
+from ovnguard.i18n import _
 from ovnguard.lab.topology import Topology
 from ovnguard.sources import safeio
 
@@ -51,7 +52,9 @@ class LabState(BaseModel):
             if h.name == name:
                 return h
         known = ", ".join(h.name for h in self.hosts)
-        raise LabError(f"no host {name!r} in the lab at {self.run_dir} (hosts: {known})")
+        raise LabError(_(
+            "no host {name} in the lab at {run_dir} (hosts: {known})").format(
+            name=repr(name), run_dir=self.run_dir, known=known))
 
     def all_daemons(self) -> list[DaemonRecord]:
         return [*self.central, *(d for h in self.hosts for d in h.daemons)]
@@ -68,17 +71,23 @@ def write_state(path: Path, state: BaseModel) -> None:
 def read_state(path: Path) -> LabState:
     if not path.exists():
         raise LabError(
-            f"no lab in {path.parent} (no {path.name}); start one with `ovnguard lab up`")
+            _(
+            "no lab in {parent} (no {name}); start one with `ovnguard lab up`").format(
+            parent=path.parent, name=path.name))
     try:
         text = safeio.read_text(path, limit=safeio.MAX_STATE_BYTES, max_line=None)
     except InputError as e:
-        raise LabError(f"cannot read lab state: {e}") from None
+        raise LabError(_(
+            "cannot read lab state: {e}").format(
+            e=e)) from None
     try:
         return LabState.model_validate(json.loads(text))
     except (ValueError, ValidationError) as e:
         first = str(e).splitlines()[0]
         raise LabError(
-            f"lab state file {path} is damaged ({first}); run `ovnguard lab down`"
+            _(
+            "lab state file {path} is damaged ({first}); run `ovnguard lab down`").format(
+            path=path, first=first)
         ) from None
 
 

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ovnguard.errors import InputError
+from ovnguard.i18n import _
 from ovnguard.sources import safeio
 
 # Host names become directory names, chassis names and ovsdb-ctl record names: keep them to
@@ -389,7 +390,8 @@ def parse_topology(text: str, path: str = "<topology>") -> Topology:
     root = safeio.compose_yaml(text, path)
     data: Any = safeio.load_yaml(text, path)
     if not isinstance(data, dict):
-        raise InputError("expected a mapping with a `hosts:` list at the top", path, 1)
+        raise InputError(_(
+            "expected a mapping with a `hosts:` list at the top"), path, 1)
     try:
         topo = Topology.model_validate(data)
     except ValidationError as e:
@@ -435,7 +437,8 @@ SEED_PROJECT_ID = "3f2e1d0c9b8a47f6a5e4d3c2b1a09f8e"
 def host_names_for(n: int) -> list[str]:
     """controller, network, compute1 .. compute(n-2)."""
     if n < 1:
-        raise InputError("--chassis must be at least 1")
+        raise InputError(_(
+            "--chassis must be at least 1"))
     names = ["controller", "network"][:n]
     names += [f"compute{i}" for i in range(1, n - 1)]
     return names

@@ -348,22 +348,26 @@ def plan_separate_nic(snapshot: Snapshot, physnet: str, bridge: str, nic: str,
     for opt, value, bad in (("--physnet", physnet, ",: \t"), ("--bridge", bridge, ",: \t"),
                             ("--nic", nic, ",: \t/")):
         if not value or any(c in value for c in bad):
-            raise InputError(f"{opt} {value!r}: not a name (no spaces, commas or colons)")
+            raise InputError(_(
+                "{opt} {value}: not a name (no spaces, commas or colons)").format(
+                opt=opt, value=repr(value)))
     mapped = mapped_physnet_hosts(snapshot, physnet)
     if hosts:
         unknown = [h for h in hosts if h not in snapshot.hosts]
         if unknown:
-            raise InputError(f"--hosts: no such host in the bundle: {', '.join(unknown)} "
-                             f"(hosts: {', '.join(sorted(snapshot.hosts))})")
+            raise InputError(_(
+                "--hosts: no such host in the bundle: {names} (hosts: {names2})").format(
+                names=', '.join(unknown), names2=', '.join(sorted(snapshot.hosts))))
         selected = list(dict.fromkeys(hosts))
     else:
         if not mapped:
             known = _all_physnets(snapshot)
             guess = closest(physnet, known)
             did = f"; did you mean {guess}?" if guess else ""
-            raise InputError(f"no host maps physical network {physnet} in "
-                             f"ovn-bridge-mappings (mapped: {', '.join(sorted(known)) or 'none'})"
-                             f"{did}")
+            raise InputError(_(
+                "no host maps physical network {physnet} in ovn-bridge-mappings (mapped: "
+                "{value}){did}").format(
+                physnet=physnet, value=', '.join(sorted(known)) or 'none', did=did))
         selected = mapped
     realization = realize(snapshot)
     planned = [_host_part(snapshot, realization, h, physnet, bridge, nic, move_management)

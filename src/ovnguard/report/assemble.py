@@ -130,7 +130,7 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
         }.get(status, "skipped")
         ps = [p for p in problems.get(inv.location.line, []) if p.invocation in (None, inv.index)]
         msg = "; ".join(p.message for p in ps) or (
-            "no effect (already so)" if status == "unchanged" else None
+            _("no effect (already so)") if status == "unchanged" else None
         )
         sugg = [s for p in ps for s in p.suggestions]
         out.append(

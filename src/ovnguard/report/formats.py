@@ -83,7 +83,9 @@ def formats_of(kind: str) -> tuple[Format, ...]:
 
 def _spell(formats: tuple[Format, ...]) -> str:
     names = [f.value for f in formats]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return _("{formats} or {last}").format(formats=", ".join(names[:-1]), last=names[-1])
 
 
 def format_help(kind: str, detail: str = "") -> str:
@@ -122,7 +124,9 @@ def emit(result: object, fmt: str, output: Path | None = None, *, verbose: bool 
         with output.open("w", encoding="utf-8") as f:
             write(result, f, replace(options, to_file=True))
     except OSError as e:
-        raise InputError(f"cannot write the output: {e.strerror}", str(output)) from None
+        raise InputError(_(
+            "cannot write the output: {strerror}").format(
+            strerror=e.strerror), str(output)) from None
 
 
 # --------------------------------------------------------------------------- renderers

@@ -354,7 +354,9 @@ def read_detection(data: bytes, source: str) -> Detection:
     except orjson.JSONDecodeError as e:
         raise InputError(_("not valid JSON: {e}").format(e=e), source) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("flavor"), str):
-        raise InputError('expected {"flavor": "<one of ' + ", ".join(BY_ID) + '>", ...}',
+        raise InputError(_(
+            "expected {{\"flavor\": \"<one of {names}>\", ...}}").format(
+            names=', '.join(BY_ID)),
                          source)
     fid = doc["flavor"]
     if fid not in BY_ID:

@@ -29,6 +29,7 @@ from ovnguard.guard.sentinel.store import (
     sentinels_root,
     stop_sentinel,
 )
+from ovnguard.i18n import _
 
 DEFAULT_FAILURES = 3
 DEFAULT_INTERVAL = 0.5
@@ -80,9 +81,11 @@ def arm_sentinel(
     to watch / no probe passes; 3: database unreachable or the process did not start)."""
     watch = parse_watch(ports)
     if failures < 1:
-        raise InputError("--failures must be at least 1")
+        raise InputError(_(
+            "--failures must be at least 1"))
     if not 0 < interval <= 60:
-        raise InputError("--interval must be positive and at most 60")
+        raise InputError(_(
+            "--interval must be positive and at most 60"))
     now = time.time()
     deadline_from(until, None, now)
     for s in probes:
@@ -109,14 +112,17 @@ def arm_sentinel(
             close_fds=True, cwd="/", env=ovsdb.tool_env(),
         )
     except OSError as e:
-        raise st.GuardError(f"could not start the sentinel: {e}", 3) from None
+        raise st.GuardError(_(
+            "could not start the sentinel: {e}").format(
+            e=e), 3) from None
     finally:
         os.close(log)
     try:
         rc = p.wait(timeout=30)
     except subprocess.TimeoutExpired:
         p.kill()
-        raise st.GuardError("the sentinel did not start (launcher hung)", 3) from None
+        raise st.GuardError(_(
+            "the sentinel did not start (launcher hung)"), 3) from None
     end = time.monotonic() + timeout
     while True:
         doc = read_typed(path)
@@ -128,14 +134,18 @@ def arm_sentinel(
             gone = time.monotonic() + 3
             while alive(path, doc) and time.monotonic() < gone:
                 time.sleep(0.02)
-            raise st.GuardError(f"sentinel not armed: {doc.error}",
+            raise st.GuardError(_(
+                "sentinel not armed: {error}").format(
+                error=doc.error),
                                 doc.exit_code if doc.exit_code is not None else 3)
         if (rc != 0 and status == STARTING) or time.monotonic() > end:
             stop_sentinel(path)
             tail = (path / LOG_FILE).read_text(errors="replace").strip().splitlines()[-3:]
-            raise st.GuardError("the sentinel did not report" + (
-                f" (launcher exit {rc})" if rc else f" within {timeout:g}s")
-                + (": " + " | ".join(tail) if tail else ""), 3)
+            raise st.GuardError(_(
+                "the sentinel did not report{value}{value2}").format(
+                value=(_(" (launcher exit {rc})").format(rc=rc) if rc else
+                       _(" within {timeout:g}s").format(timeout=timeout)),
+                value2=': ' + ' | '.join(tail) if tail else ''), 3)
         time.sleep(0.03)
     return Armed(sid, path, doc.pid or 0, doc.until, tuple(doc.watching), tuple(doc.skipped),
                  tuple(doc.probes), doc.host, netns)

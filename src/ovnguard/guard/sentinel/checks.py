@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ovnguard.errors import InputError
 from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, parse_probe, run_probe
+from ovnguard.i18n import _
 from ovnguard.model.ovs import remote_targets
 
 SB_DEFAULT_PORT = 6642
@@ -32,10 +33,13 @@ def parse_check(spec: str) -> Check:
     if spec.startswith("unix:"):
         path = spec[5:].strip()
         if not path:
-            raise InputError(f"probe {spec!r}: no path after unix:")
+            raise InputError(_(
+                "probe {spec}: no path after unix:").format(
+                spec=repr(spec)))
         return Check(spec, path=path)
     if spec.strip().lower() == "none":
-        raise InputError("a sentinel needs a probe: `none` is not allowed")
+        raise InputError(_(
+            "a sentinel needs a probe: `none` is not allowed"))
     return Check(spec, probe=parse_probe(spec))
 
 
@@ -48,22 +52,30 @@ def sb_checks(remote: str) -> list[Check]:
             out.append(parse_check(t.text))
             continue
         if t.host is None:
-            raise InputError(f"--sb {remote!r}: cannot probe {t.text!r} (expected tcp:ADDR:PORT, "
-                             "ssl:ADDR:PORT or unix:PATH; give --probe instead)")
+            raise InputError(_(
+                "--sb {remote}: cannot probe {text} (expected tcp:ADDR:PORT, ssl:ADDR:PORT or "
+                "unix:PATH; give --probe instead)").format(
+                remote=repr(remote), text=repr(t.text)))
         host = t.host
         port = _port(t.port, remote) if t.port is not None else SB_DEFAULT_PORT
         shown = f"[{host}]" if t.bracketed or ":" in host else host
         if not host:
-            raise InputError(f"--sb {remote!r}: no address in {t.text!r}")
+            raise InputError(_(
+                "--sb {remote}: no address in {text}").format(
+                remote=repr(remote), text=repr(t.text)))
         out.append(parse_check(f"tcp:{shown}:{port}"))
     if not out:
-        raise InputError(f"--sb {remote!r}: no remote")
+        raise InputError(_(
+            "--sb {remote}: no remote").format(
+            remote=repr(remote)))
     return out
 
 
 def _port(text: str, remote: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise InputError(f"--sb {remote!r}: bad port {text!r}")
+        raise InputError(_(
+            "--sb {remote}: bad port {text}").format(
+            remote=repr(remote), text=repr(text)))
     return int(text)
 
 
@@ -75,27 +87,37 @@ def parse_watch(values: Iterable[str]) -> list[str]:
             if not name:
                 continue
             if any(c.isspace() for c in name):
-                raise InputError(f"--watch: bad port name {name!r}")
+                raise InputError(_(
+                    "--watch: bad port name {name}").format(
+                    name=repr(name)))
             if name not in out:
                 out.append(name)
     if not out:
-        raise InputError("--watch: no port to watch")
+        raise InputError(_(
+            "--watch: no port to watch"))
     return out
 
 
 def deadline_from(until: float | None, seconds: float | None, now: float) -> float:
     """Exactly one of --until EPOCH / --for SECONDS, in the future and within a week."""
     if (until is None) == (seconds is None):
-        raise InputError("give exactly one of --until EPOCH and --for SECONDS")
+        raise InputError(_(
+            "give exactly one of --until EPOCH and --for SECONDS"))
     if seconds is not None:
         if not 0 < seconds <= MAX_SECONDS:
-            raise InputError(f"--for must be positive and at most {MAX_SECONDS:g}s")
+            raise InputError(_(
+                "--for must be positive and at most {MAX_SECONDS:g}s").format(
+                MAX_SECONDS=MAX_SECONDS))
         return now + seconds
     assert until is not None
     if until <= now:
-        raise InputError(f"--until {until:g} is in the past (now {now:.0f})")
+        raise InputError(_(
+            "--until {until:g} is in the past (now {now:.0f})").format(
+            until=until, now=now))
     if until - now > MAX_SECONDS:
-        raise InputError(f"--until {until:g} is more than {MAX_SECONDS:g}s away")
+        raise InputError(_(
+            "--until {until:g} is more than {MAX_SECONDS:g}s away").format(
+            until=until, MAX_SECONDS=MAX_SECONDS))
     return until
 
 

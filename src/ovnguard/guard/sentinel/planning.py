@@ -23,6 +23,7 @@ from ovnguard.guard.sentinel.arming import (
     arm_sentinel,
 )
 from ovnguard.guard.sentinel.store import stop_sentinel
+from ovnguard.i18n import _
 
 if TYPE_CHECKING:
     from ovnguard.guard.arm import ApplyOptions
@@ -93,12 +94,14 @@ def predict_added(o: ApplyOptions) -> Prediction:
     from ovnguard.model.host import HostView
 
     if o.change is None:
-        raise InputError("sentinels are for OVN NB changes (--change), not --host-state")
+        raise InputError(_(
+            "sentinels are for OVN NB changes (--change), not --host-state"))
     change = read_change(o.change, default_host=o.host)
     target = target_of(change)
     if target.database != NB:
-        raise InputError("sentinels are for OVN NB changes (ovn-controller realizes them on "
-                         "the chassis); this change is for one host's Open_vSwitch database")
+        raise InputError(_(
+            "sentinels are for OVN NB changes (ovn-controller realizes them on the chassis); "
+            "this change is for one host's Open_vSwitch database"))
     remote = resolve_remote(target, o)
     tmp = Path(tempfile.mkdtemp(prefix="ovnguard-sentinel-"))
     try:
@@ -107,8 +110,9 @@ def predict_added(o: ApplyOptions) -> Prediction:
             try:
                 ovsdb.backup(remote, target.database, backup)
             except OvnguardError as e:
-                raise st.GuardError(f"cannot reach {target.database} at {remote}: {e}; "
-                                    "nothing applied", 3) from None
+                raise st.GuardError(_(
+                    "cannot reach {database} at {remote}: {e}; nothing applied").format(
+                    database=target.database, remote=remote, e=e), 3) from None
         snapshot = whatif_snapshot(o, target, remote, tmp, backup)
         w = assess(snapshot, change)
     finally:
@@ -137,10 +141,11 @@ def arm_planned(
     missing = [p.host for p in plans if p.host not in chassis_dbs]
     if missing:
         raise InputError(
-            f"--sentinel: no way to arm a sentinel on {', '.join(missing)} from here: give "
-            "--chassis-db HOST=REMOTE (and --sentinel-netns HOST=NS in a data-plane lab) for "
-            "it, or run the commands `--sentinel-print` prints on each host before "
-            "`ovnguard apply`")
+            _(
+            "--sentinel: no way to arm a sentinel on {names} from here: give --chassis-db "
+            "HOST=REMOTE (and --sentinel-netns HOST=NS in a data-plane lab) for it, or run the "
+            "commands `--sentinel-print` prints on each host before `ovnguard apply`").format(
+            names=', '.join(missing)))
     armed: list[Armed] = []
     try:
         for p in plans:

@@ -14,6 +14,7 @@ from typing import Any, Final
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
 from ovnguard.guard.model import SentinelState
+from ovnguard.i18n import _
 
 MAX_EVENTS = 500
 STATE_FILE = "sentinel.json"
@@ -70,7 +71,9 @@ def find_sentinel(root: Path, sentinel_id: str | None) -> list[Path]:
             st.ensure_dir(root)
         p = root / sentinel_id
         if not (p / STATE_FILE).exists():
-            raise st.GuardError(f"no sentinel {sentinel_id!r} in {root}", 2)
+            raise st.GuardError(_(
+                "no sentinel {sentinel_id} in {root}").format(
+                sentinel_id=repr(sentinel_id), root=root), 2)
         return [p]
     out = []
     for p in list_sentinels(root):

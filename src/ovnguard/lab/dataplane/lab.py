@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane.cgroup import cgroup_stat
 from ovnguard.lab.dataplane.plan import (
@@ -113,8 +114,10 @@ class DataplaneLab(StopsOnExit):
             live = our_daemons(layout)
             if live:
                 raise LabError(
-                    f"a lab is already running in {layout.root} ({len(live)} daemons, e.g. pid "
-                    f"{live[0]}); stop it first"
+                    _(
+                    "a lab is already running in {root} ({count} daemons, e.g. pid {value}); "
+                    "stop it first").format(
+                    root=layout.root, count=len(live), value=live[0])
                 )
             cleanup_stale()
             # This run dir's own leftovers (a crashed run): same id, so same namespaces.
@@ -164,7 +167,9 @@ class DataplaneLab(StopsOnExit):
         with locked(layout):
             problems = teardown(self.lab_id, layout)
         if problems:
-            raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
+            raise LabError(_(
+                "data-plane lab {root}: {names}").format(
+                root=layout.root, names='; '.join(problems)))
         if purge:
             shutil.rmtree(layout.root, ignore_errors=True)
 
@@ -184,7 +189,9 @@ class DataplaneLab(StopsOnExit):
             had = had or bool(our_daemons(layout))
             problems = teardown(lab_id, layout if layout.marker.exists() else None)
         if problems:
-            raise LabError(f"data-plane lab {layout.root}: " + "; ".join(problems))
+            raise LabError(_(
+                "data-plane lab {root}: {names}").format(
+                root=layout.root, names='; '.join(problems)))
         if purge and layout.marker.exists():
             shutil.rmtree(layout.root, ignore_errors=True)
         return had
@@ -254,7 +261,9 @@ class DataplaneLab(StopsOnExit):
             return str(ipaddress.IPv4Address(node_or_address))
         except ValueError:
             raise LabError(
-                f"{node_or_address!r} is neither a node ({', '.join(addrs)}) nor an IPv4 address"
+                _(
+                "{node_or_address} is neither a node ({names}) nor an IPv4 address").format(
+                node_or_address=repr(node_or_address), names=', '.join(addrs))
             ) from None
 
     # --- the console (unix sockets, out of band) ----------------------------------------

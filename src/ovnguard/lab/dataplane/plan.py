@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ovnguard.errors import InputError, LabError
+from ovnguard.i18n import _
 from ovnguard.lab import netns
 from ovnguard.lab.topology import Host, Topology
 
@@ -96,7 +97,9 @@ class DataplanePlan(BaseModel):
         found = self.nodes().get(name)
         if found is None:
             known = ", ".join([*self.nodes(), self.router.name])
-            raise LabError(f"no node {name!r} in the data-plane lab (nodes: {known})")
+            raise LabError(_(
+                "no node {name} in the data-plane lab (nodes: {known})").format(
+                name=repr(name), known=known))
         return found
 
     def namespaces(self) -> list[str]:
@@ -113,7 +116,9 @@ def lab_id_for(run_dir: str | Path) -> str:
 
 
 def _bad(message: str) -> InputError:
-    return InputError(f"data-plane mode: {message}", "<topology>")
+    return InputError(_(
+        "data-plane mode: {message}").format(
+        message=message), "<topology>")
 
 
 def _management_nic(host: Host) -> str:

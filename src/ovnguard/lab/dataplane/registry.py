@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ValidationError
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane.cgroup import cgroup_dir, remove_cgroup
 from ovnguard.lab.dataplane.plan import Control, DataplanePlan, StormLimits
@@ -111,10 +112,14 @@ def read_dataplane_state(path: Path) -> DataplaneState:
     try:
         return DataplaneState.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LabError(f"no data-plane lab in {path.parent} (no {path.name})") from None
+        raise LabError(_(
+            "no data-plane lab in {parent} (no {name})").format(
+            parent=path.parent, name=path.name)) from None
     except (OSError, ValueError, ValidationError) as e:
         first = str(e).splitlines()[0]
-        raise LabError(f"data-plane state {path} is damaged ({first})") from None
+        raise LabError(_(
+            "data-plane state {path} is damaged ({first})").format(
+            path=path, first=first)) from None
 
 
 

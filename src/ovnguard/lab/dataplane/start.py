@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab import commands as cmd
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane.cgroup import cgroup_add, create_cgroup
@@ -72,7 +73,9 @@ def start(dp: DataplaneLab, schemas: tuple[str, str, str], timeout: float) -> No
     if errors:
         name, first = errors[0]
         more = f" ({len(errors) - 1} more hosts failed too)" if len(errors) > 1 else ""
-        raise LabError(f"host {name}: {first}{more}") from None
+        raise LabError(_(
+            "host {name}: {first}{more}").format(
+            name=name, first=first, more=more)) from None
     _start_listeners(dp, deadline)
     _wait_registered(dp, deadline)
     dp.lab.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
@@ -187,7 +190,9 @@ def _start_host(dp: DataplaneLab, name: str, deadline: float) -> None:
     mgmt = node.interface
     if not wait_until(lambda: mgmt in netns.link_names(ns), 10.0, 0.05):
         raise LabError(
-            f"{mgmt} did not appear in namespace {ns}{log_tail_text(hp.vswitchd_log)}"
+            _(
+            "{mgmt} did not appear in namespace {ns}{value}").format(
+            mgmt=mgmt, ns=ns, value=log_tail_text(hp.vswitchd_log))
         )
     netns.add_address(ns, mgmt, node.address)
     netns.set_up(ns, mgmt)
@@ -203,8 +208,10 @@ def _start_host(dp: DataplaneLab, name: str, deadline: float) -> None:
         )
         if not ok:
             raise LabError(
-                f"the SB at tcp:{c}:{SB_PORT} is not reachable from {name} over the "
-                f"management LAN{log_tail_text(hp.vswitchd_log)}"
+                _(
+                "the SB at tcp:{c}:{SB_PORT} is not reachable from {name} over the management "
+                "LAN{value}").format(
+                c=c, SB_PORT=SB_PORT, name=name, value=log_tail_text(hp.vswitchd_log))
             )
     ctl_spec = replace(cmd.controller_spec(hp), netns=ns)
     pid = _start_daemon(ctl_spec)
@@ -245,7 +252,9 @@ def _start_listeners(dp: DataplaneLab, deadline: float) -> None:
         )
         if not ready or proc.poll() is not None:
             tail = log_tail_text(ldir / f"{name}.log")
-            raise LabError(f"TCP listener on {name} did not start{tail}")
+            raise LabError(_(
+                "TCP listener on {name} did not start{tail}").format(
+                name=name, tail=tail))
         dp.state.listeners[name] = proc.pid
     dp._save()
 
@@ -262,8 +271,9 @@ def _wait_registered(dp: DataplaneLab, deadline: float) -> None:
             missing = sorted(host_of[c] for c in names - registered)
             log = dp.lab.layout.host(missing[0]).controller_log
             raise LabError(
-                f"chassis {', '.join(missing)} did not register in SB in time"
-                f"{log_tail_text(log)}"
+                _(
+                "chassis {names} did not register in SB in time{value}").format(
+                names=', '.join(missing), value=log_tail_text(log))
             )
         time.sleep(0.05)
 
@@ -316,10 +326,14 @@ def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:
     try:
         run(argv, env=spec.env, timeout=30, netns=spec.netns)
     except LabError as e:
-        raise LabError(f"{spec.name} did not start: {e}{log_tail_text(spec.logfile)}") from None
+        raise LabError(_(
+            "{name} did not start: {e}{value}").format(
+            name=spec.name, e=e, value=log_tail_text(spec.logfile))) from None
     pid = read_pidfile(spec.pidfile)
     if pid is None:
-        raise LabError(f"{spec.name} wrote no pidfile {spec.pidfile}{log_tail_text(spec.logfile)}")
+        raise LabError(_(
+            "{name} wrote no pidfile {pidfile}{value}").format(
+            name=spec.name, pidfile=spec.pidfile, value=log_tail_text(spec.logfile)))
     return pid
 
 

@@ -13,6 +13,7 @@ from ovnguard.change.model import Change, ChangeProblem, Invocation
 from ovnguard.change.neutron import UnsupportedNeutron, ml2_config
 from ovnguard.change.txn import CtlError
 from ovnguard.errors import LabError
+from ovnguard.i18n import _
 from ovnguard.lab.lab import Lab
 from ovnguard.lab.process import clean_env, run_bytes
 from ovnguard.lab.rehearse.nbctl import neutron_nbctl_commands
@@ -207,7 +208,9 @@ def _exec(
         except subprocess.TimeoutExpired:
             return _run(inv, "failed", ran=argvs, error=f"timed out after {timeout:g}s")
         except FileNotFoundError:
-            raise LabError(f"{argv[0]} not found: install the OVS/OVN Debian packages") from None
+            raise LabError(_(
+                "{value} not found: install the OVS/OVN Debian packages").format(
+                value=argv[0])) from None
         out_text += proc.stdout.decode(errors="replace")
         err_text += proc.stderr.decode(errors="replace")
         code = proc.returncode
