@@ -131,6 +131,12 @@ def check(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help=_("Text: the verdict line only (the exit code says it too).")
     ),
+    introduced: bool = typer.Option(
+        False, "--introduced", help=_(
+                "Only what the change introduces: its findings (and existing hazards it "
+                "extends to more hosts), the hosts they reach and whose ports change; every "
+                "format. Needs --change.")
+    ),
     live: bool = typer.Option(
         False, "--live", help=_(
                 "Check live state instead of a bundle: NB/SB from --nb/--sb (or this central "
@@ -211,6 +217,9 @@ def check(
                 reports=reports[0]),
                          "check")
     check_format("Report", fmt)
+    if introduced and change is None and not host_state:
+        raise InputError(_("--introduced needs --change (or --host-state): without a change "
+                           "nothing is introduced"), "--introduced")
     operator = operator_from(from_addr)
     if bundle is not None:
         from ovnguard.sources.bundle import load_bundle
@@ -241,6 +250,10 @@ def check(
         # not keep) must reach the operator: it narrows what the verdict covers.
         report = report.model_copy(
             update={"notes": list(dict.fromkeys([*snapshot.notes, *report.notes]))})
+    if introduced:
+        from ovnguard.report.introduced import introduced_only
+
+        report = introduced_only(report)
     emit(report, fmt, output, verbose=verbose, quiet=quiet)
     raise typer.Exit(exit_code(report.verdict, fail_on))
 

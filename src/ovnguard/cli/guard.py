@@ -68,7 +68,8 @@ deadline, or at once when a probe fails, unless `ovnguard confirm` comes first. 
 watcher survives this command, the terminal and the SSH session.
 
 Exit codes: 0 applied and armed, 1 refused (nothing applied), 2 bad input,
-3 database unreachable or watcher failed, 4 another guard holds this database.""")
+3 database unreachable or watcher failed, 4 another guard holds this database,
+5 applied and already taken back (a line or a probe failed at once).""")
 
 
 def apply(
