@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,35 @@ _GROUPS: dict[str, Callable[[typer.Typer], None]] = {
 }
 
 
+def reflow(text: str) -> str:
+    """A help text's paragraphs as one line each, for the terminal to wrap: typer's rich
+    help keeps a paragraph's line breaks, so text wrapped at 90 columns in the source came out
+    as a ragged column of half-lines on an 80-column terminal. Indented lines (examples),
+    list items and click's no-rewrap marker (\\b) keep their lines."""
+    out = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        lines = para.split("\n")
+        if not any(ln.startswith((" ", "\t", "-", "*", "•", "\b")) for ln in lines):
+            para = " ".join(ln.strip() for ln in lines)
+        out.append(para)
+    return "\n\n".join(out)
+
+
+def _reflow_help(app: typer.Typer) -> None:
+    """Every command's and group's help in `app`, reflowed (in place: the same texts every
+    time, so building the CLI twice changes nothing)."""
+    if isinstance(app.info.help, str):
+        app.info.help = reflow(app.info.help)
+    for c in app.registered_commands:
+        if isinstance(c.help, str):
+            c.help = reflow(c.help)
+    for g in app.registered_groups:
+        if isinstance(g.help, str):
+            g.help = reflow(g.help)
+        if g.typer_instance is not None:
+            _reflow_help(g.typer_instance)
+
+
 def build_app(verb: str | None = None) -> typer.Typer:
     """The CLI with every verb, or with only `verb` (what `main` runs; "" for none at all:
     `--version` needs no verb)."""
@@ -138,6 +168,7 @@ def build_app(verb: str | None = None) -> typer.Typer:
     groups = [_GROUPS[verb]] if verb in _GROUPS else list(dict.fromkeys(_GROUPS.values()))
     for register in groups:
         register(app)
+    _reflow_help(app)
     return app
 
 
