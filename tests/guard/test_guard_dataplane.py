@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from helpers.guardtools import PATCH, SEED_CHANGE, GuardEnv, nb_rows
+from helpers.guardtools import ARMED_OR_TAKEN_BACK, PATCH, SEED_CHANGE, GuardEnv, nb_rows
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix
 
 pytest_plugins = ("helpers.guard_fixtures",)
@@ -32,7 +32,7 @@ def test_loop_cuts_compute1_off_guard_restores_nb_and_management(
         "--probe-netns", dp.netns_of("router"), "--probe-cold", "--probe-interval", "0.5",
         "--chassis-db", f"compute1={genv.chassis_db('compute1')}",
     )
-    assert res.exit_code == 0, res.output
+    assert res.exit_code in ARMED_OR_TAKEN_BACK, res.output
     managed = sorted(str(a) for a in dp.hosts.values())
     for addr in managed:
         assert f"probe icmp:{addr}: passes now, watched" in res.output
