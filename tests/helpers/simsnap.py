@@ -173,3 +173,17 @@ def wait_for(pred: object, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached")
         time.sleep(0.01)
+
+
+THREE_HOSTS = ("compute1", "compute2", "compute3")
+
+
+def three_chassis(tmp: Path) -> Cluster:
+    """compute1-3 as chassis ch1-3 (physnet1 on br-ex, encap 10.0.0.1-3), registered in SB:
+    the cluster the incremental-realization tests change step by step."""
+    hosts = {h: host_setup(f"ch{i}", h, "physnet1:br-ex", f"10.0.0.{i}")
+             for i, h in enumerate(THREE_HOSTS, start=1)}
+    sb = []
+    for i, h in enumerate(THREE_HOSTS, start=1):
+        sb += [f"chassis-add ch{i} geneve 10.0.0.{i}", f"set chassis ch{i} hostname={h}"]
+    return Cluster(tmp, hosts, sb=tuple(sb))

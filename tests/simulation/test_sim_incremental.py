@@ -8,23 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import Cluster, host_setup, vif
+from helpers.simsnap import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.realize import realization_steps
 
 pytestmark = pytest.mark.realdb
 
-HOSTS = ("compute1", "compute2", "compute3")
+HOSTS = THREE_HOSTS
 
 
 def make(tmp: Path) -> Cluster:
-    hosts = {h: host_setup(f"ch{i}", h, "physnet1:br-ex", f"10.0.0.{i}")
-             for i, h in enumerate(HOSTS, start=1)}
-    sb = []
-    for i, h in enumerate(HOSTS, start=1):
-        sb += [f"chassis-add ch{i} geneve 10.0.0.{i}", f"set chassis ch{i} hostname={h}"]
-    return Cluster(tmp, hosts, sb=tuple(sb))
+    return three_chassis(tmp)
 
 
 def start(c: Cluster) -> Snapshot:

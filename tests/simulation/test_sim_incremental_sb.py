@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import Cluster, host_setup, vif
+from helpers.simsnap import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.assess import assess
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
@@ -32,7 +32,7 @@ from ovnguard.sources.ovsdb_file import read_database
 
 pytestmark = pytest.mark.realdb
 
-HOSTS = ("compute1", "compute2", "compute3")
+HOSTS = THREE_HOSTS
 SWITCHES = ("pub", "priv1", "priv2", "priv3")
 VMS = ("vm1", "vm2", "vm3", "vm4", "vm5")
 # Lines that insert a row without a name (NAT, HA_Chassis): the server picks its uuid at
@@ -41,12 +41,7 @@ RANDOM_UUIDS = ("lr-nat-add", "ha-chassis-group-add-chassis")
 
 
 def make(tmp: Path) -> Cluster:
-    hosts = {h: host_setup(f"ch{i}", h, "physnet1:br-ex", f"10.0.0.{i}")
-             for i, h in enumerate(HOSTS, start=1)}
-    sb = []
-    for i, h in enumerate(HOSTS, start=1):
-        sb += [f"chassis-add ch{i} geneve 10.0.0.{i}", f"set chassis ch{i} hostname={h}"]
-    return Cluster(tmp, hosts, sb=tuple(sb))
+    return three_chassis(tmp)
 
 
 def start(c: Cluster) -> Snapshot:
