@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
@@ -24,7 +24,7 @@ from ovnguard.model.host import (
     l2_segments,
 )
 from ovnguard.model.snapshot import Snapshot
-from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
+from ovnguard.simulation.mappings import BridgeMappings
 from ovnguard.simulation.types import HostRealization, PatchPort, Realization
 
 # Datapaths `RuleContext.local_hosts` looks up one by one before it indexes all of them.
@@ -122,11 +122,6 @@ def port_tag(port: Row) -> int | None:
     return None
 
 
-def _parse_mappings(v: HostView) -> BridgeMappings:
-    return parse_bridge_mappings(v.mappings_raw, frozenset(v.bridges) if v.bridges_known
-                                 else None, v.mappings_key)
-
-
 @dataclass(frozen=True)
 class RuleContext:
     snapshot: Snapshot
@@ -155,24 +150,13 @@ class RuleContext:
     def views(self) -> Iterator[HostView]:
         return iter(self.hosts.values())
 
-    @cached_property
-    def _mappings(self) -> dict[str, BridgeMappings]:
-        out: dict[str, BridgeMappings] = {}
-        for v in self.views():
-            out[v.name] = v.memo("bridge-mappings", partial(_parse_mappings, v))
-        return out
-
     def mappings(self, host: str) -> BridgeMappings:
-        """`host`'s ovn-bridge-mappings as ovn-controller reads them (the simulation's
-        parser: one reading for the realization and the rules)."""
-        return self._mappings[host]
+        """`host`'s ovn-bridge-mappings as ovn-controller reads them (HostView)."""
+        return self.hosts[host].bridge_mappings
 
-    def provider_bridges(self, host: str) -> dict[str, tuple[str, ...]]:
-        """bridge -> physnets effectively mapped to it on `host`."""
-        out: dict[str, list[str]] = {}
-        for physnet, bridge in self.mappings(host).mappings.items():
-            out.setdefault(bridge, []).append(physnet)
-        return {b: tuple(sorted(p)) for b, p in sorted(out.items())}
+    def provider_bridges(self, host: str) -> Mapping[str, tuple[str, ...]]:
+        """bridge -> physnets effectively mapped to it on `host` (HostView)."""
+        return self.hosts[host].provider_bridges
 
     @cached_property
     def segments(self) -> tuple[L2Segment, ...]:

@@ -31,7 +31,7 @@ from ovnguard.model.ovs import (
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
-from ovnguard.simulation.mappings import parse_bridge_mappings
+from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 
 T = TypeVar("T")
 
@@ -217,16 +217,16 @@ class HostView:
     chassis: SbChassis | None = None  # stands in for the OVS DB; only set when ovs is None
     sb_source: str = ""  # the SB file or remote `chassis` was read from
 
-    def memo(self, key: str, derive: Callable[[], T]) -> T:
-        """`derive()`, once per view: for what is a function of this host alone (its parsed
-        bridge mappings, a per-host rule's findings). `host_views` shares a view between
-        the states before and after a change that did not touch the host, so a what-if
-        derives it again only for the hosts it changes."""
+    def memo(self, key: str, derive: Callable[[HostView], T]) -> T:
+        """`derive(self)`, once per view (as `Database.memo` per database): for what is a
+        function of this host alone (a per-host rule's findings, its report topology).
+        `host_views` shares a view between the states before and after a change that did
+        not touch the host, so a what-if derives it again only for the hosts it changes."""
         memo: dict[str, Any] = self.__dict__.setdefault("_memo", {})
         try:
             return cast(T, memo[key])
         except KeyError:
-            v = memo[key] = derive()
+            v = memo[key] = derive(self)
             return v
 
     # -- sources, for evidence
@@ -336,6 +336,23 @@ class HostView:
     @property
     def mappings_known(self) -> bool:
         return self.based_on != "none"
+
+    @cached_property
+    def bridge_mappings(self) -> BridgeMappings:
+        """ovn-bridge-mappings as ovn-controller reads them (the simulation's parser: one
+        reading for the realization and the rules), against the bridges that exist when
+        they are known. Cached on the view, which a what-if shares for untouched hosts."""
+        return parse_bridge_mappings(self.mappings_raw,
+                                     frozenset(self.bridges) if self.bridges_known else None,
+                                     self.mappings_key)
+
+    @cached_property
+    def provider_bridges(self) -> Mapping[str, tuple[str, ...]]:
+        """bridge -> physnets effectively mapped to it."""
+        out: dict[str, list[str]] = {}
+        for physnet, bridge in self.bridge_mappings.mappings.items():
+            out.setdefault(bridge, []).append(physnet)
+        return {b: tuple(sorted(p)) for b, p in sorted(out.items())}
 
     def mappings_evidence(self) -> Evidence:
         if self.based_on == "sb" and self.chassis is not None:

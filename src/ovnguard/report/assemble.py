@@ -5,7 +5,6 @@ patch-port changes, topology, localnets, the summary line, notes and versions. P
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from ovnguard import __version__
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
@@ -164,7 +163,7 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
 def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
     # a function of each host's view: once per view, shared by every what-if on a loaded
     # model for the hosts it does not touch
-    return {name: v.memo("report.topology", partial(_host_topology, v))
+    return {name: v.memo("report.topology", _host_topology)
             for name, v in host_views(snapshot).items()}
 
 

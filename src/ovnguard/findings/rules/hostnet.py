@@ -3,8 +3,6 @@ after a restart, bridge MACs that move, a control plane that depends on a provid
 
 from __future__ import annotations
 
-from functools import partial
-
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
@@ -260,13 +258,13 @@ def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
     for v in ctx.views():
         # a function of the host alone (its view and bridge mappings): once per view, which
         # the states before and after a change share for every host it does not touch
-        out += v.memo("rule.control-plane-via-provider-bridge", partial(_control_plane, ctx, v))
+        out += v.memo("rule.control-plane-via-provider-bridge", _control_plane)
     return out
 
 
-def _control_plane(ctx: RuleContext, v: HostView) -> tuple[Finding, ...]:
+def _control_plane(v: HostView) -> tuple[Finding, ...]:
     out: list[Finding] = []
-    provider = ctx.provider_bridges(v.name)
+    provider = v.provider_bridges
     if not provider:
         return ()
     seen: set[str] = set()
