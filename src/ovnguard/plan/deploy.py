@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import yaml
 
@@ -47,11 +48,14 @@ class _HostEnd:
     changed_bridges: dict[str, tuple[str, ...]]  # bridge whose NICs the plan changed -> NICs
     pins: dict[str, str]  # bridge -> other_config:hwaddr the plan sets
     physnets_changed: frozenset[str]
-    # Devices whose global addresses or main-table routes the plan changes (the management
-    # address move), with what they hold after the plan, and the bridges a NIC leaves.
+    # For netplan, which states a device whole: every OVS bridge's NICs after the plan, the
+    # bridges whose NICs it changes (one left empty included), and the devices whose global
+    # addresses or main-table routes it changes (the management address move), with what
+    # they hold after it.
+    bridge_nics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reshaped: frozenset[str] = frozenset()
     addrs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     routes: dict[str, tuple[dict[str, object], ...]] = field(default_factory=dict)
-    emptied: tuple[str, ...] = ()
     takes_away: bool = False  # the plan removes a port, address or route a device had
 
 
@@ -99,26 +103,27 @@ def _host_end(before: Snapshot, after: Snapshot, host: str) -> _HostEnd | None:
     eb, ea = _entries(vb.mappings_raw), _entries(va.mappings_raw)
     changed = {n for n, b in set(eb) ^ set(ea)}
     bb, ba = vb.bridges, va.bridges
-    changed_bridges = {name: _nics(br) for name, br in ba.items()
-                       if _nics(br) != _nics(bb.get(name)) and _nics(br)}
-    emptied = tuple(sorted(name for name, br in ba.items()
-                           if not _nics(br) and _nics(bb.get(name))))
+    nics_after = {name: _nics(br) for name, br in ba.items()}
+    reshaped = frozenset(n for n, nics in nics_after.items() if nics != _nics(bb.get(n)))
     pins = {name: br.hwaddr for name, br in ba.items()
             if br.hwaddr and br.hwaddr != (bb[name].hwaddr if name in bb else None)}
     ab, rb = _by_dev(vb)
     aa, ra = _by_dev(va)
-    addr_devs = {d for d in set(ab) | set(aa) if ab.get(d, ()) != aa.get(d, ())}
-    route_devs = {d for d in set(rb) | set(ra) if rb.get(d, ()) != ra.get(d, ())}
-    touched = addr_devs | route_devs
-    takes_away = bool(emptied) or any(
-        set(_nics(bb.get(name))) - set(nics) for name, nics in changed_bridges.items()
-    ) or any(set(ab.get(d, ())) - set(aa.get(d, ())) for d in touched) or any(
-        [x for x in rb.get(d, ()) if x not in ra.get(d, ())] for d in touched)
+    touched = {d for d in ab.keys() | aa.keys() | rb.keys() | ra.keys()
+               if ab.get(d, ()) != aa.get(d, ()) or rb.get(d, ()) != ra.get(d, ())}
+
+    def lost(old: Mapping[str, tuple[Any, ...]], new: Mapping[str, tuple[Any, ...]]) -> bool:
+        return any(x not in new.get(k, ()) for k, xs in old.items() for x in xs)
+
+    takes_away = (lost({n: _nics(br) for n, br in bb.items()}, nics_after)
+                  or lost(ab, aa) or lost(rb, ra))
     return _HostEnd(host, ea, vb.mappings_raw != va.mappings_raw,
-                    {br: _nics(ba.get(br)) for _, br in ea}, changed_bridges,
+                    {br: _nics(ba.get(br)) for _, br in ea},
+                    {n: nics for n, nics in nics_after.items() if n in reshaped and nics},
                     {k: v for k, v in pins.items() if v}, frozenset(changed),
+                    nics_after, reshaped,
                     {d: aa.get(d, ()) for d in touched}, {d: ra.get(d, ()) for d in touched},
-                    emptied, takes_away)
+                    takes_away)
 
 
 def _yaml(doc: object) -> str:
@@ -229,15 +234,14 @@ def netplan_yaml(e: _HostEnd) -> str | None:
     or MAC change, their NICs, and the devices an address or route moves between, each
     with its whole end state (ports, addresses, routes), so that it can replace the
     device's definition (see `_netplan_where`)."""
-    bridges = sorted(set(e.changed_bridges) | set(e.pins) | set(e.emptied)
-                     | {d for d in set(e.addrs) | set(e.routes) if d in e.uplinks
-                        or d in e.changed_bridges or d in e.pins or d in e.emptied})
-    if not bridges and not e.addrs and not e.routes:
+    ip_devs = e.addrs.keys() | e.routes.keys()
+    bridges = sorted(e.reshaped | e.pins.keys() | (ip_devs & e.bridge_nics.keys()))
+    if not bridges and not ip_devs:
         return None
     eths: dict[str, dict[str, object]] = {}
     brs: dict[str, dict[str, object]] = {}
     for b in bridges:
-        nics = () if b in e.emptied else e.changed_bridges.get(b) or e.uplinks.get(b, ())
+        nics = e.bridge_nics.get(b, ())
         for n in nics:
             eths[n] = {}
         ovs: dict[str, object] = {}
@@ -246,7 +250,7 @@ def netplan_yaml(e: _HostEnd) -> str | None:
         brs[b] = {"interfaces": list(nics)}
         _ip_config(e, b, brs[b])
         brs[b]["openvswitch"] = ovs
-    for dev in sorted(set(e.addrs) | set(e.routes)):
+    for dev in sorted(ip_devs):
         if dev not in brs:
             _ip_config(e, dev, eths.setdefault(dev, {}))
     return _yaml({"network": {"version": 2, "renderer": "networkd", "ethernets": eths,
