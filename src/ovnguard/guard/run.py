@@ -268,17 +268,33 @@ class Watcher:
             d.edits = [e.describe() for e in edits] + [f"host: {x}" for x in host_diffs]
             d.notes = [*d.notes, *notes]
 
-        self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
-        self.log(f"applied {len(edits)} row change(s): "
-                 + "; ".join(e.describe() for e in edits))
-        for n in notes:
-            self.log(f"note: {n}")
-        for d in host_diffs:
-            self.log(f"host: {d}")
-        self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
+        def log_applied() -> None:
+            self.log(f"applied {len(edits)} row change(s): "
+                     + "; ".join(e.describe() for e in edits))
+            for n in notes:
+                self.log(f"note: {n}")
+            for d in host_diffs:
+                self.log(f"host: {d}")
+
         if host_failed is not None:
-            self.rollback(f"a line of the host change failed: {host_failed}")
+            # Straight from applying to rolling back, in one step: `apply` waits for the
+            # first status after APPLYING, and an ARMED in between would tell it (and the
+            # script that runs it) the change was kept.
+            reason = f"a line of the host change failed: {host_failed}"
+
+            def taken_back(d: GuardState) -> None:
+                armed(d)
+                d.rollback = RollbackRecord(reason=reason, by="watcher")
+                d.stamp("rollback_started", time.time())
+
+            self.g.transition({st.APPLYING}, st.ROLLING_BACK, taken_back, stamp="armed")
+            log_applied()
+            self.log(f"rolling back at once: {reason}")
+            run_rollback(self.g, log=self.log)
             return False
+        self.g.transition({st.APPLYING}, st.ARMED, armed, stamp="armed")
+        log_applied()
+        self.log(f"armed: rollback at {st.fmt_time(deadline)} unless confirmed")
         return True
 
     def _run_tool(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
