@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.plan_support import SEED
 from helpers.realdb import RealDb, make_db
 from ovnguard.errors import InputError
 from ovnguard.model.db import Uuid, diff
@@ -169,3 +170,85 @@ def test_clustered_file_without_ovsdb_tool_names_the_command(
     assert msg.startswith(f"{path}:1: ") and "\n" not in msg
     assert f"ovsdb-tool cluster-to-standalone standalone.db {path}" in msg
     assert "not installed" in msg
+
+
+def _as_data(db: object) -> dict[str, dict[str, dict[str, object]]]:
+    from ovnguard.model.db import Database
+
+    assert isinstance(db, Database)
+    return {t: {str(u): dict(r.data) for u, r in rows.items()} for t, rows in db.tables.items()}
+
+
+def test_big_records_split_by_table_read_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A record past SPLIT_AT is split by table before parsing (so skipped tables are never
+    # built); with the threshold at 0 every record is, and the database must not change:
+    # diff records of a live server's own file, a backup's one record, keep and skip.
+    from ovnguard.sources import ovsdb_file
+
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-set-options p1 a=b x=y")
+        db.run("lsp-set-options p1 a=b z=1 -- lsp-add sw1 p2 -- lr-add r1")
+        db.run("lsp-del p2 -- set logical_switch sw1 other_config:k=v")
+        backup = db.backup(tmp_path / "backup.db")
+    example = SEED / "bundle"
+    cases = [(path, {}), (backup, {}), (backup, {"skip": {"Logical_Switch_Port"}}),
+             (backup, {"keep": {"Logical_Switch_Port": ["name", "options"]}}),
+             (example / "sb.db", {"skip": {"Logical_Flow"}})]
+    whole = [_as_data(read_database(f, **kw)) for f, kw in cases]  # type: ignore[arg-type]
+    monkeypatch.setattr(ovsdb_file, "SPLIT_AT", 0)
+    split = [_as_data(read_database(f, **kw)) for f, kw in cases]  # type: ignore[arg-type]
+    assert split == whole
+    assert whole[0]["Logical_Switch_Port"] and "Logical_Flow" not in whole[-1]
+
+
+def test_a_skipped_table_of_a_split_record_is_never_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ovnguard.sources import ovsdb_file
+
+    example = SEED / "bundle" / "sb.db"
+    parsed: list[bytes] = []
+    real_json = ovsdb_file._json
+
+    def spy(body: memoryview, source: str, line: int) -> object:
+        parsed.append(bytes(body))
+        return real_json(body, source, line)
+
+    monkeypatch.setattr(ovsdb_file, "SPLIT_AT", 0)
+    monkeypatch.setattr(ovsdb_file, "_json", spy)
+    sb = read_database(example, skip={"Logical_Flow"})
+    assert sb.count("Port_Binding") > 0
+    flows = [b for b in parsed if b'"logical_datapath"' in b and b'"match"' in b]
+    assert not flows  # Logical_Flow rows carry both; none reached the JSON parser
+    assert any(b'"logical_port"' in b for b in parsed)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'["not", "an object"]', "not a JSON object"),
+        (b'{"Logical_Flow": {"x": [}, "SB_Global": {}}', "not valid JSON"),  # in a skipped table
+        (b'{"SB_Global": {}', "not valid JSON"),
+        (b'{"SB_Global": {}} trailing', "not valid JSON"),
+    ],
+)
+def test_split_records_fail_like_whole_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: bytes, message: str) -> None:
+    import hashlib
+
+    from ovnguard.sources import ovsdb_file
+
+    schema = Path("/usr/share/ovn/ovn-sb.ovsschema").read_bytes().strip()
+    f = tmp_path / "sb.db"
+    f.write_bytes(b"".join(b"OVSDB JSON %d %s\n%s\n" % (len(b), hashlib.sha1(b).hexdigest()
+                                                         .encode(), b) for b in (schema, body)))
+    errors = []
+    for split_at in (1 << 30, 0):
+        monkeypatch.setattr(ovsdb_file, "SPLIT_AT", split_at)
+        with pytest.raises(InputError) as ei:
+            read_database(f, skip={"Logical_Flow"})
+        errors.append(str(ei.value))
+    for e in errors:
+        assert message in e and e.startswith(f"{f}:") and "\n" not in e
+    assert [e.split(": ")[0] for e in errors] == [errors[0].split(": ")[0]] * 2  # same line
