@@ -297,7 +297,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         integration_bridge=hc.integration_bridge,
         bridge_mappings=MappingProxyType(dict(bm.mappings)),
         bound_ports=MappingProxyType(bound),
-        local_datapath_uuids=frozenset(local),
+        local_datapath_uuids=psb.link_index.shared(local)[1],
         based_on=hc.based_on,
         notes=tuple(notes),
     )
@@ -364,7 +364,8 @@ def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chass
     found = psb.link_index.local(roots, chassis)
     if found is None:
         return _closure(psb, roots, chassis, host, events)
-    return Lazy(sorted(found), _Walk(psb, roots, chassis, host).chain)
+    keys, _ = psb.link_index.shared(found)
+    return Lazy.sharing(keys, _Walk(psb, roots, chassis, host).chain)
 
 
 class _Walk:

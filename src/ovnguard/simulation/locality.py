@@ -40,6 +40,14 @@ class Lazy(Mapping[K, V]):
         self._value = value
         self._cache: dict[K, V] = {}
 
+    @classmethod
+    def sharing(cls, keys: dict[K, None], value: Callable[[K], V]) -> Lazy[K, V]:
+        """A Lazy over `keys` itself, not a copy (a Lazy never changes its keys): for key sets
+        many mappings share (LinkIndex.shared)."""
+        out = cls((), value)
+        out._keys = keys
+        return out
+
     def __getitem__(self, key: K) -> V:
         try:
             return self._cache[key]
@@ -91,6 +99,19 @@ class LinkIndex:
                     for ch in {m.chassis_name for m in cr.ha_chassis}:
                         self.conditional.setdefault(ch, []).append((dp, peer))
         self._reach: dict[str, frozenset[str]] = {}
+        self._shared: dict[frozenset[str], tuple[dict[str, None], frozenset[str]]] = {}
+
+    def shared(self, found: Iterable[str]) -> tuple[dict[str, None], frozenset[str]]:
+        """`found` in sorted order (as Lazy keys) and as a frozenset, one pair for every
+        chassis with the same local datapaths. On a Neutron-shaped cloud nearly every chassis
+        reaches the same thousands (each router's gateway port sits on the one provider
+        network): two containers of every datapath per chassis were the biggest part of a
+        realization's memory (137 + 77 MiB of 1,000 chassis x 5,500 datapaths)."""
+        fs = frozenset(found)
+        got = self._shared.get(fs)
+        if got is None:
+            got = self._shared[fs] = (dict.fromkeys(sorted(fs)), fs)
+        return got
 
     def reach(self, root: str) -> frozenset[str]:
         """Datapaths reachable from `root` over links followed on every chassis (memoized)."""
