@@ -364,7 +364,7 @@ def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chass
     found = psb.link_index.local(roots, chassis)
     if found is None:
         return _closure(psb, roots, chassis, host, events)
-    keys, _ = psb.link_index.shared(found)
+    keys = psb.link_index.shared(found)[0]
     return Lazy.sharing(keys, _Walk(psb, roots, chassis, host).chain)
 
 
