@@ -567,7 +567,8 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     # With a failing transaction nothing moves: leftovers are not "stale until recompute".
     stale = tuple(sorted(k for k in final
                          if k not in run_full.wanted and not recompute and not run.conflicts))
-    local1 = frozenset(p1.local) if recompute else frozenset(inc.local)
+    # the realization's own set (shared by chassis with the same local datapaths), not a copy
+    local1 = (p1 if recompute else inc).realization.local_datapath_uuids
 
     known: dict[Key, PatchPort] = {}
     for src in (p0.realization.patch_ports, inc.realization.patch_ports,
