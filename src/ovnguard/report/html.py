@@ -65,20 +65,46 @@ def _short(name: str, n: int = 24) -> str:
     return name if len(name) <= n else name[: n - 1] + "…"
 
 
+VIF_PREFIXES = ("tap", "vnet", "veth")
+
+
+def _vifs(ports: list[str] | set[str]) -> int:
+    return sum(p.startswith(VIF_PREFIXES) for p in ports)
+
+
+def _drawn_ports(bridge: str, ports: list[str]) -> tuple[str, ...]:
+    """The ports the picture draws of a bridge: its patch ports and, outside br-int, its NICs.
+
+    br-int's other ports are not drawn (its tunnel ports are named after each peer chassis,
+    `ovn-<chassis id>-N`, so no two hosts would share a shape if they counted), and VIFs are
+    drawn as a count."""
+    return tuple(sorted(p for p in ports if p.startswith("patch-")
+                        or (bridge != "br-int" and not p.startswith(VIF_PREFIXES))))
+
+
 def _signature(h: str, report: Report, lost: set[str]) -> tuple[object, ...]:
     topo = report.topology.get(h) or HostTopologyOut()
     real = report.realization.get(h) or HostRealizationOut()
-    bridges = tuple(sorted(
-        (b, tuple(sorted(p for p in ps if p.startswith("patch-") or p == topo.management_bridge
-                         or not p.startswith(("tap", "vnet", "veth")))),
-         sum(p.startswith(("tap", "vnet", "veth")) for p in ps))
-        for b, ps in topo.bridges.items()))
+    # whether a bridge has VIFs, not how many: the box shows the range of its hosts' counts
+    bridges = tuple(sorted((b, _drawn_ports(b, ps), _vifs(ps) > 0)
+                           for b, ps in topo.bridges.items()))
     return (bridges, topo.management_bridge, topo.management_interface,
             _subnet(topo.management) if topo.management else None,
             tuple((p.bridge, p.port) for p in real.added),
             tuple((p.bridge, p.port) for p in real.removed),
             tuple((p.bridge, p.port) for p in real.stale_until_recompute),
             tuple(report.blast_radius.get(h, [])), h in lost, topo.known_from)
+
+
+def _vif_text(report: Report, members: list[str], bridge: str) -> str:
+    """"N VIF(s)" for one host; "N–M VIF(s)" when the hosts of a box have different counts."""
+    counts = [_vifs((report.topology.get(m) or HostTopologyOut()).bridges.get(bridge, []))
+              for m in members]
+    lo, hi = min(counts), max(counts)
+    if hi == 0:
+        return ""
+    return "\n" + (ngettext("{n} VIF", "{n} VIFs", hi).format(n=hi) if lo == hi
+                   else _("{lo}–{hi} VIFs").format(lo=lo, hi=hi))
 
 
 def topology_dot(report: Report) -> tuple[str, list[str]]:
@@ -97,9 +123,10 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
     if len(groups) > MAX_SHAPES:
         reached = [g for g in groups if any(h in report.blast_radius or h in lost for h in g)]
         left = sum(len(g) for g in groups) - sum(len(g) for g in reached)
-        notes.append(f"the picture shows the {sum(len(g) for g in reached)} host(s) the change "
-                     f"reaches; {left} other host(s) in {len(groups) - len(reached)} different "
-                     "shapes are not drawn")
+        notes.append(_("the picture shows the {shown} host(s) the change reaches; {left} other "
+                       "host(s) in {shapes} different shapes are not drawn").format(
+                           shown=sum(len(g) for g in reached), left=left,
+                           shapes=len(groups) - len(reached)))
         groups = reached[:MAX_SHAPES]
 
     g = graphviz.Digraph("topology", graph_attr={
@@ -116,8 +143,8 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
         net = _subnet(mgmt)
         if net not in lans:
             lans[net] = next(ids)
-            g.node(lans[net], esc(f"management LAN {net}"), shape="box", style="filled",
-                   fillcolor="#ddf4ff", color=BLUE, **{"class": "lan"})
+            g.node(lans[net], esc(_("management LAN {net}").format(net=net)), shape="box",
+                   style="filled", fillcolor="#ddf4ff", color=BLUE, **{"class": "lan"})
         g.edge(nic, lans[net], color=RED if hot else BLUE, penwidth="2.5" if hot else "1.5",
                style="dashed" if hot else "solid")
     for i, members in enumerate(sorted(groups)):
@@ -132,9 +159,9 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
             bridges.setdefault(b, set()).add(p)
         hit = any(m in report.blast_radius for m in members)
         loses = h in lost
-        label = _fold(members) + ("   LOSES MANAGEMENT" if loses else "")
+        label = _fold(members) + ("   " + _("LOSES MANAGEMENT") if loses else "")
         if topo.known_from == "sb":  # no host files: an empty box is unknown, not empty
-            label += "   (from SB: NICs and addresses unknown)"
+            label += "   " + _("(from SB: NICs and addresses unknown)")
         classes = "host" + (" blast" if hit else "") + (" lost" if loses else "")
         with g.subgraph(name=f"cluster_{i}") as c:
             c.attr(label=esc(label), labeljust="l", style="rounded,filled",
@@ -148,10 +175,9 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
                 mgmt = topo.management_bridge == b
                 where = (topo.management if len(members) == 1
                          else _subnet(topo.management or ""))
-                text = b + (f"\nmanagement {where}" if mgmt and topo.management else "")
-                vifs = sum(p.startswith(("tap", "vnet", "veth")) for p in bridges[b])
-                if vifs:
-                    text += f"\n{vifs} VIF(s)"
+                text = b + ("\n" + _("management {address}").format(address=where)
+                            if mgmt and topo.management else "")
+                text += _vif_text(report, members, b)
                 c.node(n, esc(text), color=BLUE if mgmt else "#57606a",
                        penwidth="2" if mgmt else "1", **{"class": "bridge"})
             # Patch pairs, provider side: one edge provider bridge -> br-int per localnet.
@@ -183,7 +209,7 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
                     if loop:
                         attrs.update(color=RED, fontcolor=RED, penwidth="3",
                                      **{"class": attrs["class"] + " loop"})
-                        text += "\nL2 LOOP"
+                        text += "\n" + _("L2 LOOP")
                     if "br-int" not in node_of:
                         n = next(ids)
                         node_of["br-int"] = n
@@ -195,7 +221,7 @@ def topology_dot(report: Report) -> tuple[str, list[str]]:
                 if b == "br-int":
                     continue
                 for p in sorted(bridges[b]):
-                    if p.startswith(("patch-", "tap", "vnet", "veth")) or p == b:
+                    if p.startswith(("patch-", *VIF_PREFIXES)) or p == b:
                         continue
                     n = next(ids)
                     c.node(n, esc(p), shape="ellipse", style="", **{"class": "nic"})
@@ -215,8 +241,8 @@ def topology_svg(report: Report) -> tuple[str, list[str]]:
     if not (report.topology or report.realization):
         return "", []
     if shutil.which("dot") is None:
-        return "", ["no picture: Graphviz's `dot` is not installed (Debian: apt install "
-                    "graphviz)"]
+        return "", [_("no picture: Graphviz's `dot` is not installed (Debian: apt install "
+                      "graphviz)")]
     import graphviz
 
     source, notes = topology_dot(report)
