@@ -149,15 +149,6 @@ def test_bad_inputs_are_one_line_errors_exit_2(tmp_path: Path) -> None:
                     "none")
 
 
-@pytest.mark.parametrize("act", ["state", "verbatim", "typo", "corrected", "fix"])
-def test_demo_acts(act: str) -> None:
-    p = run("demo", "--act", act)
-    assert p.returncode == 0, p.stderr
-    expected = {"state": "RISKY", "verbatim": "RISKY", "typo": "RISKY", "corrected": "DANGEROUS",
-                "fix": "PROVEN"}
-    assert expected[act] in p.stdout
-
-
 def test_help_teaches() -> None:
     p = run("--help")
     assert p.returncode == 0 and "demo" in p.stdout and "check" in p.stdout

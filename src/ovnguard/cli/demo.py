@@ -101,7 +101,9 @@ def demo(
 
     ex = example_dir()
     bundle = ex / "bundle"
-    console = Console(highlight=False)
+    # soft_wrap: piped or narrow, lines are never broken (a command split in two cannot be
+    # pasted); the terminal wraps them as it likes
+    console = Console(highlight=False, soft_wrap=True)
     snapshot = load_bundle(bundle)
     acts = ["state", "verbatim", "typo", "corrected", "fix"] if act == "all" else [act]
     if any(a not in ("state", "verbatim", "typo", "corrected", "fix") for a in acts):
