@@ -34,3 +34,17 @@ def test_order_is_total_and_keeps_every_name(names: list[str]) -> None:
     assert sorted(ordered) == sorted(names)
     assert in_host_order(reversed(ordered)) == ordered  # same result from any order
     assert host_range(names, 3).count("…") == (1 if len(names) > 3 else 0)
+
+
+def test_a_name_with_thousands_of_digits_sorts_like_its_number() -> None:
+    # names are data (SB Chassis.hostname): Python's int() refuses over 4,300 digits, which
+    # made `check` a traceback on a 5,000-digit hostname (found by bench/fuzz.py)
+    huge, bigger = "9" * 5000, "1" + "0" * 5000
+    assert in_host_order([bigger, "compute" + huge, huge, "7", "007"]) == [
+        "007", "7", huge, bigger, "compute" + huge]
+    assert few_hosts([huge, bigger], 1) == f"{huge} and 1 more"
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**30), unique=True))
+def test_digit_runs_order_as_numbers(numbers: list[int]) -> None:
+    assert in_host_order(f"hv{n}" for n in numbers) == [f"hv{n}" for n in sorted(numbers)]

@@ -12,11 +12,19 @@ from ovnguard.i18n import ngettext
 _DIGITS = re.compile(r"(\d+)")
 
 
-def host_order(name: str) -> tuple[tuple[str | int, ...], str]:
+def _number(digits: str) -> tuple[int, str]:
+    """A run of digits as a key that orders like its number: shorter (without leading zeros)
+    is smaller, then digit by digit. Not int(): a name is data, and Python refuses to convert
+    more than 4,300 digits (a hostname of 5,000 digits was a traceback)."""
+    significant = digits.lstrip("0")
+    return len(significant), significant
+
+
+def host_order(name: str) -> tuple[tuple[str | tuple[int, str], ...], str]:
     """Sort key: runs of digits compared as numbers (compute2 < compute10), the name itself
     last so that compute07 and compute7 still have an order."""
     # re.split with a group alternates text, digits, text...: the kinds line up by position
-    parts = tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(name)))
+    parts = tuple(_number(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(name)))
     return parts, name
 
 
