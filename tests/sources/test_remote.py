@@ -156,3 +156,16 @@ def test_untar_keeps_regular_files_inside_the_prefix(tmp_path: Path) -> None:
     assert untar_tree(buf.getvalue(), "/") == {"/etc/neutron/a.ini": b"[x]\n"}
     with pytest.raises(InputError, match="not a tar stream"):
         untar_tree(b"garbage" * 100, "/")
+
+
+def test_asyncssh_is_imported_without_warnings_on_stderr() -> None:
+    # cryptography 51 deprecates DSA, and importing asyncssh printed ten lines of
+    # CryptographyDeprecationWarning before every fan-out (CI's check --live test failed on
+    # its stderr); even with every warning shown (-W default) nothing is printed now
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-W", "default", "-c",
+                        "from ovnguard.sources.remote import _asyncssh; _asyncssh()"],
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (0, "")

@@ -86,6 +86,19 @@ MAX_TAR_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
 
+def _asyncssh() -> Any:
+    """asyncssh, imported without the CryptographyDeprecationWarning lines it causes with
+    newer cryptography releases (51 deprecates DSA): they are about asyncssh's code, not
+    anything an operator did or can change, and they would reach stderr before every
+    `collect` and `check --live` (a script reading stderr takes them for an error)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*DSA is deprecated", module=r"asyncssh\b")
+        import asyncssh
+    return asyncssh
+
+
 @dataclass(frozen=True)
 class Target:
     """One host to collect. `nb`/`sb`: None = not from this host, "" = the default socket,
@@ -327,7 +340,7 @@ class SshOptions:
         """These options with the identity and known_hosts files read once, for a fan-out.
         A file that cannot be read stays a path: each host then reports the error as before.
         Without --known-hosts, asyncssh keeps choosing the file (ssh config may name one)."""
-        import asyncssh
+        asyncssh = _asyncssh()
 
         keys = known = None
         try:
@@ -365,7 +378,7 @@ class SshOptions:
         """asyncssh's options for `t` with ~/.ssh/config (or --ssh-config) applied, refused
         (HostKeysOff) when they would connect without verifying the host key: asyncssh
         takes `UserKnownHostsFile none` as "check nothing"."""
-        import asyncssh
+        asyncssh = _asyncssh()
 
         opts = asyncssh.SSHClientConnectionOptions(host=t.address, **self.connect_kwargs(t))
         if opts.known_hosts is None and not self.insecure_host_keys:
@@ -387,7 +400,7 @@ class HostResult:
 
 def describe_error(e: BaseException, t: Target, user: str | None) -> str:
     """One line saying why a host could not be collected, and what to do."""
-    import asyncssh
+    asyncssh = _asyncssh()
 
     port = t.port or 22
     if isinstance(e, ConnectionRefusedError):
@@ -518,7 +531,7 @@ def _store(res: HostResult, t: Target, part: Part, cmd: str) -> None:
 async def collect_target(t: Target, ssh: SshOptions, timeout: float) -> HostResult:
     """Collect one host within `timeout` seconds. Never raises for the host's own faults:
     they end up in `failed` / `problems`; what arrived before a timeout is kept."""
-    import asyncssh
+    asyncssh = _asyncssh()
 
     h = HostCollection(name=t.name, address=t.mgmt)
     res = HostResult(h)
