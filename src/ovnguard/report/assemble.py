@@ -114,7 +114,9 @@ def _finding_out(f: Finding, lines: list[int] | None = None) -> FindingOut:
 def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
     by_inv = {a.invocation: a for a in result.applied}
     problems: dict[int, list[ChangeProblem]] = {}
-    for p in (*change.problems, *result.problems):
+    # An executor passes the reader's problems on in its result (a line it could not run):
+    # the same problem once, not "message; message".
+    for p in dict.fromkeys((*change.problems, *result.problems)):
         problems.setdefault(p.location.line, []).append(p)
     out: list[ChangeLineOut] = []
     seen_lines: set[int] = set()
