@@ -83,6 +83,8 @@ def test_sos_reader_redacts_by_default_and_says_so(tmp_path: Path) -> None:
     data = h.neutron["neutron/neutron.conf"]
     assert SECRET.encode() not in data
     assert any("secret value(s) redacted" in p and SECRET not in p for p in h.problems)
+    # check --sosreport has no --keep-secrets (and writes nothing): its note names none
+    assert not any("--keep-secrets" in p for p in h.problems)
     kept = sos_collection([sos], keep_secrets=True).hosts[0]
     assert SECRET.encode() in kept.neutron["neutron/neutron.conf"]
 
@@ -163,3 +165,4 @@ def test_collect_redacts_by_default_and_keep_secrets_keeps(tmp_path: Path) -> No
                 assert SECRET not in written
                 assert written.startswith("# ovnguard: 9 secret value(s) redacted")
                 assert "h1: etc/neutron/neutron.conf: 9 secret value(s) redacted" in p.stderr
+                assert "`--keep-secrets` keeps them" in p.stderr

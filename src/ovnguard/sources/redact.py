@@ -96,14 +96,16 @@ def was_redacted(text: str) -> bool:
     return text.startswith(MARK) and "redacted at collection" in text.split("\n", 1)[0]
 
 
-def redact_files(files: dict[str, bytes]) -> list[str]:
+def redact_files(files: dict[str, bytes], keep_hint: bool = True) -> list[str]:
     """Redact every file of `files` in place (bundle path -> bytes); one note per file
-    that held secrets (naming the keys, never the values)."""
+    that held secrets (naming the keys, never the values). `keep_hint`: the note says that
+    `collect --keep-secrets` keeps them (not for `check --sosreport`, which has no such
+    option and writes nothing)."""
     notes: list[str] = []
     for rel in sorted(files):
         new, r = redact_file(files[rel])
         if r.count:
             files[rel] = new
-            notes.append(f"etc/{rel}: {r.count} secret value(s) redacted ({', '.join(r.keys)}); "
-                         "`--keep-secrets` keeps them")
+            notes.append(f"etc/{rel}: {r.count} secret value(s) redacted ({', '.join(r.keys)})"
+                         + ("; `--keep-secrets` keeps them" if keep_hint else ""))
     return notes

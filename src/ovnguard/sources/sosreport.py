@@ -367,7 +367,7 @@ def sos_collection(paths: Sequence[str | Path], keep_secrets: bool = False) -> C
                                   f"{c.sources[which]}")
         h = _host(s)
         if not keep_secrets:
-            h.problems.extend(redact_files(h.neutron))
+            h.problems.extend(redact_files(h.neutron, keep_hint=False))
         if h.name in seen:
             raise InputError(_(
                     "{seen} and {label} are both from host {name}; give one report per "
