@@ -8,7 +8,6 @@ or the watcher could not start, 4 another guard holds the database.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,6 @@ def _root(state_dir: Path | None) -> Path:
     return validate_state_dir(state_dir or default_state_dir())
 
 
-def _fmt(fmt: str) -> str:
-    if fmt not in ("text", "json"):
-        raise InputError(_("--format must be text or json, not {fmt!r}").format(fmt=fmt))
-    return fmt
-
-
 def _pairs(items: list[str], option: str) -> dict[str, str]:
     out = {}
     for it in items:
@@ -51,12 +44,6 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
                     option=option, it=it))
         out[k] = v
     return out
-
-
-def _t(doc: dict[str, Any], key: str) -> str:
-    from ovnguard.guard.state import fmt_time
-
-    return fmt_time(doc.get("timeline", {}).get(key))
 
 
 APPLY_HELP = _("""Apply a change with a dead-man switch ("commit confirmed").
@@ -147,7 +134,8 @@ def apply(
     verify_timeout: float = typer.Option(10.0, "--verify-timeout", metavar="SECONDS",
                                          help=_("After a rollback, wait this long for chassis "
                                          "to catch up and patch ports to go.")),
-    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json (the guard state).")),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("GuardApplied", _("json: the guard's state"))),
     sentinel: bool = typer.Option(False, "--sentinel",
                                   help=_("Before applying, arm a sentinel on every host the "
                                   "what-if predicts patch ports for (through --sentinel-netns "
@@ -170,6 +158,7 @@ def apply(
 ) -> None:
     from ovnguard.cli.check import operator_from
     from ovnguard.guard.arm import ApplyOptions, Refused, apply_guarded
+    from ovnguard.report.guardaction import GuardApplied, GuardRefused, SentinelPlans
 
     def say(msg: str) -> None:
         if fmt == "text":
@@ -180,7 +169,7 @@ def apply(
         if change is None and host_state is None:
             raise InputError(_("missing --change FILE (or --host-state FILE): the change to "
                                "apply"))
-        _fmt(fmt)
+        check_format("GuardApplied", fmt)
         opts = ApplyOptions(
             change=change, nb=nb, sb=sb, db=db, host=host, bundle=bundle,
             confirm_within=confirm_within, probes=probe, probe_netns=probe_netns,
@@ -197,7 +186,7 @@ def apply(
             plans = _sentinel_plans(opts, sentinel, sentinel_print, sentinel_netns,
                                     sentinel_grace, sentinel_failures, say)
             if sentinel_print:
-                _print_sentinel_plans(plans, fmt)
+                emit(SentinelPlans(plans), fmt)
                 raise typer.Exit(0)
             armed = _arm_sentinels(plans, opts, sentinel_netns, say)
         try:
@@ -207,20 +196,11 @@ def apply(
             raise
         doc = _settle_sentinels(armed, doc, opts, say)
     except Refused as r:
-        if fmt == "json":
-            echo(json.dumps({"status": "refused", "message": r.message,
-                                   "details": r.details}, indent=2))
-        else:
-            echo(_("REFUSED: {message}").format(message=r.message))
-            for d in r.details:
-                echo(f"  → {d}")
+        emit(GuardRefused(r.message, list(r.details)), fmt)
         raise typer.Exit(1) from None
     except OvnguardError as e:
         raise _err("apply", e) from None
-    if fmt == "json":
-        echo(json.dumps(doc, indent=2))
-    else:
-        _print_applied(doc, state_dir)
+    emit(GuardApplied(doc, str(state_dir) if state_dir else None), fmt)
     raise typer.Exit(apply_exit_code(doc.get("status")))
 
 
@@ -263,22 +243,6 @@ def _sentinel_plans(
     return plans
 
 
-def _print_sentinel_plans(plans: list[Any], fmt: str) -> None:
-    if fmt == "json":
-        echo(json.dumps({"sentinels": [p.to_json() for p in plans]}, indent=2))
-        return
-    if plans:
-        secs = plans[0].seconds
-        echo(_(
-                "run on each host right before `ovnguard apply` (a sentinel expires {secs:g}s "
-                "after it starts; `ovnguard guard sentinel-stop` there stops it):").format(
-                secs=secs))
-    for p in plans:
-        echo(f"# {p.host}")
-        echo(p.command())
-    echo(_("nothing applied (--sentinel-print)"))
-
-
 def _arm_sentinels(plans: list[Any], opts: Any, netns: list[str], say: Any) -> list[Any]:
     from ovnguard.guard import sentinel as sn
 
@@ -318,40 +282,6 @@ def _settle_sentinels(
     return doc
 
 
-def _print_applied(doc: dict[str, Any], state_dir: Path | None) -> None:
-    status = doc.get("status")
-    where = f" --state-dir {state_dir}" if state_dir else ""
-    if status == "refused":
-        err = (doc.get("apply", {}).get("stderr") or "").strip()
-        echo(_("the tool refused the change; nothing applied: {err}").format(err=err))
-        return
-    if status == "unchanged":
-        echo(_("applied, but the change left the database as it was: nothing to guard"))
-        return
-    if status == "failed":
-        echo(_("guard {guard_id} failed: {get}").format(guard_id=doc['id'], get=doc.get('error')))
-        return
-    edits = doc.get("edits", [])
-    echo(_(
-            "applied at {when} as one transaction ({count} row change(s)): {edits}").format(
-            when=_t(doc, 'applied'), count=len(edits), edits='; '.join(edits)))
-    for n in doc.get("notes", []):
-        echo(_("note: {n}").format(n=n))
-    if status != "armed":
-        # A probe can fail within milliseconds: the watcher may already be rolling back.
-        reason = doc.get("rollback", {}).get("reason", "")
-        echo(_("guard {guard_id} is already {status}").format(
-            guard_id=doc['id'], status=status) + (f": {reason}" if reason else ""))
-        # nothing left to keep: only where to watch the rollback end
-        echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
-        return
-    echo(_("guard {guard_id} armed: rollback at {when} unless confirmed").format(
-        guard_id=doc['id'], when=_t(doc, 'deadline')))
-    echo(_("  keep it:    ovnguard confirm{where}").format(where=where))
-    echo(_("  undo it:    ovnguard rollback{where}").format(where=where))
-    echo(_("  watch it:   ovnguard guard status{where}").format(where=where))
-
-
 CONFIRM_HELP = _("""Keep the change: cancel its pending rollback.
 
 Exit codes: 0 confirmed, 1 too late (the rollback already started) or nothing to
@@ -363,29 +293,24 @@ def confirm(
                                         "active one).")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("GuardConfirmed", _("json: the guard's state"))),
 ) -> None:
     from ovnguard.guard.control import confirm as do_confirm
+    from ovnguard.guard.sentinel import stop_sentinel
+    from ovnguard.report.guardaction import GuardConfirmed
 
     try:
+        check_format("GuardConfirmed", fmt)
         doc = do_confirm(_root(state_dir), guard_id).to_doc()
     except OvnguardError as e:
         raise _err("confirm", e) from None
-    tl = doc.get("timeline", {})
-    took = tl.get("confirmed", 0) - tl.get("applied", 0) if "applied" in tl else 0
-    echo(_("confirmed guard {guard_id} at {when} ({took:.1f}s after the apply): the change "
-           "stays, no rollback").format(guard_id=doc["id"], when=_t(doc, "confirmed"), took=took))
     # A confirmed change is wanted: sentinels armed from here (lab mode) must not remove its
     # ports if a host loses its SB later. Sentinels started on the hosts themselves are
     # stopped there (`ovnguard guard sentinel-stop`).
-    from ovnguard.guard.sentinel import stop_sentinel
-
-    for sent in doc.get("sentinels", []):
-        if stop_sentinel(Path(sent["path"])):
-            echo(_("stopped the sentinel of {get}").format(get=sent.get('host', '?')))
-    if not doc.get("sentinels") and doc.get("expected_ports"):
-        echo(_(
-                "if you started sentinels on the hosts, stop them there: `ovnguard guard "
-                "sentinel-stop`"))
+    stopped = [sent.get("host", "?") for sent in doc.get("sentinels", [])
+               if stop_sentinel(Path(sent["path"]))]
+    emit(GuardConfirmed(doc, stopped), fmt)
 
 
 ROLLBACK_HELP = _("""Undo the change now (also after a stopped rollback: retries it).
@@ -401,72 +326,23 @@ def rollback(
                                           help=STATE_DIR_HELP),
     force: bool = typer.Option(False, "--force", help=_("Overwrite items someone else changed "
                                "since the apply with their value from before the change.")),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("GuardRolledBack", _("json: the guard's state"))),
 ) -> None:
     from ovnguard.guard.control import rollback as do_rollback
+    from ovnguard.report.guardaction import GuardRolledBack, rollback_exit_code
+
+    def progress(message: str) -> None:
+        # with --format json stdout holds only the document: the steps go to stderr
+        echo(message, err=fmt == "json")
 
     try:
-        doc = do_rollback(_root(state_dir), guard_id, echo, force=force).to_doc()
+        check_format("GuardRolledBack", fmt)
+        doc = do_rollback(_root(state_dir), guard_id, progress, force=force).to_doc()
     except OvnguardError as e:
         raise _err("rollback", e) from None
-    raise typer.Exit(_print_rollback(doc))
-
-
-def _print_rollback(doc: dict[str, Any]) -> int:
-    from ovnguard.guard.control import durations
-
-    status = doc.get("status")
-    rb = doc.get("rollback", {})
-    if status == "rolled-back":
-        v = rb.get("verification", {})
-        d = durations(doc)
-        echo(_(
-                "rolled back guard {guard_id} ({get}): restored at {when}").format(
-                guard_id=doc['id'], get=rb.get('reason'), when=_t(doc, 'restored'))
-                   + (_(", {seconds:.2f}s after the apply").format(
-                       seconds=d["applied_to_restored"]) if "applied_to_restored" in d else ""))
-        for a in rb.get("actions", []):
-            echo(f"  {a}")
-        for c in rb.get("overwritten", []):
-            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
-            echo(_(
-                    "  overwritten (--force): {c}{col}: was {c2}").format(
-                    c=c['row'], col=col, c2=c['found']))
-        for diff in v.get("differences", []):
-            echo(_(
-                    "  NOT restored: {diff} {value}: expected {diff2}, found {diff3}").format(
-                    diff=diff['row'], value=diff.get('column') or '', diff2=diff['expected'],
-                    diff3=diff['found']))
-        for other in v.get("changed_by_others", []):
-            echo(_(
-                    "  kept (changed by someone else since the backup): {other}").format(
-                    other=other))
-        if v.get("wait_hv"):
-            echo(f"  {v['wait_hv']}")
-        for h, what in sorted(v.get("ports", {}).items()):
-            echo(f"  {h}: {what}")
-        if v.get("error"):
-            echo(f"  {v['error']}")
-        return 0 if v.get("ok") else 1
-    if status == "rollback-conflict":
-        echo(_("rollback of guard {guard_id} STOPPED, nothing written: ").format(guard_id=doc['id'])
-                   + (rb.get("error") or _("touched rows were changed by someone else")))
-        for c in rb.get("conflicts", []):
-            col = _(" column {column}").format(column=c["column"]) if c.get("column") else ""
-            echo(_("  {table}: {row} [{uuid}]{col}: expected {expected}, found {found}").format(
-                table=c["table"], row=c["row"], uuid=c["uuid"][:8], col=col,
-                expected=c["expected"], found=c["found"]))
-        echo(_(
-                "  then: `ovnguard rollback --force` overwrites them, `ovnguard confirm` keeps "
-                "the database as it is"))
-        return 1
-    if status == "rollback-failed":
-        echo(_(
-                "rollback of guard {guard_id} gave up: {get}; retry with `ovnguard rollback`, or "
-                "apply inverse.json by hand").format(
-                guard_id=doc['id'], get=rb.get('error')))
-        return 3
-    echo(_("guard {guard_id} is {status}").format(guard_id=doc['id'], status=status))
-    return 1
+    emit(GuardRolledBack(doc), fmt)
+    raise typer.Exit(rollback_exit_code(doc))
 
 
 guard_app = typer.Typer(help=_("Guarded changes: status of the dead-man switches."),
@@ -564,40 +440,23 @@ def sentinel(
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP + " " + _(
                                               "Sentinels live in its sentinels/ directory.")),
-    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json.")),
+    fmt: str = typer.Option("text", "--format", "-f",
+                            help=format_help("SentinelArmed", _("json: its state"))),
 ) -> None:
     import time
 
     from ovnguard.guard import sentinel as sn
-    from ovnguard.guard.state import fmt_time
+    from ovnguard.report.guardaction import SentinelArmed
 
     try:
-        _fmt(fmt)
+        check_format("SentinelArmed", fmt)
         deadline = sn.deadline_from(until, seconds, time.time())
         a = sn.arm_sentinel(db, watch, sb, deadline, probes=probe, failures=failures,
                             interval=interval, state_dir=state_dir, host=host)
     except OvnguardError as e:
         raise _err("guard sentinel", e) from None
-    if fmt == "json":
-        echo(json.dumps(sn.read_state(a.path), indent=2))
-        return
-    echo(_(
-            "sentinel {id} armed on {host} (pid {pid}): watching {watching} until {until}").format(
-            id=a.id, host=a.host, pid=a.pid, watching=', '.join(a.watching),
-            until=fmt_time(a.until)))
-    for skipped in a.skipped:
-        echo(_(
-                "  not watched: {skipped}: {skipped2}").format(
-                skipped=skipped['port'], skipped2=skipped['why']))
-    for p in a.probes:
-        echo(_("  probe {p}: passes now, watched").format(p=p))
-    echo(_(
-            "  deletes them through {read_state} after {failures} failed rounds in a row (every "
-            "{interval:g}s)").format(
-            read_state=sn.read_state(a.path)['db'], failures=failures, interval=interval))
-    echo(_("  state: {value}").format(value=a.path / sn.STATE_FILE))
-    echo(_("  stop it: ovnguard guard sentinel-stop --id {id}").format(id=a.id)
-               + (f" --state-dir {state_dir}" if state_dir else ""))
+    emit(SentinelArmed(a, sn.read_state(a.path), str(a.path / sn.STATE_FILE), failures, interval,
+                       str(state_dir) if state_dir else None), fmt)
 
 
 SENTINEL_STATUS_HELP = _(
@@ -613,13 +472,13 @@ def sentinel_status(
     show_all: bool = typer.Option(False, "--all", help=_("Every sentinel in the state dir.")),
     state_dir: Path | None = typer.Option(None, "--state-dir", file_okay=False,
                                           help=STATE_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help=_("text or json.")),
+    fmt: str = typer.Option("text", "--format", "-f", help=format_help("SentinelStatus")),
 ) -> None:
     from ovnguard.guard import sentinel as sn
-    from ovnguard.guard.state import fmt_time
+    from ovnguard.report.guardaction import SentinelStatus
 
     try:
-        _fmt(fmt)
+        check_format("SentinelStatus", fmt)
         root = sn.sentinels_root(state_dir)
         paths = (sn.find_sentinel(root, sentinel_id) if sentinel_id or not show_all
                  else sn.list_sentinels(root))
@@ -628,15 +487,7 @@ def sentinel_status(
         docs = [{**sn.read_state(p), "alive": sn.alive(p), "path": str(p)} for p in paths]
     except OvnguardError as e:
         raise _err("guard sentinel-status", e) from None
-    if fmt == "json":
-        echo(json.dumps({"schema_version": 1, "sentinels": docs}, indent=2))
-        return
-    if not docs:
-        echo(_("no sentinel in {root}").format(root=root))
-    for d, p in zip(docs, paths, strict=True):
-        echo(f"{d['id']}  {sn.summary(p)}")
-        for ev in d.get("events", [])[-20:]:
-            echo(f"  {fmt_time(ev['t'])}  {ev['message']}")
+    emit(SentinelStatus(str(root), docs, [sn.summary(p) for p in paths]), fmt)
 
 
 SENTINEL_STOP_HELP = _(

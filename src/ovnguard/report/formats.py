@@ -65,6 +65,35 @@ _RENDERERS: dict[str, dict[Format, str]] = {
         Format.text: "ovnguard.report.guardstatus:write_text",
         Format.json: "ovnguard.report.guardstatus:write_json",
     },
+    # apply, apply --sentinel-print, confirm, rollback, guard sentinel, guard sentinel-status
+    "GuardApplied": {
+        Format.text: "ovnguard.report.guardaction:applied_text",
+        Format.json: "ovnguard.report.guardaction:applied_json",
+    },
+    "GuardRefused": {
+        Format.text: "ovnguard.report.guardaction:refused_text",
+        Format.json: "ovnguard.report.guardaction:refused_json",
+    },
+    "SentinelPlans": {
+        Format.text: "ovnguard.report.guardaction:plans_text",
+        Format.json: "ovnguard.report.guardaction:plans_json",
+    },
+    "GuardConfirmed": {
+        Format.text: "ovnguard.report.guardaction:confirmed_text",
+        Format.json: "ovnguard.report.guardaction:confirmed_json",
+    },
+    "GuardRolledBack": {
+        Format.text: "ovnguard.report.guardaction:rolledback_text",
+        Format.json: "ovnguard.report.guardaction:rolledback_json",
+    },
+    "SentinelArmed": {
+        Format.text: "ovnguard.report.guardaction:armed_text",
+        Format.json: "ovnguard.report.guardaction:armed_json",
+    },
+    "SentinelStatus": {
+        Format.text: "ovnguard.report.guardaction:sentinels_text",
+        Format.json: "ovnguard.report.guardaction:sentinels_json",
+    },
     # lab status
     "LabStatus": {
         Format.text: "ovnguard.report.labstatus:write_text",
