@@ -79,3 +79,28 @@ def test_each_rejected_line_is_its_own_location() -> None:
     # The typo `phynet2` is named on the line that names it (line 7, lsp-set-options).
     typo = [r for r in run["results"] if r["ruleId"] == "unmapped-physnet"]
     assert [t["locations"][0]["physicalLocation"]["region"]["startLine"] for t in typo] == [7]
+
+
+def test_paths_under_the_working_directory_are_relative_to_srcroot(tmp_path: Path) -> None:
+    """A CI job runs in its checkout: the change file given by absolute path still lands on
+    the repository's file (uriBaseId SRCROOT, originalUriBaseIds says where it was)."""
+    root = EX.parents[1]  # .../ovnguard: the seed is examples/seed below it
+    def run_in(cwd: Path) -> dict[str, Any]:
+        p = subprocess.run([OVNGUARD, "check", "-b", str(EX / "bundle"), "--change",
+                            str(EX / "change-corrected.sh"), "-f", "sarif"],
+                           capture_output=True, text=True, timeout=120, cwd=cwd)
+        assert p.returncode == 1, p.stderr
+        data: dict[str, Any] = json.loads(p.stdout)
+        jsonschema.Draft7Validator(official_schema()).validate(data)
+        return data["runs"][0]
+
+    inside = run_in(root)
+    assert inside["originalUriBaseIds"] == {"SRCROOT": {"uri": root.as_uri() + "/"}}
+    loop = next(r for r in inside["results"] if r["ruleId"] == "l2-loop")
+    assert loop["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "examples/seed/change-corrected.sh", "uriBaseId": "SRCROOT"}
+    # run elsewhere: the file is outside that directory, so its absolute URI
+    outside = run_in(tmp_path)
+    loop = next(r for r in outside["results"] if r["ruleId"] == "l2-loop")
+    assert loop["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": (EX / "change-corrected.sh").as_uri()}

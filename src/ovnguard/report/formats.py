@@ -188,9 +188,12 @@ def _report_json(report: Any, out: TextIO, o: RenderOptions) -> None:
 
 
 def _report_sarif(report: Any, out: TextIO, o: RenderOptions) -> None:
+    import os
+
     from ovnguard.report.sarif import render_sarif
 
-    _json_dump(render_sarif(report), out)
+    # paths under the directory we run in (a CI checkout) become relative to it
+    _json_dump(render_sarif(report, os.getcwd()), out)
 
 
 def _report_html(report: Any, out: TextIO, o: RenderOptions) -> None:

@@ -3,7 +3,13 @@ come from: an introduced finding on the change file's lines that cause it, a pre
 on the bundle file it was read from.
 
 Rule metadata carries the whole rule documentation (title, why, what to do) so a consumer
-needs no link back to this repository. tests/report/test_sarif.py validates the output against
+needs no link back to this repository.
+
+Paths under the directory ovnguard ran in (a CI job's checkout) are written relative to it,
+with `uriBaseId` "SRCROOT" and the run's `originalUriBaseIds` saying where that was: GitHub
+code scanning and other consumers map such a URI onto the file in the repository, whether
+the change file was given as `changes/fix.sh` or as `$GITHUB_WORKSPACE/changes/fix.sh`.
+Paths elsewhere stay absolute `file:` URIs. tests/report/test_sarif.py validates the output against
 the official SARIF 2.1.0 JSON schema.
 """
 
@@ -21,9 +27,18 @@ LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def _uri(path: str) -> str:
+SRCROOT = "SRCROOT"
+
+
+def _artifact(path: str, root: str | None) -> dict[str, str]:
+    """An artifactLocation: relative to `root` (uriBaseId SRCROOT) when the file is under
+    it or given relative (to the directory ovnguard ran in), else an absolute file URI."""
     p = PurePosixPath(path)
-    return p.as_uri() if p.is_absolute() else quote(path)
+    if not p.is_absolute():
+        return {"uri": quote(path), "uriBaseId": SRCROOT} if root else {"uri": quote(path)}
+    if root is not None and p.is_relative_to(root):
+        return {"uri": quote(str(p.relative_to(root))), "uriBaseId": SRCROOT}
+    return {"uri": p.as_uri()}
 
 
 def _runs(lines: list[int]) -> list[tuple[int, int]]:
@@ -37,9 +52,10 @@ def _runs(lines: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _region_location(uri: str, start: int, end: int, i: int | None = None) -> dict[str, Any]:
+def _region_location(artifact: dict[str, str], start: int, end: int,
+                     i: int | None = None) -> dict[str, Any]:
     loc: dict[str, Any] = {"physicalLocation": {
-        "artifactLocation": {"uri": uri},
+        "artifactLocation": artifact,
         "region": {"startLine": start, "endLine": end},
     }}
     if i is not None:
@@ -56,14 +72,16 @@ def _bundle_file(f: FindingOut, report: Report) -> str:
     return root
 
 
-def _locations(f: FindingOut, report: Report) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _locations(f: FindingOut, report: Report, root: str | None,
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if f.status == "introduced" and f.change_lines and report.change:
-        uri = _uri(report.change)
+        where = _artifact(report.change, root)
         runs = _runs(f.change_lines)
-        first = [_region_location(uri, *runs[0])]
-        related = [_region_location(uri, s, e, i) for i, (s, e) in enumerate(runs[1:], 1)]
+        first = [_region_location(where, *runs[0])]
+        related = [_region_location(where, s, e, i) for i, (s, e) in enumerate(runs[1:], 1)]
         return first, related
-    return [{"physicalLocation": {"artifactLocation": {"uri": _uri(_bundle_file(f, report))}}}], []
+    return [{"physicalLocation": {"artifactLocation": _artifact(_bundle_file(f, report),
+                                                                 root)}}], []
 
 
 def _rule_metadata(rule_id: str, severity: str) -> dict[str, Any]:
@@ -91,7 +109,10 @@ def _rule_metadata(rule_id: str, severity: str) -> dict[str, Any]:
     return meta
 
 
-def render_sarif(report: Report) -> dict[str, Any]:
+def render_sarif(report: Report, root: str | None = None) -> dict[str, Any]:
+    """The SARIF log of `report`. `root`: the absolute directory paths are made relative to
+    (the working directory ovnguard ran in; None: every path as it is)."""
+    root = str(PurePosixPath(root)) if root else None
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in report.findings:
@@ -99,7 +120,7 @@ def render_sarif(report: Report) -> dict[str, Any]:
             continue
         if f.rule not in rules:
             rules[f.rule] = _rule_metadata(f.rule, f.severity)
-        locations, related = _locations(f, report)
+        locations, related = _locations(f, report, root)
         result: dict[str, Any] = {
             "ruleId": f.rule,
             "ruleIndex": list(rules).index(f.rule),
@@ -116,13 +137,14 @@ def render_sarif(report: Report) -> dict[str, Any]:
         if related:
             result["relatedLocations"] = related
         results.append(result)
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "ovnguard", "version": __version__,
-                                "rules": list(rules.values())}},
-            "results": results,
-            "properties": {"verdict": report.verdict},
-        }],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "ovnguard", "version": __version__,
+                            "rules": list(rules.values())}},
+        "results": results,
+        "properties": {"verdict": report.verdict},
     }
+    if root is not None:
+        # a base URI ends with a slash (SARIF 3.14.14); "/" itself already does
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": PurePosixPath(root).as_uri().rstrip("/")
+                                               + "/"}}
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
