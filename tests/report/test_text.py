@@ -94,3 +94,25 @@ def test_a_finding_on_a_thousand_hosts_is_one_block() -> None:
     out = io.StringIO()
     render_text(big, out, verbose=True)
     assert out.getvalue().count(f"compute0500: {intro.summary}") == 1
+
+
+def test_colour_on_a_terminal_and_none_with_no_color() -> None:
+    """Colour only where a terminal shows it (FORCE_COLOR stands in for one here), and never
+    with NO_COLOR (no-color.org: no colour; bold and dim are not colour)."""
+    import os
+    import re
+
+    def first_lines(**env: str) -> str:
+        p = subprocess.run([OVNGUARD, "check", "-b", str(EX / "bundle"), "--change",
+                            str(EX / "change-corrected.sh"), "--lang", "en"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**{k: v for k, v in os.environ.items()
+                                   if k not in ("NO_COLOR", "FORCE_COLOR")}, **env})
+        assert p.returncode == 1, p.stderr
+        return "\n".join(p.stdout.splitlines()[:8])
+
+    colour = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;\d+)*m")
+    assert "\x1b[" not in first_lines()  # piped
+    assert colour.search(first_lines(FORCE_COLOR="1"))
+    plain = first_lines(FORCE_COLOR="1", NO_COLOR="1")
+    assert not colour.search(plain) and "DANGEROUS" in plain
