@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from ovnguard.change import parse_change
+from ovnguard.change.model import Change
 from ovnguard.errors import InputError
 from ovnguard.guard import hoststate
 from ovnguard.guard.hoststeps import HostPlan, HostStep, host_target
@@ -62,6 +63,15 @@ def test_refused_with_the_line(text: str, line: int, words: str) -> None:
     assert words in str(e.value)
     if line:
         assert e.value.line == line
+
+
+def test_a_host_state_file_alone_acts_on_the_default_host() -> None:
+    """No lines: the host is --host (or this host); without one, the refusal has no line."""
+    found = host_target(Change("h.yaml", ()), "c1", lambda: REMOTE, 30, host_state=True)
+    assert found is not None and found[0].host == "c1"
+    with pytest.raises(InputError, match="'# host: NAME'") as e:
+        host_target(Change("h.yaml", ()), None, lambda: REMOTE, 30, host_state=True)
+    assert (e.value.path, e.value.line) == ("h.yaml", None)
 
 
 def test_host_json_runs_only_ip_and_the_guards_ovs_vsctl() -> None:

@@ -14,8 +14,9 @@ import pytest
 from helpers.guardtools import SEED_CHANGE, SEED_SWITCH, cli
 from ovnguard.change import parse_change
 from ovnguard.errors import InputError
+from ovnguard.guard import ovsdb
 from ovnguard.guard import state as st
-from ovnguard.guard.chain import chain_argv, target_of
+from ovnguard.guard.chain import chain_argv, one_host, target_of
 from ovnguard.guard.control import durations
 from ovnguard.guard.inverse import (
     Current,
@@ -26,7 +27,9 @@ from ovnguard.guard.inverse import (
     verify_rollback,
 )
 from ovnguard.guard.ovsdb import DbSchema, Rows, row_from_json
-from ovnguard.guard.probes import default_probes, parse_probe
+from ovnguard.guard.probes import default_probes, parse_probe, port_number
+from ovnguard.guard.rollback import chassis_ports
+from ovnguard.guard.sentinel.checks import sb_checks
 from ovnguard.model.db import Schema
 
 NB_SCHEMA = Path("/usr/share/ovn/ovn-nb.ovsschema")
@@ -65,6 +68,20 @@ def test_probe_specs() -> None:
 def test_bad_probe_specs(spec: str, message: str) -> None:
     with pytest.raises(InputError, match=re.escape(message)):
         parse_probe(spec)
+
+
+def test_one_port_number_rule_for_probes_and_sb_remotes_each_in_its_own_words() -> None:
+    assert [port_number(t, "x {text}") for t in ("1", "22", "65535")] == [1, 22, 65535]
+    # "²" and "٣" are digits to str.isdigit(): "²" made int() raise (a traceback)
+    for bad in ("0", "65536", "", "-1", "22 ", "x", "²", "٣"):
+        with pytest.raises(InputError, match=re.escape(f"bad {bad!r} in y")):
+            port_number(bad, "bad {text} in {where}", where="y")
+    with pytest.raises(InputError, match=re.escape("probe 'tcp:a:0': bad port '0'")):
+        parse_probe("tcp:a:0")
+    with pytest.raises(InputError, match=re.escape("--sb 'tcp:a:0': bad port '0'")):
+        sb_checks("tcp:a:0")
+    with pytest.raises(InputError, match=re.escape("--sb 'tcp:[::1]:x': bad port 'x'")):
+        sb_checks("tcp:[::1]:x")
 
 
 def test_default_probes_icmp_and_ssh_to_each_management_address() -> None:
@@ -119,6 +136,51 @@ def test_options_of_commands_stay_global_options_go() -> None:
 def test_changes_the_guard_cannot_apply_as_one_transaction(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         target_of(parse_change(text, "c.sh"))
+
+
+def test_one_host_of_a_change_or_why_not() -> None:
+    assert one_host([("c1", 1), ("c1", 3)], "c.sh", "unnamed", "several {names}") == "c1"
+    assert one_host([("c1", None)], "c.sh", "unnamed", "several {names}") == "c1"
+    with pytest.raises(InputError) as e:
+        one_host([("c1", 1), (None, 4), (None, 6)], "c.sh", "unnamed", "several {names}")
+    assert (e.value.message, e.value.path, e.value.line) == ("unnamed", "c.sh", 4)
+    with pytest.raises(InputError) as e:
+        one_host([(None, None)], "c.sh", "unnamed", "several {names}")
+    assert (e.value.message, e.value.line) == ("unnamed", None)
+    with pytest.raises(InputError) as e:
+        one_host([("c2", 1), ("c1", 2), ("c2", 3)], "c.sh", "unnamed", "several {names}")
+    assert (e.value.message, e.value.line) == ("several c1, c2", None)
+
+
+# --- after a rollback -------------------------------------------------------------------------
+
+
+def test_chassis_ports_reads_a_bare_uuid_and_a_set_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RFC 7047: a set of one element is on the wire as that element, so a one-port bridge's
+    `ports` is ["uuid", U] and a bridge's with several ["set", [...]]."""
+    def query(remote: str, database: str, ops: Any, timeout: float = 30.0) -> list[Any]:
+        assert (remote, database) == ("unix:/db.sock", "Open_vSwitch")
+        return [
+            {"rows": [{"name": "br-int", "ports": ["set", [["uuid", "p1"], ["uuid", "p2"]]]},
+                      {"name": "br-ex", "ports": ["uuid", "p3"]},
+                      {"name": "br-empty", "ports": ["set", []]},
+                      {"name": "br-gone", "ports": ["uuid", "p-deleted-meanwhile"]}]},
+            {"rows": [{"_uuid": ["uuid", "p1"], "name": "br-int"},
+                      {"_uuid": ["uuid", "p2"], "name": "patch-a"},
+                      {"_uuid": ["uuid", "p3"], "name": "eth1"}]},
+        ]
+
+    monkeypatch.setattr(ovsdb, "query", query)
+    assert chassis_ports("unix:/db.sock") == {
+        ("br-int", "br-int"), ("br-int", "patch-a"), ("br-ex", "eth1")}
+
+    def unreachable(*_a: Any, **_k: Any) -> list[Any]:
+        raise ovsdb.Unreachable("gone")
+
+    monkeypatch.setattr(ovsdb, "query", unreachable)
+    assert chassis_ports("unix:/db.sock") is None
 
 
 # --- the inverse ----------------------------------------------------------------------------

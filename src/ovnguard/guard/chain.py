@@ -11,6 +11,7 @@ Open_vSwitch database (`ovs-vsctl` lines, all for the same host).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ovnguard.change.model import Change, Command
@@ -69,19 +70,31 @@ def target_of(change: Change) -> Target:
     tool = tools.pop()
     if tool == "ovn-nbctl":
         return Target(NB, tool, None)
-    hosts = {inv.host for inv in invs}
-    if None in hosts:
-        line = next(i.location.line for i in invs if i.host is None)
-        raise InputError(_(
-            "ovs-vsctl acts on one host's database: say which with a '# host: NAME' line above "
-            "it or --host NAME"), where, line)
-    if len(hosts) > 1:
-        raise InputError(
-            _(
-            "the change has ovs-vsctl lines for several hosts ({names}): one guard acts on one "
-            "host's database; split it per host and run each on its host").format(
-            names=', '.join(sorted(h for h in hosts if h))), where)
-    return Target(OVS, tool, hosts.pop())
+    host = one_host(
+        [(inv.host, inv.location.line) for inv in invs], where,
+        _("ovs-vsctl acts on one host's database: say which with a '# host: NAME' line above "
+          "it or --host NAME"),
+        _("the change has ovs-vsctl lines for several hosts ({names}): one guard acts on one "
+          "host's database; split it per host and run each on its host"))
+    return Target(OVS, tool, host)
+
+
+def one_host(hosts: Sequence[tuple[str | None, int | None]], where: str, unnamed: str,
+             several: str) -> str:
+    """The one host all lines of a change act on, from each line's (host, line number);
+    a host of None is a line whose host nobody named. Otherwise an InputError: `unnamed` at
+    the first such line, or `several` with its {names} filled in. Both the OVSDB-only path
+    (`target_of`) and a host change (`hoststeps.host_target`) ask this; the wording is the
+    caller's, as each tells the operator what to split or name in its own terms."""
+    missing = [line for host, line in hosts if host is None]
+    if missing:
+        raise InputError(unnamed, where, missing[0])
+    names = {host for host, _line in hosts if host is not None}
+    if len(names) > 1:
+        raise InputError(several.format(names=", ".join(sorted(names))), where)
+    # Callers always give at least one line (a host change without lines gives its default).
+    (host,) = names
+    return host
 
 
 def command_words(cmd: Command) -> list[str]:

@@ -37,7 +37,7 @@ from ovnguard.change.model import Change
 from ovnguard.errors import InputError
 from ovnguard.guard import hoststate
 from ovnguard.guard import state as st
-from ovnguard.guard.chain import OVS, Target, command_words
+from ovnguard.guard.chain import OVS, Target, command_words, one_host
 from ovnguard.i18n import _
 
 Log = Callable[[str], None]
@@ -160,20 +160,15 @@ def host_target(change: Change, default_host: str | None, remote_for: Callable[[
             "the change mixes host lines (ip) with {names} lines: a host change is applied on "
             "its host, an NB change on the NB host; split it").format(
             names=', '.join(sorted(tools))), where)
-    hosts = {inv.host or default_host for inv in change.invocations} or {default_host}
-    if None in hosts:
-        line = next((i.location.line for i in change.invocations
-                     if (i.host or default_host) is None), None)
-        raise InputError(_(
-            "a host change acts on one host: say which with a '# host: NAME' line above it or "
-            "--host NAME"), where, line)
-    if len(hosts) > 1:
-        raise InputError(
-            _(
-            "the change has lines for several hosts ({names}): the guard applies a host change "
-            "on its host; split it per host").format(
-            names=', '.join(sorted(h or '' for h in hosts))), where)
-    host = hosts.pop()
+    # A host-state file alone has no lines: the host is then the default (--host, or this
+    # host), with no line to point at when there is none.
+    host = one_host(
+        [(inv.host or default_host, inv.location.line) for inv in change.invocations]
+        or [(default_host, None)], where,
+        _("a host change acts on one host: say which with a '# host: NAME' line above it or "
+          "--host NAME"),
+        _("the change has lines for several hosts ({names}): the guard applies a host change "
+          "on its host; split it per host"))
     remote = remote_for()
     secs = max(1, int(timeout + 0.999))
     steps = []

@@ -139,10 +139,16 @@ def parse_probe(spec: str, timeout: float | None = None) -> Probe:
 
 
 def _port(text: str, spec: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise InputError(_(
-            "probe {spec}: bad port {text}").format(
-            spec=repr(spec), text=repr(text)))
+    return port_number(text, _("probe {spec}: bad port {text}"), spec=repr(spec))
+
+
+def port_number(text: str, bad_port: str, **fields: str) -> int:
+    """A TCP port as written in a spec (decimal, 1-65535). Otherwise an InputError: the
+    caller's `bad_port` message with its {text} (the port, quoted) and `fields` filled in --
+    the caller's, as a probe spec and an --sb remote are named differently."""
+    # ASCII digits only: "²".isdigit() is true and int("²") a ValueError (was a traceback)
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+        raise InputError(bad_port.format(text=repr(text), **fields))
     return int(text)
 
 

@@ -37,6 +37,7 @@ from ovnguard.guard.model import (
     VerifyErrorRecord,
 )
 from ovnguard.guard.ovsdb import DbSchema, Rows, TransactionError, Unreachable
+from ovnguard.model.ovs import json_uuids
 
 Log = Callable[[str], None]
 BACKOFF = (0.1, 0.2, 0.4, 0.8, 1.0)  # then every 1 s until the give-up time
@@ -233,12 +234,12 @@ def chassis_ports(remote: str, timeout: float = 5.0) -> set[tuple[str, str]] | N
         bridges, ports = ovsdb.query(remote, "Open_vSwitch", ops, timeout)
     except ovsdb.OvnguardError:
         return None
-    names = {r["_uuid"][1]: r["name"] for r in ports["rows"]}
+    # The wire's uuids (a one-port bridge's `ports` is a bare uuid, not a set) are read by
+    # the one OVSDB-JSON decoder of a host's database, model.ovs.
+    names = {u: r["name"] for r in ports["rows"] for u in json_uuids(r["_uuid"])}
     out: set[tuple[str, str]] = set()
     for b in bridges["rows"]:
-        v = b["ports"]
-        uuids = [x[1] for x in v[1]] if v[0] == "set" else [v[1]]
-        out.update((b["name"], names[u]) for u in uuids if u in names)
+        out.update((b["name"], names[u]) for u in json_uuids(b["ports"]) if u in names)
     return out
 
 

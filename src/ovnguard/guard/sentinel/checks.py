@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ovnguard.errors import InputError
-from ovnguard.guard.probes import Probe, ProbeContext, ProbeResult, parse_probe, run_probe
+from ovnguard.guard.probes import (
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    parse_probe,
+    port_number,
+    run_probe,
+)
 from ovnguard.i18n import _
 from ovnguard.model.ovs import remote_targets
 
@@ -57,7 +64,8 @@ def sb_checks(remote: str) -> list[Check]:
                 "unix:PATH; give --probe instead)").format(
                 remote=repr(remote), text=repr(t.text)))
         host = t.host
-        port = _port(t.port, remote) if t.port is not None else SB_DEFAULT_PORT
+        port = (port_number(t.port, _("--sb {remote}: bad port {text}"), remote=repr(remote))
+                if t.port is not None else SB_DEFAULT_PORT)
         shown = f"[{host}]" if t.bracketed or ":" in host else host
         if not host:
             raise InputError(_(
@@ -69,14 +77,6 @@ def sb_checks(remote: str) -> list[Check]:
             "--sb {remote}: no remote").format(
             remote=repr(remote)))
     return out
-
-
-def _port(text: str, remote: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise InputError(_(
-            "--sb {remote}: bad port {text}").format(
-            remote=repr(remote), text=repr(text)))
-    return int(text)
 
 
 def parse_watch(values: Iterable[str]) -> list[str]:
