@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import shutil
 import threading
 import time
@@ -22,11 +21,11 @@ from pathlib import Path
 from ovnguard.errors import LabError
 from ovnguard.i18n import _
 from ovnguard.lab import commands as cmd
+from ovnguard.lab.console import CTL_TIMEOUT, OvnConsole, ctl_secs
 from ovnguard.lab.layout import (
     NB_SCHEMA_CANDIDATES,
     SB_SCHEMA_CANDIDATES,
     VSWITCH_SCHEMA_CANDIDATES,
-    HostPaths,
     RunLayout,
     default_run_dir,
 )
@@ -41,7 +40,14 @@ from ovnguard.lab.process import (
     stop_pids,
 )
 from ovnguard.lab.protocol import StopsOnExit
-from ovnguard.lab.rundir import claim_run_dir, locked, remove_runtime_files, schema_path
+from ovnguard.lab.rundir import (
+    claim_run_dir,
+    empty_run_dir,
+    locked,
+    refuse_running_lab,
+    remove_runtime_files,
+    schema_path,
+)
 from ovnguard.lab.state import (
     ChassisStatus,
     DaemonRecord,
@@ -53,7 +59,6 @@ from ovnguard.lab.state import (
     write_state,
 )
 from ovnguard.lab.topology import Topology, validate_topology
-from ovnguard.model.ovs import json_tables, json_uuids, list_args
 
 # progress(stage, done, total); stages: "central", "chassis", "register", "sync".
 ProgressFn = Callable[[str, int, int], None]
@@ -74,20 +79,25 @@ class Preload:
     host_commands: Mapping[str, Sequence[Sequence[str]]] = field(default_factory=dict)
 
 
-CTL_TIMEOUT = 30.0
-# Runtime files a daemon leaves behind when it is killed with SIGKILL.
-
-
-
-
 def _record(spec: DaemonSpec, pid: int | None = None, ctl: str | None = None) -> DaemonRecord:
     return DaemonRecord(
         name=spec.name, pidfile=str(spec.pidfile), logfile=str(spec.logfile), pid=pid, ctl=ctl
     )
 
 
-
-
+def raise_first_failure(
+    errors: Sequence[tuple[str, BaseException]], message: str, kind: str
+) -> None:
+    """Hosts start in parallel and every failure is collected, so that none is left half
+    started; then one LabError names the first and counts the others. `errors`: (host, its
+    error); `message`: the translated "... {name}: {first}{others}"; `kind`: what the count
+    counts ("chassis", "hosts")."""
+    if not errors:
+        return
+    name, first = errors[0]
+    others = f" ({len(errors) - 1} more {kind} failed too)" if len(errors) > 1 else ""
+    # The data-plane lab's catalogued message calls the count {more}: it gets both names.
+    raise LabError(message.format(name=name, first=first, others=others, more=others)) from None
 
 
 def _pidfile_pids(root: Path) -> list[int]:
@@ -114,22 +124,10 @@ def _our_live_pids(layout: RunLayout) -> list[int]:
 def _prepare_run_dir(layout: RunLayout) -> None:
     """Empty a claimed run dir; a stale lab (dead or foreign pids) is cleaned, a live one is
     an error."""
-    live = _our_live_pids(layout)
-    if live:
-        raise LabError(
-            _(
-            "a lab is already running in {root} ({count} daemons, e.g. pid {value}); stop it "
-            "with `ovnguard lab down --run-dir {root}`").format(
-            root=layout.root, count=len(live), value=live[0])
-        )
-    keep = {layout.lock.name, layout.marker.name}
-    for p in layout.root.iterdir():
-        if p.name in keep:
-            continue
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-        else:
-            p.unlink()
+    refuse_running_lab(layout, _our_live_pids(layout), _(
+        "a lab is already running in {root} ({count} daemons, e.g. pid {value}); stop it "
+        "with `ovnguard lab down --run-dir {root}`"))
+    empty_run_dir(layout)
 
 
 def initial_state(
@@ -176,7 +174,7 @@ def initial_state(
     )
 
 
-class Lab(StopsOnExit):
+class Lab(OvnConsole, StopsOnExit):
     """A running lab. Create with `Lab.up(...)`, re-open with `Lab.attach(run_dir)`."""
 
     def __init__(self, layout: RunLayout, state: LabState) -> None:
@@ -338,12 +336,7 @@ class Lab(StopsOnExit):
                     errors.append((name, e))
                 report("chassis", done, n_hosts)
             write_state(layout.state, self.state)
-            if errors:
-                name, first = errors[0]
-                others = f" ({len(errors) - 1} more chassis failed too)" if len(errors) > 1 else ""
-                raise LabError(_(
-                    "chassis {name}: {first}{others}").format(
-                    name=name, first=first, others=others)) from None
+            raise_first_failure(errors, _("chassis {name}: {first}{others}"), "chassis")
 
         self._wait_registered(deadline, report)
         report("sync", 0, 1)
@@ -386,7 +379,7 @@ class Lab(StopsOnExit):
                 "ovs-vsctl",
                 f"--db={hp.ovsdb.remote}",
                 "--no-wait",
-                f"--timeout={_secs(CTL_TIMEOUT)}",
+                f"--timeout={ctl_secs(CTL_TIMEOUT)}",
                 *cmd.chain(init),
             ],
             env=env,
@@ -472,98 +465,16 @@ class Lab(StopsOnExit):
                 "could not stop pids {survivors} of the lab in {root}").format(
                 survivors=survivors, root=self.layout.root))
 
-    # --- where things are ---------------------------------------------------------------
+    # --- where things are (the rest is OvnConsole's) ----------------------------------
 
     @property
-    def run_dir(self) -> Path:
-        return self.layout.root
-
-    @property
-    def topology(self) -> Topology:
-        return self.state.topology
-
-    @property
-    def nb_remote(self) -> str:
-        return self.state.nb_remote
-
-    @property
-    def sb_remote(self) -> str:
-        return self.state.sb_remote
+    def _lab_state(self) -> LabState:
+        return self.state
 
     def host_names(self) -> list[str]:
         return [h.name for h in self.state.hosts]
 
-    def host_paths(self, host: str) -> HostPaths:
-        self.state.host(host)  # a clear error for an unknown host
-        return self.layout.host(host)
-
-    def host_dir(self, host: str) -> Path:
-        return self.host_paths(host).dir
-
-    def host_env(self, host: str) -> dict[str, str]:
-        """OVS_RUNDIR & co. for running OVS tools against this chassis (e.g. `ovs-ofctl`)."""
-        return self.host_paths(host).env()
-
-    def controller_ctl(self, host: str) -> Path:
-        hp = self.host_paths(host)
-        pid = read_pidfile(hp.controller_pidfile)
-        if pid is None:
-            raise LabError(_(
-                "ovn-controller of {host} is not running (no {controller_pidfile})").format(
-                host=host, controller_pidfile=hp.controller_pidfile))
-        return hp.controller_ctl(pid)
-
-    # --- talking to the daemons ---------------------------------------------------------
-
-    def nbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return run(
-            ["ovn-nbctl", f"--db={self.nb_remote}", f"--timeout={_secs(timeout)}", *args],
-            timeout=timeout + 5,
-        )
-
-    def sbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return run(
-            ["ovn-sbctl", f"--db={self.sb_remote}", f"--timeout={_secs(timeout)}", *args],
-            timeout=timeout + 5,
-        )
-
-    def vsctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        hp = self.host_paths(host)
-        return run(
-            ["ovs-vsctl", f"--db={hp.ovsdb.remote}", f"--timeout={_secs(timeout)}", *args],
-            env=hp.env(),
-            timeout=timeout + 5,
-        )
-
-    def appctl_controller(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return run(
-            [
-                "ovn-appctl",
-                "-t",
-                str(self.controller_ctl(host)),
-                f"--timeout={_secs(timeout)}",
-                *args,
-            ],
-            env=self.host_env(host),
-            timeout=timeout + 5,
-        )
-
-    def appctl_vswitchd(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        hp = self.host_paths(host)
-        return run(
-            ["ovs-appctl", "-t", str(hp.vswitchd_ctl), f"--timeout={_secs(timeout)}", *args],
-            env=hp.env(),
-            timeout=timeout + 5,
-        )
-
-    def ofctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        """`ovs-ofctl` on a chassis: `lab.ofctl("compute1", "dump-flows", "br-int")` finds
-        that chassis' br-int.mgmt through OVS_RUNDIR."""
-        return run(
-            ["ovs-ofctl", f"--timeout={_secs(timeout)}", *args],
-            env=self.host_env(host),
-            timeout=timeout + 5,
-        )
+    # --- talking to the daemons (the ctl commands are OvnConsole's) -------------------
 
     def registered_chassis(self) -> set[str]:
         """Names of the rows in SB Chassis."""
@@ -594,19 +505,6 @@ class Lab(StopsOnExit):
             if late:
                 return f" (behind: {', '.join(late)})"
         return ""
-
-    def chassis_ports(self, host: str) -> dict[str, list[str]]:
-        """Ports of every bridge on a chassis (without the bridge's own local port), sorted."""
-        out = self.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))
-
-        bridges, ports = json_tables(out)
-        port_names = {row[0][1]: row[1] for row in ports["data"]}
-        result: dict[str, list[str]] = {}
-        for name, port_set in bridges["data"]:
-            result[name] = sorted(
-                port_names[u] for u in json_uuids(port_set) if port_names.get(u) != name
-            )
-        return dict(sorted(result.items()))
 
     # --- status -------------------------------------------------------------------------
 
@@ -670,11 +568,6 @@ class Lab(StopsOnExit):
         return out
 
 
-def _secs(timeout: float) -> int:
-    """OVS tools take whole seconds for --timeout."""
-    return max(1, math.ceil(timeout))
-
-
 def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:
     """Shell variables that point the stock ovn-nbctl/ovn-sbctl/ovs-vsctl at the lab."""
     env = {"OVN_NB_DB": lab.nb_remote, "OVN_SB_DB": lab.sb_remote}
@@ -685,4 +578,4 @@ def environ_for(lab: Lab, host: str | None = None) -> dict[str, str]:
     return env
 
 
-__all__ = ["Lab", "Preload", "ProgressFn", "environ_for"]
+__all__ = ["Lab", "Preload", "ProgressFn", "environ_for", "raise_first_failure"]

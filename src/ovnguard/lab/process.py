@@ -145,10 +145,15 @@ class DaemonSpec:
         ]
 
 
-def start_daemon(spec: DaemonSpec, *, timeout: float = 30.0) -> int:
-    """Start a daemon, return its pid. On failure the LabError carries the log's tail."""
+def start_daemon(spec: DaemonSpec, *, timeout: float = 30.0, nice: int | None = None) -> int:
+    """Start a daemon, return its pid. On failure the LabError carries the log's tail.
+    `nice`: start it under that niceness, so the whole process and every thread it will
+    create has it (a data-plane lab's ovs-vswitchd, which a broadcast storm keeps busy)."""
+    argv = spec.argv()
+    if nice:
+        argv = ["nice", "-n", str(nice), *argv]
     try:
-        run(spec.argv(), env=spec.env, timeout=timeout, netns=spec.netns)
+        run(argv, env=spec.env, timeout=timeout, netns=spec.netns)
     except LabError as e:
         raise LabError(_(
             "{name} did not start: {e}{value}").format(

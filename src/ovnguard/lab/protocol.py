@@ -4,7 +4,8 @@ Two labs run real OVN here: `Lab` (lab/lab.py: every chassis on OVS's dummy data
 packets) and `DataplaneLab` (lab/dataplane/: every host a network namespace with real packets).
 Code that only talks to the daemons -- reads a chassis' OVS, runs ovn-nbctl, asks
 ovn-controller -- takes an `OvnLab` and works with both. These calls go over unix sockets:
-the out-of-band console that keeps working when a change cuts the management network.
+the out-of-band console that keeps working when a change cuts the management network. Both
+labs inherit them from `OvnConsole` (lab/console.py), written once.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ovnguard.errors import LabError
@@ -67,6 +68,27 @@ def claim_run_dir(layout: RunLayout) -> None:
         )
     root.mkdir(parents=True, exist_ok=True)
     layout.marker.write_text("This directory is an ovnguard lab run dir.\n")
+
+
+def refuse_running_lab(layout: RunLayout, live: Sequence[int], message: str) -> None:
+    """A lab whose daemons (`live`: their pids) still run in the run dir is never replaced:
+    LabError. `message`: the translated "... {root} ({count} daemons, e.g. pid {value}) ...",
+    each lab's own, as each says how to stop it."""
+    if live:
+        raise LabError(message.format(root=layout.root, count=len(live), value=live[0]))
+
+
+def empty_run_dir(layout: RunLayout) -> None:
+    """Delete everything in a claimed run dir but its lock (held by the caller) and its
+    marker (it stays a lab's run dir). Called once no daemon of a lab there is left."""
+    keep = {layout.lock.name, layout.marker.name}
+    for p in layout.root.iterdir():
+        if p.name in keep:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def remove_runtime_files(root: Path) -> None:

@@ -53,6 +53,13 @@ def test_up_every_node_reaches_every_other_then_down_leaves_nothing(
     assert dp.vsctl("compute1", "get", "Bridge", "br-int", "datapath_type").strip() == "netdev"
     assert "netdev@ovs-netdev" in dp.appctl_vswitchd("compute1", "dpctl/show")
     assert "veth" in dp.exec("compute1", "ip", "-d", "link", "show", "enp6s18")
+    # Every ovs-vswitchd runs at the storm limit's niceness (nice adds to ours), the other
+    # daemons at ours.
+    pids, ours = dp.lab.pids(), os.getpriority(os.PRIO_PROCESS, 0)
+    for host in dp.host_names:
+        vswitchd = os.getpriority(os.PRIO_PROCESS, pids[f"{host}/ovs-vswitchd"])
+        assert vswitchd == min(19, ours + dp.state.limits.nice), host
+        assert os.getpriority(os.PRIO_PROCESS, pids[f"{host}/ovn-controller"]) == ours
     # Every LAN link is rate-limited at both ends (the storm bound), OVS ports included.
     for node, ifname in (("compute1", "enp6s18"), ("central", "eth0")):
         assert "tbf" in dp.exec(node, "tc", "qdisc", "show", "dev", ifname)

@@ -12,11 +12,11 @@ The control plane of the lab (our ctl commands) uses unix sockets, i.e. it is th
 "console": it keeps working when the management network does not.
 """
 
+from ovnguard.lab.console import CTL_TIMEOUT
 from ovnguard.lab.dataplane.cgroup import cgroup_stat
 from ovnguard.lab.dataplane.lab import DataplaneLab
 from ovnguard.lab.dataplane.plan import (
     CENTRAL,
-    CTL_TIMEOUT,
     MANAGEMENT_SEGMENT,
     NB_PORT,
     PROBE_PORT,

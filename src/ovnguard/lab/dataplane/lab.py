@@ -16,9 +16,9 @@ from pathlib import Path
 from ovnguard.errors import LabError
 from ovnguard.i18n import _
 from ovnguard.lab import netns
+from ovnguard.lab.console import OvnConsole
 from ovnguard.lab.dataplane.cgroup import cgroup_stat
 from ovnguard.lab.dataplane.plan import (
-    CTL_TIMEOUT,
     MANAGEMENT_SEGMENT,
     PROBE_PORT,
     ROUTER,
@@ -55,25 +55,37 @@ from ovnguard.lab.process import (
     clean_env,
 )
 from ovnguard.lab.protocol import StopsOnExit
-from ovnguard.lab.rundir import claim_run_dir, locked, schema_path
-from ovnguard.lab.state import write_state
+from ovnguard.lab.rundir import (
+    claim_run_dir,
+    empty_run_dir,
+    locked,
+    refuse_running_lab,
+    schema_path,
+)
+from ovnguard.lab.state import LabState, write_state
 from ovnguard.lab.topology import Topology, seed_topology, validate_topology
 
 # --- the lab ------------------------------------------------------------------------------
 
 
-class DataplaneLab(StopsOnExit):
+class DataplaneLab(OvnConsole, StopsOnExit):
     """A running data-plane lab. `DataplaneLab.up(...)`, `DataplaneLab.attach(run_dir)`.
 
-    `lab` is the ordinary `Lab` handle on the same daemons (nbctl, vsctl, chassis_ports,
-    ...): it talks over unix sockets — the out-of-band "console" that keeps working when
-    the management LAN does not. Probes (`ping`, `tcp_probe`, `reachability`) go over the
-    LAN, from inside the namespaces.
+    `lab` is the ordinary `Lab` handle on the same daemons; the console (nbctl, vsctl,
+    chassis_ports, ...; `OvnConsole`'s, as `Lab`'s are) reaches them over unix sockets, out
+    of band, so it keeps working when the management LAN does not. Probes (`ping`,
+    `tcp_probe`, `reachability`) go over the LAN, from inside the namespaces.
     """
 
     def __init__(self, lab: Lab, state: DataplaneState) -> None:
         self.lab = lab
+        # The console's hooks: the same run dir and lab.json as `lab`'s.
+        self.layout = lab.layout
         self.state = state
+
+    @property
+    def _lab_state(self) -> LabState:
+        return self.lab.state
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -111,25 +123,13 @@ class DataplaneLab(StopsOnExit):
         )
         claim_run_dir(layout)
         with locked(layout):
-            live = our_daemons(layout)
-            if live:
-                raise LabError(
-                    _(
-                    "a lab is already running in {root} ({count} daemons, e.g. pid {value}); "
-                    "stop it first").format(
-                    root=layout.root, count=len(live), value=live[0])
-                )
+            refuse_running_lab(layout, our_daemons(layout), _(
+                "a lab is already running in {root} ({count} daemons, e.g. pid {value}); "
+                "stop it first"))
             cleanup_stale()
             # This run dir's own leftovers (a crashed run): same id, so same namespaces.
             teardown(lab_id, layout)
-            keep = {layout.lock.name, layout.marker.name}
-            for p in layout.root.iterdir():
-                if p.name in keep:
-                    continue
-                if p.is_dir() and not p.is_symlink():
-                    shutil.rmtree(p)
-                else:
-                    p.unlink()
+            empty_run_dir(layout)
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             register(
                 Registration(
@@ -216,14 +216,6 @@ class DataplaneLab(StopsOnExit):
         return self.plan.lab_id
 
     @property
-    def run_dir(self) -> Path:
-        return self.lab.layout.root
-
-    @property
-    def topology(self) -> Topology:
-        return self.lab.state.topology
-
-    @property
     def host_names(self) -> list[str]:
         return [h.name for h in self.plan.hosts]
 
@@ -266,25 +258,7 @@ class DataplaneLab(StopsOnExit):
                 node_or_address=repr(node_or_address), names=', '.join(addrs))
             ) from None
 
-    # --- the console (unix sockets, out of band) ----------------------------------------
-
-    def nbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return self.lab.nbctl(*args, timeout=timeout)
-
-    def sbctl(self, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return self.lab.sbctl(*args, timeout=timeout)
-
-    def vsctl(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return self.lab.vsctl(host, *args, timeout=timeout)
-
-    def appctl_vswitchd(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return self.lab.appctl_vswitchd(host, *args, timeout=timeout)
-
-    def appctl_controller(self, host: str, *args: str, timeout: float = CTL_TIMEOUT) -> str:
-        return self.lab.appctl_controller(host, *args, timeout=timeout)
-
-    def chassis_ports(self, host: str) -> dict[str, list[str]]:
-        return self.lab.chassis_ports(host)
+    # --- the console (unix sockets, out of band; the ctl commands are OvnConsole's) -----
 
     def exec(self, node: str, *argv: str, timeout: float = 30.0) -> str:
         """Run a command inside a node's namespace (`router` = the LAN namespace)."""

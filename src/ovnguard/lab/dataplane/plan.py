@@ -24,7 +24,6 @@ MANAGEMENT_SEGMENT = "management"
 PROBE_PORT = 22
 NB_PORT = 6641
 SB_PORT = 6642
-CTL_TIMEOUT = 30.0  # seconds for one ctl command over the console
 Control = Literal["management", "local"]
 Kind = Literal["icmp", "tcp"]
 Matrix = dict[tuple[str, str], bool]

@@ -17,9 +17,9 @@ from ovnguard.errors import LabError
 from ovnguard.i18n import _
 from ovnguard.lab import commands as cmd
 from ovnguard.lab import netns
+from ovnguard.lab.console import CTL_TIMEOUT
 from ovnguard.lab.dataplane.cgroup import cgroup_add, create_cgroup
 from ovnguard.lab.dataplane.plan import (
-    CTL_TIMEOUT,
     NB_PORT,
     PROBE_PORT,
     SB_PORT,
@@ -28,16 +28,15 @@ from ovnguard.lab.dataplane.plan import (
 from ovnguard.lab.dataplane.registry import (
     LISTENER,
 )
-from ovnguard.lab.lab import initial_state
+from ovnguard.lab.lab import initial_state, raise_first_failure
 from ovnguard.lab.layout import (
     RunLayout,
 )
 from ovnguard.lab.process import (
-    DaemonSpec,
     clean_env,
     log_tail_text,
-    read_pidfile,
     run,
+    start_daemon,
     wait_until,
 )
 from ovnguard.lab.state import LabState, write_state
@@ -70,12 +69,7 @@ def start(dp: DataplaneLab, schemas: tuple[str, str, str], timeout: float) -> No
             except BaseException as e:
                 errors.append((name, e))
     write_state(layout.state, dp.lab.state)
-    if errors:
-        name, first = errors[0]
-        more = f" ({len(errors) - 1} more hosts failed too)" if len(errors) > 1 else ""
-        raise LabError(_(
-            "host {name}: {first}{more}").format(
-            name=name, first=first, more=more)) from None
+    raise_first_failure(errors, _("host {name}: {first}{more}"), "hosts")
     _start_listeners(dp, deadline)
     _wait_registered(dp, deadline)
     dp.lab.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
@@ -141,13 +135,13 @@ def _start_central(dp: DataplaneLab, schemas: tuple[str, str, str]) -> None:
         # The unix socket stays (our console); the TCP remote is what hosts use.
         args = (*spec.args[:-1], f"--remote=ptcp:{port}:{c.address.ip}", spec.args[-1])
         spec = replace(spec, args=args, netns=c.netns)
-        dp._set_pid(None, name, _start_daemon(spec))
+        dp._set_pid(None, name, start_daemon(spec))
     chassis_names = {h.name: h.chassis_name for h in dp.topology.hosts}
     logical = cmd.logical_commands(dp.topology.logical, chassis_names)
     dp.lab.nbctl("init", *cmd.chain(logical))
     dp.lab.sbctl("init")
     northd = replace(cmd.northd_spec(layout), netns=c.netns)
-    dp._set_pid(None, "ovn-northd", _start_daemon(northd))
+    dp._set_pid(None, "ovn-northd", start_daemon(northd))
     write_state(layout.state, dp.lab.state)
 
 
@@ -160,7 +154,7 @@ def _start_host(dp: DataplaneLab, name: str, deadline: float) -> None:
     env = hp.env()
     ns = node.netns
     db_spec = replace(cmd.ovsdb_server_spec("ovsdb-server", hp.ovsdb, env), netns=ns)
-    dp._set_pid(name, "ovsdb-server", _start_daemon(db_spec))
+    dp._set_pid(name, "ovsdb-server", start_daemon(db_spec))
     init = cmd.host_init_commands(
         host, topo, sb_remote=dp.ovn_remote, encap_ip=node.address.ip
     )
@@ -180,7 +174,7 @@ def _start_host(dp: DataplaneLab, name: str, deadline: float) -> None:
         timeout=CTL_TIMEOUT + 5,
     )
     vs_spec = replace(cmd.vswitchd_spec(hp, dummy=None), netns=ns)
-    vs_pid = _start_daemon(vs_spec, nice=dp.state.limits.nice)
+    vs_pid = start_daemon(vs_spec, nice=dp.state.limits.nice)
     dp._set_pid(name, "ovs-vswitchd", vs_pid, str(hp.vswitchd_ctl))
     if dp.state.cgroup:
         cgroup_add(Path(dp.state.cgroup), vs_pid)
@@ -214,7 +208,7 @@ def _start_host(dp: DataplaneLab, name: str, deadline: float) -> None:
                 c=c, SB_PORT=SB_PORT, name=name, value=log_tail_text(hp.vswitchd_log))
             )
     ctl_spec = replace(cmd.controller_spec(hp), netns=ns)
-    pid = _start_daemon(ctl_spec)
+    pid = start_daemon(ctl_spec)
     ctl = hp.controller_ctl(pid)
     dp._set_pid(name, "ovn-controller", pid, str(ctl))
     run(["ovn-appctl", "-t", str(ctl), "debug/ignore-startup-delay"], env=env, timeout=30)
@@ -315,26 +309,6 @@ def tcp_ok(ns: str, addr: str, port: int, timeout: float, *, banner: bool) -> bo
 def _listener_settled(pidfile: Path, proc: subprocess.Popen[bytes]) -> Callable[[], bool]:
     """Listening (it writes its pidfile after listen()) or dead."""
     return lambda: pidfile.exists() or proc.poll() is not None
-
-
-def _start_daemon(spec: DaemonSpec, *, nice: int | None = None) -> int:
-    """Like process.start_daemon, optionally under `nice` (the whole process, every thread
-    it will create, starts with that niceness)."""
-    argv = spec.argv()
-    if nice:
-        argv = ["nice", "-n", str(nice), *argv]
-    try:
-        run(argv, env=spec.env, timeout=30, netns=spec.netns)
-    except LabError as e:
-        raise LabError(_(
-            "{name} did not start: {e}{value}").format(
-            name=spec.name, e=e, value=log_tail_text(spec.logfile))) from None
-    pid = read_pidfile(spec.pidfile)
-    if pid is None:
-        raise LabError(_(
-            "{name} wrote no pidfile {pidfile}{value}").format(
-            name=spec.name, pidfile=spec.pidfile, value=log_tail_text(spec.logfile)))
-    return pid
 
 
 def initial_lab_state(layout: RunLayout, topo: Topology, plan: DataplanePlan, now: str) -> LabState:
