@@ -22,7 +22,7 @@ from ovnguard.lab.topology import validate_topology
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).
 pytest_plugins = ("helpers.lab_bundles",)
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "rehearse" / "data"  # the rehearsal tests share it
 GW_UUID = "3c1f2e4d-aaaa-4bbb-8ccc-0123456789ab"
 
 
