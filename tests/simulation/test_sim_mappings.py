@@ -2,7 +2,12 @@
 
 import pytest
 
-from ovnguard.simulation.mappings import chassis_key, parse_bridge_mappings
+from ovnguard.simulation.mappings import (
+    chassis_key,
+    named_entries,
+    parse_bridge_mappings,
+    remapped,
+)
 
 BRIDGES = {"br-int", "br-ex", "br-public"}
 
@@ -87,3 +92,25 @@ def test_chassis_specific_key_wins() -> None:
     ext = {"ovn-bridge-mappings": "a:b", "ovn-bridge-mappings-ch1": "c:d"}
     assert chassis_key(ext, "ch1", "ovn-bridge-mappings") == "ovn-bridge-mappings-ch1"
     assert chassis_key(ext, "ch2", "ovn-bridge-mappings") == "ovn-bridge-mappings"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # in place of the first entry naming the network, the others untouched and in order
+    ("physnet1:br-data,physnet2:br-ex", "physnet1:br-data,physnet2:br-public"),
+    ("physnet2:br-ex,physnet1:br-data", "physnet2:br-public,physnet1:br-data"),
+    # listed twice: the first place only
+    ("physnet2:br-a,physnet1:br-data,physnet2:br-b", "physnet2:br-public,physnet1:br-data"),
+    # not there (or nothing set): appended
+    ("physnet1:br-data", "physnet1:br-data,physnet2:br-public"),
+    (None, "physnet2:br-public"),
+    ("", "physnet2:br-public"),
+    # every other entry exactly as written: no ':' and a trailing ':' stay apart (named_entries
+    # reads both as ("bogus", "")), nothing trimmed, only the first ':' splits
+    ("bogus,x:,physnet2:br-ex", "bogus,x:,physnet2:br-public"),
+    (" physnet2:br-ex,physnet2:br:ex", " physnet2:br-ex,physnet2:br-public"),
+    # empty entries are left out
+    ("physnet1:br-data,,physnet3:br-c,", "physnet1:br-data,physnet3:br-c,physnet2:br-public"),
+])
+def test_remapped_rewrites_one_network(raw: str | None, expected: str) -> None:
+    assert remapped(raw, "physnet2", "br-public") == expected
+    assert ("physnet2", "br-public") in named_entries(expected)

@@ -43,6 +43,7 @@ from ovnguard.change.host import (
     RouteSpec,
 )
 from ovnguard.i18n import _
+from ovnguard.model.ovs import KERNEL_NIC_TYPES
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute
 
 # The kernel's answers, as iproute2 6.1 prints them (checked in a namespace).
@@ -137,7 +138,7 @@ def sync_ovs_links(state: HostState) -> HostState:
     new = [IpLink(n, "openvswitch", None, None, "DOWN") for n in sorted(internal - names)]
     # a NIC that is an OVS port has the datapath (ovs-system) as its master in the kernel
     ports = {str(r.get("name", "")) for r in state.ovs.rows("Interface")
-             if r.get("type", "") in ("", "system")}
+             if r.get("type", "") in KERNEL_NIC_TYPES}
     moved = {x.ifname: replace(x, master="ovs-system" if x.ifname in ports else None)
              for x in links if x.kind is None and (x.master == "ovs-system") !=
              (x.ifname in ports) and (x.master in (None, "ovs-system"))}

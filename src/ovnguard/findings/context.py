@@ -23,6 +23,7 @@ from ovnguard.model.host import (
     host_views,
     l2_segments,
 )
+from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.mappings import BridgeMappings
 from ovnguard.simulation.types import HostRealization, PatchPort, Realization
@@ -30,7 +31,7 @@ from ovnguard.simulation.types import HostRealization, PatchPort, Realization
 # Datapaths `RuleContext.local_hosts` looks up one by one before it indexes all of them.
 _ASK_EACH = 64
 # The logical port types ovn-controller patches onto a provider bridge.
-BRIDGED_TYPES = ("localnet", "l2gateway")
+BRIDGED_TYPES = tuple(PATCH_OWNER_KEY_BY_TYPE)
 
 
 def _str(v: object) -> str:
@@ -49,13 +50,7 @@ class NbIndex:
 
     @cached_property
     def lsp_switch(self) -> dict[str, Row]:
-        out: dict[str, Row] = {}
-        for ls in self.db.rows("Logical_Switch"):
-            for u in ls.set("ports"):
-                p = self.db.row("Logical_Switch_Port", str(u))
-                if p is not None:
-                    out[p.name] = ls
-        return out
+        return self._owners("Logical_Switch", "Logical_Switch_Port")
 
     @cached_property
     def lrps(self) -> dict[str, Row]:
@@ -63,12 +58,17 @@ class NbIndex:
 
     @cached_property
     def lrp_router(self) -> dict[str, Row]:
+        return self._owners("Logical_Router", "Logical_Router_Port")
+
+    def _owners(self, table: str, port_table: str) -> dict[str, Row]:
+        """Port name -> the row of `table` (a switch or a router) whose `ports` holds it; a
+        port two rows hold goes to the last one, a dangling reference is skipped."""
         out: dict[str, Row] = {}
-        for lr in self.db.rows("Logical_Router"):
-            for u in lr.set("ports"):
-                p = self.db.row("Logical_Router_Port", str(u))
+        for owner in self.db.rows(table):
+            for u in owner.set("ports"):
+                p = self.db.row(port_table, str(u))
                 if p is not None:
-                    out[p.name] = lr
+                    out[p.name] = owner
         return out
 
     def switch_of(self, lport: str) -> Row | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ovnguard.model.ovs import KERNEL_NIC_TYPES
+
 if TYPE_CHECKING:
     from ovnguard.model.host import HostView
 
@@ -40,7 +42,7 @@ def nic_ports(v: HostView, bridge: str) -> frozenset[str]:
         if not port.interfaces:
             continue
         iface = min(port.interfaces, key=lambda i: i.name)
-        if iface.name != bridge and iface.type in ("", "system"):
+        if iface.name != bridge and iface.type in KERNEL_NIC_TYPES:
             out.add(iface.name)
     return frozenset(out)
 

@@ -18,17 +18,13 @@ from types import MappingProxyType
 from typing import Any
 
 from ovnguard.model.db import Database, Row
-from ovnguard.model.ovs import smap
+from ovnguard.model.ovs import frozen_smap
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 def _empty() -> Mapping[str, str]:
     return _EMPTY
-
-
-def _smap(row: Row, column: str) -> Mapping[str, str]:
-    return MappingProxyType(smap(row, column))  # read-only: views are shared
 
 
 def _opt_str(row: Row, column: str) -> str | None:
@@ -213,21 +209,21 @@ class LogicalTopology:
                     switch=ls.name,
                     switch_uuid=ls.uuid,
                     type=str(pr.get("type", "") or ""),
-                    options=_smap(pr, "options"),
+                    options=frozen_smap(pr, "options"),
                     addresses=_strs(pr, "addresses"),
                     enabled=_opt_bool(pr, "enabled"),
                     parent_name=_opt_str(pr, "parent_name"),
                     tag=_opt_int(pr, "tag"),
                     tag_request=_opt_int(pr, "tag_request"),
-                    external_ids=_smap(pr, "external_ids"),
+                    external_ids=frozen_smap(pr, "external_ids"),
                     ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
                 )
             switches[ls.uuid] = Switch(
                 name=ls.name,
                 uuid=ls.uuid,
                 ports=tuple(sorted(names)),
-                other_config=_smap(ls, "other_config"),
-                external_ids=_smap(ls, "external_ids"),
+                other_config=frozen_smap(ls, "other_config"),
+                external_ids=frozen_smap(ls, "external_ids"),
             )
             pieces[ls.uuid] = (ls, mine, switches[ls.uuid])
         for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
@@ -263,8 +259,8 @@ class LogicalTopology:
                     networks=_strs(pr, "networks"),
                     peer=_opt_str(pr, "peer"),
                     enabled=_opt_bool(pr, "enabled"),
-                    options=_smap(pr, "options"),
-                    external_ids=_smap(pr, "external_ids"),
+                    options=frozen_smap(pr, "options"),
+                    external_ids=frozen_smap(pr, "external_ids"),
                     gateway_chassis=tuple(gw),
                     ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
                 )
@@ -291,10 +287,10 @@ class LogicalTopology:
                 name=lr.name,
                 uuid=lr.uuid,
                 ports=tuple(sorted(names)),
-                options=_smap(lr, "options"),
+                options=frozen_smap(lr, "options"),
                 enabled=_opt_bool(lr, "enabled"),
                 nat=tuple(sorted(nats, key=lambda n: (n.type, n.external_ip, n.uuid))),
-                external_ids=_smap(lr, "external_ids"),
+                external_ids=frozen_smap(lr, "external_ids"),
             )
         return LogicalTopology(
             switches=MappingProxyType(switches),
@@ -431,8 +427,8 @@ def read_chassis(sb: Database) -> dict[str, SbChassis]:
             name=c.name,
             uuid=c.uuid,
             hostname=str(c.get("hostname", "") or ""),
-            other_config=_smap(c, "other_config"),
-            external_ids=_smap(c, "external_ids"),
+            other_config=frozen_smap(c, "other_config"),
+            external_ids=frozen_smap(c, "external_ids"),
             encap_ips=tuple(sorted(ips)),
         )
     return chassis
@@ -485,7 +481,7 @@ class Southbound:
         by_uuid = {c.uuid: c.name for c in chassis.values()}
         dps: dict[str, SbDatapath] = {}
         for d in sb.rows("Datapath_Binding"):
-            ext = _smap(d, "external_ids")
+            ext = frozen_smap(d, "external_ids")
             nb_uuid = ext.get("logical-switch") or ext.get("logical-router")
             dps[d.uuid] = SbDatapath(
                 uuid=d.uuid,
@@ -516,7 +512,7 @@ class Southbound:
                 type=str(p.get("type", "") or ""),
                 datapath=str(dp) if dp else None,
                 tunnel_key=int(p.get("tunnel_key", 0)),
-                options=_smap(p, "options"),
+                options=frozen_smap(p, "options"),
                 parent_port=_opt_str(p, "parent_port"),
                 chassis=by_uuid.get(str(ch)) if ch is not None else None,
                 additional_chassis=tuple(

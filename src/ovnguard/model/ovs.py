@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ovnguard.model.db import Database, Row
@@ -30,7 +31,12 @@ INTEGRATION_BRIDGE = "br-int"  # ovn-controller's default `ovn-bridge` (controll
 # physical NIC, the second one polled like a dpdk port. Not NICs: "internal" /
 # "dummy-internal" (the host's own end), "tap", "dpdkvhostuser*" (a VM's end), "patch" and the
 # tunnel types below (no wire of their own).
-NIC_TYPES = frozenset({"", "system", "dpdk", "afxdp", "afxdp-nonpmd", "dummy", "dummy-pmd"})
+# The kernel's own NICs, a subset: a link in `ip link` (link.json) that OVS enslaves to the
+# datapath (master ovs-system). change/hostapply.py follows that enslaving, and
+# model/bridgemac.py computes a bridge's MAC from these only (a userspace or dummy NIC is
+# not counted there).
+KERNEL_NIC_TYPES = frozenset({"", "system"})
+NIC_TYPES = KERNEL_NIC_TYPES | {"dpdk", "afxdp", "afxdp-nonpmd", "dummy", "dummy-pmd"}
 TUNNEL_TYPES = frozenset(
     {"geneve", "vxlan", "gre", "stt", "erspan", "ip6erspan", "ip6gre", "gtpu", "bareudp",
      "lisp", "srv6"}
@@ -38,7 +44,12 @@ TUNNEL_TYPES = frozenset(
 
 # Port external_ids ovn-controller puts on the patch ports it creates (controller/patch.c).
 # The first two it still creates; all four it deletes on sight when no longer wanted.
-LOCALNET_KEYS = ("ovn-localnet-port", "ovn-l2gateway-port")
+# Which one goes on a pair is the type of the logical port it bridges, in the order
+# add_bridge_mappings() handles them (l2gateway first, then localnet); read-only because
+# every module shares this one dict.
+PATCH_OWNER_KEY_BY_TYPE: Mapping[str, str] = MappingProxyType(
+    {"l2gateway": "ovn-l2gateway-port", "localnet": "ovn-localnet-port"})
+LOCALNET_KEYS = (PATCH_OWNER_KEY_BY_TYPE["localnet"], PATCH_OWNER_KEY_BY_TYPE["l2gateway"])
 OWNER_KEYS = (*LOCALNET_KEYS, "ovn-l3gateway-port", "ovn-logical-patch-port")
 # ...and on the tunnel ports it creates (controller/encaps.c).
 TUNNEL_OWNER_KEY = "ovn-chassis-id"
@@ -123,6 +134,13 @@ class OvsBridge:
 def smap(row: Row, column: str) -> dict[str, str]:
     """A string-to-string map column of a `Row` (external_ids, options, other_config)."""
     return {str(k): str(v) for k, v in row.map(column).items()}
+
+
+def frozen_smap(row: Row, column: str) -> Mapping[str, str]:
+    """`smap`, read-only: for maps kept in views that many readers share (the logical model,
+    what ovn-controller reads on a host, cached per database), where one reader writing
+    into the map would change it under every other."""
+    return MappingProxyType(smap(row, column))
 
 
 def ovs_external_id(ovs: Database | None, key: str) -> str | None:

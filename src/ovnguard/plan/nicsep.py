@@ -43,7 +43,7 @@ from ovnguard.plan.ctlargs import column_args, map_entry
 from ovnguard.plan.mgmtmove import management_steps
 from ovnguard.plan.model import Part, Plan, Step, Words
 from ovnguard.plan.verify import verify
-from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings
+from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings, remapped
 from ovnguard.simulation.realize import realize
 from ovnguard.simulation.types import Realization
 
@@ -107,25 +107,6 @@ def ports_to_move(snapshot: Snapshot, realization: Realization, v: HostView, phy
             if pp.network_name == physnet and pp.bridge not in (br_int, new_bridge):
                 found.add((pp.bridge, pp.port))
     return sorted(found)
-
-
-def new_mappings(raw: str | None, physnet: str, bridge: str) -> str:
-    """`raw` with `physnet`'s entry pointing at `bridge` (order and other entries kept; a
-    physnet listed twice keeps only its first place)."""
-    out: list[str] = []
-    done = False
-    for entry in (raw or "").split(","):
-        if not entry:
-            continue
-        if entry.partition(":")[0] == physnet:
-            if not done:
-                out.append(f"{physnet}:{bridge}")
-                done = True
-            continue
-        out.append(entry)
-    if not done:
-        out.append(f"{physnet}:{bridge}")
-    return ",".join(out)
 
 
 def _set_mappings(key: str, value: str | None) -> Words:
@@ -295,7 +276,7 @@ def _host_part(snapshot: Snapshot, realization: Realization, host: str, physnet:
     moving: list[tuple[str, str]] = []
     if old != bridge:
         moving = ports_to_move(snapshot, realization, v, physnet, bridge)
-        new_raw = new_mappings(v.mappings_raw, physnet, bridge)
+        new_raw = remapped(v.mappings_raw, physnet, bridge)
         cmd: list[str] = ["ovs-vsctl"]
         undo: list[str] = ["ovs-vsctl"]
         # Without a bridge name: a line that also works where the plan (or its rollback)

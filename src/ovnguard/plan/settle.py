@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
 from ovnguard.model.host import HostView
+from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.model import line_text
 from ovnguard.simulation.realize import realization_delta
 from ovnguard.simulation.types import HostDelta, PatchPort, Realization
-
-_KEY_BY_TYPE = {"localnet": "ovn-localnet-port", "l2gateway": "ovn-l2gateway-port"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def _peer(pp: PatchPort, br_int: str) -> str:
 def _lport_key(snapshot: Snapshot, lport: str) -> str:
     row = snapshot.nb.find_one("Logical_Switch_Port", lport)
     typ = str(row.get("type", "")) if row is not None else ""
-    return _KEY_BY_TYPE.get(typ, "ovn-localnet-port")
+    return PATCH_OWNER_KEY_BY_TYPE.get(typ, PATCH_OWNER_KEY_BY_TYPE["localnet"])
 
 
 def controller_writes(snapshot: Snapshot, deltas: dict[str, HostDelta]) -> str:

@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
 from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
@@ -217,11 +218,12 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                          "between the same L2 domains"), LAB_NOTES)),
                 where="controller/binding.c update_ld_localnet_port()"))
 
-    # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet.
+    # --- patch_run() -> add_bridge_mappings(): l2gateway first, then localnet (the order of
+    # PATCH_OWNER_KEY_BY_TYPE).
     pairs: list[PatchPair] = []
     # Why each patch port exists: its datapath's locality (read lazily) + this tail.
     tails: dict[PatchPort, tuple[str, Chain]] = {}
-    for typ, key in (("l2gateway", "ovn-l2gateway-port"), ("localnet", "ovn-localnet-port")):
+    for typ, key in PATCH_OWNER_KEY_BY_TYPE.items():
         for name in psb.by_type.get(typ, ()):
             b = psb.bindings[name]
             if b.datapath not in local:

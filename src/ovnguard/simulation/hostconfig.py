@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
-from ovnguard.model.db import Database, Row
+from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, Southbound
-from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, smap
+from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, frozen_smap
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import chassis_key
 
@@ -89,10 +88,6 @@ class HostConfig:
         return out
 
 
-def _smap(row: Row, column: str) -> Mapping[str, str]:
-    return MappingProxyType(smap(row, column))  # read-only: shared by every simulation step
-
-
 def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:
     out = []
     for br in ovs.rows("Bridge"):
@@ -111,11 +106,11 @@ def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:
                     type=str(iface.get("type", "") or ""),
                     port=port.name,
                     bridge=br.name,
-                    external_ids=_smap(iface, "external_ids"),
-                    options=_smap(iface, "options"),
+                    external_ids=frozen_smap(iface, "external_ids"),
+                    options=frozen_smap(iface, "options"),
                     ofport=ofport if isinstance(ofport, int) else None,
                     error=str(err) if err is not None else None,
-                    port_external_ids=_smap(port, "external_ids"),
+                    port_external_ids=frozen_smap(port, "external_ids"),
                 ))
     # build_local_bindings() walks br_int->ports then port->interfaces, both in IDL (uuid)
     # order; the first interface claiming an iface-id wins.
@@ -135,7 +130,7 @@ def _interface_order(ovs: Database) -> dict[str, tuple[str, str]]:
 
 
 def port_external_ids(ovs: Database) -> dict[str, Mapping[str, str]]:
-    return {p.name: _smap(p, "external_ids") for p in ovs.rows("Port")}
+    return {p.name: frozen_smap(p, "external_ids") for p in ovs.rows("Port")}
 
 
 def host_config(host: str, ovs: Database | None, south: Southbound | None) -> HostConfig:
@@ -160,7 +155,7 @@ def _from_ovs(host: str, ovs: Database, south: Southbound | None) -> HostConfig:
                           MAPPINGS_KEY, frozenset(), notes=("Open_vSwitch table is empty",),
                           problems=(("INFO", "No Open_vSwitch row defined."),))
     cfg = rows[0]
-    ext = _smap(cfg, "external_ids")
+    ext = frozen_smap(cfg, "external_ids")
     chassis = ext.get("system-id")
     problems: list[tuple[str, str]] = []
     notes: list[str] = []

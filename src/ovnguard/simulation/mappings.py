@@ -32,7 +32,7 @@ The value is read with `get_chassis_external_id_value()` (lib/ovn-util.c): the k
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -117,17 +117,40 @@ def parse_bridge_mappings(raw: str | None, bridges: Collection[str] | None,
     )
 
 
+def _written(raw: str | None) -> Iterator[tuple[str, str, str]]:
+    """Each non-empty entry of the text: (the entry as written, network, bridge), split on
+    the first ':' and nothing trimmed, like `parse_bridge_mappings` splits it."""
+    for entry in (raw or "").split(","):
+        if entry:
+            network, _, bridge = entry.partition(":")
+            yield entry, network, bridge
+
+
 def named_entries(raw: str | None) -> tuple[tuple[str, str], ...]:
     """Every (network, bridge) the text names, as written (split on the first ':', nothing
     trimmed), whether ovn-controller reads it or not: the entries after ",," or after an
     invalid one too. For what an operator wrote (suggestions, rewrites), never for what takes
     effect -- that is `parse_bridge_mappings`."""
-    out = []
-    for entry in (raw or "").split(","):
-        if entry:
-            network, _, bridge = entry.partition(":")
-            out.append((network, bridge))
-    return tuple(out)
+    return tuple((network, bridge) for _, network, bridge in _written(raw))
+
+
+def remapped(raw: str | None, network: str, bridge: str) -> str:
+    """The text with `network` mapped to `bridge`, as a plan writes it: in the place of the
+    first entry that names `network` (later ones dropped), else appended; every other entry
+    kept exactly as written -- one without a ':' too, which `named_entries` cannot tell from
+    one ending in ':' -- and the empty ones (",,") left out."""
+    out: list[str] = []
+    done = False
+    for entry, name, _ in _written(raw):
+        if name == network:
+            if not done:
+                out.append(f"{network}:{bridge}")
+                done = True
+            continue
+        out.append(entry)
+    if not done:
+        out.append(f"{network}:{bridge}")
+    return ",".join(out)
 
 
 def _calc_mask(capacity: int) -> int:

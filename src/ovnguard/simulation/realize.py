@@ -32,6 +32,7 @@ from typing import Any, cast
 from ovnguard.i18n import _, current_language
 from ovnguard.model.db import Database, diff
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
@@ -607,7 +608,7 @@ def _removal_reason(h: str, k: Key, pp: PatchPort,
     b = psb1.bindings.get(lport)
     at_once = ("; patch_run() deletes it (and its peer) at once (patch.c: ports left in "
                "existing_ports are removed)")
-    if b is None or b.type not in ("localnet", "l2gateway"):
+    if b is None or b.type not in PATCH_OWNER_KEY_BY_TYPE:  # the types patch_run() bridges
         return (Evidence(_(
                 "logical port {value} is no longer a localnet/l2gateway port in "
                 "NB{at_once}").format(
