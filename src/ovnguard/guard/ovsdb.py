@@ -20,6 +20,7 @@ from typing import Any
 from ovnguard.errors import OvnguardError
 from ovnguard.i18n import _
 from ovnguard.model.db import ColumnType, Schema, Uuid, Value, value_from_json
+from ovnguard.model.ovs import json_uuid
 
 # table -> uuid -> column -> normalised value
 Rows = dict[str, dict[str, dict[str, Value]]]
@@ -198,7 +199,7 @@ def select_all(
     results = query(remote, schema.name, ops, timeout)
     out: Rows = {}
     for t, res in zip(names, results, strict=True):
-        out[t] = {r["_uuid"][1]: row_from_json(schema, t, r) for r in res.get("rows", [])}
+        out[t] = {json_uuid(r["_uuid"]): row_from_json(schema, t, r) for r in res.get("rows", [])}
     return out
 
 
@@ -216,7 +217,7 @@ def select_uuids(
     out: Rows = {t: {} for t, _ in keys}
     for (t, _u), res in zip(keys, results, strict=True):
         for r in res.get("rows", []):
-            out[t][r["_uuid"][1]] = row_from_json(schema, t, r)
+            out[t][json_uuid(r["_uuid"])] = row_from_json(schema, t, r)
     return out
 
 

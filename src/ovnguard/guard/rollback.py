@@ -37,7 +37,7 @@ from ovnguard.guard.model import (
     VerifyErrorRecord,
 )
 from ovnguard.guard.ovsdb import DbSchema, Rows, TransactionError, Unreachable
-from ovnguard.model.ovs import json_uuids
+from ovnguard.model.ovs import json_uuid, json_uuids
 
 Log = Callable[[str], None]
 BACKOFF = (0.1, 0.2, 0.4, 0.8, 1.0)  # then every 1 s until the give-up time
@@ -57,7 +57,7 @@ def read_current(remote: str, schema: DbSchema, edits: Sequence[RowEdit]) -> Cur
         results = ovsdb.query(remote, schema.name, ops)
         for (e, _), res in zip(probes, results, strict=True):
             for r in res.get("rows", []):
-                u = r["_uuid"][1]
+                u = json_uuid(r["_uuid"])
                 if u != e.uuid:
                     hits.setdefault(e.uuid, []).append(
                         (u, ovsdb.row_from_json(schema, e.table, r)))

@@ -17,7 +17,7 @@ from ovnguard.lab.layout import HostPaths, RunLayout
 from ovnguard.lab.process import read_pidfile, run
 from ovnguard.lab.state import LabState
 from ovnguard.lab.topology import Topology
-from ovnguard.model.ovs import json_tables, json_uuids, list_args
+from ovnguard.model.ovs import json_tables, json_uuid, json_uuids, list_args
 
 CTL_TIMEOUT = 30.0  # seconds for one ctl command over the console
 
@@ -134,7 +134,7 @@ class OvnConsole:
         out = self.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,name")))
 
         bridges, ports = json_tables(out)
-        port_names = {row[0][1]: row[1] for row in ports["data"]}
+        port_names = {json_uuid(row[0]): row[1] for row in ports["data"]}
         result: dict[str, list[str]] = {}
         for name, port_set in bridges["data"]:
             result[name] = sorted(

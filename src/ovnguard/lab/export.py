@@ -18,7 +18,7 @@ from ovnguard.errors import LabError
 from ovnguard.i18n import _
 from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
-from ovnguard.model.ovs import json_scalar, json_tables, json_uuids, list_args
+from ovnguard.model.ovs import json_scalar, json_tables, json_uuid, json_uuids, list_args
 
 if TYPE_CHECKING:
     from ovnguard.lab.lab import Lab
@@ -44,8 +44,8 @@ def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
     out = lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,interfaces"),
                                      ("Interface", "_uuid,name,type,mac_in_use,mtu")))
     bridges, ports, ifaces = json_tables(out)
-    port_ifaces = {row[0][1]: json_uuids(row[1]) for row in ports["data"]}
-    iface_rows = {row[0][1]: row for row in ifaces["data"]}
+    port_ifaces = {json_uuid(row[0]): json_uuids(row[1]) for row in ports["data"]}
+    iface_rows = {json_uuid(row[0]): row for row in ifaces["data"]}
     result: list[OvsInterface] = []
     for br_name, port_set in sorted(bridges["data"], key=lambda r: r[0]):
         for p in json_uuids(port_set):

@@ -182,6 +182,14 @@ def list_args(*queries: tuple[str, str]) -> list[str]:
     return args
 
 
+def json_uuid(value: Any) -> str:
+    """The UUID of a uuid atom, `["uuid", U]` (a row's `_uuid` on the wire and in `--format
+    json` output); a ValueError for anything else (a reply that is not OVSDB's)."""
+    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
+        return str(value[1])
+    raise ValueError(f"not an OVSDB uuid: {value!r}")
+
+
 def json_uuids(value: Any) -> list[str]:
     """The UUIDs of a uuid or a set of uuids."""
     if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":

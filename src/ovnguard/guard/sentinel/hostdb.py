@@ -8,7 +8,7 @@ from typing import Any
 
 from ovnguard.guard import ovsdb
 from ovnguard.guard.sentinel.decide import PortInfo
-from ovnguard.model.ovs import OWNER_KEYS, json_smap, json_uuids
+from ovnguard.model.ovs import OWNER_KEYS, json_smap, json_uuid, json_uuids
 
 
 def read_ports(db: str, names: Collection[str] | None = None,
@@ -25,14 +25,14 @@ def read_ports(db: str, names: Collection[str] | None = None,
     holder: dict[str, tuple[str, str]] = {}
     for b in bridges["rows"]:
         for u in json_uuids(b["ports"]):
-            holder[u] = (b["name"], b["_uuid"][1])
-    itype = {r["_uuid"][1]: r["type"] for r in ifaces["rows"]}
+            holder[u] = (b["name"], json_uuid(b["_uuid"]))
+    itype = {json_uuid(r["_uuid"]): r["type"] for r in ifaces["rows"]}
     out: dict[str, PortInfo] = {}
     for r in ports["rows"]:
         name = r["name"]
         if names is not None and name not in names:
             continue
-        u = r["_uuid"][1]
+        u = json_uuid(r["_uuid"])
         ext = json_smap(r["external_ids"])
         owner = next((f"{k}={ext[k]}" for k in OWNER_KEYS if k in ext), None)
         ifs = json_uuids(r["interfaces"])

@@ -13,6 +13,7 @@ from ovnguard.model.ovs import (
     NIC_TYPES,
     json_smap,
     json_tables,
+    json_uuid,
     json_uuids,
     list_args,
 )
@@ -71,8 +72,8 @@ def read_host(lab: OvnLab, host: str) -> HostOvs:
                                      ("Interface", "_uuid,type"),
                                      ("Open_vSwitch", "external_ids")))
     bridges, ports, ifaces, root = json_tables(out)
-    itype = {row[0][1]: row[1] for row in ifaces["data"]}
-    port_rows = {row[0][1]: row for row in ports["data"]}
+    itype = {json_uuid(row[0]): row[1] for row in ifaces["data"]}
+    port_rows = {json_uuid(row[0]): row for row in ports["data"]}
     result = []
     for br_name, port_set in bridges["data"]:
         for u in json_uuids(port_set):
