@@ -28,8 +28,8 @@ from pathlib import Path
 # the test helpers (a real ovsdb-server, throwaway sshd) are shared with the suite
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from helpers.realdb import RealDb
-from helpers.sshtools import known_hosts_line, make_keys, start_sshd, stop
+from helpers.real_db import RealDb
+from helpers.ssh_tools import known_hosts_line, make_keys, start_sshd, stop
 from ovnguard.sources.remote import SshOptions, Target, collect_targets
 
 PORTS_PER_SSHD = 16

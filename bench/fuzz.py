@@ -1,5 +1,5 @@
 """The big fuzz run: generated broken and hostile input for every reader, the change parser
-and the report writers, with the checks of tests/helpers/fuzzcases.py (no traceback, exit code
+and the report writers, with the checks of tests/helpers/fuzz_cases.py (no traceback, exit code
 0/1/2, no case over 10 s, no raw escape or script in the output, valid JSON/SARIF, no write
 outside the case's temp dir). Prints the cases and the bad ones per family.
 
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hseed
 
-from helpers.families import FAMILIES
-from helpers.fuzzcases import Outcome, run_case, sandbox
+from helpers.fuzz_cases import Outcome, run_case, sandbox
+from helpers.fuzz_families import FAMILIES
 
 # Share of the cases per family: the command-line families run the whole pipeline and are
 # slower; the direct reader families are cheap and get more.

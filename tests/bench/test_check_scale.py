@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 
 pytestmark = pytest.mark.realdb
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers.change_oracle import canonical
-from helpers.realdb import RealDb, make_db
+from helpers.real_db import RealDb, make_db
 from ovnguard.change import Change, ChangeResult, ModelExecutor, parse_change
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.ovsdb_file import read_database

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.change_oracle import compare
-from helpers.realdb import make_db
+from helpers.real_db import make_db
 
 pytestmark = pytest.mark.realdb
 
@@ -273,7 +273,7 @@ def test_seed_snippet_corrected_applies_cleanly(nb_file: Path, tmp_path: Path) -
 def test_empty_nb_gets_nb_global_like_the_real_tool(tmp_path: Path) -> None:
     import subprocess
 
-    from helpers.realdb import SCHEMAS
+    from helpers.real_db import SCHEMAS
 
     empty = tmp_path / "empty.db"
     subprocess.run(["ovsdb-tool", "create", str(empty), SCHEMAS["nb"][0]], check=True)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.change_oracle import compare
-from helpers.realdb import make_db
+from helpers.real_db import make_db
 
 pytestmark = pytest.mark.realdb
 

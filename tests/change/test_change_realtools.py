@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.change_oracle import canonical, normalize_message
-from helpers.realdb import RealDb, make_db
+from helpers.real_db import RealDb, make_db
 from ovnguard.change import ChangeResult, RealToolExecutor, parse_change
 from ovnguard.change.shell import quote_words
 from ovnguard.change.syntax import commands_of

@@ -36,7 +36,7 @@ from helpers.fidelity_clusters import (
     resolve,
     run_setup,
 )
-from helpers.labcheck import LabCheck, settle
+from helpers.lab_check import LabCheck, settle
 from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation import realize
 

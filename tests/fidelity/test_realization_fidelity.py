@@ -134,7 +134,7 @@ def _run_real(lab: Lab, change_text: str) -> None:
     for inv in change.invocations:
         try:
             if inv.tool == "ovn-nbctl":
-                # Each line seen by every chassis, as the prediction assumes (see labcheck).
+                # Each line seen by every chassis, as the prediction assumes (helpers.lab_check).
                 lab.nbctl("--wait=hv", *inv.argv)
             elif inv.tool == "ovs-vsctl":
                 assert inv.host is not None

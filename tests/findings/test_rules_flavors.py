@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.assess import assess
 from ovnguard.change import parse_change
 from ovnguard.plan import plan_separate_nic

@@ -8,8 +8,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from helpers.families import FAMILIES
-from helpers.fuzzcases import run_case, sandbox
+from helpers.fuzz_cases import run_case, sandbox
+from helpers.fuzz_families import FAMILIES
 
 # Few cases per family in CI, deterministic; OVNGUARD_FUZZ_CASES raises it by hand.
 CASES = int(os.environ.get("OVNGUARD_FUZZ_CASES", "12"))

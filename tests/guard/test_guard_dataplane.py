@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from helpers.guardtools import ARMED_OR_TAKEN_BACK, PATCH, SEED_CHANGE, GuardEnv, nb_rows
+from helpers.guard_tools import ARMED_OR_TAKEN_BACK, PATCH, SEED_CHANGE, GuardEnv, nb_rows
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix
 
 pytest_plugins = ("helpers.guard_fixtures",)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.guardtools import (
+from helpers.guard_tools import (
     SEED_CHANGE,
     GuardEnv,
     cli_subprocess,

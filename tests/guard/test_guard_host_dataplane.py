@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers.dataplane_fixtures import DataplaneFactory
-from helpers.guardtools import latest_guard, stop_watchers
+from helpers.guard_tools import latest_guard, stop_watchers
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab
 from ovnguard.lab.process import wait_until

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from helpers.guardtools import (
+from helpers.guard_tools import (
     ARMED_OR_TAKEN_BACK,
     PATCH,
     SEED_CHANGE,

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.guardtools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
-from helpers.proctools import processes_mentioning
+from helpers.guard_tools import NEEDED, SEED_PROVNET, GuardEnv, stop_watchers
+from helpers.proc_tools import processes_mentioning
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab, format_matrix, lab_id_for
 from ovnguard.lab.export import export_bundle

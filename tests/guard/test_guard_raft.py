@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers.guardtools import NEEDED, cli, nb_rows, stop_watchers
-from helpers.proctools import processes_mentioning
+from helpers.guard_tools import NEEDED, cli, nb_rows, stop_watchers
+from helpers.proc_tools import processes_mentioning
 from ovnguard.lab.process import clean_env, is_alive, read_pidfile
 
 pytest_plugins = ("helpers.guard_fixtures",)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.guardtools import (
+from helpers.guard_tools import (
     NEEDED,
     PATCH,
     SEED_CHANGE,
@@ -35,7 +35,7 @@ from helpers.guardtools import (
     nb_rows,
     stop_watchers,
 )
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 from ovnguard.errors import InputError
 from ovnguard.guard import sentinel as sn
 from ovnguard.lab.dataplane import DataplaneLab, Matrix, format_matrix, lab_id_for

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers.guardtools import cli
+from helpers.guard_tools import cli
 from ovnguard.guard import state as st
 from ovnguard.guard import trust
 from ovnguard.guard.sentinel import read_state

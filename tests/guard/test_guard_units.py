@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from helpers.guardtools import SEED_CHANGE, SEED_SWITCH, cli
+from helpers.guard_tools import SEED_CHANGE, SEED_SWITCH, cli
 from ovnguard.change import parse_change
 from ovnguard.errors import InputError
 from ovnguard.guard import ovsdb

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.realdb import SCHEMAS, RealDb
+from helpers.real_db import SCHEMAS, RealDb
 from ovnguard.change import (
     Change,
     ChangeResult,

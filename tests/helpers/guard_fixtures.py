@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.guardtools import NEEDED, GuardEnv, stop_watchers
-from helpers.proctools import processes_mentioning
+from helpers.guard_tools import NEEDED, GuardEnv, stop_watchers
+from helpers.proc_tools import processes_mentioning
 from ovnguard.lab import Lab, seed_topology
 from ovnguard.lab.dataplane import DataplaneLab, lab_id_for
 from ovnguard.lab.export import export_bundle

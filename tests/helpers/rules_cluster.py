@@ -1,7 +1,7 @@
 """Build snapshots of the seed incident's cluster for the rule tests.
 
 Databases are real: each conf.db / nb.db / sb.db is written by ovsdb-server while the real
-ovs-vsctl / ovn-nbctl / ovn-sbctl run against it (tests/helpers/realdb.py), then read back with the
+ovs-vsctl / ovn-nbctl / ovn-sbctl run against it (tests/helpers/real_db.py), then read back with the
 product's reader. Addresses and routes are real `ip -j` output captured in network namespaces
 (fixtures/iproute/make.sh). Only the Realization is built by hand: it is the simulation's
 contract, and these tests are about what the rules conclude from it.
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.findings.context import RuleContext
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence

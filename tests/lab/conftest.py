@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 from ovnguard.lab import Lab, Topology, seed_topology
 from ovnguard.lab.layout import RunLayout
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import runtime_leftovers
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 from ovnguard.cli import app
 from ovnguard.lab.topology import SEED_NETWORK_ID
 

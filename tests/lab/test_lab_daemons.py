@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLES, LabFactory, runtime_leftovers
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab, Topology, load_topology, seed_topology
 from ovnguard.lab.export import export_bundle

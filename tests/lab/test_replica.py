@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from helpers.labtools import Exported, export_lab
-from helpers.proctools import processes_mentioning
+from helpers.lab_tools import Exported, export_lab
+from helpers.proc_tools import processes_mentioning
 from ovnguard.cli import app
 from ovnguard.errors import InputError
 from ovnguard.lab import Host, Lab, Topology, load_topology
@@ -20,7 +20,7 @@ from ovnguard.lab.replica import lab_from_bundle, plan_replica, start_replica
 from ovnguard.lab.topology import validate_topology
 
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).
-pytest_plugins = ("helpers.lab_bundles",)
+pytest_plugins = ("helpers.lab_fixtures",)
 
 DATA = Path(__file__).parent / "rehearse" / "data"  # the rehearsal tests share it
 GW_UUID = "3c1f2e4d-aaaa-4bbb-8ccc-0123456789ab"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.model.logical import chassis_for_host, chassis_host_names, read_chassis
 from ovnguard.sources.bundle import SB_KEEP, read_db_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from helpers.plan_support import PROVNET_EX, SEED_BUNDLE
+from helpers.plan_tools import PROVNET_EX, SEED_BUNDLE
 from ovnguard.change import read_change
 from ovnguard.cli import app as root
 from ovnguard.cli.plan import app

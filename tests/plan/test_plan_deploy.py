@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.plan_support import SEED_BUNDLE
+from helpers.plan_tools import SEED_BUNDLE
 from ovnguard.change import apply_change, parse_change
 from ovnguard.model.host import HostView
 from ovnguard.plan import plan_fixes, plan_separate_nic

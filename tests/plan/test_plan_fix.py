@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.plan_support import (
+from helpers.plan_tools import (
     SEED_BUNDLE,
     SEED_PROVNET,
     SEED_SWITCH,

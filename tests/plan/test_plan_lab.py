@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.plan_support import PROVNET_EX, PROVNET_INT, REPO, SEED, SEED_BUNDLE, combined_text
+from helpers.plan_tools import PROVNET_EX, PROVNET_INT, REPO, SEED, SEED_BUNDLE, combined_text
 from ovnguard.change import apply_change, parse_change, read_change
 from ovnguard.lab import Lab, load_topology
 from ovnguard.lab.export import export_bundle

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.plan_support import (
+from helpers.plan_tools import (
     PROVNET_EX,
     PROVNET_INT,
     SEED_PROVNET,

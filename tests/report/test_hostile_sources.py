@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.cli.demo import example_dir
 
 EX = example_dir()

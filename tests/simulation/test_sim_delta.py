@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import Cluster, host_setup, vif
+from helpers.sim_snapshots import Cluster, host_setup, vif
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation import realization_delta, realize
 from ovnguard.simulation.realize import realization_steps

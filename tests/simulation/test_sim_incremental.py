@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import THREE_HOSTS, Cluster, three_chassis, vif
+from helpers.sim_snapshots import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.realize import realization_steps

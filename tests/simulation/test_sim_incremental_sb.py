@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import THREE_HOSTS, Cluster, three_chassis, vif
+from helpers.sim_snapshots import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.assess import assess
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.labcheck import LabCheck, patch_ports, settle
+from helpers.lab_check import LabCheck, patch_ports, settle
 from ovnguard.lab import Lab, parse_topology
 from ovnguard.simulation import realize
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import Cluster
+from helpers.sim_snapshots import Cluster
 from ovnguard.model.logical import LogicalTopology, Southbound
 from ovnguard.simulation import predict_southbound
 

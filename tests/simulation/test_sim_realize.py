@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.simsnap import Cluster, host_setup, vif
+from helpers.sim_snapshots import Cluster, host_setup, vif
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.types import HostRealization

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
 from ovnguard.cli.demo import example_dir

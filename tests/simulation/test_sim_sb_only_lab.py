@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.labcheck import Port, settle
+from helpers.lab_check import Port, settle
 from ovnguard.assess import assess
 from ovnguard.change.parse import read_change
 from ovnguard.cli.demo import example_dir

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sshtools import SshCluster
+from helpers.ssh_tools import SshCluster
 from ovnguard.sources.bundle import load_bundle
 
-pytest_plugins = ("helpers.sshd_hosts",)
+pytest_plugins = ("helpers.ssh_fixtures",)
 PLAYBOOK = Path(__file__).resolve().parents[2] / "contrib" / "ansible" / "collect.yml"
 
 

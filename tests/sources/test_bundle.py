@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb, make_db
+from helpers.real_db import RealDb, make_db
 from ovnguard.errors import InputError
 from ovnguard.model.db import diff
 from ovnguard.sources.bundle import (

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.errors import InputError
 from ovnguard.sources.bundle import read_db_file
 from ovnguard.sources.flavor_shell import deployment_cmd
@@ -34,7 +34,7 @@ from ovnguard.sources.flavors import (
 )
 from ovnguard.sources.remote import Target, _backup_cmd, commands
 
-CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "clirun.py"
+CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "cli_run.py"
 
 
 def test_detect_picks_the_flavor_with_most_evidence() -> None:

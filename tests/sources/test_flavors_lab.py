@@ -20,7 +20,7 @@ from ovnguard.model.db import Database
 from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, SB_KEEP, load_bundle, read_db_file
 from ovnguard.sources.flavors import FLAVORS, bundle_deployments
 
-CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "clirun.py"
+CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "cli_run.py"
 NEEDED = ("ovsdb-server", "ovsdb-client", "ovs-vswitchd", "ovn-northd", "ovn-controller")
 OPENSTACK = {"kolla-ansible", "tripleo-edpm", "openstack-ansible", "charmed-openstack",
              "packages"}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.lab import Lab, seed_topology
 from ovnguard.lab.export import export_bundle
 from ovnguard.model.db import Database
@@ -25,7 +25,7 @@ from ovnguard.sources.bundle import NB_KEEP, OVS_KEEP, SB_KEEP, load_bundle, rea
 from ovnguard.sources.collected import to_snapshot, write_bundle
 from ovnguard.sources.live import LocalOptions, collect_local
 
-CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "clirun.py"
+CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "cli_run.py"
 NEEDED = ("ovsdb-server", "ovsdb-client", "ovs-vswitchd", "ovn-northd", "ovn-controller",
           "ovn-nbctl", "openssl")
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.plan_support import SEED
-from helpers.realdb import RealDb, make_db
+from helpers.plan_tools import SEED
+from helpers.real_db import RealDb, make_db
 from ovnguard.errors import InputError
 from ovnguard.model.db import Uuid, diff
 from ovnguard.sources.ovsdb_file import read_database

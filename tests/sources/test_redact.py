@@ -145,7 +145,7 @@ def test_collect_redacts_by_default_and_keep_secrets_keeps(tmp_path: Path) -> No
 
     if shutil.which("ovsdb-server") is None:
         pytest.skip("needs the OVS Debian packages")
-    from helpers.realdb import RealDb
+    from helpers.real_db import RealDb
 
     neutron = tmp_path / "neutron"
     neutron.mkdir()

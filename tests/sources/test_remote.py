@@ -1,4 +1,4 @@
-"""SSH fan-out against real sshd hosts in network namespaces (tests/helpers/sshd_hosts.py):
+"""SSH fan-out against real sshd hosts in network namespaces (tests/helpers/ssh_fixtures.py):
 ten hosts collected, one down, one hanging and one with an unknown host key reported with
 why, the concurrency limit and per-host timeout honoured, nothing needed on the hosts but
 stock commands."""
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sshtools import SshCluster, write_inventory
+from helpers.ssh_tools import SshCluster, write_inventory
 from ovnguard.errors import InputError
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.remote import commands, parse_targets, untar_tree
 
-pytest_plugins = ("helpers.sshd_hosts",)
+pytest_plugins = ("helpers.ssh_fixtures",)
 
 
 def _neutron_dir(tmp: Path) -> Path:

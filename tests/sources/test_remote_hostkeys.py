@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sshtools import SshCluster, build_cluster, require_sshd, teardown, write_inventory
+from helpers.ssh_tools import SshCluster, build_cluster, require_sshd, teardown, write_inventory
 from ovnguard.lab import netns
 
 

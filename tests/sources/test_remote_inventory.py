@@ -1,7 +1,7 @@
 """`collect --inventory` / `check --live --inventory` with the inventories operators have:
 an Ansible INI inventory (kolla-ansible's shape) with host_vars/ and a DNS name, and a
 dynamic inventory script read through the real ansible-inventory. Two real sshd hosts in
-namespaces (tests/helpers/sshtools.py)."""
+namespaces (tests/helpers/ssh_tools.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
-from helpers.sshtools import PREFIX, SshCluster, build_cluster, require_sshd, teardown
+from helpers.real_db import RealDb
+from helpers.ssh_tools import PREFIX, SshCluster, build_cluster, require_sshd, teardown
 from ovnguard.lab import netns
 from ovnguard.sources import ansible_cli
 from ovnguard.sources.bundle import load_bundle

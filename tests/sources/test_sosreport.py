@@ -22,7 +22,7 @@ from ovnguard.model.db import Database
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.sosreport import load_sosreports, sos_collection
 
-CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "clirun.py"
+CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "cli_run.py"
 pytestmark = pytest.mark.lab
 
 # sos's networking plugin, command -> file name (sos/report/plugins/__init__.py

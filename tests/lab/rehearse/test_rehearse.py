@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from helpers.labtools import SEED_PROVNET, SEED_SWITCH, Exported
-from helpers.proctools import processes_mentioning
+from helpers.lab_tools import SEED_PROVNET, SEED_SWITCH, Exported
+from helpers.proc_tools import processes_mentioning
 from ovnguard.change import parse_change
 from ovnguard.cli.rehearse import rehearse as rehearse_cmd
 from ovnguard.errors import LabError
@@ -21,7 +21,7 @@ from ovnguard.lab.rehearse import RehearsalResult, rehearse
 from ovnguard.lab.rehearse import rehearsal as rehearse_mod
 
 # The bundle fixtures (seed_bundle, router_bundle, uuid_bundle, copy_bundle).
-pytest_plugins = ("helpers.lab_bundles",)
+pytest_plugins = ("helpers.lab_fixtures",)
 
 # The snippet of seed/000_cdc70d7609af371b.txt, verbatim (placeholder name, typo phynet2).
 VERBATIM = """LS_NAME="neutron-<provider-network-UUID>"

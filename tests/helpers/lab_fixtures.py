@@ -2,7 +2,7 @@
 
 Not a conftest.py: tests/lab's modules import `conftest` by name, and a second conftest
 module would shadow theirs depending on collection order. Test modules load this one with
-`pytest_plugins = ("helpers.lab_bundles",)`."""
+`pytest_plugins = ("helpers.lab_fixtures",)`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.labtools import EXAMPLES, NEEDED, Exported, export_lab
+from helpers.lab_tools import EXAMPLES, NEEDED, Exported, export_lab
 from ovnguard.lab import load_topology, seed_topology
 
 REHEARSE_DATA = Path(__file__).resolve().parents[1] / "lab" / "rehearse" / "data"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.errors import LabError
 from ovnguard.lab import Lab
 from ovnguard.lab.export import export_bundle

@@ -187,7 +187,7 @@ def stop_watchers(state_dir: Path) -> list[int]:
         time.sleep(0.05)
     # A keeper that had not recorded itself yet, and whatever it started: every process of
     # the watcher module naming this state dir, keepers first, until none is left.
-    from helpers.proctools import processes_mentioning
+    from helpers.proc_tools import processes_mentioning
 
     token = str(state_dir.absolute()).encode()
     for _ in range(50):
@@ -232,6 +232,7 @@ def keeper_pid(genv: GuardEnv, timeout: float = 10.0) -> int:
 def cli_subprocess(args: list[str]) -> subprocess.Popen[bytes]:
     """The guard CLI in its own process (to kill -9 it)."""
     tests = str(Path(__file__).resolve().parents[1])
-    code = f"import sys; sys.path.insert(0, {tests!r}); from helpers.guardtools import cli; cli()()"
+    code = (f"import sys; sys.path.insert(0, {tests!r}); "
+            "from helpers.guard_tools import cli; cli()()")
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.sources.ovsdb_file import read_database
 

@@ -1,5 +1,5 @@
 """Helpers shared by the plan tests (not a conftest.py: tests/lab imports `conftest` by
-name, see tests/helpers/lab_bundles.py)."""
+name, see tests/helpers/lab_fixtures.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Helpers: hosts made of network namespaces, each running a real OpenSSH `sshd` on its own
 address, and a real `ovsdb-server` with an Open_vSwitch database per host.
 
-The fixtures using them are in sshd_hosts.py (a pytest plugin, not a conftest.py: tests/lab
+The fixtures using them are in ssh_fixtures.py (a pytest plugin, not a conftest.py: tests/lab
 imports `conftest` by name).
 
 Layout (every address exists only inside namespaces made here):
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers.realdb import RealDb
+from helpers.real_db import RealDb
 from ovnguard.lab import netns
 
 SSHD = "/usr/sbin/sshd"
-CLIRUN = Path(__file__).with_name("clirun.py")
+CLIRUN = Path(__file__).with_name("cli_run.py")
 PREFIX = "ovgc-"
 
 # A ForceCommand wrapper: logs when each command of a connection starts and ends (to

@@ -1,6 +1,6 @@
-"""Fixtures for the SSH fan-out tests (helpers in sshtools.py). Not a conftest.py:
+"""Fixtures for the SSH fan-out tests (helpers in ssh_tools.py). Not a conftest.py:
 tests/lab imports `conftest` by name; test modules load this with
-`pytest_plugins = ("helpers.sshd_hosts",)`."""
+`pytest_plugins = ("helpers.ssh_fixtures",)`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.realdb import RealDb
-from helpers.sshtools import PREFIX, SshCluster, build_cluster, require_sshd, teardown
+from helpers.real_db import RealDb
+from helpers.ssh_tools import PREFIX, SshCluster, build_cluster, require_sshd, teardown
 from ovnguard.lab import netns
 
 KINDS = {**{f"h{i:02d}": "ok" for i in range(1, 11)},

@@ -1,4 +1,4 @@
-"""One hypothesis strategy and one runner per input family (see fuzzcases.py for the check).
+"""One hypothesis strategy and one runner per input family (see fuzz_cases.py for the check).
 
 Every family starts from real input (the seed bundle written by real ovsdb-servers, its
 change files, a real topology, real-shaped sos reports) and breaks it: byte flips, cuts,
@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 
-from helpers.fuzzcases import (
+from helpers.fuzz_cases import (
     BUNDLE,
     EX,
     HOSTILE,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.proctools import processes_mentioning
+from helpers.proc_tools import processes_mentioning
 from ovnguard.lab import Lab, Topology
 from ovnguard.lab.export import export_bundle
 
