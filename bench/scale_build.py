@@ -24,7 +24,7 @@ import orjson
 import ovs.jsonrpc
 import ovs.stream
 
-from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
+from ovnguard.lab.iproute import LabInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.topology import parse_topology
 
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
@@ -453,8 +453,8 @@ def build_hosts(bundle: Path, s: Shape, tunnels: bool) -> None:
         hd.mkdir(parents=True)
         writer.write(hd / "conf.db", s, i, tunnels)
         host = topo.host(h)
-        ifs = [OvsInterface("enp6s18", "", "br-ex"), OvsInterface("br-ex", "internal", "br-ex"),
-               OvsInterface("br-int", "internal", "br-int")]
+        ifs = [LabInterface("enp6s18", "", "br-ex"), LabInterface("br-ex", "internal", "br-ex"),
+               LabInterface("br-int", "internal", "br-int")]
         devs = devices(host, ifs)
         (hd / "addr.json").write_text(json.dumps(addr_json(devs)))
         (hd / "route.json").write_text(json.dumps(route_json(host, devs)))

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 from ovnguard.lab import parse_topology, seed_topology
-from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
+from ovnguard.lab.iproute import LabInterface, addr_json, devices, link_json, route_json
 
 SEED_OVS = [
-    OvsInterface("br-ex", "internal", "br-ex", "06:e4:25:9a:40:41", 1500),
-    OvsInterface("enp6s18", "", "br-ex", "aa:55:aa:55:00:0e", 1500),
-    OvsInterface("patch-provnet-x-to-br-int", "patch", "br-ex"),
-    OvsInterface("br-int", "internal", "br-int", "2a:21:99:ad:1e:40", 1500),
-    OvsInterface("ovn-networ-0", "geneve", "br-int"),
-    OvsInterface("ovn-contro-0", "geneve", "br-int"),
-    OvsInterface("tap9a8b7c6d-5e", "internal", "br-int", "c2:11:22:33:44:55", 1500),
+    LabInterface("br-ex", "internal", "br-ex", "06:e4:25:9a:40:41", 1500),
+    LabInterface("enp6s18", "", "br-ex", "aa:55:aa:55:00:0e", 1500),
+    LabInterface("patch-provnet-x-to-br-int", "patch", "br-ex"),
+    LabInterface("br-int", "internal", "br-int", "2a:21:99:ad:1e:40", 1500),
+    LabInterface("ovn-networ-0", "geneve", "br-int"),
+    LabInterface("ovn-contro-0", "geneve", "br-int"),
+    LabInterface("tap9a8b7c6d-5e", "internal", "br-int", "c2:11:22:33:44:55", 1500),
 ]
 
 
@@ -146,8 +146,8 @@ def test_management_on_separate_nic() -> None:
     )
     host = topo.hosts[0]
     ovs = [
-        OvsInterface("br-ex", "internal", "br-ex", "06:00:00:00:00:01", 1500),
-        OvsInterface("eth1", "", "br-ex", "aa:55:aa:55:00:01", 1500),
+        LabInterface("br-ex", "internal", "br-ex", "06:00:00:00:00:01", 1500),
+        LabInterface("eth1", "", "br-ex", "aa:55:aa:55:00:01", 1500),
     ]
     devs = devices(host, ovs)
     addrs = {e["ifname"]: e for e in addr_json(devs)}

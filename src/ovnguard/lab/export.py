@@ -16,7 +16,7 @@ import yaml
 
 from ovnguard.errors import LabError
 from ovnguard.i18n import _
-from ovnguard.lab.iproute import OvsInterface, addr_json, devices, link_json, route_json
+from ovnguard.lab.iproute import LabInterface, addr_json, devices, link_json, route_json
 from ovnguard.lab.process import run_bytes
 from ovnguard.model.ovs import json_scalar, json_tables, json_uuid, json_uuids, list_args
 
@@ -40,13 +40,13 @@ def _backup(remote: str, database: str, dest: Path) -> None:
 
 
 
-def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
+def ovs_interfaces(lab: OvnLab, host: str) -> list[LabInterface]:
     out = lab.vsctl(host, *list_args(("Bridge", "name,ports"), ("Port", "_uuid,interfaces"),
                                      ("Interface", "_uuid,name,type,mac_in_use,mtu")))
     bridges, ports, ifaces = json_tables(out)
     port_ifaces = {json_uuid(row[0]): json_uuids(row[1]) for row in ports["data"]}
     iface_rows = {json_uuid(row[0]): row for row in ifaces["data"]}
-    result: list[OvsInterface] = []
+    result: list[LabInterface] = []
     for br_name, port_set in sorted(bridges["data"], key=lambda r: r[0]):
         for p in json_uuids(port_set):
             for i in port_ifaces.get(p, []):
@@ -55,7 +55,7 @@ def ovs_interfaces(lab: OvnLab, host: str) -> list[OvsInterface]:
                     continue
                 _uuid, name, typ, mac, mtu = row
                 result.append(
-                    OvsInterface(
+                    LabInterface(
                         name=name, type=typ, bridge=br_name, mac=json_scalar(mac),
                         mtu=json_scalar(mtu),
                     )

@@ -25,8 +25,11 @@ _TUNNEL_DEVICES = {"geneve": "genev_sys_6081", "vxlan": "vxlan_sys_4789"}
 
 
 @dataclass(frozen=True)
-class OvsInterface:
-    """One row of the chassis' Interface table, with the bridge that holds it."""
+class LabInterface:
+    """One row of a lab chassis' Interface table, with the bridge that holds it and what its
+    kernel device shows (MAC, MTU): what the `ip` output synthesized below needs. Not
+    model/ovs.py's OvsInterface, which sits inside its port and bridge as the model reads a
+    conf.db."""
 
     name: str
     type: str
@@ -64,7 +67,7 @@ def stable_mac(host: str, ifname: str) -> str:
     return ":".join(f"{b:02x}" for b in h)
 
 
-def devices(host: Host, ovs: list[OvsInterface]) -> list[Device]:
+def devices(host: Host, ovs: list[LabInterface]) -> list[Device]:
     """The host's kernel devices, in ifindex order."""
     mgmt = host.management
     devs: list[Device] = [

@@ -24,7 +24,7 @@ from types import MappingProxyType
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
-from ovnguard.simulation.hostconfig import HostConfig, OvsInterface
+from ovnguard.simulation.hostconfig import ControllerInterface, HostConfig
 from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
 from ovnguard.simulation.northd import Binding, PredictedSouthbound
@@ -432,7 +432,7 @@ class _Walk:
         return self.chains[u]
 
 
-def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
+def _iface_ev(hc: HostConfig, iface: ControllerInterface) -> Evidence:
     extra = ("" if iface.ofport is not None else
              "; its ofport is not assigned in this snapshot, assumed to be once "
              "ovs-vswitchd adds it")
@@ -445,9 +445,10 @@ def _iface_ev(hc: HostConfig, iface: OvsInterface) -> Evidence:
         "Interface", iface.name)
 
 
-def _local_bindings(hc: HostConfig, events: list[ControllerEvent]) -> dict[str, OvsInterface]:
+def _local_bindings(hc: HostConfig, events: list[ControllerEvent]
+                    ) -> dict[str, ControllerInterface]:
     """build_local_bindings(): interfaces on br-int with iface-id and ofport > 0."""
-    out: dict[str, OvsInterface] = {}
+    out: dict[str, ControllerInterface] = {}
     if hc.based_on != "ovs":
         return out
     for iface in hc.br_int_interfaces():
@@ -505,7 +506,7 @@ def _not_claiming(b: Binding, chassis: str) -> ControllerEvent:
         b.logical_port, (), where="controller/binding.c consider_vif_lport_()")
 
 
-def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, OvsInterface],
+def _vif_chain(b: Binding, hc: HostConfig, lbindings: Mapping[str, ControllerInterface],
                chassis: str, events: list[ControllerEvent], sw: str,
                nb_ev: NbEvidence) -> Chain | None:
     name = b.logical_port

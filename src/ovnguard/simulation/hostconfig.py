@@ -38,7 +38,12 @@ CHASSIS_RECORD_KEYS = (
 
 
 @dataclass(frozen=True, slots=True)
-class OvsInterface:
+class ControllerInterface:
+    """An Interface row as ovn-controller reads it (binding.c, patch.c): flat, with its port
+    and bridge names, ofport and error, and the Port's external_ids. Not model/ovs.py's
+    OvsInterface (nested in its port and bridge, for the rules and plans): the simulation
+    reads exactly the columns ovn-controller reads, in conf.db's order."""
+
     name: str
     type: str
     port: str
@@ -61,7 +66,7 @@ class HostConfig:
     mappings_raw: str | None
     mappings_key: str
     bridges: frozenset[str] | None  # None: unknown (fallback)
-    interfaces: tuple[OvsInterface, ...] = ()
+    interfaces: tuple[ControllerInterface, ...] = ()
     # Fallback only: logical ports SB says are bound to this chassis.
     sb_bound: frozenset[str] = frozenset()
     external_ids: Mapping[str, str] = field(default_factory=dict)
@@ -74,7 +79,7 @@ class HostConfig:
     def evidence(self, fact: str, table: str | None = None, row: str | None = None) -> Evidence:
         return Evidence(fact, self.source, table, row, self.host)
 
-    def br_int_interfaces(self) -> list[OvsInterface]:
+    def br_int_interfaces(self) -> list[ControllerInterface]:
         return [i for i in self.interfaces if i.bridge == self.integration_bridge]
 
     def chassis_record(self) -> dict[str, str]:
@@ -88,7 +93,7 @@ class HostConfig:
         return out
 
 
-def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:
+def read_interfaces(ovs: Database) -> tuple[ControllerInterface, ...]:
     out = []
     for br in ovs.rows("Bridge"):
         for pu in br.set("ports"):
@@ -101,7 +106,7 @@ def read_interfaces(ovs: Database) -> tuple[OvsInterface, ...]:
                     continue
                 ofport = iface.opt("ofport")
                 err = iface.opt("error")
-                out.append(OvsInterface(
+                out.append(ControllerInterface(
                     name=iface.name,
                     type=str(iface.get("type", "") or ""),
                     port=port.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ovnguard.lab.rehearse import (
-    OvsPort,
+    LivePort,
     parse_log,
     parse_trace,
     patch_delta,
@@ -93,8 +93,8 @@ def test_trace_delivering_once_is_no_loop() -> None:
 
 
 def test_patch_delta_tells_added_removed_and_stale() -> None:
-    def ports(*names: str) -> list[OvsPort]:
-        return [OvsPort("br-ex", n, "patch") for n in names] + [OvsPort("br-ex", "nic", "")]
+    def ports(*names: str) -> list[LivePort]:
+        return [LivePort("br-ex", n, "patch") for n in names] + [LivePort("br-ex", "nic", "")]
 
     before = ports("patch-a", "patch-b")
     after = ports("patch-b", "patch-c")

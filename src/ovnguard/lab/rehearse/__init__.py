@@ -20,7 +20,7 @@ from __future__ import annotations
 from ovnguard.lab.rehearse.execute import apply_for_real, lab_nb, strip_global_options
 from ovnguard.lab.rehearse.logs import NOTABLE_INFO, parse_log
 from ovnguard.lab.rehearse.nbctl import nbctl_for_changes, neutron_nbctl_commands
-from ovnguard.lab.rehearse.ports import HostOvs, OvsPort, bridge_ports, patch_delta, read_host
+from ovnguard.lab.rehearse.ports import HostOvs, LivePort, bridge_ports, patch_delta, read_host
 from ovnguard.lab.rehearse.rehearsal import COMMAND_TIMEOUT, SYNC_TIMEOUT, rehearse
 from ovnguard.lab.rehearse.result import (
     SCHEMA_VERSION,
@@ -49,8 +49,8 @@ __all__ = [
     "CommandRun",
     "HostOutcome",
     "HostOvs",
+    "LivePort",
     "LogLine",
-    "OvsPort",
     "RehearsalResult",
     "Status",
     "TraceResult",

@@ -25,7 +25,11 @@ from ovnguard.simulation.types import HostDelta, PatchPort
 
 
 @dataclass(frozen=True)
-class OvsPort:
+class LivePort:
+    """A port as the running lab shows it (`ovs-vsctl` on the chassis), read without the
+    model (model/ovs.py, model/host.py): the rehearsal is what holds the model honest, so it
+    does not read the lab through it."""
+
     bridge: str
     name: str
     type: str  # of its (first) interface
@@ -47,7 +51,7 @@ class OvsPort:
 
 @dataclass(frozen=True)
 class HostOvs:
-    ports: tuple[OvsPort, ...]
+    ports: tuple[LivePort, ...]
     external_ids: Mapping[str, str]  # of the Open_vSwitch row
 
     @property
@@ -83,12 +87,12 @@ def read_host(lab: OvnLab, host: str) -> HostOvs:
             _, name, iface_set, ext = row
             first = json_uuids(iface_set)
             typ = itype.get(first[0], "") if first else ""
-            result.append(OvsPort(br_name, name, typ, json_smap(ext)))
+            result.append(LivePort(br_name, name, typ, json_smap(ext)))
     ext_ids = json_smap(root["data"][0][0]) if root["data"] else {}
     return HostOvs(tuple(sorted(result, key=lambda p: (p.bridge, p.name))), ext_ids)
 
 
-def bridge_ports(ports: Iterable[OvsPort]) -> dict[str, tuple[str, ...]]:
+def bridge_ports(ports: Iterable[LivePort]) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for p in ports:
         out.setdefault(p.bridge, []).append(p.name)
@@ -96,7 +100,7 @@ def bridge_ports(ports: Iterable[OvsPort]) -> dict[str, tuple[str, ...]]:
 
 
 def patch_delta(
-    before: Iterable[OvsPort], after: Iterable[OvsPort], recomputed: Iterable[OvsPort] | None
+    before: Iterable[LivePort], after: Iterable[LivePort], recomputed: Iterable[LivePort] | None
 ) -> HostDelta:
     """Patch ports added / removed by the change, and those only a recompute removes."""
     b = {PatchPort(p.bridge, p.name) for p in before if p.is_patch}
