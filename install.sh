@@ -3,7 +3,8 @@
 #   - Debian packages: Open vSwitch 3.1 and OVN 23.03 (the lab runs them), iproute2, ping,
 #     openssh-server + openssl (the SSH fan-out and SSL tests run real sshd / a test CA),
 #     graphviz (the HTML report's picture), chromium (a test opens the HTML report in it),
-#     netplan.io (a test validates the netplan YAML plans emit with `netplan generate`)
+#     netplan.io (a test validates the netplan YAML plans emit with `netplan generate`),
+#     pipx (a test installs ovnguard with `pipx install .`, as an operator would)
 #   - a virtualenv in .venv with ovnguard (editable) and its test tools
 #   - /usr/local/bin/ovnguard -> .venv/bin/ovnguard (when run as root)
 # Starts no daemon: the lab starts its own, by hand, in its own run directory.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")"
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for pkg in openvswitch-switch ovn-central ovn-host iproute2 iputils-ping openssh-server openssl python3-venv graphviz chromium netplan.io; do
+for pkg in openvswitch-switch ovn-central ovn-host iproute2 iputils-ping openssh-server openssl python3-venv graphviz chromium netplan.io pipx; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then
