@@ -26,6 +26,12 @@ DATA = Path(__file__).parent / "rehearse" / "data"  # the rehearsal tests share 
 GW_UUID = "3c1f2e4d-aaaa-4bbb-8ccc-0123456789ab"
 
 
+def db_version(db: Path) -> str:
+    """The schema version a database file was written with (`ovsdb-tool db-version`)."""
+    return subprocess.run(["ovsdb-tool", "db-version", str(db)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
 def patch_ports(ports: dict[str, list[str]]) -> dict[str, list[str]]:
     return {b: [p for p in ps if p.startswith("patch-")] for b, ps in ports.items()}
 
@@ -246,24 +252,8 @@ def test_nb_from_another_schema_version_is_converted(
         ["ovsdb-tool", "convert", str(bundle / "nb.db"), str(old_schema), str(older)], check=True
     )
     shutil.copyfile(older, bundle / "nb.db")
-    assert (
-        subprocess.run(
-            ["ovsdb-tool", "db-version", str(bundle / "nb.db")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        == "6.3.0"
-    )
+    assert db_version(bundle / "nb.db") == "6.3.0"
     got = replica_ports(bundle, tmp_path / "replica")
     assert got == seed_bundle.ports
     # The bundle itself is left as it was.
-    assert (
-        subprocess.run(
-            ["ovsdb-tool", "db-version", str(bundle / "nb.db")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        == "6.3.0"
-    )
+    assert db_version(bundle / "nb.db") == "6.3.0"
