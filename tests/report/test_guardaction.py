@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ovnguard.cli.guard import rollback_exit_code
 from ovnguard.report import guardaction as ga
 from ovnguard.report.formats import RenderOptions, emit, formats_of, renderer
 
@@ -71,18 +72,18 @@ def test_rollback_text_and_exit_codes() -> None:
     ok = doc("rolled-back", rollback={"reason": "deadline", "actions": ["deleted ln-physnet2"],
                                       "verification": {"ok": True}})
     assert text(ga.GuardRolledBack(ok)).startswith("rolled back guard g1 (deadline): restored")
-    assert ga.rollback_exit_code(ok) == 0
+    assert rollback_exit_code(ok) == 0
     unverified = doc("rolled-back", rollback={"verification": {"ok": False,
                                                                "error": "compute1 lags"}})
     assert "  compute1 lags" in text(ga.GuardRolledBack(unverified))
-    assert ga.rollback_exit_code(unverified) == 1
+    assert rollback_exit_code(unverified) == 1
     conflict = doc("rollback-conflict", rollback={"conflicts": [
         {"table": "Logical_Switch_Port", "row": "ln-physnet2", "uuid": "0123456789abcdef",
          "column": "options", "expected": "{}", "found": "{a=b}"}]})
     out = text(ga.GuardRolledBack(conflict))
     assert "STOPPED, nothing written" in out and "[01234567] column options" in out
-    assert ga.rollback_exit_code(conflict) == 1
-    assert ga.rollback_exit_code(doc("rollback-failed", rollback={"error": "gone"})) == 3
+    assert rollback_exit_code(conflict) == 1
+    assert rollback_exit_code(doc("rollback-failed", rollback={"error": "gone"})) == 3
     assert as_json(ga.GuardRolledBack(ok))["status"] == "rolled-back"
 
 

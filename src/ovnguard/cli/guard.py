@@ -216,6 +216,15 @@ def apply_exit_code(status: object) -> int:
     return {"refused": 1, "failed": 3}.get(str(status), 0)
 
 
+def rollback_exit_code(doc: dict[str, Any]) -> int:
+    """`rollback`'s exit code for the guard's state after it: 0 rolled back and verified, 1
+    stopped (a conflict) or not verified, 3 gave up (database unreachable)."""
+    status = doc.get("status")
+    if status == "rolled-back":
+        return 0 if doc.get("rollback", {}).get("verification", {}).get("ok") else 1
+    return 3 if status == "rollback-failed" else 1
+
+
 def _sentinel_plans(
     opts: Any, sentinel: bool, printing: bool, netns: list[str], grace: float, failures: int,
     say: Any,
@@ -330,7 +339,7 @@ def rollback(
                             help=format_help("GuardRolledBack", _("json: the guard's state"))),
 ) -> None:
     from ovnguard.guard.control import rollback as do_rollback
-    from ovnguard.report.guardaction import GuardRolledBack, rollback_exit_code
+    from ovnguard.report.guardaction import GuardRolledBack
 
     def progress(message: str) -> None:
         # with --format json stdout holds only the document: the steps go to stderr

@@ -168,14 +168,6 @@ class GuardRolledBack:
     doc: dict[str, Any]
 
 
-def rollback_exit_code(doc: dict[str, Any]) -> int:
-    """0 rolled back and verified, 1 stopped or not verified, 3 gave up (cli/guard.py)."""
-    status = doc.get("status")
-    if status == "rolled-back":
-        return 0 if doc.get("rollback", {}).get("verification", {}).get("ok") else 1
-    return 3 if status == "rollback-failed" else 1
-
-
 def rolledback_json(r: GuardRolledBack, out: TextIO, o: RenderOptions) -> None:
     _dump(r.doc, out)
 
