@@ -25,7 +25,7 @@ FAILED: list[tuple[str, BaseException]] = [
             "chassis compute1: ovsdb-server did not start (2 more chassis failed too)",
         ),
         (
-            _("host {name}: {first}{more}"),
+            _("host {name}: {first}{others}"),
             "hosts",
             "host compute1: ovsdb-server did not start (2 more hosts failed too)",
         ),
@@ -42,6 +42,6 @@ def test_the_first_failure_is_reported_with_how_many_more(
 
 def test_one_failure_has_no_count_and_none_raises_nothing() -> None:
     with pytest.raises(LabError) as info:
-        raise_first_failure(FAILED[1:2], _("host {name}: {first}{more}"), "hosts")
+        raise_first_failure(FAILED[1:2], _("host {name}: {first}{others}"), "hosts")
     assert str(info.value) == "host compute2: no space left"
-    raise_first_failure([], _("host {name}: {first}{more}"), "hosts")
+    raise_first_failure([], _("host {name}: {first}{others}"), "hosts")

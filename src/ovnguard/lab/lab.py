@@ -96,8 +96,7 @@ def raise_first_failure(
         return
     name, first = errors[0]
     others = f" ({len(errors) - 1} more {kind} failed too)" if len(errors) > 1 else ""
-    # The data-plane lab's catalogued message calls the count {more}: it gets both names.
-    raise LabError(message.format(name=name, first=first, others=others, more=others)) from None
+    raise LabError(message.format(name=name, first=first, others=others)) from None
 
 
 def _pidfile_pids(root: Path) -> list[int]:

@@ -69,7 +69,7 @@ def start(dp: DataplaneLab, schemas: tuple[str, str, str], timeout: float) -> No
             except BaseException as e:
                 errors.append((name, e))
     write_state(layout.state, dp.lab.state)
-    raise_first_failure(errors, _("host {name}: {first}{more}"), "hosts")
+    raise_first_failure(errors, _("host {name}: {first}{others}"), "hosts")
     _start_listeners(dp, deadline)
     _wait_registered(dp, deadline)
     dp.lab.wait_hv(timeout=max(5.0, deadline - time.monotonic()))
