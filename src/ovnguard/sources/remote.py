@@ -46,6 +46,7 @@ SSH connection; the address it reached is what the bundle's inventory.yaml recor
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import ipaddress
 import secrets
@@ -86,11 +87,14 @@ MAX_TAR_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_BYTES = 4 * 1024 * 1024
 
 
+@functools.cache
 def _asyncssh() -> Any:
-    """asyncssh, imported without the CryptographyDeprecationWarning lines it causes with
-    newer cryptography releases (51 deprecates DSA): they are about asyncssh's code, not
-    anything an operator did or can change, and they would reach stderr before every
-    `collect` and `check --live` (a script reading stderr takes them for an error)."""
+    """asyncssh, without the CryptographyDeprecationWarning lines it causes with newer
+    cryptography releases (51 deprecates DSA): they are about asyncssh's code, not anything
+    an operator did or can change, and they would reach stderr before every `collect` and
+    `check --live` (a script reading stderr takes them for an error). Imported once: every
+    host's connection asks for it, and changing the warning filters each time would also
+    reset Python's record of the warnings already shown."""
     import warnings
 
     with warnings.catch_warnings():
