@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers.dataplane_fixtures import DataplaneFactory
-from helpers.guard_tools import latest_guard, stop_watchers
+from helpers.guard_tools import latest_guard, latest_guard_log, stop_watchers
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab
 from ovnguard.lab.process import wait_until
@@ -173,7 +173,7 @@ def test_a_line_that_fails_rolls_back_what_ran_at_once(
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 30)
         doc = latest_guard(state_dir)
         assert doc is not None
-        log = next(state_dir.iterdir()).joinpath("watcher.log").read_text()
+        log = latest_guard_log(state_dir)
         print(log)
         assert doc["status"] == "rolled-back", doc
         assert "line 4" in doc["rollback"]["reason"], doc["rollback"]["reason"]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers.dataplane_fixtures import DataplaneFactory
-from helpers.guard_tools import ARMED_OR_TAKEN_BACK, latest_guard, stop_watchers
+from helpers.guard_tools import ARMED_OR_TAKEN_BACK, latest_guard, latest_guard_log, stop_watchers
 from ovnguard.lab import netns
 from ovnguard.lab.dataplane import DataplaneLab
 from ovnguard.lab.process import wait_until
@@ -95,7 +95,7 @@ def test_netplan_file_that_moves_the_address_is_rolled_back_file_and_all(
                           ("rolled-back", "rollback-conflict", "rollback-failed"), 40)
         doc = latest_guard(state_dir)
         assert doc is not None
-        log = next(state_dir.iterdir()).joinpath("watcher.log").read_text()
+        log = latest_guard_log(state_dir)
         print(log)
         assert doc["status"] == "rolled-back", doc
         assert "probe" in doc["rollback"]["reason"], doc["rollback"]["reason"]

@@ -154,18 +154,32 @@ class GuardEnv:
 
 
 
+def latest_guard_dir(state_dir: Path) -> Path | None:
+    """The newest guard's directory in `state_dir` (one with a guard.json: the state dir also
+    holds `locks/`, and a directory listing has no order), None when there is none yet."""
+    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file()) \
+        if state_dir.is_dir() else []
+    return dirs[-1] if dirs else None
+
+
 def latest_guard(state_dir: Path) -> dict[str, Any] | None:
     """The newest guard's state document in `state_dir`, None when there is none yet (or it
     is caught mid-rename)."""
-    dirs = sorted(p for p in state_dir.iterdir() if (p / "guard.json").is_file()) \
-        if state_dir.is_dir() else []
-    if not dirs:
+    d = latest_guard_dir(state_dir)
+    if d is None:
         return None
     try:
-        doc: dict[str, Any] = json.loads((dirs[-1] / "guard.json").read_text())
+        doc: dict[str, Any] = json.loads((d / "guard.json").read_text())
     except ValueError:
         return None
     return doc
+
+
+def latest_guard_log(state_dir: Path) -> str:
+    """The newest guard's watcher.log."""
+    d = latest_guard_dir(state_dir)
+    assert d is not None, f"no guard in {state_dir}"
+    return (d / "watcher.log").read_text()
 
 
 def stop_watchers(state_dir: Path) -> list[int]:
