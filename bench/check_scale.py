@@ -62,6 +62,7 @@ from scale_build import (
     build_central,
     build_hosts,
     check_conf_db,
+    peak_rss,
     pid_cpu,
 )
 
@@ -115,20 +116,14 @@ def stages(bundle: Path) -> tuple[dict[str, Cost], int]:
     """load and assess, stage by stage, in this process."""
     from ovnguard.assess import assess
     from ovnguard.change.parse import parse_change
-    from ovnguard.findings.context import RuleContext
-    from ovnguard.findings.verdict import evaluate
-    from ovnguard.simulation.realize import realize
 
     out: dict[str, Cost] = {}
     _, out["read nb.db"] = timed(lambda: read_db_file(bundle / "nb.db", "OVN_Northbound",
                                                       NB_KEEP))
     _, out["read sb.db"] = timed(lambda: read_db_file(bundle / "sb.db", "OVN_Southbound",
                                                       SB_KEEP))
-    snap, out["load_bundle (nb, sb, hosts/)"] = timed(lambda: load_bundle(bundle))
+    _unchanged(bundle, out)  # its model is freed on return: at 200k ports, gigabytes
     change = parse_change(CHANGE, "change.sh")
-    r, out["realize, no change (simulation)"] = timed(lambda: realize(snap))
-    _, out["rules, no change"] = timed(
-        lambda: evaluate(RuleContext.build(snap, r, "before")))
     # a snapshot of its own: the one above now carries what realize/rules memoized on its
     # databases (SB read, host views), which the assessment would otherwise reuse for free
     fresh = load_bundle(bundle)
@@ -139,6 +134,18 @@ def stages(bundle: Path) -> tuple[dict[str, Cost], int]:
     _, out["what-if, loaded model"] = timed(lambda: assess(fresh, change2,
                                                            baseline=w.baseline))
     return out, sum(1 for d in w.deltas.values() if d.added)
+
+
+def _unchanged(bundle: Path, out: dict[str, Cost]) -> None:
+    """The bundle loaded, realized and judged with no change, stage by stage."""
+    from ovnguard.findings.context import RuleContext
+    from ovnguard.findings.verdict import evaluate
+    from ovnguard.simulation.realize import realize
+
+    snap, out["load_bundle (nb, sb, hosts/)"] = timed(lambda: load_bundle(bundle))
+    r, out["realize, no change (simulation)"] = timed(lambda: realize(snap))
+    _, out["rules, no change"] = timed(
+        lambda: evaluate(RuleContext.build(snap, r, "before")))
 
 
 def live(nb: Any, sb: Any, bundle: Path) -> tuple[Cost, Cost]:
@@ -178,7 +185,8 @@ def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
             raise ForcedFailure(f"--fail-at {stage}")
 
     t0 = time.monotonic()
-    nb, sb = build_central(procs, root, s)
+    peaks: dict[str, float] = {}
+    nb, sb = build_central(procs, root, s, peaks)
     bundle = root / "bundle"
     build_hosts(bundle, s, tunnels=not args.no_tunnels)
     check_conf_db(bundle / "hosts" / s.names[0] / "conf.db")
@@ -195,6 +203,8 @@ def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
     st, realizing = stages(bundle)
     c_live_read, c_live = live(nb, sb, bundle)
     fail("live")
+    peaks["NB ovsdb-server"] = peak_rss(nb.proc.pid)
+    peaks["SB ovsdb-server"] = peak_rss(sb.proc.pid)
     nb.stop()
     sb.stop()
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -207,6 +217,7 @@ def run(args: argparse.Namespace, root: Path, procs: Procs) -> None:
           f"routers={s.routers} tunnels={'no' if args.no_tunnels else 'yes'} | nb.db "
           f"{size(bundle / 'nb.db'):.1f} MiB, sb.db {size(bundle / 'sb.db'):.1f} MiB, hosts/ "
           f"{hosts_mib:.1f} MiB | built in {t_build:.1f} s from real ovsdb-server + ovn-northd")
+    print("peak RSS of the daemons (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
     if args.no_time:
         print(f"verdict {verdict}; smoke run, times not reported")
         return
