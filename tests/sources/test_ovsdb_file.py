@@ -231,6 +231,9 @@ def test_a_skipped_table_of_a_split_record_is_never_parsed(
         (b'{"Logical_Flow": {"x": [}, "SB_Global": {}}', "not valid JSON"),  # in a skipped table
         (b'{"SB_Global": {}', "not valid JSON"),
         (b'{"SB_Global": {}} trailing', "not valid JSON"),
+        # split, a big table's rows are parsed one by one: a bad row fails the same way
+        (b'{"SB_Global": {"0d4e1b2a-0000-4000-8000-000000000001": 5}}', "malformed row data"),
+        (b'{"SB_Global": [1]}', "malformed row data"),
     ],
 )
 def test_split_records_fail_like_whole_ones(
@@ -252,3 +255,17 @@ def test_split_records_fail_like_whole_ones(
     for e in errors:
         assert message in e and e.startswith(f"{f}:") and "\n" not in e
     assert [e.split(": ")[0] for e in errors] == [errors[0].split(": ")[0]] * 2  # same line
+
+
+def test_a_reference_and_the_row_it_names_share_one_uuid_object(tmp_path: Path) -> None:
+    # the reader makes one Uuid per distinct uuid (at 200k ports, a copy per reference was
+    # tens of MB): a switch's `ports` hold the very keys of the port rows
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-add sw1 p2")
+    nb = read_database(path)
+    sw = nb.find_one("Logical_Switch", "sw1")
+    assert sw is not None
+    keys = {u: u for u in nb.tables["Logical_Switch_Port"]}
+    assert len(sw.set("ports")) == 2
+    assert all(keys[u] is u for u in sw.set("ports"))

@@ -9,7 +9,7 @@ beside it, so there is one source of truth.
 Value normalisation (by the schema, so callers never guess):
 - scalar column (min=max=1): the atom itself (`str`, `int`, `float`, `bool` or `Uuid`);
 - set column (including optional scalars, max=1): a `tuple` of atoms, sorted, no duplicates;
-- map column: a `dict` (treat as read-only).
+- map column: a `FrozenMap`, a `dict` that refuses edits (`EMPTY_MAP` when empty).
 """
 
 from __future__ import annotations
@@ -30,7 +30,41 @@ class Uuid(str):
 
 
 Atom = str | int | float | bool
-Value = Any  # Atom | tuple[Atom, ...] | dict[Atom, Atom]
+Value = Any  # Atom | tuple[Atom, ...] | FrozenMap
+
+
+class FrozenMap(dict[Any, Any]):
+    """A map cell: a `dict` (so everything that reads, compares or serializes a dict takes
+    it as one) that refuses edits. A snapshot's rows are shared by every state derived from
+    it and by every view built on them, so a cell is never changed in place; being immutable,
+    the empty ones are all one object (`EMPTY_MAP`) -- at 200k ports, most of a million map
+    cells (external_ids, options, ...) are empty -- and a view can keep a cell itself where
+    it would otherwise copy it."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a database map cell is read-only: change a copy, dict(cell)")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __copy__(self) -> FrozenMap:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> FrozenMap:
+        return self
+
+    def __reduce__(self) -> Any:
+        return (frozen_map, (dict(self),))
+
+
+EMPTY_MAP = FrozenMap()
+
+
+def frozen_map(pairs: Any) -> FrozenMap:
+    """A map cell from a mapping or (key, value) pairs; the shared `EMPTY_MAP` when empty."""
+    return FrozenMap(pairs) if pairs else EMPTY_MAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +104,7 @@ class ColumnType:
 
     def default(self) -> Value:
         if self.is_map:
-            return {}
+            return EMPTY_MAP
         if self.is_set:
             return ()
         return {"string": "", "integer": 0, "real": 0.0, "boolean": False, "uuid": Uuid("")}[
@@ -175,7 +209,7 @@ def value_from_json(ctype: ColumnType, j: Any) -> Value:
     """Convert an RFC 7047 <value> to the normalised Python form for this column."""
     if ctype.is_map:
         pairs = j[1] if isinstance(j, list) and j and j[0] == "map" else []
-        return {_atom_from_json(k): _atom_from_json(v) for k, v in pairs}
+        return frozen_map({_atom_from_json(k): _atom_from_json(v) for k, v in pairs})
     if isinstance(j, list) and j and j[0] == "set":
         atoms = [_atom_from_json(a) for a in j[1]]
     else:
@@ -185,14 +219,31 @@ def value_from_json(ctype: ColumnType, j: Any) -> Value:
     return normalize_set(atoms)
 
 
-def json_converter(ctype: ColumnType) -> Callable[[Any], Value]:
+def uuid_interner() -> Callable[[str], Uuid]:
+    """`Uuid(text)`, one object per distinct uuid: a row's uuid and every reference to it
+    (a switch's `ports`, a binding's `datapath`...) are then the same object, not a copy
+    each -- a reader makes one per database it reads."""
+    seen: dict[str, Uuid] = {}
+
+    def uuid_of(text: str) -> Uuid:
+        u = seen.get(text)
+        if u is None:
+            u = seen[text] = Uuid(text)
+        return u
+    return uuid_of
+
+
+def json_converter(ctype: ColumnType,
+                   uuid_of: Callable[[str], Uuid] = Uuid) -> Callable[[Any], Value]:
     """`value_from_json` specialised for one column: the file reader calls it for every cell
-    of every row (millions at a thousand chassis), so the type tests are done once here."""
+    of every row (millions at a thousand chassis), so the type tests are done once here.
+    `uuid_of` makes the references of a set column (`uuid_interner`)."""
     if ctype.is_map:
         if ctype.key != "uuid" and ctype.value != "uuid":
             def plain_map(j: Any) -> Value:
-                # ["map", [[k, v], ...]]: atoms are JSON scalars, dict() takes the pairs as is
-                return dict(j[1]) if j.__class__ is list and j and j[0] == "map" else {}
+                # ["map", [[k, v], ...]]: atoms are JSON scalars, a dict takes the pairs as is
+                return (FrozenMap(j[1]) if j.__class__ is list and j and j[0] == "map" and j[1]
+                        else EMPTY_MAP)
             return plain_map
         return lambda j: value_from_json(ctype, j)
     if ctype.is_scalar:
@@ -211,11 +262,11 @@ def json_converter(ctype: ColumnType) -> Callable[[Any], Value]:
                 if not atoms:
                     return ()
                 if uuids:
-                    atoms = [Uuid(a[1]) for a in atoms]
+                    atoms = [uuid_of(a[1]) for a in atoms]
                 if len(atoms) == 1:
                     return (atoms[0],)
                 return normalize_set(atoms)
-            return (Uuid(j[1]),)  # ["uuid", x]
+            return (uuid_of(j[1]),)  # ["uuid", x]
         return (j,)
     return set_
 
@@ -228,38 +279,150 @@ def normalize_set(atoms: Iterable[Atom]) -> tuple[Atom, ...]:
         return tuple(sorted(uniq, key=repr))
 
 
-@dataclass(frozen=True, slots=True)
+# A row's column names -> positions, one per distinct set of columns (a table read from a
+# file has one; an edit that adds a column the reader skipped makes another).
+_LAYOUTS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def row_layout(columns: Iterable[str]) -> dict[str, int]:
+    """The shared column -> position map for rows of exactly these columns, in this order."""
+    key = tuple(columns)
+    lay = _LAYOUTS.get(key)
+    if lay is None:
+        lay = _LAYOUTS[key] = {c: i for i, c in enumerate(key)}
+    return lay
+
+
+class RowData(Mapping[str, Value]):
+    """A row's cells as a read-only mapping (`Row.data`), over the row's own storage."""
+
+    __slots__ = ("_lay", "_vals")
+
+    def __init__(self, lay: dict[str, int], vals: tuple[Value, ...]) -> None:
+        self._lay = lay
+        self._vals = vals
+
+    def __getitem__(self, column: str) -> Value:
+        return self._vals[self._lay[column]]
+
+    def get(self, column: str, default: Value = None) -> Value:
+        i = self._lay.get(column)
+        return default if i is None else self._vals[i]
+
+    def __contains__(self, column: object) -> bool:
+        return column in self._lay
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lay)
+
+    def __len__(self) -> int:
+        return len(self._vals)
+
+    def items(self) -> Any:
+        return zip(self._lay, self._vals, strict=True)
+
+    def values(self) -> Any:
+        return iter(self._vals)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RowData):
+            if self._lay is other._lay:
+                return self._vals == other._vals
+            return dict(self.items()) == dict(other.items())
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 class Row:
-    """One row. `data` holds every column the reader kept; absent columns read as defaults."""
+    """One row: its table, its uuid and every column the reader kept (absent columns read
+    as defaults). Stored as one tuple of values beside a column layout that all rows of a
+    table share -- at 200k ports a dict per row was a quarter of the loaded model."""
+
+    __slots__ = ("_lay", "_vals", "table", "uuid")
 
     table: str
     uuid: Uuid
-    data: Mapping[str, Value]
+    _lay: dict[str, int]
+    _vals: tuple[Value, ...]
+
+    def __init__(self, table: str, uuid: Uuid, data: Mapping[str, Value]) -> None:
+        if isinstance(data, RowData):
+            lay, vals = data._lay, data._vals
+        else:
+            lay, vals = row_layout(data), tuple(data.values())
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "uuid", uuid)
+        object.__setattr__(self, "_lay", lay)
+        object.__setattr__(self, "_vals", vals)
+
+    @classmethod
+    def packed(cls, table: str, uuid: Uuid, lay: dict[str, int],
+               vals: tuple[Value, ...]) -> Row:
+        """A row from values in the order of `lay` (from `row_layout`), as the reader has
+        them: no mapping built on the way."""
+        r = cls.__new__(cls)
+        object.__setattr__(r, "table", table)
+        object.__setattr__(r, "uuid", uuid)
+        object.__setattr__(r, "_lay", lay)
+        object.__setattr__(r, "_vals", vals)
+        return r
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Row is read-only: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Row is read-only: cannot delete {name}")
+
+    @property
+    def data(self) -> RowData:
+        return RowData(self._lay, self._vals)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return (self.table == other.table and self.uuid == other.uuid
+                and self.data == other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Row(table={self.table!r}, uuid={self.uuid!r}, data={self.data!r})"
 
     def get(self, column: str, default: Value = None) -> Value:
-        return self.data.get(column, default)
+        i = self._lay.get(column)
+        return default if i is None else self._vals[i]
 
     def __getitem__(self, column: str) -> Value:
-        return self.data[column]
+        return self._vals[self._lay[column]]
 
     def opt(self, column: str) -> Atom | None:
         """The single value of an optional (max=1 set) column, or None."""
-        v = self.data.get(column, ())
+        i = self._lay.get(column)
+        v = () if i is None else self._vals[i]
         if isinstance(v, tuple):
             return v[0] if v else None
         return v
 
     def map(self, column: str) -> Mapping[Atom, Atom]:
-        v = self.data.get(column)
-        return v if isinstance(v, dict) else {}
+        i = self._lay.get(column)
+        v = None if i is None else self._vals[i]
+        return v if isinstance(v, dict) else EMPTY_MAP
 
     def set(self, column: str) -> tuple[Atom, ...]:
-        v = self.data.get(column, ())
+        i = self._lay.get(column)
+        v = () if i is None else self._vals[i]
         return v if isinstance(v, tuple) else (v,)
 
     @property
     def name(self) -> str:
-        n = self.data.get("name", "")
+        i = self._lay.get("name")
+        n = "" if i is None else self._vals[i]
         return n if isinstance(n, str) else ""
 
 
@@ -390,7 +553,7 @@ class Edit:
     def _norm(self, table: str, column: str, v: Value) -> Value:
         ctype = self.base.schema.column(table, column)
         if ctype.is_map:
-            return dict(v)
+            return frozen_map(v)
         if ctype.is_set:
             if isinstance(v, (tuple, list, set, frozenset)):
                 return normalize_set(v)

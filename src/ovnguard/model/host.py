@@ -25,6 +25,7 @@ from ovnguard.model.ovs import (
     OvsBridge,
     OvsInterface,
     OvsPort,
+    frozen_smap,
     remote_targets,
     smap,
 )
@@ -69,13 +70,13 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                 irow = ovs.row("Interface", str(iu))
                 if irow is None:
                     continue
-                ext = smap(irow, "external_ids")
+                ext = frozen_smap(irow, "external_ids")
                 mac = irow.opt("mac_in_use")
                 ifaces.append(
                     OvsInterface(
                         name=irow.name,
                         type=_s(irow.get("type", "")),
-                        options=smap(irow, "options"),
+                        options=frozen_smap(irow, "options"),
                         iface_id=ext.get("iface-id"),
                         mac_in_use=str(mac) if mac else None,
                         uuid=str(irow.uuid),
@@ -87,7 +88,7 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
                     name=prow.name,
                     interfaces=tuple(sorted(ifaces, key=lambda i: i.name)),
                     tag=tag if isinstance(tag, int) and not isinstance(tag, bool) else None,
-                    external_ids=smap(prow, "external_ids"),
+                    external_ids=frozen_smap(prow, "external_ids"),
                     uuid=str(prow.uuid),
                 )
             )
@@ -102,8 +103,8 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
             ports=tuple(sorted(ports, key=lambda p: p.name)),
             fail_mode=str(fail_mode) if fail_mode else None,
             controllers=tuple(sorted(controllers)),
-            other_config=smap(br, "other_config"),
-            external_ids=smap(br, "external_ids"),
+            other_config=frozen_smap(br, "other_config"),
+            external_ids=frozen_smap(br, "external_ids"),
             datapath_type=_s(br.get("datapath_type", "")),
             uuid=str(br.uuid),
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from ovnguard.model.db import Database, Row
+from ovnguard.model.db import Database, FrozenMap, Row, frozen_map
 
 INTEGRATION_BRIDGE = "br-int"  # ovn-controller's default `ovn-bridge` (controller/ovn-controller.h)
 
@@ -139,8 +139,13 @@ def smap(row: Row, column: str) -> dict[str, str]:
 def frozen_smap(row: Row, column: str) -> Mapping[str, str]:
     """`smap`, read-only: for maps kept in views that many readers share (the logical model,
     what ovn-controller reads on a host, cached per database), where one reader writing
-    into the map would change it under every other."""
-    return MappingProxyType(smap(row, column))
+    into the map would change it under every other. The row's own cell when it already is
+    string to string (a read-only `FrozenMap`), so a view of a million ports holds no copy."""
+    m = row.map(column)
+    if isinstance(m, FrozenMap) and all(k.__class__ is str and v.__class__ is str
+                                        for k, v in m.items()):
+        return m
+    return frozen_map({str(k): str(v) for k, v in m.items()})
 
 
 def ovs_external_id(ovs: Database | None, key: str) -> str | None:

@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -40,8 +41,11 @@ from ovnguard.model.db import (
     RowChange,
     Schema,
     Uuid,
+    frozen_map,
     json_converter,
     normalize_set,
+    row_layout,
+    uuid_interner,
 )
 from ovnguard.sources import safeio
 
@@ -199,6 +203,8 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
     plans: dict[str, _Plan] = {}
+    uuid_of = uuid_interner()
+
     def wanted(tname: str) -> bool:
         return (keep_tables is None or tname in keep_tables) and tname not in skip
 
@@ -212,7 +218,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
                         tname=tname), source,
                                  line)
             cols = keep_tables.get(tname) if keep_tables is not None else None
-            plan = plans[tname] = _Plan(ts.columns, cols)
+            plan = plans[tname] = _Plan(ts.columns, cols, uuid_of)
         table = tables.setdefault(tname, {})
         try:
             _apply_rows(plan, table, trows, is_diff)
@@ -226,10 +232,28 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
 
     frozen: dict[str, Mapping[Uuid, Row]] = {}
     for tname, rows in tables.items():
-        frozen[tname] = MappingProxyType(
-            {u: Row(tname, u, MappingProxyType(data)) for u, data in rows.items()}
-        )
+        frozen[tname] = MappingProxyType(_packed(tname, plans[tname], rows))
     return Database(schema, MappingProxyType(frozen), source)
+
+
+def _packed(tname: str, plan: _Plan, rows: dict[Uuid, dict[str, Any]]) -> dict[Uuid, Row]:
+    """The table's rows, each a tuple in the table's one column layout: every row was given
+    every kept column (defaults filled in), in whatever order its record listed them."""
+    lay = row_layout(plan.types)
+    cols = tuple(lay)
+    packed = Row.packed
+    out: dict[Uuid, Row] = {}
+    if len(cols) > 1:
+        values = itemgetter(*cols)
+        for u, data in rows.items():
+            if len(data) == len(cols):
+                out[u] = packed(tname, u, lay, values(data))
+            else:  # not expected (see above); a layout of its own rather than a wrong one
+                out[u] = Row(tname, u, data)
+    else:
+        for u, data in rows.items():
+            out[u] = Row(tname, u, data)
+    return out
 
 
 _ABSENT: Any = object()
@@ -250,7 +274,9 @@ def _table_updates(records: Iterable[tuple[int, memoryview]], source: str,
                 else False
             for tname, raw in parts.items():
                 if not tname.startswith("_") and wanted(tname):
-                    yield line, is_diff, tname, _json(raw, source, line)
+                    rows = _RowsOneByOne.of(raw, source, line) if len(raw) >= SPLIT_AT \
+                        else None
+                    yield line, is_diff, tname, rows or _json(raw, source, line)
             continue
         txn = _json(body, source, line)
         if not isinstance(txn, dict):
@@ -259,6 +285,39 @@ def _table_updates(records: Iterable[tuple[int, memoryview]], source: str,
         for tname, trows in txn.items():
             if not tname.startswith("_") and wanted(tname):
                 yield line, is_diff, tname, trows
+
+
+class _RowsOneByOne:
+    """A big table's rows ({uuid: row}) parsed one at a time as they are read: a whole
+    table parsed at once (Port_Binding at 200k ports is ~0.5 GB of JSON) builds every row's
+    JSON objects before the first one is converted, and that was the reader's peak."""
+
+    __slots__ = ("_line", "_rows", "_source")
+
+    def __init__(self, rows: dict[str, Any], source: str, line: int) -> None:
+        self._rows, self._source, self._line = rows, source, line
+
+    @staticmethod
+    def of(raw: memoryview, source: str, line: int) -> _RowsOneByOne | None:
+        """None when the table's value is not an object: parsed whole, it fails as before."""
+        import msgspec
+
+        try:
+            rows = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        return _RowsOneByOne(rows, source, line)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        source, line = self._source, self._line
+        for u, raw in self._rows.items():
+            yield u, _json(memoryview(raw), source, line)
 
 
 def _split_tables(body: memoryview, source: str, line: int) -> dict[str, memoryview]:
@@ -284,19 +343,21 @@ def _split_tables(body: memoryview, source: str, line: int) -> dict[str, memoryv
 class _Plan:
     """How to read one table's cells: the kept columns, each with its converter."""
 
-    __slots__ = ("convert", "types")
+    __slots__ = ("convert", "types", "uuid_of")
 
-    def __init__(self, columns: Mapping[str, ColumnType], keep_cols: set[str] | None) -> None:
+    def __init__(self, columns: Mapping[str, ColumnType], keep_cols: set[str] | None,
+                 uuid_of: Callable[[str], Uuid] = Uuid) -> None:
         self.types = {c: t for c, t in columns.items() if keep_cols is None or c in keep_cols}
-        self.convert = {c: json_converter(t) for c, t in self.types.items()}
+        self.convert = {c: json_converter(t, uuid_of) for c, t in self.types.items()}
+        self.uuid_of = uuid_of  # rows' own uuids: the same objects as references to them
 
 
 def _apply_rows(
     plan: _Plan, table: dict[Uuid, dict[str, Any]], trows: Mapping[str, Any], is_diff: bool
 ) -> None:
-    convert = plan.convert
+    convert, uuid_of = plan.convert, plan.uuid_of
     for u, rdoc in trows.items():
-        uid = Uuid(u)
+        uid = uuid_of(u)
         if rdoc is None:
             table.pop(uid, None)
             continue
@@ -344,7 +405,7 @@ def _apply_diff(ctype: ColumnType, old: Any, diff: Any) -> Any:
                 del out[k]
             else:
                 out[k] = v
-        return out
+        return frozen_map(out)
     return normalize_set(set(old) ^ set(diff))
 
 
