@@ -269,3 +269,18 @@ def test_a_reference_and_the_row_it_names_share_one_uuid_object(tmp_path: Path) 
     keys = {u: u for u in nb.tables["Logical_Switch_Port"]}
     assert len(sw.set("ports")) == 2
     assert all(keys[u] is u for u in sw.set("ports"))
+
+
+def test_keys_and_short_values_of_string_maps_are_one_object_each(tmp_path: Path) -> None:
+    # the same keys and small values in every row (at 200k ports ~150 MB of copies)
+    path = tmp_path / "nb.db"
+    with RealDb(path, "nb") as db:
+        db.run("ls-add sw1 -- lsp-add sw1 p1 -- lsp-add sw1 p2 -- lsp-set-options p1 "
+               "requested-chassis=hv1 -- lsp-set-options p2 requested-chassis=hv1 "
+               "-- lsp-set-type p1 router -- lsp-set-type p2 router")
+    nb = read_database(path)
+    p1, p2 = (nb.find_one("Logical_Switch_Port", n) for n in ("p1", "p2"))
+    assert p1 is not None and p2 is not None
+    (k1, v1), (k2, v2) = (next(iter(p.map("options").items())) for p in (p1, p2))
+    assert (k1, v1) == (k2, v2) == ("requested-chassis", "hv1")
+    assert k1 is k2 and v1 is v2 and p1["type"] is p2["type"]

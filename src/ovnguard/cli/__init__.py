@@ -217,8 +217,13 @@ def main() -> None:
     quiet_pipes()
     # before the verb's module is imported: its --help texts are made in this language
     set_language(lang_from_argv(sys.argv[1:]) or language_from_env())
+    verb = _verb(sys.argv[1:])
+    if verb == "check":
+        from ovnguard.gcpause import one_shot_process
+
+        one_shot_process()  # load, judge, print, exit: see ovnguard.gcpause
     try:
-        build_app(_verb(sys.argv[1:]))()
+        build_app(verb)()
     except OvnguardError as e:
         # the message names files and rows: shown, never acted on by the terminal
         print(_("ovnguard: error: {message}").format(message=visible(str(e))),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid as _uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from sys import intern
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -219,6 +220,11 @@ def value_from_json(ctype: ColumnType, j: Any) -> Value:
     return normalize_set(atoms)
 
 
+# Strings up to this long are shared (sys.intern) when read from a file: names, types, keys
+# and small values repeat across rows and hosts; longer ones are mostly uuids, unique.
+SHARED_LEN = 16
+
+
 def uuid_interner() -> Callable[[str], Uuid]:
     """`Uuid(text)`, one object per distinct uuid: a row's uuid and every reference to it
     (a switch's `ports`, a binding's `datapath`...) are then the same object, not a copy
@@ -239,6 +245,19 @@ def json_converter(ctype: ColumnType,
     of every row (millions at a thousand chassis), so the type tests are done once here.
     `uuid_of` makes the references of a set column (`uuid_interner`)."""
     if ctype.is_map:
+        if ctype.key == "string" and ctype.value == "string":
+            def string_map(j: Any) -> Value:
+                # ["map", [[k, v], ...]]. The same few keys (iface-id, requested-chassis,
+                # neutron:device_owner...) and many values (compute:nova, active, true, a
+                # chassis name) come back in every row: one str object each, not a copy per
+                # cell (at 200k ports, ~150 MB). Long values are mostly unique (uuids).
+                if j.__class__ is list and j and j[0] == "map" and j[1]:
+                    return FrozenMap(
+                        (intern(k) if k.__class__ is str else k,
+                         intern(v) if v.__class__ is str and len(v) <= SHARED_LEN else v)
+                        for k, v in j[1])
+                return EMPTY_MAP
+            return string_map
         if ctype.key != "uuid" and ctype.value != "uuid":
             def plain_map(j: Any) -> Value:
                 # ["map", [[k, v], ...]]: atoms are JSON scalars, a dict takes the pairs as is
@@ -249,6 +268,13 @@ def json_converter(ctype: ColumnType,
     if ctype.is_scalar:
         if ctype.key == "uuid":
             return lambda j: value_from_json(ctype, j)
+        if ctype.key == "string":
+            def string(j: Any) -> Value:
+                # a type, a bridge's name, "br-int", "patch": shared like map values
+                if j.__class__ is str:
+                    return intern(j) if len(j) <= SHARED_LEN else j
+                return j if j.__class__ is not list else value_from_json(ctype, j)
+            return string
 
         def scalar(j: Any) -> Value:
             return j if j.__class__ is not list else value_from_json(ctype, j)
