@@ -284,17 +284,3 @@ def test_keys_and_short_values_of_string_maps_are_one_object_each(tmp_path: Path
     (k1, v1), (k2, v2) = (next(iter(p.map("options").items())) for p in (p1, p2))
     assert (k1, v1) == (k2, v2) == ("requested-chassis", "hv1")
     assert k1 is k2 and v1 is v2 and p1["type"] is p2["type"]
-
-
-def test_a_snapshots_file_copy_is_written_once_and_removed_with_it() -> None:
-    import gc
-
-    from ovnguard.sources.ovsdb_file import database_file, write_database
-
-    nb = read_database(SEED / "bundle" / "nb.db")
-    path = database_file(nb)
-    assert database_file(nb) == path and path.read_bytes() == write_database(nb)
-    assert read_database(path).tables.keys() == nb.tables.keys()
-    del nb
-    gc.collect()
-    assert not path.parent.exists()  # the snapshot is gone: so is its copy

@@ -27,7 +27,6 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -50,7 +49,7 @@ from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
 from ovnguard.change.tools import Tools
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
-from ovnguard.sources.ovsdb_file import apply_records, database_file, value_to_json
+from ovnguard.sources.ovsdb_file import apply_records, value_to_json, write_database
 
 LINE_TIMEOUT = 30.0  # seconds; a line that takes longer is reported, not waited for
 WAIT_TIMEOUT = 3  # seconds a `wait-until` line may wait on a copy nothing else changes
@@ -95,7 +94,7 @@ class _Server:
         self.sock = work / f"{label}.sock"
         self.ctl = work / f"{label}.ctl"
         self.db = db
-        shutil.copyfile(database_file(db), self.file)
+        self.file.write_bytes(write_database(db))
         self.proc = subprocess.Popen(
             [str(tools.path("ovsdb-server")), str(self.file), f"--remote=punix:{self.sock}",
              f"--unixctl={self.ctl}", "--no-chdir"],

@@ -23,7 +23,6 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from operator import itemgetter
 from pathlib import Path
@@ -435,26 +434,13 @@ def _record(doc: Any) -> bytes:
                               body)
 
 
-def database_file(db: Database) -> Path:
-    """`db` as a standalone OVSDB file (schema record + one transaction with every row), to
-    be copied by whoever starts a server on it (a server appends to its file). Written once
-    per snapshot -- every what-if on a loaded model copies the same NB -- into a private
-    temporary directory removed with the snapshot or at exit: kept as bytes instead, the
-    copy of a 200k-port NB held 130 MB for as long as the model was loaded."""
-    return db.memo("ovsdb_file.database_file", _database_file)
-
-
-def _database_file(db: Database) -> Path:
-    data = write_database(db)  # first: a schema that cannot be copied leaves no directory
-    d = tempfile.mkdtemp(prefix="ovnguard-db-")
-    weakref.finalize(db, shutil.rmtree, d, True)
-    path = Path(d) / f"{db.name}.db"
-    path.write_bytes(data)
-    return path
-
-
 def write_database(db: Database) -> bytes:
-    """`db` as the bytes of a standalone OVSDB file (see `database_file`)."""
+    """`db` as a standalone OVSDB file (schema record + one transaction with every row).
+    Written once per snapshot: every what-if on a loaded model copies the same NB."""
+    return db.memo("ovsdb_file.write_database", _write_database)
+
+
+def _write_database(db: Database) -> bytes:
     if db.schema.doc is None:
         raise ValueError(_(
                 "the schema of {name} was not read from a file; cannot copy it").format(
