@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from ovnguard import gcpause
+from ovnguard import gcpause, oneshot
 
 
 def test_paused_then_back_on_without_freezing_by_default() -> None:
@@ -24,8 +24,8 @@ def test_paused_then_back_on_without_freezing_by_default() -> None:
 
 def test_a_one_shot_process_freezes_what_the_stretch_made(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gcpause, "_freeze_after", False)
-    gcpause.one_shot_process()
+    monkeypatch.setattr(oneshot, "_one_shot", False)
+    oneshot.one_shot_process()
     try:
         with gcpause.gc_paused():
             made = [[i] for i in range(1000)]

@@ -12,7 +12,7 @@ it traverses every one of them as the young generation (a thousand hosts' conf.d
 one by one, cost 4 of 17 CPU-s that way at 200k ports) and again as they age. Frozen objects
 are still freed by reference counting; only a reference cycle among them outlives its use,
 which a process about to exit does not mind and a long-running one (the guard's daemons, a
-test session) must not do -- so it is the CLI's choice (`one_shot_process`), not the default.
+test session) must not do -- so it is the CLI's choice (`ovnguard.oneshot`), not the default.
 """
 
 from __future__ import annotations
@@ -21,13 +21,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_freeze_after = False
-
-
-def one_shot_process() -> None:
-    """This process ends after one piece of work: freeze what each paused stretch made."""
-    global _freeze_after
-    _freeze_after = True
+from ovnguard.oneshot import is_one_shot
 
 
 @contextmanager
@@ -39,6 +33,6 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        if _freeze_after:
+        if is_one_shot():
             gc.freeze()
         gc.enable()

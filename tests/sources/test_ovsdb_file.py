@@ -284,3 +284,16 @@ def test_keys_and_short_values_of_string_maps_are_one_object_each(tmp_path: Path
     (k1, v1), (k2, v2) = (next(iter(p.map("options").items())) for p in (p1, p2))
     assert (k1, v1) == (k2, v2) == ("requested-chassis", "hv1")
     assert k1 is k2 and v1 is v2 and p1["type"] is p2["type"]
+
+
+def test_the_copy_for_the_real_tools_is_kept_only_for_a_later_what_if(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ovnguard import oneshot
+    from ovnguard.sources.ovsdb_file import write_database
+
+    nb = read_database(SEED / "bundle" / "nb.db")
+    assert write_database(nb) is write_database(nb)  # every what-if copies the same NB
+    monkeypatch.setattr(oneshot, "_one_shot", True)  # `check`: there is no later what-if
+    nb = read_database(SEED / "bundle" / "nb.db")
+    first, second = write_database(nb), write_database(nb)
+    assert first == second and first is not second

@@ -219,9 +219,9 @@ def main() -> None:
     set_language(lang_from_argv(sys.argv[1:]) or language_from_env())
     verb = _verb(sys.argv[1:])
     if verb == "check":
-        from ovnguard.gcpause import one_shot_process
+        from ovnguard.oneshot import one_shot_process
 
-        one_shot_process()  # load, judge, print, exit: see ovnguard.gcpause
+        one_shot_process()  # load, judge, print, exit: see ovnguard.oneshot
     try:
         build_app(verb)()
     except OvnguardError as e:

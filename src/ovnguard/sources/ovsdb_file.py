@@ -47,6 +47,7 @@ from ovnguard.model.db import (
     row_layout,
     uuid_interner,
 )
+from ovnguard.oneshot import is_one_shot
 from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
@@ -436,7 +437,11 @@ def _record(doc: Any) -> bytes:
 
 def write_database(db: Database) -> bytes:
     """`db` as a standalone OVSDB file (schema record + one transaction with every row).
-    Written once per snapshot: every what-if on a loaded model copies the same NB."""
+    Written once per snapshot: every what-if on a loaded model copies the same NB -- except
+    in a one-shot process (ovnguard.oneshot), where there is no later what-if to copy it for
+    and the bytes (130 MB at 200k ports) would be held to the end for nothing."""
+    if is_one_shot():
+        return _write_database(db)
     return db.memo("ovsdb_file.write_database", _write_database)
 
 
