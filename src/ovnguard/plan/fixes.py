@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from ovnguard.assess import assess
+from ovnguard.assess import Baseline, assess
 from ovnguard.change.parse import parse_change
 from ovnguard.errors import InputError
 from ovnguard.findings.finding import Finding
@@ -64,14 +64,17 @@ def is_neutron_localnet(row: Row) -> bool:
         "neutron:provnet-physical-network" in row.map("external_ids")
 
 
-def _whatif(snapshot: Snapshot, fixes: Sequence[_Fix]) -> list[Finding]:
-    """Dangerous findings the fixes introduce (as a change on the snapshot)."""
+def _whatif(snapshot: Snapshot, fixes: Sequence[_Fix], baseline: Baseline | None
+            ) -> list[Finding]:
+    """Dangerous findings the fixes introduce (as a change on the snapshot), asked of the
+    model loaded for the plan: only the candidate's side is computed again."""
     lines: list[str] = []
     for fx in fixes:
         if fx.host:
             lines.append(f"# host: {fx.host}")
         lines += [line_text(w) for w in fx.step.commands]
-    wi = assess(snapshot, parse_change("\n".join(lines) + "\n", "candidate"))
+    wi = assess(snapshot, parse_change("\n".join(lines) + "\n", "candidate"),
+                baseline=baseline)
     return [f for f in wi.assessment.counted if is_dangerous(f)]
 
 
@@ -200,7 +203,8 @@ def _localnets(snapshot: Snapshot, switch: Row) -> list[Row]:
     return out
 
 
-def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotProposed]]:
+def _fix_unmapped(snapshot: Snapshot, f: Finding, baseline: Baseline | None
+                  ) -> tuple[list[_Fix], list[NotProposed]]:
     switch_name, _sep, lport = f.key.rpartition("/")
     port = snapshot.nb.find_one("Logical_Switch_Port", lport)
     switch = snapshot.nb.find_one("Logical_Switch", switch_name)
@@ -243,7 +247,7 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotP
                     "once a VM lands there (l2-loop; the seed incident).").format(
                     switch_name=switch_name, names=', '.join(p.name for p in twins),
                     guess=guess, lport=lport))
-    dangers = _whatif(snapshot, [_Fix(NORTHBOUND, None, fixed)])
+    dangers = _whatif(snapshot, [_Fix(NORTHBOUND, None, fixed)], baseline)
     if dangers:
         refused.append(_("The what-if of the correction says: ") + _describe(dangers))
     if not refused:
@@ -263,7 +267,7 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding) -> tuple[list[_Fix], list[NotP
                     "{lport} comes back with network_name={typo}: realizing nothing, and still "
                     "one typo away from an L2 loop").format(
                     lport=lport, typo=typo)))
-        more = _whatif(snapshot, [alt])
+        more = _whatif(snapshot, [alt], baseline)
         if not more:
             return [alt], skipped
         skipped.append(_not(f, _("deleting it instead: the what-if says ") + _describe(more)))
@@ -286,7 +290,8 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
                     "--rule {r}: no mechanical fix for it (plan fix knows: {SUPPORTED})").format(
                     r=r, SUPPORTED=', '.join(SUPPORTED)))
     wanted = tuple(dict.fromkeys(rules)) or SUPPORTED
-    before = assess(snapshot).assessment
+    loaded = assess(snapshot)  # the model every candidate and the verification re-use
+    before = loaded.assessment
     fixes: list[_Fix] = []
     skipped: list[NotProposed] = []
     targets: list[tuple[str, str]] = []
@@ -298,7 +303,7 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
         elif f.rule == "l2-loop":
             got = _fix_loop(snapshot, f)
         else:
-            made, refused = _fix_unmapped(snapshot, f)
+            made, refused = _fix_unmapped(snapshot, f, loaded.baseline)
             skipped += refused
             got = made
         if isinstance(got, NotProposed):
@@ -322,7 +327,7 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
         targets=tuple(targets),
     )
     if check and not plan.empty:
-        plan = replace(plan, verification=verify_plan(snapshot, plan))
+        plan = replace(plan, verification=verify_plan(snapshot, plan, loaded.baseline))
     return plan
 
 

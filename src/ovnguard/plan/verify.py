@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from ovnguard.assess import assess
+from ovnguard.assess import Baseline, assess
 from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
 from ovnguard.findings.context import RuleContext
@@ -207,10 +207,11 @@ def management_cut(before: Snapshot, after: Snapshot) -> list[str]:
     return out
 
 
-def verify(snapshot: Snapshot, plan: Plan) -> Verification:
+def verify(snapshot: Snapshot, plan: Plan, baseline: Baseline | None = None) -> Verification:
+    """`baseline`: the model of `snapshot` already loaded and judged (assess's), if any."""
     combined = combined_plan(plan)
     change = parse_change(combined.text, "plan")
-    wi = assess(snapshot, change)
+    wi = assess(snapshot, change, baseline=baseline)
     a = wi.assessment
 
     line_problems = []
