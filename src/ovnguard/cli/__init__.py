@@ -205,6 +205,17 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def console_main() -> None:
+    """The `ovnguard` console script: `main()` in a process that ends with it. `check` is
+    then one piece of work (ovnguard.oneshot); `main()` called in a longer-lived process (the
+    tests' in-process runs) leaves that process as it is."""
+    if _verb(sys.argv[1:]) == "check":
+        from ovnguard.oneshot import one_shot_process
+
+        one_shot_process()  # load, judge, print, exit: see ovnguard.oneshot
+    main()
+
+
 def main() -> None:
     # Every user-facing failure is one line on stderr and an exit code; a traceback would be a
     # bug, so only OvnguardError is caught here.
@@ -217,13 +228,8 @@ def main() -> None:
     quiet_pipes()
     # before the verb's module is imported: its --help texts are made in this language
     set_language(lang_from_argv(sys.argv[1:]) or language_from_env())
-    verb = _verb(sys.argv[1:])
-    if verb == "check":
-        from ovnguard.oneshot import one_shot_process
-
-        one_shot_process()  # load, judge, print, exit: see ovnguard.oneshot
     try:
-        build_app(verb)()
+        build_app(_verb(sys.argv[1:]))()
     except OvnguardError as e:
         # the message names files and rows: shown, never acted on by the terminal
         print(_("ovnguard: error: {message}").format(message=visible(str(e))),
