@@ -1,5 +1,6 @@
 """Whether this process does one piece of work and exits (`ovnguard check`: load, judge,
-print), set once by the CLI. Long-lived holders of a loaded model -- the guard's daemons, a
+print), set by the console script (`cli.console_main`), never by `cli.main` run inside
+another process. Long-lived holders of a loaded model -- the guard's daemons, a
 test session, a library caller asking what-if after what-if -- keep the default, where
 memory is given back and what a later what-if re-uses is kept. What changes in a one-shot
 process: the collector freezes what each paused stretch made (ovnguard.gcpause) and the copy
