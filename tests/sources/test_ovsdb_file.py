@@ -284,6 +284,7 @@ def test_keys_and_short_values_of_string_maps_are_one_object_each(tmp_path: Path
     (k1, v1), (k2, v2) = (next(iter(p.map("options").items())) for p in (p1, p2))
     assert (k1, v1) == (k2, v2) == ("requested-chassis", "hv1")
     assert k1 is k2 and v1 is v2 and p1["type"] is p2["type"]
+    assert p1.map("options") is p2.map("options")  # equal maps of one read: one object
 
 
 def test_the_copy_for_the_real_tools_is_kept_only_for_a_later_what_if(

@@ -239,11 +239,12 @@ def uuid_interner() -> Callable[[str], Uuid]:
     return uuid_of
 
 
-def json_converter(ctype: ColumnType,
-                   uuid_of: Callable[[str], Uuid] = Uuid) -> Callable[[Any], Value]:
+def json_converter(ctype: ColumnType, uuid_of: Callable[[str], Uuid] = Uuid,
+                   maps: dict[Any, FrozenMap] | None = None) -> Callable[[Any], Value]:
     """`value_from_json` specialised for one column: the file reader calls it for every cell
     of every row (millions at a thousand chassis), so the type tests are done once here.
-    `uuid_of` makes the references of a set column (`uuid_interner`)."""
+    `uuid_of` makes the references of a set column (`uuid_interner`); `maps`, when given, is
+    where a read keeps the string maps it made, so that equal ones are one object."""
     if ctype.is_map:
         if ctype.key == "string" and ctype.value == "string":
             def string_map(j: Any) -> Value:
@@ -252,10 +253,25 @@ def json_converter(ctype: ColumnType,
                 # chassis name) come back in every row: one str object each, not a copy per
                 # cell (at 200k ports, ~150 MB). Long values are mostly unique (uuids).
                 if j.__class__ is list and j and j[0] == "map" and j[1]:
-                    return FrozenMap(
+                    key: Any = None
+                    if maps is not None:
+                        # whole maps repeat too: every Neutron port's external_ids
+                        # {neutron:device_owner: compute:nova}, its requested-chassis option
+                        try:
+                            key = tuple(map(tuple, j[1]))
+                            m = maps.get(key)
+                        except TypeError:  # not pairs of atoms: made (and refused) below
+                            key = None
+                            m = None
+                        if m is not None:
+                            return m
+                    m = FrozenMap(
                         (intern(k) if k.__class__ is str else k,
                          intern(v) if v.__class__ is str and len(v) <= SHARED_LEN else v)
                         for k, v in j[1])
+                    if maps is not None and key is not None:
+                        maps[key] = m
+                    return m
                 return EMPTY_MAP
             return string_map
         if ctype.key != "uuid" and ctype.value != "uuid":

@@ -37,6 +37,7 @@ from ovnguard.i18n import _
 from ovnguard.model.db import (
     ColumnType,
     Database,
+    FrozenMap,
     Row,
     RowChange,
     Schema,
@@ -205,6 +206,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
     plans: dict[str, _Plan] = {}
     uuid_of = uuid_interner()
+    maps: dict[Any, FrozenMap] = {}  # equal string maps of this read: one object each
 
     def wanted(tname: str) -> bool:
         return (keep_tables is None or tname in keep_tables) and tname not in skip
@@ -219,7 +221,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
                         tname=tname), source,
                                  line)
             cols = keep_tables.get(tname) if keep_tables is not None else None
-            plan = plans[tname] = _Plan(ts.columns, cols, uuid_of)
+            plan = plans[tname] = _Plan(ts.columns, cols, uuid_of, maps)
         table = tables.setdefault(tname, {})
         try:
             _apply_rows(plan, table, trows, is_diff)
@@ -347,9 +349,10 @@ class _Plan:
     __slots__ = ("convert", "types", "uuid_of")
 
     def __init__(self, columns: Mapping[str, ColumnType], keep_cols: set[str] | None,
-                 uuid_of: Callable[[str], Uuid] = Uuid) -> None:
+                 uuid_of: Callable[[str], Uuid] = Uuid,
+                 maps: dict[Any, FrozenMap] | None = None) -> None:
         self.types = {c: t for c, t in columns.items() if keep_cols is None or c in keep_cols}
-        self.convert = {c: json_converter(t, uuid_of) for c, t in self.types.items()}
+        self.convert = {c: json_converter(t, uuid_of, maps) for c, t in self.types.items()}
         self.uuid_of = uuid_of  # rows' own uuids: the same objects as references to them
 
 
