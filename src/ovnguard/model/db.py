@@ -239,6 +239,17 @@ def uuid_interner() -> Callable[[str], Uuid]:
     return uuid_of
 
 
+def _pairs_key(pairs: Any) -> tuple[Any, ...] | None:
+    """A map's [[k, v], ...] as a dict key; None when they are not pairs of atoms (the
+    map is then made, and refused, without being shared)."""
+    try:
+        key = tuple(map(tuple, pairs))
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def json_converter(ctype: ColumnType, uuid_of: Callable[[str], Uuid] = Uuid,
                    maps: dict[Any, FrozenMap] | None = None) -> Callable[[Any], Value]:
     """`value_from_json` specialised for one column: the file reader calls it for every cell
@@ -252,27 +263,20 @@ def json_converter(ctype: ColumnType, uuid_of: Callable[[str], Uuid] = Uuid,
                 # neutron:device_owner...) and many values (compute:nova, active, true, a
                 # chassis name) come back in every row: one str object each, not a copy per
                 # cell (at 200k ports, ~150 MB). Long values are mostly unique (uuids).
-                if j.__class__ is list and j and j[0] == "map" and j[1]:
-                    key: Any = None
-                    if maps is not None:
-                        # whole maps repeat too: every Neutron port's external_ids
-                        # {neutron:device_owner: compute:nova}, its requested-chassis option
-                        try:
-                            key = tuple(map(tuple, j[1]))
-                            m = maps.get(key)
-                        except TypeError:  # not pairs of atoms: made (and refused) below
-                            key = None
-                            m = None
-                        if m is not None:
-                            return m
+                if not (j.__class__ is list and j and j[0] == "map" and j[1]):
+                    return EMPTY_MAP
+                # whole maps repeat too: every Neutron port's external_ids
+                # {neutron:device_owner: compute:nova}, its requested-chassis option
+                key = _pairs_key(j[1]) if maps is not None else None
+                m = maps.get(key) if maps is not None and key is not None else None
+                if m is None:
                     m = FrozenMap(
                         (intern(k) if k.__class__ is str else k,
                          intern(v) if v.__class__ is str and len(v) <= SHARED_LEN else v)
                         for k, v in j[1])
                     if maps is not None and key is not None:
                         maps[key] = m
-                    return m
-                return EMPTY_MAP
+                return m
             return string_map
         if ctype.key != "uuid" and ctype.value != "uuid":
             def plain_map(j: Any) -> Value:
@@ -395,13 +399,9 @@ class Row:
 
     def __init__(self, table: str, uuid: Uuid, data: Mapping[str, Value]) -> None:
         if isinstance(data, RowData):
-            lay, vals = data._lay, data._vals
+            self._fill(table, uuid, data._lay, data._vals)
         else:
-            lay, vals = row_layout(data), tuple(data.values())
-        object.__setattr__(self, "table", table)
-        object.__setattr__(self, "uuid", uuid)
-        object.__setattr__(self, "_lay", lay)
-        object.__setattr__(self, "_vals", vals)
+            self._fill(table, uuid, row_layout(data), tuple(data.values()))
 
     @classmethod
     def packed(cls, table: str, uuid: Uuid, lay: dict[str, int],
@@ -409,11 +409,15 @@ class Row:
         """A row from values in the order of `lay` (from `row_layout`), as the reader has
         them: no mapping built on the way."""
         r = cls.__new__(cls)
-        object.__setattr__(r, "table", table)
-        object.__setattr__(r, "uuid", uuid)
-        object.__setattr__(r, "_lay", lay)
-        object.__setattr__(r, "_vals", vals)
+        r._fill(table, uuid, lay, vals)
         return r
+
+    def _fill(self, table: str, uuid: Uuid, lay: dict[str, int],
+              vals: tuple[Value, ...]) -> None:
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "uuid", uuid)
+        object.__setattr__(self, "_lay", lay)
+        object.__setattr__(self, "_vals", vals)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Row is read-only: cannot set {name}")
@@ -445,26 +449,22 @@ class Row:
 
     def opt(self, column: str) -> Atom | None:
         """The single value of an optional (max=1 set) column, or None."""
-        i = self._lay.get(column)
-        v = () if i is None else self._vals[i]
+        v = self.get(column, ())
         if isinstance(v, tuple):
             return v[0] if v else None
         return v
 
     def map(self, column: str) -> Mapping[Atom, Atom]:
-        i = self._lay.get(column)
-        v = None if i is None else self._vals[i]
+        v = self.get(column)
         return v if isinstance(v, dict) else EMPTY_MAP
 
     def set(self, column: str) -> tuple[Atom, ...]:
-        i = self._lay.get(column)
-        v = () if i is None else self._vals[i]
+        v = self.get(column, ())
         return v if isinstance(v, tuple) else (v,)
 
     @property
     def name(self) -> str:
-        i = self._lay.get("name")
-        n = "" if i is None else self._vals[i]
+        n = self.get("name", "")
         return n if isinstance(n, str) else ""
 
 
