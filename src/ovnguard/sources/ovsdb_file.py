@@ -513,7 +513,7 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
                 if b is not None:
                     changes.append(RowChange(tname, uid, "delete", b, None))
                 continue
-            a = Row(tname, uid, MappingProxyType(data))
+            a = Row(tname, uid, data)  # its values are copied into the row
             t[uid] = a
             if b is None:
                 changes.append(RowChange(tname, uid, "insert", None, a))
