@@ -25,6 +25,7 @@ import ovs.jsonrpc
 import ovs.stream
 
 from ovnguard.lab.iproute import LabInterface, addr_json, devices, link_json, route_json
+from ovnguard.lab.process import vm_hwm_kib
 from ovnguard.lab.topology import parse_topology
 
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
@@ -276,11 +277,8 @@ def nb_ops(s: Shape) -> Iterator[list[dict[str, Any]]]:
 
 
 def peak_rss(pid: int) -> float:
-    """A running process's peak resident memory, MiB (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """A running process's peak resident memory, MiB."""
+    return vm_hwm_kib(pid) / 1024
 
 
 def build_central(procs: Procs, root: Path, s: Shape,
