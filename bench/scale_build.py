@@ -423,13 +423,14 @@ class ConfDbWriter:
                                              "Interface": {}}
 
         def port(name: str, itype: str = "", options: dict[str, str] | None = None,
-                 ext: dict[str, str] | None = None) -> list[str]:
+                 ext: dict[str, str] | None = None,
+                 port_ext: dict[str, str] | None = None) -> list[str]:
             iu, pu = str(uuid.uuid4()), str(uuid.uuid4())
             tables["Interface"][iu] = self.row("Interface", name=name, type=itype,
                                                options=_map(options or {}),
                                                external_ids=_map(ext or {}))
             tables["Port"][pu] = self.row("Port", name=name, interfaces=["uuid", iu],
-                                          external_ids=_map({}))
+                                          external_ids=_map(port_ext or {}))
             return ["uuid", pu]
 
         def bridge(name: str, ports: list[list[str]], other: dict[str, str]) -> list[str]:
@@ -447,12 +448,13 @@ class ConfDbWriter:
                                                "iface-status": "active"})
                       for v in range(s.vifs)]
         if tunnels:
-            # ovn-controller's geneve port to every other chassis
-            # (ovn-<first 6 of the chassis name>-<n>, n counting up on a clash: patch.c)
+            # ovn-controller's geneve port to every other chassis, as encaps.c makes it:
+            # ovn-<first 6 of the chassis name>-<n> (n counting up on a clash), the Port's
+            # external_ids:ovn-chassis-id "<chassis>@<remote ip>"
             others = [j for j in range(s.hosts) if j != i]
             int_ports += [port(f"ovn-{s.names[j][:6]}-{n}", "geneve",
                                {"csum": "true", "key": "flow", "remote_ip": s.encap_ip(j)},
-                               {"ovn-chassis-id": s.names[j]})
+                               port_ext={"ovn-chassis-id": f"{s.names[j]}@{s.encap_ip(j)}"})
                           for n, j in enumerate(others)]
         ex_ports = [port("br-ex", "internal"), port("enp6s18")]
         bridges = [bridge("br-int", int_ports, {"disable-in-band": "true"}),

@@ -30,6 +30,8 @@ from ovnguard.change import ChangeResult, RealToolExecutor, parse_change
 from ovnguard.change.shell import quote_words
 from ovnguard.change.syntax import commands_of
 from ovnguard.change.tools import find_tools
+from ovnguard.model.db import Database, diff
+from ovnguard.model.mesh import elide_tunnel_mesh
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.sources.bundle import load_bundle
 from ovnguard.sources.ovsdb_file import read_database
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.realdb
 
 EXAMPLES = int(os.environ.get("OVNGUARD_EXECUTOR_EXAMPLES", "25"))
 HOST = "compute1"
+TUNNEL = "ovn-ch2-0"
 # Blocks until a condition holds; on a copy nothing else changes the database.
 NEVER = {"wait-until"}
 
@@ -73,12 +76,14 @@ NAMES = {
                                                               "00:00:00:00:00:02 10.0.0.6"],
     "BRIDGE": ["br-int", "br-ex", "vlan9"], "NEW-BRIDGE": ["br-ex", "br-new", "vlan9"],
     "PARENT": ["br-ex"], "NEW-VLAN": ["9", "4096"], "NEW-PORT": ["eth1", "eth2", "br-ex"],
-    "IFACE": ["eth1", "eth2"], "BOND": ["bond0"], "MODE": ["secure", "standalone", "x"],
+    "IFACE": ["eth1", "eth2", "ovn-ch2-0"], "BOND": ["bond0"],
+    "MODE": ["secure", "standalone", "x"],
     "KEY": ["a", "ovn-bridge-mappings"], "VALUE": ["b"], "ARG": ["1", "x"],
     "COLUMN": ["external_ids", "name", "options", "other_config", "_uuid"],
     "KEY=VALUE": ["external_ids:a=b", "options:x=y", "a=b", "name=zz"],
     "COLUMN?:KEY=VALUE": ["external_ids:a=b", "name=zz", "other_config:k=v"],
-    "COLUMN?:KEY": ["external_ids:a", "name", "_uuid"], "RECORD": [".", "sw1", "br-ex", "pg1"],
+    "COLUMN?:KEY": ["external_ids:a", "name", "_uuid"],
+    "RECORD": [".", "sw1", "br-ex", "pg1", "ovn-ch2-0"],
 }
 TABLES = {
     "ovn-nbctl": ["Logical_Switch", "Logical_Switch_Port", "NB_Global", "Port_Group", "ACL"],
@@ -142,6 +147,11 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "add-br br-int", "add-br br-ex -- add-port br-ex eth1", "add-br vlan9 br-ex 9",
         "add-bond br-ex bond0 eth3 eth4",
         f"set Open_vSwitch . external_ids:system-id={HOST} external_ids:hostname={HOST}",
+        # a tunnel port as ovn-controller's encaps.c makes it: held apart from the model
+        # (model/mesh.py), given back to the real tool
+        f"add-port br-int {TUNNEL} -- set Interface {TUNNEL} type=geneve "
+        "options:remote_ip=10.9.9.2 options:csum=true options:key=flow "
+        f"-- set Port {TUNNEL} external_ids:ovn-chassis-id=ch2@10.9.9.2",
     ])
     for src, kind, dst in ((nb, "nb", b / "nb.db"), (sb, "sb", b / "sb.db"),
                            (ovs, "vswitch", b / "hosts" / HOST / "conf.db")):
@@ -215,10 +225,27 @@ def _check(bundle: Path, tool: str, lines: list[list[str]]) -> None:
     assert not [p for p in result.problems if p.kind != "rejected"], result.problems
     assert set(ours) == set(theirs), why
     assert ours == theirs, why
-    model_after = (result.snapshot.nb if tool == "ovn-nbctl"
-                   else result.snapshot.hosts[HOST].ovs)
-    assert model_after is not None
-    assert canonical(model_after) == canonical(real_after), why
+    if tool == "ovn-nbctl":
+        assert canonical(result.snapshot.nb) == canonical(real_after), why
+        return
+    # the host's database is held without ovn-controller's tunnel ports: the rows it holds
+    # are the real ones, and what the lines did to the ports left out is still reported
+    model_before, model_after = snapshot.hosts[HOST].ovs, result.snapshot.hosts[HOST].ovs
+    assert model_before is not None and model_after is not None
+    assert model_after.elided is not None or TUNNEL not in _port_names(real_after)
+    assert canonical(model_after) == canonical(elide_tunnel_mesh(real_after)), why
+    real_before = read_database(bundle / "hosts" / HOST / "conf.db")
+    assert _port_changes(model_before, model_after) == \
+        _port_changes(real_before, real_after), why
+
+
+def _port_names(db: Database) -> set[str]:
+    return {r.name for r in db.rows("Port")}
+
+
+def _port_changes(before: Database, after: Database) -> set[tuple[str, str, str]]:
+    return {(c.table, c.kind, (c.after or c.before).name)  # type: ignore[union-attr]
+            for c in diff(before, after) if c.table in ("Port", "Interface")}
 
 
 def test_command_lists_come_from_the_installed_tools() -> None:
@@ -253,3 +280,14 @@ def test_a_tool_failing_without_a_word_is_its_exit_status(bundle: Path) -> None:
     # exits 2 and prints nothing; the report says "exit status 2" for it
     _check(bundle, "ovs-vsctl", [["add", "Bridge", ".", "external_ids", "external_ids:a=b"],
                                  ["del-br", "br-int", "--", "br-exists", "br-int"]])
+
+
+def test_lines_on_a_tunnel_port_reach_the_real_tool(bundle: Path) -> None:
+    # the model holds the host without ovn-controller's tunnel port, the real tool is given
+    # it back: these lines succeed on a copy exactly as on the host, and what they did to it
+    # is in the change's difference
+    assert snapshot_of(bundle).hosts[HOST].ovs.elided is not None  # type: ignore[union-attr]
+    _check(bundle, "ovs-vsctl", [["set", "Interface", TUNNEL, "bfd:enable=true"],
+                                 ["del-port", "br-int", TUNNEL]])
+    _check(bundle, "ovs-vsctl", [["del-br", "br-int"]])
+    _check(bundle, "ovs-vsctl", [["--may-exist", "add-port", "br-int", TUNNEL]])

@@ -27,7 +27,7 @@ from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation import realize
 from ovnguard.simulation.realize import realization_steps
 from ovnguard.simulation.types import EventKind, HostDelta
-from ovnguard.sources.bundle import load_bundle
+from ovnguard.sources.bundle import load_bundle, read_conf_db
 from ovnguard.sources.ovsdb_file import read_database
 
 Port = tuple[str, str, str]  # (host, bridge, port)
@@ -108,7 +108,7 @@ class LabCheck:
             for c in cmds:
                 db.run(c)
             db.backup(d / "after.db")
-        return read_database(d / "after.db")
+        return read_conf_db(d / "after.db")  # read as load_bundle reads the state before
 
     def step(self, nb: list[list[str]] | None = None,
              ovs: dict[str, list[list[str]]] | None = None, *,

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from helpers.real_db import RealDb
 from ovnguard.model.snapshot import HostState, Snapshot
+from ovnguard.sources.bundle import read_conf_db
 from ovnguard.sources.ovsdb_file import read_database
 
 
@@ -146,7 +147,7 @@ class Cluster:
         hosts = {}
         for h, db in self.hosts.items():
             (d / "hosts" / h).mkdir(exist_ok=True)
-            ovs = read_database(db.backup(d / "hosts" / h / "conf.db"))
+            ovs = read_conf_db(db.backup(d / "hosts" / h / "conf.db"))
             hosts[h] = HostState(h, ovs=ovs, files={"conf.db": ovs.source})
         return Snapshot(nb, sb, hosts, source=str(d))
 

@@ -47,9 +47,16 @@ from ovnguard.change.model import Invocation
 from ovnguard.change.neutron import Ml2Config
 from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
 from ovnguard.change.tools import Tools
+from ovnguard.errors import InputError
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
-from ovnguard.sources.ovsdb_file import apply_records, value_to_json, write_database
+from ovnguard.model.mesh import elide_tunnel_mesh, with_tunnel_mesh
+from ovnguard.sources.ovsdb_file import (
+    apply_records,
+    read_database,
+    value_to_json,
+    write_database,
+)
 
 LINE_TIMEOUT = 30.0  # seconds; a line that takes longer is reported, not waited for
 WAIT_TIMEOUT = 3  # seconds a `wait-until` line may wait on a copy nothing else changes
@@ -80,6 +87,19 @@ def _missing(error: str) -> tuple[str, str] | None:
     return None
 
 
+def _whole(db: Database) -> Database:
+    """`db` with the rows its reader left in the file (model/mesh.py) put back."""
+    if db.elided is None:
+        return db
+    try:
+        whole = read_database(db.source)
+    except (InputError, OSError) as e:
+        raise ToolError(_("{source} could not be read again for the rows not held in memory "
+                          "({rule}): {error}").format(source=db.source, rule=db.elided.rule,
+                                                      error=e)) from None
+    return with_tunnel_mesh(db, whole)
+
+
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
@@ -93,8 +113,10 @@ class _Server:
         self.file = work / f"{label}.db"
         self.sock = work / f"{label}.sock"
         self.ctl = work / f"{label}.ctl"
-        self.db = db
-        self.file.write_bytes(write_database(db))
+        self.db = db  # what the model holds (the caller passes it back on the next line)
+        # what the tool is given: every row, ovn-controller's tunnel ports included
+        self.whole = _whole(db)
+        self.file.write_bytes(write_database(self.whole))
         self.proc = subprocess.Popen(
             [str(tools.path("ovsdb-server")), str(self.file), f"--remote=punix:{self.sock}",
              f"--unixctl={self.ctl}", "--no-chdir"],
@@ -136,7 +158,11 @@ class _Server:
         self.offset += len(tail)
         if not tail.strip():
             return self.db, ()
-        self.db, changes = apply_records(self.db, tail, str(self.file))
+        self.whole, changes = apply_records(self.whole, tail, str(self.file))
+        if self.db.elided is None:
+            self.db = self.whole
+        else:  # held without the rows its reader left in the file, as before the line
+            self.db = elide_tunnel_mesh(self.whole, self.db, changes)
         return self.db, tuple(changes)
 
     def stop(self) -> None:

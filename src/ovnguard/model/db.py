@@ -468,6 +468,19 @@ class Row:
         return n if isinstance(n, str) else ""
 
 
+@dataclass(frozen=True, slots=True)
+class Elided:
+    """Rows of a database file deliberately not held in memory: `rule` names which (the
+    module that left them out also puts them back, from the file, for a real tool that must
+    see every row), `counts` how many per owning row (e.g. bridge name -> ports)."""
+
+    rule: str
+    counts: Mapping[str, int]
+    # what real tools changed in those rows, in order (a line deleting a tunnel port): the
+    # rows are not here, but `diff` still reports what happened to them
+    changes: tuple[RowChange, ...] = ()
+
+
 @dataclass(frozen=True)
 class Database:
     """An immutable snapshot of one OVSDB database."""
@@ -475,6 +488,9 @@ class Database:
     schema: Schema
     tables: Mapping[str, Mapping[Uuid, Row]]
     source: str = ""  # where it came from (file path / remote), for evidence
+    # Rows the reader left in `source` instead of memory, and how many (model/mesh.py: a
+    # host's tunnel ports to every other chassis); None: every row is here.
+    elided: Elided | None = field(default=None, compare=False, repr=False)
     _name_index: dict[str, dict[str, list[Row]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -606,7 +622,8 @@ class Edit:
         tables: dict[str, Mapping[Uuid, Row]] = dict(self.base.tables)
         tables.update(self._tables)
         tables = _garbage_collect(self.base.schema, tables)
-        return Database(self.base.schema, MappingProxyType(tables), self.base.source)
+        return Database(self.base.schema, MappingProxyType(tables), self.base.source,
+                        self.base.elided)
 
 
 def _garbage_collect(
@@ -687,4 +704,33 @@ def diff(before: Database, after: Database) -> list[RowChange]:
                        if a[u].data.get(c) != b[u].data.get(c))
             )
             out.append(RowChange(table, u, "update", b[u], a[u], cols))
+    # ...and what a real tool changed in rows neither holds (`Elided.changes` grows along a
+    # change: the part `after` has beyond `before`)
+    ea = after.elided.changes if after.elided is not None else ()
+    eb = before.elided.changes if before.elided is not None else ()
+    if ea and ea is not eb:
+        out.extend(_net(ea[len(eb):] if ea[:len(eb)] == eb else ea))
+    return out
+
+
+def _net(steps: Iterable[RowChange]) -> list[RowChange]:
+    """Row changes made one after another, as one difference (what `diff` of the first
+    state and the last would say of each row)."""
+    first: dict[tuple[str, Uuid], RowChange] = {}
+    last: dict[tuple[str, Uuid], RowChange] = {}
+    for c in steps:
+        first.setdefault((c.table, c.uuid), c)
+        last[(c.table, c.uuid)] = c
+    out = []
+    for k, c0 in first.items():
+        b, a = c0.before, last[k].after
+        if b is None and a is None:
+            continue
+        if b is None or a is None:
+            out.append(RowChange(k[0], k[1], "insert" if b is None else "delete", b, a))
+            continue
+        cols = tuple(sorted(c for c in set(a.data) | set(b.data)
+                            if a.data.get(c) != b.data.get(c)))
+        if cols:
+            out.append(RowChange(k[0], k[1], "update", b, a, cols))
     return out

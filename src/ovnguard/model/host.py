@@ -20,6 +20,7 @@ from ovnguard.i18n import _, current_language
 from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, chassis_by_host, read_chassis
+from ovnguard.model.mesh import is_tunnel_port, tunnel_counts
 from ovnguard.model.ovs import (
     INTEGRATION_BRIDGE,
     OvsBridge,
@@ -59,12 +60,16 @@ def bridges_of(ovs: Database) -> dict[str, OvsBridge]:
 
 def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
     out: dict[str, OvsBridge] = {}
+    tunnels = tunnel_counts(ovs)
     for br in ovs.rows("Bridge"):
         ports: list[OvsPort] = []
         for pu in br.set("ports"):
             prow = ovs.row("Port", str(pu))
             if prow is None:
                 continue
+            if tunnels and is_tunnel_port(prow, (ovs.row("Interface", str(iu))
+                                                 for iu in prow.set("interfaces"))):
+                continue  # counted in tunnel_ports (model/mesh.py)
             ifaces: list[OvsInterface] = []
             for iu in prow.set("interfaces"):
                 irow = ovs.row("Interface", str(iu))
@@ -107,6 +112,7 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
             external_ids=frozen_smap(br, "external_ids"),
             datapath_type=_s(br.get("datapath_type", "")),
             uuid=str(br.uuid),
+            tunnel_ports=tunnels.get(br.name, 0),
         )
     return dict(sorted(out.items()))
 

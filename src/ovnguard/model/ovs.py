@@ -104,6 +104,9 @@ class OvsBridge:
     external_ids: Mapping[str, str]
     datapath_type: str
     uuid: str
+    # ovn-controller's tunnel ports to other chassis: counted here, not in `ports`
+    # (model/mesh.py)
+    tunnel_ports: int = 0
 
     @property
     def interfaces(self) -> tuple[OvsInterface, ...]:

@@ -178,6 +178,7 @@ def _host_topology(v: HostView) -> HostTopologyOut:
         management_interface=m.ifname if m else None,
         management_bridge=(m.carrier.bridge if m and m.carrier else None),
         bridges=bridges,
+        tunnel_ports=sum(b.tunnel_ports for b in v.bridges.values()),
         bridge_mappings=v.mappings_raw,
         known_from=("host" if v.based_on == "ovs" else "sb" if v.based_on == "sb"
                     else "none"),

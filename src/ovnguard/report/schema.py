@@ -173,7 +173,12 @@ class HostTopologyOut(_Model):
     management_bridge: str | None = Field(
         default=None, description="the OVS bridge whose L2 domain carries management, if any"
     )
-    bridges: dict[str, list[str]] = Field(default={})
+    bridges: dict[str, list[str]] = Field(
+        default={}, description="bridge -> its ports (but the bridge's own and "
+                                "ovn-controller's tunnel ports, counted in tunnel_ports)")
+    tunnel_ports: int = Field(
+        default=0, description="ovn-controller's tunnel ports to other chassis (one per "
+                               "remote chassis and encap), counted, not listed")
     bridge_mappings: str | None = None
     known_from: Literal["host", "sb", "none"] = Field(
         default="host",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, Southbound
+from ovnguard.model.mesh import is_tunnel_port
 from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, frozen_smap
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import chassis_key
@@ -94,11 +95,16 @@ class HostConfig:
 
 
 def read_interfaces(ovs: Database) -> tuple[ControllerInterface, ...]:
+    """Every interface but ovn-controller's own tunnels (model/mesh.py: encaps.c manages
+    those from SB alone; binding.c and patch.c pass them over)."""
     out = []
     for br in ovs.rows("Bridge"):
         for pu in br.set("ports"):
             port = ovs.row("Port", str(pu))
             if port is None:
+                continue
+            if is_tunnel_port(port, (ovs.row("Interface", str(iu))
+                                     for iu in port.set("interfaces"))):
                 continue
             for iu in port.set("interfaces"):
                 iface = ovs.row("Interface", str(iu))

@@ -26,6 +26,7 @@ from ovnguard.errors import InputError
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, Row
 from ovnguard.model.logical import chassis_host_names, read_chassis
+from ovnguard.model.mesh import elide_tunnel_mesh
 from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
 from ovnguard.sources import safeio
@@ -171,6 +172,13 @@ def read_db_file(path: Path, expected: str, keep: Mapping[str, Iterable[str]] | 
     return db
 
 
+def read_conf_db(path: Path) -> Database:
+    """A host's conf.db as a snapshot holds it: every table and column, but ovn-controller's
+    tunnels to every other chassis, which stay in the file (model/mesh.py). States of a host
+    compared with each other must all be read this way."""
+    return elide_tunnel_mesh(read_db_file(path, OVS_NAME, None))
+
+
 @dataclass
 class _HostDir:
     """What one hosts/<dir> holds, before it is matched to a chassis."""
@@ -197,7 +205,7 @@ def _read_host_dir(d: Path) -> _HostDir:
     present = {p.name for p in safeio.list_dir(d)}
     f = d / "conf.db"
     if "conf.db" in present:
-        h.ovs = read_db_file(f, OVS_NAME, None)
+        h.ovs = read_conf_db(f)
         h.files["conf.db"] = str(f)
     for name, reader, attr in (
         ("addr.json", read_addresses, "addresses"),

@@ -524,4 +524,4 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
                     changes.append(RowChange(tname, uid, "update", b, a, cols))
         tables[tname] = MappingProxyType(t)
     changes.sort(key=lambda c: (c.table, c.kind, c.uuid))
-    return Database(db.schema, MappingProxyType(tables), db.source), changes
+    return Database(db.schema, MappingProxyType(tables), db.source, db.elided), changes

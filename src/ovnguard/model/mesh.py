@@ -1,0 +1,138 @@
+"""ovn-controller's tunnel mesh on a host: counted, not held.
+
+Every chassis has a tunnel port to every other chassis it shares a transport zone with
+(controller/encaps.c: a Port named `ovn-<first 6 of the chassis name>-<n>` carrying
+external_ids:ovn-chassis-id="<chassis>@<remote ip>", one Interface of the encap type with
+options:remote_ip). On 1,000 chassis that is a million Port and a million Interface rows
+across the hosts' conf.db -- about 2 KB each in memory, two thirds of everything at that size --
+while nothing ovnguard predicts reads them: ovn-controller makes and deletes them from SB
+Chassis/Encap rows, they carry no iface-id, no NIC, no patch, and BFD peers come from SB
+(simulation/bfd.py). So a bundle's conf.db is held without them (`elide_tunnel_mesh`) and
+the views count them per bridge; a real tool that runs a line on a host gets every row back
+first (`with_tunnel_mesh`, the file is read again: change/realtools.py), and what it returns
+is held without them again.
+
+Pure: the caller reads the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from ovnguard.model.db import Database, Elided, Row, RowChange, Uuid
+from ovnguard.model.ovs import TUNNEL_OWNER_KEY, TUNNEL_TYPES
+
+RULE = "ovn-controller tunnel ports"
+
+
+def is_tunnel_port(port: Row, interfaces: Iterable[Row | None]) -> bool:
+    """A Port ovn-controller made as a tunnel to another chassis: its external_ids name the
+    chassis (encaps.c `tunnel_add`) and each of its interfaces is a tunnel."""
+    if TUNNEL_OWNER_KEY not in port.map("external_ids"):
+        return False
+    ifaces = list(interfaces)
+    return bool(ifaces) and all(i is not None and i.get("type") in TUNNEL_TYPES
+                                for i in ifaces)
+
+
+def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:
+    """Tunnel port uuid -> its interface uuids."""
+    out: dict[Uuid, tuple[Uuid, ...]] = {}
+    ifaces = db.tables.get("Interface", {})
+    for p in db.rows("Port"):
+        ius = tuple(u for u in p.set("interfaces") if isinstance(u, Uuid))
+        if is_tunnel_port(p, (ifaces.get(u) for u in ius)):
+            out[p.uuid] = ius
+    return out
+
+
+def elide_tunnel_mesh(db: Database, before: Database | None = None,
+                      changes: Iterable[RowChange] = ()) -> Database:
+    """`db` without ovn-controller's tunnel ports and their interfaces (the bridges' `ports`
+    no longer name them), with their count per bridge in `db.elided`; `db` itself when it
+    has none. After a real tool ran a line on the whole database: `before` is the model
+    before the line and `changes` what the line did, so that `Elided.changes` keeps what it
+    did to the rows left out (`diff` reports them)."""
+    tunnels = _tunnels(db)
+    apart = _held_apart(db, tunnels, before, changes) if before is not None else ()
+    if before is not None and before.elided is not None:
+        apart = (*before.elided.changes, *apart)
+    if not tunnels and not apart:
+        return db
+    counts: dict[str, int] = {}
+    bridges = dict(db.tables.get("Bridge", {}))
+    for u, br in bridges.items():
+        ports = br.set("ports")
+        kept = tuple(p for p in ports if p not in tunnels)
+        if len(kept) != len(ports):
+            counts[br.name] = len(ports) - len(kept)
+            bridges[u] = Row("Bridge", u, {**br.data, "ports": kept})
+    gone_ifaces = {i for ius in tunnels.values() for i in ius}
+    tables = dict(db.tables)
+    tables["Bridge"] = MappingProxyType(bridges)
+    tables["Port"] = MappingProxyType(
+        {u: r for u, r in db.tables.get("Port", {}).items() if u not in tunnels})
+    tables["Interface"] = MappingProxyType(
+        {u: r for u, r in db.tables.get("Interface", {}).items() if u not in gone_ifaces})
+    return Database(db.schema, MappingProxyType(tables), db.source,
+                    Elided(RULE, MappingProxyType(counts), apart))
+
+
+def _held_apart(whole: Database, tunnels: Mapping[Uuid, tuple[Uuid, ...]], before: Database,
+                changes: Iterable[RowChange]) -> tuple[RowChange, ...]:
+    """The `changes` to rows held neither by `before` nor after the line (a tunnel port or
+    its interface now, or before the line for one deleted)."""
+    now = {*tunnels, *(i for ius in tunnels.values() for i in ius)}
+    out = []
+    for c in changes:
+        if c.table not in ("Port", "Interface"):
+            continue
+        if c.kind == "delete":
+            apart = c.uuid not in before.tables.get(c.table, {})
+        else:
+            apart = c.uuid in now
+        if apart:
+            out.append(c)
+    return tuple(out)
+
+
+def with_tunnel_mesh(db: Database, whole: Database) -> Database:
+    """`db` (held without its tunnel mesh, maybe changed since) with the tunnel ports of
+    `whole` -- the same file read with every row -- put back on the bridges that still hold
+    them: what a real tool must be given to act exactly as on the host."""
+    if db.elided is None or db.elided.rule != RULE:
+        return db
+    tunnels = _tunnels(whole)
+    tables = dict(db.tables)
+    bridges = dict(tables.get("Bridge", {}))
+    ports = dict(tables.get("Port", {}))
+    ifaces = dict(tables.get("Interface", {}))
+    whole_ifaces = whole.tables.get("Interface", {})
+    for u, wbr in whole.tables.get("Bridge", {}).items():
+        br = bridges.get(u)
+        back = [p for p in wbr.set("ports")
+                if isinstance(p, Uuid) and p in tunnels and p not in ports]
+        if br is None or not back:
+            continue  # a bridge deleted since: its tunnels went with it
+        bridges[u] = Row("Bridge", u, {**br.data,
+                                       "ports": tuple(sorted({*br.set("ports"), *back}))})
+        for p in back:
+            ports[p] = whole.tables["Port"][p]
+            for i in tunnels[p]:
+                ifaces[i] = whole_ifaces[i]
+    tables.update(Bridge=MappingProxyType(bridges), Port=MappingProxyType(ports),
+                  Interface=MappingProxyType(ifaces))
+    return Database(db.schema, MappingProxyType(tables), db.source)
+
+
+def tunnel_counts(db: Database) -> Mapping[str, int]:
+    """Bridge name -> ovn-controller tunnel ports on it, held or not."""
+    out = dict(db.elided.counts) if db.elided is not None and db.elided.rule == RULE else {}
+    held = _tunnels(db)
+    if held:
+        for br in db.rows("Bridge"):
+            n = sum(1 for p in br.set("ports") if p in held)
+            if n:
+                out[br.name] = out.get(br.name, 0) + n
+    return out
