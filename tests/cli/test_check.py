@@ -77,7 +77,7 @@ def test_corrected_seed_change_is_dangerous_loop_on_compute1_every_host_in_blast
 
 def test_state_only_reports_the_armed_hazards_and_schema_version() -> None:
     rc, r = check_json()
-    assert r.schema_version == "1.2"
+    assert r.schema_version == "2.0"
     assert all(f.status == "present" for f in r.findings)
     rules = {f.rule for f in r.findings}
     assert {"mgmt-bridge-localnet", "neutron-config-drift", "bridge-hwaddr-unpinned"} <= rules

@@ -10,9 +10,9 @@ import pytest
 
 from ovnguard.model.db import Database, Edit, diff
 from ovnguard.model.host import bridges_of
-from ovnguard.model.mesh import elide_tunnel_mesh, tunnel_counts, with_tunnel_mesh
+from ovnguard.model.mesh import elide_tunnel_mesh, tunnel_counts, tunnel_rows, with_tunnel_mesh
 from ovnguard.simulation.hostconfig import read_interfaces
-from ovnguard.sources.bundle import OVS_NAME, read_db_file
+from ovnguard.sources.bundle import OVS_NAME, read_conf_db, read_db_file
 
 SEED = Path(__file__).resolve().parents[2] / "src/ovnguard/examples/seed/bundle/hosts"
 
@@ -120,3 +120,28 @@ def test_diff_reports_what_a_tool_did_to_rows_left_out(whole: Database) -> None:
     assert got == {("Port", "delete", tunnel.name), ("Interface", "delete", tunnel.name)}
     # the next line's difference does not repeat it
     assert not diff(after, elide_tunnel_mesh(whole_after, after, ()))
+
+
+def test_a_bundle_reads_them_unconverted_to_the_same_model(whole: Database) -> None:
+    # read_conf_db leaves the tunnel rows unread (sources.ovsdb_file leave_out): the model
+    # is the one eliding a whole read gives
+    read = read_conf_db(Path(whole.source))
+    held = elide_tunnel_mesh(whole)
+    assert read.tables == held.tables
+    assert read.elided == held.elided
+
+
+def test_tunnel_rows_as_written() -> None:
+    tables = {
+        "Port": {"p1": {"name": "ovn-a-0", "interfaces": ["uuid", "i1"],
+                        "external_ids": ["map", [["ovn-chassis-id", "a@10.0.0.1"]]]},
+                 "p2": {"name": "vif", "interfaces": ["uuid", "i2"],
+                        "external_ids": ["map", [["ovn-chassis-id", "b@10.0.0.2"]]]},
+                 "p3": {"name": "ovn-c-0", "interfaces": ["set", [["uuid", "i3"]]],
+                        "external_ids": ["map", []]}},
+        "Interface": {"i1": {"type": "geneve"}, "i2": {"type": "internal"},
+                      "i3": {"type": "vxlan"}},
+    }
+    # only a port that names its chassis and whose every interface is a tunnel
+    assert tunnel_rows(tables) == {"p1", "i1"}
+    assert tunnel_rows({"Port": tables["Port"]}) == set()

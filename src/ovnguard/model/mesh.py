@@ -17,11 +17,12 @@ Pure: the caller reads the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 from ovnguard.model.db import Database, Elided, Row, RowChange, Uuid
-from ovnguard.model.ovs import TUNNEL_OWNER_KEY, TUNNEL_TYPES
+from ovnguard.model.ovs import TUNNEL_OWNER_KEY, TUNNEL_TYPES, json_smap, json_uuids
 
 RULE = "ovn-controller tunnel ports"
 
@@ -36,6 +37,30 @@ def is_tunnel_port(port: Row, interfaces: Iterable[Row | None]) -> bool:
                                 for i in ifaces)
 
 
+def tunnel_rows(tables: Mapping[str, Any]) -> set[str]:
+    """`is_tunnel_port` on rows as a file writes them ({table: {uuid: row JSON}}, RFC 7047
+    notation): the uuids of the tunnel ports and their interfaces, for a reader to leave
+    them unread (`sources.ovsdb_file.read_database(leave_out=...)`)."""
+    ports, ifaces = tables.get("Port"), tables.get("Interface")
+    if not ports or not ifaces:
+        return set()
+    candidates: dict[str, list[str]] = {}
+    for u, row in ports.items():
+        if isinstance(row, dict) and TUNNEL_OWNER_KEY in json_smap(row.get("external_ids")):
+            candidates[u] = json_uuids(row.get("interfaces"))
+    if not candidates:
+        return set()
+    wanted = {i for ius in candidates.values() for i in ius}
+    types = {u: row.get("type") for u, row in ifaces.items()
+             if u in wanted and isinstance(row, dict)}
+    out: set[str] = set()
+    for u, ius in candidates.items():
+        if ius and all(types.get(i) in TUNNEL_TYPES for i in ius):
+            out.add(u)
+            out.update(ius)
+    return out
+
+
 def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:
     """Tunnel port uuid -> its interface uuids."""
     out: dict[Uuid, tuple[Uuid, ...]] = {}
@@ -48,23 +73,25 @@ def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:
 
 
 def elide_tunnel_mesh(db: Database, before: Database | None = None,
-                      changes: Iterable[RowChange] = ()) -> Database:
+                      changes: Iterable[RowChange] = (), unread: Collection[str] = ()
+                      ) -> Database:
     """`db` without ovn-controller's tunnel ports and their interfaces (the bridges' `ports`
     no longer name them), with their count per bridge in `db.elided`; `db` itself when it
-    has none. After a real tool ran a line on the whole database: `before` is the model
-    before the line and `changes` what the line did, so that `Elided.changes` keeps what it
-    did to the rows left out (`diff` reports them)."""
+    has none. `unread`: the rows its reader already left out (`tunnel_rows`). After a real
+    tool ran a line on the whole database: `before` is the model before the line and
+    `changes` what the line did, so that `Elided.changes` keeps what it did to the rows left
+    out (`diff` reports them)."""
     tunnels = _tunnels(db)
     apart = _held_apart(db, tunnels, before, changes) if before is not None else ()
     if before is not None and before.elided is not None:
         apart = (*before.elided.changes, *apart)
-    if not tunnels and not apart:
+    if not tunnels and not apart and not unread:
         return db
     counts: dict[str, int] = {}
     bridges = dict(db.tables.get("Bridge", {}))
     for u, br in bridges.items():
         ports = br.set("ports")
-        kept = tuple(p for p in ports if p not in tunnels)
+        kept = tuple(p for p in ports if p not in tunnels and p not in unread)
         if len(kept) != len(ports):
             counts[br.name] = len(ports) - len(kept)
             bridges[u] = Row("Bridge", u, {**br.data, "ports": kept})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "2.0"
 
 Verdict = Literal["safe", "risky", "dangerous"]
 SeverityName = Literal["critical", "high", "medium", "low", "info"]

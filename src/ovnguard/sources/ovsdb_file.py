@@ -52,22 +52,27 @@ from ovnguard.oneshot import is_one_shot
 from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
+# Given a one-record file's rows as they are written ({table: {uuid: row JSON}}), the uuids
+# of rows not to read at all (model/mesh.py: ovn-controller's tunnel mesh).
+LeaveOut = Callable[[Mapping[str, Any]], Collection[str]]
 MAGIC_JSON = b"OVSDB JSON "
 MAGIC_CLUSTER = b"OVSDB CLUSTER "
 
 
 def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
-                  skip: Collection[str] = ()) -> Database:
+                  skip: Collection[str] = (), leave_out: LeaveOut | None = None) -> Database:
     """Load a standalone OVSDB file into a Database.
 
     `keep` limits the tables (and, per table, columns) held in memory; `None` keeps all.
     `skip` names tables not to hold at all (with `keep=None`: everything else, every column).
     `verify` checks each record's SHA-1 (off by default: the file is usually fresh output of
-    ovsdb-client, and hashing doubles the read time of a big NB).
+    ovsdb-client, and hashing doubles the read time of a big NB). `leave_out` names rows not
+    to convert, in a file of one transaction record (what `ovsdb-client backup` writes; in a
+    server's own log a later record may need the row); references to them stay as written.
     """
     p = Path(path)
     raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
-    return parse_database(raw, str(p), keep, verify, skip)
+    return parse_database(raw, str(p), keep, verify, skip, leave_out)
 
 
 def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memoryview]]:
@@ -187,20 +192,24 @@ def cluster_to_standalone(raw: bytes, source: str) -> bytes:
 
 
 def parse_database(raw: bytes, source: str, keep: Keep = None, verify: bool = False,
-                   skip: Collection[str] = ()) -> Database:
+                   skip: Collection[str] = (), leave_out: LeaveOut | None = None) -> Database:
     if raw.startswith(MAGIC_CLUSTER):
         raw = cluster_to_standalone(raw, source)
     with gc_paused():  # millions of new containers, none garbage: see ovnguard.gcpause
-        return _parse_database(raw, source, keep, verify, skip)
+        return _parse_database(raw, source, keep, verify, skip, leave_out)
 
 
 def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
-                    skip: Collection[str]) -> Database:
-    records = _records(raw, source, verify)
-    first = next(records, None)
+                    skip: Collection[str], leave_out: LeaveOut | None = None) -> Database:
+    records: Iterable[tuple[int, memoryview]] = _records(raw, source, verify)
+    first = next(iter(records), None)
     if first is None:
         raise InputError(_("empty file: not an OVSDB database"), source)
     schema = _schema(first[1], source, first[0])
+    one_record = False
+    if leave_out is not None:
+        records = list(records)  # the bodies are views: nothing copied
+        one_record = len(records) == 1
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
@@ -211,7 +220,10 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     def wanted(tname: str) -> bool:
         return (keep_tables is None or tname in keep_tables) and tname not in skip
 
-    for line, is_diff, tname, trows in _table_updates(records, source, wanted):
+    updates: Iterable[tuple[int, bool, str, Any]] = _table_updates(records, source, wanted)
+    if leave_out is not None and one_record:
+        updates = _leaving_out(list(updates), leave_out)
+    for line, is_diff, tname, trows in updates:
         plan = plans.get(tname)
         if plan is None:
             ts = schema.tables.get(tname)
@@ -237,6 +249,23 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     for tname, rows in tables.items():
         frozen[tname] = MappingProxyType(_packed(tname, plans[tname], rows))
     return Database(schema, MappingProxyType(frozen), source)
+
+
+def _leaving_out(updates: list[tuple[int, bool, str, Any]], leave_out: LeaveOut
+                 ) -> list[tuple[int, bool, str, Any]]:
+    """One record's table updates without the rows `leave_out` names."""
+    gone = leave_out({tname: trows for _, _, tname, trows in updates
+                      if isinstance(trows, (dict, _RowsOneByOne))})
+    if not gone:
+        return updates
+    out = []
+    for line, is_diff, tname, trows in updates:
+        if isinstance(trows, _RowsOneByOne):
+            trows = trows.without(gone)
+        elif isinstance(trows, dict):
+            trows = {u: r for u, r in trows.items() if u not in gone}
+        out.append((line, is_diff, tname, trows))
+    return out
 
 
 def _packed(tname: str, plan: _Plan, rows: dict[Uuid, dict[str, Any]]) -> dict[Uuid, Row]:
@@ -310,6 +339,10 @@ class _RowsOneByOne:
         except (msgspec.ValidationError, msgspec.DecodeError):
             return None
         return _RowsOneByOne(rows, source, line)
+
+    def without(self, gone: Collection[str]) -> _RowsOneByOne:
+        return _RowsOneByOne({u: r for u, r in self._rows.items() if u not in gone},
+                             self._source, self._line)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
