@@ -1,5 +1,6 @@
 """The OVSDB file reader against files written by the real ovsdb-server."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -307,7 +308,7 @@ def test_rows_left_out_of_a_one_record_file_are_never_read(
     # written and names those not to read; references to them stay as written
     from ovnguard.sources import ovsdb_file
 
-    if split:  # the big-record path (tables split, big ones parsed row by row)
+    if split:  # the several-record file below then goes through the big-record path
         monkeypatch.setattr(ovsdb_file, "SPLIT_AT", 0)
     path = tmp_path / "nb.db"
     with RealDb(path, "nb") as db:
@@ -316,9 +317,11 @@ def test_rows_left_out_of_a_one_record_file_are_never_read(
         backup = db.backup(tmp_path / "backup.db")
     seen: list[set[str]] = []
 
-    def leave_out(tables: dict[str, dict[str, dict[str, object]]]) -> set[str]:
+    def leave_out(tables: dict[str, dict[str, bytes]]) -> set[str]:
         seen.append(set(tables))
-        return {u for u, r in tables["Logical_Switch_Port"].items() if r["name"] == "p2"}
+        # each row is still its text
+        return {u for u, r in tables["Logical_Switch_Port"].items()
+                if json.loads(bytes(r))["name"] == "p2"}
 
     whole = read_database(backup)
     held = read_database(backup, leave_out=leave_out)
@@ -332,3 +335,20 @@ def test_rows_left_out_of_a_one_record_file_are_never_read(
     assert {r.name for r in read_database(path, leave_out=leave_out)
             .rows("Logical_Switch_Port")} == {"p1", "p2"}
     assert seen == []
+
+
+@pytest.mark.parametrize("body", [b'{"Bridge": [1]}', b'{"Bridge": {"u": 1}}', b'[1]',
+                                  b'{"Bridge": {"u": {"name": "x"}}'])
+def test_leave_out_on_a_bad_record_fails_like_a_plain_read(tmp_path: Path, body: bytes) -> None:
+    import hashlib
+
+    schema = Path("/usr/share/openvswitch/vswitch.ovsschema").read_bytes().strip()
+    f = tmp_path / "conf.db"
+    f.write_bytes(b"".join(b"OVSDB JSON %d %s\n%s\n" % (len(b), hashlib.sha1(b).hexdigest()
+                                                         .encode(), b) for b in (schema, body)))
+    errors = []
+    for leave_out in (None, lambda tables: set()):
+        with pytest.raises(InputError) as ei:
+            read_database(f, leave_out=leave_out)
+        errors.append(str(ei.value))
+    assert errors[0] == errors[1] and "\n" not in errors[0]

@@ -4,13 +4,13 @@ Every chassis has a tunnel port to every other chassis it shares a transport zon
 (controller/encaps.c: a Port named `ovn-<first 6 of the chassis name>-<n>` carrying
 external_ids:ovn-chassis-id="<chassis>@<remote ip>", one Interface of the encap type with
 options:remote_ip). On 1,000 chassis that is a million Port and a million Interface rows
-across the hosts' conf.db -- ~2 KB a tunnel in memory, 2 of the 2.3 GB a check of 1,000 hosts
-x 20 VIFs took -- while nothing ovnguard predicts reads them: ovn-controller makes and deletes them from SB
-Chassis/Encap rows, they carry no iface-id, no NIC, no patch, and BFD peers come from SB
-(simulation/bfd.py). So a bundle's conf.db is held without them (`elide_tunnel_mesh`) and
-the views count them per bridge; a real tool that runs a line on a host gets every row back
-first (`with_tunnel_mesh`, the file is read again: change/realtools.py), and what it returns
-is held without them again.
+across the hosts' conf.db -- ~2 KB a tunnel in memory, 2 of the 2.3 GB a check of 1,000
+hosts x 20 VIFs took -- while nothing ovnguard predicts reads them: ovn-controller makes and
+deletes them from SB Chassis/Encap rows, they carry no iface-id, no NIC, no patch, and BFD
+peers come from SB (simulation/bfd.py). So a bundle's conf.db is held without them
+(`elide_tunnel_mesh`) and the views count them per bridge; a real tool that runs a line on a
+host gets every row back first (`with_tunnel_mesh`, the file is read again:
+change/realtools.py), and what it returns is held without them again.
 
 A bundle's reader does not even convert them (`tunnel_rows`, given to
 `sources.ovsdb_file.read_database` as `leave_out`). Pure: the caller reads the file.
@@ -19,6 +19,7 @@ A bundle's reader does not even convert them (`tunnel_rows`, given to
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -38,28 +39,64 @@ def is_tunnel_port(port: Row, interfaces: Iterable[Row | None]) -> bool:
                                 for i in ifaces)
 
 
-def tunnel_rows(tables: Mapping[str, Any]) -> set[str]:
-    """`is_tunnel_port` on rows as a file writes them ({table: {uuid: row JSON}}, RFC 7047
-    notation): the uuids of the tunnel ports and their interfaces, for a reader to leave
-    them unread (`sources.ovsdb_file.read_database(leave_out=...)`)."""
+def tunnel_rows(tables: Mapping[str, Mapping[str, bytes]]) -> set[str]:
+    """`is_tunnel_port` on rows as a file writes them ({table: {uuid: the row's JSON text}},
+    RFC 7047 notation): the uuids of the tunnel ports and their interfaces, for a reader to
+    leave unread (`sources.ovsdb_file.read_database(leave_out=...)`). Only a port whose text
+    names the key is parsed, and of it and its interfaces only the columns the rule reads; a
+    port this misses is still held apart after the read (`elide_tunnel_mesh`)."""
     ports, ifaces = tables.get("Port"), tables.get("Interface")
     if not ports or not ifaces:
         return set()
-    candidates: dict[str, list[str]] = {}
-    for u, row in ports.items():
-        if isinstance(row, dict) and TUNNEL_OWNER_KEY in json_smap(row.get("external_ids")):
-            candidates[u] = json_uuids(row.get("interfaces"))
-    if not candidates:
-        return set()
-    wanted = {i for ius in candidates.values() for i in ius}
-    types = {u: row.get("type") for u, row in ifaces.items()
-             if u in wanted and isinstance(row, dict)}
+    import msgspec  # a bundle's reader has it loaded already; start-up does not pay it
+
+    port_columns, iface_type = _decoders()
+    key = TUNNEL_OWNER_KEY.encode()
     out: set[str] = set()
-    for u, ius in candidates.items():
-        if ius and all(types.get(i) in TUNNEL_TYPES for i in ius):
-            out.add(u)
-            out.update(ius)
+    try:
+        for u, raw in ports.items():
+            if key not in bytes(raw):  # msgspec.Raw, from the reader: no `in` of its own
+                continue
+            ext, interfaces = port_columns(raw)
+            if TUNNEL_OWNER_KEY not in json_smap(ext):
+                continue
+            ius = json_uuids(interfaces)
+            texts = [ifaces.get(i) for i in ius]
+            if ius and all(t is not None and _is_tunnel_type(iface_type(t)) for t in texts):
+                out.add(u)
+                out.update(ius)
+    except msgspec.MsgspecError:
+        return set()  # not what ovsdb writes: let the reader read it all and say so
     return out
+
+
+def _is_tunnel_type(t: Any) -> bool:
+    return isinstance(t, str) and t in TUNNEL_TYPES
+
+
+@cache
+def _decoders() -> tuple[Any, Any]:
+    """Decoders of the Port columns (external_ids, interfaces) and the Interface column
+    (type) the rule reads, skipping the rest of a row's text unbuilt."""
+    import msgspec
+
+    class PortColumns(msgspec.Struct):
+        external_ids: Any = None
+        interfaces: Any = None
+
+    class InterfaceColumns(msgspec.Struct):
+        type: Any = ""
+
+    port, iface = msgspec.json.Decoder(PortColumns), msgspec.json.Decoder(InterfaceColumns)
+
+    def port_columns(raw: bytes) -> tuple[Any, Any]:
+        p = port.decode(raw)
+        return p.external_ids, p.interfaces
+
+    def iface_type(raw: bytes) -> Any:
+        return iface.decode(raw).type
+
+    return port_columns, iface_type
 
 
 def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:

@@ -52,9 +52,10 @@ from ovnguard.oneshot import is_one_shot
 from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
-# Given a one-record file's rows as they are written ({table: {uuid: row JSON}}), the uuids
-# of rows not to read at all (model/mesh.py: ovn-controller's tunnel mesh).
-LeaveOut = Callable[[Mapping[str, Any]], Collection[str]]
+# Given a one-record file's rows as they are written ({table: {uuid: the row's JSON text}},
+# nothing parsed), the uuids of rows not to read at all (model/mesh.py: ovn-controller's
+# tunnel mesh).
+LeaveOut = Callable[[Mapping[str, Mapping[str, bytes]]], Collection[str]]
 MAGIC_JSON = b"OVSDB JSON "
 MAGIC_CLUSTER = b"OVSDB CLUSTER "
 
@@ -123,12 +124,14 @@ def _records(raw: bytes, source: str, verify: bool) -> Iterator[tuple[int, memor
         if verify and hashlib.sha1(body).hexdigest() != digest:
             raise InputError(_("record checksum mismatch (file corrupted?)"), source, line)
         yield line, body
-        line += 1 + raw.count(b"\n", start, start + length)
-        pos = start + length
+        end = pos = start + length
+        newlines = 0
         while pos < n and raw[pos : pos + 1] in (b"\n", b"\r"):
             if raw[pos : pos + 1] == b"\n":
-                line += 1
+                newlines += 1
             pos += 1
+        if pos < n:  # another record: where it starts (counting a big body's lines costs)
+            line += 1 + raw.count(b"\n", start, end) + newlines
 
 
 def _json(body: memoryview, source: str, line: int) -> Any:
@@ -206,10 +209,8 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     if first is None:
         raise InputError(_("empty file: not an OVSDB database"), source)
     schema = _schema(first[1], source, first[0])
-    one_record = False
-    if leave_out is not None:
-        records = list(records)  # the bodies are views: nothing copied
-        one_record = len(records) == 1
+    records = list(records)  # the bodies are views: nothing copied
+    one_record = len(records) == 1
 
     keep_tables = None if keep is None else {t: set(cs) for t, cs in keep.items()}
     tables: dict[str, dict[Uuid, dict[str, Any]]] = {}
@@ -220,9 +221,14 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     def wanted(tname: str) -> bool:
         return (keep_tables is None or tname in keep_tables) and tname not in skip
 
-    updates: Iterable[tuple[int, bool, str, Any]] = _table_updates(records, source, wanted)
+    updates: Iterable[tuple[int, bool, str, Any]] | None = None
+    gone: Collection[str] = ()
     if leave_out is not None and one_record:
-        updates = _leaving_out(list(updates), leave_out)
+        updates = _rows_as_written(records[0], source, wanted)
+        if updates is not None:
+            gone = leave_out({tname: trows.raw for _, _, tname, trows in updates})
+    if updates is None:
+        updates = _table_updates(records, source, wanted)
     for line, is_diff, tname, trows in updates:
         plan = plans.get(tname)
         if plan is None:
@@ -236,7 +242,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
             plan = plans[tname] = _Plan(ts.columns, cols, uuid_of, maps)
         table = tables.setdefault(tname, {})
         try:
-            _apply_rows(plan, table, trows, is_diff)
+            _apply_rows(plan, table, trows, is_diff, gone)
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
             raise InputError(
                 _(
@@ -249,23 +255,6 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     for tname, rows in tables.items():
         frozen[tname] = MappingProxyType(_packed(tname, plans[tname], rows))
     return Database(schema, MappingProxyType(frozen), source)
-
-
-def _leaving_out(updates: list[tuple[int, bool, str, Any]], leave_out: LeaveOut
-                 ) -> list[tuple[int, bool, str, Any]]:
-    """One record's table updates without the rows `leave_out` names."""
-    gone = leave_out({tname: trows for _, _, tname, trows in updates
-                      if isinstance(trows, (dict, _RowsOneByOne))})
-    if not gone:
-        return updates
-    out = []
-    for line, is_diff, tname, trows in updates:
-        if isinstance(trows, _RowsOneByOne):
-            trows = trows.without(gone)
-        elif isinstance(trows, dict):
-            trows = {u: r for u, r in trows.items() if u not in gone}
-        out.append((line, is_diff, tname, trows))
-    return out
 
 
 def _packed(tname: str, plan: _Plan, rows: dict[Uuid, dict[str, Any]]) -> dict[Uuid, Row]:
@@ -340,9 +329,10 @@ class _RowsOneByOne:
             return None
         return _RowsOneByOne(rows, source, line)
 
-    def without(self, gone: Collection[str]) -> _RowsOneByOne:
-        return _RowsOneByOne({u: r for u, r in self._rows.items() if u not in gone},
-                             self._source, self._line)
+    @property
+    def raw(self) -> Mapping[str, bytes]:
+        """Each row's JSON text (msgspec.Raw: bytes-like, not copied)."""
+        return self._rows
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
@@ -354,6 +344,27 @@ class _RowsOneByOne:
         source, line = self._source, self._line
         for u, raw in self._rows.items():
             yield u, _json(memoryview(raw), source, line)
+
+
+def _rows_as_written(record: tuple[int, memoryview], source: str,
+                     wanted: Callable[[str], bool]
+                     ) -> list[tuple[int, bool, str, _RowsOneByOne]] | None:
+    """A record's wanted tables, each row still its JSON text (for `leave_out` to look at
+    before any is parsed); None when it is not tables of rows: read it the usual way, which
+    says what is wrong."""
+    import msgspec
+
+    line, body = record
+    try:
+        parts = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+        is_diff = bool(msgspec.json.decode(parts["_is_diff"])) if "_is_diff" in parts \
+            else False
+        return [(line, is_diff, tname,
+                 _RowsOneByOne(msgspec.json.decode(raw, type=dict[str, msgspec.Raw]),
+                               source, line))
+                for tname, raw in parts.items() if not tname.startswith("_") and wanted(tname)]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
 
 
 def _split_tables(body: memoryview, source: str, line: int) -> dict[str, memoryview]:
@@ -390,10 +401,20 @@ class _Plan:
 
 
 def _apply_rows(
-    plan: _Plan, table: dict[Uuid, dict[str, Any]], trows: Mapping[str, Any], is_diff: bool
+    plan: _Plan, table: dict[Uuid, dict[str, Any]], trows: Mapping[str, Any], is_diff: bool,
+    gone: Collection[str] = (),
 ) -> None:
+    """Convert a record's rows of one table into `table` (all but those `gone` names)."""
     convert, uuid_of = plan.convert, plan.uuid_of
-    for u, rdoc in trows.items():
+    rows: Iterable[tuple[str, Any]] = trows.items()
+    if gone:
+        if isinstance(trows, _RowsOneByOne):
+            trows = _RowsOneByOne({u: r for u, r in trows._rows.items() if u not in gone},
+                                  trows._source, trows._line)
+            rows = trows.items()
+        else:
+            rows = ((u, r) for u, r in rows if u not in gone)
+    for u, rdoc in rows:
         uid = uuid_of(u)
         if rdoc is None:
             table.pop(uid, None)
