@@ -30,9 +30,9 @@ bench:
 	./install.sh
 	$(PY) bench/cli_startup.py
 	$(PY) bench/lab_startup.py
-	$(PY) bench/check_scale.py 250 20 --no-tunnels
-	$(PY) bench/check_scale.py 500 20 --no-tunnels
-	$(PY) bench/check_scale.py 1000 20 --no-tunnels
+	$(PY) bench/check_scale.py 1000 20
+	$(PY) bench/check_scale.py 1000 50
+	$(PY) bench/check_scale.py 1000 200
 	$(PY) bench/collect_fanout.py 50
 
 # The big fuzz run (docs/security.md): about ten minutes, by hand, not CI.

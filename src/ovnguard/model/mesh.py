@@ -39,34 +39,31 @@ def is_tunnel_port(port: Row, interfaces: Iterable[Row | None]) -> bool:
                                 for i in ifaces)
 
 
-def tunnel_rows(tables: Mapping[str, Mapping[str, bytes]]) -> set[str]:
-    """`is_tunnel_port` on rows as a file writes them ({table: {uuid: the row's JSON text}},
-    RFC 7047 notation): the uuids of the tunnel ports and their interfaces, for a reader to
-    leave unread (`sources.ovsdb_file.read_database(leave_out=...)`). Only a port whose text
-    names the key is parsed, and of it and its interfaces only the columns the rule reads; a
-    port this misses is still held apart after the read (`elide_tunnel_mesh`)."""
-    ports, ifaces = tables.get("Port"), tables.get("Interface")
-    if not ports or not ifaces:
+def tunnel_rows(tables: Mapping[str, Any]) -> set[str]:
+    """`is_tunnel_port` on tables as a file writes them ({table: its JSON text}, RFC 7047
+    notation): the uuids of the tunnel ports and their interfaces, for a reader to leave
+    unread (`sources.ovsdb_file.read_database(leave_out=...)`). Of the Port and Interface
+    rows only the columns the rule reads are decoded; a port this misses is still held
+    apart after the read (`elide_tunnel_mesh`)."""
+    ports_text, ifaces_text = tables.get("Port"), tables.get("Interface")
+    if ports_text is None or ifaces_text is None or \
+            TUNNEL_OWNER_KEY.encode() not in bytes(ports_text):
         return set()
     import msgspec  # a bundle's reader has it loaded already; start-up does not pay it
 
-    port_columns, iface_type = _decoders()
-    key = TUNNEL_OWNER_KEY.encode()
-    out: set[str] = set()
+    port_table, iface_table = _decoders()
     try:
-        for u, raw in ports.items():
-            if key not in bytes(raw):  # msgspec.Raw, from the reader: no `in` of its own
-                continue
-            ext, interfaces = port_columns(raw)
-            if TUNNEL_OWNER_KEY not in json_smap(ext):
-                continue
-            ius = json_uuids(interfaces)
-            texts = [ifaces.get(i) for i in ius]
-            if ius and all(t is not None and _is_tunnel_type(iface_type(t)) for t in texts):
-                out.add(u)
-                out.update(ius)
+        ports, ifaces = port_table(ports_text), iface_table(ifaces_text)
     except msgspec.MsgspecError:
         return set()  # not what ovsdb writes: let the reader read it all and say so
+    out: set[str] = set()
+    for u, (ext, interfaces) in ports.items():
+        if TUNNEL_OWNER_KEY not in json_smap(ext):
+            continue
+        ius = json_uuids(interfaces)
+        if ius and all(_is_tunnel_type(ifaces.get(i)) for i in ius):
+            out.add(u)
+            out.update(ius)
     return out
 
 
@@ -76,8 +73,8 @@ def _is_tunnel_type(t: Any) -> bool:
 
 @cache
 def _decoders() -> tuple[Any, Any]:
-    """Decoders of the Port columns (external_ids, interfaces) and the Interface column
-    (type) the rule reads, skipping the rest of a row's text unbuilt."""
+    """Decoders of a Port table's text into {uuid: (external_ids, interfaces)} and an
+    Interface table's into {uuid: type}, the rest of each row skipped unbuilt."""
     import msgspec
 
     class PortColumns(msgspec.Struct):
@@ -87,16 +84,16 @@ def _decoders() -> tuple[Any, Any]:
     class InterfaceColumns(msgspec.Struct):
         type: Any = ""
 
-    port, iface = msgspec.json.Decoder(PortColumns), msgspec.json.Decoder(InterfaceColumns)
+    port = msgspec.json.Decoder(dict[str, PortColumns])
+    iface = msgspec.json.Decoder(dict[str, InterfaceColumns])
 
-    def port_columns(raw: bytes) -> tuple[Any, Any]:
-        p = port.decode(raw)
-        return p.external_ids, p.interfaces
+    def port_table(text: bytes) -> dict[str, tuple[Any, Any]]:
+        return {u: (p.external_ids, p.interfaces) for u, p in port.decode(text).items()}
 
-    def iface_type(raw: bytes) -> Any:
-        return iface.decode(raw).type
+    def iface_table(text: bytes) -> dict[str, Any]:
+        return {u: i.type for u, i in iface.decode(text).items()}
 
-    return port_columns, iface_type
+    return port_table, iface_table
 
 
 def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:

@@ -52,10 +52,10 @@ from ovnguard.oneshot import is_one_shot
 from ovnguard.sources import safeio
 
 Keep = Mapping[str, Collection[str]] | None
-# Given a one-record file's rows as they are written ({table: {uuid: the row's JSON text}},
+# Given a one-record file's tables as they are written ({table: its JSON text, bytes-like},
 # nothing parsed), the uuids of rows not to read at all (model/mesh.py: ovn-controller's
 # tunnel mesh).
-LeaveOut = Callable[[Mapping[str, Mapping[str, bytes]]], Collection[str]]
+LeaveOut = Callable[[Mapping[str, Any]], Collection[str]]
 MAGIC_JSON = b"OVSDB JSON "
 MAGIC_CLUSTER = b"OVSDB CLUSTER "
 
@@ -224,9 +224,10 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
     updates: Iterable[tuple[int, bool, str, Any]] | None = None
     gone: Collection[str] = ()
     if leave_out is not None and one_record:
-        updates = _rows_as_written(records[0], source, wanted)
-        if updates is not None:
-            gone = leave_out({tname: trows.raw for _, _, tname, trows in updates})
+        written = _rows_as_written(records[0], source, wanted)
+        if written is not None:
+            updates, texts = written
+            gone = leave_out(texts)
     if updates is None:
         updates = _table_updates(records, source, wanted)
     for line, is_diff, tname, trows in updates:
@@ -329,11 +330,6 @@ class _RowsOneByOne:
             return None
         return _RowsOneByOne(rows, source, line)
 
-    @property
-    def raw(self) -> Mapping[str, bytes]:
-        """Each row's JSON text (msgspec.Raw: bytes-like, not copied)."""
-        return self._rows
-
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
 
@@ -348,10 +344,11 @@ class _RowsOneByOne:
 
 def _rows_as_written(record: tuple[int, memoryview], source: str,
                      wanted: Callable[[str], bool]
-                     ) -> list[tuple[int, bool, str, _RowsOneByOne]] | None:
-    """A record's wanted tables, each row still its JSON text (for `leave_out` to look at
-    before any is parsed); None when it is not tables of rows: read it the usual way, which
-    says what is wrong."""
+                     ) -> tuple[list[tuple[int, bool, str, _RowsOneByOne]],
+                                dict[str, Any]] | None:
+    """A record's wanted tables, each row still its JSON text, and each table's text (for
+    `leave_out` to look at before any row is parsed); None when it is not tables of rows:
+    read it the usual way, which says what is wrong."""
     import msgspec
 
     line, body = record
@@ -359,10 +356,11 @@ def _rows_as_written(record: tuple[int, memoryview], source: str,
         parts = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
         is_diff = bool(msgspec.json.decode(parts["_is_diff"])) if "_is_diff" in parts \
             else False
+        texts = {t: raw for t, raw in parts.items() if not t.startswith("_") and wanted(t)}
         return [(line, is_diff, tname,
                  _RowsOneByOne(msgspec.json.decode(raw, type=dict[str, msgspec.Raw]),
                                source, line))
-                for tname, raw in parts.items() if not tname.startswith("_") and wanted(tname)]
+                for tname, raw in texts.items()], texts
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
 
