@@ -21,6 +21,7 @@ model's (checked to be the same object), so it is dumped once, with the cold cas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 import orjson
 
 from ovnguard.assess import WhatIf, assess
+from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.model.evidence import Evidence
 from ovnguard.simulation.types import Realization
@@ -120,6 +122,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", action="store_true", help="the seed bundle and its changes")
     ap.add_argument("--time", action="store_true", help="print each case's CPU seconds")
     ap.add_argument("--digest", action="store_true", help="a SHA-256 per case and host")
+    ap.add_argument("--kept", action="store_true",
+                    help="every case on one executor whose copies are kept between changes")
     args = ap.parse_args(argv)
     if args.seed:
         d = args.bundle.parent
@@ -129,7 +133,8 @@ def main(argv: list[str]) -> int:
         cold, whatifs = SCALE_COLD, list(SCALE_WHATIFS)
     snap = load_bundle(args.bundle)
     opener: Any = gzip.open if args.out.suffix == ".gz" else open
-    with opener(args.out, "wb") as f:
+    with contextlib.ExitStack() as stack:
+        f = stack.enter_context(opener(args.out, "wb"))
         group: list[Any] = [None, None, 0]  # key, hash, lines
 
         def flush() -> None:
@@ -150,13 +155,16 @@ def main(argv: list[str]) -> int:
             group[2] += 1
 
         c0 = time.process_time()
-        first = assess(snap, parse_change(cold, "cold.sh"))
+        executor = default_executor() if args.kept else None
+        stack.enter_context(executor or contextlib.nullcontext())
+        first = assess(snap, parse_change(cold, "cold.sh"), executor)
         if args.time:
             print(f"cold assess: {time.process_time() - c0:.3f} CPU s", flush=True)
         dump(w, "cold", first)
         for i, text in enumerate(whatifs):
             c0 = time.process_time()
-            wi = assess(snap, parse_change(text, f"whatif{i}.sh"), baseline=first.baseline)
+            wi = assess(snap, parse_change(text, f"whatif{i}.sh"), executor,
+                        baseline=first.baseline)
             if args.time:
                 print(f"what-if {i}: {time.process_time() - c0:.3f} CPU s "
                       f"({text.splitlines()[-1][:60]})", flush=True)

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -199,12 +200,22 @@ def _same_order(msg: str) -> str:
     return _ROWS.sub("<row>.", msg) + (" " + " | ".join(rows) if rows else "")
 
 
-def _check(bundle: Path, tool: str, lines: list[list[str]]) -> None:
+@pytest.fixture(scope="module")
+def kept() -> Iterator[RealToolExecutor]:
+    """One executor whose servers and daemons every example of a property test shares: each
+    example must find the copies exactly as loaded (put back after the one before), since
+    the real tool it is compared with runs on a fresh copy of the files."""
+    with RealToolExecutor(find_tools()) as ex:
+        yield ex
+
+
+def _check(bundle: Path, tool: str, lines: list[list[str]],
+           executor: RealToolExecutor | None = None) -> None:
     snapshot = snapshot_of(bundle)
     host = f"# host: {HOST}\n" if tool == "ovs-vsctl" else ""
     text = host + "".join(f"{tool} {quote_words(argv)}\n" for argv in lines)
     change = parse_change(text, "change.sh")
-    result: ChangeResult = RealToolExecutor(find_tools()).apply(snapshot, change)
+    result: ChangeResult = (executor or RealToolExecutor(find_tools())).apply(snapshot, change)
     with tempfile.TemporaryDirectory() as d:
         real, after_file = _real_runs(bundle, tool, lines, Path(d))
         real_after = read_database(after_file)
@@ -262,17 +273,17 @@ def test_command_lists_come_from_the_installed_tools() -> None:
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(lines=st.lists(_line("ovn-nbctl"), min_size=1, max_size=4))
-def test_every_ovn_nbctl_command_through_the_bundle(bundle: Path, lines: list[list[str]]
-                                                    ) -> None:
-    _check(bundle, "ovn-nbctl", lines)
+def test_every_ovn_nbctl_command_through_the_bundle(bundle: Path, kept: RealToolExecutor,
+                                                    lines: list[list[str]]) -> None:
+    _check(bundle, "ovn-nbctl", lines, kept)
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(lines=st.lists(_line("ovs-vsctl"), min_size=1, max_size=4))
-def test_every_ovs_vsctl_command_through_the_bundle(bundle: Path, lines: list[list[str]]
-                                                   ) -> None:
-    _check(bundle, "ovs-vsctl", lines)
+def test_every_ovs_vsctl_command_through_the_bundle(bundle: Path, kept: RealToolExecutor,
+                                                    lines: list[list[str]]) -> None:
+    _check(bundle, "ovs-vsctl", lines, kept)
 
 
 def test_a_tool_failing_without_a_word_is_its_exit_status(bundle: Path) -> None:
@@ -291,3 +302,34 @@ def test_lines_on_a_tunnel_port_reach_the_real_tool(bundle: Path) -> None:
                                  ["del-port", "br-int", TUNNEL]])
     _check(bundle, "ovs-vsctl", [["del-br", "br-int"]])
     _check(bundle, "ovs-vsctl", [["--may-exist", "add-port", "br-int", TUNNEL]])
+
+
+def test_kept_servers_are_put_back_between_changes(bundle: Path, kept: RealToolExecutor
+                                                   ) -> None:
+    # the lines that change the most (a switch and its ports gone, a bridge with its ports
+    # and interfaces, the tunnel port among them), then lines that only work on the copy as
+    # loaded: each must see every row back, uuids included
+    _check(bundle, "ovn-nbctl", [["ls-del", "sw1"], ["lr-del", "r1"], ["pg-del", "pg1"]], kept)
+    _check(bundle, "ovn-nbctl", [["lsp-add", "sw1", "p1"]], kept)  # exists again: an error
+    _check(bundle, "ovn-nbctl", [["lsp-del", "p1"], ["ls-del", "sw1"]], kept)
+    _check(bundle, "ovs-vsctl", [["del-br", "br-int"], ["del-br", "br-ex"]], kept)
+    _check(bundle, "ovs-vsctl", [["del-port", "br-int", TUNNEL], ["del-port", "br-ex", "eth1"]],
+           kept)
+
+
+def test_a_server_that_cannot_be_put_back_is_started_again(bundle: Path) -> None:
+    with RealToolExecutor(find_tools()) as ex:
+        _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)
+        backend = ex._kept
+        assert backend is not None and ("nb",) in backend.servers
+        first = backend.servers[("nb",)]
+        _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)
+        assert backend.servers[("nb",)] is first  # kept and put back
+        first.proc.kill()  # the rollback after the next change cannot be committed
+        first.proc.wait()
+        snapshot = snapshot_of(bundle)
+        r = ex.apply(snapshot, parse_change("ovn-nbctl ls-del sw1\n", "change.sh"))
+        assert [a.status for a in r.applied] == ["unsupported"]  # said so, never guessed
+        assert ("nb",) not in backend.servers  # dropped by the failed rollback ...
+        _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)  # ... and started again
+        assert backend.servers[("nb",)] is not first

@@ -14,6 +14,13 @@ it elsewhere or make it wait for other daemons removed (`--db`, `--wait`, `--tim
 - A line that waits for a condition (`wait-until`) runs as its own process with a timeout,
   since on a copy nothing else will ever change the database.
 
+Kept across what-ifs (`with RealToolExecutor(tools) as ex:`, executor.py): after each change
+the servers are put back to the databases they were loaded with -- one inverse transaction
+(rows re-inserted with their own uuids), read back from the file and compared with what was
+loaded -- and a daemon is asked until it shows the rollback (its replica is updated
+asynchronously, and it checks names against the replica without a round trip). At 200k ports
+loading the copy is seconds; the rollback costs what the change touched.
+
 What each line changed is read from the server, not guessed: ovsdb-server appends one
 transaction record per committed transaction to its file, and `apply_records` replays
 exactly those onto the model.
@@ -49,7 +56,7 @@ from ovnguard.change.syntax import EXECUTOR_DROPS, strip_global_options
 from ovnguard.change.tools import Tools
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
-from ovnguard.model.db import Database, RowChange, diff
+from ovnguard.model.db import Database, Row, RowChange, TableSchema, Uuid, diff
 from ovnguard.model.mesh import elide_tunnel_mesh, with_tunnel_mesh
 from ovnguard.sources.ovsdb_file import (
     apply_records,
@@ -60,6 +67,7 @@ from ovnguard.sources.ovsdb_file import (
 
 LINE_TIMEOUT = 30.0  # seconds; a line that takes longer is reported, not waited for
 WAIT_TIMEOUT = 3  # seconds a `wait-until` line may wait on a copy nothing else changes
+SYNC_TIMEOUT = 2.0  # seconds a daemon may take to show a transaction another client made
 
 # The tools' "not found" messages -> the table whose names to suggest from.
 _MISSING = [
@@ -105,6 +113,50 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
 
 
+class _Probe:
+    """A row as one transaction left it, for a daemon to show: present or not, and where
+    `column` is given, holding `value` there (OVSDB JSON)."""
+
+    def __init__(self, table: str, uuid: Uuid, present: bool, column: str | None = None,
+                 value: Any = None) -> None:
+        self.table, self.uuid, self.present = table, uuid, present
+        self.column, self.value = column, value
+
+    @classmethod
+    def of(cls, change: RowChange, ts: TableSchema) -> _Probe:
+        """The row as `change` left it."""
+        if change.after is None:
+            return cls(change.table, change.uuid, False)
+        if change.kind == "update" and change.columns and change.columns[0] in ts.columns:
+            col = change.columns[0]
+            ctype = ts.columns[col]
+            return cls(change.table, change.uuid, True, col,
+                       value_to_json(ctype, change.after.data.get(col, ctype.default())))
+        return cls(change.table, change.uuid, True)
+
+
+def _cells(ts: TableSchema, want: Row, have: Row | None) -> dict[str, Any]:
+    """`want`'s cells (OVSDB JSON) that differ from `have`'s (None: that are not default)."""
+    out: dict[str, Any] = {}
+    for c, ctype in ts.columns.items():
+        default = ctype.default()
+        w = want.data.get(c, default)
+        h = default if have is None else have.data.get(c, default)
+        if w != h:
+            out[c] = value_to_json(ctype, w)
+    return out
+
+
+def _canonical(v: Any) -> Any:
+    """An OVSDB JSON datum compared as a set: a single atom is a set of one, sets and maps
+    in any order ("named-uuid" never occurs in what a server prints)."""
+    if isinstance(v, list) and len(v) == 2 and v[0] == "set":
+        return sorted(orjson.dumps(a) for a in v[1])
+    if isinstance(v, list) and len(v) == 2 and v[0] == "map":
+        return sorted(orjson.dumps(p) for p in v[1])
+    return [orjson.dumps(v)]
+
+
 class _Server:
     """One throwaway ovsdb-server over a copy of one database."""
 
@@ -133,6 +185,9 @@ class _Server:
                 raise ToolError("ovsdb-server did not start within 10 s")
             time.sleep(0.002)
         self.offset = self.file.stat().st_size
+        self.base = (self.db, self.whole)  # what reset() puts back
+        self.touched: set[tuple[str, Uuid]] = set()  # rows changed since the load or reset
+        self._rpc: ovs.jsonrpc.Connection | None = None
 
     def _answers(self) -> bool:
         # The socket file exists from bind(), but connections are refused until listen(); a
@@ -159,13 +214,86 @@ class _Server:
         if not tail.strip():
             return self.db, ()
         self.whole, changes = apply_records(self.whole, tail, str(self.file))
+        self.touched.update((c.table, c.uuid) for c in changes)
         if self.db.elided is None:
             self.db = self.whole
         else:  # held without the rows its reader left in the file, as before the line
             self.db = elide_tunnel_mesh(self.whole, self.db, changes)
         return self.db, tuple(changes)
 
+    def transact(self, ops: list[dict[str, Any]]) -> str | None:
+        """Commit `ops` as one transaction over JSON-RPC: the error, or None."""
+        if self._rpc is None:
+            error, stream = ovs.stream.Stream.open_block(
+                ovs.stream.Stream.open(self.remote))
+            if error:
+                return os.strerror(error)
+            self._rpc = ovs.jsonrpc.Connection(stream)
+        req = ovs.jsonrpc.Message.create_request("transact", [self.db.name, *ops])
+        error, reply = self._rpc.transact_block(req)
+        if error or reply is None:
+            return os.strerror(error) if error else "no reply"
+        if reply.type == ovs.jsonrpc.Message.T_ERROR:
+            return str(reply.error)
+        bad = [r for r in (reply.result or []) if isinstance(r, dict) and "error" in r]
+        return str(bad[0]) if bad else None
+
+    def reset(self) -> _Probe | None:
+        """Put the copy back to what it was loaded with; a row the rollback changed, for a
+        daemon to show before it runs another line (None: nothing changed). ToolError when
+        the copy cannot be shown to hold what it was loaded with again."""
+        base_db, base_whole = self.base
+        keys = sorted(self.touched)
+        self.touched = set()
+        ops: list[dict[str, Any]] = []
+        probe: _Probe | None = None
+        for table, uuid in keys:
+            ts = base_whole.schema.tables[table]
+            want = base_whole.tables.get(table, {}).get(uuid)
+            have = self.whole.tables.get(table, {}).get(uuid)
+            where = [["_uuid", "==", ["uuid", str(uuid)]]]
+            if want is None and have is None:  # made and deleted again by the change
+                continue
+            if want is None:
+                ops.append({"op": "delete", "table": table, "where": where})
+                probe = probe or _Probe(table, uuid, present=False)
+            elif have is None:
+                ops.append({"op": "insert", "table": table, "uuid": str(uuid),
+                            "row": _cells(ts, want, None)})
+                probe = probe or _Probe(table, uuid, present=True)
+            else:
+                cells = _cells(ts, want, have)
+                if cells:
+                    ops.append({"op": "update", "table": table, "where": where,
+                                "row": cells})
+                    column = min(cells)
+                    probe = probe or _Probe(table, uuid, True, column, cells[column])
+        if ops:
+            error = self.transact(ops)
+            if error is not None:
+                raise ToolError(f"the copy of {base_db.name} could not be put back: {error}")
+        # read back what the rollback wrote: the copy must hold again what it was loaded with
+        with self.file.open("rb") as f:
+            f.seek(self.offset)
+            tail = f.read()
+        self.offset += len(tail)
+        now = apply_records(self.whole, tail, str(self.file))[0] if tail.strip() else \
+            self.whole
+        for table, uuid in keys:
+            ts = base_whole.schema.tables[table]
+            want = base_whole.tables.get(table, {}).get(uuid)
+            have = now.tables.get(table, {}).get(uuid)
+            if (want is None) != (have is None) or (
+                    want is not None and have is not None and _cells(ts, want, have)):
+                raise ToolError(f"the copy of {base_db.name} was not put back: {table} "
+                                f"{uuid} differs")
+        self.db, self.whole = base_db, base_whole
+        return probe
+
     def stop(self) -> None:
+        if self._rpc is not None:
+            self._rpc.close()
+            self._rpc = None
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -234,12 +362,39 @@ class _CtlDaemon:
             poller.timer_wait(int(left * 1000) + 1)
             poller.block()
 
+    def sees(self, probe: _Probe) -> bool:
+        """Whether the daemon's replica shows the row as `probe` says."""
+        cols = "_uuid" if probe.column is None else f"_uuid,{probe.column}"
+        error, out = self.run(["--format=json", "--data=json", f"--columns={cols}", "list",
+                               probe.table, str(probe.uuid)])
+        if not probe.present:
+            return error is not None  # `no row ... in table ...`
+        if error is not None:
+            return False
+        data = orjson.loads(out).get("data") or []
+        if not data:
+            return False
+        return probe.column is None or _canonical(data[0][1]) == _canonical(probe.value)
+
+    def sync(self, probe: _Probe) -> bool:
+        """Wait until the replica shows `probe` (a transaction another client committed):
+        False after SYNC_TIMEOUT."""
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while not self.sees(probe):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.0005)
+        return True
+
     def stop(self) -> None:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
         if hasattr(self, "pid"):
             _kill(self.pid)
+
+
+_TOOL: dict[DbKey, str] = {("nb",): "ovn-nbctl", ("sb",): "ovn-sbctl"}  # daemon per server
 
 
 class RealBackend:
@@ -259,6 +414,31 @@ class RealBackend:
 
     def __enter__(self) -> RealBackend:
         return self
+
+    def reset(self) -> None:
+        """Every server back to the database it was loaded with, for the next change on the
+        same snapshot (a server that cannot be put back is dropped: the next line that needs
+        it starts a new one)."""
+        for key, server in list(self.servers.items()):
+            try:
+                probe = server.reset()
+            except ToolError:
+                self._drop(key)
+                continue
+            self._synced(key, probe)
+
+    def _synced(self, key: DbKey, probe: _Probe | None) -> None:
+        """After a transaction another client made: the daemon on `key`'s server shows it
+        before its next line, or is stopped (the next line starts one that reads it all)."""
+        tool = _TOOL.get(key)
+        if probe is None or tool is None or tool not in self.daemons:
+            return
+        try:
+            ok = self.daemons[tool].sync(probe)
+        except (ToolError, TimeoutError):
+            ok = False
+        if not ok:
+            self.daemons.pop(tool).stop()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -297,7 +477,7 @@ class RealBackend:
         return s
 
     def _drop(self, key: DbKey) -> None:
-        tool = {"nb": "ovn-nbctl", "sb": "ovn-sbctl"}.get(key[0]) if len(key) == 1 else None
+        tool = _TOOL.get(key)
         if tool and tool in self.daemons:
             self.daemons.pop(tool).stop()
         self.servers.pop(key).stop()
@@ -323,7 +503,7 @@ class RealBackend:
             return Outcome(unsupported=_("{error}; what this line does is unknown").format(
                 error=e))
         if inv.tool == "openstack":
-            return self._neutron(inv, server, seed, ml2)
+            return self._neutron(inv, server, key, seed, ml2)
         if not inv.commands and inv.syntax_error is None:
             return Outcome(after=db, changes=())  # --help / --version: prints, no transaction
         words = strip_global_options(inv.argv, EXECUTOR_DROPS)
@@ -400,7 +580,8 @@ class RealBackend:
         return (err[len(prefix):] if err.startswith(prefix) else err) or (
             f"exit status {r.returncode}")
 
-    def _neutron(self, inv: Invocation, server: _Server, seed: str, ml2: Ml2Config) -> Outcome:
+    def _neutron(self, inv: Invocation, server: _Server, key: DbKey, seed: str,
+                 ml2: Ml2Config) -> Outcome:
         """What Neutron writes (modelled in neutron.py), committed on the copy as one
         transaction, so later lines see it exactly as the real tools would."""
         db = server.db
@@ -420,6 +601,9 @@ class RealBackend:
                 return Outcome(error=_("committing what Neutron writes failed: {error}").format(
                     error=bad[0]))
         new, changes = server.take()
+        if changes:  # committed by another client: the daemon must show it before its next line
+            first = changes[0]
+            self._synced(key, _Probe.of(first, new.schema.tables[first.table]))
         return Outcome(after=new, changes=changes)
 
 

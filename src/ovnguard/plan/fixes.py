@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from ovnguard.assess import Baseline, assess
+from ovnguard.assess import Baseline, WhatIf, assess
+from ovnguard.change.executor import Executor, default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.errors import InputError
 from ovnguard.findings.finding import Finding
@@ -64,16 +65,17 @@ def is_neutron_localnet(row: Row) -> bool:
         "neutron:provnet-physical-network" in row.map("external_ids")
 
 
-def _whatif(snapshot: Snapshot, fixes: Sequence[_Fix], baseline: Baseline | None
-            ) -> list[Finding]:
+def _whatif(snapshot: Snapshot, fixes: Sequence[_Fix], baseline: Baseline | None,
+            executor: Executor | None) -> list[Finding]:
     """Dangerous findings the fixes introduce (as a change on the snapshot), asked of the
-    model loaded for the plan: only the candidate's side is computed again."""
+    model loaded for the plan: only the candidate's side is computed again, on the copies
+    the plan's executor keeps."""
     lines: list[str] = []
     for fx in fixes:
         if fx.host:
             lines.append(f"# host: {fx.host}")
         lines += [line_text(w) for w in fx.step.commands]
-    wi = assess(snapshot, parse_change("\n".join(lines) + "\n", "candidate"),
+    wi = assess(snapshot, parse_change("\n".join(lines) + "\n", "candidate"), executor,
                 baseline=baseline)
     return [f for f in wi.assessment.counted if is_dangerous(f)]
 
@@ -203,8 +205,8 @@ def _localnets(snapshot: Snapshot, switch: Row) -> list[Row]:
     return out
 
 
-def _fix_unmapped(snapshot: Snapshot, f: Finding, baseline: Baseline | None
-                  ) -> tuple[list[_Fix], list[NotProposed]]:
+def _fix_unmapped(snapshot: Snapshot, f: Finding, baseline: Baseline | None,
+                  executor: Executor | None) -> tuple[list[_Fix], list[NotProposed]]:
     switch_name, _sep, lport = f.key.rpartition("/")
     port = snapshot.nb.find_one("Logical_Switch_Port", lport)
     switch = snapshot.nb.find_one("Logical_Switch", switch_name)
@@ -247,7 +249,7 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding, baseline: Baseline | None
                     "once a VM lands there (l2-loop; the seed incident).").format(
                     switch_name=switch_name, names=', '.join(p.name for p in twins),
                     guess=guess, lport=lport))
-    dangers = _whatif(snapshot, [_Fix(NORTHBOUND, None, fixed)], baseline)
+    dangers = _whatif(snapshot, [_Fix(NORTHBOUND, None, fixed)], baseline, executor)
     if dangers:
         refused.append(_("The what-if of the correction says: ") + _describe(dangers))
     if not refused:
@@ -267,7 +269,7 @@ def _fix_unmapped(snapshot: Snapshot, f: Finding, baseline: Baseline | None
                     "{lport} comes back with network_name={typo}: realizing nothing, and still "
                     "one typo away from an L2 loop").format(
                     lport=lport, typo=typo)))
-        more = _whatif(snapshot, [alt], baseline)
+        more = _whatif(snapshot, [alt], baseline, executor)
         if not more:
             return [alt], skipped
         skipped.append(_not(f, _("deleting it instead: the what-if says ") + _describe(more)))
@@ -290,7 +292,14 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
                     "--rule {r}: no mechanical fix for it (plan fix knows: {SUPPORTED})").format(
                     r=r, SUPPORTED=', '.join(SUPPORTED)))
     wanted = tuple(dict.fromkeys(rules)) or SUPPORTED
-    loaded = assess(snapshot)  # the model every candidate and the verification re-use
+    # the model every candidate and the verification re-use, and the copies of its databases
+    # they are applied to, kept between them
+    with default_executor() as executor:
+        return _plan_fixes(snapshot, wanted, check, assess(snapshot), executor)
+
+
+def _plan_fixes(snapshot: Snapshot, wanted: tuple[str, ...], check: bool, loaded: WhatIf,
+                executor: Executor) -> Plan:
     before = loaded.assessment
     fixes: list[_Fix] = []
     skipped: list[NotProposed] = []
@@ -303,7 +312,7 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
         elif f.rule == "l2-loop":
             got = _fix_loop(snapshot, f)
         else:
-            made, refused = _fix_unmapped(snapshot, f, loaded.baseline)
+            made, refused = _fix_unmapped(snapshot, f, loaded.baseline, executor)
             skipped += refused
             got = made
         if isinstance(got, NotProposed):
@@ -327,7 +336,8 @@ def plan_fixes(snapshot: Snapshot, rules: Sequence[str] = (), *, check: bool = T
         targets=tuple(targets),
     )
     if check and not plan.empty:
-        plan = replace(plan, verification=verify_plan(snapshot, plan, loaded.baseline))
+        plan = replace(plan, verification=verify_plan(snapshot, plan, loaded.baseline,
+                                                      executor))
     return plan
 
 

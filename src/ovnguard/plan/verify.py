@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from ovnguard.assess import Baseline, assess
 from ovnguard.change.apply import apply_change
+from ovnguard.change.executor import Executor
 from ovnguard.change.parse import parse_change
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
@@ -207,11 +208,13 @@ def management_cut(before: Snapshot, after: Snapshot) -> list[str]:
     return out
 
 
-def verify(snapshot: Snapshot, plan: Plan, baseline: Baseline | None = None) -> Verification:
-    """`baseline`: the model of `snapshot` already loaded and judged (assess's), if any."""
+def verify(snapshot: Snapshot, plan: Plan, baseline: Baseline | None = None,
+           executor: Executor | None = None) -> Verification:
+    """`baseline`: the model of `snapshot` already loaded and judged (assess's), if any;
+    `executor`: the one its what-ifs ran on (its copies kept), if any."""
     combined = combined_plan(plan)
     change = parse_change(combined.text, "plan")
-    wi = assess(snapshot, change, baseline=baseline)
+    wi = assess(snapshot, change, executor, baseline=baseline)
     a = wi.assessment
 
     line_problems = []
