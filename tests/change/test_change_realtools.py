@@ -35,6 +35,7 @@ from ovnguard.model.db import Database, diff
 from ovnguard.model.mesh import elide_tunnel_mesh
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.sources.bundle import load_bundle
+from ovnguard.sources.collected import Collection, HostCollection, to_snapshot
 from ovnguard.sources.ovsdb_file import read_database
 
 pytestmark = pytest.mark.realdb
@@ -333,3 +334,25 @@ def test_a_server_that_cannot_be_put_back_is_started_again(bundle: Path) -> None
         assert ("nb",) not in backend.servers  # dropped by the failed rollback ...
         _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)  # ... and started again
         assert backend.servers[("nb",)] is not first
+
+
+def test_a_live_collected_host_gives_the_real_tool_its_tunnel_ports(bundle: Path) -> None:
+    # `check --live` holds each host's conf.db without the tunnel mesh too, read from bytes
+    # collected over SSH: the rows left out are read again from those bytes, and the line
+    # on the tunnel port does on the copy what it does on the bundle's file
+    c = Collection(source="live", nb=(bundle / "nb.db").read_bytes(),
+                   sb=(bundle / "sb.db").read_bytes())
+    c.hosts.append(HostCollection(name=HOST, files={
+        "conf.db": (bundle / "hosts" / HOST / "conf.db").read_bytes()}))
+    live = to_snapshot(c)
+    held = live.hosts[HOST].ovs
+    assert held is not None and held.elided is not None and TUNNEL not in _port_names(held)
+    text = f"# host: {HOST}\novs-vsctl set Interface {TUNNEL} bfd:enable=true\n" \
+        f"ovs-vsctl del-port br-int {TUNNEL}\n"
+    results = [RealToolExecutor(find_tools()).apply(s, parse_change(text, "change.sh"))
+               for s in (live, snapshot_of(bundle))]
+    assert [[a.status for a in r.applied] for r in results] == [["applied", "applied"]] * 2
+    on_live, on_file = ({(c.table, c.kind, (c.after or c.before).name)  # type: ignore[union-attr]
+                         for c in diff(s.hosts[HOST].ovs, r.snapshot.hosts[HOST].ovs)}
+                        for s, r in zip((live, snapshot_of(bundle)), results, strict=True))
+    assert on_live == on_file and ("Port", "delete", TUNNEL) in on_live

@@ -21,7 +21,7 @@ from ovnguard.lab.export import export_bundle
 from ovnguard.model.db import Database
 from ovnguard.model.mesh import with_tunnel_mesh
 from ovnguard.sources.bundle import load_bundle
-from ovnguard.sources.ovsdb_file import read_database
+from ovnguard.sources.ovsdb_file import parse_database, read_database
 from ovnguard.sources.sosreport import load_sosreports, sos_collection
 
 CLIRUN = Path(__file__).resolve().parents[1] / "helpers" / "cli_run.py"
@@ -119,11 +119,15 @@ def test_sos_reports_give_the_lab_state_and_name_what_is_missing(
     assert snap.sb is not None and len(list(snap.sb.rows("Chassis"))) == 3
     assert set(snap.hosts) == {"controller", "compute1", "network"}
     for h in ("controller", "compute1"):
-        # a bundle holds conf.db without ovn-controller's tunnel ports (model/mesh.py): put
-        # back from its file, it is what the sos report's own conf.db holds
-        bundled = want.hosts[h].ovs
-        assert bundled is not None
-        assert same(snap.hosts[h].ovs, with_tunnel_mesh(bundled, read_database(bundled.source)))
+        # both hold conf.db without ovn-controller's tunnel ports (model/mesh.py); put back
+        # from the bundle's file and from the sos report's bytes, the same rows again
+        bundled, sos = want.hosts[h].ovs, snap.hosts[h].ovs
+        assert bundled is not None and sos is not None and sos.elided is not None
+        assert sos.elided.raw  # the report's bytes, read again for a real tool
+        assert same(sos, bundled)
+        whole = read_database(bundled.source)
+        assert same(with_tunnel_mesh(bundled, whole), whole)
+        assert same(with_tunnel_mesh(sos, parse_database(sos.elided.raw, "sos")), whole)
         # text `ip` output of the namespace, parsed into the model
         addrs = {a.cidr for a in snap.hosts[h].addresses or ()}
         assert "10.10.0.21/24" in addrs

@@ -60,6 +60,7 @@ from ovnguard.model.db import Database, Row, RowChange, TableSchema, Uuid, diff
 from ovnguard.model.mesh import elide_tunnel_mesh, with_tunnel_mesh
 from ovnguard.sources.ovsdb_file import (
     apply_records,
+    parse_database,
     read_database,
     value_to_json,
     write_database,
@@ -100,7 +101,8 @@ def _whole(db: Database) -> Database:
     if db.elided is None:
         return db
     try:
-        whole = read_database(db.source)
+        raw = db.elided.raw  # collected bytes, not a file (`check --live`)
+        whole = read_database(db.source) if raw is None else parse_database(raw, db.source)
     except (InputError, OSError) as e:
         raise ToolError(_("{source} could not be read again for the rows not held in memory "
                           "({rule}): {error}").format(source=db.source, rule=db.elided.rule,

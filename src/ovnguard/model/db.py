@@ -479,6 +479,9 @@ class Elided:
     # what real tools changed in those rows, in order (a line deleting a tunnel port): the
     # rows are not here, but `diff` still reports what happened to them
     changes: tuple[RowChange, ...] = ()
+    # the bytes the database was read from where they came from no file (`check --live`,
+    # collected over SSH): what the rows left out are read again from
+    raw: bytes | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ peers come from SB (simulation/bfd.py). So a bundle's conf.db is held without th
 host gets every row back first (`with_tunnel_mesh`, the file is read again:
 change/realtools.py), and what it returns is held without them again.
 
-A bundle's reader does not even convert them (`tunnel_rows`, given to
-`sources.ovsdb_file.read_database` as `leave_out`). Pure: the caller reads the file.
+A reader does not even convert them (`tunnel_rows`, given to
+`sources.ovsdb_file.read_database` / `parse_database` as `leave_out`; a bundle's files and
+`check --live`'s collected bytes alike: sources/bundle.without_tunnel_mesh). Pure: the caller
+reads the file.
 """
 
 from __future__ import annotations
@@ -108,18 +110,20 @@ def _tunnels(db: Database) -> dict[Uuid, tuple[Uuid, ...]]:
 
 
 def elide_tunnel_mesh(db: Database, before: Database | None = None,
-                      changes: Iterable[RowChange] = (), unread: Collection[str] = ()
-                      ) -> Database:
+                      changes: Iterable[RowChange] = (), unread: Collection[str] = (),
+                      raw: bytes | None = None) -> Database:
     """`db` without ovn-controller's tunnel ports and their interfaces (the bridges' `ports`
     no longer name them), with their count per bridge in `db.elided`; `db` itself when it
     has none. `unread`: the rows its reader already left out (`tunnel_rows`). After a real
     tool ran a line on the whole database: `before` is the model before the line and
     `changes` what the line did, so that `Elided.changes` keeps what it did to the rows left
-    out (`diff` reports them)."""
+    out (`diff` reports them). `raw`: the bytes `db` was read from, where it came from no
+    file (the rows left out are read again from them; kept from `before`)."""
     tunnels = _tunnels(db)
     apart = _held_apart(db, tunnels, before, changes) if before is not None else ()
     if before is not None and before.elided is not None:
         apart = (*before.elided.changes, *apart)
+        raw = raw if raw is not None else before.elided.raw
     if not tunnels and not apart and not unread:
         return db
     counts: dict[str, int] = {}
@@ -138,7 +142,7 @@ def elide_tunnel_mesh(db: Database, before: Database | None = None,
     tables["Interface"] = MappingProxyType(
         {u: r for u, r in db.tables.get("Interface", {}).items() if u not in gone_ifaces})
     return Database(db.schema, MappingProxyType(tables), db.source,
-                    Elided(RULE, MappingProxyType(counts), apart))
+                    Elided(RULE, MappingProxyType(counts), apart, raw))
 
 
 def _held_apart(whole: Database, tunnels: Mapping[Uuid, tuple[Uuid, ...]], before: Database,

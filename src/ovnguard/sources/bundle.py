@@ -17,7 +17,7 @@ the control-node case of NB + SB without `hosts/`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -178,14 +178,22 @@ def read_conf_db(path: Path) -> Database:
     """A host's conf.db as a snapshot holds it: every table and column, but ovn-controller's
     tunnels to every other chassis, which stay in the file (model/mesh.py). States of a host
     compared with each other must all be read this way."""
+    return without_tunnel_mesh(
+        lambda leave_out: read_db_file(path, OVS_NAME, None, leave_out=leave_out))
+
+
+def without_tunnel_mesh(read: Callable[[LeaveOut], Database], raw: bytes | None = None
+                        ) -> Database:
+    """What `read` (given a reader's `leave_out`) reads of a host's Open_vSwitch database,
+    held without ovn-controller's tunnel ports; `raw`: the bytes read, where they came from
+    no file (kept to read the rows left out again: change/realtools.py)."""
     unread: set[str] = set()
 
     def leave_out(tables: Mapping[str, Any]) -> set[str]:
         unread.update(tunnel_rows(tables))  # not even converted: ~70% of reading them
         return unread
 
-    db = read_db_file(path, OVS_NAME, None, leave_out=leave_out)
-    return elide_tunnel_mesh(db, unread=unread)
+    return elide_tunnel_mesh(read(leave_out), unread=unread, raw=raw)
 
 
 @dataclass

@@ -37,12 +37,13 @@ from ovnguard.sources.bundle import (
     _apply_inventory,
     add_chassis_hosts,
     match_hosts,
+    without_tunnel_mesh,
 )
 from ovnguard.sources.flavors import DEPLOYMENT_FILE, read_detection, with_nb_flavor
 from ovnguard.sources.inventory import read_inventory
 from ovnguard.sources.iproute import parse_addresses, parse_links, parse_routes
 from ovnguard.sources.neutron_ini import CONFIG_SUFFIXES, parse_ini
-from ovnguard.sources.ovsdb_file import parse_database
+from ovnguard.sources.ovsdb_file import LeaveOut, parse_database
 
 HOST_FILES = ("conf.db", "addr.json", "route.json", "link.json")
 
@@ -307,15 +308,23 @@ def write_bundle(collection: Collection, out: Path) -> list[str]:
 
 
 def _db(raw: bytes, source: str, expected: str, make: str,
-        skip: frozenset[str] = frozenset()) -> Database:
+        skip: frozenset[str] = frozenset(), leave_out: LeaveOut | None = None) -> Database:
     # Every table and column, as load_bundle reads a bundle's files: the change executor
     # loads these into real ovsdb-servers, and a table left out would make valid lines fail.
-    db = parse_database(raw, source, skip=skip)
+    db = parse_database(raw, source, skip=skip, leave_out=leave_out)
     if db.name != expected:
         raise InputError(_(
                 "this holds the {name} database, expected {expected} (`{make}`)").format(
                 name=db.name, expected=expected, make=make), source)
     return db
+
+
+def _conf_db(raw: bytes, source: str) -> Database:
+    """As `load_bundle` holds a host's conf.db: without ovn-controller's tunnel ports, which
+    the bytes (kept) still hold for a real tool that needs every row."""
+    return without_tunnel_mesh(
+        lambda leave_out: _db(raw, source, OVS_NAME, MAKE["conf.db"], leave_out=leave_out),
+        raw)
 
 
 def to_snapshot(collection: Collection) -> Snapshot:
@@ -342,8 +351,7 @@ def to_snapshot(collection: Collection) -> Snapshot:
             notes.append(f"{h.name}: not collected: {h.failed}")
             continue
         src = {k: h.sources.get(k, f"{h.name}:{k}") for k in (*HOST_FILES, "etc")}
-        ovs = (_db(h.files["conf.db"], src["conf.db"], OVS_NAME, MAKE["conf.db"])
-               if "conf.db" in h.files else None)
+        ovs = _conf_db(h.files["conf.db"], src["conf.db"]) if "conf.db" in h.files else None
         neutron = {}
         for rel, data in sorted(h.neutron.items()):
             label = f"{h.name}:etc/{rel}"
