@@ -28,6 +28,9 @@ from ovnguard.report.labels import (
 from ovnguard.report.safe import visible_data, visible_lines, visible_model
 
 if TYPE_CHECKING:  # the report's dataclasses load when the demo runs, not for --help
+    from ovnguard.assess import WhatIf
+    from ovnguard.change.executor import Executor
+    from ovnguard.model.snapshot import Snapshot
     from ovnguard.report.schema import Report
 
 STORY = N_(
@@ -95,8 +98,7 @@ def demo(
     verbose: bool = typer.Option(False, "--verbose", "-v", help=_("Every finding's evidence.")),
 ) -> None:
     from ovnguard.assess import assess
-    from ovnguard.change.parse import read_change
-    from ovnguard.report.text import render_text
+    from ovnguard.change.executor import default_executor
     from ovnguard.sources.bundle import load_bundle
 
     ex = example_dir()
@@ -114,14 +116,32 @@ def demo(
         console.print(_(STORY))
         console.print(Text("\n" + _("bundle: {bundle}").format(bundle=bundle), style="dim"))
 
+    # the model loaded and judged once, the real tools' copies of its databases kept: each
+    # act below is one more what-if on it
+    executor = default_executor()
+    with executor:
+        _acts(console, acts, act, ex, snapshot, assess(snapshot), executor, verbose)
+
+
+def _acts(console: Console, acts: list[str], act: str, ex: Path, snapshot: Snapshot,
+          loaded: WhatIf, executor: Executor, verbose: bool) -> None:
+    from ovnguard.assess import assess
+    from ovnguard.change.parse import read_change
+    from ovnguard.report.text import render_text
+
+    bundle = ex / "bundle"
+
+    def whatif(path: Path) -> Report:
+        return assess(snapshot, read_change(path), executor, baseline=loaded.baseline).report
+
     if "state" in acts:
         console.print(Rule(_("1. Before any change: what is already armed")))
-        _short(console, assess(snapshot).report, ("present",))
+        _short(console, loaded.report, ("present",))
     if "verbatim" in acts:
         console.print(Rule(_("2. The snippet exactly as pasted")))
         path = ex / "change-verbatim.sh"
         console.print(Text(visible_lines(path.read_text().strip()), style="dim"))
-        _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
+        _short(console, whatif(path), ("introduced",))
         console.print("  " + _(
             "As written, nothing would have happened: the switch name is a placeholder and "
             "`phynet2` is mapped nowhere. The trap is the next attempt."
@@ -129,7 +149,7 @@ def demo(
     if "typo" in acts:
         console.print(Rule(_("3. Switch name fixed, typo kept")))
         path = ex / "change-typo.sh"
-        _short(console, assess(snapshot, read_change(path)).report, ("introduced",))
+        _short(console, whatif(path), ("introduced",))
         console.print("  " + _(
             "The port lands in NB and SB; ovn-controller on compute1 (where the switch is "
             "local) finds no bridge for `phynet2` and logs one INFO line. Nothing visible "
@@ -138,7 +158,7 @@ def demo(
     if "corrected" in acts:
         console.print(Rule(_("4. Both fixed: what took every node down")))
         path = ex / "change-corrected.sh"
-        render_text(assess(snapshot, read_change(path)).report, verbose=verbose)
+        render_text(whatif(path), verbose=verbose)
     if act in ("all", "fix"):
         from ovnguard.plan import plan_separate_nic
 
