@@ -256,3 +256,24 @@ def test_a_one_mebibyte_word_is_read_in_linear_time() -> None:
     elapsed = time.perf_counter() - t
     assert c.invocations[0].argv[1:] == (word, word)
     assert elapsed < 5, elapsed  # measured 0.05 s; it was 18 s char by char
+
+
+def test_kept_copies_see_what_neutron_wrote_and_are_put_back(seed: Snapshot) -> None:
+    # What a Neutron line writes is committed by another client than the ovn-nbctl daemon:
+    # the daemon must show it before its next line, which names the switch Neutron made.
+    # Run twice on kept copies: the second run finds the copy as loaded (no such switch).
+    create = ("openstack network create --provider-network-type flat "
+              "--provider-physical-network physnet1 --external public1\n")
+    with RealToolExecutor(find_tools()) as ex:
+        first = ex.apply(seed, parse_change("ovn-nbctl ls-list\n" + create, "c.sh"))
+        assert statuses(first) == ["unchanged", "applied"]  # ls-list: read only
+        (made,) = [r.name for r in first.snapshot.nb.rows("Logical_Switch")
+                   if r.name.startswith("neutron-") and seed.nb.find_one("Logical_Switch",
+                                                                          r.name) is None]
+        text = "ovn-nbctl ls-list\n" + create + f"ovn-nbctl ls-del {made}\n"
+        for _ in range(2):
+            r = ex.apply(seed, parse_change(text, "c.sh"))  # the same seed: the same uuids
+            assert statuses(r) == ["unchanged", "applied", "applied"], r.problems
+            assert r.snapshot.nb.find_one("Logical_Switch", made) is None
+        again = ex.apply(seed, parse_change(f"ovn-nbctl ls-del {made}\n", "d.sh"))
+        assert statuses(again) == ["failed"]  # put back: the copy never had it
