@@ -25,7 +25,7 @@ pytest:
 
 # check_scale at three sizes shows how the cost grows with the fleet (docs/performance.md);
 # the goal size, `$(PY) bench/check_scale.py 1000 200`, builds its cloud from real
-# ovsdb-server + ovn-northd in ~11 minutes and needs ~18 GB of memory at its peak.
+# ovsdb-server + ovn-northd in 11-20 minutes and needs ~18 GB of memory at its peak.
 bench:
 	./install.sh
 	$(PY) bench/cli_startup.py
