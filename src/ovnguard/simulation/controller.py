@@ -186,9 +186,7 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
 
     # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
-    for uuid in sorted(local):
-        if len(psb.localnets.get(uuid, ())) < 2:
-            continue
+    for uuid in sorted(u for u, names in psb.localnets.items() if len(names) > 1 and u in local):
         lns = [psb.bindings[n] for n in psb.localnets[uuid]
                if bm.bridge_for(psb.bindings[n].network_name or "\0") is not None]
         if len(lns) < 2:

@@ -20,7 +20,7 @@ iteration differs (sorted instead of breadth first).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -59,6 +59,11 @@ class Lazy(Mapping[K, V]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._keys
+
+    def keys(self) -> KeysView[K]:
+        # the dict's own view: set operations on it run in C (a what-if compares thousands of
+        # local datapaths per host it re-predicts)
+        return self._keys.keys()
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._keys)

@@ -506,7 +506,7 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     else:
         notes.append(f"{h}'s OVS changes are unknown (no Open_vSwitch DB on one side): "
                      "recompute triggers from OVS are not considered")
-    for u in sorted(runtime0.local - set(psb1.datapaths)):
+    for u in sorted(runtime0.local - psb1.datapaths.keys()):
         name = psb0.datapath_label(u) if u in psb0.datapaths else u
         triggers.append(Evidence(
             _(
@@ -516,7 +516,7 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
-    kept = sorted(runtime0.local & set(psb1.datapaths))
+    kept = sorted(runtime0.local & psb1.datapaths.keys())
     made: dict[str, Chain] = {}
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None
@@ -544,7 +544,7 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     seed = Lazy([*kept, *made], was_local)
     # Only datapaths the full computation would not have change anything.
-    inc = (realize_host(psb1, hc1, seed) if any(u not in p1.local for u in seed) else p1)
+    inc = realize_host(psb1, hc1, seed) if not seed.keys() <= p1.local.keys() else p1
 
     run_full = patch_run(st1, br_int, p1.pairs)
     run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
