@@ -124,7 +124,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
         return None
     b0, b1 = psb0.bindings, psb.bindings
-    names = {n for n in b0.keys() | b1.keys() if b0.get(n) != b1.get(n)}
+    names = _differing(b0, b1)
     dps: set[str] = set()
     parents: set[str] = set()
     for n in names:
@@ -137,9 +137,9 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
             if b.parent_port is not None:
                 parents.add(b.parent_port)
     d0, d1 = psb0.datapaths, psb.datapaths
-    dps |= {u for u in d0.keys() | d1.keys() if d0.get(u) != d1.get(u)}
+    dps |= _differing(d0, d1)
     for index0, index1 in ((psb0.links, psb.links), (psb0.localnets, psb.localnets)):
-        dps |= {u for u in index0.keys() | index1.keys() if index0.get(u) != index1.get(u)}
+        dps |= _differing(index0, index1)
     touched = names | parents
     hosts0 = since.snapshot.hosts
 
@@ -158,6 +158,15 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
                        for i in hc.br_int_interfaces())
 
     return keep
+
+
+def _differing(a: Mapping[str, object], b: Mapping[str, object]) -> set[str]:
+    """The keys whose values differ between `a` and `b` (or are in one only). A state after
+    derived from the one before shares every value a change left alone: those compare by
+    identity, not field by field."""
+    out = {k for k, v in b.items() if (w := a.get(k)) is not v and w != v}
+    out.update(a.keys() - b.keys())
+    return out
 
 
 def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
@@ -314,6 +323,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
         bfd0 = _bfd(psb0, reals[i - 1])
         bfd1 = (bfd0 if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i])
                 else _bfd(psb1, reals[i]))
+        kept: dict[frozenset[str], list[str]] = {}  # hosts share their local datapaths' set
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
             r1 = reals[i].hosts.get(h)
@@ -341,7 +351,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
             step = _quiet_step(quiet_steps, h, p0, ovs1, psb1) if quiet else None
             if step is None:
                 step = _host_step(h, hs0.ovs if hs0 else None, ovs1, psb0, psb1,
-                                  p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h))
+                                  p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h), kept)
                 if quiet and step.pure is not None and quiet_steps is not None:
                     quiet_steps[h] = (p0, ovs1, current_language(), step)
             if h not in initial:
@@ -443,7 +453,8 @@ def _bfd_peers(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[
 def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
                psb0: PredictedSouthbound, psb1: PredictedSouthbound,
                p0: HostPrediction, p1: HostPrediction,
-               everyone: list[Evidence], runtime0: HostRuntime | None) -> _Step:
+               everyone: list[Evidence], runtime0: HostRuntime | None,
+               kept_of: dict[frozenset[str], list[str]] | None = None) -> _Step:
     notes: list[str] = []
     hc1: HostConfig = p1.config
     br_int = hc1.integration_bridge
@@ -516,7 +527,11 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
-    kept = sorted(runtime0.local & psb1.datapaths.keys())
+    kept = kept_of.get(runtime0.local) if kept_of is not None else None
+    if kept is None:
+        kept = sorted(runtime0.local & psb1.datapaths.keys())
+        if kept_of is not None:
+            kept_of[runtime0.local] = kept
     made: dict[str, Chain] = {}
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None
