@@ -228,25 +228,21 @@ def live(nb: Any, sb: Any, bundle: Path) -> tuple[Cost, Cost]:
     from ovnguard.sources.collected import Collection, HostCollection, to_snapshot
     from ovnguard.sources.live import ovsdb_backup
 
-    def children() -> float:
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return ru.ru_utime + ru.ru_stime
-
-    t0, c0, k0 = time.monotonic(), time.process_time(), children()
+    t0, c0, k0 = time.monotonic(), time.process_time(), _children()
     s0 = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid)
     c = Collection(source="live")
     c.nb = ovsdb_backup(nb.remote, "OVN_Northbound", timeout=3600)
     c.sb = ovsdb_backup(sb.remote, "OVN_Southbound", timeout=3600)
     servers = pid_cpu(nb.proc.pid) + pid_cpu(sb.proc.pid) - s0
     read = Cost(time.monotonic() - t0,
-                time.process_time() - c0 + children() - k0 + servers)
+                time.process_time() - c0 + _children() - k0 + servers)
     for d in sorted((bundle / "hosts").iterdir()):
         c.hosts.append(HostCollection(name=d.name, files={
             f.name: f.read_bytes() for f in d.iterdir() if f.is_file()}))
     snap = to_snapshot(c)
     assess(snap, parse_change(CHANGE, "change.sh"))
     total = Cost(time.monotonic() - t0,
-                 time.process_time() - c0 + children() - k0 + servers)
+                 time.process_time() - c0 + _children() - k0 + servers)
     return read, total
 
 

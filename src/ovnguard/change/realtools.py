@@ -126,15 +126,27 @@ class _Probe:
 
     @classmethod
     def of(cls, change: RowChange, ts: TableSchema) -> _Probe:
-        """The row as `change` left it."""
+        """The row as `change` left it (an update: its first changed column's value)."""
         if change.after is None:
             return cls(change.table, change.uuid, False)
-        if change.kind == "update" and change.columns and change.columns[0] in ts.columns:
-            col = change.columns[0]
-            ctype = ts.columns[col]
-            return cls(change.table, change.uuid, True, col,
-                       value_to_json(ctype, change.after.data.get(col, ctype.default())))
+        cells = _cells(ts, change.after, change.before) if change.before is not None else {}
+        if cells:
+            column = min(cells)
+            return cls(change.table, change.uuid, True, column, cells[column])
         return cls(change.table, change.uuid, True)
+
+
+def _row_op(ts: TableSchema, change: RowChange) -> dict[str, Any] | None:
+    """The OVSDB operation that makes the row `change.before` what `change.after` holds
+    (an insert names the row's uuid); None when their cells already agree."""
+    where = [["_uuid", "==", ["uuid", str(change.uuid)]]]
+    if change.after is None:
+        return {"op": "delete", "table": change.table, "where": where}
+    cells = _cells(ts, change.after, change.before)
+    if change.before is None:
+        return {"op": "insert", "table": change.table, "uuid": str(change.uuid), "row": cells}
+    return {"op": "update", "table": change.table, "where": where, "row": cells} if cells \
+        else None
 
 
 def _cells(ts: TableSchema, want: Row, have: Row | None) -> dict[str, Any]:
@@ -207,12 +219,17 @@ class _Server:
     def remote(self) -> str:
         return f"unix:{self.sock}"
 
-    def take(self) -> tuple[Database, tuple[RowChange, ...]]:
-        """What the transactions since the last call changed, applied to the model."""
+    def _tail(self) -> bytes:
+        """What the server appended to its file since the last read."""
         with self.file.open("rb") as f:
             f.seek(self.offset)
             tail = f.read()
         self.offset += len(tail)
+        return tail
+
+    def take(self) -> tuple[Database, tuple[RowChange, ...]]:
+        """What the transactions since the last call changed, applied to the model."""
+        tail = self._tail()
         if not tail.strip():
             return self.db, ()
         self.whole, changes = apply_records(self.whole, tail, str(self.file))
@@ -250,35 +267,23 @@ class _Server:
         ops: list[dict[str, Any]] = []
         probe: _Probe | None = None
         for table, uuid in keys:
-            ts = base_whole.schema.tables[table]
             want = base_whole.tables.get(table, {}).get(uuid)
             have = self.whole.tables.get(table, {}).get(uuid)
-            where = [["_uuid", "==", ["uuid", str(uuid)]]]
             if want is None and have is None:  # made and deleted again by the change
                 continue
-            if want is None:
-                ops.append({"op": "delete", "table": table, "where": where})
-                probe = probe or _Probe(table, uuid, present=False)
-            elif have is None:
-                ops.append({"op": "insert", "table": table, "uuid": str(uuid),
-                            "row": _cells(ts, want, None)})
-                probe = probe or _Probe(table, uuid, present=True)
-            else:
-                cells = _cells(ts, want, have)
-                if cells:
-                    ops.append({"op": "update", "table": table, "where": where,
-                                "row": cells})
-                    column = min(cells)
-                    probe = probe or _Probe(table, uuid, True, column, cells[column])
+            kind = "delete" if want is None else "insert" if have is None else "update"
+            back = RowChange(table, uuid, kind, have, want)
+            ts = base_whole.schema.tables[table]
+            op = _row_op(ts, back)
+            if op is not None:
+                ops.append(op)
+                probe = probe or _Probe.of(back, ts)
         if ops:
             error = self.transact(ops)
             if error is not None:
                 raise ToolError(f"the copy of {base_db.name} could not be put back: {error}")
         # read back what the rollback wrote: the copy must hold again what it was loaded with
-        with self.file.open("rb") as f:
-            f.seek(self.offset)
-            tail = f.read()
-        self.offset += len(tail)
+        tail = self._tail()
         now = apply_records(self.whole, tail, str(self.file))[0] if tail.strip() else \
             self.whole
         for table, uuid in keys:
@@ -611,19 +616,5 @@ class RealBackend:
 
 def _ops(before: Database, after: Database) -> list[dict[str, Any]]:
     """OVSDB operations that turn `before` into `after` (uuids kept: insert with "uuid")."""
-    ops: list[dict[str, Any]] = []
-    for ch in diff(before, after):
-        cols = before.schema.tables[ch.table].columns
-        where = [["_uuid", "==", ["uuid", str(ch.uuid)]]]
-        if ch.kind == "delete":
-            ops.append({"op": "delete", "table": ch.table, "where": where})
-            continue
-        assert ch.after is not None
-        names = ch.columns if ch.kind == "update" else tuple(ch.after.data)
-        row = {c: value_to_json(cols[c], ch.after.data[c]) for c in names
-               if c in cols and c in ch.after.data}
-        if ch.kind == "insert":
-            ops.append({"op": "insert", "table": ch.table, "uuid": str(ch.uuid), "row": row})
-        else:
-            ops.append({"op": "update", "table": ch.table, "where": where, "row": row})
-    return ops
+    ops = (_row_op(before.schema.tables[ch.table], ch) for ch in diff(before, after))
+    return [op for op in ops if op is not None]

@@ -185,7 +185,7 @@ def _ext_ids(ovs: Database | None) -> dict[str, str] | None:
 
 
 def _changed_keys(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return sorted(_differing(a, b))
 
 
 def _interface_triggers(host: str, ovs0: Database, ovs1: Database) -> list[Evidence]:
