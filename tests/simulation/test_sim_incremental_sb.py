@@ -10,9 +10,11 @@ as `apply_records` makes them):
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,9 @@ from helpers.sim_snapshots import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.assess import assess
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
+from ovnguard.model import logical
 from ovnguard.model.snapshot import HostState, Snapshot
+from ovnguard.simulation import northd
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.realize import (
     _bfd_peers,
@@ -30,6 +34,8 @@ from ovnguard.simulation.realize import (
 )
 from ovnguard.sources.ovsdb_file import read_database
 
+# the module (the package exports a function of the same name)
+realize_mod = importlib.import_module("ovnguard.simulation.realize")
 pytestmark = pytest.mark.realdb
 
 HOSTS = THREE_HOSTS
@@ -113,7 +119,37 @@ def assert_same_sb(a: PredictedSouthbound, b: PredictedSouthbound) -> None:
     assert a.events == b.events
 
 
-def test_derived_southbound_and_whatif_equal_from_scratch(tmp_path: Path) -> None:
+def test_derived_southbound_and_whatif_equal_from_scratch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # how often the port-only path (northd._derived) answered, and how often it declined
+    taken = {True: 0, False: 0}
+    real_derived = northd._derived
+
+    def spy(*args: Any) -> PredictedSouthbound | None:
+        out = real_derived(*args)
+        taken[out is not None] += 1
+        return out
+
+    monkeypatch.setattr(northd, "_derived", spy)
+    # how often a host's patch ports alone were predicted again (localnet ports changed)
+    patched = [0]
+    real_patches = realize_mod.realize_patches
+
+    def patches_spy(*args: Any) -> Any:
+        patched[0] += 1
+        return real_patches(*args)
+
+    monkeypatch.setattr(realize_mod, "realize_patches", patches_spy)
+    # how often the topology was patched (ports edited in place) rather than read again
+    edited = [0]
+    real_patched = logical._patched
+
+    def patched_spy(*args: Any) -> Any:
+        out = real_patched(*args)
+        edited[0] += out is not None
+        return out
+
+    monkeypatch.setattr(logical, "_patched", patched_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
@@ -163,6 +199,9 @@ def test_derived_southbound_and_whatif_equal_from_scratch(tmp_path: Path) -> Non
     # not vacuous: states were derived, most of their ports were not read again, and
     # what-ifs were compared
     assert steps >= 20 and reused > steps and compared >= 10 and min(bfd.values()) >= 3
+    # both ways of deriving the state after were held to the whole computation
+    assert min(taken.values()) >= 5, taken
+    assert patched[0] >= 5 and edited[0] >= 5, (patched, edited)
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

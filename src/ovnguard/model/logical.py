@@ -15,10 +15,12 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from ovnguard.model.db import Database, Row
 from ovnguard.model.ovs import frozen_smap
+
+T = TypeVar("T")
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -177,12 +179,15 @@ class LogicalTopology:
         groups: dict[str, HaChassisGroup] = {
             str(r.uuid): _ha_group(nb, r) for r in nb.rows("HA_Chassis_Group")}
         switches: dict[str, Switch] = {}
-        routers: dict[str, Router] = {}
         lsps: dict[str, SwitchPort] = {}
-        lrps: dict[str, RouterPort] = {}
+        routers: Mapping[str, Router]
+        lrps: Mapping[str, RouterPort]
         dups: set[str] = set()
         pieces: dict[str, tuple[Row, dict[str, SwitchPort], Switch]] = {}
         old, changed = _reusable(nb, since)
+        patched = _patched(nb, since, changed, groups) if old else None
+        if patched is not None:
+            return patched
         for ls in sorted(nb.rows("Logical_Switch"), key=lambda r: (r.name, r.uuid)):
             got = old.get(ls.uuid)
             if (got is not None and got[0] is ls and changed.isdisjoint(ls.set("ports"))
@@ -192,32 +197,7 @@ class LogicalTopology:
                 switches[ls.uuid] = got[2]
                 pieces[ls.uuid] = got
                 continue
-            names: list[str] = []
-            mine: dict[str, SwitchPort] = {}
-            for pu in ls.set("ports"):
-                pr = nb.row("Logical_Switch_Port", str(pu))
-                if pr is None:
-                    continue
-                if pr.name in lsps:
-                    dups.add(pr.name)
-                    continue
-                names.append(pr.name)
-                hg = pr.opt("ha_chassis_group")
-                lsps[pr.name] = mine[pr.name] = SwitchPort(
-                    name=pr.name,
-                    uuid=pr.uuid,
-                    switch=ls.name,
-                    switch_uuid=ls.uuid,
-                    type=str(pr.get("type", "") or ""),
-                    options=frozen_smap(pr, "options"),
-                    addresses=_strs(pr, "addresses"),
-                    enabled=_opt_bool(pr, "enabled"),
-                    parent_name=_opt_str(pr, "parent_name"),
-                    tag=_opt_int(pr, "tag"),
-                    tag_request=_opt_int(pr, "tag_request"),
-                    external_ids=frozen_smap(pr, "external_ids"),
-                    ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
-                )
+            names, mine = _switch_ports(nb, ls, groups, lsps, dups)
             switches[ls.uuid] = Switch(
                 name=ls.name,
                 uuid=ls.uuid,
@@ -226,77 +206,17 @@ class LogicalTopology:
                 external_ids=frozen_smap(ls, "external_ids"),
             )
             pieces[ls.uuid] = (ls, mine, switches[ls.uuid])
-        for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
-            names = []
-            for pu in lr.set("ports"):
-                pr = nb.row("Logical_Router_Port", str(pu))
-                if pr is None:
-                    continue
-                if pr.name in lrps:
-                    dups.add(pr.name)
-                    continue
-                names.append(pr.name)
-                gcs = [nb.row("Gateway_Chassis", str(u)) for u in pr.set("gateway_chassis")]
-                gw = sorted(
-                    (
-                        GatewayChassis(
-                            name=g.name,
-                            chassis_name=str(g.get("chassis_name", "")),
-                            priority=int(g.get("priority", 0)),
-                        )
-                        for g in gcs
-                        if g is not None
-                    ),
-                    key=lambda g: (-g.priority, g.chassis_name),
-                )
-                hg = pr.opt("ha_chassis_group")
-                lrps[pr.name] = RouterPort(
-                    name=pr.name,
-                    uuid=pr.uuid,
-                    router=lr.name,
-                    router_uuid=lr.uuid,
-                    mac=str(pr.get("mac", "") or ""),
-                    networks=_strs(pr, "networks"),
-                    peer=_opt_str(pr, "peer"),
-                    enabled=_opt_bool(pr, "enabled"),
-                    options=frozen_smap(pr, "options"),
-                    external_ids=frozen_smap(pr, "external_ids"),
-                    gateway_chassis=tuple(gw),
-                    ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
-                )
-            nats = []
-            for nu in lr.set("nat"):
-                n = nb.row("NAT", str(nu))
-                if n is None:
-                    continue
-                gp = n.opt("gateway_port")
-                gp_row = nb.row("Logical_Router_Port", str(gp)) if gp is not None else None
-                nats.append(
-                    Nat(
-                        uuid=n.uuid,
-                        router=lr.name,
-                        type=str(n.get("type", "")),
-                        external_ip=str(n.get("external_ip", "")),
-                        logical_ip=str(n.get("logical_ip", "")),
-                        logical_port=_opt_str(n, "logical_port"),
-                        external_mac=_opt_str(n, "external_mac"),
-                        gateway_port=gp_row.name if gp_row is not None else None,
-                    )
-                )
-            routers[lr.uuid] = Router(
-                name=lr.name,
-                uuid=lr.uuid,
-                ports=tuple(sorted(names)),
-                options=frozen_smap(lr, "options"),
-                enabled=_opt_bool(lr, "enabled"),
-                nat=tuple(sorted(nats, key=lambda n: (n.type, n.external_ip, n.uuid))),
-                external_ids=frozen_smap(lr, "external_ids"),
-            )
+        if _same_routers(nb, since):
+            # no router-side row changed: the same routers and router ports, as objects
+            assert since is not None
+            routers, lrps = since.routers, since.router_ports
+        else:
+            routers, lrps = _routers(nb, groups, dups)
         return LogicalTopology(
             switches=MappingProxyType(switches),
-            routers=MappingProxyType(routers),
+            routers=_frozen(routers),
             switch_ports=MappingProxyType(lsps),
-            router_ports=MappingProxyType(lrps),
+            router_ports=_frozen(lrps),
             source=nb.source,
             duplicate_ports=tuple(sorted(dups)),
             built_from=_Built(nb, MappingProxyType(pieces)),
@@ -318,6 +238,175 @@ class LogicalTopology:
 
     def localnet_ports(self) -> list[SwitchPort]:
         return [p for p in self.switch_ports.values() if p.type == "localnet"]
+
+
+def _switch_ports(nb: Database, ls: Row, groups: Mapping[str, HaChassisGroup],
+                  lsps: dict[str, SwitchPort], dups: set[str]) -> tuple[
+        list[str], dict[str, SwitchPort]]:
+    """The ports of switch `ls` (their names, and name -> port), each also put in `lsps`;
+    a name `lsps` has already goes into `dups`."""
+    names: list[str] = []
+    mine: dict[str, SwitchPort] = {}
+    for pu in ls.set("ports"):
+        pr = nb.row("Logical_Switch_Port", str(pu))
+        if pr is None:
+            continue
+        if pr.name in lsps:
+            dups.add(pr.name)
+            continue
+        names.append(pr.name)
+        hg = pr.opt("ha_chassis_group")
+        lsps[pr.name] = mine[pr.name] = SwitchPort(
+            name=pr.name,
+            uuid=pr.uuid,
+            switch=ls.name,
+            switch_uuid=ls.uuid,
+            type=str(pr.get("type", "") or ""),
+            options=frozen_smap(pr, "options"),
+            addresses=_strs(pr, "addresses"),
+            enabled=_opt_bool(pr, "enabled"),
+            parent_name=_opt_str(pr, "parent_name"),
+            tag=_opt_int(pr, "tag"),
+            tag_request=_opt_int(pr, "tag_request"),
+            external_ids=frozen_smap(pr, "external_ids"),
+            ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
+        )
+    return names, mine
+
+
+def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[str],
+             groups: Mapping[str, HaChassisGroup]) -> LogicalTopology | None:
+    """`from_nb(nb)` from `since` where no switch, router or HA row changed and the switch
+    ports that did kept their names (options, addresses, types edited): only the switches
+    holding them are read again, everything else is `since`'s, as objects and in its
+    order. None otherwise."""
+    b = since.built_from if since is not None else None
+    if (b is None or since is None or not _same_routers(nb, since)
+            or nb.tables.get("Logical_Switch") is not b.nb.tables.get("Logical_Switch")):
+        return None
+    t0 = b.nb.tables.get("Logical_Switch_Port", {})
+    t1 = nb.tables.get("Logical_Switch_Port", {})
+    holders: set[str] = set()
+    for u in changed:
+        r0, r1 = t0.get(u), t1.get(u)  # type: ignore[call-overload]
+        if r0 is None or r1 is None or r0.name != r1.name:
+            return None  # a port inserted, deleted or renamed: the order may change
+        sp = since.switch_ports.get(r0.name)
+        if sp is None or sp.uuid != u:
+            return None
+        holders.add(sp.switch_uuid)
+    lsps = dict(since.switch_ports)
+    pieces = dict(b.pieces)
+    for su in holders:
+        ls = nb.row("Logical_Switch", su)
+        if ls is None:
+            return None
+        dups: set[str] = set()
+        names, mine = _switch_ports(nb, ls, groups, {}, dups)
+        if dups or tuple(sorted(names)) != since.switches[su].ports:
+            return None
+        lsps.update(mine)  # the same names: each keeps its place
+        pieces[su] = (ls, mine, since.switches[su])
+    return LogicalTopology(
+        switches=since.switches,
+        routers=since.routers,
+        switch_ports=MappingProxyType(lsps),
+        router_ports=since.router_ports,
+        source=nb.source,
+        duplicate_ports=(),
+        built_from=_Built(nb, MappingProxyType(pieces)),
+    )
+
+
+# What a router or router port is read from: when none of these tables changed, nor any
+# HA group, the routers are the ones built before.
+_ROUTER_TABLES = ("Logical_Router", "Logical_Router_Port", "Gateway_Chassis", "NAT",
+                  "HA_Chassis_Group", "HA_Chassis")
+
+
+def _same_routers(nb: Database, since: LogicalTopology | None) -> bool:
+    b = since.built_from if since is not None else None
+    if b is None or since is None or since.duplicate_ports:
+        return False
+    return all(nb.tables.get(t) is b.nb.tables.get(t) for t in _ROUTER_TABLES)
+
+
+def _frozen(m: Mapping[str, T]) -> Mapping[str, T]:
+    return m if isinstance(m, MappingProxyType) else MappingProxyType(dict(m))
+
+
+def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str]) -> tuple[
+        dict[str, Router], dict[str, RouterPort]]:
+    """The routers of `nb` and their ports (a port named twice goes into `dups`)."""
+    routers: dict[str, Router] = {}
+    lrps: dict[str, RouterPort] = {}
+    for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
+        names = []
+        for pu in lr.set("ports"):
+            pr = nb.row("Logical_Router_Port", str(pu))
+            if pr is None:
+                continue
+            if pr.name in lrps:
+                dups.add(pr.name)
+                continue
+            names.append(pr.name)
+            gcs = [nb.row("Gateway_Chassis", str(u)) for u in pr.set("gateway_chassis")]
+            gw = sorted(
+                (
+                    GatewayChassis(
+                        name=g.name,
+                        chassis_name=str(g.get("chassis_name", "")),
+                        priority=int(g.get("priority", 0)),
+                    )
+                    for g in gcs
+                    if g is not None
+                ),
+                key=lambda g: (-g.priority, g.chassis_name),
+            )
+            hg = pr.opt("ha_chassis_group")
+            lrps[pr.name] = RouterPort(
+                name=pr.name,
+                uuid=pr.uuid,
+                router=lr.name,
+                router_uuid=lr.uuid,
+                mac=str(pr.get("mac", "") or ""),
+                networks=_strs(pr, "networks"),
+                peer=_opt_str(pr, "peer"),
+                enabled=_opt_bool(pr, "enabled"),
+                options=frozen_smap(pr, "options"),
+                external_ids=frozen_smap(pr, "external_ids"),
+                gateway_chassis=tuple(gw),
+                ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
+            )
+        nats = []
+        for nu in lr.set("nat"):
+            n = nb.row("NAT", str(nu))
+            if n is None:
+                continue
+            gp = n.opt("gateway_port")
+            gp_row = nb.row("Logical_Router_Port", str(gp)) if gp is not None else None
+            nats.append(
+                Nat(
+                    uuid=n.uuid,
+                    router=lr.name,
+                    type=str(n.get("type", "")),
+                    external_ip=str(n.get("external_ip", "")),
+                    logical_ip=str(n.get("logical_ip", "")),
+                    logical_port=_opt_str(n, "logical_port"),
+                    external_mac=_opt_str(n, "external_mac"),
+                    gateway_port=gp_row.name if gp_row is not None else None,
+                )
+            )
+        routers[lr.uuid] = Router(
+            name=lr.name,
+            uuid=lr.uuid,
+            ports=tuple(sorted(names)),
+            options=frozen_smap(lr, "options"),
+            enabled=_opt_bool(lr, "enabled"),
+            nat=tuple(sorted(nats, key=lambda n: (n.type, n.external_ip, n.uuid))),
+            external_ids=frozen_smap(lr, "external_ids"),
+        )
+    return routers, lrps
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ovnguard.i18n import _
@@ -58,6 +58,24 @@ class HostPrediction:
     # False: ovn-controller has no chassis here (no system-id, no encap, not running) and,
     # in its main loop, skips binding and patch_run() altogether -- ports stay as they are.
     active: bool = True
+    # what binding_run() and the local datapaths came to, before the localnet ports were
+    # looked at: a change to localnet ports alone starts from it (`realize_patches`)
+    localized: Localized | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """One chassis after binding_run() and add_local_datapath(): what it binds and which
+    datapaths are local. Localnet ports take no part in either (binding.c claims none,
+    local_data.c follows patch and l3gateway links only), so a change to localnet ports
+    alone leaves it as it was."""
+
+    chassis: str
+    bm: BridgeMappings
+    map_ev: Evidence
+    events: tuple[ControllerEvent, ...]
+    bound: Mapping[str, Chain]
+    local: Mapping[str, Chain]
 
 
 def realize_host(psb: PredictedSouthbound, hc: HostConfig,
@@ -184,6 +202,23 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
 
         all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
     local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
+    return realize_patches(psb, hc, Localized(chassis, bm, map_ev, tuple(events),
+                                              MappingProxyType(bound), local))
+
+
+def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
+                    ) -> HostPrediction:
+    """The rest of `realize_host` from what binding_run() came to: the localnet ports of the
+    local datapaths, and the patch ports patch_run() wants for them. `loc` may come from an
+    earlier prediction of the same host whose change touched localnet ports only."""
+    chassis, bm, map_ev, bound, local = loc.chassis, loc.bm, loc.map_ev, loc.bound, loc.local
+    events = list(loc.events)
+    notes = list(hc.notes)
+    nb = psb.nb_source
+    dp_name = psb.labels.__getitem__
+
+    def nb_ev(b: Binding, fact: str) -> Evidence:
+        return Evidence(fact, nb, b.nb_table, b.nb_row)
 
     # --- update_ld_localnet_port(): one localnet port per local datapath, others warned.
     for uuid in sorted(u for u, names in psb.localnets.items() if len(names) > 1 and u in local):
@@ -296,12 +331,12 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         events=tuple(events),
         integration_bridge=hc.integration_bridge,
         bridge_mappings=MappingProxyType(dict(bm.mappings)),
-        bound_ports=MappingProxyType(bound),
+        bound_ports=bound,
         local_datapath_uuids=psb.link_index.shared(local)[1],
         based_on=hc.based_on,
         notes=tuple(notes),
     )
-    return HostPrediction(real, hc, bm, tuple(pairs), local)
+    return HostPrediction(real, hc, bm, tuple(pairs), local, localized=loc)
 
 
 class ByName(Mapping[str, Chain]):

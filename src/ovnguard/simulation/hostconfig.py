@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
@@ -82,6 +83,13 @@ class HostConfig:
 
     def br_int_interfaces(self) -> list[ControllerInterface]:
         return [i for i in self.interfaces if i.bridge == self.integration_bridge]
+
+    @cached_property
+    def iface_ids(self) -> frozenset[str]:
+        """The logical ports the integration bridge's interfaces name (external_ids:iface-id):
+        what a change to those ports makes this host look at again."""
+        return frozenset(i.external_ids["iface-id"] for i in self.br_int_interfaces()
+                         if "iface-id" in i.external_ids)
 
     def chassis_record(self) -> dict[str, str]:
         """The values this host's ovn-controller writes into SB Chassis."""

@@ -12,6 +12,7 @@ lib/ovn-util.c `ovn_is_known_nb_lsp_type()`, `extract_lrp_networks()`.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from ovnguard.model.logical import (
     Router,
     RouterPort,
     Southbound,
+    SwitchPort,
 )
 from ovnguard.simulation.types import ControllerEvent
 
@@ -163,6 +165,10 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     south = Southbound.of(sb) if sb is not None else None
     lang = current_language()
     reuse = (since is not None and since.southbound is south and since.language == lang)
+    if since is not None and reuse:
+        derived = _derived(topo, south, since, nb.source)
+        if derived is not None:
+            return derived
     old_ports = since.topology.switch_ports if since is not None and reuse else {}
     old_bindings = since.bindings if since is not None and reuse else {}
     as_before: set[str] = set()  # bindings taken from `since`, SB already applied
@@ -249,36 +255,13 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                 MappingProxyType(opts), nb_row=lsp.name,
             ))
             continue
-        typ = lsp.type
-        if old_ports.get(lsp.name) is lsp and typ in KNOWN_LSP_TYPES:
+        if old_ports.get(lsp.name) is lsp and lsp.type in KNOWN_LSP_TYPES:
             # a VIF-like port reads only its own row (and its HA group, part of it) and
             # its SB row: the same objects, the same binding
             bindings[lsp.name] = old_bindings[lsp.name]
             as_before.add(lsp.name)
             continue
-        if typ not in KNOWN_LSP_TYPES:
-            northd("WARN", f"Unknown port type '{typ}' set on logical switch '{lsp.name}'.",
-                   lsp.name, (Evidence(_(
-                           "{name} has type {typ!r}").format(
-                           name=lsp.name, typ=typ), src,
-                                       "Logical_Switch_Port", lsp.name),))
-            # The SB type is left as it was: "" (a VIF) for a new binding.
-            old = south.port_bindings.get(lsp.name) if south is not None else None
-            typ = old.type if old is not None else ""
-        ha: tuple[HaChassis, ...] = ()
-        ha_ev: tuple[Evidence, ...] = ()
-        if typ == "external" and lsp.ha_chassis_group is not None:
-            ha = lsp.ha_chassis_group.members
-            ha_ev = (Evidence(
-                _(
-                        "external port {name} uses HA_Chassis_Group {name2} ({ha})").format(
-                        name=lsp.name, name2=lsp.ha_chassis_group.name, ha=_members(ha)), src,
-                            "HA_Chassis_Group", lsp.ha_chassis_group.name),)
-        put(Binding(
-            lsp.name, typ, lsp.switch_uuid, lsp.options,
-            parent_port=lsp.parent_name if lsp.parent_name else None,
-            ha_chassis=ha, ha_evidence=ha_ev, nb_row=lsp.name,
-        ))
+        put(_switch_port_binding(lsp, south, src, northd))
 
     # Router ports and chassisredirect ports.
     for rp in sorted(lrps.values(), key=lambda p: p.name):
@@ -327,14 +310,8 @@ def predict_southbound(nb: Database, sb: Database | None = None,
 
     if south is not None:
         for name, b in list(bindings.items()):
-            if name in as_before:
-                continue
-            pb = south.port_bindings.get(name)
-            if pb is not None:
-                bindings[name] = replace(
-                    b, in_sb=True, sb_chassis=pb.chassis,
-                    sb_additional_chassis=pb.additional_chassis,
-                    virtual_parent=pb.virtual_parent, sb_tunnel_key=pb.tunnel_key)
+            if name not in as_before:
+                bindings[name] = _with_sb(b, south)
 
     by_dp: dict[str, list[str]] = {}
     by_type: dict[str, list[str]] = {}
@@ -364,6 +341,213 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         localnets=MappingProxyType({k: tuple(sorted(v)) for k, v in localnets.items()}),
         language=lang,
     )
+
+
+def differing(a: Mapping[str, object], b: Mapping[str, object]) -> set[str]:
+    """The keys whose values differ between `a` and `b` (or are in one only). A state after
+    derived from the one before shares every value a change left alone: those compare by
+    identity, not field by field."""
+    if a is b:
+        return set()
+    out = {k for k, v in b.items() if (w := a.get(k)) is not v and w != v}
+    out.update(a.keys() - b.keys())
+    return out
+
+
+# What a predicted SB derives from its datapaths, links and bindings on first use
+# (cached_property): a derived prediction whose inputs of one are the same objects takes
+# the earlier one's, memos included (LinkIndex keeps the walks and the sorted local sets).
+_DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "labels": ("datapaths",), "by_label": ("datapaths",), "link_index": ("links",),
+    "claimable": ("by_type",),
+}
+
+
+def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
+             src: str) -> PredictedSouthbound | None:
+    """`predict_southbound` from `since`, the prediction for the NB this one was derived
+    from, where the change left the router side alone (every router and router port the
+    same object: LogicalTopology.from_nb) and changed only switches and switch ports of
+    types other than router and vtep: a port Neutron or an operator creates, updates or
+    deletes; the incident's localnet port. Only the changed ports' bindings are made again
+    (as the whole computation makes them: `_switch_port_binding`, `_with_sb`, `since`'s
+    object kept when equal), and only the index entries they are in are sorted again; all
+    the rest is `since`'s. None where that does not hold, or where northd would warn about
+    anything (the warnings are in an order of all ports): the caller computes it all.
+    tests/simulation/test_sim_incremental_sb.py holds both to the same result."""
+    t0 = since.topology
+    if (topo.routers is not t0.routers or topo.router_ports is not t0.router_ports
+            or since.events or topo.duplicate_ports or since.nb_source != src):
+        return None
+    p0, p1 = t0.switch_ports, topo.switch_ports
+    if len(since.bindings) < len(p0):
+        return None  # not the shape below (switch ports first): compute it all
+    lrps = topo.router_ports
+    # names a switch port must not take for its binding alone to change: a router port's
+    # (northd keeps one of the two), its peer column (a warning), a cr- port's, and the
+    # peer a patch or l3gateway binding names (the link appears or goes)
+    guarded = {rp.peer for rp in lrps.values() if rp.peer}
+    for typ in ("patch", "l3gateway"):
+        guarded.update(since.bindings[n].options.get("peer", "")
+                       for n in since.by_type.get(typ, ()))
+    warned: list[str] = []
+
+    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+        warned.append(msg)
+
+    changed: dict[str, Binding | None] = {}
+    for n in differing(p0, p1):
+        old, new = p0.get(n), p1.get(n)
+        if any(p is not None and p.type in ("router", "vtep") for p in (old, new)):
+            return None
+        if n in lrps or n in guarded or (n.startswith("cr-") and n[3:] in lrps):
+            return None
+        ob = since.bindings.get(n)
+        if new is None:
+            if ob is not None:
+                changed[n] = None
+            continue
+        b = _switch_port_binding(new, south, src, northd)
+        if warned:
+            return None
+        if ob is None or not _same_but_sb(ob, b):
+            changed[n] = _with_sb(b, south)
+
+    datapaths = _derived_datapaths(topo, south, since)
+    bindings = _derived_bindings(since.bindings, changed, len(p0))
+    before = since.bindings
+
+    def index(old: Mapping[str, tuple[str, ...]],
+              key: Callable[[Binding], str | None]) -> Mapping[str, tuple[str, ...]]:
+        edits: dict[str, set[str]] = {}
+        for n, b in changed.items():
+            ob = before.get(n)
+            k0 = key(ob) if ob is not None else None
+            k1 = key(b) if b is not None else None
+            if k0 == k1:
+                continue  # in the same entry as before (its names are sorted the same)
+            if k0 is not None:
+                edits.setdefault(k0, set(old.get(k0, ()))).discard(n)
+            if k1 is not None:
+                edits.setdefault(k1, set(old.get(k1, ()))).add(n)
+        if not edits:
+            return old
+        out = dict(old)
+        for k, names in edits.items():
+            if names:
+                out[k] = tuple(sorted(names))
+            else:
+                out.pop(k, None)
+        return MappingProxyType(out)
+
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=datapaths,
+        bindings=bindings,
+        by_datapath=index(since.by_datapath, lambda b: b.datapath),
+        events=(),
+        nb_source=src,
+        southbound=south,
+        by_type=index(since.by_type, lambda b: b.type),
+        children=index(since.children, lambda b: b.parent_port),
+        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
+        links=since.links,
+        localnets=index(since.localnets,
+                        lambda b: b.datapath if b.type == "localnet" else None),
+        language=since.language,
+    )
+    for attr, inputs in _DERIVED_FROM.items():
+        if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
+                                          for f in inputs):
+            psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
+    if "claimable" not in psb.__dict__ and "claimable" in since.__dict__ and not any(
+            b is not None and b.type in GLOBAL_TYPES
+            for b in (*changed.values(), *(before.get(n) for n in changed))):
+        psb.__dict__["claimable"] = since.__dict__["claimable"]  # no claimable type changed
+    return psb
+
+
+def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
+                       since: PredictedSouthbound) -> Mapping[str, Datapath]:
+    """The datapaths, switches first (in the topology's order) then routers, `since`'s
+    object wherever the switch is the same or the datapath equal."""
+    d0, s0 = since.datapaths, since.topology.switches
+    out: dict[str, Datapath] = {}
+    same = len(topo.switches) == len(s0)
+    for u, s in topo.switches.items():
+        d = d0.get(u)
+        if d is None or s0.get(u) is not s:
+            nd = Datapath(s.uuid, s.name, "switch", _tunnel_key(south, s.uuid, s.other_config))
+            if nd != d:
+                d, same = nd, False
+        out[u] = d
+    if same and list(out) == list(s0):
+        return d0
+    for u in topo.routers:
+        out[u] = d0[u]
+    return MappingProxyType(out)
+
+
+def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Binding | None],
+                      n_switch_ports: int) -> Mapping[str, Binding]:
+    """`before` with `changed` applied (None: gone), in the whole computation's order: the
+    switch ports' bindings first, by name, then the router ports' and chassisredirect
+    ports'."""
+    if not changed:
+        return before
+    if all(before.get(n) is not None and b is not None for n, b in changed.items()):
+        out = dict(before)
+        out.update(changed)  # type: ignore[arg-type]  # no None: checked above
+        return MappingProxyType(out)
+    keys = list(before)
+    lsp_keys, rest = keys[:n_switch_ports], keys[n_switch_ports:]
+    gone = {n for n, b in changed.items() if b is None}
+    if gone:
+        lsp_keys = [n for n in lsp_keys if n not in gone]
+    for n in sorted(n for n, b in changed.items() if b is not None and n not in before):
+        bisect.insort(lsp_keys, n)
+    lsp_keys.extend(rest)
+    return MappingProxyType({n: changed.get(n) or before[n] for n in lsp_keys})
+
+
+def _switch_port_binding(lsp: SwitchPort, south: Southbound | None, src: str,
+                         northd: Emit) -> Binding:
+    """The binding of a switch port that is not of type router (its peer decides those),
+    before SB is applied (`_with_sb`)."""
+    typ = lsp.type
+    if typ not in KNOWN_LSP_TYPES:
+        northd("WARN", f"Unknown port type '{typ}' set on logical switch '{lsp.name}'.",
+               lsp.name, (Evidence(_(
+                       "{name} has type {typ!r}").format(
+                       name=lsp.name, typ=typ), src,
+                                   "Logical_Switch_Port", lsp.name),))
+        # The SB type is left as it was: "" (a VIF) for a new binding.
+        old = south.port_bindings.get(lsp.name) if south is not None else None
+        typ = old.type if old is not None else ""
+    ha: tuple[HaChassis, ...] = ()
+    ha_ev: tuple[Evidence, ...] = ()
+    if typ == "external" and lsp.ha_chassis_group is not None:
+        ha = lsp.ha_chassis_group.members
+        ha_ev = (Evidence(
+            _(
+                    "external port {name} uses HA_Chassis_Group {name2} ({ha})").format(
+                    name=lsp.name, name2=lsp.ha_chassis_group.name, ha=_members(ha)), src,
+                        "HA_Chassis_Group", lsp.ha_chassis_group.name),)
+    return Binding(
+        lsp.name, typ, lsp.switch_uuid, lsp.options,
+        parent_port=lsp.parent_name if lsp.parent_name else None,
+        ha_chassis=ha, ha_evidence=ha_ev, nb_row=lsp.name,
+    )
+
+
+def _with_sb(b: Binding, south: Southbound | None) -> Binding:
+    """`b` with what only SB knows (which chassis holds it, its tunnel key)."""
+    pb = south.port_bindings.get(b.logical_port) if south is not None else None
+    if pb is None:
+        return b
+    return replace(b, in_sb=True, sb_chassis=pb.chassis,
+                   sb_additional_chassis=pb.additional_chassis,
+                   virtual_parent=pb.virtual_parent, sb_tunnel_key=pb.tunnel_key)
 
 
 def _same_but_sb(old: Binding, b: Binding) -> bool:

@@ -35,10 +35,15 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.simulation.bfd import bfd_peers
-from ovnguard.simulation.controller import Chain, HostPrediction, realize_host
+from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
+from ovnguard.simulation.northd import (
+    GLOBAL_TYPES,
+    PredictedSouthbound,
+    differing,
+    predict_southbound,
+)
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -95,12 +100,15 @@ def _basis(r: Realization | None, snapshot: Snapshot | None = None) -> _Basis | 
 
 def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None = None,
              ) -> tuple[Realization, dict[str, HostPrediction]]:
-    keep = _unaffected(since, snapshot, psb) if since is not None else None
+    how = _unaffected(since, snapshot, psb) if since is not None else None
     preds: dict[str, HostPrediction] = {}
     for h in sorted(snapshot.hosts):
-        old = since.preds.get(h) if since is not None and keep is not None else None
-        if old is not None and keep is not None and keep(h, old):
+        old = since.preds.get(h) if since is not None and how is not None else None
+        got = how(h, old) if old is not None and how is not None else _AGAIN
+        if got is _KEEP and old is not None:
             preds[h] = old
+        elif got is _PATCHES and old is not None and old.localized is not None:
+            preds[h] = realize_patches(psb, old.config, old.localized)
         else:
             preds[h] = _predict(psb, h, snapshot.hosts[h].ovs)
     hosts = {h: p.realization for h, p in preds.items()}
@@ -111,62 +119,64 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change
 # to one can change any host.
 _GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
+# What `_unaffected` says of a host: its prediction carries over; only its localnet ports
+# and patch ports are looked at again (`realize_patches`); it is predicted again.
+_KEEP, _PATCHES, _AGAIN = "keep", "patches", "again"
 
 
 def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
-                ) -> Callable[[str, HostPrediction], bool] | None:
+                ) -> Callable[[str, HostPrediction], str] | None:
     """Which hosts' predictions carry over unchanged from `since` (ovn-controller's
     incremental engine in spirit: a host recomputes only when an input it reads changed).
     A host reads: its own Open_vSwitch DB and SB (same objects), the bindings its
     interfaces name (and their children), the bindings any chassis may claim, and the
-    bindings, links and localnet ports of its local datapaths. None: no host carries over."""
+    bindings, links and localnet ports of its local datapaths. Where the only bindings of
+    its local datapaths that changed are localnet ports, what it binds and which datapaths
+    are local stay as they were (controller.Localized): only its patch ports are predicted
+    again. None: no host carries over."""
     psb0 = since.psb
     if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
         return None
     b0, b1 = psb0.bindings, psb.bindings
-    names = _differing(b0, b1)
-    dps: set[str] = set()
+    names = differing(b0, b1)
+    dps: set[str] = set()  # datapaths where what decides locality may have changed
+    ln_dps: set[str] = set()  # datapaths where only localnet ports changed
     parents: set[str] = set()
     for n in names:
-        for b in (b0.get(n), b1.get(n)):
+        pair = (b0.get(n), b1.get(n))
+        only_localnet = all(b is None or b.type == "localnet" for b in pair)
+        for b in pair:
             if b is None:
                 continue
             if b.type in _GLOBAL_TYPES:
                 return None
-            dps.add(b.datapath)
+            (ln_dps if only_localnet else dps).add(b.datapath)
             if b.parent_port is not None:
                 parents.add(b.parent_port)
     d0, d1 = psb0.datapaths, psb.datapaths
-    dps |= _differing(d0, d1)
-    for index0, index1 in ((psb0.links, psb.links), (psb0.localnets, psb.localnets)):
-        dps |= _differing(index0, index1)
+    dps |= differing(d0, d1)
+    dps |= differing(psb0.links, psb.links)
+    ln_dps |= differing(psb0.localnets, psb.localnets)
     touched = names | parents
     hosts0 = since.snapshot.hosts
 
-    def keep(h: str, p: HostPrediction) -> bool:
+    def how(h: str, p: HostPrediction) -> str:
         before = hosts0.get(h)
         if before is None or before.ovs is not snapshot.hosts[h].ovs:
-            return False
+            return _AGAIN
         if not p.active:
-            return True  # nothing is realized without a chassis, whatever NB says
+            return _KEEP  # nothing is realized without a chassis, whatever NB says
         if not dps.isdisjoint(p.local):
-            return False
+            return _AGAIN
         hc = p.config
         if hc.based_on == "sb":
-            return hc.sb_bound.isdisjoint(touched)
-        return not any(i.external_ids.get("iface-id") in touched
-                       for i in hc.br_int_interfaces())
+            if not hc.sb_bound.isdisjoint(touched):
+                return _AGAIN
+        elif not hc.iface_ids.isdisjoint(touched):
+            return _AGAIN
+        return _KEEP if ln_dps.isdisjoint(p.local) else _PATCHES
 
-    return keep
-
-
-def _differing(a: Mapping[str, object], b: Mapping[str, object]) -> set[str]:
-    """The keys whose values differ between `a` and `b` (or are in one only). A state after
-    derived from the one before shares every value a change left alone: those compare by
-    identity, not field by field."""
-    out = {k for k, v in b.items() if (w := a.get(k)) is not v and w != v}
-    out.update(a.keys() - b.keys())
-    return out
+    return how
 
 
 def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
@@ -185,7 +195,7 @@ def _ext_ids(ovs: Database | None) -> dict[str, str] | None:
 
 
 def _changed_keys(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
-    return sorted(_differing(a, b))
+    return sorted(differing(a, b))
 
 
 def _interface_triggers(host: str, ovs0: Database, ovs1: Database) -> list[Evidence]:
@@ -465,8 +475,10 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
             snap0 = synthetic_state(p0.pairs)
             notes.append(f"no Open_vSwitch DB for {h} before the change: its patch ports are "
                          "assumed to be the ones predicted for the before state")
+        # the prediction's own set of local datapaths (shared by the chassis that have the
+        # same), not a copy: the memos below then find it by identity
         runtime0 = HostRuntime(ovn_ports(snap0, p0.config.integration_bridge, p0.pairs),
-                               frozenset(p0.local))
+                               p0.realization.local_datapath_uuids)
     present0 = runtime0.ovn
 
     # The OVS state ovn-controller sees once the operator's change is in: the host's DB
@@ -517,7 +529,10 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     else:
         notes.append(f"{h}'s OVS changes are unknown (no Open_vSwitch DB on one side): "
                      "recompute triggers from OVS are not considered")
-    for u in sorted(runtime0.local - psb1.datapaths.keys()):
+    fresh = runtime0.local is p0.realization.local_datapath_uuids
+    gone = () if fresh and psb1.datapaths is psb0.datapaths else sorted(
+        runtime0.local - psb1.datapaths.keys())  # (p0's local datapaths are psb0's)
+    for u in gone:
         name = psb0.datapath_label(u) if u in psb0.datapaths else u
         triggers.append(Evidence(
             _(
@@ -557,9 +572,13 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
             None,
             None, h),)
 
-    seed = Lazy([*kept, *made], was_local)
     # Only datapaths the full computation would not have change anything.
-    inc = realize_host(psb1, hc1, seed) if not seed.keys() <= p1.local.keys() else p1
+    local_p1 = p1.realization.local_datapath_uuids
+    if not made and (runtime0.local is local_p1 or runtime0.local <= local_p1):
+        inc = p1  # every datapath kept (a subset of what was local) is local anyway
+    else:
+        seed = Lazy([*kept, *made], was_local)
+        inc = realize_host(psb1, hc1, seed) if not seed.keys() <= p1.local.keys() else p1
 
     run_full = patch_run(st1, br_int, p1.pairs)
     run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
