@@ -93,7 +93,8 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
                               semantics=before_r.semantics)
         return WhatIf(report, assessment, before_r, None, None, {})
     after_r = realize(result.snapshot, since=before_r)  # only hosts the change touches
-    ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after")
+    ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after",
+                             since=ctx0)
     if len(result.steps) > 1:
         # Line by line, as ovn-controller sees them: an intermediate state can leave ports
         # stale that a single transaction would not (e.g. gateway chassis moved in two lines).

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
 from ovnguard.i18n import _
-from ovnguard.model.db import Database, Row
+from ovnguard.model.db import Database, Row, Uuid
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import (
     COLLECT_HOSTS,
@@ -40,16 +40,27 @@ def _str(v: object) -> str:
 
 @dataclass(frozen=True)
 class NbIndex:
-    """Lookups over OVN_Northbound the rules share (built once per context)."""
+    """Lookups over OVN_Northbound the rules share (built once per context). `since`: the
+    index of the NB this one was derived from (a what-if's state before, whose unchanged
+    rows this NB shares): the switch ports' lookups are then that index's, with only the
+    rows the change touched looked at again -- the result is the same either way
+    (tests/findings/test_nb_index.py)."""
 
     db: Database
+    since: NbIndex | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def lsps(self) -> dict[str, Row]:
+        d = self._derived
+        if d is not None:
+            return d[0]
         return {r.name: r for r in self.db.rows("Logical_Switch_Port")}
 
     @cached_property
     def lsp_switch(self) -> dict[str, Row]:
+        d = self._derived
+        if d is not None:
+            return d[1]
         return self._owners("Logical_Switch", "Logical_Switch_Port")
 
     @cached_property
@@ -71,6 +82,85 @@ class NbIndex:
                     out[p.name] = owner
         return out
 
+    @cached_property
+    def _plain(self) -> bool:
+        """Every switch port has a name of its own and one switch holding it: what
+        `_derived` needs to patch the lookups by the rows that changed."""
+        return (len(self.lsps) == len(self.db.tables.get("Logical_Switch_Port", {}))
+                and len(self.lsp_switch) == sum(len(ls.set("ports"))
+                                                for ls in self.db.rows("Logical_Switch")))
+
+    @cached_property
+    def _derived(self) -> tuple[dict[str, Row], dict[str, Row],
+                                tuple[tuple[Row, Row], ...]] | None:
+        """(lsps, lsp_switch, _bridged) from `since`'s and the switch and switch port rows
+        that are not the same objects any more; None where that cannot be done safely (the
+        caller builds them from all rows)."""
+        old = self.since
+        if old is None or not old._plain:
+            return None
+        ls0, ls1 = (d.tables.get("Logical_Switch", {}) for d in (old.db, self.db))
+        p0, p1 = (d.tables.get("Logical_Switch_Port", {}) for d in (old.db, self.db))
+        switches = _changed_rows(ls0, ls1)
+        ports = _changed_rows(p0, p1)
+        if len(switches) + len(ports) > len(p1) // 8 + 16:
+            return None  # most of it changed: as cheap to build afresh
+        lsps, owner = dict(old.lsps), dict(old.lsp_switch)
+        names: set[str] = set()  # the port names whose entries may change
+        for u in ports:
+            r0, r1 = p0.get(u), p1.get(u)
+            for r in (r0, r1):
+                if r is not None:
+                    names.add(r.name)
+            if r0 is not None and lsps.get(r0.name) is r0:
+                del lsps[r0.name]
+        for u in ports:
+            r1 = p1.get(u)
+            if r1 is not None:
+                if r1.name in lsps:
+                    return None  # a name two ports carry: which one wins is table order
+                lsps[r1.name] = r1
+        for u in switches:
+            r0 = ls0.get(u)
+            if r0 is not None:
+                for pu in r0.set("ports"):
+                    pr = _row(p0, pu)
+                    if pr is not None:
+                        names.add(pr.name)
+        holders: dict[str, Row] = {}
+        for n in names:
+            o = owner.pop(n, None)
+            if o is not None and o.uuid not in switches and o.uuid in ls1:
+                holders[o.uuid] = ls1[o.uuid]
+        for holder in holders.values():
+            # a switch that did not change still holds the port, perhaps under a new name
+            for pu in holder.set("ports"):
+                pr = _row(p1, pu)
+                if pr is not None and pr.name in names:
+                    owner[pr.name] = holder
+        for u in switches:
+            r1 = ls1.get(u)
+            if r1 is not None:
+                for pu in r1.set("ports"):
+                    pr = _row(p1, pu)
+                    if pr is not None:
+                        if pr.name in owner and owner[pr.name] is not r1:
+                            return None  # two switches hold it: the last one in table order
+                        owner[pr.name] = r1
+        bridged = [(p, ls) for p, ls in old._bridged if p.name not in names
+                   and ls.uuid not in switches]
+        for n in names | {p.name for u in switches for p in self._ports_of(ls1.get(u))}:
+            p = lsps.get(n)
+            if p is not None and _str(p.get("type")) in BRIDGED_TYPES and n in owner:
+                bridged.append((p, owner[n]))
+        return lsps, owner, tuple(sorted(bridged, key=_bridged_key))
+
+    def _ports_of(self, ls: Row | None) -> Iterator[Row]:
+        for u in ls.set("ports") if ls is not None else ():
+            p = self.db.row("Logical_Switch_Port", str(u))
+            if p is not None:
+                yield p
+
     def switch_of(self, lport: str) -> Row | None:
         return self.lsp_switch.get(lport)
 
@@ -81,12 +171,15 @@ class NbIndex:
     @cached_property
     def _bridged(self) -> tuple[tuple[Row, Row], ...]:
         # two rules ask, each over every switch port of the cloud
+        d = self._derived
+        if d is not None:
+            return d[2]
         out = [
             (p, self.lsp_switch[p.name])
             for p in self.lsps.values()
             if _str(p.get("type")) in BRIDGED_TYPES and p.name in self.lsp_switch
         ]
-        return tuple(sorted(out, key=lambda pl: (pl[1].name, pl[0].name)))
+        return tuple(sorted(out, key=_bridged_key))
 
     def switch_ports(self, ls: Row) -> list[Row]:
         out = [self.db.row("Logical_Switch_Port", str(u)) for u in ls.set("ports")]
@@ -109,6 +202,24 @@ class NbIndex:
         return [n for n in out if n is not None]
 
 
+def _bridged_key(pl: tuple[Row, Row]) -> tuple[str, str]:
+    return pl[1].name, pl[0].name
+
+
+def _row(table: Mapping[Uuid, Row], u: object) -> Row | None:
+    return table.get(u) if isinstance(u, Uuid) else None
+
+
+def _changed_rows(a: Mapping[Uuid, Row], b: Mapping[Uuid, Row]) -> set[Uuid]:
+    """The uuids of the rows that are not the same objects in `a` and `b` (an edited copy of
+    a database shares the rows a change did not touch)."""
+    if a is b:
+        return set()
+    out = {u for u, r in b.items() if a.get(u) is not r}
+    out.update(a.keys() - b.keys())
+    return out
+
+
 def network_name(port: Row) -> str | None:
     v = port.map("options").get("network_name")
     return str(v) if v is not None else None
@@ -127,12 +238,16 @@ class RuleContext:
     snapshot: Snapshot
     realization: Realization | None = None
     label: str = ""  # "before" / "after" / "" (no change)
+    # the context of the state this one was derived from (a what-if's before): its NB
+    # lookups are reused for the rows the change left alone (NbIndex)
+    since: RuleContext | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(
-        cls, snapshot: Snapshot, realization: Realization | None = None, label: str = ""
+        cls, snapshot: Snapshot, realization: Realization | None = None, label: str = "",
+        since: RuleContext | None = None,
     ) -> RuleContext:
-        return cls(snapshot, realization, label)
+        return cls(snapshot, realization, label, since)
 
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
@@ -247,7 +362,7 @@ class RuleContext:
     # -- NB / SB
     @cached_property
     def nb(self) -> NbIndex:
-        return NbIndex(self.snapshot.nb)
+        return NbIndex(self.snapshot.nb, self.since.nb if self.since is not None else None)
 
     def switch_name(self, lport: str) -> str | None:
         ls = self.nb.switch_of(lport)
