@@ -187,12 +187,14 @@ def _host_topology(v: HostView) -> HostTopologyOut:
 
 def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
     nb = snapshot.nb
-    switch_of = {str(p): str(ls.get("name", "")) for ls in nb.rows("Logical_Switch")
-                 for p in ls.set("ports")}
+    localnets = [p for p in nb.rows("Logical_Switch_Port") if p.get("type") == "localnet"]
+    wanted = {p.uuid for p in localnets}
+    switch_of: dict[str, str] = {}  # of the localnet ports only: a cloud has few
+    for ls in nb.rows("Logical_Switch") if wanted else ():
+        for u in wanted.intersection(ls.set("ports")):
+            switch_of[str(u)] = str(ls.get("name", ""))  # the last switch holding it
     out: dict[str, LocalnetOut] = {}
-    for p in nb.rows("Logical_Switch_Port"):
-        if p.get("type") != "localnet":
-            continue
+    for p in localnets:
         tag = p.opt("tag")
         out[str(p.get("name", ""))] = LocalnetOut(
             switch=switch_of.get(str(p.uuid), ""),
