@@ -23,6 +23,7 @@ from ovnguard.assess import assess
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.model import logical
+from ovnguard.model.db import differing
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation import northd
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
@@ -158,7 +159,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     warm = assess(s0, parse_change("ovn-nbctl lsp-set-addresses vm2 unknown\n", "w.sh"),
                   executor)
     rng = random.Random(20261205)
-    reused = steps = compared = 0
+    reused = steps = compared = said = 0
     bfd = {True: 0, False: 0}
     for case in range(24):
         text = random_change(rng, vm1_uuid)
@@ -167,6 +168,13 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         for s in result.steps:
             derived = predict_southbound(s.nb, s.sb, since=prev)
             assert_same_sb(derived, predict_southbound(s.nb, s.sb))
+            # what the derivation says changed is what comparing everything says
+            t0, t1 = prev.topology, derived.topology
+            assert t1.changed_ports(t0) == differing(t0.switch_ports, t1.switch_ports), text
+            assert derived.changed_bindings(prev) == differing(prev.bindings,
+                                                               derived.bindings), text
+            said += derived.edited is not None and t1.built_from is not None \
+                and t1.built_from.edited is not None
             reused += sum(1 for n, p in derived.topology.switch_ports.items()
                           if prev.topology.switch_ports.get(n) is p)
             steps += 1
@@ -201,7 +209,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert steps >= 20 and reused > steps and compared >= 10 and min(bfd.values()) >= 3
     # both ways of deriving the state after were held to the whole computation
     assert min(taken.values()) >= 5, taken
-    assert patched[0] >= 5 and edited[0] >= 5, (patched, edited)
+    assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

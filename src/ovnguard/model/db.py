@@ -15,6 +15,7 @@ Value normalisation (by the schema, so callers never guess):
 from __future__ import annotations
 
 import uuid as _uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from sys import intern
@@ -22,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class Uuid(str):
@@ -484,6 +486,17 @@ class Elided:
     raw: bytes | None = field(default=None, compare=False)
 
 
+def differing(a: Mapping[K, object], b: Mapping[K, object]) -> set[K]:
+    """The keys whose values differ between `a` and `b` (or are in one only). A state after
+    derived from the one before shares every value a change left alone: those compare by
+    identity, not field by field."""
+    if a is b:
+        return set()
+    out = {k for k, v in b.items() if (w := a.get(k)) is not v and w != v}
+    out.update(a.keys() - b.keys())
+    return out
+
+
 @dataclass(frozen=True)
 class Database:
     """An immutable snapshot of one OVSDB database."""
@@ -498,6 +511,35 @@ class Database:
         default_factory=dict, compare=False, repr=False
     )
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The database this one was made from by replaying a transaction, and per table the
+    # uuids of the rows it touched (sources/ovsdb_file.apply_records): what a what-if's state
+    # after changed is known without comparing every row (`changed_rows`). A weak reference:
+    # a copy edited line after line must not keep every earlier state alive.
+    edited_from: tuple[weakref.ref[Database], Mapping[str, frozenset[Uuid]]] | None = field(
+        default=None, compare=False, repr=False)
+
+    def changed_rows(self, base: Database, table: str) -> set[Uuid]:
+        """The uuids of `table`'s rows that are not the same objects here and in `base`
+        (inserted, deleted or edited): from the edits that made this database out of
+        `base` where it was made so, else by comparing every row (an edited copy shares the
+        rows an edit did not touch)."""
+        t0, t1 = base.tables.get(table, {}), self.tables.get(table, {})
+        if t0 is t1:
+            return set()
+        touched: set[Uuid] = set()
+        db: Database | None = self
+        while db is not None and db is not base:
+            if db.edited_from is None:
+                db = None
+                break
+            ref, edits = db.edited_from
+            db = ref()
+            touched.update(edits.get(table, ()))
+        if db is None:  # not made from `base` by recorded edits: compare every row
+            out = {u for u, r in t1.items() if t0.get(u) is not r}
+            out.update(t0.keys() - t1.keys())
+            return out
+        return {u for u in touched if t0.get(u) is not t1.get(u)}
 
     def memo(self, key: str, derive: Callable[[Database], T]) -> T:
         """`derive(self)`, computed once per snapshot: a database never changes (an edit
@@ -695,12 +737,17 @@ def diff(before: Database, after: Database) -> list[RowChange]:
         a = after.tables.get(table, {})
         if b is a:
             continue
-        for u in b.keys() - a.keys():
-            out.append(RowChange(table, u, "delete", b[u], None))
-        for u in a.keys() - b.keys():
-            out.append(RowChange(table, u, "insert", None, a[u]))
-        for u in a.keys() & b.keys():
-            if a[u] is b[u] or a[u].data == b[u].data:
+        # only the rows that are not the same objects (known from the edits that made
+        # `after`, where they were recorded), in uuid order
+        touched = sorted(after.changed_rows(before, table))
+        for u in touched:
+            if u not in a:
+                out.append(RowChange(table, u, "delete", b[u], None))
+        for u in touched:
+            if u not in b:
+                out.append(RowChange(table, u, "insert", None, a[u]))
+        for u in touched:
+            if u not in a or u not in b or a[u].data == b[u].data:
                 continue
             cols = tuple(
                 sorted(c for c in set(a[u].data) | set(b[u].data)

@@ -11,13 +11,15 @@ HA_Chassis_Group have a name index), so datapaths are keyed by row uuid and carr
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from ovnguard.model.db import Database, Row
+from ovnguard.model.db import Database, Row, differing
 from ovnguard.model.ovs import frozen_smap
 
 T = TypeVar("T")
@@ -188,6 +190,7 @@ class LogicalTopology:
         patched = _patched(nb, since, changed, groups) if old else None
         if patched is not None:
             return patched
+        edited: set[str] = set()  # the ports made again
         for ls in sorted(nb.rows("Logical_Switch"), key=lambda r: (r.name, r.uuid)):
             got = old.get(ls.uuid)
             if (got is not None and got[0] is ls and changed.isdisjoint(ls.set("ports"))
@@ -198,6 +201,7 @@ class LogicalTopology:
                 pieces[ls.uuid] = got
                 continue
             names, mine = _switch_ports(nb, ls, groups, lsps, dups)
+            edited.update(mine)
             switches[ls.uuid] = Switch(
                 name=ls.name,
                 uuid=ls.uuid,
@@ -219,8 +223,17 @@ class LogicalTopology:
             router_ports=_frozen(lrps),
             source=nb.source,
             duplicate_ports=tuple(sorted(dups)),
-            built_from=_Built(nb, MappingProxyType(pieces)),
+            built_from=_Built(nb, MappingProxyType(pieces), _weak(since), _edited(old, pieces,
+                                                                      edited | dups)),
         )
+
+    def changed_ports(self, base: LogicalTopology) -> set[str]:
+        """The names of the switch ports that differ here from `base` (or are in one only)."""
+        b = self.built_from
+        if b is not None and b.since is not None and b.since() is base and b.edited is not None:
+            p0, p1 = base.switch_ports, self.switch_ports
+            return {n for n in b.edited if (x := p0.get(n)) is not (y := p1.get(n)) and x != y}
+        return differing(base.switch_ports, self.switch_ports)
 
     def switches_named(self, name: str) -> list[Switch]:
         return [s for s in self.switches.values() if s.name == name]
@@ -274,6 +287,21 @@ def _switch_ports(nb: Database, ls: Row, groups: Mapping[str, HaChassisGroup],
     return names, mine
 
 
+def _weak(t: LogicalTopology | None) -> weakref.ref[LogicalTopology] | None:
+    return weakref.ref(t) if t is not None else None
+
+
+def _edited(old: Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]],
+            pieces: Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]],
+            made: set[str]) -> frozenset[str] | None:
+    """The names of the ports that are not the objects of the topology `old` is of: those
+    made again (`made`) and those of its switches not kept. None: nothing was kept."""
+    if not old:
+        return None
+    return frozenset(made.union(*(got[1] for u, got in old.items()
+                                  if pieces.get(u) is not got)))
+
+
 def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[str],
              groups: Mapping[str, HaChassisGroup]) -> LogicalTopology | None:
     """`from_nb(nb)` from `since` where no switch, router or HA row changed and the switch
@@ -297,6 +325,7 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         holders.add(sp.switch_uuid)
     lsps = dict(since.switch_ports)
     pieces = dict(b.pieces)
+    edited: set[str] = set()
     for su in holders:
         ls = nb.row("Logical_Switch", su)
         if ls is None:
@@ -306,6 +335,7 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         if dups or tuple(sorted(names)) != since.switches[su].ports:
             return None
         lsps.update(mine)  # the same names: each keeps its place
+        edited.update(mine)
         pieces[su] = (ls, mine, since.switches[su])
     return LogicalTopology(
         switches=since.switches,
@@ -314,7 +344,7 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         router_ports=since.router_ports,
         source=nb.source,
         duplicate_ports=(),
-        built_from=_Built(nb, MappingProxyType(pieces)),
+        built_from=_Built(nb, MappingProxyType(pieces), _weak(since), frozenset(edited)),
     )
 
 
@@ -413,6 +443,11 @@ def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str])
 class _Built:
     nb: Database
     pieces: Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]]
+    # the topology this one was built from (weakly: a chain of what-ifs must not keep every
+    # earlier one alive), and the names of the switch ports that are not its objects (made
+    # again, gone or new): `changed_ports` reads them instead of all ports
+    since: weakref.ref[LogicalTopology] | None = None
+    edited: frozenset[str] | None = None
 
 
 _NOTHING: tuple[Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], frozenset[str]] = (
@@ -420,7 +455,7 @@ _NOTHING: tuple[Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], frozens
 
 
 def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
-        Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], set[str] | frozenset[str]]:
+        Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], AbstractSet[str]]:
     """The switches `since` was built from, and the uuids of the Logical_Switch_Port rows
     that are not the same objects any more (inserted, deleted or edited). Nothing is reused
     when what a port also reads changed (HA groups) or when `since` had duplicate ports
@@ -431,13 +466,7 @@ def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
     for t in ("HA_Chassis_Group", "HA_Chassis"):
         if nb.tables.get(t) is not b.nb.tables.get(t):
             return _NOTHING
-    t0 = b.nb.tables.get("Logical_Switch_Port", {})
-    t1 = nb.tables.get("Logical_Switch_Port", {})
-    if t0 is t1:
-        return b.pieces, frozenset()
-    changed: set[str] = {u for u, r in t1.items() if t0.get(u) is not r}
-    changed.update(t0.keys() - t1.keys())
-    return b.pieces, changed
+    return b.pieces, nb.changed_rows(b.nb, "Logical_Switch_Port")
 
 
 def _ha_group(db: Database, row: Row) -> HaChassisGroup:

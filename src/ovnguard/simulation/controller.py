@@ -76,6 +76,7 @@ class Localized:
     events: tuple[ControllerEvent, ...]
     bound: Mapping[str, Chain]
     local: Mapping[str, Chain]
+    local_uuids: frozenset[str]  # `local`'s keys, the set chassis with the same share
 
 
 def realize_host(psb: PredictedSouthbound, hc: HostConfig,
@@ -203,7 +204,8 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
     local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
     return realize_patches(psb, hc, Localized(chassis, bm, map_ev, tuple(events),
-                                              MappingProxyType(bound), local))
+                                              MappingProxyType(bound), local,
+                                              psb.link_index.shared(local)[1]))
 
 
 def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
@@ -332,7 +334,7 @@ def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
         integration_bridge=hc.integration_bridge,
         bridge_mappings=MappingProxyType(dict(bm.mappings)),
         bound_ports=bound,
-        local_datapath_uuids=psb.link_index.shared(local)[1],
+        local_datapath_uuids=loc.local_uuids,
         based_on=hc.based_on,
         notes=tuple(notes),
     )

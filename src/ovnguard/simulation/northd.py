@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -22,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ovnguard.i18n import _, current_language
-from ovnguard.model.db import Database
+from ovnguard.model.db import Database, differing
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import (
     HaChassis,
@@ -106,6 +107,17 @@ class PredictedSouthbound:
     links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     localnets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     language: str = field(default="", compare=False)  # its evidence's (ovnguard.i18n)
+    # the prediction this one was derived from (weakly) and the names of the bindings that
+    # differ from its (`_derived`): `changed_bindings` reads them instead of all bindings
+    edited: tuple[weakref.ref[PredictedSouthbound], frozenset[str]] | None = field(
+        default=None, compare=False, repr=False)
+
+    def changed_bindings(self, base: PredictedSouthbound) -> set[str]:
+        """The logical ports whose bindings differ here from `base` (or are in one only)."""
+        e = self.edited
+        if e is not None and e[0]() is base:
+            return set(e[1])
+        return differing(base.bindings, self.bindings)
 
     def datapath_label(self, uuid: str) -> str:
         dp = self.datapaths[uuid]
@@ -343,17 +355,6 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     )
 
 
-def differing(a: Mapping[str, object], b: Mapping[str, object]) -> set[str]:
-    """The keys whose values differ between `a` and `b` (or are in one only). A state after
-    derived from the one before shares every value a change left alone: those compare by
-    identity, not field by field."""
-    if a is b:
-        return set()
-    out = {k for k, v in b.items() if (w := a.get(k)) is not v and w != v}
-    out.update(a.keys() - b.keys())
-    return out
-
-
 # What a predicted SB derives from its datapaths, links and bindings on first use
 # (cached_property): a derived prediction whose inputs of one are the same objects takes
 # the earlier one's, memos included (LinkIndex keeps the walks and the sorted local sets).
@@ -396,7 +397,7 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
         warned.append(msg)
 
     changed: dict[str, Binding | None] = {}
-    for n in differing(p0, p1):
+    for n in topo.changed_ports(t0):
         old, new = p0.get(n), p1.get(n)
         if any(p is not None and p.type in ("router", "vtep") for p in (old, new)):
             return None
@@ -455,6 +456,7 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
         localnets=index(since.localnets,
                         lambda b: b.datapath if b.type == "localnet" else None),
         language=since.language,
+        edited=(weakref.ref(since), frozenset(changed)),
     )
     for attr, inputs in _DERIVED_FROM.items():
         if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)

@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from ovnguard.i18n import _, current_language
-from ovnguard.model.db import Database, diff
+from ovnguard.model.db import Database, diff, differing
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
@@ -38,12 +38,7 @@ from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import (
-    GLOBAL_TYPES,
-    PredictedSouthbound,
-    differing,
-    predict_southbound,
-)
+from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -138,7 +133,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
         return None
     b0, b1 = psb0.bindings, psb.bindings
-    names = differing(b0, b1)
+    names = psb.changed_bindings(psb0)
     dps: set[str] = set()  # datapaths where what decides locality may have changed
     ln_dps: set[str] = set()  # datapaths where only localnet ports changed
     parents: set[str] = set()
@@ -166,7 +161,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
             return _AGAIN
         if not p.active:
             return _KEEP  # nothing is realized without a chassis, whatever NB says
-        if not dps.isdisjoint(p.local):
+        if any(d in p.local for d in dps):  # (dps is small, p.local is thousands)
             return _AGAIN
         hc = p.config
         if hc.based_on == "sb":
@@ -174,7 +169,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
                 return _AGAIN
         elif not hc.iface_ids.isdisjoint(touched):
             return _AGAIN
-        return _KEEP if ln_dps.isdisjoint(p.local) else _PATCHES
+        return _PATCHES if any(d in p.local for d in ln_dps) else _KEEP
 
     return how
 
@@ -428,9 +423,7 @@ def _same_bfd_inputs(psb0: PredictedSouthbound, r0: Realization,
             or psb0.datapaths != psb1.datapaths):
         return False
     b0, b1 = psb0.bindings, psb1.bindings
-    names = [n for n, b in b1.items() if b0.get(n) is not b]
-    names += [n for n in b0 if n not in b1]
-    for n in names:
+    for n in psb1.changed_bindings(psb0):
         x, y = b0.get(n), b1.get(n)
         if x == y:
             continue

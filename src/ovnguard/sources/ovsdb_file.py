@@ -23,6 +23,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from operator import itemgetter
 from pathlib import Path
@@ -576,4 +577,6 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
                     changes.append(RowChange(tname, uid, "update", b, a, cols))
         tables[tname] = MappingProxyType(t)
     changes.sort(key=lambda c: (c.table, c.kind, c.uuid))
-    return Database(db.schema, MappingProxyType(tables), db.source, db.elided), changes
+    edits = MappingProxyType({t: frozenset(work) for t, work in changed.items()})
+    return Database(db.schema, MappingProxyType(tables), db.source, db.elided,
+                    edited_from=(weakref.ref(db), edits)), changes
