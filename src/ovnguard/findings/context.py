@@ -101,8 +101,8 @@ class NbIndex:
             return None
         ls0, ls1 = (d.tables.get("Logical_Switch", {}) for d in (old.db, self.db))
         p0, p1 = (d.tables.get("Logical_Switch_Port", {}) for d in (old.db, self.db))
-        switches = _changed_rows(ls0, ls1)
-        ports = _changed_rows(p0, p1)
+        switches = self.db.changed_rows(old.db, "Logical_Switch")
+        ports = self.db.changed_rows(old.db, "Logical_Switch_Port")
         if len(switches) + len(ports) > len(p1) // 8 + 16:
             return None  # most of it changed: as cheap to build afresh
         lsps, owner = dict(old.lsps), dict(old.lsp_switch)
@@ -208,16 +208,6 @@ def _bridged_key(pl: tuple[Row, Row]) -> tuple[str, str]:
 
 def _row(table: Mapping[Uuid, Row], u: object) -> Row | None:
     return table.get(u) if isinstance(u, Uuid) else None
-
-
-def _changed_rows(a: Mapping[Uuid, Row], b: Mapping[Uuid, Row]) -> set[Uuid]:
-    """The uuids of the rows that are not the same objects in `a` and `b` (an edited copy of
-    a database shares the rows a change did not touch)."""
-    if a is b:
-        return set()
-    out = {u for u, r in b.items() if a.get(u) is not r}
-    out.update(a.keys() - b.keys())
-    return out
 
 
 def network_name(port: Row) -> str | None:

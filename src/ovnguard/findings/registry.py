@@ -23,6 +23,7 @@ from ovnguard.model.evidence import Evidence
 
 if TYPE_CHECKING:
     from ovnguard.findings.context import ChangeContext, RuleContext
+    from ovnguard.model.host import HostView
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,15 @@ class RuleSpec:
 
 
 Check = Callable[["RuleContext"], list[Finding]]
+HostCheck = Callable[["HostView"], list[Finding]]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     spec: RuleSpec
     check: Check
+    # a check that reads one host's view and nothing else (`host_rule`)
+    per_host: HostCheck | None = None
 
     @property
     def id(self) -> str:
@@ -102,6 +106,29 @@ def rule(spec: RuleSpec) -> Callable[[Check], Check]:
         if spec.id in _REGISTRY:
             raise ValueError(f"duplicate rule id {spec.id}")
         _REGISTRY[spec.id] = Rule(spec, check)
+        return check
+
+    return deco
+
+
+def host_rule(spec: RuleSpec) -> Callable[[HostCheck], HostCheck]:
+    """Register `check(view)` under `spec` (decorator): a check of one host that reads its
+    view only. Its findings are kept on the view (`HostView.memo`), which the states before
+    and after a change share for every host the change leaves alone: a what-if checks again
+    only the hosts it changes."""
+
+    def deco(check: HostCheck) -> HostCheck:
+        if spec.id in _REGISTRY:
+            raise ValueError(f"duplicate rule id {spec.id}")
+        key = f"rule.{spec.id}"
+
+        def once(v: HostView) -> tuple[Finding, ...]:
+            return tuple(check(v))
+
+        def every_host(ctx: RuleContext) -> list[Finding]:
+            return [f for v in ctx.views() for f in v.memo(key, once)]
+
+        _REGISTRY[spec.id] = Rule(spec, every_host, check)
         return check
 
     return deco

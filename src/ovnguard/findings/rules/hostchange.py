@@ -20,7 +20,7 @@ from ovnguard.change.hostapply import link_up
 from ovnguard.change.model import Change, ChangeResult, Invocation
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.findings.registry import RuleSpec, host_rule, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.bridgemac import RANDOM, current_mac, mac_after, vswitchd_mac
 from ovnguard.model.evidence import Evidence
@@ -139,28 +139,27 @@ def _enslaved_to(v: HostView, dev: str) -> str | None:
     return link.master if master is not None and master.kind in _ENSLAVING else None
 
 
-@rule(ENSLAVED_ADDRESS)
-def ip_on_enslaved_link(ctx: RuleContext) -> list[Finding]:
+@host_rule(ENSLAVED_ADDRESS)
+def ip_on_enslaved_link(v: HostView) -> list[Finding]:
     out: list[Finding] = []
-    for v in ctx.views():
-        m = v.management
-        for a in v.global_addresses():
-            master = _enslaved_to(v, a.ifname)
-            if master is None:
-                continue
-            is_mgmt = m is not None and m.address == a.address
-            out.append(ENSLAVED_ADDRESS.finding(
-                key=f"{v.name}:{a.ifname}:{a.cidr}", hosts=[v.name],
-                summary=(f"{v.name}: {a.cidr} is on {a.ifname}, enslaved to {master}: it no "
-                         "longer answers" + (f", and it is how {v.name} is managed"
-                                             if is_mgmt else "")),
-                evidence=[v.address_evidence(a), Evidence(
-                    _("{ifname} master {master}").format(ifname=a.ifname, master=master),
-                        v._file("link.json"), None, a.ifname,
-                    v.name)],
-                fields={"cidr": a.cidr, "dev": a.ifname, "master": master},
-                loses_management=[v.name] if is_mgmt else [],
-            ))
+    m = v.management
+    for a in v.global_addresses():
+        master = _enslaved_to(v, a.ifname)
+        if master is None:
+            continue
+        is_mgmt = m is not None and m.address == a.address
+        out.append(ENSLAVED_ADDRESS.finding(
+            key=f"{v.name}:{a.ifname}:{a.cidr}", hosts=[v.name],
+            summary=(f"{v.name}: {a.cidr} is on {a.ifname}, enslaved to {master}: it no "
+                     "longer answers" + (f", and it is how {v.name} is managed"
+                                         if is_mgmt else "")),
+            evidence=[v.address_evidence(a), Evidence(
+                _("{ifname} master {master}").format(ifname=a.ifname, master=master),
+                    v._file("link.json"), None, a.ifname,
+                v.name)],
+            fields={"cidr": a.cidr, "dev": a.ifname, "master": master},
+            loses_management=[v.name] if is_mgmt else [],
+        ))
     return out
 
 

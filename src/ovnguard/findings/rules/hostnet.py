@@ -3,9 +3,8 @@ after a restart, bridge MACs that move, a control plane that depends on a provid
 
 from __future__ import annotations
 
-from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, rule
+from ovnguard.findings.registry import RuleSpec, host_rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.bridgemac import current_mac
 from ovnguard.model.evidence import Evidence
@@ -46,37 +45,36 @@ IP_ON_OVS_PORT = RuleSpec(
 )
 
 
-@rule(IP_ON_OVS_PORT)
-def ip_on_ovs_port(ctx: RuleContext) -> list[Finding]:
+@host_rule(IP_ON_OVS_PORT)
+def ip_on_ovs_port(v: HostView) -> list[Finding]:
     out: list[Finding] = []
-    for v in ctx.views():
-        for a in v.global_addresses():
-            c = v.carrier(a.ifname)
-            if c.kind != "ovs-nic" or c.bridge is None:
-                continue
-            m = v.management
-            is_mgmt = m is not None and m.address == a.address
-            lose = [v.name] if is_mgmt else []
-            tail = (f", {v.name} loses management" if is_mgmt
-                    else "; that address no longer answers")
-            mev = list(m.evidence) if is_mgmt and m is not None else []
-            outcome = Evidence(
-                f"frames arriving on {a.ifname} go to OVS bridge {c.bridge}, not to "
-                f"{a.cidr}" + tail, "rule:ip-on-ovs-port", None, a.ifname, v.name)
-            out.append(IP_ON_OVS_PORT.finding(
-                key=f"{v.name}:{a.ifname}:{a.cidr}",
-                hosts=[v.name],
-                summary=(_(
-                        "{name}: {cidr}{value} is on {ifname}, a port of {bridge}: OVS takes its "
-                        "traffic{tail}").format(
-                        name=v.name, cidr=a.cidr,
-                        value=' (its management address)' if is_mgmt else '', ifname=a.ifname,
-                        bridge=c.bridge, tail=tail)),
-                evidence=[v.address_evidence(a), *c.evidence, *mev, outcome],
-                chain=[*c.evidence, v.address_evidence(a), outcome],
-                fields={"cidr": a.cidr, "ifname": a.ifname, "bridge": c.bridge},
-                loses_management=lose,
-            ))
+    for a in v.global_addresses():
+        c = v.carrier(a.ifname)
+        if c.kind != "ovs-nic" or c.bridge is None:
+            continue
+        m = v.management
+        is_mgmt = m is not None and m.address == a.address
+        lose = [v.name] if is_mgmt else []
+        tail = (f", {v.name} loses management" if is_mgmt
+                else "; that address no longer answers")
+        mev = list(m.evidence) if is_mgmt and m is not None else []
+        outcome = Evidence(
+            f"frames arriving on {a.ifname} go to OVS bridge {c.bridge}, not to "
+            f"{a.cidr}" + tail, "rule:ip-on-ovs-port", None, a.ifname, v.name)
+        out.append(IP_ON_OVS_PORT.finding(
+            key=f"{v.name}:{a.ifname}:{a.cidr}",
+            hosts=[v.name],
+            summary=(_(
+                    "{name}: {cidr}{value} is on {ifname}, a port of {bridge}: OVS takes its "
+                    "traffic{tail}").format(
+                    name=v.name, cidr=a.cidr,
+                    value=' (its management address)' if is_mgmt else '', ifname=a.ifname,
+                    bridge=c.bridge, tail=tail)),
+            evidence=[v.address_evidence(a), *c.evidence, *mev, outcome],
+            chain=[*c.evidence, v.address_evidence(a), outcome],
+            fields={"cidr": a.cidr, "ifname": a.ifname, "bridge": c.bridge},
+            loses_management=lose,
+        ))
     return out
 
 
@@ -111,39 +109,38 @@ MGMT_BRIDGE_SECURE = RuleSpec(
 )
 
 
-@rule(MGMT_BRIDGE_SECURE)
-def mgmt_bridge_secure(ctx: RuleContext) -> list[Finding]:
+@host_rule(MGMT_BRIDGE_SECURE)
+def mgmt_bridge_secure(v: HostView) -> list[Finding]:
     out: list[Finding] = []
-    for v in ctx.views():
-        m = v.management
-        if m is None or m.bridge is None or m.bridge == v.integration_bridge:
-            continue
-        br = v.bridges.get(m.bridge)
-        if br is None or br.fail_mode != "secure" or br.controllers:
-            continue
-        fm = v.ovs_evidence(_("{name} fail_mode=secure, no controller").format(name=br.name),
-            "Bridge", br.name)
-        outcome = Evidence(
-            _(
-                    "after ovs-vswitchd restarts, {name} has no flows and passes nothing: "
-                    "{name2} is unreachable at {cidr}").format(
-                    name=br.name, name2=v.name, cidr=m.cidr),
-                        "rule:mgmt-bridge-secure-no-controller",
-            None, br.name, v.name)
-        carrier = m.carrier.evidence if m.carrier else ()
-        out.append(MGMT_BRIDGE_SECURE.finding(
-            key=f"{v.name}:{br.name}",
-            hosts=[v.name],
-            summary=(_(
-                    "{name}: {name2} carries its management address {cidr} and is "
-                    "fail_mode=secure with no controller: after a restart it passes nothing and "
-                    "{name} is cut off").format(
-                    name=v.name, name2=br.name, cidr=m.cidr)),
-            evidence=[*m.evidence, *carrier, fm, outcome],
-            chain=[*m.evidence, *carrier, fm, outcome],
-            fields={"bridge": br.name, "host": v.name},
-            loses_management=[v.name],
-        ))
+    m = v.management
+    if m is None or m.bridge is None or m.bridge == v.integration_bridge:
+        return out
+    br = v.bridges.get(m.bridge)
+    if br is None or br.fail_mode != "secure" or br.controllers:
+        return out
+    fm = v.ovs_evidence(_("{name} fail_mode=secure, no controller").format(name=br.name),
+        "Bridge", br.name)
+    outcome = Evidence(
+        _(
+                "after ovs-vswitchd restarts, {name} has no flows and passes nothing: "
+                "{name2} is unreachable at {cidr}").format(
+                name=br.name, name2=v.name, cidr=m.cidr),
+                    "rule:mgmt-bridge-secure-no-controller",
+        None, br.name, v.name)
+    carrier = m.carrier.evidence if m.carrier else ()
+    out.append(MGMT_BRIDGE_SECURE.finding(
+        key=f"{v.name}:{br.name}",
+        hosts=[v.name],
+        summary=(_(
+                "{name}: {name2} carries its management address {cidr} and is "
+                "fail_mode=secure with no controller: after a restart it passes nothing and "
+                "{name} is cut off").format(
+                name=v.name, name2=br.name, cidr=m.cidr)),
+        evidence=[*m.evidence, *carrier, fm, outcome],
+        chain=[*m.evidence, *carrier, fm, outcome],
+        fields={"bridge": br.name, "host": v.name},
+        loses_management=[v.name],
+    ))
     return out
 
 
@@ -173,35 +170,34 @@ BRIDGE_HWADDR = RuleSpec(
 )
 
 
-@rule(BRIDGE_HWADDR)
-def bridge_hwaddr(ctx: RuleContext) -> list[Finding]:
+@host_rule(BRIDGE_HWADDR)
+def bridge_hwaddr(v: HostView) -> list[Finding]:
     out: list[Finding] = []
-    for v in ctx.views():
-        for br in v.bridges.values():
-            if br.name == v.integration_bridge or br.hwaddr or not br.nics:
-                continue
-            addrs = v.addresses_on(br.name)
-            if not addrs:
-                continue
-            mac = current_mac(v, br.name)
-            nics = ", ".join(f"{n.name}" + (f" ({n.mac_in_use})" if n.mac_in_use else "")
-                             for n in br.nics)
-            cidrs = ", ".join(a.cidr for a in addrs)
-            out.append(BRIDGE_HWADDR.finding(
-                key=f"{v.name}:{br.name}",
-                hosts=[v.name],
-                summary=(_(
-                        "{name}: {name2} carries {cidrs} but other_config:hwaddr is not set: its "
-                        "MAC follows the lowest MAC of its NICs ({nics}) and changes when a NIC "
-                        "is added or removed").format(
-                        name=v.name, name2=br.name, cidrs=cidrs, nics=nics)),
-                evidence=[*(v.address_evidence(a) for a in addrs),
-                          v.ovs_evidence(_(
-                                  "{name} has no other_config:hwaddr; NICs: {nics}").format(
-                                  name=br.name, nics=nics),
-                                         "Bridge", br.name)],
-                fields={"bridge": br.name, "mac": mac or "<its current MAC>", "host": v.name},
-            ))
+    for br in v.bridges.values():
+        if br.name == v.integration_bridge or br.hwaddr or not br.nics:
+            continue
+        addrs = v.addresses_on(br.name)
+        if not addrs:
+            continue
+        mac = current_mac(v, br.name)
+        nics = ", ".join(f"{n.name}" + (f" ({n.mac_in_use})" if n.mac_in_use else "")
+                         for n in br.nics)
+        cidrs = ", ".join(a.cidr for a in addrs)
+        out.append(BRIDGE_HWADDR.finding(
+            key=f"{v.name}:{br.name}",
+            hosts=[v.name],
+            summary=(_(
+                    "{name}: {name2} carries {cidrs} but other_config:hwaddr is not set: its "
+                    "MAC follows the lowest MAC of its NICs ({nics}) and changes when a NIC "
+                    "is added or removed").format(
+                    name=v.name, name2=br.name, cidrs=cidrs, nics=nics)),
+            evidence=[*(v.address_evidence(a) for a in addrs),
+                      v.ovs_evidence(_(
+                              "{name} has no other_config:hwaddr; NICs: {nics}").format(
+                              name=br.name, nics=nics),
+                                     "Bridge", br.name)],
+            fields={"bridge": br.name, "mac": mac or "<its current MAC>", "host": v.name},
+        ))
     return out
 
 
@@ -252,21 +248,12 @@ def _remotes(v: HostView) -> list[tuple[str, str, str | None, Evidence]]:
     return out
 
 
-@rule(CONTROL_PLANE)
-def control_plane_via_provider_bridge(ctx: RuleContext) -> list[Finding]:
-    out: list[Finding] = []
-    for v in ctx.views():
-        # a function of the host alone (its view and bridge mappings): once per view, which
-        # the states before and after a change share for every host it does not touch
-        out += v.memo("rule.control-plane-via-provider-bridge", _control_plane)
-    return out
-
-
-def _control_plane(v: HostView) -> tuple[Finding, ...]:
+@host_rule(CONTROL_PLANE)
+def control_plane_via_provider_bridge(v: HostView) -> list[Finding]:
     out: list[Finding] = []
     provider = v.provider_bridges
     if not provider:
-        return ()
+        return out
     seen: set[str] = set()
     for what, target, ip, ev in _remotes(v):
         if ip is None or target in seen:
@@ -302,4 +289,4 @@ def _control_plane(v: HostView) -> tuple[Finding, ...]:
             fields={"remote": target, "bridge": c.bridge, "physnets": physnets,
                     "host": v.name},
         ))
-    return tuple(out)
+    return out
