@@ -113,15 +113,26 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
             root = first_router.get(pb.datapath)
             if root is not None and root in group_ha:
                 by_root.setdefault(root, set()).add(chassis)
-    ref: dict[str, set[str]] = {g: set() for g in groups}
-    for root, chassis_set in by_root.items():
-        for g in group_ha[root]:
-            ref[g] |= chassis_set
-
+    # A member of a group runs BFD with its other members and its ref chassis; a ref chassis
+    # with its members. The ref chassis of a group are those claiming behind any router
+    # group holding it -- on a Neutron cloud one router group (every router on the provider
+    # network) refs hundreds of gateway groups with the same thousand chassis: the peers are
+    # gathered per router group, not per gateway group and chassis (millions of insertions).
     out: dict[str, set[str]] = {}
-    for g, members in groups.items():
+    for members in groups.values():
         for c in members:
-            out.setdefault(c, set()).update((members | ref[g]) - {c})
-        for c in ref[g] - members:
             out.setdefault(c, set()).update(members)
-    return {c: frozenset(p) for c, p in out.items() if p}
+    roots_of: dict[str, set[str]] = {}  # member chassis -> router groups refing its groups
+    for root, names in group_ha.items():
+        if root not in by_root:
+            continue
+        behind = set().union(*(groups[g] for g in names))  # every member of those groups
+        for c in by_root[root]:
+            out.setdefault(c, set()).update(behind)
+        for c in behind:
+            roots_of.setdefault(c, set()).add(root)
+    for c, roots in roots_of.items():
+        mine = out.setdefault(c, set())
+        for root in roots:
+            mine.update(by_root[root])
+    return {c: frozenset(p - {c}) for c, p in out.items() if p - {c}}

@@ -38,7 +38,12 @@ from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
-from ovnguard.simulation.northd import GLOBAL_TYPES, PredictedSouthbound, predict_southbound
+from ovnguard.simulation.northd import (
+    GLOBAL_TYPES,
+    Binding,
+    PredictedSouthbound,
+    predict_southbound,
+)
 from ovnguard.simulation.patchrun import (
     Key,
     OvsPatch,
@@ -114,6 +119,13 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
 # Binding types any chassis may claim (binding.c considers them on every chassis): a change
 # to one can change any host.
 _GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
+# Binding types a chassis reads only when one of its own interfaces names the port (binding.c
+# consider_vif_lport / consider_localport): a VIF or localport of another host -- created,
+# updated or deleted by Neutron -- changes neither what a chassis binds, nor which
+# datapaths are local to it (local_data.c follows patch and l3gateway links only), nor
+# its patch ports (localnet and l2gateway ports). A container port is not one of them
+# (its parent's host reads it).
+_BOUND_HERE_ONLY = frozenset({"", "localport"})
 # What `_unaffected` says of a host: its prediction carries over; only its localnet ports
 # and patch ports are looked at again (`realize_patches`); it is predicted again.
 _KEEP, _PATCHES, _AGAIN = "keep", "patches", "again"
@@ -125,10 +137,11 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     incremental engine in spirit: a host recomputes only when an input it reads changed).
     A host reads: its own Open_vSwitch DB and SB (same objects), the bindings its
     interfaces name (and their children), the bindings any chassis may claim, and the
-    bindings, links and localnet ports of its local datapaths. Where the only bindings of
-    its local datapaths that changed are localnet ports, what it binds and which datapaths
-    are local stay as they were (controller.Localized): only its patch ports are predicted
-    again. None: no host carries over."""
+    bindings, links and localnet ports of its local datapaths; of the ports of a type any
+    chassis may consider (gateway, HA, virtual), those naming its chassis. Where the only
+    bindings of its local datapaths that changed are localnet ports, what it binds and
+    which datapaths are local stay as they were (controller.Localized): only its patch
+    ports are predicted again. None: no host carries over."""
     psb0 = since.psb
     if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
         return None
@@ -137,17 +150,34 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     dps: set[str] = set()  # datapaths where what decides locality may have changed
     ln_dps: set[str] = set()  # datapaths where only localnet ports changed
     parents: set[str] = set()
+    claimers: set[str] = set()  # chassis that may claim a changed port of a global type
+    any_global = False
     for n in names:
         pair = (b0.get(n), b1.get(n))
+        if all(b is None or (b.type in _BOUND_HERE_ONLY and b.parent_port is None)
+               for b in pair):
+            continue  # read only by a host whose interface names it (`touched`)
         only_localnet = all(b is None or b.type == "localnet" for b in pair)
         for b in pair:
             if b is None:
                 continue
-            if b.type in _GLOBAL_TYPES:
-                return None
-            (ln_dps if only_localnet else dps).add(b.datapath)
             if b.parent_port is not None:
                 parents.add(b.parent_port)
+            if b.type in _GLOBAL_TYPES:
+                any_global = True
+                claimers |= _may_claim(b)
+            # a host where its datapath is local reads it too (the walk that explains its
+            # local datapaths reads the links and chassis-redirect ports on the way)
+            (ln_dps if only_localnet else dps).add(b.datapath)
+    if any_global:
+        # A port of a global type is claimed only by the chassis it names (its HA group's
+        # members, its l2/l3gateway-chassis, the chassis SB binds a virtual port to), and
+        # makes links conditional on those chassis only (LinkIndex.conditional) -- unless
+        # what every chassis follows changed: a gateway port's always-redirect, a missing
+        # chassis-redirect port. Then every chassis is predicted again.
+        li0, li1 = psb0.link_index, psb.link_index
+        if li0 is not li1 and (li0.always != li1.always or li0.warns != li1.warns):
+            return None
     d0, d1 = psb0.datapaths, psb.datapaths
     dps |= differing(d0, d1)
     dps |= differing(psb0.links, psb.links)
@@ -161,9 +191,11 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
             return _AGAIN
         if not p.active:
             return _KEEP  # nothing is realized without a chassis, whatever NB says
+        hc = p.config
+        if hc.chassis in claimers:
+            return _AGAIN
         if any(d in p.local for d in dps):  # (dps is small, p.local is thousands)
             return _AGAIN
-        hc = p.config
         if hc.based_on == "sb":
             if not hc.sb_bound.isdisjoint(touched):
                 return _AGAIN
@@ -172,6 +204,17 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
         return _PATCHES if any(d in p.local for d in ln_dps) else _KEEP
 
     return how
+
+
+def _may_claim(b: Binding) -> set[str]:
+    """The chassis that may claim `b`, a port of a type any chassis considers
+    (controller.py binding_run; PredictedSouthbound.claimable)."""
+    if b.type == "virtual":
+        return {b.sb_chassis} if b.sb_chassis is not None else set()
+    if b.type in ("l2gateway", "l3gateway"):
+        ch = b.options.get(f"{b.type}-chassis")
+        return {ch} if ch is not None else set()
+    return {m.chassis_name for m in b.ha_chassis}
 
 
 def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
