@@ -22,6 +22,7 @@ from helpers.sim_snapshots import THREE_HOSTS, Cluster, three_chassis, vif
 from ovnguard.assess import assess
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
+from ovnguard.i18n import set_language
 from ovnguard.model import logical
 from ovnguard.model.db import differing
 from ovnguard.model.snapshot import HostState, Snapshot
@@ -64,7 +65,9 @@ def start(c: Cluster) -> Snapshot:
             "lsp-set-options pub-r1 router-port=r1-pub",
             "lrp-set-gateway-chassis r1-pub ch1 10",
             "ha-chassis-group-add hag1", "ha-chassis-group-add-chassis hag1 ch2 20",
-            "lsp-add priv2 ext1 -- lsp-set-type ext1 external")
+            "lsp-add priv2 ext1 -- lsp-set-type ext1 external",
+            "lsp-add priv2 gw2 -- lsp-set-type gw2 l2gateway -- lsp-set-options gw2 "
+            "l2gateway-chassis=ch1 network_name=physnet1")
     c.nbctl("set Logical_Switch_Port ext1 ha_chassis_group=$(ovn-nbctl --bare "
             "--columns=_uuid find HA_Chassis_Group name=hag1)".replace(
                 "$(ovn-nbctl --bare --columns=_uuid find HA_Chassis_Group name=hag1)",
@@ -108,6 +111,9 @@ def random_change(rng: random.Random, vm1_uuid: str) -> str:
         "ovn-nbctl lr-nat-add r1 dnat_and_snat 172.24.4.50 10.1.0.5 vm1 00:00:00:00:00:55",
         f"ovn-nbctl add Logical_Switch {rng.choice(SWITCHES[1:])} ports {vm1_uuid}",
         f"ovn-nbctl lsp-set-options provnet-1 network_name=physnet{rng.choice((1, 2))}",
+        # a port of a global type whose claiming chassis changes, its type unchanged
+        f"ovn-nbctl lsp-set-options gw2 l2gateway-chassis=ch{rng.randrange(1, 4)} "
+        "network_name=physnet1",
     ]
     return "\n".join(rng.choice(pool) for _ in range(rng.randrange(1, 5))) + "\n"
 
@@ -118,6 +124,11 @@ def assert_same_sb(a: PredictedSouthbound, b: PredictedSouthbound) -> None:
     assert list(a.topology.switches) == list(b.topology.switches)
     assert list(a.bindings) == list(b.bindings)
     assert a.events == b.events
+    # what is derived on first use (and may be taken from the prediction before)
+    assert a.claimable == b.claimable
+    assert (a.labels, a.by_label) == (b.labels, b.by_label)
+    la, lb = a.link_index, b.link_index
+    assert (la.always, la.conditional, la.warns) == (lb.always, lb.conditional, lb.warns)
 
 
 def test_derived_southbound_and_whatif_equal_from_scratch(
@@ -238,3 +249,27 @@ def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> Non
     assert w.report == f.report
     ghost = {p.port for p in w.deltas["compute1"].removed}
     assert ghost == {"patch-br-int-to-ghost", "patch-ghost-to-br-int"}, w.deltas["compute1"]
+
+
+def test_whatif_after_a_language_change_says_it_in_that_language(tmp_path: Path) -> None:
+    """A loaded model judged in one language, a what-if asked in another: every host's
+    explanation is in the new one, as on the bundle read afresh (none is carried over)."""
+    executor = default_executor()
+    with make(tmp_path) as c:
+        s0 = start(c)
+    try:
+        set_language("en")
+        warm = assess(s0, parse_change("ovn-nbctl lsp-set-addresses vm2 unknown\n", "w.sh"),
+                      executor)
+        set_language("ko")
+        for text in ("ovn-nbctl lsp-set-addresses vm3 unknown\n",
+                     "ovn-nbctl lsp-add priv3 ln9 -- lsp-set-type ln9 localnet -- "
+                     "lsp-set-options ln9 network_name=physnet1\n"):
+            change = parse_change(text, "c.sh")
+            w = assess(s0, change, executor, baseline=warm.baseline)
+            f = assess(fresh(s0), change, executor)
+            assert w.after == f.after, text
+            assert w.deltas == f.deltas, text
+            assert w.report == f.report, text
+    finally:
+        set_language("en")

@@ -360,7 +360,6 @@ def predict_southbound(nb: Database, sb: Database | None = None,
 # the earlier one's, memos included (LinkIndex keeps the walks and the sorted local sets).
 _DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "labels": ("datapaths",), "by_label": ("datapaths",), "link_index": ("links",),
-    "claimable": ("by_type",),
 }
 
 
@@ -462,10 +461,12 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
         if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
                                           for f in inputs):
             psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
-    if "claimable" not in psb.__dict__ and "claimable" in since.__dict__ and not any(
+    # `claimable` reads the ports of the global types, their chassis options and HA groups
+    # too: the earlier one's only where no port of those types changed
+    if "claimable" in since.__dict__ and not any(
             b is not None and b.type in GLOBAL_TYPES
             for b in (*changed.values(), *(before.get(n) for n in changed))):
-        psb.__dict__["claimable"] = since.__dict__["claimable"]  # no claimable type changed
+        psb.__dict__["claimable"] = since.__dict__["claimable"]
     return psb
 
 

@@ -124,7 +124,7 @@ _GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
 # updated or deleted by Neutron -- changes neither what a chassis binds, nor which
 # datapaths are local to it (local_data.c follows patch and l3gateway links only), nor
 # its patch ports (localnet and l2gateway ports). A container port is not one of them
-# (its parent's host reads it).
+# (its parent's host reads it), nor a parent (a host binding its children reads its type).
 _BOUND_HERE_ONLY = frozenset({"", "localport"})
 # What `_unaffected` says of a host: its prediction carries over; only its localnet ports
 # and patch ports are looked at again (`realize_patches`); it is predicted again.
@@ -143,7 +143,8 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     which datapaths are local stay as they were (controller.Localized): only its patch
     ports are predicted again. None: no host carries over."""
     psb0 = since.psb
-    if snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source:
+    if (snapshot.sb is not since.snapshot.sb or psb.nb_source != psb0.nb_source
+            or psb.language != psb0.language):  # (every explanation is in one language)
         return None
     b0, b1 = psb0.bindings, psb.bindings
     names = psb.changed_bindings(psb0)
@@ -155,7 +156,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     for n in names:
         pair = (b0.get(n), b1.get(n))
         if all(b is None or (b.type in _BOUND_HERE_ONLY and b.parent_port is None)
-               for b in pair):
+               for b in pair) and n not in psb0.children and n not in psb.children:
             continue  # read only by a host whose interface names it (`touched`)
         only_localnet = all(b is None or b.type == "localnet" for b in pair)
         for b in pair:
