@@ -205,10 +205,30 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP reached the console script. Raised in the main thread, it unwinds
+    like Ctrl-C, so every `finally` and `with` on the way stops what it started -- the real
+    tools' throwaway ovsdb-servers and ovn-nbctl daemons, their temp directories -- instead
+    of the process dying with them left running. A BaseException: no `except Exception`
+    swallows it."""
+
+    def __init__(self, signo: int) -> None:
+        super().__init__(signo)
+        self.signo = signo
+
+
+def _terminated(signo: int, _frame: object) -> None:
+    raise Terminated(signo)
+
+
 def console_main() -> None:
     """The `ovnguard` console script: `main()` in a process that ends with it. `check` is
     then one piece of work (ovnguard.oneshot); `main()` called in a longer-lived process (the
     tests' in-process runs) leaves that process as it is."""
+    import signal
+
+    for signo in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signo, _terminated)
     if _verb(sys.argv[1:]) == "check":
         from ovnguard.oneshot import one_shot_process
 
@@ -238,3 +258,6 @@ def main() -> None:
     except KeyboardInterrupt:
         print(_("ovnguard: interrupted"), file=sys.stderr)
         sys.exit(130)
+    except Terminated as e:
+        print(_("ovnguard: terminated"), file=sys.stderr)
+        sys.exit(128 + e.signo)
