@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import gzip
 import hashlib
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -173,5 +174,11 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _sigterm(_signo: int, _frame: object) -> None:
+    # unwind as Ctrl-C does: the kept executor's `with` stops its servers and daemons
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _sigterm)
     sys.exit(main(sys.argv[1:]))

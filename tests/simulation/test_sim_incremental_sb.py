@@ -67,7 +67,11 @@ def start(c: Cluster) -> Snapshot:
             "ha-chassis-group-add hag1", "ha-chassis-group-add-chassis hag1 ch2 20",
             "lsp-add priv2 ext1 -- lsp-set-type ext1 external",
             "lsp-add priv2 gw2 -- lsp-set-type gw2 l2gateway -- lsp-set-options gw2 "
-            "l2gateway-chassis=ch1 network_name=physnet1")
+            "l2gateway-chassis=ch1 network_name=physnet1",
+            # a second router, which changes to r1 leave alone
+            "lr-add r2", "lrp-add r2 r2-priv3 00:00:00:00:02:01 10.3.0.1/24",
+            "lsp-add priv3 priv3-r2 -- lsp-set-type priv3-r2 router -- "
+            "lsp-set-options priv3-r2 router-port=r2-priv3")
     c.nbctl("set Logical_Switch_Port ext1 ha_chassis_group=$(ovn-nbctl --bare "
             "--columns=_uuid find HA_Chassis_Group name=hag1)".replace(
                 "$(ovn-nbctl --bare --columns=_uuid find HA_Chassis_Group name=hag1)",
@@ -122,6 +126,8 @@ def assert_same_sb(a: PredictedSouthbound, b: PredictedSouthbound) -> None:
     assert a == b
     assert list(a.topology.switch_ports) == list(b.topology.switch_ports)
     assert list(a.topology.switches) == list(b.topology.switches)
+    assert list(a.topology.routers) == list(b.topology.routers)
+    assert list(a.topology.router_ports) == list(b.topology.router_ports)
     assert list(a.bindings) == list(b.bindings)
     assert a.events == b.events
     # what is derived on first use (and may be taken from the prediction before)
@@ -170,7 +176,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     warm = assess(s0, parse_change("ovn-nbctl lsp-set-addresses vm2 unknown\n", "w.sh"),
                   executor)
     rng = random.Random(20261205)
-    reused = steps = compared = said = 0
+    reused = steps = compared = said = routers_kept = 0
     bfd = {True: 0, False: 0}
     for case in range(24):
         text = random_change(rng, vm1_uuid)
@@ -186,6 +192,9 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
                                                                derived.bindings), text
             said += derived.edited is not None and t1.built_from is not None \
                 and t1.built_from.edited is not None
+            # a router the change left alone is the object it was, where routers changed
+            routers_kept += t1.routers is not t0.routers and any(
+                r is t0.routers.get(u) for u, r in t1.routers.items())
             reused += sum(1 for n, p in derived.topology.switch_ports.items()
                           if prev.topology.switch_ports.get(n) is p)
             steps += 1
@@ -221,6 +230,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     # both ways of deriving the state after were held to the whole computation
     assert min(taken.values()) >= 5, taken
     assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
+    assert routers_kept >= 3, routers_kept
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

@@ -214,8 +214,9 @@ class LogicalTopology:
             # no router-side row changed: the same routers and router ports, as objects
             assert since is not None
             routers, lrps = since.routers, since.router_ports
+            rpieces = since.built_from.routers if since.built_from is not None else {}
         else:
-            routers, lrps = _routers(nb, groups, dups)
+            routers, lrps, rpieces = _routers(nb, groups, dups, since)
         return LogicalTopology(
             switches=MappingProxyType(switches),
             routers=_frozen(routers),
@@ -224,7 +225,8 @@ class LogicalTopology:
             source=nb.source,
             duplicate_ports=tuple(sorted(dups)),
             built_from=_Built(nb, MappingProxyType(pieces), _weak(since), _edited(old, pieces,
-                                                                      edited | dups)),
+                                                                      edited | dups),
+                              rpieces),
         )
 
     def changed_ports(self, base: LogicalTopology) -> set[str]:
@@ -344,7 +346,8 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         router_ports=since.router_ports,
         source=nb.source,
         duplicate_ports=(),
-        built_from=_Built(nb, MappingProxyType(pieces), _weak(since), frozenset(edited)),
+        built_from=_Built(nb, MappingProxyType(pieces), _weak(since), frozenset(edited),
+                          b.routers),
     )
 
 
@@ -365,14 +368,30 @@ def _frozen(m: Mapping[str, T]) -> Mapping[str, T]:
     return m if isinstance(m, MappingProxyType) else MappingProxyType(dict(m))
 
 
-def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str]) -> tuple[
-        dict[str, Router], dict[str, RouterPort]]:
-    """The routers of `nb` and their ports (a port named twice goes into `dups`)."""
+def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str],
+             since: LogicalTopology | None) -> tuple[
+        dict[str, Router], dict[str, RouterPort], dict[str, _RouterPiece]]:
+    """The routers of `nb` and their ports (a port named twice goes into `dups`), and what
+    each was read from. `since`: the topology of an earlier NB this one was derived from; a
+    router whose row and every row it read are the very objects it was built from (and
+    no HA group changed) is taken as it was."""
     routers: dict[str, Router] = {}
     lrps: dict[str, RouterPort] = {}
+    pieces: dict[str, _RouterPiece] = {}
+    old, changed = _reusable_routers(nb, since)
     for lr in sorted(nb.rows("Logical_Router"), key=lambda r: (r.name, r.uuid)):
+        got = old.get(lr.uuid)
+        if (got is not None and got[0] is lr and changed.isdisjoint(got[1])
+                and lrps.keys().isdisjoint(got[3])):
+            lrps.update(got[3])
+            routers[lr.uuid] = got[2]
+            pieces[lr.uuid] = got
+            continue
         names = []
+        read: set[object] = set()  # the uuids of every row this router is made of
+        mine: dict[str, RouterPort] = {}
         for pu in lr.set("ports"):
+            read.add(pu)
             pr = nb.row("Logical_Router_Port", str(pu))
             if pr is None:
                 continue
@@ -380,6 +399,7 @@ def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str])
                 dups.add(pr.name)
                 continue
             names.append(pr.name)
+            read.update(pr.set("gateway_chassis"))
             gcs = [nb.row("Gateway_Chassis", str(u)) for u in pr.set("gateway_chassis")]
             gw = sorted(
                 (
@@ -394,7 +414,7 @@ def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str])
                 key=lambda g: (-g.priority, g.chassis_name),
             )
             hg = pr.opt("ha_chassis_group")
-            lrps[pr.name] = RouterPort(
+            lrps[pr.name] = mine[pr.name] = RouterPort(
                 name=pr.name,
                 uuid=pr.uuid,
                 router=lr.name,
@@ -410,10 +430,12 @@ def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str])
             )
         nats = []
         for nu in lr.set("nat"):
+            read.add(nu)
             n = nb.row("NAT", str(nu))
             if n is None:
                 continue
             gp = n.opt("gateway_port")
+            read.add(gp)
             gp_row = nb.row("Logical_Router_Port", str(gp)) if gp is not None else None
             nats.append(
                 Nat(
@@ -436,7 +458,30 @@ def _routers(nb: Database, groups: Mapping[str, HaChassisGroup], dups: set[str])
             nat=tuple(sorted(nats, key=lambda n: (n.type, n.external_ip, n.uuid))),
             external_ids=frozen_smap(lr, "external_ids"),
         )
-    return routers, lrps
+        pieces[lr.uuid] = (lr, frozenset(read), routers[lr.uuid], mine)
+    return routers, lrps, pieces
+
+
+# The rows a router is read from (NB_ROUTER_ROWS) and what was made of them: its row, the
+# uuids of its ports, their gateway chassis and its NAT rows, the router, its ports.
+_RouterPiece = tuple[Row, frozenset[object], "Router", dict[str, "RouterPort"]]
+_NB_ROUTER_ROWS = ("Logical_Router_Port", "Gateway_Chassis", "NAT")
+
+
+def _reusable_routers(nb: Database, since: LogicalTopology | None) -> tuple[
+        Mapping[str, _RouterPiece], set[object]]:
+    """The routers `since` was built from, and the uuids of the rows routers read that are
+    not the same objects any more; nothing where an HA group changed or `since` had a port
+    named twice."""
+    b = since.built_from if since is not None else None
+    if b is None or since is None or since.duplicate_ports or any(
+            nb.tables.get(t) is not b.nb.tables.get(t)
+            for t in ("HA_Chassis_Group", "HA_Chassis")):
+        return {}, set()
+    changed: set[object] = set()
+    for t in _NB_ROUTER_ROWS:
+        changed |= nb.changed_rows(b.nb, t)
+    return b.routers, changed
 
 
 @dataclass(frozen=True)
@@ -448,6 +493,8 @@ class _Built:
     # again, gone or new): `changed_ports` reads them instead of all ports
     since: weakref.ref[LogicalTopology] | None = None
     edited: frozenset[str] | None = None
+    # per router uuid, what it was read from and made into (`_routers`)
+    routers: Mapping[str, _RouterPiece] = field(default_factory=dict)
 
 
 _NOTHING: tuple[Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]], frozenset[str]] = (
