@@ -121,12 +121,7 @@ class NbIndex:
                     return None  # a name two ports carry: which one wins is table order
                 lsps[r1.name] = r1
         for u in switches:
-            r0 = ls0.get(u)
-            if r0 is not None:
-                for pu in r0.set("ports"):
-                    pr = _row(p0, pu)
-                    if pr is not None:
-                        names.add(pr.name)
+            names.update(pr.name for pr in _held(ls0.get(u), p0))
         holders: dict[str, Row] = {}
         for n in names:
             o = owner.pop(n, None)
@@ -134,32 +129,24 @@ class NbIndex:
                 holders[o.uuid] = ls1[o.uuid]
         for holder in holders.values():
             # a switch that did not change still holds the port, perhaps under a new name
-            for pu in holder.set("ports"):
-                pr = _row(p1, pu)
-                if pr is not None and pr.name in names:
+            for pr in _held(holder, p1):
+                if pr.name in names:
                     owner[pr.name] = holder
         for u in switches:
             r1 = ls1.get(u)
-            if r1 is not None:
-                for pu in r1.set("ports"):
-                    pr = _row(p1, pu)
-                    if pr is not None:
-                        if pr.name in owner and owner[pr.name] is not r1:
-                            return None  # two switches hold it: the last one in table order
-                        owner[pr.name] = r1
+            if r1 is None:
+                continue
+            for pr in _held(r1, p1):
+                if pr.name in owner and owner[pr.name] is not r1:
+                    return None  # two switches hold it: the last one in table order
+                owner[pr.name] = r1
         bridged = [(p, ls) for p, ls in old._bridged if p.name not in names
                    and ls.uuid not in switches]
-        for n in names | {p.name for u in switches for p in self._ports_of(ls1.get(u))}:
+        for n in names | {p.name for u in switches for p in _held(ls1.get(u), p1)}:
             p = lsps.get(n)
             if p is not None and _str(p.get("type")) in BRIDGED_TYPES and n in owner:
                 bridged.append((p, owner[n]))
         return lsps, owner, tuple(sorted(bridged, key=_bridged_key))
-
-    def _ports_of(self, ls: Row | None) -> Iterator[Row]:
-        for u in ls.set("ports") if ls is not None else ():
-            p = self.db.row("Logical_Switch_Port", str(u))
-            if p is not None:
-                yield p
 
     def switch_of(self, lport: str) -> Row | None:
         return self.lsp_switch.get(lport)
@@ -208,6 +195,14 @@ def _bridged_key(pl: tuple[Row, Row]) -> tuple[str, str]:
 
 def _row(table: Mapping[Uuid, Row], u: object) -> Row | None:
     return table.get(u) if isinstance(u, Uuid) else None
+
+
+def _held(ls: Row | None, ports: Mapping[Uuid, Row]) -> Iterator[Row]:
+    """The port rows (of `ports`) switch `ls` holds; a dangling reference is skipped."""
+    for u in ls.set("ports") if ls is not None else ():
+        pr = _row(ports, u)
+        if pr is not None:
+            yield pr
 
 
 def network_name(port: Row) -> str | None:
