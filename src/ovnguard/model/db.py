@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Uuid(str):
@@ -497,6 +498,18 @@ def differing(a: Mapping[K, object], b: Mapping[K, object]) -> set[K]:
     return out
 
 
+def thawed(m: Mapping[K, V]) -> dict[K, V]:
+    """A new dict with `m`'s items. `dict(m)` of a MappingProxyType goes through the mapping
+    protocol item by item, 20x slower than copying the dict under it (68 vs 3.5 ms for
+    220k entries here): the model's tables and indexes are proxies, and a change copies
+    the ones it edits."""
+    if isinstance(m, MappingProxyType | dict):
+        out = m.copy()  # a proxy's copy is the copy of the mapping under it
+        if type(out) is dict:
+            return out
+    return dict(m)
+
+
 @dataclass(frozen=True)
 class Database:
     """An immutable snapshot of one OVSDB database."""
@@ -618,7 +631,7 @@ class Edit:
         if t is None:
             if table not in self.base.schema.tables:
                 raise KeyError(f"no table {table} in schema {self.base.schema.name}")
-            t = dict(self.base.tables.get(table, {}))
+            t = thawed(self.base.tables.get(table, {}))
             self._tables[table] = t
         return t
 

@@ -19,7 +19,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from ovnguard.model.db import Database, Row, differing
+from ovnguard.model.db import Database, Row, differing, thawed
 from ovnguard.model.ovs import frozen_smap
 
 T = TypeVar("T")
@@ -325,8 +325,8 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         if sp is None or sp.uuid != u:
             return None
         holders.add(sp.switch_uuid)
-    lsps = dict(since.switch_ports)
-    pieces = dict(b.pieces)
+    lsps = thawed(since.switch_ports)
+    pieces = thawed(b.pieces)
     edited: set[str] = set()
     for su in holders:
         ls = nb.row("Logical_Switch", su)

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ovnguard.i18n import _, current_language
-from ovnguard.model.db import Database, differing
+from ovnguard.model.db import Database, differing, thawed
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import (
     HaChassis,
@@ -432,7 +432,7 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
                 edits.setdefault(k1, set(old.get(k1, ()))).add(n)
         if not edits:
             return old
-        out = dict(old)
+        out = thawed(old)
         for k, names in edits.items():
             if names:
                 out[k] = tuple(sorted(names))
@@ -499,7 +499,7 @@ def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Bindi
     if not changed:
         return before
     if all(before.get(n) is not None and b is not None for n, b in changed.items()):
-        out = dict(before)
+        out = thawed(before)
         out.update(changed)  # type: ignore[arg-type]  # no None: checked above
         return MappingProxyType(out)
     keys = list(before)

@@ -47,6 +47,7 @@ from ovnguard.model.db import (
     json_converter,
     normalize_set,
     row_layout,
+    thawed,
     uuid_interner,
 )
 from ovnguard.oneshot import is_one_shot
@@ -558,7 +559,7 @@ def apply_records(db: Database, raw: bytes, source: str) -> tuple[Database, list
     tables = dict(db.tables)
     changes: list[RowChange] = []
     for tname, work in changed.items():
-        t = dict(tables.get(tname, {}))
+        t = thawed(tables.get(tname, {}))
         for uid, data in work.items():
             b = before[(tname, uid)]
             if data is None:
