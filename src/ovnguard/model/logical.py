@@ -210,11 +210,10 @@ class LogicalTopology:
                 external_ids=frozen_smap(ls, "external_ids"),
             )
             pieces[ls.uuid] = (ls, mine, switches[ls.uuid])
-        if _same_routers(nb, since):
+        b = _same_routers(nb, since)
+        if b is not None and since is not None:
             # no router-side row changed: the same routers and router ports, as objects
-            assert since is not None
-            routers, lrps = since.routers, since.router_ports
-            rpieces = since.built_from.routers if since.built_from is not None else {}
+            routers, lrps, rpieces = since.routers, since.router_ports, b.routers
         else:
             routers, lrps, rpieces = _routers(nb, groups, dups, since)
         return LogicalTopology(
@@ -310,8 +309,8 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
     ports that did kept their names (options, addresses, types edited): only the switches
     holding them are read again, everything else is `since`'s, as objects and in its
     order. None otherwise."""
-    b = since.built_from if since is not None else None
-    if (b is None or since is None or not _same_routers(nb, since)
+    b = _same_routers(nb, since)
+    if (b is None or since is None
             or nb.tables.get("Logical_Switch") is not b.nb.tables.get("Logical_Switch")):
         return None
     t0 = b.nb.tables.get("Logical_Switch_Port", {})
@@ -351,17 +350,17 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
     )
 
 
-# What a router or router port is read from: when none of these tables changed, nor any
-# HA group, the routers are the ones built before.
-_ROUTER_TABLES = ("Logical_Router", "Logical_Router_Port", "Gateway_Chassis", "NAT",
-                  "HA_Chassis_Group", "HA_Chassis")
+# What a router or router port is read from besides HA groups: when none of these tables
+# changed either, the routers are the ones built before.
+_ROUTER_TABLES = ("Logical_Router", "Logical_Router_Port", "Gateway_Chassis", "NAT")
 
 
-def _same_routers(nb: Database, since: LogicalTopology | None) -> bool:
-    b = since.built_from if since is not None else None
-    if b is None or since is None or since.duplicate_ports:
-        return False
-    return all(nb.tables.get(t) is b.nb.tables.get(t) for t in _ROUTER_TABLES)
+def _same_routers(nb: Database, since: LogicalTopology | None) -> _Built | None:
+    """What `since` was built from, where no router-side row changed (`_usable`)."""
+    b = _usable(nb, since)
+    if b is None or any(nb.tables.get(t) is not b.nb.tables.get(t) for t in _ROUTER_TABLES):
+        return None
+    return b
 
 
 def _frozen(m: Mapping[str, T]) -> Mapping[str, T]:
@@ -472,11 +471,9 @@ def _reusable_routers(nb: Database, since: LogicalTopology | None) -> tuple[
         Mapping[str, _RouterPiece], set[object]]:
     """The routers `since` was built from, and the uuids of the rows routers read that are
     not the same objects any more; nothing where an HA group changed or `since` had a port
-    named twice."""
-    b = since.built_from if since is not None else None
-    if b is None or since is None or since.duplicate_ports or any(
-            nb.tables.get(t) is not b.nb.tables.get(t)
-            for t in ("HA_Chassis_Group", "HA_Chassis")):
+    named twice (`_usable`)."""
+    b = _usable(nb, since)
+    if b is None:
         return {}, set()
     changed: set[object] = set()
     for t in _NB_ROUTER_ROWS:
@@ -506,14 +503,23 @@ def _reusable(nb: Database, since: LogicalTopology | None) -> tuple[
     """The switches `since` was built from, and the uuids of the Logical_Switch_Port rows
     that are not the same objects any more (inserted, deleted or edited). Nothing is reused
     when what a port also reads changed (HA groups) or when `since` had duplicate ports
-    (which one northd keeps depends on the order of all of them)."""
-    b = since.built_from if since is not None else None
-    if b is None or since is None or since.duplicate_ports:
+    (`_usable`)."""
+    b = _usable(nb, since)
+    if b is None:
         return _NOTHING
-    for t in ("HA_Chassis_Group", "HA_Chassis"):
-        if nb.tables.get(t) is not b.nb.tables.get(t):
-            return _NOTHING
     return b.pieces, nb.changed_rows(b.nb, "Logical_Switch_Port")
+
+
+def _usable(nb: Database, since: LogicalTopology | None) -> _Built | None:
+    """What `since` was built from, where its pieces may serve `nb`: not where a port was
+    named twice (which one northd keeps depends on the order of all of them), nor where an
+    HA group changed (switch and router ports both read them)."""
+    b = since.built_from if since is not None else None
+    if b is None or since is None or since.duplicate_ports or any(
+            nb.tables.get(t) is not b.nb.tables.get(t)
+            for t in ("HA_Chassis_Group", "HA_Chassis")):
+        return None
+    return b
 
 
 def _ha_group(db: Database, row: Row) -> HaChassisGroup:
