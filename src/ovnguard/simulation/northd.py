@@ -147,16 +147,8 @@ class PredictedSouthbound:
         out: dict[str, set[str]] = {}
         for typ in GLOBAL_TYPES:
             for name in self.by_type.get(typ, ()):
-                b = self.bindings[name]
-                if typ == "virtual":
-                    who: set[str | None] = {b.sb_chassis}
-                elif typ in ("l2gateway", "l3gateway"):
-                    who = {b.options.get(f"{typ}-chassis")}
-                else:
-                    who = {m.chassis_name for m in b.ha_chassis}
-                for ch in who:
-                    if ch is not None:
-                        out.setdefault(ch, set()).add(name)
+                for ch in claimers(self.bindings[name]):
+                    out.setdefault(ch, set()).add(name)
         return MappingProxyType({ch: tuple(sorted(v)) for ch, v in out.items()})
 
     @cached_property
@@ -164,6 +156,19 @@ class PredictedSouthbound:
         from ovnguard.simulation.locality import LinkIndex
 
         return LinkIndex(self)
+
+
+def claimers(b: Binding) -> set[str]:
+    """The chassis that may claim `b`, a port of a type binding.c considers on every
+    chassis (GLOBAL_TYPES): the chassis SB binds a virtual port to, the one an l2gateway or
+    l3gateway port names, the members of an HA port's group."""
+    if b.type == "virtual":
+        who = {b.sb_chassis}
+    elif b.type in ("l2gateway", "l3gateway"):
+        who = {b.options.get(f"{b.type}-chassis")}
+    else:
+        who = {m.chassis_name for m in b.ha_chassis}
+    return {ch for ch in who if ch is not None}
 
 
 def predict_southbound(nb: Database, sb: Database | None = None,

@@ -40,8 +40,8 @@ from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.northd import (
     GLOBAL_TYPES,
-    Binding,
     PredictedSouthbound,
+    claimers,
     predict_southbound,
 )
 from ovnguard.simulation.patchrun import (
@@ -151,7 +151,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     dps: set[str] = set()  # datapaths where what decides locality may have changed
     ln_dps: set[str] = set()  # datapaths where only localnet ports changed
     parents: set[str] = set()
-    claimers: set[str] = set()  # chassis that may claim a changed port of a global type
+    claiming: set[str] = set()  # chassis that may claim a changed port of a global type
     any_global = False
     for n in names:
         pair = (b0.get(n), b1.get(n))
@@ -166,7 +166,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
                 parents.add(b.parent_port)
             if b.type in _GLOBAL_TYPES:
                 any_global = True
-                claimers |= _may_claim(b)
+                claiming |= claimers(b)
             # a host where its datapath is local reads it too (the walk that explains its
             # local datapaths reads the links and chassis-redirect ports on the way)
             (ln_dps if only_localnet else dps).add(b.datapath)
@@ -193,7 +193,7 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
         if not p.active:
             return _KEEP  # nothing is realized without a chassis, whatever NB says
         hc = p.config
-        if hc.chassis in claimers:
+        if hc.chassis in claiming:
             return _AGAIN
         if any(d in p.local for d in dps):  # (dps is small, p.local is thousands)
             return _AGAIN
@@ -205,17 +205,6 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
         return _PATCHES if any(d in p.local for d in ln_dps) else _KEEP
 
     return how
-
-
-def _may_claim(b: Binding) -> set[str]:
-    """The chassis that may claim `b`, a port of a type any chassis considers
-    (controller.py binding_run; PredictedSouthbound.claimable)."""
-    if b.type == "virtual":
-        return {b.sb_chassis} if b.sb_chassis is not None else set()
-    if b.type in ("l2gateway", "l3gateway"):
-        ch = b.options.get(f"{b.type}-chassis")
-        return {ch} if ch is not None else set()
-    return {m.chassis_name for m in b.ha_chassis}
 
 
 def _predict(psb: PredictedSouthbound, host: str, ovs: Database | None,
