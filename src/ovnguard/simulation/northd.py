@@ -31,6 +31,7 @@ from ovnguard.model.logical import (
     Router,
     RouterPort,
     Southbound,
+    Switch,
     SwitchPort,
 )
 from ovnguard.simulation.types import ControllerEvent
@@ -198,8 +199,7 @@ def predict_southbound(nb: Database, sb: Database | None = None,
 
     datapaths: dict[str, Datapath] = {}
     for s in topo.switches.values():
-        datapaths[s.uuid] = Datapath(s.uuid, s.name, "switch",
-                                     _tunnel_key(south, s.uuid, s.other_config))
+        datapaths[s.uuid] = _switch_datapath(s, south)
     for r in topo.routers.values():
         datapaths[r.uuid] = Datapath(r.uuid, r.name, "router",
                                      _tunnel_key(south, r.uuid, r.options))
@@ -485,7 +485,7 @@ def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
     for u, s in topo.switches.items():
         d = d0.get(u)
         if d is None or s0.get(u) is not s:
-            nd = Datapath(s.uuid, s.name, "switch", _tunnel_key(south, s.uuid, s.other_config))
+            nd = _switch_datapath(s, south)
             if nd != d:
                 d, same = nd, False
         out[u] = d
@@ -494,6 +494,10 @@ def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
     for u in topo.routers:
         out[u] = d0[u]
     return MappingProxyType(out)
+
+
+def _switch_datapath(s: Switch, south: Southbound | None) -> Datapath:
+    return Datapath(s.uuid, s.name, "switch", _tunnel_key(south, s.uuid, s.other_config))
 
 
 def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Binding | None],
