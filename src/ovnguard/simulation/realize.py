@@ -105,9 +105,9 @@ def _realize(snapshot: Snapshot, psb: PredictedSouthbound, since: _Basis | None 
     for h in sorted(snapshot.hosts):
         old = since.preds.get(h) if since is not None and how is not None else None
         got = how(h, old) if old is not None and how is not None else _AGAIN
-        if got is _KEEP and old is not None:
+        if got == _KEEP and old is not None:
             preds[h] = old
-        elif got is _PATCHES and old is not None and old.localized is not None:
+        elif got == _PATCHES and old is not None and old.localized is not None:
             preds[h] = realize_patches(psb, old.config, old.localized)
         else:
             preds[h] = _predict(psb, h, snapshot.hosts[h].ovs)
@@ -568,11 +568,6 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Incremental processing keeps every datapath that was local (and, seen from the OVS
     # state, any datapath whose patch ports exist: it was local when they were made).
-    kept = kept_of.get(runtime0.local) if kept_of is not None else None
-    if kept is None:
-        kept = sorted(runtime0.local & psb1.datapaths.keys())
-        if kept_of is not None:
-            kept_of[runtime0.local] = kept
     made: dict[str, Chain] = {}
     for p in st1.patches:
         b = psb1.bindings.get(p.lport or "") if p.key is not None else None
@@ -603,6 +598,11 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     if not made and (runtime0.local is local_p1 or runtime0.local <= local_p1):
         inc = p1  # every datapath kept (a subset of what was local) is local anyway
     else:
+        kept = kept_of.get(runtime0.local) if kept_of is not None else None
+        if kept is None:
+            kept = sorted(runtime0.local & psb1.datapaths.keys())
+            if kept_of is not None:
+                kept_of[runtime0.local] = kept
         seed = Lazy([*kept, *made], was_local)
         inc = realize_host(psb1, hc1, seed) if not seed.keys() <= p1.local.keys() else p1
 
