@@ -12,7 +12,7 @@ from functools import cached_property
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
 from ovnguard.i18n import _
-from ovnguard.model.db import Database, Row, Uuid
+from ovnguard.model.db import Database, Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import (
     COLLECT_HOSTS,
@@ -76,10 +76,8 @@ class NbIndex:
         port two rows hold goes to the last one, a dangling reference is skipped."""
         out: dict[str, Row] = {}
         for owner in self.db.rows(table):
-            for u in owner.set("ports"):
-                p = self.db.row(port_table, str(u))
-                if p is not None:
-                    out[p.name] = owner
+            for p in _held(owner, self.db, port_table):
+                out[p.name] = owner
         return out
 
     @cached_property
@@ -121,7 +119,7 @@ class NbIndex:
                     return None  # a name two ports carry: which one wins is table order
                 lsps[r1.name] = r1
         for u in switches:
-            names.update(pr.name for pr in _held(ls0.get(u), p0))
+            names.update(pr.name for pr in _held(ls0.get(u), old.db))
         holders: dict[str, Row] = {}
         for n in names:
             o = owner.pop(n, None)
@@ -129,20 +127,20 @@ class NbIndex:
                 holders[o.uuid] = ls1[o.uuid]
         for holder in holders.values():
             # a switch that did not change still holds the port, perhaps under a new name
-            for pr in _held(holder, p1):
+            for pr in _held(holder, self.db):
                 if pr.name in names:
                     owner[pr.name] = holder
         for u in switches:
             r1 = ls1.get(u)
             if r1 is None:
                 continue
-            for pr in _held(r1, p1):
+            for pr in _held(r1, self.db):
                 if pr.name in owner and owner[pr.name] is not r1:
                     return None  # two switches hold it: the last one in table order
                 owner[pr.name] = r1
         bridged = [(p, ls) for p, ls in old._bridged if p.name not in names
                    and ls.uuid not in switches]
-        for n in names | {p.name for u in switches for p in _held(ls1.get(u), p1)}:
+        for n in names | {p.name for u in switches for p in _held(ls1.get(u), self.db)}:
             p = lsps.get(n)
             if p is not None and _str(p.get("type")) in BRIDGED_TYPES and n in owner:
                 bridged.append((p, owner[n]))
@@ -169,8 +167,7 @@ class NbIndex:
         return tuple(sorted(out, key=_bridged_key))
 
     def switch_ports(self, ls: Row) -> list[Row]:
-        out = [self.db.row("Logical_Switch_Port", str(u)) for u in ls.set("ports")]
-        return sorted((p for p in out if p is not None), key=lambda r: r.name)
+        return sorted(_held(ls, self.db), key=lambda r: r.name)
 
     def routers_on(self, ls: Row) -> list[tuple[Row, Row, Row]]:
         """(switch port of type router, router port, router) attached to `ls`."""
@@ -193,16 +190,14 @@ def _bridged_key(pl: tuple[Row, Row]) -> tuple[str, str]:
     return pl[1].name, pl[0].name
 
 
-def _row(table: Mapping[Uuid, Row], u: object) -> Row | None:
-    return table.get(u) if isinstance(u, Uuid) else None
-
-
-def _held(ls: Row | None, ports: Mapping[Uuid, Row]) -> Iterator[Row]:
-    """The port rows (of `ports`) switch `ls` holds; a dangling reference is skipped."""
-    for u in ls.set("ports") if ls is not None else ():
-        pr = _row(ports, u)
-        if pr is not None:
-            yield pr
+def _held(owner: Row | None, db: Database, table: str = "Logical_Switch_Port"
+          ) -> Iterator[Row]:
+    """The rows of `table` in `db` that `owner` (a switch, a router) holds in its `ports`;
+    a dangling reference is skipped."""
+    for u in owner.set("ports") if owner is not None else ():
+        p = db.row(table, str(u))
+        if p is not None:
+            yield p
 
 
 def network_name(port: Row) -> str | None:
