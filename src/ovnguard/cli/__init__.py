@@ -217,7 +217,23 @@ class Terminated(BaseException):
         self.signo = signo
 
 
+_owner_pid = 0  # the process console_main installed _terminated in
+
+
 def _terminated(signo: int, _frame: object) -> None:
+    import os
+
+    if os.getpid() != _owner_pid:
+        # A child forked from us (pyroute2 reads another namespace from a forked child and
+        # stops it with SIGTERM) inherits the handler. Unwinding there would run the
+        # parent's `finally` blocks -- stopping the parent's daemons, deleting its temp
+        # directories -- and go on with the parent's work in the child. It dies as it would
+        # have without us.
+        import signal
+
+        signal.signal(signo, signal.SIG_DFL)
+        os.kill(os.getpid(), signo)
+        return
     raise Terminated(signo)
 
 
@@ -225,15 +241,23 @@ def console_main() -> None:
     """The `ovnguard` console script: `main()` in a process that ends with it. `check` is
     then one piece of work (ovnguard.oneshot); `main()` called in a longer-lived process (the
     tests' in-process runs) leaves that process as it is."""
+    import os
     import signal
 
-    for signo in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signo, _terminated)
-    if _verb(sys.argv[1:]) == "check":
-        from ovnguard.oneshot import one_shot_process
+    global _owner_pid
+    _owner_pid = os.getpid()
+    before = {signo: signal.signal(signo, _terminated)
+              for signo in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        if _verb(sys.argv[1:]) == "check":
+            from ovnguard.oneshot import one_shot_process
 
-        one_shot_process()  # load, judge, print, exit: see ovnguard.oneshot
-    main()
+            one_shot_process()  # load, judge, print, exit: see ovnguard.oneshot
+        main()
+    finally:
+        # called in-process (tests, a library caller), the process keeps its own handlers
+        for signo, handler in before.items():
+            signal.signal(signo, handler)
 
 
 def main() -> None:
