@@ -115,6 +115,16 @@ def random_change(rng: random.Random, vm1_uuid: str) -> str:
         "ovn-nbctl lr-nat-add r1 dnat_and_snat 172.24.4.50 10.1.0.5 vm1 00:00:00:00:00:55",
         f"ovn-nbctl add Logical_Switch {rng.choice(SWITCHES[1:])} ports {vm1_uuid}",
         f"ovn-nbctl lsp-set-options provnet-1 network_name=physnet{rng.choice((1, 2))}",
+        # the router side: only what chassisredirect bindings read (derived), and what the
+        # join or the other bindings read (computed in full)
+        f"ovn-nbctl lrp-set-options r1-pub redirect-type={rng.choice(('bridged', 'overlay'))}",
+        f"ovn-nbctl set Logical_Router r1 options:always_learn_from_arp_request={n % 2}",
+        f"ovn-nbctl set Logical_Router r1 options:requested-tnl-key={n + 100}",
+        f"ovn-nbctl set Logical_Router r1 options:chassis=ch{rng.randrange(1, 4)}",
+        f"ovn-nbctl lrp-set-gateway-chassis r1-priv1 ch{rng.randrange(1, 4)} 5",
+        "ovn-nbctl lr-nat-del r1",
+        # a vtep port behind r1's gateway port (no always-redirect from then on)
+        f"ovn-nbctl lsp-add pub vt{n} -- lsp-set-type vt{n} vtep",
         # a port of a global type whose claiming chassis changes, its type unchanged
         f"ovn-nbctl lsp-set-options gw2 l2gateway-chassis=ch{rng.randrange(1, 4)} "
         "network_name=physnet1",
@@ -143,9 +153,13 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     taken = {True: 0, False: 0}
     real_derived = northd._derived
 
+    redirects = [0]  # of which a gateway port's chassisredirect binding was made again
+
     def spy(*args: Any) -> PredictedSouthbound | None:
         out = real_derived(*args)
         taken[out is not None] += 1
+        if out is not None and out.edited is not None:
+            redirects[0] += any(n.startswith("cr-") for n in out.edited[1])
         return out
 
     monkeypatch.setattr(northd, "_derived", spy)
@@ -178,7 +192,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     rng = random.Random(20261205)
     reused = steps = compared = said = routers_kept = 0
     bfd = {True: 0, False: 0}
-    for case in range(24):
+    for case in range(32):
         text = random_change(rng, vm1_uuid)
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
         prev, states = psb0, [s0, *result.steps]
@@ -228,7 +242,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     # what-ifs were compared
     assert steps >= 20 and reused > steps and compared >= 10 and min(bfd.values()) >= 3
     # both ways of deriving the state after were held to the whole computation
-    assert min(taken.values()) >= 5, taken
+    assert min(taken.values()) >= 5 and redirects[0] >= 3, (taken, redirects)
     assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
     assert routers_kept >= 3, routers_kept
 

@@ -106,6 +106,17 @@ class LinkIndex:
         self._reach: dict[str, frozenset[str]] = {}
         self._shared: dict[frozenset[str], tuple[dict[str, None], frozenset[str]]] = {}
 
+    def again(self, psb: PredictedSouthbound) -> LinkIndex:
+        """The index of `psb`, a prediction with this one's links whose chassisredirect
+        bindings may differ (a gateway port moved): built again, with this one's memos where
+        they still hold -- the walks over links followed on every chassis when those links
+        are the same, the shared sets always (they depend on nothing else)."""
+        new = LinkIndex(psb)
+        if new.always == self.always:
+            new._reach = self._reach
+        new._shared = self._shared
+        return new
+
     def shared(self, found: Iterable[str]) -> tuple[dict[str, None], frozenset[str]]:
         """`found` in sorted order (as Lazy keys) and as a frozenset, one pair for every
         chassis with the same local datapaths. On a Neutron-shaped cloud nearly every chassis

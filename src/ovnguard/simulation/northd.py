@@ -201,8 +201,7 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     for s in topo.switches.values():
         datapaths[s.uuid] = _switch_datapath(s, south)
     for r in topo.routers.values():
-        datapaths[r.uuid] = Datapath(r.uuid, r.name, "router",
-                                     _tunnel_key(south, r.uuid, r.options))
+        datapaths[r.uuid] = _router_datapath(r, south)
 
     for d in topo.duplicate_ports:
         northd("WARN", f"duplicate logical port {d}", d)
@@ -302,28 +301,8 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             northd("WARN", f"Bad configuration: distributed gateway port configured on port "
                    f"{rp.name} on L3 gateway router", rp.name)
             continue
-        cr = f"cr-{rp.name}"
-        ha, ha_ev = _gateway_group(rp, src, northd)
-        cr_opts = {"distributed-port": rp.name}
-        always, why = _always_redirect(rp, router, lsp_peer_switch(rp, lrp_peer, topo),
-                                       vtep_switches, src)
-        redirect_type = rp.options.get("redirect-type")
-        if redirect_type is not None:
-            cr_opts["redirect-type"] = redirect_type
-            if redirect_type == "bridged":
-                always = False
-                why = (*why, Evidence(_(
-                        "{name} has options:redirect-type=bridged, which disables "
-                        "always-redirect").format(
-                        name=rp.name), src, "Logical_Router_Port",
-                                      rp.name))
-        if always:
-            cr_opts["always-redirect"] = "true"
-        put(Binding(
-            cr, "chassisredirect", rp.router_uuid, MappingProxyType(cr_opts),
-            ha_chassis=ha, ha_evidence=(*ha_ev, *why), nb_table="Logical_Router_Port",
-            nb_row=rp.name,
-        ))
+        peer_switch = lsp_peer_switch(rp, lrp_peer, topo)
+        put(_redirect_binding(rp, router, peer_switch in vtep_switches, src, northd))
 
     if south is not None:
         for name, b in list(bindings.items()):
@@ -371,18 +350,21 @@ _DERIVED_FROM: dict[str, tuple[str, ...]] = {
 def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
              src: str) -> PredictedSouthbound | None:
     """`predict_southbound` from `since`, the prediction for the NB this one was derived
-    from, where the change left the router side alone (every router and router port the
-    same object: LogicalTopology.from_nb) and changed only switches and switch ports of
-    types other than router and vtep: a port Neutron or an operator creates, updates or
-    deletes; the incident's localnet port. Only the changed ports' bindings are made again
-    (as the whole computation makes them: `_switch_port_binding`, `_with_sb`, `since`'s
-    object kept when equal), and only the index entries they are in are sorted again; all
-    the rest is `since`'s. None where that does not hold, or where northd would warn about
+    from, where the change touched switches and switch ports of types other than router
+    and vtep (a port Neutron or an operator creates, updates or deletes; the incident's
+    localnet port) and, on the router side, only what chassisredirect bindings read (a
+    gateway port moved to other chassis, a NAT rule: `_redirects_to_redo`). Only the
+    changed ports' bindings are made again (as the whole computation makes them:
+    `_switch_port_binding`, `_redirect_binding`, `_with_sb`, `since`'s object kept when
+    equal), and only the index entries they are in are sorted again; all the rest is
+    `since`'s. None where that does not hold, or where northd would warn about
     anything (the warnings are in an order of all ports): the caller computes it all.
     tests/simulation/test_sim_incremental_sb.py holds both to the same result."""
     t0 = since.topology
-    if (topo.routers is not t0.routers or topo.router_ports is not t0.router_ports
-            or since.events or topo.duplicate_ports or since.nb_source != src):
+    if since.events or topo.duplicate_ports or since.nb_source != src:
+        return None
+    redirects = _redirects_to_redo(topo, since)
+    if redirects is None:
         return None
     p0, p1 = t0.switch_ports, topo.switch_ports
     if len(since.bindings) < len(p0):
@@ -417,6 +399,18 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
             return None
         if ob is None or not _same_but_sb(ob, b):
             changed[n] = _with_sb(b, south)
+    for rp in redirects:
+        # the join is as before (`_redirects_to_redo`): the peer the port's own binding names
+        peer = since.bindings[rp.name].peer
+        peer_switch = lsp_peer_switch(rp, {rp.name: peer} if peer else {}, topo)
+        vtep = peer_switch is not None and any(
+            p.type == "vtep" and p.switch_uuid == peer_switch for p in topo.ports_of(peer_switch))
+        b = _redirect_binding(rp, topo.routers[rp.router_uuid], vtep, src, northd)
+        if warned:
+            return None
+        ob = since.bindings[b.logical_port]
+        if not _same_but_sb(ob, b):
+            changed[b.logical_port] = _with_sb(b, south)
 
     datapaths = _derived_datapaths(topo, south, since)
     bindings = _derived_bindings(since.bindings, changed, len(p0))
@@ -462,23 +456,63 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
         language=since.language,
         edited=(weakref.ref(since), frozenset(changed)),
     )
+    # `claimable` reads the ports of the global types, their chassis options and HA groups
+    # too, and the link index the chassisredirect ports: the earlier one's only where no
+    # port of those types changed
+    touched = {b.type for b in (*changed.values(), *(before.get(n) for n in changed))
+               if b is not None}
     for attr, inputs in _DERIVED_FROM.items():
         if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
                                           for f in inputs):
             psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
-    # `claimable` reads the ports of the global types, their chassis options and HA groups
-    # too: the earlier one's only where no port of those types changed
-    if "claimable" in since.__dict__ and not any(
-            b is not None and b.type in GLOBAL_TYPES
-            for b in (*changed.values(), *(before.get(n) for n in changed))):
+    if "link_index" in psb.__dict__ and "chassisredirect" in touched:
+        psb.__dict__["link_index"] = since.__dict__["link_index"].again(psb)
+    if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
         psb.__dict__["claimable"] = since.__dict__["claimable"]
     return psb
+
+
+def _redirects_to_redo(topo: LogicalTopology,
+                       since: PredictedSouthbound) -> list[RouterPort] | None:
+    """The distributed gateway ports whose chassisredirect bindings must be made again
+    (by name), where the router side changed only in what those read: a router's NAT or
+    options other than `chassis`, a router port's gateway chassis, HA chassis group or
+    options. None where it changed in anything the join of ports and peers or the other
+    bindings read (ports added, removed, renamed or moved; a MAC, a peer, whether a port is
+    a gateway port, a router's `chassis`, name or ports): the caller computes it all."""
+    t0 = since.topology
+    r0, r1, p0, p1 = t0.routers, topo.routers, t0.router_ports, topo.router_ports
+    if r1 is r0 and p1 is p0:
+        return []
+    if r0.keys() != r1.keys() or p0.keys() != p1.keys():
+        return None
+    names: set[str] = set()
+    for u, r in r1.items():
+        old = r0[u]
+        if r is not old:
+            if r.name != old.name or r.ports != old.ports or r.chassis != old.chassis:
+                return None
+            names.update(r.ports)
+    for n, rp in p1.items():
+        old_p = p0[n]
+        if rp is not old_p:
+            if (rp.mac != old_p.mac or rp.peer != old_p.peer or rp.router != old_p.router
+                    or rp.router_uuid != old_p.router_uuid
+                    or rp.is_gateway_port != old_p.is_gateway_port):
+                return None
+            names.add(n)
+    out = []
+    for n in sorted(names):
+        cr = since.bindings.get(f"cr-{n}")
+        if n in p1 and cr is not None and cr.type == "chassisredirect" and cr.nb_row == n:
+            out.append(p1[n])
+    return out
 
 
 def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
                        since: PredictedSouthbound) -> Mapping[str, Datapath]:
     """The datapaths, switches first (in the topology's order) then routers, `since`'s
-    object wherever the switch is the same or the datapath equal."""
+    object wherever the switch or router is the same or the datapath equal."""
     d0, s0 = since.datapaths, since.topology.switches
     out: dict[str, Datapath] = {}
     same = len(topo.switches) == len(s0)
@@ -489,15 +523,24 @@ def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
             if nd != d:
                 d, same = nd, False
         out[u] = d
-    if same and list(out) == list(s0):
+    for u, r in topo.routers.items():
+        d = d0[u]
+        if since.topology.routers.get(u) is not r:
+            nd = _router_datapath(r, south)
+            if nd != d:
+                d, same = nd, False
+        out[u] = d
+    if same and list(out) == list(d0):
         return d0
-    for u in topo.routers:
-        out[u] = d0[u]
     return MappingProxyType(out)
 
 
 def _switch_datapath(s: Switch, south: Southbound | None) -> Datapath:
     return Datapath(s.uuid, s.name, "switch", _tunnel_key(south, s.uuid, s.other_config))
+
+
+def _router_datapath(r: Router, south: Southbound | None) -> Datapath:
+    return Datapath(r.uuid, r.name, "router", _tunnel_key(south, r.uuid, r.options))
 
 
 def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Binding | None],
@@ -571,6 +614,33 @@ def _same_but_sb(old: Binding, b: Binding) -> bool:
             and old.ha_evidence == b.ha_evidence)
 
 
+def _redirect_binding(rp: RouterPort, router: Router, peer_has_vtep: bool, src: str,
+                      northd: Emit) -> Binding:
+    """`cr-<rp>`, the chassisredirect binding of a distributed gateway port `rp` (on a
+    router without options:chassis), before SB is applied. `peer_has_vtep`: the switch on
+    the other side of `rp` has vtep ports."""
+    ha, ha_ev = _gateway_group(rp, src, northd)
+    cr_opts = {"distributed-port": rp.name}
+    always, why = _always_redirect(rp, router, peer_has_vtep, src)
+    redirect_type = rp.options.get("redirect-type")
+    if redirect_type is not None:
+        cr_opts["redirect-type"] = redirect_type
+        if redirect_type == "bridged":
+            always = False
+            why = (*why, Evidence(_(
+                    "{name} has options:redirect-type=bridged, which disables "
+                    "always-redirect").format(
+                    name=rp.name), src, "Logical_Router_Port",
+                                  rp.name))
+    if always:
+        cr_opts["always-redirect"] = "true"
+    return Binding(
+        f"cr-{rp.name}", "chassisredirect", rp.router_uuid, MappingProxyType(cr_opts),
+        ha_chassis=ha, ha_evidence=(*ha_ev, *why), nb_table="Logical_Router_Port",
+        nb_row=rp.name,
+    )
+
+
 def lsp_peer_switch(rp: RouterPort, lrp_peer: Mapping[str, str],
                     topo: LogicalTopology) -> str | None:
     """NB uuid of the switch on the other side of a router port, if it is a switch."""
@@ -624,8 +694,8 @@ def _nat_external_ip_valid(ip: str) -> bool:
     return True
 
 
-def _always_redirect(rp: RouterPort, router: Router, peer_switch: str | None,
-                     vtep_switches: set[str], src: str) -> tuple[bool, tuple[Evidence, ...]]:
+def _always_redirect(rp: RouterPort, router: Router, peer_has_vtep: bool,
+                     src: str) -> tuple[bool, tuple[Evidence, ...]]:
     """always-redirect = !od->has_distributed_nat && !peer switch has vtep ports."""
     dist = [n for n in router.nat
             if n.type == "dnat_and_snat" and n.logical_port and n.external_mac
@@ -641,7 +711,7 @@ def _always_redirect(rp: RouterPort, router: Router, peer_switch: str | None,
                     name=router.name, external_ip=n.external_ip, logical_ip=n.logical_ip,
                     logical_port=n.logical_port, external_mac=n.external_mac, name2=rp.name),
                         src, "NAT", n.uuid),)
-    if peer_switch is not None and peer_switch in vtep_switches:
+    if peer_has_vtep:
         return False, (Evidence(
             _(
                     "the switch behind {name} has vtep ports, so northd does not set "
