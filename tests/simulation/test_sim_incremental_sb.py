@@ -297,3 +297,29 @@ def test_whatif_after_a_language_change_says_it_in_that_language(tmp_path: Path)
             assert w.report == f.report, text
     finally:
         set_language("en")
+
+
+def test_a_gateway_port_moved_predicts_its_chassis_before_and_after_again_only(
+        tmp_path: Path) -> None:
+    """r1-pub redirects always (r1 has no distributed NAT); moving it from ch1 to ch3 is
+    seen by those two chassis only: compute2, where r1 is local too, neither claims it nor
+    follows its link, before or after, and keeps its prediction. Both moved hosts are
+    predicted again, and the realization equals the one computed from scratch."""
+    executor = default_executor()
+    with make(tmp_path) as c:
+        s0 = start(c)
+    r0 = realize(s0)
+    text = ("ovn-nbctl lrp-del-gateway-chassis r1-pub ch1 -- "
+            "lrp-set-gateway-chassis r1-pub ch3 10\n")
+    s1 = executor.apply(s0, parse_change(text, "m.sh")).steps[-1]
+    r1 = realize(s1, since=r0)
+    scratch = realize(s1)
+    assert r1 == scratch
+    assert "cr-r1-pub" in r0.hosts["compute1"].bound_ports
+    assert "cr-r1-pub" in r1.hosts["compute3"].bound_ports
+    assert "cr-r1-pub" not in r1.hosts["compute1"].bound_ports
+    preds0 = r0.basis.preds  # type: ignore[attr-defined]
+    preds1 = r1.basis.preds  # type: ignore[attr-defined]
+    assert preds1["compute2"] is preds0["compute2"]
+    assert preds1["compute1"] is not preds0["compute1"]
+    assert preds1["compute3"] is not preds0["compute3"]

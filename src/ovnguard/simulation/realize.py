@@ -158,6 +158,18 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
         if all(b is None or (b.type in _BOUND_HERE_ONLY and b.parent_port is None)
                for b in pair) and n not in psb0.children and n not in psb.children:
             continue  # read only by a host whose interface names it (`touched`)
+        x, y = pair
+        if (x is not None and y is not None and x.type == y.type == "chassisredirect"
+                and x.datapath == y.datapath and x.options == y.options
+                and x.options.get("always-redirect") == "true"):
+            # A gateway port that redirects always, moved to other chassis (its HA group
+            # changed, nothing else): a chassis outside the group neither claims it nor
+            # follows its link, on either side (`_need_add_peer`: no evidence read), so
+            # only the members before and after see it (the walks' explanations on them
+            # quote the group)
+            any_global = True
+            claiming |= claimers(x) | claimers(y)
+            continue
         only_localnet = all(b is None or b.type == "localnet" for b in pair)
         for b in pair:
             if b is None:
