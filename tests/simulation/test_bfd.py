@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ovnguard.model.logical import HaChassis, LogicalTopology, Router
 from ovnguard.simulation.bfd import _CLAIMED_TYPES, _sb_group_name, bfd_peers
-from ovnguard.simulation.northd import Binding, Datapath, PredictedSouthbound
+from ovnguard.simulation.northd import Binding, Datapath, PredictedSouthbound, indexes
 
 CHASSIS = [f"ch{i}" for i in range(6)]
 
@@ -128,7 +128,7 @@ def clouds(draw: st.DrawFn) -> tuple[PredictedSouthbound, dict[str, list[str]], 
         routers=MappingProxyType({u: Router(u, u, ()) for u in routers}),
         switch_ports=MappingProxyType({}), router_ports=MappingProxyType({}))
     psb = PredictedSouthbound(topo, MappingProxyType(dps), MappingProxyType(bindings),
-                              MappingProxyType({}))
+                              **indexes(bindings))
     claims = {c: draw(st.lists(st.sampled_from(vifs), max_size=4)) if vifs else []
               for c in draw(st.lists(st.sampled_from(CHASSIS), unique=True))}
     known = set(draw(st.lists(st.sampled_from(CHASSIS), min_size=4, unique=True)))

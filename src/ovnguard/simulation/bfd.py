@@ -19,6 +19,7 @@ Sources (ovn v23.03.1):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping
 
 from ovnguard.simulation.northd import PredictedSouthbound
@@ -49,8 +50,9 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
     known = set(known_chassis)
     groups: dict[str, set[str]] = {}  # SB HA group name -> member chassis
     dgp_groups: dict[str, set[str]] = {}  # router uuid -> SB HA group names of its DGPs
-    for name, b in psb.bindings.items():
-        if b.type not in ("chassisredirect", "external") or not b.ha_chassis:
+    for name in (*psb.by_type.get("chassisredirect", ()), *psb.by_type.get("external", ())):
+        b = psb.bindings[name]
+        if not b.ha_chassis:
             continue
         members = {m.chassis_name for m in b.ha_chassis if m.chassis_name in known}
         gname = _sb_group_name(psb, name)
@@ -74,12 +76,10 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
         parent[find(a)] = find(b)
 
     routers_of_switch: dict[str, set[str]] = {}
-    for b in psb.bindings.values():
-        if b.type not in ("patch", "l3gateway") or b.peer is None:
-            continue
-        peer = psb.bindings.get(b.peer)
-        if peer is None:
-            continue
+    # (the order of the unions does not matter: only which routers end up together)
+    for name in itertools.chain.from_iterable(psb.links.values()):
+        b = psb.bindings[name]  # a patch or l3gateway port whose peer has a binding
+        peer = psb.bindings[b.options["peer"]]
         here, there = psb.datapaths[b.datapath], psb.datapaths[peer.datapath]
         if here.kind == "router" and there.kind == "router":
             union(here.uuid, there.uuid)

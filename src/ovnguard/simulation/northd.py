@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from ovnguard.i18n import _, current_language
 from ovnguard.model.db import Database, differing, thawed
@@ -309,6 +309,32 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             if name not in as_before:
                 bindings[name] = _with_sb(b, south)
 
+    return PredictedSouthbound(
+        topology=topo,
+        datapaths=MappingProxyType(datapaths),
+        bindings=MappingProxyType(bindings),
+        events=tuple(events),
+        nb_source=src,
+        southbound=south,
+        language=lang,
+        **indexes(bindings),
+    )
+
+
+class Indexes(TypedDict):
+    """The indexes a PredictedSouthbound carries over its bindings (its fields of the same
+    names); each entry's names sorted."""
+
+    by_datapath: Mapping[str, tuple[str, ...]]
+    by_type: Mapping[str, tuple[str, ...]]
+    children: Mapping[str, tuple[str, ...]]  # parent port -> its children
+    # datapath -> its patch and l3gateway ports whose peer has a binding
+    links: Mapping[str, tuple[str, ...]]
+    localnets: Mapping[str, tuple[str, ...]]  # datapath -> its localnet ports
+
+
+def indexes(bindings: Mapping[str, Binding]) -> Indexes:
+    """`Indexes` of `bindings`, for PredictedSouthbound(..., **indexes(bindings))."""
     by_dp: dict[str, list[str]] = {}
     by_type: dict[str, list[str]] = {}
     children: dict[str, list[str]] = {}
@@ -323,20 +349,13 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             links.setdefault(b.datapath, []).append(b.logical_port)
         if b.type == "localnet":
             localnets.setdefault(b.datapath, []).append(b.logical_port)
-    return PredictedSouthbound(
-        topology=topo,
-        datapaths=MappingProxyType(datapaths),
-        bindings=MappingProxyType(bindings),
-        by_datapath=MappingProxyType({k: tuple(sorted(v)) for k, v in by_dp.items()}),
-        events=tuple(events),
-        nb_source=src,
-        southbound=south,
-        by_type=MappingProxyType({k: tuple(sorted(v)) for k, v in by_type.items()}),
-        children=MappingProxyType({k: tuple(sorted(v)) for k, v in children.items()}),
-        links=MappingProxyType({k: tuple(sorted(v)) for k, v in links.items()}),
-        localnets=MappingProxyType({k: tuple(sorted(v)) for k, v in localnets.items()}),
-        language=lang,
-    )
+
+    def frozen(index: dict[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
+        return MappingProxyType({k: tuple(sorted(v)) for k, v in index.items()})
+
+    return Indexes(by_datapath=frozen(by_dp), by_type=frozen(by_type),
+                   children=frozen(children), links=frozen(links),
+                   localnets=frozen(localnets))
 
 
 # What a predicted SB derives from its datapaths, links and bindings on first use
