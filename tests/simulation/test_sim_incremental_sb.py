@@ -121,6 +121,9 @@ def random_change(rng: random.Random, vm1_uuid: str) -> str:
         f"ovn-nbctl set Logical_Router r1 options:always_learn_from_arp_request={n % 2}",
         f"ovn-nbctl set Logical_Router r1 options:requested-tnl-key={n + 100}",
         f"ovn-nbctl set Logical_Router r1 options:chassis=ch{rng.randrange(1, 4)}",
+        # r2, without a gateway port, made a gateway router or moved: its links stay, of
+        # another type or chassis
+        f"ovn-nbctl set Logical_Router r2 options:chassis=ch{rng.randrange(1, 4)}",
         f"ovn-nbctl lrp-set-gateway-chassis r1-priv1 ch{rng.randrange(1, 4)} 5",
         "ovn-nbctl lr-nat-del r1",
         # a vtep port behind r1's gateway port (no always-redirect from then on)
@@ -197,6 +200,8 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
         prev, states = psb0, [s0, *result.steps]
         for s in result.steps:
+            # what is derived on first use, made before, so that taking it over is tested
+            assert prev.link_index is not None and prev.claimable is not None
             derived = predict_southbound(s.nb, s.sb, since=prev)
             assert_same_sb(derived, predict_southbound(s.nb, s.sb))
             # what the derivation says changed is what comparing everything says

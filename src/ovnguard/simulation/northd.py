@@ -309,7 +309,23 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             if name not in as_before:
                 bindings[name] = _with_sb(b, south)
 
-    return PredictedSouthbound(
+    if since is None or not reuse:
+        return PredictedSouthbound(
+            topology=topo,
+            datapaths=MappingProxyType(datapaths),
+            bindings=MappingProxyType(bindings),
+            events=tuple(events),
+            nb_source=src,
+            southbound=south,
+            language=lang,
+            **indexes(bindings),
+        )
+    # from the state before: what differs from its bindings is known (every binding not
+    # taken from it differs: `put`), so its indexes are edited rather than built again
+    changed: dict[str, Binding | None] = {n: b for n, b in bindings.items()
+                                          if n not in as_before}
+    changed.update((n, None) for n in old_bindings if n not in bindings)
+    psb = PredictedSouthbound(
         topology=topo,
         datapaths=MappingProxyType(datapaths),
         bindings=MappingProxyType(bindings),
@@ -317,8 +333,11 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         nb_source=src,
         southbound=south,
         language=lang,
-        **indexes(bindings),
+        edited=(weakref.ref(since), frozenset(changed)),
+        **_reindexed(since, bindings, changed),
     )
+    _carry_memos(psb, since, changed)
+    return psb
 
 
 class Indexes(TypedDict):
@@ -358,11 +377,11 @@ def indexes(bindings: Mapping[str, Binding]) -> Indexes:
                    localnets=frozen(localnets))
 
 
-# What a predicted SB derives from its datapaths, links and bindings on first use
-# (cached_property): a derived prediction whose inputs of one are the same objects takes
-# the earlier one's, memos included (LinkIndex keeps the walks and the sorted local sets).
+# What a predicted SB derives from its datapaths on first use (cached_property): a derived
+# prediction whose datapaths are the same object takes the earlier one's (the link index
+# and `claimable`: `_carry_memos`).
 _DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "labels": ("datapaths",), "by_label": ("datapaths",), "link_index": ("links",),
+    "labels": ("datapaths",), "by_label": ("datapaths",),
 }
 
 
@@ -433,6 +452,30 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
 
     datapaths = _derived_datapaths(topo, south, since)
     bindings = _derived_bindings(since.bindings, changed, len(p0))
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=datapaths,
+        bindings=bindings,
+        events=(),
+        nb_source=src,
+        southbound=south,
+        language=since.language,
+        edited=(weakref.ref(since), frozenset(changed)),
+        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
+        **_reindexed(since, bindings, changed, links=since.links),
+    )
+    _carry_memos(psb, since, changed)
+    return psb
+
+
+def _reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
+               changed: Mapping[str, Binding | None],
+               links: Mapping[str, tuple[str, ...]] | None = None) -> Indexes:
+    """`indexes(bindings)` from `since`'s, where `bindings` differ from `since.bindings` in
+    `changed` only (None: gone): an entry is sorted again only where a changed binding
+    leaves or joins it. `links`, where the caller knows them to be `since`'s; otherwise
+    they are read again from the patch and l3gateway ports (a port's link also goes when
+    its peer's binding goes)."""
     before = since.bindings
 
     def index(old: Mapping[str, tuple[str, ...]],
@@ -458,37 +501,50 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
                 out.pop(k, None)
         return MappingProxyType(out)
 
-    psb = PredictedSouthbound(
-        topology=topo,
-        datapaths=datapaths,
-        bindings=bindings,
+    by_type = index(since.by_type, lambda b: b.type)
+    if links is None:
+        found: dict[str, list[str]] = {}
+        for typ in ("patch", "l3gateway"):
+            for n in by_type.get(typ, ()):
+                b = bindings[n]
+                if b.peer is not None and b.peer in bindings:
+                    found.setdefault(b.datapath, []).append(n)
+        links = {k: tuple(sorted(v)) for k, v in found.items()}
+        links = since.links if links == since.links else MappingProxyType(links)
+    return Indexes(
         by_datapath=index(since.by_datapath, lambda b: b.datapath),
-        events=(),
-        nb_source=src,
-        southbound=south,
-        by_type=index(since.by_type, lambda b: b.type),
+        by_type=by_type,
         children=index(since.children, lambda b: b.parent_port),
-        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
-        links=since.links,
+        links=links,
         localnets=index(since.localnets,
-                        lambda b: b.datapath if b.type == "localnet" else None),
-        language=since.language,
-        edited=(weakref.ref(since), frozenset(changed)),
-    )
-    # `claimable` reads the ports of the global types, their chassis options and HA groups
-    # too, and the link index the chassisredirect ports: the earlier one's only where no
-    # port of those types changed
+                        lambda b: b.datapath if b.type == "localnet" else None))
+
+
+def _carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
+                 changed: Mapping[str, Binding | None]) -> None:
+    """Give `psb` what `since` derived on first use where it would derive the same."""
+    before = since.bindings
     touched = {b.type for b in (*changed.values(), *(before.get(n) for n in changed))
                if b is not None}
     for attr, inputs in _DERIVED_FROM.items():
         if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
                                           for f in inputs):
             psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
-    if "link_index" in psb.__dict__ and "chassisredirect" in touched:
-        psb.__dict__["link_index"] = since.__dict__["link_index"].again(psb)
+    # The link index reads the links, the patch and l3gateway ports on them (type, chassis)
+    # and the chassisredirect ports their gateway ports name: the earlier one where none of
+    # those changed, else one built again that keeps what of the earlier one still holds.
+    # `claimable` reads the ports of the global types, their chassis options and HA groups:
+    # the earlier one's only where no port of those types changed.
+    if "link_index" in since.__dict__:
+        li = since.__dict__["link_index"]
+        psb.__dict__["link_index"] = (
+            li if psb.links is since.links and not touched & _LINK_TYPES else li.again(psb))
     if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
         psb.__dict__["claimable"] = since.__dict__["claimable"]
-    return psb
+
+
+# the binding types a link index reads (besides the links)
+_LINK_TYPES = frozenset({"patch", "l3gateway", "chassisredirect"})
 
 
 def _redirects_to_redo(topo: LogicalTopology,
