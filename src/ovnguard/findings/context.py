@@ -12,7 +12,7 @@ from functools import cached_property
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
 from ovnguard.i18n import _
-from ovnguard.model.db import Database, Row
+from ovnguard.model.db import Database, Row, Uuid
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import (
     COLLECT_HOSTS,
@@ -168,6 +168,49 @@ class NbIndex:
 
     def switch_ports(self, ls: Row) -> list[Row]:
         return sorted(_held(ls, self.db), key=lambda r: r.name)
+
+    @cached_property
+    def out_of_band(self) -> Mapping[Uuid, tuple[Row, tuple[Row, ...]]]:
+        """Switch uuid -> (the switch, its ports by name), for each switch Neutron made
+        (external_ids:neutron:network_name) holding a port Neutron did not make (without
+        external_ids:neutron:port_name, not its provnet-): what `neutron-out-of-band` reads.
+        From `since`'s where the switch ports' lookups were (`_derived`): only the switches
+        that changed or hold a port that did are looked at again."""
+        old = self.since
+        if old is None or self._derived is None:
+            out: dict[Uuid, tuple[Row, tuple[Row, ...]]] = {}
+            for row in self.db.rows("Logical_Switch"):
+                got = self._out_of_band(row)
+                if got is not None:
+                    out[row.uuid] = got
+            return out
+        ls1 = self.db.tables.get("Logical_Switch", {})
+        p0, p1 = (d.tables.get("Logical_Switch_Port", {}) for d in (old.db, self.db))
+        switches = set(self.db.changed_rows(old.db, "Logical_Switch"))
+        for u in self.db.changed_rows(old.db, "Logical_Switch_Port"):
+            # each port has one switch on both sides (`_derived` holds to it)
+            for r, owner in ((p0.get(u), old.lsp_switch), (p1.get(u), self.lsp_switch)):
+                holder = owner.get(r.name) if r is not None else None
+                if holder is not None:
+                    switches.add(holder.uuid)
+        out = dict(old.out_of_band)
+        for u in switches:
+            ls = ls1.get(u)
+            got = self._out_of_band(ls) if ls is not None else None
+            if got is None:
+                out.pop(u, None)
+            else:
+                out[u] = got
+        return out
+
+    def _out_of_band(self, ls: Row) -> tuple[Row, tuple[Row, ...]] | None:
+        if "neutron:network_name" not in ls.map("external_ids"):
+            return None
+        ports = self.switch_ports(ls)
+        if all(p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids")
+               for p in ports):
+            return None
+        return ls, tuple(ports)
 
     def routers_on(self, ls: Row) -> list[tuple[Row, Row, Row]]:
         """(switch port of type router, router port, router) attached to `ls`."""

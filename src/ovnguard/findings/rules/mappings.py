@@ -89,11 +89,13 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
     bridged = ctx.nb.bridged_ports()
     used = {nn for p, _ in bridged if (nn := network_name(p))}
-    maps = [v.mappings_evidence() for v in ctx.views() if v.mappings_known]
+    maps: list[Evidence] | None = None  # every host's mappings: made for a finding only
     for port, ls in bridged:
         nn = network_name(port)
         if nn is None or nn in effective:
             continue
+        if maps is None:
+            maps = [v.mappings_evidence() for v in ctx.views() if v.mappings_known]
         suggestion = closest(nn, named | used)
         hosts = ctx.local_hosts(ls.name)
         did = _(" (did you mean {suggestion}?)").format(suggestion=suggestion) if suggestion else ""

@@ -165,12 +165,10 @@ NEUTRON_OUT_OF_BAND = RuleSpec(
 @rule(NEUTRON_OUT_OF_BAND)
 def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
     out: list[Finding] = []
-    for ls in sorted(ctx.snapshot.nb.rows("Logical_Switch"), key=lambda r: r.name):
-        ext = ls.map("external_ids")
-        netname = ext.get("neutron:network_name")
-        if netname is None:
-            continue
-        ports = ctx.nb.switch_ports(ls)
+    # (only the switches holding such ports: ctx.nb.out_of_band; by name, then uuid)
+    for ls, ports in sorted(ctx.nb.out_of_band.values(),
+                            key=lambda e: (e[0].name, e[0].uuid)):
+        netname = ls.map("external_ids")["neutron:network_name"]
         provnets = [p.name for p in ports if p.name.startswith("provnet-")]
         for p in ports:
             if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
