@@ -328,3 +328,40 @@ def test_a_gateway_port_moved_predicts_its_chassis_before_and_after_again_only(
     assert preds1["compute2"] is preds0["compute2"]
     assert preds1["compute1"] is not preds0["compute1"]
     assert preds1["compute3"] is not preds0["compute3"]
+
+
+def _derived_vs_scratch(s0: Snapshot, text: str) -> None:
+    """Each step of `text` on `s0`: the SB derived from the step before (its link index
+    and claimable ports made first) and the realization derived from it equal both
+    computed from scratch."""
+    executor = default_executor()
+    states = [s0, *executor.apply(s0, parse_change(text, "c.sh")).steps]
+    psb, r = predict_southbound(s0.nb, s0.sb), realize(s0)
+    for s in states[1:]:
+        assert psb.link_index is not None and psb.claimable is not None
+        psb = predict_southbound(s.nb, s.sb, since=psb)
+        assert_same_sb(psb, predict_southbound(s.nb, s.sb))
+        r = realize(s, since=r)
+        assert r == realize(s), text
+
+
+def test_a_vif_named_as_a_router_port_moves(tmp_path: Path) -> None:
+    """A router-type switch port whose router-port names a VIF (a misconfiguration northd
+    accepts): the prediction links priv1 to the VIF's switch. Moving the VIF to another
+    switch changes what every host with priv1 local reaches, though the VIF's binding is
+    of a type read only where it is bound and the link's names stay the same."""
+    with make(tmp_path) as c:
+        start(c)
+        c.nbctl("lsp-add priv1 odd -- lsp-set-type odd router -- "
+                "lsp-set-options odd router-port=vm2")
+        s0 = c.snapshot("s1")
+    _derived_vs_scratch(s0, "ovn-nbctl lsp-del vm2 -- lsp-add priv3 vm2\n")
+
+
+def test_a_switch_port_named_like_a_chassisredirect_port(tmp_path: Path) -> None:
+    """A switch port named cr-r1-pub: the binding of that name is r1-pub's chassisredirect
+    port while r1-pub is a gateway port, and the switch port's once it is not."""
+    with make(tmp_path) as c:
+        s0 = start(c)
+    _derived_vs_scratch(s0, "ovn-nbctl lsp-add priv1 cr-r1-pub\n"
+                            "ovn-nbctl lrp-del-gateway-chassis r1-pub ch1\n")

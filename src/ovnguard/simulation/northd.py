@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import re
 import weakref
 from collections.abc import Callable, Mapping
@@ -153,6 +154,14 @@ class PredictedSouthbound:
         return MappingProxyType({ch: tuple(sorted(v)) for ch, v in out.items()})
 
     @cached_property
+    def link_peers(self) -> frozenset[str]:
+        """The logical ports the links' bindings name as their peers: whoever walks a link
+        reads its peer's datapath, whatever the peer's type (a router-type switch port may
+        name a VIF as its router port)."""
+        return frozenset(self.bindings[n].options["peer"]
+                         for n in itertools.chain.from_iterable(self.links.values()))
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -271,10 +280,13 @@ def predict_southbound(nb: Database, sb: Database | None = None,
                 MappingProxyType(opts), nb_row=lsp.name,
             ))
             continue
-        if old_ports.get(lsp.name) is lsp and lsp.type in KNOWN_LSP_TYPES:
+        ob = old_bindings.get(lsp.name) if old_ports.get(lsp.name) is lsp else None
+        if (ob is not None and ob.nb_table == "Logical_Switch_Port"
+                and lsp.type in KNOWN_LSP_TYPES):
             # a VIF-like port reads only its own row (and its HA group, part of it) and
-            # its SB row: the same objects, the same binding
-            bindings[lsp.name] = old_bindings[lsp.name]
+            # its SB row: the same objects, the same binding (unless `since`'s binding of
+            # that name was another port's: a router port's cr-<name> took it over)
+            bindings[lsp.name] = ob
             as_before.add(lsp.name)
             continue
         put(_switch_port_binding(lsp, south, src, northd))
@@ -530,15 +542,19 @@ def _carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
         if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
                                           for f in inputs):
             psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
-    # The link index reads the links, the patch and l3gateway ports on them (type, chassis)
-    # and the chassisredirect ports their gateway ports name: the earlier one where none of
-    # those changed, else one built again that keeps what of the earlier one still holds.
+    # The link index reads the links, the patch and l3gateway ports on them (type, chassis),
+    # their peers' datapaths and the chassisredirect ports their gateway ports name: the
+    # earlier one where none of those changed, else one built again that keeps what of the
+    # earlier one still holds.
     # `claimable` reads the ports of the global types, their chassis options and HA groups:
     # the earlier one's only where no port of those types changed.
+    same_links = psb.links is since.links and not touched & _LINK_TYPES
+    if "link_peers" in since.__dict__ and same_links:
+        psb.__dict__["link_peers"] = since.__dict__["link_peers"]
     if "link_index" in since.__dict__:
         li = since.__dict__["link_index"]
         psb.__dict__["link_index"] = (
-            li if psb.links is since.links and not touched & _LINK_TYPES else li.again(psb))
+            li if same_links and since.link_peers.isdisjoint(changed) else li.again(psb))
     if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
         psb.__dict__["claimable"] = since.__dict__["claimable"]
 

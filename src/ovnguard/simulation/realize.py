@@ -123,7 +123,8 @@ _GLOBAL_TYPES = frozenset(GLOBAL_TYPES)
 # consider_vif_lport / consider_localport): a VIF or localport of another host -- created,
 # updated or deleted by Neutron -- changes neither what a chassis binds, nor which
 # datapaths are local to it (local_data.c follows patch and l3gateway links only), nor
-# its patch ports (localnet and l2gateway ports). A container port is not one of them
+# its patch ports (localnet and l2gateway ports) -- unless a link names it as its peer (a
+# router-type port whose router-port is a VIF). A container port is not one of them
 # (its parent's host reads it), nor a parent (a host binding its children reads its type).
 _BOUND_HERE_ONLY = frozenset({"", "localport"})
 # What `_unaffected` says of a host: its prediction carries over; only its localnet ports
@@ -155,8 +156,9 @@ def _unaffected(since: _Basis, snapshot: Snapshot, psb: PredictedSouthbound,
     any_global = False
     for n in names:
         pair = (b0.get(n), b1.get(n))
-        if all(b is None or (b.type in _BOUND_HERE_ONLY and b.parent_port is None)
-               for b in pair) and n not in psb0.children and n not in psb.children:
+        if (all(b is None or (b.type in _BOUND_HERE_ONLY and b.parent_port is None)
+                for b in pair) and n not in psb0.children and n not in psb.children
+                and n not in psb0.link_peers and n not in psb.link_peers):
             continue  # read only by a host whose interface names it (`touched`)
         x, y = pair
         if (x is not None and y is not None and x.type == y.type == "chassisredirect"
