@@ -32,3 +32,22 @@ def test_a_baseline_of_another_snapshot_is_not_used() -> None:
     b = assess(other).baseline
     w = assess(snap, read_change(SEED / "change-corrected.sh"), baseline=b)
     assert w.baseline is not b and w.baseline is not None and w.baseline.snapshot is snap
+
+
+def test_what_ifs_on_one_model_share_what_the_change_cannot_alter() -> None:
+    """A finding of the state before that the state after holds as the same object (a host
+    rule's, on a host the change left alone) is marked pre-existing once and rendered once
+    for every what-if on the loaded model; each report still equals a fresh one's."""
+    snap = load_bundle(SEED / "bundle")
+    first = assess(snap, read_change(SEED / "change-verbatim.sh"))
+    change = read_change(SEED / "change-typo.sh")
+    one = assess(snap, change, baseline=first.baseline)
+    two = assess(snap, change, baseline=first.baseline)
+    assert two.report == one.report == assess(load_bundle(SEED / "bundle"), change).report
+    kept = [(f, g) for f, g in zip(one.assessment.findings, two.assessment.findings)
+            if f.status == "pre-existing" and f is g]
+    assert kept, "no finding was marked once"
+    shared = [(a, b) for (a, b, f) in zip(one.report.findings, two.report.findings,
+                                          one.assessment.findings)
+              if a is b and f.status == "pre-existing"]
+    assert len(shared) == len(kept)

@@ -107,7 +107,7 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
     tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
     report = build_report(result.snapshot, change, assessment, deltas, result, tools,
-                          semantics=after_r.semantics)
+                          semantics=after_r.semantics, memo=ctx0.memo)
     return WhatIf(report, assessment, before_r, after_r, result, deltas)
 
 

@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
 from ovnguard.findings.finding import Finding
@@ -279,6 +280,13 @@ class RuleContext:
         from ovnguard.findings.registry import run_rules
 
         return tuple(run_rules(self))
+
+    @cached_property
+    def memo(self) -> dict[str, Any]:
+        """What judging a change against this state (as the state before) makes that judging
+        the next change against it would make again: its findings marked pre-existing
+        (verdict.diff_findings), their rendering in the report (report.assemble)."""
+        return {}
 
     # -- hosts
     @cached_property

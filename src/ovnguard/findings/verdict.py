@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
@@ -79,7 +80,7 @@ def evaluate(
         findings = [*before.findings, *extras]
         notes = before.notes
     else:
-        marked = diff_findings(list(before.findings), list(after.findings))
+        marked = diff_findings(list(before.findings), list(after.findings), before.memo)
         facts = _ByRow(change_facts(before, after))
         lines = _ByRow(change_lines)
         findings = [
@@ -105,15 +106,31 @@ def evaluate(
     )
 
 
-def diff_findings(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
-    """Mark findings by (rule, key): introduced / pre-existing / resolved."""
-    b = {(f.rule, f.key): f for f in before}
+def diff_findings(before: Iterable[Finding], after: Iterable[Finding],
+                  memo: dict[str, Any] | None = None) -> list[Finding]:
+    """Mark findings by (rule, key): introduced / pre-existing / resolved. `memo`: the state
+    before's (RuleContext.memo), where a finding of the state after that is the state
+    before's own object (a host rule's, on a host the change left alone) is marked once
+    for every change judged against it."""
+    kept: dict[int, Finding] = memo.setdefault("pre-existing", {}) if memo is not None else {}
+    b: dict[tuple[str, str], Finding] | None = memo.get("by-key") if memo is not None else None
+    if b is None:
+        b = {(f.rule, f.key): f for f in before}
+        if memo is not None:
+            memo["by-key"] = b  # (the state before's findings never change)
     a = {(f.rule, f.key): f for f in after}
     out: list[Finding] = []
     for k, f in a.items():
         old = b.get(k)
         if old is None:
             out.append(f.marked("introduced"))
+            continue
+        if f is old:
+            # keyed by the id of a finding the state before holds (as long as the memo)
+            g = kept.get(id(f))
+            if g is None:
+                g = kept[id(f)] = f.marked("pre-existing")
+            out.append(g)
             continue
         added = tuple(sorted(set(f.hosts) - set(old.hosts)))
         newly_lost = set(f.loses_management) - set(old.loses_management)

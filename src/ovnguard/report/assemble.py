@@ -5,6 +5,7 @@ patch-port changes, topology, localnets, the summary line, notes and versions. P
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ovnguard import __version__
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
@@ -273,9 +274,25 @@ def build_report(
     result: ChangeResult | None,
     tools: dict[str, str] | None = None,
     semantics: OvnSemantics = SEMANTICS,
+    memo: dict[str, Any] | None = None,
 ) -> Report:
     """`semantics`: the releases whose behaviour the realization predicted
-    (`Realization.semantics`)."""
+    (`Realization.semantics`). `memo`: the state before's (RuleContext.memo), where a
+    pre-existing finding that is the same object as in the last report judged against it
+    (verdict.diff_findings keeps them) keeps its rendering: it reads nothing of the change."""
+    last = memo.get("findings-out", {}) if memo is not None else {}
+    now: dict[int, tuple[Finding, FindingOut]] = {}  # what the next report may keep
+
+    def finding_out(f: Finding) -> FindingOut:
+        if f.status != "pre-existing":
+            return _finding_out(f, causing_lines(f, change, result, touched)
+                                if change and result and f.status == "introduced" else None)
+        got = last.get(id(f))  # (its finding holds the id: never another's)
+        if got is None or got[0] is not f:
+            got = (f, _finding_out(f))
+        now[id(f)] = got
+        return got[1]
+
     realization = {
         h: HostRealizationOut(
             added=[PatchPortOut(bridge=p.bridge, port=p.port) for p in d.added],
@@ -292,17 +309,13 @@ def build_report(
         realization = dict(sorted(realization.items()))
     cluster = cluster_versions(snapshot)
     touched = touched_rows(result) if result is not None else {}
-    return Report(
+    report = Report(
         tool={"name": "ovnguard", "version": __version__, "ovn_semantics": semantics.ovn},
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
         summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
-        findings=[
-            _finding_out(f, causing_lines(f, change, result, touched)
-                         if change and result and f.status == "introduced" else None)
-            for f in a.findings
-        ],
+        findings=[finding_out(f) for f in a.findings],
         realization=realization,
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
         chain=[_ev(e) for e in a.chain],
@@ -322,3 +335,6 @@ def build_report(
                 ovn_controller=dict(cluster.ovn_controller), ovs=dict(cluster.ovs)),
         ),
     )
+    if memo is not None:
+        memo["findings-out"] = now  # only this report's: the memo never outgrows one
+    return report
