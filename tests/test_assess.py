@@ -44,10 +44,11 @@ def test_what_ifs_on_one_model_share_what_the_change_cannot_alter() -> None:
     one = assess(snap, change, baseline=first.baseline)
     two = assess(snap, change, baseline=first.baseline)
     assert two.report == one.report == assess(load_bundle(SEED / "bundle"), change).report
-    kept = [(f, g) for f, g in zip(one.assessment.findings, two.assessment.findings)
+    kept = [(f, g) for f, g in zip(one.assessment.findings, two.assessment.findings,
+                                   strict=True)
             if f.status == "pre-existing" and f is g]
     assert kept, "no finding was marked once"
     shared = [(a, b) for (a, b, f) in zip(one.report.findings, two.report.findings,
-                                          one.assessment.findings)
+                                          one.assessment.findings, strict=True)
               if a is b and f.status == "pre-existing"]
     assert len(shared) == len(kept)
