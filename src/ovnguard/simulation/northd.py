@@ -321,22 +321,16 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             if name not in as_before:
                 bindings[name] = _with_sb(b, south)
 
+    changed: dict[str, Binding | None] = {}
     if since is None or not reuse:
-        return PredictedSouthbound(
-            topology=topo,
-            datapaths=MappingProxyType(datapaths),
-            bindings=MappingProxyType(bindings),
-            events=tuple(events),
-            nb_source=src,
-            southbound=south,
-            language=lang,
-            **indexes(bindings),
-        )
-    # from the state before: what differs from its bindings is known (every binding not
-    # taken from it differs: `put`), so its indexes are edited rather than built again
-    changed: dict[str, Binding | None] = {n: b for n, b in bindings.items()
-                                          if n not in as_before}
-    changed.update((n, None) for n in old_bindings if n not in bindings)
+        edited, idx = None, indexes(bindings)
+    else:
+        # from the state before: what differs from its bindings is known (every binding
+        # not taken from it differs: `put`), so its indexes are edited, not built again
+        changed = {n: b for n, b in bindings.items() if n not in as_before}
+        changed.update((n, None) for n in old_bindings if n not in bindings)
+        edited = (weakref.ref(since), frozenset(changed))
+        idx = _reindexed(since, bindings, changed)
     psb = PredictedSouthbound(
         topology=topo,
         datapaths=MappingProxyType(datapaths),
@@ -345,10 +339,11 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         nb_source=src,
         southbound=south,
         language=lang,
-        edited=(weakref.ref(since), frozenset(changed)),
-        **_reindexed(since, bindings, changed),
+        edited=edited,
+        **idx,
     )
-    _carry_memos(psb, since, changed)
+    if since is not None and edited is not None:
+        _carry_memos(psb, since, changed)
     return psb
 
 
