@@ -313,8 +313,8 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             northd("WARN", f"Bad configuration: distributed gateway port configured on port "
                    f"{rp.name} on L3 gateway router", rp.name)
             continue
-        peer_switch = lsp_peer_switch(rp, lrp_peer, topo)
-        put(_redirect_binding(rp, router, peer_switch in vtep_switches, src, northd))
+        put(_redirect_binding(rp, router, peer_switch(lrp_peer.get(rp.name), topo)
+                              in vtep_switches, src, northd))
 
     if south is not None:
         for name, b in list(bindings.items()):
@@ -446,10 +446,9 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
             changed[n] = _with_sb(b, south)
     for rp in redirects:
         # the join is as before (`_redirects_to_redo`): the peer the port's own binding names
-        peer = since.bindings[rp.name].peer
-        peer_switch = lsp_peer_switch(rp, {rp.name: peer} if peer else {}, topo)
-        vtep = peer_switch is not None and any(
-            p.type == "vtep" and p.switch_uuid == peer_switch for p in topo.ports_of(peer_switch))
+        sw = peer_switch(since.bindings[rp.name].peer, topo)
+        vtep = sw is not None and any(p.type == "vtep" and p.switch_uuid == sw
+                                      for p in topo.ports_of(sw))
         b = _redirect_binding(rp, topo.routers[rp.router_uuid], vtep, src, northd)
         if warned:
             return None
@@ -727,10 +726,9 @@ def _redirect_binding(rp: RouterPort, router: Router, peer_has_vtep: bool, src: 
     )
 
 
-def lsp_peer_switch(rp: RouterPort, lrp_peer: Mapping[str, str],
-                    topo: LogicalTopology) -> str | None:
-    """NB uuid of the switch on the other side of a router port, if it is a switch."""
-    peer = lrp_peer.get(rp.name)
+def peer_switch(peer: str | None, topo: LogicalTopology) -> str | None:
+    """NB uuid of the switch holding `peer`, the port on the other side of a router port
+    (the join's answer), if it is a switch port."""
     lsp = topo.switch_ports.get(peer or "")
     return lsp.switch_uuid if lsp is not None else None
 
