@@ -280,6 +280,7 @@ def build_report(
     (`Realization.semantics`). `memo`: the state before's (RuleContext.memo), where a
     pre-existing finding that is the same object as in the last report judged against it
     (verdict.diff_findings keeps them) keeps its rendering: it reads nothing of the change."""
+    touched = touched_rows(result) if result is not None else {}
     last = memo.get("findings-out", {}) if memo is not None else {}
     now: dict[int, tuple[Finding, FindingOut]] = {}  # what the next report may keep
 
@@ -308,7 +309,6 @@ def build_report(
             realization.setdefault(h, HostRealizationOut())
         realization = dict(sorted(realization.items()))
     cluster = cluster_versions(snapshot)
-    touched = touched_rows(result) if result is not None else {}
     report = Report(
         tool={"name": "ovnguard", "version": __version__, "ovn_semantics": semantics.ovn},
         bundle=snapshot.source,
