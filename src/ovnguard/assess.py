@@ -8,7 +8,7 @@ uses. `ovnguard check`, `ovnguard demo` and the guard all call `assess`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ovnguard.change.executor import Executor, RealToolExecutor, default_executor
 from ovnguard.change.model import Change, ChangeResult
@@ -20,13 +20,14 @@ from ovnguard.gcpause import gc_paused
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 from ovnguard.report.assemble import build_report
 from ovnguard.report.schema import Report
 from ovnguard.simulation.realize import realization_delta, realization_steps, realize
 from ovnguard.simulation.types import EventKind, HostDelta, Realization
 
 
-@dataclass(frozen=True)
+@record
 class Baseline:
     """A loaded model: a snapshot, what ovn-controller realizes on it and the rules' view of
     it (whose findings are computed once). Every what-if on the same snapshot reuses it, so
@@ -42,7 +43,7 @@ class Baseline:
         return cls(snapshot, r, RuleContext.build(snapshot, r, label="before"))
 
 
-@dataclass(frozen=True)
+@record
 class WhatIf:
     """Everything one assessment computed, for callers that need more than the report."""
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 
 
-@dataclass(frozen=True)
+@record
 class OvnSemantics:
     """The releases whose ovn-northd / ovn-controller / OVS behaviour simulation/ implements
     (read from their sources and measured on them)."""
@@ -48,7 +49,7 @@ def series(version: str | None) -> str | None:
     return f"{m.group(1)}.{m.group(2)}" if m else None
 
 
-@dataclass(frozen=True)
+@record
 class ClusterVersions:
     nb_schema: str | None = None
     sb_schema: str | None = None

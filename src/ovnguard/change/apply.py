@@ -10,7 +10,7 @@ succeeded, as in sh. An invocation ovnguard cannot simulate is reported and not 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from ovnguard.change import dbctl, nbctl, vsctl
@@ -30,6 +30,7 @@ from ovnguard.change.txn import CtlError, Txn
 from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.change.executor import Executor
@@ -64,7 +65,7 @@ def supported_verbs(tool: str) -> tuple[str, ...]:
 DbKey = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     """What running one invocation against one database gave."""
 

@@ -10,8 +10,6 @@ the schema's: ovn-nbctl.c and ovs-vsctl.c `tables[]`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ovnguard.change.datum import (
     Constraints,
     DatumError,
@@ -25,9 +23,10 @@ from ovnguard.change.datum import (
 from ovnguard.change.model import Command
 from ovnguard.change.txn import CtlError, Txn, _txn_error
 from ovnguard.model.db import Atom, ColumnType, Row, TableSchema, Uuid, Value, normalize_set
+from ovnguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RowId:
     """ctl_row_id: rows of `table` whose `column` (or its map `key`) equals the record name;
     with `uuid_column`, the record is the row that column of the matching row points to."""

@@ -20,15 +20,15 @@ itself is change/ipgrammar.py (and iproutes.py for `ip route`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from ovnguard.change.model import Location
+from ovnguard.record import record
 
 Family = Literal["inet", "inet6"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Source:
     """Where an edit comes from: a change-file line, or a node of a netplan/nmstate file."""
 
@@ -42,7 +42,7 @@ class Source:
 # --------------------------------------------------------------------------- the edits
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AddrAdd:
     """`ip addr add|replace|change CIDR dev DEV`."""
 
@@ -62,7 +62,7 @@ class AddrAdd:
         return f"{self.address}/{self.prefixlen}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AddrDel:
     """`ip addr del ADDR[/LEN] dev DEV` (IPv4 without a length: the first address equal to
     ADDR on DEV, whatever its length -- iproute2's "wildcard deletion")."""
@@ -74,7 +74,7 @@ class AddrDel:
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AddrFlush:
     """`ip [-4|-6] addr flush dev DEV`: every address of DEV (of that family)."""
 
@@ -83,7 +83,7 @@ class AddrFlush:
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LinkSet:
     """`ip link set DEV up|down|master BR|nomaster|address MAC|mtu N` (None: unchanged)."""
 
@@ -96,7 +96,7 @@ class LinkSet:
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouteSpec:
     """A route as `ip route` names it; None = not given (matches anything on delete)."""
 
@@ -113,7 +113,7 @@ class RouteSpec:
     onlink: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouteAdd:
     """`ip route add|append|prepend` (add fails when the route exists; append/prepend add a
     second route for the same destination)."""
@@ -123,7 +123,7 @@ class RouteAdd:
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouteReplace:
     """`ip route replace` (create: add when absent) or `ip route change` (must exist)."""
 
@@ -132,13 +132,13 @@ class RouteReplace:
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouteDel:
     route: RouteSpec
     source: Source | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OvsCommand:
     """An ovs-vsctl command a host-state file implies (netplan's openvswitch section is
     applied by netplan with exactly such commands); run by the change executor like an
@@ -162,7 +162,7 @@ def edit_devices(edit: HostEdit) -> tuple[str, ...]:
     return ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IpCommand:
     """One `ip` command line, parsed."""
 

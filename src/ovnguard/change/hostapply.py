@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ovnguard.change.host import (
     AddrAdd,
@@ -45,6 +45,7 @@ from ovnguard.change.host import (
 from ovnguard.i18n import _
 from ovnguard.model.ovs import KERNEL_NIC_TYPES
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute
+from ovnguard.record import record
 
 # The kernel's answers, as iproute2 6.1 prints them (checked in a namespace).
 EEXIST = "RTNETLINK answers: File exists"
@@ -60,7 +61,7 @@ IPV6_DEFAULT_METRIC = 1024
 IPV6_KERNEL_METRIC = 256
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class EditOutcome:
     state: HostState  # unchanged when `error` or `unknown`
     error: str | None = None  # what `ip` would print and fail with

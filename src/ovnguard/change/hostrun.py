@@ -3,16 +3,15 @@ the executor's step for host lines, shared by every executor (change/apply.py ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ovnguard.change.hostapply import EADDRNOTAVAIL, ESRCH, apply_edit, sync_ovs_links
 from ovnguard.change.model import Invocation, InvocationStatus
 from ovnguard.change.suggest import suggest_host
 from ovnguard.i18n import _
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostProblem:
     kind: str  # a change.model.ProblemKind
     message: str
@@ -20,7 +19,7 @@ class HostProblem:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IpRun:
     snapshot: Snapshot  # after the line (the same object when nothing changed)
     status: InvocationStatus

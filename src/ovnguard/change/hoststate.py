@@ -17,7 +17,7 @@ check (a tool applies it at once, nobody types in between).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from ovnguard.change.host import (
@@ -39,9 +39,10 @@ from ovnguard.change.syntax import parse_ctl_argv
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DesiredLink:
     name: str
     line: int  # where the file configures it
@@ -58,7 +59,7 @@ class DesiredLink:
     unknown: str | None = None  # e.g. DHCP: the addresses are not knowable here
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DesiredState:
     path: str
     kind: str  # "netplan" | "nmstate"

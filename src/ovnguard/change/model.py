@@ -7,12 +7,13 @@ location so a problem can name the line an operator has to fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Literal
 
 from ovnguard.change.shell import quote_words
 from ovnguard.model.db import RowChange
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.change.host import IpCommand
@@ -23,7 +24,7 @@ ProblemKind = Literal["unsupported-command", "rejected", "unknown-host", "undefi
 Options = tuple[tuple[str, str | None], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Location:
     path: str
     line: int  # 1-based; the first physical line of a continued logical line
@@ -32,7 +33,7 @@ class Location:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Command:
     """One command of an invocation: `lsp-add sw p1` of `ovn-nbctl ls-add sw -- lsp-add sw p1`."""
 
@@ -58,7 +59,7 @@ class Command:
         return quote_words([self.tool, *opts, self.verb, *self.args])
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ChangeProblem:
     kind: ProblemKind
     location: Location
@@ -76,7 +77,7 @@ class ChangeProblem:
         return f"{self.location}: {self.kind}: {self.message}{hint}{note}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Invocation:
     """One command line as the operator would run it: one process, one transaction."""
 
@@ -106,7 +107,7 @@ class Invocation:
         return any(k == "--dry-run" for k, _ in self.global_options)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Change:
     path: str
     invocations: tuple[Invocation, ...]
@@ -121,7 +122,7 @@ class Change:
 InvocationStatus = Literal["applied", "unchanged", "failed", "unsupported", "skipped"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class AppliedInvocation:
     invocation: int
     location: Location
@@ -132,7 +133,7 @@ class AppliedInvocation:
     changes: tuple[RowChange, ...] = ()  # what it touched, `model.db.diff` of before/after
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ChangeResult:
     before: Snapshot
     snapshot: Snapshot  # after the change

@@ -19,11 +19,11 @@ copies in the bundle when there are any (Neutron's defaults otherwise: `*` and n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ovnguard.change.model import Command
 from ovnguard.change.txn import CtlError, Txn
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 _FLAGS = frozenset({
     "--external", "--internal", "--share", "--no-share", "--enable", "--disable",
@@ -41,7 +41,7 @@ class UnsupportedNeutron(Exception):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Ml2Config:
     flat_networks: tuple[str, ...] | None  # None: Neutron's default '*'
     vlan_ranges: Mapping[str, tuple[tuple[int, int], ...]] | None  # None: not known

@@ -9,14 +9,13 @@ Parsing follows `ctl_parse_commands()`/`parse_command()` and the tools' getopt o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ovnguard.change.model import Options
+from ovnguard.record import record
 
 INF = 1 << 31
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Syntax:
     name: str
     min_args: int
@@ -243,7 +242,7 @@ VSCTL_COMMANDS: dict[str, Syntax] = _table(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Opt:
     name: str  # without dashes
     arg: int  # 0 none, 1 required, 2 optional
@@ -312,14 +311,14 @@ def _local_opts(commands: dict[str, Syntax]) -> dict[str, _Opt]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ParsedCommand:
     verb: str
     args: tuple[str, ...]
     options: Options
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ParsedLine:
     global_options: Options
     commands: tuple[ParsedCommand, ...]

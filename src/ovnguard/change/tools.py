@@ -13,17 +13,18 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 
 from ovnguard.errors import InputError
+from ovnguard.record import record
 
 NAMES = ("ovsdb-server", "ovsdb-client", "ovn-nbctl", "ovn-sbctl", "ovs-vsctl")
 _VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?)")
 
 
-@dataclass(frozen=True)
+@record
 class Tools:
     bindir: str | None
     paths: dict[str, str] = field(default_factory=dict)  # name -> absolute path

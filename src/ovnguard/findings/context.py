@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
@@ -26,6 +26,7 @@ from ovnguard.model.host import (
 )
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 from ovnguard.simulation.mappings import BridgeMappings
 from ovnguard.simulation.types import HostRealization, PatchPort, Realization
 
@@ -39,7 +40,7 @@ def _str(v: object) -> str:
     return v if isinstance(v, str) else ""
 
 
-@dataclass(frozen=True)
+@record
 class NbIndex:
     """Lookups over OVN_Northbound the rules share (built once per context). `since`: the
     index of the NB this one was derived from (a what-if's state before, whose unchanged
@@ -257,7 +258,7 @@ def port_tag(port: Row) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class RuleContext:
     snapshot: Snapshot
     realization: Realization | None = None
@@ -519,7 +520,7 @@ class RuleContext:
         return any(a.version == n.version and a in n for n in nets)
 
 
-@dataclass(frozen=True)
+@record
 class ChangeContext:
     """What a change-time rule sees (`registry.change_rule`): the change as read, what the
     executor did with each of its lines, and the rules' view of the snapshot before it."""

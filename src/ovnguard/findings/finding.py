@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import IntEnum
 
 from ovnguard.model.evidence import Evidence
+from ovnguard.record import record
 
 
 class Severity(IntEnum):
@@ -16,7 +17,7 @@ class Severity(IntEnum):
     critical = 4
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Finding:
     rule: str  # stable id, e.g. "l2-loop"
     severity: Severity

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.findings.context import ChangeContext, RuleContext
     from ovnguard.model.host import HostView
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RuleSpec:
     id: str  # stable; never renamed once released
     severity: Severity  # the usual severity; a check may raise or lower it per finding
@@ -72,7 +72,7 @@ Check = Callable[["RuleContext"], list[Finding]]
 HostCheck = Callable[["HostView"], list[Finding]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Rule:
     spec: RuleSpec
     check: Check
@@ -87,7 +87,7 @@ class Rule:
 ChangeCheck = Callable[["ChangeContext"], list[Finding]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ChangeRule:
     """A check over a change's lines; the findings it returns are of `specs`."""
 

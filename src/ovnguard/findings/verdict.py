@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ovnguard.findings.context import RuleContext
@@ -26,12 +26,13 @@ from ovnguard.i18n import _
 from ovnguard.model.db import Database, RowChange, diff
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.hostnames import few_hosts
+from ovnguard.record import record
 
 VERDICTS = ("safe", "risky", "dangerous")
 _STATUS_ORDER = {"introduced": 0, "present": 1, "pre-existing": 2, "resolved": 3}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostImpact:
     host: str
     loses_management: bool
@@ -39,7 +40,7 @@ class HostImpact:
     rules: tuple[str, ...]  # rule ids of the counted findings that reach this host
 
 
-@dataclass(frozen=True)
+@record
 class Assessment:
     verdict: str  # "safe" | "risky" | "dangerous"
     reasons: tuple[str, ...]  # why, one line per deciding finding

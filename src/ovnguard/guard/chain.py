@@ -12,18 +12,18 @@ Open_vSwitch database (`ovs-vsctl` lines, all for the same host).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ovnguard.change.model import Change, Command
 from ovnguard.change.shell import quote_words
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 NB = "OVN_Northbound"
 OVS = "Open_vSwitch"
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     database: str  # NB or OVS
     tool: str  # "ovn-nbctl" | "ovs-vsctl"

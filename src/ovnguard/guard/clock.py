@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+
+from ovnguard.record import record
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-@dataclass(frozen=True)
+@record
 class Clock:
     def wall(self) -> float:
         return time.time()

@@ -36,6 +36,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ovnguard.record import record
+
 Log = Callable[[str], None]
 
 FOREVER = 0xFFFFFFFF
@@ -53,7 +55,7 @@ class HostStateError(Exception):
     """Netlink (or `ip`) could not be used: the host backup or restore cannot be done."""
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     ifname: str
     index: int
@@ -64,7 +66,7 @@ class Link:
     kind: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Address:
     ifname: str
     family: int  # socket.AF_INET / AF_INET6
@@ -91,7 +93,7 @@ class Address:
         return f"{self.local}/{self.prefixlen} dev {self.ifname}"
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     family: int
     dst: str | None  # None: the default route
@@ -125,7 +127,7 @@ class Route:
         return f"{dst}{via}{dev}{metric}"
 
 
-@dataclass(frozen=True)
+@record
 class SavedFile:
     """A file as it was before the change: its bytes (base64), mode and owner, or absent
     (`data` None: the rollback removes what the change wrote there)."""
@@ -156,7 +158,7 @@ class SavedFile:
                 f"{self.mode:04o}, owner {self.uid}:{self.gid})")
 
 
-@dataclass(frozen=True)
+@record
 class HostBackup:
     """Everything restored, plus what `ip -j` printed (for the byte-for-byte check)."""
 

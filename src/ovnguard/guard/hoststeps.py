@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +38,7 @@ from ovnguard.guard import hoststate
 from ovnguard.guard import state as st
 from ovnguard.guard.chain import OVS, Target, command_words, one_host
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 Log = Callable[[str], None]
 HOST_FILE = "host.json"
@@ -103,7 +103,7 @@ class HostPlan(BaseModel):
     writes: list[FileWrite] = []  # what it writes there, before the steps
 
 
-@dataclass(frozen=True)
+@record
 class StepRun:
     line: int
     text: str

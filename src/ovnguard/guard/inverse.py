@@ -38,6 +38,7 @@ from ovnguard.guard.ovsdb import (
 )
 from ovnguard.model.db import ColumnType, Uuid, Value
 from ovnguard.model.ovs import OWNER_KEYS, TUNNEL_OWNER_KEY
+from ovnguard.record import record
 
 EditKind = Literal["insert", "update", "delete"]
 
@@ -111,7 +112,7 @@ def label(table: str, row: Mapping[str, Value] | None, uuid: str) -> str:
     return f"{table} {uuid[:8]}"
 
 
-@dataclass(frozen=True)
+@record
 class RowEdit:
     """What the change did to one row. For an update, `before`/`after` hold the changed
     columns only (owned map keys and owned set elements already removed); for an insert,
@@ -136,7 +137,7 @@ class RowEdit:
         return f"{self.label} ({', '.join(self.columns)})"
 
 
-@dataclass(frozen=True)
+@record
 class Difference:
     """One item that is not what it should be: a conflict before a rollback, or a mismatch
     after it."""

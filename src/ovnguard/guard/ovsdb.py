@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from ovnguard.errors import OvnguardError
 from ovnguard.i18n import _
 from ovnguard.model.db import ColumnType, Schema, Uuid, Value, value_from_json
 from ovnguard.model.ovs import json_uuid
+from ovnguard.record import record
 
 # table -> uuid -> column -> normalised value
 Rows = dict[str, dict[str, dict[str, Value]]]
@@ -144,7 +144,7 @@ def query(remote: str, database: str, ops: Sequence[Mapping[str, Any]],
 # --- schema and rows --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class DbSchema:
     """The parsed schema plus what the model's Schema does not keep: which columns the
     server or the daemons own (never restored, never compared)."""

@@ -22,11 +22,11 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 ProbeKind = Literal["icmp", "tcp", "chassis", "cmd"]
 DEFAULT_TIMEOUT: Mapping[str, float] = {"icmp": 1.0, "tcp": 1.0, "chassis": 10.0, "cmd": 10.0}
@@ -41,7 +41,7 @@ _TCP_SNIPPET = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Probe:
     kind: ProbeKind
     spec: str  # as the operator wrote it (and as state files and messages show it)
@@ -59,7 +59,7 @@ class Probe:
                      float(d.get("timeout", 1.0)))
 
 
-@dataclass(frozen=True)
+@record
 class ProbeResult:
     probe: str  # the spec
     ok: bool
@@ -166,7 +166,7 @@ def default_probes(addresses: Mapping[str, str | None]) -> list[Probe]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class ProbeContext:
     """Where probes run from and what they talk to."""
 

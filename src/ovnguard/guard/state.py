@@ -28,7 +28,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from ovnguard.errors import InputError, OvnguardError
 from ovnguard.guard import trust
 from ovnguard.guard.model import GuardState, LockRecord, problem
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 M = TypeVar("M", bound=BaseModel)
 SCHEMA_VERSION = 1
@@ -146,7 +146,7 @@ def read_model(path: Path, model: type[M]) -> tuple[M, dict[str, Any]]:
             path=path, value=problem(e)), 2) from None
 
 
-@dataclass(frozen=True)
+@record
 class GuardDir:
     root: Path  # the state dir
     id: str

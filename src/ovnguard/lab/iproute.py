@@ -18,13 +18,14 @@ from typing import Any
 
 from ovnguard.lab.topology import Host
 from ovnguard.model.ovs import NIC_TYPES
+from ovnguard.record import record
 
 FOREVER = 4294967295
 ETHER_BROADCAST = "ff:ff:ff:ff:ff:ff"
 _TUNNEL_DEVICES = {"geneve": "genev_sys_6081", "vxlan": "vxlan_sys_4789"}
 
 
-@dataclass(frozen=True)
+@record
 class LabInterface:
     """One row of a lab chassis' Interface table, with the bridge that holds it and what its
     kernel device shows (MAC, MTU): what the `ip` output synthesized below needs. Not

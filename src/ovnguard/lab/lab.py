@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from ovnguard.errors import LabError
@@ -59,12 +59,13 @@ from ovnguard.lab.state import (
     write_state,
 )
 from ovnguard.lab.topology import Topology, validate_topology
+from ovnguard.record import record
 
 # progress(stage, done, total); stages: "central", "chassis", "register", "sync".
 ProgressFn = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
+@record
 class Preload:
     """What `Lab.up` takes ready-made instead of building it from the topology: a replica
     of a real cluster (`lab.replica.lab_from_bundle`)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from ovnguard.record import record
 
 DEFAULT_RUN_DIR = ".lab"
 RUN_DIR_ENV = "OVNGUARD_LAB_DIR"
@@ -29,7 +30,7 @@ def first_existing(candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if os.path.isfile(c)), None)
 
 
-@dataclass(frozen=True)
+@record
 class DbPaths:
     """One ovsdb-server: its directory, database file and sockets."""
 
@@ -54,7 +55,7 @@ class DbPaths:
         return self.dir / "ovsdb-server.ctl"
 
 
-@dataclass(frozen=True)
+@record
 class HostPaths:
     """A chassis' own directory: its OVS_RUNDIR, OVS_DBDIR, OVN_RUNDIR... all point here."""
 
@@ -103,7 +104,7 @@ class HostPaths:
         }
 
 
-@dataclass(frozen=True)
+@record
 class RunLayout:
     """The run dir. `root` is absolute: it appears in every daemon's command line, which is
     how a process is recognised as belonging to this lab."""

@@ -14,11 +14,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from ovnguard.errors import LabError
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 DAEMON_BINARIES = frozenset({"ovsdb-server", "ovs-vswitchd", "ovn-northd", "ovn-controller"})
 
@@ -123,7 +124,7 @@ def netns_prefix(netns: str | None) -> list[str]:
     return ["ip", "netns", "exec", netns] if netns else []
 
 
-@dataclass(frozen=True)
+@record
 class DaemonSpec:
     """How to start one daemon. `args` excludes the common flags, pidfile and log file."""
 

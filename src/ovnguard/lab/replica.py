@@ -30,7 +30,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -53,6 +53,7 @@ from ovnguard.model.ovs import (
     smap,
 )
 from ovnguard.model.snapshot import HostState, Snapshot
+from ovnguard.record import record
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.sources.bundle import OVS_NAME, load_bundle, match_hosts
@@ -78,7 +79,7 @@ _IF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$")
 Command = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ReplicaHost:
     name: str  # the bundle host (SB hostname), also the lab host name
     chassis: str  # system-id the lab chassis registers with
@@ -88,7 +89,7 @@ class ReplicaHost:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ReplicaPlan:
     bundle: Path
     nb_db: Path

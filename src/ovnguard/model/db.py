@@ -17,10 +17,12 @@ from __future__ import annotations
 import uuid as _uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from sys import intern
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+from ovnguard.record import record
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -71,7 +73,7 @@ def frozen_map(pairs: Any) -> FrozenMap:
     return FrozenMap(pairs) if pairs else EMPTY_MAP
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ColumnType:
     key: str  # atomic type: string, integer, real, boolean, uuid
     value: str | None = None  # map value type, None for sets/scalars
@@ -116,7 +118,7 @@ class ColumnType:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TableSchema:
     name: str
     columns: Mapping[str, ColumnType]
@@ -124,7 +126,7 @@ class TableSchema:
     indexes: tuple[tuple[str, ...], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Schema:
     name: str
     version: str
@@ -471,7 +473,7 @@ class Row:
         return n if isinstance(n, str) else ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Elided:
     """Rows of a database file deliberately not held in memory: `rule` names which (the
     module that left them out also puts them back, from the file, for a real tool that must
@@ -510,7 +512,7 @@ def thawed(m: Mapping[K, V]) -> dict[K, V]:
     return dict(m)
 
 
-@dataclass(frozen=True)
+@record
 class Database:
     """An immutable snapshot of one OVSDB database."""
 
@@ -732,7 +734,7 @@ def _garbage_collect(
             return tables
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RowChange:
     table: str
     uuid: Uuid

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ovnguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Evidence:
     fact: str  # one sentence, e.g. "br-ex holds port enp6s18"
     source: str = ""  # file path, "change:LINE" or a remote

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
@@ -31,6 +31,7 @@ from ovnguard.model.ovs import (
     smap,
 )
 from ovnguard.model.snapshot import HostState, IpAddress, IpRoute, Snapshot
+from ovnguard.record import record
 
 # The one faithful ovn-bridge-mappings parser (a pure module with no ovnguard imports).
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
@@ -120,7 +121,7 @@ def _bridges_of(ovs: Database) -> dict[str, OvsBridge]:
 # --------------------------------------------------------------------------- addresses, routes
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Carrier:
     """How an L3 interface of the host reaches the wire, as far as OVS is concerned."""
 
@@ -138,7 +139,7 @@ class Carrier:
         return self.bridge is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouteMatch:
     target: str  # the destination IP asked about
     route: IpRoute | None  # None: the target is one of the host's own addresses
@@ -152,7 +153,7 @@ class RouteMatch:
         return self.source.ifname if self.source else None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Management:
     """The address operators (and the cluster) reach this host by."""
 
@@ -212,7 +213,7 @@ def parse_remote_targets(remote: str | None) -> tuple[tuple[str, str | None], ..
 # --------------------------------------------------------------------------- the host view
 
 
-@dataclass(frozen=True)
+@record
 class HostView:
     """Everything a rule asks about one host, derived from its HostState -- and, when its
     Open_vSwitch DB was not collected (a check run on the control node with NB and SB only),
@@ -644,7 +645,7 @@ def host_views(snapshot: Snapshot) -> dict[str, HostView]:
 # --------------------------------------------------------------------------- L2 segments
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class L2Segment:
     """Hosts whose management addresses share one subnet: one broadcast domain. A storm or
     an ARP/MAC flip in it reaches all of them (and anything else on that LAN)."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Collection, Iterator, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ovnguard.model.db import Database, Row, differing, thawed
 from ovnguard.model.ovs import frozen_smap
+from ovnguard.record import record
 
 T = TypeVar("T")
 
@@ -50,13 +51,13 @@ def _strs(row: Row, column: str) -> tuple[str, ...]:
     return tuple(str(v) for v in row.set(column))
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HaChassis:
     chassis_name: str
     priority: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HaChassisGroup:
     name: str
     uuid: str
@@ -66,14 +67,14 @@ class HaChassisGroup:
         return any(m.chassis_name == chassis_name for m in self.members)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class GatewayChassis:
     name: str  # the Gateway_Chassis row name, "<lrp>-<chassis>" when made by ovn-nbctl
     chassis_name: str
     priority: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SwitchPort:
     name: str
     uuid: str
@@ -98,7 +99,7 @@ class SwitchPort:
         return self.options.get("router-port")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Switch:
     name: str
     uuid: str
@@ -107,7 +108,7 @@ class Switch:
     external_ids: Mapping[str, str] = field(default_factory=_empty)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Nat:
     uuid: str
     router: str
@@ -119,7 +120,7 @@ class Nat:
     gateway_port: str | None = None  # LRP name
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RouterPort:
     name: str
     uuid: str
@@ -141,7 +142,7 @@ class RouterPort:
         return bool(self.gateway_chassis) or self.ha_chassis_group is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Router:
     name: str
     uuid: str
@@ -157,7 +158,7 @@ class Router:
         return self.options.get("chassis")
 
 
-@dataclass(frozen=True)
+@record
 class LogicalTopology:
     """Switches, routers and their ports from one NB database."""
 
@@ -481,7 +482,7 @@ def _reusable_routers(nb: Database, since: LogicalTopology | None) -> tuple[
     return b.routers, changed
 
 
-@dataclass(frozen=True)
+@record
 class _Built:
     nb: Database
     pieces: Mapping[str, tuple[Row, dict[str, SwitchPort], Switch]]
@@ -536,7 +537,7 @@ def _ha_group(db: Database, row: Row) -> HaChassisGroup:
 # --- Southbound ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SbChassis:
     name: str
     uuid: str
@@ -561,7 +562,7 @@ class SbChassis:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SbDatapath:
     uuid: str
     tunnel_key: int
@@ -570,7 +571,7 @@ class SbDatapath:
     is_switch: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class SbPortBinding:
     logical_port: str
     uuid: str
@@ -639,7 +640,7 @@ def chassis_host_names(chassis: Mapping[str, SbChassis],
     return out
 
 
-@dataclass(frozen=True)
+@record
 class Southbound:
     chassis: Mapping[str, SbChassis]  # name -> chassis
     datapaths: Mapping[str, SbDatapath]  # SB uuid -> datapath

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from ovnguard.model.db import Database, FrozenMap, Row, frozen_map
+from ovnguard.record import record
 
 INTEGRATION_BRIDGE = "br-int"  # ovn-controller's default `ovn-bridge` (controller/ovn-controller.h)
 
@@ -59,7 +59,7 @@ TUNNEL_OWNER_KEY = "ovn-chassis-id"
 # A host's bridges as read from its conf.db (`model.host.bridges_of` builds them).
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OvsInterface:
     name: str
     type: str  # "" (system), "internal", "patch", "dummy", "geneve", ...
@@ -85,7 +85,7 @@ class OvsInterface:
         return self.type in TUNNEL_TYPES
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OvsPort:
     name: str
     interfaces: tuple[OvsInterface, ...]
@@ -94,7 +94,7 @@ class OvsPort:
     uuid: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OvsBridge:
     name: str
     ports: tuple[OvsPort, ...]
@@ -224,7 +224,7 @@ def json_smap(value: Any) -> dict[str, str]:
 # --------------------------------------------------------------------------- ovn-remote
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RemoteTarget:
     """One target of `ovn-remote` (where ovn-controller finds SB; comma-separated, each
     `tcp:ADDR:PORT`, `ssl:ADDR:PORT`, `tcp:[IPv6]:PORT`, `unix:PATH`)."""

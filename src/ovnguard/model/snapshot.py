@@ -7,12 +7,13 @@ model does I/O. Readers in `ovnguard.sources` build it; `ovnguard.change` forks 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from ovnguard.model.db import Database
+from ovnguard.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IpAddress:
     ifname: str
     address: str  # without prefix, e.g. "10.10.0.21"
@@ -25,7 +26,7 @@ class IpAddress:
         return f"{self.address}/{self.prefixlen}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IpRoute:
     dst: str  # "default", "10.10.0.0/24" or a host address
     dev: str | None = None
@@ -39,7 +40,7 @@ class IpRoute:
     family: str | None = None  # "inet" | "inet6"; None when nothing in the entry tells
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IpLink:
     ifname: str
     kind: str | None = None  # linkinfo.info_kind: "openvswitch", "veth", "tun", ...
@@ -49,7 +50,7 @@ class IpLink:
     mtu: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostState:
     """One host (an OVN chassis, usually), as collected.
 
@@ -73,7 +74,7 @@ class HostState:
     deployment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Snapshot:
     nb: Database
     sb: Database | None

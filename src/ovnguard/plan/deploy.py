@@ -17,7 +17,7 @@ The variable names were checked against the tools' sources (docs/plan.md cites t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 import yaml
@@ -29,6 +29,7 @@ from ovnguard.model.ovs import OvsBridge
 from ovnguard.model.snapshot import IpRoute, Snapshot
 from ovnguard.plan.model import DeployChange, Plan
 from ovnguard.plan.verify import combined_plan
+from ovnguard.record import record
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.sources.flavors import BY_ID, Detection
 
@@ -37,7 +38,7 @@ from ovnguard.sources.flavors import BY_ID, Detection
 OVNK_PHYSNET = "physnet"
 
 
-@dataclass(frozen=True)
+@record
 class _HostEnd:
     """What a host's plan changes, read from before / after."""
 

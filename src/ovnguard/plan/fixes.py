@@ -22,7 +22,7 @@ OVS port anywhere).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ovnguard.assess import Baseline, WhatIf, assess
 from ovnguard.change.executor import Executor, default_executor
@@ -39,6 +39,7 @@ from ovnguard.plan.ctlargs import column_args
 from ovnguard.plan.model import NORTHBOUND, NotProposed, Part, Plan, Step, Words, line_text
 from ovnguard.plan.verify import is_dangerous
 from ovnguard.plan.verify import verify as verify_plan
+from ovnguard.record import record
 
 SUPPORTED = ("bridge-hwaddr-unpinned", "l2-loop", "unmapped-physnet")
 # Findings whose fix is a NIC separation, not a one-liner.
@@ -47,7 +48,7 @@ SEPARATE_NIC_RULES = ("mgmt-bridge-localnet", "control-plane-via-provider-bridge
 _LSP_SKIP = ("name", "up", "dynamic_addresses")
 
 
-@dataclass(frozen=True)
+@record
 class _Fix:
     part: str  # host name or NORTHBOUND
     host: str | None

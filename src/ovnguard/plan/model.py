@@ -9,9 +9,10 @@ other change (`ovnguard check --change`, `ovnguard rehearse --change`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ovnguard.change.shell import quote_words
+from ovnguard.record import record
 
 # The part of a plan that runs against the central OVN_Northbound (ovn-nbctl), not a host.
 NORTHBOUND = "northbound"
@@ -34,7 +35,7 @@ def line_text(words: Words) -> str:
     return " && ".join(quote_words(p) for p in parts)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Step:
     title: str  # what it does, in a few words
     why: str  # why this step, and why at this place in the order
@@ -52,7 +53,7 @@ class Step:
         return self.console is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Part:
     """The steps for one host (its Open_vSwitch DB) or for the northbound DB."""
 
@@ -70,7 +71,7 @@ class Part:
         return f"rollback-{self.name}.sh"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class NotProposed:
     """A hazard the planner looked at and deliberately gives no steps for."""
 
@@ -81,7 +82,7 @@ class NotProposed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class FindingRef:
     rule: str
     severity: str
@@ -103,7 +104,7 @@ class FindingRef:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LineProblem:
     file: str
     line: int
@@ -112,7 +113,7 @@ class LineProblem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Reach:
     """Does ovn-controller end with the patch ports it wants, under one timing model?"""
 
@@ -124,13 +125,13 @@ class Reach:
         return not any(self.problems.values())
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RollbackCheck:
     restores: bool
     differences: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Verification:
     change_verdict: str  # the plan judged as a change (ovnguard check --change)
     end_verdict: str  # the state the plan ends in, judged alone
@@ -176,7 +177,7 @@ class Verification:
         return not self.reasons
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DeployChange:
     """The plan's end state said in a deployment tool's terms (plan/deploy.py), so that the
     tool's next run keeps it instead of undoing the ovs-vsctl steps."""
@@ -193,7 +194,7 @@ class DeployChange:
                 "text": self.text, "hosts": list(self.hosts), "notes": list(self.notes)}
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     kind: str  # "separate-nic" | "fix"
     bundle: str

@@ -28,7 +28,7 @@ any mapping entry for P, so no switch of P is patched into it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ovnguard.errors import InputError
 from ovnguard.findings.context import RuleContext
@@ -43,6 +43,7 @@ from ovnguard.plan.ctlargs import column_args, map_entry
 from ovnguard.plan.mgmtmove import management_steps
 from ovnguard.plan.model import Part, Plan, Step, Words
 from ovnguard.plan.verify import verify
+from ovnguard.record import record
 from ovnguard.simulation.mappings import KEY, named_entries, parse_bridge_mappings, remapped
 from ovnguard.simulation.realize import realize
 from ovnguard.simulation.types import Realization
@@ -233,7 +234,7 @@ class _HostRefused(Exception):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class _HostPlan:
     part: Part
     notes: tuple[str, ...] = ()  # plan-level: why a host has no steps

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ovnguard.i18n import _
 from ovnguard.plan.files import plan_text, rollback_text
 from ovnguard.plan.model import FindingRef, Part, Plan, Step, Verification, line_text
+from ovnguard.record import record
 
 SCHEMA_VERSION = "1.0"
 
@@ -74,7 +74,7 @@ def _verification_json(v: Verification) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@record
 class WrittenPlan:
     """What `ovnguard plan` prints: the plan, and where --out wrote its files (file name ->
     path; None without --out). Rendered through report/formats.py."""

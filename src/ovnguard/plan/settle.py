@@ -16,19 +16,18 @@ nothing, exactly like the real host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ovnguard.change.apply import apply_change
 from ovnguard.change.parse import parse_change
 from ovnguard.model.host import HostView
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.plan.model import line_text
+from ovnguard.record import record
 from ovnguard.simulation.realize import realization_delta
 from ovnguard.simulation.types import HostDelta, PatchPort, Realization
 
 
-@dataclass(frozen=True)
+@record
 class Settled:
     snapshot: Snapshot
     deltas: dict[str, HostDelta]

@@ -47,6 +47,7 @@ from ovnguard.plan.model import (
     line_text,
 )
 from ovnguard.plan.settle import settle
+from ovnguard.record import record
 from ovnguard.simulation.realize import realize
 from ovnguard.simulation.types import HostDelta
 
@@ -59,7 +60,7 @@ def is_dangerous(f: Finding) -> bool:
     return f.severity >= Severity.critical or bool(f.loses_management)
 
 
-@dataclass(frozen=True)
+@record
 class _Combined:
     text: str
     origin: list[tuple[str, int]]  # per line of `text` (0-based): (file, line in that file)

@@ -16,13 +16,14 @@ import importlib
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 
 class Format(StrEnum):
@@ -32,7 +33,7 @@ class Format(StrEnum):
     html = "html"
 
 
-@dataclass(frozen=True)
+@record
 class RenderOptions:
     verbose: bool = False  # text: everything, one by one
     quiet: bool = False  # text: the verdict line only

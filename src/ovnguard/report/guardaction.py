@@ -13,12 +13,13 @@ Everything here comes from guard and sentinel state files: shown, never run
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.report.formats import RenderOptions
@@ -48,7 +49,7 @@ def _where(state_dir: str | None) -> str:
 # --------------------------------------------------------------------------- apply
 
 
-@dataclass(frozen=True)
+@record
 class GuardApplied:
     """`apply`: the guard's state document once the watcher reported."""
 
@@ -94,7 +95,7 @@ def applied_text(r: GuardApplied, out: TextIO, o: RenderOptions) -> None:
     _say(out, _("  watch it:   ovnguard guard status{where}").format(where=where))
 
 
-@dataclass(frozen=True)
+@record
 class GuardRefused:
     """`apply` refused before touching anything (the what-if, a lock, the probes)."""
 
@@ -112,7 +113,7 @@ def refused_text(r: GuardRefused, out: TextIO, o: RenderOptions) -> None:
         _say(out, f"  → {d}")
 
 
-@dataclass(frozen=True)
+@record
 class SentinelPlans:
     """`apply --sentinel-print`: the sentinel command to run on each host, nothing applied."""
 
@@ -137,7 +138,7 @@ def plans_text(r: SentinelPlans, out: TextIO, o: RenderOptions) -> None:
 # --------------------------------------------------------------------------- confirm, rollback
 
 
-@dataclass(frozen=True)
+@record
 class GuardConfirmed:
     doc: dict[str, Any]
     stopped_sentinels: list[str] = field(default_factory=list)  # hosts, stopped from here
@@ -161,7 +162,7 @@ def confirmed_text(r: GuardConfirmed, out: TextIO, o: RenderOptions) -> None:
                     "sentinel-stop`"))
 
 
-@dataclass(frozen=True)
+@record
 class GuardRolledBack:
     """`rollback`: the guard's state document after it."""
 
@@ -228,7 +229,7 @@ def rolledback_text(r: GuardRolledBack, out: TextIO, o: RenderOptions) -> None:
 # --------------------------------------------------------------------------- sentinels
 
 
-@dataclass(frozen=True)
+@record
 class SentinelArmed:
     """`guard sentinel`: the sentinel that now watches, and its state document."""
 
@@ -264,7 +265,7 @@ def armed_text(r: SentinelArmed, out: TextIO, o: RenderOptions) -> None:
          + _where(r.state_dir))
 
 
-@dataclass(frozen=True)
+@record
 class SentinelStatus:
     """`guard sentinel-status`: this host's sentinels, each with its one-line summary."""
 

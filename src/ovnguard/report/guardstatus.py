@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -11,12 +10,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 import typer
 
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.report.formats import RenderOptions
 
 
-@dataclass(frozen=True)
+@record
 class GuardStatus:
     state_dir: str
     guards: list[dict[str, Any]]  # guard.control.status(): each guard's state document

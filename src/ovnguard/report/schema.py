@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar, Literal, TypeVar, dataclass_transform
 
+from ovnguard.record import record
+
 SCHEMA_VERSION = "2.0"
 
 Verdict = Literal["safe", "risky", "dangerous"]
@@ -44,7 +46,7 @@ class _Model:
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+        record(kw_only=True)(cls)
 
     def model_dump(self, mode: str = "python", exclude_none: bool = False,
                    exclude_defaults: bool = False) -> dict[str, Any]:

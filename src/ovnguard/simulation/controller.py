@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 
 from ovnguard.i18n import _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
+from ovnguard.record import record
 from ovnguard.simulation.hostconfig import ControllerInterface, HostConfig
 from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.mappings import BridgeMappings, parse_bridge_mappings
@@ -48,7 +49,7 @@ Chain = tuple[Evidence, ...]
 NbEvidence = Callable[[Binding, str], Evidence]
 
 
-@dataclass(frozen=True)
+@record
 class HostPrediction:
     realization: HostRealization
     config: HostConfig
@@ -63,7 +64,7 @@ class HostPrediction:
     localized: Localized | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@record
 class Localized:
     """One chassis after binding_run() and add_local_datapath(): what it binds and which
     datapaths are local. Localnet ports take no part in either (binding.c claims none,

@@ -12,7 +12,7 @@ ovn-bridge-mappings) and SB Port_Binding.chassis stand in, and every fact says s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from ovnguard.model.db import Database
@@ -20,6 +20,7 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import SbChassis, Southbound
 from ovnguard.model.mesh import is_tunnel_port
 from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, frozen_smap
+from ovnguard.record import record
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import chassis_key
 
@@ -39,7 +40,7 @@ CHASSIS_RECORD_KEYS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ControllerInterface:
     """An Interface row as ovn-controller reads it (binding.c, patch.c): flat, with its port
     and bridge names, ofport and error, and the Port's external_ids. Not model/ovs.py's
@@ -57,7 +58,7 @@ class ControllerInterface:
     port_external_ids: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class HostConfig:
     host: str
     based_on: str  # "ovs" | "sb" | "none"

@@ -33,20 +33,21 @@ The value is read with `get_chassis_external_id_value()` (lib/ovn-util.c): the k
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from ovnguard.record import record
 
 KEY = "ovn-bridge-mappings"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MappingEntry:
     network: str
     bridge: str
     position: int  # 0-based index of the entry in the comma-separated list
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MappingProblem:
     level: str  # "ERR" | "WARN" as ovn-controller logs it; "INFO" for silent ones
     message: str  # the real log line when `logged`, else a description
@@ -55,7 +56,7 @@ class MappingProblem:
     logged: bool = True  # False: ovn-controller says nothing about it
 
 
-@dataclass(frozen=True)
+@record
 class BridgeMappings:
     raw: str | None  # None: key not set
     key: str  # which external_ids key held it

@@ -18,7 +18,7 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict
@@ -35,6 +35,7 @@ from ovnguard.model.logical import (
     Switch,
     SwitchPort,
 )
+from ovnguard.record import record
 from ovnguard.simulation.types import ControllerEvent
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ GLOBAL_TYPES = ("virtual", "l2gateway", "l3gateway", "chassisredirect", "externa
 _MAC = re.compile(r"^\s*[0-9a-fA-F]+(:[0-9a-fA-F]+){5}$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Datapath:
     uuid: str  # NB row uuid
     name: str
@@ -63,7 +64,7 @@ class Datapath:
         return "Logical_Switch" if self.kind == "switch" else "Logical_Router"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Binding:
     """One predicted SB Port_Binding row."""
 
@@ -93,7 +94,7 @@ class Binding:
         return self.options.get("peer")
 
 
-@dataclass(frozen=True)
+@record
 class PredictedSouthbound:
     topology: LogicalTopology
     datapaths: Mapping[str, Datapath]  # NB uuid -> datapath

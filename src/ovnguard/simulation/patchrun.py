@@ -19,9 +19,9 @@ Source: ovn v23.03.1 controller/patch.c `patch_run()`, `create_patch_port()`,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from ovnguard.record import record
 from ovnguard.simulation.hostconfig import PATCH_KEYS, HostConfig
 from ovnguard.simulation.types import PatchPort
 
@@ -65,7 +65,7 @@ class OvsPatch(NamedTuple):
     key: str | None
 
 
-@dataclass(frozen=True)
+@record
 class OvsState:
     patches: tuple[OvsPatch, ...]
     names: frozenset[str]  # every Port and Interface name (both unique in OVSDB)
@@ -122,7 +122,7 @@ def _by_bridge_peer(state: OvsState) -> dict[tuple[str, str | None], OvsPatch]:
     return index
 
 
-@dataclass(frozen=True)
+@record
 class PatchRun:
     final: dict[Key, OvsPatch]  # ovn-controller's patch ports afterwards
     created: tuple[Key, ...]

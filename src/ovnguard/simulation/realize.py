@@ -25,7 +25,7 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from ovnguard.model.db import Database, diff, differing
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
+from ovnguard.record import record
 from ovnguard.simulation.bfd import bfd_peers
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
 from ovnguard.simulation.hostconfig import HostConfig, host_config
@@ -75,7 +76,7 @@ def realize(snapshot: Snapshot, since: Realization | None = None) -> Realization
     return _realize(snapshot, psb, base)[0]
 
 
-@dataclass(frozen=True)
+@record
 class _Basis:
     """What a Realization was computed from (kept in Realization.basis)."""
 
@@ -298,7 +299,7 @@ def _chassis_record_changes(before: Snapshot, after: Snapshot,
 # --- the delta -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class HostRuntime:
     """What ovn-controller on one host holds after it has reacted: its patch ports and its
     local datapaths (stale ones included, until a recompute)."""
@@ -307,7 +308,7 @@ class HostRuntime:
     local: frozenset[str]
 
 
-@dataclass(frozen=True)
+@record
 class _Step:
     present: Mapping[Key, OvsPatch]
     final: Mapping[Key, OvsPatch]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ovnguard.model.evidence import Evidence
+from ovnguard.record import record
 from ovnguard.versions import SEMANTICS, OvnSemantics
 
 # Evidence.source for facts derived from OVN's behaviour rather than read from a file: the
@@ -37,7 +38,7 @@ class EventKind(Enum):
     ovs_transaction_fails = "ovs-transaction-fails"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ControllerEvent:
     """A log line ovn-controller (or northd) would emit, e.g. a skipped localnet port."""
 
@@ -64,7 +65,7 @@ class ControllerEvent:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostRealization:
     host: str  # hostname (bundle host dir / lab host name)
     chassis: str | None  # SB Chassis name (system-id); None if the host is no chassis
@@ -90,7 +91,7 @@ class HostRealization:
     notes: tuple[str, ...] = ()  # what was assumed (fallbacks, unknowns)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Realization:
     hosts: Mapping[str, HostRealization]
     # whose ovn-northd / ovn-controller / OVS behaviour predicted it (ovnguard.versions)
@@ -107,7 +108,7 @@ class Realization:
         return self.semantics.ovn
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostDelta:
     """What changes on one host when the change lands (the JSON `realization` contract)."""
 

@@ -34,13 +34,14 @@ import yaml
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 from ovnguard.sources import safeio, yamlnodes
 
 GROUP_KEYS = ("hosts", "vars", "children")
 VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
 
 
-@dataclass(frozen=True)
+@record
 class Var:
     """One variable's value and where it was set (for error messages)."""
 

@@ -30,6 +30,7 @@ from ovnguard.model.logical import chassis_host_names, read_chassis
 from ovnguard.model.mesh import elide_tunnel_mesh, tunnel_rows
 from ovnguard.model.ovs import ovs_external_id
 from ovnguard.model.snapshot import HostState, IpAddress, IpLink, IpRoute, Snapshot
+from ovnguard.record import record
 from ovnguard.sources import safeio
 from ovnguard.sources.inventory import BUNDLE_NAMES, bundle_inventory, management_addresses
 from ovnguard.sources.iproute import read_addresses, read_links, read_routes
@@ -259,7 +260,7 @@ def _read_host_dir(d: Path) -> _HostDir:
     return h
 
 
-@dataclass(frozen=True)
+@record
 class HostMatch:
     """Where one host directory went: the host key and the chassis it matched (if any)."""
 

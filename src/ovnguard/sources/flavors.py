@@ -28,7 +28,7 @@ import fnmatch
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -37,6 +37,7 @@ import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 from ovnguard.sources import safeio
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ Runner = Callable[[Sequence[str]], "str | None"]
 DEPLOYMENT_FILE = "deployment.json"  # hosts/<host>/deployment.json in a bundle
 
 
-@dataclass(frozen=True)
+@record
 class Flavor:
     id: str
     title: str
@@ -209,7 +210,7 @@ ALL_NB_FILES = _unique(s for f in (PACKAGES, *FLAVORS) for s in f.nb_files)
 ALL_SB_FILES = _unique(s for f in (PACKAGES, *FLAVORS) for s in f.sb_files)
 
 
-@dataclass(frozen=True)
+@record
 class Detection:
     """Which flavor a host is, and why. `runtime` is the container engine that runs its
     containers (docker / podman), when one was seen."""

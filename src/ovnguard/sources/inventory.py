@@ -37,7 +37,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -45,6 +45,7 @@ import yaml
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 from ovnguard.sources import ansible_cli, safeio, yamlnodes
 from ovnguard.sources import ansible_inventory as ai
 from ovnguard.sources.ansible_inventory import Var
@@ -59,7 +60,7 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})"
                        r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$")
 
 
-@dataclass(frozen=True)
+@record
 class InventoryHost:
     name: str
     address: str  # an IP address (normalised by `ipaddress`) or a DNS name, as written
@@ -73,7 +74,7 @@ class InventoryHost:
         return is_ip(self.address)
 
 
-@dataclass(frozen=True)
+@record
 class Inventory:
     source: str
     form: str  # flat | hosts | ansible-yaml | ansible-ini | ansible-json | osa | ansible-inventory

@@ -22,11 +22,11 @@ import socket
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 from ovnguard.sources.collected import (
     NEUTRON_ROOTS,
     Collection,
@@ -57,7 +57,7 @@ SB = "OVN_Southbound"
 OVS = "Open_vSwitch"
 
 
-@dataclass(frozen=True)
+@record
 class SslFiles:
     """`-p/-c/-C` of ovn-nbctl and ovsdb-client: needed for `ssl:` remotes."""
 
@@ -164,7 +164,7 @@ def ovs_hostname(conf_db: bytes, source: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class LocalOptions:
     """What `collect` / `check --live` read on this host. `None` remotes mean "look for the
     default socket"; `host=False`-style switches are expressed by `collect_host`."""

@@ -22,7 +22,6 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import orjson
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 # Where iproute2 reads its name tables (Debian: /etc/iproute2; iproute2 >= 6.5 ships
 # defaults in /usr/share/iproute2 and lets /etc override).
@@ -123,7 +123,7 @@ def _name_table(file: str, builtin: Mapping[int, str]) -> dict[int, str]:
     return names
 
 
-@dataclass(frozen=True)
+@record
 class Names:
     """The number -> name tables `ip` prints with."""
 
@@ -186,7 +186,7 @@ def _lladdr(value: Any, ifi_type: int) -> str:
     return s
 
 
-@dataclass(frozen=True)
+@record
 class _Link:
     index: int
     name: str
@@ -416,7 +416,7 @@ def _route(msg: Any, names: Names, ifnames: Mapping[int, str]) -> dict[str, Any]
     return r
 
 
-@dataclass(frozen=True)
+@record
 class IpJson:
     """One host's `ip -j` outputs, as the parsed JSON lists."""
 

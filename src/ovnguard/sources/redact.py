@@ -17,7 +17,8 @@ A redacted file starts with a comment that says so; the bundle reader turns it i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ovnguard.record import record
 
 REDACTED = "<redacted>"
 MARK = "# ovnguard: "
@@ -33,7 +34,7 @@ _PEM = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KE
                   re.DOTALL)
 
 
-@dataclass(frozen=True)
+@record
 class Redaction:
     text: str
     count: int

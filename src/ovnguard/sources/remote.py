@@ -60,6 +60,7 @@ from typing import Any
 
 from ovnguard.errors import InputError
 from ovnguard.i18n import _
+from ovnguard.record import record
 from ovnguard.sources.ansible_inventory import Var
 from ovnguard.sources.collected import (
     KOLLA_DIR,
@@ -103,7 +104,7 @@ def _asyncssh() -> Any:
     return asyncssh
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """One host to collect. `nb`/`sb`: None = not from this host, "" = the default socket,
     else a remote as this host sees it (unix:/path or tcp:...)."""
@@ -321,7 +322,7 @@ def untar_tree(data: bytes, prefix: str) -> dict[str, bytes]:
 # Running it
 
 
-@dataclass(frozen=True)
+@record
 class SshOptions:
     """What OpenSSH would take from ~/.ssh: left at None, asyncssh's defaults apply (keys
     ~/.ssh/id_*, the agent at $SSH_AUTH_SOCK, ~/.ssh/config, ~/.ssh/known_hosts)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass
 
 from ovnguard.findings.context import RuleContext, port_tag
 from ovnguard.findings.finding import Finding, Severity
@@ -16,6 +15,7 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import COLLECT_HOSTS, HostView, IpNet, hosts_in
 from ovnguard.model.hostnames import few_hosts
 from ovnguard.model.snapshot import IpAddress
+from ovnguard.record import record
 from ovnguard.simulation.types import PatchPort
 
 GROUP = N_("Bridging logical switches onto physical segments")
@@ -207,7 +207,7 @@ def _nics(v: HostView, bridge: str) -> list[str]:
     return [n.name for n in br.nics] if br is not None else []
 
 
-@dataclass(frozen=True)
+@record
 class _Loop:
     host: HostView
     bridge: str

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,13 @@ from ovnguard.guard.sentinel.store import (
     stop_sentinel,
 )
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 DEFAULT_FAILURES = 3
 DEFAULT_INTERVAL = 0.5
 
 
-@dataclass(frozen=True)
+@record
 class Armed:
     """A sentinel that watches (returned by `arm_sentinel`)."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ovnguard.errors import InputError
 from ovnguard.guard.probes import (
@@ -19,13 +18,14 @@ from ovnguard.guard.probes import (
 )
 from ovnguard.i18n import _
 from ovnguard.model.ovs import remote_targets
+from ovnguard.record import record
 
 SB_DEFAULT_PORT = 6642
 UNIX_TIMEOUT = 1.0
 MAX_SECONDS = 7 * 24 * 3600.0  # a sentinel is for one change window, not for ever
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One way to ask "can this host reach its SB?": a guard probe, or a unix socket
     (`unix:PATH`, for an SB reached over a local socket)."""

@@ -4,11 +4,12 @@ does after a probe round (`decide`)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
+from ovnguard.record import record
 
-@dataclass(frozen=True)
+
+@record
 class PortInfo:
     """A port as the host's Open_vSwitch database has it."""
 
@@ -75,7 +76,7 @@ def failing_streak(history: Sequence[bool]) -> int:
 Action = Literal["wait", "delete", "exit"]
 
 
-@dataclass(frozen=True)
+@record
 class Decision:
     action: Action
     reason: str

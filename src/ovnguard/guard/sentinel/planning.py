@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from ovnguard.guard.sentinel.arming import (
 )
 from ovnguard.guard.sentinel.store import stop_sentinel
 from ovnguard.i18n import _
+from ovnguard.record import record
 
 if TYPE_CHECKING:
     from ovnguard.guard.arm import ApplyOptions
@@ -33,7 +34,7 @@ DEFAULT_GRACE = 60.0
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record
 class SentinelPlan:
     """A sentinel the what-if calls for: `host` is predicted to get `ports`."""
 
@@ -77,7 +78,7 @@ def plans_from(
             for h, ports in sorted(added.items()) if ports]
 
 
-@dataclass(frozen=True)
+@record
 class Prediction:
     added: dict[str, list[tuple[str, str]]]
     remotes: dict[str, str | None]

@@ -4,7 +4,7 @@ added or removed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ovnguard.lab.protocol import OvnLab
 from ovnguard.model.ovs import (
@@ -17,6 +17,7 @@ from ovnguard.model.ovs import (
     json_uuids,
     list_args,
 )
+from ovnguard.record import record
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.simulation.types import HostDelta, PatchPort
@@ -24,7 +25,7 @@ from ovnguard.simulation.types import HostDelta, PatchPort
 # --- a chassis' ports ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class LivePort:
     """A port as the running lab shows it (`ovs-vsctl` on the chassis), read without the
     model (model/ovs.py, model/host.py): the rehearsal is what holds the model honest, so it
@@ -49,7 +50,7 @@ class LivePort:
         return self.type in NIC_TYPES
 
 
-@dataclass(frozen=True)
+@record
 class HostOvs:
     ports: tuple[LivePort, ...]
     external_ids: Mapping[str, str]  # of the Open_vSwitch row

@@ -4,9 +4,9 @@ versioned JSON they are written as (docs/rehearse.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from ovnguard.record import record
 from ovnguard.simulation.types import HostDelta
 
 SCHEMA_VERSION = "1.0"
@@ -17,7 +17,7 @@ Verdict = Literal["safe", "risky", "dangerous"]
 # --- what the result holds -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class CommandRun:
     """One line of the change and what running it for real gave."""
 
@@ -47,7 +47,7 @@ class CommandRun:
         }
 
 
-@dataclass(frozen=True)
+@record
 class LogLine:
     daemon: str  # "ovn-controller" | "ovs-vswitchd" | "ovn-northd"
     time: str
@@ -65,7 +65,7 @@ class LogLine:
         }
 
 
-@dataclass(frozen=True)
+@record
 class TraceResult:
     """`ofproto/trace` of one broadcast entering one port of a provider bridge."""
 
@@ -95,7 +95,7 @@ class TraceResult:
         }
 
 
-@dataclass(frozen=True)
+@record
 class HostOutcome:
     host: str
     chassis: str
@@ -111,7 +111,7 @@ class HostOutcome:
         return tuple(t for t in self.traces if t.loop)
 
 
-@dataclass(frozen=True)
+@record
 class RehearsalResult:
     bundle: str
     change: str
