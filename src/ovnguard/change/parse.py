@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ovnguard.change.host import Source, parse_ip
 from ovnguard.change.model import (
     Change,
     ChangeProblem,
@@ -233,6 +232,8 @@ class _Reader:
     def _ip(self, toks: list[Token], argv: list[str], joiner: str) -> None:
         """An iproute2 line: parsed here by iproute2's grammar (change/host.py), applied to
         the host model of its `# host:` section by the executor (change/hostapply.py)."""
+        from ovnguard.change.host import Source, parse_ip  # only a change with ip lines needs it
+
         loc = Location(self.path, toks[0].line)
         index = len(self.invocations)
         after = joiner if self.invocations and joiner in ("&&", ";") else ""

@@ -2,17 +2,24 @@
 
 `find_tools(bindir)` looks for ovsdb-server, ovn-nbctl, ovn-sbctl, ovs-vsctl and
 ovsdb-client in `bindir` (`--ovn-bindir`, e.g. a container's binaries copied out, or an
-other OVN release's build) and then on PATH. Versions come from each tool's `--version`.
+other OVN release's build) and then on PATH. Versions come from each tool's `--version`,
+remembered in $XDG_CACHE_HOME/ovnguard/tool-versions.json (~/.cache/...) under the binary's
+path, inode, size and modification time: five `--version` runs were ~13 ms of CPU, 7% of a
+small `check` (docs/performance.md). A binary replaced or rebuilt is run again; a cache that
+cannot be read or written is only not used.
 Nothing here ever connects to anything: the tools are only run against throwaway
 ovsdb-servers in a temporary directory (see realtools.py).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import field
 from functools import cache
 from pathlib import Path
@@ -74,10 +81,64 @@ def find_tools(bindir: str | Path | None = None) -> Tools:
 @cache
 def tool_version(path: str) -> str | None:
     """The version a tool prints first (`ovn-nbctl 23.03.1` -> "23.03.1")."""
+    key = _binary_key(path)
+    known = _remembered().get(key) if key else None
+    if isinstance(known, str):
+        return known
     try:
         r = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10,
                            check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = _VERSION.search(r.stdout.splitlines()[0] if r.stdout else "")
-    return m.group(1) if m else None
+    version = m.group(1) if m else None
+    if version and key:
+        _remember(key, version)
+    return version
+
+
+_KEEP = 64  # versions remembered: bounds the file where many builds come and go
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ovnguard" / "tool-versions.json"
+
+
+def _binary_key(path: str) -> str | None:
+    """What identifies the binary that `path` runs: replaced or rebuilt, it changes."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{os.path.realpath(path)} {st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+@cache
+def _remembered() -> dict[str, object]:
+    try:
+        data = json.loads(_cache_file().read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(key: str, version: str) -> None:
+    known = _remembered()
+    known.pop(key, None)
+    known[key] = version
+    for old in list(known)[:-_KEEP]:
+        del known[old]
+    f = _cache_file()
+    try:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".tool-versions.")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(known, out)
+        os.replace(tmp, f)  # whole or not at all, whoever else writes it
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

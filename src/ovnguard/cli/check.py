@@ -276,6 +276,8 @@ def operator_from(from_addr: str | None) -> str | None:
 
 def _with_host_states(ch: Change | None, specs: list[str], snapshot: Snapshot
                       ) -> Change | None:
+    if not specs:
+        return ch
     from ovnguard.change.hoststate import read_host_state, with_host_state
 
     for spec in specs:

@@ -71,7 +71,9 @@ def read_database(path: str | Path, keep: Keep = None, verify: bool = False,
     `verify` checks each record's SHA-1 (off by default: the file is usually fresh output of
     ovsdb-client, and hashing doubles the read time of a big NB). `leave_out` names rows not
     to convert, in a file of one transaction record (what `ovsdb-client backup` writes; in a
-    server's own log a later record may need the row); references to them stay as written.
+    server's own log a later record may need the row) of at least `SPLIT_AT` bytes (below
+    that, converting every row costs less than looking at the rows as written, which needs
+    msgspec imported); references to them stay as written.
     """
     p = Path(path)
     raw = safeio.read_bytes(p, limit=safeio.MAX_DB_BYTES, what="database file")
@@ -225,7 +227,7 @@ def _parse_database(raw: bytes, source: str, keep: Keep, verify: bool,
 
     updates: Iterable[tuple[int, bool, str, Any]] | None = None
     gone: Collection[str] = ()
-    if leave_out is not None and one_record:
+    if leave_out is not None and one_record and len(records[0][1]) >= SPLIT_AT:
         written = _rows_as_written(records[0], source, wanted)
         if written is not None:
             updates, texts = written

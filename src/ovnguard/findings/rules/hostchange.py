@@ -16,7 +16,6 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ovnguard.change.hostapply import link_up
 from ovnguard.change.model import Change, ChangeResult, Invocation
 from ovnguard.findings.context import RuleContext
 from ovnguard.findings.finding import Finding, Severity
@@ -183,6 +182,8 @@ def _mac_check(ctx: RuleContext) -> list[Finding]:
 
 def _usable(v: HostView, dev: str) -> str | None:
     """Why traffic on `dev` no longer reaches the host's IP stack, or None."""
+    from ovnguard.change.hostapply import link_up  # only a change to a host gets here
+
     if not link_up(v.state, dev):
         return _("{dev} is down").format(dev=dev)
     master = _enslaved_to(v, dev)
