@@ -13,6 +13,7 @@ from helpers.sim_snapshots import three_chassis
 from ovnguard.change.executor import default_executor
 from ovnguard.change.parse import parse_change
 from ovnguard.findings.context import NbIndex
+from ovnguard.report.assemble import _localnets
 
 pytestmark = pytest.mark.realdb
 
@@ -69,6 +70,8 @@ def test_derived_lookups_equal_from_scratch(tmp_path: Path) -> None:
             assert result.snapshot.nb is not s0.nb, text
             after = NbIndex(result.snapshot.nb, since=before)
             assert lookups(after) == lookups(NbIndex(result.snapshot.nb)), text
+            # the report's localnet table, read off the index, is the one every port gives
+            assert _localnets(result.snapshot, after) == _localnets(result.snapshot), text
             got = after._derived is not None
             assert got or not may, f"not derived: {text}"
             if not may:

@@ -80,3 +80,45 @@ def test_neutron_out_of_band_negative(tmp_path: Path) -> None:
     cmds = [*NEUTRON_PUB, "ls-add lab-sw", *add_localnet("ln-lab", "physnet2", "lab-sw")]
     snap = snapshot(nb(tmp_path, cmds), [host(tmp_path, "compute1", incident_ovs("compute1"))])
     assert _run("neutron-out-of-band", ctx(snap)) == []
+
+
+def test_out_of_band_findings_a_change_leaves_alone_are_the_state_befores(
+        tmp_path: Path) -> None:
+    """A what-if on a loaded model keeps the state before's neutron-out-of-band findings of
+    the switches the change did not touch (the same objects: marked and rendered once),
+    makes the touched switches' again, and reports what a fresh assessment reports."""
+    from helpers.sim_snapshots import three_chassis
+    from ovnguard.assess import assess
+    from ovnguard.change.executor import default_executor
+    from ovnguard.change.parse import parse_change
+
+    with three_chassis(tmp_path) as c:
+        c.nbctl("ls-add priv1", "ls-add priv2", "lsp-add priv1 vm1", "lsp-add priv2 vm3",
+                "lsp-add priv2 vm2",
+                "set Logical_Switch priv1 'external_ids:\"neutron:network_name\"=p1'",
+                "set Logical_Switch priv2 'external_ids:\"neutron:network_name\"=p2'",
+                "set Logical_Switch_Port vm2 'external_ids:\"neutron:port_name\"=vm2'")
+        s0 = c.snapshot("s0")
+    base = assess(s0).baseline
+    assert base is not None
+    old = {f.key: f for f in base.context.findings if f.rule == "neutron-out-of-band"}
+    assert set(old) == {"priv1/vm1", "priv2/vm3"}
+    changes = [  # (change, the switches it touches)
+        ("ovn-nbctl lsp-add priv2 vm4", {"priv2"}),
+        ("ovn-nbctl lsp-del vm3", {"priv2"}),
+        ("ovn-nbctl set Logical_Switch_Port vm1 'external_ids:\"neutron:port_name\"=vm1'",
+         {"priv1"}),
+        ("ovn-nbctl lr-add r9", set()),
+    ]
+    with default_executor() as ex:
+        for text, touched in changes:
+            change = parse_change(text + "\n", "c.sh")
+            w = assess(s0, change, ex, baseline=base)
+            assert w.report == assess(s0, change, ex).report, text
+            kept = base.context.memo.get("pre-existing", {})
+            for key, f in old.items():
+                same = id(f) in kept and kept[id(f)].key == key
+                assert same == (key.partition("/")[0] not in touched), (text, key)
+            base.context.memo.pop("pre-existing", None)  # each change on its own
+    got = {f.key for f in w.assessment.findings if f.rule == "neutron-out-of-band"}
+    assert got == set(old)

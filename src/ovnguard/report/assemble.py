@@ -9,9 +9,11 @@ from typing import Any
 
 from ovnguard import __version__
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
+from ovnguard.findings.context import NbIndex
 from ovnguard.findings.finding import Finding
 from ovnguard.findings.verdict import Assessment
 from ovnguard.i18n import _
+from ovnguard.model.db import Row
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView, host_views
 from ovnguard.model.hostnames import few_hosts
@@ -186,19 +188,30 @@ def _host_topology(v: HostView) -> HostTopologyOut:
     )
 
 
-def _localnets(snapshot: Snapshot) -> dict[str, LocalnetOut]:
+def _localnets(snapshot: Snapshot, index: NbIndex | None = None) -> dict[str, LocalnetOut]:
+    """Every localnet port of NB by name, with the (last) switch holding it. From the rules'
+    index of the same NB where every switch port has a name of its own and a switch holding
+    it (then its localnet and l2gateway ports are the same ports with the same switches, and
+    in a what-if it is derived from the state before's): else from every switch port."""
     nb = snapshot.nb
-    localnets = [p for p in nb.rows("Logical_Switch_Port") if p.get("type") == "localnet"]
-    wanted = {p.uuid for p in localnets}
-    switch_of: dict[str, str] = {}  # of the localnet ports only: a cloud has few
-    for ls in nb.rows("Logical_Switch") if wanted else ():
-        for u in wanted.intersection(ls.set("ports")):
-            switch_of[str(u)] = str(ls.get("name", ""))  # the last switch holding it
+    ports: list[tuple[Row, str]]
+    if index is not None and index.db is nb and \
+            len(index.lsps) == nb.count("Logical_Switch_Port") == len(index.lsp_switch):
+        ports = [(p, ls.name) for p, ls in index.bridged_ports()
+                 if p.get("type") == "localnet"]
+    else:
+        localnets = [p for p in nb.rows("Logical_Switch_Port") if p.get("type") == "localnet"]
+        wanted = {p.uuid for p in localnets}
+        switch_of: dict[str, str] = {}  # of the localnet ports only: a cloud has few
+        for ls in nb.rows("Logical_Switch") if wanted else ():
+            for u in wanted.intersection(ls.set("ports")):
+                switch_of[str(u)] = str(ls.get("name", ""))  # the last switch holding it
+        ports = [(p, switch_of.get(str(p.uuid), "")) for p in localnets]
     out: dict[str, LocalnetOut] = {}
-    for p in localnets:
+    for p, switch in ports:
         tag = p.opt("tag")
         out[str(p.get("name", ""))] = LocalnetOut(
-            switch=switch_of.get(str(p.uuid), ""),
+            switch=switch,
             network_name=p.map("options").get("network_name"),  # type: ignore[arg-type]
             tag=int(tag) if isinstance(tag, int) else None,
         )
@@ -275,11 +288,14 @@ def build_report(
     tools: dict[str, str] | None = None,
     semantics: OvnSemantics = SEMANTICS,
     memo: dict[str, Any] | None = None,
+    index: NbIndex | None = None,
 ) -> Report:
     """`semantics`: the releases whose behaviour the realization predicted
     (`Realization.semantics`). `memo`: the state before's (RuleContext.memo), where a
     pre-existing finding that is the same object as in the last report judged against it
-    (verdict.diff_findings keeps them) keeps its rendering: it reads nothing of the change."""
+    (verdict.diff_findings keeps them) keeps its rendering: it reads nothing of the change.
+    `index`: the rules' index of `snapshot.nb` (RuleContext.nb), which the report reads
+    where it can instead of every switch port."""
     touched = touched_rows(result) if result is not None else {}
     last = memo.get("findings-out", {}) if memo is not None else {}
     now: dict[int, tuple[Finding, FindingOut]] = {}  # what the next report may keep
@@ -325,7 +341,7 @@ def build_report(
                                   *version_notes(cluster, tools or {}),
                                   *_delta_notes(deltas)])),
         topology=_topology(snapshot),
-        localnets=_localnets(snapshot),
+        localnets=_localnets(snapshot, index),
         versions=VersionsOut(
             semantics={"ovn": semantics.ovn, "ovs": semantics.ovs},
             executor=result.executor if result is not None else None,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, change_rule, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
+from ovnguard.model.host import HostView
 from ovnguard.model.hostnames import few_hosts
 from ovnguard.simulation.mappings import named_entries
 from ovnguard.textdist import levenshtein
@@ -67,6 +68,16 @@ UNMAPPED_PHYSNET = RuleSpec(
 )
 
 
+def _physnets_of(v: HostView) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(the physnets `v` maps effectively, those its mappings name, those named only by an
+    entry ovn-controller ignores): a function of the host alone, so a what-if reads them
+    again only for the hosts it changed (HostView.memo)."""
+    bm = v.bridge_mappings
+    lost = frozenset(_physnet_of(entry) for pr in bm.problems
+                     for entry in (pr.entry, *pr.ignored) if entry)
+    return frozenset(bm.mappings), frozenset(named_physnets(v.mappings_raw)), lost
+
+
 @rule(UNMAPPED_PHYSNET)
 def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
     effective: set[str] = set()
@@ -77,13 +88,11 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
         if not v.mappings_known:  # neither its conf.db nor its SB Chassis row
             continue
         any_info = True
-        bm = ctx.mappings(v.name)
-        effective |= set(bm.mappings)
-        named |= named_physnets(v.mappings_raw)
-        for pr in bm.problems:
-            for entry in (pr.entry, *pr.ignored):
-                if entry:
-                    lost_on.setdefault(_physnet_of(entry), []).append(v.name)
+        mapped, names, unused = v.memo("unmapped-physnet", _physnets_of)
+        effective |= mapped
+        named |= names
+        for physnet in unused:
+            lost_on.setdefault(physnet, []).append(v.name)
     if not any_info:
         return []
     out: list[Finding] = []
@@ -95,7 +104,8 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
         if nn is None or nn in effective:
             continue
         if maps is None:
-            maps = [v.mappings_evidence() for v in ctx.views() if v.mappings_known]
+            maps = [v.memo("mappings-evidence", HostView.mappings_evidence)
+                    for v in ctx.views() if v.mappings_known]
         suggestion = closest(nn, named | used)
         hosts = ctx.local_hosts(ls.name)
         did = _(" (did you mean {suggestion}?)").format(suggestion=suggestion) if suggestion else ""

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from ovnguard.findings.context import RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
 from ovnguard.findings.registry import RuleSpec, rule
-from ovnguard.i18n import N_, _
+from ovnguard.i18n import N_, _, current_language
+from ovnguard.model.db import Row, Uuid
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView
 
@@ -164,44 +165,72 @@ NEUTRON_OUT_OF_BAND = RuleSpec(
 
 @rule(NEUTRON_OUT_OF_BAND)
 def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
+    # The state before's findings per switch (ctx.memo): a what-if whose switch entry is
+    # the state before's own (NbIndex.out_of_band keeps the entries of switches no changed
+    # row touched) and whose switch is local on the same hosts has the same findings, and
+    # keeps them as the same objects, which verdict.diff_findings and the report then mark
+    # and render once (a cloud with hand-made ports has hundreds).
+    made_in = (current_language(), ctx.snapshot.nb.source)  # what its evidence is written in
+    before: dict[Uuid, _Entry] = (ctx.since.memo.get("neutron-out-of-band", {})
+                                  if ctx.since is not None else {})
+    mine: dict[Uuid, _Entry] = {}
     out: list[Finding] = []
     # (only the switches holding such ports: ctx.nb.out_of_band; by name, then uuid)
-    for ls, ports in sorted(ctx.nb.out_of_band.values(),
-                            key=lambda e: (e[0].name, e[0].uuid)):
-        netname = ls.map("external_ids")["neutron:network_name"]
-        provnets = [p.name for p in ports if p.name.startswith("provnet-")]
-        for p in ports:
-            if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
-                continue
-            ptype = str(p.get("type")) or "VIF"
-            extra = ""
-            if ptype == "localnet" and provnets:
-                nn = network_name(p)
-                extra = (_(
-                        "; it is a second localnet port beside Neutron's {provnets} "
-                        "(network_name={nn})").format(
-                        provnets=', '.join(provnets), nn=nn))
-            hosts = ctx.local_hosts(ls.name)
-            out.append(NEUTRON_OUT_OF_BAND.finding(
-                key=f"{ls.name}/{p.name}",
-                hosts=hosts,
-                summary=(_(
-                        "{name} ({ptype}) on Neutron's switch {name2} (network {netname}) was "
-                        "not made by Neutron: db-sync reports it and repair mode leaves it "
-                        "behind{extra}").format(
-                        name=p.name, ptype=ptype, name2=ls.name, netname=netname, extra=extra)),
-                evidence=[
-                    ctx.nb_evidence(_(
-                            "Logical_Switch {name} "
-                            "external_ids:neutron:network_name={netname}").format(
-                            name=ls.name, netname=netname), "Logical_Switch",
-                                    ls.name),
-                    ctx.nb_evidence(_(
-                            "Logical_Switch_Port {name} type={ptype} has no "
-                            "external_ids:neutron:port_name").format(
-                            name=p.name, ptype=ptype), "Logical_Switch_Port",
-                                    p.name),
-                ],
-                fields={"lport": p.name},
-            ))
+    for entry in sorted(ctx.nb.out_of_band.values(), key=lambda e: (e[0].name, e[0].uuid)):
+        ls = entry[0]
+        hosts = ctx.local_hosts(ls.name)
+        got = before.get(ls.uuid)
+        if got is None or got[0] is not entry or got[1] != hosts or got[2] != made_in:
+            got = (entry, hosts, made_in, _out_of_band(ctx, *entry, hosts))
+        mine[ls.uuid] = got
+        out.extend(got[3])
+    if ctx.since is None:
+        ctx.memo["neutron-out-of-band"] = mine
     return out
+
+
+# a switch's entry in NbIndex.out_of_band, the hosts it is local on, the language and NB file
+# of its evidence, its findings
+_Entry = tuple[tuple[Row, tuple[Row, ...]], tuple[str, ...], tuple[str, str],
+               tuple[Finding, ...]]
+
+
+def _out_of_band(ctx: RuleContext, ls: Row, ports: tuple[Row, ...],
+                 hosts: tuple[str, ...]) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    netname = ls.map("external_ids")["neutron:network_name"]
+    provnets = [p.name for p in ports if p.name.startswith("provnet-")]
+    for p in ports:
+        if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
+            continue
+        ptype = str(p.get("type")) or "VIF"
+        extra = ""
+        if ptype == "localnet" and provnets:
+            nn = network_name(p)
+            extra = (_(
+                    "; it is a second localnet port beside Neutron's {provnets} "
+                    "(network_name={nn})").format(
+                    provnets=', '.join(provnets), nn=nn))
+        out.append(NEUTRON_OUT_OF_BAND.finding(
+            key=f"{ls.name}/{p.name}",
+            hosts=hosts,
+            summary=(_(
+                    "{name} ({ptype}) on Neutron's switch {name2} (network {netname}) was "
+                    "not made by Neutron: db-sync reports it and repair mode leaves it "
+                    "behind{extra}").format(
+                    name=p.name, ptype=ptype, name2=ls.name, netname=netname, extra=extra)),
+            evidence=[
+                ctx.nb_evidence(_(
+                        "Logical_Switch {name} "
+                        "external_ids:neutron:network_name={netname}").format(
+                        name=ls.name, netname=netname), "Logical_Switch",
+                                ls.name),
+                ctx.nb_evidence(_(
+                        "Logical_Switch_Port {name} type={ptype} has no "
+                        "external_ids:neutron:port_name").format(
+                        name=p.name, ptype=ptype), "Logical_Switch_Port",
+                                p.name),
+            ],
+            fields={"lport": p.name},
+        ))
+    return tuple(out)
