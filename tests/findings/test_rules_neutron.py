@@ -85,8 +85,9 @@ def test_neutron_out_of_band_negative(tmp_path: Path) -> None:
 def test_out_of_band_findings_a_change_leaves_alone_are_the_state_befores(
         tmp_path: Path) -> None:
     """A what-if on a loaded model keeps the state before's neutron-out-of-band findings of
-    the switches the change did not touch (the same objects: marked and rendered once),
-    makes the touched switches' again, and reports what a fresh assessment reports."""
+    the ports whose rows and switches' name, network and provnet- ports the change did not
+    touch (the same objects: marked and rendered once), makes the others again, and reports
+    what a fresh assessment reports."""
     from helpers.sim_snapshots import three_chassis
     from ovnguard.assess import assess
     from ovnguard.change.executor import default_executor
@@ -103,22 +104,27 @@ def test_out_of_band_findings_a_change_leaves_alone_are_the_state_befores(
     assert base is not None
     old = {f.key: f for f in base.context.findings if f.rule == "neutron-out-of-band"}
     assert set(old) == {"priv1/vm1", "priv2/vm3"}
-    changes = [  # (change, the switches it touches)
-        ("ovn-nbctl lsp-add priv2 vm4", {"priv2"}),
-        ("ovn-nbctl lsp-del vm3", {"priv2"}),
+    changes = [  # (change, the findings it makes again or resolves)
+        ("ovn-nbctl lsp-add priv2 vm4", set()),  # priv2 changed, not what vm3's reads
+        ("ovn-nbctl lsp-del vm3", {"priv2/vm3"}),
         ("ovn-nbctl set Logical_Switch_Port vm1 'external_ids:\"neutron:port_name\"=vm1'",
-         {"priv1"}),
+         {"priv1/vm1"}),
+        ("ovn-nbctl set Logical_Switch priv2 'external_ids:\"neutron:network_name\"=p9'",
+         {"priv2/vm3"}),
+        ("ovn-nbctl lsp-add priv2 provnet-7 -- lsp-set-type provnet-7 localnet",
+         {"priv2/vm3"}),
+        ("ovn-nbctl set Logical_Switch_Port vm3 type=localnet", {"priv2/vm3"}),
         ("ovn-nbctl lr-add r9", set()),
     ]
     with default_executor() as ex:
-        for text, touched in changes:
+        for text, again in changes:
             change = parse_change(text + "\n", "c.sh")
             w = assess(s0, change, ex, baseline=base)
             assert w.report == assess(s0, change, ex).report, text
             kept = base.context.memo.get("pre-existing", {})
             for key, f in old.items():
                 same = id(f) in kept and kept[id(f)].key == key
-                assert same == (key.partition("/")[0] not in touched), (text, key)
+                assert same == (key not in again), (text, key)
             base.context.memo.pop("pre-existing", None)  # each change on its own
     got = {f.key for f in w.assessment.findings if f.rule == "neutron-out-of-band"}
     assert got == set(old)

@@ -4,6 +4,7 @@ hand on Neutron's switches."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ovnguard.findings.context import RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
@@ -165,72 +166,73 @@ NEUTRON_OUT_OF_BAND = RuleSpec(
 
 @rule(NEUTRON_OUT_OF_BAND)
 def neutron_out_of_band(ctx: RuleContext) -> list[Finding]:
-    # The state before's findings per switch (ctx.memo): a what-if whose switch entry is
-    # the state before's own (NbIndex.out_of_band keeps the entries of switches no changed
-    # row touched) and whose switch is local on the same hosts has the same findings, and
-    # keeps them as the same objects, which verdict.diff_findings and the report then mark
-    # and render once (a cloud with hand-made ports has hundreds).
+    # The state before's findings by port (ctx.memo). A port of the state after that is the
+    # state before's own row, on a switch with the same name, network and provnet- ports,
+    # local on the same hosts, has the same finding: kept as the same object, it is marked
+    # and rendered once (verdict.diff_findings, the report). A cloud with hand-made ports has
+    # hundreds, on switches a change also edits (a provnet- port's options).
     made_in = (current_language(), ctx.snapshot.nb.source)  # what its evidence is written in
-    before: dict[Uuid, _Entry] = (ctx.since.memo.get("neutron-out-of-band", {})
-                                  if ctx.since is not None else {})
-    mine: dict[Uuid, _Entry] = {}
+    memo: dict[str, Any] = ctx.since.memo if ctx.since is not None else {}
+    before_sw: dict[Uuid, _Switch] = memo.get("neutron-out-of-band:switches", {})
+    before: dict[Uuid, tuple[Row, _Switch, Finding]] = memo.get("neutron-out-of-band", {})
+    switches: dict[Uuid, _Switch] = {}
+    mine: dict[Uuid, tuple[Row, _Switch, Finding]] = {}
     out: list[Finding] = []
     # (only the switches holding such ports: ctx.nb.out_of_band; by name, then uuid)
-    for entry in sorted(ctx.nb.out_of_band.values(), key=lambda e: (e[0].name, e[0].uuid)):
-        ls = entry[0]
-        hosts = ctx.local_hosts(ls.name)
-        got = before.get(ls.uuid)
-        if got is None or got[0] is not entry or got[1] != hosts or got[2] != made_in:
-            got = (entry, hosts, made_in, _out_of_band(ctx, *entry, hosts))
-        mine[ls.uuid] = got
-        out.extend(got[3])
+    for ls, ports in sorted(ctx.nb.out_of_band.values(), key=lambda e: (e[0].name, e[0].uuid)):
+        netname = str(ls.map("external_ids")["neutron:network_name"])
+        provnets = tuple(p.name for p in ports if p.name.startswith("provnet-"))
+        sw = (ls.name, netname, provnets, ctx.local_hosts(ls.name), made_in)
+        old = before_sw.get(ls.uuid)
+        sw = switches[ls.uuid] = old if old == sw else sw  # compared once, then by identity
+        for p in ports:
+            if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
+                continue
+            got = before.get(p.uuid)
+            if got is None or got[0] is not p or got[1] is not sw:
+                got = (p, sw, _out_of_band(ctx, ls, p, sw))
+            mine[p.uuid] = got
+            out.append(got[2])
     if ctx.since is None:
+        ctx.memo["neutron-out-of-band:switches"] = switches
         ctx.memo["neutron-out-of-band"] = mine
     return out
 
 
-# a switch's entry in NbIndex.out_of_band, the hosts it is local on, the language and NB file
-# of its evidence, its findings
-_Entry = tuple[tuple[Row, tuple[Row, ...]], tuple[str, ...], tuple[str, str],
-               tuple[Finding, ...]]
+# what a switch's out-of-band findings read of it: its name, network, provnet- ports, the
+# hosts it is local on, and the language and NB file its evidence is written in
+_Switch = tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, str]]
 
 
-def _out_of_band(ctx: RuleContext, ls: Row, ports: tuple[Row, ...],
-                 hosts: tuple[str, ...]) -> tuple[Finding, ...]:
-    out: list[Finding] = []
-    netname = ls.map("external_ids")["neutron:network_name"]
-    provnets = [p.name for p in ports if p.name.startswith("provnet-")]
-    for p in ports:
-        if p.name.startswith("provnet-") or "neutron:port_name" in p.map("external_ids"):
-            continue
-        ptype = str(p.get("type")) or "VIF"
-        extra = ""
-        if ptype == "localnet" and provnets:
-            nn = network_name(p)
-            extra = (_(
-                    "; it is a second localnet port beside Neutron's {provnets} "
-                    "(network_name={nn})").format(
-                    provnets=', '.join(provnets), nn=nn))
-        out.append(NEUTRON_OUT_OF_BAND.finding(
-            key=f"{ls.name}/{p.name}",
-            hosts=hosts,
-            summary=(_(
-                    "{name} ({ptype}) on Neutron's switch {name2} (network {netname}) was "
-                    "not made by Neutron: db-sync reports it and repair mode leaves it "
-                    "behind{extra}").format(
-                    name=p.name, ptype=ptype, name2=ls.name, netname=netname, extra=extra)),
-            evidence=[
-                ctx.nb_evidence(_(
-                        "Logical_Switch {name} "
-                        "external_ids:neutron:network_name={netname}").format(
-                        name=ls.name, netname=netname), "Logical_Switch",
-                                ls.name),
-                ctx.nb_evidence(_(
-                        "Logical_Switch_Port {name} type={ptype} has no "
-                        "external_ids:neutron:port_name").format(
-                        name=p.name, ptype=ptype), "Logical_Switch_Port",
-                                p.name),
-            ],
-            fields={"lport": p.name},
-        ))
-    return tuple(out)
+def _out_of_band(ctx: RuleContext, ls: Row, p: Row, sw: _Switch) -> Finding:
+    _name, netname, provnets, hosts, _made_in = sw
+    ptype = str(p.get("type")) or "VIF"
+    extra = ""
+    if ptype == "localnet" and provnets:
+        nn = network_name(p)
+        extra = (_(
+                "; it is a second localnet port beside Neutron's {provnets} "
+                "(network_name={nn})").format(
+                provnets=', '.join(provnets), nn=nn))
+    return NEUTRON_OUT_OF_BAND.finding(
+        key=f"{ls.name}/{p.name}",
+        hosts=hosts,
+        summary=(_(
+                "{name} ({ptype}) on Neutron's switch {name2} (network {netname}) was "
+                "not made by Neutron: db-sync reports it and repair mode leaves it "
+                "behind{extra}").format(
+                name=p.name, ptype=ptype, name2=ls.name, netname=netname, extra=extra)),
+        evidence=[
+            ctx.nb_evidence(_(
+                    "Logical_Switch {name} "
+                    "external_ids:neutron:network_name={netname}").format(
+                    name=ls.name, netname=netname), "Logical_Switch",
+                            ls.name),
+            ctx.nb_evidence(_(
+                    "Logical_Switch_Port {name} type={ptype} has no "
+                    "external_ids:neutron:port_name").format(
+                    name=p.name, ptype=ptype), "Logical_Switch_Port",
+                            p.name),
+        ],
+        fields={"lport": p.name},
+    )
