@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import field
+from types import MappingProxyType
 
+from ovnguard.model.db import Database
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.record import record
 
@@ -67,29 +69,44 @@ def cluster_versions(snapshot: Snapshot) -> ClusterVersions:
         for r in db.rows(table):
             v = str(r.map("options").get("northd_internal_version", ""))
             northd = v.split("-", 1)[0] or None
-    controllers: dict[str, str] = {}
-    if sb is not None:
-        for r in sb.rows("Chassis"):
-            for col in ("other_config", "external_ids"):
-                cv = next((str(r.map(col)[k]) for k in _VERSION_KEYS if k in r.map(col)), None)
-                if cv:
-                    controllers[str(r.get("hostname") or r.get("name") or "")] = cv
-                    break
+    # each database's part once per database (Database.memo): a what-if's state after
+    # shares the SB and every conf.db the change did not touch with the state before
+    controllers = sb.memo("versions.ovn-controller", _controllers) if sb is not None else {}
     ovs: dict[str, str] = {}
     for name, h in sorted(snapshot.hosts.items()):
-        if h.ovs is None:
-            continue
-        for r in h.ovs.rows("Open_vSwitch"):
-            ver = r.opt("ovs_version")
+        if h.ovs is not None:
+            ver = h.ovs.memo("versions.ovs", _ovs_version)
             if ver:
-                ovs[name] = str(ver)
+                ovs[name] = ver
     return ClusterVersions(
         nb_schema=(nb.schema.version or None) if nb is not None else None,
         sb_schema=(sb.schema.version or None) if sb is not None else None,
         northd=northd,
-        ovn_controller=dict(sorted(controllers.items())),
+        ovn_controller=controllers,
         ovs=ovs,
     )
+
+
+def _controllers(sb: Database) -> Mapping[str, str]:
+    """host -> the ovn-controller version its Chassis row reports, sorted by host."""
+    out: dict[str, str] = {}
+    for r in sb.rows("Chassis"):
+        for col in ("other_config", "external_ids"):
+            cv = next((str(r.map(col)[k]) for k in _VERSION_KEYS if k in r.map(col)), None)
+            if cv:
+                out[str(r.get("hostname") or r.get("name") or "")] = cv
+                break
+    return MappingProxyType(dict(sorted(out.items())))  # shared by every what-if
+
+
+def _ovs_version(conf: Database) -> str | None:
+    """The ovs_version of a host's Open_vSwitch row (the last one's, as read)."""
+    found = None
+    for r in conf.rows("Open_vSwitch"):
+        ver = r.opt("ovs_version")
+        if ver:
+            found = str(ver)
+    return found
 
 
 def version_notes(cluster: ClusterVersions, tools: Mapping[str, str],

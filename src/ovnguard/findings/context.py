@@ -350,13 +350,27 @@ class RuleContext:
         return self.realization.hosts.get(host)
 
     def provider_patches(self, host: str) -> tuple[PatchPort, ...]:
-        """Patch ports predicted on provider bridges (the `patch-<lport>-to-br-int` side)."""
-        hr = self.host_realization(host)
-        if hr is None:
-            return ()
-        v = self.hosts.get(host)
-        integ = v.integration_bridge if v is not None else "br-int"
-        return tuple(sorted(p for p in hr.patch_ports if p.bridge != integ and p.lport))
+        """Patch ports predicted on provider bridges (the `patch-<lport>-to-br-int` side).
+        Several rules ask it of every host: made once per host here, and a what-if keeps
+        the state before's where the host's realization is the same object."""
+        got = self._provider_patches.get(host)
+        if got is None:
+            hr = self.host_realization(host)
+            v = self.hosts.get(host)
+            integ = v.integration_bridge if v is not None else "br-int"
+            old = self.since._provider_patches.get(host) if self.since is not None else None
+            if old is not None and old[0] is hr and old[1] == integ:
+                got = old
+            else:
+                got = (hr, integ, () if hr is None else tuple(sorted(
+                    p for p in hr.patch_ports if p.bridge != integ and p.lport)))
+            self._provider_patches[host] = got
+        return got[2]
+
+    @cached_property
+    def _provider_patches(self) -> dict[str, tuple[HostRealization | None, str,
+                                                  tuple[PatchPort, ...]]]:
+        return {}
 
     @cached_property
     def _local_index(self) -> dict[str, tuple[str, ...]]:

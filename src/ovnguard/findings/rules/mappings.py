@@ -7,7 +7,7 @@ import re
 
 from ovnguard.findings.context import ChangeContext, RuleContext, network_name
 from ovnguard.findings.finding import Finding, Severity
-from ovnguard.findings.registry import RuleSpec, change_rule, rule
+from ovnguard.findings.registry import RuleSpec, change_rule, host_rule, rule
 from ovnguard.i18n import N_, _
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.host import HostView
@@ -237,58 +237,55 @@ MALFORMED_BRIDGE_MAPPINGS = RuleSpec(
 )
 
 
-@rule(MALFORMED_BRIDGE_MAPPINGS)
-def malformed_bridge_mappings(ctx: RuleContext) -> list[Finding]:
-    out: list[Finding] = []
-    for v in ctx.views():
-        raw = v.mappings_raw
-        if not raw:
+@host_rule(MALFORMED_BRIDGE_MAPPINGS)
+def malformed_bridge_mappings(v: HostView) -> list[Finding]:
+    raw = v.mappings_raw
+    if not raw:
+        return []
+    bm = v.bridge_mappings
+    problems: list[str] = []
+    logs: list[Evidence] = []
+    lost: set[str] = set()
+    for pr in bm.problems:
+        if pr.level == "ERR":
+            problems.append(f"entry '{pr.entry}' is malformed: ovn-controller logs ERR "
+                            "`Invalid ovn-bridge-mappings configuration` and stops there")
+            lost |= {_physnet_of(e) for e in (pr.entry, *pr.ignored)}
+        elif pr.level == "INFO" and pr.entry == "":
+            problems.append("an empty entry (doubled comma) ends parsing there, "
+                            "without logging")
+            lost |= {_physnet_of(e) for e in pr.ignored}
+        elif pr.level == "INFO":  # one network mapped more than once
+            problems.append(pr.message)
+        else:
             continue
-        bm = ctx.mappings(v.name)
-        problems: list[str] = []
-        logs: list[Evidence] = []
-        lost: set[str] = set()
-        for pr in bm.problems:
-            if pr.level == "ERR":
-                problems.append(f"entry '{pr.entry}' is malformed: ovn-controller logs ERR "
-                                "`Invalid ovn-bridge-mappings configuration` and stops there")
-                lost |= {_physnet_of(e) for e in (pr.entry, *pr.ignored)}
-            elif pr.level == "INFO" and pr.entry == "":
-                problems.append("an empty entry (doubled comma) ends parsing there, "
-                                "without logging")
-                lost |= {_physnet_of(e) for e in pr.ignored}
-            elif pr.level == "INFO":  # one network mapped more than once
-                problems.append(pr.message)
-            else:
-                continue
-            if pr.logged:
-                logs.append(Evidence(_(
-                        "ovn-controller logs {level} `{message}`").format(
-                        level=pr.level, message=pr.message),
-                                     "ovn-controller(patch.c)", None, None, v.name))
-        lost.discard("")
-        if lost:
-            problems.append(f"ignored: {', '.join(sorted(lost))}")
-        for e in bm.entries:
-            if e.network != e.network.strip():
-                problems.append(f"physnet {e.network!r} has whitespace and never matches "
-                                f"network_name={e.network.strip()}")
-        if not problems:
-            continue
-        pairs: dict[str, str] = {}
-        for network, bridge in named_entries(raw):
-            physnet, bridge = network.strip(), bridge.strip()
-            if physnet and bridge and physnet not in pairs:
-                pairs[physnet] = bridge
-        fixed = ",".join(f"{p}:{b}" for p, b in pairs.items()) or "<physnet>:<bridge>"
-        out.append(MALFORMED_BRIDGE_MAPPINGS.finding(
-            key=f"{v.name}",
-            hosts=[v.name],
-            summary=f"{v.name}: ovn-bridge-mappings \"{raw}\": " + "; ".join(problems),
-            evidence=[v.mappings_evidence(), *logs],
-            fields={"fixed": fixed, "host": v.name},
-        ))
-    return out
+        if pr.logged:
+            logs.append(Evidence(_(
+                    "ovn-controller logs {level} `{message}`").format(
+                    level=pr.level, message=pr.message),
+                                 "ovn-controller(patch.c)", None, None, v.name))
+    lost.discard("")
+    if lost:
+        problems.append(f"ignored: {', '.join(sorted(lost))}")
+    for e in bm.entries:
+        if e.network != e.network.strip():
+            problems.append(f"physnet {e.network!r} has whitespace and never matches "
+                            f"network_name={e.network.strip()}")
+    if not problems:
+        return []
+    pairs: dict[str, str] = {}
+    for network, bridge in named_entries(raw):
+        physnet, bridge = network.strip(), bridge.strip()
+        if physnet and bridge and physnet not in pairs:
+            pairs[physnet] = bridge
+    fixed = ",".join(f"{p}:{b}" for p, b in pairs.items()) or "<physnet>:<bridge>"
+    return [MALFORMED_BRIDGE_MAPPINGS.finding(
+        key=f"{v.name}",
+        hosts=[v.name],
+        summary=f"{v.name}: ovn-bridge-mappings \"{raw}\": " + "; ".join(problems),
+        evidence=[v.mappings_evidence(), *logs],
+        fields={"fixed": fixed, "host": v.name},
+    )]
 
 
 _PHYSNET_ARG = re.compile(r"(?:^|[:\s])network_name=([^\s,}]+)")
