@@ -270,23 +270,28 @@ def _switch_ports(nb: Database, ls: Row, groups: Mapping[str, HaChassisGroup],
             dups.add(pr.name)
             continue
         names.append(pr.name)
-        hg = pr.opt("ha_chassis_group")
-        lsps[pr.name] = mine[pr.name] = SwitchPort(
-            name=pr.name,
-            uuid=pr.uuid,
-            switch=ls.name,
-            switch_uuid=ls.uuid,
-            type=str(pr.get("type", "") or ""),
-            options=frozen_smap(pr, "options"),
-            addresses=_strs(pr, "addresses"),
-            enabled=_opt_bool(pr, "enabled"),
-            parent_name=_opt_str(pr, "parent_name"),
-            tag=_opt_int(pr, "tag"),
-            tag_request=_opt_int(pr, "tag_request"),
-            external_ids=frozen_smap(pr, "external_ids"),
-            ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
-        )
+        lsps[pr.name] = mine[pr.name] = _switch_port(pr, ls, groups)
     return names, mine
+
+
+def _switch_port(pr: Row, ls: Row, groups: Mapping[str, HaChassisGroup]) -> SwitchPort:
+    """Switch port row `pr` of switch `ls`."""
+    hg = pr.opt("ha_chassis_group")
+    return SwitchPort(
+        name=pr.name,
+        uuid=pr.uuid,
+        switch=ls.name,
+        switch_uuid=ls.uuid,
+        type=str(pr.get("type", "") or ""),
+        options=frozen_smap(pr, "options"),
+        addresses=_strs(pr, "addresses"),
+        enabled=_opt_bool(pr, "enabled"),
+        parent_name=_opt_str(pr, "parent_name"),
+        tag=_opt_int(pr, "tag"),
+        tag_request=_opt_int(pr, "tag_request"),
+        external_ids=frozen_smap(pr, "external_ids"),
+        ha_chassis_group=groups.get(str(hg)) if hg is not None else None,
+    )
 
 
 def _weak(t: LogicalTopology | None) -> weakref.ref[LogicalTopology] | None:
@@ -316,7 +321,7 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         return None
     t0 = b.nb.tables.get("Logical_Switch_Port", {})
     t1 = nb.tables.get("Logical_Switch_Port", {})
-    holders: set[str] = set()
+    holders: dict[str, list[Row]] = {}
     for u in changed:
         r0, r1 = t0.get(u), t1.get(u)  # type: ignore[call-overload]
         if r0 is None or r1 is None or r0.name != r1.name:
@@ -324,20 +329,22 @@ def _patched(nb: Database, since: LogicalTopology | None, changed: Collection[st
         sp = since.switch_ports.get(r0.name)
         if sp is None or sp.uuid != u:
             return None
-        holders.add(sp.switch_uuid)
+        holders.setdefault(sp.switch_uuid, []).append(r1)
     lsps = thawed(since.switch_ports)
     pieces = thawed(b.pieces)
     edited: set[str] = set()
-    for su in holders:
+    for su, rows in holders.items():
         ls = nb.row("Logical_Switch", su)
-        if ls is None:
+        piece = pieces.get(su)
+        if ls is None or piece is None or piece[0] is not ls:
             return None
-        dups: set[str] = set()
-        names, mine = _switch_ports(nb, ls, groups, {}, dups)
-        if dups or tuple(sorted(names)) != since.switches[su].ports:
-            return None
-        lsps.update(mine)  # the same names: each keeps its place
-        edited.update(mine)
+        # the switch row is the one its ports were read from: the same ports by the same
+        # names, of which only the changed rows are read again (a provider network's
+        # switch holds thousands)
+        mine = dict(piece[1])
+        for pr in rows:
+            lsps[pr.name] = mine[pr.name] = _switch_port(pr, ls, groups)  # keeps its place
+            edited.add(pr.name)
         pieces[su] = (ls, mine, since.switches[su])
     return LogicalTopology(
         switches=since.switches,
