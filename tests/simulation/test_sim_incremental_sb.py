@@ -338,7 +338,7 @@ def _derived_vs_scratch(s0: Snapshot, text: str) -> None:
     states = [s0, *executor.apply(s0, parse_change(text, "c.sh")).steps]
     psb, r = predict_southbound(s0.nb, s0.sb), realize(s0)
     for s in states[1:]:
-        assert psb.link_index is not None and psb.claimable is not None
+        assert psb.link_index is not None and psb.claimable is not None and psb.named_peers
         psb = predict_southbound(s.nb, s.sb, since=psb)
         assert_same_sb(psb, predict_southbound(s.nb, s.sb))
         r = realize(s, since=r)
@@ -365,3 +365,13 @@ def test_a_switch_port_named_like_a_chassisredirect_port(tmp_path: Path) -> None
         s0 = start(c)
     _derived_vs_scratch(s0, "ovn-nbctl lsp-add priv1 cr-r1-pub\n"
                             "ovn-nbctl lrp-del-gateway-chassis r1-pub ch1\n")
+
+
+def test_a_switch_port_made_under_a_name_a_link_came_to_name(tmp_path: Path) -> None:
+    """A router-type port pointed at a router port that does not exist yet (its patch
+    binding names it as its peer), then a switch port made under that name: the link
+    appears, which the step before's peers, if kept over the first line, would not say."""
+    with make(tmp_path) as c:
+        s0 = start(c)
+    _derived_vs_scratch(s0, "ovn-nbctl lsp-set-options priv1-r1 router-port=ghost\n"
+                            "ovn-nbctl lsp-add priv3 ghost\n")

@@ -163,6 +163,13 @@ class PredictedSouthbound:
                          for n in itertools.chain.from_iterable(self.links.values()))
 
     @cached_property
+    def named_peers(self) -> frozenset[str]:
+        """The peers the patch and l3gateway bindings name (a link appears when a port of
+        that name is made, whether or not one is there now)."""
+        return frozenset(self.bindings[n].options.get("peer", "")
+                         for typ in ("patch", "l3gateway") for n in self.by_type.get(typ, ()))
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -419,10 +426,7 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
     # names a switch port must not take for its binding alone to change: a router port's
     # (northd keeps one of the two), its peer column (a warning), a cr- port's, and the
     # peer a patch or l3gateway binding names (the link appears or goes)
-    guarded = {rp.peer for rp in lrps.values() if rp.peer}
-    for typ in ("patch", "l3gateway"):
-        guarded.update(since.bindings[n].options.get("peer", "")
-                       for n in since.by_type.get(typ, ()))
+    guarded = since.named_peers.union(rp.peer for rp in lrps.values() if rp.peer)
     warned: list[str] = []
 
     def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
@@ -550,6 +554,8 @@ def _carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
         li = since.__dict__["link_index"]
         psb.__dict__["link_index"] = (
             li if same_links and since.link_peers.isdisjoint(changed) else li.again(psb))
+    if "named_peers" in since.__dict__ and not touched & {"patch", "l3gateway"}:
+        psb.__dict__["named_peers"] = since.__dict__["named_peers"]
     if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
         psb.__dict__["claimable"] = since.__dict__["claimable"]
 
