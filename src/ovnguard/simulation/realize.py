@@ -24,8 +24,9 @@ change (ovn v23.03.1 controller/ovn-controller.c engine, controller/binding.c):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 
@@ -325,6 +326,12 @@ class _Step:
     # more (recompute triggers, ports removed or stale, datapaths kept).
     pure: tuple[str, ...] | None = None
 
+    @cached_property
+    def alone(self) -> HostDelta:
+        """The delta of a change that is this one step."""
+        return _delta(self.present, self.final, self.stale, self.pports, self.why,
+                      self.recompute, dict.fromkeys(self.notes))
+
 
 def realization_delta(before: Snapshot, after: Snapshot, before_r: Realization | None = None,
                       after_r: Realization | None = None) -> dict[str, HostDelta]:
@@ -367,6 +374,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
     recompute: dict[str, list[Evidence]] = {}
     notes: dict[str, list[str]] = {}
     last: dict[str, _Step] = {}
+    alone: set[str] = set()  # hosts whose delta is their one step's (`_Step.alone`)
     quiet_steps = b.steps if (b := _basis(reals[0], snapshots[0])) is not None else None
     for i in range(1, len(snapshots)):
         before, after = snapshots[i - 1], snapshots[i]
@@ -402,6 +410,12 @@ def realization_steps(snapshots: Sequence[Snapshot],
             quiet = (i == 1 and quiet_steps is not None and not everyone and not bfd_ev
                      and hs0 is not None and hs0.ovs is ovs1 and preds[i][h] is p0)
             step = _quiet_step(quiet_steps, h, p0, ovs1, psb1) if quiet else None
+            if step is not None and len(snapshots) == 2:
+                # a change of one step, on a host it leaves alone: the delta is this step's
+                # alone, made once per loaded model like the step
+                alone.add(h)
+                last[h] = step
+                continue
             if step is None:
                 step = _host_step(h, hs0.ovs if hs0 else None, ovs1, psb0, psb1,
                                   p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h), kept)
@@ -418,20 +432,29 @@ def realization_steps(snapshots: Sequence[Snapshot],
             last[h] = step
     out: dict[str, HostDelta] = {}
     for h, step in last.items():
-        present, final = initial[h], step.final
-        added = sorted(set(final) - set(present))
-        removed = sorted(set(present) - set(final))
-        stale = sorted(set(step.stale) & set(final))
-        pp = pports[h]
-        out[h] = HostDelta(
-            added=tuple(pp[k] for k in added),
-            removed=tuple(pp[k] for k in removed),
-            stale=tuple(pp[k] for k in stale),
-            why=MappingProxyType({pp[k]: why[h].get(k, ()) for k in (*added, *removed, *stale)}),
-            recompute=tuple(recompute[h]),
-            notes=tuple(notes[h]),
-        )
+        if h in alone:
+            out[h] = step.alone
+            continue
+        out[h] = _delta(initial[h], step.final, step.stale, pports[h], why[h], recompute[h],
+                        notes[h])
     return out
+
+
+def _delta(present: Mapping[Key, OvsPatch], final: Mapping[Key, OvsPatch],
+           stale_keys: Iterable[Key], pp: Mapping[Key, PatchPort],
+           why: Mapping[Key, tuple[Evidence, ...]], recompute: Iterable[Evidence],
+           notes: Iterable[str]) -> HostDelta:
+    added = sorted(set(final) - set(present))
+    removed = sorted(set(present) - set(final))
+    stale = sorted(set(stale_keys) & set(final))
+    return HostDelta(
+        added=tuple(pp[k] for k in added),
+        removed=tuple(pp[k] for k in removed),
+        stale=tuple(pp[k] for k in stale),
+        why=MappingProxyType({pp[k]: why.get(k, ()) for k in (*added, *removed, *stale)}),
+        recompute=tuple(recompute),
+        notes=tuple(notes),
+    )
 
 
 def _quiet_step(steps: Mapping[str, tuple[HostPrediction, Database | None, str, _Step]] | None,
