@@ -91,7 +91,8 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
     if change is None or result is None:
         assessment = evaluate(ctx0)
         report = build_report(snapshot, None, assessment, {}, None,
-                              semantics=before_r.semantics, index=ctx0.nb)
+                              semantics=before_r.semantics, index=ctx0.nb,
+                              views=ctx0.hosts)
         return WhatIf(report, assessment, before_r, None, None, {})
     after_r = realize(result.snapshot, since=before_r)  # only hosts the change touches
     ctx1 = RuleContext.build(result.snapshot, _reached(after_r, before_r), label="after",
@@ -108,7 +109,8 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
     tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
     report = build_report(result.snapshot, change, assessment, deltas, result, tools,
-                          semantics=after_r.semantics, memo=ctx0.memo, index=ctx1.nb)
+                          semantics=after_r.semantics, memo=ctx0.memo, index=ctx1.nb,
+                          views=ctx1.hosts)
     return WhatIf(report, assessment, before_r, after_r, result, deltas)
 
 

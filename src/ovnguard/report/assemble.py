@@ -5,6 +5,7 @@ patch-port changes, topology, localnets, the summary line, notes and versions. P
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ovnguard import __version__
@@ -165,11 +166,10 @@ def _change_lines(change: Change, result: ChangeResult) -> list[ChangeLineOut]:
     return sorted(out, key=lambda c: c.line)
 
 
-def _topology(snapshot: Snapshot) -> dict[str, HostTopologyOut]:
+def _topology(views: Mapping[str, HostView]) -> dict[str, HostTopologyOut]:
     # a function of each host's view: once per view, shared by every what-if on a loaded
     # model for the hosts it does not touch
-    return {name: v.memo("report.topology", _host_topology)
-            for name, v in host_views(snapshot).items()}
+    return {name: v.memo("report.topology", _host_topology) for name, v in views.items()}
 
 
 def _host_topology(v: HostView) -> HostTopologyOut:
@@ -218,9 +218,9 @@ def _localnets(snapshot: Snapshot, index: NbIndex | None = None) -> dict[str, Lo
     return dict(sorted(out.items()))
 
 
-def _from_sb_alone(snapshot: Snapshot) -> str:
+def _from_sb_alone(all_views: Mapping[str, HostView]) -> str:
     """The summary's clause for hosts predicted without their files ("" when none)."""
-    views = [v for v in host_views(snapshot).values() if v.based_on == "sb"]
+    views = [v for v in all_views.values() if v.based_on == "sb"]
     if not views:
         return ""
     blind = all(v.state.addresses is None for v in views)
@@ -289,13 +289,17 @@ def build_report(
     semantics: OvnSemantics = SEMANTICS,
     memo: dict[str, Any] | None = None,
     index: NbIndex | None = None,
+    views: Mapping[str, HostView] | None = None,
 ) -> Report:
     """`semantics`: the releases whose behaviour the realization predicted
     (`Realization.semantics`). `memo`: the state before's (RuleContext.memo), where a
     pre-existing finding that is the same object as in the last report judged against it
     (verdict.diff_findings keeps them) keeps its rendering: it reads nothing of the change.
-    `index`: the rules' index of `snapshot.nb` (RuleContext.nb), which the report reads
-    where it can instead of every switch port."""
+    `index`, `views`: the rules' index of `snapshot.nb` and views of its hosts
+    (RuleContext.nb, .hosts), which the report reads where it can instead of every switch
+    port, and instead of making the views again."""
+    if views is None:
+        views = host_views(snapshot)
     touched = touched_rows(result) if result is not None else {}
     last = memo.get("findings-out", {}) if memo is not None else {}
     now: dict[int, tuple[Finding, FindingOut]] = {}  # what the next report may keep
@@ -330,7 +334,7 @@ def build_report(
         bundle=snapshot.source,
         change=change.path if change is not None else None,
         verdict=a.verdict,  # type: ignore[arg-type]
-        summary=_summary(a, deltas, change, _from_sb_alone(snapshot)),
+        summary=_summary(a, deltas, change, _from_sb_alone(views)),
         findings=[finding_out(f) for f in a.findings],
         realization=realization,
         blast_radius={h: list(i.rules) for h, i in sorted(a.blast_radius.items())},
@@ -340,7 +344,7 @@ def build_report(
                                   *(result.notes if result is not None else ()),
                                   *version_notes(cluster, tools or {}),
                                   *_delta_notes(deltas)])),
-        topology=_topology(snapshot),
+        topology=_topology(views),
         localnets=_localnets(snapshot, index),
         versions=VersionsOut(
             semantics={"ovn": semantics.ovn, "ovs": semantics.ovs},

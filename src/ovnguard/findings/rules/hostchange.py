@@ -262,13 +262,15 @@ def host_step_findings(change: Change, result: ChangeResult,
     if not result.steps or not result.step_invocations:
         return []
     invs = {inv.index: inv for inv in change.invocations}
-    before = host_views(result.before)
+    before: dict[str, HostView] = {}  # every host's view: made for the first host a line changes
     traces: dict[str, _Trace] = {}
 
     def trace(name: str) -> _Trace | None:
         # only for the hosts a line changes: a what-if on a thousand hosts that touches
         # none of them derives no host's starting point
         t = traces.get(name)
+        if not before:
+            before.update(host_views(result.before))
         v = before.get(name)
         if t is not None or v is None:
             return t

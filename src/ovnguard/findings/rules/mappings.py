@@ -300,11 +300,7 @@ def unapplied_physnets(cc: ChangeContext) -> list[Finding]:
     first mistake and runs it again; so say now that the name is wrong too.
     """
     change, result, ctx = cc.change, cc.result, cc.before
-    named: set[str] = set()
-    for v in ctx.views():
-        named |= named_physnets(v.mappings_raw)
-    if not named:
-        return []
+    named: set[str] | None = None  # every host's physnets: read only for such a line
     status = {a.invocation: a.status for a in result.applied}
     out: list[Finding] = []
     for inv in change.invocations:
@@ -317,6 +313,13 @@ def unapplied_physnets(cc: ChangeContext) -> list[Finding]:
             for i, w in enumerate(words[:-1])
             if w == "--provider-physical-network"
         ]
+        if found and named is None:
+            named = set()
+            for v in ctx.views():
+                if v.mappings_known:
+                    named |= v.memo("unmapped-physnet", _physnets_of)[1]
+        if not named:
+            continue
         for physnet in found:
             physnet = physnet.strip("\"'")
             if physnet in named:
