@@ -169,7 +169,15 @@ class NbIndex:
         return tuple(sorted(out, key=_bridged_key))
 
     def switch_ports(self, ls: Row) -> list[Row]:
-        return sorted(_held(ls, self.db), key=lambda r: r.name)
+        got = self._switch_ports.get(ls.uuid)
+        if got is None or got[0] is not ls:  # (a switch row of another database)
+            got = self._switch_ports[ls.uuid] = (
+                ls, tuple(sorted(_held(ls, self.db), key=lambda r: r.name)))
+        return list(got[1])
+
+    @cached_property
+    def _switch_ports(self) -> dict[Uuid, tuple[Row, tuple[Row, ...]]]:
+        return {}  # several rules ask for a bridged switch's ports, sorted
 
     @cached_property
     def out_of_band(self) -> Mapping[Uuid, tuple[Row, tuple[Row, ...]]]:
@@ -307,13 +315,23 @@ class RuleContext:
 
     @cached_property
     def segments(self) -> tuple[L2Segment, ...]:
+        # a function of the views: the state before's where every view is its (a what-if
+        # that changes no host's management)
+        old = self.since
+        if old is not None and old.hosts.keys() == self.hosts.keys() and all(
+                v is old.hosts[h] for h, v in self.hosts.items()):
+            return old.segments
         return l2_segments(self.views())
 
     def segment_of(self, net: IpNet) -> L2Segment | None:
+        return self._segment_by_network.get(net)
+
+    @cached_property
+    def _segment_by_network(self) -> dict[IpNet, L2Segment]:
+        out: dict[IpNet, L2Segment] = {}
         for s in self.segments:
-            if s.network == net:
-                return s
-        return None
+            out.setdefault(s.network, s)  # the first, where two name one subnet
+        return out
 
     @cached_property
     def notes(self) -> tuple[str, ...]:
@@ -523,8 +541,12 @@ class RuleContext:
             nets.add(m.network)
         return nets
 
-    def management_networks(self) -> set[IpNet]:
-        return {s.network for s in self.segments}
+    def management_networks(self) -> frozenset[IpNet]:
+        return self._management_networks
+
+    @cached_property
+    def _management_networks(self) -> frozenset[IpNet]:
+        return frozenset(s.network for s in self.segments)
 
     def ip_in(self, ip: str, nets: set[IpNet]) -> bool:
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar, cast
 
 from ovnguard.i18n import _, current_language
@@ -168,7 +168,7 @@ class Management:
     def network(self) -> IpNet | None:
         if self.prefixlen is None:
             return None
-        return ipaddress.ip_network(f"{self.address}/{self.prefixlen}", strict=False)
+        return _network(self.address, self.prefixlen)
 
     @property
     def cidr(self) -> str:
@@ -610,6 +610,13 @@ def _management(v: HostView) -> Management | None:
         return Management(src.address, src.prefixlen, src.ifname, "default-route",
                           v.carrier(src.ifname), evs)
     return None
+
+
+@lru_cache(maxsize=1 << 14)
+def _network(address: str, prefixlen: int) -> IpNet:
+    """The subnet of a management address (rules ask it of every host, several times: an
+    ipaddress parse each time was most of their cost at a thousand hosts)."""
+    return ipaddress.ip_network(f"{address}/{prefixlen}", strict=False)
 
 
 def host_view(state: HostState) -> HostView:

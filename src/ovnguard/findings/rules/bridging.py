@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 
 from ovnguard.findings.context import RuleContext, port_tag
 from ovnguard.findings.finding import Finding, Severity
@@ -444,6 +446,15 @@ def _lsp_ips(p: Row) -> list[str]:
     return out
 
 
+_LSP_FACT = N_("Logical_Switch_Port {name} of {sw} has address {ip}")
+_LRP_FACT = N_("router port {name} of {name2} on {sw} has {net}")
+_NAT_FACT = N_("NAT ({get}) of {name} has external_ip {ext}")
+
+
+def _nb_fact(ctx: RuleContext, template: str, table: str, row: str, **kw: object) -> Evidence:
+    return ctx.nb_evidence(_(template).format(**kw), table, row)
+
+
 @rule(ADDRESS_CONFLICT)
 def address_conflict(ctx: RuleContext) -> list[Finding]:
     # switch -> bridged nets -> [(host, bridge)]
@@ -468,34 +479,31 @@ def address_conflict(ctx: RuleContext) -> list[Finding]:
         if ls is None:
             continue
         nets = set(by_net)
-        logical: list[tuple[str, int | None, Evidence]] = []
+        # each logical address with what says so, written only for an address that is in
+        # a bridged subnet (a provider network's switch has thousands of ports)
+        logical: list[tuple[str, int | None, Callable[[], Evidence]]] = []
         for p in ctx.nb.switch_ports(ls):
             for ip in _lsp_ips(p):
-                logical.append((ip, None, ctx.nb_evidence(
-                    _(
-                            "Logical_Switch_Port {name} of {sw} has address {ip}").format(
-                            name=p.name, sw=sw, ip=ip),
-                    "Logical_Switch_Port", p.name)))
+                logical.append((ip, None, partial(
+                    _nb_fact, ctx, _LSP_FACT, "Logical_Switch_Port", p.name,
+                    name=p.name, sw=sw, ip=ip)))
         for _lsp, lrp, lr in ctx.nb.routers_on(ls):
             for net in lrp.set("networks"):
                 lip, _sep, lplen = str(net).partition("/")
-                logical.append((lip, int(lplen) if lplen.isdigit() else None, ctx.nb_evidence(
-                    _(
-                            "router port {name} of {name2} on {sw} has {net}").format(
-                            name=lrp.name, name2=lr.name, sw=sw, net=net),
-                    "Logical_Router_Port", lrp.name)))
+                logical.append((lip, int(lplen) if lplen.isdigit() else None, partial(
+                    _nb_fact, ctx, _LRP_FACT, "Logical_Router_Port", lrp.name,
+                    name=lrp.name, name2=lr.name, sw=sw, net=net)))
             for nat in ctx.nb.nats(lr):
                 ext = str(nat.get("external_ip", ""))
-                logical.append((ext, None, ctx.nb_evidence(
-                    _(
-                            "NAT ({get}) of {name} has external_ip {ext}").format(
-                            get=nat.get('type'), name=lr.name, ext=ext),
-                    "NAT", str(nat.uuid))))
+                logical.append((ext, None, partial(
+                    _nb_fact, ctx, _NAT_FACT, "NAT", str(nat.uuid),
+                    get=nat.get('type'), name=lr.name, ext=ext)))
         seen_subnets: set[IpNet] = set()
         made: set[str] = set()
-        for ip, plen, lev in logical:
+        for ip, plen, make_lev in logical:
             if not ctx.ip_in(ip, nets):
                 continue
+            lev = make_lev()
             for hv, a in host_addrs.get(ip, ()):
                 if f"{sw}:{ip}" in made:
                     continue
