@@ -203,22 +203,27 @@ def test_no_chassis_after_the_change_freezes_the_ports(tmp_path: Path) -> None:
     assert any("leaves its patch ports as they are" in n for n in d.notes)
 
 
+def _gateway_pair_and_a_ref(c: Cluster) -> Snapshot:
+    """r1's gateway port on ch2 and ch3; vm1, behind r1, bound on ch1 (its ref chassis)."""
+    c.nbctl("ls-add public", "ls-add private", "lsp-add private vm1",
+            "lr-add r1", "lrp-add r1 lrp-pub 00:00:00:00:02:01 172.24.4.1/24",
+            "lrp-add r1 lrp-priv 00:00:00:00:01:01 192.168.1.1/24",
+            "lsp-add public pub-r1 -- lsp-set-type pub-r1 router -- "
+            "lsp-set-options pub-r1 router-port=lrp-pub",
+            "lsp-add private priv-r1 -- lsp-set-type priv-r1 router -- "
+            "lsp-set-options priv-r1 router-port=lrp-priv",
+            "lrp-set-gateway-chassis lrp-pub ch2 2", "lrp-set-gateway-chassis lrp-pub ch3 1")
+    c.vsctl("compute1", vif("tap1", "vm1"))
+    c.sbctl("lsp-bind vm1 ch1")  # what ovn-controller on compute1 would do
+    return c.snapshot()
+
+
 def test_bfd_peers_of_a_two_member_gateway_group(tmp_path: Path) -> None:
     from ovnguard.simulation import predict_southbound
     from ovnguard.simulation.bfd import bfd_peers
 
     with make(tmp_path) as c:
-        c.nbctl("ls-add public", "ls-add private", "lsp-add private vm1",
-                "lr-add r1", "lrp-add r1 lrp-pub 00:00:00:00:02:01 172.24.4.1/24",
-                "lrp-add r1 lrp-priv 00:00:00:00:01:01 192.168.1.1/24",
-                "lsp-add public pub-r1 -- lsp-set-type pub-r1 router -- "
-                "lsp-set-options pub-r1 router-port=lrp-pub",
-                "lsp-add private priv-r1 -- lsp-set-type priv-r1 router -- "
-                "lsp-set-options priv-r1 router-port=lrp-priv",
-                "lrp-set-gateway-chassis lrp-pub ch2 2", "lrp-set-gateway-chassis lrp-pub ch3 1")
-        c.vsctl("compute1", vif("tap1", "vm1"))
-        c.sbctl("lsp-bind vm1 ch1")  # what ovn-controller on compute1 would do
-        s = c.snapshot()
+        s = _gateway_pair_and_a_ref(c)
     r = realize(s)
     claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
     peers = bfd_peers(predict_southbound(s.nb, s.sb), claims, {"ch1", "ch2", "ch3"})
@@ -230,3 +235,25 @@ def test_bfd_peers_of_a_two_member_gateway_group(tmp_path: Path) -> None:
     names = {ch.uuid: ch.name for ch in s.sb.rows("Chassis")}
     (grp,) = s.sb.rows("HA_Chassis_Group")
     assert {names[u] for u in grp.set("ref_chassis")} == {"ch1"}
+
+
+def test_bfd_peers_after_a_change_read_again_the_claims_it_changed(tmp_path: Path) -> None:
+    """vm1 deleted: its chassis refs the gateway group no more. The state after's BFD peers,
+    made with the state before's basis and the claims of the chassis it left alone, are the
+    ones made from scratch."""
+    from ovnguard.change.executor import default_executor
+    from ovnguard.change.parse import parse_change
+    from ovnguard.simulation.realize import _bfd_basis_changes, _bfd_peers
+
+    with make(tmp_path) as c:
+        s0 = _gateway_pair_and_a_ref(c)
+    r0 = realize(s0)
+    psb0 = r0.basis.psb  # type: ignore[attr-defined]
+    assert _bfd_peers(psb0, r0)["ch1"] == {"ch2", "ch3"}  # (made, as a loaded model's are)
+    with default_executor() as ex:
+        s1 = ex.apply(s0, parse_change("ovn-nbctl lsp-del vm1\n", "c.sh")).snapshot
+    r1 = realize(s1, since=r0)
+    psb1 = r1.basis.psb  # type: ignore[attr-defined]
+    assert _bfd_basis_changes(psb0, psb1) is not None  # what the basis reads is the same
+    got = _bfd_peers(psb1, r1, (psb0, r0))
+    assert got == _bfd_peers(psb1, r1) == {"ch2": {"ch3"}, "ch3": {"ch2"}}

@@ -29,6 +29,7 @@ from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation import northd
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.realize import (
+    _bfd_basis_changes,
     _bfd_peers,
     _same_bfd_inputs,
     realization_steps,
@@ -195,6 +196,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     rng = random.Random(20261205)
     reused = steps = compared = said = routers_kept = 0
     bfd = {True: 0, False: 0}
+    basis_kept = 0  # BFD peers made again with the state before's basis
     for case in range(32):
         text = random_change(rng, vm1_uuid)
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
@@ -232,6 +234,11 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
             bfd[same] += 1
             if same:
                 assert _bfd_peers(psb_1, r1) == _bfd_peers(psb_0, r0), text
+            # the state after's, taking over the state before's basis and the claims of the
+            # chassis the change left alone where they read the same, is the one from scratch
+            _bfd_peers(psb_0, r0)  # (its claims made, as a loaded model's are)
+            basis_kept += _bfd_basis_changes(psb_0, psb_1) is not None and not same
+            assert _bfd_peers(psb_1, r1, (psb_0, r0)) == _bfd_peers(psb_1, r1), text
         if any(v in text for v in RANDOM_UUIDS):
             continue
         # the what-if on the loaded model == the same what-if on the bundle read afresh
@@ -250,6 +257,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert min(taken.values()) >= 5 and redirects[0] >= 3, (taken, redirects)
     assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
     assert routers_kept >= 3, routers_kept
+    assert basis_kept >= 3, basis_kept
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

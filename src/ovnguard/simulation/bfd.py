@@ -20,8 +20,9 @@ Sources (ovn v23.03.1):
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
+from ovnguard.record import record
 from ovnguard.simulation.northd import PredictedSouthbound
 
 # Port types whose SB `chassis` a chassis sets when it claims them (switch side).
@@ -47,7 +48,26 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
     """chassis -> the chassis it runs BFD with. `claims`: chassis -> logical ports it binds
     (from the realizations); `known_chassis`: chassis registered in SB (HA_Chassis rows of
     others stay empty, so they do not count as members)."""
-    known = set(known_chassis)
+    basis = bfd_basis(psb, known_chassis)
+    return peers_of(basis, {c: claimed_roots(basis, psb, c, ports)
+                            for c, ports in claims.items()})
+
+
+@record
+class BfdBasis:
+    """What `bfd_peers` reads of a prediction besides which chassis claims what: the SB HA
+    groups of 2+ known chassis, the router groups holding them, and the router group each
+    switch's ports ref. A what-if whose change leaves these alone reads again only the
+    claims of the chassis it changed (simulation/realize.py)."""
+
+    known: frozenset[str]
+    groups: Mapping[str, frozenset[str]]  # SB HA group name -> member chassis (2+)
+    group_ha: Mapping[str, frozenset[str]]  # router group root -> its groups' names
+    first_router: Mapping[str, str]  # switch datapath -> root of its first router's group
+
+
+def bfd_basis(psb: PredictedSouthbound, known_chassis: Collection[str]) -> BfdBasis:
+    known = frozenset(known_chassis)
     groups: dict[str, set[str]] = {}  # SB HA group name -> member chassis
     dgp_groups: dict[str, set[str]] = {}  # router uuid -> SB HA group names of its DGPs
     for name in (*psb.by_type.get("chassisredirect", ()), *psb.by_type.get("external", ())):
@@ -59,9 +79,9 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
         groups.setdefault(gname, set()).update(members)
         if b.type == "chassisredirect":
             dgp_groups.setdefault(b.datapath, set()).add(gname)
-    groups = {g: m for g, m in groups.items() if len(m) >= 2}
-    if not groups:
-        return {}
+    two = {g: frozenset(m) for g, m in groups.items() if len(m) >= 2}
+    if not two:
+        return BfdBasis(known, {}, {}, {})
 
     # Router groups: union-find over routers.
     parent: dict[str, str] = {u: u for u in psb.topology.routers}
@@ -91,28 +111,48 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
             union(first, r)
     group_ha: dict[str, set[str]] = {}
     for r, names in dgp_groups.items():
-        group_ha.setdefault(find(r), set()).update(n for n in names if n in groups)
-
-    # A claimed port refs the groups of the router group of the first router on its switch;
-    # collected per router group first (a thousand chassis x hundreds of gateway ports on one
-    # provider network made the direct way millions of set insertions).
+        group_ha.setdefault(find(r), set()).update(n for n in names if n in two)
+    # A claimed port refs the groups of the router group of the first router on its switch.
     first_router = {sw: find(min(rs)) for sw, rs in routers_of_switch.items()}
+    return BfdBasis(known, two, {r: frozenset(n) for r, n in group_ha.items()}, first_router)
+
+
+def claimed_roots(basis: BfdBasis, psb: PredictedSouthbound, chassis: str,
+                  ports: Iterable[str]) -> frozenset[str]:
+    """The router groups (their roots) holding HA groups that `chassis` refs by the ports it
+    claims."""
+    if not basis.groups:
+        return frozenset()
+    out: set[str] = set()
+    for port in ports:
+        pb = psb.bindings.get(port)
+        if pb is None or pb.nb_table != "Logical_Switch_Port":
+            continue
+        if pb.type == "external":
+            # Claimed by the active member only: the highest priority one alive.
+            alive = [m.chassis_name for m in pb.ha_chassis if m.chassis_name in basis.known]
+            if not alive or alive[0] != chassis:
+                continue
+        elif pb.type not in _CLAIMED_TYPES:
+            continue
+        root = basis.first_router.get(pb.datapath)
+        if root is not None and root in basis.group_ha:
+            out.add(root)
+    return frozenset(out)
+
+
+def peers_of(basis: BfdBasis, roots: Mapping[str, Collection[str]]
+             ) -> dict[str, frozenset[str]]:
+    """chassis -> its BFD peers, from `roots`: chassis -> `claimed_roots`."""
+    groups, group_ha = basis.groups, basis.group_ha
+    if not groups:
+        return {}
+    # collected per router group first (a thousand chassis x hundreds of gateway ports on
+    # one provider network made the direct way millions of set insertions)
     by_root: dict[str, set[str]] = {}  # router group root -> chassis claiming behind it
-    for chassis, ports in claims.items():
-        for port in ports:
-            pb = psb.bindings.get(port)
-            if pb is None or pb.nb_table != "Logical_Switch_Port":
-                continue
-            if pb.type == "external":
-                # Claimed by the active member only: the highest priority one alive.
-                alive = [m.chassis_name for m in pb.ha_chassis if m.chassis_name in known]
-                if not alive or alive[0] != chassis:
-                    continue
-            elif pb.type not in _CLAIMED_TYPES:
-                continue
-            root = first_router.get(pb.datapath)
-            if root is not None and root in group_ha:
-                by_root.setdefault(root, set()).add(chassis)
+    for chassis, rs in roots.items():
+        for root in rs:
+            by_root.setdefault(root, set()).add(chassis)
     # A member of a group runs BFD with its other members and its ref chassis; a ref chassis
     # with its members. The ref chassis of a group are those claiming behind any router
     # group holding it -- on a Neutron cloud one router group (every router on the provider
@@ -131,8 +171,8 @@ def bfd_peers(psb: PredictedSouthbound, claims: Mapping[str, Collection[str]],
             out.setdefault(c, set()).update(behind)
         for c in behind:
             roots_of.setdefault(c, set()).add(root)
-    for c, roots in roots_of.items():
+    for c, rts in roots_of.items():
         mine = out.setdefault(c, set())
-        for root in roots:
+        for root in rts:
             mine.update(by_root[root])
     return {c: frozenset(p - {c}) for c, p in out.items() if p - {c}}

@@ -36,7 +36,7 @@ from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.record import record
-from ovnguard.simulation.bfd import bfd_peers
+from ovnguard.simulation.bfd import BfdBasis, bfd_basis, claimed_roots, peers_of
 from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
@@ -56,7 +56,14 @@ from ovnguard.simulation.patchrun import (
     patch_run,
     synthetic_state,
 )
-from ovnguard.simulation.types import LAB_NOTES, OVN_SRC, HostDelta, PatchPort, Realization
+from ovnguard.simulation.types import (
+    LAB_NOTES,
+    OVN_SRC,
+    HostDelta,
+    HostRealization,
+    PatchPort,
+    Realization,
+)
 from ovnguard.versions import SEMANTICS
 
 OVN_VERSION = SEMANTICS.ovn  # the one place that says which: ovnguard.versions
@@ -383,7 +390,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
                                            psb1)
         bfd0 = _bfd(psb0, reals[i - 1])
         bfd1 = (bfd0 if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i])
-                else _bfd(psb1, reals[i]))
+                else _bfd(psb1, reals[i], (psb0, reals[i - 1])))
         kept: dict[frozenset[str], list[str]] = {}  # hosts share their local datapaths' set
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
@@ -483,45 +490,91 @@ def _same_bfd_inputs(psb0: PredictedSouthbound, r0: Realization,
     """Whether `bfd_peers` reads the same in both states (then its answer is the same): the
     same SB chassis, every host claiming the same ports, the same routers and datapaths,
     and no binding that differs is of a type it reads or claimed by anyone."""
-    if psb0.southbound is not psb1.southbound or r0.hosts.keys() != r1.hosts.keys():
+    if r0.hosts.keys() != r1.hosts.keys():
         return False
     for h, hr1 in r1.hosts.items():
         hr0 = r0.hosts[h]
         if hr1 is not hr0 and (hr1.chassis != hr0.chassis
                                or hr1.bound_ports.keys() != hr0.bound_ports.keys()):
             return False
-    if (psb0.topology.routers.keys() != psb1.topology.routers.keys()
+    changed = _bfd_basis_changes(psb0, psb1)
+    return changed is not None and not any(
+        n in hr.bound_ports for n in changed for hr in r1.hosts.values())
+
+
+def _bfd_basis_changes(psb0: PredictedSouthbound, psb1: PredictedSouthbound
+                       ) -> set[str] | None:
+    """Where `bfd_basis` reads the same in both (the same SB chassis, routers and
+    datapaths, no binding that differs of a type it reads): the ports whose bindings differ
+    (the claims of which read them again); None where it does not."""
+    if (psb0.southbound is not psb1.southbound
+            or psb0.topology.routers.keys() != psb1.topology.routers.keys()
             or psb0.datapaths != psb1.datapaths):
-        return False
+        return None
     b0, b1 = psb0.bindings, psb1.bindings
+    out: set[str] = set()
     for n in psb1.changed_bindings(psb0):
         x, y = b0.get(n), b1.get(n)
         if x == y:
             continue
         if any(b is not None and b.type in _BFD_TYPES for b in (x, y)):
-            return False
-        if any(n in hr.bound_ports for hr in r1.hosts.values()):
-            return False
-    return True
+            return None
+        out.add(n)
+    return out
 
 
-def _bfd(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
+def _bfd(psb: PredictedSouthbound, r: Realization,
+         prev: tuple[PredictedSouthbound, Realization] | None = None
+         ) -> dict[str, frozenset[str]]:
+    """`_bfd_peers`, once per realization; `prev`: the state before, whose claims of the
+    chassis the change left alone are taken over where they read the same."""
     basis = r.basis if isinstance(r.basis, _Basis) and r.basis.psb is psb else None
     got = basis.memo.get("bfd") if basis is not None else None
     if got is not None and got[0] is r:
         return cast(dict[str, frozenset[str]], got[1])
-    peers = _bfd_peers(psb, r)
+    peers = _bfd_peers(psb, r, prev)
     if basis is not None:
         basis.memo["bfd"] = (r, peers)
     return peers
 
 
-def _bfd_peers(psb: PredictedSouthbound, r: Realization) -> dict[str, frozenset[str]]:
-    claims = {hr.chassis: set(hr.bound_ports) for hr in r.hosts.values() if hr.chassis}
-    known = set(claims)
+# what `_bfd_peers` read of a realization: the basis, and per chassis the host's realization
+# it read the claims of with the router groups they ref
+_BfdMade = tuple[BfdBasis, dict[str, tuple[HostRealization, frozenset[str]]]]
+
+
+def _bfd_peers(psb: PredictedSouthbound, r: Realization,
+               prev: tuple[PredictedSouthbound, Realization] | None = None
+               ) -> dict[str, frozenset[str]]:
+    """`bfd.bfd_peers` of the chassis' claims in `r`. With `prev` (whose own were made
+    so): its basis where the change left what that reads alone, and its claims of each
+    chassis whose host's realization is the same object and claims no port whose binding
+    differs; the rest made again."""
+    known = {hr.chassis for hr in r.hosts.values() if hr.chassis}
     if psb.southbound is not None:
         known |= set(psb.southbound.chassis)
-    return bfd_peers(psb, claims, known)
+    old: _BfdMade | None = None
+    changed: set[str] | None = None
+    if prev is not None:
+        pb = prev[1].basis
+        memo = pb.memo.get("bfd-claims") if isinstance(pb, _Basis) else None
+        old = cast(_BfdMade, memo[1]) if memo is not None and memo[0] is prev[1] else None
+        changed = _bfd_basis_changes(prev[0], psb) if old is not None else None
+        if old is None or changed is None or old[0].known != known:
+            old = None
+    bb = old[0] if old is not None else bfd_basis(psb, known)
+    claims: dict[str, tuple[HostRealization, frozenset[str]]] = {}
+    for hr in r.hosts.values():
+        if not hr.chassis:
+            continue
+        mine = old[1].get(hr.chassis) if old is not None else None
+        if mine is None or mine[0] is not hr or (changed and not changed.isdisjoint(
+                hr.bound_ports)):
+            mine = (hr, claimed_roots(bb, psb, hr.chassis, hr.bound_ports))
+        claims[hr.chassis] = mine  # (a chassis two hosts name: the last one's, as before)
+    if isinstance(r.basis, _Basis) and r.basis.psb is psb:
+        r.basis.memo["bfd-claims"] = (r, (bb, claims))
+    return peers_of(bb, {c: roots for c, (_hr, roots) in claims.items()})
 
 
 def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
