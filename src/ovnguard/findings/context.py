@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ovnguard.change.model import Change, ChangeProblem, ChangeResult
@@ -67,11 +68,23 @@ class NbIndex:
 
     @cached_property
     def lrps(self) -> dict[str, Row]:
+        if self._same_routers:
+            return self.since.lrps  # type: ignore[union-attr]
         return {r.name: r for r in self.db.rows("Logical_Router_Port")}
 
     @cached_property
     def lrp_router(self) -> dict[str, Row]:
+        if self._same_routers:
+            return self.since.lrp_router  # type: ignore[union-attr]
         return self._owners("Logical_Router", "Logical_Router_Port")
+
+    @property
+    def _same_routers(self) -> bool:
+        """The routers and router ports are `since`'s (the same tables): so are their
+        lookups."""
+        old = self.since
+        return old is not None and all(self.db.tables.get(t) is old.db.tables.get(t)
+                                       for t in ("Logical_Router", "Logical_Router_Port"))
 
     def _owners(self, table: str, port_table: str) -> dict[str, Row]:
         """Port name -> the row of `table` (a switch or a router) whose `ports` holds it; a
@@ -237,6 +250,16 @@ class NbIndex:
     def nats(self, lr: Row) -> list[Row]:
         out = [self.db.row("NAT", str(u)) for u in lr.set("nat")]
         return [n for n in out if n is not None]
+
+
+@lru_cache(maxsize=1 << 14)
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address the rules compare with subnets (those of a bridged switch's ports, again
+    for each subnet and what-if): parsed once."""
+    try:
+        return ipaddress.ip_address(ip)
+    except ValueError:
+        return None
 
 
 def _bridged_key(pl: tuple[Row, Row]) -> tuple[str, str]:
@@ -548,12 +571,9 @@ class RuleContext:
     def _management_networks(self) -> frozenset[IpNet]:
         return frozenset(s.network for s in self.segments)
 
-    def ip_in(self, ip: str, nets: set[IpNet]) -> bool:
-        try:
-            a = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(a.version == n.version and a in n for n in nets)
+    def ip_in(self, ip: str, nets: AbstractSet[IpNet]) -> bool:
+        a = _address(ip)
+        return a is not None and any(a.version == n.version and a in n for n in nets)
 
 
 @record

@@ -642,9 +642,15 @@ def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Bindi
     ports'."""
     if not changed:
         return before
-    if all(before.get(n) is not None and b is not None for n, b in changed.items()):
+    if all(n in before for n, b in changed.items() if b is not None):
+        # edited and deleted only: every binding keeps its place (a copy of the dict is
+        # C-speed; a new one in a new order is not)
         out = thawed(before)
-        out.update(changed)  # type: ignore[arg-type]  # no None: checked above
+        for n, b in changed.items():
+            if b is None:
+                out.pop(n, None)
+            else:
+                out[n] = b
         return MappingProxyType(out)
     keys = list(before)
     lsp_keys, rest = keys[:n_switch_ports], keys[n_switch_ports:]
