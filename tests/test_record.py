@@ -142,6 +142,15 @@ class Plain:
     cache: dict[str, int] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
+def test_methods_read_the_module_and_name_the_class() -> None:
+    import typing
+
+    assert typing.get_type_hints(Slotted.__init__) == {"name": str, "ports": tuple[str, ...],
+                                                      "return": type(None)}
+    assert [getattr(Slotted, m).__qualname__ for m in ("__init__", "__eq__", "__repr__")] == [
+        "Slotted.__init__", "Slotted.__eq__", "Slotted.__repr__"]
+
+
 def test_pickle_round_trips_slotted_and_plain_records() -> None:
     for obj in (Slotted("br-ex", ("eth0",)), Plain("br-int", {"x": 1})):
         back = pickle.loads(pickle.dumps(obj))

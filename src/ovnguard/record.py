@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 from collections.abc import Callable
 from reprlib import recursive_repr
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -98,6 +99,9 @@ def _make(cls: type[_T], *, slots: bool, kw_only: bool, eq: bool) -> type[_T]:
         raise TypeError(f"record {cls.__qualname__}: cannot be frozen with its own "
                         "__setattr__/__delattr__")
     methods["__setattr__"], methods["__delattr__"] = _frozen(cls, frozenset(names))
+    for name in ("__repr__", "__setattr__", "__delattr__"):
+        if name in methods:
+            methods[name].__qualname__ = f"{cls.__qualname__}.{name}"
     if slots:
         # slotted and frozen: pickle/copy must not go through the frozen __setattr__
         methods["__getstate__"], methods["__setstate__"] = _getstate, _setstate
@@ -115,7 +119,10 @@ def _methods(cls: type, fields: tuple[dataclasses.Field[Any], ...], wanted: set[
     """`__init__`, `__eq__` and `__hash__` (those `wanted`), written as the standard library
     writes a frozen class's, but compiled together with one `exec`. They run for every object
     made, compared or looked up, so they stay straight-line code."""
-    ns: dict[str, Any] = {"__name__": cls.__module__, "__dataclass_HAS_FACTORY__": _HAS_FACTORY,
+    # The standard library's way: the defaults and helpers are arguments of a function that
+    # defines the methods, run in the class's module, so the methods' globals are the
+    # module's (typing.get_type_hints resolves their annotations there).
+    ns: dict[str, Any] = {"__dataclass_HAS_FACTORY__": _HAS_FACTORY,
                           "__dataclass_setattr__": object.__setattr__}
     src: list[str] = []
     if "__init__" in wanted:
@@ -132,15 +139,19 @@ def _methods(cls: type, fields: tuple[dataclasses.Field[Any], ...], wanted: set[
         src.append(f"def __hash__(self):\n  return hash(({this}))\n")
     if not src:
         return []
-    exec("".join(src), ns)
+    made = [n for n in ("__init__", "__eq__", "__hash__") if n in wanted]
+    txt = (f"def __create_fn__({', '.join(ns)}):\n"
+           + "".join("  " + line for piece in src for line in piece.splitlines(True))
+           + f"  return ({', '.join(made)},)\n")
+    module = sys.modules.get(cls.__module__)
+    local: dict[str, Any] = {}
+    exec(txt, module.__dict__ if module is not None else {}, local)
     out: list[tuple[str, Callable[..., Any]]] = []
-    for name in ("__init__", "__eq__", "__hash__"):
-        if name in wanted:
-            fn = ns[name]
-            fn.__qualname__ = f"{cls.__qualname__}.{name}"
-            out.append((name, fn))
+    for name, fn in zip(made, local["__create_fn__"](**ns), strict=True):
+        fn.__qualname__ = f"{cls.__qualname__}.{name}"
+        out.append((name, fn))
     if "__init__" in wanted:
-        ns["__init__"].__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
+        out[0][1].__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
     return out
 
 
@@ -205,5 +216,5 @@ def _getstate(self: Any) -> list[Any]:
 
 
 def _setstate(self: Any, state: list[Any]) -> None:
-    for f, value in zip(dataclasses.fields(self), state, strict=True):
+    for f, value in zip(dataclasses.fields(self), state, strict=False):  # (as the stdlib's)
         object.__setattr__(self, f.name, value)

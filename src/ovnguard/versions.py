@@ -82,7 +82,7 @@ def cluster_versions(snapshot: Snapshot) -> ClusterVersions:
         nb_schema=(nb.schema.version or None) if nb is not None else None,
         sb_schema=(sb.schema.version or None) if sb is not None else None,
         northd=northd,
-        ovn_controller=controllers,
+        ovn_controller=dict(controllers),  # (a copy: the memo is every what-if's)
         ovs=ovs,
     )
 
@@ -96,7 +96,7 @@ def _controllers(sb: Database) -> Mapping[str, str]:
             if cv:
                 out[str(r.get("hostname") or r.get("name") or "")] = cv
                 break
-    return MappingProxyType(dict(sorted(out.items())))  # shared by every what-if
+    return MappingProxyType(dict(sorted(out.items())))
 
 
 def _ovs_version(conf: Database) -> str | None:

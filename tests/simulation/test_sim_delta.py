@@ -257,3 +257,23 @@ def test_bfd_peers_after_a_change_read_again_the_claims_it_changed(tmp_path: Pat
     assert _bfd_basis_changes(psb0, psb1) is not None  # what the basis reads is the same
     got = _bfd_peers(psb1, r1, (psb0, r0))
     assert got == _bfd_peers(psb1, r1) == {"ch2": {"ch3"}, "ch3": {"ch2"}}
+
+
+def test_a_realization_of_another_snapshot_lends_no_bfd_basis(tmp_path: Path) -> None:
+    """`realization_delta(before, after, r)` with `r` of another snapshot (allowed: it only
+    loses reuse): the BFD basis `r` made is of that snapshot's gateway groups, not of
+    `before`'s, and must not be taken over."""
+    from ovnguard.change.executor import default_executor
+    from ovnguard.change.parse import parse_change
+
+    with make(tmp_path) as c:
+        s = _gateway_pair_and_a_ref(c)
+    r = realize(s)
+    with default_executor() as ex:
+        def then(snap: Snapshot, text: str) -> Snapshot:
+            return ex.apply(snap, parse_change(text + "\n", "c.sh")).snapshot
+
+        realization_delta(s, then(s, "ovn-nbctl lsp-add private vm9"), r)  # r's memos made
+        one = then(s, "ovn-nbctl lrp-del-gateway-chassis lrp-pub ch3")  # no group of two
+        two = then(one, "ovn-nbctl lsp-del vm1")
+    assert realization_delta(one, two, r) == realization_delta(one, two)

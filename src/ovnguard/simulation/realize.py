@@ -557,7 +557,9 @@ def _bfd_peers(psb: PredictedSouthbound, r: Realization,
     changed: set[str] | None = None
     if prev is not None:
         pb = prev[1].basis
-        memo = pb.memo.get("bfd-claims") if isinstance(pb, _Basis) else None
+        # (only a realization's own: one passed for another snapshot has another basis)
+        memo = (pb.memo.get("bfd-claims") if isinstance(pb, _Basis) and pb.psb is prev[0]
+                else None)
         old = cast(_BfdMade, memo[1]) if memo is not None and memo[0] is prev[1] else None
         changed = _bfd_basis_changes(prev[0], psb) if old is not None else None
         if old is None or changed is None or old[0].known != known:
