@@ -159,17 +159,21 @@ def test_host_without_ovs_db_uses_the_predicted_state(tmp_path: Path) -> None:
     assert any("no Open_vSwitch DB" in n for n in d.notes)
 
 
+# router r1 between switches public (lrp-pub) and private (lrp-priv)
+R1 = ("lr-add r1", "lrp-add r1 lrp-pub 00:00:00:00:02:01 172.24.4.1/24",
+      "lrp-add r1 lrp-priv 00:00:00:00:01:01 192.168.1.1/24",
+      "lsp-add public pub-r1 -- lsp-set-type pub-r1 router -- "
+      "lsp-set-options pub-r1 router-port=lrp-pub",
+      "lsp-add private priv-r1 -- lsp-set-type priv-r1 router -- "
+      "lsp-set-options priv-r1 router-port=lrp-priv")
+
+
 def test_gateway_moved_in_steps_leaves_stale_ports(tmp_path: Path) -> None:
     with make(tmp_path) as c:
         c.nbctl("ls-add public", "ls-add private", "lsp-add private vm1",
                 "lsp-add public ln -- lsp-set-type ln localnet -- "
                 "lsp-set-options ln network_name=physnet1",
-                "lr-add r1", "lrp-add r1 lrp-pub 00:00:00:00:02:01 172.24.4.1/24",
-                "lrp-add r1 lrp-priv 00:00:00:00:01:01 192.168.1.1/24",
-                "lsp-add public pub-r1 -- lsp-set-type pub-r1 router -- "
-                "lsp-set-options pub-r1 router-port=lrp-pub",
-                "lsp-add private priv-r1 -- lsp-set-type priv-r1 router -- "
-                "lsp-set-options priv-r1 router-port=lrp-priv",
+                *R1,
                 "lrp-set-gateway-chassis lrp-pub ch3 1",
                 "lr-nat-add r1 snat 172.24.4.1 192.168.1.0/24")
         c.vsctl("compute1", vif("tap1", "vm1"))
@@ -206,12 +210,7 @@ def test_no_chassis_after_the_change_freezes_the_ports(tmp_path: Path) -> None:
 def _gateway_pair_and_a_ref(c: Cluster) -> Snapshot:
     """r1's gateway port on ch2 and ch3; vm1, behind r1, bound on ch1 (its ref chassis)."""
     c.nbctl("ls-add public", "ls-add private", "lsp-add private vm1",
-            "lr-add r1", "lrp-add r1 lrp-pub 00:00:00:00:02:01 172.24.4.1/24",
-            "lrp-add r1 lrp-priv 00:00:00:00:01:01 192.168.1.1/24",
-            "lsp-add public pub-r1 -- lsp-set-type pub-r1 router -- "
-            "lsp-set-options pub-r1 router-port=lrp-pub",
-            "lsp-add private priv-r1 -- lsp-set-type priv-r1 router -- "
-            "lsp-set-options priv-r1 router-port=lrp-priv",
+            *R1,
             "lrp-set-gateway-chassis lrp-pub ch2 2", "lrp-set-gateway-chassis lrp-pub ch3 1")
     c.vsctl("compute1", vif("tap1", "vm1"))
     c.sbctl("lsp-bind vm1 ch1")  # what ovn-controller on compute1 would do
