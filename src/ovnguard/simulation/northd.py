@@ -170,6 +170,14 @@ class PredictedSouthbound:
                          for typ in ("patch", "l3gateway") for n in self.by_type.get(typ, ()))
 
     @cached_property
+    def guarded(self) -> frozenset[str]:
+        """`named_peers` and the peers its router ports name: the names a switch port must
+        not take for `_derived` to make its binding alone (a loaded model's state before
+        answers every what-if that leaves the routers alone)."""
+        return self.named_peers.union(rp.peer for rp in self.topology.router_ports.values()
+                                      if rp.peer)
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -426,7 +434,8 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
     # names a switch port must not take for its binding alone to change: a router port's
     # (northd keeps one of the two), its peer column (a warning), a cr- port's, and the
     # peer a patch or l3gateway binding names (the link appears or goes)
-    guarded = since.named_peers.union(rp.peer for rp in lrps.values() if rp.peer)
+    guarded = (since.guarded if lrps is t0.router_ports
+               else since.named_peers.union(rp.peer for rp in lrps.values() if rp.peer))
     warned: list[str] = []
 
     def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
