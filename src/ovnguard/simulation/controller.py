@@ -20,8 +20,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
 from types import MappingProxyType
+from typing import Any, cast
 
-from ovnguard.i18n import _
+from ovnguard.i18n import _, current_language
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.record import record
@@ -103,7 +104,6 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
             hc, bm, (), MappingProxyType({}), active=False,
         )
     chassis = hc.chassis or ""  # not None here: `nothing` covers it
-    nb = psb.nb_source
     map_ev = hc.evidence(
         f"{hc.host}'s Open_vSwitch external_ids:{hc.mappings_key}={hc.mappings_raw!r}"
         if hc.based_on == "ovs" else
@@ -114,6 +114,45 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
         events.append(ControllerEvent(p.level, p.message, evidence=(map_ev,), logged=p.logged,
                                       where="controller/patch.c add_ovs_bridge_mappings()"))
 
+    bound, roots, bind_events = _binding_run(psb, hc, chassis)
+    events.extend(bind_events)
+
+    seeded = [u for u in seed_local or () if u in psb.datapaths and u not in roots]
+    all_roots: Mapping[str, Chain] = roots
+    if seed_local and seeded:
+        seeds = seed_local  # their chains are read only if an explanation is
+
+        all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
+    local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
+    return realize_patches(psb, hc, Localized(chassis, bm, map_ev, tuple(events),
+                                              bound, local,
+                                              psb.link_index.shared(local)[1]))
+
+
+def _binding_run(psb: PredictedSouthbound, hc: HostConfig, chassis: str
+                 ) -> tuple[Mapping[str, Chain], Mapping[str, Chain],
+                            tuple[ControllerEvent, ...]]:
+    """binding_run(): what `chassis` binds and claims (port -> chain), the datapaths that
+    seeds as local (datapath -> chain), and what it logs doing so. Once per prediction,
+    host configuration and language: a host whose incremental state keeps datapaths the
+    full computation drops (realize.py `_host_step`) is predicted twice with the same."""
+    memo: dict[int, tuple[HostConfig, str, Any]] = psb.__dict__.setdefault(
+        "_binding_run", {})
+    lang = current_language()
+    got = memo.get(id(hc))
+    if got is not None and got[0] is hc and got[1] == lang:
+        return cast(tuple[Mapping[str, Chain], Mapping[str, Chain],
+                          tuple[ControllerEvent, ...]], got[2])
+    out = _bind_all(psb, hc, chassis)
+    memo[id(hc)] = (hc, lang, out)
+    return out
+
+
+def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str
+              ) -> tuple[Mapping[str, Chain], Mapping[str, Chain],
+                         tuple[ControllerEvent, ...]]:
+    events: list[ControllerEvent] = []
+    nb = psb.nb_source
     dp_name = psb.labels.__getitem__
 
     def nb_ev(b: Binding, fact: str) -> Evidence:
@@ -196,17 +235,8 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                    "(binding.c consider_ha_lport: members are local, active or not)")))
         # localport, localnet, patch, vtep, remote: nothing binds them here. A localport
         # (Neutron's metadata port) with a local interface does not make its datapath local.
+    return MappingProxyType(bound), MappingProxyType(roots), tuple(events)
 
-    seeded = [u for u in seed_local or () if u in psb.datapaths and u not in roots]
-    all_roots: Mapping[str, Chain] = roots
-    if seed_local and seeded:
-        seeds = seed_local  # their chains are read only if an explanation is
-
-        all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
-    local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
-    return realize_patches(psb, hc, Localized(chassis, bm, map_ev, tuple(events),
-                                              MappingProxyType(bound), local,
-                                              psb.link_index.shared(local)[1]))
 
 
 def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
