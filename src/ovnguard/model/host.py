@@ -363,6 +363,11 @@ class HostView:
         return {b: tuple(sorted(p)) for b, p in sorted(out.items())}
 
     def mappings_evidence(self) -> Evidence:
+        """Where this host's ovn-bridge-mappings were read: once per view (several rules
+        ask, `unmapped-physnet` of every host)."""
+        return self.memo("mappings-evidence", HostView._mappings_evidence)
+
+    def _mappings_evidence(self) -> Evidence:
         if self.based_on == "sb" and self.chassis is not None:
             col = self.chassis.bridge_mappings_column or "other_config"
             return Evidence(

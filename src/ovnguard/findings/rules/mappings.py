@@ -104,8 +104,7 @@ def unmapped_physnet(ctx: RuleContext) -> list[Finding]:
         if nn is None or nn in effective:
             continue
         if maps is None:
-            maps = [v.memo("mappings-evidence", HostView.mappings_evidence)
-                    for v in ctx.views() if v.mappings_known]
+            maps = [v.mappings_evidence() for v in ctx.views() if v.mappings_known]
         suggestion = closest(nn, named | used)
         hosts = ctx.local_hosts(ls.name)
         did = _(" (did you mean {suggestion}?)").format(suggestion=suggestion) if suggestion else ""
