@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import field
-from types import MappingProxyType
 
 from ovnguard.model.db import Database
 from ovnguard.model.snapshot import Snapshot
@@ -87,7 +86,7 @@ def cluster_versions(snapshot: Snapshot) -> ClusterVersions:
     )
 
 
-def _controllers(sb: Database) -> Mapping[str, str]:
+def _controllers(sb: Database) -> dict[str, str]:
     """host -> the ovn-controller version its Chassis row reports, sorted by host."""
     out: dict[str, str] = {}
     for r in sb.rows("Chassis"):
@@ -96,7 +95,7 @@ def _controllers(sb: Database) -> Mapping[str, str]:
             if cv:
                 out[str(r.get("hostname") or r.get("name") or "")] = cv
                 break
-    return MappingProxyType(dict(sorted(out.items())))
+    return dict(sorted(out.items()))
 
 
 def _ovs_version(conf: Database) -> str | None:
