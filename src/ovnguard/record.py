@@ -74,6 +74,9 @@ def _make(cls: type[_T], *, slots: bool, kw_only: bool, eq: bool) -> type[_T]:
     explicit_hash = not (own_hash is _MISSING or (own_hash is None and "__eq__" in body))
     own = {n for n in ("__init__", "__repr__", "__eq__", "__setattr__", "__delattr__")
            if n in body}
+    if "__setattr__" in own or "__delattr__" in own:
+        raise TypeError(f"record {cls.__qualname__}: cannot be frozen with its own "
+                        "__setattr__/__delattr__")
     auto_doc = not cls.__doc__
     if auto_doc:
         # the standard library would make the doc from the signature it cannot see yet
@@ -95,9 +98,6 @@ def _make(cls: type[_T], *, slots: bool, kw_only: bool, eq: bool) -> type[_T]:
     methods = dict(_methods(cls, fields, wanted, has_post_init=hasattr(cls, "__post_init__")))
     if "__repr__" not in own:
         methods["__repr__"] = _repr(tuple(f.name for f in fields if f.repr))
-    if "__setattr__" in own or "__delattr__" in own:
-        raise TypeError(f"record {cls.__qualname__}: cannot be frozen with its own "
-                        "__setattr__/__delattr__")
     methods["__setattr__"], methods["__delattr__"] = _frozen(cls, frozenset(names))
     for name in ("__repr__", "__setattr__", "__delattr__"):
         if name in methods:

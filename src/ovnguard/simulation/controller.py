@@ -238,7 +238,6 @@ def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str
     return MappingProxyType(bound), MappingProxyType(roots), tuple(events)
 
 
-
 def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
                     ) -> HostPrediction:
     """The rest of `realize_host` from what binding_run() came to: the localnet ports of the
