@@ -1,10 +1,19 @@
+import atexit
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The suite's own $XDG_CACHE_HOME (the tool versions and compiled record methods ovnguard
+# remembers: cachefile.py), so a run neither reads nor writes the user's. Set before anything
+# imports ovnguard, and removed at exit after ovnguard's own exit handler wrote to it (atexit
+# runs the handlers registered later first).
+_CACHE = tempfile.mkdtemp(prefix="ovnguard-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -16,16 +25,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "lab" in item.keywords or "realdb" in item.keywords:
             item.add_marker(skip)
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The tests' own $XDG_CACHE_HOME (the tool versions change/tools.py remembers), so a
-    run neither reads nor writes the user's."""
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
-    yield
-    if old is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = old

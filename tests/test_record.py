@@ -6,14 +6,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import marshal
 import pickle
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ovnguard import record as rec
 from ovnguard.record import record
 
 # one field: (kind, compare, repr, kw_only); kind is "required", "default" or "factory"
@@ -234,3 +237,101 @@ def test_a_required_field_after_a_default_is_refused_as_the_standard_library_doe
         record(types.new_class("C", (), {}, fill))
     with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
         dataclasses.dataclass(frozen=True)(types.new_class("C", (), {}, fill))
+
+
+# --- the compiled methods, remembered between runs -------------------------------------------
+
+
+@pytest.fixture
+def code_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new process's view: an empty cache directory of its own, nothing loaded yet, and
+    no exit handler registered by this test's compiles (the test saves by hand)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _new_process(monkeypatch)
+    monkeypatch.setattr(rec, "_new", True)
+    return tmp_path / "ovnguard" / rec._CODE_FILE
+
+
+def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rec, "_code", None)
+    monkeypatch.setattr(rec, "_used", {})
+
+
+def _counting_compile(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    compiled: list[str] = []
+
+    def counting(src: str, *args: Any) -> types.CodeType:
+        compiled.append(src)
+        return compile(src, *args)  # the builtin: this name is record's module global only
+
+    monkeypatch.setattr(rec, "compile", counting, raising=False)
+    return compiled
+
+
+def _point() -> type:
+    @record(slots=True)
+    class Point:
+        x: int
+        y: int = 0
+        tags: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+
+    return Point
+
+
+def test_a_records_methods_are_compiled_once_and_remembered(
+        code_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _counting_compile(monkeypatch)
+    first = _point()
+    assert len(compiled) == 1 and not code_cache.exists()
+    rec._save_code()  # what the exit handler does
+    assert code_cache.is_file()
+    _new_process(monkeypatch)
+    again = _point()
+    assert len(compiled) == 1  # the second process compiled nothing
+    p, q = again(1, 2, ("a",)), again(1, 2)
+    assert p == q and hash(p) == hash(q) and p != again(1, 3)
+    assert repr(p) == "_point.<locals>.Point(x=1, y=2, tags=('a',))"
+    assert inspect.signature(again) == inspect.signature(first)
+    with pytest.raises(TypeError):
+        again()  # x is required: the remembered __init__ is the same code
+
+
+def test_a_cache_file_that_cannot_be_used_is_only_not_used(
+        code_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _counting_compile(monkeypatch)
+    code_cache.parent.mkdir(parents=True)
+    for bad in (b"", b"\x00not marshal", marshal.dumps([1, 2]), marshal.dumps({"x": 1})):
+        code_cache.write_bytes(bad)
+        _new_process(monkeypatch)
+        assert _point()(3).x == 3
+    assert len(compiled) == 4
+    rec._save_code()
+    code_cache.chmod(0o666)  # writable by others: its code is not run
+    _new_process(monkeypatch)
+    assert _point()(4).y == 0
+    assert len(compiled) == 5
+
+
+def test_the_cache_keeps_a_bounded_number_of_sources_this_runs_last(
+        code_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rec, "_CODE_KEEP", 2)
+    classes = []
+    for n in range(3):
+        classes.append(record(type(f"C{n}", (), {"__annotations__": {f"f{n}": "int"}})))
+    rec._save_code()
+    kept = marshal.loads(code_cache.read_bytes())
+    assert len(kept) == 2 and all(f"f{n}" in src for n, src in zip((1, 2), kept, strict=True))
+    _new_process(monkeypatch)
+    record(type("D", (), {"__annotations__": {"f0": "int"}}))  # needed again, it is kept
+    rec._save_code()
+    kept = marshal.loads(code_cache.read_bytes())
+    assert len(kept) == 2 and "f0" in list(kept)[-1]
+
+
+def test_a_records_doc_is_made_when_read_as_the_standard_library_writes_it() -> None:
+    std, ours = _both([("required", True, True, False), ("default", True, True, True)],
+                      slots=True)
+    assert "__doc__" in vars(ours) and not isinstance(vars(ours)["__doc__"], str)
+    assert ours.__doc__ == std.__doc__
+    assert isinstance(vars(ours)["__doc__"], str)  # made once
+    assert ours(1).__doc__ == std.__doc__

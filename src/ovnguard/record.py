@@ -15,6 +15,10 @@ standard library's: equal only to the same class with equal compared fields, has
 of those fields, `FrozenInstanceError` on assignment, `Name(a=1, b='x')`. tests/test_record.py
 holds each against `dataclasses.dataclass` of the same class body.
 
+The compiled methods are remembered between runs (below, `_compiled`): the code depends on the
+source text alone, which is the key. A docstring the standard library would write from the
+signature is written when it is first read (`_Doc`).
+
 Not supported: `init=False` fields, a field's own `hash=`, `__setattr__` in the class body and
 inheriting from a dataclass are a `TypeError` at definition; `unsafe_hash` and `order` are not
 arguments; an `InitVar` fails at the first object made. Use `dataclasses.dataclass` for those,
@@ -23,12 +27,17 @@ and for mutable classes.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import inspect
+import marshal
 import sys
 from collections.abc import Callable
 from reprlib import recursive_repr
+from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
+
+from ovnguard import cachefile
 
 _T = TypeVar("_T")
 _MISSING: Any = dataclasses.MISSING
@@ -110,8 +119,24 @@ def _make(cls: type[_T], *, slots: bool, kw_only: bool, eq: bool) -> type[_T]:
     params = cls.__dataclass_params__  # type: ignore[attr-defined]
     params.init, params.repr, params.eq, params.frozen = True, True, eq, True
     if auto_doc:
-        cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+        cls.__doc__ = _DOC  # type: ignore[assignment]
     return cls
+
+
+class _Doc:
+    """A record's docstring as the standard library writes it (`Name(a: int, b: str = 'x')`),
+    made when it is first read: inspect.signature costs ~0.05 ms a class, and only help()
+    and documentation tools read a docstring. (`type.__doc__` calls the descriptor found in
+    the class's own dict, so `Cls.__doc__` is the text, as for an instance.)"""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> str:
+        cls = owner if owner is not None else type(obj)
+        doc = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+        cls.__doc__ = doc  # made once
+        return doc
+
+
+_DOC = _Doc()
 
 
 def _methods(cls: type, fields: tuple[dataclasses.Field[Any], ...], wanted: set[str], *,
@@ -145,7 +170,7 @@ def _methods(cls: type, fields: tuple[dataclasses.Field[Any], ...], wanted: set[
            + f"  return ({', '.join(made)},)\n")
     module = sys.modules.get(cls.__module__)
     local: dict[str, Any] = {}
-    exec(txt, module.__dict__ if module is not None else {}, local)
+    exec(_compiled(txt), module.__dict__ if module is not None else {}, local)
     out: list[tuple[str, Callable[..., Any]]] = []
     for name, fn in zip(made, local["__create_fn__"](**ns), strict=True):
         fn.__qualname__ = f"{cls.__qualname__}.{name}"
@@ -153,6 +178,53 @@ def _methods(cls: type, fields: tuple[dataclasses.Field[Any], ...], wanted: set[
     if "__init__" in wanted:
         out[0][1].__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
     return out
+
+
+# --- the compiled methods, remembered between runs ----------------------------------------
+# Compiling the methods' source is most of what defining a record costs (~0.2 ms a class, a
+# tenth of a small `check`); the code is a function of the source text alone, so it is kept
+# in the user's cache directory as Python keeps a module's bytecode in __pycache__: a marshal
+# of {source: code}, per interpreter version (marshal's format is the interpreter's own).
+_CODE_FILE = f"records.{sys.implementation.cache_tag}.marshal"
+_CODE_KEEP = 2000  # sources remembered (~250 classes in the package, times a few versions)
+_code: dict[str, CodeType] | None = None  # loaded at the first record
+_used: dict[str, CodeType] = {}  # this run's, in the order they were needed
+_new = False
+
+
+def _compiled(txt: str) -> CodeType:
+    global _code, _new
+    if _code is None:
+        _code = _load_code()
+    code = _code.get(txt)
+    if code is None:
+        code = compile(txt, "<string>", "exec")
+        if not _new:
+            _new = True
+            atexit.register(_save_code)
+    _used[txt] = code
+    return code
+
+
+def _load_code() -> dict[str, CodeType]:
+    raw = cachefile.read(_CODE_FILE)
+    if raw is None:
+        return {}
+    try:
+        data = marshal.loads(raw)
+    except (EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, CodeType)}
+
+
+def _save_code() -> None:
+    """At exit, when something was compiled: what was there, with this run's last."""
+    known = {k: v for k, v in (_code or {}).items() if k not in _used}
+    known.update(_used)
+    keep = dict(list(known.items())[-_CODE_KEEP:])
+    cachefile.write(_CODE_FILE, marshal.dumps(keep))
 
 
 def _init_source(cls: type, fields: tuple[dataclasses.Field[Any], ...], ns: dict[str, Any], *,

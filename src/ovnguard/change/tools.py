@@ -13,17 +13,16 @@ ovsdb-servers in a temporary directory (see realtools.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import field
 from functools import cache
 from pathlib import Path
 
+from ovnguard import cachefile
 from ovnguard.errors import InputError
 from ovnguard.record import record
 
@@ -97,12 +96,8 @@ def tool_version(path: str) -> str | None:
     return version
 
 
+CACHE_NAME = "tool-versions.json"  # in cachefile.cache_dir()
 _KEEP = 64  # versions remembered: bounds the file where many builds come and go
-
-
-def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ovnguard" / "tool-versions.json"
 
 
 def _binary_key(path: str) -> str | None:
@@ -116,9 +111,10 @@ def _binary_key(path: str) -> str | None:
 
 @cache
 def _remembered() -> dict[str, object]:
+    raw = cachefile.read(CACHE_NAME)
     try:
-        data = json.loads(_cache_file().read_bytes())
-    except (OSError, ValueError):
+        data = json.loads(raw) if raw is not None else {}
+    except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -129,16 +125,4 @@ def _remember(key: str, version: str) -> None:
     known[key] = version
     for old in list(known)[:-_KEEP]:
         del known[old]
-    f = _cache_file()
-    try:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=f.parent, prefix=".tool-versions.")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(known, out)
-        os.replace(tmp, f)  # whole or not at all, whoever else writes it
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    cachefile.write(CACHE_NAME, json.dumps(known).encode())

@@ -1,0 +1,73 @@
+"""The files ovnguard keeps between runs, in $XDG_CACHE_HOME/ovnguard (~/.cache/ovnguard).
+
+Each is only a shortcut, never the answer: the tools' versions (change/tools.py) and the
+compiled methods of the value classes (record.py). So a file here is read whole or not at all
+and written whole (a temporary file renamed over it: runs at the same time never see half of
+one); one that cannot be read or written, or that someone else could have written (not ours,
+or writable by others), is only not used, and the work it would have saved is done again.
+
+Imported by record.py, before nearly everything else: os and pathlib only at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+
+def cache_dir() -> Path | None:
+    """None where there is no home to put it under (no $HOME, no passwd entry)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
+    return Path(base) / "ovnguard"
+
+
+def read(name: str, limit: int = 16 << 20) -> bytes | None:
+    """The file's bytes; None when it is missing, unreadable, larger than `limit`, or not
+    the user's own (owned by another user, or writable by group or others: its contents
+    may be compiled code)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    try:
+        fd = os.open(d / name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_size > limit):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write(name: str, data: bytes) -> None:
+    """Replace the file with `data`, whole; nothing when the directory cannot be written."""
+    import tempfile  # only when something new is remembered: ~2 ms of every start otherwise
+
+    d = cache_dir()
+    if d is None:
+        return
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{name}.")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, d / name)  # whole or not at all, whoever else writes it
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -1,0 +1,68 @@
+"""cachefile.py: the files kept between runs are the user's own, read and written whole."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ovnguard import cachefile
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path / "ovnguard"
+
+
+def test_written_whole_and_read_back(cache: Path) -> None:
+    assert cachefile.read("x") is None
+    cachefile.write("x", b"one")
+    cachefile.write("x", b"two")
+    assert cachefile.read("x") == b"two"
+    assert sorted(p.name for p in cache.iterdir()) == ["x"]  # no temporary file left
+    assert (cache.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_file_someone_else_could_have_written_is_not_read(cache: Path) -> None:
+    cachefile.write("x", b"code")
+    (cache / "x").chmod(0o620)
+    assert cachefile.read("x") is None  # group-writable
+    (cache / "x").chmod(0o600)
+    if os.geteuid() == 0:
+        os.chown(cache / "x", 65534, -1)
+        assert cachefile.read("x") is None  # another user's
+        os.chown(cache / "x", 0, -1)
+    assert cachefile.read("x") == b"code"
+
+
+def test_what_is_not_a_bounded_regular_file_is_not_read(cache: Path) -> None:
+    cache.mkdir()
+    os.mkfifo(cache / "fifo")  # would block a reader forever
+    (cache / "dir").mkdir()
+    (cache / "big").write_bytes(b"x" * 11)
+    assert cachefile.read("fifo") is None
+    assert cachefile.read("dir") is None
+    assert cachefile.read("big", limit=10) is None
+    assert cachefile.read("big", limit=11) == b"x" * 11
+
+
+def test_a_directory_that_cannot_be_written_is_only_not_used(cache: Path,
+                                                              tmp_path: Path) -> None:
+    cache.write_text("a file where the directory should be")
+    cachefile.write("x", b"y")  # nothing raised
+    assert cachefile.read("x") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["ovnguard"]
+
+
+def test_no_home_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", no_home)
+    assert cachefile.cache_dir() is None
+    assert cachefile.read("x") is None
+    cachefile.write("x", b"y")  # nothing raised, nothing written
