@@ -250,9 +250,8 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     # Peers (join_logical_ports(), second loop).
     lrp_peer: dict[str, str] = {}  # LRP name -> peer key (LSP or LRP name)
     lsp_peer: dict[str, RouterPort] = {}  # LSP name -> LRP
-    for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
-        if lsp.type != "router":
-            continue
+    for lsp in sorted((p for p in topo.switch_ports.values() if p.type == "router"),
+                      key=lambda p: p.name):  # (sorting the router ports only: 1 in 10)
         target = lrps.get(lsp.router_port or "")
         if target is None:
             continue
@@ -500,7 +499,9 @@ def _reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
 
     def index(old: Mapping[str, tuple[str, ...]],
               key: Callable[[Binding], str | None]) -> Mapping[str, tuple[str, ...]]:
-        edits: dict[str, set[str]] = {}
+        gone: dict[str, set[str]] = {}  # entry -> names that leave it
+        joined: dict[str, list[str]] = {}  # entry -> names that join it
+        entries: dict[str, None] = {}  # both, in the order met (a new entry's place)
         for n, b in changed.items():
             ob = before.get(n)
             k0 = key(ob) if ob is not None else None
@@ -508,15 +509,27 @@ def _reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
             if k0 == k1:
                 continue  # in the same entry as before (its names are sorted the same)
             if k0 is not None:
-                edits.setdefault(k0, set(old.get(k0, ()))).discard(n)
+                gone.setdefault(k0, set()).add(n)
+                entries[k0] = None
             if k1 is not None:
-                edits.setdefault(k1, set(old.get(k1, ()))).add(n)
-        if not edits:
+                joined.setdefault(k1, []).append(n)
+                entries[k1] = None
+        if not entries:
             return old
         out = thawed(old)
-        for k, names in edits.items():
+        for k in entries:
+            # An entry holds up to every port of a type (50k VIFs): its sorted names are
+            # filtered, and those joining sorted in (Timsort merges a sorted run with a
+            # short tail in linear time), not all of them hashed and sorted again. A name
+            # joins an entry it was not in (its entry before was another, or none).
+            out_k = gone.get(k)
+            names = ([x for x in old.get(k, ()) if x not in out_k] if out_k
+                     else list(old.get(k, ())))
+            if k in joined:
+                names += joined[k]
+                names.sort()
             if names:
-                out[k] = tuple(sorted(names))
+                out[k] = tuple(names)
             else:
                 out.pop(k, None)
         return MappingProxyType(out)
