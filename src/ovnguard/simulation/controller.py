@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import Any, cast
 
 from ovnguard.i18n import _, current_language
 from ovnguard.model.evidence import Evidence
@@ -129,28 +128,76 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
                                               psb.link_index.shared(local)[1]))
 
 
-def _binding_run(psb: PredictedSouthbound, hc: HostConfig, chassis: str
-                 ) -> tuple[Mapping[str, Chain], Mapping[str, Chain],
-                            tuple[ControllerEvent, ...]]:
+_Run = tuple[Mapping[str, Chain], Mapping[str, Chain], tuple[ControllerEvent, ...]]
+
+
+@record(slots=True)
+class _Read:
+    """What a binding run read besides the host's configuration and the chassis' claimable
+    ports: the port names it looked up, the ports whose children it took as candidates,
+    and the datapaths of the bindings it found (their labels and tables are in its text)."""
+
+    names: frozenset[str]
+    parents: frozenset[str]
+    datapaths: frozenset[str]
+
+
+def _binding_run(psb: PredictedSouthbound, hc: HostConfig, chassis: str) -> _Run:
     """binding_run(): what `chassis` binds and claims (port -> chain), the datapaths that
     seeds as local (datapath -> chain), and what it logs doing so. Once per prediction,
     host configuration and language: a host whose incremental state keeps datapaths the
-    full computation drops (realize.py `_host_step`) is predicted twice with the same."""
-    memo: dict[int, tuple[HostConfig, str, Any]] = psb.__dict__.setdefault(
+    full computation drops (realize.py `_host_step`) is predicted twice with the same; and
+    a prediction derived from another (`psb.edited`) takes that one's run of the same host
+    configuration where it read nothing the change made differ (`_carried_run`)."""
+    memo: dict[int, tuple[HostConfig, str, _Run, _Read]] = psb.__dict__.setdefault(
         "_binding_run", {})
     lang = current_language()
     got = memo.get(id(hc))
     if got is not None and got[0] is hc and got[1] == lang:
-        return cast(tuple[Mapping[str, Chain], Mapping[str, Chain],
-                          tuple[ControllerEvent, ...]], got[2])
-    out = _bind_all(psb, hc, chassis)
-    memo[id(hc)] = (hc, lang, out)
+        return got[2]
+    carried = _carried_run(psb, hc, chassis, lang)
+    if carried is None:
+        out, read = _bind_all(psb, hc, chassis)
+    else:
+        out, read = carried
+    memo[id(hc)] = (hc, lang, out, read)
     return out
 
 
-def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str
-              ) -> tuple[Mapping[str, Chain], Mapping[str, Chain],
-                         tuple[ControllerEvent, ...]]:
+def _carried_run(psb: PredictedSouthbound, hc: HostConfig, chassis: str, lang: str
+                 ) -> tuple[_Run, _Read] | None:
+    """The run of `hc` on the prediction `psb` was derived from, where it is this one's: the
+    same SB and NB source, the chassis may claim the same ports, no port whose binding
+    differs (`edited`'s names, a superset) was looked up or names a looked-up parent (a new
+    child), and the datapaths of the ports found are the same (a cross-host change, e.g. a
+    switch deleted, re-predicts hosts whose own ports it left alone: a router's group)."""
+    edited = psb.edited
+    if edited is None:
+        return None
+    since = edited[0]()
+    if (since is None or since.southbound is not psb.southbound
+            or since.nb_source != psb.nb_source):
+        return None
+    got = since.__dict__.get("_binding_run", {}).get(id(hc))
+    if got is None or got[0] is not hc or got[1] != lang:
+        return None
+    out, read = got[2], got[3]
+    if psb.claimable.get(chassis, ()) != since.claimable.get(chassis, ()):
+        return None
+    b1 = psb.bindings
+    for n in edited[1]:
+        if n in read.names:
+            return None
+        b = b1.get(n)
+        if b is not None and b.parent_port in read.parents:
+            return None
+    d0, d1 = since.datapaths, psb.datapaths
+    if any(d1.get(u) != d0.get(u) for u in read.datapaths):
+        return None
+    return out, read
+
+
+def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str) -> tuple[_Run, _Read]:
     events: list[ControllerEvent] = []
     nb = psb.nb_source
     dp_name = psb.labels.__getitem__
@@ -177,21 +224,26 @@ def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str
     # Only ports that can bind here are looked at (a VIF with a local interface, children of
     # those, and the non-VIF types binding.c considers on every chassis).
     candidates = set(hc.sb_bound) if hc.based_on == "sb" else set(lbindings)
-    for lport in list(candidates):
+    parents = frozenset(candidates)
+    for lport in parents:
         candidates.update(psb.children.get(lport, ()))
     # Of the types considered on every chassis, only those this chassis can claim: the
     # branches below bind nothing else (and say nothing about the others).
     candidates.update(psb.claimable.get(chassis, ()))
+    datapaths: set[str] = set()
+    looked_up = set(candidates)  # and the parents of container ports
     for name in sorted(candidates):
         b = psb.bindings.get(name)
         if b is None:
             continue
+        datapaths.add(b.datapath)
         sw = dp_name(b.datapath)
         if b.type == "" and b.parent_port is None:
             chain = _vif_chain(b, hc, lbindings, chassis, events, sw, nb_ev)
             if chain is not None:
                 bind(b, chain)
         elif b.type == "" and b.parent_port is not None:
+            looked_up.add(b.parent_port)
             parent = psb.bindings.get(b.parent_port)
             if parent is None or parent.type != "" or parent.parent_port is not None:
                 continue
@@ -235,7 +287,8 @@ def _bind_all(psb: PredictedSouthbound, hc: HostConfig, chassis: str
                    "(binding.c consider_ha_lport: members are local, active or not)")))
         # localport, localnet, patch, vtep, remote: nothing binds them here. A localport
         # (Neutron's metadata port) with a local interface does not make its datapath local.
-    return MappingProxyType(bound), MappingProxyType(roots), tuple(events)
+    return ((MappingProxyType(bound), MappingProxyType(roots), tuple(events)),
+            _Read(frozenset(looked_up), parents, frozenset(datapaths)))
 
 
 def realize_patches(psb: PredictedSouthbound, hc: HostConfig, loc: Localized,
