@@ -26,7 +26,7 @@ from ovnguard.i18n import set_language
 from ovnguard.model import logical
 from ovnguard.model.db import differing
 from ovnguard.model.snapshot import HostState, Snapshot
-from ovnguard.simulation import northd
+from ovnguard.simulation import controller, northd
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.realize import (
     _bfd_basis_changes,
@@ -132,6 +132,8 @@ def random_change(rng: random.Random, vm1_uuid: str) -> str:
         # a port of a global type whose claiming chassis changes, its type unchanged
         f"ovn-nbctl lsp-set-options gw2 l2gateway-chassis=ch{rng.randrange(1, 4)} "
         "network_name=physnet1",
+        # a container port under a VM: a host's binding run looks it up as its parent's child
+        f"ovn-nbctl lsp-add {sw} c{n} {vm} {n + 1}",
     ]
     return "\n".join(rng.choice(pool) for _ in range(rng.randrange(1, 5))) + "\n"
 
@@ -186,6 +188,16 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         return out
 
     monkeypatch.setattr(logical, "_patched", patched_spy)
+    # how often a host's binding run was taken from the prediction before, and refused
+    carried = {True: 0, False: 0}
+    real_carried = controller._carried_run
+
+    def carried_spy(*args: Any) -> Any:
+        out = real_carried(*args)
+        carried[out is not None] += 1
+        return out
+
+    monkeypatch.setattr(controller, "_carried_run", carried_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
@@ -197,7 +209,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     reused = steps = compared = said = routers_kept = 0
     bfd = {True: 0, False: 0}
     basis_kept = 0  # BFD peers made again with the state before's basis
-    for case in range(32):
+    for case in range(40):
         text = random_change(rng, vm1_uuid)
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
         prev, states = psb0, [s0, *result.steps]
@@ -258,6 +270,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
     assert routers_kept >= 3, routers_kept
     assert basis_kept >= 3, basis_kept
+    assert min(carried.values()) >= 5, carried
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:
@@ -291,6 +304,16 @@ def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> Non
 def test_whatif_after_a_language_change_says_it_in_that_language(tmp_path: Path) -> None:
     """A loaded model judged in one language, a what-if asked in another: every host's
     explanation is in the new one, as on the bundle read afresh (none is carried over)."""
+    # how often a host's binding run was taken from the prediction before, and refused
+    carried = {True: 0, False: 0}
+    real_carried = controller._carried_run
+
+    def carried_spy(*args: Any) -> Any:
+        out = real_carried(*args)
+        carried[out is not None] += 1
+        return out
+
+    monkeypatch.setattr(controller, "_carried_run", carried_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
@@ -318,6 +341,16 @@ def test_a_gateway_port_moved_predicts_its_chassis_before_and_after_again_only(
     seen by those two chassis only: compute2, where r1 is local too, neither claims it nor
     follows its link, before or after, and keeps its prediction. Both moved hosts are
     predicted again, and the realization equals the one computed from scratch."""
+    # how often a host's binding run was taken from the prediction before, and refused
+    carried = {True: 0, False: 0}
+    real_carried = controller._carried_run
+
+    def carried_spy(*args: Any) -> Any:
+        out = real_carried(*args)
+        carried[out is not None] += 1
+        return out
+
+    monkeypatch.setattr(controller, "_carried_run", carried_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
