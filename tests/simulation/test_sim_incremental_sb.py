@@ -304,16 +304,6 @@ def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> Non
 def test_whatif_after_a_language_change_says_it_in_that_language(tmp_path: Path) -> None:
     """A loaded model judged in one language, a what-if asked in another: every host's
     explanation is in the new one, as on the bundle read afresh (none is carried over)."""
-    # how often a host's binding run was taken from the prediction before, and refused
-    carried = {True: 0, False: 0}
-    real_carried = controller._carried_run
-
-    def carried_spy(*args: Any) -> Any:
-        out = real_carried(*args)
-        carried[out is not None] += 1
-        return out
-
-    monkeypatch.setattr(controller, "_carried_run", carried_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
@@ -341,16 +331,6 @@ def test_a_gateway_port_moved_predicts_its_chassis_before_and_after_again_only(
     seen by those two chassis only: compute2, where r1 is local too, neither claims it nor
     follows its link, before or after, and keeps its prediction. Both moved hosts are
     predicted again, and the realization equals the one computed from scratch."""
-    # how often a host's binding run was taken from the prediction before, and refused
-    carried = {True: 0, False: 0}
-    real_carried = controller._carried_run
-
-    def carried_spy(*args: Any) -> Any:
-        out = real_carried(*args)
-        carried[out is not None] += 1
-        return out
-
-    monkeypatch.setattr(controller, "_carried_run", carried_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
