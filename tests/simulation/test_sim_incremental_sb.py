@@ -240,6 +240,9 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         rs = [realize(s0)]
         for s in result.steps:
             rs.append(realize(s, since=rs[-1]))
+            # each host as from scratch: what it binds, its local datapaths, what it logs
+            # (a binding run taken from the state before must be the one it would make)
+            assert dict(rs[-1].hosts) == dict(realize(s).hosts), text
         for r0, r1 in itertools.pairwise(rs):
             psb_0, psb_1 = r0.basis.psb, r1.basis.psb  # type: ignore[attr-defined]
             same = _same_bfd_inputs(psb_0, r0, psb_1, r1)
@@ -396,3 +399,12 @@ def test_a_switch_port_made_under_a_name_a_link_came_to_name(tmp_path: Path) -> 
         s0 = start(c)
     _derived_vs_scratch(s0, "ovn-nbctl lsp-set-options priv1-r1 router-port=ghost\n"
                             "ovn-nbctl lsp-add priv3 ghost\n")
+
+
+def test_a_switch_renamed_under_bound_ports_is_named_anew(tmp_path: Path) -> None:
+    """A switch renamed where a chassis binds ports: those ports' bindings are the same,
+    but the host's explanation names the switch (its binding run is not taken from the
+    state before: `controller._carried_run` checks the datapaths it named)."""
+    with make(tmp_path) as c:
+        s0 = start(c)
+    _derived_vs_scratch(s0, "ovn-nbctl set Logical_Switch priv1 name=priv1-renamed\n")
