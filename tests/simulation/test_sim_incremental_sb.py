@@ -134,6 +134,13 @@ def random_change(rng: random.Random, vm1_uuid: str) -> str:
         "network_name=physnet1",
         # a container port under a VM: a host's binding run looks it up as its parent's child
         f"ovn-nbctl lsp-add {sw} c{n} {vm} {n + 1}",
+        # the router side's join: a router port, a router, a router-type port removed
+        f"ovn-nbctl lrp-del {rng.choice(('r1-priv1', 'r1-pub', 'r2-priv3'))}",
+        "ovn-nbctl lr-del r2",
+        f"ovn-nbctl lsp-del {rng.choice(('priv1-r1', 'pub-r1', 'priv3-r2'))}",
+        f"ovn-nbctl lrp-add r2 r2-y{n} 00:00:00:00:0b:{n:02x} 10.{n + 120}.0.1/24 -- "
+        f"lsp-add {sw} {sw}-ry{n} -- lsp-set-type {sw}-ry{n} router -- "
+        f"lsp-set-options {sw}-ry{n} router-port=r2-y{n}",
     ]
     return "\n".join(rng.choice(pool) for _ in range(rng.randrange(1, 5))) + "\n"
 
@@ -169,6 +176,16 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         return out
 
     monkeypatch.setattr(northd, "_derived", spy)
+    # how often the router side was derived (the join made again, the other ports kept)
+    router_side = {True: 0, False: 0}
+    real_router_side = northd._derived_router_side
+
+    def router_spy(*args: Any) -> PredictedSouthbound | None:
+        out = real_router_side(*args)
+        router_side[out is not None] += 1
+        return out
+
+    monkeypatch.setattr(northd, "_derived_router_side", router_spy)
     # how often a host's patch ports alone were predicted again (localnet ports changed)
     patched = [0]
     real_patches = realize_mod.realize_patches
@@ -274,6 +291,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert routers_kept >= 3, routers_kept
     assert basis_kept >= 3, basis_kept
     assert min(carried.values()) >= 5, carried
+    assert min(router_side.values()) >= 5, router_side
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

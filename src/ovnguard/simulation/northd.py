@@ -209,7 +209,8 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     lang = current_language()
     reuse = (since is not None and since.southbound is south and since.language == lang)
     if since is not None and reuse:
-        derived = _derived(topo, south, since, nb.source)
+        derived = (_derived(topo, south, since, nb.source)
+                   or _derived_router_side(topo, south, since, nb.source))
         if derived is not None:
             return derived
     old_ports = since.topology.switch_ports if since is not None and reuse else {}
@@ -231,7 +232,84 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     for d in topo.duplicate_ports:
         northd("WARN", f"duplicate logical port {d}", d)
 
-    # join_logical_ports(): router ports first decide which ports exist at all.
+    join = _join(topo, src, northd)
+    bindings: dict[str, Binding] = {}
+
+    def put(b: Binding) -> None:
+        # the same binding as `since` had, before SB: `since`'s, SB and all (no copy made)
+        old = old_bindings.get(b.logical_port)
+        if old is not None and _same_but_sb(old, b):
+            bindings[b.logical_port] = old
+            as_before.add(b.logical_port)
+        else:
+            bindings[b.logical_port] = b
+            as_before.discard(b.logical_port)
+
+    # Switch ports.
+    vtep_switches = {p.switch_uuid for p in topo.switch_ports.values() if p.type == "vtep"}
+    for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
+        if lsp.type == "router":
+            put(_router_lsp_binding(lsp, join, topo))
+            continue
+        ob = old_bindings.get(lsp.name) if old_ports.get(lsp.name) is lsp else None
+        if (ob is not None and ob.nb_table == "Logical_Switch_Port"
+                and lsp.type in KNOWN_LSP_TYPES):
+            # a VIF-like port reads only its own row (and its HA group, part of it) and
+            # its SB row: the same objects, the same binding (unless `since`'s binding of
+            # that name was another port's: a router port's cr-<name> took it over)
+            bindings[lsp.name] = ob
+            as_before.add(lsp.name)
+            continue
+        put(_switch_port_binding(lsp, south, src, northd))
+
+    # Router ports and chassisredirect ports.
+    for b in _router_port_bindings(topo, join, vtep_switches, src, northd):
+        put(b)
+
+    if south is not None:
+        for name, b in list(bindings.items()):
+            if name not in as_before:
+                bindings[name] = _with_sb(b, south)
+
+    changed: dict[str, Binding | None] = {}
+    if since is None or not reuse:
+        edited, idx = None, indexes(bindings)
+    else:
+        # from the state before: what differs from its bindings is known (every binding
+        # not taken from it differs: `put`), so its indexes are edited, not built again
+        changed = {n: b for n, b in bindings.items() if n not in as_before}
+        changed.update((n, None) for n in old_bindings if n not in bindings)
+        edited = (weakref.ref(since), frozenset(changed))
+        idx = _reindexed(since, bindings, changed)
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=MappingProxyType(datapaths),
+        bindings=MappingProxyType(bindings),
+        events=tuple(events),
+        nb_source=src,
+        southbound=south,
+        language=lang,
+        edited=edited,
+        **idx,
+    )
+    if since is not None and edited is not None:
+        _carry_memos(psb, since, changed)
+    return psb
+
+
+@record(slots=True)
+class _Join:
+    """join_logical_ports(): the router ports that exist (a bad MAC or a switch port's name
+    drops one), each router-type switch port's router port, and each router port's peer
+    (the first router-type switch port naming it, by name, else its own `peer` column when
+    that names a router port)."""
+
+    lrps: Mapping[str, RouterPort]  # by name, sorted
+    lsp_peer: Mapping[str, RouterPort]  # router-type LSP name -> its LRP
+    lrp_peer: Mapping[str, str]  # LRP name -> peer (LSP or LRP name)
+
+
+def _join(topo: LogicalTopology, src: str, northd: Emit) -> _Join:
     lrps: dict[str, RouterPort] = {}
     for rp in sorted(topo.router_ports.values(), key=lambda p: p.name):
         ev = (Evidence(_("router port {name} has mac {mac!r}").format(name=rp.name,
@@ -264,61 +342,42 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             lrp_peer[rp.name] = rp.peer
         elif rp.peer in topo.switch_ports:
             northd("WARN", f"Bad configuration: The peer of router port {rp.name} is a "
-                   "switch port", rp.name)
+                   "switch port", rp.name, ())
+    return _Join(lrps, lsp_peer, lrp_peer)
 
-    bindings: dict[str, Binding] = {}
 
-    def put(b: Binding) -> None:
-        # the same binding as `since` had, before SB: `since`'s, SB and all (no copy made)
-        old = old_bindings.get(b.logical_port)
-        if old is not None and _same_but_sb(old, b):
-            bindings[b.logical_port] = old
-            as_before.add(b.logical_port)
-        else:
-            bindings[b.logical_port] = b
-            as_before.discard(b.logical_port)
+def _router_lsp_binding(lsp: SwitchPort, join: _Join, topo: LogicalTopology) -> Binding:
+    """The binding of a switch port of type router, before SB: a patch to the router port
+    it names, or l3gateway where that router is pinned to a chassis."""
+    peer_lrp = join.lsp_peer.get(lsp.name)
+    router = topo.routers[peer_lrp.router_uuid] if peer_lrp is not None else None
+    chassis = router.chassis if router is not None else None
+    opts: dict[str, str] = {}
+    if lsp.router_port is not None:
+        opts["peer"] = lsp.router_port
+    if chassis:
+        opts["l3gateway-chassis"] = chassis
+    return Binding(lsp.name, "l3gateway" if chassis else "patch", lsp.switch_uuid,
+                   MappingProxyType(opts), nb_row=lsp.name)
 
-    # Switch ports.
-    vtep_switches = {p.switch_uuid for p in topo.switch_ports.values() if p.type == "vtep"}
-    for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
-        if lsp.type == "router":
-            peer_lrp = lsp_peer.get(lsp.name)
-            router = topo.routers[peer_lrp.router_uuid] if peer_lrp is not None else None
-            chassis = router.chassis if router is not None else None
-            opts: dict[str, str] = {}
-            if lsp.router_port is not None:
-                opts["peer"] = lsp.router_port
-            if chassis:
-                opts["l3gateway-chassis"] = chassis
-            put(Binding(
-                lsp.name, "l3gateway" if chassis else "patch", lsp.switch_uuid,
-                MappingProxyType(opts), nb_row=lsp.name,
-            ))
-            continue
-        ob = old_bindings.get(lsp.name) if old_ports.get(lsp.name) is lsp else None
-        if (ob is not None and ob.nb_table == "Logical_Switch_Port"
-                and lsp.type in KNOWN_LSP_TYPES):
-            # a VIF-like port reads only its own row (and its HA group, part of it) and
-            # its SB row: the same objects, the same binding (unless `since`'s binding of
-            # that name was another port's: a router port's cr-<name> took it over)
-            bindings[lsp.name] = ob
-            as_before.add(lsp.name)
-            continue
-        put(_switch_port_binding(lsp, south, src, northd))
 
-    # Router ports and chassisredirect ports.
-    for rp in sorted(lrps.values(), key=lambda p: p.name):
+def _router_port_bindings(topo: LogicalTopology, join: _Join, vtep_switches: set[str],
+                          src: str, northd: Emit) -> list[Binding]:
+    """The router ports' bindings, by name, each distributed gateway port's chassisredirect
+    binding after its own, before SB. `vtep_switches`: the switches with vtep ports."""
+    out: list[Binding] = []
+    for rp in join.lrps.values():
         router = topo.routers[rp.router_uuid]
         chassis = router.chassis
         opts = {}
-        peer = lrp_peer.get(rp.name)
+        peer = join.lrp_peer.get(rp.name)
         if peer is not None:
             opts["peer"] = peer
             if rp.is_gateway_port:
                 opts["chassis-redirect-port"] = f"cr-{rp.name}"
         if chassis:
             opts["l3gateway-chassis"] = chassis
-        put(Binding(
+        out.append(Binding(
             rp.name, "l3gateway" if chassis else "patch", rp.router_uuid,
             MappingProxyType(opts), nb_table="Logical_Router_Port", nb_row=rp.name,
         ))
@@ -326,40 +385,11 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             continue
         if chassis:
             northd("WARN", f"Bad configuration: distributed gateway port configured on port "
-                   f"{rp.name} on L3 gateway router", rp.name)
+                   f"{rp.name} on L3 gateway router", rp.name, ())
             continue
-        put(_redirect_binding(rp, router, peer_switch(lrp_peer.get(rp.name), topo)
-                              in vtep_switches, src, northd))
-
-    if south is not None:
-        for name, b in list(bindings.items()):
-            if name not in as_before:
-                bindings[name] = _with_sb(b, south)
-
-    changed: dict[str, Binding | None] = {}
-    if since is None or not reuse:
-        edited, idx = None, indexes(bindings)
-    else:
-        # from the state before: what differs from its bindings is known (every binding
-        # not taken from it differs: `put`), so its indexes are edited, not built again
-        changed = {n: b for n, b in bindings.items() if n not in as_before}
-        changed.update((n, None) for n in old_bindings if n not in bindings)
-        edited = (weakref.ref(since), frozenset(changed))
-        idx = _reindexed(since, bindings, changed)
-    psb = PredictedSouthbound(
-        topology=topo,
-        datapaths=MappingProxyType(datapaths),
-        bindings=MappingProxyType(bindings),
-        events=tuple(events),
-        nb_source=src,
-        southbound=south,
-        language=lang,
-        edited=edited,
-        **idx,
-    )
-    if since is not None and edited is not None:
-        _carry_memos(psb, since, changed)
-    return psb
+        out.append(_redirect_binding(rp, router, peer_switch(peer, topo) in vtep_switches,
+                                     src, northd))
+    return out
 
 
 class Indexes(TypedDict):
@@ -482,6 +512,90 @@ def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSo
         edited=(weakref.ref(since), frozenset(changed)),
         # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
         **_reindexed(since, bindings, changed, links=since.links),
+    )
+    _carry_memos(psb, since, changed)
+    return psb
+
+
+def _derived_router_side(topo: LogicalTopology, south: Southbound | None,
+                         since: PredictedSouthbound, src: str) -> PredictedSouthbound | None:
+    """`predict_southbound` from `since` where the change reached the router side (a
+    network deleted with its router port, a router port or router added or removed, a
+    peer or MAC changed), which `_derived` leaves to the whole computation: the join and
+    the bindings it decides -- every router-type switch port, router port and
+    chassisredirect port, ~1 port in 10 -- are made again as the whole computation makes
+    them (`_join`, `_router_lsp_binding`, `_router_port_bindings`); of the other switch
+    ports only those the change touched (a vtep port among them: the chassisredirect
+    bindings, made again, read the switches' vtep ports). None where northd would warn,
+    or where a chassisredirect port takes a switch port's name: the caller computes it
+    all."""
+    t0 = since.topology
+    if since.events or topo.duplicate_ports or since.nb_source != src:
+        return None
+    p0, p1 = t0.switch_ports, topo.switch_ports
+    n0 = len(p0)
+    if len(since.bindings) < n0 or any(n in p0 for n in since.by_type.get(
+            "chassisredirect", ())):
+        # not the shape below (switch ports first, then the router side), or a
+        # chassisredirect port holding a switch port's name and place: compute it all
+        return None
+    warned: list[str] = []
+
+    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+        warned.append(msg)
+
+    join = _join(topo, src, northd)
+    if warned:
+        return None
+    before = since.bindings
+    changed: dict[str, Binding | None] = {}
+
+    def put(b: Binding) -> None:
+        ob = before.get(b.logical_port)
+        if ob is None or not _same_but_sb(ob, b):
+            changed[b.logical_port] = _with_sb(b, south)
+
+    for n in topo.changed_ports(t0):
+        new = p1.get(n)
+        if new is None:
+            changed[n] = None
+        elif new.type != "router":  # (router-type ones: below, with all of them)
+            put(_switch_port_binding(new, south, src, northd))
+    router_lsps = [p for p in p1.values() if p.type == "router"]
+    for lsp in router_lsps:
+        put(_router_lsp_binding(lsp, join, topo))
+    vtep = {p.switch_uuid for p in p1.values() if p.type == "vtep"}
+    router_side = _router_port_bindings(topo, join, vtep, src, northd)
+    if warned or any(b.logical_port in p1 for b in router_side):
+        return None
+    for b in router_side:
+        put(b)
+    # what was a router or chassisredirect port's and is no more
+    now = {b.logical_port for b in router_side}
+    for n in itertools.islice(before, n0, None):
+        if n not in now:
+            changed[n] = None
+    # the order of the whole computation: switch ports by name, then the router side's
+    keys = list(itertools.islice(before, n0))
+    gone = {n for n, b in changed.items() if b is None and n in p0}
+    if gone:
+        keys = [n for n in keys if n not in gone]
+    new_lsps = sorted(n for n in changed if n in p1 and n not in p0)
+    if new_lsps:
+        keys += new_lsps
+        keys.sort()
+    keys += (b.logical_port for b in router_side)
+    bindings = MappingProxyType({n: changed.get(n) or before[n] for n in keys})
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=_derived_datapaths(topo, south, since),
+        bindings=bindings,
+        events=(),
+        nb_source=src,
+        southbound=south,
+        language=since.language,
+        edited=(weakref.ref(since), frozenset(changed)),
+        **_reindexed(since, bindings, changed),
     )
     _carry_memos(psb, since, changed)
     return psb
@@ -638,8 +752,8 @@ def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
                 d, same = nd, False
         out[u] = d
     for u, r in topo.routers.items():
-        d = d0[u]
-        if since.topology.routers.get(u) is not r:
+        d = d0.get(u)
+        if d is None or since.topology.routers.get(u) is not r:
             nd = _router_datapath(r, south)
             if nd != d:
                 d, same = nd, False
