@@ -26,7 +26,7 @@ from ovnguard.i18n import set_language
 from ovnguard.model import logical
 from ovnguard.model.db import differing
 from ovnguard.model.snapshot import HostState, Snapshot
-from ovnguard.simulation import controller, northd
+from ovnguard.simulation import controller, northd_inc
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.realize import (
     _bfd_basis_changes,
@@ -162,9 +162,9 @@ def assert_same_sb(a: PredictedSouthbound, b: PredictedSouthbound) -> None:
 
 def test_derived_southbound_and_whatif_equal_from_scratch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # how often the port-only path (northd._derived) answered, and how often it declined
+    # how often the port-only path (northd_inc.derive_ports) answered, and how often it declined
     taken = {True: 0, False: 0}
-    real_derived = northd._derived
+    real_derived = northd_inc.derive_ports
 
     redirects = [0]  # of which a gateway port's chassisredirect binding was made again
 
@@ -175,17 +175,17 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
             redirects[0] += any(n.startswith("cr-") for n in out.edited[1])
         return out
 
-    monkeypatch.setattr(northd, "_derived", spy)
+    monkeypatch.setattr(northd_inc, "derive_ports", spy)
     # how often the router side was derived (the join made again, the other ports kept)
     router_side = {True: 0, False: 0}
-    real_router_side = northd._derived_router_side
+    real_router_side = northd_inc.derive_router_side
 
     def router_spy(*args: Any) -> PredictedSouthbound | None:
         out = real_router_side(*args)
         router_side[out is not None] += 1
         return out
 
-    monkeypatch.setattr(northd, "_derived_router_side", router_spy)
+    monkeypatch.setattr(northd_inc, "derive_router_side", router_spy)
     # how often a host's patch ports alone were predicted again (localnet ports changed)
     patched = [0]
     real_patches = realize_mod.realize_patches

@@ -12,7 +12,6 @@ lib/ovn-util.c `ovn_is_known_nb_lsp_type()`, `extract_lrp_networks()`.
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import itertools
 import re
@@ -24,7 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, TypedDict
 
 from ovnguard.i18n import _, current_language
-from ovnguard.model.db import Database, differing, thawed
+from ovnguard.model.db import Database, differing
 from ovnguard.model.evidence import Evidence
 from ovnguard.model.logical import (
     HaChassis,
@@ -111,7 +110,7 @@ class PredictedSouthbound:
     localnets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     language: str = field(default="", compare=False)  # its evidence's (ovnguard.i18n)
     # the prediction this one was derived from (weakly) and the names of the bindings that
-    # differ from its (`_derived`): `changed_bindings` reads them instead of all bindings
+    # differ from its (`derive_ports`): `changed_bindings` reads them instead of all bindings
     edited: tuple[weakref.ref[PredictedSouthbound], frozenset[str]] | None = field(
         default=None, compare=False, repr=False)
 
@@ -172,7 +171,7 @@ class PredictedSouthbound:
     @cached_property
     def guarded(self) -> frozenset[str]:
         """`named_peers` and the peers its router ports name: the names a switch port must
-        not take for `_derived` to make its binding alone (a loaded model's state before
+        not take for `derive_ports` to make its binding alone (a loaded model's state before
         answers every what-if that leaves the routers alone)."""
         return self.named_peers.union(rp.peer for rp in self.topology.router_ports.values()
                                       if rp.peer)
@@ -208,9 +207,12 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     south = Southbound.of(sb) if sb is not None else None
     lang = current_language()
     reuse = (since is not None and since.southbound is south and since.language == lang)
+    # (imported here: northd_inc builds on this module's bindings and join)
+    from ovnguard.simulation import northd_inc as inc
+
     if since is not None and reuse:
-        derived = (_derived(topo, south, since, nb.source)
-                   or _derived_router_side(topo, south, since, nb.source))
+        derived = (inc.derive_ports(topo, south, since, nb.source)
+                   or inc.derive_router_side(topo, south, since, nb.source))
         if derived is not None:
             return derived
     old_ports = since.topology.switch_ports if since is not None and reuse else {}
@@ -225,20 +227,20 @@ def predict_southbound(nb: Database, sb: Database | None = None,
 
     datapaths: dict[str, Datapath] = {}
     for s in topo.switches.values():
-        datapaths[s.uuid] = _switch_datapath(s, south)
+        datapaths[s.uuid] = switch_datapath(s, south)
     for r in topo.routers.values():
-        datapaths[r.uuid] = _router_datapath(r, south)
+        datapaths[r.uuid] = router_datapath(r, south)
 
     for d in topo.duplicate_ports:
         northd("WARN", f"duplicate logical port {d}", d)
 
-    join = _join(topo, src, northd)
+    join = join_ports(topo, src, northd)
     bindings: dict[str, Binding] = {}
 
     def put(b: Binding) -> None:
         # the same binding as `since` had, before SB: `since`'s, SB and all (no copy made)
         old = old_bindings.get(b.logical_port)
-        if old is not None and _same_but_sb(old, b):
+        if old is not None and same_but_sb(old, b):
             bindings[b.logical_port] = old
             as_before.add(b.logical_port)
         else:
@@ -249,7 +251,7 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     vtep_switches = {p.switch_uuid for p in topo.switch_ports.values() if p.type == "vtep"}
     for lsp in sorted(topo.switch_ports.values(), key=lambda p: p.name):
         if lsp.type == "router":
-            put(_router_lsp_binding(lsp, join, topo))
+            put(router_lsp_binding(lsp, join, topo))
             continue
         ob = old_bindings.get(lsp.name) if old_ports.get(lsp.name) is lsp else None
         if (ob is not None and ob.nb_table == "Logical_Switch_Port"
@@ -260,16 +262,16 @@ def predict_southbound(nb: Database, sb: Database | None = None,
             bindings[lsp.name] = ob
             as_before.add(lsp.name)
             continue
-        put(_switch_port_binding(lsp, south, src, northd))
+        put(switch_port_binding(lsp, south, src, northd))
 
     # Router ports and chassisredirect ports.
-    for b in _router_port_bindings(topo, join, vtep_switches, src, northd):
+    for b in router_port_bindings(topo, join, vtep_switches, src, northd):
         put(b)
 
     if south is not None:
         for name, b in list(bindings.items()):
             if name not in as_before:
-                bindings[name] = _with_sb(b, south)
+                bindings[name] = with_sb(b, south)
 
     changed: dict[str, Binding | None] = {}
     if since is None or not reuse:
@@ -280,7 +282,7 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         changed = {n: b for n, b in bindings.items() if n not in as_before}
         changed.update((n, None) for n in old_bindings if n not in bindings)
         edited = (weakref.ref(since), frozenset(changed))
-        idx = _reindexed(since, bindings, changed)
+        idx = inc.reindexed(since, bindings, changed)
     psb = PredictedSouthbound(
         topology=topo,
         datapaths=MappingProxyType(datapaths),
@@ -293,12 +295,12 @@ def predict_southbound(nb: Database, sb: Database | None = None,
         **idx,
     )
     if since is not None and edited is not None:
-        _carry_memos(psb, since, changed)
+        inc.carry_memos(psb, since, changed)
     return psb
 
 
 @record(slots=True)
-class _Join:
+class Join:
     """join_logical_ports(): the router ports that exist (a bad MAC or a switch port's name
     drops one), each router-type switch port's router port, and each router port's peer
     (the first router-type switch port naming it, by name, else its own `peer` column when
@@ -309,7 +311,7 @@ class _Join:
     lrp_peer: Mapping[str, str]  # LRP name -> peer (LSP or LRP name)
 
 
-def _join(topo: LogicalTopology, src: str, northd: Emit) -> _Join:
+def join_ports(topo: LogicalTopology, src: str, northd: Emit) -> Join:
     lrps: dict[str, RouterPort] = {}
     for rp in sorted(topo.router_ports.values(), key=lambda p: p.name):
         ev = (Evidence(_("router port {name} has mac {mac!r}").format(name=rp.name,
@@ -343,10 +345,10 @@ def _join(topo: LogicalTopology, src: str, northd: Emit) -> _Join:
         elif rp.peer in topo.switch_ports:
             northd("WARN", f"Bad configuration: The peer of router port {rp.name} is a "
                    "switch port", rp.name, ())
-    return _Join(lrps, lsp_peer, lrp_peer)
+    return Join(lrps, lsp_peer, lrp_peer)
 
 
-def _router_lsp_binding(lsp: SwitchPort, join: _Join, topo: LogicalTopology) -> Binding:
+def router_lsp_binding(lsp: SwitchPort, join: Join, topo: LogicalTopology) -> Binding:
     """The binding of a switch port of type router, before SB: a patch to the router port
     it names, or l3gateway where that router is pinned to a chassis."""
     peer_lrp = join.lsp_peer.get(lsp.name)
@@ -361,7 +363,7 @@ def _router_lsp_binding(lsp: SwitchPort, join: _Join, topo: LogicalTopology) -> 
                    MappingProxyType(opts), nb_row=lsp.name)
 
 
-def _router_port_bindings(topo: LogicalTopology, join: _Join, vtep_switches: set[str],
+def router_port_bindings(topo: LogicalTopology, join: Join, vtep_switches: set[str],
                           src: str, northd: Emit) -> list[Binding]:
     """The router ports' bindings, by name, each distributed gateway port's chassisredirect
     binding after its own, before SB. `vtep_switches`: the switches with vtep ports."""
@@ -387,7 +389,7 @@ def _router_port_bindings(topo: LogicalTopology, join: _Join, vtep_switches: set
             northd("WARN", f"Bad configuration: distributed gateway port configured on port "
                    f"{rp.name} on L3 gateway router", rp.name, ())
             continue
-        out.append(_redirect_binding(rp, router, peer_switch(peer, topo) in vtep_switches,
+        out.append(redirect_binding(rp, router, peer_switch(peer, topo) in vtep_switches,
                                      src, northd))
     return out
 
@@ -429,380 +431,18 @@ def indexes(bindings: Mapping[str, Binding]) -> Indexes:
                    localnets=frozen(localnets))
 
 
-# What a predicted SB derives from its datapaths on first use (cached_property): a derived
-# prediction whose datapaths are the same object takes the earlier one's (the link index
-# and `claimable`: `_carry_memos`).
-_DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "labels": ("datapaths",), "by_label": ("datapaths",),
-}
-
-
-def _derived(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
-             src: str) -> PredictedSouthbound | None:
-    """`predict_southbound` from `since`, the prediction for the NB this one was derived
-    from, where the change touched switches and switch ports of types other than router
-    and vtep (a port Neutron or an operator creates, updates or deletes; the incident's
-    localnet port) and, on the router side, only what chassisredirect bindings read (a
-    gateway port moved to other chassis, a NAT rule: `_redirects_to_redo`). Only the
-    changed ports' bindings are made again (as the whole computation makes them:
-    `_switch_port_binding`, `_redirect_binding`, `_with_sb`, `since`'s object kept when
-    equal), and only the index entries they are in are sorted again; all the rest is
-    `since`'s. None where that does not hold, or where northd would warn about
-    anything (the warnings are in an order of all ports): the caller computes it all.
-    tests/simulation/test_sim_incremental_sb.py holds both to the same result."""
-    t0 = since.topology
-    if since.events or topo.duplicate_ports or since.nb_source != src:
-        return None
-    redirects = _redirects_to_redo(topo, since)
-    if redirects is None:
-        return None
-    p0, p1 = t0.switch_ports, topo.switch_ports
-    if len(since.bindings) < len(p0):
-        return None  # not the shape below (switch ports first): compute it all
-    lrps = topo.router_ports
-    # names a switch port must not take for its binding alone to change: a router port's
-    # (northd keeps one of the two), its peer column (a warning), a cr- port's, and the
-    # peer a patch or l3gateway binding names (the link appears or goes)
-    guarded = (since.guarded if lrps is t0.router_ports
-               else since.named_peers.union(rp.peer for rp in lrps.values() if rp.peer))
-    warned: list[str] = []
-
-    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
-        warned.append(msg)
-
-    changed: dict[str, Binding | None] = {}
-    for n in topo.changed_ports(t0):
-        old, new = p0.get(n), p1.get(n)
-        if any(p is not None and p.type in ("router", "vtep") for p in (old, new)):
-            return None
-        if n in lrps or n in guarded or (n.startswith("cr-") and n[3:] in lrps):
-            return None
-        ob = since.bindings.get(n)
-        if new is None:
-            if ob is not None:
-                changed[n] = None
-            continue
-        b = _switch_port_binding(new, south, src, northd)
-        if warned:
-            return None
-        if ob is None or not _same_but_sb(ob, b):
-            changed[n] = _with_sb(b, south)
-    for rp in redirects:
-        # the join is as before (`_redirects_to_redo`): the peer the port's own binding names
-        sw = peer_switch(since.bindings[rp.name].peer, topo)
-        vtep = sw is not None and any(p.type == "vtep" and p.switch_uuid == sw
-                                      for p in topo.ports_of(sw))
-        b = _redirect_binding(rp, topo.routers[rp.router_uuid], vtep, src, northd)
-        if warned:
-            return None
-        ob = since.bindings[b.logical_port]
-        if not _same_but_sb(ob, b):
-            changed[b.logical_port] = _with_sb(b, south)
-
-    datapaths = _derived_datapaths(topo, south, since)
-    bindings = _derived_bindings(since.bindings, changed, len(p0))
-    psb = PredictedSouthbound(
-        topology=topo,
-        datapaths=datapaths,
-        bindings=bindings,
-        events=(),
-        nb_source=src,
-        southbound=south,
-        language=since.language,
-        edited=(weakref.ref(since), frozenset(changed)),
-        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
-        **_reindexed(since, bindings, changed, links=since.links),
-    )
-    _carry_memos(psb, since, changed)
-    return psb
-
-
-def _derived_router_side(topo: LogicalTopology, south: Southbound | None,
-                         since: PredictedSouthbound, src: str) -> PredictedSouthbound | None:
-    """`predict_southbound` from `since` where the change reached the router side (a
-    network deleted with its router port, a router port or router added or removed, a
-    peer or MAC changed), which `_derived` leaves to the whole computation: the join and
-    the bindings it decides -- every router-type switch port, router port and
-    chassisredirect port, ~1 port in 10 -- are made again as the whole computation makes
-    them (`_join`, `_router_lsp_binding`, `_router_port_bindings`); of the other switch
-    ports only those the change touched (a vtep port among them: the chassisredirect
-    bindings, made again, read the switches' vtep ports). None where northd would warn,
-    or where a chassisredirect port takes a switch port's name: the caller computes it
-    all."""
-    t0 = since.topology
-    if since.events or topo.duplicate_ports or since.nb_source != src:
-        return None
-    p0, p1 = t0.switch_ports, topo.switch_ports
-    n0 = len(p0)
-    if len(since.bindings) < n0 or any(n in p0 for n in since.by_type.get(
-            "chassisredirect", ())):
-        # not the shape below (switch ports first, then the router side), or a
-        # chassisredirect port holding a switch port's name and place: compute it all
-        return None
-    warned: list[str] = []
-
-    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
-        warned.append(msg)
-
-    join = _join(topo, src, northd)
-    if warned:
-        return None
-    before = since.bindings
-    changed: dict[str, Binding | None] = {}
-
-    def put(b: Binding) -> None:
-        ob = before.get(b.logical_port)
-        if ob is None or not _same_but_sb(ob, b):
-            changed[b.logical_port] = _with_sb(b, south)
-
-    for n in topo.changed_ports(t0):
-        new = p1.get(n)
-        if new is None:
-            changed[n] = None
-        elif new.type != "router":  # (router-type ones: below, with all of them)
-            put(_switch_port_binding(new, south, src, northd))
-    router_lsps = [p for p in p1.values() if p.type == "router"]
-    for lsp in router_lsps:
-        put(_router_lsp_binding(lsp, join, topo))
-    vtep = {p.switch_uuid for p in p1.values() if p.type == "vtep"}
-    router_side = _router_port_bindings(topo, join, vtep, src, northd)
-    if warned or any(b.logical_port in p1 for b in router_side):
-        return None
-    for b in router_side:
-        put(b)
-    # what was a router or chassisredirect port's and is no more
-    now = {b.logical_port for b in router_side}
-    for n in itertools.islice(before, n0, None):
-        if n not in now:
-            changed[n] = None
-    # the order of the whole computation: switch ports by name, then the router side's
-    keys = list(itertools.islice(before, n0))
-    gone = {n for n, b in changed.items() if b is None and n in p0}
-    if gone:
-        keys = [n for n in keys if n not in gone]
-    new_lsps = sorted(n for n in changed if n in p1 and n not in p0)
-    if new_lsps:
-        keys += new_lsps
-        keys.sort()
-    keys += (b.logical_port for b in router_side)
-    bindings = MappingProxyType({n: changed.get(n) or before[n] for n in keys})
-    psb = PredictedSouthbound(
-        topology=topo,
-        datapaths=_derived_datapaths(topo, south, since),
-        bindings=bindings,
-        events=(),
-        nb_source=src,
-        southbound=south,
-        language=since.language,
-        edited=(weakref.ref(since), frozenset(changed)),
-        **_reindexed(since, bindings, changed),
-    )
-    _carry_memos(psb, since, changed)
-    return psb
-
-
-def _reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
-               changed: Mapping[str, Binding | None],
-               links: Mapping[str, tuple[str, ...]] | None = None) -> Indexes:
-    """`indexes(bindings)` from `since`'s, where `bindings` differ from `since.bindings` in
-    `changed` only (None: gone): an entry is sorted again only where a changed binding
-    leaves or joins it. `links`, where the caller knows them to be `since`'s; otherwise
-    they are read again from the patch and l3gateway ports (a port's link also goes when
-    its peer's binding goes)."""
-    before = since.bindings
-
-    def index(old: Mapping[str, tuple[str, ...]],
-              key: Callable[[Binding], str | None]) -> Mapping[str, tuple[str, ...]]:
-        gone: dict[str, set[str]] = {}  # entry -> names that leave it
-        joined: dict[str, list[str]] = {}  # entry -> names that join it
-        entries: dict[str, None] = {}  # both, in the order met (a new entry's place)
-        for n, b in changed.items():
-            ob = before.get(n)
-            k0 = key(ob) if ob is not None else None
-            k1 = key(b) if b is not None else None
-            if k0 == k1:
-                continue  # in the same entry as before (its names are sorted the same)
-            if k0 is not None:
-                gone.setdefault(k0, set()).add(n)
-                entries[k0] = None
-            if k1 is not None:
-                joined.setdefault(k1, []).append(n)
-                entries[k1] = None
-        if not entries:
-            return old
-        out = thawed(old)
-        for k in entries:
-            # An entry holds up to every port of a type (50k VIFs): its sorted names are
-            # filtered, and those joining sorted in (Timsort merges a sorted run with a
-            # short tail in linear time), not all of them hashed and sorted again. A name
-            # joins an entry it was not in (its entry before was another, or none).
-            out_k = gone.get(k)
-            names = ([x for x in old.get(k, ()) if x not in out_k] if out_k
-                     else list(old.get(k, ())))
-            if k in joined:
-                names += joined[k]
-                names.sort()
-            if names:
-                out[k] = tuple(names)
-            else:
-                out.pop(k, None)
-        return MappingProxyType(out)
-
-    by_type = index(since.by_type, lambda b: b.type)
-    if links is None:
-        found: dict[str, list[str]] = {}
-        for typ in ("patch", "l3gateway"):
-            for n in by_type.get(typ, ()):
-                b = bindings[n]
-                if b.peer is not None and b.peer in bindings:
-                    found.setdefault(b.datapath, []).append(n)
-        links = {k: tuple(sorted(v)) for k, v in found.items()}
-        links = since.links if links == since.links else MappingProxyType(links)
-    return Indexes(
-        by_datapath=index(since.by_datapath, lambda b: b.datapath),
-        by_type=by_type,
-        children=index(since.children, lambda b: b.parent_port),
-        links=links,
-        localnets=index(since.localnets,
-                        lambda b: b.datapath if b.type == "localnet" else None))
-
-
-def _carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
-                 changed: Mapping[str, Binding | None]) -> None:
-    """Give `psb` what `since` derived on first use where it would derive the same."""
-    before = since.bindings
-    touched = {b.type for b in (*changed.values(), *(before.get(n) for n in changed))
-               if b is not None}
-    for attr, inputs in _DERIVED_FROM.items():
-        if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
-                                          for f in inputs):
-            psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
-    # The link index reads the links, the patch and l3gateway ports on them (type, chassis),
-    # their peers' datapaths and the chassisredirect ports their gateway ports name: the
-    # earlier one where none of those changed, else one built again that keeps what of the
-    # earlier one still holds.
-    # `claimable` reads the ports of the global types, their chassis options and HA groups:
-    # the earlier one's only where no port of those types changed.
-    same_links = psb.links is since.links and not touched & _LINK_TYPES
-    if "link_peers" in since.__dict__ and same_links:
-        psb.__dict__["link_peers"] = since.__dict__["link_peers"]
-    if "link_index" in since.__dict__:
-        li = since.__dict__["link_index"]
-        psb.__dict__["link_index"] = (
-            li if same_links and since.link_peers.isdisjoint(changed) else li.again(psb))
-    if "named_peers" in since.__dict__ and not touched & {"patch", "l3gateway"}:
-        psb.__dict__["named_peers"] = since.__dict__["named_peers"]
-    if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
-        psb.__dict__["claimable"] = since.__dict__["claimable"]
-
-
-# the binding types a link index reads (besides the links)
-_LINK_TYPES = frozenset({"patch", "l3gateway", "chassisredirect"})
-
-
-def _redirects_to_redo(topo: LogicalTopology,
-                       since: PredictedSouthbound) -> list[RouterPort] | None:
-    """The distributed gateway ports whose chassisredirect bindings must be made again
-    (by name), where the router side changed only in what those read: a router's NAT or
-    options other than `chassis`, a router port's gateway chassis, HA chassis group or
-    options. None where it changed in anything the join of ports and peers or the other
-    bindings read (ports added, removed, renamed or moved; a MAC, a peer, whether a port is
-    a gateway port, a router's `chassis`, name or ports): the caller computes it all."""
-    t0 = since.topology
-    r0, r1, p0, p1 = t0.routers, topo.routers, t0.router_ports, topo.router_ports
-    if r1 is r0 and p1 is p0:
-        return []
-    if r0.keys() != r1.keys() or p0.keys() != p1.keys():
-        return None
-    names: set[str] = set()
-    for u, r in r1.items():
-        old = r0[u]
-        if r is not old:
-            if r.name != old.name or r.ports != old.ports or r.chassis != old.chassis:
-                return None
-            names.update(r.ports)
-    for n, rp in p1.items():
-        old_p = p0[n]
-        if rp is not old_p:
-            if (rp.mac != old_p.mac or rp.peer != old_p.peer or rp.router != old_p.router
-                    or rp.router_uuid != old_p.router_uuid
-                    or rp.is_gateway_port != old_p.is_gateway_port):
-                return None
-            names.add(n)
-    out = []
-    for n in sorted(names):
-        cr = since.bindings.get(f"cr-{n}")
-        if n in p1 and cr is not None and cr.type == "chassisredirect" and cr.nb_row == n:
-            out.append(p1[n])
-    return out
-
-
-def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
-                       since: PredictedSouthbound) -> Mapping[str, Datapath]:
-    """The datapaths, switches first (in the topology's order) then routers, `since`'s
-    object wherever the switch or router is the same or the datapath equal."""
-    d0, s0 = since.datapaths, since.topology.switches
-    out: dict[str, Datapath] = {}
-    same = len(topo.switches) == len(s0)
-    for u, s in topo.switches.items():
-        d = d0.get(u)
-        if d is None or s0.get(u) is not s:
-            nd = _switch_datapath(s, south)
-            if nd != d:
-                d, same = nd, False
-        out[u] = d
-    for u, r in topo.routers.items():
-        d = d0.get(u)
-        if d is None or since.topology.routers.get(u) is not r:
-            nd = _router_datapath(r, south)
-            if nd != d:
-                d, same = nd, False
-        out[u] = d
-    if same and list(out) == list(d0):
-        return d0
-    return MappingProxyType(out)
-
-
-def _switch_datapath(s: Switch, south: Southbound | None) -> Datapath:
+def switch_datapath(s: Switch, south: Southbound | None) -> Datapath:
     return Datapath(s.uuid, s.name, "switch", _tunnel_key(south, s.uuid, s.other_config))
 
 
-def _router_datapath(r: Router, south: Southbound | None) -> Datapath:
+def router_datapath(r: Router, south: Southbound | None) -> Datapath:
     return Datapath(r.uuid, r.name, "router", _tunnel_key(south, r.uuid, r.options))
 
 
-def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Binding | None],
-                      n_switch_ports: int) -> Mapping[str, Binding]:
-    """`before` with `changed` applied (None: gone), in the whole computation's order: the
-    switch ports' bindings first, by name, then the router ports' and chassisredirect
-    ports'."""
-    if not changed:
-        return before
-    if all(n in before for n, b in changed.items() if b is not None):
-        # edited and deleted only: every binding keeps its place (a copy of the dict is
-        # C-speed; a new one in a new order is not)
-        out = thawed(before)
-        for n, b in changed.items():
-            if b is None:
-                out.pop(n, None)
-            else:
-                out[n] = b
-        return MappingProxyType(out)
-    keys = list(before)
-    lsp_keys, rest = keys[:n_switch_ports], keys[n_switch_ports:]
-    gone = {n for n, b in changed.items() if b is None}
-    if gone:
-        lsp_keys = [n for n in lsp_keys if n not in gone]
-    for n in sorted(n for n, b in changed.items() if b is not None and n not in before):
-        bisect.insort(lsp_keys, n)
-    lsp_keys.extend(rest)
-    return MappingProxyType({n: changed.get(n) or before[n] for n in lsp_keys})
-
-
-def _switch_port_binding(lsp: SwitchPort, south: Southbound | None, src: str,
+def switch_port_binding(lsp: SwitchPort, south: Southbound | None, src: str,
                          northd: Emit) -> Binding:
     """The binding of a switch port that is not of type router (its peer decides those),
-    before SB is applied (`_with_sb`)."""
+    before SB is applied (`with_sb`)."""
     typ = lsp.type
     if typ not in KNOWN_LSP_TYPES:
         northd("WARN", f"Unknown port type '{typ}' set on logical switch '{lsp.name}'.",
@@ -829,7 +469,7 @@ def _switch_port_binding(lsp: SwitchPort, south: Southbound | None, src: str,
     )
 
 
-def _with_sb(b: Binding, south: Southbound | None) -> Binding:
+def with_sb(b: Binding, south: Southbound | None) -> Binding:
     """`b` with what only SB knows (which chassis holds it, its tunnel key)."""
     pb = south.port_bindings.get(b.logical_port) if south is not None else None
     if pb is None:
@@ -839,7 +479,7 @@ def _with_sb(b: Binding, south: Southbound | None) -> Binding:
                    virtual_parent=pb.virtual_parent, sb_tunnel_key=pb.tunnel_key)
 
 
-def _same_but_sb(old: Binding, b: Binding) -> bool:
+def same_but_sb(old: Binding, b: Binding) -> bool:
     """`old` is `b` with what SB says applied (the fields northd's prediction makes)."""
     return (old.logical_port == b.logical_port and old.type == b.type
             and old.datapath == b.datapath and old.nb_table == b.nb_table
@@ -848,7 +488,7 @@ def _same_but_sb(old: Binding, b: Binding) -> bool:
             and old.ha_evidence == b.ha_evidence)
 
 
-def _redirect_binding(rp: RouterPort, router: Router, peer_has_vtep: bool, src: str,
+def redirect_binding(rp: RouterPort, router: Router, peer_has_vtep: bool, src: str,
                       northd: Emit) -> Binding:
     """`cr-<rp>`, the chassisredirect binding of a distributed gateway port `rp` (on a
     router without options:chassis), before SB is applied. `peer_has_vtep`: the switch on

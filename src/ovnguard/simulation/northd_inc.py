@@ -1,0 +1,401 @@
+"""A what-if's predicted SB, derived from the state before's: what ovn-northd's incremental
+processing does (northd/inc-proc-northd.c: only what a change touched is computed again).
+
+`predict_southbound(nb, sb, since=...)` (northd.py) asks here first: `derive_ports` where the
+change touched switch ports of types other than router and vtep, and on the router side only
+what chassisredirect bindings read; `derive_router_side` where it reached the join of
+router ports and their peers. Each returns None where it does not hold, and the whole
+computation runs. Both paths edit the state before's indexes (`reindexed`) and carry over
+what it derived on first use (`carry_memos`). tests/simulation/test_sim_incremental_sb.py
+holds every derivation to the whole computation, dict order included.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import weakref
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from ovnguard.model.db import thawed
+from ovnguard.model.evidence import Evidence
+from ovnguard.model.logical import LogicalTopology, RouterPort, Southbound
+from ovnguard.simulation.northd import (
+    GLOBAL_TYPES,
+    Binding,
+    Datapath,
+    Indexes,
+    PredictedSouthbound,
+    join_ports,
+    peer_switch,
+    redirect_binding,
+    router_datapath,
+    router_lsp_binding,
+    router_port_bindings,
+    same_but_sb,
+    switch_datapath,
+    switch_port_binding,
+    with_sb,
+)
+
+# What a predicted SB derives from its datapaths on first use (cached_property): a derived
+# prediction whose datapaths are the same object takes the earlier one's (the link index
+# and `claimable`: `carry_memos`).
+_DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "labels": ("datapaths",), "by_label": ("datapaths",),
+}
+
+
+def derive_ports(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
+             src: str) -> PredictedSouthbound | None:
+    """`predict_southbound` from `since`, the prediction for the NB this one was derived
+    from, where the change touched switches and switch ports of types other than router
+    and vtep (a port Neutron or an operator creates, updates or deletes; the incident's
+    localnet port) and, on the router side, only what chassisredirect bindings read (a
+    gateway port moved to other chassis, a NAT rule: `_redirects_to_redo`). Only the
+    changed ports' bindings are made again (as the whole computation makes them:
+    `switch_port_binding`, `redirect_binding`, `with_sb`, `since`'s object kept when
+    equal), and only the index entries they are in are sorted again; all the rest is
+    `since`'s. None where that does not hold, or where northd would warn about
+    anything (the warnings are in an order of all ports): the caller computes it all.
+    tests/simulation/test_sim_incremental_sb.py holds both to the same result."""
+    t0 = since.topology
+    if since.events or topo.duplicate_ports or since.nb_source != src:
+        return None
+    redirects = _redirects_to_redo(topo, since)
+    if redirects is None:
+        return None
+    p0, p1 = t0.switch_ports, topo.switch_ports
+    if len(since.bindings) < len(p0):
+        return None  # not the shape below (switch ports first): compute it all
+    lrps = topo.router_ports
+    # names a switch port must not take for its binding alone to change: a router port's
+    # (northd keeps one of the two), its peer column (a warning), a cr- port's, and the
+    # peer a patch or l3gateway binding names (the link appears or goes)
+    guarded = (since.guarded if lrps is t0.router_ports
+               else since.named_peers.union(rp.peer for rp in lrps.values() if rp.peer))
+    warned: list[str] = []
+
+    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+        warned.append(msg)
+
+    changed: dict[str, Binding | None] = {}
+    for n in topo.changed_ports(t0):
+        old, new = p0.get(n), p1.get(n)
+        if any(p is not None and p.type in ("router", "vtep") for p in (old, new)):
+            return None
+        if n in lrps or n in guarded or (n.startswith("cr-") and n[3:] in lrps):
+            return None
+        ob = since.bindings.get(n)
+        if new is None:
+            if ob is not None:
+                changed[n] = None
+            continue
+        b = switch_port_binding(new, south, src, northd)
+        if warned:
+            return None
+        if ob is None or not same_but_sb(ob, b):
+            changed[n] = with_sb(b, south)
+    for rp in redirects:
+        # the join is as before (`_redirects_to_redo`): the peer the port's own binding names
+        sw = peer_switch(since.bindings[rp.name].peer, topo)
+        vtep = sw is not None and any(p.type == "vtep" and p.switch_uuid == sw
+                                      for p in topo.ports_of(sw))
+        b = redirect_binding(rp, topo.routers[rp.router_uuid], vtep, src, northd)
+        if warned:
+            return None
+        ob = since.bindings[b.logical_port]
+        if not same_but_sb(ob, b):
+            changed[b.logical_port] = with_sb(b, south)
+
+    datapaths = _derived_datapaths(topo, south, since)
+    bindings = _derived_bindings(since.bindings, changed, len(p0))
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=datapaths,
+        bindings=bindings,
+        events=(),
+        nb_source=src,
+        southbound=south,
+        language=since.language,
+        edited=(weakref.ref(since), frozenset(changed)),
+        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
+        **reindexed(since, bindings, changed, links=since.links),
+    )
+    carry_memos(psb, since, changed)
+    return psb
+
+
+def derive_router_side(topo: LogicalTopology, south: Southbound | None,
+                         since: PredictedSouthbound, src: str) -> PredictedSouthbound | None:
+    """`predict_southbound` from `since` where the change reached the router side (a
+    network deleted with its router port, a router port or router added or removed, a
+    peer or MAC changed), which `derive_ports` leaves to the whole computation: the join and
+    the bindings it decides -- every router-type switch port, router port and
+    chassisredirect port, ~1 port in 10 -- are made again as the whole computation makes
+    them (`join_ports`, `router_lsp_binding`, `router_port_bindings`); of the other switch
+    ports only those the change touched (a vtep port among them: the chassisredirect
+    bindings, made again, read the switches' vtep ports). None where northd would warn,
+    or where a chassisredirect port takes a switch port's name: the caller computes it
+    all."""
+    t0 = since.topology
+    if since.events or topo.duplicate_ports or since.nb_source != src:
+        return None
+    p0, p1 = t0.switch_ports, topo.switch_ports
+    n0 = len(p0)
+    if len(since.bindings) < n0 or any(n in p0 for n in since.by_type.get(
+            "chassisredirect", ())):
+        # not the shape below (switch ports first, then the router side), or a
+        # chassisredirect port holding a switch port's name and place: compute it all
+        return None
+    warned: list[str] = []
+
+    def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+        warned.append(msg)
+
+    join = join_ports(topo, src, northd)
+    if warned:
+        return None
+    before = since.bindings
+    changed: dict[str, Binding | None] = {}
+
+    def put(b: Binding) -> None:
+        ob = before.get(b.logical_port)
+        if ob is None or not same_but_sb(ob, b):
+            changed[b.logical_port] = with_sb(b, south)
+
+    for n in topo.changed_ports(t0):
+        new = p1.get(n)
+        if new is None:
+            changed[n] = None
+        elif new.type != "router":  # (router-type ones: below, with all of them)
+            put(switch_port_binding(new, south, src, northd))
+    router_lsps = [p for p in p1.values() if p.type == "router"]
+    for lsp in router_lsps:
+        put(router_lsp_binding(lsp, join, topo))
+    vtep = {p.switch_uuid for p in p1.values() if p.type == "vtep"}
+    router_side = router_port_bindings(topo, join, vtep, src, northd)
+    if warned or any(b.logical_port in p1 for b in router_side):
+        return None
+    for b in router_side:
+        put(b)
+    # what was a router or chassisredirect port's and is no more
+    now = {b.logical_port for b in router_side}
+    for n in itertools.islice(before, n0, None):
+        if n not in now:
+            changed[n] = None
+    # the order of the whole computation: switch ports by name, then the router side's
+    keys = list(itertools.islice(before, n0))
+    gone = {n for n, b in changed.items() if b is None and n in p0}
+    if gone:
+        keys = [n for n in keys if n not in gone]
+    new_lsps = sorted(n for n in changed if n in p1 and n not in p0)
+    if new_lsps:
+        keys += new_lsps
+        keys.sort()
+    keys += (b.logical_port for b in router_side)
+    bindings = MappingProxyType({n: changed.get(n) or before[n] for n in keys})
+    psb = PredictedSouthbound(
+        topology=topo,
+        datapaths=_derived_datapaths(topo, south, since),
+        bindings=bindings,
+        events=(),
+        nb_source=src,
+        southbound=south,
+        language=since.language,
+        edited=(weakref.ref(since), frozenset(changed)),
+        **reindexed(since, bindings, changed),
+    )
+    carry_memos(psb, since, changed)
+    return psb
+
+
+def reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
+               changed: Mapping[str, Binding | None],
+               links: Mapping[str, tuple[str, ...]] | None = None) -> Indexes:
+    """`indexes(bindings)` from `since`'s, where `bindings` differ from `since.bindings` in
+    `changed` only (None: gone): an entry is sorted again only where a changed binding
+    leaves or joins it. `links`, where the caller knows them to be `since`'s; otherwise
+    they are read again from the patch and l3gateway ports (a port's link also goes when
+    its peer's binding goes)."""
+    before = since.bindings
+
+    def index(old: Mapping[str, tuple[str, ...]],
+              key: Callable[[Binding], str | None]) -> Mapping[str, tuple[str, ...]]:
+        gone: dict[str, set[str]] = {}  # entry -> names that leave it
+        joined: dict[str, list[str]] = {}  # entry -> names that join it
+        entries: dict[str, None] = {}  # both, in the order met (a new entry's place)
+        for n, b in changed.items():
+            ob = before.get(n)
+            k0 = key(ob) if ob is not None else None
+            k1 = key(b) if b is not None else None
+            if k0 == k1:
+                continue  # in the same entry as before (its names are sorted the same)
+            if k0 is not None:
+                gone.setdefault(k0, set()).add(n)
+                entries[k0] = None
+            if k1 is not None:
+                joined.setdefault(k1, []).append(n)
+                entries[k1] = None
+        if not entries:
+            return old
+        out = thawed(old)
+        for k in entries:
+            # An entry holds up to every port of a type (50k VIFs): its sorted names are
+            # filtered, and those joining sorted in (Timsort merges a sorted run with a
+            # short tail in linear time), not all of them hashed and sorted again. A name
+            # joins an entry it was not in (its entry before was another, or none).
+            out_k = gone.get(k)
+            names = ([x for x in old.get(k, ()) if x not in out_k] if out_k
+                     else list(old.get(k, ())))
+            if k in joined:
+                names += joined[k]
+                names.sort()
+            if names:
+                out[k] = tuple(names)
+            else:
+                out.pop(k, None)
+        return MappingProxyType(out)
+
+    by_type = index(since.by_type, lambda b: b.type)
+    if links is None:
+        found: dict[str, list[str]] = {}
+        for typ in ("patch", "l3gateway"):
+            for n in by_type.get(typ, ()):
+                b = bindings[n]
+                if b.peer is not None and b.peer in bindings:
+                    found.setdefault(b.datapath, []).append(n)
+        links = {k: tuple(sorted(v)) for k, v in found.items()}
+        links = since.links if links == since.links else MappingProxyType(links)
+    return Indexes(
+        by_datapath=index(since.by_datapath, lambda b: b.datapath),
+        by_type=by_type,
+        children=index(since.children, lambda b: b.parent_port),
+        links=links,
+        localnets=index(since.localnets,
+                        lambda b: b.datapath if b.type == "localnet" else None))
+
+
+def carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
+                 changed: Mapping[str, Binding | None]) -> None:
+    """Give `psb` what `since` derived on first use where it would derive the same."""
+    before = since.bindings
+    touched = {b.type for b in (*changed.values(), *(before.get(n) for n in changed))
+               if b is not None}
+    for attr, inputs in _DERIVED_FROM.items():
+        if attr in since.__dict__ and all(getattr(psb, f) is getattr(since, f)
+                                          for f in inputs):
+            psb.__dict__[attr] = since.__dict__[attr]  # a cached_property's own slot
+    # The link index reads the links, the patch and l3gateway ports on them (type, chassis),
+    # their peers' datapaths and the chassisredirect ports their gateway ports name: the
+    # earlier one where none of those changed, else one built again that keeps what of the
+    # earlier one still holds.
+    # `claimable` reads the ports of the global types, their chassis options and HA groups:
+    # the earlier one's only where no port of those types changed.
+    same_links = psb.links is since.links and not touched & _LINK_TYPES
+    if "link_peers" in since.__dict__ and same_links:
+        psb.__dict__["link_peers"] = since.__dict__["link_peers"]
+    if "link_index" in since.__dict__:
+        li = since.__dict__["link_index"]
+        psb.__dict__["link_index"] = (
+            li if same_links and since.link_peers.isdisjoint(changed) else li.again(psb))
+    if "named_peers" in since.__dict__ and not touched & {"patch", "l3gateway"}:
+        psb.__dict__["named_peers"] = since.__dict__["named_peers"]
+    if "claimable" in since.__dict__ and not touched & set(GLOBAL_TYPES):
+        psb.__dict__["claimable"] = since.__dict__["claimable"]
+
+
+# the binding types a link index reads (besides the links)
+_LINK_TYPES = frozenset({"patch", "l3gateway", "chassisredirect"})
+
+
+def _redirects_to_redo(topo: LogicalTopology,
+                       since: PredictedSouthbound) -> list[RouterPort] | None:
+    """The distributed gateway ports whose chassisredirect bindings must be made again
+    (by name), where the router side changed only in what those read: a router's NAT or
+    options other than `chassis`, a router port's gateway chassis, HA chassis group or
+    options. None where it changed in anything the join of ports and peers or the other
+    bindings read (ports added, removed, renamed or moved; a MAC, a peer, whether a port is
+    a gateway port, a router's `chassis`, name or ports): the caller computes it all."""
+    t0 = since.topology
+    r0, r1, p0, p1 = t0.routers, topo.routers, t0.router_ports, topo.router_ports
+    if r1 is r0 and p1 is p0:
+        return []
+    if r0.keys() != r1.keys() or p0.keys() != p1.keys():
+        return None
+    names: set[str] = set()
+    for u, r in r1.items():
+        old = r0[u]
+        if r is not old:
+            if r.name != old.name or r.ports != old.ports or r.chassis != old.chassis:
+                return None
+            names.update(r.ports)
+    for n, rp in p1.items():
+        old_p = p0[n]
+        if rp is not old_p:
+            if (rp.mac != old_p.mac or rp.peer != old_p.peer or rp.router != old_p.router
+                    or rp.router_uuid != old_p.router_uuid
+                    or rp.is_gateway_port != old_p.is_gateway_port):
+                return None
+            names.add(n)
+    out = []
+    for n in sorted(names):
+        cr = since.bindings.get(f"cr-{n}")
+        if n in p1 and cr is not None and cr.type == "chassisredirect" and cr.nb_row == n:
+            out.append(p1[n])
+    return out
+
+
+def _derived_datapaths(topo: LogicalTopology, south: Southbound | None,
+                       since: PredictedSouthbound) -> Mapping[str, Datapath]:
+    """The datapaths, switches first (in the topology's order) then routers, `since`'s
+    object wherever the switch or router is the same or the datapath equal."""
+    d0, s0 = since.datapaths, since.topology.switches
+    out: dict[str, Datapath] = {}
+    same = len(topo.switches) == len(s0)
+    for u, s in topo.switches.items():
+        d = d0.get(u)
+        if d is None or s0.get(u) is not s:
+            nd = switch_datapath(s, south)
+            if nd != d:
+                d, same = nd, False
+        out[u] = d
+    for u, r in topo.routers.items():
+        d = d0.get(u)
+        if d is None or since.topology.routers.get(u) is not r:
+            nd = router_datapath(r, south)
+            if nd != d:
+                d, same = nd, False
+        out[u] = d
+    if same and list(out) == list(d0):
+        return d0
+    return MappingProxyType(out)
+
+
+def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Binding | None],
+                      n_switch_ports: int) -> Mapping[str, Binding]:
+    """`before` with `changed` applied (None: gone), in the whole computation's order: the
+    switch ports' bindings first, by name, then the router ports' and chassisredirect
+    ports'."""
+    if not changed:
+        return before
+    if all(n in before for n, b in changed.items() if b is not None):
+        # edited and deleted only: every binding keeps its place (a copy of the dict is
+        # C-speed; a new one in a new order is not)
+        out = thawed(before)
+        for n, b in changed.items():
+            if b is None:
+                out.pop(n, None)
+            else:
+                out[n] = b
+        return MappingProxyType(out)
+    keys = list(before)
+    lsp_keys, rest = keys[:n_switch_ports], keys[n_switch_ports:]
+    gone = {n for n, b in changed.items() if b is None}
+    if gone:
+        lsp_keys = [n for n in lsp_keys if n not in gone]
+    for n in sorted(n for n, b in changed.items() if b is not None and n not in before):
+        bisect.insort(lsp_keys, n)
+    lsp_keys.extend(rest)
+    return MappingProxyType({n: changed.get(n) or before[n] for n in lsp_keys})
