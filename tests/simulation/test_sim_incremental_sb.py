@@ -426,3 +426,26 @@ def test_a_switch_renamed_under_bound_ports_is_named_anew(tmp_path: Path) -> Non
     with make(tmp_path) as c:
         s0 = start(c)
     _derived_vs_scratch(s0, "ovn-nbctl set Logical_Switch priv1 name=priv1-renamed\n")
+
+
+@pytest.mark.parametrize("setup, text", [
+    # a name leaves the router side for the switch side, or the other way, in one step
+    ("", "ovn-nbctl lrp-del r2-priv3 -- lsp-add priv1 r2-priv3\n"),
+    ("", "ovn-nbctl lsp-del vm5 -- lrp-add r2 vm5 00:00:00:00:0c:01 10.200.0.1/24\n"),
+    ("", "ovn-nbctl lrp-del-gateway-chassis r1-pub ch1 -- lsp-add priv1 cr-r1-pub\n"),
+    ("lrp-del-gateway-chassis r1-pub ch1 -- lsp-add priv1 cr-r1-pub",
+     "ovn-nbctl lsp-del cr-r1-pub -- lrp-set-gateway-chassis r1-pub ch1 10\n"),
+    # a router port named like a gateway port's chassisredirect port: the name twice
+    ("", "ovn-nbctl lrp-add r2 cr-r1-pub 00:00:00:00:0d:01 10.201.0.1/24\n"),
+])
+def test_a_name_that_moves_between_the_switch_and_router_sides(
+        tmp_path: Path, setup: str, text: str) -> None:
+    """The whole computation places a switch port by name and the router side after all of
+    them: a name that changes sides changes place, which the router side's derivation
+    (`northd_inc.derive_router_side`) leaves to it."""
+    with make(tmp_path) as c:
+        s0 = start(c)
+        if setup:
+            c.nbctl(setup)
+            s0 = c.snapshot("s1")
+    _derived_vs_scratch(s0, text)

@@ -176,13 +176,18 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
         put(router_lsp_binding(lsp, join, topo))
     vtep = {p.switch_uuid for p in p1.values() if p.type == "vtep"}
     router_side = router_port_bindings(topo, join, vtep, src, northd)
-    if warned or any(b.logical_port in p1 for b in router_side):
+    now = {b.logical_port for b in router_side}
+    tail = list(itertools.islice(before, n0, None))  # the state before's router side
+    # A name that is a switch port's on one side of the change and the router side's on the
+    # other (or twice the router side's: a router port named like a chassisredirect port)
+    # moves between the two parts of the order: the whole computation places it.
+    if (warned or len(now) < len(router_side) or any(n in p0 or n in p1 for n in now)
+            or any(n in p1 for n in tail)):
         return None
     for b in router_side:
         put(b)
     # what was a router or chassisredirect port's and is no more
-    now = {b.logical_port for b in router_side}
-    for n in itertools.islice(before, n0, None):
+    for n in tail:
         if n not in now:
             changed[n] = None
     # the order of the whole computation: switch ports by name, then the router side's
