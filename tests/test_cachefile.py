@@ -66,3 +66,23 @@ def test_no_home_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cachefile.cache_dir() is None
     assert cachefile.read("x") is None
     cachefile.write("x", b"y")  # nothing raised, nothing written
+
+
+def test_a_link_or_a_directory_others_can_write_is_not_used(cache: Path,
+                                                            tmp_path: Path) -> None:
+    """A directory someone else can write into (XDG_CACHE_HOME on a shared path, or made
+    first by another user): a link there to a file of ours would make its bytes our
+    compiled code. Neither the link nor anything else there is read, nor written."""
+    mine = tmp_path / "downloaded.bin"
+    mine.write_bytes(b"someone's bytes")
+    cache.mkdir(mode=0o700)
+    (cache / "x").symlink_to(mine)
+    assert cachefile.read("x") is None  # a link, even in our own directory
+    (cache / "x").unlink()
+    cachefile.write("x", b"ours")
+    cache.chmod(0o777)
+    assert cachefile.read("x") is None
+    cachefile.write("y", b"not written")
+    assert not (cache / "y").exists()
+    cache.chmod(0o700)
+    assert cachefile.read("x") == b"ours"

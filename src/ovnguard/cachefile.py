@@ -4,7 +4,8 @@ Each is only a shortcut, never the answer: the tools' versions (change/tools.py)
 compiled methods of the value classes (record.py). So a file here is read whole or not at all
 and written whole (a temporary file renamed over it: runs at the same time never see half of
 one); one that cannot be read or written, or that someone else could have written (not ours,
-or writable by others), is only not used, and the work it would have saved is done again.
+writable by others, a symbolic link, in a directory others can write), is only not used, and
+the work it would have saved is done again.
 
 Imported by record.py, before nearly everything else: os and pathlib only at import.
 """
@@ -28,21 +29,34 @@ def cache_dir() -> Path | None:
     return Path(base) / "ovnguard"
 
 
+def _own(st: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _own_dir() -> Path | None:
+    """The cache directory where only this user can have put what is in it."""
+    d = cache_dir()
+    try:
+        return d if d is not None and _own(os.stat(d)) else None
+    except OSError:
+        return None
+
+
 def read(name: str, limit: int = 16 << 20) -> bytes | None:
     """The file's bytes; None when it is missing, unreadable, larger than `limit`, or not
-    the user's own (owned by another user, or writable by group or others: its contents
-    may be compiled code)."""
-    d = cache_dir()
+    the user's own: owned by another user, writable by group or others, a symbolic link,
+    or in a directory someone else can write (its contents may be compiled code)."""
+    d = _own_dir()
     if d is None:
         return None
     try:
-        fd = os.open(d / name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(d / name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
-                or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_size > limit):
+        if not stat.S_ISREG(st.st_mode) or not _own(st) or st.st_size > limit:
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(limit + 1)
@@ -61,6 +75,11 @@ def write(name: str, data: bytes) -> None:
         return
     try:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return
+    if _own_dir() is None:
+        return  # someone else's, or open to others: what is written there is not read
+    try:
         fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{name}.")
     except OSError:
         return

@@ -32,7 +32,9 @@ import dataclasses
 import inspect
 import marshal
 import sys
+import zlib
 from collections.abc import Callable
+from importlib.util import MAGIC_NUMBER
 from reprlib import recursive_repr
 from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -208,11 +210,17 @@ def _compiled(txt: str) -> CodeType:
 
 def _load_code() -> dict[str, CodeType]:
     raw = cachefile.read(_CODE_FILE)
-    if raw is None:
+    if raw is None or len(raw) < 8:
+        return {}
+    magic, crc, body = raw[:4], int.from_bytes(raw[4:8], "little"), memoryview(raw)[8:]
+    # marshal is not made for bytes it did not write: a damaged file can make it raise
+    # anything (SystemError included) or allocate without bound before it does. The file is
+    # the user's own (cachefile.read); the checksum catches what damaged it since.
+    if magic != MAGIC_NUMBER or crc != zlib.crc32(body):
         return {}
     try:
-        data = marshal.loads(raw)
-    except (EOFError, ValueError, TypeError):
+        data = marshal.loads(body)
+    except Exception:  # whatever it is, the file is only not used
         return {}
     if not isinstance(data, dict):
         return {}
@@ -223,8 +231,11 @@ def _save_code() -> None:
     """At exit, when something was compiled: what was there, with this run's last."""
     known = {k: v for k, v in (_code or {}).items() if k not in _used}
     known.update(_used)
-    keep = dict(list(known.items())[-_CODE_KEEP:])
-    cachefile.write(_CODE_FILE, marshal.dumps(keep))
+    body = marshal.dumps(dict(list(known.items())[-_CODE_KEEP:]))
+    # the header: the bytecode's magic number (a build of the same version whose bytecode
+    # differs writes another) and the CRC-32 of the marshal after it
+    head = MAGIC_NUMBER + zlib.crc32(body).to_bytes(4, "little")
+    cachefile.write(_CODE_FILE, head + body)
 
 
 def _init_source(cls: type, fields: tuple[dataclasses.Field[Any], ...], ns: dict[str, Any], *,
