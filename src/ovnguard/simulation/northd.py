@@ -364,7 +364,7 @@ def router_lsp_binding(lsp: SwitchPort, join: Join, topo: LogicalTopology) -> Bi
 
 
 def router_port_bindings(topo: LogicalTopology, join: Join, vtep_switches: set[str],
-                          src: str, northd: Emit) -> list[Binding]:
+                         src: str, northd: Emit) -> list[Binding]:
     """The router ports' bindings, by name, each distributed gateway port's chassisredirect
     binding after its own, before SB. `vtep_switches`: the switches with vtep ports."""
     out: list[Binding] = []
@@ -440,7 +440,7 @@ def router_datapath(r: Router, south: Southbound | None) -> Datapath:
 
 
 def switch_port_binding(lsp: SwitchPort, south: Southbound | None, src: str,
-                         northd: Emit) -> Binding:
+                        northd: Emit) -> Binding:
     """The binding of a switch port that is not of type router (its peer decides those),
     before SB is applied (`with_sb`)."""
     typ = lsp.type
@@ -489,7 +489,7 @@ def same_but_sb(old: Binding, b: Binding) -> bool:
 
 
 def redirect_binding(rp: RouterPort, router: Router, peer_has_vtep: bool, src: str,
-                      northd: Emit) -> Binding:
+                     northd: Emit) -> Binding:
     """`cr-<rp>`, the chassisredirect binding of a distributed gateway port `rp` (on a
     router without options:chassis), before SB is applied. `peer_has_vtep`: the switch on
     the other side of `rp` has vtep ports."""

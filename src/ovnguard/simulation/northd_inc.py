@@ -48,7 +48,7 @@ _DERIVED_FROM: dict[str, tuple[str, ...]] = {
 
 
 def derive_ports(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
-             src: str) -> PredictedSouthbound | None:
+                 src: str) -> PredictedSouthbound | None:
     """`predict_southbound` from `since`, the prediction for the NB this one was derived
     from, where the change touched switches and switch ports of types other than router
     and vtep (a port Neutron or an operator creates, updates or deletes; the incident's
@@ -109,22 +109,10 @@ def derive_ports(topo: LogicalTopology, south: Southbound | None, since: Predict
         if not same_but_sb(ob, b):
             changed[b.logical_port] = with_sb(b, south)
 
-    datapaths = _derived_datapaths(topo, south, since)
-    bindings = _derived_bindings(since.bindings, changed, len(p0))
-    psb = PredictedSouthbound(
-        topology=topo,
-        datapaths=datapaths,
-        bindings=bindings,
-        events=(),
-        nb_source=src,
-        southbound=south,
-        language=since.language,
-        edited=(weakref.ref(since), frozenset(changed)),
-        # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`)
-        **reindexed(since, bindings, changed, links=since.links),
-    )
-    carry_memos(psb, since, changed)
-    return psb
+    # no changed binding is a patch or l3gateway, nor the peer one names (`guarded`): the
+    # links are the state before's
+    return _made(topo, south, since, src, _derived_bindings(since.bindings, changed, len(p0)),
+                 changed, links=since.links)
 
 
 def derive_router_side(topo: LogicalTopology, south: Southbound | None,
@@ -200,7 +188,15 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
         keys += new_lsps
         keys.sort()
     keys += (b.logical_port for b in router_side)
-    bindings = MappingProxyType({n: changed.get(n) or before[n] for n in keys})
+    return _made(topo, south, since, src,
+                 MappingProxyType({n: changed.get(n) or before[n] for n in keys}), changed)
+
+
+def _made(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
+          src: str, bindings: Mapping[str, Binding], changed: Mapping[str, Binding | None],
+          links: Mapping[str, tuple[str, ...]] | None = None) -> PredictedSouthbound:
+    """The derived prediction: `since`'s datapaths and indexes edited where `changed` (the
+    names whose bindings differ; None: gone) says, what it derived on first use carried."""
     psb = PredictedSouthbound(
         topology=topo,
         datapaths=_derived_datapaths(topo, south, since),
@@ -210,15 +206,15 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
         southbound=south,
         language=since.language,
         edited=(weakref.ref(since), frozenset(changed)),
-        **reindexed(since, bindings, changed),
+        **reindexed(since, bindings, changed, links=links),
     )
     carry_memos(psb, since, changed)
     return psb
 
 
 def reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
-               changed: Mapping[str, Binding | None],
-               links: Mapping[str, tuple[str, ...]] | None = None) -> Indexes:
+              changed: Mapping[str, Binding | None],
+              links: Mapping[str, tuple[str, ...]] | None = None) -> Indexes:
     """`indexes(bindings)` from `since`'s, where `bindings` differ from `since.bindings` in
     `changed` only (None: gone): an entry is sorted again only where a changed binding
     leaves or joins it. `links`, where the caller knows them to be `since`'s; otherwise
@@ -283,7 +279,7 @@ def reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
 
 
 def carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
-                 changed: Mapping[str, Binding | None]) -> None:
+                changed: Mapping[str, Binding | None]) -> None:
     """Give `psb` what `since` derived on first use where it would derive the same."""
     before = since.bindings
     touched = {b.type for b in (*changed.values(), *(before.get(n) for n in changed))
