@@ -145,8 +145,11 @@ class GuardEnv:
             time.sleep(0.02)
 
     def log(self) -> str:
+        """The newest guard's watcher log; "" before it exists (the guard's directory is
+        made first, and a test polling for a line may look in between)."""
         gs = self.guards()
-        return (gs[-1] / "watcher.log").read_text() if gs else ""
+        f = gs[-1] / "watcher.log" if gs else None
+        return f.read_text() if f is not None and f.exists() else ""
 
     def ports(self, host: str) -> set[str]:
         return {p for ps in self.lab.chassis_ports(host).values() for p in ps}
