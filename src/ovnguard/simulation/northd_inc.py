@@ -159,11 +159,9 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
             changed[n] = None
         elif new.type != "router":  # (router-type ones: below, with all of them)
             put(switch_port_binding(new, south, src, northd))
-    router_lsps = [p for p in p1.values() if p.type == "router"]
-    for lsp in router_lsps:
+    for lsp in join.router_lsps:
         put(router_lsp_binding(lsp, join, topo))
-    vtep = {p.switch_uuid for p in p1.values() if p.type == "vtep"}
-    router_side = router_port_bindings(topo, join, vtep, src, northd)
+    router_side = router_port_bindings(topo, join, src, northd)
     now = {b.logical_port for b in router_side}
     tail = list(itertools.islice(before, n0, None))  # the state before's router side
     # A name that is a switch port's on one side of the change and the router side's on the
