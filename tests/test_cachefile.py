@@ -86,3 +86,27 @@ def test_a_link_or_a_directory_others_can_write_is_not_used(cache: Path,
     assert not (cache / "y").exists()
     cache.chmod(0o700)
     assert cachefile.read("x") == b"ours"
+
+
+def test_a_cache_under_a_directory_others_can_write_is_not_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules the guard's state follows (ownership.py): whoever can write a directory
+    above the cache (not sticky, as /tmp is) can rename the cache away and put their own,
+    with their code, in its place between the check and the read."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared / "cache"))
+    cachefile.write("x", b"ours")
+    assert cachefile.read("x") == b"ours"
+    shared.chmod(0o777)
+    assert cachefile.read("x") is None
+    shared.chmod(0o777 | 0o1000)  # sticky: only the owner renames what is in it
+    assert cachefile.read("x") == b"ours"
+    shared.chmod(0o755)
+    real, d = tmp_path / "real", shared / "cache" / "ovnguard"
+    d.rename(real)
+    d.symlink_to(real)  # the cache directory itself reached by a link
+    assert cachefile.read("x") is None
+    d.unlink()
+    real.rename(d)
+    assert cachefile.read("x") == b"ours"

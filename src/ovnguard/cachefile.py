@@ -7,6 +7,9 @@ one); one that cannot be read or written, or that someone else could have writte
 writable by others, a symbolic link, in a directory others can write), is only not used, and
 the work it would have saved is done again.
 
+Who could have written a file is decided by ownership.py, as for the guard's state: the
+cache directory and every directory above it, then the file.
+
 Imported by record.py, before nearly everything else: os and pathlib only at import.
 """
 
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from pathlib import Path
+
+from ovnguard import ownership
 
 
 def cache_dir() -> Path | None:
@@ -29,41 +33,34 @@ def cache_dir() -> Path | None:
     return Path(base) / "ovnguard"
 
 
-def _own(st: os.stat_result) -> bool:
-    """Owned by this user and writable by no one else."""
-    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def _own_dir() -> Path | None:
     """The cache directory where only this user can have put what is in it."""
     d = cache_dir()
-    try:
-        return d if d is not None and _own(os.stat(d)) else None
-    except OSError:
+    if d is None:
         return None
+    try:
+        ownership.check_tree(d)
+    except (ownership.Untrusted, OSError):
+        return None
+    return d
 
 
 def read(name: str, limit: int = 16 << 20) -> bytes | None:
-    """The file's bytes; None when it is missing, unreadable, larger than `limit`, or not
-    the user's own: owned by another user, writable by group or others, a symbolic link,
-    or in a directory someone else can write (its contents may be compiled code)."""
+    """The file's bytes; None when it is missing, unreadable, larger than `limit`, or could
+    have been written by someone else (ownership.py: its contents may be compiled code)."""
     d = _own_dir()
     if d is None:
         return None
     try:
-        fd = os.open(d / name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
+        fd = ownership.open_file(d / name, os.O_RDONLY | os.O_NONBLOCK)
+    except (ownership.Untrusted, OSError):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or not _own(st) or st.st_size > limit:
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(limit + 1)
+        except OSError:
             return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read(limit + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    return data if len(data) <= limit else None
 
 
 def write(name: str, data: bytes) -> None:

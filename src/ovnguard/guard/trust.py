@@ -3,7 +3,8 @@
 The watcher runs the command line stored in `guard.json` and its `cmd:` probes; a sentinel
 deletes ports named in `sentinel.json`; a lock file names the guard directory to read. So
 a state file is as dangerous as the directory it sits in is open. Before anything under a
-state dir is read or written:
+state dir is read or written (the rules are ownership.py's, which the cache shares; here
+each failure becomes a message saying what to do):
 
 * the state dir and every directory below it must be real directories (never reached
   through a symlink: `lstat`, `O_NOFOLLOW`), owned by the running user, and writable by
@@ -28,6 +29,7 @@ import re
 import stat
 from pathlib import Path
 
+from ovnguard import ownership
 from ovnguard.errors import InputError, OvnguardError
 from ovnguard.i18n import _
 from ovnguard.sources import safeio
@@ -66,66 +68,64 @@ def _fix(path: Path) -> str:
                  path=path, uid=_uid())
 
 
+def _refused(u: ownership.Untrusted, state_dir: Path) -> UntrustedState:
+    """The guard's one line for a rule of ownership.py that `state_dir` (or a file in it)
+    fails, with what to do."""
+    cur, s = u.path, u.st
+    mode = stat.S_IMODE(s.st_mode) if s is not None else 0
+    uid = s.st_uid if s is not None else -1
+    if u.why == "ancestor-symlink":
+        return UntrustedState(_(
+            "{cur} is a symlink owned by uid {st_uid}: the state dir {path} is reached "
+            "through it; {value}").format(
+            cur=cur, st_uid=uid, path=state_dir, value=_fix(state_dir)))
+    if u.why in ("ancestor-not-dir", "not-dir"):
+        return UntrustedState(_(
+            "{cur} is not a directory").format(
+            cur=cur))
+    if u.why == "ancestor-owner":
+        return UntrustedState(_(
+            "{cur} (above the state dir {path}) is owned by uid {st_uid}, who could "
+            "replace the state dir; {value}").format(
+            cur=cur, path=state_dir, st_uid=uid, value=_fix(state_dir)))
+    if u.why == "ancestor-mode":
+        return UntrustedState(_(
+            "{cur} (above the state dir {path}) is writable by others (mode {value:o}); "
+            "{value2}").format(
+            cur=cur, path=state_dir, value=mode, value2=_fix(state_dir)))
+    if u.why == "symlink":
+        return UntrustedState(_(
+            "{path} is a symlink: a state dir is never followed through one; {value}").format(
+            path=cur, value=_fix(state_dir)))
+    if u.why == "owner":
+        return UntrustedState(_(
+            "{path} is owned by uid {st_uid}, not by you (uid {value}): refusing to read or "
+            "run what it holds; {value2}").format(
+            path=cur, st_uid=uid, value=_uid(), value2=_fix(state_dir)))
+    return UntrustedState(_(  # mode
+        "{path} is writable by others (mode {value:o}); {value2}").format(
+        path=cur, value=mode, value2=_fix(state_dir)))
+
+
 def check_ancestors(path: Path) -> None:
     """Every directory above `path` (absolute) must be owned by root or us and not writable
     by others unless sticky; a symlink among them must be owned by root or us."""
-    me = _uid()
-    parts = Path(os.path.abspath(path)).parts
-    cur = Path(parts[0])
-    for name in parts[1:-1]:
-        cur = cur / name
-        try:
-            s = os.lstat(cur)
-        except FileNotFoundError:
-            return  # created below by us (ensure_dir), each checked then
-        except OSError as e:
-            raise UntrustedState(f"{cur}: {e.strerror}; {_fix(path)}") from None
-        if stat.S_ISLNK(s.st_mode):
-            if s.st_uid not in (0, me):
-                raise UntrustedState(_(
-                    "{cur} is a symlink owned by uid {st_uid}: the state dir {path} is reached "
-                    "through it; {value}").format(
-                    cur=cur, st_uid=s.st_uid, path=path, value=_fix(path)))
-            s = os.stat(cur)
-        if not stat.S_ISDIR(s.st_mode):
-            raise UntrustedState(_(
-                "{cur} is not a directory").format(
-                cur=cur))
-        if s.st_uid not in (0, me):
-            raise UntrustedState(_(
-                "{cur} (above the state dir {path}) is owned by uid {st_uid}, who could "
-                "replace the state dir; {value}").format(
-                cur=cur, path=path, st_uid=s.st_uid, value=_fix(path)))
-        if s.st_mode & 0o022 and not s.st_mode & stat.S_ISVTX:
-            raise UntrustedState(_(
-                "{cur} (above the state dir {path}) is writable by others (mode {value:o}); "
-                "{value2}").format(
-                cur=cur, path=path, value=stat.S_IMODE(s.st_mode), value2=_fix(path)))
+    try:
+        ownership.check_ancestors(path)
+    except ownership.Untrusted as u:
+        raise _refused(u, path) from None
+    except OSError as e:
+        raise UntrustedState(f"{e.filename}: {e.strerror}; {_fix(path)}") from None
 
 
 def check_dir(path: Path) -> None:
     """`path` itself: a real directory (not a symlink), ours, writable by nobody else."""
     try:
-        s = os.lstat(path)
+        ownership.check_dir(path)
+    except ownership.Untrusted as u:
+        raise _refused(u, path) from None
     except OSError as e:
         raise UntrustedState(f"{path}: {e.strerror}") from None
-    if stat.S_ISLNK(s.st_mode):
-        raise UntrustedState(_(
-            "{path} is a symlink: a state dir is never followed through one; {value}").format(
-            path=path, value=_fix(path)))
-    if not stat.S_ISDIR(s.st_mode):
-        raise UntrustedState(_(
-            "{path} is not a directory").format(
-            path=path))
-    if s.st_uid != _uid():
-        raise UntrustedState(_(
-            "{path} is owned by uid {st_uid}, not by you (uid {value}): refusing to read or "
-            "run what it holds; {value2}").format(
-            path=path, st_uid=s.st_uid, value=_uid(), value2=_fix(path)))
-    if s.st_mode & 0o022:
-        raise UntrustedState(_(
-            "{path} is writable by others (mode {value:o}); {value2}").format(
-            path=path, value=stat.S_IMODE(s.st_mode), value2=_fix(path)))
 
 
 def trusted_dir(path: Path) -> Path:
@@ -155,31 +155,23 @@ def open_file(path: Path, flags: int, mode: int = 0o600) -> int:
     """os.open with O_NOFOLLOW; an existing file must be a regular file of ours, not
     writable by others. Returns the fd."""
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
+        return ownership.open_file(path, flags, mode)
+    except ownership.Untrusted as u:
+        if u.why == "symlink":
             raise UntrustedState(_(
                 "{path} is a symlink; state files are never followed through one").format(
                 path=path)) from None
-        raise
-    try:
-        s = os.fstat(fd)
-        if not stat.S_ISREG(s.st_mode):
+        if u.why == "not-regular":
             raise UntrustedState(_(
                 "{path} is not a regular file").format(
-                path=path))
-        if s.st_uid != _uid():
+                path=path)) from None
+        if u.why == "owner":
             raise UntrustedState(_(
                 "{path} is owned by uid {st_uid}, not by you: refusing to use it").format(
-                path=path, st_uid=s.st_uid))
-        if s.st_mode & 0o022:
-            raise UntrustedState(_(
-                "{path} is writable by others (mode {value:o}): refusing to use it").format(
-                path=path, value=stat.S_IMODE(s.st_mode)))
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+                path=path, st_uid=u.st.st_uid if u.st else -1)) from None
+        raise UntrustedState(_(
+            "{path} is writable by others (mode {value:o}): refusing to use it").format(
+            path=path, value=stat.S_IMODE(u.st.st_mode) if u.st else 0)) from None
 
 
 def read_bytes(path: Path, limit: int = MAX_STATE_FILE) -> bytes:
