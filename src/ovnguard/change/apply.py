@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from ovnguard.change import dbctl, nbctl, vsctl
 from ovnguard.change.batch import attribute, plan_groups
 from ovnguard.change.model import (
     AppliedInvocation,
@@ -40,10 +39,6 @@ DATABASE_OF = {"ovs-vsctl": "Open_vSwitch", "ovn-sbctl": "OVN_Southbound",
                "ip": "host"}  # "host": the host model's addresses, routes and links
 
 GENERIC = ("set", "add", "remove", "clear", "create", "destroy", "get", "list", "find", "comment")
-_SUPPORTED = {
-    "ovn-nbctl": tuple(nbctl.VERBS) + GENERIC,
-    "ovs-vsctl": tuple(vsctl.VERBS) + GENERIC,
-}
 # What each verb would have created, to explain a later "not found".
 _CREATES = {
     "ls-add": ("Logical_Switch", 0),
@@ -58,7 +53,17 @@ _CREATES = {
 
 def supported_verbs(tool: str) -> tuple[str, ...]:
     """What the model executor simulates (the real tools run every verb they have)."""
-    return _SUPPORTED.get(tool, ("network create",))
+    verbs = _verbs(tool) if tool in ("ovn-nbctl", "ovs-vsctl") else None
+    return tuple(verbs) + GENERIC if verbs is not None else ("network create",)
+
+
+def _verbs(tool: str) -> dict[str, Callable[[Txn, Command], None]]:
+    """The model's own verbs of `tool` (ovn-nbctl or ovs-vsctl). Their modules are loaded
+    when the model executor first needs them: where the real tools are installed, a check
+    never does (~6 ms of its start otherwise)."""
+    from ovnguard.change import nbctl, vsctl
+
+    return nbctl.VERBS if tool == "ovn-nbctl" else vsctl.VERBS
 
 
 # Where an invocation acts: ("nb",), ("sb",) or ("host", name).
@@ -104,14 +109,15 @@ class ModelBackend:
                      "not installed): what this line does to the Southbound DB is unknown")
         if inv.tool == "openstack":
             return _openstack_unsupported(inv)
+        simulated = supported_verbs(inv.tool)
         for c in inv.commands:
-            if c.verb not in _SUPPORTED[inv.tool]:
+            if c.verb not in simulated:
                 return _(
                     "`{tool} {verb}` is not simulated, so what this line does to the database "
                     "is unknown (the real {tool} is not installed here, or not used; "
                     "simulated: {simulated})").format(
                         tool=inv.tool, verb=c.verb,
-                        simulated=", ".join(sorted(_SUPPORTED[inv.tool])))
+                        simulated=", ".join(sorted(simulated)))
         return None
 
     def execute(self, inv: Invocation, db: Database, key: DbKey, seed: str,
@@ -406,9 +412,9 @@ def _transact(db: Database, inv: Invocation, seed: str, ml2: Ml2Config) -> Datab
     root = "NB_Global" if inv.tool == "ovn-nbctl" else "Open_vSwitch"
     if next(iter(txn.rows(root)), None) is None:
         txn.insert(root, {})  # nbctl_pre_execute() / do_vsctl() create the root row
-    verbs: dict[str, Callable[[Txn, Command], None]] = (
-        nbctl.VERBS if inv.tool == "ovn-nbctl" else vsctl.VERBS
-    )
+    from ovnguard.change import dbctl  # (loaded with the verbs, `_verbs`)
+
+    verbs = _verbs(inv.tool)
     for cmd in inv.commands:
         if cmd.verb in GENERIC and cmd.verb not in verbs:
             dbctl.pre_generic(txn, cmd)
