@@ -215,6 +215,22 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
         return out
 
     monkeypatch.setattr(controller, "_carried_run", carried_spy)
+    # each incremental state of a host made from its prediction from scratch is the one
+    # realize_host makes from the seeds: what it binds, its local datapaths in their order
+    # and each one's explanation, its patch ports and what it logs
+    seeded = {"kept unreachable": 0, "within": 0}
+    real_seeded = realize_mod.realize_host_seeded
+
+    def seeded_spy(psb: PredictedSouthbound, scratch: Any, seed: Any) -> Any:
+        out = real_seeded(psb, scratch, seed)
+        want = controller.realize_host(psb, scratch.config, seed)
+        assert list(out.local) == list(want.local)
+        assert out == want  # (the chains compared, every one of them made)
+        assert out.localized == want.localized
+        seeded["kept unreachable" if len(out.local) > len(scratch.local) else "within"] += 1
+        return out
+
+    monkeypatch.setattr(realize_mod, "realize_host_seeded", seeded_spy)
     executor = default_executor()
     with make(tmp_path) as c:
         s0 = start(c)
@@ -292,6 +308,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert basis_kept >= 3, basis_kept
     assert min(carried.values()) >= 5, carried
     assert min(router_side.values()) >= 5, router_side
+    assert seeded["kept unreachable"] >= 5, seeded
 
 
 def test_reused_delta_step_checks_the_patch_ports_it_read(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import field
+from dataclasses import field, replace
 from types import MappingProxyType
 
 from ovnguard.i18n import _, current_language
@@ -78,6 +78,8 @@ class Localized:
     bound: Mapping[str, Chain]
     local: Mapping[str, Chain]
     local_uuids: frozenset[str]  # `local`'s keys, the set chassis with the same share
+    # the datapaths it binds (the walk's roots), each with its chain
+    roots: Mapping[str, Chain] = field(default_factory=dict, compare=False, repr=False)
 
 
 def realize_host(psb: PredictedSouthbound, hc: HostConfig,
@@ -116,16 +118,49 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
     bound, roots, bind_events = _binding_run(psb, hc, chassis)
     events.extend(bind_events)
 
-    seeded = [u for u in seed_local or () if u in psb.datapaths and u not in roots]
-    all_roots: Mapping[str, Chain] = roots
-    if seed_local and seeded:
-        seeds = seed_local  # their chains are read only if an explanation is
-
-        all_roots = Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seeds[u])
-    local = _local_datapaths(psb, all_roots, chassis, hc.host, events)
+    all_roots = _with_seeds(psb, roots, seed_local) if seed_local else roots
+    local, local_uuids = _local_datapaths(psb, all_roots, chassis, hc.host, events)
     return realize_patches(psb, hc, Localized(chassis, bm, map_ev, tuple(events),
-                                              bound, local,
-                                              psb.link_index.shared(local)[1]))
+                                              bound, local, local_uuids, roots))
+
+
+def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
+                        seed_local: Mapping[str, Chain]) -> HostPrediction:
+    """`realize_host(psb, scratch.config, seed_local)` from `scratch`, the host's prediction
+    on the same `psb` without seeds (ovn-controller's incremental state next to its full
+    recompute): the binding run is the same, and the local datapaths are the scratch ones
+    plus what the seeds it does not reach reach themselves -- everything the scratch
+    prediction reaches is closed under the same links already. So the thousands of shared
+    local datapaths are not gone over again; the explanations, read rarely, come from the
+    same walk over the same roots as `realize_host`'s."""
+    loc, hc = scratch.localized, scratch.config
+    if loc is None or psb.link_index.warns:
+        # (the walk may log warnings, in its own order: the whole computation)
+        return realize_host(psb, hc, seed_local)
+    datapaths = psb.datapaths
+    extra = sorted(u for u in seed_local.keys() - loc.local_uuids if u in datapaths)
+    more = psb.link_index.local(extra, loc.chassis) if extra else frozenset()
+    if more is None:
+        return realize_host(psb, hc, seed_local)
+    keys, local_uuids = (psb.link_index.union(loc.local_uuids, more) if more
+                         else psb.link_index.shared(loc.local_uuids))
+    roots, host, chassis = loc.roots, hc.host, loc.chassis
+
+    def walk() -> _Walk:
+        return _Walk(psb, _with_seeds(psb, roots, seed_local), chassis, host)
+
+    local = Lazy.sharing(keys, _Deferred(walk).chain)
+    return realize_patches(psb, hc, replace(loc, local=local, local_uuids=local_uuids))
+
+
+def _with_seeds(psb: PredictedSouthbound, roots: Mapping[str, Chain],
+                seed_local: Mapping[str, Chain]) -> Mapping[str, Chain]:
+    """The walk's roots: the datapaths the chassis binds, then the seeds that still exist
+    (each with the chain it came with, read only if an explanation is)."""
+    seeded = [u for u in seed_local if u in psb.datapaths and u not in roots]
+    if not seeded:
+        return roots
+    return Lazy([*roots, *seeded], lambda u: roots[u] if u in roots else seed_local[u])
 
 
 _Run = tuple[Mapping[str, Chain], Mapping[str, Chain], tuple[ControllerEvent, ...]]
@@ -478,14 +513,34 @@ def _names(psb: PredictedSouthbound, local: Mapping[str, Chain]) -> dict[str, st
 
 
 def _local_datapaths(psb: PredictedSouthbound, roots: Mapping[str, Chain], chassis: str,
-                     host: str, events: list[ControllerEvent]) -> Mapping[str, Chain]:
-    """The local datapaths from the shared link index; the walk that explains each runs
-    only when an explanation is read (or at once when the walk logs a warning)."""
+                     host: str, events: list[ControllerEvent],
+                     ) -> tuple[Mapping[str, Chain], frozenset[str]]:
+    """The local datapaths from the shared link index, and their uuids (the set chassis with
+    the same share); the walk that explains each runs only when an explanation is read (or
+    at once when the walk logs a warning)."""
     found = psb.link_index.local(roots, chassis)
     if found is None:
-        return _closure(psb, roots, chassis, host, events)
-    keys = psb.link_index.shared(found)[0]
-    return Lazy.sharing(keys, _Walk(psb, roots, chassis, host).chain)
+        local = _closure(psb, roots, chassis, host, events)
+        return local, psb.link_index.shared(local)[1]
+    keys, uuids = psb.link_index.shared(found)
+    return Lazy.sharing(keys, _Deferred(lambda: _Walk(psb, roots, chassis, host)).chain), uuids
+
+
+class _Deferred:
+    """A `_Walk` made at the first explanation read: making one sorts its roots, and most
+    chassis' explanations are never read."""
+
+    __slots__ = ("_make", "_walk")
+
+    def __init__(self, make: Callable[[], _Walk]) -> None:
+        self._make: Callable[[], _Walk] | None = make
+        self._walk: _Walk | None = None
+
+    def chain(self, u: str) -> Chain:
+        if self._walk is None:
+            assert self._make is not None
+            self._walk, self._make = self._make(), None
+        return self._walk.chain(u)
 
 
 class _Walk:

@@ -20,7 +20,7 @@ iteration differs (sorted instead of breadth first).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping
+from collections.abc import Callable, Iterable, Iterator, KeysView, Mapping, Set
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -105,6 +105,8 @@ class LinkIndex:
                         self.conditional.setdefault(ch, []).append((dp, peer))
         self._reach: dict[str, frozenset[str]] = {}
         self._shared: dict[frozenset[str], tuple[dict[str, None], frozenset[str]]] = {}
+        self._unions: dict[tuple[frozenset[str], frozenset[str]],
+                           tuple[dict[str, None], frozenset[str]]] = {}
 
     def again(self, psb: PredictedSouthbound) -> LinkIndex:
         """The index of `psb`, a prediction with this one's links whose chassisredirect
@@ -114,7 +116,7 @@ class LinkIndex:
         new = LinkIndex(psb)
         if new.always == self.always:
             new._reach = self._reach
-        new._shared = self._shared
+        new._shared, new._unions = self._shared, self._unions
         return new
 
     def shared(self, found: Iterable[str]) -> tuple[dict[str, None], frozenset[str]]:
@@ -122,11 +124,24 @@ class LinkIndex:
         chassis with the same local datapaths. On a Neutron-shaped cloud nearly every chassis
         reaches the same thousands (each router's gateway port sits on the one provider
         network): two containers of every datapath per chassis were the biggest part of a
-        realization's memory (137 + 77 MiB of 1,000 chassis x 5,500 datapaths)."""
-        fs = frozenset(found)
+        realization's memory (137 + 77 MiB of 1,000 chassis x 5,500 datapaths). A frozenset
+        `found` (`local` gives one of its memos where it can) is looked up as it is: its hash
+        is kept, and the pair's own set is found by identity."""
+        fs = found if isinstance(found, frozenset) else frozenset(found)
         got = self._shared.get(fs)
         if got is None:
             got = self._shared[fs] = (dict.fromkeys(sorted(fs)), fs)
+        return got
+
+    def union(self, base: frozenset[str], more: Set[str]) -> tuple[dict[str, None],
+                                                                    frozenset[str]]:
+        """`shared(base | more)`, remembered by the pair: the local datapaths of a chassis
+        that kept a few datapaths the change left unreachable (`base`: a shared set of
+        thousands, whose hash and identity make the lookup O(1); `more`: a handful)."""
+        key = (base, frozenset(more))
+        got = self._unions.get(key)
+        if got is None:
+            got = self._unions[key] = self.shared(base | key[1])
         return got
 
     def reach(self, root: str) -> frozenset[str]:
@@ -143,27 +158,37 @@ class LinkIndex:
             got = self._reach[root] = frozenset(seen)
         return got
 
-    def local(self, roots: Iterable[str], chassis: str) -> set[str] | None:
+    def local(self, roots: Iterable[str], chassis: str) -> Set[str] | None:
         """The datapaths local on `chassis` given the ones it binds (`roots`); None when the
-        walk would log a warning (the caller walks, to keep the log lines in order)."""
+        walk would log a warning (the caller walks, to keep the log lines in order). Where one
+        root's reach holds all the others (most chassis of a Neutron-shaped cloud), that
+        memo itself, not a copy."""
         extra = self.conditional.get(chassis)
-        out: set[str] = set()
+        out: set[str] | frozenset[str] = frozenset()
         if extra is None:
+            copied = False
             for r in roots:
-                if r not in out:
-                    out |= self.reach(r)
+                if r in out:
+                    continue
+                if not out:
+                    out = self.reach(r)
+                    continue
+                if not copied:
+                    out, copied = set(out), True
+                out |= self.reach(r)
         else:
             more: dict[str, list[str]] = {}
             for dp, peer in extra:
                 more.setdefault(dp, []).append(peer)
             stack = list(roots)
-            out.update(stack)
+            walked = set(stack)
             while stack:
                 dp = stack.pop()
                 for peer in (*self.always.get(dp, ()), *more.get(dp, ())):
-                    if peer not in out:
-                        out.add(peer)
+                    if peer not in walked:
+                        walked.add(peer)
                         stack.append(peer)
+            out = walked
         if self.warns and not self.warns.isdisjoint(out):
             return None
         return out

@@ -37,7 +37,13 @@ from ovnguard.model.ovs import PATCH_OWNER_KEY_BY_TYPE
 from ovnguard.model.snapshot import Snapshot
 from ovnguard.record import record
 from ovnguard.simulation.bfd import BfdBasis, bfd_basis, claimed_roots, peers_of
-from ovnguard.simulation.controller import Chain, HostPrediction, realize_host, realize_patches
+from ovnguard.simulation.controller import (
+    Chain,
+    HostPrediction,
+    realize_host,
+    realize_host_seeded,
+    realize_patches,
+)
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
 from ovnguard.simulation.northd import (
@@ -391,7 +397,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
         bfd0 = _bfd(psb0, reals[i - 1])
         bfd1 = (bfd0 if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i])
                 else _bfd(psb1, reals[i], (psb0, reals[i - 1])))
-        kept: dict[frozenset[str], list[str]] = {}  # hosts share their local datapaths' set
+        kept: dict[frozenset[str], dict[str, None]] = {}  # hosts share their local datapaths' set
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
             r1 = reals[i].hosts.get(h)
@@ -583,7 +589,7 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
                psb0: PredictedSouthbound, psb1: PredictedSouthbound,
                p0: HostPrediction, p1: HostPrediction,
                everyone: list[Evidence], runtime0: HostRuntime | None,
-               kept_of: dict[frozenset[str], list[str]] | None = None) -> _Step:
+               kept_of: dict[frozenset[str], dict[str, None]] | None = None) -> _Step:
     notes: list[str] = []
     hc1: HostConfig = p1.config
     br_int = hc1.integration_bridge
@@ -691,13 +697,16 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     if not made and (runtime0.local is local_p1 or runtime0.local <= local_p1):
         inc = p1  # every datapath kept (a subset of what was local) is local anyway
     else:
+        # the datapaths kept, as Lazy keys: one dict for all hosts that had the same set
         kept = kept_of.get(runtime0.local) if kept_of is not None else None
         if kept is None:
-            kept = sorted(runtime0.local & psb1.datapaths.keys())
+            kept = dict.fromkeys(sorted(runtime0.local & psb1.datapaths.keys()))
             if kept_of is not None:
                 kept_of[runtime0.local] = kept
-        seed = Lazy([*kept, *made], was_local)
-        inc = realize_host(psb1, hc1, seed) if not seed.keys() <= p1.local.keys() else p1
+        seed = (Lazy([*kept, *made], was_local) if made
+                else Lazy.sharing(kept, was_local))
+        inc = (realize_host_seeded(psb1, p1, seed) if not seed.keys() <= p1.local.keys()
+               else p1)
 
     run_full = patch_run(st1, br_int, p1.pairs)
     run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
