@@ -162,33 +162,34 @@ class LinkIndex:
         """The datapaths local on `chassis` given the ones it binds (`roots`); None when the
         walk would log a warning (the caller walks, to keep the log lines in order). Where one
         root's reach holds all the others (most chassis of a Neutron-shaped cloud), that
-        memo itself, not a copy."""
-        extra = self.conditional.get(chassis)
+        memo itself, not a copy. On a chassis with links of its own (a gateway chassis:
+        hundreds), the memoized reaches of the peers those links lead to are added until
+        none leads further -- the same closure as a walk over both kinds of link, without
+        walking the thousands of datapaths the memos hold."""
         out: set[str] | frozenset[str] = frozenset()
-        if extra is None:
-            copied = False
-            for r in roots:
-                if r in out:
-                    continue
-                if not out:
-                    out = self.reach(r)
-                    continue
-                if not copied:
-                    out, copied = set(out), True
-                out |= self.reach(r)
-        else:
-            more: dict[str, list[str]] = {}
+        copied = False
+
+        def add(r: str) -> None:
+            nonlocal out, copied
+            if not out:
+                out = self.reach(r)
+                return
+            if not copied:
+                out, copied = set(out), True
+            out |= self.reach(r)
+
+        for r in roots:
+            if r not in out:
+                add(r)
+        extra = self.conditional.get(chassis)
+        while extra:
+            grown = False
             for dp, peer in extra:
-                more.setdefault(dp, []).append(peer)
-            stack = list(roots)
-            walked = set(stack)
-            while stack:
-                dp = stack.pop()
-                for peer in (*self.always.get(dp, ()), *more.get(dp, ())):
-                    if peer not in walked:
-                        walked.add(peer)
-                        stack.append(peer)
-            out = walked
+                if dp in out and peer not in out:
+                    add(peer)
+                    grown = True
+            if not grown:
+                break
         if self.warns and not self.warns.isdisjoint(out):
             return None
         return out
