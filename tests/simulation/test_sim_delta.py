@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -256,6 +258,49 @@ def test_bfd_peers_after_a_change_read_again_the_claims_it_changed(tmp_path: Pat
     assert _bfd_basis_changes(psb0, psb1) is not None  # what the basis reads is the same
     got = _bfd_peers(psb1, r1, (psb0, r0))
     assert got == _bfd_peers(psb1, r1) == {"ch2": {"ch3"}, "ch3": {"ch2"}}
+
+
+def test_bfd_claims_of_a_host_predicted_again_are_its_own(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    """Host changes alone (no binding differs): compute1 predicted again with the ports it
+    claims unchanged takes its claims over; compute1 no longer claiming vm1 (its VIF
+    removed) has its claims read again -- it refs the gateway group no more."""
+    from ovnguard.change.executor import default_executor
+    from ovnguard.change.parse import parse_change
+    from ovnguard.simulation import bfd
+    from ovnguard.simulation.realize import _bfd_basis_changes, _bfd_peers
+
+    realize_mod = importlib.import_module("ovnguard.simulation.realize")
+    with make(tmp_path) as c:
+        s0 = _gateway_pair_and_a_ref(c)
+    r0 = realize(s0)
+    psb0 = r0.basis.psb  # type: ignore[attr-defined]
+    _bfd_peers(psb0, r0)  # (its claims made, as a loaded model's are)
+    read: list[str] = []
+
+    def spy(basis: Any, psb: Any, chassis: str, ports: Any) -> Any:
+        read.append(chassis)
+        return bfd.claimed_roots(basis, psb, chassis, ports)
+
+    monkeypatch.setattr(realize_mod, "claimed_roots", spy)
+    with default_executor() as ex:
+        same = ex.apply(s0, parse_change(
+            "# host: compute1\novs-vsctl set open . external_ids:ovn-cms-options=x\n",
+            "c.sh")).snapshot
+        gone = ex.apply(s0, parse_change("# host: compute1\novs-vsctl del-port tap1\n",
+                                         "c.sh")).snapshot
+    for s1, claims_vm1 in ((same, True), (gone, False)):
+        r1 = realize(s1, since=r0)
+        psb1 = r1.basis.psb  # type: ignore[attr-defined]
+        assert r1.hosts["compute1"] is not r0.hosts["compute1"]
+        assert ("vm1" in r1.hosts["compute1"].bound_ports) is claims_vm1
+        assert _bfd_basis_changes(psb0, psb1) == set()
+        read.clear()
+        got = _bfd_peers(psb1, r1, (psb0, r0))
+        assert read == ([] if claims_vm1 else ["ch1"])
+        assert got == _bfd_peers(psb1, r1)
+        assert ("ch1" in got) is claims_vm1
 
 
 def test_a_realization_of_another_snapshot_lends_no_bfd_basis(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from ovnguard.model import logical
 from ovnguard.model.db import differing
 from ovnguard.model.snapshot import HostState, Snapshot
 from ovnguard.simulation import controller, northd_inc
+from ovnguard.simulation.bfd import bfd_basis, claimed_roots
 from ovnguard.simulation.northd import PredictedSouthbound, predict_southbound
 from ovnguard.simulation.realize import (
     _bfd_basis_changes,
@@ -221,8 +222,8 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     seeded = {"kept unreachable": 0, "within": 0}
     real_seeded = realize_mod.realize_host_seeded
 
-    def seeded_spy(psb: PredictedSouthbound, scratch: Any, seed: Any) -> Any:
-        out = real_seeded(psb, scratch, seed)
+    def seeded_spy(psb: PredictedSouthbound, scratch: Any, seed: Any, *more: Any) -> Any:
+        out = real_seeded(psb, scratch, seed, *more)
         want = controller.realize_host(psb, scratch.config, seed)
         assert list(out.local) == list(want.local)
         assert out == want  # (the chains compared, every one of them made)
@@ -242,6 +243,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     reused = steps = compared = said = routers_kept = 0
     bfd = {True: 0, False: 0}
     basis_kept = 0  # BFD peers made again with the state before's basis
+    bfd_carried = {"peers": 0, "claims": 0}
     for case in range(40):
         text = random_change(rng, vm1_uuid)
         result = executor.apply(s0, parse_change(text, f"c{case}.sh"))
@@ -276,6 +278,26 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
             # each host as from scratch: what it binds, its local datapaths, what it logs
             # (a binding run taken from the state before must be the one it would make)
             assert dict(rs[-1].hosts) == dict(realize(s).hosts), text
+        # the BFD peers and claims a multi-line change's steps carry from one state to the
+        # next (where what they read is the same) are each state's own
+        realization_steps([s0, *result.steps], rs)
+        for r in rs[1:]:
+            memo = r.basis.memo  # type: ignore[attr-defined]
+            psb = r.basis.psb  # type: ignore[attr-defined]
+            if "bfd" in memo:
+                assert memo["bfd"][0] is r
+                peers = memo["bfd"][1]
+                made = memo.get("bfd-claims")
+                if made is not None and made[0] is r:
+                    bb, claims = made[1]
+                    assert bb == bfd_basis(psb, bb.known), text
+                    mine = {hr.chassis: hr for hr in r.hosts.values() if hr.chassis}
+                    assert claims.keys() == mine.keys(), text
+                    for ch, (_hr, roots) in claims.items():
+                        assert roots == claimed_roots(bb, psb, ch, mine[ch].bound_ports), text
+                    bfd_carried["claims"] += 1
+                assert peers == _bfd_peers(psb, r), text
+                bfd_carried["peers"] += 1
         for r0, r1 in itertools.pairwise(rs):
             psb_0, psb_1 = r0.basis.psb, r1.basis.psb  # type: ignore[attr-defined]
             same = _same_bfd_inputs(psb_0, r0, psb_1, r1)
@@ -306,6 +328,7 @@ def test_derived_southbound_and_whatif_equal_from_scratch(
     assert patched[0] >= 5 and edited[0] >= 5 and said >= 5, (patched, edited, said)
     assert routers_kept >= 3, routers_kept
     assert basis_kept >= 3, basis_kept
+    assert min(bfd_carried.values()) >= 5, bfd_carried
     assert min(carried.values()) >= 5, carried
     assert min(router_side.values()) >= 5, router_side
     assert seeded["kept unreachable"] >= 5, seeded

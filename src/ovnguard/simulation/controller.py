@@ -125,20 +125,24 @@ def realize_host(psb: PredictedSouthbound, hc: HostConfig,
 
 
 def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
-                        seed_local: Mapping[str, Chain]) -> HostPrediction:
+                        seed_local: Mapping[str, Chain],
+                        unreached: list[str] | None = None) -> HostPrediction:
     """`realize_host(psb, scratch.config, seed_local)` from `scratch`, the host's prediction
     on the same `psb` without seeds (ovn-controller's incremental state next to its full
     recompute): the binding run is the same, and the local datapaths are the scratch ones
     plus what the seeds it does not reach reach themselves -- everything the scratch
     prediction reaches is closed under the same links already. So the thousands of shared
     local datapaths are not gone over again; the explanations, read rarely, come from the
-    same walk over the same roots as `realize_host`'s."""
+    same walk over the same roots as `realize_host`'s. `unreached`: the seeds of `psb`'s
+    datapaths the scratch prediction does not reach, sorted, where the caller knows them
+    (hosts share their sets: realize.py works this out once for all of them)."""
     loc, hc = scratch.localized, scratch.config
     if loc is None or psb.link_index.warns:
         # (the walk may log warnings, in its own order: the whole computation)
         return realize_host(psb, hc, seed_local)
     datapaths = psb.datapaths
-    extra = sorted(u for u in seed_local.keys() - loc.local_uuids if u in datapaths)
+    extra = (unreached if unreached is not None
+             else sorted(u for u in seed_local.keys() - loc.local_uuids if u in datapaths))
     more = psb.link_index.local(extra, loc.chassis) if extra else frozenset()
     if more is None:
         return realize_host(psb, hc, seed_local)

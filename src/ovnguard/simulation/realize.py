@@ -395,9 +395,11 @@ def realization_steps(snapshots: Sequence[Snapshot],
         everyone = _chassis_record_changes(before, after, preds[i - 1], preds[i], psb0,
                                            psb1)
         bfd0 = _bfd(psb0, reals[i - 1])
-        bfd1 = (bfd0 if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i])
-                else _bfd(psb1, reals[i], (psb0, reals[i - 1])))
-        kept: dict[frozenset[str], dict[str, None]] = {}  # hosts share their local datapaths' set
+        if _same_bfd_inputs(psb0, reals[i - 1], psb1, reals[i]):
+            bfd1 = _bfd_carried(psb0, reals[i - 1], psb1, reals[i], bfd0)
+        else:
+            bfd1 = _bfd(psb1, reals[i], (psb0, reals[i - 1]))
+        shared = _SharedLocal(psb1.datapaths)
         for h in sorted(after.hosts):
             hs0 = before.hosts.get(h)
             r1 = reals[i].hosts.get(h)
@@ -431,7 +433,7 @@ def realization_steps(snapshots: Sequence[Snapshot],
                 continue
             if step is None:
                 step = _host_step(h, hs0.ovs if hs0 else None, ovs1, psb0, psb1,
-                                  p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h), kept)
+                                  p0, preds[i][h], [*everyone, *bfd_ev], runtime.get(h), shared)
                 if quiet and step.pure is not None and quiet_steps is not None:
                     quiet_steps[h] = (p0, ovs1, current_language(), step)
             if h not in initial:
@@ -544,6 +546,23 @@ def _bfd(psb: PredictedSouthbound, r: Realization,
     return peers
 
 
+def _bfd_carried(psb0: PredictedSouthbound, r0: Realization, psb1: PredictedSouthbound,
+                 r1: Realization, peers: dict[str, frozenset[str]]
+                 ) -> dict[str, frozenset[str]]:
+    """`peers`, `_bfd(psb0, r0)`, as `r1`'s own where `_same_bfd_inputs` holds: remembered
+    with r0's claims for r1 (the next step of a multi-line change asks for them: they were
+    made again for every chassis)."""
+    b0, b1 = r0.basis, r1.basis
+    if not isinstance(b1, _Basis) or b1.psb is not psb1 or "bfd" in b1.memo:
+        return peers
+    b1.memo["bfd"] = (r1, peers)
+    # the basis reads the same and no claimed port's binding differs: r0's claims hold
+    made = b0.memo.get("bfd-claims") if isinstance(b0, _Basis) and b0.psb is psb0 else None
+    if made is not None and made[0] is r0:
+        b1.memo["bfd-claims"] = (r1, made[1])
+    return peers
+
+
 # what `_bfd_peers` read of a realization: the basis, and per chassis the host's realization
 # it read the claims of with the router groups they ref
 _BfdMade = tuple[BfdBasis, dict[str, tuple[HostRealization, frozenset[str]]]]
@@ -554,8 +573,8 @@ def _bfd_peers(psb: PredictedSouthbound, r: Realization,
                ) -> dict[str, frozenset[str]]:
     """`bfd.bfd_peers` of the chassis' claims in `r`. With `prev` (whose own were made
     so): its basis where the change left what that reads alone, and its claims of each
-    chassis whose host's realization is the same object and claims no port whose binding
-    differs; the rest made again."""
+    chassis whose host claims the same ports (its realization the same object, or ports
+    of the same names) none of whose bindings differs; the rest made again."""
     known = {hr.chassis for hr in r.hosts.values() if hr.chassis}
     if psb.southbound is not None:
         known |= set(psb.southbound.chassis)
@@ -576,20 +595,73 @@ def _bfd_peers(psb: PredictedSouthbound, r: Realization,
         if not hr.chassis:
             continue
         mine = old[1].get(hr.chassis) if old is not None else None
-        if mine is None or mine[0] is not hr or (changed and not changed.isdisjoint(
-                hr.bound_ports)):
+        if mine is None or (changed and not changed.isdisjoint(hr.bound_ports)):
             mine = (hr, claimed_roots(bb, psb, hr.chassis, hr.bound_ports))
+        elif mine[0] is not hr:
+            # a host predicted again (its patch ports) that claims the same ports: the same
+            # router groups (what claimed_roots reads of it is the port names)
+            mine = ((hr, mine[1]) if mine[0].bound_ports.keys() == hr.bound_ports.keys()
+                    else (hr, claimed_roots(bb, psb, hr.chassis, hr.bound_ports)))
         claims[hr.chassis] = mine  # (a chassis two hosts name: the last one's, as before)
     if isinstance(r.basis, _Basis) and r.basis.psb is psb:
         r.basis.memo["bfd-claims"] = (r, (bb, claims))
     return peers_of(bb, {c: roots for c, (_hr, roots) in claims.items()})
 
 
+class _SharedLocal:
+    """What `_host_step` works out of a host's local datapaths before (ovn-controller's
+    runtime state) against the state after, once per step for every host with the same
+    set: the hosts of a Neutron-shaped cloud share a handful of sets of thousands of
+    datapaths (`LinkIndex.shared`), and each operation over one costs ~0.1-0.25 ms a host.
+    Looked up by the sets themselves: a frozenset keeps its hash, and the one a host holds
+    is found by identity."""
+
+    __slots__ = ("_datapaths", "_gone", "_kept", "_unreached", "_within")
+
+    def __init__(self, datapaths: Mapping[str, object]) -> None:
+        self._datapaths = datapaths  # the state after's
+        self._gone: dict[frozenset[str], list[str]] = {}
+        self._kept: dict[frozenset[str], dict[str, None]] = {}
+        self._within: dict[tuple[frozenset[str], frozenset[str]], bool] = {}
+        self._unreached: dict[tuple[frozenset[str], frozenset[str]], list[str]] = {}
+
+    def gone(self, local0: frozenset[str]) -> list[str]:
+        """The datapaths of `local0` deleted, sorted."""
+        got = self._gone.get(local0)
+        if got is None:
+            got = self._gone[local0] = sorted(local0 - self._datapaths.keys())
+        return got
+
+    def kept(self, local0: frozenset[str]) -> dict[str, None]:
+        """The datapaths of `local0` that still exist, sorted, as Lazy keys (one dict for
+        every host that had the same set)."""
+        got = self._kept.get(local0)
+        if got is None:
+            got = self._kept[local0] = dict.fromkeys(sorted(local0 & self._datapaths.keys()))
+        return got
+
+    def within(self, local0: frozenset[str], local1: frozenset[str]) -> bool:
+        """`local0 <= local1`."""
+        key = (local0, local1)
+        got = self._within.get(key)
+        if got is None:
+            got = self._within[key] = local0 <= local1
+        return got
+
+    def unreached(self, local0: frozenset[str], local1: frozenset[str]) -> list[str]:
+        """The datapaths of `kept(local0)` not in `local1`, sorted."""
+        key = (local0, local1)
+        got = self._unreached.get(key)
+        if got is None:
+            got = self._unreached[key] = sorted(self.kept(local0).keys() - local1)
+        return got
+
+
 def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
                psb0: PredictedSouthbound, psb1: PredictedSouthbound,
                p0: HostPrediction, p1: HostPrediction,
                everyone: list[Evidence], runtime0: HostRuntime | None,
-               kept_of: dict[frozenset[str], dict[str, None]] | None = None) -> _Step:
+               shared: _SharedLocal | None = None) -> _Step:
     notes: list[str] = []
     hc1: HostConfig = p1.config
     br_int = hc1.integration_bridge
@@ -654,9 +726,11 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
     else:
         notes.append(f"{h}'s OVS changes are unknown (no Open_vSwitch DB on one side): "
                      "recompute triggers from OVS are not considered")
+    if shared is None:
+        shared = _SharedLocal(psb1.datapaths)
     fresh = runtime0.local is p0.realization.local_datapath_uuids
-    gone = () if fresh and psb1.datapaths is psb0.datapaths else sorted(
-        runtime0.local - psb1.datapaths.keys())  # (p0's local datapaths are psb0's)
+    # (p0's local datapaths are psb0's)
+    gone = () if fresh and psb1.datapaths is psb0.datapaths else shared.gone(runtime0.local)
     for u in gone:
         name = psb0.datapath_label(u) if u in psb0.datapaths else u
         triggers.append(Evidence(
@@ -694,19 +768,18 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Only datapaths the full computation would not have change anything.
     local_p1 = p1.realization.local_datapath_uuids
-    if not made and (runtime0.local is local_p1 or runtime0.local <= local_p1):
+    if not made and (runtime0.local is local_p1 or shared.within(runtime0.local, local_p1)):
         inc = p1  # every datapath kept (a subset of what was local) is local anyway
     else:
-        # the datapaths kept, as Lazy keys: one dict for all hosts that had the same set
-        kept = kept_of.get(runtime0.local) if kept_of is not None else None
-        if kept is None:
-            kept = dict.fromkeys(sorted(runtime0.local & psb1.datapaths.keys()))
-            if kept_of is not None:
-                kept_of[runtime0.local] = kept
-        seed = (Lazy([*kept, *made], was_local) if made
-                else Lazy.sharing(kept, was_local))
-        inc = (realize_host_seeded(psb1, p1, seed) if not seed.keys() <= p1.local.keys()
-               else p1)
+        kept = shared.kept(runtime0.local)
+        if made:
+            seed = Lazy([*kept, *made], was_local)
+            inc = (realize_host_seeded(psb1, p1, seed) if not seed.keys() <= p1.local.keys()
+                   else p1)
+        elif not (unreached := shared.unreached(runtime0.local, local_p1)):
+            inc = p1
+        else:
+            inc = realize_host_seeded(psb1, p1, Lazy.sharing(kept, was_local), unreached)
 
     run_full = patch_run(st1, br_int, p1.pairs)
     run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
