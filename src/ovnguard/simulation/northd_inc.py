@@ -397,4 +397,7 @@ def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Bindi
     for n in sorted(n for n, b in changed.items() if b is not None and n not in before):
         bisect.insort(lsp_keys, n)
     lsp_keys.extend(rest)
-    return MappingProxyType({n: changed.get(n) or before[n] for n in lsp_keys})
+    # (zip and map iterate in C: 55k bindings at 1,000 x 50, a new port named among them)
+    merged = {**before, **{n: b for n, b in changed.items() if b is not None}}
+    return MappingProxyType(dict(zip(lsp_keys, map(merged.__getitem__, lsp_keys),
+                                     strict=True)))

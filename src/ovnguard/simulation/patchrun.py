@@ -73,6 +73,11 @@ class OvsState:
 
 
 def ovs_state(hc: HostConfig) -> OvsState:
+    """The patch ports, port names and bridges of `hc`'s OVS DB (remembered on `hc`)."""
+    return hc.patch_state
+
+
+def read_ovs_state(hc: HostConfig) -> OvsState:
     patches = []
     for i in hc.interfaces:
         if i.type != "patch":

@@ -711,7 +711,9 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Recompute triggers known before ovn-controller acts.
     triggers: list[Evidence] = list(everyone)
-    if ovs0 is not None and ovs1 is not None:
+    if ovs0 is not None and ovs0 is ovs1:
+        pass  # the host's OVS DB is the one it was: no trigger from it
+    elif ovs0 is not None and ovs1 is not None:
         e0, e1 = _ext_ids(ovs0) or {}, _ext_ids(ovs1) or {}
         keys = _changed_keys(e0, e1)
         if keys:
