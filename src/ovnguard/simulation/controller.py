@@ -131,8 +131,8 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
     on the same `psb` without seeds (ovn-controller's incremental state next to its full
     recompute): the binding run is the same, and the local datapaths are the scratch ones
     plus what the seeds it does not reach reach themselves -- everything the scratch
-    prediction reaches is closed under the same links already. So the thousands of shared
-    local datapaths are not gone over again; the explanations, read rarely, come from the
+    prediction reaches is closed under the same links already. So the hundreds or thousands
+    of local datapaths are not gone over again; the explanations, read rarely, come from the
     same walk over the same roots as `realize_host`'s. `unreached`: the seeds of `psb`'s
     datapaths the scratch prediction does not reach, sorted, where the caller knows them
     (hosts share their sets: realize.py works this out once for all of them)."""

@@ -137,7 +137,7 @@ class LinkIndex:
                                                                     frozenset[str]]:
         """`shared(base | more)`, remembered by the pair: the local datapaths of a chassis
         that kept a few datapaths the change left unreachable (`base`: a shared set of
-        thousands, whose hash and identity make the lookup O(1); `more`: a handful)."""
+        hundreds or thousands, whose hash and identity make the lookup O(1); `more`: a handful)."""
         key = (base, frozenset(more))
         got = self._unions.get(key)
         if got is None:

@@ -186,8 +186,7 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
         keys += new_lsps
         keys.sort()
     keys += (b.logical_port for b in router_side)
-    return _made(topo, south, since, src,
-                 MappingProxyType({n: changed.get(n) or before[n] for n in keys}), changed)
+    return _made(topo, south, since, src, _ordered(keys, before, changed), changed)
 
 
 def _made(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
@@ -397,7 +396,14 @@ def _derived_bindings(before: Mapping[str, Binding], changed: Mapping[str, Bindi
     for n in sorted(n for n, b in changed.items() if b is not None and n not in before):
         bisect.insort(lsp_keys, n)
     lsp_keys.extend(rest)
-    # (zip and map iterate in C: 55k bindings at 1,000 x 50, a new port named among them)
-    merged = {**before, **{n: b for n, b in changed.items() if b is not None}}
-    return MappingProxyType(dict(zip(lsp_keys, map(merged.__getitem__, lsp_keys),
-                                     strict=True)))
+    return _ordered(lsp_keys, before, changed)
+
+
+def _ordered(keys: list[str], before: Mapping[str, Binding],
+             changed: Mapping[str, Binding | None]) -> Mapping[str, Binding]:
+    """The bindings of `keys`, in that order: `changed`'s where it has one, else `before`'s.
+    (zip and map iterate in C: 55k bindings at 1,000 x 50, where a comprehension looked
+    each name up twice in bytecode.)"""
+    merged = thawed(before)  # (C-speed; `{**before}` of a proxy goes item by item)
+    merged.update((n, b) for n, b in changed.items() if b is not None)
+    return MappingProxyType(dict(zip(keys, map(merged.__getitem__, keys), strict=True)))
