@@ -303,6 +303,33 @@ def test_bfd_claims_of_a_host_predicted_again_are_its_own(tmp_path: Path,
         assert ("ch1" in got) is claims_vm1
 
 
+def test_incremental_state_from_a_prediction_in_another_language_is_made_again(
+        tmp_path: Path) -> None:
+    """`realize_host_seeded` takes what the host binds from its prediction from scratch only
+    where that is the binding run `realize_host` would take now: a prediction explained in
+    English, asked for in Korean, is made again (every chain in Korean)."""
+    from ovnguard.i18n import set_language
+    from ovnguard.simulation.controller import realize_host, realize_host_seeded
+
+    with make(tmp_path) as c:
+        s = _gateway_pair_and_a_ref(c)
+    try:
+        set_language("en")
+        r = realize(s)
+        psb, scratch = r.basis.psb, r.basis.preds["compute1"]  # type: ignore[attr-defined]
+        assert scratch.realization.bound_ports  # (vm1's chain: English here)
+        same = realize_host_seeded(psb, scratch, {})
+        assert same == scratch and same.localized is not None
+        assert same.localized.bound is scratch.localized.bound  # type: ignore[union-attr]
+        set_language("ko")
+        got = realize_host_seeded(psb, scratch, {})
+        assert got == realize_host(psb, scratch.config, {})
+        assert got.localized == realize_host(psb, scratch.config, {}).localized
+        assert got != scratch
+    finally:
+        set_language("en")
+
+
 def test_a_realization_of_another_snapshot_lends_no_bfd_basis(tmp_path: Path) -> None:
     """`realization_delta(before, after, r)` with `r` of another snapshot (allowed: it only
     loses reuse): the BFD basis `r` made is of that snapshot's gateway groups, not of

@@ -137,8 +137,9 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
     datapaths the scratch prediction does not reach, sorted, where the caller knows them
     (hosts share their sets: realize.py works this out once for all of them)."""
     loc, hc = scratch.localized, scratch.config
-    if loc is None or psb.link_index.warns:
-        # (the walk may log warnings, in its own order: the whole computation)
+    if loc is None or psb.link_index.warns or not _run_of(psb, hc, loc):
+        # (the walk may log warnings, in its own order; or `scratch` was not made from the
+        # binding run realize_host would take now -- another language: the whole computation)
         return realize_host(psb, hc, seed_local)
     datapaths = psb.datapaths
     extra = (unreached if unreached is not None
@@ -155,6 +156,13 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
 
     local = Lazy.sharing(keys, _Deferred(walk).chain)
     return realize_patches(psb, hc, replace(loc, local=local, local_uuids=local_uuids))
+
+
+def _run_of(psb: PredictedSouthbound, hc: HostConfig, loc: Localized) -> bool:
+    """Whether `loc` holds the binding run `_binding_run(psb, hc, ...)` gives now."""
+    got = psb.__dict__.get("_binding_run", {}).get(id(hc))
+    return (got is not None and got[0] is hc and got[1] == current_language()
+            and got[2][0] is loc.bound)
 
 
 def _with_seeds(psb: PredictedSouthbound, roots: Mapping[str, Chain],
