@@ -159,10 +159,9 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
 
 
 def _run_of(psb: PredictedSouthbound, hc: HostConfig, loc: Localized) -> bool:
-    """Whether `loc` holds the binding run `_binding_run(psb, hc, ...)` gives now."""
-    got = psb.__dict__.get("_binding_run", {}).get(id(hc))
-    return (got is not None and got[0] is hc and got[1] == current_language()
-            and got[2][0] is loc.bound)
+    """Whether `loc` holds the binding run `_binding_run` gives now (remembered: the one
+    `loc` came from, unless it was made in another language)."""
+    return _binding_run(psb, hc, loc.chassis)[0] is loc.bound
 
 
 def _with_seeds(psb: PredictedSouthbound, roots: Mapping[str, Chain],

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from ovnguard.model.db import Database
 from ovnguard.model.evidence import Evidence
@@ -24,9 +23,6 @@ from ovnguard.model.ovs import INTEGRATION_BRIDGE, OWNER_KEYS, frozen_smap
 from ovnguard.record import record
 from ovnguard.simulation.mappings import KEY as MAPPINGS_KEY
 from ovnguard.simulation.mappings import chassis_key
-
-if TYPE_CHECKING:
-    from ovnguard.simulation.patchrun import OvsState
 
 DEFAULT_BRIDGE_NAME = INTEGRATION_BRIDGE
 # patch.c patch_run(): br-int ports with one of these external_ids are ovn-controller's; the
@@ -88,15 +84,6 @@ class HostConfig:
 
     def br_int_interfaces(self) -> list[ControllerInterface]:
         return [i for i in self.interfaces if i.bridge == self.integration_bridge]
-
-    @cached_property
-    def patch_state(self) -> OvsState:
-        """`patchrun.ovs_state(self)`, made once: the steps of a change and the predictions
-        that read the same OVS DB share this configuration, and each read it (thousands of
-        hosts, at every step of a multi-line change). Read, never changed."""
-        from ovnguard.simulation.patchrun import read_ovs_state
-
-        return read_ovs_state(self)
 
     @cached_property
     def iface_ids(self) -> frozenset[str]:

@@ -73,11 +73,18 @@ class OvsState:
 
 
 def ovs_state(hc: HostConfig) -> OvsState:
-    """The patch ports, port names and bridges of `hc`'s OVS DB (remembered on `hc`)."""
-    return hc.patch_state
+    """The patch ports, port names and bridges of `hc`'s OVS DB. Made once per host
+    configuration and remembered on it, as a `cached_property` is: the steps of a change
+    and the predictions that read the same OVS DB share the configuration, and each step
+    read it twice (thousands of hosts, at every step of a multi-line change). Read, never
+    changed."""
+    got: OvsState | None = hc.__dict__.get("_ovs_state")
+    if got is None:
+        got = hc.__dict__["_ovs_state"] = _read_ovs_state(hc)
+    return got
 
 
-def read_ovs_state(hc: HostConfig) -> OvsState:
+def _read_ovs_state(hc: HostConfig) -> OvsState:
     patches = []
     for i in hc.interfaces:
         if i.type != "patch":

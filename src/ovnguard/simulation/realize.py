@@ -617,13 +617,12 @@ class _SharedLocal:
     hundreds, are mostly their own. Looked up by the sets themselves: a frozenset keeps its
     hash, and the one a host holds is found by identity."""
 
-    __slots__ = ("_datapaths", "_gone", "_kept", "_unreached", "_within")
+    __slots__ = ("_datapaths", "_gone", "_kept", "_unreached")
 
     def __init__(self, datapaths: Mapping[str, object]) -> None:
         self._datapaths = datapaths  # the state after's
         self._gone: dict[frozenset[str], list[str]] = {}
         self._kept: dict[frozenset[str], dict[str, None]] = {}
-        self._within: dict[tuple[frozenset[str], frozenset[str]], bool] = {}
         self._unreached: dict[tuple[frozenset[str], frozenset[str]], list[str]] = {}
 
     def gone(self, local0: frozenset[str]) -> list[str]:
@@ -641,20 +640,14 @@ class _SharedLocal:
             got = self._kept[local0] = dict.fromkeys(sorted(local0 & self._datapaths.keys()))
         return got
 
-    def within(self, local0: frozenset[str], local1: frozenset[str]) -> bool:
-        """`local0 <= local1`."""
-        key = (local0, local1)
-        got = self._within.get(key)
-        if got is None:
-            got = self._within[key] = local0 <= local1
-        return got
-
     def unreached(self, local0: frozenset[str], local1: frozenset[str]) -> list[str]:
-        """The datapaths of `kept(local0)` not in `local1`, sorted."""
+        """The datapaths of `kept(local0)` not in `local1`, sorted (empty: `local0`'s
+        datapaths that still exist are all in `local1`)."""
         key = (local0, local1)
         got = self._unreached.get(key)
         if got is None:
-            got = self._unreached[key] = sorted(self.kept(local0).keys() - local1)
+            got = self._unreached[key] = sorted(u for u in local0 - local1
+                                                if u in self._datapaths)
         return got
 
 
@@ -771,18 +764,15 @@ def _host_step(h: str, ovs0: Database | None, ovs1: Database | None,
 
     # Only datapaths the full computation would not have change anything.
     local_p1 = p1.realization.local_datapath_uuids
-    if not made and (runtime0.local is local_p1 or shared.within(runtime0.local, local_p1)):
+    if made:
+        seed = Lazy([*shared.kept(runtime0.local), *made], was_local)
+        inc = realize_host_seeded(psb1, p1, seed) if not seed.keys() <= p1.local.keys() else p1
+    elif (runtime0.local is local_p1
+          or not (unreached := shared.unreached(runtime0.local, local_p1))):
         inc = p1  # every datapath kept (a subset of what was local) is local anyway
     else:
-        kept = shared.kept(runtime0.local)
-        if made:
-            seed = Lazy([*kept, *made], was_local)
-            inc = (realize_host_seeded(psb1, p1, seed) if not seed.keys() <= p1.local.keys()
-                   else p1)
-        elif not (unreached := shared.unreached(runtime0.local, local_p1)):
-            inc = p1
-        else:
-            inc = realize_host_seeded(psb1, p1, Lazy.sharing(kept, was_local), unreached)
+        inc = realize_host_seeded(psb1, p1, Lazy.sharing(shared.kept(runtime0.local),
+                                                         was_local), unreached)
 
     run_full = patch_run(st1, br_int, p1.pairs)
     run_inc = run_full if inc is p1 else patch_run(st1, br_int, inc.pairs)
