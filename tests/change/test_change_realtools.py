@@ -28,6 +28,8 @@ from hypothesis import strategies as st
 from helpers.change_oracle import canonical, normalize_message
 from helpers.real_db import RealDb, make_db
 from ovnguard.change import ChangeResult, RealToolExecutor, parse_change
+from ovnguard.change.neutron import Ml2Config
+from ovnguard.change.realtools import RealBackend, ServerExited
 from ovnguard.change.shell import quote_words
 from ovnguard.change.syntax import commands_of
 from ovnguard.change.tools import find_tools
@@ -326,14 +328,48 @@ def test_a_server_that_cannot_be_put_back_is_started_again(bundle: Path) -> None
         first = backend.servers[("nb",)]
         _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)
         assert backend.servers[("nb",)] is first  # kept and put back
-        first.proc.kill()  # the rollback after the next change cannot be committed
-        first.proc.wait()
-        snapshot = snapshot_of(bundle)
-        r = ex.apply(snapshot, parse_change("ovn-nbctl ls-del sw1\n", "change.sh"))
-        assert [a.status for a in r.applied] == ["unsupported"]  # said so, never guessed
+        put_back = backend.reset
+
+        def killed_first() -> None:  # the server dies between the line and the rollback
+            backend.servers[("nb",)].proc.kill()
+            backend.servers[("nb",)].proc.wait()
+            put_back()
+
+        backend.reset = killed_first  # type: ignore[method-assign]
+        r = ex.apply(snapshot_of(bundle), parse_change("ovn-nbctl ls-del sw1\n", "change.sh"))
+        assert [a.status for a in r.applied] == ["applied"]  # the line ran before the kill
         assert ("nb",) not in backend.servers  # dropped by the failed rollback ...
+        backend.reset = put_back  # type: ignore[method-assign]
         _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)  # ... and started again
         assert backend.servers[("nb",)] is not first
+
+
+def test_a_server_found_gone_before_a_line_is_started_again(bundle: Path) -> None:
+    # killed between two changes: the next line runs on a new copy of the same database,
+    # at once (its daemon would otherwise wait LINE_TIMEOUT for the dead one to come back)
+    with RealToolExecutor(find_tools()) as ex:
+        _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)
+        backend = ex._kept
+        assert backend is not None
+        first = backend.servers[("nb",)]
+        first.proc.kill()
+        first.proc.wait()
+        _check(bundle, "ovn-nbctl", [["ls-del", "sw1"]], ex)
+        assert backend.servers[("nb",)] is not first
+
+
+def test_a_server_that_dies_under_a_line_is_reported_not_waited_for(bundle: Path) -> None:
+    with RealBackend(find_tools()) as backend:
+        db = snapshot_of(bundle).nb
+        assert db is not None
+        out = backend.execute(parse_change("ovn-nbctl ls-del sw1\n", "x").invocations[0],
+                              db, ("nb",), "seed", Ml2Config(None, None))
+        assert out.after is not None
+        server = backend.servers[("nb",)]
+        server.proc.kill()
+        server.proc.wait()
+        with pytest.raises(ServerExited):  # seen within _LIVENESS_MS, not LINE_TIMEOUT
+            backend.daemons["ovn-nbctl"].run(["ls-list"])
 
 
 def test_a_live_collected_host_gives_the_real_tool_its_tunnel_ports(bundle: Path) -> None:

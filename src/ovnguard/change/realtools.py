@@ -69,6 +69,7 @@ from ovnguard.sources.ovsdb_file import (
 LINE_TIMEOUT = 30.0  # seconds; a line that takes longer is reported, not waited for
 WAIT_TIMEOUT = 3  # seconds a `wait-until` line may wait on a copy nothing else changes
 SYNC_TIMEOUT = 2.0  # seconds a daemon may take to show a transaction another client made
+_LIVENESS_MS = 100  # how often a wait on a daemon looks whether the server is still there
 
 # The tools' "not found" messages -> the table whose names to suggest from.
 _MISSING = [
@@ -86,6 +87,16 @@ _MISSING = [
 
 class ToolError(RuntimeError):
     """A throwaway server or daemon could not be started (a broken --ovn-bindir)."""
+
+
+class ServerExited(ToolError):
+    """The throwaway ovsdb-server a line was running on is gone (it crashed, or something
+    killed it): a client of it would wait for it to come back until LINE_TIMEOUT."""
+
+    def __init__(self, server: _Server) -> None:
+        err = server.proc.stderr.read().decode(errors="replace") if server.proc.stderr else ""
+        last = err.strip().splitlines()[-1:] or [f"exit status {server.proc.returncode}"]
+        super().__init__(f"the copy's ovsdb-server exited ({last[0]})")
 
 
 def _missing(error: str) -> tuple[str, str] | None:
@@ -316,6 +327,7 @@ class _CtlDaemon:
     """ovn-nbctl / ovn-sbctl in daemon mode, driven over its control socket."""
 
     def __init__(self, tools: Tools, tool: str, server: _Server, work: Path) -> None:
+        self.server = server
         self.ctl = work / f"{tool}.ctl"
         self.pidfile = work / f"{tool}.pid"
         r = subprocess.run(
@@ -346,7 +358,8 @@ class _CtlDaemon:
             time.sleep(0.001)
 
     def run(self, args: list[str]) -> tuple[str | None, str]:
-        """(error text or None, output) of `run ARGS` -- one transaction."""
+        """(error text or None, output) of `run ARGS` -- one transaction. ServerExited as
+        soon as the server is seen gone (the daemon itself would wait for it to return)."""
         req = ovs.jsonrpc.Message.create_request("run", args)
         if self.conn.send(req):
             raise ToolError("lost the control connection")
@@ -360,13 +373,15 @@ class _CtlDaemon:
                 return None, str(msg.result or "")
             if error not in (0, errno.EAGAIN):
                 raise ToolError(f"control connection: {os.strerror(error)}")
+            if self.server.proc.poll() is not None:
+                raise ServerExited(self.server)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
             poller = ovs.poller.Poller()
             self.conn.wait(poller)
             self.conn.recv_wait(poller)
-            poller.timer_wait(int(left * 1000) + 1)
+            poller.timer_wait(min(int(left * 1000) + 1, _LIVENESS_MS))
             poller.block()
 
     def sees(self, probe: _Probe) -> bool:
@@ -473,9 +488,10 @@ class RealBackend:
 
     def _server(self, key: DbKey, db: Database) -> _Server:
         s = self.servers.get(key)
-        if s is not None and s.db is not db:
+        if s is not None and (s.db is not db or s.proc.poll() is not None):
             # The caller's database is not the one the server holds (never the case when
-            # lines run in order): start over from what the caller has.
+            # lines run in order), or the server is gone: start over from what the caller
+            # has, which is exactly what the line would have run on.
             self._drop(key)
             s = None
         if s is None:
@@ -536,6 +552,10 @@ class RealBackend:
                 error = self._process(tool, server, words)
             else:
                 error = self._via_daemon(tool, server, words)
+        except ServerExited as e:  # while this line ran: the line may be what killed it
+            self._drop(key)
+            return Outcome(unsupported=_("{error} while {tool} ran this line; what the line "
+                                         "does is unknown").format(error=e, tool=tool))
         except TimeoutError:
             if waits:
                 return Outcome(unsupported=_(
@@ -558,6 +578,8 @@ class RealBackend:
         try:
             error, _out = self._daemon(tool, server).run(words)
             return error
+        except ServerExited:
+            raise
         except ToolError:
             # Some errors end the daemon (ctl_fatal() exits, before any commit): drop it
             # (the next line starts a new one) and run this line as its own process, which
