@@ -7,10 +7,9 @@ uses. `ovnguard check`, `ovnguard demo` and the guard all call `assess`.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from ovnguard.change.executor import Executor, RealToolExecutor, default_executor
 from ovnguard.change.model import Change, ChangeResult
 from ovnguard.findings.context import ChangeContext, RuleContext
 from ovnguard.findings.registry import run_change_rules
@@ -25,6 +24,9 @@ from ovnguard.report.assemble import build_report
 from ovnguard.report.schema import Report
 from ovnguard.simulation.realize import realization_delta, realization_steps, realize
 from ovnguard.simulation.types import EventKind, HostDelta, Realization
+
+if TYPE_CHECKING:  # a check without a change file needs no executor: imported with one
+    from ovnguard.change.executor import Executor
 
 
 @record
@@ -71,8 +73,13 @@ def assess(snapshot: Snapshot, change: Change | None = None,
         if change is None:
             base = Baseline.of(snapshot) if fresh or baseline is None else baseline
             return replace(_assess(base, None, None, None), baseline=base)
-        executor = executor or default_executor()
+        if executor is None:
+            from ovnguard.change.executor import default_executor
+
+            executor = default_executor()
         if fresh or baseline is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             # The real-tool executor mostly waits for its servers and tools: let it run while
             # the state before is simulated (both only read the immutable snapshot).
             with ThreadPoolExecutor(1) as pool:
@@ -107,6 +114,8 @@ def _assess(base: Baseline, change: Change | None, result: ChangeResult | None,
     extra = run_change_rules(ChangeContext(change, result, ctx0))
     extra += host_step_findings(change, result, operator)  # host lines, in their order
     assessment = evaluate(ctx0, ctx1, extra, change_line_evidence(change, result))
+    from ovnguard.change.executor import RealToolExecutor
+
     tools = executor.tools.versions() if isinstance(executor, RealToolExecutor) else {}
     report = build_report(result.snapshot, change, assessment, deltas, result, tools,
                           semantics=after_r.semantics, memo=ctx0.memo, index=ctx1.nb,
