@@ -96,7 +96,7 @@ class ServerExited(ToolError):
     def __init__(self, server: _Server) -> None:
         err = server.proc.stderr.read().decode(errors="replace") if server.proc.stderr else ""
         last = err.strip().splitlines()[-1:] or [f"exit status {server.proc.returncode}"]
-        super().__init__(f"the copy's ovsdb-server exited ({last[0]})")
+        super().__init__(_("the copy's ovsdb-server exited ({why})").format(why=last[0]))
 
 
 def _missing(error: str) -> tuple[str, str] | None:
