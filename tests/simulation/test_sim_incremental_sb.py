@@ -154,6 +154,7 @@ def assert_same_sb(a: PredictedSouthbound, b: PredictedSouthbound) -> None:
     assert list(a.topology.router_ports) == list(b.topology.router_ports)
     assert list(a.bindings) == list(b.bindings)
     assert a.events == b.events
+    assert a.join == b.join  # what the next derivation of the router side starts from
     # what is derived on first use (and may be taken from the prediction before)
     assert a.claimable == b.claimable
     assert (a.labels, a.by_label) == (b.labels, b.by_label)

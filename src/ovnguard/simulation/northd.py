@@ -16,7 +16,7 @@ import ipaddress
 import itertools
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -177,6 +177,13 @@ class PredictedSouthbound:
                                       if rp.peer)
 
     @cached_property
+    def join(self) -> Join:
+        """The join of this prediction's topology, what `derive_router_side` derives the
+        next one's from: the one `predict_southbound` made, or made again on first use (only
+        read of a prediction without northd's events, the join's warnings among them)."""
+        return join_ports(self.topology, self.nb_source, _unheard)
+
+    @cached_property
     def link_index(self) -> LinkIndex:
         from ovnguard.simulation.locality import LinkIndex
 
@@ -295,6 +302,7 @@ def predict_southbound(nb: Database, sb: Database | None = None,
     )
     if since is not None and edited is not None:
         inc.carry_memos(psb, since, changed)
+    psb.__dict__["join"] = join  # its cached_property, already made
     return psb
 
 
@@ -314,35 +322,49 @@ class Join:
     vtep_switches: frozenset[str]  # uuids of the switches with a vtep port
 
 
-def join_ports(topo: LogicalTopology, src: str, northd: Emit) -> Join:
+def _unheard(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
+    """A join made again of a topology whose warnings its prediction already holds."""
+
+
+def scan_switch_ports(ports: Iterable[SwitchPort]) -> tuple[tuple[SwitchPort, ...],
+                                                             frozenset[str]]:
+    """The switch ports of type router, by name, and the uuids of the switches with a vtep
+    port: what the join needs of every switch port (~200k at the goal size), in one pass,
+    sorting the router-type ones only (1 in 10)."""
+    router_lsps: list[SwitchPort] = []
+    vtep_switches: set[str] = set()
+    for p in ports:
+        if p.type == "router":
+            router_lsps.append(p)
+        elif p.type == "vtep":
+            vtep_switches.add(p.switch_uuid)
+    router_lsps.sort(key=lambda p: p.name)
+    return tuple(router_lsps), frozenset(vtep_switches)
+
+
+def join_ports(topo: LogicalTopology, src: str, northd: Emit,
+               scan: tuple[tuple[SwitchPort, ...], frozenset[str]] | None = None) -> Join:
+    """`scan`: `scan_switch_ports` of `topo`'s switch ports, where the caller has it."""
     lrps: dict[str, RouterPort] = {}
+    def mac_fact(rp: RouterPort) -> tuple[Evidence, ...]:  # made only for a warning
+        return (Evidence(_("router port {name} has mac {mac!r}").format(
+            name=rp.name, mac=rp.mac), src, "Logical_Router_Port", rp.name),)
+
     for rp in sorted(topo.router_ports.values(), key=lambda p: p.name):
-        ev = (Evidence(_("router port {name} has mac {mac!r}").format(name=rp.name,
-            mac=rp.mac), src, "Logical_Router_Port",
-                       rp.name),)
         if not _MAC.match(rp.mac):
-            northd("WARN", f"bad 'mac' {rp.mac}", rp.name, ev)
+            northd("WARN", f"bad 'mac' {rp.mac}", rp.name, mac_fact(rp))
             continue
         if rp.name in topo.switch_ports:
             # Both live in one `ports` hmap keyed by name; which one northd keeps depends on
             # datapath hash order. Keep the switch port and say so.
-            northd("WARN", f"duplicate logical router port {rp.name}", rp.name, ev)
+            northd("WARN", f"duplicate logical router port {rp.name}", rp.name, mac_fact(rp))
             continue
         lrps[rp.name] = rp
 
     # Peers (join_logical_ports(), second loop).
     lrp_peer: dict[str, str] = {}  # LRP name -> peer key (LSP or LRP name)
     lsp_peer: dict[str, RouterPort] = {}  # LSP name -> LRP
-    # one pass over the switch ports (~200k at the goal size), sorting the router-type
-    # ones only (1 in 10)
-    router_lsps: list[SwitchPort] = []
-    vtep_switches: set[str] = set()
-    for p in topo.switch_ports.values():
-        if p.type == "router":
-            router_lsps.append(p)
-        elif p.type == "vtep":
-            vtep_switches.add(p.switch_uuid)
-    router_lsps.sort(key=lambda p: p.name)
+    router_lsps, vtep_switches = scan or scan_switch_ports(topo.switch_ports.values())
     for lsp in router_lsps:
         target = lrps.get(lsp.router_port or "")
         if target is None:
@@ -357,7 +379,7 @@ def join_ports(topo: LogicalTopology, src: str, northd: Emit) -> Join:
         elif rp.peer in topo.switch_ports:
             northd("WARN", f"Bad configuration: The peer of router port {rp.name} is a "
                    "switch port", rp.name, ())
-    return Join(lrps, lsp_peer, lrp_peer, tuple(router_lsps), frozenset(vtep_switches))
+    return Join(lrps, lsp_peer, lrp_peer, router_lsps, vtep_switches)
 
 
 def router_lsp_binding(lsp: SwitchPort, join: Join, topo: LogicalTopology) -> Binding:
@@ -375,12 +397,12 @@ def router_lsp_binding(lsp: SwitchPort, join: Join, topo: LogicalTopology) -> Bi
                    MappingProxyType(opts), nb_row=lsp.name)
 
 
-def router_port_bindings(topo: LogicalTopology, join: Join, src: str,
-                         northd: Emit) -> list[Binding]:
+def router_port_bindings(topo: LogicalTopology, join: Join, src: str, northd: Emit,
+                         ports: Iterable[RouterPort] | None = None) -> list[Binding]:
     """The router ports' bindings, by name, each distributed gateway port's chassisredirect
-    binding after its own, before SB."""
+    binding after its own, before SB (`ports`: of those of the join's router ports only)."""
     out: list[Binding] = []
-    for rp in join.lrps.values():
+    for rp in join.lrps.values() if ports is None else ports:
         router = topo.routers[rp.router_uuid]
         chassis = router.chassis
         opts = {}

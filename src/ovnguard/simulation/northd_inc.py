@@ -20,12 +20,13 @@ from types import MappingProxyType
 
 from ovnguard.model.db import thawed
 from ovnguard.model.evidence import Evidence
-from ovnguard.model.logical import LogicalTopology, RouterPort, Southbound
+from ovnguard.model.logical import LogicalTopology, RouterPort, Southbound, SwitchPort
 from ovnguard.simulation.northd import (
     GLOBAL_TYPES,
     Binding,
     Datapath,
     Indexes,
+    Join,
     PredictedSouthbound,
     join_ports,
     peer_switch,
@@ -142,7 +143,9 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
     def northd(level: str, msg: str, lport: str = "", ev: tuple[Evidence, ...] = ()) -> None:
         warned.append(msg)
 
-    join = join_ports(topo, src, northd)
+    moved = topo.changed_ports(t0)  # the switch ports that differ
+    j0 = since.join
+    join = join_ports(topo, src, northd, _scan_again(j0, moved, p0, p1))
     if warned:
         return None
     before = since.bindings
@@ -153,25 +156,54 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
         if ob is None or not same_but_sb(ob, b):
             changed[b.logical_port] = with_sb(b, south)
 
-    for n in topo.changed_ports(t0):
+    for n in moved:
         new = p1.get(n)
         if new is None:
             changed[n] = None
         elif new.type != "router":  # (router-type ones: below, with all of them)
             put(switch_port_binding(new, south, src, northd))
+    # Every router-type switch port and router port is looked at; the binding of one whose
+    # inputs are those of the state before -- the port, the router port across and that
+    # one's router (its `chassis`), the peer the join found, whether the switch across has
+    # vtep ports -- is the state before's (no northd event there: none here either). The
+    # others are made again, as the whole computation makes them.
+    r0, r1 = t0.routers, topo.routers
+
+    def same_router(uuid: str) -> bool:
+        a, b = r0.get(uuid), r1[uuid]
+        return a is b or a == b
+
     for lsp in join.router_lsps:
-        put(router_lsp_binding(lsp, join, topo))
-    router_side = router_port_bindings(topo, join, src, northd)
-    now = {b.logical_port for b in router_side}
+        n = lsp.name
+        lp0, lp1 = j0.lsp_peer.get(n), join.lsp_peer.get(n)
+        if n in moved or not (lp0 is lp1 or lp0 == lp1) or (
+                lp1 is not None and not same_router(lp1.router_uuid)):
+            put(router_lsp_binding(lsp, join, topo))
+    names: list[str] = []  # the router side's, in the whole computation's order
+    for rp in join.lrps.values():
+        n = rp.name
+        rp0 = t0.router_ports.get(n)
+        peer = join.lrp_peer.get(n)
+        if (rp0 is not None and (rp0 is rp or rp0 == rp) and same_router(rp.router_uuid)
+                and j0.lrp_peer.get(n) == peer and rp0.name in j0.lrps
+                and (not rp.is_gateway_port
+                     or (peer_switch(peer, t0) in j0.vtep_switches)
+                     == (peer_switch(peer, topo) in join.vtep_switches))):
+            names.append(n)
+            if rp.is_gateway_port and not r1[rp.router_uuid].chassis:
+                names.append(f"cr-{n}")
+            continue
+        for b in router_port_bindings(topo, join, src, northd, (rp,)):
+            names.append(b.logical_port)
+            put(b)
+    now = set(names)
     tail = list(itertools.islice(before, n0, None))  # the state before's router side
     # A name that is a switch port's on one side of the change and the router side's on the
     # other (or twice the router side's: a router port named like a chassisredirect port)
     # moves between the two parts of the order: the whole computation places it.
-    if (warned or len(now) < len(router_side) or any(n in p0 or n in p1 for n in now)
+    if (warned or len(now) < len(names) or any(n in p0 or n in p1 for n in now)
             or any(n in p1 for n in tail)):
         return None
-    for b in router_side:
-        put(b)
     # what was a router or chassisredirect port's and is no more
     for n in tail:
         if n not in now:
@@ -185,8 +217,30 @@ def derive_router_side(topo: LogicalTopology, south: Southbound | None,
     if new_lsps:
         keys += new_lsps
         keys.sort()
-    keys += (b.logical_port for b in router_side)
-    return _made(topo, south, since, src, _ordered(keys, before, changed), changed)
+    keys += names
+    psb = _made(topo, south, since, src, _ordered(keys, before, changed), changed)
+    psb.__dict__["join"] = join  # its cached_property, already made
+    return psb
+
+
+def _scan_again(j0: Join, moved: set[str], p0: Mapping[str, SwitchPort],
+                p1: Mapping[str, SwitchPort]) -> tuple[tuple[SwitchPort, ...],
+                                                       frozenset[str]] | None:
+    """`scan_switch_ports` of the switch ports `p1`, from the state before's join `j0`,
+    where only the ports named in `moved` differ from `p0`'s: the router-type ones edited
+    (no pass over every switch port). None where a vtep port is among them (the whole
+    scan says which switches have one)."""
+    vtep = [p for n in moved for p in (p0.get(n), p1.get(n)) if p is not None
+            and p.type == "vtep"]
+    if vtep:
+        return None
+    kept = [p for p in j0.router_lsps if p.name not in moved] if moved else \
+        list(j0.router_lsps)
+    added = [b for n in moved if (b := p1.get(n)) is not None and b.type == "router"]
+    if added:
+        kept += added
+        kept.sort(key=lambda p: p.name)
+    return tuple(kept), j0.vtep_switches
 
 
 def _made(topo: LogicalTopology, south: Southbound | None, since: PredictedSouthbound,
