@@ -162,6 +162,18 @@ class PredictedSouthbound:
                          for n in itertools.chain.from_iterable(self.links.values()))
 
     @cached_property
+    def peered_by(self) -> Mapping[str, tuple[str, ...]]:
+        """name -> the patch and l3gateway ports naming it as their peer: the links that
+        come or go with its binding (`northd_inc.reindexed`)."""
+        out: dict[str, list[str]] = {}
+        for typ in ("patch", "l3gateway"):
+            for n in self.by_type.get(typ, ()):
+                peer = self.bindings[n].peer
+                if peer is not None:
+                    out.setdefault(peer, []).append(n)
+        return MappingProxyType({k: tuple(v) for k, v in out.items()})
+
+    @cached_property
     def named_peers(self) -> frozenset[str]:
         """The peers the patch and l3gateway bindings name (a link appears when a port of
         that name is made, whether or not one is there now)."""

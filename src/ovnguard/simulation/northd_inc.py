@@ -311,22 +311,52 @@ def reindexed(since: PredictedSouthbound, bindings: Mapping[str, Binding],
         return MappingProxyType(out)
 
     by_type = index(since.by_type, lambda b: b.type)
+    by_datapath = index(since.by_datapath, lambda b: b.datapath)
     if links is None:
-        found: dict[str, list[str]] = {}
-        for typ in ("patch", "l3gateway"):
-            for n in by_type.get(typ, ()):
-                b = bindings[n]
-                if b.peer is not None and b.peer in bindings:
-                    found.setdefault(b.datapath, []).append(n)
-        links = {k: tuple(sorted(v)) for k, v in found.items()}
-        links = since.links if links == since.links else MappingProxyType(links)
+        links = _links_again(since, bindings, changed, by_datapath)
     return Indexes(
-        by_datapath=index(since.by_datapath, lambda b: b.datapath),
+        by_datapath=by_datapath,
         by_type=by_type,
         children=index(since.children, lambda b: b.parent_port),
         links=links,
         localnets=index(since.localnets,
                         lambda b: b.datapath if b.type == "localnet" else None))
+
+
+def _links_again(since: PredictedSouthbound, bindings: Mapping[str, Binding],
+                 changed: Mapping[str, Binding | None],
+                 by_datapath: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+    """The `links` index of `bindings`, from `since`'s: read again only for the datapaths
+    of the changed bindings and of the links naming a changed binding as their peer (whose
+    link comes or goes with it), from those datapaths' ports (`by_datapath`, sorted).
+    `since.links` itself where no entry differs (callers compare it by identity)."""
+    before = since.bindings
+    dps: set[str] = set()
+    for n, b in changed.items():
+        ob = before.get(n)
+        if ob is not None:
+            dps.add(ob.datapath)
+        if b is not None:
+            dps.add(b.datapath)
+        for m in since.peered_by.get(n, ()):
+            x = bindings.get(m)
+            if x is not None:
+                dps.add(x.datapath)
+    old = since.links
+    out: dict[str, tuple[str, ...]] | None = None
+    for dp in dps:
+        names = tuple(n for n in by_datapath.get(dp, ())
+                      if (b := bindings[n]).type in ("patch", "l3gateway")
+                      and b.peer is not None and b.peer in bindings)
+        if names == old.get(dp, ()):
+            continue
+        if out is None:
+            out = thawed(old)
+        if names:
+            out[dp] = names
+        else:
+            del out[dp]
+    return old if out is None else MappingProxyType(out)
 
 
 def carry_memos(psb: PredictedSouthbound, since: PredictedSouthbound,
