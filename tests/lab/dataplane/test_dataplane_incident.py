@@ -278,7 +278,10 @@ def test_storm_between_two_looped_hosts_is_bounded(
     # A real storm (idle LAN: a few packets/s), that really was held by the limits.
     assert peak > 2000
     assert not all(during.values())
-    assert lan_drops() - drops0 > 0
+    # Whichever limit binds first holds it: the token buckets drop what exceeds the rate,
+    # or the cgroup throttles ovs-vswitchd before the storm reaches the rate (a clean-clone
+    # CI run: 16k packets/s at peak, 57 throttled periods, no packet dropped).
+    assert lan_drops() - drops0 > 0 or throttled > 0
     if dp.state.cgroup:
         assert dp.state.limits.cpus is not None
         assert cpu <= dp.state.limits.cpus * window * 1.2 + 0.2
