@@ -94,8 +94,7 @@ class ServerExited(ToolError):
     killed it): a client of it would wait for it to come back until LINE_TIMEOUT."""
 
     def __init__(self, server: _Server) -> None:
-        err = server.proc.stderr.read().decode(errors="replace") if server.proc.stderr else ""
-        last = err.strip().splitlines()[-1:] or [f"exit status {server.proc.returncode}"]
+        last = server.last_words() or [f"exit status {server.proc.returncode}"]
         super().__init__(_("the copy's ovsdb-server exited ({why})").format(why=last[0]))
 
 
@@ -202,9 +201,8 @@ class _Server:
         deadline = time.monotonic() + 10
         while not self._answers():
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
                 raise ToolError(f"ovsdb-server would not load a copy of {db.name}: "
-                                f"{err.strip().splitlines()[-1:] or 'no message'}")
+                                f"{self.last_words() or 'no message'}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise ToolError("ovsdb-server did not start within 10 s")
@@ -213,6 +211,11 @@ class _Server:
         self.base = (self.db, self.whole)  # what reset() puts back
         self.touched: set[tuple[str, Uuid]] = set()  # rows changed since the load or reset
         self._rpc: ovs.jsonrpc.Connection | None = None
+
+    def last_words(self) -> list[str]:
+        """The last line the exited server wrote to stderr ([] if none)."""
+        err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        return err.strip().splitlines()[-1:]
 
     def _answers(self) -> bool:
         # The socket file exists from bind(), but connections are refused until listen(); a
