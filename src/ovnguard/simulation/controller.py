@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import field, replace
 from types import MappingProxyType
 
@@ -141,9 +142,8 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
         # (the walk may log warnings, in its own order; or `scratch` was not made from the
         # binding run realize_host would take now -- another language: the whole computation)
         return realize_host(psb, hc, seed_local)
-    datapaths = psb.datapaths
     extra = (unreached if unreached is not None
-             else sorted(u for u in seed_local.keys() - loc.local_uuids if u in datapaths))
+             else unreached_seeds(seed_local.keys(), loc.local_uuids, psb.datapaths))
     more = psb.link_index.local(extra, loc.chassis) if extra else frozenset()
     if more is None:
         return realize_host(psb, hc, seed_local)
@@ -156,6 +156,13 @@ def realize_host_seeded(psb: PredictedSouthbound, scratch: HostPrediction,
 
     local = Lazy.sharing(keys, _Deferred(walk).chain)
     return realize_patches(psb, hc, replace(loc, local=local, local_uuids=local_uuids))
+
+
+def unreached_seeds(seeds: AbstractSet[str], local: AbstractSet[str],
+                    datapaths: Mapping[str, object]) -> list[str]:
+    """The seeds that still exist (in `datapaths`) and are not in `local`, sorted: what an
+    incremental state keeps that its full computation does not reach."""
+    return sorted(u for u in seeds - local if u in datapaths)
 
 
 def _run_of(psb: PredictedSouthbound, hc: HostConfig, loc: Localized) -> bool:

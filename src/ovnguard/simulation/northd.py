@@ -452,6 +452,12 @@ class Indexes(TypedDict):
     localnets: Mapping[str, tuple[str, ...]]  # datapath -> its localnet ports
 
 
+def is_link(b: Binding, bindings: Mapping[str, Binding]) -> bool:
+    """Whether `b` is a link of its datapath (`Indexes.links`): a patch or l3gateway port
+    whose peer has a binding."""
+    return b.type in ("patch", "l3gateway") and b.peer is not None and b.peer in bindings
+
+
 def indexes(bindings: Mapping[str, Binding]) -> Indexes:
     """`Indexes` of `bindings`, for PredictedSouthbound(..., **indexes(bindings))."""
     by_dp: dict[str, list[str]] = {}
@@ -464,7 +470,7 @@ def indexes(bindings: Mapping[str, Binding]) -> Indexes:
         by_type.setdefault(b.type, []).append(b.logical_port)
         if b.parent_port is not None:
             children.setdefault(b.parent_port, []).append(b.logical_port)
-        if b.type in ("patch", "l3gateway") and b.peer is not None and b.peer in bindings:
+        if is_link(b, bindings):
             links.setdefault(b.datapath, []).append(b.logical_port)
         if b.type == "localnet":
             localnets.setdefault(b.datapath, []).append(b.logical_port)

@@ -28,6 +28,7 @@ from ovnguard.simulation.northd import (
     Indexes,
     Join,
     PredictedSouthbound,
+    is_link,
     join_ports,
     peer_switch,
     redirect_binding,
@@ -230,12 +231,10 @@ def _scan_again(j0: Join, moved: set[str], p0: Mapping[str, SwitchPort],
     where only the ports named in `moved` differ from `p0`'s: the router-type ones edited
     (no pass over every switch port). None where a vtep port is among them (the whole
     scan says which switches have one)."""
-    vtep = [p for n in moved for p in (p0.get(n), p1.get(n)) if p is not None
-            and p.type == "vtep"]
-    if vtep:
+    if any(p is not None and p.type == "vtep"
+           for n in moved for p in (p0.get(n), p1.get(n))):
         return None
-    kept = [p for p in j0.router_lsps if p.name not in moved] if moved else \
-        list(j0.router_lsps)
+    kept = [p for p in j0.router_lsps if p.name not in moved]
     added = [b for n in moved if (b := p1.get(n)) is not None and b.type == "router"]
     if added:
         kept += added
@@ -345,9 +344,7 @@ def _links_again(since: PredictedSouthbound, bindings: Mapping[str, Binding],
     old = since.links
     out: dict[str, tuple[str, ...]] | None = None
     for dp in dps:
-        names = tuple(n for n in by_datapath.get(dp, ())
-                      if (b := bindings[n]).type in ("patch", "l3gateway")
-                      and b.peer is not None and b.peer in bindings)
+        names = tuple(n for n in by_datapath.get(dp, ()) if is_link(bindings[n], bindings))
         if names == old.get(dp, ()):
             continue
         if out is None:

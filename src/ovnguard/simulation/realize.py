@@ -43,6 +43,7 @@ from ovnguard.simulation.controller import (
     realize_host,
     realize_host_seeded,
     realize_patches,
+    unreached_seeds,
 )
 from ovnguard.simulation.hostconfig import HostConfig, host_config
 from ovnguard.simulation.locality import Lazy
@@ -646,8 +647,7 @@ class _SharedLocal:
         key = (local0, local1)
         got = self._unreached.get(key)
         if got is None:
-            got = self._unreached[key] = sorted(u for u in local0 - local1
-                                                if u in self._datapaths)
+            got = self._unreached[key] = unreached_seeds(local0, local1, self._datapaths)
         return got
 
 
